@@ -1,0 +1,71 @@
+# The front door. `make run` and `make test` work on a fresh machine that has
+# only python3 and make: uv is bootstrapped into .tools/ with pip, and the
+# locked environment is built in .venv/ by `uv sync --locked`.
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+STAMP := $(VENV)/.synced
+DATA ?= data/raw/example
+JOBS ?= 2
+
+# Jupyter, IPython and matplotlib keep their state here, not in $HOME.
+STATE := $(CURDIR)/.state
+export JUPYTER_RUNTIME_DIR := $(STATE)/jupyter-runtime
+export JUPYTER_DATA_DIR := $(STATE)/jupyter-data
+export IPYTHONDIR := $(STATE)/ipython
+export MPLCONFIGDIR := $(STATE)/matplotlib
+export MPLBACKEND := Agg
+export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+
+RUN := $(UV) run --locked --no-sync
+
+.PHONY: help setup run test test-fast lab bench example dictionary lock clean
+
+help:
+	@echo "make run    the full pipeline on the example data ($(DATA))"
+	@echo "make test   the whole test suite (unit, reference, notebooks)"
+	@echo "make lab    JupyterLab on notebooks/"
+	@echo "make bench  benchmarks (writes benchmarks/results.md)"
+	@echo "make setup  only install (done automatically by the others)"
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet "uv==$(UV_VERSION)"
+
+$(STAMP): $(UV) pyproject.toml uv.lock
+	$(UV) sync --locked
+	@mkdir -p $(JUPYTER_RUNTIME_DIR) $(JUPYTER_DATA_DIR) $(IPYTHONDIR) $(MPLCONFIGDIR)
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+run: setup
+	$(RUN) ponzoni-eval run --data $(DATA) --jobs $(JOBS)
+
+test: setup
+	$(RUN) pytest -n 2 tests
+
+test-fast: setup
+	$(RUN) pytest -m "not slow" -x -q tests
+
+lab: setup
+	$(RUN) jupyter lab --notebook-dir=notebooks
+
+bench: setup
+	$(RUN) python benchmarks/bench.py
+
+example: setup
+	$(RUN) ponzoni-eval example $(DATA)
+
+dictionary: setup
+	$(RUN) ponzoni-eval dictionary docs/data-dictionary.md
+
+lock: $(UV)
+	$(UV) lock
+
+clean:
+	rm -rf $(VENV) $(TOOLS) $(STATE) data/processed/*.parquet data/processed/manifest.json

@@ -1,0 +1,121 @@
+"""The command line: `ponzoni-eval COMMAND`.
+
+Each command is a thin wrapper over one package function, imported lazily so
+that `--help` is instant. A problem with the user's data (`DataError`) is
+printed as a plain message and exits with status 1, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from .errors import DataError
+
+app = typer.Typer(
+    name="ponzoni-eval",
+    help=(
+        "Mixed-methods evaluation of collaboration between parenting-support workers and migrant "
+        "organisations (Slotervaart, Poelenburg A and B).\n\n"
+        "Typical use: put your files in a folder (see `ponzoni-eval templates`), then\n\n"
+        "  ponzoni-eval validate DIR   check every table and report all problems at once\n\n"
+        "  ponzoni-eval run --data DIR  validate, prepare and run all reports\n\n"
+        "Reviewers: `ponzoni-eval verify papermill_runs/latest` re-runs a run and compares results."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+console = Console(stderr=True)
+out = Console()
+
+
+@app.command()
+def validate(
+    data_dir: Path = typer.Argument(..., help="Folder with the raw tables (CSV, XLSX or SPSS .sav)."),
+) -> None:
+    """Check every raw table and the rules between them; list ALL problems at once.
+
+    Exit status 0 when the data are valid (warnings may be shown), 1 otherwise.
+    """
+    from .validate import print_report, validate_dir
+
+    report = validate_dir(data_dir)
+    print_report(report, console=out)
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@app.command()
+def prepare(
+    data_dir: Path = typer.Argument(..., help="Folder with the raw tables."),
+    out_dir: Path = typer.Option(Path("data/processed"), "--out", help="Where the typed parquet tables go."),
+) -> None:
+    """Validate, then write typed tidy tables (parquet) and a manifest. Raw files are never written to."""
+    from .prepare import prepare as prepare_tables
+
+    manifest = prepare_tables(data_dir, out_dir)
+    out.print(f"[green]Prepared[/green] {len(manifest['tables'])} tables into {out_dir}")
+
+
+@app.command()
+def example(
+    out_dir: Path = typer.Argument(Path("data/raw/example"), help="Folder to write the synthetic example data to."),
+    sites: int = typer.Option(3, help="Number of sites; 3 gives the three study cases, more gives scaled data."),
+    seed: int = typer.Option(20170616, help="Random seed (the default reproduces the committed example)."),
+) -> None:
+    """Write the SYNTHETIC example data set (seeded, deterministic)."""
+    from .example import write_example
+
+    write_example(out_dir, n_sites=sites, seed=seed)
+    out.print(f"Wrote synthetic example data to {out_dir}")
+
+
+@app.command()
+def templates(
+    out_dir: Path = typer.Argument(..., help="Folder to write empty templates (headers only) and a short guide to."),
+) -> None:
+    """Write empty template files for your own data, with a short guide."""
+    from .io import write_templates
+
+    written = write_templates(out_dir)
+    out.print(f"Wrote {len(written)} templates to {out_dir}")
+
+
+@app.command()
+def dictionary(
+    out_file: Optional[Path] = typer.Argument(None, help="Markdown file to write; prints to the screen when omitted."),
+) -> None:
+    """Render the data dictionary (from the schemas) as Markdown."""
+    from .dictionary import render_dictionary
+
+    text = render_dictionary()
+    if out_file is None:
+        out.print(text, markup=False, highlight=False)
+    else:
+        from .io import atomic_write_text
+
+        atomic_write_text(out_file, text)
+        out.print(f"Wrote {out_file}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the app; user-data errors become a message and exit 1."""
+    try:
+        app(args=argv)  # standalone: click prints usage errors itself (exit 2)
+    except DataError as exc:
+        from rich.markup import escape
+
+        console.print(f"[bold red]Error:[/bold red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        console.print("[yellow]Interrupted.[/yellow]")
+        sys.exit(130)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

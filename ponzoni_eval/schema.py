@@ -1,0 +1,274 @@
+"""The data dictionary, in code.
+
+One pandera schema per raw table, plus the column vocabulary that every
+function in the package shares. `docs/data-dictionary.md` is rendered from
+these schemas (`ponzoni-eval dictionary`), so the documentation and the
+checks cannot drift apart.
+
+The schemas describe a table *after* it has been read and typed by
+`ponzoni_eval.io` (numbers parsed, dates parsed, text stripped). Rules that
+span tables (a participant's case must exist, an item may only be answered by
+the roles it lists, ...) live in `ponzoni_eval.validate`.
+
+Column vocabulary
+-----------------
+A column means the same thing in every table and function:
+``case_id, participant_id, role, wave, item_id, scale, value, code, coder,
+document_id, event_type, month, count``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandera.pandas as pa
+
+# --- vocabulary -------------------------------------------------------------
+
+ROLES = ("professional", "migrant_org", "parent")
+"""Who a participant is: a formal parenting-support worker (youth team,
+opvoedondersteuner), a member of a migrant (self-)organisation, or a parent."""
+
+WAVES = ("t0", "t1", "t2")
+"""Survey waves: t0 before the collaboration, t1 after the joint positive goal
+was set, t2 follow-up."""
+
+WAVE_LABELS = {
+    "t0": "before (baseline)",
+    "t1": "after the joint positive goal",
+    "t2": "follow-up",
+}
+
+EVENT_TYPES = (
+    "joint_meeting",
+    "joint_activity",
+    "parenting_question_to_youth_team",
+    "referral_to_youth_team",
+    "parents_attending",
+)
+"""Process events counted in the activity log."""
+
+MISSING_REASONS = ("not_answered", "dont_know", "not_applicable", "dropped_out", "not_administered")
+"""Why a survey value is missing (optional; empty means unknown)."""
+
+MEASUREMENT_LEVELS = ("ordinal", "nominal", "interval")
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
+"""Identifiers: letters, digits, '_', '.', '-'; no spaces (pseudonyms, not names)."""
+
+# Canonical column names, so code never types a string twice.
+CASE_ID = "case_id"
+PARTICIPANT_ID = "participant_id"
+ROLE = "role"
+WAVE = "wave"
+ITEM_ID = "item_id"
+SCALE = "scale"
+VALUE = "value"
+CODE = "code"
+CODER = "coder"
+DOCUMENT_ID = "document_id"
+EVENT_TYPE = "event_type"
+MONTH = "month"
+COUNT = "count"
+
+
+def _split_list(value: str) -> list[str]:
+    return [part.strip() for part in str(value).split(";") if part.strip()]
+
+
+def roles_are_known(series) -> bool:
+    return series.dropna().map(lambda v: set(_split_list(v)) <= set(ROLES) and bool(_split_list(v))).all()
+
+
+def waves_are_known(series) -> bool:
+    return series.dropna().map(lambda v: set(_split_list(v)) <= set(WAVES)).all()
+
+
+_id = dict(checks=pa.Check.str_matches(ID_PATTERN))
+
+# --- raw tables ---------------------------------------------------------------
+
+CASES = pa.DataFrameSchema(
+    {
+        "case_id": pa.Column(str, unique=True, description="Short identifier of the case study, e.g. 'slotervaart'.", **_id),
+        "name": pa.Column(str, description="Display name of the case."),
+        "city": pa.Column(str, description="Municipality (e.g. Amsterdam, Zaanstad)."),
+        "neighbourhood": pa.Column(str, description="Neighbourhood (e.g. Slotervaart, Poelenburg)."),
+        "partner_org_type": pa.Column(str, nullable=True, description="Kind of migrant organisation(s) involved (e.g. mosque association, women's group)."),
+        "intervention_start": pa.Column(
+            "datetime64[us]",
+            description="Date the joint positive goal was set; months in the activity log are counted from here.",
+        ),
+        "description": pa.Column(str, nullable=True, required=False, description="Free text about the case."),
+    },
+    name="cases",
+    description="One row per case study.",
+    strict=False,
+)
+
+PARTICIPANTS = pa.DataFrameSchema(
+    {
+        "participant_id": pa.Column(str, unique=True, description="Pseudonym of the participant (never a name or e-mail address).", **_id),
+        "case_id": pa.Column(str, description="Case the participant belongs to (must exist in cases).", **_id),
+        "role": pa.Column(str, pa.Check.isin(ROLES), description="One of: " + ", ".join(ROLES) + "."),
+        "organisation": pa.Column(str, nullable=True, description="Organisation (youth team, named migrant organisation); may be a code."),
+        "gender": pa.Column(str, nullable=True, required=False, description="Optional demographic."),
+        "age_group": pa.Column(str, nullable=True, required=False, description="Optional demographic, e.g. '30-44'."),
+        "language": pa.Column(str, nullable=True, required=False, description="Optional: language of the interview/survey (nl, tr, ar, ...)."),
+        "name": pa.Column(
+            str,
+            nullable=True,
+            required=False,
+            description="Optional: name(s) by which the participant may appear in interview text. Used only to redact "
+            "quotes to [NAAM]; never copied to processed data or reports.",
+        ),
+    },
+    name="participants",
+    description="One row per participant.",
+    strict=False,
+)
+
+INSTRUMENT = pa.DataFrameSchema(
+    {
+        "item_id": pa.Column(str, unique=True, description="Identifier of the survey item.", **_id),
+        "scale": pa.Column(str, description="Scale the item belongs to (e.g. trust, own_willingness).", **_id),
+        "wording_nl": pa.Column(str, description="Item wording in Dutch."),
+        "wording_en": pa.Column(str, description="Item wording in English."),
+        "response_min": pa.Column(int, description="Lowest allowed response value."),
+        "response_max": pa.Column(int, description="Highest allowed response value."),
+        "reverse_coded": pa.Column(bool, description="True when a high answer means less of the construct."),
+        "roles": pa.Column(
+            str,
+            pa.Check(roles_are_known, error="roles must be a ';'-separated list of " + ", ".join(ROLES)),
+            description="Roles that answer this item, ';'-separated (e.g. 'professional;migrant_org').",
+        ),
+        "waves": pa.Column(
+            str,
+            pa.Check(waves_are_known, error="waves must be a ';'-separated list of " + ", ".join(WAVES)),
+            nullable=True,
+            required=False,
+            description="Waves in which the item is asked, ';'-separated; empty means all waves.",
+        ),
+        "level": pa.Column(
+            str,
+            pa.Check.isin(MEASUREMENT_LEVELS),
+            nullable=True,
+            required=False,
+            description="Measurement level: ordinal (Likert, default), nominal (categories) or interval.",
+        ),
+        "value_labels": pa.Column(
+            str,
+            nullable=True,
+            required=False,
+            description="Optional labels as '1=label;2=label' (from SPSS value labels when read from .sav).",
+        ),
+    },
+    checks=[pa.Check(lambda df: df["response_min"] < df["response_max"], error="response_min must be below response_max")],
+    name="instrument",
+    description="The item bank: one row per survey item.",
+    strict=False,
+)
+
+SURVEY_RESPONSES = pa.DataFrameSchema(
+    {
+        "participant_id": pa.Column(str, description="Participant (must exist in participants).", **_id),
+        "wave": pa.Column(str, pa.Check.isin(WAVES), description="Wave: " + ", ".join(f"{w} = {WAVE_LABELS[w]}" for w in WAVES) + "."),
+        "response_date": pa.Column("datetime64[us]", nullable=True, description="Date the questionnaire was filled in."),
+        "item_id": pa.Column(str, description="Item (must exist in instrument).", **_id),
+        "value": pa.Column(float, nullable=True, description="Response; empty when missing. Must lie within the item's range."),
+        "missing_reason": pa.Column(
+            str,
+            pa.Check.isin(MISSING_REASONS),
+            nullable=True,
+            required=False,
+            description="Optional reason for a missing value: " + ", ".join(MISSING_REASONS) + ".",
+        ),
+    },
+    unique=["participant_id", "wave", "item_id"],
+    name="survey_responses",
+    description="Long format: one row per participant x wave x item.",
+    strict=False,
+)
+
+ACTIVITY_LOG = pa.DataFrameSchema(
+    {
+        "case_id": pa.Column(str, description="Case (must exist in cases).", **_id),
+        "date": pa.Column(
+            "datetime64[us]",
+            description="Date of the event, or the first day of the month when only monthly totals are kept "
+            "(a 'month' column as YYYY-MM is read into this column).",
+        ),
+        "event_type": pa.Column(str, pa.Check.isin(EVENT_TYPES), description="One of: " + ", ".join(EVENT_TYPES) + "."),
+        "count": pa.Column(int, pa.Check.ge(0), description="Number of events (or parents attending) on that date; not negative."),
+    },
+    name="activity_log",
+    description="Process counts: one row per case x date (or month) x event type.",
+    strict=False,
+)
+
+CODED_SEGMENTS = pa.DataFrameSchema(
+    {
+        "document_id": pa.Column(str, description="Interview or document identifier.", **_id),
+        "participant_id": pa.Column(str, nullable=True, description="Participant interviewed (pseudonym); empty for group documents."),
+        "case_id": pa.Column(str, description="Case (must exist in cases).", **_id),
+        "wave": pa.Column(str, pa.Check.isin(WAVES), nullable=True, description="Wave of the interview, when it belongs to one."),
+        "coder": pa.Column(str, description="Who applied the code (pseudonym or initials)."),
+        "code": pa.Column(str, description="Code applied (must exist in codebook)."),
+        "start": pa.Column(int, pa.Check.ge(0), description="Start of the selection, characters from the start of the document."),
+        "end": pa.Column(int, pa.Check.ge(0), description="End of the selection (exclusive); not before start."),
+        "text": pa.Column(str, nullable=True, description="The selected text (quote)."),
+    },
+    checks=[pa.Check(lambda df: df["end"] >= df["start"], error="end must not lie before start")],
+    name="coded_segments",
+    description="One row per coded text selection per coder.",
+    strict=False,
+)
+
+CODEBOOK = pa.DataFrameSchema(
+    {
+        "code": pa.Column(str, unique=True, description="Code name."),
+        "theme": pa.Column(str, nullable=True, description="Parent theme the code belongs to."),
+        "definition": pa.Column(str, nullable=True, description="When to apply the code."),
+        "construct": pa.Column(
+            str,
+            nullable=True,
+            description="Study construct the code speaks to (trust, perception_gap, expectation_mismatch, safe_space, help_seeking, ...).",
+        ),
+    },
+    name="codebook",
+    description="One row per code.",
+    strict=False,
+)
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A raw table: its schema, the file stem it is read from, and whether it must exist."""
+
+    name: str
+    schema: pa.DataFrameSchema
+    required: bool = True
+    key: tuple[str, ...] = field(default_factory=tuple)
+
+
+TABLES: dict[str, TableSpec] = {
+    spec.name: spec
+    for spec in (
+        TableSpec("cases", CASES, True, ("case_id",)),
+        TableSpec("participants", PARTICIPANTS, True, ("participant_id",)),
+        TableSpec("instrument", INSTRUMENT, True, ("item_id",)),
+        TableSpec("survey_responses", SURVEY_RESPONSES, True, ("participant_id", "wave", "item_id")),
+        TableSpec("activity_log", ACTIVITY_LOG, False, ()),
+        TableSpec("coded_segments", CODED_SEGMENTS, False, ()),
+        TableSpec("codebook", CODEBOOK, False, ("code",)),
+    )
+}
+"""Every raw table, in the order they are read and documented."""
+
+
+def required_columns(table: str) -> list[str]:
+    return [name for name, col in TABLES[table].schema.columns.items() if col.required]
+
+
+def optional_columns(table: str) -> list[str]:
+    return [name for name, col in TABLES[table].schema.columns.items() if not col.required]
