@@ -112,6 +112,18 @@ def _not_run(analysis: str, outcome: str, test: str, note: str, *, case_id: str 
     return result_frame([dict(analysis=analysis, case_id=case_id, outcome=outcome, test=test, n=n, note=note)])
 
 
+def _formula_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions that mean "this formula does not fit this table" (unknown column, bad syntax)."""
+    errors: list[type[BaseException]] = [KeyError, NameError, SyntaxError]
+    try:
+        from patsy import PatsyError
+
+        errors.append(PatsyError)
+    except ImportError:  # formulaic-only installations
+        pass
+    return tuple(errors)
+
+
 def _warning_text(caught: list[warnings.WarningMessage]) -> list[str]:
     """Unique warning messages, first line each, in the order they were raised."""
     seen: dict[str, None] = {}
@@ -420,7 +432,7 @@ def _fit_mixed(scores, *, outcome, formula, groups, role, reml, scale_column) ->
         return f"not fitted: {n_groups} {groups} value(s) with data; a random intercept needs at least 3"
     try:
         formula_model = smf.mixedlm(formula, data, groups=data[groups])
-    except Exception as exc:  # patsy/formulaic raise many types for unknown names
+    except _formula_errors() as exc:
         raise DataError(
             f"the model formula {formula!r} cannot be evaluated on the scores table: {exc}",
             file="scores",
@@ -478,9 +490,9 @@ def _design_rows(fit: _MixedFit, grid: pd.DataFrame) -> np.ndarray:
     return np.asarray(spec.get_model_matrix(grid))[:, fit.kept]
 
 
-def _cell_contrasts(fit: _MixedFit, cases: list, waves: list) -> np.ndarray:
-    """Contrast matrix L (one row per case x wave) with EMM = L @ beta, roles averaged by share."""
-    cells = pd.DataFrame(list(itertools.product(cases, waves)), columns=["case_id", "wave"])
+def _cell_contrasts(fit: _MixedFit, cells: pd.DataFrame) -> np.ndarray:
+    """Contrast matrix L, one row per cell (``case_id``, ``wave``): EMM = L @ beta, roles averaged by share."""
+    cells = cells.loc[:, ["case_id", "wave"]].reset_index(drop=True)
     if not fit.role_levels:
         return _design_rows(fit, cells)
     per_role = [_design_rows(fit, cells.assign(role=level)) for level in fit.role_levels]
@@ -560,8 +572,10 @@ def mixed_model(
           change in case A minus change in case B (``case_id = "all"``,
           ``group = "A - B: t0->t2"``).
 
-        Contrast rows appear only when the formula uses ``wave`` and
-        ``case_id``. When the model cannot be fitted: one row with a note.
+        ``n`` is the number of observations on model rows and the number
+        of participants in the case(s) on contrast rows. Contrast rows
+        appear only when the formula uses ``wave`` and ``case_id``; a case
+        without data in ``before`` or ``after`` gets a row with a note. When the model cannot be fitted: one row with a note.
         Convergence problems, boundary (singular) fits and optimizer warnings
         are recorded in ``note`` of every row, never raised.
 
@@ -657,8 +671,8 @@ def _change_contrasts(fit: _MixedFit, *, outcome, before, after, p_adjust, note)
                      effect_name="change", note=f"{note}; no change contrast: waves present are {waves}")]
     usable = [c for c in cases if (c, before) in present.index and (c, after) in present.index]
     skipped = [c for c in cases if c not in usable]
-    contrast_l = _cell_contrasts(fit, usable, [before, after])
-    change_l = contrast_l[1::2] - contrast_l[0::2]  # rows: after - before, per usable case
+    grid = pd.DataFrame({"case_id": usable})
+    change_l = _cell_contrasts(fit, grid.assign(wave=after)) - _cell_contrasts(fit, grid.assign(wave=before))
     pair_idx = list(itertools.combinations(range(len(usable)), 2))
     diff_l = np.array([change_l[a] - change_l[b] for a, b in pair_idx]).reshape(-1, len(names))
 
@@ -742,9 +756,7 @@ def marginal_means(
         return pd.DataFrame(columns=columns)
     counts = fit.data.groupby(["case_id", "wave"], observed=True).size()
     cells = counts.index.to_frame(index=False)
-    contrast_l = np.vstack(
-        [_cell_contrasts(fit, [case], [wave]) for case, wave in cells.itertuples(index=False)]
-    )
+    contrast_l = _cell_contrasts(fit, cells)
     _, beta, cov = _fixed_effects(fit)
     estimate = contrast_l @ beta
     se = np.sqrt(np.einsum("ij,jk,ik->i", contrast_l, cov, contrast_l))

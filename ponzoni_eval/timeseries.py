@@ -281,24 +281,16 @@ def count_regression(
 
 
 def _fit_or_error(formula, data, *, family, exposure, table):
+    from .crosscase import _formula_errors
+
     try:
         return _fit_counts(formula, data, family=family, exposure=exposure)
-    except DataError:
-        raise
-    except (KeyError, NameError, SyntaxError) as exc:
+    except _formula_errors() as exc:
         raise DataError(
             f"the formula {formula!r} cannot be evaluated on the {table} table: {exc}",
             file=table, expected="a formula whose variables are columns of the table", found=list(data.columns),
             rule="formula",
         ) from exc
-    except Exception as exc:  # patsy raises its own PatsyError for unknown names
-        if type(exc).__name__ == "PatsyError":
-            raise DataError(
-                f"the formula {formula!r} cannot be evaluated on the {table} table: {exc}",
-                file=table, expected="a formula whose variables are columns of the table",
-                found=list(data.columns), rule="formula",
-            ) from exc
-        raise
 
 
 def _exposure(data: pd.DataFrame, exposure: str | None, *, table: str) -> np.ndarray | None:
@@ -349,6 +341,23 @@ def _validate_monthly(monthly: pd.DataFrame, event_type: str) -> pd.DataFrame:
             f"post must be 0 (before the intervention) or 1 (from its start) (case {where['case_id']}, month {where['month']})",
             file="monthly", column="post", expected="0 or 1", found=where["post"], rule="in_set",
         )
+    relative = pd.to_numeric(rows["relative_month"], errors="coerce")
+    bad = relative.isna() | (relative % 1 != 0)
+    if bad.any():
+        where = rows.loc[bad].iloc[0]
+        raise DataError(
+            f"relative_month must be a whole number of months (case {where['case_id']}, month {where['month']})",
+            file="monthly", column="relative_month", expected="an integer (0 = intervention month)",
+            found=where["relative_month"], rule="integer",
+        )
+    inconsistent = post != (relative >= 0).astype(int)
+    if inconsistent.any():
+        where = rows.loc[inconsistent].iloc[0]
+        raise DataError(
+            f"post disagrees with relative_month (case {where['case_id']}, month {where['month']})",
+            file="monthly", column="post", expected="post = 1 exactly when relative_month >= 0",
+            found=f"post = {where['post']}, relative_month = {where['relative_month']}", rule="consistent",
+        )
     duplicated = rows.duplicated(["case_id", "month"])
     if duplicated.any():
         where = rows.loc[duplicated].iloc[0]
@@ -358,7 +367,7 @@ def _validate_monthly(monthly: pd.DataFrame, event_type: str) -> pd.DataFrame:
         )
     rows["count"] = count.astype(float)
     rows["post"] = post.astype(int)
-    rows["relative_month"] = pd.to_numeric(rows["relative_month"], errors="raise").astype(int)
+    rows["relative_month"] = relative.astype(int)
     rows["case_id"] = rows["case_id"].astype(str)
     return rows.sort_values(["case_id", "relative_month"], kind="stable").reset_index(drop=True)
 

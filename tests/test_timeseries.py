@@ -148,6 +148,13 @@ def test_monthly_input_errors():
     bad_post.loc[5, "post"] = 2
     with pytest.raises(DataError, match="post must be 0"):
         interrupted_time_series(bad_post)
+    inconsistent = monthly.copy()
+    inconsistent.loc[0, "post"] = 1  # relative_month -18
+    with pytest.raises(DataError, match="post disagrees with relative_month"):
+        interrupted_time_series(inconsistent)
+    fractional = monthly.assign(relative_month=monthly["relative_month"] + 0.5)
+    with pytest.raises(DataError, match="whole number of months"):
+        interrupted_time_series(fractional)
     with pytest.raises(DataError, match="more than one"):
         interrupted_time_series(pd.concat([monthly, monthly.iloc[[0]]]))
 
