@@ -311,3 +311,11 @@ def test_ordinal_model_input_errors():
         ordinal_model(items_frame(), outcome_item="respect_1")
     with pytest.raises(DataError, match="'role'"):
         ordinal_model(items_frame(), outcome_item="trust_1", predictors=["wave", "role"])
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import ponzoni_eval.crosscase as module
+
+    assert doctest.testmod(module).failed == 0

@@ -251,3 +251,11 @@ def test_count_regression_formula_errors_and_alpha_row():
     res = count_regression(monthly, formula="count ~ time + post", family="negative_binomial")
     alpha = res.set_index("effect_name").loc["nb_alpha"]
     assert alpha["test"] == "dispersion" and alpha["effect_size"] > 0
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import ponzoni_eval.timeseries as module
+
+    assert doctest.testmod(module).failed == 0
