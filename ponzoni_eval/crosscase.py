@@ -1,0 +1,949 @@
+"""Cross-case comparison: did the cases change by different amounts?
+
+One public function per question, each taking a tidy frame and returning the
+standard result shape (`ponzoni_eval.results`):
+
+- `kruskal_dunn`: do change scores (t0 -> t2) differ between cases?
+  Kruskal-Wallis with epsilon-squared, then Dunn's pairwise z tests.
+- `mixed_model`: a wave x case linear mixed model on scale scores with a
+  random intercept per participant; the t0 -> t2 change per case and the
+  differences of that change between cases.
+- `ordinal_model`: a proportional-odds (cumulative logit) model for one
+  Likert item, as odds ratios.
+- `marginal_means`: estimated marginal means per case x wave from the mixed
+  model, as a tidy frame for trajectory figures (not a test; no result shape).
+
+Samples in these case studies are small (tens of participants per case), so
+every function reports what it could and could not estimate in ``note``
+instead of raising, and never hides a convergence problem.
+"""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataError
+from .results import result_frame
+
+__all__ = ["kruskal_dunn", "mixed_model", "marginal_means", "ordinal_model"]
+
+_Z95 = 1.959963984540054  # standard normal 97.5% quantile
+
+# R p.adjust names (as evaluators know them) -> statsmodels multipletests names.
+_P_ADJUST = {
+    "holm": "holm",
+    "bonferroni": "bonferroni",
+    "hochberg": "simes-hochberg",
+    "bh": "fdr_bh",
+    "fdr": "fdr_bh",
+    "fdr_bh": "fdr_bh",
+    "by": "fdr_by",
+    "fdr_by": "fdr_by",
+    "sidak": "sidak",
+    "holm-sidak": "holm-sidak",
+    "none": None,
+}
+
+
+# --- shared helpers -----------------------------------------------------------
+
+
+def _require_columns(frame: pd.DataFrame, columns: Sequence[str], *, table: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise DataError(
+            f"the {table} table lacks column(s) {', '.join(repr(c) for c in missing)}",
+            file=table,
+            column=missing[0],
+            expected=f"columns {list(columns)}",
+            found=list(frame.columns),
+            rule="required_column",
+        )
+
+
+def _select_outcome(frame: pd.DataFrame, *, column: str, outcome: str, table: str) -> pd.DataFrame:
+    """Rows of one scale/item; an unknown outcome is a user error, named with the choices."""
+    selected = frame.loc[frame[column] == outcome]
+    if selected.empty:
+        available = sorted(pd.unique(frame[column].dropna()).tolist())
+        raise DataError(
+            f"no rows with {column} = {outcome!r} in the {table} table",
+            file=table,
+            column=column,
+            expected=f"one of {available}",
+            found=outcome,
+            rule="unknown_outcome",
+        )
+    return selected
+
+
+def _adjust(p_values: np.ndarray, method: str) -> np.ndarray:
+    """Adjusted p-values as R ``p.adjust`` gives them (Holm is step-down with monotonicity)."""
+    from statsmodels.stats.multitest import multipletests
+
+    key = method.lower()
+    if key not in _P_ADJUST:
+        raise ValueError(f"unknown p_adjust method {method!r}; choose one of {sorted(_P_ADJUST)}")
+    p = np.asarray(p_values, dtype=float)
+    out = np.full_like(p, np.nan)
+    finite = np.isfinite(p)
+    if _P_ADJUST[key] is None or not finite.any():
+        out[finite] = p[finite]
+        return out
+    out[finite] = multipletests(p[finite], method=_P_ADJUST[key])[1]
+    return out
+
+
+def _levels(series: pd.Series) -> list:
+    """Observed levels in their natural order (category order when categorical)."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        observed = set(series.dropna().unique())
+        return [c for c in series.cat.categories if c in observed]
+    return sorted(series.dropna().unique().tolist())
+
+
+def _not_run(analysis: str, outcome: str, test: str, note: str, *, case_id: str = "all", n: int | None = None) -> pd.DataFrame:
+    return result_frame([dict(analysis=analysis, case_id=case_id, outcome=outcome, test=test, n=n, note=note)])
+
+
+def _formula_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions that mean "this formula does not fit this table" (unknown column, bad syntax)."""
+    errors: list[type[BaseException]] = [KeyError, NameError, SyntaxError]
+    try:
+        from patsy import PatsyError
+
+        errors.append(PatsyError)
+    except ImportError:  # formulaic-only installations
+        pass
+    return tuple(errors)
+
+
+def _warning_text(caught: list[warnings.WarningMessage]) -> list[str]:
+    """Unique warning messages, first line each, in the order they were raised."""
+    seen: dict[str, None] = {}
+    for w in caught:
+        seen.setdefault(str(w.message).strip().splitlines()[0], None)
+    return list(seen)
+
+
+# --- Kruskal-Wallis + Dunn ------------------------------------------------------
+
+
+def _midranks(codes: np.ndarray, n_unique: int) -> tuple[np.ndarray, np.ndarray]:
+    """Average ranks per row of a (B, M) matrix of value codes, and each row's tie sum.
+
+    ``codes`` index the sorted unique values (0 = smallest), so ranks follow
+    from per-row counts of each value: the mid-rank of value j is the number
+    of smaller values plus (count_j + 1) / 2. The tie sum is sum(t^3 - t)
+    over tie groups. Vectorised over rows (bootstrap replicates).
+    """
+    n_rows = codes.shape[0]
+    flat = (codes + n_unique * np.arange(n_rows)[:, None]).ravel()
+    counts = np.bincount(flat, minlength=n_rows * n_unique).reshape(n_rows, n_unique).astype(float)
+    below = np.cumsum(counts, axis=1) - counts
+    mid_rank = below + (counts + 1.0) / 2.0
+    ranks = np.take_along_axis(mid_rank, codes, axis=1)
+    tie_sum = (counts**3 - counts).sum(axis=1)
+    return ranks, tie_sum
+
+
+def _kruskal_h(ranks: np.ndarray, tie_sum: np.ndarray, group_codes: np.ndarray, k: int) -> np.ndarray:
+    """Tie-corrected Kruskal-Wallis H per row (as R ``kruskal.test``); NaN when all values tie."""
+    n_total = ranks.shape[1]
+    membership = np.eye(k)[group_codes]
+    group_n = membership.sum(axis=0)
+    rank_sums = ranks @ membership
+    h = 12.0 / (n_total * (n_total + 1.0)) * (rank_sums**2 / group_n).sum(axis=1) - 3.0 * (n_total + 1.0)
+    correction = 1.0 - tie_sum / (n_total**3 - n_total)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(correction > 0, h / correction, np.nan)
+
+
+def kruskal_dunn(
+    change: pd.DataFrame,
+    *,
+    outcome: str,
+    group: str = "case_id",
+    p_adjust: str = "holm",
+    n_boot: int = 2000,
+    seed: int = 20170616,
+    scale_column: str = "scale",
+) -> pd.DataFrame:
+    """Do change scores differ between cases? Kruskal-Wallis, then Dunn's pairwise tests.
+
+    Kruskal-Wallis rank-sum test of the change scores of one scale across
+    groups (cases), with epsilon-squared and a bootstrap CI; then Dunn's
+    (1964) z test for every pair of groups on the joint ranking, with
+    adjusted p-values and the rank-biserial correlation per pair.
+
+    Parameters
+    ----------
+    change : DataFrame
+        Change scores, one row per participant and scale
+        (``transforms.change_scores``): at least ``scale``, ``value``
+        (after - before) and the ``group`` column.
+    outcome : str
+        The scale to compare (a value of ``scale``), e.g. ``"trust"``.
+    group : str, default "case_id"
+        Column that defines the groups.
+    p_adjust : str, default "holm"
+        Adjustment of the pairwise p-values, R ``p.adjust`` names: ``holm``,
+        ``bonferroni``, ``hochberg``, ``BH``, ``BY``, ``sidak``,
+        ``holm-sidak`` or ``none``.
+    n_boot : int, default 2000
+        Bootstrap replicates for the CIs of epsilon-squared and the
+        rank-biserial correlations.
+    seed : int, default 20170616
+        Seed of the bootstrap; the same seed gives the same CIs.
+    scale_column : str, default "scale"
+        Column that names the scale (``item_id`` for item-level data).
+
+    Returns
+    -------
+    DataFrame
+        Standard result shape (``analysis = "cross_case"``): one row
+        ``test = "kruskal_wallis"`` (``statistic`` = H, ``df`` = k - 1,
+        ``effect_name = "epsilon_squared"``) and one row ``test = "dunn"`` per
+        pair (``group = "A - B"``, ``statistic`` = z, positive when A ranks
+        higher, ``p_adjusted`` per ``p_adjust``, ``effect_name =
+        "rank_biserial"``). With fewer than two non-empty groups, or when all
+        values are equal, a single row with a ``note`` and no numbers.
+
+    Raises
+    ------
+    DataError
+        When a required column is missing or ``outcome`` is not a scale in
+        ``change``.
+
+    Notes
+    -----
+    *Kruskal-Wallis.* With N observations, k groups of size n_i and rank sums
+    R_i (mid-ranks for ties)::
+
+        H = [12 / (N (N + 1)) * sum(R_i^2 / n_i) - 3 (N + 1)] / C
+        C = 1 - sum(t^3 - t) / (N^3 - N)      (t = size of each tie group)
+
+    referred to chi-squared with k - 1 df, exactly as R ``kruskal.test``.
+    The approximation is rough when a group has fewer than 5 observations;
+    the note says so.
+
+    *Epsilon-squared* (Tomczak & Tomczak 2014)::
+
+        E^2 = H / ((N^2 - 1) / (N + 1)) = H / (N - 1)
+
+    between 0 (no group differences in rank) and 1. Its 95% CI is the
+    percentile interval of E^2 over ``n_boot`` stratified bootstrap
+    replicates (resampling within each group, sizes kept). Because E^2 is
+    never negative the interval never contains 0 and is not a test.
+
+    *Dunn's test* (Dunn 1964) compares mean ranks from the joint ranking::
+
+        z_AB = (Rbar_A - Rbar_B) / sqrt((N (N + 1) / 12 - sum(t^3 - t) / (12 (N - 1))) * (1/n_A + 1/n_B))
+
+    with two-sided normal p-values, as ``dunn.test`` and ``FSA::dunnTest``
+    (default ``two.sided=TRUE``). Adjusted p-values follow R ``p.adjust``.
+    Note that ``dunn.test`` prints Holm-adjusted p-values *without* the
+    monotonicity step of ``p.adjust``; ours can therefore be larger than
+    ``dunn.test``'s for all but the smallest p-value (never smaller).
+
+    *Rank-biserial correlation* per pair (Glass 1965; Kerby 2014):
+    r = P(X_A > X_B) - P(X_A < X_B) = 2 U_A / (n_A n_B) - 1, from -1 (all of
+    B above A) to 1 (all of A above B); the same as Cliff's delta. It uses
+    only the two groups of the pair, whereas Dunn's z uses the joint ranking.
+    Its CI is the percentile interval over the same bootstrap replicates.
+
+    References
+    ----------
+    Kruskal, W. H. & Wallis, W. A. (1952). Use of ranks in one-criterion
+    variance analysis. JASA 47, 583-621.
+    Dunn, O. J. (1964). Multiple comparisons using rank sums. Technometrics
+    6, 241-252.
+    Tomczak, M. & Tomczak, E. (2014). The need to report effect size
+    estimates revisited. Trends in Sport Sciences 21(1), 19-25.
+    Kerby, D. S. (2014). The simple difference formula: an approach to
+    teaching nonparametric correlation. Comprehensive Psychology 3, 11.IT.3.1.
+    Checked against R ``kruskal.test`` and ``FSA::dunnTest`` (see
+    ``tests/reference/test_crosscase_reference.py``).
+
+    Examples
+    --------
+    Hollander & Wolfe (1973, p. 116), the example of R ``?kruskal.test``:
+
+    >>> import pandas as pd
+    >>> change = pd.DataFrame({
+    ...     "case_id": ["normal"] * 5 + ["airway"] * 4 + ["asbestosis"] * 5,
+    ...     "scale": "mucociliary",
+    ...     "value": [2.9, 3.0, 2.5, 2.6, 3.2, 3.8, 2.7, 4.0, 2.4, 2.8, 3.4, 3.7, 2.2, 2.0]})
+    >>> res = kruskal_dunn(change, outcome="mucociliary")
+    >>> kw = res.iloc[0]
+    >>> float(round(kw.statistic, 5)), int(kw.df), float(round(kw.p_value, 2))  # R: 0.77143, df = 2, p = 0.68
+    (0.77143, 2, 0.68)
+    >>> res["group"].tolist()[1:]
+    ['airway - asbestosis', 'airway - normal', 'asbestosis - normal']
+    """
+    analysis = "cross_case"
+    _require_columns(change, (scale_column, "value", group), table="change")
+    rows = _select_outcome(change, column=scale_column, outcome=outcome, table="change")
+    rows = rows.loc[rows["value"].notna() & rows[group].notna(), [group, "value"]]
+    levels = _levels(rows[group])
+    if len(levels) < 2:
+        return _not_run(
+            analysis, outcome, "kruskal_wallis",
+            f"not run: change scores for fewer than two {group} values (found {levels})", n=len(rows),
+        )
+    values = rows["value"].to_numpy(dtype=float)
+    if np.ptp(values) == 0:
+        return _not_run(analysis, outcome, "kruskal_wallis", "not run: all change scores are equal", n=len(values))
+
+    # Order observations by group so bootstrap columns stay in group blocks.
+    group_codes_all = pd.Categorical(rows[group], categories=levels).codes
+    order = np.argsort(group_codes_all, kind="stable")
+    values, group_codes = values[order], group_codes_all[order]
+    k, n_total = len(levels), len(values)
+    group_n = np.bincount(group_codes, minlength=k)
+    unique_values, value_codes = np.unique(values, return_inverse=True)
+    n_unique = len(unique_values)
+
+    ranks, tie_sum = _midranks(value_codes[None, :], n_unique)
+    h = float(_kruskal_h(ranks, tie_sum, group_codes, k)[0])
+    from scipy import stats
+
+    p_kw = float(stats.chi2.sf(h, k - 1))
+    epsilon_sq = h / (n_total - 1.0)
+
+    # Stratified bootstrap: resample within each group, group sizes fixed.
+    rng = np.random.default_rng(seed)
+    starts = np.concatenate([[0], np.cumsum(group_n)[:-1]])
+    boot_index = np.concatenate(
+        [start + rng.integers(0, size, size=(n_boot, size)) for start, size in zip(starts, group_n)], axis=1
+    )
+    boot_codes = value_codes[boot_index]
+    boot_ranks, boot_ties = _midranks(boot_codes, n_unique)
+    boot_eps = _kruskal_h(boot_ranks, boot_ties, group_codes, k) / (n_total - 1.0)
+    eps_ci = np.nanpercentile(boot_eps, [2.5, 97.5]) if np.isfinite(boot_eps).any() else [np.nan, np.nan]
+
+    kw_notes = [
+        "tie-corrected H, chi-squared approximation with k - 1 df",
+        f"epsilon-squared CI: percentile bootstrap within groups, B = {n_boot}, seed = {seed}",
+    ]
+    if group_n.min() < 5:
+        small = [f"{lvl} (n = {n})" for lvl, n in zip(levels, group_n) if n < 5]
+        kw_notes.append("chi-squared approximation rough: groups with n < 5: " + ", ".join(small))
+    out = [
+        dict(
+            analysis=analysis, case_id="all", group=f"{group}: " + " | ".join(map(str, levels)), outcome=outcome,
+            test="kruskal_wallis", n=n_total, statistic=h, df=k - 1, p_value=p_kw,
+            effect_size=epsilon_sq, effect_name="epsilon_squared", ci_low=eps_ci[0], ci_high=eps_ci[1],
+            note="; ".join(kw_notes),
+        )
+    ]
+
+    # Dunn's z on the joint ranking (observed data).
+    mean_ranks = (ranks[0] @ np.eye(k)[group_codes]) / group_n
+    spread = n_total * (n_total + 1) / 12.0 - tie_sum[0] / (12.0 * (n_total - 1))
+    pairs = list(itertools.combinations(range(k), 2))
+    a_idx = np.array([a for a, _ in pairs])
+    b_idx = np.array([b for _, b in pairs])
+    z = (mean_ranks[a_idx] - mean_ranks[b_idx]) / np.sqrt(spread * (1.0 / group_n[a_idx] + 1.0 / group_n[b_idx]))
+    p_dunn = 2.0 * stats.norm.sf(np.abs(z))
+    p_adj = _adjust(p_dunn, p_adjust)
+
+    # Rank-biserial r per pair = 2 U_A / (n_A n_B) - 1, on observed data and bootstrap rows.
+    block = [np.arange(s, s + n) for s, n in zip(starts, group_n)]
+    for pair_no, (a, b) in enumerate(pairs):
+        cols = np.concatenate([block[a], block[b]])
+        observed = _rank_biserial(value_codes[None, cols], group_n[a], group_n[b], n_unique)[0]
+        boot = _rank_biserial(boot_codes[:, cols], group_n[a], group_n[b], n_unique)
+        lo, hi = np.percentile(boot, [2.5, 97.5])
+        out.append(
+            dict(
+                analysis=analysis, case_id="all", group=f"{levels[a]} - {levels[b]}", outcome=outcome,
+                test="dunn", n=int(group_n[a] + group_n[b]), statistic=z[pair_no], p_value=p_dunn[pair_no],
+                p_adjusted=p_adj[pair_no], effect_size=observed, effect_name="rank_biserial", ci_low=lo, ci_high=hi,
+                note=(
+                    f"Dunn z on the joint ranking of all {k} groups, tie-corrected, two-sided; "
+                    f"p_adjusted: {p_adjust} over {len(pairs)} pairs; rank-biserial CI: percentile bootstrap"
+                ),
+            )
+        )
+    return result_frame(out)
+
+
+def _rank_biserial(codes: np.ndarray, n_a: int, n_b: int, n_unique: int) -> np.ndarray:
+    """Rank-biserial r per row; the first ``n_a`` columns are group A, the rest group B."""
+    ranks, _ = _midranks(codes, n_unique)
+    u_a = ranks[:, :n_a].sum(axis=1) - n_a * (n_a + 1) / 2.0
+    return 2.0 * u_a / (n_a * n_b) - 1.0
+
+
+# --- linear mixed model ----------------------------------------------------------
+
+
+@dataclass
+class _MixedFit:
+    """A fitted mixed model plus what a reader must know about the fit."""
+
+    result: Any
+    data: pd.DataFrame
+    formula: str
+    groups: str
+    spec: Any  # the formula's design spec, to build design rows for new data
+    kept: list[int]  # design columns kept in the fit (empty cells dropped)
+    notes: list[str] = field(default_factory=list)
+    role_levels: list = field(default_factory=list)
+    role_weights: np.ndarray | None = None
+
+
+def _prepare_mixed(scores, *, outcome, formula, groups, role, scale_column):
+    _require_columns(scores, (scale_column, "value", groups), table="scores")
+    data = _select_outcome(scores, column=scale_column, outcome=outcome, table="scores")
+    data = data.loc[data["value"].notna() & data[groups].notna()].copy()
+    # Unused categories would become all-zero design columns (a singular model).
+    for column in data.columns:
+        if isinstance(data[column].dtype, pd.CategoricalDtype):
+            data[column] = data[column].cat.remove_unused_categories()
+    notes: list[str] = []
+    role_levels: list = []
+    if role:
+        if "role" not in data.columns:
+            notes.append("role not adjusted for (no role column)")
+        elif data["role"].nunique() > 1:
+            formula = f"{formula} + C(role)"
+            role_levels = _levels(data["role"])
+    return data, formula, notes, role_levels
+
+
+def _fit_mixed(scores, *, outcome, formula, groups, role, reml, scale_column) -> _MixedFit | str:
+    """Fit the model; a string return value says why it could not be fitted."""
+    import statsmodels.formula.api as smf
+    from statsmodels.regression.mixed_linear_model import MixedLM
+
+    data, formula, notes, role_levels = _prepare_mixed(
+        scores, outcome=outcome, formula=formula, groups=groups, role=role, scale_column=scale_column
+    )
+    n_groups = data[groups].nunique()
+    if n_groups < 3:
+        return f"not fitted: {n_groups} {groups} value(s) with data; a random intercept needs at least 3"
+    try:
+        formula_model = smf.mixedlm(formula, data, groups=data[groups])
+    except _formula_errors() as exc:
+        raise DataError(
+            f"the model formula {formula!r} cannot be evaluated on the scores table: {exc}",
+            file="scores",
+            expected="a formula whose variables are columns of the scores table",
+            found=list(data.columns),
+            rule="formula",
+        ) from exc
+    # A case x wave cell without data gives an all-zero interaction column; drop it
+    # so the other cells stay estimable (that cell's contrasts are then skipped).
+    exog = pd.DataFrame(formula_model.exog, columns=formula_model.exog_names)
+    empty = [name for name in exog.columns if not exog[name].any()]
+    if empty:
+        exog = exog.drop(columns=empty)
+        notes.append(f"terms without data dropped: {', '.join(empty)}")
+    if exog.shape[1] >= len(data):
+        return f"not fitted: {len(data)} observations for {exog.shape[1]} fixed effects"
+    if np.linalg.matrix_rank(exog.to_numpy()) < exog.shape[1]:
+        return "not fitted: the fixed-effects design is rank deficient"
+    model = MixedLM(formula_model.endog, exog, groups=formula_model.groups)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            result = model.fit(reml=reml)
+        except (np.linalg.LinAlgError, ValueError) as exc:
+            return f"not fitted: {exc}"
+    notes = [f"{'REML' if reml else 'ML'} fit, random intercept per {groups}"] + notes
+    if role_levels:
+        notes.append("adjusted for role (fixed effect); marginal means average roles by their share of observations")
+    if not result.converged:
+        notes.append("optimizer did NOT converge: treat estimates with caution")
+    participant_var = float(np.asarray(result.cov_re)[0, 0])
+    if participant_var <= 1e-6 * float(result.scale):
+        notes.append("singular fit: participant intercept variance estimated at 0 (boundary)")
+    messages = _warning_text(caught)
+    if messages:
+        notes.append("warnings: " + " | ".join(messages))
+    role_weights = None
+    if role_levels:
+        role_weights = data["role"].value_counts(normalize=True).reindex(role_levels).to_numpy(dtype=float)
+    kept = [formula_model.exog_names.index(name) for name in exog.columns]
+    return _MixedFit(result, data, formula, groups, formula_model.data.model_spec, kept, notes, role_levels, role_weights)
+
+
+def _design_rows(fit: _MixedFit, grid: pd.DataFrame) -> np.ndarray:
+    """Fixed-effects design rows for new data, built with the model's own formula spec."""
+    spec = fit.spec
+    try:
+        import patsy
+
+        if isinstance(spec, patsy.DesignInfo):
+            full = np.asarray(patsy.build_design_matrices([spec], grid, return_type="matrix")[0])
+            return full[:, fit.kept]
+    except ImportError:  # formulaic-only installations
+        pass
+    return np.asarray(spec.get_model_matrix(grid))[:, fit.kept]
+
+
+def _cell_contrasts(fit: _MixedFit, cells: pd.DataFrame) -> np.ndarray:
+    """Contrast matrix L, one row per cell (``case_id``, ``wave``): EMM = L @ beta, roles averaged by share."""
+    cells = cells.loc[:, ["case_id", "wave"]].reset_index(drop=True)
+    if not fit.role_levels:
+        return _design_rows(fit, cells)
+    per_role = [_design_rows(fit, cells.assign(role=level)) for level in fit.role_levels]
+    return np.tensordot(fit.role_weights, np.stack(per_role), axes=1)
+
+
+def _fixed_effects(fit: _MixedFit):
+    result = fit.result
+    names = list(result.fe_params.index)
+    beta = result.fe_params.to_numpy(dtype=float)
+    cov = result.cov_params().loc[names, names].to_numpy(dtype=float)
+    return names, beta, cov
+
+
+def _has_case_wave(fit: _MixedFit) -> bool:
+    return {"case_id", "wave"} <= set(fit.data.columns) and "case_id" in fit.formula and "wave" in fit.formula
+
+
+def mixed_model(
+    scores: pd.DataFrame,
+    *,
+    outcome: str,
+    formula: str = "value ~ C(wave) * C(case_id)",
+    groups: str = "participant_id",
+    role: bool = True,
+    before: str = "t0",
+    after: str = "t2",
+    reml: bool = True,
+    p_adjust: str = "holm",
+    scale_column: str = "scale",
+) -> pd.DataFrame:
+    """Linear mixed model of a scale score over waves and cases, with case contrasts.
+
+    Fits ``value ~ C(wave) * C(case_id)`` (plus ``C(role)`` when asked and
+    present) with a random intercept per participant, and reports the fixed
+    effects, the variance components, the ``before -> after`` change per case
+    and the differences of that change between cases.
+
+    Parameters
+    ----------
+    scores : DataFrame
+        Scale scores in long format (``transforms.score_scales``):
+        ``participant_id, case_id, role, wave, scale, value``.
+    outcome : str
+        The scale to model (a value of ``scale``).
+    formula : str, default "value ~ C(wave) * C(case_id)"
+        Fixed-effects formula (patsy syntax) on the rows of that scale.
+    groups : str, default "participant_id"
+        Column whose values get a random intercept.
+    role : bool, default True
+        Add ``C(role)`` as a fixed covariate when the rows hold more than one
+        role (professionals and migrant-organisation members may differ in
+        level; the case contrasts are then adjusted for role).
+    before, after : str, default "t0", "t2"
+        The waves whose difference is the change of interest.
+    reml : bool, default True
+        REML (as ``lme4::lmer`` default) or ML.
+    p_adjust : str, default "holm"
+        Adjustment within each contrast family (the per-case changes; the
+        between-case differences), R ``p.adjust`` names.
+    scale_column : str, default "scale"
+        Column naming the scale.
+
+    Returns
+    -------
+    DataFrame
+        Standard result shape, ``analysis = "cross_case_mixed_model"``:
+
+        - ``test = "fixed_effect"`` per model term (``group`` = term,
+          ``effect_name = "b"``, Wald z in ``statistic``);
+        - ``test = "variance_component"`` for the participant intercept and
+          the residual (``effect_name = "variance"``) and the intraclass
+          correlation (``effect_name = "icc"``);
+        - ``test = "contrast"``, ``effect_name = "change"``: the model-based
+          ``after - before`` change per case (``case_id`` = the case);
+        - ``test = "contrast"``, ``effect_name = "change_difference"``:
+          change in case A minus change in case B (``case_id = "all"``,
+          ``group = "A - B: t0->t2"``).
+
+        ``n`` is the number of observations on model rows and the number
+        of participants in the case(s) on contrast rows. Contrast rows
+        appear only when the formula uses ``wave`` and ``case_id``; a case
+        without data in ``before`` or ``after`` gets a row with a note. When the model cannot be fitted: one row with a note.
+        Convergence problems, boundary (singular) fits and optimizer warnings
+        are recorded in ``note`` of every row, never raised.
+
+    Raises
+    ------
+    DataError
+        A required column is missing, ``outcome`` is not a scale, or the
+        formula names a column the table does not have.
+
+    Notes
+    -----
+    Model: y_ij = x_ij' beta + u_j + e_ij, u_j ~ N(0, tau^2), e_ij ~ N(0,
+    sigma^2), fitted by statsmodels ``MixedLM`` (REML by default). Missing
+    waves are allowed (likelihood-based, valid under missing at random).
+    A contrast c = L beta (e.g. change = EMM(after) - EMM(before) for one
+    case) has Var(c) = L Cov(beta) L'; tests are Wald z and CIs are
+    c +/- 1.96 SE. With few participants per case these are liberal: lme4 +
+    lmerTest would use Satterthwaite df. ICC = tau^2 / (tau^2 + sigma^2).
+    Marginal means average the role effect with weights equal to each role's
+    share of the observations (emmeans ``weights = "proportional"``).
+
+    References
+    ----------
+    Bates, D., Maechler, M., Bolker, B. & Walker, S. (2015). Fitting linear
+    mixed-effects models using lme4. Journal of Statistical Software 67(1).
+    Fixed effects, SEs and variance components checked against
+    ``lme4::lmer(Weight ~ Time + (1 | Pig), data = dietox)``.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(1)
+    >>> people = pd.DataFrame({"participant_id": [f"p{i}" for i in range(30)],
+    ...                        "case_id": np.repeat(["a", "b", "c"], 10)})
+    >>> scores = people.merge(pd.DataFrame({"wave": ["t0", "t1", "t2"]}), how="cross")
+    >>> gain = scores["case_id"].map({"a": 1.0, "b": 0.5, "c": 0.0}) * scores["wave"].map({"t0": 0, "t1": 0.5, "t2": 1})
+    >>> scores = scores.assign(scale="trust", value=3 + gain + rng.normal(0, 0.3, len(scores)))
+    >>> res = mixed_model(scores, outcome="trust", role=False)
+    >>> change = res[res.effect_name == "change"].set_index("case_id")["effect_size"]
+    >>> bool(change["a"] > change["b"] > change["c"])
+    True
+    """
+    analysis = "cross_case_mixed_model"
+    fit = _fit_mixed(scores, outcome=outcome, formula=formula, groups=groups, role=role, reml=reml, scale_column=scale_column)
+    if isinstance(fit, str):
+        return _not_run(analysis, outcome, "fixed_effect", fit)
+    result = fit.result
+    note = "; ".join(fit.notes)
+    n_obs = int(result.nobs)
+    n_groups = int(fit.data[groups].nunique())
+    note = f"{note}; {n_groups} {groups} values"
+    from scipy import stats
+
+    names, beta, cov = _fixed_effects(fit)
+    se = np.sqrt(np.diag(cov))
+    z = beta / se
+    rows: list[dict] = [
+        dict(
+            analysis=analysis, case_id="all", group=name, outcome=outcome, test="fixed_effect", n=n_obs,
+            statistic=z[i], p_value=2 * stats.norm.sf(abs(z[i])), effect_size=beta[i], effect_name="b",
+            ci_low=beta[i] - _Z95 * se[i], ci_high=beta[i] + _Z95 * se[i], note=note,
+        )
+        for i, name in enumerate(names)
+    ]
+    tau2 = float(np.asarray(result.cov_re)[0, 0])
+    sigma2 = float(result.scale)
+    for label, value, name in (
+        (f"{groups} intercept", tau2, "variance"),
+        ("residual", sigma2, "variance"),
+        (f"{groups} intercept / total", tau2 / (tau2 + sigma2), "icc"),
+    ):
+        rows.append(
+            dict(analysis=analysis, case_id="all", group=label, outcome=outcome, test="variance_component",
+                 n=n_obs, effect_size=value, effect_name=name, note=note)
+        )
+    if _has_case_wave(fit):
+        rows.extend(_change_contrasts(fit, outcome=outcome, before=before, after=after, p_adjust=p_adjust, note=note))
+    return result_frame(rows)
+
+
+def _change_contrasts(fit: _MixedFit, *, outcome, before, after, p_adjust, note) -> list[dict]:
+    from scipy import stats
+
+    analysis = "cross_case_mixed_model"
+    data = fit.data
+    cases = _levels(data["case_id"])
+    waves = _levels(data["wave"])
+    present = data.groupby(["case_id", "wave"], observed=True).size()
+    names, beta, cov = _fixed_effects(fit)
+    label = f"{before}->{after}"
+    if before not in waves or after not in waves:
+        return [dict(analysis=analysis, case_id="all", group=label, outcome=outcome, test="contrast",
+                     effect_name="change", note=f"{note}; no change contrast: waves present are {waves}")]
+    usable = [c for c in cases if (c, before) in present.index and (c, after) in present.index]
+    skipped = [c for c in cases if c not in usable]
+    grid = pd.DataFrame({"case_id": usable})
+    change_l = _cell_contrasts(fit, grid.assign(wave=after)) - _cell_contrasts(fit, grid.assign(wave=before))
+    pair_idx = list(itertools.combinations(range(len(usable)), 2))
+    diff_l = np.array([change_l[a] - change_l[b] for a, b in pair_idx]).reshape(-1, len(names))
+
+    def wald(matrix):
+        estimate = matrix @ beta
+        se = np.sqrt(np.einsum("ij,jk,ik->i", matrix, cov, matrix))
+        z = estimate / se
+        return estimate, se, z, 2 * stats.norm.sf(np.abs(z))
+
+    rows = []
+    contrast_note = f"{note}; Wald z from the fixed-effect covariance, p_adjusted: {p_adjust}"
+    n_case = data.groupby("case_id", observed=True)[fit.groups].nunique()
+    est, se, z, p = wald(change_l)
+    p_adj = _adjust(p, p_adjust)
+    for i, case in enumerate(usable):
+        rows.append(dict(analysis=analysis, case_id=str(case), group=label, outcome=outcome, test="contrast",
+                         n=int(n_case[case]), statistic=z[i], p_value=p[i], p_adjusted=p_adj[i], effect_size=est[i],
+                         effect_name="change", ci_low=est[i] - _Z95 * se[i], ci_high=est[i] + _Z95 * se[i],
+                         note=contrast_note))
+    if pair_idx:
+        est, se, z, p = wald(diff_l)
+        p_adj = _adjust(p, p_adjust)
+        for i, (a, b) in enumerate(pair_idx):
+            rows.append(dict(analysis=analysis, case_id="all", group=f"{usable[a]} - {usable[b]}: {label}",
+                             outcome=outcome, test="contrast", n=int(n_case[usable[a]] + n_case[usable[b]]),
+                             statistic=z[i], p_value=p[i], p_adjusted=p_adj[i], effect_size=est[i],
+                             effect_name="change_difference", ci_low=est[i] - _Z95 * se[i],
+                             ci_high=est[i] + _Z95 * se[i], note=contrast_note))
+    for case in skipped:
+        rows.append(dict(analysis=analysis, case_id=str(case), group=label, outcome=outcome, test="contrast",
+                         effect_name="change", note=f"{note}; no change contrast: no data in {before} or {after}"))
+    return rows
+
+
+def marginal_means(
+    scores: pd.DataFrame,
+    *,
+    outcome: str,
+    formula: str = "value ~ C(wave) * C(case_id)",
+    groups: str = "participant_id",
+    role: bool = True,
+    reml: bool = True,
+    scale_column: str = "scale",
+) -> pd.DataFrame:
+    """Estimated marginal means per case x wave from the mixed model, for trajectory plots.
+
+    Parameters
+    ----------
+    scores, outcome, formula, groups, role, reml, scale_column
+        As in `mixed_model` (the same model is fitted).
+
+    Returns
+    -------
+    DataFrame
+        One row per case x wave with data: ``case_id, wave, outcome,
+        estimate, se, ci_low, ci_high, n`` (observations in the cell) and
+        ``note`` (fit method and any fit problem). Empty (with these
+        columns) when the model cannot be fitted or has no case/wave terms.
+
+    Notes
+    -----
+    EMM = L beta with L the design row of the cell (roles averaged by their
+    share of the observations); SE = sqrt(L Cov(beta) L'); 95% CI = EMM +/-
+    1.96 SE (Wald; liberal with few participants).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(2)
+    >>> scores = pd.DataFrame({"participant_id": np.repeat([f"p{i}" for i in range(12)], 2),
+    ...                        "case_id": np.repeat(["a", "b"], 12), "wave": ["t0", "t2"] * 12,
+    ...                        "scale": "trust"})
+    >>> scores["value"] = 3 + (scores.wave == "t2") * 0.5 + rng.normal(0, 0.2, 24)
+    >>> emm = marginal_means(scores, outcome="trust", role=False)
+    >>> emm[["case_id", "wave"]].values.tolist()
+    [['a', 't0'], ['a', 't2'], ['b', 't0'], ['b', 't2']]
+    """
+    columns = ["case_id", "wave", "outcome", "estimate", "se", "ci_low", "ci_high", "n", "note"]
+    fit = _fit_mixed(scores, outcome=outcome, formula=formula, groups=groups, role=role, reml=reml, scale_column=scale_column)
+    if isinstance(fit, str) or not _has_case_wave(fit):
+        return pd.DataFrame(columns=columns)
+    counts = fit.data.groupby(["case_id", "wave"], observed=True).size()
+    cells = counts.index.to_frame(index=False)
+    contrast_l = _cell_contrasts(fit, cells)
+    _, beta, cov = _fixed_effects(fit)
+    estimate = contrast_l @ beta
+    se = np.sqrt(np.einsum("ij,jk,ik->i", contrast_l, cov, contrast_l))
+    return pd.DataFrame(
+        {
+            "case_id": cells["case_id"].astype(str).to_numpy(),
+            "wave": cells["wave"].astype(str).to_numpy(),
+            "outcome": outcome,
+            "estimate": estimate,
+            "se": se,
+            "ci_low": estimate - _Z95 * se,
+            "ci_high": estimate + _Z95 * se,
+            "n": counts.to_numpy(),
+            "note": "; ".join(fit.notes),
+        },
+        columns=columns,
+    )
+
+
+# --- ordinal model --------------------------------------------------------------
+
+
+def _ordinal_design(data: pd.DataFrame, predictors: Sequence[str]) -> tuple[pd.DataFrame, list[str], list[str]]:
+    """Treatment-coded dummies for text/categorical predictors, numeric ones as they are."""
+    columns: dict[str, np.ndarray] = {}
+    labels: list[str] = []
+    notes: list[str] = []
+    for predictor in predictors:
+        series = data[predictor]
+        if pd.api.types.is_numeric_dtype(series) and not isinstance(series.dtype, pd.CategoricalDtype):
+            if series.nunique() < 2:
+                notes.append(f"{predictor} is constant and was left out")
+                continue
+            columns[predictor] = series.to_numpy(dtype=float)
+            labels.append(f"{predictor} (per unit)")
+            continue
+        levels = _levels(series)
+        if len(levels) < 2:
+            notes.append(f"{predictor} has one level ({levels}) and was left out")
+            continue
+        for level in levels[1:]:
+            columns[f"{predictor}={level}"] = (series == level).to_numpy(dtype=float)
+            labels.append(f"{predictor}: {level} vs {levels[0]}")
+    return pd.DataFrame(columns, index=data.index), labels, notes
+
+
+def ordinal_model(
+    items: pd.DataFrame,
+    *,
+    outcome_item: str,
+    predictors: Sequence[str] = ("wave", "case_id"),
+    item_column: str = "item_id",
+    cluster: str | None = "participant_id",
+) -> pd.DataFrame:
+    """Proportional-odds (ordered logit) model for one Likert item.
+
+    Parameters
+    ----------
+    items : DataFrame
+        Item responses in long format (``survey_responses`` joined with
+        ``participants``): ``item_id``, ``value`` and the predictor columns.
+    outcome_item : str
+        The item to model (a value of ``item_column``).
+    predictors : sequence of str, default ("wave", "case_id")
+        Text/categorical columns enter as treatment-coded dummies against
+        their first level (``t0``; the alphabetically first case); numeric
+        columns enter linearly.
+    item_column : str, default "item_id"
+        Column naming the item.
+    cluster : str or None, default "participant_id"
+        When this column exists and a participant answered more than once
+        (several waves), standard errors are cluster-robust by it (sandwich);
+        ``None`` gives model-based standard errors (as ``MASS::polr``).
+
+    Returns
+    -------
+    DataFrame
+        Standard result shape, ``analysis = "cross_case_ordinal"``: one row
+        per predictor term with ``effect_name = "odds_ratio"`` (OR > 1: higher
+        answer categories more likely), Wald z and 95% CI; one row per
+        cut-point with ``test = "threshold"`` and ``effect_name =
+        "threshold_logit"`` (the logit of P(Y <= j) at all predictors 0; no CI).
+        When the model cannot be fitted (fewer than two answer categories, no
+        usable predictor, failed optimisation, separation): one row with a
+        note saying why; report a crosstab instead.
+
+    Raises
+    ------
+    DataError
+        A required column is missing or ``outcome_item`` is not in ``items``.
+
+    Notes
+    -----
+    logit P(Y <= j | x) = theta_j - x' beta, fitted by maximum likelihood
+    with statsmodels ``OrderedModel`` (BFGS), the parametrisation of R
+    ``MASS::polr``: exp(beta) is the odds ratio of answering above any
+    cut-point. Answer categories are the observed values; categories
+    inside the range that nobody chose have no cut-point (the note lists
+    them). The proportional-odds assumption is not tested. Quasi-complete
+    separation (a predictor level where all answers lie in one extreme
+    category) gives unbounded coefficients and is reported as a failed fit.
+
+    References
+    ----------
+    McCullagh, P. (1980). Regression models for ordinal data. JRSS B 42,
+    109-142. Venables, W. N. & Ripley, B. D. (2002). Modern Applied
+    Statistics with S (``polr``). Checked against ``MASS::polr(apply ~ pared
+    + public + gpa)`` on the UCLA ologit data.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(3)
+    >>> wave = np.repeat(["t0", "t2"], 60)
+    >>> latent = (wave == "t2") * 1.2 + rng.logistic(size=120)
+    >>> items = pd.DataFrame({"item_id": "trust_1", "wave": wave,
+    ...                       "value": np.digitize(latent, [-1, 0, 1, 2]) + 1.0})
+    >>> res = ordinal_model(items, outcome_item="trust_1", predictors=["wave"])
+    >>> res.loc[0, ["group", "effect_name"]].tolist()
+    ['wave: t2 vs t0', 'odds_ratio']
+    >>> bool(res.loc[0, "effect_size"] > 1)
+    True
+    """
+    from scipy import stats
+    from statsmodels.miscmodels.ordinal_model import OrderedModel
+
+    analysis = "cross_case_ordinal"
+    predictors = list(predictors)
+    _require_columns(items, (item_column, "value", *predictors), table="items")
+    rows = _select_outcome(items, column=item_column, outcome=outcome_item, table="items")
+    keep = [c for c in dict.fromkeys(["value", *predictors, *([cluster] if cluster in items.columns else [])])]
+    data = rows[keep].dropna()
+    n = len(data)
+    categories = sorted(data["value"].unique().tolist())
+    if len(categories) < 2:
+        return _not_run(analysis, outcome_item, "ordinal_logit", f"not fitted: answers in fewer than two categories ({categories})", n=n)
+    notes = ["proportional-odds (cumulative logit) model, ML; proportional-odds assumption not tested"]
+    if all(float(c).is_integer() for c in categories):
+        gaps = sorted(set(range(int(categories[0]), int(categories[-1]) + 1)) - {int(c) for c in categories})
+        if gaps:
+            notes.append(f"categories {gaps} not chosen by anyone: no cut-point for them")
+    exog, labels, design_notes = _ordinal_design(data, predictors)
+    notes.extend(design_notes)
+    if exog.shape[1] == 0:
+        return _not_run(analysis, outcome_item, "ordinal_logit", "not fitted: no predictor varies; " + "; ".join(notes), n=n)
+    endog = pd.Series(pd.Categorical(data["value"], categories=categories, ordered=True), index=data.index)
+
+    fit_kwargs: dict[str, Any] = dict(method="bfgs", disp=False, maxiter=2000, gtol=1e-8)
+    if cluster is not None and cluster in data.columns and data[cluster].duplicated().any():
+        fit_kwargs.update(cov_type="cluster", cov_kwds={"groups": pd.factorize(data[cluster])[0]})
+        notes.append(f"cluster-robust SEs by {cluster} (repeated answers)")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            model = OrderedModel(endog, exog, distr="logit")
+            result = model.fit(**fit_kwargs)
+        except (np.linalg.LinAlgError, ValueError) as exc:
+            return _not_run(analysis, outcome_item, "ordinal_logit", f"not fitted: {exc}; report a crosstab instead", n=n)
+    messages = _warning_text(caught)
+    k = exog.shape[1]
+    beta = result.params.to_numpy(dtype=float)[:k]
+    se = np.asarray(result.bse, dtype=float)[:k]
+    converged = bool(result.mle_retvals.get("converged", True))
+    if not converged or not np.all(np.isfinite(se)) or np.any(np.abs(beta) > 15):
+        reason = "optimizer did not converge" if not converged else "unbounded coefficients (separation?)"
+        extra = f" ({' | '.join(messages)})" if messages else ""
+        return _not_run(analysis, outcome_item, "ordinal_logit", f"not fitted: {reason}{extra}; report a crosstab instead", n=n)
+    if messages:
+        notes.append("warnings: " + " | ".join(messages))
+    note = "; ".join(notes)
+    z = beta / se
+    out = [
+        dict(analysis=analysis, case_id="all", group=label, outcome=outcome_item, test="ordinal_logit", n=n,
+             statistic=z[i], p_value=2 * stats.norm.sf(abs(z[i])), effect_size=np.exp(beta[i]), effect_name="odds_ratio",
+             ci_low=np.exp(beta[i] - _Z95 * se[i]), ci_high=np.exp(beta[i] + _Z95 * se[i]), note=note)
+        for i, label in enumerate(labels)
+    ]
+    thresholds = model.transform_threshold_params(result.params.to_numpy(dtype=float))[1:-1]
+    for j, value in enumerate(thresholds):
+        out.append(dict(analysis=analysis, case_id="all", group=f"{_fmt(categories[j])}|{_fmt(categories[j + 1])}",
+                        outcome=outcome_item, test="threshold", n=n, effect_size=value, effect_name="threshold_logit",
+                        note=note))
+    return result_frame(out)
+
+
+def _fmt(value: Any) -> str:
+    """Answer categories as people write them: 3, not 3.0."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

@@ -1,0 +1,321 @@
+"""Unit tests for ponzoni_eval.crosscase: hand-made and seeded simulated frames."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import scikit_posthocs
+from scipy import stats
+
+from ponzoni_eval.crosscase import kruskal_dunn, marginal_means, mixed_model, ordinal_model
+from ponzoni_eval.errors import DataError
+from ponzoni_eval.results import RESULT_COLUMNS
+
+CASES = ("poelenburg_a", "poelenburg_b", "slotervaart")
+
+
+def change_frame(seed=0, n_per_case=(12, 9, 15), shifts=(1.0, 0.0, 0.5), rounding=True):
+    """Change scores on a 5-point-like scale (rounded to halves, so ties occur)."""
+    rng = np.random.default_rng(seed)
+    parts = []
+    for case, n, shift in zip(CASES, n_per_case, shifts):
+        value = shift + rng.normal(0, 0.8, n)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "participant_id": [f"{case}_{i}" for i in range(n)],
+                    "case_id": case,
+                    "role": "professional",
+                    "scale": "trust",
+                    "before": 3.0,
+                    "after": 3.0 + value,
+                    "value": np.round(value * 2) / 2 if rounding else value,
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
+def scores_frame(seed=1, n_per_case=20, gains=(1.0, 0.0, 0.6), roles=True, drop=0.1):
+    """Scale scores t0/t1/t2 with a random intercept per participant and known case gains."""
+    rng = np.random.default_rng(seed)
+    people = pd.DataFrame(
+        {
+            "participant_id": [f"p{i:03d}" for i in range(3 * n_per_case)],
+            "case_id": np.repeat(CASES, n_per_case),
+            "role": np.tile(["professional", "migrant_org"], 3 * n_per_case // 2) if roles else "professional",
+        }
+    )
+    scores = people.merge(pd.DataFrame({"wave": ["t0", "t1", "t2"]}), how="cross")
+    gain = scores["case_id"].map(dict(zip(CASES, gains))) * scores["wave"].map({"t0": 0.0, "t1": 0.5, "t2": 1.0})
+    person = pd.Series(rng.normal(0, 0.5, len(people)), index=people["participant_id"])
+    scores["value"] = (
+        3.0
+        + gain
+        + 0.3 * (scores["role"] == "professional")
+        + scores["participant_id"].map(person).to_numpy()
+        + rng.normal(0, 0.3, len(scores))
+    )
+    scores["scale"] = "trust"
+    scores["wave"] = pd.Categorical(scores["wave"], categories=["t0", "t1", "t2"], ordered=True)
+    if drop:
+        scores = scores.sample(frac=1 - drop, random_state=seed).reset_index(drop=True)
+    return scores
+
+
+# --- kruskal_dunn -------------------------------------------------------------------
+
+
+def test_kruskal_matches_scipy_with_ties():
+    change = change_frame(seed=3)
+    res = kruskal_dunn(change, outcome="trust")
+    expected = stats.kruskal(*[g["value"].to_numpy() for _, g in change.groupby("case_id")])
+    kw = res.iloc[0]
+    assert tuple(res.columns) == RESULT_COLUMNS
+    assert kw["test"] == "kruskal_wallis"
+    assert kw["statistic"] == pytest.approx(expected.statistic, rel=1e-12)
+    assert kw["p_value"] == pytest.approx(expected.pvalue, rel=1e-10)
+    assert kw["df"] == 2
+    assert kw["n"] == len(change)
+    assert kw["effect_name"] == "epsilon_squared"
+    assert kw["effect_size"] == pytest.approx(expected.statistic / (len(change) - 1))
+    assert kw["ci_low"] <= kw["effect_size"] <= kw["ci_high"]
+
+
+def test_dunn_matches_scikit_posthocs_raw_and_holm():
+    change = change_frame(seed=4, n_per_case=(10, 14, 11))
+    for method, sp_method in (("none", None), ("holm", "holm"), ("bonferroni", "bonferroni")):
+        res = kruskal_dunn(change, outcome="trust", p_adjust=method, n_boot=50).iloc[1:]
+        matrix = scikit_posthocs.posthoc_dunn(change, val_col="value", group_col="case_id", p_adjust=sp_method)
+        for _, row in res.iterrows():
+            a, b = row["group"].split(" - ")
+            assert row["p_adjusted"] == pytest.approx(matrix.loc[a, b], rel=1e-9)
+
+
+def test_dunn_sign_rank_biserial_and_holm_monotone():
+    change = change_frame(seed=5, shifts=(2.0, 0.0, 1.0), n_per_case=(15, 15, 15))
+    res = kruskal_dunn(change, outcome="trust").set_index("group")
+    a_vs_b = res.loc["poelenburg_a - poelenburg_b"]
+    assert a_vs_b["statistic"] > 0 and a_vs_b["effect_size"] > 0  # a changed more than b
+    x = change.loc[change.case_id == "poelenburg_a", "value"].to_numpy()
+    y = change.loc[change.case_id == "poelenburg_b", "value"].to_numpy()
+    assert a_vs_b["effect_size"] == pytest.approx(np.sign(x[:, None] - y[None, :]).mean())
+    assert a_vs_b["ci_low"] <= a_vs_b["effect_size"] <= a_vs_b["ci_high"]
+    dunn = res[res["test"] == "dunn"].sort_values("p_value")
+    assert (np.diff(dunn["p_adjusted"].to_numpy()) >= 0).all()
+    assert (dunn["p_adjusted"] >= dunn["p_value"]).all()
+
+
+def test_bootstrap_is_seeded():
+    change = change_frame(seed=6)
+    first = kruskal_dunn(change, outcome="trust", seed=7, n_boot=300)
+    again = kruskal_dunn(change, outcome="trust", seed=7, n_boot=300)
+    other = kruskal_dunn(change, outcome="trust", seed=8, n_boot=300)
+    pd.testing.assert_frame_equal(first, again)
+    assert not np.allclose(first["ci_low"], other["ci_low"])
+
+
+def test_missing_values_are_dropped_and_counted():
+    change = change_frame(seed=9)
+    change.loc[[0, 1, 2], "value"] = np.nan
+    res = kruskal_dunn(change, outcome="trust", n_boot=50)
+    assert res.loc[0, "n"] == len(change) - 3
+
+
+def test_not_run_rows_instead_of_errors():
+    one_case = change_frame().query("case_id == 'slotervaart'")
+    res = kruskal_dunn(one_case, outcome="trust")
+    assert len(res) == 1 and pd.isna(res.loc[0, "statistic"]) and "fewer than two" in res.loc[0, "note"]
+    constant = change_frame().assign(value=0.5)
+    res = kruskal_dunn(constant, outcome="trust")
+    assert len(res) == 1 and "all change scores are equal" in res.loc[0, "note"]
+
+
+def test_small_groups_are_flagged():
+    res = kruskal_dunn(change_frame(n_per_case=(4, 6, 6)), outcome="trust", n_boot=50)
+    assert "poelenburg_a (n = 4)" in res.loc[0, "note"]
+
+
+def test_input_errors_name_the_problem():
+    with pytest.raises(DataError, match="'value'"):
+        kruskal_dunn(change_frame().drop(columns="value"), outcome="trust")
+    with pytest.raises(DataError, match="scale = 'respect'") as info:
+        kruskal_dunn(change_frame(), outcome="respect")
+    assert "trust" in str(info.value)
+    with pytest.raises(ValueError, match="p_adjust"):
+        kruskal_dunn(change_frame(), outcome="trust", p_adjust="tukey")
+
+
+# --- mixed_model -----------------------------------------------------------------------
+
+
+def test_mixed_model_recovers_case_changes_and_differences():
+    res = mixed_model(scores_frame(), outcome="trust")
+    assert tuple(res.columns) == RESULT_COLUMNS
+    change = res[res["effect_name"] == "change"].set_index("case_id")
+    truth = dict(zip(CASES, (1.0, 0.0, 0.6)))
+    for case, true_change in truth.items():
+        standard_error = (change.loc[case, "ci_high"] - change.loc[case, "ci_low"]) / (2 * 1.96)
+        assert abs(change.loc[case, "effect_size"] - true_change) < 3 * standard_error
+        assert change.loc[case, "group"] == "t0->t2"
+    diffs = res[res["effect_name"] == "change_difference"].set_index("group")
+    assert diffs.loc["poelenburg_a - poelenburg_b: t0->t2", "effect_size"] == pytest.approx(
+        change.loc["poelenburg_a", "effect_size"] - change.loc["poelenburg_b", "effect_size"]
+    )
+    assert diffs.loc["poelenburg_a - poelenburg_b: t0->t2", "p_adjusted"] < 0.001
+    assert (diffs["case_id"] == "all").all()
+    assert "REML" in res.loc[0, "note"] and "adjusted for role" in res.loc[0, "note"]
+    assert "C(role)[T.professional]" in set(res["group"])
+
+
+def test_mixed_model_variance_components():
+    res = mixed_model(scores_frame(n_per_case=40, drop=0, roles=False), outcome="trust", role=False)
+    components = res[res["test"] == "variance_component"].set_index("effect_name")
+    variances = res[res["effect_name"] == "variance"]["effect_size"].to_numpy()
+    assert variances[0] == pytest.approx(0.5**2, abs=0.08)  # simulated participant sd 0.5
+    assert variances[1] == pytest.approx(0.3**2, abs=0.02)  # simulated residual sd 0.3
+    assert components.loc["icc", "effect_size"] == pytest.approx(variances[0] / variances.sum())
+
+
+def test_marginal_means_equal_cell_means_in_saturated_balanced_model():
+    scores = scores_frame(drop=0, roles=False)
+    emm = marginal_means(scores, outcome="trust", role=False)
+    cell_means = scores.groupby(["case_id", "wave"], observed=True)["value"].mean()
+    assert len(emm) == 9
+    for row in emm.itertuples():
+        assert row.estimate == pytest.approx(cell_means.loc[(row.case_id, row.wave)], abs=1e-6)
+        assert row.ci_low < row.estimate < row.ci_high
+        assert row.n == 20
+
+
+def test_mixed_model_records_convergence_problems_in_note():
+    # Within-person values mirror each other: no valid variance split; the optimiser fails.
+    rng = np.random.default_rng(0)
+    noise = rng.normal(0, 1, 24)
+    scores = pd.DataFrame(
+        {
+            "participant_id": np.repeat([f"p{i}" for i in range(24)], 2),
+            "case_id": np.repeat(["a", "b"], 24),
+            "wave": ["t0", "t2"] * 24,
+            "scale": "trust",
+            "value": 3 + np.column_stack([noise, -noise]).ravel(),
+        }
+    )
+    res = mixed_model(scores, outcome="trust", role=False)  # warnings would fail the test (filterwarnings = error)
+    assert "did NOT converge" in res.loc[0, "note"]
+    assert "warnings:" in res.loc[0, "note"]
+
+
+def test_mixed_model_notes_a_singular_fit():
+    rng = np.random.default_rng(2)  # pure noise: participant variance estimated at 0 for this seed
+    scores = pd.DataFrame(
+        {
+            "participant_id": np.repeat([f"p{i}" for i in range(30)], 3),
+            "case_id": np.repeat(["a", "b", "c"], 30),
+            "wave": ["t0", "t1", "t2"] * 30,
+            "scale": "trust",
+        }
+    )
+    scores["value"] = 3 + rng.normal(0, 1, len(scores))
+    res = mixed_model(scores, outcome="trust", role=False)
+    assert "singular fit" in res.loc[0, "note"]
+
+
+def test_mixed_model_skips_case_without_follow_up():
+    scores = scores_frame(drop=0)
+    scores = scores[~((scores["case_id"] == "slotervaart") & (scores["wave"] == "t2"))]
+    res = mixed_model(scores, outcome="trust")
+    change = res[res["effect_name"] == "change"].set_index("case_id")
+    assert pd.isna(change.loc["slotervaart", "effect_size"])
+    assert "no data in t0 or t2" in change.loc["slotervaart", "note"]
+    assert not res["group"].str.contains("slotervaart: t0->t2").any()
+
+
+def test_mixed_model_not_run_and_errors():
+    tiny = scores_frame().query("participant_id in ['p000', 'p001']")
+    res = mixed_model(tiny, outcome="trust")
+    assert len(res) == 1 and "at least 3" in res.loc[0, "note"]
+    with pytest.raises(DataError, match="formula"):
+        mixed_model(scores_frame(), outcome="trust", formula="value ~ C(wave) * C(site)")
+    with pytest.raises(DataError, match="participant_id"):
+        mixed_model(scores_frame().drop(columns="participant_id"), outcome="trust")
+
+
+def test_mixed_model_without_case_terms_has_no_contrasts():
+    res = mixed_model(scores_frame(), outcome="trust", formula="value ~ C(wave)", role=False)
+    assert set(res["test"]) == {"fixed_effect", "variance_component"}
+
+
+# --- ordinal_model ------------------------------------------------------------------------
+
+
+def items_frame(seed=3, n=60, effect=1.2, categories=(-1.0, 0.0, 1.0, 2.0)):
+    rng = np.random.default_rng(seed)
+    people = [f"p{i}" for i in range(n)]
+    frame = pd.DataFrame(
+        {
+            "participant_id": np.tile(people, 2),
+            "case_id": np.tile(np.repeat(["a", "b"], n // 2), 2),
+            "wave": np.repeat(["t0", "t2"], n),
+            "item_id": "trust_1",
+        }
+    )
+    latent = (frame["wave"] == "t2") * effect + rng.logistic(size=len(frame))
+    frame["value"] = np.digitize(latent, categories) + 1.0
+    return frame
+
+
+def test_ordinal_model_recovers_direction_and_reports_thresholds():
+    res = ordinal_model(items_frame(n=200), outcome_item="trust_1")
+    assert tuple(res.columns) == RESULT_COLUMNS
+    wave = res.set_index("group").loc["wave: t2 vs t0"]
+    assert wave["effect_name"] == "odds_ratio"
+    assert wave["ci_low"] < np.exp(1.2) < wave["ci_high"]
+    thresholds = res[res["test"] == "threshold"]
+    assert thresholds["group"].tolist() == ["1|2", "2|3", "3|4", "4|5"]
+    assert (np.diff(thresholds["effect_size"].to_numpy()) > 0).all()
+    assert "cluster-robust SEs by participant_id" in wave["note"]
+
+
+def test_ordinal_model_without_cluster_matches_model_based_se():
+    data = items_frame(n=80)
+    clustered = ordinal_model(data, outcome_item="trust_1")
+    plain = ordinal_model(data, outcome_item="trust_1", cluster=None)
+    assert clustered.loc[0, "effect_size"] == pytest.approx(plain.loc[0, "effect_size"])
+    assert clustered.loc[0, "ci_high"] != pytest.approx(plain.loc[0, "ci_high"])
+    assert "cluster" not in plain.loc[0, "note"]
+
+
+def test_ordinal_model_notes_empty_category():
+    data = items_frame()
+    data = data[data["value"] != 3]
+    res = ordinal_model(data, outcome_item="trust_1")
+    assert "categories [3] not chosen by anyone" in res.loc[0, "note"]
+    assert res.loc[res["test"] == "threshold", "group"].tolist() == ["1|2", "2|4", "4|5"]
+
+
+def test_ordinal_model_falls_back_with_a_note():
+    single = items_frame().assign(value=4.0)
+    res = ordinal_model(single, outcome_item="trust_1")
+    assert len(res) == 1 and "fewer than two categories" in res.loc[0, "note"]
+    separated = items_frame()
+    separated["value"] = np.where(separated["wave"] == "t2", 5.0, separated["value"].clip(upper=4))
+    res = ordinal_model(separated, outcome_item="trust_1")
+    assert len(res) == 1 and "not fitted" in res.loc[0, "note"] and pd.isna(res.loc[0, "effect_size"])
+    no_predictor = items_frame().assign(case_id="a", wave="t0")
+    res = ordinal_model(no_predictor, outcome_item="trust_1")
+    assert "no predictor varies" in res.loc[0, "note"]
+
+
+def test_ordinal_model_input_errors():
+    with pytest.raises(DataError, match="item_id = 'respect_1'"):
+        ordinal_model(items_frame(), outcome_item="respect_1")
+    with pytest.raises(DataError, match="'role'"):
+        ordinal_model(items_frame(), outcome_item="trust_1", predictors=["wave", "role"])
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import ponzoni_eval.crosscase as module
+
+    assert doctest.testmod(module).failed == 0

@@ -1,0 +1,264 @@
+"""Unit tests for ponzoni_eval.timeseries: seeded simulated monthly series."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+from scipy import stats
+
+from ponzoni_eval.errors import DataError
+from ponzoni_eval.results import RESULT_COLUMNS
+from ponzoni_eval.timeseries import (
+    HELP_SEEKING_EVENT,
+    _cameron_trivedi,
+    count_regression,
+    interrupted_time_series,
+    its_case_differences,
+    its_trajectories,
+)
+
+
+def series(case="a", *, baseline=8.0, level=2.0, slope=1.0, trend=1.0, months_before=18, months_after=18,
+           seed=0, nb_size=None, event_type=HELP_SEEKING_EVENT):
+    """One case's monthly counts from a known segmented log-linear model.
+
+    ``nb_size`` gives negative binomial counts (Var = mu + mu^2 / size); None gives Poisson.
+    """
+    rng = np.random.default_rng(seed)
+    relative = np.arange(-months_before, months_after)
+    post = (relative >= 0).astype(int)
+    time = relative - relative.min()
+    since = np.where(post == 1, relative, 0)
+    mu = baseline * trend**time * level**post * slope**since
+    count = rng.poisson(mu) if nb_size is None else rng.negative_binomial(nb_size, nb_size / (nb_size + mu))
+    return pd.DataFrame(
+        {
+            "case_id": case,
+            "event_type": event_type,
+            "month": pd.date_range("2014-01-01", periods=len(relative), freq="MS"),
+            "relative_month": relative,
+            "post": post,
+            "count": count,
+        }
+    )
+
+
+def three_cases(seed=0, **kwargs):
+    levels = {"poelenburg_a": 2.0, "poelenburg_b": 1.0, "slotervaart": 1.4}
+    return pd.concat(
+        [series(case, level=level, seed=seed + i, **kwargs) for i, (case, level) in enumerate(levels.items())],
+        ignore_index=True,
+    )
+
+
+# --- per-case ITS ------------------------------------------------------------------------
+
+
+def test_its_recovers_level_and_slope_change():
+    monthly = series(baseline=20.0, level=2.0, slope=1.03, trend=1.01, months_before=24, months_after=24, seed=1)
+    res = interrupted_time_series(monthly)
+    assert tuple(res.columns) == RESULT_COLUMNS
+    rows = res.set_index("effect_name")
+    for name, truth in (("rate_ratio_level", 2.0), ("rate_ratio_slope", 1.03), ("rate_ratio_trend", 1.01)):
+        assert rows.loc[name, "ci_low"] < truth < rows.loc[name, "ci_high"], name
+    assert (res["n"] == 48).all()
+    assert (res["analysis"] == "help_seeking_its").all()
+    assert rows.loc["rate_ratio_level", "test"] == "its_level_change"
+    assert rows.loc["rate_ratio_slope", "test"] == "its_slope_change"
+    assert rows.loc["rate_ratio_level", "p_value"] < 0.001
+
+
+def test_its_matches_a_direct_poisson_glm():
+    monthly = series(seed=2)
+    res = interrupted_time_series(monthly, family="poisson").set_index("effect_name")
+    relative = monthly["relative_month"]
+    exog = sm.add_constant(
+        pd.DataFrame({"time": relative + 18, "post": monthly["post"], "since": np.where(monthly["post"] == 1, relative, 0)})
+    ).astype(float)
+    direct = sm.GLM(monthly["count"], exog, family=sm.families.Poisson()).fit()
+    assert res.loc["rate_ratio_level", "effect_size"] == pytest.approx(np.exp(direct.params["post"]), rel=1e-6)
+    assert res.loc["rate_ratio_slope", "effect_size"] == pytest.approx(np.exp(direct.params["since"]), rel=1e-6)
+    assert res.loc["rate_ratio_level", "ci_low"] == pytest.approx(np.exp(direct.conf_int().loc["post", 0]), rel=1e-6)
+    assert res.loc["rate_ratio_level", "note"].startswith("Poisson")
+    assert "Durbin-Watson" in res.loc["rate_ratio_level", "note"]
+
+
+def test_family_follows_overdispersion_evidence():
+    poisson = interrupted_time_series(series(seed=3, baseline=10.0))
+    assert poisson.loc[0, "note"].startswith("Poisson; Cameron-Trivedi")
+    overdispersed = interrupted_time_series(series(seed=3, baseline=10.0, nb_size=2.0))
+    assert overdispersed.loc[0, "note"].startswith("negative binomial (NB2")
+    # Forcing NB2 on equidispersed counts: alpha goes to its boundary and Poisson is kept, with a note.
+    forced_nb = interrupted_time_series(series(seed=3, baseline=10.0), family="negative_binomial")
+    assert "alpha at the boundary (0); Poisson kept" in forced_nb.loc[0, "note"]
+    forced_poisson = interrupted_time_series(series(seed=3, baseline=10.0, nb_size=2.0), family="poisson")
+    assert forced_poisson.loc[0, "note"].startswith("Poisson; Cameron-Trivedi z = 3.75")
+    with pytest.raises(ValueError, match="family"):
+        interrupted_time_series(series(), family="quasi")
+
+
+def test_negative_binomial_widens_the_interval():
+    monthly = series(seed=4, baseline=10.0, nb_size=2.0)
+    poisson = interrupted_time_series(monthly, family="poisson").set_index("effect_name")
+    nb = interrupted_time_series(monthly, family="auto").set_index("effect_name")
+    def log_width(res):
+        return np.log(res.loc["rate_ratio_level", "ci_high"] / res.loc["rate_ratio_level", "ci_low"])
+
+    assert log_width(nb) > log_width(poisson)
+
+
+def test_cameron_trivedi_equals_auxiliary_ols():
+    rng = np.random.default_rng(5)
+    mu = rng.uniform(2, 20, 60)
+    y = rng.negative_binomial(3, 3 / (3 + mu)).astype(float)
+    z, p = _cameron_trivedi(y, mu)
+    aux = sm.OLS(((y - mu) ** 2 - y) / mu, mu[:, None]).fit()
+    assert z == pytest.approx(aux.tvalues[0], rel=1e-10)
+    assert p == pytest.approx(stats.norm.sf(aux.tvalues[0]), rel=1e-8)
+
+
+def test_short_or_empty_series_give_note_rows():
+    short = series(months_before=2, months_after=10)
+    res = interrupted_time_series(short)
+    assert len(res) == 1 and "2 months before" in res.loc[0, "note"] and pd.isna(res.loc[0, "effect_size"])
+    empty = series().assign(count=0)
+    res = interrupted_time_series(empty)
+    assert "no events" in res.loc[0, "note"]
+    both = pd.concat([series("a", seed=1), series("b", months_before=1)])
+    res = interrupted_time_series(both)
+    assert res.groupby("case_id").size().to_dict() == {"a": 3, "b": 1}
+
+
+def test_all_zero_after_start_is_reported_not_raised():
+    monthly = series(seed=6, baseline=3.0)
+    monthly.loc[monthly["post"] == 1, "count"] = 0
+    res = interrupted_time_series(monthly, family="poisson")  # warnings would fail (filterwarnings = error)
+    assert len(res) == 1 and "unbounded" in res.loc[0, "note"]
+
+
+def test_monthly_input_errors():
+    monthly = series()
+    with pytest.raises(DataError, match="'post'"):
+        interrupted_time_series(monthly.drop(columns="post"))
+    with pytest.raises(DataError, match="joint_meeting") as info:
+        interrupted_time_series(monthly, event_type="joint_meeting")
+    assert HELP_SEEKING_EVENT in str(info.value)
+    bad_count = monthly.copy()
+    bad_count.loc[5, "count"] = -1
+    with pytest.raises(DataError, match="whole numbers"):
+        interrupted_time_series(bad_count)
+    bad_post = monthly.copy()
+    bad_post.loc[5, "post"] = 2
+    with pytest.raises(DataError, match="post must be 0"):
+        interrupted_time_series(bad_post)
+    inconsistent = monthly.copy()
+    inconsistent.loc[0, "post"] = 1  # relative_month -18
+    with pytest.raises(DataError, match="post disagrees with relative_month"):
+        interrupted_time_series(inconsistent)
+    fractional = monthly.assign(relative_month=monthly["relative_month"] + 0.5)
+    with pytest.raises(DataError, match="whole number of months"):
+        interrupted_time_series(fractional)
+    with pytest.raises(DataError, match="more than one"):
+        interrupted_time_series(pd.concat([monthly, monthly.iloc[[0]]]))
+
+
+def test_other_event_types_are_ignored():
+    monthly = pd.concat([series(seed=7), series(seed=8, event_type="joint_meeting", level=5.0)])
+    only = interrupted_time_series(series(seed=7))
+    pd.testing.assert_frame_equal(interrupted_time_series(monthly), only)
+
+
+# --- pooled model across cases ---------------------------------------------------------------
+
+
+def test_pooled_poisson_reproduces_per_case_ratios():
+    monthly = three_cases(seed=10)
+    per_case = interrupted_time_series(monthly, family="poisson")
+    level = per_case[per_case["effect_name"] == "rate_ratio_level"].set_index("case_id")["effect_size"]
+    pooled = its_case_differences(monthly, family="poisson")
+    ratios = pooled[pooled["test"] == "level_change_ratio"].set_index("group")["effect_size"]
+    assert ratios["poelenburg_a / slotervaart"] == pytest.approx(level["poelenburg_a"] / level["slotervaart"], rel=1e-6)
+    assert ratios["poelenburg_b / slotervaart"] == pytest.approx(level["poelenburg_b"] / level["slotervaart"], rel=1e-6)
+    assert (pooled["case_id"] == "all").all()
+    omnibus = pooled.set_index("test").loc["wald_level_change_difference"]
+    assert omnibus["df"] == 2 and omnibus["n"] == len(monthly)
+
+
+def test_pooled_model_detects_different_level_changes():
+    monthly = pd.concat([series("a", level=3.0, baseline=15.0, seed=11), series("b", level=1.0, baseline=15.0, seed=12)])
+    res = its_case_differences(monthly).set_index("test")
+    assert res.loc["wald_level_change_difference", "p_value"] < 0.01
+    assert res.loc["wald_slope_change_difference", "p_value"] > 0.01
+    ratio = res.loc["level_change_ratio"]
+    assert ratio["ci_low"] < 3.0 < ratio["ci_high"]
+    assert ratio["p_adjusted"] == pytest.approx(ratio["p_value"])  # one pair: Holm changes nothing
+
+
+def test_pooled_model_leaves_out_unusable_cases():
+    monthly = pd.concat([series("a", seed=1), series("b", seed=2), series("c", months_before=1)])
+    res = its_case_differences(monthly)
+    assert "c left out" in res.loc[0, "note"]
+    assert res.loc[0, "df"] == 1
+    alone = its_case_differences(pd.concat([series("a", seed=1), series("c", months_before=1)]))
+    assert len(alone) == 1 and "fewer than two cases" in alone.loc[0, "note"]
+
+
+# --- trajectories ---------------------------------------------------------------------------
+
+
+def test_trajectories_fitted_and_counterfactual():
+    monthly = three_cases(seed=20)
+    traj = its_trajectories(monthly, family="poisson")
+    assert len(traj) == len(monthly)
+    pre = traj[traj["post"] == 0]
+    np.testing.assert_allclose(pre["fitted"], pre["counterfactual"])
+    its = interrupted_time_series(monthly, family="poisson")
+    level = its[its["effect_name"] == "rate_ratio_level"].set_index("case_id")["effect_size"]
+    start = traj[traj["relative_month"] == 0].set_index("case_id")
+    np.testing.assert_allclose(start["fitted"] / start["counterfactual"], level.loc[start.index], rtol=1e-8)
+    assert (traj["fitted_low"] < traj["fitted"]).all() and (traj["fitted"] < traj["fitted_high"]).all()
+    # Poisson GLM with an intercept: fitted counts add up to the observed counts per case.
+    sums = traj.groupby("case_id")[["count", "fitted"]].sum()
+    np.testing.assert_allclose(sums["fitted"], sums["count"], rtol=1e-6)
+
+
+def test_trajectories_keep_unfitted_cases():
+    monthly = pd.concat([series("a", seed=1), series("b", months_before=1)])
+    traj = its_trajectories(monthly)
+    b = traj[traj["case_id"] == "b"]
+    assert b["fitted"].isna().all() and (b["family"] == "not fitted").all()
+    assert len(b) == 19
+
+
+# --- count_regression and exposure ---------------------------------------------------------------
+
+
+def test_exposure_is_an_offset():
+    monthly = series(seed=30, baseline=10.0).assign(families=200.0, time=np.arange(36.0))
+    without = count_regression(monthly, formula="count ~ time + post", family="poisson").set_index("group")
+    with_exposure = count_regression(monthly, formula="count ~ time + post", family="poisson",
+                                     exposure="families").set_index("group")
+    assert with_exposure.loc["post", "effect_size"] == pytest.approx(without.loc["post", "effect_size"])
+    assert with_exposure.loc["Intercept", "effect_size"] == pytest.approx(without.loc["Intercept", "effect_size"] / 200)
+    assert with_exposure.loc["Intercept", "effect_name"] == "baseline_rate"
+    with pytest.raises(DataError, match="positive"):
+        count_regression(monthly.assign(families=0.0), formula="count ~ time", exposure="families")
+    with pytest.raises(DataError, match="exposure column"):
+        count_regression(monthly, formula="count ~ time", exposure="households")
+
+
+def test_count_regression_formula_errors_and_alpha_row():
+    monthly = series(seed=31, nb_size=1.5, baseline=12.0).assign(time=np.arange(36.0))
+    with pytest.raises(DataError, match="formula"):
+        count_regression(monthly, formula="count ~ season")
+    res = count_regression(monthly, formula="count ~ time + post", family="negative_binomial")
+    alpha = res.set_index("effect_name").loc["nb_alpha"]
+    assert alpha["test"] == "dispersion" and alpha["effect_size"] > 0
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import ponzoni_eval.timeseries as module
+
+    assert doctest.testmod(module).failed == 0
