@@ -309,7 +309,8 @@ def _add_uninterviewed(units: pd.DataFrame, participants: pd.DataFrame, unit_col
     # Participants never interviewed: they keep a row (no ID lost) but are not at risk.
     missing = participants.loc[~participants["participant_id"].isin(units["participant_id"])].drop_duplicates("participant_id")
     known_columns = [c for c in unit_columns if c in missing.columns]
-    missing = missing.loc[:, known_columns].reindex(columns=list(unit_columns)).assign(interviewed=False)
+    missing = missing.loc[:, known_columns].reindex(columns=list(unit_columns))
+    missing = missing.astype({c: units[c].dtype for c in unit_columns}).assign(interviewed=False)
     return pd.concat([units, missing], ignore_index=True)
 
 

@@ -262,6 +262,7 @@ def test_prevalence_per_case(segments, participants):
 
 def test_prevalence_per_case_role_and_wave(segments, participants):
     presence = code_presence(segments, participants, unit=("participant_id", "wave"))
+    assert pd.api.types.is_string_dtype(presence["wave"])  # also with the never-interviewed participant's empty wave
     table = prevalence(presence, participants, by=("case_id", "role", "wave")).set_index(["case_id", "role", "wave", "code"])
     assert table.loc[("slotervaart", "professional", "t0", "trust"), "n_with_code"] == 1
     assert table.loc[("slotervaart", "professional", "t1", "trust"), "n_with_code"] == 0
