@@ -276,10 +276,41 @@ def participant_names(participants: pd.DataFrame) -> list[str]:
 
 
 def _name_alternation(names: Iterable[str]) -> str:
-    """Names as one regex alternation: longest first, escaped, flexible white space."""
-    cleaned = {_normalise(str(n)).strip() for n in names if n is not None and not pd.isna(n)}
-    cleaned = sorted((n for n in cleaned if len(n) >= 2), key=lambda n: (-len(n), n))
-    return "|".join(r"\s+".join(re.escape(part) for part in name.split()) for name in cleaned)
+    """All names as one regex, shaped as a trie; longer names win over their prefixes.
+
+    A flat alternation ``Ayşe Yılmaz|Ayşe|...`` makes the regex engine try every
+    name at every position: with a thousand names that is slow. A trie shares
+    prefixes (``Ay(?:şe(?:\\s+Yılmaz)?|...)``), so each position costs about the
+    length of one name. Optional tails are greedy, so the longest listed name
+    that fits is taken ("Ayşe Yılmaz" over "Ayşe"), with backtracking to the
+    shorter one when the longer does not fit. White space inside a name
+    matches any run of white space.
+    """
+    cleaned = sorted({_normalise(str(n)).strip() for n in names if n is not None and not pd.isna(n)})
+    trie: dict = {}
+    for name in (n for n in cleaned if len(n) >= 2):
+        node = trie
+        for atom in re.findall(r"\s+|.", name):
+            # Branch on the case-folded atom so "AYŞE" and "Ayşe Yılmaz" share a
+            # path (the pattern is compiled with IGNORECASE anyway).
+            key = r"\s+" if atom.isspace() else _fold(atom)
+            pattern, node = node.setdefault(key, (r"\s+" if atom.isspace() else re.escape(atom), {}))
+        node[""] = ("", {})  # a listed name ends here
+    return _trie_regex(trie)
+
+
+def _fold(character: str) -> str:
+    """Case-insensitive key of one character; Turkish dotted/dotless i fold to i, as `re` matches them."""
+    return "i" if character in "İı" else character.casefold()
+
+
+def _trie_regex(node: dict) -> str:
+    ends_here = "" in node
+    branches = [pattern + _trie_regex(child) for key, (pattern, child) in sorted(node.items()) if key]
+    if not branches:
+        return ""
+    body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+    return f"(?:{body})?" if ends_here else body
 
 
 def redact(
@@ -314,8 +345,9 @@ def redact(
     -----
     One compiled regular expression handles everything, applied once per
     text (no loop over names): e-mail addresses first (a name inside an
-    address goes with the address), then phone numbers, then the names as
-    one alternation sorted longest first, so "Ayşe Yılmaz" wins over "Ayşe".
+    address goes with the address), then phone numbers, then the names,
+    compiled as a trie in which the longest listed name wins ("Ayşe Yılmaz"
+    over "Ayşe").
     Names match:
 
     - as whole words (not inside another word: "Ali" does not touch "Alina");

@@ -99,6 +99,20 @@ def test_redact_names(text, expected):
     assert redact([text], NAMES).iloc[0] == expected
 
 
+def test_redact_longest_name_wins_also_across_spellings_in_the_list():
+    # The list holds "AYŞE" and "Ayşe Yılmaz", "ılker" and "Ilker Yıldız": the full name
+    # must still win, whatever capitals the list uses.
+    names = ["AYŞE", "Ayşe Yılmaz", "ılker", "Ilker Yıldız"]
+    texts = ["ayşe yılmaz zei", "Ilker Yıldız kwam", "ılker ook", "Ayşe alleen"]
+    assert redact(texts, names).tolist() == ["[NAAM] zei", "[NAAM] kwam", "[NAAM] ook", "[NAAM] alleen"]
+
+
+def test_redact_many_names():
+    names = [f"Voornaam{i} Achternaam{i}" for i in range(300)] + [f"Voornaam{i}" for i in range(300)]
+    out = redact(["Voornaam12 Achternaam12 en Voornaam7 en Voornaam3000"], names)
+    assert out.iloc[0] == "[NAAM] en [NAAM] en Voornaam3000"
+
+
 def test_redact_matches_decomposed_unicode():
     decomposed = unicodedata.normalize("NFD", "Gülşen belde")
     assert decomposed != "Gülşen belde"
