@@ -275,6 +275,7 @@ LABELS: dict[str, dict[str, dict[str, str]]] = {
                 "relying on data with α ≥ .800 and drawing only tentative conclusions for .667 ≤ α < .800; "
                 "the same thresholds are often applied to κ."
             ),
+            "agreement_compact": " Compact form for many codes: sorted by estimate, without code names.",
             "expectation": (
                 "Primary expectation of the collaboration ({expectations}) as a proportion of respondents "
                 "per role, for {cases}; n = {n} respondents{breakdown}."
@@ -435,6 +436,7 @@ LABELS: dict[str, dict[str, dict[str, str]]] = {
                 "Krippendorff (2004) adviseert te vertrouwen op gegevens met α ≥ .800 en bij .667 ≤ α < .800 "
                 "alleen voorlopige conclusies te trekken; dezelfde grenzen worden vaak voor κ gebruikt."
             ),
+            "agreement_compact": " Compacte vorm voor veel codes: gesorteerd op schatting, zonder codenamen.",
             "expectation": (
                 "Belangrijkste verwachting van de samenwerking ({expectations}) als aandeel van de "
                 "respondenten per rol, voor {cases}; n = {n} respondenten{breakdown}."
@@ -886,7 +888,15 @@ def trajectories(
 
     Examples
     --------
-    >>> figure = trajectories(scores, scale="trust", language="nl")  # doctest: +SKIP
+    >>> scores = pd.DataFrame({
+    ...     "participant_id": ["p1", "p2"] * 3, "case_id": "slotervaart", "role": "parent",
+    ...     "wave": ["t0", "t0", "t1", "t1", "t2", "t2"], "scale": "trust",
+    ...     "value": [3.0, 4.0, 3.5, 4.0, 4.0, 4.5]})
+    >>> figure = trajectories(scores, scale="trust", language="nl")
+    >>> figure.name
+    'trajectories_trust'
+    >>> figure.caption[:60]
+    'Gemiddelde score vertrouwen per meting (t0 = voormeting; t1 '
     >>> save(figure, "figures/" + figure.name)  # doctest: +SKIP
     """
     words = _words(language)
@@ -919,7 +929,7 @@ def trajectories(
     levels = _ordered(scores[by], ROLES if by == "role" else ()) if by else ["all"]
     colours = palette("role" if by == "role" else "other", levels) if by else {"all": OKABE_ITO["black"]}
     if precomputed:
-        _require_interval(data, "estimate", "ci_low", "ci_high", what="estimated means", keys=["case_id", "_hue", "wave"])
+        _require_interval(data, "estimate", "ci_low", "ci_high", what="estimated means", keys=["case_id", *hue, "wave"])
         summary = data
     else:
         summary = _mean_ci(data, ["case_id", "_hue", "_x"])
@@ -1047,7 +1057,14 @@ def perception_gap_dumbbell(
 
     Examples
     --------
-    >>> figure = perception_gap_dumbbell(scores, language="en")  # doctest: +SKIP
+    >>> scores = pd.DataFrame({
+    ...     "participant_id": ["p1", "p2", "p1", "p2"], "case_id": "poelenburg_a",
+    ...     "role": "professional", "wave": "t0",
+    ...     "scale": ["own_willingness"] * 2 + ["perceived_willingness"] * 2,
+    ...     "value": [4.0, 5.0, 2.0, 3.0]})
+    >>> figure = perception_gap_dumbbell(scores)
+    >>> "n = 2 participants" in figure.caption
+    True
     """
     _words(language)
     _require(scores, ["participant_id", "case_id", "role", "wave", "scale", "value"], what="scores")
@@ -1083,7 +1100,7 @@ def perception_gap_dumbbell(
                 _dumbbell_rows(ax, pooled[pooled["role"] == role], [role], colours, own, perceived, language)
         else:
             height = 0.6 + 0.3 * len(roles) * (len(WAVES) + 1)
-            fig, axes = _panels(len(cases), columns=3, width=2.9, height=height)
+            fig, axes = _panels(len(cases), columns=3 if len(cases) <= 6 else 4, width=2.9, height=height)
             for ax, case in zip(axes, cases):
                 ax.set_title(label("case", case, language))
                 in_case = summary[summary["case_id"] == case]
@@ -1212,7 +1229,16 @@ def help_seeking_its(fitted: pd.DataFrame, *, language: str = "en") -> Figure:
 
     Examples
     --------
-    >>> figure = help_seeking_its(fitted_frame, language="nl")  # doctest: +SKIP
+    >>> months = pd.date_range("2016-01-01", periods=4, freq="MS")
+    >>> fitted = pd.DataFrame({
+    ...     "case_id": "slotervaart", "month": months, "relative_month": [-2, -1, 0, 1],
+    ...     "count": [2, 3, 6, 7], "fitted": [2.4, 2.6, 6.2, 6.8],
+    ...     "fitted_low": [1.5, 1.7, 4.5, 5.0], "fitted_high": [3.5, 3.8, 8.5, 9.2],
+    ...     "counterfactual": [None, None, 2.8, 3.0], "counterfactual_low": [None, None, 1.6, 1.6],
+    ...     "counterfactual_high": [None, None, 4.6, 5.2]})
+    >>> figure = help_seeking_its(fitted, language="nl")
+    >>> "2016-01 tot 2016-04 (4 maanden; 18 in totaal)" in figure.caption
+    True
     """
     _words(language)
     _require(fitted, list(_ITS_COLUMNS), what="fitted time series")
@@ -1375,7 +1401,12 @@ def theme_heatmap(
 
     Examples
     --------
-    >>> figure = theme_heatmap(prevalence, value="n", language="nl")  # doctest: +SKIP
+    >>> prevalence = pd.DataFrame({
+    ...     "case_id": ["slotervaart", "slotervaart"], "code": ["safe_space", "trust_grows"],
+    ...     "n": [6, None], "n_at_risk": [10, 10], "pct": [60.0, None], "suppressed": [False, True]})
+    >>> figure = theme_heatmap(prevalence, value="n")
+    >>> sorted(t.get_text() for t in figure.fig.axes[0].texts)
+    ['6/10', '<5']
     """
     _words(language)
     if value not in ("pct", "n"):
@@ -1388,8 +1419,9 @@ def theme_heatmap(
     if prevalence.empty:
         return _empty_figure(name, _text("pct_mentioning", language), language)
     pct = prevalence["pct"].astype("float64")
-    if ((pct < 0) | (pct > 100)).any():
-        raise DataError("percentages must lie between 0 and 100", column="pct", expected="0-100", found=float(pct[(pct < 0) | (pct > 100)].iloc[0]))
+    outside = (pct < 0) | (pct > 100)
+    if outside.any():
+        raise DataError("percentages must lie between 0 and 100", column="pct", expected="0-100", found=float(pct[outside].iloc[0]))
     data = _as_text(prevalence, ["case_id", item])
     duplicated = data.duplicated(["case_id", item])
     if duplicated.any():
@@ -1405,7 +1437,11 @@ def theme_heatmap(
         suppressed = suppressed | data["suppressed"].fillna(False).astype(bool)
     data = data.assign(_suppressed=suppressed)
     cases = _ordered(prevalence["case_id"], _KNOWN_CASES)
-    items = [str(c) for c in prevalence[item].cat.categories] if isinstance(prevalence[item].dtype, pd.CategoricalDtype) else list(dict.fromkeys(data[item]))
+    # Codes in codebook order: the categories of a categorical, else the order of first appearance.
+    if isinstance(prevalence[item].dtype, pd.CategoricalDtype):
+        items = [str(c) for c in prevalence[item].cat.categories]
+    else:
+        items = list(dict.fromkeys(data[item]))
     shown = data.set_index(["case_id", item])
     percent = shown["pct"].where(~shown["_suppressed"]).unstack(item).reindex(index=cases, columns=items).astype("float64")
     hidden = shown["_suppressed"].unstack(item).reindex(index=cases, columns=items).fillna(False).astype(bool).to_numpy()
@@ -1522,7 +1558,15 @@ def forest(
 
     Examples
     --------
-    >>> figure = forest(stats.help_seeking_rate_ratios(...))  # doctest: +SKIP
+    >>> results = pd.DataFrame({
+    ...     "case_id": ["slotervaart", "poelenburg_a", "all"], "outcome": "parenting_question_to_youth_team",
+    ...     "effect_size": [1.8, 1.3, 1.5], "ci_low": [1.2, 0.9, 1.2], "ci_high": [2.7, 1.9, 1.9],
+    ...     "effect_name": "rate_ratio", "n": 24, "p_adjusted": [0.01, 0.16, 0.002]})
+    >>> figure = forest(results)
+    >>> figure.fig.axes[0].get_xscale()
+    'log'
+    >>> [t.get_text() for t in figure.fig.axes[0].texts][-1]
+    'n = 24   p_adj = .002'
     """
     _words(language)
     label_columns = list(label_columns)
@@ -1541,7 +1585,7 @@ def forest(
     name = f"forest_{effect}"
     if results.empty:
         return _empty_figure(name, effect_label, language)
-    _require_interval(results.dropna(subset=["effect_size", "ci_low", "ci_high"]), "effect_size", "ci_low", "ci_high", what="results", keys=label_columns)
+    _require_interval(results, "effect_size", "ci_low", "ci_high", what="results", keys=label_columns)
     log = ("ratio" in effect.lower()) if log_scale is None else bool(log_scale)
     ref = (1.0 if log else 0.0) if ref_line is None else float(ref_line)
     p_column = next((c for c in ("p_adjusted", "p_value") if c in results.columns and results[c].notna().any()), None)
@@ -1578,8 +1622,9 @@ def forest(
             chosen = ok & (pooled == is_pooled)
             if not chosen.any():
                 continue
-            ax.hlines(y[chosen], values["ci_low"].to_numpy()[chosen], values["ci_high"].to_numpy()[chosen], color=marker_colour[chosen], linewidth=1.2)
-            ax.scatter(values["effect_size"].to_numpy()[chosen], y[chosen], s=size if not compact else size / 3, marker=marker, c=list(marker_colour[chosen]), zorder=3)
+            low, high, point = (values[c].to_numpy()[chosen] for c in ("ci_low", "ci_high", "effect_size"))
+            ax.hlines(y[chosen], low, high, color=marker_colour[chosen], linewidth=1.2)
+            ax.scatter(point, y[chosen], s=size / 3 if compact else size, marker=marker, c=list(marker_colour[chosen]), zorder=3)
         ax.axvline(ref, color=_TEXT_GREY, linewidth=1, linestyle="--")
         if log and ok.any():
             shown = values[estimable]
@@ -1682,7 +1727,8 @@ def agreement_by_code(agreement: pd.DataFrame, *, statistic: str | None = None, 
     -----
     Dashed lines at .667 and .800 (Krippendorff 2004). Codes keep the frame's
     order, top to bottom; codes without an estimate are labelled "not
-    estimable".
+    estimable". With more than 80 codes the rows are sorted by estimate and
+    unlabelled (the table has the names).
 
     References
     ----------
@@ -1691,7 +1737,12 @@ def agreement_by_code(agreement: pd.DataFrame, *, statistic: str | None = None, 
 
     Examples
     --------
-    >>> figure = agreement_by_code(agreement_frame, statistic="krippendorff_alpha")  # doctest: +SKIP
+    >>> agreement = pd.DataFrame({
+    ...     "code": ["safe_space", "trust_grows"], "statistic": "krippendorff_alpha",
+    ...     "estimate": [0.82, 0.61], "ci_low": [0.70, 0.45], "ci_high": [0.91, 0.74], "n_units": 48})
+    >>> figure = agreement_by_code(agreement, statistic="krippendorff_alpha")
+    >>> figure.caption[:62]
+    "Intercoder agreement per code (Krippendorff's α) with 95% conf"
     """
     _words(language)
     _require(agreement, ["code", "statistic", "estimate", "ci_low", "ci_high", "n_units"], what="agreement")
@@ -1711,14 +1762,17 @@ def agreement_by_code(agreement: pd.DataFrame, *, statistic: str | None = None, 
     title = ", ".join(label("statistic", s, language) for s in statistics) or _text("agreement", language)
     if data.empty:
         return _empty_figure(name, title, language)
-    _require_interval(data.dropna(subset=["estimate", "ci_low", "ci_high"]), "estimate", "ci_low", "ci_high", what="agreement", keys=["code", "statistic"])
+    _require_interval(data, "estimate", "ci_low", "ci_high", what="agreement", keys=["code", "statistic"])
     codes = list(dict.fromkeys(data["code"]))
+    # Codes are read by name, so labels stay up to twice the usual row limit; beyond, a sorted caterpillar.
+    compact = len(codes) > 2 * _ROW_LABEL_LIMIT
+    if compact:
+        codes = list(data.groupby("code", sort=False)["estimate"].mean().sort_values(ascending=False, na_position="last", kind="stable").index)
     code_row = {c: i for i, c in enumerate(codes)}
     colours = palette("other", statistics)
     markers = dict(zip(statistics, "osD^v<>p" * 4))
     offsets = dict(zip(statistics, np.linspace(-0.18, 0.18, len(statistics)) if len(statistics) > 1 else [0.0]))
-    compact = len(codes) > _ROW_LABEL_LIMIT
-    height = min(max(1.8, 0.9 + 0.24 * len(codes)), 14)
+    height = min(max(1.8, 0.9 + (0.24 if len(codes) <= _ROW_LABEL_LIMIT else 0.17) * len(codes)), 16)
     low = min(0.0, float(np.nanmin(data["ci_low"].to_numpy(dtype="float64")))) if data["ci_low"].notna().any() else 0.0
 
     with theme():
@@ -1741,7 +1795,16 @@ def agreement_by_code(agreement: pd.DataFrame, *, statistic: str | None = None, 
             )
         for threshold in KRIPPENDORFF_THRESHOLDS:
             ax.axvline(threshold, color=_TEXT_GREY, linewidth=0.9, linestyle="--")
-            ax.text(threshold, 1.0, f"{threshold:.3f}".removeprefix("0"), transform=ax.get_xaxis_transform(), ha="center", va="bottom", fontsize=7, color=_TEXT_GREY)
+            ax.text(
+                threshold,
+                1.0,
+                f"{threshold:.3f}".removeprefix("0"),
+                transform=ax.get_xaxis_transform(),
+                ha="center",
+                va="bottom",
+                fontsize=7,
+                color=_TEXT_GREY,
+            )
         positions = -np.arange(len(codes), dtype="float64")
         if compact:
             ax.set_yticks([])
@@ -1749,7 +1812,15 @@ def agreement_by_code(agreement: pd.DataFrame, *, statistic: str | None = None, 
             ax.set_yticks(positions, [label("code", c, language) for c in codes])
             no_estimate = data.groupby("code", sort=False)["estimate"].apply(lambda s: s.isna().all())
             for code in no_estimate[no_estimate].index:
-                ax.text(max(low, -1.0) + 0.02, -code_row[code], _text("not_estimable", language), va="center", fontsize=7, color=_TEXT_GREY, style="italic")
+                ax.text(
+                    max(low, -1.0) + 0.02,
+                    -code_row[code],
+                    _text("not_estimable", language),
+                    va="center",
+                    fontsize=7,
+                    color=_TEXT_GREY,
+                    style="italic",
+                )
         ax.set_xlim(max(low, -1.0) - 0.05, 1.03)
         ax.set_ylim(positions.min() - 0.7, 0.7)
         ax.grid(axis="y", visible=False)
@@ -1761,6 +1832,8 @@ def agreement_by_code(agreement: pd.DataFrame, *, statistic: str | None = None, 
     units = data["n_units"].dropna()
     units_text = "–" if units.empty else (f"{int(units.min())}" if units.min() == units.max() else f"{int(units.min())}–{int(units.max())}")
     caption = _caption("agreement", language, statistic=title, codes=len(codes), units=units_text)
+    if compact:
+        caption += _caption("agreement_compact", language)
     return Figure(fig, caption, name, language)
 
 
@@ -1793,7 +1866,12 @@ def expectation_bars(crosstab_frame: pd.DataFrame, *, language: str = "en") -> F
 
     Examples
     --------
-    >>> figure = expectation_bars(crosstab, language="nl")  # doctest: +SKIP
+    >>> crosstab = pd.DataFrame({
+    ...     "case_id": "slotervaart", "role": ["professional", "professional", "migrant_org"],
+    ...     "expectation": ["bridge_to_parents", "both", "strengthen_organisation"], "n": [6, 2, 5]})
+    >>> figure = expectation_bars(crosstab, language="nl")
+    >>> "n = 13 respondenten (professional 8, migrantenorganisatie 5)" in figure.caption
+    True
     """
     _words(language)
     _require(crosstab_frame, ["case_id", "role", "expectation", "n"], what="expectation crosstab")
@@ -1801,35 +1879,45 @@ def expectation_bars(crosstab_frame: pd.DataFrame, *, language: str = "en") -> F
     name = "expectation_bars"
     if crosstab_frame.empty or not (crosstab_frame["n"].fillna(0) > 0).any():
         return _empty_figure(name, _text("proportion", language), language)
-    if (crosstab_frame["n"] < 0).any():
-        raise DataError("counts must not be negative", column="n", expected="n >= 0", found=float(crosstab_frame.loc[crosstab_frame["n"] < 0, "n"].iloc[0]))
+    negative = crosstab_frame["n"] < 0
+    if negative.any():
+        raise DataError("counts must not be negative", column="n", expected="n >= 0", found=float(crosstab_frame.loc[negative, "n"].iloc[0]))
     data = _as_text(crosstab_frame, ["case_id", "role", "expectation"])
     data = data.assign(n=data["n"].fillna(0).astype("float64"))
     cases = _ordered(crosstab_frame["case_id"], _KNOWN_CASES)
     roles = _ordered(crosstab_frame["role"], ROLES)
     expectations = _ordered(crosstab_frame["expectation"], EXPECTATIONS)
     colours = palette("expectation", expectations)
-    counts = data.pivot_table(index=["case_id", "role"], columns="expectation", values="n", aggfunc="sum", observed=True).reindex(columns=expectations).fillna(0)
+    # Every case x role, so a role without respondents is a visible "no data" row.
+    grid = pd.MultiIndex.from_product([cases, roles], names=["case_id", "role"])
+    counts = (
+        data.pivot_table(index=["case_id", "role"], columns="expectation", values="n", aggfunc="sum", observed=True)
+        .reindex(index=grid, columns=expectations)
+        .fillna(0)
+    )
     totals = counts.sum(axis=1)
     shares = counts.div(totals.where(totals > 0), axis=0)
     compact = len(cases) > FACET_LIMIT
 
     with theme():
         if compact:
-            fig, axes = _panels(len(roles), columns=3, width=2.6, height=min(max(2.0, 0.8 + 0.16 * len(cases)), 12), sharey=False)
+            height = min(max(2.0, 0.8 + 0.16 * len(cases)), 12)
+            fig, axes = _panels(len(roles), columns=3, width=2.6, height=height, sharey=False)
             for ax, role in zip(axes, roles):
                 ax.set_title(label("role", role, language))
-                in_role = shares.xs(role, level="role") if role in shares.index.get_level_values("role") else shares.iloc[0:0]
-                in_role = in_role[totals.xs(role, level="role").reindex(in_role.index) > 0] if len(in_role) else in_role
-                in_role = in_role.sort_values(expectations[0], ascending=False, kind="stable")
-                _stacked_bars(ax, in_role, totals.xs(role, level="role").reindex(in_role.index) if len(in_role) else pd.Series(dtype="float64"), expectations, colours, language, thin=True)
-                ax.set_yticks([] if len(in_role) > _ROW_LABEL_LIMIT else -np.arange(len(in_role)), [] if len(in_role) > _ROW_LABEL_LIMIT else [label("case", c, language) for c in in_role.index])
+                n_role = totals.xs(role, level="role")
+                in_role = shares.xs(role, level="role")[n_role > 0].sort_values(expectations[0], ascending=False, kind="stable")
+                _stacked_bars(ax, in_role, n_role[in_role.index], expectations, colours, language, thin=True)
+                labelled = len(in_role) <= _ROW_LABEL_LIMIT
+                ax.set_yticks(
+                    -np.arange(len(in_role)) if labelled else [],
+                    [label("case", c, language) for c in in_role.index] if labelled else [],
+                )
         else:
             fig, axes = _panels(len(cases), columns=3, width=3.0, height=0.7 + 0.42 * len(roles))
             for ax, case in zip(axes, cases):
                 ax.set_title(label("case", case, language))
-                in_case = shares.xs(case, level="case_id").reindex(roles) if case in shares.index.get_level_values("case_id") else shares.iloc[0:0].reindex(roles)
-                n_case = totals.xs(case, level="case_id").reindex(roles) if case in totals.index.get_level_values("case_id") else pd.Series(np.nan, index=roles)
+                in_case, n_case = shares.xs(case, level="case_id"), totals.xs(case, level="case_id")
                 _stacked_bars(ax, in_case, n_case, expectations, colours, language, thin=False)
                 ax.set_yticks(-np.arange(len(roles)), [label("role", r, language) for r in roles])
         for ax in axes:
@@ -1861,7 +1949,10 @@ def expectation_bars(crosstab_frame: pd.DataFrame, *, language: str = "en") -> F
     return Figure(fig, caption, name, language)
 
 
-def _stacked_bars(ax, shares: pd.DataFrame, totals: pd.Series, expectations: list[str], colours: dict[str, str], language: str, *, thin: bool) -> None:
+def _stacked_bars(
+    ax, shares: pd.DataFrame, totals: pd.Series, expectations: list[str], colours: dict[str, str], language: str, *, thin: bool
+) -> None:
+    """100% bars, one row per index entry (top to bottom); thin bars carry no text."""
     y = -np.arange(len(shares), dtype="float64")
     if len(shares) == 0 or shares.isna().all(axis=None):
         _no_data(ax, language)

@@ -499,12 +499,29 @@ def test_agreement_renders_with_thresholds_and_caption(tmp_path):
     assert "Krippendorff (2004)" in figure.caption
 
 
+def test_agreement_code_without_estimate_is_labelled(tmp_path):
+    agreement = simulate_agreement(3)
+    agreement.loc[agreement["code"] == "code_1", ["estimate", "ci_low", "ci_high"]] = np.nan
+    figure = plots.agreement_by_code(agreement, statistic="cohen_kappa")
+    render(figure, tmp_path)
+    assert "not estimable" in [t.get_text() for t in figure.fig.axes[0].texts]
+
+
 def test_agreement_many_codes_two_statistics_and_a_missing_estimate(tmp_path):
     agreement = simulate_agreement(60)
     agreement.loc[0, ["estimate", "ci_low", "ci_high"]] = np.nan
     figure = plots.agreement_by_code(agreement, language="nl")
     render(figure, tmp_path)
     assert "60 codes" in figure.caption and "Cohens κ" in figure.caption
+    assert len(figure.fig.axes[0].get_yticklabels()) == 60  # still named, one row per code
+    assert "niet te schatten" not in [t.get_text() for t in figure.fig.axes[0].texts]  # the other statistic exists
+
+
+def test_agreement_beyond_80_codes_sorts_without_names(tmp_path):
+    figure = plots.agreement_by_code(simulate_agreement(90), statistic="cohen_kappa")
+    render(figure, tmp_path)
+    assert "sorted by estimate" in figure.caption
+    assert figure.fig.axes[0].get_yticklabels() == []
 
 
 def test_agreement_bad_input():
@@ -588,16 +605,26 @@ def test_unused_case_category_gets_a_no_data_panel(tmp_path):
 
 
 @pytest.mark.slow
-def test_every_figure_copes_with_300_cases(tmp_path):
+@pytest.mark.parametrize("n_cases", [plots.FACET_LIMIT, 300])
+def test_every_figure_stays_printable_at_the_facet_limit_and_with_300_cases(n_cases, tmp_path):
     figures = [
-        plots.trajectories(simulate_scores(300, per_role=2), scale="trust"),
-        plots.perception_gap_dumbbell(simulate_scores(300, per_role=2)),
-        plots.help_seeking_its(simulate_its(300)),
-        plots.theme_heatmap(simulate_prevalence(300)),
-        plots.forest(simulate_rate_ratios(300)),
-        plots.expectation_bars(simulate_expectations(300)),
+        plots.trajectories(simulate_scores(n_cases, per_role=2), scale="trust"),
+        plots.perception_gap_dumbbell(simulate_scores(n_cases, per_role=2)),
+        plots.help_seeking_its(simulate_its(n_cases)),
+        plots.theme_heatmap(simulate_prevalence(n_cases)),
+        plots.forest(simulate_rate_ratios(n_cases)),
+        plots.expectation_bars(simulate_expectations(n_cases)),
     ]
     for figure in figures:
         render(figure, tmp_path)
         width, height = figure.fig.get_size_inches()
         assert width <= 16 and height <= 16, figure.name
+
+
+def test_docstring_examples_hold():
+    """The Examples sections are what students copy first: they must run and be true."""
+    import doctest
+
+    outcome = doctest.testmod(plots, optionflags=doctest.ELLIPSIS)
+    assert outcome.failed == 0
+    assert outcome.attempted >= 15
