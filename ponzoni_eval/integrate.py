@@ -745,10 +745,11 @@ def _long_quant(rows: pd.DataFrame, language: str) -> pd.Series:
 
 def _quant_strand(picked: pd.DataFrame, language: str) -> pd.DataFrame:
     """Per construct x case: evidence, the primary row's numbers, and text."""
-    columns = ["construct", "case_id", "quant_evidence", "quant_tally", "quant_summary", "quant_detail",
-               "estimate", "ci_low", "ci_high", "p_value", "n", "effect_name", "analysis", "test", "n_results"]
     if picked.empty:
-        return pd.DataFrame({c: pd.Series(dtype="str") for c in columns})
+        text = ("construct", "case_id", "quant_evidence", "quant_tally", "quant_summary", "quant_short", "quant_detail",
+                "effect_name", "analysis", "test")
+        numbers = ("estimate", "ci_low", "ci_high", "p_value", "n", "n_results")
+        return pd.DataFrame({**{c: pd.Series(dtype="str") for c in text}, **{c: pd.Series(dtype="float64") for c in numbers}})
     picked = picked.sort_values(["construct", "case_id", "selector", "_row"], kind="stable")
     picked = picked.assign(_short=_short_quant(picked, language), _long=_long_quant(picked, language))
     keys = ["construct", "case_id"]
@@ -797,10 +798,11 @@ def _prevalence_by_case(prevalence: pd.DataFrame, cases: Sequence[str]) -> pd.Da
     prev["n_at_risk"] = pd.to_numeric(prev["n_at_risk"], errors="coerce")
     duplicated = prev.duplicated(["case_id", "code"], keep=False)
     if duplicated.any():
-        first = prev.loc[duplicated].iloc[0]
+        position = int(np.flatnonzero(duplicated.to_numpy())[0])
+        first = prev.iloc[position]
         raise DataError(
             "prevalence frame must have one row per case_id x code",
-            row=int(prev.index.get_loc(duplicated[duplicated].index[0])) + 2,
+            row=position + 2,
             column="code",
             found=f"{first['case_id']} x {first['code']} more than once",
             rule="unique",
@@ -922,7 +924,7 @@ def select_quotes(
     ----------
     segments : DataFrame
         Coded segments (document_id, participant_id, case_id, coder, code,
-        start, end, text), already limited to one case.
+        start, end, text), already limited to the case(s) wanted.
     codes : iterable of str
         The codes whose passages are candidates.
     k : int
@@ -932,27 +934,44 @@ def select_quotes(
 
     Returns
     -------
-    DataFrame with document_id, participant_id, start, end, text, codes, n_coders,
-    in rank order.
+    DataFrame with document_id, participant_id, start, end, text, codes,
+    n_coders, in rank order.
 
     Notes
     -----
-    A passage is one (document_id, start, end) span; its codes and coders are
-    pooled. Passages are ranked by (1) length within the window first, (2) more
-    coders who applied a candidate code to it (agreed passages first), (3)
-    longer first inside the window, nearer to the window outside it, (4) the
-    SHA-256 of "document_id:start" (a stable tie-break, not random). Then the
-    ranking is spread across participants: each participant's best passage
-    comes before anyone's second best. The result does not depend on the row
-    order of ``segments``.
+    A passage is one (document_id, start, end) span; its candidate codes and
+    coders are pooled. Passages are ranked by (1) length within the window
+    first, (2) more coders who applied a candidate code to it (agreed passages
+    first), (3) longer first inside the window, nearer to the window outside
+    it, (4) the SHA-256 of "document_id:start" (a stable tie-break, never
+    random). The ranking is then spread across participants: each
+    participant's best passage comes before anyone's second best. The result
+    does not depend on the row order of ``segments``.
+
+    Examples
+    --------
+    >>> segments = pd.DataFrame({"document_id": ["d1", "d1", "d2"], "participant_id": ["p1", "p1", "p2"],
+    ...     "case_id": "a", "coder": ["c1", "c2", "c1"], "code": "growing_trust", "start": [0, 0, 5], "end": [50, 50, 60],
+    ...     "text": ["After the tea mornings we started to trust each other.", "After the tea mornings we started to trust each other.",
+    ...              "The youth team listened to what our women's group needed first."]})
+    >>> select_quotes(segments, ["growing_trust"], k=2)[["document_id", "n_coders"]].to_dict("records")
+    [{'document_id': 'd1', 'n_coders': 2}, {'document_id': 'd2', 'n_coders': 1}]
     """
-    codes = list(codes)
-    candidates = segments.loc[segments["code"].isin(codes) & segments["text"].notna()]
+    candidates = segments.loc[segments["code"].isin(list(codes))].assign(_key="")
+    picked = _rank_passages(candidates, ["_key"], k=k, window=window)
+    return picked.drop(columns="_key")
+
+
+_PASSAGE_COLUMNS = ["document_id", "participant_id", "start", "end", "text", "codes", "n_coders"]
+
+
+def _rank_passages(candidates: pd.DataFrame, keys: list[str], *, k: int, window: tuple[int, int]) -> pd.DataFrame:
+    """The top ``k`` passages per group of ``keys`` by the rule of `select_quotes`."""
+    candidates = candidates.loc[candidates["text"].notna()]
     candidates = candidates.loc[candidates["text"].astype(str).str.strip() != ""]
-    columns = ["document_id", "participant_id", "start", "end", "text", "codes", "n_coders"]
     if candidates.empty or k <= 0:
-        return pd.DataFrame({c: pd.Series(dtype="str") for c in columns})
-    span = ["document_id", "start", "end"]
+        return pd.DataFrame({c: pd.Series(dtype="str") for c in [*keys, *_PASSAGE_COLUMNS]})
+    span = [*keys, "document_id", "start", "end"]
     candidates = candidates.sort_values([*span, "coder", "code", "text"], kind="stable")
     passages = candidates.groupby(span, sort=True, as_index=False, dropna=False).agg(
         participant_id=("participant_id", "first"),
@@ -967,12 +986,40 @@ def select_quotes(
     passages["_closeness"] = np.where(passages["_in_window"] == 1, length, -np.maximum(low - length, length - high))
     passages["_hash"] = _stable_hash(passages["document_id"], passages["start"])
     passages = passages.sort_values(
-        ["_in_window", "n_coders", "_closeness", "_hash"], ascending=[False, False, False, True], kind="stable"
+        [*keys, "_in_window", "n_coders", "_closeness", "_hash"],
+        ascending=[*[True] * len(keys), False, False, False, True],
+        kind="stable",
     )
-    who = passages["participant_id"].fillna(passages["document_id"])
-    passages["_turn"] = passages.groupby(who, sort=False).cumcount()
-    passages = passages.sort_values("_turn", kind="stable").head(k)
-    return passages.loc[:, columns].reset_index(drop=True)
+    passages["_who"] = passages["participant_id"].fillna(passages["document_id"])
+    passages["_turn"] = passages.groupby([*keys, "_who"], sort=False).cumcount()
+    passages = passages.sort_values([*keys, "_turn"], kind="stable")
+    return passages.groupby(keys, sort=False).head(k).loc[:, [*keys, *_PASSAGE_COLUMNS]].reset_index(drop=True)
+
+
+def _with_pooled(segments: pd.DataFrame, cases: Sequence[str]) -> pd.DataFrame:
+    """Segments of the wanted cases; for the pooled case, every segment once more as case "all"."""
+    parts = [segments.loc[segments["case_id"].isin(cases)]]
+    if POOLED_CASE in cases:
+        parts.append(segments.loc[segments["case_id"] != POOLED_CASE].assign(case_id=POOLED_CASE))
+    return pd.concat(parts, ignore_index=True)
+
+
+def _format_quotes(picked: pd.DataFrame, participants: pd.DataFrame, *, names: list[str], redact: Callable, max_chars: int) -> pd.DataFrame:
+    """Redact (one call for all texts), cut, and label each picked passage; adds quote and quote_ref."""
+    if picked.empty:
+        return picked.assign(quote=pd.Series(dtype="str"), quote_ref=pd.Series(dtype="str"))
+    redacted = pd.Series(list(redact(picked["text"].astype(str), names)), index=picked.index, dtype="str")
+    text = _truncate(redacted, max_chars)
+    roles = participants.set_index("participant_id")["role"] if "role" in participants else pd.Series(dtype="str")
+    who = picked["participant_id"].fillna(picked["document_id"]).astype(str)
+    role = picked["participant_id"].map(roles).fillna("").astype(str)
+    source = who + (", " + role).where(role != "", "") + "; " + picked["codes"]
+    ref = (
+        picked["document_id"].astype(str)
+        + "@" + picked["start"].astype("Int64").astype(str)
+        + "-" + picked["end"].astype("Int64").astype(str)
+    )
+    return picked.assign(quote="“" + text + "”", source=source, quote_ref=ref)
 
 
 def _quotes_for(
@@ -987,25 +1034,19 @@ def _quotes_for(
     window: tuple[int, int],
 ) -> pd.DataFrame:
     """Exemplar quotes per construct x case: from the codes on the side of the qualitative verdict."""
-    roles = participants.set_index("participant_id")["role"] if "role" in participants else pd.Series(dtype="str")
-    rows = []
-    for (construct, case_id), evidence in qual.set_index(["construct", "case_id"])["qual_evidence"].items():
-        construct_links = links.loc[links["construct"] == construct]
-        side = {"supportive": "supports", "contrary": "contradicts"}.get(evidence)
-        chosen = construct_links.loc[construct_links["code_direction"] == side, "code"] if side else construct_links["code"]
-        in_case = segments if case_id == POOLED_CASE else segments.loc[segments["case_id"] == case_id]
-        picked = select_quotes(in_case, chosen, k=k, window=window)
-        if picked.empty:
-            rows.append({"construct": construct, "case_id": case_id, "quotes": "", "quote_refs": ""})
-            continue
-        text = _truncate(pd.Series(redact(picked["text"], names), index=picked.index).astype(str), window[1])
-        who = picked["participant_id"].fillna(picked["document_id"]).astype(str)
-        role = picked["participant_id"].map(roles).fillna("")
-        source = who + (", " + role).where(role != "", "") + "; " + picked["codes"]
-        quoted = "“" + text + "” (" + source + ")"
-        refs = picked["document_id"].astype(str) + "@" + picked["start"].astype("Int64").astype(str) + "-" + picked["end"].astype("Int64").astype(str)
-        rows.append({"construct": construct, "case_id": case_id, "quotes": "\n".join(quoted), "quote_refs": "; ".join(refs)})
-    return pd.DataFrame(rows, columns=["construct", "case_id", "quotes", "quote_refs"])
+    keys = ["construct", "case_id"]
+    side = qual["qual_evidence"].map({"supportive": "supports", "contrary": "contradicts"})
+    wanted = qual.assign(_side=side).merge(links[["construct", "code", "code_direction"]], on="construct")
+    # With a verdict, only codes on its side; without one, every linked code.
+    wanted = wanted.loc[wanted["_side"].isna() | (wanted["code_direction"] == wanted["_side"]), [*keys, "code"]]
+    candidates = wanted.merge(_with_pooled(segments, qual["case_id"].unique().tolist()), on=["case_id", "code"])
+    picked = _format_quotes(
+        _rank_passages(candidates, keys, k=k, window=window), participants, names=names, redact=redact, max_chars=window[1]
+    )
+    if picked.empty:
+        return pd.DataFrame({c: pd.Series(dtype="str") for c in [*keys, "quotes", "quote_refs"]})
+    grouped = picked.assign(_line=picked["quote"] + " (" + picked["source"] + ")").groupby(keys, sort=False)
+    return pd.DataFrame({"quotes": grouped["_line"].agg("\n".join), "quote_refs": grouped["quote_ref"].agg("; ".join)}).reset_index()
 
 
 # --- overrides -------------------------------------------------------------------------------
@@ -1444,15 +1485,11 @@ def statistics_by_themes(
     redact = redact or redact_whole_words
 
     # One quote per case x code: the top passage of that code alone.
-    quote_rows = []
-    for (case_id, code), _unused in themes.groupby(["case_id", "code"], sort=True):
-        in_case = segments if case_id == POOLED_CASE else segments.loc[segments["case_id"] == case_id]
-        best = select_quotes(in_case, [code], k=1, window=quote_window)
-        if len(best):
-            text = _truncate(pd.Series(redact(best["text"], names), index=best.index).astype(str), quote_window[1])
-            ref = f"{best['document_id'].iloc[0]}@{int(best['start'].iloc[0])}-{int(best['end'].iloc[0])}"
-            quote_rows.append({"case_id": case_id, "code": code, "quote": "“" + text.iloc[0] + "”", "quote_ref": ref})
-    quotes = pd.DataFrame(quote_rows, columns=["case_id", "code", "quote", "quote_ref"])
+    wanted = themes[["case_id", "code"]].drop_duplicates()
+    candidates = wanted.merge(_with_pooled(segments, case_ids), on=["case_id", "code"])
+    best = _rank_passages(candidates, ["case_id", "code"], k=1, window=quote_window)
+    quotes = _format_quotes(best, participants, names=names, redact=redact, max_chars=quote_window[1])
+    quotes = quotes.loc[:, ["case_id", "code", "quote", "quote_ref"]]
 
     labels = {c.name: c.label(language) for c in imap.constructs}
     table = themes.merge(quant[["construct", "case_id", "quant_summary", "quant_evidence"]], on=["construct", "case_id"], how="left")
