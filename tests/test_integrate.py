@@ -712,3 +712,10 @@ def test_overridden_labels_are_starred_in_exports(tmp_path):
                                evaluator="EP", date="2024-05-01", reason="test")])
     text = ig.to_markdown(build(overrides=frame))
     assert "dissonance *" in text and "evaluator's judgement" in text
+
+
+def test_docstring_examples_hold():
+    import doctest
+
+    failures, attempted = doctest.testmod(ig, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert attempted >= 7 and failures == 0
