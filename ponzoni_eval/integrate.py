@@ -1812,14 +1812,19 @@ def to_xlsx(display: pd.DataFrame, path: str | os.PathLike, *, language: str | N
 
 
 def _write_reproducible_zip(data: bytes, path: Path) -> Path:
-    # openpyxl stamps each zip member with the current time; rewrite with a fixed one.
+    # openpyxl stamps each zip member, and docProps/core.xml's dcterms:modified, with the
+    # time of saving; rewrite both with a fixed time so the same display gives the same bytes.
+    fixed = "{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}Z".format(*_FIXED_TIME)
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
         for info in source.infolist():
+            content = source.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                content = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)", rb"\g<1>" + fixed.encode() + rb"\g<2>", content)
             member = zipfile.ZipInfo(info.filename, date_time=_FIXED_TIME)
             member.compress_type = zipfile.ZIP_DEFLATED
             member.external_attr = 0o600 << 16
-            target.writestr(member, source.read(info.filename))
+            target.writestr(member, content)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
