@@ -727,7 +727,8 @@ def _short_quant(rows: pd.DataFrame, language: str) -> pd.Series:
     text = symbol.astype(str) + " = " + estimate + pd.Series(ci, index=rows.index)
     no_estimate = rows["effect_size"].isna()
     statistic = rows["test"].fillna("test").astype(str) + " " + rows["statistic"].map(lambda v: _format_number(v, language))
-    return text.where(~no_estimate, statistic.where(rows["statistic"].notna(), "no estimate"))
+    nothing = "no estimate" if language == "en" else "geen schatting"
+    return text.where(~no_estimate, statistic.where(rows["statistic"].notna(), nothing))
 
 
 def _long_quant(rows: pd.DataFrame, language: str) -> pd.Series:
@@ -827,7 +828,7 @@ def _prevalence_text(rows: pd.DataFrame, language: str) -> pd.Series:
     )
     marker = rows["code_direction"].map({"supports": "+", "contradicts": "−", "context": "·"})
     hidden = "suppressed" if language == "en" else "onderdrukt"
-    text = marker + " " + rows["code"].astype(str) + " " + counts + " (" + pct + ")"
+    text = marker + " " + rows["code"].astype(str) + " " + counts + (" (" + pct + ")").where(pct != "", "")
     return text.where(~rows["suppressed"], marker + " " + rows["code"].astype(str) + f" {hidden}")
 
 
@@ -1183,7 +1184,7 @@ def _meta_inference(row: Mapping[str, Any], language: str) -> str:
     qual = row["lead_text"] if isinstance(row["lead_text"], str) and row["lead_text"] else (row["qual_summary"] or "—")
     qual_says = {"supportive": _plural(says["supportive"], language), "contrary": _plural(says["contrary"], language)}
     fields = dict(
-        label=row["construct_label"].lower() if language == "en" else row["construct_label"].lower(),
+        label=row["construct_label"].lower(),
         case=row["case_id"],
         quant=quant,
         qual=qual,
