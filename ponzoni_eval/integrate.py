@@ -228,6 +228,7 @@ _EFFECT_SYMBOLS = {
     "cohen_dz": "d_z",
     "rank_biserial": "r_rb",
     "matched_pairs_rank_biserial": "r_rb",
+    "rank_biserial_r": "r_rb",
     "rate_ratio": "RR",
     "incidence_rate_ratio": "IRR",
     "odds_ratio": "OR",
@@ -792,6 +793,9 @@ def _code_links(imap: IntegrationMap) -> pd.DataFrame:
 
 def _prevalence_by_case(prevalence: pd.DataFrame, cases: Sequence[str]) -> pd.DataFrame:
     """One row per case x code with n, n_at_risk, share and suppressed; pooled rows when asked."""
+    # quantitize.prevalence names the count n_with_code; accept it as n.
+    if "n" not in prevalence.columns and "n_with_code" in prevalence.columns:
+        prevalence = prevalence.rename(columns={"n_with_code": "n"})
     _require(prevalence, _REQUIRED_PREVALENCE, "prevalence frame")
     prev = prevalence.loc[:, [c for c in (*_REQUIRED_PREVALENCE, "suppressed") if c in prevalence.columns]].copy()
     prev["suppressed"] = prev["suppressed"].fillna(False).astype(bool) if "suppressed" in prev else False
@@ -1306,8 +1310,9 @@ def joint_display(
         Standard result frame (`ponzoni_eval.results.RESULT_COLUMNS`), stacked
         over analyses.
     prevalence : DataFrame
-        case_id, code, n, n_at_risk, [pct], [suppressed]: participants who
-        mentioned each code per case (one row per case x code).
+        case_id, code, n (or n_with_code), n_at_risk, [pct], [suppressed]:
+        participants who mentioned each code per case (one row per case x
+        code; `quantitize.prevalence` with ``by="case_id"``).
     segments : DataFrame
         Coded segments (document_id, participant_id, case_id, coder, code,
         start, end, text): the source of exemplar quotes.

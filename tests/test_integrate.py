@@ -41,7 +41,7 @@ def make_results() -> pd.DataFrame:
                  test="level_change", n=36, p_value=0.001, effect_size=2.0, effect_name="rate_ratio", ci_low=1.4, ci_high=2.9),
             dict(analysis="help_seeking_its", case_id="poelenburg_a", group="", outcome="parenting_question_to_youth_team",
                  test="slope_change", n=36, p_value=0.5, effect_size=1.01, effect_name="rate_ratio", ci_low=0.98, ci_high=1.04),
-            dict(analysis="perception_gap", case_id="slotervaart", group="", outcome="perception_gap_change", test="paired_t",
+            dict(analysis="perception_gap_change", case_id="slotervaart", group="t0->t2", outcome="gap (own - perceived)", test="paired_t",
                  n=12, p_value=0.03, effect_size=-0.6, effect_name="hedges_g", ci_low=-1.1, ci_high=-0.05),
         ]
     )
@@ -202,8 +202,11 @@ def test_selector_globs_and_lists_match_missing_group_as_empty():
     results = make_results()
     selector = ig.ResultSelector(analysis=("pre_*",), outcome=("trust",), test=("paired_t", "lmm*"), group=("*t0->t2*",))
     assert results.loc[selector.matches(results), "case_id"].tolist() == ["slotervaart", "poelenburg_b"]
+    # a row whose group was never filled (missing) matches "" but not "t0->t2"
+    missing_group = result_frame([dict(analysis="pre_post", outcome="trust", test="paired_t")])
+    assert not selector.matches(missing_group).any() and ig.ResultSelector(group=("",)).matches(missing_group).all()
     empty_group = ig.ResultSelector(group=("",))
-    assert results.loc[empty_group.matches(results), "analysis"].tolist() == ["help_seeking_its", "help_seeking_its", "perception_gap"]
+    assert results.loc[empty_group.matches(results), "analysis"].tolist() == ["help_seeking_its", "help_seeking_its"]
 
 
 # --- the fit rule -----------------------------------------------------------------------------
@@ -384,6 +387,12 @@ def test_pooled_results_add_an_all_row_with_pooled_prevalence():
     pooled = cell(display, "trust", "all")
     assert pooled["support_share"] == pytest.approx((6 + 7 + 0) / (12 + 10 + 10))
     assert pooled["fit_label"] == "agreement"
+
+
+def test_prevalence_from_quantitize_with_n_with_code_and_percent():
+    prevalence = make_prevalence().rename(columns={"n": "n_with_code", "pct": "percent"}).drop(columns="suppressed")
+    display = ig.joint_display(make_results(), prevalence, make_segments(), make_participants())
+    pd.testing.assert_frame_equal(display, build())
 
 
 def test_suppressed_cells_count_as_mentioned_but_carry_no_share():
