@@ -491,6 +491,7 @@ def classify_quantitative(
     null_value=0.0,
     smallest_meaningful=None,
     alpha: float = DEFAULT_ALPHA,
+    basis: str = "ci",
 ) -> np.ndarray:
     """Label each result row as supportive, contrary, negligible, inconclusive or absent.
 
@@ -506,6 +507,10 @@ def classify_quantitative(
         smallest effect that would matter.
     alpha : float
         Used only for rows without a CI.
+    basis : {"ci", "estimate"}
+        ``"ci"`` (default): judge by the 95% CI. ``"estimate"``: judge by the
+        point estimate against the smallest meaningful effect (descriptive
+        triangulation for samples too small for any CI to be conclusive).
 
     Returns
     -------
@@ -513,13 +518,18 @@ def classify_quantitative(
 
     Notes
     -----
-    With s = +1 (greater) or -1 (less), the CI is moved to the supportive
+    Basis "ci": with s = +1 (greater) or -1 (less), the CI is moved to the supportive
     scale, L = min(s(lo - null), s(hi - null)), U = max(...). Then supportive
     if L > 0, contrary if U < 0, negligible if U < s(smallest - null),
     inconclusive otherwise (strict inequalities: a bound on the null does not
     exclude it). Without a CI: supportive/contrary when p < alpha and the
     estimate lies on that side, inconclusive otherwise; no estimate, no CI and
     no p-value: absent.
+
+    Basis "estimate": with c = s(estimate - null) and m = s(smallest - null)
+    (0 when not set): supportive if c > 0 and c >= m; contrary if c < 0 and
+    -c >= m; negligible if m is set and |c| < m; inconclusive otherwise (no
+    smallest effect and c = 0); absent without an estimate.
 
     Examples
     --------
@@ -544,6 +554,15 @@ def classify_quantitative(
         contrary = np.where(has_ci, upper < 0, significant & (centred < 0))
         negligible = has_ci & ~np.isnan(smallest) & (upper < sign * (smallest - null))
     has_any = ~np.isnan(estimate) | has_ci | ~np.isnan(p_value)
+    if basis == "estimate":
+        meaningful = np.nan_to_num(sign * (smallest - null), nan=0.0)
+        with np.errstate(invalid="ignore"):
+            supportive = (centred > 0) & (centred >= meaningful)
+            contrary = (centred < 0) & (-centred >= meaningful)
+            negligible = ~np.isnan(smallest) & (np.abs(centred) < meaningful)
+        has_any = ~np.isnan(estimate)
+    elif basis != "ci":
+        raise ValueError(f"basis must be 'ci' or 'estimate', got {basis!r}")
     return np.select(
         [~has_any, supportive, contrary, negligible],
         ["absent", "supportive", "contrary", "negligible"],
@@ -634,7 +653,7 @@ def _require(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
 # --- quantitative strand --------------------------------------------------------------------
 
 
-def _select_results(results: pd.DataFrame, imap: IntegrationMap, alpha: float) -> pd.DataFrame:
+def _select_results(results: pd.DataFrame, imap: IntegrationMap, alpha: float, basis: str = "ci") -> pd.DataFrame:
     """Rows of ``results`` picked by the map, one per construct x result row, classified."""
     _require(results, RESULT_COLUMNS, "results (standard result frame)")
     # A stable order independent of how the caller's rows happen to be sorted.
@@ -671,6 +690,7 @@ def _select_results(results: pd.DataFrame, imap: IntegrationMap, alpha: float) -
         null_value=picked["null_value"],
         smallest_meaningful=picked["smallest_meaningful"],
         alpha=alpha,
+        basis=basis,
     )
     return picked.reset_index(drop=True)
 
@@ -1263,6 +1283,7 @@ _DISPLAY_COLUMNS = [
     "override_date",
     "override_reason",
     "alpha",
+    "quant_basis",
     "qual_threshold",
 ]
 
@@ -1299,6 +1320,7 @@ def joint_display(
     language: str = "en",
     qual_threshold: float = DEFAULT_QUAL_THRESHOLD,
     alpha: float = DEFAULT_ALPHA,
+    quant_basis: str = "ci",
     quote_window: tuple[int, int] = DEFAULT_QUOTE_WINDOW,
     cases: Sequence[str] | None = None,
 ) -> pd.DataFrame:
@@ -1339,6 +1361,10 @@ def joint_display(
         Share of participants a side of the qualitative evidence must reach.
     alpha : float
         Significance level for result rows without a CI.
+    quant_basis : {"ci", "estimate"}
+        Judge result rows by their 95% CI (default) or, descriptively, by the
+        point estimate against the map's smallest meaningful effect
+        (`classify_quantitative`).
     quote_window : (int, int)
         Preferred quote length in characters; longer quotes are cut at the
         upper bound with " […]".
@@ -1387,7 +1413,9 @@ def joint_display(
     _require(segments, _REQUIRED_SEGMENTS, "coded segments")
     _require(participants, _REQUIRED_PARTICIPANTS, "participants")
 
-    picked = _select_results(results, imap, alpha)
+    if quant_basis not in ("ci", "estimate"):
+        raise ValueError(f"quant_basis must be 'ci' or 'estimate', got {quant_basis!r}")
+    picked = _select_results(results, imap, alpha, quant_basis)
     case_ids = _case_list(participants, picked, cases)
     grid = pd.DataFrame(
         [(c.name, c.label(language), case) for c in imap.constructs for case in case_ids],
@@ -1434,6 +1462,7 @@ def joint_display(
     for column in ("evaluator", "override_date", "override_reason", "quotes", "quote_refs"):
         display[column] = display[column].fillna("").astype("str")
     display["alpha"] = alpha
+    display["quant_basis"] = quant_basis
     display["qual_threshold"] = qual_threshold
 
     display = display.loc[:, _DISPLAY_COLUMNS].reset_index(drop=True)
@@ -1443,6 +1472,7 @@ def joint_display(
         "integration_map": imap.source,
         "schema_version": imap.schema_version,
         "alpha": alpha,
+        "quant_basis": quant_basis,
         "qual_threshold": qual_threshold,
         "quotes_per_cell": quotes_per_cell,
         "quote_window": list(quote_window),
@@ -1461,6 +1491,7 @@ def statistics_by_themes(
     redact: Callable | None = None,
     language: str = "en",
     alpha: float = DEFAULT_ALPHA,
+    quant_basis: str = "ci",
     qual_threshold: float = DEFAULT_QUAL_THRESHOLD,
     quote_window: tuple[int, int] = DEFAULT_QUOTE_WINDOW,
     cases: Sequence[str] | None = None,
@@ -1483,7 +1514,7 @@ def statistics_by_themes(
     imap = integration_map if isinstance(integration_map, IntegrationMap) else load_integration_map(integration_map)
     _require(segments, _REQUIRED_SEGMENTS, "coded segments")
     _require(participants, _REQUIRED_PARTICIPANTS, "participants")
-    picked = _select_results(results, imap, alpha)
+    picked = _select_results(results, imap, alpha, quant_basis)
     case_ids = _case_list(participants, picked, cases)
     quant = _quant_strand(picked.loc[picked["case_id"].isin(case_ids)], language)
     _, themes = _qual_strand(prevalence, imap, case_ids, qual_threshold, language)
@@ -1515,7 +1546,7 @@ def statistics_by_themes(
     out["n"] = pd.to_numeric(out["n"]).astype("Int64")
     out["n_at_risk"] = pd.to_numeric(out["n_at_risk"]).astype("Int64")
     out.attrs = {"kind": "statistics_by_themes", "language": language, "integration_map": imap.source,
-                 "alpha": alpha, "qual_threshold": qual_threshold}
+                 "alpha": alpha, "quant_basis": quant_basis, "qual_threshold": qual_threshold}
     return out
 
 
@@ -1562,7 +1593,7 @@ def meta_matrix(display: pd.DataFrame, *, order_by: str = "trust", ascending: bo
     matrix = matrix.reset_index().sort_values(["order_value", "case_id"], ascending=[ascending, True], na_position="last", kind="stable")
     matrix = matrix.reset_index(drop=True)
     matrix.columns.name = None
-    matrix.attrs = {"kind": "meta_matrix", "language": language, "order_by": order_by, **{k: v for k, v in display.attrs.items() if k in ("alpha", "qual_threshold")}}
+    matrix.attrs = {"kind": "meta_matrix", "language": language, "order_by": order_by, **{k: v for k, v in display.attrs.items() if k in ("alpha", "quant_basis", "qual_threshold")}}
     return matrix
 
 
@@ -1655,16 +1686,23 @@ def _footer(display: pd.DataFrame, language: str) -> list[str]:
     attrs = display.attrs
     lines = []
     if "alpha" in attrs or "qual_threshold" in attrs:
+        alpha = attrs.get("alpha", DEFAULT_ALPHA)
+        threshold = attrs.get("qual_threshold", DEFAULT_QUAL_THRESHOLD)
+        by_estimate = attrs.get("quant_basis") == "estimate"
         if language == "nl":
-            lines.append(
-                f"Regel: kwantitatief bewijs via het 95%-BI t.o.v. de nulwaarde (α = {attrs.get('alpha', DEFAULT_ALPHA)} zonder BI); "
-                f"kwalitatief bewijs: ≥ {attrs.get('qual_threshold', DEFAULT_QUAL_THRESHOLD):.0%} van de deelnemers en meer dan de tegenspraak."
+            quant = (
+                "kwantitatief bewijs via de puntschatting t.o.v. het kleinste betekenisvolle effect (BI's alleen getoond)"
+                if by_estimate
+                else f"kwantitatief bewijs via het 95%-BI t.o.v. de nulwaarde (α = {alpha} zonder BI)"
             )
+            lines.append(f"Regel: {quant}; kwalitatief bewijs: ≥ {threshold:.0%} van de deelnemers en meer dan de tegenspraak.")
         else:
-            lines.append(
-                f"Rule: quantitative evidence from the 95% CI against the null value (α = {attrs.get('alpha', DEFAULT_ALPHA)} without a CI); "
-                f"qualitative evidence: ≥ {attrs.get('qual_threshold', DEFAULT_QUAL_THRESHOLD):.0%} of participants and more than the contrary codes."
+            quant = (
+                "quantitative evidence from the point estimate against the smallest meaningful effect (CIs shown only)"
+                if by_estimate
+                else f"quantitative evidence from the 95% CI against the null value (α = {alpha} without a CI)"
             )
+            lines.append(f"Rule: {quant}; qualitative evidence: ≥ {threshold:.0%} of participants and more than the contrary codes.")
     if _kind(display) in ("joint_display", "statistics_by_themes"):
         lines.append(
             "+ ondersteunt, − spreekt tegen, · context; n/N = deelnemers die de code noemen / deelnemers met een interview"

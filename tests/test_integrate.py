@@ -139,7 +139,7 @@ def test_default_map_has_the_five_constructs_and_the_example_codes():
         "suspending_judgement", "shared_positive_goal", "growing_trust", "low_threshold_meeting_place",
         "hand_out_folder", "referral_after_connection", "help_seeking_youth_team",
     }
-    assert linked == example_codes
+    assert example_codes <= linked
     trust = imap["trust"]
     assert trust.label("nl") == "Wederzijds vertrouwen"
     assert {(l.code, l.direction) for l in trust.codes} == {("growing_trust", "supports"), ("we_they_thinking", "contradicts")}
@@ -729,3 +729,38 @@ def test_docstring_examples_hold():
 
     failures, attempted = doctest.testmod(ig, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert attempted >= 7 and failures == 0
+
+
+@pytest.mark.parametrize(
+    "estimate, low, high, direction, null, smallest, expected",
+    [
+        (0.25, -0.2, 0.7, "greater", 0.0, 0.2, "supportive"),  # wide CI, but the estimate matters
+        (0.20, -0.2, 0.6, "greater", 0.0, 0.2, "supportive"),  # on the smallest meaningful effect
+        (0.15, -0.3, 0.6, "greater", 0.0, 0.2, "negligible"),
+        (-0.15, -0.6, 0.3, "greater", 0.0, 0.2, "negligible"),
+        (-0.30, -0.8, 0.2, "greater", 0.0, 0.2, "contrary"),
+        (-0.30, -0.8, 0.2, "less", 0.0, -0.2, "supportive"),
+        (1.05, 0.8, 1.4, "greater", 1.0, 1.1, "negligible"),
+        (0.01, -0.5, 0.5, "greater", 0.0, None, "supportive"),  # without a smallest effect any positive estimate counts
+        (0.0, -0.5, 0.5, "greater", 0.0, None, "inconclusive"),
+        (np.nan, np.nan, np.nan, "greater", 0.0, 0.2, "absent"),
+    ],
+)
+def test_quantitative_evidence_by_point_estimate(estimate, low, high, direction, null, smallest, expected):
+    got = ig.classify_quantitative([estimate], [low], [high], [0.5], direction=direction, null_value=null,
+                                   smallest_meaningful=smallest, basis="estimate")
+    assert got.tolist() == [expected]
+    with pytest.raises(ValueError, match="basis"):
+        ig.classify_quantitative([estimate], [low], [high], [0.5], direction=direction, basis="vibes")
+
+
+def test_estimate_basis_in_the_display_is_recorded():
+    results = make_results()
+    # poelenburg_b trust: g = 0.15 with a wide CI: inconclusive by CI, negligible by estimate
+    results.loc[(results["case_id"] == "poelenburg_b"), ["effect_size", "ci_low", "ci_high"]] = [0.15, -0.3, 0.6]
+    by_ci = ig.joint_display(results, make_prevalence(), make_segments(), make_participants())
+    by_estimate = ig.joint_display(results, make_prevalence(), make_segments(), make_participants(), quant_basis="estimate")
+    assert cell(by_ci, "trust", "poelenburg_b")["fit_label"] == "partial agreement"
+    assert cell(by_estimate, "trust", "poelenburg_b")["fit_label"] == "dissonance"
+    assert by_estimate["quant_basis"].eq("estimate").all() and by_estimate.attrs["quant_basis"] == "estimate"
+    assert "point estimate" in ig.to_markdown(by_estimate) and "95% CI" in ig.to_markdown(by_ci)
