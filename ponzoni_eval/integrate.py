@@ -349,7 +349,7 @@ def load_integration_map(path: str | os.PathLike | None = None) -> IntegrationMa
     >>> imap.names[:2]
     ('trust', 'perception_gap')
     >>> [(c.code, c.direction) for c in imap["trust"].codes]
-    [('growing_trust', 'supports'), ('we_they_thinking', 'contradicts')]
+    [('growing_trust', 'supports'), ('we_they_thinking', 'contradicts'), ('listening_to_needs', 'context')]
     """
     file = _resolve_map_path(path)
     try:
