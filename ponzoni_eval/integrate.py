@@ -249,6 +249,9 @@ class ResultSelector:
     Each pattern field is a tuple of glob patterns (``fnmatch``, case-sensitive);
     a row matches when every field matches one of its patterns. A missing
     value in the result frame matches only the pattern ``""`` or ``"*"``.
+    A ``fallback`` selector is used for a case only when the construct's other
+    selectors found no result with numbers there (another estimate of the
+    same effect, not a second piece of evidence).
     """
 
     analysis: tuple[str, ...] = ("*",)
@@ -259,6 +262,7 @@ class ResultSelector:
     direction: str = "greater"
     null_value: float = 0.0
     smallest_meaningful: float | None = None
+    fallback: bool = False
 
     @property
     def sign(self) -> int:
@@ -445,7 +449,7 @@ def _parse_selectors(items: Any, file: str, where: str) -> tuple[ResultSelector,
     selectors = []
     for index, item in enumerate(items):
         key = f"{where}[{index}]"
-        _check_keys(item, (*pattern_fields, "direction", "null_value", "smallest_meaningful"), ("analysis", "direction"), file, key)
+        _check_keys(item, (*pattern_fields, "direction", "null_value", "smallest_meaningful", "fallback"), ("analysis", "direction"), file, key)
         direction = item["direction"]
         if direction not in QUANT_DIRECTIONS:
             raise _map_error(file, f"{key}.direction", "bad direction", expected=" or ".join(QUANT_DIRECTIONS), found=direction)
@@ -462,8 +466,13 @@ def _parse_selectors(items: Any, file: str, where: str) -> tuple[ResultSelector,
                     expected=f"{'>' if sign > 0 else '<'} {null_value}",
                     found=smallest,
                 )
+        fallback = item.get("fallback", False)
+        if not isinstance(fallback, bool):
+            raise _map_error(file, f"{key}.fallback", "must be true or false", found=fallback)
         patterns = {f: _patterns(item[f], file, f"{key}.{f}") for f in pattern_fields if f in item}
-        selectors.append(ResultSelector(**patterns, direction=direction, null_value=null_value, smallest_meaningful=smallest))
+        selectors.append(
+            ResultSelector(**patterns, direction=direction, null_value=null_value, smallest_meaningful=smallest, fallback=fallback)
+        )
     return tuple(selectors)
 
 
@@ -673,11 +682,13 @@ def _select_results(results: pd.DataFrame, imap: IntegrationMap, alpha: float, b
                         direction=selector.direction,
                         null_value=selector.null_value,
                         smallest_meaningful=np.nan if selector.smallest_meaningful is None else selector.smallest_meaningful,
+                        fallback=selector.fallback,
                     )
                 )
-    columns = [*RESULT_COLUMNS, "_row", "construct", "selector", "direction", "null_value", "smallest_meaningful", "row_evidence"]
+    columns = [*RESULT_COLUMNS, "_row", "construct", "selector", "direction", "null_value", "smallest_meaningful", "fallback", "row_evidence"]
     if not parts:
-        return pd.DataFrame({c: pd.Series(dtype="float64" if c not in ("construct", "direction", "row_evidence") else "str") for c in columns})
+        text = ("construct", "direction", "row_evidence", *(c for c in RESULT_COLUMNS if c in ("analysis", "case_id", "group", "outcome", "test", "effect_name", "note")))
+        return pd.DataFrame({c: pd.Series(dtype="str" if c in text else "bool" if c == "fallback" else "float64") for c in columns})
     picked = pd.concat(parts, ignore_index=True)
     # A row picked by two selectors of the same construct counts once, for the first selector.
     picked = picked.sort_values(["construct", "selector", "_row"], kind="stable").drop_duplicates(["construct", "_row"])
@@ -692,6 +703,9 @@ def _select_results(results: pd.DataFrame, imap: IntegrationMap, alpha: float, b
         alpha=alpha,
         basis=basis,
     )
+    # Fallback selectors only fill cases where the main selectors found no numbers.
+    has_main = (~picked["fallback"] & (picked["row_evidence"] != "absent")).groupby([picked["construct"], picked["case_id"]]).transform("any")
+    picked = picked.loc[~(picked["fallback"] & has_main)]
     return picked.reset_index(drop=True)
 
 
@@ -772,7 +786,9 @@ def _quant_strand(picked: pd.DataFrame, language: str) -> pd.DataFrame:
                 "effect_name", "analysis", "test")
         numbers = ("estimate", "ci_low", "ci_high", "p_value", "n", "n_results")
         return pd.DataFrame({**{c: pd.Series(dtype="str") for c in text}, **{c: pd.Series(dtype="float64") for c in numbers}})
-    picked = picked.sort_values(["construct", "case_id", "selector", "_row"], kind="stable")
+    # The primary row (its numbers fill the numeric columns) is the first one that has numbers.
+    picked = picked.assign(_empty=picked["row_evidence"] == "absent")
+    picked = picked.sort_values(["construct", "case_id", "_empty", "selector", "_row"], kind="stable")
     picked = picked.assign(_short=_short_quant(picked, language), _long=_long_quant(picked, language))
     keys = ["construct", "case_id"]
     primary = picked.groupby(keys, sort=False).head(1).set_index(keys)

@@ -37,10 +37,16 @@ def make_results() -> pd.DataFrame:
                  p_value=0.02, effect_size=0.70, effect_name="rank_biserial", ci_low=0.20, ci_high=0.90),
             dict(analysis="pre_post", case_id="poelenburg_b", group="t0->t2", outcome="trust", test="paired_t", n=40,
                  p_value=0.60, effect_size=0.02, effect_name="hedges_g", ci_low=-0.10, ci_high=0.15),
-            dict(analysis="help_seeking_its", case_id="poelenburg_a", group="", outcome="parenting_question_to_youth_team",
-                 test="level_change", n=36, p_value=0.001, effect_size=2.0, effect_name="rate_ratio", ci_low=1.4, ci_high=2.9),
-            dict(analysis="help_seeking_its", case_id="poelenburg_a", group="", outcome="parenting_question_to_youth_team",
-                 test="slope_change", n=36, p_value=0.5, effect_size=1.01, effect_name="rate_ratio", ci_low=0.98, ci_high=1.04),
+            dict(analysis="help_seeking_its", case_id="poelenburg_a", group="level change at the start",
+                 outcome="parenting_question_to_youth_team", test="its_level_change", n=36, p_value=0.001, effect_size=2.0,
+                 effect_name="rate_ratio_level", ci_low=1.4, ci_high=2.9),
+            dict(analysis="help_seeking_its", case_id="poelenburg_a", group="change in monthly trend",
+                 outcome="parenting_question_to_youth_team", test="its_slope_change", n=36, p_value=0.5, effect_size=1.01,
+                 effect_name="rate_ratio_slope", ci_low=0.98, ci_high=1.04),
+            # the trend before the start is not evidence of a change
+            dict(analysis="help_seeking_its", case_id="poelenburg_a", group="monthly trend before",
+                 outcome="parenting_question_to_youth_team", test="its_baseline_trend", n=36, p_value=0.001, effect_size=0.9,
+                 effect_name="rate_ratio_trend", ci_low=0.85, ci_high=0.95),
             dict(analysis="perception_gap_change", case_id="slotervaart", group="t0->t2", outcome="gap (own - perceived)", test="paired_t",
                  n=12, p_value=0.03, effect_size=-0.6, effect_name="hedges_g", ci_low=-1.1, ci_high=-0.05),
         ]
@@ -175,6 +181,7 @@ def test_map_precedence_explicit_file_then_raw_folder_then_package(tmp_path):
         (("direction = \"greater\"", "direction = \"greater\"\nsmallest_meaningful = -0.2"),
          "constructs.trust.quantitative[0].smallest_meaningful", -0.2),
         (("direction = \"greater\"", "direction = \"greater\"\nwaves = \"t2\""), "constructs.trust.quantitative[0].waves", "waves"),
+        (("direction = \"greater\"", "direction = \"greater\"\nfallback = \"yes\""), "constructs.trust.quantitative[0].fallback", "yes"),
     ],
 )
 def test_map_errors_name_the_key_and_the_file(tmp_path, change, key, found):
@@ -206,7 +213,7 @@ def test_selector_globs_and_lists_match_missing_group_as_empty():
     missing_group = result_frame([dict(analysis="pre_post", outcome="trust", test="paired_t")])
     assert not selector.matches(missing_group).any() and ig.ResultSelector(group=("",)).matches(missing_group).all()
     empty_group = ig.ResultSelector(group=("",))
-    assert results.loc[empty_group.matches(results), "analysis"].tolist() == ["help_seeking_its", "help_seeking_its"]
+    assert not empty_group.matches(results).any()
 
 
 # --- the fit rule -----------------------------------------------------------------------------
@@ -331,7 +338,8 @@ def test_joint_display_is_one_row_per_construct_and_case_with_the_expected_label
     help_a = cell(display, "help_seeking", "poelenburg_a")
     assert help_a["n_results"] == 2  # level and slope
     assert (help_a["quant_evidence"], help_a["fit_label"]) == ("supportive", "agreement")
-    assert "level_change" in help_a["quant_detail"] and "slope_change" in help_a["quant_detail"]
+    assert "its_level_change" in help_a["quant_detail"] and "its_slope_change" in help_a["quant_detail"]
+    assert "baseline_trend" not in help_a["quant_detail"]
 
     # perception gap falls (direction "less"); only 2/12 mention the shared goal
     gap_s = cell(display, "perception_gap", "slotervaart")
@@ -364,6 +372,29 @@ def test_thresholds_are_recorded_and_change_the_label():
     assert display.attrs["qual_threshold"] == 0.6
     # 6/12 = 50% no longer reaches the bar
     assert cell(display, "trust", "slotervaart")["fit_label"] == "partial agreement"
+
+
+def test_fallback_selector_is_used_only_where_the_main_one_has_no_numbers():
+    mixed_model = result_frame(
+        [
+            dict(analysis="cross_case_mixed_model", case_id="slotervaart", group="t0->t2", outcome="trust", test="contrast",
+                 n=30, p_value=0.2, effect_size=0.2, effect_name="change", ci_low=-0.1, ci_high=0.5),
+            # a row of the mixed model that could not be computed leaves the fallback in place
+            dict(analysis="cross_case_mixed_model", case_id="poelenburg_b", group="t0->t2", outcome="trust", test="contrast",
+                 effect_name="change", note="no change contrast: no data in t2"),
+            # pairwise differences between cases are not a case's change
+            dict(analysis="cross_case_mixed_model", case_id="all", group="slotervaart - poelenburg_b: t0->t2", outcome="trust",
+                 test="contrast", n=60, p_value=0.01, effect_size=0.5, effect_name="change_difference", ci_low=0.1, ci_high=0.9),
+        ]
+    )
+    results = pd.concat([make_results(), mixed_model], ignore_index=True)
+    display = ig.joint_display(results, make_prevalence(), make_segments(), make_participants())
+    slotervaart = cell(display, "trust", "slotervaart")
+    assert slotervaart["n_results"] == 1 and slotervaart["effect_name"] == "change"
+    assert slotervaart["quant_evidence"] == "inconclusive" and "paired_t" not in slotervaart["quant_detail"]
+    poelenburg_b = cell(display, "trust", "poelenburg_b")
+    assert poelenburg_b["effect_name"] == "hedges_g" and "paired_t" in poelenburg_b["quant_detail"]
+    assert "all" not in display["case_id"].tolist()
 
 
 def test_a_test_that_could_not_run_is_no_quantitative_evidence():
