@@ -229,6 +229,10 @@ _EFFECT_SYMBOLS = {
     "rank_biserial": "r_rb",
     "matched_pairs_rank_biserial": "r_rb",
     "rank_biserial_r": "r_rb",
+    "rate_ratio_level": "RR (level)",
+    "rate_ratio_slope": "RR (slope)",
+    "change": "Δ",
+    "change_difference": "Δ difference",
     "rate_ratio": "RR",
     "incidence_rate_ratio": "IRR",
     "odds_ratio": "OR",
@@ -1582,23 +1586,33 @@ def meta_matrix(display: pd.DataFrame, *, order_by: str = "trust", ascending: bo
     Returns
     -------
     DataFrame with case_id, ``order_value`` (the estimate of ``order_by``),
-    one text column per construct ("g = 0.45 [0.10, 0.80] | + growing_trust
-    8/12 (67%) | agreement") and one ``<construct>_fit`` column with the fit
-    label (used to colour the cells).
+    one text column per construct ("g = 0.45 [0.10, 0.80] · growing_trust
+    67% · agreement"; without a qualitative verdict the largest supporting and
+    contradicting shares, "+17% / −8%") and one ``<construct>_fit`` column
+    with the fit label (used to colour the cells). ``attrs["labels"]`` holds
+    the constructs' display labels.
 
     References
     ----------
     Miles, Huberman & Saldaña (2014), Qualitative Data Analysis, ch. 8
     (case-ordered meta-matrix).
     """
-    _require(display, ("construct", "case_id", "estimate", "fit_label", "quant_short", "qual_summary"), "joint display")
+    _require(display, ("construct", "case_id", "estimate", "fit_label", "quant_short", "lead_code", "support_share", "contrary_share"), "joint display")
     constructs = list(dict.fromkeys(display["construct"]))
     if order_by not in constructs:
         raise ValueError(f"order_by must be one of the display's constructs {constructs}, got {order_by!r}")
     language = display.attrs.get("language", "en")
     short = display["quant_short"].where(display["quant_short"] != "", "—")
-    lead = display["qual_summary"].str.split("; ").str[0].where(display["qual_summary"] != "", "—")
-    cell = short + " | " + lead + " | " + display["fit_label"].map(_FIT_TEXT[language])
+    percent = lambda share: (share * 100).round().astype("Int64").astype(str) + "%"  # noqa: E731
+    # The code behind the verdict with its share; without a verdict the largest shares on each side.
+    lead = display["lead_code"].astype(str) + " " + percent(
+        display["support_share"].where(display["qual_evidence"] == "supportive", display["contrary_share"])
+    )
+    plus = ("+" + percent(display["support_share"])).where(display["support_share"].notna(), "")
+    minus = ("−" + percent(display["contrary_share"])).where(display["contrary_share"].notna(), "")
+    sides = (plus + " / " + minus).str.strip(" /").replace("", "—")
+    qual = lead.where(display["lead_code"].notna(), sides.where(display["qual_evidence"] != "absent", "—"))
+    cell = short + " · " + qual + " · " + display["fit_label"].map(_FIT_TEXT[language])
     long = display.assign(cell=cell)
     wide = long.pivot(index="case_id", columns="construct", values="cell").reindex(columns=constructs)
     fits = long.pivot(index="case_id", columns="construct", values="fit_label").reindex(columns=constructs)
@@ -1609,7 +1623,8 @@ def meta_matrix(display: pd.DataFrame, *, order_by: str = "trust", ascending: bo
     matrix = matrix.reset_index().sort_values(["order_value", "case_id"], ascending=[ascending, True], na_position="last", kind="stable")
     matrix = matrix.reset_index(drop=True)
     matrix.columns.name = None
-    matrix.attrs = {"kind": "meta_matrix", "language": language, "order_by": order_by, **{k: v for k, v in display.attrs.items() if k in ("alpha", "quant_basis", "qual_threshold")}}
+    labels = dict(zip(display["construct"], display["construct_label"])) if "construct_label" in display else {}
+    matrix.attrs = {"kind": "meta_matrix", "language": language, "order_by": order_by, "labels": labels, **{k: v for k, v in display.attrs.items() if k in ("alpha", "quant_basis", "qual_threshold")}}
     return matrix
 
 
@@ -1674,11 +1689,13 @@ def _presentation(display: pd.DataFrame, language: str) -> tuple[pd.DataFrame, p
     if kind == "meta_matrix":
         constructs = [c for c in display.columns if c not in ("case_id", "order_value") and not c.endswith("_fit")]
         shown = display.loc[:, ["case_id", "order_value", *constructs]].copy()
-        shown["order_value"] = shown["order_value"].map(lambda v: _format_number(v, language))
+        shown["order_value"] = shown["order_value"].map(lambda v: "—" if pd.isna(v) else _format_number(v, language))
         fits = pd.DataFrame("", index=shown.index, columns=shown.columns)
         for construct in constructs:
             fits[construct] = display[f"{construct}_fit"].fillna("")
-        rename = {"case_id": headers["case_id"], "order_value": headers["order_value"]}
+        order_by = display.attrs.get("order_by")
+        order_header = f"{headers['order_value']} ({order_by})" if order_by else headers["order_value"]
+        rename = {"case_id": headers["case_id"], "order_value": order_header, **display.attrs.get("labels", {})}
         return shown.rename(columns=rename), fits.rename(columns=rename)
     if kind == "statistics_by_themes":
         columns = ["construct_label", "case_id", "statistic", "code", "prevalence", "quote"]

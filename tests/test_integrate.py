@@ -640,7 +640,10 @@ def test_meta_matrix_orders_cases_by_the_chosen_estimate():
     matrix = ig.meta_matrix(display, order_by="trust")
     assert matrix["case_id"].tolist() == ["slotervaart", "poelenburg_b", "poelenburg_a"]  # 0.80, 0.02, none
     assert matrix["order_value"].iloc[0] == pytest.approx(0.80)
-    assert matrix.loc[0, "trust"] == "g = 0.80 [0.20, 1.40] | + growing_trust 6/12 (50%) | agreement"
+    assert matrix.loc[0, "trust"] == "g = 0.80 [0.20, 1.40] · growing_trust 50% · agreement"
+    assert matrix.loc[0, "perception_gap"] == "g = -0.60 [-1.10, -0.05] · +17% / −8% · partial agreement"
+    assert matrix.loc[0, "safe_space"] == "— · +17% · silence"  # no contradicting code has data
+    assert matrix.loc[2, "trust"] == "— · — · silence"
     assert matrix.loc[1, "trust_fit"] == "dissonance"
     ascending = ig.meta_matrix(display, order_by="trust", ascending=True)
     assert ascending["case_id"].tolist() == ["poelenburg_b", "slotervaart", "poelenburg_a"]
