@@ -833,14 +833,19 @@ def _code_links(imap: IntegrationMap) -> pd.DataFrame:
 
 def _prevalence_by_case(prevalence: pd.DataFrame, cases: Sequence[str]) -> pd.DataFrame:
     """One row per case x code with n, n_at_risk, share and suppressed; pooled rows when asked."""
-    # quantitize.prevalence names the count n_with_code; accept it as n.
+    # quantitize.prevalence names the count n_with_code; privacy.suppress_small_cells adds
+    # n_with_code_flag ("<5") and blanks the count. Accept both spellings.
     if "n" not in prevalence.columns and "n_with_code" in prevalence.columns:
-        prevalence = prevalence.rename(columns={"n_with_code": "n"})
+        prevalence = prevalence.rename(columns={"n_with_code": "n", "n_with_code_flag": "n_flag"})
     _require(prevalence, _REQUIRED_PREVALENCE, "prevalence frame")
-    prev = prevalence.loc[:, [c for c in (*_REQUIRED_PREVALENCE, "suppressed") if c in prevalence.columns]].copy()
-    prev["suppressed"] = prev["suppressed"].fillna(False).astype(bool) if "suppressed" in prev else False
+    prev = prevalence.loc[:, [c for c in (*_REQUIRED_PREVALENCE, "suppressed", "n_flag") if c in prevalence.columns]].copy()
     prev["n"] = pd.to_numeric(prev["n"], errors="coerce")
     prev["n_at_risk"] = pd.to_numeric(prev["n_at_risk"], errors="coerce")
+    flag = prev["n_flag"].fillna("").astype(str) if "n_flag" in prev else pd.Series("", index=prev.index)
+    marked = prev["suppressed"].fillna(False).astype(bool) if "suppressed" in prev else pd.Series(False, index=prev.index)
+    # A blank count beside a known denominator is a suppressed cell, whatever marks it.
+    prev["suppressed"] = marked | (flag != "") | (prev["n"].isna() & prev["n_at_risk"].notna())
+    prev["n_flag"] = flag
     duplicated = prev.duplicated(["case_id", "code"], keep=False)
     if duplicated.any():
         position = int(np.flatnonzero(duplicated.to_numpy())[0])
@@ -858,6 +863,7 @@ def _prevalence_by_case(prevalence: pd.DataFrame, cases: Sequence[str]) -> pd.Da
             n=("n", lambda s: s.sum(min_count=len(s))),
             n_at_risk=("n_at_risk", "sum"),
             suppressed=("suppressed", "any"),
+            n_flag=("n_flag", "max"),
         )
         prev = pd.concat([prev, pooled.assign(case_id=POOLED_CASE)], ignore_index=True)
     prev["share"] = (prev["n"] / prev["n_at_risk"]).where(~prev["suppressed"] & (prev["n_at_risk"] > 0))
@@ -873,7 +879,10 @@ def _prevalence_text(rows: pd.DataFrame, language: str) -> pd.Series:
     marker = rows["code_direction"].map({"supports": "+", "contradicts": "−", "context": "·"})
     hidden = "suppressed" if language == "en" else "onderdrukt"
     text = marker + " " + rows["code"].astype(str) + " " + counts + (" (" + pct + ")").where(pct != "", "")
-    return text.where(~rows["suppressed"], marker + " " + rows["code"].astype(str) + f" {hidden}")
+    flag = rows["n_flag"].fillna("").astype(str) if "n_flag" in rows else pd.Series("", index=rows.index)
+    at_risk = rows["n_at_risk"].map(lambda v: "?" if pd.isna(v) else str(int(v)))
+    shown = (" " + flag + "/" + at_risk).where(flag != "", f" {hidden}")
+    return text.where(~rows["suppressed"], marker + " " + rows["code"].astype(str) + shown)
 
 
 def _qual_strand(prevalence: pd.DataFrame, imap: IntegrationMap, cases: Sequence[str], threshold: float, language: str) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -434,6 +434,19 @@ def test_suppressed_cells_count_as_mentioned_but_carry_no_share():
     assert row["qual_evidence"] == "inconclusive" and "growing_trust suppressed" in row["qual_summary"]
 
 
+def test_prevalence_after_small_cell_suppression_shows_the_flag():
+    # as privacy.suppress_small_cells(prevalence, count_columns=["n_with_code"], derived={"percent": "n_with_code"}) leaves it
+    prevalence = make_prevalence().rename(columns={"n": "n_with_code", "pct": "percent"}).drop(columns="suppressed")
+    small = prevalence["n_with_code"].between(1, 4)
+    prevalence["n_with_code_flag"] = np.where(small, "<5", "")
+    prevalence["n_with_code"] = prevalence["n_with_code"].astype("Int64").mask(small)
+    display = ig.joint_display(make_results(), prevalence, make_segments(), make_participants())
+    row = cell(display, "trust", "slotervaart")
+    assert "− we_they_thinking <5/12" in row["qual_summary"] and "+ growing_trust 6/12 (50%)" in row["qual_summary"]
+    assert np.isnan(row["contrary_share"])  # a suppressed count has no share
+    assert row["qual_evidence"] == "supportive"
+
+
 def test_bad_inputs_raise_clear_errors():
     with pytest.raises(DataError, match="prevalence frame lacks required column") as caught:
         ig.joint_display(make_results(), make_prevalence().drop(columns="n_at_risk"), make_segments(), make_participants())
