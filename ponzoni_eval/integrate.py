@@ -1317,6 +1317,15 @@ _DISPLAY_COLUMNS = [
 ]
 
 
+def _check_options(*, language: str, qual_threshold: float, quant_basis: str) -> None:
+    if language not in ("en", "nl"):
+        raise ValueError(f"language must be 'en' or 'nl', got {language!r}")
+    if not 0 < qual_threshold <= 1:
+        raise ValueError(f"qual_threshold is a share between 0 and 1, got {qual_threshold}")
+    if quant_basis not in ("ci", "estimate"):
+        raise ValueError(f"quant_basis must be 'ci' or 'estimate', got {quant_basis!r}")
+
+
 def _case_list(participants: pd.DataFrame, picked: pd.DataFrame, cases: Sequence[str] | None) -> list[str]:
     if cases is not None:
         return list(cases)
@@ -1432,18 +1441,13 @@ def joint_display(
     >>> display.loc[display["construct"] == "trust", ["case_id", "quant_evidence", "qual_evidence", "fit_label"]].to_dict("records")
     [{'case_id': 'a', 'quant_evidence': 'supportive', 'qual_evidence': 'supportive', 'fit_label': 'agreement'}]
     """
-    if language not in ("en", "nl"):
-        raise ValueError(f"language must be 'en' or 'nl', got {language!r}")
     if not 1 <= quotes_per_cell <= 3:
         raise ValueError(f"quotes_per_cell must be 1, 2 or 3, got {quotes_per_cell}")
-    if not 0 < qual_threshold <= 1:
-        raise ValueError(f"qual_threshold is a share between 0 and 1, got {qual_threshold}")
+    _check_options(language=language, qual_threshold=qual_threshold, quant_basis=quant_basis)
     imap = integration_map if isinstance(integration_map, IntegrationMap) else load_integration_map(integration_map)
     _require(segments, _REQUIRED_SEGMENTS, "coded segments")
     _require(participants, _REQUIRED_PARTICIPANTS, "participants")
 
-    if quant_basis not in ("ci", "estimate"):
-        raise ValueError(f"quant_basis must be 'ci' or 'estimate', got {quant_basis!r}")
     picked = _select_results(results, imap, alpha, quant_basis)
     case_ids = _case_list(participants, picked, cases)
     grid = pd.DataFrame(
@@ -1540,6 +1544,7 @@ def statistics_by_themes(
     DataFrame: construct, construct_label, case_id, statistic, quant_evidence,
     code, code_direction, n, n_at_risk, share, prevalence, quote, quote_ref.
     """
+    _check_options(language=language, qual_threshold=qual_threshold, quant_basis=quant_basis)
     imap = integration_map if isinstance(integration_map, IntegrationMap) else load_integration_map(integration_map)
     _require(segments, _REQUIRED_SEGMENTS, "coded segments")
     _require(participants, _REQUIRED_PARTICIPANTS, "participants")
