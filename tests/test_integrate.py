@@ -811,3 +811,13 @@ def test_estimate_basis_in_the_display_is_recorded():
     assert cell(by_estimate, "trust", "poelenburg_b")["fit_label"] == "dissonance"
     assert by_estimate["quant_basis"].eq("estimate").all() and by_estimate.attrs["quant_basis"] == "estimate"
     assert "point estimate" in ig.to_markdown(by_estimate) and "95% CI" in ig.to_markdown(by_ci)
+
+
+def test_the_privacy_modules_redact_plugs_in():
+    privacy = pytest.importorskip("ponzoni_eval.privacy")  # built on another branch; runs once merged
+    segments = make_segments()
+    segments.loc[0:1, "text"] = "Mail Fatima at fatima@example.org, she and the youth team organised the tea afternoons."
+    display = ig.joint_display(make_results(), make_prevalence(), segments, make_participants(), redact=privacy.redact,
+                               quotes_per_cell=3)
+    quotes = cell(display, "trust", "slotervaart")["quotes"]
+    assert "Fatima" not in quotes and "fatima@example.org" not in quotes and "[NAAM]" in quotes
