@@ -10,8 +10,9 @@ This module turns such a project into the package's ``coded_segments`` and
 
 Public functions
 ----------------
-`read_qdpx`, `read_qdc`, `import_qda` (any supported file, the lead's entry
-point), `write_qdpx`, `write_qdc`, `load_mapping`.
+`read_qdpx`, `read_qdc`, `import_qda` (any supported file -> segments,
+codebook, documents, report), `import_qda_to_folder` (the same, written as
+CSV files plus a report), `write_qdpx`, `write_qdc`, `load_mapping`.
 
 How a project becomes tables
 ----------------------------
@@ -107,6 +108,7 @@ __all__ = [
     "SEGMENT_COLUMNS",
     "VariableMapping",
     "import_qda",
+    "import_qda_to_folder",
     "load_mapping",
     "read_qdc",
     "read_qdpx",
@@ -1297,6 +1299,46 @@ def import_qda(
                         expected=".qdpx, .qde, .qdc, or a coded-segments .csv/.xlsx", found=Path(path).suffix,
                         rule="qda_format")
     return project.segments, project.codebook, project.documents, project.report
+
+
+IMPORT_FILES = ("coded_segments.csv", "codebook.csv", "qda_import_report.md")
+"""What `import_qda_to_folder` writes."""
+
+
+def import_qda_to_folder(
+    path: str | Path,
+    out_dir: str | Path,
+    *,
+    mapping: VariableMapping | Mapping[str, Any] | str | Path | None = None,
+    vendor: str = "auto",
+    theme_from: ThemeFrom = "top",
+    overwrite: bool = False,
+) -> tuple[dict[str, Path], ImportReport]:
+    """`import_qda`, then write ``coded_segments.csv``, ``codebook.csv`` and a Markdown report.
+
+    The CSVs are ready for ``data/raw/<dataset>/``. Existing files are not
+    replaced unless ``overwrite=True`` (raw data are never altered by
+    accident). A ``.qdc`` gives only ``codebook.csv``.
+
+    Returns
+    -------
+    written : dict file name -> Path
+    report : ImportReport
+    """
+    out_dir = Path(out_dir)
+    segments, codebook, _, report = import_qda(path, mapping=mapping, vendor=vendor, theme_from=theme_from)
+    tables = {"codebook.csv": codebook}
+    if report.format != "qdc":
+        tables = {"coded_segments.csv": segments, **tables}
+    names = [*tables, IMPORT_FILES[2]]
+    existing = [name for name in names if (out_dir / name).exists()]
+    if existing and not overwrite:
+        raise DataError("refusing to overwrite existing files; remove them or allow overwriting (--force)",
+                        file=str(out_dir), found=existing, rule="overwrite")
+    written = {name: _atomic_write(out_dir / name, frame.to_csv(index=False).encode("utf-8"))
+               for name, frame in tables.items()}
+    written[IMPORT_FILES[2]] = _atomic_write(out_dir / IMPORT_FILES[2], report.to_markdown().encode("utf-8"))
+    return written, report
 
 
 # --- export ---------------------------------------------------------------------------------
