@@ -53,7 +53,9 @@ How a project becomes tables
   ``follow-up`` -> ``t2``, plus your own value map).
 * **document_id** is the source name without its file extension, reduced to
   the identifier characters the schema allows (``Interview Gülşen.docx`` ->
-  ``Interview_Gulsen``), made unique with ``_2``, ``_3`` suffixes.
+  ``Interview_Gulsen``), made unique with ``_2``, ``_3`` suffixes. A document
+  variable named ``document_id`` wins (`write_qdpx` writes one, so ids survive
+  a round trip).
 
 What is tolerated, what is refused
 ----------------------------------
@@ -287,7 +289,9 @@ def load_mapping(mapping: "VariableMapping | Mapping[str, Any] | str | Path | No
         except re.error as exc:
             raise DataError(f"[documents] pattern is not a valid regular expression: {exc}", file=source,
                             found=pattern, rule="mapping") from None
-        check_targets("documents] pattern group names [", groups)
+        if groups - set(TARGETS):
+            raise DataError(f"[documents] pattern has groups for unknown target column(s) {sorted(groups - set(TARGETS))}",
+                            file=source, expected=", ".join(TARGETS), rule="mapping")
     case_name = documents.get("case_name")
     if case_name is not None and case_name not in ("participant_id", "case_id"):
         raise DataError("[documents] case_name must name a target column", file=source,
