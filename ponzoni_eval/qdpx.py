@@ -81,6 +81,7 @@ the codebook; an ``internal://`` text file that is missing.
 from __future__ import annotations
 
 import io
+import itertools
 import os
 import re
 import stat
@@ -926,7 +927,7 @@ def _fits(text: str, selections: list[_Selection]) -> tuple[bool, int, int]:
     exact = loose = 0
     for s in selections:
         name = s.name.rstrip("…")
-        piece = text[s.start:s.end]
+        piece = text[s.start:min(s.end, s.start + 200)]  # names are short; the head of the quote suffices
         if name and piece.startswith(name[:40]):
             exact += 1
         squashed = re.sub(r"\s+", " ", name).strip().rstrip(".")[:20]
@@ -940,7 +941,11 @@ def _choose_offsets(text: str, selections: list[_Selection], source: str, where:
     readings = [("as stored", text)]
     if "\r\n" in text:
         readings.append(("\\r\\n counted as one character", text.replace("\r\n", "\n")))
-    scored = [(label, variant, *_fits(variant, selections)) for label, variant in readings]
+    if len(readings) == 1:  # nothing to choose between: only check the bounds
+        scored = [(label, variant, all(0 <= s.start <= s.end <= len(variant) for s in selections), 0, 0)
+                  for label, variant in readings]
+    else:
+        scored = [(label, variant, *_fits(variant, selections)) for label, variant in readings]
     fitting = [s for s in scored if s[2]]
     if not fitting:
         worst = max(selections, key=lambda s: s.end)
@@ -1649,30 +1654,31 @@ def write_qdpx(
 
     members: list[tuple[str, bytes]] = []
     sources_element = _element(root, "Sources") if document_ids else None
-    frame = frame.assign(_order=range(len(frame)))
-    by_document = dict(tuple(frame.groupby(frame["document_id"].astype(str), sort=False)))
+    # One sort for all documents; then plain tuples, because building XML is per element anyway.
+    ordered = pd.DataFrame({
+        "document_id": frame["document_id"].astype(str), "start": frame["start"].astype("int64"),
+        "end": frame["end"].astype("int64"), "code": frame["code"].astype(str), "coder": frame["coder"].astype(str),
+    }).sort_values(["document_id", "start", "end"], kind="stable")
+    by_document: dict[str, list[tuple[int, int, str, str]]] = {}
+    for document_id, start, end, code, coder in ordered.itertuples(index=False, name=None):
+        by_document.setdefault(document_id, []).append((start, end, code, coder))
     for document_id in document_ids:
         source_guid = _stable_guid("source", document_id)
         source = _element(sources_element, "TextSource", guid=source_guid, name=names[document_id],
                           plainTextPath=f"internal://{source_guid}.txt")
         text = texts[document_id]
         members.append((f"sources/{source_guid}.txt", text.encode("utf-8")))
-        document_segments = by_document.get(document_id)
-        if document_segments is not None:
-            ordered = document_segments.sort_values(["start", "end", "_order"], kind="stable")
-            occurrences: Counter[tuple] = Counter()
-            for (start, end), group in ordered.groupby(["start", "end"], sort=False):
-                selection = _element(source, "PlainTextSelection",
-                                     guid=_stable_guid("selection", document_id, start, end),
-                                     name=text[int(start):int(end)][:100], startPosition=int(start),
-                                     endPosition=int(end), creatingUser=user_guid[str(group["coder"].iloc[0])])
-                for code, coder in zip(group["code"].astype(str), group["coder"].astype(str)):
-                    key = (start, end, code, coder)
-                    occurrences[key] += 1
-                    coding = _element(selection, "Coding",
-                                      guid=_stable_guid("coding", document_id, *key, occurrences[key]),
-                                      creatingUser=user_guid[coder])
-                    _element(coding, "CodeRef", targetGUID=code_guids[code])
+        occurrences: Counter[tuple[int, int, str, str]] = Counter()
+        for (start, end), group in itertools.groupby(by_document.get(document_id, []), key=lambda r: r[:2]):
+            codings = list(group)
+            selection = _element(source, "PlainTextSelection", guid=_stable_guid("selection", document_id, start, end),
+                                 name=text[start:end][:100], startPosition=start, endPosition=end,
+                                 creatingUser=user_guid[codings[0][3]])
+            for key in codings:
+                occurrences[key] += 1
+                coding = _element(selection, "Coding", guid=_stable_guid("coding", document_id, *key, occurrences[key]),
+                                  creatingUser=user_guid[key[3]])
+                _element(coding, "CodeRef", targetGUID=code_guids[key[2]])
         add_value(source, "document_id", document_id)
         for target in used_targets:
             value = variables[document_id].get(target)
