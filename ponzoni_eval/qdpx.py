@@ -1538,7 +1538,8 @@ def write_qdpx(
         The ``.qdpx`` file to write (atomically).
     users : mapping coder -> display name, optional
         Names for the REFI-QDA ``User`` elements; the coder itself is kept in
-        the User ``id`` (default: the name is the coder).
+        the User ``id`` (default: the name is the coder). QDA programs, and
+        `read_qdpx`, show the name, so reading back gives the display name.
 
     Returns
     -------

@@ -60,6 +60,15 @@ def test_maxqda_export_maps_to_coded_segments():
     assert segments["start"].dtype == "int64" and pd.api.types.is_string_dtype(segments["code"])
 
 
+def test_tables_with_document_variables_pass_the_package_schemas():
+    from ponzoni_eval.schema import CODEBOOK, CODED_SEGMENTS
+
+    for export in (MAXQDA, ATLASTI):
+        project = read_coded_segments_export(export, document_variables=VARIABLES)
+        CODED_SEGMENTS.validate(project.segments)
+        CODEBOOK.validate(project.codebook)
+
+
 def test_maxqda_code_paths_give_themes():
     book = read_coded_segments_export(MAXQDA).codebook.set_index("code")
     assert book.loc["Own willingness", "theme"] == "Perception gap"

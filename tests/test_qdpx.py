@@ -739,6 +739,23 @@ def test_export_then_import_gives_the_same_tables(tmp_path):
     assert project.report.warnings == [] or all("participant_id is missing" in w for w in project.report.warnings)
 
 
+def test_imported_tables_pass_the_package_schemas(tmp_path):
+    from ponzoni_eval.schema import CODEBOOK, CODED_SEGMENTS
+
+    project = read_qdpx(write_synthetic_project(tmp_path / "example.qdpx"))
+    CODED_SEGMENTS.validate(project.segments)
+    CODEBOOK.validate(project.codebook)
+
+
+def test_users_give_display_names_and_keep_the_coder_as_user_id(tmp_path):
+    segments, codebook, documents = synthetic_tables()
+    path = write_qdpx(segments, codebook, documents, tmp_path / "p.qdpx", users={"EP": "Elena P."})
+    with zipfile.ZipFile(path) as archive:
+        users = etree.fromstring(archive.read("project.qde")).find(f"{{{NS_PROJECT}}}Users")
+    assert [(u.get("name"), u.get("id")) for u in users] == [("AB", "AB"), ("Elena P.", "EP")]
+    assert set(read_qdpx(path).segments["coder"]) == {"AB", "Elena P."}  # readers show the user's name
+
+
 def test_export_is_byte_reproducible_and_matches_the_committed_example(tmp_path):
     first = write_synthetic_project(tmp_path / "a.qdpx").read_bytes()
     second = write_synthetic_project(tmp_path / "b.qdpx").read_bytes()
