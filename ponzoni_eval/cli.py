@@ -103,6 +103,31 @@ def dictionary(
         out.print(f"Wrote {out_file}")
 
 
+@app.command("qda-import")
+def qda_import(
+    path: Path = typer.Argument(..., help="REFI-QDA project (.qdpx, .qde) or codebook (.qdc), or a MAXQDA / ATLAS.ti "
+                                          "coded-segments export (.xlsx, .csv)."),
+    out_dir: Path = typer.Option(..., "--out", help="Folder for coded_segments.csv, codebook.csv and "
+                                                    "qda_import_report.md, e.g. data/raw/<dataset>/."),
+    mapping: Optional[Path] = typer.Option(None, "--mapping", help="TOML file: which document variables give "
+                                                                    "participant_id, case_id and wave."),
+    vendor: str = typer.Option("auto", help="For .xlsx/.csv exports: maxqda, atlasti or auto."),
+    force: bool = typer.Option(False, "--force", help="Replace files that already exist in the folder."),
+) -> None:
+    """Turn a QDA export into coded_segments.csv + codebook.csv (and a report of what was found and skipped)."""
+    from rich.markup import escape
+
+    from .qdpx import import_qda_to_folder
+
+    written, report = import_qda_to_folder(path, out_dir, mapping=mapping, vendor=vendor, overwrite=force)
+    counts = report.counts
+    out.print(f"Read {escape(report.format)}: {counts.get('codings', counts.get('segments', 0))} coded segments, "
+              f"{counts.get('codes', 0)} codes, {counts.get('documents', 0)} documents.", highlight=False)
+    for warning in report.warnings:
+        out.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
+    out.print("Wrote " + escape(", ".join(str(p) for p in written.values())), highlight=False)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app; user-data errors become a message and exit 1."""
     try:
