@@ -391,7 +391,7 @@ def survey(draw):
     return instrument, participants, responses.reset_index(drop=True), plan
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=survey(), min_answered=st.sampled_from([0.5, 2 / 3, 1.0]), seed=st.integers(0, 2**16))
 def test_scoring_properties(data, min_answered, seed):
     instrument, participants, responses, plan = data
@@ -420,7 +420,7 @@ def test_scoring_properties(data, min_answered, seed):
     pd.testing.assert_frame_equal(score_scales(shuffled, instrument, participants, min_answered=min_answered), scores)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=survey())
 def test_change_properties(data):
     instrument, participants, responses, _ = data
@@ -455,7 +455,7 @@ def activity(draw):
     return log, cases
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(data=activity())
 def test_monthly_properties(data):
     log, cases = data
