@@ -30,6 +30,7 @@ examples cited in ``tests/reference/test_stats_reference.py``.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -153,38 +154,33 @@ def min_detectable_effect(
 
     if not (0 < alpha < 1 and 0 < power < 1):
         raise DataError("alpha and power must lie strictly between 0 and 1", found=(alpha, power), rule="argument")
+    known_tests = ("paired_t", "one_sample_t", "wilcoxon_signed_rank", "two_sample_t", "chi2", "cramers_v")
+    if test not in known_tests:
+        raise DataError("unknown test for min_detectable_effect", expected=", ".join(known_tests), found=test, rule="argument")
+    if test in ("chi2", "cramers_v") and (df is None or df < 1):
+        raise DataError(f"min_detectable_effect(test={test!r}) needs df >= 1", found=df, rule="argument")
+    if test == "cramers_v" and (k is None or k < 2):
+        raise DataError("min_detectable_effect(test='cramers_v') needs k = min(rows, cols) >= 2", found=k, rule="argument")
     n = float(n)
+    group2 = n if n2 is None else float(n2)
+    effective_n = n * 3 / math.pi if test == "wilcoxon_signed_rank" else n
+    if min(effective_n, group2) < 2:
+        return float("nan")
     try:
         if test in ("paired_t", "one_sample_t", "wilcoxon_signed_rank"):
-            effective_n = n * 3 / math.pi if test == "wilcoxon_signed_rank" else n
-            if effective_n < 2:
-                return float("nan")
             return float(TTestPower().solve_power(nobs=effective_n, alpha=alpha, power=power))
         if test == "two_sample_t":
-            group2 = n if n2 is None else float(n2)
-            if min(n, group2) < 2:
-                return float("nan")
             return float(TTestIndPower().solve_power(nobs1=n, ratio=group2 / n, alpha=alpha, power=power))
-        if test in ("chi2", "cramers_v"):
-            if df is None or df < 1:
-                raise DataError(f"min_detectable_effect(test={test!r}) needs df >= 1", found=df, rule="argument")
-            if n < 2:
-                return float("nan")
-            w = float(GofChisquarePower().solve_power(nobs=n, alpha=alpha, power=power, n_bins=int(df) + 1))
-            if test == "chi2":
-                return w
-            if k is None or k < 2:
-                raise DataError("min_detectable_effect(test='cramers_v') needs k = min(rows, cols) >= 2", found=k, rule="argument")
-            return w / math.sqrt(k - 1)
-    except (ValueError, RuntimeError, ArithmeticError):
+        w = float(GofChisquarePower().solve_power(nobs=n, alpha=alpha, power=power, n_bins=int(df) + 1))
+    except (RuntimeError, ArithmeticError):
         # The root finder can fail at the edge of the parameter space (tiny n).
         return float("nan")
-    raise DataError(
-        "unknown test for min_detectable_effect",
-        expected="paired_t, one_sample_t, wilcoxon_signed_rank, two_sample_t, chi2 or cramers_v",
-        found=test,
-        rule="argument",
-    )
+    return w if test == "chi2" else w / math.sqrt(k - 1)
+
+
+# Power solutions are pure functions of (n, test, ...) and slow to solve; every
+# group of a report with the same n asks the same question.
+_min_detectable = lru_cache(maxsize=4096)(min_detectable_effect)
 
 
 # --- small numeric helpers ---------------------------------------------------------------
@@ -347,7 +343,7 @@ def _paired_rows(
             effect_size=g_av,
             ci_low=ci_low,
             ci_high=ci_high,
-            min_detectable=min_detectable_effect(n, test="paired_t"),
+            min_detectable=_min_detectable(n, test="paired_t"),
             note=_join_notes(*t_note),
         )
 
@@ -372,7 +368,7 @@ def _paired_rows(
         effect_size=r,
         ci_low=r_low,
         ci_high=r_high,
-        min_detectable=min_detectable_effect(m, test="wilcoxon_signed_rank"),
+        min_detectable=_min_detectable(m, test="wilcoxon_signed_rank"),
         note=_join_notes(
             f"Wilcoxon signed-rank on {direction}, V = sum of positive ranks",
             method,
@@ -1081,7 +1077,7 @@ def crosstab_test(
         effect_name="cramers_v",
         ci_low=v_low,
         ci_high=v_high,
-        min_detectable=min_detectable_effect(total, test="cramers_v", df=df, k=k),
+        min_detectable=_min_detectable(total, test="cramers_v", df=df, k=k),
     )
     small = int(np.sum(expected < 5))
     v_note = "Cramér's V CI: noncentral chi-square; min_detectable is Cramér's V"
