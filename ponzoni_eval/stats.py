@@ -1084,29 +1084,36 @@ def crosstab_test(
     if counts.shape == (2, 2):
         p = float(sps.fisher_exact(counts.astype(int)).pvalue)
         odds = float(sps.contingency.odds_ratio(counts.astype(int), kind="conditional").statistic)
-        or_note = "statistic = conditional MLE odds ratio" if np.isfinite(odds) and odds > 0 else "odds ratio 0 or infinite (a zero cell): statistic left empty"
-        return result_frame(
-            [
-                common
-                | dict(
-                    test="fisher_exact",
-                    statistic=odds if np.isfinite(odds) and odds > 0 else float("nan"),
-                    p_value=p,
-                    note=_join_notes("Fisher's exact test, two-sided", or_note, v_note, dropped_note),
-                )
-            ]
+        odds_usable = bool(np.isfinite(odds) and odds > 0)
+        or_note = (
+            "statistic = conditional MLE odds ratio"
+            if odds_usable
+            else "odds ratio 0 or infinite (a zero cell): statistic left empty"
         )
+        fisher_row = common | dict(
+            test="fisher_exact",
+            statistic=odds if odds_usable else float("nan"),
+            p_value=p,
+            note=_join_notes("Fisher's exact test, two-sided", or_note, v_note, dropped_note),
+        )
+        return result_frame([fisher_row])
     if small:
         rng = np.random.default_rng(seed)
         simulated = sps.chi2_contingency(
             counts.astype(int), correction=False, method=sps.MonteCarloMethod(n_resamples=n_resamples, rng=rng)
         )
         p = float(simulated.pvalue)
-        p_note = f"Pearson chi-square; Monte Carlo p ({n_resamples} tables with fixed margins, seed {seed}) because {small} of {expected.size} expected counts < 5"
+        p_note = (
+            f"Pearson chi-square; Monte Carlo p ({n_resamples} tables with fixed margins, seed {seed}) "
+            f"because {small} of {expected.size} expected counts < 5"
+        )
     else:
         p = float(sps.chi2.sf(x2, df))
         p_note = "Pearson chi-square, asymptotic p (every expected count >= 5)"
-    return result_frame([common | dict(test="chi2", statistic=x2, df=float(df), p_value=p, note=_join_notes(p_note, v_note, dropped_note))])
+    chi2_row = common | dict(
+        test="chi2", statistic=x2, df=float(df), p_value=p, note=_join_notes(p_note, v_note, dropped_note)
+    )
+    return result_frame([chi2_row])
 
 
 def expectation_crosstab(

@@ -19,7 +19,7 @@ from scipy import stats as sps
 from ponzoni_eval import stats
 from ponzoni_eval.errors import DataError
 from ponzoni_eval.results import RESULT_COLUMNS, result_frame, stack_results
-from ponzoni_eval.transforms import score_scales
+from ponzoni_eval.transforms import item_responses, score_scales
 
 # --- builders ------------------------------------------------------------------------------
 
@@ -426,6 +426,32 @@ def test_crosstab_residuals_are_tidy_and_consistent():
     slot = cells[cells.case_id == "slotervaart"]
     x2 = stats.crosstab_test(stats.contingency_table(data[data.case_id == "slotervaart"], row="role", col="expectation")).statistic.iloc[0]
     assert (slot.pearson_residual**2).sum() == pytest.approx(x2)
+
+
+def test_expectation_crosstab_from_nominal_item_responses():
+    rng = np.random.default_rng(21)
+    instrument = pd.DataFrame(
+        {
+            "item_id": ["expectation_primary"],
+            "scale": "expectation_primary",
+            "response_min": 1,
+            "response_max": 3,
+            "reverse_coded": False,
+            "roles": "professional;migrant_org",
+            "level": "nominal",
+            "value_labels": "1=strengthen_organisation;2=bridge_to_parents;3=both",
+        }
+    )
+    roles = ["professional"] * 15 + ["migrant_org"] * 15
+    participants = pd.DataFrame({"participant_id": [f"p{i:02d}" for i in range(30)], "case_id": "slotervaart", "role": roles})
+    codes = np.r_[rng.choice([1, 2, 3], 15, p=[0.1, 0.8, 0.1]), rng.choice([1, 2, 3], 15, p=[0.8, 0.1, 0.1])]
+    responses = pd.DataFrame({"participant_id": participants.participant_id, "wave": "t0", "item_id": "expectation_primary", "value": codes.astype(float)})
+    answers = item_responses(responses, instrument, participants).rename(columns={"label": "expectation"})
+    res = stats.expectation_crosstab(answers, by="case_id")
+    assert res.iloc[0].test == "chi2" and res.iloc[0].n == 30 and res.iloc[0].p_value < 0.01
+    cells = stats.crosstab_residuals(answers).set_index(["role", "expectation"])
+    assert cells.loc[("professional", "bridge_to_parents"), "adjusted_residual"] > 2
+    assert cells.loc[("migrant_org", "strengthen_organisation"), "adjusted_residual"] > 2
 
 
 def test_crosstab_missing_column_is_named():
