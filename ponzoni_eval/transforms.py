@@ -485,7 +485,11 @@ def item_responses(
         asked = asked[asked["item_id"].isin(items)]
     labels = _parse_value_labels(instrument)
     out = asked.merge(labels, on=["item_id", "value"], how="left", validate="many_to_one")
-    code_text = out["value"].map(lambda v: f"{v:g}", na_action="ignore")
+    # Without a label the code itself is the category: "2", not "2.0".
+    codes = out["value"]
+    whole = codes.notna() & (codes == codes.round())
+    code_text = codes.astype("string")
+    code_text[whole] = codes[whole].astype("int64").astype("string")
     out["label"] = out["label"].where(out["label"].notna(), code_text).astype("str")
     out["wave"] = out["wave"].astype(WAVE_DTYPE)
     out = out.sort_values(["case_id", "participant_id", "wave", "item_id"], kind="stable")
@@ -627,6 +631,12 @@ def monthly_activity(
             rule="required_value",
         )
 
+    # The observed window of a case spans every logged month, whatever the event type.
+    log = log.assign(month_ord=_month_ordinal(log["date"]))
+    window = log.groupby("case_id")["month_ord"].agg(first="min", last="max").reset_index()
+    window = window.merge(logged_cases, on="case_id", how="inner").sort_values("case_id", kind="stable")
+    window["start_ord"] = _month_ordinal(window["intervention_start"])
+
     if event_types is None:
         types = sorted(log["event_type"].unique())
     else:
@@ -634,11 +644,6 @@ def monthly_activity(
         _check_known(pd.Series(types, dtype=str), EVENT_TYPES, "event_types argument", "event_type", "event type(s)")
     log = log[log["event_type"].isin(types)]
 
-    all_log = activity_log.assign(case_id=activity_log["case_id"].astype(str))
-    all_log = all_log.assign(month_ord=_month_ordinal(pd.to_datetime(all_log["date"])))
-    window = all_log.groupby("case_id")["month_ord"].agg(first="min", last="max").reset_index()
-    window = window.merge(logged_cases, on="case_id", how="inner").sort_values("case_id", kind="stable")
-    window["start_ord"] = _month_ordinal(window["intervention_start"])
     lengths = (window["last"] - window["first"] + 1).to_numpy()
     # One row per case x month in its window, built without a Python loop over cases.
     case_pos = np.repeat(np.arange(len(window)), lengths)
@@ -652,7 +657,6 @@ def monthly_activity(
     )
     grid = grid.merge(pd.DataFrame({"event_type": pd.Series(types, dtype=str)}), how="cross")
 
-    log = log.assign(month_ord=_month_ordinal(log["date"]))
     counts = log.groupby(["case_id", "event_type", "month_ord"], as_index=False)["count"].sum()
     monthly = grid.merge(counts, on=["case_id", "event_type", "month_ord"], how="left")
     monthly["count"] = monthly["count"].fillna(0).astype("int64")
