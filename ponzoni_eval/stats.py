@@ -955,6 +955,18 @@ def _reliability_rows(items: pd.DataFrame, labels: dict[str, str]) -> list[dict[
 def contingency_table(data: pd.DataFrame, *, row: str, col: str) -> pd.DataFrame:
     """Counts of `row` x `col` (rows with either missing are left out).
 
+    Parameters
+    ----------
+    data : DataFrame
+        One row per unit with the two categorical columns.
+    row, col : str
+        Column names; their values become the table's rows and columns.
+
+    Returns
+    -------
+    DataFrame
+        Counts, index named `row`, columns named `col` (levels sorted).
+
     Examples
     --------
     >>> import pandas as pd

@@ -456,6 +456,18 @@ def item_responses(
         are categories) and ``label`` its value label (the code as text when
         the instrument has no label for it; missing when unanswered).
 
+    Notes
+    -----
+    Nominal answers are categories, so they are neither reverse coded nor
+    averaged; the same role x wave plan as `score_scales` decides which items
+    a participant was asked. Labels come from ``value_labels``
+    (``'1=label;2=label'``, as read from SPSS value labels).
+
+    References
+    ----------
+    Agresti, A. (2007). *An introduction to categorical data analysis* (2nd
+    ed.). Wiley. (Nominal variables are analysed as cross-classifications.)
+
     Examples
     --------
     >>> import pandas as pd
@@ -512,6 +524,18 @@ def change_scores(scores: pd.DataFrame, *, before: str = "t0", after: str = "t2"
         `CHANGE_COLUMNS`: participant_id, case_id, role, scale, before, after,
         value (= after - before). One row per participant x scale scored in
         either wave; ``value`` is missing when either score is.
+
+    Notes
+    -----
+    :math:`\\Delta_i = \\bar x_{i,after} - \\bar x_{i,before}`, the raw change
+    on the scale metric. A participant seen in only one wave keeps a row with
+    a missing change, so drop-out stays visible; the paired tests in
+    `ponzoni_eval.stats` use complete pairs only and count the others.
+
+    References
+    ----------
+    Lakens, D. (2013). Calculating and reporting effect sizes to facilitate
+    cumulative science. *Frontiers in Psychology*, 4, 863.
 
     Examples
     --------
@@ -579,6 +603,16 @@ def monthly_activity(
     assumed complete within a case's observed window. An event type a case
     never logged is therefore zero throughout its window; restrict
     `event_types` when a case did not record a type at all.
+
+    ``relative_month`` and ``post`` are the time and level-change terms of a
+    segmented (interrupted time series) regression; ``month`` is kept for
+    seasonality.
+
+    References
+    ----------
+    Bernal, J. L., Cummins, S., & Gasparrini, A. (2017). Interrupted time
+    series regression for the evaluation of public health interventions: a
+    tutorial. *International Journal of Epidemiology*, 46, 348-355.
 
     Examples
     --------
