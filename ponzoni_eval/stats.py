@@ -794,7 +794,12 @@ def _one_factor_ml(correlation: np.ndarray) -> tuple[np.ndarray, np.ndarray, boo
     lam = loadings(psi)
     if lam.sum() < 0:
         lam = -lam
-    return lam, psi, bool(fit.success)
+    # L-BFGS-B can stop with an "abnormal" line search exactly at a perfect fit
+    # (a just-identified 3-item model); judge convergence by the projected gradient.
+    projected = gradient(psi)
+    at_bound = ((psi <= _HEYWOOD_BOUND) & (projected > 0)) | ((psi >= 1.0) & (projected < 0))
+    converged = bool(fit.success) or bool(np.max(np.abs(np.where(at_bound, 0.0, projected))) < 1e-6)
+    return lam, psi, converged
 
 
 def _omega_total(items: np.ndarray) -> tuple[float, str | None]:
@@ -802,10 +807,10 @@ def _omega_total(items: np.ndarray) -> tuple[float, str | None]:
     sd = items.std(axis=0, ddof=1)
     correlation = np.corrcoef(items, rowvar=False)
     if np.linalg.matrix_rank(correlation) < correlation.shape[0]:
-        return float("nan"), "omega not estimated: the item correlation matrix is singular"
+        return float("nan"), "not estimated: the item correlation matrix is singular"
     lam, psi, converged = _one_factor_ml(correlation)
     if not converged:
-        return float("nan"), "omega not estimated: the one-factor ML fit did not converge"
+        return float("nan"), "not estimated: the one-factor ML fit did not converge"
     raw_loadings = lam * sd
     raw_uniqueness = psi * sd**2
     common = raw_loadings.sum() ** 2
@@ -938,14 +943,12 @@ def _reliability_rows(items: pd.DataFrame, labels: dict[str, str]) -> list[dict[
     alpha, low, high = _cronbach_alpha(values)
     alpha_row |= dict(effect_size=alpha, ci_low=low, ci_high=high, note=_join_notes("Feldt (1965) CI", *notes))
     if k < 3 or n <= k:
-        why = f"omega not estimated: a one-factor model needs at least 3 items and more participants than items (has {k} and {n})"
+        why = f"not estimated: a one-factor model needs at least 3 items and more participants than items (has {k} and {n})"
         omega_row |= dict(note=_join_notes(why, *notes))
     else:
         omega, omega_note = _omega_total(values)
-        omega_row |= dict(
-            effect_size=omega,
-            note=_join_notes("one-factor ML (factanal algorithm), covariance metric, no CI", omega_note, *notes),
-        )
+        method = None if math.isnan(omega) else "one-factor ML (factanal algorithm), covariance metric, no CI"
+        omega_row |= dict(effect_size=omega, note=_join_notes(method, omega_note, *notes))
     return [alpha_row, omega_row]
 
 

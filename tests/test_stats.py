@@ -314,6 +314,20 @@ def test_omega_equals_alpha_for_tau_equivalent_items_and_exceeds_it_otherwise():
     assert omega > alpha
 
 
+def test_three_item_factor_fit_converges_to_the_closed_form():
+    # A one-factor model of 3 items is just identified: lambda_1^2 = r12 r13 / r23 (Spearman's
+    # triads). The fit is perfect there, where L-BFGS-B may stop with an "abnormal" line search.
+    rng = np.random.default_rng(17)
+    loadings = np.array([0.8, 0.75, 0.7])
+    items = rng.normal(size=(150, 1)) * loadings + rng.normal(size=(150, 3)) * np.sqrt(1 - loadings**2)
+    r = np.corrcoef(items, rowvar=False)
+    closed = np.sqrt([r[0, 1] * r[0, 2] / r[1, 2], r[0, 1] * r[1, 2] / r[0, 2], r[0, 2] * r[1, 2] / r[0, 1]])
+    fitted, uniquenesses, converged = stats._one_factor_ml(r)
+    assert converged
+    np.testing.assert_allclose(fitted, closed, atol=1e-5)
+    np.testing.assert_allclose(uniquenesses, 1 - closed**2, atol=1e-5)
+
+
 def test_reliability_small_groups_and_short_scales_get_notes():
     responses, instrument, participants = simulated_survey(seed=9, n_per_group=1, loadings=(0.8, 0.7))
     res = stats.reliability(responses, instrument, participants, by=("case_id", "wave", "role"))
