@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import pandas as pd
 import pandera.pandas as pa
 
 # --- vocabulary -------------------------------------------------------------
@@ -76,12 +77,14 @@ def _split_list(value: str) -> list[str]:
     return [part.strip() for part in str(value).split(";") if part.strip()]
 
 
-def roles_are_known(series) -> bool:
-    return series.dropna().map(lambda v: set(_split_list(v)) <= set(ROLES) and bool(_split_list(v))).all()
+def roles_are_known(series: pd.Series) -> pd.Series:
+    """Per entry: a non-empty ';'-list of known roles (missing entries pass; nullability is checked apart)."""
+    return series.map(lambda v: pd.isna(v) or (bool(_split_list(v)) and set(_split_list(v)) <= set(ROLES))).astype(bool)
 
 
-def waves_are_known(series) -> bool:
-    return series.dropna().map(lambda v: set(_split_list(v)) <= set(WAVES)).all()
+def waves_are_known(series: pd.Series) -> pd.Series:
+    """Per entry: a ';'-list of known waves (missing entries pass)."""
+    return series.map(lambda v: pd.isna(v) or set(_split_list(v)) <= set(WAVES)).astype(bool)
 
 
 _id = dict(checks=pa.Check.str_matches(ID_PATTERN))
