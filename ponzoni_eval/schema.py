@@ -265,8 +265,8 @@ DOCUMENTS = pa.DataFrameSchema(
         ),
     },
     name="documents",
-    description="Optional: one row per interview transcript with its full text (needed for REFI-QDA export and "
-    "to check segment offsets).",
+    description="One row per interview transcript, with its full text (needed for REFI-QDA export and to check "
+    "segment offsets).",
     strict=False,
 )
 
