@@ -118,7 +118,7 @@ def render_dictionary() -> str:
         "",
         "## Tables",
         "",
-        "| table | required | one row per |",
+        "| table | required | contents |",
         "|---|---|---|",
     ]
     for name, spec in schema.TABLES.items():

@@ -31,7 +31,7 @@ from . import schema
 from .errors import Problem, problems_frame
 from .io import MAX_PROBLEMS_PER_RULE, RawData, cell_problems, read_raw_dir, to_categorical
 
-__all__ = ["ValidationReport", "validate_dir", "validate_raw", "print_report", "CROSS_TABLE_RULES", "EARLIEST_DATE"]
+__all__ = ["ValidationReport", "validate_dir", "validate_raw", "print_report", "print_problems", "CROSS_TABLE_RULES", "EARLIEST_DATE"]
 
 EARLIEST_DATE = pd.Timestamp("1990-01-01")
 """Dates before this are taken to be typing errors (the study runs 2013-2018)."""
@@ -375,7 +375,7 @@ class _CrossTable:
         known_item = (item_codes >= 0) & item.isin(items.index).to_numpy()
         if self.has("participants", "participant_id", "role") and "roles" in items.columns:
             role = self.lookup("survey_responses", "participant_id", self.mapping("participants", "participant_id", "role"))
-            role_codes = pd.Categorical(role, categories=schema.ROLES).codes
+            role_codes = pd.Index(schema.ROLES).get_indexer(role)  # -1: unknown role (reported by the schema)
             allowed = _membership(listed["roles"], schema.ROLES, empty_means_all=False)
             not_allowed = known_item & (role_codes >= 0) & ~allowed[np.maximum(item_codes, 0), np.maximum(role_codes, 0)]
             self.flag(
@@ -387,7 +387,7 @@ class _CrossTable:
                 details=lambda rows: [f" (role '{r}'; the item is for: {items.at[i, 'roles']})" for i, r in zip(rows["item_id"], role[rows.index])],
             )
         if "waves" in items.columns:
-            wave_codes = pd.Categorical(responses["wave"], categories=schema.WAVES).codes
+            wave_codes = pd.Index(schema.WAVES).get_indexer(responses["wave"])
             asked = _membership(listed["waves"], schema.WAVES, empty_means_all=True)
             not_asked = known_item & (wave_codes >= 0) & ~asked[np.maximum(item_codes, 0), np.maximum(wave_codes, 0)]
             self.flag(
@@ -437,7 +437,7 @@ class _CrossTable:
         links = [("activity_log", "date", "case_id", start_of)]
         if self.has("participants", "participant_id", "case_id"):
             participants = self.tables["participants"].drop_duplicates("participant_id")
-            start_of_participant = pd.Series(participants["case_id"].map(start_of).to_numpy(), index=participants["participant_id"])
+            start_of_participant = pd.Series(start_of.reindex(participants["case_id"]).to_numpy(), index=participants["participant_id"])
             links.append(("survey_responses", "response_date", "participant_id", start_of_participant))
         for table, column, key, starts in links:
             if not self.has(table, column, key):
@@ -537,23 +537,33 @@ def _membership(lists: pd.Series, vocabulary: Sequence[str], *, empty_means_all:
 # --- printing ----------------------------------------------------------------------------
 
 
-def print_report(report: ValidationReport, console=None) -> None:
-    """Print the problems as a table, then a one-line summary."""
+def print_problems(problems, console=None) -> None:
+    """Print problems (a list of `Problem` or a `problems_frame`) as a table: file, row, column, value, rule, message."""
     from rich.console import Console
     from rich.table import Table
 
     console = console or Console()
-    if len(report.problems):
-        table = Table(show_lines=False, header_style="bold")
-        for column in ("severity", "file", "row", "column", "value", "rule", "message"):
-            table.add_column(column, overflow="fold", ratio=4 if column == "message" else 1)
-        for record in report.problems.itertuples(index=False):
-            style = "red" if record.severity == "error" else "yellow"
-            table.add_row(
-                f"[{style}]{record.severity}[/{style}]",
-                *(_cell(getattr(record, c), shorten=c == "value") for c in ("file", "row", "column", "value", "rule", "message")),
-            )
-        console.print(table)
+    frame = problems if isinstance(problems, pd.DataFrame) else problems_frame(problems)
+    if not len(frame):
+        return
+    table = Table(show_lines=False, header_style="bold")
+    for column in ("severity", "file", "row", "column", "value", "rule", "message"):
+        table.add_column(column, overflow="fold", ratio=4 if column == "message" else 1)
+    for record in frame.itertuples(index=False):
+        style = "red" if record.severity == "error" else "yellow"
+        table.add_row(
+            f"[{style}]{record.severity}[/{style}]",
+            *(_cell(getattr(record, c), shorten=c == "value") for c in ("file", "row", "column", "value", "rule", "message")),
+        )
+    console.print(table)
+
+
+def print_report(report: ValidationReport, console=None) -> None:
+    """Print the problems as a table, then a one-line summary."""
+    from rich.console import Console
+
+    console = console or Console()
+    print_problems(report.problems, console)
     rows = ", ".join(f"{name} {len(frame):,}" for name, frame in report.raw.tables.items())
     if report.ok:
         console.print(f"[green]OK[/green]: {len(report.raw.tables)} tables read ({rows}); {report.n_warnings} warning(s).", highlight=False)
