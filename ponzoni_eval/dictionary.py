@@ -35,7 +35,8 @@ FORMATS = """\
 - **SPSS (.sav)**: variables named like the columns; value labels are kept.
 - **Header**: column names as listed below (case and surrounding spaces do not matter). Unknown
   columns are reported as warnings and ignored.
-- **Empty cell** = missing. Surrounding spaces are removed.
+- **Empty cell** = missing. Surrounding spaces are removed. Codes such as `NA`, `-` or `99` are
+  not read as missing: leave the cell empty (and give the reason in `missing_reason`).
 - **Numbers**: a decimal point or a decimal comma (`3,5`); no thousands separators.
 - **Yes/no**: `true`/`false`, `yes`/`no`, `ja`/`nee`, `1`/`0`.
 - **Dates**: `YYYY-MM-DD` (preferred), or day first `DD-MM-YYYY` / `DD/MM/YYYY`, or a month
