@@ -684,7 +684,8 @@ def generate(n_sites: int = 3, seed: int = DEFAULT_SEED) -> dict[str, pd.DataFra
     dict
         ``cases, participants, instrument, survey_responses, activity_log,
         coded_segments, codebook, documents`` as typed frames (dates as
-        datetime64, survey values as float with NaN for missing).
+        datetime64, survey values as float with NaN for missing; the id
+        columns of the three large tables are categoricals).
 
     Notes
     -----
