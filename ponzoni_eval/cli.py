@@ -56,9 +56,17 @@ def prepare(
     out_dir: Path = typer.Option(Path("data/processed"), "--out", help="Where the typed parquet tables go."),
 ) -> None:
     """Validate, then write typed tidy tables (parquet) and a manifest. Raw files are never written to."""
+    from .errors import ValidationFailed
     from .prepare import prepare as prepare_tables
 
-    manifest = prepare_tables(data_dir, out_dir)
+    try:
+        manifest = prepare_tables(data_dir, out_dir)
+    except ValidationFailed as exc:
+        from .validate import print_problems
+
+        print_problems(exc.problems, console=out)
+        console.print(f"[red]Not prepared[/red]: fix the errors above (`ponzoni-eval validate {data_dir}` lists them again).")
+        raise typer.Exit(1)
     out.print(f"[green]Prepared[/green] {len(manifest['tables'])} tables into {out_dir}")
 
 
@@ -72,7 +80,7 @@ def example(
     from .example import write_example
 
     write_example(out_dir, n_sites=sites, seed=seed)
-    out.print(f"Wrote synthetic example data to {out_dir}")
+    out.print(f"Wrote SYNTHETIC example data ({sites} sites, seed {seed}) to {out_dir}")
 
 
 @app.command()

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import pandas as pd
 import pandera.pandas as pa
 
 # --- vocabulary -------------------------------------------------------------
@@ -76,12 +77,14 @@ def _split_list(value: str) -> list[str]:
     return [part.strip() for part in str(value).split(";") if part.strip()]
 
 
-def roles_are_known(series) -> bool:
-    return series.dropna().map(lambda v: set(_split_list(v)) <= set(ROLES) and bool(_split_list(v))).all()
+def roles_are_known(series: pd.Series) -> pd.Series:
+    """Per entry: a non-empty ';'-list of known roles (missing entries pass; nullability is checked apart)."""
+    return series.map(lambda v: pd.isna(v) or (bool(_split_list(v)) and set(_split_list(v)) <= set(ROLES))).astype(bool)
 
 
-def waves_are_known(series) -> bool:
-    return series.dropna().map(lambda v: set(_split_list(v)) <= set(WAVES)).all()
+def waves_are_known(series: pd.Series) -> pd.Series:
+    """Per entry: a ';'-list of known waves (missing entries pass)."""
+    return series.map(lambda v: pd.isna(v) or set(_split_list(v)) <= set(WAVES)).astype(bool)
 
 
 _id = dict(checks=pa.Check.str_matches(ID_PATTERN))
@@ -163,7 +166,13 @@ INSTRUMENT = pa.DataFrameSchema(
             description="Optional labels as '1=label;2=label' (from SPSS value labels when read from .sav).",
         ),
     },
-    checks=[pa.Check(lambda df: df["response_min"] < df["response_max"], error="response_min must be below response_max")],
+    checks=[
+        pa.Check(
+            lambda df: df["response_min"] < df["response_max"],
+            name="response_min_below_max",
+            error="response_min must be below response_max",
+        )
+    ],
     name="instrument",
     description="The item bank: one row per survey item.",
     strict=False,
@@ -218,7 +227,7 @@ CODED_SEGMENTS = pa.DataFrameSchema(
         "end": pa.Column(int, pa.Check.ge(0), description="End of the selection (exclusive); not before start."),
         "text": pa.Column(str, nullable=True, description="The selected text (quote)."),
     },
-    checks=[pa.Check(lambda df: df["end"] >= df["start"], error="end must not lie before start")],
+    checks=[pa.Check(lambda df: df["end"] >= df["start"], name="end_not_before_start", error="end must not lie before start")],
     name="coded_segments",
     description="One row per coded text selection per coder.",
     strict=False,
@@ -228,7 +237,8 @@ CODEBOOK = pa.DataFrameSchema(
     {
         "code": pa.Column(str, unique=True, description="Code name."),
         "theme": pa.Column(str, nullable=True, description="Parent theme the code belongs to."),
-        "definition": pa.Column(str, nullable=True, description="When to apply the code."),
+        "definition": pa.Column(str, nullable=True, description="When to apply the code (English)."),
+        "definition_nl": pa.Column(str, nullable=True, required=False, description="When to apply the code (Dutch)."),
         "construct": pa.Column(
             str,
             nullable=True,
@@ -239,6 +249,29 @@ CODEBOOK = pa.DataFrameSchema(
     description="One row per code.",
     strict=False,
 )
+
+
+DOCUMENTS = pa.DataFrameSchema(
+    {
+        "document_id": pa.Column(str, unique=True, description="Interview or document identifier (as in coded_segments).", **_id),
+        "case_id": pa.Column(str, description="Case (must exist in cases).", **_id),
+        "participant_id": pa.Column(str, nullable=True, description="Participant interviewed (pseudonym); empty for group documents."),
+        "wave": pa.Column(str, pa.Check.isin(WAVES), nullable=True, description="Wave of the interview, when it belongs to one."),
+        "language": pa.Column(str, nullable=True, required=False, description="Language of the text (nl, tr, ar, ...)."),
+        "text": pa.Column(
+            str,
+            description="Full plain text of the document; coded_segments start/end count characters in this text "
+            "(line breaks as a single newline).",
+        ),
+    },
+    name="documents",
+    description="One row per interview transcript, with its full text (needed for REFI-QDA export and to check "
+    "segment offsets).",
+    strict=False,
+)
+
+# Frame-level checks involve two columns; the validator reports a failure on this one.
+FRAME_CHECK_COLUMN = {"response_min_below_max": "response_max", "end_not_before_start": "end"}
 
 
 @dataclass(frozen=True)
@@ -261,6 +294,7 @@ TABLES: dict[str, TableSpec] = {
         TableSpec("activity_log", ACTIVITY_LOG, False, ()),
         TableSpec("coded_segments", CODED_SEGMENTS, False, ()),
         TableSpec("codebook", CODEBOOK, False, ("code",)),
+        TableSpec("documents", DOCUMENTS, False, ("document_id",)),
     )
 }
 """Every raw table, in the order they are read and documented."""

@@ -1,0 +1,923 @@
+"""Read raw tables, write processed ones.
+
+Reading
+-------
+Every raw file is first read as *text* (no type guessing by pandas, Excel or
+SPSS), then typed column by column from `schema.TABLES` with our own parsers,
+so that a bad cell is reported with what was found and what was expected
+(``row 14, column 'value': not a number (expected a number; found 'vier')``).
+
+The returned frame's index is the **spreadsheet row number** (named ``row``):
+the header is row 1 and the first data row is row 2, in CSV, XLSX and SPSS
+alike, so every later check can say where a problem is. Cells are stripped of
+surrounding whitespace and an empty cell is missing. Column names are
+lower-cased with spaces turned into ``_``. Rows that are entirely empty are
+dropped (their row numbers are skipped, not renumbered).
+
+Formats
+-------
+- **CSV**: UTF-8 with or without BOM; the delimiter (``,``, ``;`` or tab) is
+  taken from the header line, so Dutch Excel's ``;`` files work. Text that is
+  not UTF-8 is decoded as Windows-1252 (what Dutch Excel writes for "CSV
+  (gescheiden door lijstscheidingsteken)") with a warning, because for that
+  encoding every byte but five means *some* character: the warning asks the
+  user to check accented letters and to save as "CSV UTF-8". Bytes that are
+  not valid Windows-1252 either are refused with a clear message.
+- **Numbers** may use a decimal comma (``3,5``); thousands separators are not
+  allowed. **Yes/no** accepts true/false, yes/no, ja/nee, 1/0.
+- **Dates**: ``YYYY-MM-DD`` (a time part is ignored), Dutch day-first
+  ``DD-MM-YYYY`` / ``DD/MM/YYYY`` / ``DD.MM.YYYY``, or a month ``YYYY-MM``
+  (read as its first day).
+- **XLSX** (openpyxl): the sheet named like the table, else the first sheet;
+  cell values are converted to the same text forms (a whole-number float is
+  written ``4``, a date ``2015-09-01``).
+- **SPSS .sav/.zsav** (pyreadstat): values are read unlabelled; the value
+  labels are kept in ``frame.attrs["value_labels"]`` as
+  ``{column: {"1": "label", ...}}``.
+
+REFI-QDA files (``.qdpx``, ``.qde``, ``.qdc``) in a raw folder are listed in
+`RawData.qda_files` and otherwise left alone (see `ponzoni_eval.qdpx`).
+
+Writing
+-------
+All writes are atomic: a temporary file in the same folder, flushed and
+fsynced, then ``os.replace``-d over the target, so a crash never leaves half
+a file. Raw files are only ever opened for reading.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import hashlib
+import io as _stdio
+import json
+import os
+import re
+import tempfile
+import tomllib
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+import numpy as np
+import pandas as pd
+
+from . import schema
+from .errors import DataError, Problem, ValidationFailed
+
+__all__ = [
+    "DataWarning",
+    "RawData",
+    "TableRead",
+    "read_table",
+    "read_table_collecting",
+    "read_raw_dir",
+    "read_dataset_metadata",
+    "atomic_write_text",
+    "atomic_write_bytes",
+    "write_parquet",
+    "write_csv",
+    "sha256_file",
+    "load_processed",
+    "write_templates",
+    "cell_problems",
+    "to_categorical",
+    "MAX_PROBLEMS_PER_RULE",
+]
+
+CSV_SUFFIXES = (".csv", ".tsv")
+XLSX_SUFFIXES = (".xlsx", ".xlsm")
+SPSS_SUFFIXES = (".sav", ".zsav")
+TABLE_SUFFIXES = CSV_SUFFIXES + XLSX_SUFFIXES + SPSS_SUFFIXES
+QDA_SUFFIXES = (".qdpx", ".qde", ".qdc")
+# Files an evaluator keeps beside the data (notes, metadata) that are not tables.
+SIDE_FILE_SUFFIXES = (".md", ".txt", ".toml", ".json", ".pdf", ".docx", ".doc", ".odt", ".html")
+DATASET_METADATA_FILE = "dataset.toml"
+
+MAX_PROBLEMS_PER_RULE = 50
+"""At most this many problems are listed per file, column and rule; the rest are summarised in one line."""
+
+ROW_INDEX_NAME = "row"
+
+_TRUE = ("true", "yes", "ja", "waar", "y", "j", "1", "1.0")
+_FALSE = ("false", "no", "nee", "onwaar", "n", "0", "0.0")
+_BOOL_WORDS = {**{w: True for w in _TRUE}, **{w: False for w in _FALSE}}
+
+_DECIMAL_COMMA = re.compile(r"^([+-]?\d+),(\d+)$")
+_ISO_DATE = r"(?P<y1>\d{4})-(?P<m1>\d{1,2})-(?P<d1>\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
+_DAY_FIRST_DATE = r"(?P<d2>\d{1,2})[-/.](?P<m2>\d{1,2})[-/.](?P<y2>\d{4})"
+_YEAR_MONTH = r"(?P<y3>\d{4})-(?P<m3>\d{1,2})"
+_DATE_PATTERN = f"^(?:{_ISO_DATE}|{_DAY_FIRST_DATE}|{_YEAR_MONTH})$"
+
+_EXPECTED = {
+    "str": "text",
+    "int": "a whole number",
+    "float": "a number (decimal point or comma)",
+    "bool": "yes or no (true/false, ja/nee, 1/0)",
+    "date": "a date as YYYY-MM-DD (or DD-MM-YYYY, or a month YYYY-MM)",
+}
+
+
+class DataWarning(UserWarning):
+    """A finding in the user's data that does not stop the analysis (e.g. an unknown column)."""
+
+
+# --- problems ----------------------------------------------------------------
+
+
+def cell_problems(
+    file: str,
+    rows: Iterable,
+    column: str | None,
+    values: Iterable,
+    *,
+    rule: str,
+    message: str,
+    severity: str = "error",
+    details: Sequence[str] | None = None,
+    limit: int = MAX_PROBLEMS_PER_RULE,
+) -> list[Problem]:
+    """One `Problem` per offending cell, listing at most `limit` and summarising the rest.
+
+    A table with 100 000 broken rows should not print 100 000 lines: the first
+    `limit` rows are listed and one more line says how many more there are.
+    ``details`` (one text per listed row, e.g. " (item 'trust_1' allows 1..5)")
+    is appended to the message of each listed row.
+    """
+    rows = list(rows)
+    values = list(values)[:limit]
+    details = list(details)[:limit] if details is not None else [""] * min(len(rows), limit)
+    problems = [
+        Problem(
+            severity=severity,
+            file=file,
+            row=None if row is None or pd.isna(row) else int(row),
+            column=column,
+            value=_shown(value),
+            rule=rule,
+            message=message + detail,
+        )
+        for row, value, detail in zip(rows[:limit], values, details)
+    ]
+    if len(rows) > limit:
+        problems.append(
+            Problem(
+                severity=severity,
+                file=file,
+                row=None,
+                column=column,
+                value=None,
+                rule=rule,
+                message=f"{message} -- and {len(rows) - limit:,} more rows with the same problem (first {limit} listed)",
+            )
+        )
+    return problems
+
+
+def _shown(value) -> str | None:
+    """A typed cell as the user would have typed it (dates without a time, whole numbers without '.0')."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat() if value == value.normalize() else value.isoformat(sep=" ")
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _file_problem(file: Path | str, message: str, *, rule: str, severity: str = "error", column: str | None = None) -> Problem:
+    return Problem(severity=severity, file=_display_name(file), row=None, column=column, value=None, rule=rule, message=message)
+
+
+def _display_name(path: Path | str) -> str:
+    return Path(path).name
+
+
+# --- reading text -----------------------------------------------------------------
+
+
+@dataclass
+class TableRead:
+    """What reading one file gave: the typed frame (bad cells left missing) and every problem found."""
+
+    file: Path
+    table: str | None
+    frame: pd.DataFrame
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not any(p.severity == "error" for p in self.problems)
+
+
+def _normalise_header(names: Iterable) -> list[str]:
+    return [re.sub(r"\s+", "_", str(name).strip().lower()) for name in names]
+
+
+def _finish_text_frame(frame: pd.DataFrame, file: Path, problems: list[Problem], *, clean: bool = False) -> pd.DataFrame | None:
+    """Strip cells, empty -> missing (unless `clean` already), number rows as a spreadsheet does, tidy the header."""
+    frame.columns = _normalise_header(frame.columns)
+    frame.index = pd.RangeIndex(2, 2 + len(frame), name=ROW_INDEX_NAME)
+    named = [c for c in frame.columns if c and not c.startswith("unnamed:")]
+    duplicated = sorted({c for c in named if named.count(c) > 1})
+    if duplicated:
+        problems.append(_file_problem(file, f"the header names column(s) {duplicated} more than once", rule="duplicate_column"))
+        return None
+    frame = frame.loc[:, ~frame.columns.duplicated()]  # several unnamed columns: keep one, checked below
+    for column in frame.columns if not clean else ():
+        text = frame[column].astype("str").str.strip()
+        if text.str.contains("\r", regex=False).any():
+            text = text.str.replace("\r\n", "\n", regex=False)
+        frame[column] = text.where(text != "")
+    # Unnamed columns: Excel's trailing separators (empty, dropped silently) or data without a header.
+    unnamed = [c for c in frame.columns if c == "" or c.startswith("unnamed:")]
+    for column in unnamed:
+        if frame[column].notna().any():
+            problems.append(
+                _file_problem(file, "a column without a header holds data; it is ignored (give it a name or delete it)", rule="unnamed_column", severity="warning", column=column)
+            )
+    frame = frame.drop(columns=unnamed)
+    return frame.loc[frame.notna().any(axis=1)]
+
+
+def _decode_problem(file: Path) -> Problem:
+    return _file_problem(
+        file,
+        "the file is neither UTF-8 nor Windows-1252 text; in Excel use 'Save as' > 'CSV UTF-8 (comma delimited)'",
+        rule="encoding",
+    )
+
+
+def _sniff(first_line: str) -> tuple[str, list[str]]:
+    """Delimiter (the most frequent of ';', ',' and tab in the header) and the header's names as written."""
+    delimiter = max((";", ",", "\t"), key=lambda sep: (first_line.count(sep), sep == ","))
+    # parsed here because pandas would rename repeated names (a, a.1) and hide them
+    return delimiter, next(csv.reader([first_line], delimiter=delimiter), [])
+
+
+def _named(frame: pd.DataFrame, header: list[str]) -> pd.DataFrame:
+    if len(header) == frame.shape[1]:
+        frame.columns = [name if name.strip() else f"unnamed: {i}" for i, name in enumerate(header)]
+    return frame
+
+
+def _read_csv_arrow(data: bytes, delimiter: str, width: int) -> pd.DataFrame | None:
+    """The fast path: pyarrow's parser, every column as text. None when the file needs the careful path."""
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    try:
+        table = pa_csv.read_csv(
+            _stdio.BytesIO(data),
+            read_options=pa_csv.ReadOptions(skip_rows=1, autogenerate_column_names=True),
+            parse_options=pa_csv.ParseOptions(delimiter=delimiter, newlines_in_values=True, ignore_empty_lines=False),
+            convert_options=pa_csv.ConvertOptions(
+                column_types={f"f{i}": pa.string() for i in range(width)}, strings_can_be_null=False, quoted_strings_can_be_null=False
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # ragged rows, text that is not UTF-8: the careful path reports them
+        return None
+    if table.num_columns != width:
+        return None
+    return pd.DataFrame({name: pd.Series(_clean_text(table.column(name)), dtype="str") for name in table.column_names})
+
+
+def _clean_text(column):
+    """Arrow text column: surrounding whitespace removed, Windows line breaks inside cells as '\\n', empty -> null."""
+    import pyarrow.compute as pc
+
+    column = pc.utf8_trim_whitespace(column)
+    if pc.any(pc.match_substring(column, "\r")).as_py():
+        column = pc.replace_substring(column, "\r\n", "\n")
+    return pc.if_else(pc.equal(column, ""), None, column)
+
+
+def _read_csv_text(path: Path, problems: list[Problem]) -> pd.DataFrame | None:
+    data = path.read_bytes()
+    if not data.strip():
+        problems.append(_file_problem(path, "the file is empty (not even a header row)", rule="empty_file"))
+        return None
+    if not data.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 (Excel's "Unicode text") takes the careful path
+        first_line = data.split(b"\n", 1)[0].rstrip(b"\r").decode("utf-8-sig", errors="replace")
+        delimiter, header = _sniff(first_line)
+        frame = _read_csv_arrow(data, delimiter, len(header))
+        if frame is not None:
+            return _finish_text_frame(_named(frame, header), path, problems, clean=True)
+    return _read_csv_careful(data, path, problems)
+
+
+def _read_csv_careful(data: bytes, path: Path, problems: list[Problem]) -> pd.DataFrame | None:
+    """pandas' parser on decoded text: Windows-1252 and UTF-16 text, and messages for rows that do not line up."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encoding = "utf-16"
+    elif data.startswith(b"\xef\xbb\xbf"):
+        encoding = "utf-8-sig"
+    else:
+        encoding = "utf-8"
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError:
+        try:
+            text = data.decode("cp1252")
+        except UnicodeDecodeError:
+            problems.append(_decode_problem(path))
+            return None
+        problems.append(
+            _file_problem(
+                path,
+                "the file is not UTF-8; it was read as Windows-1252 (Excel's default). Check accented letters and "
+                "save as 'CSV UTF-8' to be sure",
+                rule="encoding",
+                severity="warning",
+            )
+        )
+    delimiter, header = _sniff(text.split("\n", 1)[0].rstrip("\r"))
+    try:
+        frame = pd.read_csv(
+            _stdio.StringIO(text),
+            sep=delimiter,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            skip_blank_lines=False,
+            engine="c",
+        )
+    except pd.errors.EmptyDataError:
+        problems.append(_file_problem(path, "the file is empty (not even a header row)", rule="empty_file"))
+        return None
+    except pd.errors.ParserError as exc:
+        found = re.search(r"line (\d+), saw (\d+)", str(exc))
+        where = f"line {found.group(1)} has {found.group(2)} fields where the header has {len(header)}" if found else str(exc)
+        problems.append(
+            _file_problem(
+                path,
+                f"rows do not line up with the header: {where} (a '{delimiter}' inside a value must be quoted)",
+                rule="csv_structure",
+            )
+        )
+        return None
+    return _finish_text_frame(_named(frame, header), path, problems)
+
+
+def _cell_text(value) -> str | None:
+    """Excel cell value -> the text a user would have typed."""
+    import datetime as dt
+
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time(0) else value.isoformat(sep=" ")
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    return str(value)
+
+
+def _read_xlsx_text(path: Path, table: str | None, problems: list[Problem]) -> pd.DataFrame | None:
+    import openpyxl
+
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types (BadZipFile, KeyError, InvalidFileException) for broken files
+        problems.append(_file_problem(path, f"could not open the Excel file ({type(exc).__name__}: {exc})", rule="unreadable_file"))
+        return None
+    try:
+        by_name = {name.strip().lower(): name for name in workbook.sheetnames}
+        sheet = workbook[by_name.get(table or "", workbook.sheetnames[0])]
+        rows = list(sheet.iter_rows(values_only=True))
+    finally:
+        workbook.close()
+    if not rows:
+        problems.append(_file_problem(path, "the sheet is empty (not even a header row)", rule="empty_file"))
+        return None
+    header, body = rows[0], rows[1:]
+    width = len(header)
+    cells = [[_cell_text(value) for value in row[:width]] + [None] * (width - len(row)) for row in body]
+    columns = [_cell_text(h) or f"unnamed: {i}" for i, h in enumerate(header)]
+    frame = pd.DataFrame(cells, columns=columns, dtype="str")
+    return _finish_text_frame(frame, path, problems)
+
+
+def _read_spss_text(path: Path, problems: list[Problem]) -> pd.DataFrame | None:
+    import pyreadstat
+
+    try:
+        frame, meta = pyreadstat.read_sav(str(path), apply_value_formats=False, dates_as_pandas_datetime=True)
+    except Exception as exc:  # pyreadstat raises ReadstatError/PyreadstatError or OSError for broken files
+        problems.append(_file_problem(path, f"could not open the SPSS file ({type(exc).__name__}: {exc})", rule="unreadable_file"))
+        return None
+    text = pd.DataFrame(index=frame.index)
+    for column in frame.columns:
+        values = frame[column]
+        if pd.api.types.is_datetime64_any_dtype(values):
+            text[column] = values.dt.strftime("%Y-%m-%d")
+        elif pd.api.types.is_numeric_dtype(values):
+            text[column] = values.astype("float64").astype("str").str.replace(r"\.0$", "", regex=True).where(values.notna())
+        else:
+            text[column] = values.map(_cell_text)
+    labels = {
+        _normalise_header([column])[0]: {_cell_text(float(code)) if isinstance(code, (int, float)) else str(code): str(label) for code, label in mapping.items()}
+        for column, mapping in (meta.variable_value_labels or {}).items()
+    }
+    result = _finish_text_frame(text, path, problems)
+    if result is not None:
+        result.attrs["value_labels"] = labels
+    return result
+
+
+def _read_text(path: Path, table: str | None, problems: list[Problem]) -> pd.DataFrame | None:
+    suffix = path.suffix.lower()
+    if suffix in CSV_SUFFIXES:
+        return _read_csv_text(path, problems)
+    if suffix in XLSX_SUFFIXES:
+        return _read_xlsx_text(path, table, problems)
+    if suffix in SPSS_SUFFIXES:
+        return _read_spss_text(path, problems)
+    problems.append(
+        _file_problem(
+            path,
+            f"cannot read '{suffix}' files; save the table as CSV (UTF-8), XLSX or SPSS .sav",
+            rule="file_format",
+        )
+    )
+    return None
+
+
+def to_categorical(values: pd.Series, categories=None, *, ordered: bool = False) -> pd.Series:
+    """Text -> categorical, fast for millions of rows (pyarrow dictionary encoding).
+
+    ``categories`` default to the distinct values in order of first
+    appearance; values not among given categories become missing.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        values = values.astype("str")
+    text = pa.array(values, from_pandas=True, type=pa.string())
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    encoded = pc.dictionary_encode(text)
+    found = pd.Index(encoded.dictionary.to_pylist(), dtype="str")
+    categories = found if categories is None else pd.Index(list(categories), dtype="str")
+    position = np.append(categories.get_indexer(found), -1)  # the appended -1 serves missing values
+    indices = pc.fill_null(encoded.indices, len(found)).to_numpy(zero_copy_only=False)
+    return pd.Series(pd.Categorical.from_codes(position[indices], categories=categories, ordered=ordered), index=values.index, name=values.name)
+
+
+# --- typing ----------------------------------------------------------------------
+
+
+def _kind(dtype) -> str:
+    name = str(dtype)
+    if name.startswith("datetime64"):
+        return "date"
+    if name.startswith("int"):
+        return "int"
+    if name.startswith("float"):
+        return "float"
+    if name == "bool":
+        return "bool"
+    return "str"
+
+
+def _parse_numbers(text: pd.Series) -> pd.Series:
+    """Text -> float64 (NaN where empty or unreadable); a decimal comma is accepted."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:  # the common case: every cell a plain number, parsed in C++
+        return pd.Series(pc.cast(pa.array(text, from_pandas=True), pa.float64()).to_numpy(zero_copy_only=False), index=text.index)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    normalised = text.str.replace(_DECIMAL_COMMA, r"\1.\2", regex=True)
+    return pd.to_numeric(normalised, errors="coerce").astype("float64")
+
+
+def _parse_dates(text: pd.Series) -> pd.Series:
+    """Text -> datetime64[us] (NaT where empty or unreadable); see the module docstring for the forms."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arrow_text = pa.array(text, from_pandas=True, type=pa.string())
+    iso = pc.strptime(arrow_text, format="%Y-%m-%d", unit="us", error_is_null=True)
+    # strptime rolls 2015-02-30 over to 2015-03-02: keep only zero-padded dates whose day is the day written
+    canonical = pc.fill_null(pc.match_substring_regex(arrow_text, r"^\d{4}-\d{2}-\d{2}$"), False)
+    written_day = pc.cast(pc.utf8_slice_codeunits(pc.if_else(canonical, arrow_text, "0000-00-00"), 8, 10), pa.int64())
+    iso = pc.if_else(pc.and_(canonical, pc.equal(pc.day(iso), written_day)), iso, None)
+    parsed = pd.Series(iso.to_numpy(zero_copy_only=False), index=text.index).astype("datetime64[us]")
+    rest = parsed.isna() & text.notna()
+    if rest.any():
+        parts = text[rest].str.extract(_DATE_PATTERN)
+        year = parts["y1"].fillna(parts["y2"]).fillna(parts["y3"])
+        month = parts["m1"].fillna(parts["m2"]).fillna(parts["m3"])
+        day = parts["d1"].fillna(parts["d2"]).fillna("1").where(year.notna())
+        components = pd.DataFrame({"year": year, "month": month, "day": day}).apply(pd.to_numeric)
+        parsed.loc[rest] = pd.to_datetime(components, errors="coerce")
+    return parsed
+
+
+def _type_column(text: pd.Series, kind: str) -> tuple[pd.Series, pd.Series, str]:
+    """Typed values, a mask of cells that could not be read, and the rule name for them."""
+    present = text.notna()
+    if kind == "str":
+        return text, pd.Series(False, index=text.index), "text"
+    if kind == "bool":
+        values = text.str.lower().map(_BOOL_WORDS)
+        bad = present & values.isna()
+        values = values.astype("boolean")
+        return (values.astype(bool) if not values.isna().any() else values), bad, "yes_no"
+    if kind == "date":
+        values = _parse_dates(text)
+        return values, present & values.isna(), "date"
+    numbers = _parse_numbers(text)
+    if kind == "float":
+        return numbers, present & numbers.isna(), "number"
+    whole = numbers.where(numbers % 1 == 0)
+    values = whole.astype("Int64")
+    if not values.isna().any():
+        values = values.astype("int64")
+    return values, present & whole.isna(), "whole_number"
+
+
+def type_table(text: pd.DataFrame, table: str, file: str) -> tuple[pd.DataFrame, list[Problem]]:
+    """Type a text frame per `schema.TABLES[table]`; unreadable cells become missing and a `Problem`.
+
+    Also reports missing required columns (error) and unknown columns
+    (warning). Columns not in the schema are kept as text.
+    """
+    spec = schema.TABLES[table]
+    problems: list[Problem] = []
+    frame = text.copy()
+    if table == "activity_log" and "date" not in frame.columns and "month" in frame.columns:
+        frame = frame.rename(columns={"month": "date"})  # monthly totals: 'month' as YYYY-MM
+    known = spec.schema.columns
+    for name, column in known.items():
+        if name not in frame.columns:
+            if column.required:
+                problems.append(
+                    Problem(
+                        "error",
+                        file,
+                        1,
+                        name,
+                        None,
+                        "required_column",
+                        f"required column '{name}' is missing (the header has: {', '.join(frame.columns) or 'nothing'})",
+                    )
+                )
+            continue
+        kind = _kind(column.dtype)
+        values, bad, rule = _type_column(frame[name], kind)
+        frame[name] = values
+        if bad.any():
+            problems += cell_problems(
+                file,
+                bad.index[bad],
+                name,
+                text.loc[bad, name],
+                rule=rule,
+                message=f"cannot be read as {_EXPECTED[kind]}",
+            )
+    unknown = [c for c in frame.columns if c not in known]
+    for name in unknown:
+        problems.append(
+            Problem(
+                "warning",
+                file,
+                1,
+                name,
+                None,
+                "unknown_column",
+                f"column '{name}' is not part of the {table} table and is ignored by the analyses "
+                f"(known columns: {', '.join(known)})",
+            )
+        )
+    frame.attrs = dict(text.attrs)
+    return frame, problems
+
+
+def read_table_collecting(path: Path | str, table: str | None = None) -> TableRead:
+    """Read and type one raw file, collecting every problem instead of raising.
+
+    Parameters
+    ----------
+    path : path-like
+        A ``.csv``/``.tsv``, ``.xlsx``/``.xlsm`` or ``.sav``/``.zsav`` file.
+    table : str, optional
+        Which table of `schema.TABLES` the file holds; by default the file's
+        name without suffix (``participants.xlsx`` -> ``participants``). A file
+        that is not a known table is returned as text.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError("file not found", file=str(path))
+    table = table or (path.stem.lower() if path.stem.lower() in schema.TABLES else None)
+    problems: list[Problem] = []
+    text = _read_text(path, table, problems)
+    if text is None:
+        return TableRead(path, table, pd.DataFrame(index=pd.RangeIndex(0, name=ROW_INDEX_NAME)), problems)
+    if table is None:
+        return TableRead(path, None, text, problems)
+    frame, typing_problems = type_table(text, table, _display_name(path))
+    return TableRead(path, table, frame, problems + typing_problems)
+
+
+def read_table(path: Path | str, table: str | None = None) -> pd.DataFrame:
+    """Read one raw table and type it per the schema.
+
+    Returns a frame whose index is the spreadsheet row (header = 1). Warnings
+    (unknown column, Windows-1252 text) are issued as `DataWarning`.
+
+    Raises
+    ------
+    ValidationFailed
+        When a cell cannot be read as its column's type or a required column
+        is missing; it lists every such problem.
+
+    Examples
+    --------
+    >>> frame = read_table("data/raw/example/participants.csv")  # doctest: +SKIP
+    >>> frame.loc[2, "participant_id"]  # doctest: +SKIP
+    'SLO-P01'
+    """
+    result = read_table_collecting(path, table)
+    for problem in result.problems:
+        if problem.severity != "error":
+            warnings.warn(str(problem), DataWarning, stacklevel=2)
+    if not result.ok:
+        raise ValidationFailed(result.problems)
+    return result.frame
+
+
+# --- a raw folder -----------------------------------------------------------------
+
+
+@dataclass
+class RawData:
+    """Everything read from one raw folder.
+
+    Attributes
+    ----------
+    root : Path
+    tables : dict
+        Table name -> typed frame (index = spreadsheet row). Tables whose file
+        could not be read at all are absent.
+    files : dict
+        Table name -> the file it was read from.
+    problems : list of Problem
+        Reading problems (unreadable cells, missing required tables or
+        columns) and warnings (unknown files and columns). Schema and
+        cross-table rules are checked by `ponzoni_eval.validate`.
+    metadata : dict
+        The optional ``dataset.toml`` (e.g. ``synthetic = true``, ``title``).
+    qda_files : list of Path
+        REFI-QDA files found in the folder (imported by `ponzoni_eval.qdpx`).
+    """
+
+    root: Path
+    tables: dict[str, pd.DataFrame]
+    files: dict[str, Path]
+    problems: list[Problem]
+    metadata: dict
+    qda_files: list[Path]
+
+    @property
+    def ok(self) -> bool:
+        return not any(p.severity == "error" for p in self.problems)
+
+
+def read_dataset_metadata(folder: Path | str) -> tuple[dict, list[Problem]]:
+    """The optional ``dataset.toml`` of a raw folder (empty when absent)."""
+    path = Path(folder) / DATASET_METADATA_FILE
+    if not path.is_file():
+        return {}, []
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8")), []
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        return {}, [_file_problem(path, f"not valid TOML ({exc}); the dataset description is ignored", rule="dataset_toml", severity="warning")]
+
+
+def read_raw_dir(path: Path | str) -> RawData:
+    """Read every raw table in a folder (file stem = table name), collecting problems.
+
+    Exactly one file per table (``cases.csv`` *or* ``cases.xlsx``); required
+    tables that are missing and unreadable files are errors; files that are
+    not tables are warnings, except notes and metadata (``.md``, ``.txt``,
+    ``.toml``, ``.json``, ...) and REFI-QDA projects, which are left alone.
+
+    Raises
+    ------
+    DataError
+        When the folder does not exist.
+    """
+    root = Path(path)
+    if not root.is_dir():
+        raise DataError("folder not found", file=str(root), expected="a folder with the raw tables")
+    problems: list[Problem] = []
+    candidates: dict[str, list[Path]] = {}
+    qda_files: list[Path] = []
+    for entry in sorted(root.iterdir()):
+        name, suffix = entry.name, entry.suffix.lower()
+        if name.startswith((".", "~$")):  # hidden files, Office lock files
+            continue
+        if entry.is_dir():
+            problems.append(_file_problem(entry, "sub-folders are not read", rule="unknown_file", severity="warning"))
+        elif suffix in QDA_SUFFIXES:
+            qda_files.append(entry)
+        elif suffix in SIDE_FILE_SUFFIXES:
+            continue
+        elif entry.stem.lower() in schema.TABLES:
+            candidates.setdefault(entry.stem.lower(), []).append(entry)
+        else:
+            problems.append(
+                _file_problem(
+                    entry,
+                    f"not a known table (file names must be one of: {', '.join(schema.TABLES)}); ignored",
+                    rule="unknown_file",
+                    severity="warning",
+                )
+            )
+    tables: dict[str, pd.DataFrame] = {}
+    files: dict[str, Path] = {}
+    for table, spec in schema.TABLES.items():
+        found = candidates.get(table, [])
+        if len(found) > 1:
+            problems.append(
+                _file_problem(found[0], f"more than one file for table '{table}': {', '.join(p.name for p in found)}; keep one", rule="duplicate_table")
+            )
+            continue
+        if not found:
+            if spec.required:
+                problems.append(
+                    Problem("error", f"{table}.csv", None, None, None, "required_table", f"required table '{table}' is missing (expected {table}.csv, .xlsx or .sav in {root})")
+                )
+            continue
+        result = read_table_collecting(found[0], table)
+        problems += result.problems
+        if result.frame.shape[1]:
+            tables[table] = result.frame
+            files[table] = found[0]
+    metadata, metadata_problems = read_dataset_metadata(root)
+    return RawData(root, tables, files, problems + metadata_problems, metadata, qda_files)
+
+
+# --- writing ----------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _atomic_target(path: Path | str) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; on success fsync it and move it into place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(handle)
+    temporary = Path(temporary)
+    try:
+        yield temporary
+        with open(temporary, "rb+") as written:
+            os.fsync(written.fileno())
+        os.chmod(temporary, 0o644)  # mkstemp creates 0600
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    with contextlib.suppress(OSError):  # not every file system lets a directory be fsynced
+        directory = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+
+
+def atomic_write_bytes(path: Path | str, data: bytes) -> Path:
+    """Write bytes atomically (temp file in the same folder, fsync, ``os.replace``)."""
+    with _atomic_target(path) as temporary:
+        temporary.write_bytes(data)
+    return Path(path)
+
+
+def atomic_write_text(path: Path | str, text: str, encoding: str = "utf-8") -> Path:
+    """Write text atomically; line endings are written exactly as given."""
+    return atomic_write_bytes(path, text.encode(encoding))
+
+
+def write_parquet(frame: pd.DataFrame, path: Path | str, metadata: dict[str, str] | None = None) -> Path:
+    """Write a frame (with its index) to parquet atomically and deterministically (same frame -> same bytes).
+
+    ``metadata`` is added to the file's key-value metadata (e.g. a confidentiality note).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    arrow_table = pa.Table.from_pandas(frame, preserve_index=True)
+    if metadata:
+        merged = dict(arrow_table.schema.metadata or {})
+        merged.update({key.encode(): value.encode() for key, value in metadata.items()})
+        arrow_table = arrow_table.replace_schema_metadata(merged)
+    with _atomic_target(path) as temporary:
+        pq.write_table(arrow_table, temporary, compression="zstd")
+    return Path(path)
+
+
+def write_csv(frame: pd.DataFrame, path: Path | str) -> Path:
+    """Write a frame as CSV atomically: UTF-8, comma, ``\\n`` line ends, no index, dates as YYYY-MM-DD."""
+    with _atomic_target(path) as temporary:
+        frame.to_csv(temporary, index=False, lineterminator="\n", date_format="%Y-%m-%d", encoding="utf-8")
+    return Path(path)
+
+
+def sha256_file(path: Path | str, chunk_size: int = 1 << 20) -> str:
+    """Hex SHA-256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(chunk_size):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+MANIFEST_FILE = "manifest.json"
+
+
+def load_processed(directory: Path | str, *, verify: bool = True) -> dict[str, pd.DataFrame]:
+    """The processed tables written by `ponzoni_eval.prepare.prepare`.
+
+    Reads the tables listed in ``manifest.json`` (ids, codes, roles and event
+    types as categoricals; ``wave`` as an ordered categorical t0 < t1 < t2;
+    the index is the raw spreadsheet row). ``redaction_terms`` is included:
+    it holds participants' names for quote redaction and must never be
+    published.
+
+    Parameters
+    ----------
+    directory : path-like
+        The ``out_dir`` given to ``prepare``.
+    verify : bool
+        Compare each file's SHA-256 with the manifest (a changed file raises).
+
+    Raises
+    ------
+    DataError
+        No manifest (``prepare`` was not run) or a file differs from it.
+    """
+    directory = Path(directory)
+    manifest_path = directory / MANIFEST_FILE
+    if not manifest_path.is_file():
+        raise DataError(
+            "no processed data here (manifest.json is missing); run `ponzoni-eval prepare RAW_DIR --out DIR` first",
+            file=str(directory),
+        )
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    wave_type = pd.CategoricalDtype(list(schema.WAVES), ordered=True)
+    tables = {}
+    for table, entry in manifest["tables"].items():
+        path = directory / entry["file"]
+        if not path.is_file():
+            raise DataError("a processed table listed in manifest.json is missing; run prepare again", file=str(path))
+        if verify and sha256_file(path) != entry["sha256"]:
+            raise DataError("the processed file differs from manifest.json (changed after prepare); run prepare again", file=str(path))
+        frame = pd.read_parquet(path)
+        if "wave" in frame.columns:
+            frame["wave"] = frame["wave"].astype("str").astype(wave_type)
+        tables[table] = frame
+    return tables
+
+
+# --- templates --------------------------------------------------------------------
+
+
+def write_templates(out_dir: Path | str) -> list[Path]:
+    """Write one header-only CSV per table and a ``README.md`` guide for evaluators.
+
+    Existing files are never overwritten (a template must not replace data).
+
+    Returns
+    -------
+    list of Path
+        The files written.
+
+    Raises
+    ------
+    DataError
+        When a file of the same name already exists in `out_dir`.
+    """
+    from .dictionary import render_template_guide
+
+    out_dir = Path(out_dir)
+    targets = {out_dir / f"{table}.csv": ",".join(spec.schema.columns) + "\n" for table, spec in schema.TABLES.items()}
+    targets[out_dir / "README.md"] = render_template_guide()
+    existing = [p.name for p in targets if p.exists()]
+    if existing:
+        raise DataError(
+            f"will not overwrite existing file(s) {', '.join(existing)}; choose an empty folder",
+            file=str(out_dir),
+        )
+    for path, text in targets.items():
+        # A BOM so that Excel opens the CSV templates as UTF-8 (our reader accepts both).
+        atomic_write_text(path, text, encoding="utf-8-sig" if path.suffix == ".csv" else "utf-8")
+    return list(targets)

@@ -1,0 +1,149 @@
+"""prepare: validated raw -> typed parquet + manifest; atomic, idempotent, raw files untouched."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ponzoni_eval import __version__, schema
+from ponzoni_eval.errors import DataError, ValidationFailed
+from ponzoni_eval.io import load_processed, sha256_file
+from ponzoni_eval.prepare import REDACTION_NOTE, prepare, processed_tables, redaction_terms
+from rawdata import set_cell, write_raw
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "data" / "raw" / "example"
+
+
+def checksums(folder: Path) -> dict[str, str]:
+    return {p.name: sha256_file(p) for p in sorted(folder.iterdir())}
+
+
+@pytest.fixture
+def raw(tmp_path):
+    folder = write_raw(tmp_path / "raw")
+    (folder / "dataset.toml").write_text('synthetic = true\ntitle = "tiny test set"\n', encoding="utf-8")
+    return folder
+
+
+def test_prepare_writes_typed_tables_and_manifest(raw, tmp_path):
+    before = checksums(raw)
+    out = tmp_path / "processed"
+    manifest = prepare(raw, out)
+    assert checksums(raw) == before  # raw files byte-identical, nothing added
+    assert manifest["version"] == __version__
+    assert manifest["dataset"] == {"synthetic": True, "title": "tiny test set"}
+    assert manifest["validation"] == {"errors": 0, "warnings": 0}
+    assert manifest["raw_files"]["survey_responses.csv"] == {
+        "table": "survey_responses",
+        "rows": 9,
+        "bytes": (raw / "survey_responses.csv").stat().st_size,
+        "sha256": before["survey_responses.csv"],
+    }
+    assert manifest["raw_files"]["dataset.toml"]["sha256"] == before["dataset.toml"]
+    assert set(manifest["tables"]) == set(schema.TABLES) | {"redaction_terms"}
+    for entry in manifest["tables"].values():
+        assert sha256_file(out / entry["file"]) == entry["sha256"]
+    assert json.loads((out / "manifest.json").read_text(encoding="utf-8")) == manifest
+
+    tables = load_processed(out)
+    participants = tables["participants"]
+    assert "name" not in participants.columns
+    assert participants.index.tolist() == [2, 3, 4, 5, 6]  # the raw spreadsheet rows
+    assert participants["role"].cat.categories.tolist() == list(schema.ROLES)
+    survey = tables["survey_responses"]
+    assert survey["wave"].cat.ordered and survey["wave"].cat.categories.tolist() == ["t0", "t1", "t2"]
+    # categories come from the defining table, so they agree across tables
+    assert survey["participant_id"].cat.categories.tolist() == participants["participant_id"].cat.categories.tolist()
+    assert tables["coded_segments"]["case_id"].cat.categories.tolist() == ["slo", "pa"]
+    instrument = tables["instrument"]
+    assert instrument.set_index("item_id").loc["fj_1", "level"] == "ordinal"  # documented default filled
+    assert instrument.set_index("item_id").loc["trust_1", "waves"] == "t0;t1;t2"
+
+
+def test_names_go_only_to_redaction_terms_with_a_warning_note(raw, tmp_path):
+    set_cell(raw, "participants", 3, "name", "Ayşe; Ayse")
+    out = tmp_path / "processed"
+    manifest = prepare(raw, out)
+    terms = load_processed(out)["redaction_terms"]
+    assert terms[["participant_id", "term"]].astype(str).values.tolist() == [["SLO-P01", "Anouk"], ["SLO-M01", "Ayşe"], ["SLO-M01", "Ayse"], ["PA-O01", "Fatma"]]
+    assert manifest["tables"]["redaction_terms"]["note"] == REDACTION_NOTE
+    metadata = pq.read_schema(out / "redaction_terms.parquet").metadata
+    assert metadata[b"ponzoni_eval.note"].decode() == REDACTION_NOTE
+    for name, entry in manifest["tables"].items():
+        if name != "redaction_terms":
+            assert "Anouk" not in (out / entry["file"]).read_bytes().decode("latin-1")
+
+
+def test_prepare_twice_is_byte_identical_apart_from_the_time(raw, tmp_path):
+    out = tmp_path / "processed"
+    first = prepare(raw, out)
+    parquet_first = {p.name: p.read_bytes() for p in out.glob("*.parquet")}
+    second = prepare(raw, out)
+    parquet_second = {p.name: p.read_bytes() for p in out.glob("*.parquet")}
+    assert parquet_first == parquet_second
+    assert {k: v for k, v in first.items() if k != "created"} == {k: v for k, v in second.items() if k != "created"}
+    assert sorted(p.name for p in out.iterdir()) == sorted(list(parquet_first) + ["manifest.json"])
+
+
+def test_invalid_data_raise_with_every_problem_and_write_nothing(raw, tmp_path):
+    set_cell(raw, "survey_responses", 2, "value", "vier")
+    set_cell(raw, "participants", 2, "role", "boss")
+    out = tmp_path / "processed"
+    with pytest.raises(ValidationFailed) as caught:
+        prepare(raw, out)
+    assert {(p.file, p.row, p.column) for p in caught.value.problems if p.severity == "error"} >= {
+        ("survey_responses.csv", 2, "value"),
+        ("participants.csv", 2, "role"),
+    }
+    assert not out.exists()
+
+
+def test_output_folder_must_not_be_the_raw_folder(raw):
+    with pytest.raises(DataError, match="must not be the raw folder"):
+        prepare(raw, raw)
+
+
+def test_tables_removed_from_raw_disappear_from_processed(raw, tmp_path):
+    out = tmp_path / "processed"
+    prepare(raw, out)
+    (raw / "activity_log.csv").unlink()
+    manifest = prepare(raw, out)
+    assert "activity_log" not in manifest["tables"]
+    assert not (out / "activity_log.parquet").exists()
+    assert "activity_log" not in load_processed(out)
+
+
+def test_example_prepares_and_keeps_raw_files(tmp_path):
+    before = checksums(EXAMPLE)
+    manifest = prepare(EXAMPLE, tmp_path / "processed")
+    assert checksums(EXAMPLE) == before
+    assert manifest["dataset"]["synthetic"] is True
+    tables = load_processed(tmp_path / "processed")
+    assert len(tables["survey_responses"]) == manifest["raw_files"]["survey_responses.csv"]["rows"]
+    assert tables["coded_segments"]["code"].cat.categories.tolist() == tables["codebook"]["code"].astype(str).tolist()
+
+
+def test_redaction_terms_split_and_strip():
+    participants = pd.DataFrame({"participant_id": ["A1", "A2", "A3"], "case_id": ["c"] * 3, "name": ["Ayşe ; Ayse", None, " "]})
+    assert redaction_terms(participants)[["participant_id", "term"]].values.tolist() == [["A1", "Ayşe"], ["A1", "Ayse"]]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.sampled_from(schema.WAVES), min_size=1, max_size=30), st.lists(st.sampled_from(["P1", "P2", "P3"]), min_size=1, max_size=30))
+def test_processed_tables_keep_rows_and_ids(waves, people):
+    size = min(len(waves), len(people))
+    survey = pd.DataFrame({"participant_id": people[:size], "wave": waves[:size], "value": range(size)}, index=range(2, size + 2)).astype({"participant_id": "str", "wave": "str"})
+    participants = pd.DataFrame({"participant_id": ["P3", "P1", "P2"], "case_id": ["c"] * 3, "role": ["parent"] * 3}).astype("str")
+    out = processed_tables({"participants": participants, "survey_responses": survey})
+    assert out["survey_responses"].index.tolist() == survey.index.tolist()
+    assert out["survey_responses"]["participant_id"].astype(str).tolist() == survey["participant_id"].tolist()
+    assert out["survey_responses"]["wave"].astype(str).tolist() == survey["wave"].tolist()
+    assert out["survey_responses"]["participant_id"].cat.categories.tolist() == ["P3", "P1", "P2"]
+    again = processed_tables(out)
+    pd.testing.assert_frame_equal(again["survey_responses"], out["survey_responses"])  # idempotent
