@@ -31,8 +31,15 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-console = Console(stderr=True)
-out = Console()
+
+
+def _out() -> Console:
+    """Standard output, created per call so the terminal width (COLUMNS) is read when printing."""
+    return Console()
+
+
+def _err() -> Console:
+    return Console(stderr=True)
 
 
 @app.command()
@@ -46,7 +53,7 @@ def validate(
     from .validate import print_report, validate_dir
 
     report = validate_dir(data_dir)
-    print_report(report, console=out)
+    print_report(report, console=_out())
     raise typer.Exit(0 if report.ok else 1)
 
 
@@ -64,10 +71,10 @@ def prepare(
     except ValidationFailed as exc:
         from .validate import print_problems
 
-        print_problems(exc.problems, console=out)
-        console.print(f"[red]Not prepared[/red]: fix the errors above (`ponzoni-eval validate {data_dir}` lists them again).")
+        print_problems(exc.problems, console=_out())
+        _err().print(f"[red]Not prepared[/red]: fix the errors above (`ponzoni-eval validate {data_dir}` lists them again).")
         raise typer.Exit(1)
-    out.print(f"[green]Prepared[/green] {len(manifest['tables'])} tables into {out_dir}")
+    _out().print(f"[green]Prepared[/green] {len(manifest['tables'])} tables into {out_dir}")
 
 
 @app.command()
@@ -80,7 +87,7 @@ def example(
     from .example import write_example
 
     write_example(out_dir, n_sites=sites, seed=seed)
-    out.print(f"Wrote SYNTHETIC example data ({sites} sites, seed {seed}) to {out_dir}")
+    _out().print(f"Wrote SYNTHETIC example data ({sites} sites, seed {seed}) to {out_dir}")
 
 
 @app.command()
@@ -91,7 +98,7 @@ def templates(
     from .io import write_templates
 
     written = write_templates(out_dir)
-    out.print(f"Wrote {len(written)} templates to {out_dir}")
+    _out().print(f"Wrote {len(written)} templates to {out_dir}")
 
 
 @app.command()
@@ -103,12 +110,12 @@ def dictionary(
 
     text = render_dictionary()
     if out_file is None:
-        out.print(text, markup=False, highlight=False)
+        _out().print(text, markup=False, highlight=False)
     else:
         from .io import atomic_write_text
 
         atomic_write_text(out_file, text)
-        out.print(f"Wrote {out_file}")
+        _out().print(f"Wrote {out_file}")
 
 
 @app.command("qda-import")
@@ -129,11 +136,11 @@ def qda_import(
 
     written, report = import_qda_to_folder(path, out_dir, mapping=mapping, vendor=vendor, overwrite=force)
     counts = report.counts
-    out.print(f"Read {escape(report.format)}: {counts.get('codings', counts.get('segments', 0))} coded segments, "
+    _out().print(f"Read {escape(report.format)}: {counts.get('codings', counts.get('segments', 0))} coded segments, "
               f"{counts.get('codes', 0)} codes, {counts.get('documents', 0)} documents.", highlight=False)
     for warning in report.warnings:
-        out.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
-    out.print("Wrote " + escape(", ".join(str(p) for p in written.values())), highlight=False)
+        _out().print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
+    _out().print("Wrote " + escape(", ".join(str(p) for p in written.values())), highlight=False)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -143,10 +150,10 @@ def main(argv: list[str] | None = None) -> None:
     except DataError as exc:
         from rich.markup import escape
 
-        console.print(f"[bold red]Error:[/bold red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        _err().print(f"[bold red]Error:[/bold red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(1)
     except KeyboardInterrupt:
-        console.print("[yellow]Interrupted.[/yellow]")
+        _err().print("[yellow]Interrupted.[/yellow]")
         sys.exit(130)
 
 
