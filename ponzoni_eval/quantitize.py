@@ -697,10 +697,11 @@ def theme_crosstab(
       chi-square distribution (Smithson 2003): the noncentrality bounds
       lambda_L, lambda_U with P(X2 <= x2; lambda) = .975 / .025 become
       sqrt(lambda / (n (k - 1))). With small n this interval is approximate.
-      ``statistic`` holds the uncorrected Pearson X2 for every variant.
+      ``statistic`` holds the uncorrected Pearson X2 (r x c) or the
+      conditional MLE odds ratio (2 x 2, as R's ``fisher.test``).
 
-    The test lives in the private helper ``_crosstab_test`` so it can be
-    unified with the survey crosstab (`stats`) later.
+    The test itself is `ponzoni_eval.stats.crosstab_test`, shared with the
+    survey crosstabs, so both strands are tested the same way.
 
     References
     ----------
@@ -750,57 +751,14 @@ def theme_crosstab(
     if (table.sum(axis=0) == 0).any():
         everyone = "nobody" if table[1].sum() == 0 else "everybody"
         return result_frame([dict(base, note=f"not tested: {everyone} interviewed mentioned '{code}'")])
-    return result_frame([dict(base, **_crosstab_test(table.to_numpy(), n_resamples=n_resamples, seed=seed))])
+    from .stats import crosstab_test
 
-
-def _cramers_v_ci(chi_square: float, n: int, k: int, df: int, level: float = 0.95) -> tuple[float, float]:
-    """CI for Cramér's V by inverting the noncentral chi-square (Smithson 2003)."""
-    from scipy import optimize, stats
-
-    def noncentrality(tail: float) -> float:
-        # The lambda at which P(X2 <= observed) = tail; 0 when even lambda = 0 is below it.
-        if stats.chi2.cdf(chi_square, df) <= tail:
-            return 0.0
-        upper = max(10.0, 2.0 * chi_square)
-        while stats.ncx2.cdf(chi_square, df, upper) > tail:
-            upper *= 2.0
-        return optimize.brentq(lambda lam: stats.ncx2.cdf(chi_square, df, lam) - tail, 1e-12, upper, xtol=1e-10)
-
-    alpha = 1.0 - level
-    scale = n * (k - 1)
-    low, high = noncentrality(1 - alpha / 2), noncentrality(alpha / 2)
-    return float(np.sqrt(low / scale)), float(min(np.sqrt(high / scale), 1.0))
-
-
-def _crosstab_test(table: np.ndarray, *, n_resamples: int, seed: int) -> dict:
-    """Test of independence for a table of counts with Cramér's V and its CI.
-
-    Fisher's exact for 2 x 2; otherwise Pearson's chi-square, Monte Carlo p
-    when any expected count is below 5. Returns result-row fields. Private on
-    purpose: `stats.crosstab_test` (survey crosstabs) does the same job and the
-    two should become one.
-    """
-    from scipy import stats
-
-    table = np.asarray(table, dtype=np.int64)
-    n = int(table.sum())
-    k = min(table.shape)
-    chi2 = stats.chi2_contingency(table, correction=False)
-    df = int(chi2.dof)
-    v = float(np.sqrt(chi2.statistic / (n * (k - 1))))
-    ci_low, ci_high = _cramers_v_ci(float(chi2.statistic), n, k, df)
-    n_small = int((chi2.expected_freq < 5).sum())
-    fields = dict(statistic=float(chi2.statistic), df=df, effect_size=v, ci_low=ci_low, ci_high=ci_high)
-    ci_note = "Cramér's V CI by noncentral chi-square inversion (approximate at small n)"
-    if table.shape == (2, 2):
-        p_value = float(stats.fisher_exact(table).pvalue)
-        return dict(fields, test="fisher_exact", p_value=p_value, note=f"Fisher's exact test, two-sided; {ci_note}")
-    if n_small:
-        method = stats.MonteCarloMethod(n_resamples=n_resamples, rng=np.random.default_rng(seed))
-        p_value = float(stats.chi2_contingency(table, correction=False, method=method).pvalue)
-        note = (
-            f"Monte Carlo p ({n_resamples} tables with fixed margins, seed {seed}) because "
-            f"{n_small} of {table.size} expected counts are below 5; {ci_note}"
-        )
-        return dict(fields, test="chi_square_monte_carlo", p_value=p_value, note=note)
-    return dict(fields, test="chi_square", p_value=float(chi2.pvalue), note=f"Pearson chi-square, asymptotic p; {ci_note}")
+    return crosstab_test(
+        table.to_numpy(),
+        seed=seed,
+        n_resamples=n_resamples,
+        analysis=base["analysis"],
+        case_id=base["case_id"],
+        group=base["group"],
+        outcome=code,
+    )

@@ -263,3 +263,12 @@ def test_min_detectable_two_sample_matches_power_t_test():
 def test_min_detectable_chisq_matches_pwr():
     # R: pwr::pwr.chisq.test(w = 0.3, df = 2, sig.level = 0.05, power = 0.8) -> N = 107.0521
     assert stats.min_detectable_effect(107.0521, test="chi2", df=2) == pytest.approx(0.3, abs=1e-5)
+
+
+def test_cramers_v_ci_matches_statpsych():
+    # R statpsych::ci.cramer(.05, 19.21, 2, 3, 200) documents: Estimate 0.3099, LL 0.1601, UL 0.4417
+    # (noncentral chi-square method, Smithson 2003). A 2 x 3 table has k = min(2, 3) = 2, df = 2.
+    v, low, high = stats._cramers_v(19.21, 200, (2, 3))
+    assert v == pytest.approx(0.3099, abs=5e-5)
+    assert low == pytest.approx(0.1601, abs=5e-5)
+    assert high == pytest.approx(0.4417, abs=5e-5)
