@@ -7,7 +7,7 @@ analysis and tells the reader how much the later numbers rest on.
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import pandas as pd
 
@@ -55,7 +55,9 @@ def _in_vocabulary_order(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     return frame.sort_values(by, key=lambda s: keys.get(s.name, lambda x: x)(s), kind="stable").reset_index(drop=True)
 
 
-def data_quality(tables: Mapping[str, pd.DataFrame], case_id: str | None = None) -> dict[str, pd.DataFrame]:
+def data_quality(
+    tables: Mapping[str, pd.DataFrame], case_id: str | Sequence[str] | None = None
+) -> dict[str, pd.DataFrame]:
     """Counts per case, role and wave, and the share of missing answers.
 
     Parameters
@@ -63,8 +65,9 @@ def data_quality(tables: Mapping[str, pd.DataFrame], case_id: str | None = None)
     tables : mapping of str to DataFrame
         The processed tables by name; needs ``participants``, ``instrument``
         and ``survey_responses`` (see docs/architecture.md).
-    case_id : str, optional
-        One case; ``None`` gives every case (for the cross-case report).
+    case_id : str or list of str, optional
+        One case, several (the cross-case report of a run on some cases), or
+        ``None`` for every case.
 
     Returns
     -------
@@ -110,10 +113,14 @@ def data_quality(tables: Mapping[str, pd.DataFrame], case_id: str | None = None)
     participants = tables["participants"].loc[:, ["participant_id", "case_id", "role"]]
     participants = participants.astype({"participant_id": "str", "case_id": "str", "role": "str"})
     if case_id is not None:
+        wanted = [case_id] if isinstance(case_id, str) else list(case_id)
         known = sorted(participants["case_id"].unique())
-        if case_id not in known:
-            raise DataError("case not found", file="participants", column="case_id", expected=", ".join(known), found=case_id)
-        participants = participants[participants["case_id"] == case_id]
+        unknown = [case for case in wanted if case not in known]
+        if unknown:
+            raise DataError(
+                "case not found", file="participants", column="case_id", expected=", ".join(known), found=", ".join(unknown)
+            )
+        participants = participants[participants["case_id"].isin(wanted)]
     cases = sorted(participants["case_id"].unique())
 
     per_role = participants.groupby(["case_id", "role"]).size().rename("n_participants")

@@ -36,11 +36,13 @@ import importlib.metadata
 import json
 import os
 import platform
+import queue
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -257,6 +259,20 @@ def _export_html(task: NotebookTask) -> None:
         _atomic_write_bytes(Path(target), body.encode("utf-8"))
 
 
+def _kernel_options() -> dict[str, Any]:
+    """How kernels are started, for papermill and nbclient alike."""
+    from traitlets.config import Config
+
+    return {
+        # Encrypt kernel traffic (CurveZMQ) where the kernel supports it: the notebooks carry
+        # participants' data, and plain TCP on localhost is readable by other users of the machine.
+        "config": Config({"KernelManager": {"transport_encryption": "auto"}}),
+        # The kernel's own log (not cell output) says "KeyboardInterrupt caught in kernel" when
+        # jupyter_client interrupts it at shutdown; evaluators should not see that on a good run.
+        "extra_arguments": ["--IPKernelApp.log_level=CRITICAL"],
+    }
+
+
 def execute_notebook_task(task: NotebookTask) -> NotebookResult:
     """Execute one notebook with papermill (kernel ``python3``) and export it to HTML.
 
@@ -264,7 +280,6 @@ def execute_notebook_task(task: NotebookTask) -> NotebookResult:
     (papermill writes it), and the result says where it happened.
     """
     import papermill
-    from traitlets.config import Config
 
     started = time.perf_counter()
     error = None
@@ -278,12 +293,7 @@ def execute_notebook_task(task: NotebookTask) -> NotebookResult:
             log_output=False,
             start_timeout=120,
             execution_timeout=task.cell_timeout,
-            # Encrypt kernel traffic (CurveZMQ) where the kernel supports it: the notebooks carry
-            # participants' data, and plain TCP on localhost is readable by other users of the machine.
-            config=Config({"KernelManager": {"transport_encryption": "auto"}}),
-            # The kernel's own log (not cell output) says "KeyboardInterrupt caught in kernel" when
-            # jupyter_client interrupts it at shutdown; evaluators should not see that on a good run.
-            extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
+            **_kernel_options(),
         )
     except Exception as exc:  # a failing notebook must not stop the others; it is recorded instead
         error = _error_record(task, exc)
@@ -305,7 +315,6 @@ def _close_worker_event_loop() -> None:
     thread the loop may belong to the caller, so it is left alone there.
     """
     import asyncio
-    import threading
 
     if threading.current_thread() is threading.main_thread():
         return
@@ -353,31 +362,61 @@ class LocalExecutor:
     environment: Mapping[str, str] = field(default_factory=dict)
     pool: str = "thread"
 
-    def _pool(self):
-        if self.pool == "thread":
-            return ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="notebook")
+    def run(self, tasks: Sequence[NotebookTask], on_result: Callable[[NotebookResult], None]) -> list[NotebookResult]:
+        if not tasks:
+            return []
+        # Workers also for jobs=1: papermill then never runs on the caller's thread, which may have an
+        # event loop running already (run_pipeline called from a Jupyter notebook).
+        if self.pool == "process":
+            return self._run_in_processes(tasks, on_result)
+        return self._run_in_threads(tasks, on_result)
+
+    def _run_in_threads(self, tasks: Sequence[NotebookTask], on_result: Callable[[NotebookResult], None]) -> list[NotebookResult]:
+        # Daemon threads, not a ThreadPoolExecutor: on Ctrl-C the run must stop now, and Python joins a
+        # ThreadPoolExecutor's threads at exit, which would wait for every running notebook to finish.
+        # Kernels of notebooks still running exit with this process (ipykernel watches its parent).
+        todo: queue.SimpleQueue = queue.SimpleQueue()
+        finished: queue.SimpleQueue = queue.SimpleQueue()
+        for index, task in enumerate(tasks):
+            todo.put((index, task))
+
+        def work() -> None:
+            while True:
+                try:
+                    index, task = todo.get_nowait()
+                except queue.Empty:
+                    return
+                finished.put((index, _execute_reporting_crashes(task)))
+
+        for number in range(min(self.jobs, len(tasks))):
+            threading.Thread(target=work, name=f"notebook-{number}", daemon=True).start()
+        results: list[NotebookResult | None] = [None] * len(tasks)
+        try:
+            for _ in tasks:
+                index, result = _next_interruptibly(finished)
+                results[index] = result
+                on_result(result)
+        except BaseException:
+            while not todo.empty():  # start nothing new
+                todo.get_nowait()
+            raise
+        return [result for result in results if result is not None]
+
+    def _run_in_processes(self, tasks: Sequence[NotebookTask], on_result: Callable[[NotebookResult], None]) -> list[NotebookResult]:
         import multiprocessing
 
         # forkserver: workers start from a clean single-threaded process (fork from a process that runs
         # a progress-bar thread can deadlock); spawn where forkserver does not exist (Windows).
         method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-        return ProcessPoolExecutor(
+        executor = ProcessPoolExecutor(
             max_workers=self.jobs,
             mp_context=multiprocessing.get_context(method),
             initializer=_set_worker_environment,
             initargs=(dict(self.environment),),
         )
-
-    def run(self, tasks: Sequence[NotebookTask], on_result: Callable[[NotebookResult], None]) -> list[NotebookResult]:
-        if not tasks:
-            return []
-        # A pool also for jobs=1: papermill then never runs on the caller's thread, which may have an
-        # event loop running already (run_pipeline called from a Jupyter notebook).
-        executor = self._pool()
-        futures: dict[Future, int] = {}
+        futures = {executor.submit(execute_notebook_task, task): index for index, task in enumerate(tasks)}
         results: list[NotebookResult | None] = [None] * len(tasks)
         try:
-            futures = {executor.submit(execute_notebook_task, task): i for i, task in enumerate(tasks)}
             pending = set(futures)
             while pending:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
@@ -386,15 +425,37 @@ class LocalExecutor:
                     try:
                         results[index] = future.result()
                     except Exception as exc:  # the worker itself died (killed, out of memory)
-                        results[index] = NotebookResult(
-                            tasks[index].name, "failed", 0.0,
-                            {"cell_index": None, "execution_count": None, "ename": type(exc).__name__, "evalue": str(exc)},
-                        )
+                        results[index] = _crashed(tasks[index], exc)
                     on_result(results[index])
-        finally:
-            # On Ctrl-C: drop what has not started; running kernels got the same SIGINT and stop.
-            executor.shutdown(wait=True, cancel_futures=True)
+        except BaseException:
+            # Ctrl-C in a terminal reaches the workers too; they stop their notebooks themselves.
+            executor.shutdown(wait=False, cancel_futures=True)
+            raise
+        executor.shutdown(wait=True)
         return [result for result in results if result is not None]
+
+
+def _crashed(task: NotebookTask, exc: BaseException) -> NotebookResult:
+    return NotebookResult(
+        task.name, "failed", 0.0, {"cell_index": None, "execution_count": None, "ename": type(exc).__name__, "evalue": str(exc)}
+    )
+
+
+def _execute_reporting_crashes(task: NotebookTask) -> NotebookResult:
+    """`execute_notebook_task`, and a result also when something outside the notebook breaks."""
+    try:
+        return execute_notebook_task(task)
+    except BaseException as exc:  # a result must come back, or the run would wait for it forever
+        return _crashed(task, exc)
+
+
+def _next_interruptibly(results: "queue.SimpleQueue") -> Any:
+    """The next finished result; waits in short steps so that Ctrl-C is handled at once."""
+    while True:
+        try:
+            return results.get(timeout=0.2)
+        except queue.Empty:
+            continue
 
 
 EXECUTORS: dict[str, Callable[[int, Mapping[str, str]], Executor]] = {
@@ -779,6 +840,7 @@ def run_pipeline(
         manifest["status"] = "failed" if failed else "complete"
     except KeyboardInterrupt:
         manifest["status"] = "interrupted"
+        console.print(f"[yellow]Interrupted:[/yellow] {run_dir} stays marked {INCOMPLETE_MARKER}.", highlight=False)
         raise
     except BaseException:
         manifest["status"] = "error"
@@ -900,6 +962,45 @@ def _write_index(run_dir: Path, manifest: Mapping[str, Any], registry: Mapping[s
         manifest={**manifest, "notebooks": notebooks}, registry=registry
     )
     _atomic_write_bytes(run_dir / "index.html", page.encode("utf-8"))
+
+
+# --- stored outputs of the notebooks in the repository -----------------------------------------
+
+
+def execute_in_place(notebook: str | os.PathLike, *, timeout: float = 1800) -> None:
+    """Re-execute a notebook in its own folder and store its outputs (what nbval compares against).
+
+    The paired ``.py`` is synced into the ``.ipynb`` first (jupytext keeps the
+    cell ids), then every cell runs with the default parameters, in the
+    notebook's folder, as nbval will run it. No timing metadata is written, so
+    a re-execution on the same data changes nothing in git.
+
+    Parameters
+    ----------
+    notebook : path
+        The ``.ipynb`` (or its paired ``.py``).
+    """
+    import jupytext
+    import nbformat
+    from jupytext.cli import jupytext as jupytext_cli
+    from nbclient import NotebookClient
+
+    notebook = Path(notebook).with_suffix(".ipynb")
+    if notebook.with_suffix(".py").is_file():
+        jupytext_cli(["--sync", "--quiet", str(notebook.with_suffix(".py"))])
+    executed = nbformat.read(notebook, as_version=4)
+    with _run_environment(Path.cwd() / ".state"):
+        NotebookClient(
+            executed,
+            kernel_name="python3",
+            timeout=timeout,
+            record_timing=False,
+            resources={"metadata": {"path": str(notebook.parent.resolve())}},
+            **_kernel_options(),
+        ).execute()
+    for cell in executed.cells:
+        cell.metadata.pop("execution", None)
+    jupytext.write(executed, notebook, fmt="ipynb")
 
 
 # --- verify ------------------------------------------------------------------------------------

@@ -65,11 +65,14 @@ def test_one_case_or_all_cases():
     assert set(quality) == set(QUALITY_TABLES)
     assert set(quality["sample"]["case_id"]) == {"b"}
     assert set(data_quality(small_tables())["missingness"]["case_id"]) == {"a", "b"}
+    assert data_quality(small_tables(), ["b", "a"])["sample"].equals(data_quality(small_tables())["sample"])
 
 
 def test_unknown_case_names_the_known_ones():
     with pytest.raises(DataError, match=r"case not found.*expected a, b.*found 'c'"):
         data_quality(small_tables(), "c")
+    with pytest.raises(DataError, match=r"found 'c, d'"):
+        data_quality(small_tables(), ["a", "c", "d"])
 
 
 def test_missing_table_or_column_is_named():

@@ -250,6 +250,14 @@ def test_verify_refuses_what_is_not_a_finished_run(tmp_path):
         verify_run(tmp_path)
 
 
+def test_paths_inside_the_working_folder_are_recorded_relative(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data" / "raw").mkdir(parents=True)
+    assert run_module._recorded_path(Path("data/raw")) == "data/raw"
+    assert run_module._recorded_path(tmp_path / "data" / "raw") == "data/raw"
+    assert run_module._recorded_path(tmp_path.parent) == tmp_path.parent.resolve().as_posix()
+
+
 def test_manifests_compare_without_times_and_run_id():
     manifest = {"run_id": "x", "started": "t", "notebooks": [{"name": "a", "duration_s": 1.2, "status": "ok"}]}
     assert strip_volatile(manifest) == {"notebooks": [{"name": "a", "status": "ok"}]}
@@ -263,7 +271,6 @@ def workspace(tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(run_module, "_prepare", fake_prepare)
-        patch.chdir(root)
         yield {
             "root": root,
             "raw": make_raw(root / "raw"),
@@ -273,9 +280,9 @@ def workspace(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def completed_run(workspace):
-    return run_pipeline(
-        "raw", jobs=2, out="papermill_runs", processed_dir="processed", notebooks_dir=workspace["notebooks"], show_progress=False
-    )
+    root = workspace["root"]
+    return run_pipeline(root / "raw", jobs=2, out=root / "papermill_runs", processed_dir=root / "processed",
+                        notebooks_dir=workspace["notebooks"], show_progress=False)
 
 
 @pytest.mark.slow
@@ -298,7 +305,7 @@ def test_a_run_leaves_a_complete_folder(completed_run, workspace):
         assert "open_run" in code_html and "open_run" not in report_html  # code shown to students only
     assert "SYNTHETIC EXAMPLE DATA" in (run_dir / "html" / "01_case_report-slotervaart.html").read_text()
 
-    assert manifest["parameters"] == {"data_dir": "raw", "cases": ["slotervaart", "poelenburg_a", "poelenburg_b"],
+    assert manifest["parameters"] == {"data_dir": str(workspace["raw"].resolve()), "cases": ["slotervaart", "poelenburg_a", "poelenburg_b"],
                                       "language": "en", "alpha": 0.05, "seed": run_module.DEFAULT_SEED}
     assert sorted(manifest["inputs"]["raw"]) == ["cases.csv", "survey/wave_t0.csv"]
     assert sorted(manifest["inputs"]["processed"]) == ["cases.parquet", "instrument.parquet", "participants.parquet",
@@ -333,9 +340,9 @@ def test_the_index_links_every_report_table_and_figure_and_nothing_is_broken(com
 
 @pytest.mark.slow
 def test_two_runs_on_the_same_inputs_give_identical_tables_and_manifests(completed_run, workspace):
-    again = run_pipeline(
-        "raw", jobs=1, out="papermill_runs", processed_dir="processed", notebooks_dir=workspace["notebooks"], show_progress=False
-    )
+    root = workspace["root"]
+    again = run_pipeline(root / "raw", jobs=1, out=root / "papermill_runs", processed_dir=root / "processed",
+                         notebooks_dir=workspace["notebooks"], show_progress=False)
     assert again.ok and again.run_dir != completed_run.run_dir
     for folder in ("tables", "figures"):
         first = {p.name: p.read_bytes() for p in (completed_run.run_dir / folder).iterdir()}
@@ -366,8 +373,8 @@ def test_a_failing_notebook_is_recorded_and_the_others_still_run(workspace, tmp_
     monkeypatch.setitem(run_module.EXECUTORS, "local", lambda jobs, env: run_module.LocalExecutor(jobs, env, pool="process"))
 
     with pytest.raises(SystemExit) as exit_info:
-        cli.main(["run", "--data", "raw", "--out", str(tmp_path / "runs"), "--processed", "processed",
-                  "--notebooks", str(notebooks)])
+        cli.main(["run", "--data", str(workspace["raw"]), "--out", str(tmp_path / "runs"),
+                  "--processed", str(tmp_path / "processed"), "--notebooks", str(notebooks)])
     assert exit_info.value.code == 1
     message = " ".join(capsys.readouterr().err.split())
     assert "01_case_report-poelenburg_a failed in cell 3 (In [4])" in message  # In [n] counts the injected parameters cell
@@ -424,3 +431,73 @@ def test_verify_names_a_table_that_does_not_reproduce(completed_run, workspace, 
     rerun_dir = Path(" ".join(printed.split()).split("re-run kept in ")[1].strip())
     assert (rerun_dir / "tables" / "slotervaart-draws.parquet").is_file()
     shutil.rmtree(rerun_dir.parents[1])
+
+
+@pytest.mark.slow
+def test_execute_in_place_stores_outputs_without_timing_and_repeats_exactly(tmp_path):
+    import jupytext
+    import nbformat
+
+    source = jupytext.read(FIXTURES / "notebooks" / "03_joint_display.py")
+    source.cells[1].source = 'case_id = "all"\ncases = ["a", "b"]\nrun_dir = None'
+    source.cells[2].source += "\nrun.save_table(pd.DataFrame({'case_id': cases}), 'x')"
+    source.metadata["jupytext"] = {"formats": "ipynb,py:percent"}
+    jupytext.write(source, tmp_path / "joint.ipynb")
+    jupytext.write(source, tmp_path / "joint.py", fmt="py:percent")
+
+    run_module.execute_in_place(tmp_path / "joint.py")
+    first = (tmp_path / "joint.ipynb").read_bytes()
+    executed = nbformat.reads(first.decode(), as_version=4)
+    last = executed.cells[-1]
+    assert last.execution_count == 2 and "text/html" in last.outputs[0]["data"]
+    assert all("execution" not in cell.metadata for cell in executed.cells)
+    run_module.execute_in_place(tmp_path / "joint.ipynb")
+    assert (tmp_path / "joint.ipynb").read_bytes() == first
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["joint.ipynb", "joint.py"]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(os.name != "posix", reason="sends SIGINT")
+def test_ctrl_c_stops_the_run_at_once_and_leaves_it_incomplete(workspace, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import nbformat
+
+    notebooks = tmp_path / "notebooks"
+    shutil.copytree(workspace["notebooks"], notebooks)
+    slow = nbformat.read(notebooks / "01_case_report.ipynb", as_version=4)
+    slow.cells.insert(3, nbformat.v4.new_code_cell("import time\ntime.sleep(120)"))
+    nbformat.write(slow, notebooks / "01_case_report.ipynb")
+    driver = tmp_path / "driver.py"
+    driver.write_text(
+        "import sys\n"
+        f"sys.path.insert(0, {str(FIXTURES)!r})\n"
+        "import processed_tables\n"
+        "from ponzoni_eval import cli, run\n"
+        "run._prepare = lambda data_dir, processed_dir: processed_tables.write_processed(processed_dir)\n"
+        "if __name__ == '__main__':\n"
+        "    cli.main(sys.argv[1:])\n"
+    )
+    runs = tmp_path / "runs"
+    command = [sys.executable, str(driver), "run", "--data", str(workspace["raw"]), "--out", str(runs),
+               "--processed", str(tmp_path / "processed"), "--notebooks", str(notebooks)]
+    # A shell starts background jobs with SIGINT ignored; give the run the terminal's default.
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 120
+    while not list(runs.glob("*/notebooks/01_case_report-*.ipynb")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(1)
+    process.send_signal(signal.SIGINT)
+    started = time.monotonic()
+    _, stderr = process.communicate(timeout=60)
+
+    assert process.returncode == 130
+    assert time.monotonic() - started < 15  # does not wait for the two-minute cells
+    (run_dir,) = [p for p in runs.iterdir() if not p.name.startswith(".")]
+    assert (run_dir / INCOMPLETE_MARKER).exists()
+    assert json.loads((run_dir / "manifest.json").read_text())["status"] == "interrupted"
+    assert "INCOMPLETE" in stderr
