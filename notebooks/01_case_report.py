@@ -45,19 +45,18 @@ language = "en"  # language of generated sentences and captions: "en" or "nl"
 #
 # `open_run` ties the output helpers to this run, notebook and case, so each table below is saved
 # as `<case_id>-<name>`. The tables are read once; the analyses only use package functions, so
-# everything they compute is tested in `tests/`. A red banner appears when the data are synthetic:
-# the numbers then illustrate the method and are not findings.
+# everything they compute is tested in `tests/`. `tables` also holds `redaction_terms`, the names by
+# which participants may appear in interview text (used to redact quotes): never show or save it.
+# A red banner appears when the data are synthetic: the numbers then illustrate the method and are
+# not findings.
 
 # %%
 # NBVAL_CHECK_OUTPUT
-from pathlib import Path
-
-import pandas as pd
-
 from ponzoni_eval import quality, report
+from ponzoni_eval.io import load_processed
 
 run = report.open_run(run_dir, "01_case_report", case_id=case_id)
-tables = {path.stem: pd.read_parquet(path) for path in sorted(Path(processed_dir).glob("*.parquet"))}
+tables = load_processed(processed_dir)  # checks each file against the manifest written by prepare
 report.synthetic_banner(processed_dir, language=language)
 
 # %% [markdown]

@@ -45,14 +45,11 @@ language = "en"  # language of generated sentences and captions: "en" or "nl"
 
 # %%
 # NBVAL_CHECK_OUTPUT
-from pathlib import Path
-
-import pandas as pd
-
 from ponzoni_eval import quality, report
+from ponzoni_eval.io import load_processed
 
 run = report.open_run(run_dir, "03_joint_display")
-tables = {path.stem: pd.read_parquet(path) for path in sorted(Path(processed_dir).glob("*.parquet"))}
+tables = load_processed(processed_dir)  # checks each file against the manifest written by prepare
 report.synthetic_banner(processed_dir, language=language)
 
 # %% [markdown]

@@ -137,17 +137,18 @@ def run(
 
     from .run import run_pipeline
 
+    errors = Console(stderr=True)  # created here, so the terminal width is read when the run starts
     result = run_pipeline(
         data, cases=_split_cases(cases), jobs=jobs, out=out_dir, language=language.value,
-        processed_dir=processed, notebooks_dir=notebooks, console=console,
+        processed_dir=processed, notebooks_dir=notebooks, console=errors,
     )
     index = result.run_dir / "index.html"
     if result.ok:
-        out.print(f"[green]Done.[/green] Open {escape(str(index))}", highlight=False)
+        Console().print(f"[green]Done.[/green] Open {escape(str(index))}", highlight=False)
         raise typer.Exit(0)
     for line in result.failure_messages():
-        console.print(f"[bold red]Failed:[/bold red] {escape(line)}", highlight=False, soft_wrap=True)
-    console.print(f"The other reports are in {escape(str(index))}", highlight=False)
+        errors.print(f"[bold red]Failed:[/bold red] {escape(line)}", highlight=False, soft_wrap=True)
+    errors.print(f"The other reports are in {escape(str(index))}", highlight=False)
     raise typer.Exit(1)
 
 
@@ -166,7 +167,7 @@ def verify(
     """
     from .run import verify_run
 
-    result = verify_run(run_dir, data_dir=data, jobs=jobs, keep=keep, notebooks_dir=notebooks, console=console)
+    result = verify_run(run_dir, data_dir=data, jobs=jobs, keep=keep, notebooks_dir=notebooks, console=Console(stderr=True))
     raise typer.Exit(0 if result.ok else 1)
 
 

@@ -39,7 +39,7 @@ import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from .errors import DataError
 
@@ -128,9 +128,9 @@ class RunContext:
     notebook: str
     case_id: str | None = None
 
-    def save_table(self, frame: "pd.DataFrame", name: str, *, caption: str | None = None) -> "pd.DataFrame":
-        """`save_table` into this run; returns the frame as written, for display."""
-        return save_table(frame, name, self.run_dir, caption=caption, notebook=self.notebook, case_id=self.case_id)
+    def save_table(self, frame: "pd.DataFrame", name: str, *, caption: str | None = None, **publishing: Any) -> "pd.DataFrame":
+        """`save_table` into this run (``publish=``, ``count_columns=``, ``threshold=`` as there); returns the table as written."""
+        return save_table(frame, name, self.run_dir, caption=caption, notebook=self.notebook, case_id=self.case_id, **publishing)
 
     def save_figure(self, fig: "Figure", name: str, *, caption: str) -> None:
         """`save_figure` into this run."""
@@ -250,6 +250,9 @@ def save_table(
     caption: str | None = None,
     notebook: str | None = None,
     case_id: str | None = None,
+    publish: bool = False,
+    count_columns: Sequence[str] | None = None,
+    threshold: int = 5,
 ) -> "pd.DataFrame":
     """Write a result table to the run folder as CSV and parquet.
 
@@ -267,6 +270,16 @@ def save_table(
     notebook, case_id : str, optional
         Recorded with the table; ``case_id`` prefixes the file name. Use
         `open_run` to bind them once.
+    publish : bool
+        A table of counts of people that leaves the research team: counts
+        from 1 to ``threshold - 1`` in `count_columns` are suppressed by
+        `ponzoni_eval.privacy.suppress_small_cells` (each gets a ``<column>_flag``
+        column saying "<5"). What is shown and what is written are the same
+        suppressed table.
+    count_columns : list of str
+        With ``publish=True``: the columns that count people.
+    threshold : int
+        With ``publish=True``: the smallest count that is shown (default 5).
 
     Returns
     -------
@@ -290,6 +303,12 @@ def save_table(
     0  parent  3
     """
     table = _table_for_writing(frame)
+    if publish:
+        if not count_columns:
+            raise TypeError("save_table(..., publish=True) needs count_columns: the columns that count people")
+        from .privacy import suppress_small_cells
+
+        table = suppress_small_cells(table, count_columns=list(count_columns), threshold=threshold)
     if run_dir is None or str(run_dir) == "":
         return table
     run_dir = Path(run_dir)
@@ -312,6 +331,7 @@ def save_table(
             "parquet": f"{TABLES_DIR}/{stem}.parquet",
         },
         "sha256": {"csv": _sha256(csv_data), "parquet": _sha256(parquet_data)},
+        "suppressed": {"count_columns": list(count_columns), "threshold": threshold} if publish else None,
     }
     _write_sidecar(run_dir, TABLES_DIR, stem, record)
     return table

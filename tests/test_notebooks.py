@@ -5,7 +5,6 @@ Their outputs are checked by nbval (`make test`:
 """
 
 import ast
-import importlib.util
 import json
 from pathlib import Path
 
@@ -68,18 +67,15 @@ def test_notebooks_never_read_raw_data_and_store_checked_outputs(name):
 
 
 @pytest.mark.slow
-def test_the_report_notebooks_run_under_papermill(tmp_path, monkeypatch):
-    spec = importlib.util.spec_from_file_location("processed_tables", Path(__file__).parent / "fixtures" / "processed_tables.py")
-    processed_tables = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(processed_tables)
-    monkeypatch.setattr(run_module, "_prepare", lambda data_dir, processed_dir: processed_tables.write_processed(processed_dir))
-    (tmp_path / "raw").mkdir()
-    (tmp_path / "raw" / "cases.csv").write_text("case_id\n")
-
-    result = run_module.run_pipeline(tmp_path / "raw", cases=["poelenburg_a"], out=tmp_path / "runs",
+def test_the_report_notebooks_run_on_the_example_data(tmp_path):
+    pytest.importorskip("ponzoni_eval.prepare")  # io and prepare come from the foundation branch
+    example = Path(__file__).resolve().parents[1] / "data" / "raw" / "example"
+    result = run_module.run_pipeline(example, cases=["poelenburg_a"], out=tmp_path / "runs",
                                      processed_dir=tmp_path / "processed", notebooks_dir=NOTEBOOKS, show_progress=False)
     assert result.ok, result.failure_messages()
+    assert result.manifest["dataset"]["synthetic"] is True
     assert sorted(result.manifest["outputs"]["tables"]) == [
         "poelenburg_a-missingness", "poelenburg_a-response", "poelenburg_a-sample",
         "response_by_case", "sample_by_case", "survey_sample",
     ]
+    assert "SYNTHETIC EXAMPLE DATA" in (result.run_dir / "html" / "01_case_report-poelenburg_a.html").read_text()

@@ -277,3 +277,22 @@ def test_docstring_examples_hold(module_name):
     module = importlib.import_module(module_name)
     outcome = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert outcome.attempted > 0 and outcome.failed == 0
+
+
+def test_a_published_table_has_its_small_counts_suppressed(tmp_path):
+    pytest.importorskip("ponzoni_eval.privacy")  # disclosure control lives on another branch until merged
+    counts = pd.DataFrame({"case_id": ["a", "b", "c"], "n_participants": [3, 12, 0]})
+    shown = open_run(tmp_path, "01_case_report").save_table(counts, "sample", publish=True, count_columns=["n_participants"])
+
+    written = pd.read_parquet(tmp_path / "tables" / "sample.parquet")
+    pd.testing.assert_frame_equal(written, shown, check_like=False)
+    assert written["n_participants"].isna().tolist() == [True, False, False]
+    assert written["n_participants_flag"].tolist() == ["<5", "", ""]
+    assert "3" not in (tmp_path / "tables" / "sample.csv").read_text().split("\n", 1)[1]
+    sidecar = json.loads((tmp_path / "tables" / "sample.json").read_text())
+    assert sidecar["suppressed"] == {"count_columns": ["n_participants"], "threshold": 5}
+
+
+def test_publishing_needs_the_count_columns(tmp_path):
+    with pytest.raises(TypeError, match="needs count_columns"):
+        save_table(pd.DataFrame({"n": [3]}), "sample", tmp_path, publish=True)
