@@ -55,6 +55,19 @@ def _in_vocabulary_order(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     return frame.sort_values(by, key=lambda s: keys.get(s.name, lambda x: x)(s), kind="stable").reset_index(drop=True)
 
 
+def _asked_role_waves(instrument: pd.DataFrame) -> pd.DataFrame:
+    """The (role, wave) pairs the instrument asks at least one item of (all pairs without ``roles``/``waves``)."""
+    every_role, every_wave = ";".join(ROLES), ";".join(WAVES)
+    roles = instrument["roles"] if "roles" in instrument else pd.Series(every_role, index=instrument.index)
+    waves = instrument["waves"] if "waves" in instrument else pd.Series(None, index=instrument.index, dtype="str")
+    waves = waves.astype("str").where(waves.notna(), every_wave)  # an empty waves cell means every wave
+    pairs = pd.DataFrame({"role": roles.astype("str").str.split(";"), "wave": waves.str.split(";")})
+    pairs = pairs.explode("role").explode("wave")
+    pairs = pairs.assign(role=pairs["role"].str.strip(), wave=pairs["wave"].str.strip()).drop_duplicates()
+    pairs = pairs[pairs["role"].isin(ROLES) & pairs["wave"].isin(WAVES)]
+    return _in_vocabulary_order(pairs, ["role", "wave"])
+
+
 def data_quality(
     tables: Mapping[str, pd.DataFrame], case_id: str | Sequence[str] | None = None
 ) -> dict[str, pd.DataFrame]:
@@ -77,7 +90,10 @@ def data_quality(
 
         ``response``: case_id, role, wave, n_participants, n_responding,
         share_responding — a participant responds in a wave when at least one
-        answer in that wave is not missing.
+        answer in that wave is not missing. Only the roles and waves the
+        instrument asks (its ``roles`` and ``waves`` columns; every role and
+        wave when it has none), so parents who are interviewed but never
+        surveyed do not show up as non-response.
 
         ``missingness``: case_id, role, wave, scale, n_answers, n_missing,
         share_missing — over the answer rows present in ``survey_responses``.
@@ -140,7 +156,10 @@ def data_quality(
         .size()
         .rename("n_responding")
     )
-    wave_grid = pd.MultiIndex.from_product([cases, ROLES, WAVES], names=["case_id", "role", "wave"])
+    asked = _asked_role_waves(tables["instrument"])
+    wave_grid = pd.MultiIndex.from_frame(
+        pd.merge(pd.DataFrame({"case_id": cases}), asked, how="cross").loc[:, ["case_id", "role", "wave"]]
+    )
     response = responding.reindex(wave_grid, fill_value=0).astype("int64").reset_index()
     response = response.merge(sample, on=["case_id", "role"])
     response["share_responding"] = (response["n_responding"] / response["n_participants"]).where(

@@ -50,6 +50,19 @@ def test_share_responding_is_missing_for_a_role_without_participants():
     assert empty["share_responding"].isna().all()
 
 
+def test_response_covers_only_the_roles_and_waves_the_instrument_asks():
+    tables = small_tables()
+    tables["instrument"] = tables["instrument"].assign(
+        roles=["professional;migrant_org", "professional;migrant_org", "professional"],
+        waves=[None, None, "t0"],
+    )
+    response = data_quality(tables, "a")["response"]
+    assert response[["role", "wave"]].values.tolist() == [
+        ["professional", "t0"], ["professional", "t1"], ["professional", "t2"],
+        ["migrant_org", "t0"], ["migrant_org", "t1"], ["migrant_org", "t2"],
+    ]
+
+
 def test_missingness_per_scale_counts_the_rows_present():
     missingness = data_quality(small_tables(), "a")["missingness"]
     row = missingness[(missingness["role"] == "professional") & (missingness["scale"] == "trust")].iloc[0]
