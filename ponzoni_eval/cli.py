@@ -135,13 +135,21 @@ def run(
     """
     from rich.markup import escape
 
+    from .errors import ValidationFailed
     from .run import run_pipeline
 
     errors = Console(stderr=True)  # created here, so the terminal width is read when the run starts
-    result = run_pipeline(
-        data, cases=_split_cases(cases), jobs=jobs, out=out_dir, language=language.value,
-        processed_dir=processed, notebooks_dir=notebooks, console=errors,
-    )
+    try:
+        result = run_pipeline(
+            data, cases=_split_cases(cases), jobs=jobs, out=out_dir, language=language.value,
+            processed_dir=processed, notebooks_dir=notebooks, console=errors,
+        )
+    except ValidationFailed as exc:  # every problem at once, as `validate` shows them
+        from .validate import print_problems
+
+        print_problems(exc.problems, console=Console())
+        errors.print(f"[red]Not run[/red]: fix the errors above (`ponzoni-eval validate {escape(str(data))}` lists them again).")
+        raise typer.Exit(1)
     index = result.run_dir / "index.html"
     if result.ok:
         Console().print(f"[green]Done.[/green] Open {escape(str(index))}", highlight=False)

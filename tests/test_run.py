@@ -501,3 +501,21 @@ def test_ctrl_c_stops_the_run_at_once_and_leaves_it_incomplete(workspace, tmp_pa
     assert (run_dir / INCOMPLETE_MARKER).exists()
     assert json.loads((run_dir / "manifest.json").read_text())["status"] == "interrupted"
     assert "INCOMPLETE" in stderr
+
+
+def test_run_on_invalid_data_lists_every_problem_and_runs_nothing(tmp_path, capsys):
+    pytest.importorskip("ponzoni_eval.validate")  # validate and prepare come from the foundation branch
+    raw = tmp_path / "raw"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "data" / "raw" / "example", raw)
+    participants = (raw / "participants.csv").read_text().splitlines()
+    participants[1] = participants[1].replace(",professional,", ",teacher,")
+    participants[2] = participants[2].replace(",professional,", ",nurse,")
+    (raw / "participants.csv").write_text("\n".join(participants) + "\n")
+
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["run", "--data", str(raw), "--out", str(tmp_path / "runs"), "--processed", str(tmp_path / "processed")])
+    assert exit_info.value.code == 1
+    captured = capsys.readouterr()
+    assert "teacher" in captured.out and "nurse" in captured.out and "Not run" in captured.err
+    (run_dir,) = [p for p in (tmp_path / "runs").iterdir() if not p.name.startswith(".")]
+    assert (run_dir / INCOMPLETE_MARKER).exists() and not list((run_dir / "notebooks").glob("*"))
