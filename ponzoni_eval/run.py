@@ -821,13 +821,16 @@ def run_pipeline(
         manifest["inputs"]["notebooks"] = {f"{name}.ipynb": sha for name, sha in sorted(source_sha.items())}
         results: dict[str, NotebookResult] = {}
 
-        def record(result: NotebookResult) -> None:
-            results[result.name] = result
+        def record(result: NotebookResult | None) -> None:
+            """Note a finished notebook in the manifest (None: list them all as pending)."""
+            if result is not None:
+                results[result.name] = result
             manifest["notebooks"] = [
                 _notebook_entry(task, run_dir, results.get(task.name), source_sha[task.notebook]) for task in all_tasks
             ]
             _write_manifest(run_dir, manifest)
 
+        record(None)
         for folder in ("notebooks", "html", TABLES_DIR, "figures"):
             (run_dir / folder).mkdir(exist_ok=True)
         with _run_environment(out.resolve() / ".state") as environment:

@@ -8,6 +8,7 @@ foundation's `prepare` replaced by a writer of fixture processed tables.
 import importlib.util
 import json
 import os
+import re
 import shutil
 from html.parser import HTMLParser
 from pathlib import Path
@@ -292,7 +293,7 @@ def test_a_run_leaves_a_complete_folder(completed_run, workspace):
     assert not (run_dir / INCOMPLETE_MARKER).exists()
     assert resolve_run_dir(workspace["root"] / "papermill_runs" / "latest") == run_dir
     assert run_dir.parent == (workspace["root"] / "papermill_runs").resolve()
-    assert run_dir.name.endswith(manifest["run_id"][-10:]) and len(run_dir.name) == len("20170616-120000-") + 10
+    assert re.fullmatch(r"\d{8}-\d{6}-[0-9a-f]{10}", run_dir.name) and manifest["run_id"] == run_dir.name
 
     names = [entry["name"] for entry in manifest["notebooks"]]
     assert names == ["01_case_report-slotervaart", "01_case_report-poelenburg_a", "01_case_report-poelenburg_b",
