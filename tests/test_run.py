@@ -220,7 +220,8 @@ def test_an_interrupted_run_stays_incomplete_and_the_next_run_works(tmp_path, mo
     assert (interrupted_dir / INCOMPLETE_MARKER).exists()
 
 
-def test_verify_stops_when_an_input_file_changed_and_names_it(tmp_path, capsys):
+def test_verify_stops_when_an_input_file_changed_and_names_it(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")  # rich wraps tables to the terminal width
     raw = make_raw(tmp_path / "raw")
     run_dir = tmp_path / "reference"
     (run_dir / "tables").mkdir(parents=True)
@@ -363,6 +364,7 @@ def test_two_runs_on_the_same_inputs_give_identical_tables_and_manifests(complet
 
 @pytest.mark.slow
 def test_a_failing_notebook_is_recorded_and_the_others_still_run(workspace, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("COLUMNS", "200")  # rich wraps to the terminal width
     notebooks = tmp_path / "notebooks"
     shutil.copytree(workspace["notebooks"], notebooks)
     import nbformat
@@ -418,7 +420,8 @@ def test_verify_reproduces_a_reference_run_without_notebooks(completed_run, work
 
 
 @pytest.mark.slow
-def test_verify_names_a_table_that_does_not_reproduce(completed_run, workspace, tmp_path, capsys):
+def test_verify_names_a_table_that_does_not_reproduce(completed_run, workspace, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")  # rich wraps tables to the terminal width
     reference = _reference_copy(completed_run.run_dir, tmp_path / "reference")
     draws = pd.read_parquet(reference / "tables" / "slotervaart-draws.parquet")
     draws.loc[2, "value"] = draws.loc[2, "value"] * (1 + 1e-6)
@@ -504,7 +507,8 @@ def test_ctrl_c_stops_the_run_at_once_and_leaves_it_incomplete(workspace, tmp_pa
     assert "INCOMPLETE" in stderr
 
 
-def test_run_on_invalid_data_lists_every_problem_and_runs_nothing(tmp_path, capsys):
+def test_run_on_invalid_data_lists_every_problem_and_runs_nothing(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")  # rich wraps tables to the terminal width
     pytest.importorskip("ponzoni_eval.validate")  # validate and prepare come from the foundation branch
     raw = tmp_path / "raw"
     shutil.copytree(Path(__file__).resolve().parents[1] / "data" / "raw" / "example", raw)
