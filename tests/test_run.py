@@ -271,20 +271,21 @@ def test_manifests_compare_without_times_and_run_id():
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(run_module, "_prepare", fake_prepare)
-        yield {
-            "root": root,
-            "raw": make_raw(root / "raw"),
-            "notebooks": convert_notebooks(root / "notebooks"),
-        }
+    return {"root": root, "raw": make_raw(root / "raw"), "notebooks": convert_notebooks(root / "notebooks")}
+
+
+@pytest.fixture
+def fixture_prepare(monkeypatch):
+    monkeypatch.setattr(run_module, "_prepare", fake_prepare)
 
 
 @pytest.fixture(scope="module")
 def completed_run(workspace):
     root = workspace["root"]
-    return run_pipeline(root / "raw", jobs=2, out=root / "papermill_runs", processed_dir=root / "processed",
-                        notebooks_dir=workspace["notebooks"], show_progress=False)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(run_module, "_prepare", fake_prepare)
+        return run_pipeline(root / "raw", jobs=2, out=root / "papermill_runs", processed_dir=root / "processed",
+                            notebooks_dir=workspace["notebooks"], show_progress=False)
 
 
 @pytest.mark.slow
@@ -341,7 +342,7 @@ def test_the_index_links_every_report_table_and_figure_and_nothing_is_broken(com
 
 
 @pytest.mark.slow
-def test_two_runs_on_the_same_inputs_give_identical_tables_and_manifests(completed_run, workspace):
+def test_two_runs_on_the_same_inputs_give_identical_tables_and_manifests(completed_run, workspace, fixture_prepare):
     root = workspace["root"]
     again = run_pipeline(root / "raw", jobs=1, out=root / "papermill_runs", processed_dir=root / "processed",
                          notebooks_dir=workspace["notebooks"], show_progress=False)
@@ -363,7 +364,7 @@ def test_two_runs_on_the_same_inputs_give_identical_tables_and_manifests(complet
 
 
 @pytest.mark.slow
-def test_a_failing_notebook_is_recorded_and_the_others_still_run(workspace, tmp_path, monkeypatch, capsys):
+def test_a_failing_notebook_is_recorded_and_the_others_still_run(workspace, fixture_prepare, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("COLUMNS", "200")  # rich wraps to the terminal width
     notebooks = tmp_path / "notebooks"
     shutil.copytree(workspace["notebooks"], notebooks)
@@ -408,7 +409,7 @@ def _reference_copy(run_dir: Path, target: Path) -> Path:
 
 
 @pytest.mark.slow
-def test_verify_reproduces_a_reference_run_without_notebooks(completed_run, workspace, tmp_path, capsys):
+def test_verify_reproduces_a_reference_run_without_notebooks(completed_run, workspace, fixture_prepare, tmp_path, capsys):
     reference = _reference_copy(completed_run.run_dir, tmp_path / "reference")
     processed = {p: p.stat().st_mtime_ns for p in (workspace["root"] / "processed").iterdir()}
     result = verify_run(reference, notebooks_dir=workspace["notebooks"])
@@ -420,7 +421,7 @@ def test_verify_reproduces_a_reference_run_without_notebooks(completed_run, work
 
 
 @pytest.mark.slow
-def test_verify_names_a_table_that_does_not_reproduce(completed_run, workspace, tmp_path, capsys, monkeypatch):
+def test_verify_names_a_table_that_does_not_reproduce(completed_run, workspace, fixture_prepare, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("COLUMNS", "200")  # rich wraps tables to the terminal width
     reference = _reference_copy(completed_run.run_dir, tmp_path / "reference")
     draws = pd.read_parquet(reference / "tables" / "slotervaart-draws.parquet")
