@@ -324,10 +324,14 @@ def _close_worker_event_loop() -> None:
     asyncio.set_event_loop(None)
 
 
+OnResult = Callable[[NotebookResult], None]
+"""Called with each result as soon as its notebook has finished (progress, manifest)."""
+
+
 class Executor(Protocol):
     """Runs notebook tasks; calls `on_result` as each finishes; returns results in task order."""
 
-    def run(self, tasks: Sequence[NotebookTask], on_result: Callable[[NotebookResult], None]) -> list[NotebookResult]:
+    def run(self, tasks: Sequence[NotebookTask], on_result: OnResult) -> list[NotebookResult]:
         ...  # pragma: no cover
 
 
@@ -362,7 +366,7 @@ class LocalExecutor:
     environment: Mapping[str, str] = field(default_factory=dict)
     pool: str = "thread"
 
-    def run(self, tasks: Sequence[NotebookTask], on_result: Callable[[NotebookResult], None]) -> list[NotebookResult]:
+    def run(self, tasks: Sequence[NotebookTask], on_result: OnResult) -> list[NotebookResult]:
         if not tasks:
             return []
         # Workers also for jobs=1: papermill then never runs on the caller's thread, which may have an
@@ -371,7 +375,7 @@ class LocalExecutor:
             return self._run_in_processes(tasks, on_result)
         return self._run_in_threads(tasks, on_result)
 
-    def _run_in_threads(self, tasks: Sequence[NotebookTask], on_result: Callable[[NotebookResult], None]) -> list[NotebookResult]:
+    def _run_in_threads(self, tasks: Sequence[NotebookTask], on_result: OnResult) -> list[NotebookResult]:
         # Daemon threads, not a ThreadPoolExecutor: on Ctrl-C the run must stop now, and Python joins a
         # ThreadPoolExecutor's threads at exit, which would wait for every running notebook to finish.
         # Kernels of notebooks still running exit with this process (ipykernel watches its parent).
@@ -402,7 +406,7 @@ class LocalExecutor:
             raise
         return [result for result in results if result is not None]
 
-    def _run_in_processes(self, tasks: Sequence[NotebookTask], on_result: Callable[[NotebookResult], None]) -> list[NotebookResult]:
+    def _run_in_processes(self, tasks: Sequence[NotebookTask], on_result: OnResult) -> list[NotebookResult]:
         import multiprocessing
 
         # forkserver: workers start from a clean single-threaded process (fork from a process that runs
@@ -863,7 +867,7 @@ def run_pipeline(
 def _execute_with_progress(
     runner: Executor,
     stages: Sequence[Sequence[NotebookTask]],
-    record: Callable[[NotebookResult], None],
+    record: OnResult,
     console: "Console",
     show_progress: bool,
 ) -> None:
@@ -894,74 +898,21 @@ def _execute_with_progress(
 
 # --- index.html ------------------------------------------------------------------------------
 
-_INDEX_TEMPLATE = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>ponzoni_eval run {{ manifest.run_id }}</title>
-<style>
- body { font-family: system-ui, sans-serif; max-width: 70em; margin: 2em auto; padding: 0 1em; color: #222; }
- table { border-collapse: collapse; margin: 1em 0; } th, td { border: 1px solid #ccc; padding: .3em .6em; text-align: left; }
- .failed { color: #b00020; font-weight: bold; } .ok { color: #1b5e20; }
- .banner { border: 3px solid #b00020; background: #fff3f3; color: #b00020; padding: .8em 1em; font-size: 1.2em; font-weight: bold; }
- figure { display: inline-block; margin: 1em; max-width: 30em; vertical-align: top; } figure img { max-width: 100%; }
- code { background: #f4f4f4; padding: 0 .2em; }
-</style>
-</head>
-<body>
-<h1>ponzoni_eval run <code>{{ manifest.run_id }}</code></h1>
-{% if manifest.dataset.synthetic %}<p class="banner" role="note">SYNTHETIC EXAMPLE DATA — not findings</p>{% endif %}
-<p>Status: <span class="{{ 'ok' if manifest.status == 'complete' else 'failed' }}">{{ manifest.status }}</span>.
-Started {{ manifest.started }}, took {{ '%.1f' % manifest.duration_s }} s.
-Data: <code>{{ manifest.parameters.data_dir }}</code>; cases: {{ manifest.parameters.cases | join(', ') }};
-language {{ manifest.parameters.language }}, alpha {{ manifest.parameters.alpha }}, seed {{ manifest.parameters.seed }}.
-{% if manifest.git %}Code: commit <code>{{ manifest.git.commit[:12] }}</code>{% if manifest.git.dirty %} (with uncommitted changes){% endif %}.{% endif %}
-ponzoni-eval {{ manifest.environment.packages['ponzoni-eval'] }}, Python {{ manifest.environment.python }}.</p>
-<p>Everything about this run: <a href="manifest.json">manifest.json</a> · tables and figures: <a href="outputs.json">outputs.json</a>.
-Check it yourself: <code>ponzoni-eval verify {{ manifest.run_id }}</code>.</p>
-
-<h2>Reports</h2>
-<table>
-<tr><th>report</th><th>case</th><th>status</th><th>time</th><th>read</th></tr>
-{% for nb in manifest.notebooks %}
-<tr>
-<td>{{ nb.name }}</td><td>{{ nb.case_id or 'all' }}</td>
-<td class="{{ 'ok' if nb.status == 'ok' else 'failed' }}">{{ nb.status }}{% if nb.error %}: {{ nb.error.ename }}{% if nb.error.cell_index is not none %} in cell {{ nb.error.cell_index }}{% endif %}{% endif %}</td>
-<td>{{ '%.1f s' % nb.duration_s if nb.duration_s is not none else '' }}</td>
-<td>{% for label, href in nb.links %}<a href="{{ href }}">{{ label }}</a>{% if not loop.last %} · {% endif %}{% endfor %}</td>
-</tr>
-{% endfor %}
-</table>
-
-<h2>Tables</h2>
-{% if registry.tables %}<table>
-<tr><th>table</th><th>what it shows</th><th>rows</th><th>files</th></tr>
-{% for t in registry.tables %}
-<tr><td>{{ t.name }}</td><td>{{ t.caption or '' }}</td><td>{{ t.rows }}</td>
-<td><a href="{{ t.files.csv }}">CSV</a> · <a href="{{ t.files.parquet }}">parquet</a></td></tr>
-{% endfor %}
-</table>{% else %}<p>No tables were written.</p>{% endif %}
-
-<h2>Figures</h2>
-{% for f in registry.figures %}
-<figure><a href="{{ f.files.svg }}"><img src="{{ f.files.png }}" alt="{{ f.caption }}"></a>
-<figcaption><b>{{ f.name }}</b>: {{ f.caption }} (<a href="{{ f.files.png }}">PNG</a> · <a href="{{ f.files.svg }}">SVG</a>)</figcaption></figure>
-{% else %}<p>No figures were written.</p>{% endfor %}
-</body>
-</html>
-"""
 
 
 def _write_index(run_dir: Path, manifest: Mapping[str, Any], registry: Mapping[str, Any]) -> None:
     """``index.html``: every report, table and figure, with relative links only that exist."""
+    from importlib import resources
+
     import jinja2
 
     notebooks = []
     for entry in manifest["notebooks"]:
         candidates = (("report", entry["html"]["report"]), ("with code", entry["html"]["code"]), ("notebook", entry["executed"]))
         notebooks.append({**entry, "links": [(label, href) for label, href in candidates if (run_dir / href).is_file()]})
+    template = resources.files("ponzoni_eval").joinpath("templates/run_index.html").read_text(encoding="utf-8")
     environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-    page = environment.from_string(_INDEX_TEMPLATE).render(
+    page = environment.from_string(template).render(
         manifest={**manifest, "notebooks": notebooks}, registry=registry
     )
     _atomic_write_bytes(run_dir / "index.html", page.encode("utf-8"))
@@ -1279,9 +1230,8 @@ def _print_verify_summary(result: VerifyResult, console: "Console") -> None:
     for row in result.differences.itertuples(index=False):
         table.add_row(*(escape("" if _is_missing(value) else str(value)) for value in row))
     console.print(table)
-    console.print(
-        f"[bold red]Not verified:[/bold red] {len(result.differences)} difference(s); re-run kept in {escape(str(result.rerun_dir))}"
-    )
+    kept = escape(str(result.rerun_dir))
+    console.print(f"[bold red]Not verified:[/bold red] {len(result.differences)} difference(s); re-run kept in {kept}")
 
 
 def _is_missing(value: Any) -> bool:
