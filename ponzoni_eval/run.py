@@ -913,7 +913,7 @@ def _write_index(run_dir: Path, manifest: Mapping[str, Any], registry: Mapping[s
     template = resources.files("ponzoni_eval").joinpath("templates/run_index.html").read_text(encoding="utf-8")
     environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     page = environment.from_string(template).render(
-        manifest={**manifest, "notebooks": notebooks}, registry=registry
+        manifest={**manifest, "notebooks": notebooks}, registry=registry, verify_path=_recorded_path(run_dir)
     )
     _atomic_write_bytes(run_dir / "index.html", page.encode("utf-8"))
 
