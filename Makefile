@@ -23,13 +23,17 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 RUN := $(UV) run --locked --no-sync
 
-.PHONY: help setup run test test-fast lab bench example dictionary lock clean
+PROCESSED := data/processed
+NBVAL := pytest --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg notebooks/
+
+.PHONY: help setup run test test-fast lab bench example dictionary lock clean processed notebooks
 
 help:
 	@echo "make run    the full pipeline on the example data ($(DATA))"
 	@echo "make test   the whole test suite (unit, reference, notebooks)"
 	@echo "make lab    JupyterLab on notebooks/"
 	@echo "make bench  benchmarks (writes benchmarks/results.md)"
+	@echo "make notebooks  re-execute the notebooks on the example data (stored outputs for nbval)"
 	@echo "make setup  only install (done automatically by the others)"
 
 $(UV):
@@ -46,8 +50,18 @@ setup: $(STAMP)
 run: setup
 	$(RUN) ponzoni-eval run --data $(DATA) --jobs $(JOBS)
 
-test: setup
+# The notebooks read the processed example data; prepare is idempotent, so it simply runs again.
+processed: setup
+	$(RUN) ponzoni-eval prepare $(DATA) --out $(PROCESSED)
+
+test: setup processed
 	$(RUN) pytest -n 2 tests
+	$(RUN) $(NBVAL)
+
+# Re-execute the notebooks in place from their .py (with the example data), storing the outputs
+# that nbval compares against. Run after changing a notebook or the example data; commit the .ipynb.
+notebooks: setup processed
+	$(RUN) python -c "import sys; from ponzoni_eval.run import execute_in_place; [execute_in_place(p) for p in sys.argv[1:]]" notebooks/0*.py
 
 test-fast: setup
 	$(RUN) pytest -m "not slow" -x -q tests

@@ -8,6 +8,7 @@ printed as a plain message and exits with status 1, never as a traceback.
 from __future__ import annotations
 
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Optional
 
@@ -141,6 +142,81 @@ def qda_import(
     for warning in report.warnings:
         _out().print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
     _out().print("Wrote " + escape(", ".join(str(p) for p in written.values())), highlight=False)
+
+
+class Language(str, Enum):
+    """Languages the reports can speak (generated sentences, captions, banner)."""
+
+    en = "en"
+    nl = "nl"
+
+
+def _split_cases(values: Optional[list[str]]) -> Optional[list[str]]:
+    """`--cases a --cases b` and `--cases a,b` both mean [a, b]."""
+    if not values:
+        return None
+    return [case.strip() for value in values for case in value.split(",") if case.strip()]
+
+
+@app.command()
+def run(
+    data: Path = typer.Option(Path("data/raw/example"), "--data", help="Folder with the raw tables."),
+    cases: Optional[list[str]] = typer.Option(None, "--cases", help="Case ids to report on (repeat or comma-separate); default all."),
+    jobs: int = typer.Option(2, "--jobs", min=1, help="Notebooks executed at once."),
+    out_dir: Path = typer.Option(Path("papermill_runs"), "--out", help="Folder for the run folders and the 'latest' pointer."),
+    language: Language = typer.Option(Language.en, "--language", help="Language of generated sentences and captions."),
+    processed: Path = typer.Option(Path("data/processed"), "--processed", help="Where the processed tables are written."),
+    notebooks: Optional[Path] = typer.Option(None, "--notebooks", help="Folder with your own copies of the report notebooks."),
+) -> None:
+    """Validate, prepare and run every report into papermill_runs/<time>-<hash>/.
+
+    Exit status 0 when every notebook ran, 1 when one failed (the others still
+    run; the message names the notebook and the cell).
+    """
+    from rich.markup import escape
+
+    from .errors import ValidationFailed
+    from .run import run_pipeline
+
+    errors = Console(stderr=True)  # created here, so the terminal width is read when the run starts
+    try:
+        result = run_pipeline(
+            data, cases=_split_cases(cases), jobs=jobs, out=out_dir, language=language.value,
+            processed_dir=processed, notebooks_dir=notebooks, console=errors,
+        )
+    except ValidationFailed as exc:  # every problem at once, as `validate` shows them
+        from .validate import print_problems
+
+        print_problems(exc.problems, console=Console())
+        errors.print(f"[red]Not run[/red]: fix the errors above (`ponzoni-eval validate {escape(str(data))}` lists them again).")
+        raise typer.Exit(1)
+    index = result.run_dir / "index.html"
+    if result.ok:
+        Console().print(f"[green]Done.[/green] Open {escape(str(index))}", highlight=False)
+        raise typer.Exit(0)
+    for line in result.failure_messages():
+        errors.print(f"[bold red]Failed:[/bold red] {escape(line)}", highlight=False, soft_wrap=True)
+    errors.print(f"The other reports are in {escape(str(index))}", highlight=False)
+    raise typer.Exit(1)
+
+
+@app.command()
+def verify(
+    run_dir: Path = typer.Argument(..., help="A run folder, papermill_runs/latest, or a reference run (tables + manifest)."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Where the raw data are now (default: as recorded)."),
+    jobs: int = typer.Option(2, "--jobs", min=1, help="Notebooks executed at once for the re-run."),
+    keep: bool = typer.Option(False, "--keep", help="Keep the re-run folder even when everything matches."),
+    notebooks: Optional[Path] = typer.Option(None, "--notebooks", help="Folder with the report notebooks to re-run."),
+) -> None:
+    """Re-run a recorded run on the same inputs and compare every result table.
+
+    Exit status 0 when every table is reproduced, 1 when an input file changed
+    or any table differs (a table of differences is printed).
+    """
+    from .run import verify_run
+
+    result = verify_run(run_dir, data_dir=data, jobs=jobs, keep=keep, notebooks_dir=notebooks, console=Console(stderr=True))
+    raise typer.Exit(0 if result.ok else 1)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,1254 @@
+"""Run every report in one go, leave a run folder a reviewer can trust, and verify it.
+
+`run_pipeline` prepares the processed tables from the raw data, executes the
+parameterised notebooks with papermill (the per-case report once per case, in
+parallel; then the cross-case report and the joint display, also side by
+side) and writes one folder per run::
+
+    papermill_runs/<YYYYmmdd-HHMMSS>-<input hash>/
+        INCOMPLETE          present until the run has finished (an interrupted run keeps it)
+        manifest.json       what ran, on which inputs, with which versions, and how it went
+        index.html          links to every report, table and figure
+        notebooks/          executed notebooks (with the error, when one failed)
+        html/               each report twice: <name>.html without code (evaluators),
+                            <name>-code.html with code (students)
+        tables/             result tables: CSV + parquet + a JSON sidecar each
+        figures/            figures: PNG + SVG + a JSON sidecar (caption = alt text) each
+        outputs.json        the registry of tables and figures
+    papermill_runs/latest   symlink (or a one-line text file) to the newest finished run
+
+`verify_run` re-runs a recorded run with the recorded parameters on the same
+inputs (their checksums must match) and compares every result table: text,
+integer and other exact columns must be equal, float columns equal to a
+relative 1e-9. It needs only ``manifest.json`` and ``tables/``, so it also
+works on a committed reference run without notebooks.
+
+Execution is behind a small interface (`Executor`): a list of picklable
+`NotebookTask`\\ s in, one `NotebookResult` per task out, through the plain
+function `execute_notebook_task`. `LocalExecutor` runs them in a local process
+pool; a distributed executor only has to map the same function.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import os
+import platform
+import queue
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Protocol, Sequence
+
+from .errors import DataError
+from .report import OUTPUTS_FILE, TABLES_DIR, _atomic_write_bytes, _json_bytes, collect_outputs, is_synthetic
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+    from rich.console import Console
+
+__all__ = [
+    "run_pipeline",
+    "verify_run",
+    "compare_tables",
+    "RunResult",
+    "VerifyResult",
+    "NotebookTask",
+    "NotebookResult",
+    "Executor",
+    "LocalExecutor",
+    "execute_notebook_task",
+    "resolve_run_dir",
+    "CASE_NOTEBOOK",
+    "CROSS_CASE_NOTEBOOKS",
+    "LANGUAGES",
+]
+
+CASE_NOTEBOOK = "01_case_report"
+"""Executed once per case."""
+CROSS_CASE_NOTEBOOKS = ("02_cross_case", "03_joint_display")
+"""Executed once per run, after the case reports, side by side."""
+LANGUAGES = ("en", "nl")
+DEFAULT_SEED = 20170616
+
+MANIFEST_FILE = "manifest.json"
+INCOMPLETE_MARKER = "INCOMPLETE"
+LATEST = "latest"
+MANIFEST_FORMAT = 1
+
+KEY_PACKAGES = (
+    "ponzoni-eval",
+    "pandas",
+    "numpy",
+    "scipy",
+    "statsmodels",
+    "pingouin",
+    "scikit-posthocs",
+    "krippendorff",
+    "pandera",
+    "pyarrow",
+    "matplotlib",
+    "seaborn",
+    "papermill",
+    "nbconvert",
+    "nbformat",
+    "ipykernel",
+    "jupytext",
+)
+"""Packages whose versions are recorded in every run manifest."""
+
+# Fields of a manifest that differ between two runs of the same inputs by design.
+VOLATILE_MANIFEST_KEYS = frozenset({"run_id", "started", "finished", "duration_s"})
+
+# One BLAS/OpenMP thread per kernel: with several kernels side by side, more threads only compete
+# for the same cores (and thread counts can change the last bits of float sums).
+_THREAD_LIMITS = {
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "NUMEXPR_NUM_THREADS": "1",
+    "VECLIB_MAXIMUM_THREADS": "1",
+}
+_STATE_VARIABLES = {
+    "JUPYTER_RUNTIME_DIR": "jupyter-runtime",
+    "JUPYTER_DATA_DIR": "jupyter-data",
+    "IPYTHONDIR": "ipython",
+    "MPLCONFIGDIR": "matplotlib",
+}
+
+
+# --- paths and checksums --------------------------------------------------------------
+
+
+def _default_notebooks_dir() -> Path:
+    """``notebooks/`` of the source tree this package runs from, else of the working folder."""
+    beside_package = Path(__file__).resolve().parents[1] / "notebooks"
+    return beside_package if beside_package.is_dir() else Path.cwd() / "notebooks"
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _checksums(folder: Path, pattern: str = "**/*") -> dict[str, str]:
+    """SHA-256 of every file under `folder` matching `pattern`, by POSIX path relative to it.
+
+    Hidden files and folders (``.DS_Store``, ``.~lock``, ``.ipynb_checkpoints``) are
+    left out: they are not inputs, and editors create and delete them at will.
+    """
+    found = {}
+    for path in sorted(folder.glob(pattern)):
+        relative = path.relative_to(folder)
+        if path.is_file() and not any(part.startswith(".") for part in relative.parts):
+            found[relative.as_posix()] = _sha256_file(path)
+    return found
+
+
+def _recorded_path(path: Path) -> str:
+    """A path as the manifest keeps it: relative to the working folder when inside it (portable)."""
+    absolute = path.resolve()
+    try:
+        return absolute.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return absolute.as_posix()
+
+
+def _now() -> datetime:
+    return datetime.now().astimezone()
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds")
+
+
+# --- notebook tasks and executors -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NotebookTask:
+    """One notebook to execute: where from, where to, with which parameters.
+
+    Plain data (strings, numbers, a dict) so it can be pickled to another
+    process or machine.
+    """
+
+    name: str
+    """Name of the executed report, e.g. ``01_case_report-slotervaart``."""
+    notebook: str
+    """The source notebook's name, e.g. ``01_case_report``."""
+    source: str
+    output: str
+    html_report: str
+    html_code: str
+    parameters: dict[str, Any]
+    case_id: str | None = None
+    cell_timeout: float | None = None
+
+
+@dataclass(frozen=True)
+class NotebookResult:
+    """How one notebook run went. ``error`` is ``None`` on success."""
+
+    name: str
+    status: str  # "ok" or "failed"
+    duration_s: float
+    error: dict[str, Any] | None = None
+
+
+def _parameters_cell_index(source: str) -> int | None:
+    import nbformat
+
+    notebook = nbformat.read(source, as_version=4)
+    for index, cell in enumerate(notebook.cells):
+        if "parameters" in cell.get("metadata", {}).get("tags", []):
+            return index
+    return None
+
+
+def _error_record(task: NotebookTask, exc: BaseException) -> dict[str, Any]:
+    """What the manifest says about a failure: cell (in the source notebook), In [n], error name and text."""
+    from papermill.exceptions import PapermillExecutionError
+
+    if not isinstance(exc, PapermillExecutionError):
+        return {"cell_index": None, "execution_count": None, "ename": type(exc).__name__, "evalue": str(exc)[:2000]}
+    cell_index = exc.cell_index
+    parameters_cell = _parameters_cell_index(task.source)
+    # papermill injects one cell after the parameters cell; count cells as in the source notebook.
+    if parameters_cell is not None and task.parameters and cell_index > parameters_cell:
+        cell_index -= 1
+    first_line = next((line for line in str(exc.source).splitlines() if line.strip()), "")
+    return {
+        "cell_index": cell_index,
+        "execution_count": exc.exec_count,
+        "ename": exc.ename,
+        "evalue": str(exc.evalue)[:2000],
+        "cell_first_line": first_line[:200],
+    }
+
+
+def _html_exporter(with_code: bool):
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(template_name="lab")
+    exporter.exclude_input = not with_code
+    exporter.exclude_input_prompt = not with_code
+    exporter.exclude_output_prompt = not with_code
+    return exporter
+
+
+def _export_html(task: NotebookTask) -> None:
+    """The executed notebook as HTML, once without code (evaluators) and once with (students)."""
+    import nbformat
+
+    notebook = nbformat.read(task.output, as_version=4)
+    for target, with_code in ((task.html_report, False), (task.html_code, True)):
+        body, _ = _html_exporter(with_code).from_notebook_node(notebook, resources={"metadata": {"name": task.name}})
+        _atomic_write_bytes(Path(target), body.encode("utf-8"))
+
+
+def _kernel_options() -> dict[str, Any]:
+    """How kernels are started, for papermill and nbclient alike."""
+    from traitlets.config import Config
+
+    return {
+        # Encrypt kernel traffic (CurveZMQ) where the kernel supports it: the notebooks carry
+        # participants' data, and plain TCP on localhost is readable by other users of the machine.
+        "config": Config({"KernelManager": {"transport_encryption": "auto"}}),
+        # The kernel's own log (not cell output) says "KeyboardInterrupt caught in kernel" when
+        # jupyter_client interrupts it at shutdown; evaluators should not see that on a good run.
+        "extra_arguments": ["--IPKernelApp.log_level=CRITICAL"],
+    }
+
+
+def execute_notebook_task(task: NotebookTask) -> NotebookResult:
+    """Execute one notebook with papermill (kernel ``python3``) and export it to HTML.
+
+    Never raises for a failing notebook: the executed copy keeps the error
+    (papermill writes it), and the result says where it happened.
+    """
+    import papermill
+
+    started = time.perf_counter()
+    error = None
+    try:
+        papermill.execute_notebook(
+            task.source,
+            task.output,
+            parameters=task.parameters,
+            kernel_name="python3",
+            progress_bar=False,
+            log_output=False,
+            start_timeout=120,
+            execution_timeout=task.cell_timeout,
+            **_kernel_options(),
+        )
+    except Exception as exc:  # a failing notebook must not stop the others; it is recorded instead
+        error = _error_record(task, exc)
+    if Path(task.output).is_file():
+        try:
+            _export_html(task)
+        except Exception as exc:  # the executed notebook is still there to read
+            error = error or {"cell_index": None, "execution_count": None, "ename": type(exc).__name__,
+                              "evalue": f"HTML export failed: {exc}"[:2000]}
+    duration = round(time.perf_counter() - started, 3)
+    _close_worker_event_loop()
+    return NotebookResult(task.name, "ok" if error is None else "failed", duration, error)
+
+
+def _close_worker_event_loop() -> None:
+    """Close the event loop nbclient opened on this worker thread (it would leak a socket pair per task).
+
+    jupyter_core creates one loop per thread and never closes it; on the main
+    thread the loop may belong to the caller, so it is left alone there.
+    """
+    import asyncio
+
+    if threading.current_thread() is threading.main_thread():
+        return
+    loop = asyncio.get_event_loop_policy().get_event_loop()
+    if not loop.is_running():
+        loop.close()
+    asyncio.set_event_loop(None)
+
+
+OnResult = Callable[[NotebookResult], None]
+"""Called with each result as soon as its notebook has finished (progress, manifest)."""
+
+
+class Executor(Protocol):
+    """Runs notebook tasks; calls `on_result` as each finishes; returns results in task order."""
+
+    def run(self, tasks: Sequence[NotebookTask], on_result: OnResult) -> list[NotebookResult]:
+        ...  # pragma: no cover
+
+
+def _set_worker_environment(environment: Mapping[str, str]) -> None:
+    """Worker initializer: the kernels a worker starts inherit this environment."""
+    os.environ.update(environment)
+
+
+@dataclass
+class LocalExecutor:
+    """Execute notebooks side by side on this machine, `jobs` at a time.
+
+    Parameters
+    ----------
+    jobs : int
+        How many notebooks (kernels) run at once.
+    environment : mapping
+        Environment variables for the workers and their kernels.
+    pool : {"thread", "process"}
+        Each notebook runs in its own kernel process either way; the pool
+        only drives the kernels (send a cell, wait for the reply), which is
+        waiting, not computing. Threads (default) share one set of imports
+        and need no ``if __name__ == "__main__"`` guard in a script that
+        calls `run_pipeline`; worker processes (forkserver) each import
+        papermill and nbconvert again, which on the fixture notebooks made
+        a run slower, not faster (see the numbers in README, "Running").
+        papermill is thread-safe as long as ``cwd`` is not passed, and it
+        is not: notebooks get absolute paths.
+    """
+
+    jobs: int = 2
+    environment: Mapping[str, str] = field(default_factory=dict)
+    pool: str = "thread"
+
+    def run(self, tasks: Sequence[NotebookTask], on_result: OnResult) -> list[NotebookResult]:
+        if not tasks:
+            return []
+        # Workers also for jobs=1: papermill then never runs on the caller's thread, which may have an
+        # event loop running already (run_pipeline called from a Jupyter notebook).
+        if self.pool == "process":
+            return self._run_in_processes(tasks, on_result)
+        return self._run_in_threads(tasks, on_result)
+
+    def _run_in_threads(self, tasks: Sequence[NotebookTask], on_result: OnResult) -> list[NotebookResult]:
+        # Daemon threads, not a ThreadPoolExecutor: on Ctrl-C the run must stop now, and Python joins a
+        # ThreadPoolExecutor's threads at exit, which would wait for every running notebook to finish.
+        # Kernels of notebooks still running exit with this process (ipykernel watches its parent).
+        todo: queue.SimpleQueue = queue.SimpleQueue()
+        finished: queue.SimpleQueue = queue.SimpleQueue()
+        for index, task in enumerate(tasks):
+            todo.put((index, task))
+
+        def work() -> None:
+            while True:
+                try:
+                    index, task = todo.get_nowait()
+                except queue.Empty:
+                    return
+                finished.put((index, _execute_reporting_crashes(task)))
+
+        for number in range(min(self.jobs, len(tasks))):
+            threading.Thread(target=work, name=f"notebook-{number}", daemon=True).start()
+        results: list[NotebookResult | None] = [None] * len(tasks)
+        try:
+            for _ in tasks:
+                index, result = _next_interruptibly(finished)
+                results[index] = result
+                on_result(result)
+        except BaseException:
+            while not todo.empty():  # start nothing new
+                todo.get_nowait()
+            raise
+        return [result for result in results if result is not None]
+
+    def _run_in_processes(self, tasks: Sequence[NotebookTask], on_result: OnResult) -> list[NotebookResult]:
+        import multiprocessing
+
+        # forkserver: workers start from a clean single-threaded process (fork from a process that runs
+        # a progress-bar thread can deadlock); spawn where forkserver does not exist (Windows).
+        method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+        executor = ProcessPoolExecutor(
+            max_workers=self.jobs,
+            mp_context=multiprocessing.get_context(method),
+            initializer=_set_worker_environment,
+            initargs=(dict(self.environment),),
+        )
+        futures = {executor.submit(execute_notebook_task, task): index for index, task in enumerate(tasks)}
+        results: list[NotebookResult | None] = [None] * len(tasks)
+        try:
+            pending = set(futures)
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    index = futures[future]
+                    try:
+                        results[index] = future.result()
+                    except Exception as exc:  # the worker itself died (killed, out of memory)
+                        results[index] = _crashed(tasks[index], exc)
+                    on_result(results[index])
+        except BaseException:
+            # Ctrl-C in a terminal reaches the workers too; they stop their notebooks themselves.
+            executor.shutdown(wait=False, cancel_futures=True)
+            raise
+        executor.shutdown(wait=True)
+        return [result for result in results if result is not None]
+
+
+def _crashed(task: NotebookTask, exc: BaseException) -> NotebookResult:
+    return NotebookResult(
+        task.name, "failed", 0.0, {"cell_index": None, "execution_count": None, "ename": type(exc).__name__, "evalue": str(exc)}
+    )
+
+
+def _execute_reporting_crashes(task: NotebookTask) -> NotebookResult:
+    """`execute_notebook_task`, and a result also when something outside the notebook breaks."""
+    try:
+        return execute_notebook_task(task)
+    except BaseException as exc:  # a result must come back, or the run would wait for it forever
+        return _crashed(task, exc)
+
+
+def _next_interruptibly(results: "queue.SimpleQueue") -> Any:
+    """The next finished result; waits in short steps so that Ctrl-C is handled at once."""
+    while True:
+        try:
+            return results.get(timeout=0.2)
+        except queue.Empty:
+            continue
+
+
+EXECUTORS: dict[str, Callable[[int, Mapping[str, str]], Executor]] = {
+    "local": lambda jobs, environment: LocalExecutor(jobs, environment),
+}
+"""Executors by name: each takes (jobs, environment) and returns an `Executor`."""
+
+
+def _make_executor(name: str, jobs: int, environment: Mapping[str, str]) -> Executor:
+    return EXECUTORS[name](jobs, environment)
+
+
+@contextmanager
+def _run_environment(state_dir: Path) -> Iterator[dict[str, str]]:
+    """Environment for kernels: one thread each, state folders outside $HOME, inline figures.
+
+    Also applied to this process while the run lasts (jupyter_client writes
+    kernel connection files from here) and restored afterwards.
+    """
+    environment = dict(_THREAD_LIMITS)
+    for variable, folder in _STATE_VARIABLES.items():
+        environment[variable] = os.environ.get(variable) or str(state_dir / folder)
+    for variable in _STATE_VARIABLES:
+        Path(environment[variable]).mkdir(parents=True, exist_ok=True)
+    # Figures must reach the notebook (and the HTML); `make` sets MPLBACKEND=Agg for scripts, which
+    # would keep every figure out of the reports.
+    environment["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    environment["PYTHONHASHSEED"] = "0"  # same set/dict-of-str order in every kernel, every run
+    environment["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"  # the debugger's frozen-modules warning
+    saved = {variable: os.environ.get(variable) for variable in environment}
+    os.environ.update(environment)
+    try:
+        yield environment
+    finally:
+        for variable, value in saved.items():
+            if value is None:
+                os.environ.pop(variable, None)
+            else:
+                os.environ[variable] = value
+
+
+# --- the run ------------------------------------------------------------------------------
+
+
+@dataclass
+class RunResult:
+    """What `run_pipeline` hands back: the run folder, its manifest, and what failed."""
+
+    run_dir: Path
+    manifest: dict[str, Any]
+
+    @property
+    def failures(self) -> list[dict[str, Any]]:
+        return [entry for entry in self.manifest["notebooks"] if entry["status"] != "ok"]
+
+    @property
+    def ok(self) -> bool:
+        return self.manifest["status"] == "complete"
+
+    def failure_messages(self) -> list[str]:
+        """One line per failed notebook: which one, which cell, which error, where to look."""
+        lines = []
+        for entry in self.failures:
+            error = entry.get("error") or {}
+            where = ""
+            if error.get("cell_index") is not None:
+                where = f" in cell {error['cell_index']} (In [{error.get('execution_count')}])"
+                if error.get("cell_first_line"):
+                    where += f" `{error['cell_first_line']}`"
+            lines.append(
+                f"{entry['name']} failed{where}: {error.get('ename')}: {error.get('evalue')} "
+                f"(see {self.run_dir / entry['executed']})"
+            )
+        return lines
+
+
+def _versions() -> dict[str, str | None]:
+    versions = {}
+    for package in KEY_PACKAGES:
+        try:
+            versions[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            versions[package] = None
+    return versions
+
+
+def _git_state() -> dict[str, Any] | None:
+    """Commit and dirty flag of the source tree the package runs from, or None outside git."""
+    root = Path(__file__).resolve().parents[1]
+    if not (root / ".git").exists() or shutil.which("git") is None:
+        return None
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=20, check=True
+        ).stdout.strip()
+        status = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True, text=True, timeout=20, check=True,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return {"commit": commit, "dirty": bool(status.strip())}
+
+
+def _environment_record() -> dict[str, Any]:
+    return {
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "packages": _versions(),
+    }
+
+
+def _write_manifest(run_dir: Path, manifest: Mapping[str, Any]) -> None:
+    _atomic_write_bytes(run_dir / MANIFEST_FILE, _json_bytes(manifest))
+
+
+def _create_run_dir(out: Path, started: datetime, input_hash: str) -> Path:
+    """A new run folder with its INCOMPLETE marker; a second run in the same second gets a suffix."""
+    out.mkdir(parents=True, exist_ok=True)
+    base = f"{started:%Y%m%d-%H%M%S}-{input_hash}"
+    for attempt in range(1, 1000):
+        run_dir = out / (base if attempt == 1 else f"{base}-{attempt}")
+        try:
+            run_dir.mkdir()
+        except FileExistsError:
+            continue
+        (run_dir / INCOMPLETE_MARKER).write_text(
+            f"This run started at {_iso(started)} and has not finished (or was interrupted).\n"
+            "Its results are not complete; start a new run.\n",
+            encoding="utf-8",
+        )
+        return run_dir
+    raise RuntimeError(f"could not create a run folder under {out}")  # pragma: no cover
+
+
+def _point_latest(out: Path, run_dir: Path) -> None:
+    """Point ``out/latest`` at `run_dir`: a relative symlink, or a text file holding the name."""
+    latest = out / LATEST
+    temporary = out / f".{LATEST}.{os.getpid()}.tmp"
+    temporary.unlink(missing_ok=True)
+    try:
+        os.symlink(run_dir.name, temporary, target_is_directory=True)
+    except (OSError, NotImplementedError):  # e.g. Windows without developer mode, some network shares
+        temporary.write_text(run_dir.name + "\n", encoding="utf-8")
+    if latest.is_dir() and not latest.is_symlink():  # a real folder called "latest": leave it alone
+        temporary.unlink()
+        raise DataError("a folder named 'latest' is in the way", file=str(latest), expected="a symlink or pointer file")
+    os.replace(temporary, latest)
+
+
+def resolve_run_dir(path: str | os.PathLike) -> Path:
+    """A run folder from its path, a ``latest`` symlink, or a ``latest`` text pointer."""
+    path = Path(path)
+    if path.is_file() and path.name == LATEST:
+        return (path.parent / path.read_text(encoding="utf-8").strip()).resolve()
+    return path.resolve()
+
+
+def _prepare(data_dir: Path, processed_dir: Path) -> None:
+    """Validate the raw data and write the processed tables (ponzoni_eval.prepare)."""
+    from .prepare import prepare
+
+    prepare(data_dir, processed_dir)
+
+
+def _case_ids(processed_dir: Path, wanted: Sequence[str] | None) -> list[str]:
+    import pandas as pd
+
+    cases_file = processed_dir / "cases.parquet"
+    if not cases_file.is_file():
+        raise DataError("the processed data have no cases table", file=str(cases_file), expected="cases.parquet from prepare")
+    known = [str(case) for case in pd.read_parquet(cases_file, columns=["case_id"])["case_id"]]
+    if not wanted:
+        return known
+    unknown = [case for case in wanted if case not in known]
+    if unknown:
+        raise DataError("unknown case(s)", column="case_id", expected=", ".join(known), found=", ".join(unknown))
+    return [case for case in known if case in set(wanted)]  # the data's order, whatever the command line's
+
+
+def _input_hash(raw: Mapping[str, str], parameters: Mapping[str, Any]) -> str:
+    payload = json.dumps({"raw": raw, "parameters": parameters}, sort_keys=True).encode("utf-8")
+    return hashlib.sha256(payload).hexdigest()[:10]
+
+
+def _tasks(
+    notebooks_dir: Path,
+    run_dir: Path,
+    processed_dir: Path,
+    case_ids: Sequence[str],
+    common: Mapping[str, Any],
+    cell_timeout: float | None,
+) -> tuple[list[NotebookTask], list[NotebookTask]]:
+    def task(notebook: str, name: str, parameters: dict[str, Any], case_id: str | None) -> NotebookTask:
+        source = notebooks_dir / f"{notebook}.ipynb"
+        if not source.is_file():
+            raise DataError("report notebook not found", file=str(source), expected=f"{notebook}.ipynb in {notebooks_dir}")
+        return NotebookTask(
+            name=name,
+            notebook=notebook,
+            source=str(source),
+            output=str(run_dir / "notebooks" / f"{name}.ipynb"),
+            html_report=str(run_dir / "html" / f"{name}.html"),
+            html_code=str(run_dir / "html" / f"{name}-code.html"),
+            parameters={**parameters, "processed_dir": str(processed_dir), "run_dir": str(run_dir), **common},
+            case_id=case_id,
+            cell_timeout=cell_timeout,
+        )
+
+    per_case = [task(CASE_NOTEBOOK, f"{CASE_NOTEBOOK}-{case}", {"case_id": case}, case) for case in case_ids]
+    cross_case = [task(name, name, {"case_id": "all", "cases": list(case_ids)}, None) for name in CROSS_CASE_NOTEBOOKS]
+    return per_case, cross_case
+
+
+def _notebook_entry(task: NotebookTask, run_dir: Path, result: NotebookResult | None, source_sha: str) -> dict[str, Any]:
+    recorded_parameters = {k: v for k, v in task.parameters.items() if k not in ("processed_dir", "run_dir")}
+    return {
+        "name": task.name,
+        "notebook": task.notebook,
+        "case_id": task.case_id,
+        "source_sha256": source_sha,
+        "parameters": recorded_parameters,
+        "executed": Path(task.output).relative_to(run_dir).as_posix(),
+        "html": {
+            "report": Path(task.html_report).relative_to(run_dir).as_posix(),
+            "code": Path(task.html_code).relative_to(run_dir).as_posix(),
+        },
+        "status": "pending" if result is None else result.status,
+        "duration_s": None if result is None else result.duration_s,
+        "error": None if result is None else result.error,
+    }
+
+
+def _outputs_record(registry: Mapping[str, Any]) -> dict[str, Any]:
+    return {kind: {record["name"]: record["sha256"] for record in records} for kind, records in registry.items()}
+
+
+def run_pipeline(
+    data_dir: str | os.PathLike,
+    *,
+    cases: Sequence[str] | None = None,
+    jobs: int = 2,
+    out: str | os.PathLike = "papermill_runs",
+    executor: str = "local",
+    language: str = "en",
+    alpha: float = 0.05,
+    seed: int = DEFAULT_SEED,
+    processed_dir: str | os.PathLike = "data/processed",
+    notebooks_dir: str | os.PathLike | None = None,
+    cell_timeout: float | None = 1800,
+    show_progress: bool = True,
+    console: "Console | None" = None,
+) -> RunResult:
+    """Prepare the data and execute every report into a new run folder.
+
+    Parameters
+    ----------
+    data_dir : path
+        Folder with the raw tables (never written to).
+    cases : list of str, optional
+        Case ids to report on (default: every case in the data).
+    jobs : int
+        Notebooks executed at once (each is one kernel process).
+    out : path
+        Folder that holds the run folders and the ``latest`` pointer.
+    executor : {"local"}
+        Where notebooks run.
+    language : {"en", "nl"}
+        Language of generated sentences and captions in the reports.
+    alpha : float
+        Significance level passed to every notebook.
+    seed : int
+        Seed for everything random in the notebooks (bootstrap CIs, ...).
+    processed_dir : path
+        Where `prepare` writes the processed tables the notebooks read.
+    notebooks_dir : path, optional
+        Folder with ``01_case_report.ipynb``, ``02_cross_case.ipynb`` and
+        ``03_joint_display.ipynb`` (default: the repository's ``notebooks/``).
+    cell_timeout : float or None
+        Seconds one cell may take before its notebook counts as failed.
+    show_progress : bool
+        A progress bar on the terminal (stderr).
+
+    Returns
+    -------
+    RunResult
+        ``run_dir``, ``manifest``, ``ok`` (every notebook succeeded) and
+        ``failure_messages()``.
+
+    Raises
+    ------
+    DataError
+        When the data do not validate, a requested case does not exist or a
+        notebook is missing. Failing notebooks do not raise: they are recorded.
+
+    Notes
+    -----
+    The run folder is marked ``INCOMPLETE`` from the first moment and the
+    marker is removed only when everything is written, so an interrupted run
+    (Ctrl-C) is recognisable and never becomes ``latest``. Two runs on the
+    same inputs give byte-identical tables and manifests that differ only in
+    `VOLATILE_MANIFEST_KEYS`.
+    """
+    from rich.console import Console
+
+    console = console or Console(stderr=True)
+    if language not in LANGUAGES:
+        raise ValueError(f"language must be one of {LANGUAGES}, got {language!r}")
+    if not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs must be a positive whole number, got {jobs!r}")
+    if not 0.0 < float(alpha) < 1.0:
+        raise ValueError(f"alpha must lie between 0 and 1, got {alpha!r}")
+    if executor not in EXECUTORS:
+        raise ValueError(f"unknown executor {executor!r}; available: {', '.join(sorted(EXECUTORS))}")
+
+    data_dir, out, processed_dir = Path(data_dir), Path(out), Path(processed_dir).resolve()
+    notebooks_dir = Path(notebooks_dir) if notebooks_dir is not None else _default_notebooks_dir()
+    notebooks_dir = notebooks_dir.resolve()
+    if not data_dir.is_dir():
+        raise DataError("data folder not found", file=str(data_dir), expected="a folder with the raw tables")
+
+    started = _now()
+    clock = time.perf_counter()
+    raw = _checksums(data_dir)
+    parameters: dict[str, Any] = {
+        "data_dir": _recorded_path(data_dir),
+        "cases": list(cases) if cases else None,
+        "language": language,
+        "alpha": float(alpha),
+        "seed": int(seed),
+    }
+    run_dir = _create_run_dir(out, started, _input_hash(raw, parameters)).resolve()
+    manifest: dict[str, Any] = {
+        "format_version": MANIFEST_FORMAT,
+        "run_id": run_dir.name,
+        "status": "running",
+        "started": _iso(started),
+        "finished": None,
+        "duration_s": None,
+        "parameters": parameters,
+        "execution": {"executor": executor, "jobs": jobs},
+        "inputs": {"raw": raw, "processed": {}, "notebooks": {}},
+        "dataset": {},
+        "environment": _environment_record(),
+        "git": _git_state(),
+        "notebooks": [],
+        "outputs": {},
+    }
+    _write_manifest(run_dir, manifest)
+
+    try:
+        with console.status("Validating and preparing the data ...", spinner="dots"):
+            _prepare(data_dir, processed_dir)
+        manifest["inputs"]["processed"] = _checksums(processed_dir, "*.parquet")
+        manifest["dataset"] = {"synthetic": is_synthetic(processed_dir)}
+        case_ids = _case_ids(processed_dir, cases)
+        parameters["cases"] = case_ids
+        common = {"alpha": float(alpha), "seed": int(seed), "language": language}
+        per_case, cross_case = _tasks(notebooks_dir, run_dir, processed_dir, case_ids, common, cell_timeout)
+        all_tasks = per_case + cross_case
+        source_sha = {task.notebook: _sha256_file(Path(task.source)) for task in all_tasks}
+        manifest["inputs"]["notebooks"] = {f"{name}.ipynb": sha for name, sha in sorted(source_sha.items())}
+        results: dict[str, NotebookResult] = {}
+
+        def record(result: NotebookResult | None) -> None:
+            """Note a finished notebook in the manifest (None: list them all as pending)."""
+            if result is not None:
+                results[result.name] = result
+            manifest["notebooks"] = [
+                _notebook_entry(task, run_dir, results.get(task.name), source_sha[task.notebook]) for task in all_tasks
+            ]
+            _write_manifest(run_dir, manifest)
+
+        record(None)
+        for folder in ("notebooks", "html", TABLES_DIR, "figures"):
+            (run_dir / folder).mkdir(exist_ok=True)
+        with _run_environment(out.resolve() / ".state") as environment:
+            runner = _make_executor(executor, jobs, environment)
+            _execute_with_progress(runner, [per_case, cross_case], record, console, show_progress)
+
+        registry = collect_outputs(run_dir)
+        manifest["outputs"] = _outputs_record(registry)
+        failed = [entry for entry in manifest["notebooks"] if entry["status"] != "ok"]
+        manifest["status"] = "failed" if failed else "complete"
+    except KeyboardInterrupt:
+        manifest["status"] = "interrupted"
+        console.print(f"[yellow]Interrupted:[/yellow] {run_dir} stays marked {INCOMPLETE_MARKER}.", highlight=False)
+        raise
+    except BaseException:
+        manifest["status"] = "error"
+        raise
+    finally:
+        finished = _now()
+        manifest["finished"] = _iso(finished)
+        manifest["duration_s"] = round(time.perf_counter() - clock, 3)
+        _write_manifest(run_dir, manifest)
+
+    _write_index(run_dir, manifest, registry)
+    (run_dir / INCOMPLETE_MARKER).unlink()
+    _point_latest(out, run_dir)
+    return RunResult(run_dir, manifest)
+
+
+def _execute_with_progress(
+    runner: Executor,
+    stages: Sequence[Sequence[NotebookTask]],
+    record: OnResult,
+    console: "Console",
+    show_progress: bool,
+) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    total = sum(len(stage) for stage in stages)
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not show_progress,
+        transient=False,
+    ) as progress:
+        bar = progress.add_task("Running notebooks", total=total)
+
+        def finished(result: NotebookResult) -> None:
+            record(result)
+            mark = "[green]ok[/green]" if result.status == "ok" else "[bold red]FAILED[/bold red]"
+            progress.console.print(f"  {mark} {result.name} ({result.duration_s:.1f} s)", highlight=False)
+            progress.advance(bar)
+
+        for stage in stages:
+            runner.run(stage, finished)
+
+
+# --- index.html ------------------------------------------------------------------------------
+
+
+
+def _write_index(run_dir: Path, manifest: Mapping[str, Any], registry: Mapping[str, Any]) -> None:
+    """``index.html``: every report, table and figure, with relative links only that exist."""
+    from importlib import resources
+
+    import jinja2
+
+    notebooks = []
+    for entry in manifest["notebooks"]:
+        candidates = (("report", entry["html"]["report"]), ("with code", entry["html"]["code"]), ("notebook", entry["executed"]))
+        notebooks.append({**entry, "links": [(label, href) for label, href in candidates if (run_dir / href).is_file()]})
+    template = resources.files("ponzoni_eval").joinpath("templates/run_index.html").read_text(encoding="utf-8")
+    environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    page = environment.from_string(template).render(
+        manifest={**manifest, "notebooks": notebooks}, registry=registry, verify_path=_recorded_path(run_dir)
+    )
+    _atomic_write_bytes(run_dir / "index.html", page.encode("utf-8"))
+
+
+# --- stored outputs of the notebooks in the repository -----------------------------------------
+
+
+def execute_in_place(notebook: str | os.PathLike, *, timeout: float = 1800) -> None:
+    """Re-execute a notebook in its own folder and store its outputs (what nbval compares against).
+
+    The paired ``.py`` is synced into the ``.ipynb`` first (jupytext keeps the
+    cell ids), then every cell runs with the default parameters, in the
+    notebook's folder, as nbval will run it. No timing metadata is written, so
+    a re-execution on the same data changes nothing in git.
+
+    Parameters
+    ----------
+    notebook : path
+        The ``.ipynb`` (or its paired ``.py``).
+    """
+    import jupytext
+    import nbformat
+    from jupytext.cli import jupytext as jupytext_cli
+    from nbclient import NotebookClient
+
+    notebook = Path(notebook).with_suffix(".ipynb")
+    if notebook.with_suffix(".py").is_file():
+        jupytext_cli(["--sync", "--quiet", str(notebook.with_suffix(".py"))])
+    executed = nbformat.read(notebook, as_version=4)
+    with _run_environment(Path.cwd() / ".state"):
+        NotebookClient(
+            executed,
+            kernel_name="python3",
+            timeout=timeout,
+            record_timing=False,
+            resources={"metadata": {"path": str(notebook.parent.resolve())}},
+            **_kernel_options(),
+        ).execute()
+    for cell in executed.cells:
+        cell.metadata.pop("execution", None)
+    jupytext.write(executed, notebook, fmt="ipynb")
+
+
+# --- verify ------------------------------------------------------------------------------------
+
+
+@dataclass
+class VerifyResult:
+    """What `verify_run` found. ``ok`` is False on any difference or changed input."""
+
+    recorded_dir: Path
+    rerun_dir: Path | None
+    input_changes: "pd.DataFrame"
+    differences: "pd.DataFrame"
+    warnings: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return self.input_changes.empty and self.differences.empty
+
+
+DIFFERENCE_COLUMNS = ("table", "column", "kind", "n_different", "detail")
+
+
+def _load_table(folder: Path, name: str) -> "pd.DataFrame":
+    import pandas as pd
+
+    parquet = folder / f"{name}.parquet"
+    return pd.read_parquet(parquet) if parquet.is_file() else pd.read_csv(folder / f"{name}.csv")
+
+
+def _table_names(folder: Path) -> set[str]:
+    return {path.stem for pattern in ("*.parquet", "*.csv") for path in folder.glob(pattern)}
+
+
+def _column_differences(recorded, rerun, rel_tol: float, abs_tol: float):
+    """Boolean mask of rows where two columns differ (missing equals missing)."""
+    import numpy as np
+    import pandas as pd
+
+    both_missing = (recorded.isna() & rerun.isna()).to_numpy()
+    if pd.api.types.is_float_dtype(recorded) and pd.api.types.is_float_dtype(rerun):
+        left = recorded.to_numpy(dtype="float64", na_value=np.nan)
+        right = rerun.to_numpy(dtype="float64", na_value=np.nan)
+        with np.errstate(invalid="ignore"):
+            tolerance = np.maximum(rel_tol * np.maximum(np.abs(left), np.abs(right)), abs_tol)
+            close = (left == right) | (np.abs(left - right) <= tolerance)
+        return ~(close | both_missing)
+    # Exact columns (text, integers, booleans, dates): compare their text, which is exact for these types.
+    same = (recorded.astype("str").to_numpy() == rerun.astype("str").to_numpy()) & ~(
+        recorded.isna().to_numpy() ^ rerun.isna().to_numpy()
+    )
+    return ~(same | both_missing)
+
+
+def compare_tables(
+    recorded_dir: str | os.PathLike,
+    rerun_dir: str | os.PathLike,
+    *,
+    rel_tol: float = 1e-9,
+    abs_tol: float = 1e-12,
+) -> "pd.DataFrame":
+    """Every difference between the result tables of two ``tables/`` folders.
+
+    Parameters
+    ----------
+    recorded_dir, rerun_dir : path
+        Two ``tables/`` folders (parquet preferred, CSV when there is no parquet).
+    rel_tol : float
+        Float columns: values count as equal when they differ by at most
+        ``rel_tol`` times the larger absolute value ...
+    abs_tol : float
+        ... or by at most ``abs_tol`` (so that ``0`` and ``1e-17``, a
+        rounding residue of the same zero, are equal).
+
+    Returns
+    -------
+    DataFrame
+        Columns ``table, column, kind, n_different, detail``; empty when the
+        folders hold the same results. ``kind`` is one of ``missing_table``,
+        ``extra_table``, ``columns``, ``rows``, ``dtype``, ``values``.
+    """
+    import pandas as pd
+
+    recorded_dir, rerun_dir = Path(recorded_dir), Path(rerun_dir)
+    recorded_names, rerun_names = _table_names(recorded_dir), _table_names(rerun_dir)
+    rows = [dict(table=n, column="", kind="missing_table", n_different=None, detail="not produced by the re-run")
+            for n in sorted(recorded_names - rerun_names)]
+    rows += [dict(table=n, column="", kind="extra_table", n_different=None, detail="produced by the re-run, not recorded")
+             for n in sorted(rerun_names - recorded_names)]
+    for name in sorted(recorded_names & rerun_names):
+        recorded, rerun = _load_table(recorded_dir, name), _load_table(rerun_dir, name)
+        if list(recorded.columns) != list(rerun.columns):
+            rows.append(dict(table=name, column="", kind="columns", n_different=None,
+                             detail=f"recorded {list(recorded.columns)}, re-run {list(rerun.columns)}"))
+            continue
+        if len(recorded) != len(rerun):
+            rows.append(dict(table=name, column="", kind="rows", n_different=abs(len(recorded) - len(rerun)),
+                             detail=f"recorded {len(recorded)} rows, re-run {len(rerun)}"))
+            continue
+        for column in recorded.columns:
+            left, right = recorded[column], rerun[column]
+            if pd.api.types.is_float_dtype(left) != pd.api.types.is_float_dtype(right):
+                rows.append(dict(table=name, column=column, kind="dtype", n_different=None,
+                                 detail=f"recorded {left.dtype}, re-run {right.dtype}"))
+                continue
+            mask = _column_differences(left, right, rel_tol, abs_tol)
+            if mask.any():
+                first = int(mask.argmax())
+                rows.append(dict(table=name, column=column, kind="values", n_different=int(mask.sum()),
+                                 detail=f"first in data row {first + 1}: recorded {left.iloc[first]!r}, "
+                                        f"re-run {right.iloc[first]!r}"))
+    frame = pd.DataFrame(rows, columns=list(DIFFERENCE_COLUMNS))
+    frame["n_different"] = frame["n_different"].astype("Int64")
+    return frame
+
+
+def _input_changes(recorded: Mapping[str, str], current: Mapping[str, str]) -> "pd.DataFrame":
+    import pandas as pd
+
+    rows = [dict(file=f, change="changed") for f in sorted(set(recorded) & set(current)) if recorded[f] != current[f]]
+    rows += [dict(file=f, change="missing") for f in sorted(set(recorded) - set(current))]
+    rows += [dict(file=f, change="added") for f in sorted(set(current) - set(recorded))]
+    return pd.DataFrame(rows, columns=["file", "change"])
+
+
+def _load_manifest(run_dir: Path) -> dict[str, Any]:
+    path = run_dir / MANIFEST_FILE
+    if not path.is_file():
+        raise DataError("not a run folder: no manifest.json", file=str(run_dir), expected="a folder made by `ponzoni-eval run`")
+    if (run_dir / INCOMPLETE_MARKER).exists():
+        raise DataError("this run did not finish (it carries an INCOMPLETE marker); nothing to verify", file=str(run_dir))
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    if manifest.get("format_version") != MANIFEST_FORMAT:
+        raise DataError("manifest format not understood", file=str(path), expected=MANIFEST_FORMAT,
+                        found=manifest.get("format_version"))
+    return manifest
+
+
+def _environment_warnings(recorded: Mapping[str, Any], rerun: Mapping[str, Any]) -> list[str]:
+    warnings = []
+    old, new = recorded["environment"]["packages"], rerun["environment"]["packages"]
+    changed = [f"{p} {old.get(p)} -> {new.get(p)}" for p in sorted(set(old) | set(new)) if old.get(p) != new.get(p)]
+    if changed:
+        warnings.append("package versions differ from the recorded run: " + "; ".join(changed))
+    if recorded["environment"]["python"] != rerun["environment"]["python"]:
+        warnings.append(f"Python {recorded['environment']['python']} recorded, {rerun['environment']['python']} now")
+    if (recorded.get("git") or {}).get("commit") != (rerun.get("git") or {}).get("commit"):
+        warnings.append("the code is at another git commit than the recorded run")
+    changed_notebooks = _input_changes(recorded["inputs"].get("notebooks", {}), rerun["inputs"].get("notebooks", {}))
+    if not changed_notebooks.empty:
+        warnings.append("report notebooks differ from the recorded run: " + ", ".join(changed_notebooks["file"]))
+    changed_processed = _input_changes(recorded["inputs"]["processed"], rerun["inputs"]["processed"])
+    if not changed_processed.empty:
+        warnings.append("prepare wrote different processed files: " + ", ".join(changed_processed["file"]))
+    return warnings
+
+
+def verify_run(
+    run_dir: str | os.PathLike,
+    *,
+    data_dir: str | os.PathLike | None = None,
+    jobs: int = 2,
+    notebooks_dir: str | os.PathLike | None = None,
+    keep: bool = False,
+    rel_tol: float = 1e-9,
+    abs_tol: float = 1e-12,
+    console: "Console | None" = None,
+) -> VerifyResult:
+    """Re-run a recorded run on the same inputs and compare every result table.
+
+    Parameters
+    ----------
+    run_dir : path
+        A run folder (or ``papermill_runs/latest``, or a reference run that
+        holds only ``manifest.json`` and ``tables/``).
+    data_dir : path, optional
+        Where the raw data are now (default: the recorded ``data_dir``,
+        relative to the working folder).
+    jobs : int
+        Notebooks executed at once for the re-run.
+    notebooks_dir : path, optional
+        Report notebooks to run (default: the repository's ``notebooks/``).
+    keep : bool
+        Keep the re-run folder even when everything matches (it is always
+        kept on a mismatch, for inspection).
+    rel_tol, abs_tol : float
+        Float tolerance, see `compare_tables`.
+
+    Returns
+    -------
+    VerifyResult
+        ``ok`` is False when an input file changed (the re-run is then
+        skipped: its results could not be expected to match) or any table
+        differs. A summary is printed.
+
+    Notes
+    -----
+    The re-run writes its processed tables and run folder into a temporary
+    folder; nothing of the recorded run or of ``data/processed`` is touched.
+    Differences in package versions, git commit, notebooks or processed files
+    are reported as warnings: they explain a mismatch, they are not one.
+    """
+    import pandas as pd
+    from rich.console import Console
+
+    console = console or Console(stderr=True)
+    recorded_dir = resolve_run_dir(run_dir)
+    manifest = _load_manifest(recorded_dir)
+    parameters = manifest["parameters"]
+    data_dir = Path(data_dir) if data_dir is not None else Path(parameters["data_dir"])
+    if not data_dir.is_dir():
+        raise DataError("the recorded data folder is not here; pass --data", file=str(data_dir))
+
+    input_changes = _input_changes(manifest["inputs"]["raw"], _checksums(data_dir))
+    empty = pd.DataFrame(columns=list(DIFFERENCE_COLUMNS))
+    if not input_changes.empty:
+        result = VerifyResult(recorded_dir, None, input_changes, empty, [])
+        _print_verify_summary(result, console)
+        return result
+
+    workspace = Path(tempfile.mkdtemp(prefix="ponzoni-verify-"))
+    rerun = run_pipeline(
+        data_dir,
+        cases=parameters["cases"],
+        jobs=jobs,
+        out=workspace / "runs",
+        language=parameters["language"],
+        alpha=parameters["alpha"],
+        seed=parameters["seed"],
+        processed_dir=workspace / "processed",
+        notebooks_dir=notebooks_dir,
+        console=console,
+    )
+    differences = compare_tables(recorded_dir / TABLES_DIR, rerun.run_dir / TABLES_DIR, rel_tol=rel_tol, abs_tol=abs_tol)
+    recorded_status = {entry["name"]: entry["status"] for entry in manifest["notebooks"]}
+    notebook_rows = [
+        dict(table=entry["name"], column="", kind="notebook", n_different=None,
+             detail=f"recorded {recorded_status.get(entry['name'], 'absent')}, re-run {entry['status']}")
+        for entry in rerun.manifest["notebooks"]
+        if entry["status"] != recorded_status.get(entry["name"])
+    ]
+    if notebook_rows:
+        differences = pd.concat([pd.DataFrame(notebook_rows, columns=list(DIFFERENCE_COLUMNS)), differences], ignore_index=True)
+    result = VerifyResult(recorded_dir, rerun.run_dir, input_changes, differences, _environment_warnings(manifest, rerun.manifest))
+    if result.ok and not keep:
+        shutil.rmtree(workspace, ignore_errors=True)
+        result.rerun_dir = None
+    _print_verify_summary(result, console)
+    return result
+
+
+def _print_verify_summary(result: VerifyResult, console: "Console") -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    for warning in result.warnings:
+        console.print(f"[yellow]Note:[/yellow] {escape(warning)}", highlight=False)
+    if not result.input_changes.empty:
+        table = Table(title="Input files differ from the recorded run", title_justify="left")
+        table.add_column("file")
+        table.add_column("change")
+        for row in result.input_changes.itertuples(index=False):
+            table.add_row(escape(row.file), row.change)
+        console.print(table)
+        console.print("[bold red]Not verified:[/bold red] the inputs are not the recorded ones, so the run was not repeated.")
+        return
+    if result.differences.empty:
+        console.print(f"[bold green]Verified:[/bold green] every table of {escape(result.recorded_dir.name)} was reproduced.")
+        return
+    table = Table(title=f"Differences from {result.recorded_dir.name}", title_justify="left")
+    for column in DIFFERENCE_COLUMNS:
+        table.add_column(column)
+    for row in result.differences.itertuples(index=False):
+        table.add_row(*(escape("" if _is_missing(value) else str(value)) for value in row))
+    console.print(table)
+    kept = escape(str(result.rerun_dir))
+    console.print(f"[bold red]Not verified:[/bold red] {len(result.differences)} difference(s); re-run kept in {kept}")
+
+
+def _is_missing(value: Any) -> bool:
+    """True for None / NaN / pd.NA (for printing)."""
+    import pandas as pd
+
+    return value is None or (not isinstance(value, (str, list)) and bool(pd.isna(value)))
+
+
+def strip_volatile(manifest: Mapping[str, Any]) -> Any:
+    """The manifest without the fields that differ between runs by design (times, run id)."""
+
+    def strip(value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return {k: strip(v) for k, v in value.items() if k not in VOLATILE_MANIFEST_KEYS}
+        if isinstance(value, list):
+            return [strip(v) for v in value]
+        return value
+
+    return strip(manifest)

@@ -1,0 +1,527 @@
+"""The run machinery: run folder, manifest, index, latest pointer, failures, determinism, verify.
+
+Tests marked slow execute real kernels on the small fixture notebooks in
+tests/fixtures/notebooks (jupytext sources, converted here), with the
+foundation's `prepare` replaced by a writer of fixture processed tables.
+"""
+
+import importlib.util
+import json
+import os
+import re
+import shutil
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from ponzoni_eval import cli
+from ponzoni_eval import run as run_module
+from ponzoni_eval.errors import DataError
+from ponzoni_eval.report import save_table
+from ponzoni_eval.run import (
+    INCOMPLETE_MARKER,
+    NotebookResult,
+    compare_tables,
+    resolve_run_dir,
+    run_pipeline,
+    strip_volatile,
+    verify_run,
+)
+
+FIXTURES = Path(__file__).parent / "fixtures"
+_spec = importlib.util.spec_from_file_location("processed_tables", FIXTURES / "processed_tables.py")
+processed_tables = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(processed_tables)
+
+
+def fake_prepare(data_dir, processed_dir):
+    processed_tables.write_processed(processed_dir)
+
+
+def make_raw(folder: Path) -> Path:
+    """Raw input files: their content only matters for the checksums (prepare is faked)."""
+    folder.mkdir(parents=True)
+    (folder / "cases.csv").write_text("case_id,name\nslotervaart,Slotervaart\n")
+    (folder / "survey").mkdir()
+    (folder / "survey" / "wave_t0.csv").write_text("participant_id,wave\nsl01,t0\n")
+    (folder / ".DS_Store").write_bytes(b"editor noise")
+    return folder
+
+
+def convert_notebooks(target: Path) -> Path:
+    import jupytext
+
+    target.mkdir(parents=True, exist_ok=True)
+    for source in sorted((FIXTURES / "notebooks").glob("*.py")):
+        jupytext.write(jupytext.read(source), target / f"{source.stem}.ipynb")
+    return target
+
+
+class Links(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.targets = []
+        self.alts = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "a":
+            self.targets.append(attrs["href"])
+        if tag == "img":
+            self.targets.append(attrs["src"])
+            self.alts.append(attrs.get("alt"))
+
+
+# --- without kernels --------------------------------------------------------------------
+
+
+def test_checksums_cover_every_input_file_but_hidden_ones(tmp_path):
+    raw = make_raw(tmp_path / "raw")
+    checksums = run_module._checksums(raw)
+    assert sorted(checksums) == ["cases.csv", "survey/wave_t0.csv"]
+    assert all(len(value) == 64 for value in checksums.values())
+
+
+def test_a_new_run_folder_is_marked_incomplete_and_never_reused(tmp_path):
+    started = run_module._now()
+    first = run_module._create_run_dir(tmp_path, started, "abc1234567")
+    second = run_module._create_run_dir(tmp_path, started, "abc1234567")
+    assert first.name == f"{started:%Y%m%d-%H%M%S}-abc1234567"
+    assert second.name == first.name + "-2"
+    assert (first / INCOMPLETE_MARKER).is_file()
+
+
+def test_latest_is_a_symlink_or_a_text_pointer(tmp_path, monkeypatch):
+    one, two = (tmp_path / "run-one"), (tmp_path / "run-two")
+    one.mkdir()
+    two.mkdir()
+    run_module._point_latest(tmp_path, one)
+    assert (tmp_path / "latest").is_symlink() and os.readlink(tmp_path / "latest") == "run-one"
+    assert resolve_run_dir(tmp_path / "latest") == one.resolve()
+
+    def no_symlinks(*args, **kwargs):
+        raise OSError("symlinks not supported here")
+
+    monkeypatch.setattr(os, "symlink", no_symlinks)
+    run_module._point_latest(tmp_path, two)
+    assert not (tmp_path / "latest").is_symlink()
+    assert (tmp_path / "latest").read_text() == "run-two\n"
+    assert resolve_run_dir(tmp_path / "latest") == two.resolve()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def _tables(folder, frame):
+    save_table(frame, "result", folder)
+    return folder / "tables"
+
+
+def result_table(**changes):
+    frame = pd.DataFrame(
+        {
+            "case_id": ["slotervaart", "poelenburg_a"],
+            "n": pd.array([14, None], dtype="Int64"),
+            "p_value": [0.0031, float("nan")],
+            "effect_size": [0.9, 0.0],
+        }
+    )
+    for column, values in changes.items():
+        frame[column] = values
+    return frame
+
+
+def test_identical_tables_and_float_noise_are_no_difference(tmp_path):
+    recorded = _tables(tmp_path / "a", result_table())
+    noisy = result_table(p_value=[0.0031 * (1 + 1e-12), float("nan")], effect_size=[0.9, 1e-17])
+    assert compare_tables(recorded, _tables(tmp_path / "b", noisy)).empty
+
+
+@pytest.mark.parametrize(
+    "changes, column",
+    [
+        ({"p_value": [0.0031 * (1 + 1e-7), float("nan")]}, "p_value"),  # beyond 1e-9 relative
+        ({"p_value": [0.0031, 0.5]}, "p_value"),  # missing became a number
+        ({"n": pd.array([15, None], dtype="Int64")}, "n"),  # counts must match exactly
+        ({"n": pd.array([14, 0], dtype="Int64")}, "n"),  # missing is not zero
+        ({"case_id": ["slotervaart", "poelenburg_b"]}, "case_id"),
+    ],
+)
+def test_value_differences_are_found_per_column(tmp_path, changes, column):
+    recorded = _tables(tmp_path / "a", result_table())
+    differences = compare_tables(recorded, _tables(tmp_path / "b", result_table(**changes)))
+    assert differences[["table", "column", "kind", "n_different"]].values.tolist() == [["result", column, "values", 1]]
+    assert "data row" in differences.loc[0, "detail"]
+
+
+def test_missing_extra_and_reshaped_tables_are_found(tmp_path):
+    recorded = _tables(tmp_path / "a", result_table())
+    save_table(result_table(), "only_recorded", tmp_path / "a")
+    rerun = _tables(tmp_path / "b", result_table().drop(columns="effect_size"))
+    save_table(result_table(), "only_rerun", tmp_path / "b")
+    shorter = _tables(tmp_path / "c", result_table().iloc[:1])
+    floats_as_text = _tables(tmp_path / "d", result_table(p_value=["0.0031", None]))
+
+    kinds = compare_tables(recorded, rerun).set_index("table")["kind"].to_dict()
+    assert kinds == {"only_recorded": "missing_table", "only_rerun": "extra_table", "result": "columns"}
+    assert compare_tables(recorded, shorter).loc[:, "kind"].tolist() == ["missing_table", "rows"]
+    assert "dtype" in compare_tables(recorded, floats_as_text)["kind"].tolist()
+
+
+def test_bad_parameters_are_refused_before_anything_is_written(tmp_path):
+    raw = make_raw(tmp_path / "raw")
+    for bad in (dict(language="de"), dict(jobs=0), dict(alpha=1.5), dict(executor="dask")):
+        with pytest.raises(ValueError):
+            run_pipeline(raw, out=tmp_path / "runs", **bad)
+    assert not (tmp_path / "runs").exists()
+    with pytest.raises(DataError, match="data folder not found"):
+        run_pipeline(tmp_path / "nowhere", out=tmp_path / "runs")
+
+
+def test_an_unknown_case_is_a_data_error_and_leaves_the_run_marked_incomplete(tmp_path, monkeypatch):
+    monkeypatch.setattr(run_module, "_prepare", fake_prepare)
+    with pytest.raises(DataError, match="unknown case.*expected slotervaart, poelenburg_a, poelenburg_b.*found 'zaandam'"):
+        run_pipeline(make_raw(tmp_path / "raw"), cases=["zaandam"], out=tmp_path / "runs",
+                     processed_dir=tmp_path / "processed", notebooks_dir=tmp_path, show_progress=False)
+    (run_dir,) = [p for p in (tmp_path / "runs").iterdir() if p.is_dir() and not p.name.startswith(".")]
+    assert (run_dir / INCOMPLETE_MARKER).exists()
+    assert json.loads((run_dir / "manifest.json").read_text())["status"] == "error"
+    assert not (tmp_path / "runs" / "latest").exists()
+
+
+def test_an_interrupted_run_stays_incomplete_and_the_next_run_works(tmp_path, monkeypatch):
+    monkeypatch.setattr(run_module, "_prepare", fake_prepare)
+    notebooks = convert_notebooks(tmp_path / "notebooks")
+    options = dict(out=tmp_path / "runs", processed_dir=tmp_path / "processed", notebooks_dir=notebooks, show_progress=False)
+    raw = make_raw(tmp_path / "raw")
+
+    def interrupted(runner, stages, record, console, show_progress):
+        record(NotebookResult(stages[0][0].name, "ok", 1.0))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(run_module, "_execute_with_progress", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_pipeline(raw, **options)
+    (interrupted_dir,) = [p for p in (tmp_path / "runs").iterdir() if not p.name.startswith(".")]
+    manifest = json.loads((interrupted_dir / "manifest.json").read_text())
+    assert (interrupted_dir / INCOMPLETE_MARKER).exists()
+    assert manifest["status"] == "interrupted"
+    assert [n["status"] for n in manifest["notebooks"]] == ["ok", "pending", "pending", "pending", "pending"]
+
+    def every_notebook_ok(runner, stages, record, console, show_progress):
+        for stage in stages:
+            for task in stage:
+                record(NotebookResult(task.name, "ok", 0.5))
+
+    monkeypatch.setattr(run_module, "_execute_with_progress", every_notebook_ok)
+    result = run_pipeline(raw, **options)
+    assert result.ok and result.run_dir != interrupted_dir
+    assert resolve_run_dir(tmp_path / "runs" / "latest") == result.run_dir
+    assert (interrupted_dir / INCOMPLETE_MARKER).exists()
+
+
+def test_verify_stops_when_an_input_file_changed_and_names_it(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")  # rich wraps tables to the terminal width
+    raw = make_raw(tmp_path / "raw")
+    run_dir = tmp_path / "reference"
+    (run_dir / "tables").mkdir(parents=True)
+    manifest = {
+        "format_version": 1,
+        "parameters": {"data_dir": str(raw), "cases": ["slotervaart"], "language": "en", "alpha": 0.05, "seed": 1},
+        "inputs": {"raw": run_module._checksums(raw), "processed": {}, "notebooks": {}},
+        "notebooks": [],
+    }
+    (run_dir / "manifest.json").write_text(json.dumps(manifest))
+    (raw / "survey" / "wave_t0.csv").write_text("participant_id,wave\nsl01,t1\n")
+    (raw / "cases.csv").unlink()
+    (raw / "extra.csv").write_text("x\n")
+
+    result = verify_run(run_dir)
+    assert not result.ok and result.rerun_dir is None
+    assert result.input_changes.values.tolist() == [["survey/wave_t0.csv", "changed"], ["cases.csv", "missing"], ["extra.csv", "added"]]
+    printed = capsys.readouterr().err
+    assert "survey/wave_t0.csv" in printed and "Not verified" in printed
+
+
+def test_verify_refuses_what_is_not_a_finished_run(tmp_path):
+    with pytest.raises(DataError, match="no manifest.json"):
+        verify_run(tmp_path)
+    (tmp_path / "manifest.json").write_text("{}")
+    (tmp_path / INCOMPLETE_MARKER).write_text("")
+    with pytest.raises(DataError, match="did not finish"):
+        verify_run(tmp_path)
+
+
+def test_paths_inside_the_working_folder_are_recorded_relative(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data" / "raw").mkdir(parents=True)
+    assert run_module._recorded_path(Path("data/raw")) == "data/raw"
+    assert run_module._recorded_path(tmp_path / "data" / "raw") == "data/raw"
+    assert run_module._recorded_path(tmp_path.parent) == tmp_path.parent.resolve().as_posix()
+
+
+def test_manifests_compare_without_times_and_run_id():
+    manifest = {"run_id": "x", "started": "t", "notebooks": [{"name": "a", "duration_s": 1.2, "status": "ok"}]}
+    assert strip_volatile(manifest) == {"notebooks": [{"name": "a", "status": "ok"}]}
+
+
+# --- with kernels ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    root = tmp_path_factory.mktemp("runs")
+    return {"root": root, "raw": make_raw(root / "raw"), "notebooks": convert_notebooks(root / "notebooks")}
+
+
+@pytest.fixture
+def fixture_prepare(monkeypatch):
+    monkeypatch.setattr(run_module, "_prepare", fake_prepare)
+
+
+@pytest.fixture(scope="module")
+def completed_run(workspace):
+    root = workspace["root"]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(run_module, "_prepare", fake_prepare)
+        return run_pipeline(root / "raw", jobs=2, out=root / "papermill_runs", processed_dir=root / "processed",
+                            notebooks_dir=workspace["notebooks"], show_progress=False)
+
+
+@pytest.mark.slow
+def test_a_run_leaves_a_complete_folder(completed_run, workspace):
+    run_dir, manifest = completed_run.run_dir, completed_run.manifest
+    assert completed_run.ok, completed_run.failure_messages()
+    assert not (run_dir / INCOMPLETE_MARKER).exists()
+    assert resolve_run_dir(workspace["root"] / "papermill_runs" / "latest") == run_dir
+    assert run_dir.parent == (workspace["root"] / "papermill_runs").resolve()
+    assert re.fullmatch(r"\d{8}-\d{6}-[0-9a-f]{10}", run_dir.name) and manifest["run_id"] == run_dir.name
+
+    names = [entry["name"] for entry in manifest["notebooks"]]
+    assert names == ["01_case_report-slotervaart", "01_case_report-poelenburg_a", "01_case_report-poelenburg_b",
+                     "02_cross_case", "03_joint_display"]
+    for entry in manifest["notebooks"]:
+        assert entry["status"] == "ok" and entry["duration_s"] > 0 and entry["error"] is None
+        assert (run_dir / entry["executed"]).is_file()
+        report_html = (run_dir / entry["html"]["report"]).read_text()
+        code_html = (run_dir / entry["html"]["code"]).read_text()
+        assert "open_run" in code_html and "open_run" not in report_html  # code shown to students only
+    assert "SYNTHETIC EXAMPLE DATA" in (run_dir / "html" / "01_case_report-slotervaart.html").read_text()
+
+    assert manifest["parameters"] == {"data_dir": str(workspace["raw"].resolve()), "cases": ["slotervaart", "poelenburg_a", "poelenburg_b"],
+                                      "language": "en", "alpha": 0.05, "seed": run_module.DEFAULT_SEED}
+    assert sorted(manifest["inputs"]["raw"]) == ["cases.csv", "survey/wave_t0.csv"]
+    assert sorted(manifest["inputs"]["processed"]) == ["cases.parquet", "instrument.parquet", "participants.parquet",
+                                                       "survey_responses.parquet"]
+    assert sorted(manifest["inputs"]["notebooks"]) == ["01_case_report.ipynb", "02_cross_case.ipynb", "03_joint_display.ipynb"]
+    assert manifest["dataset"] == {"synthetic": True}
+    assert manifest["environment"]["packages"]["papermill"] and manifest["environment"]["python"].startswith("3.")
+    assert manifest["git"] is None or set(manifest["git"]) == {"commit", "dirty"}
+    assert manifest["status"] == "complete" and manifest["finished"] >= manifest["started"]
+
+    tables = manifest["outputs"]["tables"]
+    assert "slotervaart-sample" in tables and "poelenburg_b-draws" in tables and "sample_all" in tables
+    assert len(manifest["outputs"]["figures"]) == 3
+    assert pd.read_parquet(run_dir / "tables" / "case_order.parquet")["case_id"].tolist() == manifest["parameters"]["cases"]
+
+
+@pytest.mark.slow
+def test_the_index_links_every_report_table_and_figure_and_nothing_is_broken(completed_run):
+    run_dir = completed_run.run_dir
+    links = Links()
+    links.feed((run_dir / "index.html").read_text())
+    assert links.targets and all(not target.startswith(("/", "http")) for target in links.targets)
+    broken = [target for target in links.targets if not (run_dir / target).is_file()]
+    assert broken == []
+    expected = {f"html/{n['name']}.html" for n in completed_run.manifest["notebooks"]}
+    expected |= {f"tables/{name}.csv" for name in completed_run.manifest["outputs"]["tables"]}
+    expected |= {f"figures/{name}.png" for name in completed_run.manifest["outputs"]["figures"]}
+    assert expected <= set(links.targets)
+    assert links.alts == ["Five seeded draws for poelenburg_a.", "Five seeded draws for poelenburg_b.",
+                          "Five seeded draws for slotervaart."]
+
+
+@pytest.mark.slow
+def test_two_runs_on_the_same_inputs_give_identical_tables_and_manifests(completed_run, workspace, fixture_prepare):
+    root = workspace["root"]
+    again = run_pipeline(root / "raw", jobs=1, out=root / "papermill_runs", processed_dir=root / "processed",
+                         notebooks_dir=workspace["notebooks"], show_progress=False)
+    assert again.ok and again.run_dir != completed_run.run_dir
+    for folder in ("tables", "figures"):
+        first = {p.name: p.read_bytes() for p in (completed_run.run_dir / folder).iterdir()}
+        second = {p.name: p.read_bytes() for p in (again.run_dir / folder).iterdir()}
+        assert first.keys() == second.keys() and len(first) > 0
+        assert [name for name in first if first[name] != second[name]] == []
+    assert (completed_run.run_dir / "outputs.json").read_bytes() == (again.run_dir / "outputs.json").read_bytes()
+
+    def comparable(manifest):
+        # jobs is how the run was executed, not what it computed: 2 workers first, sequential now
+        return {**strip_volatile(manifest), "execution": None}
+
+    assert comparable(again.manifest) == comparable(completed_run.manifest)
+    assert json.loads((again.run_dir / "manifest.json").read_text()) == again.manifest
+    assert resolve_run_dir(workspace["root"] / "papermill_runs" / "latest") == again.run_dir
+
+
+@pytest.mark.slow
+def test_a_failing_notebook_is_recorded_and_the_others_still_run(workspace, fixture_prepare, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("COLUMNS", "200")  # rich wraps to the terminal width
+    notebooks = tmp_path / "notebooks"
+    shutil.copytree(workspace["notebooks"], notebooks)
+    import nbformat
+
+    broken = nbformat.read(notebooks / "01_case_report.ipynb", as_version=4)
+    broken.cells.insert(3, nbformat.v4.new_code_cell('if case_id == "poelenburg_a":\n    raise ValueError("no trust scale")'))
+    nbformat.write(broken, notebooks / "01_case_report.ipynb")
+    # the worker processes of the process pool take the same path as threads
+    monkeypatch.setitem(run_module.EXECUTORS, "local", lambda jobs, env: run_module.LocalExecutor(jobs, env, pool="process"))
+
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["run", "--data", str(workspace["raw"]), "--out", str(tmp_path / "runs"),
+                  "--processed", str(tmp_path / "processed"), "--notebooks", str(notebooks)])
+    assert exit_info.value.code == 1
+    message = " ".join(capsys.readouterr().err.split())
+    assert "01_case_report-poelenburg_a failed in cell 3 (In [4])" in message  # In [n] counts the injected parameters cell
+    assert 'raise ValueError("no trust scale")' not in message and "ValueError: no trust scale" in message
+
+    run_dir = resolve_run_dir(tmp_path / "runs" / "latest")
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    status = {entry["name"]: entry["status"] for entry in manifest["notebooks"]}
+    assert status == {"01_case_report-slotervaart": "ok", "01_case_report-poelenburg_a": "failed",
+                      "01_case_report-poelenburg_b": "ok", "02_cross_case": "ok", "03_joint_display": "ok"}
+    (failed,) = [entry for entry in manifest["notebooks"] if entry["status"] == "failed"]
+    assert failed["error"]["cell_index"] == 3 and failed["error"]["ename"] == "ValueError"
+    assert manifest["status"] == "failed" and not (run_dir / INCOMPLETE_MARKER).exists()
+    executed = nbformat.read(run_dir / failed["executed"], as_version=4)
+    errors = [o for cell in executed.cells for o in cell.get("outputs", []) if o.output_type == "error"]
+    assert [e.evalue for e in errors] == ["no trust scale"]
+    assert (run_dir / failed["html"]["report"]).is_file()
+    assert not (run_dir / "tables" / "poelenburg_a-draws.csv").exists()
+    assert (run_dir / "tables" / "poelenburg_b-draws.csv").exists()
+
+
+def _reference_copy(run_dir: Path, target: Path) -> Path:
+    """What will be committed as papermill_runs/reference: the manifest and tables, no notebooks."""
+    target.mkdir()
+    shutil.copy(run_dir / "manifest.json", target / "manifest.json")
+    shutil.copytree(run_dir / "tables", target / "tables")
+    return target
+
+
+@pytest.mark.slow
+def test_verify_reproduces_a_reference_run_without_notebooks(completed_run, workspace, fixture_prepare, tmp_path, capsys):
+    reference = _reference_copy(completed_run.run_dir, tmp_path / "reference")
+    processed = {p: p.stat().st_mtime_ns for p in (workspace["root"] / "processed").iterdir()}
+    result = verify_run(reference, notebooks_dir=workspace["notebooks"])
+    assert result.ok, result.differences
+    assert result.rerun_dir is None  # cleaned up when everything matched
+    assert "Verified" in capsys.readouterr().err
+    # the re-run prepared its own processed tables; the user's were not touched
+    assert {p: p.stat().st_mtime_ns for p in (workspace["root"] / "processed").iterdir()} == processed
+
+
+@pytest.mark.slow
+def test_verify_names_a_table_that_does_not_reproduce(completed_run, workspace, fixture_prepare, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")  # rich wraps tables to the terminal width
+    reference = _reference_copy(completed_run.run_dir, tmp_path / "reference")
+    draws = pd.read_parquet(reference / "tables" / "slotervaart-draws.parquet")
+    draws.loc[2, "value"] = draws.loc[2, "value"] * (1 + 1e-6)
+    draws.to_parquet(reference / "tables" / "slotervaart-draws.parquet", index=False)
+
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["verify", str(reference), "--notebooks", str(workspace["notebooks"])])
+    assert exit_info.value.code == 1
+    printed = capsys.readouterr().err
+    assert "slotervaart-draws" in printed and "Not verified" in printed
+    rerun_dir = Path(" ".join(printed.split()).split("re-run kept in ")[1].strip())
+    assert (rerun_dir / "tables" / "slotervaart-draws.parquet").is_file()
+    shutil.rmtree(rerun_dir.parents[1])
+
+
+@pytest.mark.slow
+def test_execute_in_place_stores_outputs_without_timing_and_repeats_exactly(tmp_path):
+    import jupytext
+    import nbformat
+
+    source = jupytext.read(FIXTURES / "notebooks" / "03_joint_display.py")
+    source.cells[1].source = 'case_id = "all"\ncases = ["a", "b"]\nrun_dir = None'
+    source.cells[2].source += "\nrun.save_table(pd.DataFrame({'case_id': cases}), 'x')"
+    source.metadata["jupytext"] = {"formats": "ipynb,py:percent"}
+    jupytext.write(source, tmp_path / "joint.ipynb")
+    jupytext.write(source, tmp_path / "joint.py", fmt="py:percent")
+
+    run_module.execute_in_place(tmp_path / "joint.py")
+    first = (tmp_path / "joint.ipynb").read_bytes()
+    executed = nbformat.reads(first.decode(), as_version=4)
+    last = executed.cells[-1]
+    assert last.execution_count == 2 and "text/html" in last.outputs[0]["data"]
+    assert all("execution" not in cell.metadata for cell in executed.cells)
+    run_module.execute_in_place(tmp_path / "joint.ipynb")
+    assert (tmp_path / "joint.ipynb").read_bytes() == first
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["joint.ipynb", "joint.py"]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(os.name != "posix", reason="sends SIGINT")
+def test_ctrl_c_stops_the_run_at_once_and_leaves_it_incomplete(workspace, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import nbformat
+
+    notebooks = tmp_path / "notebooks"
+    shutil.copytree(workspace["notebooks"], notebooks)
+    slow = nbformat.read(notebooks / "01_case_report.ipynb", as_version=4)
+    slow.cells.insert(3, nbformat.v4.new_code_cell("import time\ntime.sleep(120)"))
+    nbformat.write(slow, notebooks / "01_case_report.ipynb")
+    driver = tmp_path / "driver.py"
+    driver.write_text(
+        "import sys\n"
+        f"sys.path.insert(0, {str(FIXTURES)!r})\n"
+        "import processed_tables\n"
+        "from ponzoni_eval import cli, run\n"
+        "run._prepare = lambda data_dir, processed_dir: processed_tables.write_processed(processed_dir)\n"
+        "if __name__ == '__main__':\n"
+        "    cli.main(sys.argv[1:])\n"
+    )
+    runs = tmp_path / "runs"
+    command = [sys.executable, str(driver), "run", "--data", str(workspace["raw"]), "--out", str(runs),
+               "--processed", str(tmp_path / "processed"), "--notebooks", str(notebooks)]
+    # A shell starts background jobs with SIGINT ignored; give the run the terminal's default.
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 120
+    while not list(runs.glob("*/notebooks/01_case_report-*.ipynb")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(1)
+    process.send_signal(signal.SIGINT)
+    started = time.monotonic()
+    _, stderr = process.communicate(timeout=60)
+
+    assert process.returncode == 130
+    assert time.monotonic() - started < 15  # does not wait for the two-minute cells
+    (run_dir,) = [p for p in runs.iterdir() if not p.name.startswith(".")]
+    assert (run_dir / INCOMPLETE_MARKER).exists()
+    assert json.loads((run_dir / "manifest.json").read_text())["status"] == "interrupted"
+    assert "INCOMPLETE" in stderr
+
+
+def test_run_on_invalid_data_lists_every_problem_and_runs_nothing(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")  # rich wraps tables to the terminal width
+    pytest.importorskip("ponzoni_eval.validate")  # validate and prepare come from the foundation branch
+    raw = tmp_path / "raw"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "data" / "raw" / "example", raw)
+    participants = (raw / "participants.csv").read_text().splitlines()
+    participants[1] = participants[1].replace(",professional,", ",teacher,")
+    participants[2] = participants[2].replace(",professional,", ",nurse,")
+    (raw / "participants.csv").write_text("\n".join(participants) + "\n")
+
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["run", "--data", str(raw), "--out", str(tmp_path / "runs"), "--processed", str(tmp_path / "processed")])
+    assert exit_info.value.code == 1
+    captured = capsys.readouterr()
+    assert "teacher" in captured.out and "nurse" in captured.out and "Not run" in captured.err
+    (run_dir,) = [p for p in (tmp_path / "runs").iterdir() if not p.name.startswith(".")]
+    assert (run_dir / INCOMPLETE_MARKER).exists() and not list((run_dir / "notebooks").glob("*"))
