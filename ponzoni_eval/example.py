@@ -185,7 +185,9 @@ _GLOBAL_EFFECTS = {
         "dissonance": {
             "code": "growing_trust",
             "case_id": "poelenburg_b",
-            "note": "growing_trust is as prevalent at t2 in poelenburg_b as elsewhere (t2_weak = t2_strong) although survey trust barely rises there",
+            "note": "growing_trust is as prevalent at t2 in poelenburg_b as elsewhere and we_they_thinking recedes there as "
+            "elsewhere (t2_weak = t2_strong for both), so the interviews tell of growing trust although survey trust barely "
+            "rises there",
         },
         "agreement": {
             "code": "help_seeking_youth_team",
