@@ -874,7 +874,8 @@ def _readme(effects_: dict, tables: dict[str, pd.DataFrame]) -> str:
         f"Why help-seeking is designed this way: {activity['help_seeking_design']}",
         "",
         "Interviews: t0 and t2; codes' prevalence differs by role, wave and site (see `effects.json`).",
-        f"Built-in dissonance: {interviews['dissonance']['note']}. Built-in agreement: {interviews['agreement']['note']}.",
+        f"Built-in dissonance: {interviews['dissonance']['note']}. Built-in agreement: `{interviews['agreement']['code']}` is "
+        f"{interviews['agreement']['note']}.",
         f"A share of {interviews['double_coded_share']:.0%} of the documents is coded by a second coder; intended Cohen's",
         f"kappa {interviews['kappa_intended']} ({interviews['kappa_level']}).",
         "",

@@ -121,6 +121,18 @@ def test_instrument_items_and_levels(raw):
     assert instrument["wording_nl"].notna().all() and instrument["wording_en"].notna().all()
 
 
+def test_the_interviews_project_holds_the_generated_interviews(raw):
+    generated = generate()
+    for table, columns in (
+        ("coded_segments", ["document_id", "participant_id", "case_id", "wave", "coder", "code", "start", "end", "text"]),
+        ("documents", ["document_id", "case_id", "participant_id", "wave", "text"]),
+        ("codebook", ["code", "theme", "definition", "construct"]),  # definition_nl has no place in REFI-QDA
+    ):
+        imported = raw[table][columns].astype(str).sort_values(columns).reset_index(drop=True)
+        expected = generated[table][columns].astype(str).sort_values(columns).reset_index(drop=True)
+        pd.testing.assert_frame_equal(imported, expected, obj=table)
+
+
 def test_interview_offsets_slice_the_text_exactly(raw):
     texts = raw["documents"].set_index("document_id")["text"]
     segments = raw["coded_segments"]
