@@ -75,13 +75,16 @@ import tomllib
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
 
 from . import schema
 from .errors import DataError, Problem, ValidationFailed
+
+if TYPE_CHECKING:  # qdpx is imported only when a folder holds a project
+    from .qdpx import ImportReport
 
 __all__ = [
     "DataWarning",
@@ -101,6 +104,8 @@ __all__ = [
     "cell_problems",
     "to_categorical",
     "MAX_PROBLEMS_PER_RULE",
+    "QDA_TABLES",
+    "QDA_MAPPING_FILE",
 ]
 
 CSV_SUFFIXES = (".csv", ".tsv")
@@ -715,7 +720,7 @@ class RawData:
     metadata: dict
     qda_files: list[Path]
     qda_project: Path | None = None
-    qda_report: object | None = None
+    qda_report: ImportReport | None = None
     row_labels: dict[str, pd.Series] = field(default_factory=dict)
 
     @property
@@ -842,7 +847,7 @@ def _choose_qda_project(qda_files: list[Path], candidates: dict[str, list[Path]]
     return project
 
 
-def _import_qda_project(project: Path, root: Path) -> tuple[dict[str, pd.DataFrame], object | None, dict[str, pd.Series], list[Problem]]:
+def _import_qda_project(project: Path, root: Path) -> tuple[dict[str, pd.DataFrame], ImportReport | None, dict[str, pd.Series], list[Problem]]:
     """Import a REFI-QDA project as raw tables; refusals become an error, report warnings become warnings."""
     from .qdpx import import_qda
 

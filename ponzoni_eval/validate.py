@@ -11,6 +11,11 @@ column, the value found and the rule:
    dictionary): every id refers to something that exists, answers fit the
    item, dates are plausible, ...
 
+Tables imported from a REFI-QDA project (see `ponzoni_eval.io`) are checked
+like any other; their problems name ``project.qdpx (table)`` as the file, a
+row counted in the project, and the document and selection the row comes
+from.
+
 Errors stop ``prepare``; warnings are shown and do not. No check loops over
 rows in Python: every rule is a vectorised mask, so 300 sites validate in
 seconds.
