@@ -25,8 +25,13 @@ _TYPE_NAMES = {
 
 FORMATS = """\
 - **Files**: one file per table, named after the table: `cases.csv`, `participants.xlsx`,
-  `survey_responses.sav`, ... Exactly one file per table. Notes (`.md`, `.txt`), `dataset.toml`
-  and REFI-QDA projects (`.qdpx`) may sit beside them.
+  `survey_responses.sav`, ... Exactly one file per table. Notes (`.md`, `.txt`) and
+  `dataset.toml` may sit beside them.
+- **Interviews from a QDA program**: a REFI-QDA project (`interviews.qdpx`, exported by ATLAS.ti,
+  MAXQDA, NVivo, QualCoder) in the folder supplies `coded_segments`, `codebook` and `documents`
+  (see `docs/qualitative-data.md`); then leave those three files out. An optional
+  `qda_mapping.toml` beside it says which document variables hold participant_id, case_id and
+  wave. Problems in imported rows name the project, the table and the document and selection.
 - **CSV**: UTF-8 (with or without BOM). The delimiter may be `,` or `;` (as Dutch Excel writes),
   or a tab. A file that is not UTF-8 is read as Windows-1252 with a warning; in Excel choose
   *Save as > CSV UTF-8*.

@@ -18,12 +18,14 @@ What is generated, per site
   participant random intercept; items are rounded to 1..5. About 3% of items
   are missing (``not_answered``/``dont_know``); participants who drop out keep
   their rows with an empty value, missing_reason ``dropped_out`` and no date.
-- ``activity_log``: one row per event (count 1), for 18 months before and 18
+- ``activity_log``: one row per event (count 1), for 24 months before and 24
   after intervention_start; each ``joint_activity`` has a
   ``parents_attending`` row on the same date with the number of parents.
 - ``documents``, ``coded_segments``, ``codebook``: interviews (Dutch, fully
   synthetic sentences) at t0 and t2 with a subset of participants, coded by
-  ``coder_1``; a quarter of the documents also by ``coder_2``.
+  ``coder_1``; a quarter of the documents also by ``coder_2``. `write_example`
+  writes these three as one REFI-QDA project, ``interviews.qdpx``, the way an
+  evaluator brings coded interviews from ATLAS.ti, MAXQDA or NVivo.
 
 The model is vectorised numpy: 300 sites (~30 000 participants, ~1.4 M survey
 rows, ~2 M activity rows, ~0.5 M coded segments) take seconds.
@@ -40,11 +42,16 @@ import pandas as pd
 
 from . import example_text as text
 from . import schema
+from .io import QDA_TABLES
 
-__all__ = ["DEFAULT_SEED", "EFFECTS", "effects", "generate", "write_example"]
+__all__ = ["DEFAULT_SEED", "EFFECTS", "INTERVIEWS_FILE", "effects", "generate", "write_example"]
 
 DEFAULT_SEED = 20170616
 """16 June 2017, the day of Trees Pels' farewell symposium where the study was presented."""
+
+INTERVIEWS_FILE = "interviews.qdpx"
+"""The example's interviews: a REFI-QDA project holding documents, codebook and coded_segments."""
+INTERVIEWS_PROJECT = "SYNTHETIC example interviews (ponzoni_eval)"
 
 ROLE_LETTER = {"professional": "P", "migrant_org": "M", "parent": "O"}
 SURVEY_ROLE_NAMES = ("professional", "migrant_org")
@@ -92,12 +99,17 @@ _STUDY_CASES = (
 
 _STUDY_SITE_EFFECTS = {
     # t0->t2 changes on the 1..5 scale; rate ratios for monthly help-seeking; success (0..1) moves interview themes
+    # help-seeking: 20 questions a month before the start; NB2 dispersion chosen so that the variance-to-mean
+    # ratio at that baseline, 1 + dispersion * 20, is 1.0 / 1.3 / 1.6 (see "help_seeking_design" in EFFECTS)
     "slotervaart": dict(trust_change=0.6, perceived_willingness_change=0.8, feeling_judged_change=-0.5, safe_space_mean=3.9, success=0.6,
-                        help_seeking_level_rate_ratio=1.4, help_seeking_slope_rate_ratio=1.0, help_seeking_dispersion=0.0, activity_volume=1.0),
+                        help_seeking_baseline_per_month=20.0, help_seeking_level_rate_ratio=1.4, help_seeking_slope_rate_ratio=1.0,
+                        help_seeking_dispersion=0.0, activity_volume=1.0),
     "poelenburg_a": dict(trust_change=0.9, perceived_willingness_change=1.0, feeling_judged_change=-0.9, safe_space_mean=4.0, success=1.0,
-                         help_seeking_level_rate_ratio=2.0, help_seeking_slope_rate_ratio=1.03, help_seeking_dispersion=0.10, activity_volume=1.0),
+                         help_seeking_baseline_per_month=20.0, help_seeking_level_rate_ratio=2.0, help_seeking_slope_rate_ratio=1.03,
+                         help_seeking_dispersion=0.015, activity_volume=1.0),
     "poelenburg_b": dict(trust_change=0.15, perceived_willingness_change=0.3, feeling_judged_change=-0.1, safe_space_mean=3.1, success=0.0,
-                         help_seeking_level_rate_ratio=1.0, help_seeking_slope_rate_ratio=1.0, help_seeking_dispersion=0.20, activity_volume=1.0),
+                         help_seeking_baseline_per_month=20.0, help_seeking_level_rate_ratio=1.0, help_seeking_slope_rate_ratio=1.0,
+                         help_seeking_dispersion=0.03, activity_volume=1.0),
 }
 
 _GLOBAL_EFFECTS = {
@@ -135,12 +147,22 @@ _GLOBAL_EFFECTS = {
         "dropout_rows": "kept: value empty, missing_reason 'dropped_out', response_date empty",
     },
     "activity": {
-        "months_before": 18,
-        "months_after": 18,
+        "months_before": 24,
+        "months_after": 24,
         "help_seeking_event": "parenting_question_to_youth_team",
-        "help_seeking_baseline_per_month": 3.0,
-        "model": "mean per month = baseline * activity_volume * level_rate_ratio^post * slope_rate_ratio^(post * months since start); "
-        "negative binomial (NB2, variance mu + dispersion * mu^2) when dispersion > 0, else Poisson",
+        "help_seeking_baseline_per_month": "sites.<case>.help_seeking_baseline_per_month",
+        "model": "mean per month = help_seeking_baseline_per_month * activity_volume * level_rate_ratio^post * "
+        "slope_rate_ratio^(post * months since start); negative binomial (NB2, variance mu + dispersion * mu^2) when "
+        "dispersion > 0, else Poisson",
+        "help_seeking_design": "chosen so that the interrupted time series recovers the built-in level rate ratios: "
+        "20 questions a month before the start (all parents in a neighbourhood youth team's area), 24 months on either "
+        "side, and an NB2 dispersion that keeps the variance-to-mean ratio at the baseline at 1.0 (slotervaart), 1.3 "
+        "(poelenburg_a) and 1.6 (poelenburg_b), as in the first design. Over 400 seeds the estimated level rate ratio "
+        "then has a log-scale SD of 0.12 (slotervaart, poelenburg_a) and 0.17 (poelenburg_b); its 95% CI covers the "
+        "built-in value in 92-96% of seeds and excludes 1 in 100% (poelenburg_a) and 81% (slotervaart). With the first "
+        "design (3 a month, 18 months on either side) that SD was 0.37-0.51 and one draw gave 2.99 for slotervaart's "
+        "1.4: the level change is the pre-start trend extrapolated to the start, and with few events that trend is "
+        "poorly known. Scaled sites (n_sites != 3) keep 3 a month times their activity_volume.",
         "referral_to_youth_team": {"baseline_per_month": 1.0, "rate_ratios": "as help-seeking"},
         "joint_meeting": {"before_per_month": 0.5, "after_per_month": 2.5},
         "joint_activity": {"before_per_month": 0.3, "after_per_month": 2.0},
@@ -163,7 +185,9 @@ _GLOBAL_EFFECTS = {
         "dissonance": {
             "code": "growing_trust",
             "case_id": "poelenburg_b",
-            "note": "growing_trust is as prevalent at t2 in poelenburg_b as elsewhere (t2_weak = t2_strong) although survey trust barely rises there",
+            "note": "growing_trust is as prevalent at t2 in poelenburg_b as elsewhere and we_they_thinking recedes there as "
+            "elsewhere (t2_weak = t2_strong for both), so the interviews tell of growing trust although survey trust barely "
+            "rises there",
         },
         "agreement": {
             "code": "help_seeking_youth_team",
@@ -199,6 +223,7 @@ _SITE_COLUMNS = (
     "feeling_judged_change",
     "safe_space_mean",
     "success",
+    "help_seeking_baseline_per_month",
     "help_seeking_level_rate_ratio",
     "help_seeking_slope_rate_ratio",
     "help_seeking_dispersion",
@@ -249,11 +274,12 @@ def _sites(n_sites: int, rng: np.random.Generator) -> pd.DataFrame:
             "feeling_judged_change": rng.normal(-0.5, 0.25, n_sites),
             "safe_space_mean": rng.normal(3.7, 0.3, n_sites),
             "success": np.clip((trust_change - 0.15) / 0.75, 0.0, 1.0),
+            "help_seeking_baseline_per_month": 3.0,  # times activity_volume: district-sized counts
             "help_seeking_level_rate_ratio": np.exp(rng.normal(np.log(1.45), 0.2, n_sites)),
             "help_seeking_slope_rate_ratio": np.exp(rng.normal(0.01, 0.01, n_sites)),
             "help_seeking_dispersion": rng.uniform(0.0, 0.2, n_sites),
-            # district-sized sites, so that 300 sites give benchmark volumes (~2 M activity rows)
-            "activity_volume": np.exp(rng.normal(np.log(20.0), 0.3, n_sites)),
+            # district-sized sites, so that 300 sites give benchmark volumes (~2 M activity rows over 48 months)
+            "activity_volume": np.exp(rng.normal(np.log(15.0), 0.3, n_sites)),
         }
     )
 
@@ -287,12 +313,14 @@ EFFECTS: dict = effects()
 Treat as read-only. Keys: ``synthetic``, ``seed``, ``n_sites``;
 ``survey`` (scale means: trust t0 2.8, own_willingness 4.2, perceived_willingness t0 2.5,
 expectation means and ``expectation_primary`` probabilities by role, feeling_judged t0 3.8,
-the random-intercept SDs and intended ICC); ``missingness``; ``activity`` (help-seeking
-baseline 3/month and the monthly model); ``interviews`` (code prevalences by role and wave,
+the random-intercept SDs and intended ICC); ``missingness``; ``activity`` (24 months either
+side of the start, the monthly model and why help-seeking is designed as it is);
+``interviews`` (code prevalences by role and wave,
 double coding and intended kappa 0.75, the built-in dissonance and agreement);
 ``constructs`` (scales, codes and event types per study construct); and ``sites``:
 per case ``trust_change``, ``perceived_willingness_change``, ``feeling_judged_change``
-(t0 -> t2), ``safe_space_mean``, ``success``, ``help_seeking_level_rate_ratio``,
+(t0 -> t2), ``safe_space_mean``, ``success``, ``help_seeking_baseline_per_month`` (20 in the
+study cases), ``help_seeking_level_rate_ratio``,
 ``help_seeking_slope_rate_ratio`` (per month after the start), ``help_seeking_dispersion``
 (NB2 alpha), ``activity_volume`` and ``intervention_start``.
 """
@@ -484,6 +512,7 @@ def _activity(sites: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     post = relative >= 0
     n_sites, n_months = len(sites), len(relative)
     volume = sites["activity_volume"].to_numpy()[:, None]
+    baseline = sites["help_seeking_baseline_per_month"].to_numpy()[:, None]
     level = sites["help_seeking_level_rate_ratio"].to_numpy()[:, None]
     slope = sites["help_seeking_slope_rate_ratio"].to_numpy()[:, None]
     dispersion = sites["help_seeking_dispersion"].to_numpy()[:, None]
@@ -500,7 +529,7 @@ def _activity(sites: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     counts = {
         "joint_meeting": rng.poisson(volume * np.where(post, activity["joint_meeting"]["after_per_month"], activity["joint_meeting"]["before_per_month"])),
         "joint_activity": rng.poisson(volume * np.where(post, activity["joint_activity"]["after_per_month"], activity["joint_activity"]["before_per_month"])),
-        "parenting_question_to_youth_team": negative_binomial(volume * activity["help_seeking_baseline_per_month"] * change),
+        "parenting_question_to_youth_team": negative_binomial(volume * baseline * change),
         "referral_to_youth_team": negative_binomial(volume * activity["referral_to_youth_team"]["baseline_per_month"] * change),
     }
     month_start = pd.to_datetime(sites["intervention_start"]).to_numpy().astype("datetime64[M]")[:, None] + relative
@@ -761,7 +790,7 @@ def _dataset_toml(n_sites: int, seed: int) -> str:
         f"n_sites = {n_sites}\n"
         f'regenerate = "ponzoni-eval example DIR --sites {n_sites} --seed {seed}"\n'
         'effects = "effects.json"\n'
-        'documents = "documents.csv holds the full interview texts; coded_segments start/end count characters in them"\n'
+        'interviews = "interviews.qdpx (REFI-QDA) holds the interview texts, the codebook and both coders\' codings"\n'
     )
 
 
@@ -788,13 +817,19 @@ def _readme(effects_: dict, tables: dict[str, pd.DataFrame]) -> str:
         "| file | rows |",
         "|---|---|",
     ]
-    lines += [f"| `{name}.csv` | {len(frame):,} |" for name, frame in tables.items()]
+    lines += [f"| `{name}.csv` | {len(frame):,} |" for name, frame in tables.items() if name not in QDA_TABLES]
     lines += [
+        f"| `{INTERVIEWS_FILE}` | {len(tables['documents']):,} interviews, {len(tables['coded_segments']):,} codings, "
+        f"{len(tables['codebook']):,} codes (REFI-QDA project) |",
         "| `effects.json` | the built-in effects below, machine-readable |",
         "| `dataset.toml` | `synthetic = true`, title, generator, seed |",
         "",
-        "`documents.csv` holds the full interview texts (Dutch); `coded_segments.csv` `start`/`end`",
-        "count characters in them (`text[start:end]` is the quote). Participants who dropped out keep",
+        f"The interviews come as a REFI-QDA project, `{INTERVIEWS_FILE}`, as an evaluator would export",
+        "them from ATLAS.ti, MAXQDA or NVivo (open it in any of them): the Dutch interview texts, the",
+        "codebook (codes nested under their theme, constructs as code sets `construct: <name>`) and the",
+        "codings of `coder_1` and `coder_2`, with participant_id, case_id and wave as document variables.",
+        "`ponzoni-eval validate` / `prepare` import it into the `coded_segments`, `codebook` and",
+        "`documents` tables (`docs/qualitative-data.md`). Participants who dropped out keep",
         "their survey rows with an empty value and missing_reason `dropped_out`.",
         "",
         "## How they were made",
@@ -833,48 +868,69 @@ def _readme(effects_: dict, tables: dict[str, pd.DataFrame]) -> str:
         f"{effects_['missingness']['dropout_by_t1']:.0%} by t1 and {effects_['missingness']['dropout_by_t2']:.0%} by t2.",
         "",
         f"Activity log: {activity['months_before']} months before and {activity['months_after']} after intervention_start;",
-        f"help-seeking (`{activity['help_seeking_event']}`) about {activity['help_seeking_baseline_per_month']:g} per month",
+        f"help-seeking (`{activity['help_seeking_event']}`) at the site's baseline per month (below)",
         "before the start, then multiplied by the level rate ratio and by the slope rate ratio per month.",
         "Joint meetings and activities rise after the start.",
+        f"Why help-seeking is designed this way: {activity['help_seeking_design']}",
         "",
         "Interviews: t0 and t2; codes' prevalence differs by role, wave and site (see `effects.json`).",
-        f"Built-in dissonance: {interviews['dissonance']['note']}. Built-in agreement: {interviews['agreement']['note']}.",
+        f"Built-in dissonance: {interviews['dissonance']['note']}. Built-in agreement: `{interviews['agreement']['code']}` is "
+        f"{interviews['agreement']['note']}.",
         f"A share of {interviews['double_coded_share']:.0%} of the documents is coded by a second coder; intended Cohen's",
         f"kappa {interviews['kappa_intended']} ({interviews['kappa_level']}).",
         "",
         "| site | intervention_start | trust_change | perceived_willingness_change | feeling_judged_change | "
-        "safe_space_mean | help-seeking level RR | slope RR / month | NB dispersion |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "safe_space_mean | help-seeking / month before | level RR | slope RR / month | NB dispersion |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     shown = list(effects_["sites"].items())
     for site, values in shown[:10]:
         lines.append(
             f"| {site} | {values['intervention_start']} | {values['trust_change']:+.2f} | {values['perceived_willingness_change']:+.2f} | "
-            f"{values['feeling_judged_change']:+.2f} | {values['safe_space_mean']:.2f} | {values['help_seeking_level_rate_ratio']:.2f} | "
-            f"{values['help_seeking_slope_rate_ratio']:.3f} | {values['help_seeking_dispersion']:.2f} |"
+            f"{values['feeling_judged_change']:+.2f} | {values['safe_space_mean']:.2f} | "
+            f"{values['help_seeking_baseline_per_month'] * values['activity_volume']:.1f} | {values['help_seeking_level_rate_ratio']:.2f} | "
+            f"{values['help_seeking_slope_rate_ratio']:.3f} | {values['help_seeking_dispersion']:.3f} |"
         )
     if len(shown) > 10:
-        lines.append(f"| ... {len(shown) - 10} more sites in `effects.json` | | | | | | | | |")
+        lines.append(f"| ... {len(shown) - 10} more sites in `effects.json` | | | | | | | | | |")
     return "\n".join(lines) + "\n"
 
 
 def write_example(out_dir: Path | str, n_sites: int = 3, seed: int = DEFAULT_SEED) -> list[Path]:
-    """Write the SYNTHETIC example: one CSV per table, ``effects.json``, ``dataset.toml`` and ``README.md``.
+    """Write the SYNTHETIC example: a CSV per survey/activity table, the interviews as ``interviews.qdpx``,
+    ``effects.json``, ``dataset.toml`` and ``README.md``.
 
     CSVs are UTF-8, comma-separated, ``\\n`` line ends, dates as YYYY-MM-DD.
-    The same arguments always give byte-identical files.
+    The interviews (``documents``, ``codebook``, ``coded_segments`` of
+    `generate`) are one REFI-QDA project written by
+    `ponzoni_eval.qdpx.write_qdpx`, the path by which coded interviews enter
+    an analysis (`ponzoni_eval.io.read_raw_dir` imports it). The same
+    arguments always give byte-identical files.
 
     Returns
     -------
     list of Path
         The files written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     names = sorted(p.name for p in write_example(folder))
+    >>> names  # doctest: +NORMALIZE_WHITESPACE
+    ['README.md', 'activity_log.csv', 'cases.csv', 'dataset.toml', 'effects.json', 'instrument.csv',
+     'interviews.qdpx', 'participants.csv', 'survey_responses.csv']
     """
     from .io import atomic_write_text, write_csv
+    from .qdpx import write_qdpx
 
     out_dir = Path(out_dir)
     tables = generate(n_sites=n_sites, seed=seed)
     built_in = effects(n_sites=n_sites, seed=seed)
-    written = [write_csv(_as_csv_frame(frame), out_dir / f"{name}.csv") for name, frame in tables.items()]
+    written = [write_csv(_as_csv_frame(frame), out_dir / f"{name}.csv") for name, frame in tables.items() if name not in QDA_TABLES]
+    written.append(
+        write_qdpx(tables["coded_segments"], tables["codebook"], tables["documents"], out_dir / INTERVIEWS_FILE, project_name=INTERVIEWS_PROJECT)
+    )
     written.append(atomic_write_text(out_dir / "effects.json", json.dumps(built_in, indent=2, ensure_ascii=False) + "\n"))
     written.append(atomic_write_text(out_dir / "dataset.toml", _dataset_toml(n_sites, seed)))
     written.append(atomic_write_text(out_dir / "README.md", _readme(built_in, tables)))

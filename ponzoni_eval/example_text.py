@@ -61,7 +61,11 @@ CODES = [
 # Probability that a document mentions the code: role -> (t0, t2 where the collaboration did not take off,
 # t2 where it did). A site's t2 value lies between the last two by its `success` (0..1).
 CODE_PREVALENCE = {
-    "we_they_thinking": {"professional": (0.55, 0.45, 0.15), "migrant_org": (0.60, 0.50, 0.20), "parent": (0.50, 0.45, 0.20)},
+    # the built-in dissonance (with growing_trust below): by t2 interviewees everywhere talk less in 'we and
+    # they', also where the collaboration did not take off, so that in poelenburg_b the interviews tell of growing
+    # trust without contrary talk. (With 0.45-0.50 at t2 there, as first designed, we-they talk was about as
+    # common as growing_trust and the interviews pointed one way in only 62% of 300 simulated draws; now in 98%.)
+    "we_they_thinking": {"professional": (0.55, 0.15, 0.15), "migrant_org": (0.60, 0.20, 0.20), "parent": (0.50, 0.20, 0.20)},
     "other_side_unwilling": {"professional": (0.50, 0.40, 0.10), "migrant_org": (0.55, 0.45, 0.10), "parent": (0.20, 0.20, 0.10)},
     "feeling_judged_bad_parent": {"professional": (0.05, 0.05, 0.05), "migrant_org": (0.50, 0.45, 0.15), "parent": (0.65, 0.55, 0.15)},
     "fear_children_taken": {"professional": (0.10, 0.10, 0.05), "migrant_org": (0.35, 0.30, 0.10), "parent": (0.55, 0.50, 0.10)},

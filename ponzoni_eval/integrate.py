@@ -94,6 +94,8 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError
+from .privacy import participant_names
+from .privacy import redact as privacy_redact
 from .results import RESULT_COLUMNS
 
 __all__ = [
@@ -112,7 +114,6 @@ __all__ = [
     "classify_qualitative",
     "fit_label",
     "select_quotes",
-    "redact_whole_words",
     "read_overrides",
     "joint_display",
     "statistics_by_themes",
@@ -933,25 +934,6 @@ def _qual_strand(prevalence: pd.DataFrame, imap: IntegrationMap, cases: Sequence
 # --- quotes -----------------------------------------------------------------------------------
 
 
-def redact_whole_words(texts, names: Iterable[str], *, placeholder: str = "[NAAM]") -> pd.Series:
-    """Replace whole-word, case-insensitive occurrences of ``names`` in ``texts``.
-
-    A minimal stand-in with the signature of `ponzoni_eval.privacy.redact`;
-    longer names are replaced first so "Ayse Yilmaz" is not left half-redacted.
-
-    Examples
-    --------
-    >>> redact_whole_words(["Ayse said Ayse's group met", "Marco"], ["ayse"]).tolist()
-    ["[NAAM] said [NAAM]'s group met", 'Marco']
-    """
-    series = pd.Series(texts, dtype="str") if not isinstance(texts, pd.Series) else texts.astype("str")
-    cleaned = sorted({n.strip() for n in names if isinstance(n, str) and n.strip()}, key=lambda n: (-len(n), n))
-    if not cleaned:
-        return series
-    pattern = r"(?<!\w)(?:" + "|".join(re.escape(n) for n in cleaned) + r")(?!\w)"
-    return series.str.replace(pattern, placeholder, regex=True, flags=re.IGNORECASE)
-
-
 def _stable_hash(document_id: pd.Series, start: pd.Series) -> pd.Series:
     # sha256 of "document_id:start": the same on every machine and Python run (unlike hash()).
     keys = document_id.astype(str) + ":" + start.astype("Int64").astype(str)
@@ -1338,10 +1320,7 @@ def _case_list(participants: pd.DataFrame, picked: pd.DataFrame, cases: Sequence
 def _names_from(participants: pd.DataFrame, names: Iterable[str] | None) -> list[str]:
     if names is not None:
         return [n for n in names if isinstance(n, str)]
-    if "name" not in participants.columns:
-        return []
-    # A participant may be known by several names: "Ayşe; Ayşe Yılmaz".
-    return sorted({part.strip() for value in participants["name"].dropna().astype(str) for part in value.split(";") if part.strip()})
+    return participant_names(participants)
 
 
 def joint_display(
@@ -1388,11 +1367,13 @@ def joint_display(
         1 to 3 exemplar quotes per construct x case.
     redact_names : iterable of str, optional
         Names to replace by ``[NAAM]`` in quotes; default the ``name`` column
-        of ``participants`` (';'-separated), if present.
+        of ``participants`` (`ponzoni_eval.privacy.participant_names`). Processed
+        participants have no names: pass ``redaction_terms["term"]`` from
+        `ponzoni_eval.prepare`.
     redact : callable, optional
         ``redact(texts, names)`` returning the redacted texts; default
-        `redact_whole_words` (whole words, case-insensitive); pass
-        `ponzoni_eval.privacy.redact` for the project's redaction.
+        `ponzoni_eval.privacy.redact` (names as whole words in any case, with
+        possessives, plus e-mail addresses and Dutch phone numbers).
     language : {"en", "nl"}
         Labels and meta-inference sentences.
     qual_threshold : float
@@ -1473,7 +1454,7 @@ def joint_display(
         display[["construct", "case_id", "qual_evidence"]],
         k=quotes_per_cell,
         names=_names_from(participants, redact_names),
-        redact=redact or redact_whole_words,
+        redact=redact or privacy_redact,
         window=quote_window,
     )
     display = display.merge(quotes, on=["construct", "case_id"], how="left")
@@ -1553,7 +1534,7 @@ def statistics_by_themes(
     quant = _quant_strand(picked.loc[picked["case_id"].isin(case_ids)], language)
     _, themes = _qual_strand(prevalence, imap, case_ids, qual_threshold, language)
     names = _names_from(participants, redact_names)
-    redact = redact or redact_whole_words
+    redact = redact or privacy_redact
 
     # One quote per case x code: the top passage of that code alone.
     wanted = themes[["case_id", "code"]].drop_duplicates()

@@ -35,8 +35,24 @@ Formats
   labels are kept in ``frame.attrs["value_labels"]`` as
   ``{column: {"1": "label", ...}}``.
 
-REFI-QDA files (``.qdpx``, ``.qde``, ``.qdc``) in a raw folder are listed in
-`RawData.qda_files` and otherwise left alone (see `ponzoni_eval.qdpx`).
+REFI-QDA projects
+-----------------
+A REFI-QDA project (``.qdpx``, or a bare ``.qde`` with its ``sources``
+folder) in a raw folder is where the interviews come from: `read_raw_dir`
+imports it with `ponzoni_eval.qdpx.import_qda` into the ``coded_segments``,
+``codebook`` and ``documents`` tables, passing ``qda_mapping.toml`` beside it
+(if any) as the variable mapping. The project then supplies those three
+tables: a ``coded_segments``, ``codebook`` or ``documents`` file beside it is
+an error (which source would count?), as are two projects. A project the
+importer refuses (a corrupt or hostile archive, a selection outside its text)
+becomes an error naming the file; the import report's warnings and skipped
+items become warnings. Rows of imported tables count codings
+(``coded_segments``), codes (``codebook``) and text sources (``documents``)
+from 1 in the order of the project file; `RawData.row_labels` names the
+document and the selection of each row, and validation adds that to every
+message about such a row. The document's name in the QDA program is not
+kept in ``documents`` (it often holds a person's name). A ``.qdc`` codebook
+is listed in `RawData.qda_files` and otherwise left alone.
 
 Writing
 -------
@@ -59,13 +75,16 @@ import tomllib
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
 
 from . import schema
 from .errors import DataError, Problem, ValidationFailed
+
+if TYPE_CHECKING:  # qdpx is imported only when a folder holds a project
+    from .qdpx import ImportReport
 
 __all__ = [
     "DataWarning",
@@ -85,6 +104,8 @@ __all__ = [
     "cell_problems",
     "to_categorical",
     "MAX_PROBLEMS_PER_RULE",
+    "QDA_TABLES",
+    "QDA_MAPPING_FILE",
 ]
 
 CSV_SUFFIXES = (".csv", ".tsv")
@@ -92,6 +113,11 @@ XLSX_SUFFIXES = (".xlsx", ".xlsm")
 SPSS_SUFFIXES = (".sav", ".zsav")
 TABLE_SUFFIXES = CSV_SUFFIXES + XLSX_SUFFIXES + SPSS_SUFFIXES
 QDA_SUFFIXES = (".qdpx", ".qde", ".qdc")
+QDA_PROJECT_SUFFIXES = (".qdpx", ".qde")
+QDA_TABLES = ("coded_segments", "codebook", "documents")
+"""The tables a REFI-QDA project supplies."""
+QDA_MAPPING_FILE = "qda_mapping.toml"
+"""Variable mapping for the project (see `ponzoni_eval.qdpx.load_mapping`), read when it sits beside it."""
 # Files an evaluator keeps beside the data (notes, metadata) that are not tables.
 SIDE_FILE_SUFFIXES = (".md", ".txt", ".toml", ".json", ".pdf", ".docx", ".doc", ".odt", ".html")
 DATASET_METADATA_FILE = "dataset.toml"
@@ -677,7 +703,14 @@ class RawData:
     metadata : dict
         The optional ``dataset.toml`` (e.g. ``synthetic = true``, ``title``).
     qda_files : list of Path
-        REFI-QDA files found in the folder (imported by `ponzoni_eval.qdpx`).
+        REFI-QDA files found in the folder.
+    qda_project : Path or None
+        The REFI-QDA project whose tables are in `tables` (not in `files`).
+    qda_report : ImportReport or None
+        What the import of `qda_project` found, skipped and assumed.
+    row_labels : dict
+        Table name -> Series (index = row) saying where each row of an
+        imported table comes from (document, selection), for messages.
     """
 
     root: Path
@@ -686,10 +719,21 @@ class RawData:
     problems: list[Problem]
     metadata: dict
     qda_files: list[Path]
+    qda_project: Path | None = None
+    qda_report: ImportReport | None = None
+    row_labels: dict[str, pd.Series] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
         return not any(p.severity == "error" for p in self.problems)
+
+    def source_name(self, table: str) -> str:
+        """What messages call the source of a table: its file name, or ``project.qdpx (table)`` when imported."""
+        if table in self.files:
+            return self.files[table].name
+        if self.qda_project is not None and table in QDA_TABLES:
+            return f"{self.qda_project.name} ({table})"
+        return f"{table}.csv"
 
 
 def read_dataset_metadata(folder: Path | str) -> tuple[dict, list[Problem]]:
@@ -709,7 +753,9 @@ def read_raw_dir(path: Path | str) -> RawData:
     Exactly one file per table (``cases.csv`` *or* ``cases.xlsx``); required
     tables that are missing and unreadable files are errors; files that are
     not tables are warnings, except notes and metadata (``.md``, ``.txt``,
-    ``.toml``, ``.json``, ...) and REFI-QDA projects, which are left alone.
+    ``.toml``, ``.json``, ...). A REFI-QDA project (``.qdpx``/``.qde``)
+    supplies ``coded_segments``, ``codebook`` and ``documents`` (see the
+    module docstring, "REFI-QDA projects").
 
     Raises
     ------
@@ -722,12 +768,13 @@ def read_raw_dir(path: Path | str) -> RawData:
     problems: list[Problem] = []
     candidates: dict[str, list[Path]] = {}
     qda_files: list[Path] = []
-    for entry in sorted(root.iterdir()):
+    entries = [e for e in sorted(root.iterdir()) if not e.name.startswith((".", "~$"))]  # hidden, Office lock files
+    bare_project = any(e.suffix.lower() == ".qde" for e in entries)
+    for entry in entries:
         name, suffix = entry.name, entry.suffix.lower()
-        if name.startswith((".", "~$")):  # hidden files, Office lock files
-            continue
         if entry.is_dir():
-            problems.append(_file_problem(entry, "sub-folders are not read", rule="unknown_file", severity="warning"))
+            if not (bare_project and name.casefold() == "sources"):  # a bare .qde keeps its texts there
+                problems.append(_file_problem(entry, "sub-folders are not read", rule="unknown_file", severity="warning"))
         elif suffix in QDA_SUFFIXES:
             qda_files.append(entry)
         elif suffix in SIDE_FILE_SUFFIXES:
@@ -745,7 +792,14 @@ def read_raw_dir(path: Path | str) -> RawData:
             )
     tables: dict[str, pd.DataFrame] = {}
     files: dict[str, Path] = {}
+    project, report, row_labels = _choose_qda_project(qda_files, candidates, problems), None, {}
+    if project is not None:
+        imported, report, row_labels, import_problems = _import_qda_project(project, root)
+        tables.update(imported)
+        problems += import_problems
     for table, spec in schema.TABLES.items():
+        if project is not None and table in QDA_TABLES:
+            continue
         found = candidates.get(table, [])
         if len(found) > 1:
             problems.append(
@@ -764,7 +818,83 @@ def read_raw_dir(path: Path | str) -> RawData:
             tables[table] = result.frame
             files[table] = found[0]
     metadata, metadata_problems = read_dataset_metadata(root)
-    return RawData(root, tables, files, problems + metadata_problems, metadata, qda_files)
+    tables = {table: tables[table] for table in schema.TABLES if table in tables}  # schema order
+    return RawData(root, tables, files, problems + metadata_problems, metadata, qda_files, project, report, row_labels)
+
+
+def _choose_qda_project(qda_files: list[Path], candidates: dict[str, list[Path]], problems: list[Problem]) -> Path | None:
+    """The one REFI-QDA project to import, or None (none there, or a conflict reported in `problems`)."""
+    projects = [p for p in qda_files if p.suffix.lower() in QDA_PROJECT_SUFFIXES]
+    if not projects:
+        return None
+    if len(projects) > 1:
+        names = ", ".join(p.name for p in projects)
+        problems.append(_file_problem(projects[0], f"more than one REFI-QDA project ({names}); keep one", rule="qda_project"))
+        return None
+    project = projects[0]
+    given = [path.name for table in QDA_TABLES for path in candidates.get(table, [])]
+    if given:
+        problems.append(
+            _file_problem(
+                project,
+                f"the REFI-QDA project supplies coded_segments, codebook and documents, and so does "
+                f"{', '.join(given)}; remove {', '.join(given)} to analyse the project, or remove {project.name} "
+                "to analyse the table file(s)",
+                rule="qda_project",
+            )
+        )
+        return None
+    return project
+
+
+def _import_qda_project(project: Path, root: Path) -> tuple[dict[str, pd.DataFrame], ImportReport | None, dict[str, pd.Series], list[Problem]]:
+    """Import a REFI-QDA project as raw tables; refusals become an error, report warnings become warnings."""
+    from .qdpx import import_qda
+
+    mapping = root / QDA_MAPPING_FILE
+    try:
+        segments, codebook, documents, report = import_qda(project, mapping=mapping if mapping.is_file() else None)
+    except DataError as exc:
+        return {}, None, {}, [_import_problem(exc, project)]
+
+    def numbered(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+        out = frame.loc[:, [c for c in columns if c in frame.columns]].reset_index(drop=True)
+        out.index = pd.RangeIndex(1, len(out) + 1, name=ROW_INDEX_NAME)
+        return out
+
+    tables = {
+        "coded_segments": numbered(segments, schema.TABLES["coded_segments"].schema.columns),
+        "codebook": numbered(codebook, schema.TABLES["codebook"].schema.columns),
+        # Not the name the document has in the QDA program: it often holds a person's name.
+        "documents": numbered(documents, schema.TABLES["documents"].schema.columns),
+    }
+    name_of = dict(zip(documents["document_id"], documents["name"]))
+    in_document = "document '" + tables["documents"]["document_id"].map(name_of).astype("str") + "'"
+    segments = tables["coded_segments"]
+    row_labels = {
+        "documents": in_document,
+        "coded_segments": "document '" + segments["document_id"].map(name_of).astype("str") + "', characters "
+        + segments["start"].astype("str") + "-" + segments["end"].astype("str") + ", coder '" + segments["coder"].astype("str") + "'",
+        "codebook": "code '" + tables["codebook"]["code"].astype("str") + "'",
+    }
+    problems = [
+        Problem("warning", project.name, None, None, None, "qda_import", warning) for warning in report.warnings
+    ] + [
+        Problem("warning", project.name, None, None, None, "qda_skipped", f"{item['kind']} '{item['item']}' not imported: {item['reason']}")
+        for item in report.skipped
+    ]
+    return tables, report, row_labels, problems
+
+
+def _import_problem(error: DataError, project: Path) -> Problem:
+    """A refused import as one error on the project (or the mapping) file, with the archive member if named."""
+    problem = error.as_problem()
+    where = error.file or str(project)
+    if where.startswith(str(project)):
+        where = project.name + where[len(str(project)) :]  # keeps " [project.qde]"
+    else:
+        where = Path(where).name
+    return Problem(problem.severity, where, problem.row, problem.column, problem.value, problem.rule or "qda_import", problem.message)
 
 
 # --- writing ----------------------------------------------------------------------

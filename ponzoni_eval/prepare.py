@@ -38,7 +38,16 @@ import pandas as pd
 
 from . import __version__, schema
 from .errors import DataError, Problem, ValidationFailed
-from .io import MANIFEST_FILE, atomic_write_bytes, atomic_write_text, sha256_file, to_categorical, write_parquet
+from .io import (
+    MANIFEST_FILE,
+    QDA_MAPPING_FILE,
+    QDA_TABLES,
+    atomic_write_bytes,
+    atomic_write_text,
+    sha256_file,
+    to_categorical,
+    write_parquet,
+)
 from .validate import ValidationReport, validate_dir
 
 __all__ = [
@@ -212,7 +221,9 @@ def prepare(raw_dir: Path | str, out_dir: Path | str) -> dict:
     Returns
     -------
     dict
-        The manifest: per raw file its SHA-256 and rows, per processed table
+        The manifest: per raw file its SHA-256 and rows (a REFI-QDA project
+        also with the rows of the tables it supplied and the import's counts,
+        skipped items and warnings), per processed table
         its file, rows, columns and SHA-256, the package version, the source
         folder, the dataset metadata (``dataset.toml``), validation counts and
         the time (``created``, the only field that changes between runs).
@@ -266,6 +277,14 @@ def prepare(raw_dir: Path | str, out_dir: Path | str) -> dict:
     for extra in sorted([raw.root / "dataset.toml", *raw.qda_files]):
         if extra.is_file():
             raw_files[extra.name] = {"table": None, "bytes": extra.stat().st_size, "sha256": sha256_file(extra)}
+    if raw.qda_project is not None:
+        # The project is a raw file like any other; its tables and the import's findings are recorded with it.
+        found = raw.qda_report.as_dict()
+        raw_files[raw.qda_project.name]["imported_tables"] = {table: int(len(raw.tables[table])) for table in QDA_TABLES if table in raw.tables}
+        raw_files[raw.qda_project.name]["import"] = {key: found[key] for key in ("format", "counts", "variables", "skipped", "warnings")}
+        mapping = raw.root / QDA_MAPPING_FILE
+        if mapping.is_file():
+            raw_files[mapping.name] = {"table": None, "bytes": mapping.stat().st_size, "sha256": sha256_file(mapping)}
     raw_files.update(_integration_raw_files(raw_dir, overrides))
     manifest = {
         "package": "ponzoni_eval",

@@ -118,7 +118,8 @@ def _validate_coder(segments: pd.DataFrame, coder: str) -> None:
 def _select_rows(segments: pd.DataFrame, coder: str) -> pd.DataFrame:
     """Rows of one coding per document: the primary coder's or a named coder's."""
     if coder == "primary":
-        rank = segments["coder"].map(_coder_ranking(segments))
+        # as numbers: mapping a categorical coder column (processed tables) would give an unordered categorical
+        rank = segments["coder"].astype("str").map(_coder_ranking(segments)).astype("int64")
         best = rank.groupby(segments["document_id"]).transform("min")
         return segments.loc[rank == best]
     return segments.loc[segments["coder"] == coder]

@@ -11,6 +11,11 @@ column, the value found and the rule:
    dictionary): every id refers to something that exists, answers fit the
    item, dates are plausible, ...
 
+Tables imported from a REFI-QDA project (see `ponzoni_eval.io`) are checked
+like any other; their problems name ``project.qdpx (table)`` as the file, a
+row counted in the project, and the document and selection the row comes
+from.
+
 Errors stop ``prepare``; warnings are shown and do not. No check loops over
 rows in Python: every rule is a vectorised mask, so 300 sites validate in
 seconds.
@@ -18,6 +23,7 @@ seconds.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,9 +64,10 @@ CROSS_TABLE_RULES: dict[str, str] = {
     "segment_within_document": "A coded segment ends within its document's text (end <= length of the text).",
     "segment_text_length": "A segment's quoted text is not longer than its start..end span (warning: offsets drifted).",
     "all_values_missing": "A participant with survey rows has at least one answered value (warning).",
-    "pseudonym": "A participant_id is a pseudonym: it contains '@' (an e-mail address), matches the "
-    "participant's `name`, or has no digit and reads like a capitalised name such as 'Fatima' or "
-    "'Jan.deVries' (warning).",
+    "pseudonym": "Identifiers are pseudonyms (warning): a participant_id that contains '@' (an e-mail address), "
+    "matches the participant's `name`, has no digit and reads like a capitalised name such as 'Fatima' or "
+    "'Jan.deVries', or looks like a name to `privacy.looks_like_name_or_email` (two capitalised words, a "
+    "common first name) is flagged; so is a document_id or coder that looks like a name or e-mail address.",
 }
 """Rules between tables (and a few within a table that pandera cannot express), by rule name."""
 
@@ -117,9 +124,9 @@ def validate_raw(raw: RawData) -> ValidationReport:
     """Check tables already read by `io.read_raw_dir` (see `validate_dir`)."""
     problems = _with_integration_files(list(raw.problems), raw)
     for table, frame in raw.tables.items():
-        problems += _schema_problems(frame, table, raw.files[table].name)
+        problems += _schema_problems(frame, table, raw.source_name(table))
     problems += _CrossTable(raw).run()
-    problems = _without_repeats(_with_item_ranges(problems, raw))
+    problems = _with_import_locations(_without_repeats(_with_item_ranges(problems, raw)), raw)
     frame = problems_frame(problems)
     ok = not (frame["severity"] == "error").any()
     return ValidationReport(frame, dict(raw.tables) if ok else None, raw)
@@ -167,6 +174,24 @@ def _without_repeats(problems: list[Problem]) -> list[Problem]:
             seen.add(identity)
             kept.append(problem)
     return kept
+
+
+def _with_import_locations(problems: list[Problem], raw: RawData) -> list[Problem]:
+    """Say where a row of a table imported from a REFI-QDA project is (document, selection, coder).
+
+    Such rows have no spreadsheet row: their number counts codings, codes or
+    text sources in the project file from 1 (see `ponzoni_eval.io`).
+    """
+    labels = {raw.source_name(table): rows for table, rows in raw.row_labels.items()}
+    if not labels:
+        return problems
+    located = []
+    for problem in problems:  # only the (capped) problems, not the data
+        rows = labels.get(problem.file)
+        if rows is not None and problem.row in rows.index:
+            problem = dataclasses.replace(problem, message=f"{problem.message} [{rows[problem.row]}]")
+        located.append(problem)
+    return located
 
 
 def _with_item_ranges(problems: list[Problem], raw: RawData) -> list[Problem]:
@@ -335,7 +360,7 @@ class _CrossTable:
         if callable(details):
             details = details(frame.loc[mask].iloc[:MAX_PROBLEMS_PER_RULE])
         self.problems += cell_problems(
-            self.raw.files[table].name, frame.index[mask], column, values, rule=rule, message=message, severity=severity, details=details
+            self.raw.source_name(table), frame.index[mask], column, values, rule=rule, message=message, severity=severity, details=details
         )
 
     def run(self) -> list[Problem]:
@@ -367,7 +392,7 @@ class _CrossTable:
                 continue
             values = self.categorical(table, column)
             unknown = values.notna() & ~values.isin(self.tables[target][target_column].dropna().unique())
-            self.flag(table, unknown, column, rule=rule, message=f"not listed in {self.raw.files[target].name} (column '{target_column}')")
+            self.flag(table, unknown, column, rule=rule, message=f"not listed in {self.raw.source_name(target)} (column '{target_column}')")
         if "coded_segments" in self.tables and "codebook" not in self.tables:
             self.problems.append(
                 Problem("error", "codebook.csv", None, "code", None, "codebook_present", "coded_segments are given but the codebook is missing; add codebook.csv (code, theme, definition, construct)")
@@ -539,16 +564,34 @@ class _CrossTable:
         )
 
     def pseudonyms(self) -> None:
-        if not self.has("participants", "participant_id"):
-            return
-        participants = self.tables["participants"]
-        ids = participants["participant_id"]
-        email = ids.str.contains("@", regex=False, na=False)
-        self.flag("participants", email, "participant_id", rule="pseudonym", severity="warning", message="looks like an e-mail address; use a pseudonym such as 'SLO-P03'")
-        name_like = ~email & ids.str.fullmatch(_NAME_LIKE_ID, na=False)
-        if "name" in participants.columns:
-            name_like |= ~email & ids.notna() & (ids.str.lower() == participants["name"].str.lower())
-        self.flag("participants", name_like, "participant_id", rule="pseudonym", severity="warning", message="looks like a person's name; use a pseudonym such as 'SLO-P03'")
+        """Identifiers that look like names or e-mail addresses (warnings): our rule plus `privacy.check_pseudonyms`.
+
+        ``participant_id`` is checked where it is defined (participants), with
+        the participant's own ``name`` as extra evidence; ``document_id``
+        where it is defined (documents, else coded_segments); ``coder`` in
+        coded_segments. One warning per cell in participants; per distinct
+        value (at its first row, with the number of rows) elsewhere.
+        """
+        from .privacy import check_pseudonyms, looks_like_name_or_email
+
+        if self.has("participants", "participant_id"):
+            participants = self.tables["participants"]
+            ids = participants["participant_id"]
+            email = ids.str.contains("@", regex=False, na=False)
+            self.flag("participants", email, "participant_id", rule="pseudonym", severity="warning", message="looks like an e-mail address; use a pseudonym such as 'SLO-P03'")
+            name_like = ids.str.fullmatch(_NAME_LIKE_ID, na=False) | looks_like_name_or_email(ids)
+            if "name" in participants.columns:
+                name_like |= ids.notna() & (ids.str.lower() == participants["name"].str.lower())
+            self.flag("participants", ~email & name_like, "participant_id", rule="pseudonym", severity="warning", message="looks like a person's name; use a pseudonym such as 'SLO-P03'")
+        document_table = "documents" if self.has("documents", "document_id") else "coded_segments"
+        for table, columns in ((document_table, ["document_id"]), ("coded_segments", ["coder"])):
+            columns = [c for c in columns if self.has(table, c)]
+            if not columns:
+                continue
+            frame = self.tables[table]
+            for problem in check_pseudonyms(frame, columns, file=self.raw.source_name(table)):
+                # check_pseudonyms counts positions (first row = 2); our rows are the table's own
+                self.problems.append(dataclasses.replace(problem, row=int(frame.index[problem.row - 2])))
 
 
 def _membership(lists: pd.Series, vocabulary: Sequence[str], *, empty_means_all: bool) -> np.ndarray:

@@ -109,3 +109,26 @@ def drop_column(folder: Path, table: str, column: str) -> None:
     rows = read_rows(folder, table)
     position = rows[0].index(column)
     write_rows(folder, table, [r[:position] + r[position + 1 :] for r in rows])
+
+
+QDA_TABLES = ("coded_segments", "codebook", "documents")
+
+
+def move_interviews_to_qdpx(folder: Path, name: str = "interviews.qdpx") -> Path:
+    """Replace the folder's coded_segments, codebook and documents CSVs by one REFI-QDA project.
+
+    The project is written by `ponzoni_eval.qdpx.write_qdpx` from the CSVs as
+    they are (change cells first with `set_cell`), the way an evaluator brings
+    interviews coded in ATLAS.ti, MAXQDA or NVivo.
+    """
+    import pandas as pd
+
+    from ponzoni_eval.qdpx import write_qdpx
+
+    frames = {}
+    for table in QDA_TABLES:
+        rows = read_rows(folder, table)
+        frames[table] = pd.DataFrame(rows[1:], columns=rows[0]).replace({"": None})
+        (folder / f"{table}.csv").unlink()
+    segments = frames["coded_segments"].astype({"start": "int64", "end": "int64"})
+    return write_qdpx(segments, frames["codebook"], frames["documents"], folder / name)

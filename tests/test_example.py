@@ -11,12 +11,13 @@ import pandas as pd
 import pytest
 
 from ponzoni_eval import schema
-from ponzoni_eval.example import DEFAULT_SEED, EFFECTS, effects, generate, write_example
-from ponzoni_eval.io import read_raw_dir
+from ponzoni_eval.example import DEFAULT_SEED, EFFECTS, INTERVIEWS_FILE, effects, generate, write_example
+from ponzoni_eval.io import QDA_TABLES, read_raw_dir
 from ponzoni_eval.validate import validate_dir
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "data" / "raw" / "example"
-EXAMPLE_FILES = sorted([f"{t}.csv" for t in schema.TABLES] + ["effects.json", "dataset.toml", "README.md"])
+# The interviews (coded_segments, codebook, documents) come as one REFI-QDA project, as an evaluator brings them.
+EXAMPLE_FILES = sorted([f"{t}.csv" for t in schema.TABLES if t not in QDA_TABLES] + [INTERVIEWS_FILE, "effects.json", "dataset.toml", "README.md"])
 
 
 @pytest.fixture(scope="module")
@@ -120,6 +121,18 @@ def test_instrument_items_and_levels(raw):
     assert instrument["wording_nl"].notna().all() and instrument["wording_en"].notna().all()
 
 
+def test_the_interviews_project_holds_the_generated_interviews(raw):
+    generated = generate()
+    for table, columns in (
+        ("coded_segments", ["document_id", "participant_id", "case_id", "wave", "coder", "code", "start", "end", "text"]),
+        ("documents", ["document_id", "case_id", "participant_id", "wave", "text"]),
+        ("codebook", ["code", "theme", "definition", "construct"]),  # definition_nl has no place in REFI-QDA
+    ):
+        imported = raw[table][columns].astype(str).sort_values(columns).reset_index(drop=True)
+        expected = generated[table][columns].astype(str).sort_values(columns).reset_index(drop=True)
+        pd.testing.assert_frame_equal(imported, expected, obj=table)
+
+
 def test_interview_offsets_slice_the_text_exactly(raw):
     texts = raw["documents"].set_index("document_id")["text"]
     segments = raw["coded_segments"]
@@ -203,16 +216,19 @@ def test_missing_items_and_drop_out(raw):
 
 
 def test_help_seeking_rises_after_the_start_as_built_in(raw):
+    before, after = EFFECTS["activity"]["months_before"], EFFECTS["activity"]["months_after"]
     activity = raw["activity_log"].merge(raw["cases"][["case_id", "intervention_start"]], on="case_id")
     months = (activity["date"].dt.year - activity["intervention_start"].dt.year) * 12 + activity["date"].dt.month - activity["intervention_start"].dt.month
-    assert months.min() == -18 and months.max() == 17
+    assert before == after == 24 and months.min() == -before and months.max() == after - 1
     activity["post"] = months >= 0
-    monthly = activity.groupby(["case_id", "event_type", "post"])["count"].sum().unstack() / 18
+    monthly = activity.groupby(["case_id", "event_type", "post"])["count"].sum().unstack() / after
     questions = monthly.xs("parenting_question_to_youth_team", level="event_type")
     ratio = questions[True] / questions[False]
-    assert questions[False].between(2.0, 4.2).all()  # baseline about 3 per month
+    # baseline 20 a month: the mean of 24 months has a relative SD of about 6% (variance-to-mean ratio up to 1.6)
+    baseline = pd.Series({case: site["help_seeking_baseline_per_month"] for case, site in EFFECTS["sites"].items()})
+    assert (baseline == 20).all() and (abs(np.log(questions[False] / baseline)) < 0.15).all()
     slope = EFFECTS["sites"]["poelenburg_a"]["help_seeking_slope_rate_ratio"]
-    expected_a = EFFECTS["sites"]["poelenburg_a"]["help_seeking_level_rate_ratio"] * np.mean(slope ** np.arange(18))
+    expected_a = EFFECTS["sites"]["poelenburg_a"]["help_seeking_level_rate_ratio"] * np.mean(slope ** np.arange(after))
     assert abs(np.log(ratio["poelenburg_a"] / expected_a)) < 0.3
     assert abs(np.log(ratio["slotervaart"] / 1.4)) < 0.3
     assert abs(np.log(ratio["poelenburg_b"])) < 0.3

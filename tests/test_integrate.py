@@ -529,11 +529,12 @@ def test_a_custom_redact_function_is_used():
     assert cell(display, "trust", "slotervaart")["quotes"].startswith("“SINCE FATIMA")
 
 
-def test_redact_whole_words_leaves_parts_of_words_alone():
-    redacted = ig.redact_whole_words(["Ali and Alinda met Ali-Baba; ALI laughed."], ["Ali"])
-    assert redacted.tolist() == ["[NAAM] and Alinda met [NAAM]-Baba; [NAAM] laughed."]
-    assert ig.redact_whole_words(["Ayse Yilmaz came"], ["Ayse", "Ayse Yilmaz"]).tolist() == ["[NAAM] came"]
-    assert ig.redact_whole_words(["no names"], []).tolist() == ["no names"]
+def test_the_default_redaction_is_the_privacy_modules_whole_word_redaction():
+    segments = make_segments()
+    segments.loc[0:1, "text"] = "Ali and Alinda met Ali-Baba; ALI laughed, Ali's tea afternoons were the start of it all."
+    display = ig.joint_display(make_results(), make_prevalence(), segments, make_participants(), redact_names=["Ali"], quotes_per_cell=3)
+    quotes = cell(display, "trust", "slotervaart")["quotes"]
+    assert "“[NAAM] and Alinda met [NAAM]-Baba; [NAAM] laughed, [NAAM] tea afternoons" in quotes  # possessive goes too
 
 
 def test_long_quotes_are_cut_at_a_word_with_an_elision_mark():
@@ -813,11 +814,9 @@ def test_estimate_basis_in_the_display_is_recorded():
     assert "point estimate" in ig.to_markdown(by_estimate) and "95% CI" in ig.to_markdown(by_ci)
 
 
-def test_the_privacy_modules_redact_plugs_in():
-    privacy = pytest.importorskip("ponzoni_eval.privacy")  # built on another branch; runs once merged
+def test_the_privacy_modules_redact_is_the_default():
     segments = make_segments()
     segments.loc[0:1, "text"] = "Mail Fatima at fatima@example.org, she and the youth team organised the tea afternoons."
-    display = ig.joint_display(make_results(), make_prevalence(), segments, make_participants(), redact=privacy.redact,
-                               quotes_per_cell=3)
+    display = ig.joint_display(make_results(), make_prevalence(), segments, make_participants(), quotes_per_cell=3)
     quotes = cell(display, "trust", "slotervaart")["quotes"]
     assert "Fatima" not in quotes and "fatima@example.org" not in quotes and "[NAAM]" in quotes

@@ -27,7 +27,7 @@ from ponzoni_eval.io import (
     write_templates,
 )
 from ponzoni_eval.validate import validate_dir
-from rawdata import MINIMAL, to_csv, write_raw
+from rawdata import MINIMAL, QDA_TABLES, QUOTE_END, QUOTE_START, move_interviews_to_qdpx, set_cell, to_csv, write_raw
 
 PARTICIPANTS_HEADER = "participant_id,case_id,role,organisation,name\n"
 
@@ -229,6 +229,118 @@ def test_broken_dataset_toml_is_a_warning(tmp_path):
     data = read_raw_dir(raw)
     assert data.ok and data.metadata == {}
     assert [p.rule for p in data.problems] == ["dataset_toml"]
+
+
+# --- a REFI-QDA project in the folder ---------------------------------------------------------------
+
+
+def test_a_project_supplies_coded_segments_codebook_and_documents(tmp_path):
+    raw = write_raw(tmp_path / "raw")
+    expected = {t: read_table(raw / f"{t}.csv") for t in QDA_TABLES}
+    move_interviews_to_qdpx(raw)
+    data = read_raw_dir(raw)
+    assert data.ok and data.problems == []
+    assert list(data.tables) == list(schema.TABLES)  # schema order, as for files
+    assert data.qda_project == raw / "interviews.qdpx" and data.qda_files == [raw / "interviews.qdpx"]
+    assert not set(QDA_TABLES) & set(data.files)  # the tables have no file of their own
+    assert data.source_name("coded_segments") == "interviews.qdpx (coded_segments)" and data.source_name("cases") == "cases.csv"
+    for table in QDA_TABLES:
+        imported = data.tables[table]
+        assert imported.index.tolist() == list(range(1, len(imported) + 1)) and imported.index.name == "row"
+        columns = [c for c in expected[table].columns if c in imported.columns]
+        pd.testing.assert_frame_equal(imported[columns].reset_index(drop=True), expected[table][columns].reset_index(drop=True), check_dtype=False)
+    assert "name" not in data.tables["documents"].columns  # QDA document names often hold a person's name
+    assert data.row_labels["coded_segments"].tolist() == [f"document 'SLO-M01-t0', characters {QUOTE_START}-{QUOTE_END}, coder 'coder_1'"]
+    assert data.qda_report.counts["codings"] == 1
+
+
+def test_a_project_beside_table_files_is_an_error_that_says_what_to_remove(tmp_path):
+    raw = write_raw(tmp_path / "raw")
+    move_interviews_to_qdpx(raw)
+    write_raw(raw, {"coded_segments": MINIMAL["coded_segments"]})
+    data = read_raw_dir(raw)
+    problem = next(p for p in data.problems if p.rule == "qda_project")
+    assert problem.severity == "error" and problem.file == "interviews.qdpx"
+    assert "remove coded_segments.csv to analyse the project, or remove interviews.qdpx" in problem.message
+    assert "coded_segments" in data.tables and "codebook" not in data.tables  # the table file is read, the project is not
+    move_interviews_to_qdpx(write_raw(tmp_path / "other"), name="second.qdpx")
+    (raw / "coded_segments.csv").unlink()
+    (raw / "second.qdpx").write_bytes((tmp_path / "other" / "second.qdpx").read_bytes())
+    assert [p.message for p in read_raw_dir(raw).problems if p.rule == "qda_project"] == [
+        "more than one REFI-QDA project (interviews.qdpx, second.qdpx); keep one"
+    ]
+
+
+def _zip(path, members):
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("make", "file", "rule", "message"),
+    [
+        (lambda path: path.write_bytes(b"PK\x03\x04 not really a zip"), "interviews.qdpx", "zip_corrupt", "is not a valid zip archive"),
+        (lambda path: _zip(path, {"project.qde": "<Project/>", "../../evil.txt": "x"}), "interviews.qdpx [../../evil.txt]", "zip_path", "refused: member path leaves the archive"),
+        (lambda path: _zip(path, {"project.qde": '<?xml version="1.0"?><!DOCTYPE p [<!ENTITY x SYSTEM "file:///etc/passwd">]><Project xmlns="urn:QDA-XML:project:1.0">&x;</Project>'}),
+         "interviews.qdpx [project.qde]", "xml_dtd", "DTD"),
+        (lambda path: _zip(path, {"notes.txt": "no project here"}), "interviews.qdpx", "qdpx_no_qde", "contains no .qde project file"),
+    ],
+    ids=["corrupt", "zip_slip", "xxe", "no_project"],
+)
+def test_a_refused_project_is_an_error_naming_the_file_not_a_traceback(tmp_path, make, file, rule, message):
+    raw = write_raw(tmp_path / "raw")
+    move_interviews_to_qdpx(raw)
+    make(raw / "interviews.qdpx")
+    report = validate_dir(raw)
+    found = report.problems[report.problems["rule"] == rule]
+    assert len(found) == 1, report.problems.to_string()
+    assert found["file"].iloc[0] == file and found["severity"].iloc[0] == "error" and message in found["message"].iloc[0]
+    assert not report.ok and not set(QDA_TABLES) & set(report.raw.tables)
+
+
+def test_import_warnings_and_skipped_sources_become_warnings(tmp_path):
+    import zipfile
+
+    raw = write_raw(tmp_path / "raw")
+    set_cell(raw, "documents", 2, "participant_id", "")  # a group interview: nobody to attach it to
+    set_cell(raw, "coded_segments", 2, "participant_id", "")
+    project = move_interviews_to_qdpx(raw)
+    with zipfile.ZipFile(project) as archive:
+        members = {info.filename: archive.read(info) for info in archive.infolist()}
+    members["project.qde"] = members["project.qde"].replace(b"</Sources>", b'<PDFSource guid="a0b1c2d3-0000-4000-8000-000000000001" name="scan.pdf"/></Sources>')
+    _zip(project, members)
+    data = read_raw_dir(raw)
+    assert data.ok
+    found = {(p.rule, p.severity, p.file) for p in data.problems}
+    assert found == {("qda_import", "warning", "interviews.qdpx"), ("qda_skipped", "warning", "interviews.qdpx")}
+    assert any("participant_id is missing for 1 document(s)" in p.message for p in data.problems)
+    assert any("PDFSource 'scan.pdf' not imported: not a text source" in p.message for p in data.problems)
+
+
+def test_a_broken_mapping_beside_the_project_is_an_error_on_the_mapping(tmp_path):
+    raw = write_raw(tmp_path / "raw")
+    move_interviews_to_qdpx(raw)
+    (raw / "qda_mapping.toml").write_text("[variabels]\ncase_id = 'Casus'\n", encoding="utf-8")
+    problems = [p for p in read_raw_dir(raw).problems if p.severity == "error"]
+    assert [(p.file, p.rule) for p in problems] == [("qda_mapping.toml", "mapping")]
+    assert "unknown table(s) ['variabels']" in problems[0].message
+
+
+def test_a_bare_qde_with_its_sources_folder_is_imported(tmp_path):
+    import zipfile
+
+    raw = write_raw(tmp_path / "raw")
+    project = move_interviews_to_qdpx(raw)
+    with zipfile.ZipFile(project) as archive:
+        archive.extractall(raw)  # project.qde and sources/, as some programs leave them
+    project.unlink()
+    data = read_raw_dir(raw)
+    assert data.ok and data.problems == []  # the sources folder is expected, not an unknown sub-folder
+    assert data.qda_project.name == "project.qde" and len(data.tables["coded_segments"]) == 1
 
 
 # --- writing -------------------------------------------------------------------------------------

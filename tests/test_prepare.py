@@ -15,7 +15,7 @@ from ponzoni_eval import __version__, schema
 from ponzoni_eval.errors import DataError, ValidationFailed
 from ponzoni_eval.io import load_processed, sha256_file
 from ponzoni_eval.prepare import REDACTION_NOTE, prepare, processed_tables, redaction_terms
-from rawdata import set_cell, write_raw
+from rawdata import move_interviews_to_qdpx, set_cell, write_raw
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "data" / "raw" / "example"
 
@@ -127,6 +127,24 @@ def test_example_prepares_and_keeps_raw_files(tmp_path):
     tables = load_processed(tmp_path / "processed")
     assert len(tables["survey_responses"]) == manifest["raw_files"]["survey_responses.csv"]["rows"]
     assert tables["coded_segments"]["code"].cat.categories.tolist() == tables["codebook"]["code"].astype(str).tolist()
+    # the interviews come from the REFI-QDA project: recorded like any raw file, with what it supplied
+    project = manifest["raw_files"]["interviews.qdpx"]
+    assert project["sha256"] == before["interviews.qdpx"] and project["table"] is None
+    assert project["imported_tables"] == {t: len(tables[t]) for t in ("coded_segments", "codebook", "documents")}
+    assert project["import"]["counts"]["codings"] == len(tables["coded_segments"]) and project["import"]["warnings"] == []
+
+
+def test_a_project_and_its_mapping_are_in_the_manifest(raw, tmp_path):
+    set_cell(raw, "documents", 2, "case_id", "slotervaart")
+    move_interviews_to_qdpx(raw)
+    (raw / "qda_mapping.toml").write_text('[values.case_id]\nslotervaart = "slo"\n', encoding="utf-8")
+    before = checksums(raw)
+    manifest = prepare(raw, tmp_path / "processed")
+    assert checksums(raw) == before
+    assert manifest["raw_files"]["qda_mapping.toml"] == {"table": None, "bytes": (raw / "qda_mapping.toml").stat().st_size, "sha256": before["qda_mapping.toml"]}
+    assert manifest["raw_files"]["interviews.qdpx"]["imported_tables"] == {"coded_segments": 1, "codebook": 2, "documents": 1}
+    segments = load_processed(tmp_path / "processed")["coded_segments"]
+    assert segments.index.tolist() == [1] and segments["case_id"].astype(str).tolist() == ["slo"]
 
 
 def test_redaction_terms_split_and_strip():

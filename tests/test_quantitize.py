@@ -117,6 +117,19 @@ def test_primary_coder_is_the_one_with_most_documents():
     assert presence[("p1", "x")] == 1 and presence[("p1", "y")] == 0
 
 
+@pytest.mark.parametrize("coder", ["primary", "any", "all", "cd"])
+def test_processed_tables_with_categorical_columns_give_the_same_presence(segments, participants, codebook, coder):
+    # prepare/load_processed hold ids, codes and coders as (unordered) categoricals
+    from ponzoni_eval.prepare import processed_tables
+
+    processed = processed_tables({"participants": participants, "coded_segments": segments, "codebook": codebook})
+    assert isinstance(processed["coded_segments"]["coder"].dtype, pd.CategoricalDtype)
+    expected = code_presence(segments, participants, coder=coder)
+    found = code_presence(processed["coded_segments"], processed["participants"], coder=coder)
+    as_text = {c: "str" for c in ("participant_id", "code")}
+    pd.testing.assert_frame_equal(found.astype(as_text), expected.astype(as_text))
+
+
 def test_unknown_coder_and_bad_unit_raise(segments):
     with pytest.raises(DataError, match="coder 'zz'"):
         code_presence(segments, coder="zz")

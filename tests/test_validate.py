@@ -11,7 +11,7 @@ from rich.console import Console
 from ponzoni_eval import schema
 from ponzoni_eval.io import MAX_PROBLEMS_PER_RULE
 from ponzoni_eval.validate import CROSS_TABLE_RULES, print_report, validate_dir
-from rawdata import QUOTE_END, add_row, drop_column, read_rows, set_cell, write_raw, write_rows
+from rawdata import QUOTE, QUOTE_END, QUOTE_START, add_row, drop_column, move_interviews_to_qdpx, read_rows, set_cell, write_raw, write_rows
 
 NEXT_YEAR = str(dt.date.today().year + 1)
 
@@ -141,18 +141,67 @@ def test_unreadable_cell_is_not_also_reported_as_missing(raw):
     assert at_cell["value"].iloc[0] == "september"
 
 
-def test_unknown_column_and_file_are_warnings_and_qda_projects_are_left_alone(raw):
+def test_unknown_column_and_file_are_warnings_and_notes_and_qdc_codebooks_are_left_alone(raw):
     rows = read_rows(raw, "cases")
     write_rows(raw, "cases", [r + [x] for r, x in zip(rows, ["remarks", "x", "y"])])
     (raw / "interviews.csv").write_text("a,b\n1,2\n", encoding="utf-8")
-    (raw / "project.qdpx").write_bytes(b"PK\x03\x04 not really a zip")
+    (raw / "codes.qdc").write_bytes(b"<not even xml")  # a REFI-QDA codebook alone is not imported
     (raw / "notes.md").write_text("# notes\n", encoding="utf-8")
     report = validate_dir(raw)
     assert report.ok
     assert_problem(report, rule="unknown_column", file="cases.csv", row=1, column="remarks", message="not part of the cases table", severity="warning")
     assert_problem(report, rule="unknown_file", file="interviews.csv", row=None, column=None, message="not a known table", severity="warning")
-    assert [p.name for p in report.raw.qda_files] == ["project.qdpx"]
-    assert len(report.problems) == 2  # notes.md and the .qdpx raise nothing
+    assert [p.name for p in report.raw.qda_files] == ["codes.qdc"]
+    assert len(report.problems) == 2  # notes.md and the .qdc raise nothing
+
+
+# --- interviews from a REFI-QDA project ------------------------------------------------------------
+
+
+def test_a_project_validates_like_the_tables_it_replaces(raw):
+    move_interviews_to_qdpx(raw)
+    report = validate_dir(raw)
+    assert report.ok and len(report.problems) == 0, report.problems.to_string()
+    assert set(report.data) == set(schema.TABLES)
+    assert report.data["coded_segments"]["text"].tolist() == [QUOTE]
+
+
+def test_problems_in_imported_rows_name_the_project_table_and_the_selection(raw):
+    set_cell(raw, "documents", 2, "case_id", "slotervaart")  # the QDA project's case variable, not our case_id
+    move_interviews_to_qdpx(raw)
+    report = validate_dir(raw)
+    document = assert_problem(report, rule="case_exists", file="interviews.qdpx (documents)", row=1, column="case_id", message="not listed in cases.csv", value="slotervaart")
+    assert document["message"].endswith("[document 'SLO-M01-t0']")
+    segment = assert_problem(report, rule="case_exists", file="interviews.qdpx (coded_segments)", row=1, column="case_id", message="not listed in cases.csv")
+    assert segment["message"].endswith(f"[document 'SLO-M01-t0', characters {QUOTE_START}-{QUOTE_END}, coder 'coder_1']")
+    # the mapping beside the project recodes the variable; then all is well
+    (raw / "qda_mapping.toml").write_text('[values.case_id]\nslotervaart = "slo"\n', encoding="utf-8")
+    assert validate_dir(raw).ok
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "value", "file"),
+    [
+        ("coded_segments", "coder", "Elena Ponzoni", "coded_segments.csv"),
+        ("documents", "document_id", "Fatima", "documents.csv"),
+    ],
+)
+def test_coders_and_document_ids_that_look_like_names_are_warned_about(raw, table, column, value, file):
+    set_cell(raw, table, 2, column, value)
+    if column == "document_id":
+        set_cell(raw, "coded_segments", 2, column, value)
+    report = validate_dir(raw)
+    assert report.ok
+    assert_problem(report, rule="pseudonym", file=file, row=2, column=column, message="looks like a person's name or e-mail address", severity="warning", value=value)
+    assert len(problems_of(report, "pseudonym")) == 1  # the document id is checked where it is defined, not again in coded_segments
+
+
+def test_pseudonym_warnings_point_at_the_table_row_not_the_position(raw):
+    set_cell(raw, "coded_segments", 2, "coder", "jan@example.org")
+    rows = read_rows(raw, "coded_segments")
+    write_rows(raw, "coded_segments", [rows[0], [""] * len(rows[0]), rows[1]])  # an empty row 2 is skipped: the segment is row 3
+    report = validate_dir(raw)
+    assert_problem(report, rule="pseudonym", file="coded_segments.csv", row=3, column="coder", message="e-mail address", severity="warning")
 
 
 def test_missing_required_table_and_duplicate_table_files(raw):
