@@ -84,6 +84,7 @@ __all__ = [
     "integration_summary",
     "joint_display_inputs",
     "joint_display_section",
+    "fit_changes",
     "joint_display_documents",
 ]
 
@@ -1094,20 +1095,41 @@ def joint_display_inputs(
     *,
     before: str = "t0",
     after: str = "t2",
+    interview_wave: str | None = "t2",
     seed: int = 20170616,
     threshold: int = MIN_CELL,
 ) -> JointDisplayInputs:
     """Every result the integration map can use, the theme prevalence, the quotes' source and the names to redact.
 
-    Results (all in the standard shape, stacked with `results.stack_results`
-    and Holm-adjusted within `FAMILIES` by `stats.adjust_pvalues`): pre/post
-    change per case and role, the perception-gap change, the expectation
-    crosstab, the mixed model (per-case change and case differences) and
-    help-seeking (per case and pooled case differences).
+    Parameters
+    ----------
+    tables, scores, monthly
+        The processed tables, `scores_for` and `monthly_for`.
+    cases : list of str, optional
+        The cases (default: every case).
+    before, after : str
+        The waves whose change the survey results test.
+    interview_wave : str or None, default "t2"
+        The interviews that speak for the qualitative strand: prevalence and
+        quotes come from this wave (None: every wave, a participant counted
+        once). The constructs are about change by follow-up; at t0 the
+        collaboration had not begun, and we-they talk from then (which the
+        integration map counts against trust) would outweigh the growing
+        trust reported at follow-up if both waves were pooled.
+    seed : int
+        For the Monte Carlo p-values of the expectation crosstab.
+    threshold : int
+        Prevalence counts of people below it are suppressed (`MIN_CELL`).
 
     Returns
     -------
     JointDisplayInputs
+        Results (all in the standard shape, stacked with
+        `results.stack_results` and Holm-adjusted within `FAMILIES` by
+        `stats.adjust_pvalues`): pre/post change per case and role, the
+        perception-gap change per case and role, the expectation crosstab,
+        the mixed model (per-case change and case differences) and
+        help-seeking (per case and pooled case differences).
     """
     case_ids = _cases_of(tables, cases)
     in_cases = _in_cases(scores, case_ids)
@@ -1124,14 +1146,21 @@ def joint_display_inputs(
     results = _adjusted(stack_results(*parts))
 
     participants = _in_cases(_table(tables, "participants"), case_ids).reset_index(drop=True)
-    presence = presence_for(tables)
+    presence = presence_for(tables, unit="participant_id" if interview_wave is None else ("participant_id", "wave"))
     segments = _segments(tables)
     if presence is None or segments is None:
         prevalence = pd.DataFrame(columns=["case_id", "code", "n_with_code", "n_at_risk", "percent", "n_with_code_flag", "percent_flag"])
         segments = pd.DataFrame(columns=["document_id", "participant_id", "case_id", "coder", "code", "start", "end", "text"])
     else:
-        prevalence = quantitize.prevalence(presence, participants, by="case_id")
-        prevalence = _published_prevalence(prevalence.loc[prevalence["case_id"].astype("str").isin(case_ids)].reset_index(drop=True), threshold)
+        everyone = _table(tables, "participants")  # the presence table lists every participant
+        if interview_wave is None:
+            prevalence = quantitize.prevalence(presence, everyone, by="case_id")
+        else:
+            prevalence = quantitize.prevalence(presence, everyone, by=("case_id", "wave"))
+            prevalence = prevalence.loc[prevalence["wave"].astype("str") == interview_wave].drop(columns="wave")
+            segments = segments.loc[segments["wave"].astype("str") == interview_wave]
+        prevalence = _in_codebook_order(prevalence.loc[prevalence["case_id"].astype("str").isin(case_ids)], tables, ["case_id"])
+        prevalence = _published_prevalence(prevalence, threshold)
         prevalence["case_id"] = prevalence["case_id"].astype("str")
         segments = segments.loc[segments["case_id"].isin(case_ids)].reset_index(drop=True)
     terms = tables.get("redaction_terms")
@@ -1146,6 +1175,7 @@ def joint_display_section(
     integration_map: Any = None,
     overrides: pd.DataFrame | None = None,
     alpha: float = 0.05,
+    quant_basis: str = "ci",
     order_by: str = "trust",
     language: str = "en",
 ) -> Section:
@@ -1163,6 +1193,10 @@ def joint_display_section(
         `overrides_for`.
     alpha : float
         For result rows without a confidence interval.
+    quant_basis : {"ci", "estimate"}
+        Judge the quantitative strand by the 95% CI (default: a label then
+        claims evidence) or, descriptively, by the point estimate against the
+        map's smallest meaningful effect (`integrate.joint_display`).
     order_by : str
         The construct whose estimate orders the cases of the meta-matrix.
 
@@ -1177,7 +1211,10 @@ def joint_display_section(
     from . import integrate
     from .privacy import redact
 
-    common = dict(integration_map=integration_map, redact_names=inputs.names, redact=redact, language=language, alpha=alpha, cases=inputs.cases)
+    common = dict(
+        integration_map=integration_map, redact_names=inputs.names, redact=redact, language=language, alpha=alpha,
+        quant_basis=quant_basis, cases=inputs.cases,
+    )
     display = integrate.joint_display(inputs.results, inputs.prevalence, inputs.segments, inputs.participants, overrides=overrides, **common)
     constructs = list(dict.fromkeys(display["construct"]))
     matrix = integrate.meta_matrix(display, order_by=order_by if order_by in constructs else constructs[0])
@@ -1187,6 +1224,25 @@ def joint_display_section(
         display["fit_label"], label=_words(language)["fit"].format(n=len(display)), names=fit_names, order=integrate.FIT_LABELS, language=language
     )
     return Section(display, None, sentence, {"meta_matrix": matrix, "statistics_by_themes": by_themes})
+
+
+def fit_changes(by_ci: pd.DataFrame, by_estimate: pd.DataFrame) -> pd.DataFrame:
+    """The construct x case cells whose fit label differs between two joint displays (CI and estimate basis).
+
+    Returns
+    -------
+    DataFrame
+        construct, case_id, estimate, ci_low, ci_high, quant_evidence_ci,
+        quant_evidence_estimate, qual_evidence, fit_label_ci,
+        fit_label_estimate; one row per cell that changes.
+    """
+    keys = ["construct", "case_id"]
+    left = by_ci.loc[:, [*keys, "estimate", "ci_low", "ci_high", "quant_evidence", "qual_evidence", "fit_label"]]
+    right = by_estimate.loc[:, [*keys, "quant_evidence", "fit_label"]]
+    both = left.merge(right, on=keys, suffixes=("_ci", "_estimate"), validate="one_to_one")
+    changed = both.loc[both["fit_label_ci"] != both["fit_label_estimate"]]
+    columns = [*keys, "estimate", "ci_low", "ci_high", "quant_evidence_ci", "quant_evidence_estimate", "qual_evidence", "fit_label_ci", "fit_label_estimate"]
+    return changed.loc[:, columns].reset_index(drop=True)
 
 
 def joint_display_documents(section: Section, *, language: str = "en") -> dict[str, dict[str, str | bytes]]:

@@ -301,6 +301,13 @@ def test_joint_display_inputs_are_standard_results_adjusted_within_families(inpu
     recomputed = stats.adjust_pvalues(inputs.results.assign(p_adjusted=float("nan")), family=analyses.FAMILIES)
     assert inputs.results["p_adjusted"].tolist() == pytest.approx(recomputed["p_adjusted"].tolist(), nan_ok=True)
     assert not inputs.prevalence["n_with_code"].between(1, analyses.MIN_CELL - 1).any()
+    # The qualitative strand is that of the follow-up (t2) interviews: denominators, counts and quotes.
+    presence = quantitize.code_presence(tables["coded_segments"], tables["participants"], unit=("participant_id", "wave"), codebook=tables["codebook"])
+    at_t2 = quantitize.prevalence(presence, tables["participants"], by=("case_id", "wave")).query("wave == 't2'")
+    expected = at_t2.set_index(["case_id", "code"])["n_at_risk"].rename(index=str)
+    shown = inputs.prevalence.set_index(["case_id", "code"])["n_at_risk"]
+    assert shown.to_dict() == {key: expected[key] for key in shown.index}
+    assert set(inputs.segments["wave"].astype("str")) == {"t2"}
     terms = set(tables["redaction_terms"]["term"])
     assert inputs.names and set(inputs.names) == terms
     assert not any(term in repr(inputs) for term in terms)
@@ -407,3 +414,23 @@ def test_an_integration_map_in_the_raw_folder_is_carried_and_checked(tmp_path):
     (raw / MAP_FILENAME).unlink()
     manifest = prepare(raw, tmp_path / "processed")
     assert manifest["files"] == {} and not (tmp_path / "processed" / MAP_FILENAME).exists()
+
+
+def test_fit_changes_lists_the_cells_whose_label_depends_on_the_basis(inputs, joint):
+    descriptive = analyses.joint_display_section(inputs, quant_basis="estimate")
+    changed = analyses.fit_changes(joint.table, descriptive.table)
+    merged = joint.table.merge(descriptive.table, on=["construct", "case_id"], suffixes=("", "_estimate"))
+    assert len(changed) == int((merged["fit_label"] != merged["fit_label_estimate"]).sum())
+    assert (changed["fit_label_ci"] != changed["fit_label_estimate"]).all()
+    # The example's built-in dissonance (survey trust barely rises in poelenburg_b, its interviews tell
+    # of growing trust) shows on the point estimate; by its CI the change is inconclusive.
+    trust_b = changed.set_index(["construct", "case_id"]).loc[("trust", "poelenburg_b")]
+    assert (trust_b["fit_label_ci"], trust_b["fit_label_estimate"]) == ("partial agreement", "dissonance")
+
+
+def test_a_run_on_one_case_integrates_that_case_only(tables, scores, monthly):
+    one = analyses.joint_display_inputs(tables, scores, monthly, ["poelenburg_a"], seed=7)
+    assert one.cases == ["poelenburg_a"] and set(one.prevalence["case_id"]) == {"poelenburg_a"}
+    assert set(one.results["case_id"]) <= {"poelenburg_a", "all"} and set(one.segments["case_id"]) == {"poelenburg_a"}
+    display = analyses.joint_display_section(one).table
+    assert display["case_id"].tolist() == ["poelenburg_a"] * 5
