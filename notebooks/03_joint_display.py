@@ -74,15 +74,18 @@ run.save_table(checks["sample"], "survey_sample", caption="Survey participants p
 # trust per case and role (paired tests) and from the mixed model, the change of the perception gap,
 # the role x expectation crosstab, and help-seeking per case and its pooled case differences. They
 # are stacked into one table in the standard result shape, and p-values are Holm-adjusted within
-# families (analysis x test x effect). Beside them: how many interviewed participants per case
-# mentioned each code (published with small counts suppressed), the coded segments as the source of
-# quotes, and the participants' names, used only to redact those quotes and never shown.
+# families (analysis x test x effect). Beside them: how many of the participants interviewed at
+# follow-up (t2) per case mentioned each code (small counts suppressed), the coded segments of those
+# interviews as the source of quotes, and the participants' names, used only to redact those quotes
+# and never shown. The constructs are about change by follow-up: at t0 the collaboration had not
+# begun, and we-they talk from then would outweigh what people reported at t2 if both were pooled.
 #
 # **To adapt.** `analyses.joint_display_inputs` lists the analyses; a new analysis enters the display
-# when its rows are stacked here and the integration map selects them.
+# when its rows are stacked here and the integration map selects them. `interview_wave=None` pools the
+# interviews of every wave.
 
 # %%
-inputs = analyses.joint_display_inputs(tables, scores, analyses.monthly_for(tables), cases, seed=seed)
+inputs = analyses.joint_display_inputs(tables, scores, analyses.monthly_for(tables), cases, interview_wave="t2", seed=seed)
 integration_map = analyses.integration_map_for(processed_dir)  # the evaluator's copy, when prepare carried one
 overrides = analyses.overrides_for(tables, inputs.cases)  # the evaluator's overrides, or None
 print(analyses.integration_summary(integration_map, overrides, language=language))
@@ -143,3 +146,20 @@ for name, formats in documents.items():
     for file_format, content in formats.items():
         run.save_document(content, name, format=file_format, caption=f"{name.replace('_', ' ').capitalize()} as {file_format.upper()}.")
 joint.tables["meta_matrix"]
+
+# %% [markdown]
+# ## 6. Sensitivity: the fit judged on the point estimate
+#
+# **What is computed.** The same display with the quantitative strand judged descriptively: a result
+# counts as a meaningful effect when its point estimate passes the map's smallest meaningful effect,
+# whatever its confidence interval. With tens of participants per case a 95% CI is often too wide to
+# rule anything out, so the CI-based labels above say "partial agreement" or "silence" where the
+# estimates alone already agree or disagree with the interviews. The table lists the cells whose label
+# changes; the labels above (CI-based) remain the report's claims.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+descriptive = analyses.joint_display_section(inputs, integration_map=integration_map, overrides=overrides, alpha=alpha, quant_basis="estimate", language=language)
+changed = analyses.fit_changes(joint.table, descriptive.table)
+print(descriptive.sentence)
+analyses.rounded(run.save_table(changed, "fit_by_estimate", caption="Construct x case cells whose fit label changes when the quantitative strand is judged on the point estimate."))
