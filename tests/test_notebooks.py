@@ -95,3 +95,19 @@ def test_the_report_notebooks_run_on_the_example_data(tmp_path):
     display = (result.run_dir / "documents" / "joint_display.html").read_text()
     assert "[NAAM]" in display and not [n for n in names if re.search(rf"(?<!\w){re.escape(n)}(?!\w)", display)]
     assert "SYNTHETIC EXAMPLE DATA" in (result.run_dir / "html" / "01_case_report-poelenburg_a.html").read_text()
+
+
+@pytest.mark.slow
+def test_a_fresh_run_reproduces_the_reference_run(tmp_path, monkeypatch):
+    """papermill_runs/reference (a `make run` on the example, committed) is reproduced table by table."""
+    root = Path(__file__).resolve().parents[1]
+    reference = root / "papermill_runs" / "reference"
+    manifest = json.loads((reference / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and manifest["dataset"]["synthetic"] is True
+    assert {entry["status"] for entry in manifest["notebooks"]} == {"ok"} and len(manifest["notebooks"]) == 5
+    assert not any((reference / folder).exists() for folder in ("notebooks", "html", "figures", "documents"))
+    assert sorted(path.stem for path in (reference / "tables").glob("*.parquet")) == sorted(manifest["outputs"]["tables"])
+    monkeypatch.chdir(root)  # the manifest records the data folder relative to the repository
+    result = run_module.verify_run(reference, jobs=2, notebooks_dir=NOTEBOOKS)
+    assert result.input_changes.empty, result.input_changes
+    assert result.ok, result.differences.to_string()
