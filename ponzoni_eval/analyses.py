@@ -36,6 +36,18 @@ into the processed folder.
 Every sentence comes from `ponzoni_eval.report` helpers and the numbers in the
 section's own table; counts of people in published tables and sentences are
 small-cell suppressed (`ponzoni_eval.privacy.suppress_small_cells`).
+
+Examples
+--------
+A notebook section, in full (``run`` from `report.open_run`):
+
+>>> tables = load_processed("data/processed")  # doctest: +SKIP
+>>> scores = scores_for(tables)  # doctest: +SKIP
+>>> change = pre_post_section(scores, "slotervaart", scale="trust")  # doctest: +SKIP
+>>> run.save_figure(change.figure, "pre_post")  # doctest: +SKIP
+>>> print(change.sentence)  # doctest: +SKIP
+Trust among migrant organisations (t0->t2) rose from 2.9 to 3.6 (Hedges' g_av = 0.9, 95% CI 0.2 to 1.4, p = .006, n = 16); ...
+>>> run.save_table(change.table, "pre_post", caption="Change t0 to t2 per scale and role.")  # doctest: +SKIP
 """
 
 from __future__ import annotations
