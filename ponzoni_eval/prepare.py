@@ -130,7 +130,8 @@ def prepare(raw_dir: Path | str, out_dir: Path | str) -> dict:
         Folder with the raw tables (see the data dictionary). Only read.
     out_dir : path-like
         Where ``<table>.parquet``, ``redaction_terms.parquet`` and
-        ``manifest.json`` go (created when missing; must not be `raw_dir`).
+        ``manifest.json`` go (created when missing; must not be `raw_dir` or
+        inside it).
 
     Returns
     -------
@@ -147,7 +148,7 @@ def prepare(raw_dir: Path | str, out_dir: Path | str) -> dict:
     ValidationFailed
         The raw data have errors; it holds every problem.
     DataError
-        `out_dir` is the raw folder.
+        `out_dir` is the raw folder or inside it.
 
     Examples
     --------
@@ -156,8 +157,12 @@ def prepare(raw_dir: Path | str, out_dir: Path | str) -> dict:
     True
     """
     raw_dir, out_dir = Path(raw_dir), Path(out_dir)
-    if out_dir.exists() and raw_dir.exists() and out_dir.resolve() == raw_dir.resolve():
-        raise DataError("the output folder must not be the raw folder (raw data are never written to)", file=str(out_dir))
+    if raw_dir.is_dir() and out_dir.resolve().is_relative_to(raw_dir.resolve()):
+        raise DataError(
+            "the output folder must not be the raw folder or inside it (raw data are never written to)",
+            file=str(out_dir),
+            expected=f"a folder outside {raw_dir}, e.g. data/processed",
+        )
     report = validate_dir(raw_dir)
     _raise_if_failed(report)
     tables = processed_tables(report.data)

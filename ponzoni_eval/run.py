@@ -781,6 +781,10 @@ def run_pipeline(
     notebooks_dir = notebooks_dir.resolve()
     if not data_dir.is_dir():
         raise DataError("data folder not found", file=str(data_dir), expected="a folder with the raw tables")
+    for name, folder in (("run", out), ("processed", processed_dir)):
+        if folder.resolve().is_relative_to(data_dir.resolve()):  # raw data are never written to
+            raise DataError(f"the {name} folder must not be inside the data folder", file=str(folder),
+                            expected=f"a folder outside {data_dir}")
 
     started = _now()
     clock = time.perf_counter()
@@ -1086,10 +1090,18 @@ def _load_manifest(run_dir: Path) -> dict[str, Any]:
         raise DataError("not a run folder: no manifest.json", file=str(run_dir), expected="a folder made by `ponzoni-eval run`")
     if (run_dir / INCOMPLETE_MARKER).exists():
         raise DataError("this run did not finish (it carries an INCOMPLETE marker); nothing to verify", file=str(run_dir))
-    manifest = json.loads(path.read_text(encoding="utf-8"))
-    if manifest.get("format_version") != MANIFEST_FORMAT:
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataError(f"manifest.json is not valid JSON ({exc}); the run folder is damaged", file=str(path),
+                        expected="the manifest written by `ponzoni-eval run`") from None
+    if not isinstance(manifest, dict) or manifest.get("format_version") != MANIFEST_FORMAT:
         raise DataError("manifest format not understood", file=str(path), expected=MANIFEST_FORMAT,
-                        found=manifest.get("format_version"))
+                        found=manifest.get("format_version") if isinstance(manifest, dict) else type(manifest).__name__)
+    missing = [key for key in ("parameters", "inputs", "notebooks") if not isinstance(manifest.get(key), (dict, list))]
+    if missing:
+        raise DataError("manifest.json lacks what a re-run needs; the run folder is damaged", file=str(path),
+                        expected="the keys parameters, inputs and notebooks", found=", ".join(missing) + " missing")
     return manifest
 
 
