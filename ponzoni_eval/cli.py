@@ -81,7 +81,7 @@ def prepare(
 @app.command()
 def example(
     out_dir: Path = typer.Argument(Path("data/raw/example"), help="Folder to write the synthetic example data to."),
-    sites: int = typer.Option(3, help="Number of sites; 3 gives the three study cases, more gives scaled data."),
+    sites: int = typer.Option(3, min=1, help="Number of sites; 3 gives the three study cases, more gives scaled data."),
     seed: int = typer.Option(20170616, help="Random seed (the default reproduces the committed example)."),
 ) -> None:
     """Write the SYNTHETIC example data set (seeded, deterministic)."""
