@@ -39,11 +39,17 @@ __all__ = [
     "redact_documents",
     "suppress_small_cells",
     "format_suppressed",
+    "mark_counts",
+    "marked_counts",
     "pseudonymise",
     "NAME_PLACEHOLDER",
+    "DEFAULT_MIN_CELL",
     "EMAIL_PLACEHOLDER",
     "PHONE_PLACEHOLDER",
 ]
+
+DEFAULT_MIN_CELL = 5
+"""Published counts of people from 1 to DEFAULT_MIN_CELL - 1 are suppressed (`suppress_small_cells`)."""
 
 NAME_PLACEHOLDER = "[NAAM]"
 EMAIL_PLACEHOLDER = "[E-MAIL]"
@@ -567,7 +573,7 @@ def suppress_small_cells(
     table: pd.DataFrame,
     *,
     count_columns: Sequence[str],
-    threshold: int = 5,
+    threshold: int = DEFAULT_MIN_CELL,
     derived: dict[str, str] | None = None,
     margins: str | None = None,
     marker: str | None = None,
@@ -691,6 +697,65 @@ def suppress_small_cells(
         note=f"counts 1-{threshold - 1} suppressed ({marker}); complementary and derived cells {secondary_marker}",
     )
     return out
+
+
+COUNTS_ATTR = "ponzoni_eval.counts_of_people"
+
+
+def mark_counts(
+    frame: pd.DataFrame,
+    count_columns: Sequence[str],
+    *,
+    derived: dict[str, str] | None = None,
+    margins: str | None = None,
+) -> pd.DataFrame:
+    """Mark which columns of a table count people, so that publishing it suppresses them by default.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        A table made by a package function (prevalence, a crosstab).
+    count_columns, derived, margins
+        As for `suppress_small_cells`.
+
+    Returns
+    -------
+    DataFrame
+        `frame` itself, with ``attrs["ponzoni_eval.counts_of_people"]`` set.
+
+    Notes
+    -----
+    `ponzoni_eval.report.save_table` reads the mark and suppresses small
+    counts in a marked table unless told ``publish=False``; see
+    `marked_counts`. pandas keeps ``attrs`` through filtering, column
+    selection, ``reset_index`` and copies; a table built anew (a merge of
+    two tables, a new DataFrame) loses the mark, so pass ``publish=True`` and
+    ``count_columns`` to `save_table` there.
+
+    References
+    ----------
+    See `suppress_small_cells`.
+
+    Examples
+    --------
+    >>> table = mark_counts(pd.DataFrame({"code": ["trust"], "n_with_code": [3]}), ["n_with_code"])
+    >>> marked_counts(table)
+    {'count_columns': ['n_with_code'], 'derived': {}, 'margins': None}
+    """
+    frame.attrs[COUNTS_ATTR] = {"count_columns": list(count_columns), "derived": dict(derived or {}), "margins": margins}
+    return frame
+
+
+def marked_counts(frame: pd.DataFrame) -> dict | None:
+    """The `mark_counts` mark of a table, limited to columns it still has; None when unmarked or none is left."""
+    mark = frame.attrs.get(COUNTS_ATTR)
+    if not mark:
+        return None
+    columns = [c for c in mark["count_columns"] if c in frame.columns]
+    if not columns:
+        return None
+    derived = {d: c for d, c in mark.get("derived", {}).items() if d in frame.columns and c in columns}
+    return {"count_columns": columns, "derived": derived, "margins": mark.get("margins")}
 
 
 def _secondary_suppression(counts: np.ndarray, primary: np.ndarray, margins: str | None) -> np.ndarray:
