@@ -167,6 +167,7 @@ def run(
     language: Language = typer.Option(Language.en, "--language", help="Language of generated sentences and captions."),
     processed: Path = typer.Option(Path("data/processed"), "--processed", help="Where the processed tables are written."),
     notebooks: Optional[Path] = typer.Option(None, "--notebooks", help="Folder with your own copies of the report notebooks."),
+    min_cell: int = typer.Option(5, "--min-cell", min=1, help="Published counts of people below this are suppressed (shown as '<5')."),
 ) -> None:
     """Validate, prepare and run every report into papermill_runs/<time>-<hash>/.
 
@@ -182,7 +183,7 @@ def run(
     try:
         result = run_pipeline(
             data, cases=_split_cases(cases), jobs=jobs, out=out_dir, language=language.value,
-            processed_dir=processed, notebooks_dir=notebooks, console=errors,
+            processed_dir=processed, notebooks_dir=notebooks, min_cell=min_cell, console=errors,
         )
     except ValidationFailed as exc:  # every problem at once, as `validate` shows them
         from .validate import print_problems

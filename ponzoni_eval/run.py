@@ -708,6 +708,7 @@ def run_pipeline(
     language: str = "en",
     alpha: float = 0.05,
     seed: int = DEFAULT_SEED,
+    min_cell: int | None = None,
     processed_dir: str | os.PathLike = "data/processed",
     notebooks_dir: str | os.PathLike | None = None,
     cell_timeout: float | None = 1800,
@@ -734,6 +735,12 @@ def run_pipeline(
         Significance level passed to every notebook.
     seed : int
         Seed for everything random in the notebooks (bootstrap CIs, ...).
+    min_cell : int, optional
+        Disclosure control: published counts of people from 1 to
+        ``min_cell - 1`` are suppressed (default
+        `ponzoni_eval.privacy.DEFAULT_MIN_CELL`, 5). Recorded in the manifest's
+        parameters, where `report.open_run` reads it for every table a
+        notebook saves.
     processed_dir : path
         Where `prepare` writes the processed tables the notebooks read.
     notebooks_dir : path, optional
@@ -773,6 +780,12 @@ def run_pipeline(
         raise ValueError(f"jobs must be a positive whole number, got {jobs!r}")
     if not 0.0 < float(alpha) < 1.0:
         raise ValueError(f"alpha must lie between 0 and 1, got {alpha!r}")
+    if min_cell is None:
+        from .privacy import DEFAULT_MIN_CELL
+
+        min_cell = DEFAULT_MIN_CELL
+    if not isinstance(min_cell, int) or min_cell < 1:
+        raise ValueError(f"min_cell must be a whole number of at least 1, got {min_cell!r}")
     if executor not in EXECUTORS:
         raise ValueError(f"unknown executor {executor!r}; available: {', '.join(sorted(EXECUTORS))}")
 
@@ -795,6 +808,7 @@ def run_pipeline(
         "language": language,
         "alpha": float(alpha),
         "seed": int(seed),
+        "min_cell": int(min_cell),
     }
     run_dir = _create_run_dir(out, started, _input_hash(raw, parameters)).resolve()
     manifest: dict[str, Any] = {
@@ -1196,6 +1210,7 @@ def verify_run(
         language=parameters["language"],
         alpha=parameters["alpha"],
         seed=parameters["seed"],
+        min_cell=parameters.get("min_cell"),  # runs recorded before min_cell existed used the default
         processed_dir=workspace / "processed",
         notebooks_dir=notebooks_dir,
         console=console,

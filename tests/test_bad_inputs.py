@@ -536,6 +536,8 @@ COMMAND_CASES: dict[str, tuple[Callable[[Path], list], int, tuple[str, ...]]] = 
                                 ("Invalid value for '--sites'", "greater than or equal to 1")),
     "run_with_zero_jobs": (lambda t: ["run", "--data", raw(t), "--jobs", "0", "--out", t / "runs"], 2,
                            ("Invalid value for '--jobs'", "greater than or equal to 1")),
+    "run_with_min_cell_zero": (lambda t: ["run", "--data", raw(t), "--min-cell", "0", "--out", t / "runs"], 2,
+                               ("Invalid value for '--min-cell'", "greater than or equal to 1")),
 }
 
 
