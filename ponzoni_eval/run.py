@@ -972,7 +972,8 @@ def execute_in_place(notebook: str | os.PathLike, *, timeout: float = 1800) -> N
         ).execute()
     for cell in executed.cells:
         cell.metadata.pop("execution", None)
-    jupytext.write(executed, notebook, fmt="ipynb")
+    text = jupytext.writes(executed, fmt="ipynb")  # the bytes jupytext.write gives, written atomically
+    _atomic_write_bytes(notebook, (text if text.endswith("\n") else text + "\n").encode("utf-8"))
 
 
 # --- verify ------------------------------------------------------------------------------------
@@ -1249,7 +1250,9 @@ def _print_verify_summary(result: VerifyResult, console: "Console") -> None:
         console.print("[bold red]Not verified:[/bold red] the inputs are not the recorded ones, so the run was not repeated.")
         return
     if result.differences.empty:
-        console.print(f"[bold green]Verified:[/bold green] every table of {escape(result.recorded_dir.name)} was reproduced.")
+        kept = f" The re-run is kept in {escape(str(result.rerun_dir))}." if result.rerun_dir is not None else ""
+        console.print(f"[bold green]Verified:[/bold green] every table of {escape(result.recorded_dir.name)} was reproduced.{kept}",
+                      highlight=False, soft_wrap=True)
         return
     table = Table(title=f"Differences from {result.recorded_dir.name}", title_justify="left")
     for column in DIFFERENCE_COLUMNS:
