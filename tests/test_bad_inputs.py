@@ -431,6 +431,8 @@ ACCEPTED_CASES: dict[str, tuple[Callable[[Path], object], tuple | None]] = {
                                ("participants.csv", "7", "participant_id", "Khadija", "pseudonym", "looks like a person's name; use a pseudonym")),
     "name_as_coder": (lambda f: set_cell(f, "coded_segments", 2, "coder", "Elena Ponzoni"),
                       ("coded_segments.csv", "2", "coder", "Elena Ponzoni", "pseudonym", "looks like a person's name or e-mail address")),
+    "email_as_coder": (lambda f: set_cell(f, "coded_segments", 2, "coder", "jan@example.org"),
+                       ("coded_segments.csv", "2", "coder", "jan@example.org", "pseudonym", "looks like a person's name or e-mail address")),
     "date_far_from_the_case": (lambda f: set_cell(f, "survey_responses", 3, "response_date", "2009-09-01"),
                                ("survey_responses.csv", "3", "response_date", "2009-09-01", "date_near_case", "intervention_start 2015-09-01")),
     "utf8_with_bom": (_bom, None),
@@ -493,6 +495,8 @@ COMMAND_CASES: dict[str, tuple[Callable[[Path], list], int, tuple[str, ...]]] = 
                                     ("raw: the output folder must not be the raw folder or inside it", "expected a folder outside")),
     "prepare_inside_the_raw_folder": (lambda t: ["prepare", raw(t), "--out", t / "raw" / "processed"], 1,
                                       ("processed: the output folder must not be the raw folder or inside it", "raw data are never written to")),
+    "prepare_name_list_not_utf8": (lambda t: ["prepare", _name_list(raw(t), "Gülşen\n".encode("cp1254")), "--out", t / "processed"], 1,
+                                   ("redaction_names.txt: the name list is not UTF-8 text", "expected a text file saved as UTF-8")),
     "prepare_missing_folder": (lambda t: ["prepare", t / "nope", "--out", t / "processed"], 1,
                                ("nope: folder not found",)),
     "verify_not_a_run": (lambda t: ["verify", raw(t)], 1,
@@ -539,6 +543,11 @@ COMMAND_CASES: dict[str, tuple[Callable[[Path], list], int, tuple[str, ...]]] = 
     "run_with_min_cell_zero": (lambda t: ["run", "--data", raw(t), "--min-cell", "0", "--out", t / "runs"], 2,
                                ("Invalid value for '--min-cell'", "greater than or equal to 1")),
 }
+
+
+def _name_list(folder: Path, data: bytes) -> Path:
+    (folder / "redaction_names.txt").write_bytes(data)
+    return folder
 
 
 def _notes(tmp_path: Path) -> Path:
