@@ -2,7 +2,7 @@
 
 The study's participants are few, live in two neighbourhoods and are known to
 each other (youth-team workers, members of named migrant organisations,
-parents). Reports therefore promise three things (see ``docs/privacy.md``):
+parents). Reports therefore promise three things (see ``docs/security-and-privacy.md``):
 
 1. identifiers are pseudonyms, never names or e-mail addresses
    (`check_pseudonyms`, `pseudonymise`);
