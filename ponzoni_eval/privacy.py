@@ -538,11 +538,12 @@ def redact_documents(
         return documents, None
     start = segments["start"].to_numpy(dtype="int64", na_value=-1).copy()
     end = segments["end"].to_numpy(dtype="int64", na_value=-1).copy()
-    document = segments["document_id"].astype("str").to_numpy()
-    for document_id, (old, new) in spans.items():
-        rows = document == str(document_id)
-        start[rows] = _moved_offsets(start[rows], old, new, edge=0)
-        end[rows] = _moved_offsets(end[rows], old, new, edge=1)
+    rows_of = pd.Series(np.arange(len(segments))).groupby(segments["document_id"].astype("str").to_numpy()).indices
+    for document_id, (old, new) in spans.items():  # only transcripts with a replacement
+        rows = rows_of.get(str(document_id))
+        if rows is not None:
+            start[rows] = _moved_offsets(start[rows], old, new, edge=0)
+            end[rows] = _moved_offsets(end[rows], old, new, edge=1)
     for column, values in (("start", start), ("end", end)):
         moved = pd.Series(values, index=segments.index).where(segments[column].notna())
         segments[column] = moved.astype(segments[column].dtype)
