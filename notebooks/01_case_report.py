@@ -192,14 +192,14 @@ analyses.rounded(run.save_table(gap.table, "perception_gap", caption=f"Perceptio
 # Cramér's V and its CI; the adjusted residuals show which cells drive a difference (beyond +-2). The
 # two expectation scales (expect_strengthen, expect_bridge) are compared between the roles at t0
 # (rank-biserial r: positive when migrant organisations score higher). The counts of people per cell
-# are published with small cells (1-4) suppressed.
+# are published with small counts suppressed (below the run's `min_cell`, 5 unless `--min-cell` says otherwise).
 #
 # **To adapt.** `wave="t2"` draws and describes the follow-up instead of the baseline.
 
 # %%
 expectations = analyses.expectations_section(analyses.expectation_answers(tables), scores, case_id, wave="t0", seed=seed, language=language)
 run.save_table(expectations.tables["expectation_residuals"], "expectation_residuals", caption=f"Adjusted residuals of role x primary expectation per wave in case {case_id}.")
-run.save_table(expectations.tables["expectation_counts"], "expectation_counts", caption=f"Respondents per wave, role and primary expectation in case {case_id} (counts 1-4 suppressed).",
+run.save_table(expectations.tables["expectation_counts"], "expectation_counts", caption=f"Respondents per wave, role and primary expectation in case {case_id} (counts below {run.min_cell} suppressed).",
                publish=True, count_columns=["n"])
 run.save_figure(expectations.figure, "expectations")
 
@@ -237,22 +237,22 @@ analyses.rounded(run.save_table(help_seeking.table, "help_seeking", caption=f"In
 # **What is computed.** Quantitized codes: for every code, how many of the participants interviewed
 # in a role and wave mentioned it at least once (`n_with_code` of `n_at_risk`). Where a document was
 # coded twice, the main coder's coding counts. These tables count people, so they are published
-# with counts of 1 to 4 (and the percentages beside them) suppressed; the figure and the sentence
+# with counts below the run's `min_cell` (1 to 4 by default) and the percentages beside them suppressed; the figure and the sentence
 # are made from the suppressed table.
 #
 # **To adapt.** `quantitize.code_presence(..., level="theme", codebook=...)` counts themes instead of
 # codes; `coder="any"` counts a code that either coder applied.
 
 # %%
-themes = analyses.theme_prevalence_section(tables, case_id, language=language)
-run.save_table(themes.tables["theme_prevalence_case"], "theme_prevalence_case", caption=f"Interviewed participants who mentioned each code in case {case_id} (counts 1-4 suppressed).",
+themes = analyses.theme_prevalence_section(tables, case_id, min_cell=run.min_cell, language=language)
+run.save_table(themes.tables["theme_prevalence_case"], "theme_prevalence_case", caption=f"Interviewed participants who mentioned each code in case {case_id} (counts below {run.min_cell} suppressed).",
                publish=True, count_columns=["n_with_code"], derived={"percent": "n_with_code"})
 run.save_figure(themes.figure, "theme_prevalence")
 
 # %%
 # NBVAL_CHECK_OUTPUT
 print(themes.sentence)
-analyses.rounded(run.save_table(themes.table, "theme_prevalence", caption=f"Interviewed participants who mentioned each code, per role and wave, in case {case_id} (counts 1-4 suppressed).",
+analyses.rounded(run.save_table(themes.table, "theme_prevalence", caption=f"Interviewed participants who mentioned each code, per role and wave, in case {case_id} (counts below {run.min_cell} suppressed).",
                                 publish=True, count_columns=["n_with_code"], derived={"percent": "n_with_code"}))
 
 # %% [markdown]

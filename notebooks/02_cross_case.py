@@ -158,14 +158,14 @@ analyses.rounded(run.save_table(help_seeking.table, "help_seeking_by_case", capt
 # **What is computed.** For every code, the share of interviewed participants per case who mentioned
 # it (heatmap), and whether that share differs between the cases (Fisher's exact or chi-square test
 # with Cramér's V; Holm-adjusted over the codes). The prevalence table counts people, so it is
-# published with counts of 1 to 4 suppressed (grey, hatched cells in the heatmap).
+# published with counts below the run's `min_cell` (1 to 4 by default) suppressed (grey, hatched cells in the heatmap).
 #
 # **To adapt.** `quantitize.theme_crosstab(presence, participants, code=..., by="role")` compares
 # roles instead of cases.
 
 # %%
-themes = analyses.theme_heatmap_section(tables, cases, seed=seed, language=language)
-run.save_table(themes.tables["theme_prevalence"], "theme_prevalence_by_case", caption="Interviewed participants who mentioned each code, per case (counts 1-4 suppressed).",
+themes = analyses.theme_heatmap_section(tables, cases, seed=seed, min_cell=run.min_cell, language=language)
+run.save_table(themes.tables["theme_prevalence"], "theme_prevalence_by_case", caption=f"Interviewed participants who mentioned each code, per case (counts below {run.min_cell} suppressed).",
                publish=True, count_columns=["n_with_code"], derived={"percent": "n_with_code"})
 run.save_figure(themes.figure, "theme_heatmap")
 
@@ -185,7 +185,7 @@ analyses.rounded(run.save_table(themes.table, "theme_differences", caption="Does
 
 # %%
 expectations = analyses.expectations_cross_section(analyses.expectation_answers(tables), scores, cases, wave="t0", seed=seed, language=language)
-run.save_table(expectations.tables["expectation_counts"], "expectation_counts_by_case", caption="Respondents per case, wave, role and primary expectation (counts 1-4 suppressed).",
+run.save_table(expectations.tables["expectation_counts"], "expectation_counts_by_case", caption=f"Respondents per case, wave, role and primary expectation (counts below {run.min_cell} suppressed).",
                publish=True, count_columns=["n"])
 run.save_figure(expectations.figure, "expectations_by_case")
 

@@ -85,7 +85,7 @@ run.save_table(checks["sample"], "survey_sample", caption="Survey participants p
 # interviews of every wave.
 
 # %%
-inputs = analyses.joint_display_inputs(tables, scores, analyses.monthly_for(tables), cases, interview_wave="t2", seed=seed)
+inputs = analyses.joint_display_inputs(tables, scores, analyses.monthly_for(tables), cases, interview_wave="t2", seed=seed, min_cell=run.min_cell)
 integration_map = analyses.integration_map_for(processed_dir)  # the evaluator's copy, when prepare carried one
 overrides = analyses.overrides_for(tables, inputs.cases)  # the evaluator's overrides, or None
 print(analyses.integration_summary(integration_map, overrides, language=language))

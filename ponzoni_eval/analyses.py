@@ -64,6 +64,7 @@ import pandas as pd
 
 from . import crosscase, quantitize, report, stats, timeseries, transforms
 from .errors import DataError
+from .privacy import DEFAULT_MIN_CELL
 from .results import result_frame, stack_results
 
 __all__ = [
@@ -100,8 +101,9 @@ __all__ = [
     "joint_display_documents",
 ]
 
-MIN_CELL = 5
+MIN_CELL = DEFAULT_MIN_CELL
 """Smallest count of people shown in a published table (counts 1-4 are suppressed); `report.save_table`'s default.
+A run's ``--min-cell`` reaches a notebook as `report.open_run(...).min_cell`; pass it as ``min_cell=``.
 
 Figures and sentences built from counts of people use the table as
 ``report.save_table(..., publish=True, count_columns=["n_with_code"],
@@ -220,6 +222,8 @@ class JointDisplayInputs:
         Names to redact from quotes (from ``redaction_terms``). Never show or save them.
     cases : list of str
         The cases, in report order.
+    min_cell : int
+        The suppression threshold the prevalence was published with.
     """
 
     results: pd.DataFrame
@@ -228,6 +232,7 @@ class JointDisplayInputs:
     participants: pd.DataFrame
     names: list[str]
     cases: list[str]
+    min_cell: int = MIN_CELL
 
     def __repr__(self) -> str:  # the names must never be printed in a notebook
         return f"JointDisplayInputs({len(self.results)} results, {len(self.prevalence)} prevalence rows, {len(self.cases)} cases)"
@@ -721,11 +726,11 @@ def help_seeking_section(monthly: pd.DataFrame, case_id: str, *, language: str =
     return Section(results, figure, sentence, {"help_seeking_fit": fitted})
 
 
-def _published_prevalence(prevalence: pd.DataFrame, threshold: int = MIN_CELL) -> pd.DataFrame:
+def _published_prevalence(prevalence: pd.DataFrame, min_cell: int = MIN_CELL) -> pd.DataFrame:
     """The prevalence as it may leave the research team (as `report.save_table(..., publish=True, ...)` writes it)."""
     from .privacy import suppress_small_cells
 
-    return suppress_small_cells(prevalence, count_columns=["n_with_code"], derived={"percent": "n_with_code"}, threshold=threshold)
+    return suppress_small_cells(prevalence, count_columns=["n_with_code"], derived={"percent": "n_with_code"}, threshold=min_cell)
 
 
 def _heatmap_frame(published: pd.DataFrame) -> pd.DataFrame:
@@ -743,7 +748,7 @@ def _heatmap_frame(published: pd.DataFrame) -> pd.DataFrame:
 
 
 def theme_prevalence_section(
-    tables: Mapping[str, pd.DataFrame], case_id: str, *, language: str = "en", threshold: int = MIN_CELL
+    tables: Mapping[str, pd.DataFrame], case_id: str, *, language: str = "en", min_cell: int = MIN_CELL
 ) -> Section:
     """How many interviewed participants mentioned each code, by role and wave, in one case.
 
@@ -757,7 +762,8 @@ def theme_prevalence_section(
         "n_with_code"}``);
         ``figure``: the case's row of `plots.theme_heatmap` from the
         suppressed table; ``sentence``: the code mentioned by most
-        participants (from the suppressed table).
+        participants (from the suppressed table). Counts of people below
+        `min_cell` are suppressed in the figure and the sentence.
     """
     from .plots import theme_heatmap
 
@@ -774,13 +780,13 @@ def theme_prevalence_section(
     by_wave = _in_codebook_order(by_wave.assign(wave=by_wave["wave"].astype("str")), tables, ["case_id", "role", "wave"])
     overall = quantitize.prevalence(presence_for(tables), participants, by="case_id")
     overall = _in_codebook_order(overall.loc[overall["case_id"].astype("str") == case_id], tables, ["case_id"])
-    published = _published_prevalence(overall, threshold)
-    figure = theme_heatmap(_heatmap_frame(published), min_cell=threshold, language=language)
+    published = _published_prevalence(overall, min_cell)
+    figure = theme_heatmap(_heatmap_frame(published), min_cell=min_cell, language=language)
     shown = published.loc[published["n_with_code"].notna() & (published["n_at_risk"] > 0)]
     if len(shown):
         top = shown.sort_values(["percent", "code"], ascending=[False, True], kind="stable").iloc[0]
         opening = _words(language)["most_mentioned"].format(case=label, code=top["code"])
-        sentence = report.describe_share(opening, top["n_with_code"], top["n_at_risk"], threshold=threshold, language=language) + "."
+        sentence = report.describe_share(opening, top["n_with_code"], top["n_at_risk"], threshold=min_cell, language=language) + "."
     else:
         sentence = _words(language)["no_interviews"].format(case=label) + "."
     return Section(by_wave.loc[:, columns], figure, sentence, {"theme_prevalence_case": overall})
@@ -973,7 +979,7 @@ def help_seeking_cross_section(monthly: pd.DataFrame, cases: Sequence[str] | Non
 
 
 def theme_heatmap_section(
-    tables: Mapping[str, pd.DataFrame], cases: Sequence[str] | None = None, *, seed: int = 20170616, language: str = "en", threshold: int = MIN_CELL
+    tables: Mapping[str, pd.DataFrame], cases: Sequence[str] | None = None, *, seed: int = 20170616, language: str = "en", min_cell: int = MIN_CELL
 ) -> Section:
     """Which codes participants in each case mentioned, and whether that differs between the cases.
 
@@ -1001,8 +1007,8 @@ def theme_heatmap_section(
     prevalence = _in_codebook_order(prevalence.loc[prevalence["case_id"].astype("str").isin(case_ids)], tables, ["case_id"])
     codes = list(dict.fromkeys(prevalence["code"].astype("str")))
     results = _adjusted(stack_results(*[quantitize.theme_crosstab(presence, in_cases, code=code, seed=seed) for code in codes]))
-    published = _published_prevalence(prevalence, threshold)
-    figure = theme_heatmap(_heatmap_frame(published), min_cell=threshold, language=language)
+    published = _published_prevalence(prevalence, min_cell)
+    figure = theme_heatmap(_heatmap_frame(published), min_cell=min_cell, language=language)
     tested = results.loc[results["p_adjusted"].notna()].sort_values(["p_adjusted", "outcome"], kind="stable")
     if len(tested):
         top = tested.iloc[0]
@@ -1109,7 +1115,7 @@ def joint_display_inputs(
     after: str = "t2",
     interview_wave: str | None = "t2",
     seed: int = 20170616,
-    threshold: int = MIN_CELL,
+    min_cell: int = MIN_CELL,
 ) -> JointDisplayInputs:
     """Every result the integration map can use, the theme prevalence, the quotes' source and the names to redact.
 
@@ -1130,8 +1136,9 @@ def joint_display_inputs(
         trust reported at follow-up if both waves were pooled.
     seed : int
         For the Monte Carlo p-values of the expectation crosstab.
-    threshold : int
-        Prevalence counts of people below it are suppressed (`MIN_CELL`).
+    min_cell : int
+        Prevalence counts of people below it are suppressed (the run's
+        ``min_cell``, `report.open_run(...).min_cell`; default `MIN_CELL`).
 
     Returns
     -------
@@ -1172,13 +1179,13 @@ def joint_display_inputs(
             prevalence = prevalence.loc[prevalence["wave"].astype("str") == interview_wave].drop(columns="wave")
             segments = segments.loc[segments["wave"].astype("str") == interview_wave]
         prevalence = _in_codebook_order(prevalence.loc[prevalence["case_id"].astype("str").isin(case_ids)], tables, ["case_id"])
-        prevalence = _published_prevalence(prevalence, threshold)
+        prevalence = _published_prevalence(prevalence, min_cell)
         prevalence["case_id"] = prevalence["case_id"].astype("str")
         segments = segments.loc[segments["case_id"].isin(case_ids)].reset_index(drop=True)
     terms = tables.get("redaction_terms")
     names = sorted(set(terms["term"].dropna().astype("str"))) if terms is not None else []
     participants = participants.astype({"participant_id": "str", "case_id": "str", "role": "str"})
-    return JointDisplayInputs(results, prevalence, segments, participants, names, case_ids)
+    return JointDisplayInputs(results, prevalence, segments, participants, names, case_ids, min_cell)
 
 
 def joint_display_section(
@@ -1225,7 +1232,7 @@ def joint_display_section(
 
     common = dict(
         integration_map=integration_map, redact_names=inputs.names, redact=redact, language=language, alpha=alpha,
-        quant_basis=quant_basis, cases=inputs.cases,
+        quant_basis=quant_basis, cases=inputs.cases, min_cell=inputs.min_cell,
     )
     display = integrate.joint_display(inputs.results, inputs.prevalence, inputs.segments, inputs.participants, overrides=overrides, **common)
     constructs = list(dict.fromkeys(display["construct"]))

@@ -81,7 +81,7 @@ def prepare(
 @app.command()
 def example(
     out_dir: Path = typer.Argument(Path("data/raw/example"), help="Folder to write the synthetic example data to."),
-    sites: int = typer.Option(3, help="Number of sites; 3 gives the three study cases, more gives scaled data."),
+    sites: int = typer.Option(3, min=1, help="Number of sites; 3 gives the three study cases, more gives scaled data."),
     seed: int = typer.Option(20170616, help="Random seed (the default reproduces the committed example)."),
 ) -> None:
     """Write the SYNTHETIC example data set (seeded, deterministic)."""
@@ -167,6 +167,7 @@ def run(
     language: Language = typer.Option(Language.en, "--language", help="Language of generated sentences and captions."),
     processed: Path = typer.Option(Path("data/processed"), "--processed", help="Where the processed tables are written."),
     notebooks: Optional[Path] = typer.Option(None, "--notebooks", help="Folder with your own copies of the report notebooks."),
+    min_cell: int = typer.Option(5, "--min-cell", min=1, help="Published counts of people below this are suppressed (shown as '<5')."),
 ) -> None:
     """Validate, prepare and run every report into papermill_runs/<time>-<hash>/.
 
@@ -182,7 +183,7 @@ def run(
     try:
         result = run_pipeline(
             data, cases=_split_cases(cases), jobs=jobs, out=out_dir, language=language.value,
-            processed_dir=processed, notebooks_dir=notebooks, console=errors,
+            processed_dir=processed, notebooks_dir=notebooks, min_cell=min_cell, console=errors,
         )
     except ValidationFailed as exc:  # every problem at once, as `validate` shows them
         from .validate import print_problems

@@ -896,6 +896,25 @@ def _readme(effects_: dict, tables: dict[str, pd.DataFrame]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _refuse_other_data(out_dir: Path) -> None:
+    """Raise unless `out_dir` is absent, empty, or an earlier synthetic example."""
+    from .errors import DataError
+    from .io import read_dataset_metadata
+
+    if out_dir.exists() and not out_dir.is_dir():
+        raise DataError("is a file, not a folder", file=str(out_dir), expected="a folder for the example data")
+    if not out_dir.is_dir() or not any(out_dir.iterdir()):
+        return
+    metadata, _ = read_dataset_metadata(out_dir)
+    if metadata.get("synthetic") is not True:
+        raise DataError(
+            "will not write the example into a folder that holds other files (its dataset.toml does not say "
+            "synthetic = true); choose a new or empty folder",
+            file=str(out_dir),
+            expected="a new, empty or earlier example folder",
+        )
+
+
 def write_example(out_dir: Path | str, n_sites: int = 3, seed: int = DEFAULT_SEED) -> list[Path]:
     """Write the SYNTHETIC example: a CSV per survey/activity table, the interviews as ``interviews.qdpx``,
     ``effects.json``, ``dataset.toml`` and ``README.md``.
@@ -907,10 +926,19 @@ def write_example(out_dir: Path | str, n_sites: int = 3, seed: int = DEFAULT_SEE
     an analysis (`ponzoni_eval.io.read_raw_dir` imports it). The same
     arguments always give byte-identical files.
 
+    An earlier example folder is rewritten in place; a folder that holds
+    other files and no ``dataset.toml`` marked ``synthetic = true`` is
+    refused, so the example never overwrites real data.
+
     Returns
     -------
     list of Path
         The files written.
+
+    Raises
+    ------
+    DataError
+        `out_dir` is a file, or a folder with other data in it.
 
     Examples
     --------
@@ -925,6 +953,7 @@ def write_example(out_dir: Path | str, n_sites: int = 3, seed: int = DEFAULT_SEE
     from .qdpx import write_qdpx
 
     out_dir = Path(out_dir)
+    _refuse_other_data(out_dir)
     tables = generate(n_sites=n_sites, seed=seed)
     built_in = effects(n_sites=n_sites, seed=seed)
     written = [write_csv(_as_csv_frame(frame), out_dir / f"{name}.csv") for name, frame in tables.items() if name not in QDA_TABLES]
