@@ -53,7 +53,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import DataError
+from .errors import DataError, require_columns
 from .results import result_frame
 
 __all__ = [
@@ -77,18 +77,6 @@ _BOOT_CHUNK = 250
 
 
 # --- reliability data ---------------------------------------------------------
-
-
-def _require_columns(frame: pd.DataFrame, columns: Sequence[str]) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise DataError(
-            f"the coded_segments table lacks required column(s) {', '.join(missing)}",
-            file="coded_segments",
-            expected=", ".join(columns),
-            found=", ".join(map(str, frame.columns)),
-            rule="required_columns",
-        )
 
 
 def _restrict(segments: pd.DataFrame, column: str, wanted: Sequence[str] | None) -> pd.DataFrame:
@@ -172,7 +160,7 @@ def reliability_units(
     d1:5-10    ab      1
     d1:5-10    cd      1
     """
-    _require_columns(segments, _SEGMENT_COLUMNS)
+    require_columns(segments, _SEGMENT_COLUMNS, "coded_segments")
     if unit not in ("document", "segment"):
         raise ValueError(f"unit must be 'document' or 'segment', not {unit!r}")
     if value not in ("presence", "count"):

@@ -28,7 +28,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import DataError
+from .errors import DataError, require_columns
 from .results import result_frame
 
 __all__ = ["kruskal_dunn", "mixed_model", "marginal_means", "ordinal_model"]
@@ -52,19 +52,6 @@ _P_ADJUST = {
 
 
 # --- shared helpers -----------------------------------------------------------
-
-
-def _require_columns(frame: pd.DataFrame, columns: Sequence[str], *, table: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise DataError(
-            f"the {table} table lacks column(s) {', '.join(repr(c) for c in missing)}",
-            file=table,
-            column=missing[0],
-            expected=f"columns {list(columns)}",
-            found=list(frame.columns),
-            rule="required_column",
-        )
 
 
 def _select_outcome(frame: pd.DataFrame, *, column: str, outcome: str, table: str) -> pd.DataFrame:
@@ -288,7 +275,7 @@ def kruskal_dunn(
     ['airway - asbestosis', 'airway - normal', 'asbestosis - normal']
     """
     analysis = "cross_case"
-    _require_columns(change, (scale_column, "value", group), table="change")
+    require_columns(change, (scale_column, "value", group), "change")
     rows = _select_outcome(change, column=scale_column, outcome=outcome, table="change")
     rows = rows.loc[rows["value"].notna() & rows[group].notna(), [group, "value"]]
     levels = _levels(rows[group])
@@ -401,7 +388,7 @@ class _MixedFit:
 
 
 def _prepare_mixed(scores, *, outcome, formula, groups, role, scale_column):
-    _require_columns(scores, (scale_column, "value", groups), table="scores")
+    require_columns(scores, (scale_column, "value", groups), "scores")
     data = _select_outcome(scores, column=scale_column, outcome=outcome, table="scores")
     data = data.loc[data["value"].notna() & data[groups].notna()].copy()
     # Unused categories would become all-zero design columns (a singular model).
@@ -885,7 +872,7 @@ def ordinal_model(
 
     analysis = "cross_case_ordinal"
     predictors = list(predictors)
-    _require_columns(items, (item_column, "value", *predictors), table="items")
+    require_columns(items, (item_column, "value", *predictors), "items")
     rows = _select_outcome(items, column=item_column, outcome=outcome_item, table="items")
     keep = [c for c in dict.fromkeys(["value", *predictors, *([cluster] if cluster in items.columns else [])])]
     data = rows[keep].dropna()

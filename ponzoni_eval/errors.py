@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Iterable
 
-__all__ = ["DataError", "Problem", "ValidationFailed", "problems_frame", "PROBLEM_COLUMNS"]
+__all__ = ["DataError", "Problem", "ValidationFailed", "problems_frame", "require_columns", "PROBLEM_COLUMNS"]
 
 PROBLEM_COLUMNS = ("severity", "file", "row", "column", "value", "rule", "message")
 
@@ -85,6 +85,55 @@ class DataError(ValueError):
             value=None if self.found is None else str(self.found),
             rule=self.rule or "error",
             message=self.message if self.expected is None else f"{self.message}; expected {self.expected}",
+        )
+
+
+def require_columns(frame: Any, columns: Iterable[str], name: str, *, kind: str = "table") -> None:
+    """Check that a function's input is a DataFrame with the columns it needs.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The input.
+    columns : iterable of str
+        Columns it must have.
+    name : str
+        What it is, in the column vocabulary of the data dictionary
+        (``"survey_responses"``, ``"scores"``, ``"prevalence"``).
+    kind : str
+        ``"table"`` (default; then `name` is also the error's ``file``) or
+        another noun for derived inputs (``"frame"``).
+
+    Raises
+    ------
+    TypeError
+        `frame` is not a pandas DataFrame.
+    DataError
+        Columns are missing: the message names them, ``column`` is the first,
+        ``expected`` lists every required column and ``found`` the frame's.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> require_columns(pd.DataFrame({"case_id": []}), ["case_id", "wave"], "scores")
+    Traceback (most recent call last):
+    ...
+    ponzoni_eval.errors.DataError: scores, column 'wave': the scores table lacks column(s) wave (expected columns case_id, wave; found 'case_id')
+    """
+    import pandas as pd
+
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"the {name} {kind} must be a pandas DataFrame, got {type(frame).__name__}")
+    columns = list(columns)
+    missing = [column for column in columns if column not in frame.columns]
+    if missing:
+        raise DataError(
+            f"the {name} {kind} lacks column(s) {', '.join(map(str, missing))}",
+            file=name if kind == "table" else None,
+            column=str(missing[0]),
+            expected="columns " + ", ".join(map(str, columns)),
+            found=", ".join(map(str, frame.columns)) or "no columns",
+            rule="required_columns",
         )
 
 

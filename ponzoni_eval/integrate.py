@@ -93,7 +93,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import DataError
+from .errors import DataError, require_columns
 from .privacy import DEFAULT_MIN_CELL, participant_names, suppress_small_cells
 from .privacy import redact as privacy_redact
 from .results import RESULT_COLUMNS
@@ -650,26 +650,12 @@ def fit_label(quantitative, qualitative) -> np.ndarray:
 # --- input checks ------------------------------------------------------------------------
 
 
-def _require(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
-    if not isinstance(frame, pd.DataFrame):
-        raise TypeError(f"{what} must be a DataFrame, got {type(frame).__name__}")
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise DataError(
-            f"{what} lacks required column(s) {missing}",
-            column=missing[0],
-            expected=", ".join(columns),
-            found=", ".join(map(str, frame.columns)),
-            rule="columns",
-        )
-
-
 # --- quantitative strand --------------------------------------------------------------------
 
 
 def _select_results(results: pd.DataFrame, imap: IntegrationMap, alpha: float, basis: str = "ci") -> pd.DataFrame:
     """Rows of ``results`` picked by the map, one per construct x result row, classified."""
-    _require(results, RESULT_COLUMNS, "results (standard result frame)")
+    require_columns(results, RESULT_COLUMNS, "results", kind="frame (standard result frame)")
     # A stable order independent of how the caller's rows happen to be sorted.
     ordered = results.reset_index(drop=True).sort_values(
         ["case_id", "analysis", "outcome", "group", "test", "effect_name"], na_position="first", kind="stable"
@@ -838,7 +824,7 @@ def _prevalence_by_case(prevalence: pd.DataFrame, cases: Sequence[str], min_cell
     # n_with_code_flag ("<5") and blanks the count. Accept both spellings.
     if "n" not in prevalence.columns and "n_with_code" in prevalence.columns:
         prevalence = prevalence.rename(columns={"n_with_code": "n", "n_with_code_flag": "n_flag"})
-    _require(prevalence, _REQUIRED_PREVALENCE, "prevalence frame")
+    require_columns(prevalence, _REQUIRED_PREVALENCE, "prevalence", kind="frame")
     if min_cell is not None and not {"suppressed", "n_flag"} & set(prevalence.columns):
         # Counts of people that were not suppressed yet are suppressed here, before any display uses them.
         prevalence = suppress_small_cells(prevalence, count_columns=["n"], threshold=min_cell)
@@ -1439,8 +1425,8 @@ def joint_display(
         raise ValueError(f"quotes_per_cell must be 1, 2 or 3, got {quotes_per_cell}")
     _check_options(language=language, qual_threshold=qual_threshold, quant_basis=quant_basis)
     imap = integration_map if isinstance(integration_map, IntegrationMap) else load_integration_map(integration_map)
-    _require(segments, _REQUIRED_SEGMENTS, "coded segments")
-    _require(participants, _REQUIRED_PARTICIPANTS, "participants")
+    require_columns(segments, _REQUIRED_SEGMENTS, "coded_segments")
+    require_columns(participants, _REQUIRED_PARTICIPANTS, "participants")
 
     picked = _select_results(results, imap, alpha, quant_basis)
     case_ids = _case_list(participants, picked, cases)
@@ -1542,8 +1528,8 @@ def statistics_by_themes(
     """
     _check_options(language=language, qual_threshold=qual_threshold, quant_basis=quant_basis)
     imap = integration_map if isinstance(integration_map, IntegrationMap) else load_integration_map(integration_map)
-    _require(segments, _REQUIRED_SEGMENTS, "coded segments")
-    _require(participants, _REQUIRED_PARTICIPANTS, "participants")
+    require_columns(segments, _REQUIRED_SEGMENTS, "coded_segments")
+    require_columns(participants, _REQUIRED_PARTICIPANTS, "participants")
     picked = _select_results(results, imap, alpha, quant_basis)
     case_ids = _case_list(participants, picked, cases)
     quant = _quant_strand(picked.loc[picked["case_id"].isin(case_ids)], language)
@@ -1607,7 +1593,7 @@ def meta_matrix(display: pd.DataFrame, *, order_by: str = "trust", ascending: bo
     Miles, Huberman & Saldaña (2014), Qualitative Data Analysis, ch. 8
     (case-ordered meta-matrix).
     """
-    _require(display, ("construct", "case_id", "estimate", "fit_label", "quant_short", "lead_code", "support_share", "contrary_share"), "joint display")
+    require_columns(display, ("construct", "case_id", "estimate", "fit_label", "quant_short", "lead_code", "support_share", "contrary_share"), "joint display", kind="frame")
     constructs = list(dict.fromkeys(display["construct"]))
     if order_by not in constructs:
         raise ValueError(f"order_by must be one of the display's constructs {constructs}, got {order_by!r}")

@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import DataError
+from .errors import DataError, require_columns
 from .schema import EVENT_TYPES, ROLES, WAVES
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -667,20 +667,6 @@ def _write_atomic(target: Path, content: bytes) -> None:
 
 # --- input checks and small helpers -------------------------------------------------
 
-def _require(frame: Any, columns: Sequence[str], *, what: str) -> None:
-    if not isinstance(frame, pd.DataFrame):
-        raise TypeError(f"the {what} frame must be a pandas DataFrame, not {type(frame).__name__}")
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        more = f" (also missing: {', '.join(missing[1:])})" if len(missing) > 1 else ""
-        raise DataError(
-            f"the {what} frame has no column '{missing[0]}'{more}",
-            column=missing[0],
-            expected="columns " + ", ".join(columns),
-            found=", ".join(map(str, frame.columns)) or "no columns",
-        )
-
-
 def _require_numeric(frame: pd.DataFrame, columns: Sequence[str], *, what: str) -> None:
     for column in columns:
         dtype = frame[column].dtype
@@ -903,10 +889,10 @@ def trajectories(
     precomputed = "estimate" in scores.columns if isinstance(scores, pd.DataFrame) else False
     hue = [by] if by else []
     if precomputed:
-        _require(scores, ["case_id", "wave", "estimate", "ci_low", "ci_high", *hue], what="estimated means")
+        require_columns(scores, ["case_id", "wave", "estimate", "ci_low", "ci_high", *hue], "estimated means", kind="frame")
         _require_numeric(scores, ["estimate", "ci_low", "ci_high"], what="estimated means")
     else:
-        _require(scores, ["participant_id", "case_id", "wave", "scale", "value", *hue], what="scores")
+        require_columns(scores, ["participant_id", "case_id", "wave", "scale", "value", *hue], "scores", kind="frame")
         _require_numeric(scores, ["value"], what="scores")
     name = f"trajectories_{scale}"
     scale_label = label("scale", scale, language)
@@ -1067,7 +1053,7 @@ def perception_gap_dumbbell(
     True
     """
     _words(language)
-    _require(scores, ["participant_id", "case_id", "role", "wave", "scale", "value"], what="scores")
+    require_columns(scores, ["participant_id", "case_id", "role", "wave", "scale", "value"], "scores", kind="frame")
     _require_numeric(scores, ["value"], what="scores")
     name = "perception_gap"
     title = label("scale", own, language) + " / " + label("scale", perceived, language)
@@ -1241,7 +1227,7 @@ def help_seeking_its(fitted: pd.DataFrame, *, language: str = "en") -> Figure:
     True
     """
     _words(language)
-    _require(fitted, list(_ITS_COLUMNS), what="fitted time series")
+    require_columns(fitted, list(_ITS_COLUMNS), "fitted time series", kind="frame")
     _require_numeric(fitted, list(_ITS_COLUMNS[2:]), what="fitted time series")
     event = "parenting_question_to_youth_team"
     if "event_type" in fitted.columns and fitted["event_type"].notna().any():
@@ -1415,7 +1401,7 @@ def theme_heatmap(
         raise DataError("unknown cell value for the heatmap", column="value", expected="'pct' or 'n'", found=value)
     if item is None:
         item = "theme" if isinstance(prevalence, pd.DataFrame) and "code" not in prevalence.columns and "theme" in prevalence.columns else "code"
-    _require(prevalence, ["case_id", item, "n", "n_at_risk", "pct"], what="prevalence")
+    require_columns(prevalence, ["case_id", item, "n", "n_at_risk", "pct"], "prevalence", kind="frame")
     _require_numeric(prevalence, ["n", "n_at_risk", "pct"], what="prevalence")
     name = f"heatmap_{item}"
     if prevalence.empty:
@@ -1574,7 +1560,7 @@ def forest(
     """
     _words(language)
     label_columns = list(label_columns)
-    _require(results, ["effect_size", "ci_low", "ci_high", "effect_name", "n", *label_columns], what="results")
+    require_columns(results, ["effect_size", "ci_low", "ci_high", "effect_name", "n", *label_columns], "results", kind="frame")
     _require_numeric(results, ["effect_size", "ci_low", "ci_high"], what="results")
     effects = list(dict.fromkeys(results["effect_name"].dropna().astype("str")))
     if len(effects) > 1:
@@ -1750,7 +1736,7 @@ def agreement_by_code(agreement: pd.DataFrame, *, statistic: str | None = None, 
     "Intercoder agreement per code (Krippendorff's α) with 95% conf"
     """
     _words(language)
-    _require(agreement, ["code", "statistic", "estimate", "ci_low", "ci_high", "n_units"], what="agreement")
+    require_columns(agreement, ["code", "statistic", "estimate", "ci_low", "ci_high", "n_units"], "agreement", kind="frame")
     _require_numeric(agreement, ["estimate", "ci_low", "ci_high", "n_units"], what="agreement")
     name = "agreement_by_code"
     data = _as_text(agreement, ["code", "statistic"])
@@ -1879,7 +1865,7 @@ def expectation_bars(crosstab_frame: pd.DataFrame, *, language: str = "en") -> F
     True
     """
     _words(language)
-    _require(crosstab_frame, ["case_id", "role", "expectation", "n"], what="expectation crosstab")
+    require_columns(crosstab_frame, ["case_id", "role", "expectation", "n"], "expectation crosstab", kind="frame")
     _require_numeric(crosstab_frame, ["n"], what="expectation crosstab")
     name = "expectation_bars"
     if crosstab_frame.empty or not (crosstab_frame["n"].fillna(0) > 0).any():

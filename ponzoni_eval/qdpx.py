@@ -104,7 +104,7 @@ from typing import Any, Callable, Iterable, Literal, Mapping
 
 import pandas as pd
 
-from .errors import DataError
+from .errors import DataError, require_columns
 from .schema import WAVES
 
 __all__ = [
@@ -1442,13 +1442,6 @@ def _present(value: object) -> bool:
         and str(value) != ""
 
 
-def _require_columns(frame: pd.DataFrame, columns: Iterable[str], table: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise DataError(f"the {table} table lacks column(s) {missing}", file=table,
-                        expected=", ".join(columns), found=list(frame.columns), rule="columns")
-
-
 def _code_tree(codebook: pd.DataFrame) -> tuple[list[str], dict[str | None, list[str]], set[str]]:
     """Order of nodes, children per parent (None = top) and which nodes are codes."""
     codes = [str(c) for c in codebook["code"]]
@@ -1529,7 +1522,7 @@ def _atomic_write(path: Path, data: bytes) -> Path:
 
 
 def _check_codebook(codebook: pd.DataFrame) -> pd.DataFrame:
-    _require_columns(codebook, ("code",), "codebook")
+    require_columns(codebook, ("code",), "codebook")
     codebook = codebook.copy()
     for column in ("theme", "definition", "construct"):
         if column not in codebook.columns:
@@ -1637,8 +1630,8 @@ def write_qdpx(
     --------
     >>> write_qdpx(segments, codebook, documents, "interviews.qdpx")  # doctest: +SKIP
     """
-    _require_columns(segments, ("document_id", "coder", "code", "start", "end"), "coded_segments")
-    _require_columns(documents, ("document_id", "text"), "documents")
+    require_columns(segments, ("document_id", "coder", "code", "start", "end"), "coded_segments")
+    require_columns(documents, ("document_id", "text"), "documents")
     codebook = _check_codebook(codebook)
     if "position_unit" in segments.columns:
         units = set(segments["position_unit"].dropna().astype(str)) - {"character"}

@@ -36,7 +36,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import DataError
+from .errors import DataError, require_columns
 from .privacy import mark_counts
 from .results import result_frame
 
@@ -57,18 +57,6 @@ _SEGMENT_COLUMNS = ("document_id", "participant_id", "case_id", "wave", "coder",
 
 
 # --- input checks -------------------------------------------------------------
-
-
-def _require_columns(frame: pd.DataFrame, columns: Iterable[str], table: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise DataError(
-            f"the {table} table lacks required column(s) {', '.join(missing)}",
-            file=table,
-            expected=", ".join(columns),
-            found=", ".join(map(str, frame.columns)),
-            rule="required_columns",
-        )
 
 
 def _as_tuple(value: str | Sequence[str]) -> tuple[str, ...]:
@@ -134,7 +122,7 @@ def _label_column(segments: pd.DataFrame, level: str, codebook: pd.DataFrame | N
         raise ValueError(f"level must be 'code' or 'theme', not {level!r}")
     if codebook is None:
         raise DataError("level='theme' needs the codebook (code -> theme)", file="codebook", rule="codebook_needed")
-    _require_columns(codebook, ("code", "theme"), "codebook")
+    require_columns(codebook, ("code", "theme"), "codebook")
     themes = codebook.drop_duplicates("code").set_index("code")["theme"]
     theme = segments["code"].map(themes)
     unknown = sorted(segments.loc[~segments["code"].isin(themes.index), "code"].unique())
@@ -260,7 +248,7 @@ def code_presence(
                 p2 safe_space           1        1         True
                 p2      trust           0        0         True
     """
-    _require_columns(segments, _SEGMENT_COLUMNS, "coded_segments")
+    require_columns(segments, _SEGMENT_COLUMNS, "coded_segments")
     unit_columns = _as_tuple(unit)
     bad_units = [c for c in unit_columns if c not in _UNIT_COLUMNS]
     if bad_units or not unit_columns:
@@ -297,7 +285,7 @@ def code_presence(
 
 
 def _add_uninterviewed(units: pd.DataFrame, participants: pd.DataFrame, unit_columns: tuple[str, ...]) -> pd.DataFrame:
-    _require_columns(participants, ("participant_id",), "participants")
+    require_columns(participants, ("participant_id",), "participants")
     unknown = sorted(set(units["participant_id"].unique()) - set(participants["participant_id"].unique()))
     if unknown:
         raise DataError(
@@ -376,8 +364,8 @@ def _presence_label(presence: pd.DataFrame) -> str:
 
 def _with_participant_columns(presence: pd.DataFrame, participants: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     """Presence rows with the requested participant columns (role, case_id, ...) attached."""
-    _require_columns(presence, ("participant_id", "present", "interviewed"), "presence")
-    _require_columns(participants, ("participant_id",), "participants")
+    require_columns(presence, ("participant_id", "present", "interviewed"), "presence")
+    require_columns(participants, ("participant_id",), "participants")
     needed = [c for c in columns if c not in presence.columns]
     missing = [c for c in needed if c not in participants.columns]
     if "wave" in missing:
@@ -389,7 +377,7 @@ def _with_participant_columns(presence: pd.DataFrame, participants: pd.DataFrame
             rule="presence_unit",
         )
     if missing:
-        _require_columns(participants, missing, "participants")
+        require_columns(participants, missing, "participants")
     table = participants.drop_duplicates("participant_id").set_index("participant_id")[needed]
     unknown = sorted(set(presence["participant_id"].unique()) - set(table.index))
     if unknown:
@@ -575,7 +563,7 @@ def cooccurrence(
         code_a code_b  n_pairs  chars_overlap  jaccard
     safe_space  trust        1              5 0.166667
     """
-    _require_columns(segments, (*_SEGMENT_COLUMNS, "start", "end"), "coded_segments")
+    require_columns(segments, (*_SEGMENT_COLUMNS, "start", "end"), "coded_segments")
     if scope not in ("overlap", "document"):
         raise ValueError(f"scope must be 'overlap' or 'document', not {scope!r}")
     _validate_coder(segments, coder)

@@ -39,11 +39,11 @@ import pandas as pd
 from scipy import optimize
 from scipy import stats as sps
 
-from ponzoni_eval.errors import DataError
+from ponzoni_eval.errors import DataError, require_columns
 from ponzoni_eval.privacy import mark_counts
 from ponzoni_eval.results import RESULT_COLUMNS, result_frame
 from ponzoni_eval.schema import WAVES
-from ponzoni_eval.transforms import _asked_items, _require_columns
+from ponzoni_eval.transforms import _asked_items
 
 __all__ = [
     "ALPHA",
@@ -458,7 +458,7 @@ def _scores_of(
     One row per participant x `by` (x wave when the scales are spread); a
     column is added, empty, for a wave or scale without any score.
     """
-    _require_columns(scores, ("participant_id", "wave", "scale", "value", *by), "scores")
+    require_columns(scores, ("participant_id", "wave", "scale", "value", *by), "scores")
     known = set(scores["scale"].astype(str))
     for scale in scales:
         if scale not in known:
@@ -983,7 +983,7 @@ def contingency_table(data: pd.DataFrame, *, row: str, col: str) -> pd.DataFrame
     migrant_org                   0                        1
     professional                  2                        0
     """
-    _require_columns(data, (row, col), "data")
+    require_columns(data, (row, col), "data")
     kept = data.loc[:, [row, col]].dropna()
     table = pd.crosstab(kept[row].astype(str), kept[col].astype(str)).rename_axis(index=row, columns=col)
     # Counts of people: published (report.save_table) with small cells suppressed, and the cells
@@ -1186,7 +1186,7 @@ def expectation_crosstab(
     0  fisher_exact  12   0.0801       0.6667
     """
     by_t = _as_tuple(by)
-    _require_columns(data, (row, col, *by_t), "data")
+    require_columns(data, (row, col, *by_t), "data")
     rows = []
     for keys, sub in _groups(data, by_t):
         missing = int(sub[[row, col]].isna().any(axis=1).sum())
@@ -1254,7 +1254,7 @@ def crosstab_residuals(
     3  professional  strengthen         1             -0.816
     """
     by_t = _as_tuple(by)
-    _require_columns(data, (row, col, *by_t), "data")
+    require_columns(data, (row, col, *by_t), "data")
     parts = []
     for keys, sub in _groups(data, by_t):
         table = contingency_table(sub, row=row, col=col)
@@ -1345,7 +1345,7 @@ def adjust_pvalues(
     if method not in _ADJUST_METHODS:
         raise DataError("unknown p-value adjustment", expected=f"one of {sorted(_ADJUST_METHODS)}", found=method, rule="argument")
     family_t = _as_tuple(family)
-    _require_columns(results, ("p_value", "p_adjusted", "note", *family_t), "results")
+    require_columns(results, ("p_value", "p_adjusted", "note", *family_t), "results")
     out = results.copy()
     with_p = out.index[out["p_value"].notna()]
     if len(with_p) == 0:

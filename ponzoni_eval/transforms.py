@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from ponzoni_eval.errors import DataError
+from ponzoni_eval.errors import DataError, require_columns
 from ponzoni_eval.schema import EVENT_TYPES, ROLES, WAVES
 
 __all__ = [
@@ -56,22 +56,6 @@ _SHARE_TOLERANCE = 1e-9
 
 
 # --- input checks -------------------------------------------------------------
-
-
-def _require_columns(frame: pd.DataFrame, columns: Iterable[str], table: str) -> None:
-    """Raise `DataError` when `frame` lacks any of `columns`."""
-    if not isinstance(frame, pd.DataFrame):
-        raise TypeError(f"{table} must be a pandas DataFrame, got {type(frame).__name__}")
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise DataError(
-            f"missing column(s) {', '.join(missing)}",
-            file=table,
-            column=missing[0],
-            expected=f"columns {', '.join(columns)}",
-            found=list(map(str, frame.columns)),
-            rule="required_columns",
-        )
 
 
 def _first_row(mask: np.ndarray | pd.Series) -> int:
@@ -150,7 +134,7 @@ def _instrument_plan(instrument: pd.DataFrame) -> pd.DataFrame:
     Columns: item_id, scale, level, response_min, response_max, reverse_coded,
     role, wave.
     """
-    _require_columns(
+    require_columns(
         instrument,
         ("item_id", "scale", "response_min", "response_max", "reverse_coded", "roles"),
         "instrument",
@@ -196,8 +180,8 @@ def _instrument_plan(instrument: pd.DataFrame) -> pd.DataFrame:
 
 def _response_sessions(responses: pd.DataFrame, participants: pd.DataFrame) -> pd.DataFrame:
     """Responses joined to participants (case_id, role), with input checks."""
-    _require_columns(responses, ("participant_id", "wave", "item_id", "value"), "survey_responses")
-    _require_columns(participants, ("participant_id", "case_id", "role"), "participants")
+    require_columns(responses, ("participant_id", "wave", "item_id", "value"), "survey_responses")
+    require_columns(participants, ("participant_id", "case_id", "role"), "participants")
     _check_unique(participants, ("participant_id",), "participants")
     answers = responses.loc[:, ["participant_id", "wave", "item_id", "value"]].reset_index(drop=True)
     answers["participant_id"] = answers["participant_id"].astype(str)
@@ -547,7 +531,7 @@ def change_scores(scores: pd.DataFrame, *, before: str = "t0", after: str = "t2"
        scale  before  after  value
     0  trust     2.5   3.75   1.25
     """
-    _require_columns(scores, ("participant_id", "case_id", "role", "wave", "scale", "value"), "scores")
+    require_columns(scores, ("participant_id", "case_id", "role", "wave", "scale", "value"), "scores")
     for label, wave in (("before", before), ("after", after)):
         if wave not in WAVES:
             raise DataError(f"unknown wave for '{label}'", expected=f"one of {WAVES}", found=wave, rule="argument")
@@ -628,8 +612,8 @@ def monthly_activity(
     1 2016-02-01               0     1      0
     2 2016-03-01               1     1      1
     """
-    _require_columns(activity_log, ("case_id", "date", "event_type", "count"), "activity_log")
-    _require_columns(cases, ("case_id", "intervention_start"), "cases")
+    require_columns(activity_log, ("case_id", "date", "event_type", "count"), "activity_log")
+    require_columns(cases, ("case_id", "intervention_start"), "cases")
     _check_unique(cases.reset_index(drop=True), ("case_id",), "cases")
     log = activity_log.loc[:, ["case_id", "date", "event_type", "count"]].reset_index(drop=True)
     log["case_id"] = log["case_id"].astype(str)

@@ -132,7 +132,7 @@ def test_unknown_codes_and_coders_are_data_errors():
         agreement(segments, codes=["trsut"])
     with pytest.raises(DataError, match="requested coder"):
         agreement(segments, coders=["ab", "zz"])
-    with pytest.raises(DataError, match="lacks required column"):
+    with pytest.raises(DataError, match="lacks column"):
         agreement(segments.drop(columns="start"))
 
 

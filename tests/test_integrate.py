@@ -468,7 +468,7 @@ def test_prevalence_after_small_cell_suppression_shows_the_flag():
 
 
 def test_bad_inputs_raise_clear_errors():
-    with pytest.raises(DataError, match="prevalence frame lacks required column") as caught:
+    with pytest.raises(DataError, match="prevalence frame lacks column") as caught:
         ig.joint_display(make_results(), make_prevalence().drop(columns="n_at_risk"), make_segments(), make_participants())
     assert caught.value.column == "n_at_risk"
     with pytest.raises(DataError, match="one row per case_id x code") as caught:

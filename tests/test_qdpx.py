@@ -737,7 +737,7 @@ def test_a_theme_that_is_itself_a_code_nests_codes_under_a_codable_parent(tmp_pa
         (lambda s, c, d: (s.assign(position_unit="paragraph"), c, d), "REFI-QDA selections need character offsets"),
         (lambda s, c, d: (s, pd.concat([c, c.head(1)]), d), "codes must be unique in the codebook"),
         (lambda s, c, d: (s, c.assign(theme=c["code"].shift(-1).fillna(c["code"].iloc[0])), d), "form a cycle"),
-        (lambda s, c, d: (s.drop(columns="coder"), c, d), r"the coded_segments table lacks column\(s\) \['coder'\]"),
+        (lambda s, c, d: (s.drop(columns="coder"), c, d), r"the coded_segments table lacks column\(s\) coder"),
         (lambda s, c, d: (s.assign(case_id=["a", "b"] * 8 + ["a"]), c, d.drop(columns="case_id")),
          "a document has more than one case_id"),
     ],
