@@ -78,16 +78,26 @@ def prepare(
     _out().print(f"[green]Prepared[/green] {len(manifest['tables'])} tables into {out_dir}")
 
 
+class InterviewsFormat(str, Enum):
+    """How `example` writes the interviews."""
+
+    qdpx = "qdpx"
+    csv = "csv"
+
+
 @app.command()
 def example(
     out_dir: Path = typer.Argument(Path("data/raw/example"), help="Folder to write the synthetic example data to."),
     sites: int = typer.Option(3, help="Number of sites; 3 gives the three study cases, more gives scaled data."),
     seed: int = typer.Option(20170616, help="Random seed (the default reproduces the committed example)."),
+    interviews: InterviewsFormat = typer.Option(
+        "qdpx", "--interviews", help="qdpx: one REFI-QDA project; csv: documents, codebook and coded_segments as CSV."
+    ),
 ) -> None:
     """Write the SYNTHETIC example data set (seeded, deterministic)."""
     from .example import write_example
 
-    write_example(out_dir, n_sites=sites, seed=seed)
+    write_example(out_dir, n_sites=sites, seed=seed, interviews=interviews.value)
     _out().print(f"Wrote SYNTHETIC example data ({sites} sites, seed {seed}) to {out_dir}")
 
 
