@@ -161,6 +161,13 @@ class Language(str, Enum):
     nl = "nl"
 
 
+class ExecutorName(str, Enum):
+    """Where `run` executes the notebooks."""
+
+    local = "local"
+    dask = "dask"
+
+
 def _split_cases(values: Optional[list[str]]) -> Optional[list[str]]:
     """`--cases a --cases b` and `--cases a,b` both mean [a, b]."""
     if not values:
@@ -177,6 +184,13 @@ def run(
     language: Language = typer.Option(Language.en, "--language", help="Language of generated sentences and captions."),
     processed: Path = typer.Option(Path("data/processed"), "--processed", help="Where the processed tables are written."),
     notebooks: Optional[Path] = typer.Option(None, "--notebooks", help="Folder with your own copies of the report notebooks."),
+    executor: ExecutorName = typer.Option(
+        ExecutorName.local, "--executor",
+        help="local: kernels on this machine (--jobs at a time); dask: a Dask cluster (docs/scaling.md).",
+    ),
+    scheduler: Optional[str] = typer.Option(
+        None, "--scheduler", help="With --executor dask: scheduler address (tcp://host:8786); default a local cluster of --jobs workers.",
+    ),
 ) -> None:
     """Validate, prepare and run every report into papermill_runs/<time>-<hash>/.
 
@@ -185,6 +199,9 @@ def run(
     """
     from rich.markup import escape
 
+    if scheduler and executor is not ExecutorName.dask:
+        raise typer.BadParameter("--scheduler is only used with --executor dask", param_hint="--scheduler")
+
     from .errors import ValidationFailed
     from .run import run_pipeline
 
@@ -192,7 +209,7 @@ def run(
     try:
         result = run_pipeline(
             data, cases=_split_cases(cases), jobs=jobs, out=out_dir, language=language.value,
-            processed_dir=processed, notebooks_dir=notebooks, console=errors,
+            processed_dir=processed, notebooks_dir=notebooks, console=errors, executor=executor.value, scheduler=scheduler,
         )
     except ValidationFailed as exc:  # every problem at once, as `validate` shows them
         from .validate import print_problems
