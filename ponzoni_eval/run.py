@@ -819,7 +819,7 @@ class DaskExecutor:
         }
         results: list[NotebookResult | None] = [None] * len(tasks)
         try:
-            for future in as_completed(futures):
+            for future in as_completed(list(futures), loop=self._client.loop):
                 index = futures[future]
                 try:
                     results[index] = future.result()

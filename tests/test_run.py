@@ -530,3 +530,54 @@ def test_run_on_invalid_data_lists_every_problem_and_runs_nothing(tmp_path, caps
     assert "teacher" in captured.out and "nurse" in captured.out and "Not run" in captured.err
     (run_dir,) = [p for p in (tmp_path / "runs").iterdir() if not p.name.startswith(".")]
     assert (run_dir / INCOMPLETE_MARKER).exists() and not list((run_dir / "notebooks").glob("*"))
+
+
+@pytest.mark.slow
+def test_the_dask_executor_leaves_the_same_run_record_as_the_local_one(completed_run, workspace, tmp_path):
+    """A LocalCluster of 2 worker processes: same manifest, statuses and tables; a failure reported alike."""
+    import nbformat
+
+    notebooks = tmp_path / "notebooks"
+    shutil.copytree(workspace["notebooks"], notebooks)
+    broken = nbformat.read(notebooks / "01_case_report.ipynb", as_version=4)
+    broken.cells.insert(3, nbformat.v4.new_code_cell('if case_id == "poelenburg_a":\n    raise ValueError("no trust scale")'))
+    nbformat.write(broken, notebooks / "01_case_report.ipynb")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(run_module, "_prepare", fake_prepare)
+        on_dask = run_pipeline(workspace["raw"], jobs=2, executor="dask", out=tmp_path / "runs", processed_dir=tmp_path / "processed",
+                               notebooks_dir=notebooks, show_progress=False)
+
+    local, dask = completed_run.manifest, on_dask.manifest
+    assert dask["execution"] == {"executor": "dask", "jobs": 2} and local["execution"] == {"executor": "local", "jobs": 2}
+    assert set(dask) == set(local)
+    for key in ("format_version", "parameters", "dataset", "environment"):
+        assert dask[key] == local[key], key
+    assert dask["inputs"]["raw"] == local["inputs"]["raw"] and dask["inputs"]["processed"] == local["inputs"]["processed"]
+    entry_fields = ("name", "notebook", "case_id", "parameters", "executed", "html")
+    assert [{f: e[f] for f in entry_fields} for e in dask["notebooks"]] == [{f: e[f] for f in entry_fields} for e in local["notebooks"]]
+    status = {e["name"]: e["status"] for e in dask["notebooks"]}
+    assert status == {**{e["name"]: "ok" for e in local["notebooks"]}, "01_case_report-poelenburg_a": "failed"}
+    assert dask["status"] == "failed" and not (on_dask.run_dir / INCOMPLETE_MARKER).exists()
+
+    # the failure is recorded as the local executor records it (cell in the source notebook, In [n], error)
+    (failed,) = on_dask.failures
+    assert failed["error"]["cell_index"] == 3 and failed["error"]["execution_count"] == 4
+    assert (failed["error"]["ename"], failed["error"]["evalue"]) == ("ValueError", "no trust scale")
+    assert "01_case_report-poelenburg_a failed in cell 3 (In [4])" in on_dask.failure_messages()[0]
+    assert (on_dask.run_dir / failed["executed"]).is_file() and (on_dask.run_dir / failed["html"]["report"]).is_file()
+
+    # every table of the notebooks that ran is the same; the failed case wrote none
+    differences = compare_tables(completed_run.run_dir / "tables", on_dask.run_dir / "tables")
+    assert set(differences["kind"]) == {"missing_table"}
+    assert all(name.startswith("poelenburg_a-") for name in differences["table"])
+    assert {k: v for k, v in dask["outputs"]["figures"].items()} == {
+        k: v for k, v in local["outputs"]["figures"].items() if not k.startswith("poelenburg_a-")
+    }
+
+
+def test_a_scheduler_address_needs_the_dask_executor(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["run", "--data", str(make_raw(tmp_path / "raw")), "--out", str(tmp_path / "runs"), "--scheduler", "tcp://127.0.0.1:1"])
+    assert exit_info.value.code == 2
+    assert "--executor dask" in " ".join(capsys.readouterr().err.split())
+    assert not (tmp_path / "runs").exists()
