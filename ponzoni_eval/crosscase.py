@@ -20,7 +20,6 @@ instead of raising, and never hides a convergence problem.
 
 from __future__ import annotations
 
-import itertools
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Sequence
@@ -29,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError
-from .results import result_frame
+from .results import RESULT_COLUMNS, result_frame, stack_results
 
 __all__ = ["kruskal_dunn", "mixed_model", "marginal_means", "ordinal_model"]
 
@@ -324,8 +323,9 @@ def kruskal_dunn(
         [start + rng.integers(0, size, size=(n_boot, size)) for start, size in zip(starts, group_n)], axis=1
     )
     boot_codes = value_codes[boot_index]
-    boot_ranks, boot_ties = _midranks(boot_codes, n_unique)
-    boot_eps = _kruskal_h(boot_ranks, boot_ties, group_codes, k) / (n_total - 1.0)
+    del boot_index
+    pairs_a, pairs_b = np.triu_indices(k, k=1)
+    boot_eps, boot_twice_u = _bootstrap_statistics(boot_codes, group_codes, group_n, n_unique, pairs_a, pairs_b)
     eps_ci = np.nanpercentile(boot_eps, [2.5, 97.5]) if np.isfinite(boot_eps).any() else [np.nan, np.nan]
 
     kw_notes = [
@@ -345,41 +345,79 @@ def kruskal_dunn(
     ]
 
     # Dunn's z on the joint ranking (observed data).
-    mean_ranks = (ranks[0] @ np.eye(k)[group_codes]) / group_n
+    mean_ranks = np.add.reduceat(ranks[0], starts) / group_n
     spread = n_total * (n_total + 1) / 12.0 - tie_sum[0] / (12.0 * (n_total - 1))
-    pairs = list(itertools.combinations(range(k), 2))
-    a_idx = np.array([a for a, _ in pairs])
-    b_idx = np.array([b for _, b in pairs])
-    z = (mean_ranks[a_idx] - mean_ranks[b_idx]) / np.sqrt(spread * (1.0 / group_n[a_idx] + 1.0 / group_n[b_idx]))
+    z = (mean_ranks[pairs_a] - mean_ranks[pairs_b]) / np.sqrt(spread * (1.0 / group_n[pairs_a] + 1.0 / group_n[pairs_b]))
     p_dunn = 2.0 * stats.norm.sf(np.abs(z))
     p_adj = _adjust(p_dunn, p_adjust)
 
     # Rank-biserial r per pair = 2 U_A / (n_A n_B) - 1, on observed data and bootstrap rows.
-    block = [np.arange(s, s + n) for s, n in zip(starts, group_n)]
-    for pair_no, (a, b) in enumerate(pairs):
-        cols = np.concatenate([block[a], block[b]])
-        observed = _rank_biserial(value_codes[None, cols], group_n[a], group_n[b], n_unique)[0]
-        boot = _rank_biserial(boot_codes[:, cols], group_n[a], group_n[b], n_unique)
-        lo, hi = np.percentile(boot, [2.5, 97.5])
-        out.append(
-            dict(
-                analysis=analysis, case_id="all", group=f"{levels[a]} - {levels[b]}", outcome=outcome,
-                test="dunn", n=int(group_n[a] + group_n[b]), statistic=z[pair_no], p_value=p_dunn[pair_no],
-                p_adjusted=p_adj[pair_no], effect_size=observed, effect_name="rank_biserial", ci_low=lo, ci_high=hi,
-                note=(
-                    f"Dunn z on the joint ranking of all {k} groups, tie-corrected, two-sided; "
-                    f"p_adjusted: {p_adjust} over {len(pairs)} pairs; rank-biserial CI: percentile bootstrap"
-                ),
-            )
+    _, observed_twice_u = _bootstrap_statistics(value_codes[None, :], group_codes, group_n, n_unique, pairs_a, pairs_b)
+    pair_n = (group_n[pairs_a] * group_n[pairs_b]).astype(float)
+    observed = observed_twice_u[0] / pair_n - 1.0
+    ci = np.empty((2, len(pairs_a)))
+    for block in range(0, len(pairs_a), _PAIRS_PER_BLOCK):  # percentiles a block of pairs at a time (memory)
+        columns = slice(block, block + _PAIRS_PER_BLOCK)
+        ci[:, columns] = np.percentile(boot_twice_u[:, columns] / pair_n[columns] - 1.0, [2.5, 97.5], axis=0)
+    names = np.array([str(level) for level in levels], dtype=object)
+    pairs = pd.DataFrame(
+        dict(
+            analysis=analysis, case_id="all", group=names[pairs_a] + " - " + names[pairs_b], outcome=outcome,
+            test="dunn", n=(group_n[pairs_a] + group_n[pairs_b]).astype(int), statistic=z, p_value=p_dunn,
+            p_adjusted=p_adj, effect_size=observed, effect_name="rank_biserial", ci_low=ci[0], ci_high=ci[1],
+            note=(
+                f"Dunn z on the joint ranking of all {k} groups, tie-corrected, two-sided; "
+                f"p_adjusted: {p_adjust} over {len(pairs_a)} pairs; rank-biserial CI: percentile bootstrap"
+            ),
         )
-    return result_frame(out)
+    )
+    return stack_results(result_frame(out), pairs.reindex(columns=list(RESULT_COLUMNS)))
 
 
-def _rank_biserial(codes: np.ndarray, n_a: int, n_b: int, n_unique: int) -> np.ndarray:
-    """Rank-biserial r per row; the first ``n_a`` columns are group A, the rest group B."""
-    ranks, _ = _midranks(codes, n_unique)
-    u_a = ranks[:, :n_a].sum(axis=1) - n_a * (n_a + 1) / 2.0
-    return 2.0 * u_a / (n_a * n_b) - 1.0
+_PAIRS_PER_BLOCK = 2000
+_REPLICATES_PER_BLOCK = 64
+
+
+def _bootstrap_statistics(codes, group_codes, group_n, n_unique, pairs_a, pairs_b):
+    """Epsilon-squared and 2 U_A of every pair, per row of `codes` (replicates x observations).
+
+    Rows are handled a block at a time through per-group counts of each
+    value, H[g, v], instead of ranking each pair's observations anew:
+
+    - the mid-rank of value v in the joint ranking is (values below v) +
+      (count of v + 1) / 2, and a group's rank sum is H[g] . midrank;
+    - 2 U_A for the pair (A, B) = sum_v H[A, v] (2 below_B[v] + H[B, v]),
+      with below_B[v] the values of B below v: one matrix product H Q' for
+      all pairs at once.
+
+    The counts are integers, so U (and r = 2 U / (n_A n_B) - 1) is exact, as
+    from the mid-ranks; 2 U is kept as the smallest unsigned integer type
+    that holds n_A n_B (300 cases: 2000 replicates x 44 850 pairs in 0.18 GB).
+    """
+    n_rows, n_total = codes.shape
+    k = len(group_n)
+    twice_u_type = np.uint16 if 2 * int(group_n.max()) ** 2 < np.iinfo(np.uint16).max else np.uint32
+    eps = np.empty(n_rows)
+    twice_u = np.empty((n_rows, len(pairs_a)), dtype=twice_u_type)
+    cell = group_codes.astype(np.int64) * n_unique  # offset of each observation's group in a replicate's k x n_unique counts
+    for first in range(0, n_rows, _REPLICATES_PER_BLOCK):
+        block = codes[first:first + _REPLICATES_PER_BLOCK]
+        n_block = len(block)
+        flat = (np.arange(n_block)[:, None] * (k * n_unique) + cell[None, :] + block).ravel()
+        counts = np.bincount(flat, minlength=n_block * k * n_unique).reshape(n_block, k, n_unique).astype(float)
+        total = counts.sum(axis=1)  # replicate x value
+        below = np.cumsum(total, axis=1) - total
+        mid_rank = below + (total + 1.0) / 2.0
+        rank_sums = np.einsum("rgv,rv->rg", counts, mid_rank)
+        tie_sum = (total**3 - total).sum(axis=1)
+        h = 12.0 / (n_total * (n_total + 1.0)) * (rank_sums**2 / group_n).sum(axis=1) - 3.0 * (n_total + 1.0)
+        correction = 1.0 - tie_sum / (n_total**3 - n_total)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            eps[first:first + n_block] = np.where(correction > 0, h / correction, np.nan) / (n_total - 1.0)
+        group_below = np.cumsum(counts, axis=2) - counts
+        pair_u = counts @ (2.0 * group_below + counts).transpose(0, 2, 1)  # [r, A, B] = 2 U_A of (A, B)
+        twice_u[first:first + n_block] = pair_u[:, pairs_a, pairs_b]
+    return eps, twice_u
 
 
 # --- linear mixed model ----------------------------------------------------------
