@@ -126,7 +126,16 @@ def looks_like_name_or_email(values: Iterable) -> pd.Series:
     [False, True, True, True, False]
     """
     series = values if isinstance(values, pd.Series) else pd.Series(list(values), dtype="object")
-    text = series.astype("string").fillna("").map(_normalise).reset_index(drop=True)  # positions: duplicate labels are fine
+    # Each distinct value is judged once: id columns repeat a few values over many rows (a coder
+    # column of 480 000 coded segments holds two), and the string work is per value.
+    codes, distinct = pd.factorize(series, use_na_sentinel=True)
+    flagged_distinct = _looks_like_name_or_email_distinct(pd.Series(distinct, dtype="object"))
+    flagged = np.append(flagged_distinct, False)[codes]  # code -1 (missing) -> the appended False
+    return pd.Series(flagged, index=series.index, name=series.name)
+
+
+def _looks_like_name_or_email_distinct(values: pd.Series) -> np.ndarray:
+    text = values.astype("string").fillna("").map(_normalise).reset_index(drop=True)  # positions: duplicate labels are fine
     email = text.str.contains(_EMAIL, regex=True)
     # Shape first (letters-only words, particles allowed), then capitals: Python's
     # `re` has no "upper-case letter" class, so capitals are checked per word.
@@ -135,8 +144,7 @@ def looks_like_name_or_email(values: Iterable) -> pd.Series:
     every_word_capitalised = capitalised.fillna(False).groupby(level=0).all().reindex(text.index, fill_value=False)
     full_name = text.str.match(_PERSON_NAME) & every_word_capitalised
     first_name = text.str.strip().str.casefold().isin(COMMON_FIRST_NAMES)
-    flagged = (email | full_name | first_name).astype(bool)
-    return pd.Series(flagged.to_numpy(), index=series.index, name=series.name)
+    return (email | full_name | first_name).astype(bool).to_numpy()
 
 
 def check_pseudonyms(frame: pd.DataFrame, columns: Sequence[str], *, file: str | None = None) -> list[Problem]:
