@@ -1,9 +1,10 @@
 """Run every report in one go, leave a run folder a reviewer can trust, and verify it.
 
 `run_pipeline` prepares the processed tables from the raw data, executes the
-parameterised notebooks with papermill (the per-case report once per case, in
-parallel; then the cross-case report and the joint display, also side by
-side) and writes one folder per run::
+parameterised notebooks with papermill in one stage, ``jobs`` at a time (the
+cross-case report and the joint display first, then the per-case report once
+per case: the cross-case notebooks read the processed tables, not the case
+reports' outputs) and writes one folder per run::
 
     papermill_runs/<YYYYmmdd-HHMMSS>-<input hash>/
         INCOMPLETE          present until the run has finished (an interrupted run keeps it)
@@ -23,10 +24,12 @@ integer and other exact columns must be equal, float columns equal to a
 relative 1e-9. It needs only ``manifest.json`` and ``tables/``, so it also
 works on a committed reference run without notebooks.
 
-Execution is behind a small interface (`Executor`): a list of picklable
-`NotebookTask`\\ s in, one `NotebookResult` per task out, through the plain
-function `execute_notebook_task`. `LocalExecutor` runs them in a local process
-pool; a distributed executor only has to map the same function.
+Execution is behind a small interface (`Executor`): ``start`` (before prepare,
+to get kernels or a cluster ready), then a list of picklable `NotebookTask`\\ s
+in, one `NotebookResult` per task out, through the plain function
+`execute_notebook_task`, then ``close``. `LocalExecutor` drives local kernels
+from threads, each started ahead of need with its notebook's imports done;
+`DaskExecutor` maps the same function over a Dask cluster (docs/scaling.md).
 """
 
 from __future__ import annotations
