@@ -514,6 +514,54 @@ class _WarmKernels:
             _shutdown_in_background(kernel)
 
 
+_SAVE_EVERY_S = 10.0
+_ENGINE = "ponzoni-eval"
+_ENGINE_REGISTERED = False
+
+
+def _papermill_engine() -> str:
+    """papermill's nbclient engine, saving the executed notebook at most every `_SAVE_EVERY_S` seconds.
+
+    papermill writes (and validates) the whole output notebook when each cell
+    starts and again when it ends: with figures in the outputs that is tens
+    of milliseconds per write, on the one thread-bound process that drives
+    every kernel of a run. Here a notebook is written when it has run (also
+    after an error, a timeout or Ctrl-C: papermill's ``finally``) and in
+    between at most every 10 s, so a long notebook still shows its progress.
+    Registered once per process (also on each Dask worker).
+    """
+    from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
+
+    global _ENGINE_REGISTERED
+    if _ENGINE_REGISTERED:
+        return _ENGINE
+
+    class ThrottledSaves(NotebookExecutionManager):
+        def save(self, **kwargs: Any) -> None:
+            if self.end_time is None and (self.now() - self.last_save_time).total_seconds() < _SAVE_EVERY_S:
+                return
+            super().save(**kwargs)
+
+    class ThrottledEngine(NBClientEngine):
+        @classmethod
+        def execute_notebook(cls, nb, kernel_name, output_path=None, progress_bar=True, log_output=False,
+                             autosave_cell_every=30, **kwargs):
+            # papermill's Engine.execute_notebook, with the throttled manager
+            manager = ThrottledSaves(nb, output_path=output_path, progress_bar=progress_bar, log_output=log_output,
+                                     autosave_cell_every=autosave_cell_every)
+            manager.notebook_start()
+            try:
+                cls.execute_managed_notebook(manager, kernel_name, log_output=log_output, **kwargs)
+            finally:
+                manager.cleanup_pbar()
+                manager.notebook_complete()
+            return manager.nb
+
+    papermill_engines.register(_ENGINE, ThrottledEngine)
+    _ENGINE_REGISTERED = True
+    return _ENGINE
+
+
 def execute_notebook_task(task: NotebookTask, kernel: Any = None) -> NotebookResult:
     """Execute one notebook with papermill (kernel ``python3``) and export it to HTML.
 
@@ -536,6 +584,7 @@ def execute_notebook_task(task: NotebookTask, kernel: Any = None) -> NotebookRes
             task.source,
             task.output,
             parameters=task.parameters,
+            engine_name=_papermill_engine(),
             kernel_name="python3",
             progress_bar=False,
             log_output=False,
