@@ -88,7 +88,7 @@ class InterviewsFormat(str, Enum):
 @app.command()
 def example(
     out_dir: Path = typer.Argument(Path("data/raw/example"), help="Folder to write the synthetic example data to."),
-    sites: int = typer.Option(3, help="Number of sites; 3 gives the three study cases, more gives scaled data."),
+    sites: int = typer.Option(3, min=1, help="Number of sites; 3 gives the three study cases, more gives scaled data."),
     seed: int = typer.Option(20170616, help="Random seed (the default reproduces the committed example)."),
     interviews: InterviewsFormat = typer.Option(
         "qdpx", "--interviews", help="qdpx: one REFI-QDA project; csv: documents, codebook and coded_segments as CSV."
@@ -191,6 +191,7 @@ def run(
     scheduler: Optional[str] = typer.Option(
         None, "--scheduler", help="With --executor dask: scheduler address (tcp://host:8786); default a local cluster of --jobs workers.",
     ),
+    min_cell: int = typer.Option(5, "--min-cell", min=1, help="Published counts of people below this are suppressed (shown as '<5')."),
 ) -> None:
     """Validate, prepare and run every report into papermill_runs/<time>-<hash>/.
 
@@ -209,7 +210,8 @@ def run(
     try:
         result = run_pipeline(
             data, cases=_split_cases(cases), jobs=jobs, out=out_dir, language=language.value,
-            processed_dir=processed, notebooks_dir=notebooks, console=errors, executor=executor.value, scheduler=scheduler,
+            processed_dir=processed, notebooks_dir=notebooks, min_cell=min_cell, console=errors, executor=executor.value,
+            scheduler=scheduler,
         )
     except ValidationFailed as exc:  # every problem at once, as `validate` shows them
         from .validate import print_problems

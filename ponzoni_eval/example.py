@@ -918,6 +918,25 @@ def _readme(effects_: dict, tables: dict[str, pd.DataFrame], interviews_format: 
     return "\n".join(lines) + "\n"
 
 
+def _refuse_other_data(out_dir: Path) -> None:
+    """Raise unless `out_dir` is absent, empty, or an earlier synthetic example."""
+    from .errors import DataError
+    from .io import read_dataset_metadata
+
+    if out_dir.exists() and not out_dir.is_dir():
+        raise DataError("is a file, not a folder", file=str(out_dir), expected="a folder for the example data")
+    if not out_dir.is_dir() or not any(out_dir.iterdir()):
+        return
+    metadata, _ = read_dataset_metadata(out_dir)
+    if metadata.get("synthetic") is not True:
+        raise DataError(
+            "will not write the example into a folder that holds other files (its dataset.toml does not say "
+            "synthetic = true); choose a new or empty folder",
+            file=str(out_dir),
+            expected="a new, empty or earlier example folder",
+        )
+
+
 def write_example(out_dir: Path | str, n_sites: int = 3, seed: int = DEFAULT_SEED, *, interviews: str = "qdpx") -> list[Path]:
     """Write the SYNTHETIC example: a CSV per survey/activity table, the interviews as ``interviews.qdpx``,
     ``effects.json``, ``dataset.toml`` and ``README.md``.
@@ -928,6 +947,10 @@ def write_example(out_dir: Path | str, n_sites: int = 3, seed: int = DEFAULT_SEE
     `ponzoni_eval.qdpx.write_qdpx`, the path by which coded interviews enter
     an analysis (`ponzoni_eval.io.read_raw_dir` imports it). The same
     arguments always give byte-identical files.
+
+    An earlier example folder is rewritten in place; a folder that holds
+    other files and no ``dataset.toml`` marked ``synthetic = true`` is
+    refused, so the example never overwrites real data.
 
     Parameters
     ----------
@@ -948,6 +971,11 @@ def write_example(out_dir: Path | str, n_sites: int = 3, seed: int = DEFAULT_SEE
     list of Path
         The files written.
 
+    Raises
+    ------
+    DataError
+        `out_dir` is a file, or a folder with other data in it.
+
     Examples
     --------
     >>> import tempfile
@@ -963,6 +991,7 @@ def write_example(out_dir: Path | str, n_sites: int = 3, seed: int = DEFAULT_SEE
     if interviews not in ("qdpx", "csv"):
         raise ValueError(f"interviews must be 'qdpx' or 'csv', got {interviews!r}")
     out_dir = Path(out_dir)
+    _refuse_other_data(out_dir)
     tables = generate(n_sites=n_sites, seed=seed)
     built_in = effects(n_sites=n_sites, seed=seed)
     as_csv = [name for name in tables if name not in QDA_TABLES or interviews == "csv"]

@@ -94,7 +94,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError
-from .privacy import participant_names
+from .privacy import DEFAULT_MIN_CELL, participant_names, suppress_small_cells
 from .privacy import redact as privacy_redact
 from .results import RESULT_COLUMNS
 
@@ -832,13 +832,16 @@ def _code_links(imap: IntegrationMap) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["construct", "code", "code_direction", "code_order"])
 
 
-def _prevalence_by_case(prevalence: pd.DataFrame, cases: Sequence[str]) -> pd.DataFrame:
+def _prevalence_by_case(prevalence: pd.DataFrame, cases: Sequence[str], min_cell: int | None = DEFAULT_MIN_CELL) -> pd.DataFrame:
     """One row per case x code with n, n_at_risk, share and suppressed; pooled rows when asked."""
     # quantitize.prevalence names the count n_with_code; privacy.suppress_small_cells adds
     # n_with_code_flag ("<5") and blanks the count. Accept both spellings.
     if "n" not in prevalence.columns and "n_with_code" in prevalence.columns:
         prevalence = prevalence.rename(columns={"n_with_code": "n", "n_with_code_flag": "n_flag"})
     _require(prevalence, _REQUIRED_PREVALENCE, "prevalence frame")
+    if min_cell is not None and not {"suppressed", "n_flag"} & set(prevalence.columns):
+        # Counts of people that were not suppressed yet are suppressed here, before any display uses them.
+        prevalence = suppress_small_cells(prevalence, count_columns=["n"], threshold=min_cell)
     prev = prevalence.loc[:, [c for c in (*_REQUIRED_PREVALENCE, "suppressed", "n_flag") if c in prevalence.columns]].copy()
     prev["n"] = pd.to_numeric(prev["n"], errors="coerce")
     prev["n_at_risk"] = pd.to_numeric(prev["n_at_risk"], errors="coerce")
@@ -886,10 +889,12 @@ def _prevalence_text(rows: pd.DataFrame, language: str) -> pd.Series:
     return text.where(~rows["suppressed"], marker + " " + rows["code"].astype(str) + shown)
 
 
-def _qual_strand(prevalence: pd.DataFrame, imap: IntegrationMap, cases: Sequence[str], threshold: float, language: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _qual_strand(
+    prevalence: pd.DataFrame, imap: IntegrationMap, cases: Sequence[str], threshold: float, language: str, min_cell: int | None = DEFAULT_MIN_CELL
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per construct x case evidence, and the long construct x case x code table."""
     links = _code_links(imap)
-    prev = _prevalence_by_case(prevalence, cases)
+    prev = _prevalence_by_case(prevalence, cases, min_cell)
     grid = links.merge(pd.DataFrame({"case_id": list(cases)}), how="cross")
     themes = grid.merge(prev, on=["case_id", "code"], how="left")
     themes["suppressed"] = themes["suppressed"].fillna(False).astype(bool)
@@ -1340,6 +1345,7 @@ def joint_display(
     quant_basis: str = "ci",
     quote_window: tuple[int, int] = DEFAULT_QUOTE_WINDOW,
     cases: Sequence[str] | None = None,
+    min_cell: int | None = DEFAULT_MIN_CELL,
 ) -> pd.DataFrame:
     """Side-by-side joint display: one row per construct x case, with a fit label.
 
@@ -1390,6 +1396,13 @@ def joint_display(
     cases : sequence of str, optional
         Cases (rows) in order; default the sorted cases of ``participants``,
         plus ``"all"`` when a selected result is pooled.
+    min_cell : int or None
+        Disclosure control: a prevalence count from 1 to ``min_cell - 1``
+        that is not suppressed yet (`ponzoni_eval.privacy.suppress_small_cells`)
+        is suppressed before it is used: shown as "<5" and counted as unknown
+        (0) by the fit rule; a pooled row that would reveal it is suppressed
+        too. Default 5; None uses the counts as given (never for a display
+        that leaves the research team).
 
     Returns
     -------
@@ -1436,7 +1449,7 @@ def joint_display(
         columns=["construct", "construct_label", "case_id"],
     )
     quant = _quant_strand(picked.loc[picked["case_id"].isin(case_ids)], language)
-    qual, _ = _qual_strand(prevalence, imap, case_ids, qual_threshold, language)
+    qual, _ = _qual_strand(prevalence, imap, case_ids, qual_threshold, language, min_cell)
     display = grid.merge(quant, on=["construct", "case_id"], how="left").merge(qual, on=["construct", "case_id"], how="left")
     display["quant_evidence"] = display["quant_evidence"].fillna("absent")
     display["n_results"] = display["n_results"].fillna(0).astype("int64")
@@ -1490,6 +1503,7 @@ def joint_display(
         "qual_threshold": qual_threshold,
         "quotes_per_cell": quotes_per_cell,
         "quote_window": list(quote_window),
+        "min_cell": min_cell,
     }
     return display
 
@@ -1509,6 +1523,7 @@ def statistics_by_themes(
     qual_threshold: float = DEFAULT_QUAL_THRESHOLD,
     quote_window: tuple[int, int] = DEFAULT_QUOTE_WINDOW,
     cases: Sequence[str] | None = None,
+    min_cell: int | None = DEFAULT_MIN_CELL,
 ) -> pd.DataFrame:
     """Statistics-by-themes display: per construct and case, the statistic beside each theme.
 
@@ -1532,7 +1547,7 @@ def statistics_by_themes(
     picked = _select_results(results, imap, alpha, quant_basis)
     case_ids = _case_list(participants, picked, cases)
     quant = _quant_strand(picked.loc[picked["case_id"].isin(case_ids)], language)
-    _, themes = _qual_strand(prevalence, imap, case_ids, qual_threshold, language)
+    _, themes = _qual_strand(prevalence, imap, case_ids, qual_threshold, language, min_cell)
     names = _names_from(participants, redact_names)
     redact = redact or privacy_redact
 
@@ -1561,7 +1576,7 @@ def statistics_by_themes(
     out["n"] = pd.to_numeric(out["n"]).astype("Int64")
     out["n_at_risk"] = pd.to_numeric(out["n_at_risk"]).astype("Int64")
     out.attrs = {"kind": "statistics_by_themes", "language": language, "integration_map": imap.source,
-                 "alpha": alpha, "quant_basis": quant_basis, "qual_threshold": qual_threshold}
+                 "alpha": alpha, "quant_basis": quant_basis, "qual_threshold": qual_threshold, "min_cell": min_cell}
     return out
 
 
@@ -1619,7 +1634,7 @@ def meta_matrix(display: pd.DataFrame, *, order_by: str = "trust", ascending: bo
     matrix = matrix.reset_index(drop=True)
     matrix.columns.name = None
     labels = dict(zip(display["construct"], display["construct_label"])) if "construct_label" in display else {}
-    matrix.attrs = {"kind": "meta_matrix", "language": language, "order_by": order_by, "labels": labels, **{k: v for k, v in display.attrs.items() if k in ("alpha", "quant_basis", "qual_threshold")}}
+    matrix.attrs = {"kind": "meta_matrix", "language": language, "order_by": order_by, "labels": labels, **{k: v for k, v in display.attrs.items() if k in ("alpha", "quant_basis", "qual_threshold", "min_cell")}}
     return matrix
 
 
@@ -1736,6 +1751,12 @@ def _footer(display: pd.DataFrame, language: str) -> list[str]:
             "+ ondersteunt, − spreekt tegen, · context; n/N = deelnemers die de code noemen / deelnemers met een interview"
             if language == "nl"
             else "+ supports, − contradicts, · context; n/N = participants who mentioned the code / participants interviewed"
+        )
+    if attrs.get("min_cell"):
+        lines.append(
+            f"Aantallen van 1 tot {attrs['min_cell'] - 1} personen zijn onderdrukt (<{attrs['min_cell']}), ter bescherming van de deelnemers."
+            if language == "nl"
+            else f"Counts of 1 to {attrs['min_cell'] - 1} people are suppressed (<{attrs['min_cell']}) to protect the participants."
         )
     if _kind(display) == "joint_display" and "overridden" in display and display["overridden"].any():
         lines.append("* = oordeel van de evaluator (zie integration_overrides.csv)" if language == "nl" else "* = evaluator's judgement (see integration_overrides.csv)")

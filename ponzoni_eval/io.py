@@ -33,7 +33,10 @@ Formats
   written ``4``, a date ``2015-09-01``).
 - **SPSS .sav/.zsav** (pyreadstat): values are read unlabelled; the value
   labels are kept in ``frame.attrs["value_labels"]`` as
-  ``{column: {"1": "label", ...}}``.
+  ``{column: {"1": "label", ...}}``. Columns that the schema types as text
+  (``role``, ``wave``, ids) take their value labels, so ``role`` may be coded
+  1/2/3 with the labels ``professional``/``migrant_org``/``parent``; a code
+  without a label there is an error.
 
 REFI-QDA projects
 -----------------
@@ -243,14 +246,24 @@ def _normalise_header(names: Iterable) -> list[str]:
     return [re.sub(r"\s+", "_", str(name).strip().lower()) for name in names]
 
 
-def _finish_text_frame(frame: pd.DataFrame, file: Path, problems: list[Problem], *, clean: bool = False) -> pd.DataFrame | None:
-    """Strip cells, empty -> missing (unless `clean` already), number rows as a spreadsheet does, tidy the header."""
+def _finish_text_frame(
+    frame: pd.DataFrame, file: Path, problems: list[Problem], *, clean: bool = False, table: str | None = None
+) -> pd.DataFrame | None:
+    """Strip cells, empty -> missing (unless `clean` already), number rows as a spreadsheet does, tidy the header.
+
+    With `table`, a header that is not the table's header at all (the column
+    names sit in a later row, or are not separated by ``,``, ``;`` or tab)
+    is one error on the file instead of one per missing column.
+    """
     frame.columns = _normalise_header(frame.columns)
     frame.index = pd.RangeIndex(2, 2 + len(frame), name=ROW_INDEX_NAME)
     named = [c for c in frame.columns if c and not c.startswith("unnamed:")]
     duplicated = sorted({c for c in named if named.count(c) > 1})
     if duplicated:
-        problems.append(_file_problem(file, f"the header names column(s) {duplicated} more than once", rule="duplicate_column"))
+        problems.append(
+            Problem("error", _display_name(file), 1, None, None, "duplicate_column",
+                    f"the header names column(s) {duplicated} more than once; each column may appear once")
+        )
         return None
     frame = frame.loc[:, ~frame.columns.duplicated()]  # several unnamed columns: keep one, checked below
     for column in frame.columns if not clean else ():
@@ -258,6 +271,11 @@ def _finish_text_frame(frame: pd.DataFrame, file: Path, problems: list[Problem],
         if text.str.contains("\r", regex=False).any():
             text = text.str.replace("\r\n", "\n", regex=False)
         frame[column] = text.where(text != "")
+    if table is not None:
+        misplaced = _misplaced_header(frame, table, file)
+        if misplaced is not None:
+            problems.append(misplaced)
+            return None
     # Unnamed columns: Excel's trailing separators (empty, dropped silently) or data without a header.
     unnamed = [c for c in frame.columns if c == "" or c.startswith("unnamed:")]
     for column in unnamed:
@@ -267,6 +285,43 @@ def _finish_text_frame(frame: pd.DataFrame, file: Path, problems: list[Problem],
             )
     frame = frame.drop(columns=unnamed)
     return frame.loc[frame.notna().any(axis=1)]
+
+
+HEADER_SEARCH_ROWS = 10
+"""How many rows below row 1 are searched for a table's column names when row 1 does not hold them."""
+
+
+def _misplaced_header(frame: pd.DataFrame, table: str, file: Path) -> Problem | None:
+    """One error when row 1 is not the table's header although its column names are in the file.
+
+    Two mistakes give a header without any of the table's required columns:
+    title or note rows (often merged cells) above the real header, and a
+    separator the reader does not use (``|``), which leaves one column whose
+    name holds all the names.
+    """
+    required = [name for name, column in schema.TABLES[table].schema.columns.items() if column.required]
+    if not required or set(required) & set(frame.columns):
+        return None
+    if len(frame.columns) == 1:
+        header = str(frame.columns[0])
+        separators = sorted(set(re.findall(r"[^\w\s.\-:]", header)))
+        parts = set(_normalise_header(re.split(r"[^\w.\-:]+", header)))
+        if separators and len(parts & set(required)) >= 2:
+            return Problem(
+                "error", _display_name(file), 1, None, header, "delimiter",
+                f"the columns are not separated by ',', ';' or tab (the header is one column); found {' '.join(separators)} "
+                "between the names: save the file as CSV with commas, semicolons or tabs",
+            )
+    head = frame.iloc[:HEADER_SEARCH_ROWS]
+    for row, values in zip(head.index, head.itertuples(index=False)):
+        names = set(_normalise_header(v for v in values if isinstance(v, str)))
+        if set(required) <= names:
+            return Problem(
+                "error", _display_name(file), int(row), None, None, "header_row",
+                f"the column names are in row {int(row)}, not in row 1; delete the rows above them (a title, notes "
+                "or merged cells): the header must be the first row",
+            )
+    return None
 
 
 def _decode_problem(file: Path) -> Problem:
@@ -321,7 +376,7 @@ def _clean_text(column):
     return pc.if_else(pc.equal(column, ""), None, column)
 
 
-def _read_csv_text(path: Path, problems: list[Problem]) -> pd.DataFrame | None:
+def _read_csv_text(path: Path, problems: list[Problem], table: str | None = None) -> pd.DataFrame | None:
     data = path.read_bytes()
     if not data.strip():
         problems.append(_file_problem(path, "the file is empty (not even a header row)", rule="empty_file"))
@@ -331,11 +386,11 @@ def _read_csv_text(path: Path, problems: list[Problem]) -> pd.DataFrame | None:
         delimiter, header = _sniff(first_line)
         frame = _read_csv_arrow(data, delimiter, len(header))
         if frame is not None:
-            return _finish_text_frame(_named(frame, header), path, problems, clean=True)
-    return _read_csv_careful(data, path, problems)
+            return _finish_text_frame(_named(frame, header), path, problems, clean=True, table=table)
+    return _read_csv_careful(data, path, problems, table)
 
 
-def _read_csv_careful(data: bytes, path: Path, problems: list[Problem]) -> pd.DataFrame | None:
+def _read_csv_careful(data: bytes, path: Path, problems: list[Problem], table: str | None = None) -> pd.DataFrame | None:
     """pandas' parser on decoded text: Windows-1252 and UTF-16 text, and messages for rows that do not line up."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         encoding = "utf-16"
@@ -385,7 +440,7 @@ def _read_csv_careful(data: bytes, path: Path, problems: list[Problem]) -> pd.Da
             )
         )
         return None
-    return _finish_text_frame(_named(frame, header), path, problems)
+    return _finish_text_frame(_named(frame, header), path, problems, table=table)
 
 
 def _cell_text(value) -> str | None:
@@ -427,7 +482,7 @@ def _read_xlsx_text(path: Path, table: str | None, problems: list[Problem]) -> p
     cells = [[_cell_text(value) for value in row[:width]] + [None] * (width - len(row)) for row in body]
     columns = [_cell_text(h) or f"unnamed: {i}" for i, h in enumerate(header)]
     frame = pd.DataFrame(cells, columns=columns, dtype="str")
-    return _finish_text_frame(frame, path, problems)
+    return _finish_text_frame(frame, path, problems, table=table)
 
 
 def _read_spss_text(path: Path, problems: list[Problem]) -> pd.DataFrame | None:
@@ -460,7 +515,7 @@ def _read_spss_text(path: Path, problems: list[Problem]) -> pd.DataFrame | None:
 def _read_text(path: Path, table: str | None, problems: list[Problem]) -> pd.DataFrame | None:
     suffix = path.suffix.lower()
     if suffix in CSV_SUFFIXES:
-        return _read_csv_text(path, problems)
+        return _read_csv_text(path, problems, table)
     if suffix in XLSX_SUFFIXES:
         return _read_xlsx_text(path, table, problems)
     if suffix in SPSS_SUFFIXES:
@@ -572,11 +627,20 @@ def _type_column(text: pd.Series, kind: str) -> tuple[pd.Series, pd.Series, str]
     return values, present & whole.isna(), "whole_number"
 
 
+def _apply_value_labels(codes: pd.Series, labels: dict[str, str]) -> tuple[pd.Series, pd.Series]:
+    """SPSS codes of a text column -> their value labels; also a mask of codes that have no label."""
+    labelled = codes.map(labels)
+    unlabelled = codes.notna() & labelled.isna()
+    return labelled.where(~unlabelled, codes).astype("str"), unlabelled
+
+
 def type_table(text: pd.DataFrame, table: str, file: str) -> tuple[pd.DataFrame, list[Problem]]:
     """Type a text frame per `schema.TABLES[table]`; unreadable cells become missing and a `Problem`.
 
     Also reports missing required columns (error) and unknown columns
-    (warning). Columns not in the schema are kept as text.
+    (warning). Columns not in the schema are kept as text. A text column of
+    an SPSS file that has value labels (``role`` coded 1, 2, 3) takes the
+    labels; a code without a label is an error.
     """
     spec = schema.TABLES[table]
     problems: list[Problem] = []
@@ -600,6 +664,15 @@ def type_table(text: pd.DataFrame, table: str, file: str) -> tuple[pd.DataFrame,
                 )
             continue
         kind = _kind(column.dtype)
+        labels = text.attrs.get("value_labels", {}).get(name)
+        if kind == "str" and labels:
+            frame[name], unlabelled = _apply_value_labels(frame[name], labels)
+            if unlabelled.any():
+                known = ", ".join(f"{code} = {label}" for code, label in labels.items())
+                problems += cell_problems(
+                    file, unlabelled.index[unlabelled], name, text.loc[unlabelled, name], rule="value_label",
+                    message=f"the SPSS value has no value label; expected one of the labelled values ({known})",
+                )
         values, bad, rule = _type_column(frame[name], kind)
         frame[name] = values
         if bad.any():
@@ -752,7 +825,7 @@ def read_raw_dir(path: Path | str) -> RawData:
     """Read every raw table in a folder (file stem = table name), collecting problems.
 
     Exactly one file per table (``cases.csv`` *or* ``cases.xlsx``); required
-    tables that are missing and unreadable files are errors; files that are
+    tables that are missing or have no data rows and unreadable files are errors; files that are
     not tables are warnings, except notes and metadata (``.md``, ``.txt``,
     ``.toml``, ``.json``, ...). A REFI-QDA project (``.qdpx``/``.qde``)
     supplies ``coded_segments``, ``codebook`` and ``documents`` (see the
@@ -761,9 +834,11 @@ def read_raw_dir(path: Path | str) -> RawData:
     Raises
     ------
     DataError
-        When the folder does not exist.
+        When the folder does not exist (or is a file).
     """
     root = Path(path)
+    if root.is_file():
+        raise DataError("is a file, not a folder: give the folder that holds the raw tables", file=str(root), expected="a folder with the raw tables")
     if not root.is_dir():
         raise DataError("folder not found", file=str(root), expected="a folder with the raw tables")
     problems: list[Problem] = []
@@ -826,6 +901,10 @@ def read_raw_dir(path: Path | str) -> RawData:
                 continue
             result = outcome.result()
             problems += result.problems
+            if schema.TABLES[table].required and result.ok and result.frame.shape[1] and result.frame.empty:
+                # Left out of the tables, so the rows that refer to it are not each reported as well.
+                problems.append(_file_problem(path, f"the file has a header but no data rows; the {table} table is required", rule="no_rows"))
+                continue
             if result.frame.shape[1]:
                 tables[table] = result.frame
                 files[table] = path
@@ -916,6 +995,8 @@ def _import_problem(error: DataError, project: Path) -> Problem:
 def _atomic_target(path: Path | str) -> Iterator[Path]:
     """Yield a temporary path beside `path`; on success fsync it and move it into place."""
     path = Path(path)
+    if path.is_dir():
+        raise DataError("is a folder; give the name of a file to write", file=str(path), expected="a file name")
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(handle)

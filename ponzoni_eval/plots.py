@@ -1385,7 +1385,9 @@ def theme_heatmap(
     item : str, optional
         The column with the codes; default ``code``, else ``theme``.
     min_cell : int
-        The suppression threshold shown as ``"<min_cell"`` in suppressed cells.
+        The suppression threshold: counts from 1 to ``min_cell - 1`` are
+        suppressed (also when the frame does not mark them) and shown as
+        ``"<min_cell"``.
 
     Returns
     -------
@@ -1435,6 +1437,8 @@ def theme_heatmap(
     suppressed = data["pct"].isna()
     if "suppressed" in data.columns:
         suppressed = suppressed | data["suppressed"].fillna(False).astype(bool)
+    # A small count that reached the figure unsuppressed is hidden here: the figure is published.
+    suppressed = suppressed | pd.to_numeric(data["n"]).between(1, min_cell - 1).fillna(False).astype(bool)
     data = data.assign(_suppressed=suppressed)
     cases = _ordered(prevalence["case_id"], _KNOWN_CASES)
     # Codes in codebook order: the categories of a categorical, else the order of first appearance.

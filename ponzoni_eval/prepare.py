@@ -16,9 +16,18 @@ Processed tables are the raw tables, typed:
   can still point at the source row;
 - ``instrument.level`` empty -> ``ordinal`` and ``instrument.waves`` empty ->
   all waves (the documented defaults);
-- ``participants.name`` is dropped. The names go to ``redaction_terms.parquet``
-  (participant_id, case_id, term), used only to redact quotes. That file must
-  never be published; the manifest and the file's metadata say so.
+- ``participants.name`` is dropped. The names (and each part of a
+  multi-word name), with those listed in ``redaction_names.txt`` in the raw
+  folder (one name per line, ``#`` comments; people who are not participants:
+  staff, chairs of organisations, children), go to ``redaction_terms.parquet``
+  (participant_id, case_id, term; both ids empty for listed names). That file
+  must never be published; the manifest and the file's metadata say so;
+- interview texts are redacted: in ``documents.text`` and
+  ``coded_segments.text`` every redaction term, e-mail address and Dutch
+  phone number is replaced (`ponzoni_eval.privacy.redact_documents`), and
+  the segments' ``start``/``end`` are moved to count characters in the
+  redacted transcript. So no analysis, notebook or report can show a name
+  from the data by mistake. The raw files keep the original texts.
 """
 
 from __future__ import annotations
@@ -28,17 +37,21 @@ import json
 import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Sequence
 
 import pandas as pd
 
 from . import __version__, schema
 from .errors import DataError, Problem, ValidationFailed
 from .io import MANIFEST_FILE, QDA_MAPPING_FILE, QDA_TABLES, atomic_write_text, sha256_file, to_categorical, write_parquet
+from .privacy import name_variants, read_name_list, redact_documents
 from .validate import ValidationReport, validate_dir
 
-__all__ = ["prepare", "processed_tables", "redaction_terms", "REDACTION_TERMS", "REDACTION_NOTE"]
+__all__ = ["prepare", "processed_tables", "redaction_terms", "REDACTION_TERMS", "REDACTION_NOTE", "REDACTION_NAMES_FILE"]
 
 REDACTION_TERMS = "redaction_terms"
+REDACTION_NAMES_FILE = "redaction_names.txt"
+"""Optional file in the raw folder: further names to redact, one per line."""
 REDACTION_NOTE = (
     "CONFIDENTIAL: participants' names, used only to redact quotes. Never publish, share or commit this file."
 )
@@ -49,19 +62,23 @@ def _categories_from(values: pd.Series) -> list[str]:
     return list(pd.unique(values.dropna()))
 
 
-def processed_tables(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    """Typed raw tables -> processed tables (categoricals, defaults filled, names removed).
+def processed_tables(tables: dict[str, pd.DataFrame], *, extra_names: Sequence[str] = ()) -> dict[str, pd.DataFrame]:
+    """Typed raw tables -> processed tables (categoricals, defaults filled, names removed, texts redacted).
 
     Parameters
     ----------
     tables : dict
         The validated tables (`ValidationReport.data`).
+    extra_names : sequence of str
+        Further names to redact (``redaction_names.txt``).
 
     Returns
     -------
     dict
         Table name -> processed frame, plus ``redaction_terms`` when
-        participants have names.
+        participants have names or names are given. The interview texts of
+        ``documents`` and ``coded_segments`` are redacted with those terms
+        (``attrs["n_replacements"]``), offsets moved to match.
     """
     out = {name: frame.copy() for name, frame in tables.items()}
     for frame in out.values():
@@ -97,18 +114,38 @@ def processed_tables(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]
         for column in frame.columns:
             if column in categories:
                 frame[column] = to_categorical(frame[column], categories[column], ordered=column == "wave")
-    if "participants" in out and "name" in out["participants"].columns:
-        out[REDACTION_TERMS] = redaction_terms(out["participants"])
-        out["participants"] = out["participants"].drop(columns="name")
+    if ("participants" in out and "name" in out["participants"].columns) or extra_names:
+        out[REDACTION_TERMS] = redaction_terms(out.get("participants", pd.DataFrame()), extra_names)
+        if "participants" in out:
+            out["participants"] = out["participants"].drop(columns="name", errors="ignore")
+    terms = out[REDACTION_TERMS]["term"].tolist() if REDACTION_TERMS in out else []
+    if "documents" in out or "coded_segments" in out:
+        documents = out.get("documents", pd.DataFrame({"document_id": pd.Series(dtype="str"), "text": pd.Series(dtype="str")}))
+        documents, segments = redact_documents(documents, out.get("coded_segments"), terms)
+        if "documents" in out:
+            out["documents"] = documents
+        if segments is not None:
+            out["coded_segments"] = segments
     return out
 
 
-def redaction_terms(participants: pd.DataFrame) -> pd.DataFrame:
-    """One row per (participant, name) from the ``name`` column (several names separated by ';')."""
-    names = participants[["participant_id", "case_id", "name"]].dropna(subset=["name"])
-    terms = names.assign(term=names["name"].astype("str").str.split(";")).explode("term")
-    terms["term"] = terms["term"].str.strip()
-    terms = terms.loc[terms["term"] != "", ["participant_id", "case_id", "term"]]
+def redaction_terms(participants: pd.DataFrame, extra_names: Sequence[str] = ()) -> pd.DataFrame:
+    """One row per (participant, name): the ``name`` column (several separated by ';'), each part of a full name, then `extra_names`.
+
+    Listed names belong to nobody in the data: their participant_id and case_id are missing.
+    """
+    if "name" in participants.columns:
+        names = participants[["participant_id", "case_id", "name"]].dropna(subset=["name"])
+        variants = name_variants(names["name"])
+        terms = names.loc[variants.index, ["participant_id", "case_id"]].assign(term=variants.to_numpy())
+    else:
+        terms = pd.DataFrame({"participant_id": pd.Series(dtype="str"), "case_id": pd.Series(dtype="str"), "term": pd.Series(dtype="str")})
+    listed = [name.strip() for name in extra_names if name and name.strip()]
+    if listed:
+        extra = pd.DataFrame({"participant_id": [None] * len(listed), "case_id": [None] * len(listed), "term": listed})
+        extra = extra.astype({column: terms[column].dtype for column in ("participant_id", "case_id")})
+        terms = pd.concat([terms, extra])
+    terms = terms.reset_index(drop=True)  # a term is not a spreadsheet row
     terms["term"] = terms["term"].astype("str")
     return terms
 
@@ -132,7 +169,8 @@ def prepare(raw_dir: Path | str, out_dir: Path | str) -> dict:
         Folder with the raw tables (see the data dictionary). Only read.
     out_dir : path-like
         Where ``<table>.parquet``, ``redaction_terms.parquet`` and
-        ``manifest.json`` go (created when missing; must not be `raw_dir`).
+        ``manifest.json`` go (created when missing; must not be `raw_dir` or
+        inside it).
 
     Returns
     -------
@@ -141,15 +179,17 @@ def prepare(raw_dir: Path | str, out_dir: Path | str) -> dict:
         also with the rows of the tables it supplied and the import's counts,
         skipped items and warnings), per processed table
         its file, rows, columns and SHA-256, the package version, the source
-        folder, the dataset metadata (``dataset.toml``), validation counts and
-        the time (``created``, the only field that changes between runs).
+        folder, the dataset metadata (``dataset.toml``), validation counts, how
+        many redaction terms there are and how many replacements they made in
+        the interview texts, and the time (``created``, the only field that
+        changes between runs).
 
     Raises
     ------
     ValidationFailed
         The raw data have errors; it holds every problem.
     DataError
-        `out_dir` is the raw folder.
+        `out_dir` is the raw folder or inside it.
 
     Examples
     --------
@@ -158,11 +198,17 @@ def prepare(raw_dir: Path | str, out_dir: Path | str) -> dict:
     True
     """
     raw_dir, out_dir = Path(raw_dir), Path(out_dir)
-    if out_dir.exists() and raw_dir.exists() and out_dir.resolve() == raw_dir.resolve():
-        raise DataError("the output folder must not be the raw folder (raw data are never written to)", file=str(out_dir))
+    if raw_dir.is_dir() and out_dir.resolve().is_relative_to(raw_dir.resolve()):
+        raise DataError(
+            "the output folder must not be the raw folder or inside it (raw data are never written to)",
+            file=str(out_dir),
+            expected=f"a folder outside {raw_dir}, e.g. data/processed",
+        )
     report = validate_dir(raw_dir)
     _raise_if_failed(report)
-    tables = processed_tables(report.data)
+    names_file = raw_dir / REDACTION_NAMES_FILE
+    listed = read_name_list(names_file) if names_file.is_file() else []
+    tables = processed_tables(report.data, extra_names=listed)
 
     def write(name: str, frame: pd.DataFrame) -> dict:
         path = out_dir / f"{name}.parquet"
@@ -190,7 +236,7 @@ def prepare(raw_dir: Path | str, out_dir: Path | str) -> dict:
         }
         for table, path in sorted(raw.files.items(), key=lambda item: item[1].name)
     }
-    for extra in sorted([raw.root / "dataset.toml", *raw.qda_files]):
+    for extra in sorted([raw.root / "dataset.toml", names_file, *raw.qda_files]):
         if extra.is_file():
             raw_files[extra.name] = {"table": None, "bytes": extra.stat().st_size, "sha256": sha256_file(extra)}
     if raw.qda_project is not None:
@@ -209,6 +255,11 @@ def prepare(raw_dir: Path | str, out_dir: Path | str) -> dict:
         "raw_files": raw_files,
         "tables": written,
         "validation": {"errors": report.n_errors, "warnings": report.n_warnings},
+        # counts only: the terms themselves stay in redaction_terms.parquet
+        "redaction": {
+            "terms": int(len(tables[REDACTION_TERMS])) if REDACTION_TERMS in tables else 0,
+            "replacements": {name: int(tables[name].attrs.get("n_replacements", 0)) for name in ("documents", "coded_segments") if name in tables},
+        },
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
     atomic_write_text(out_dir / MANIFEST_FILE, json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n")

@@ -2,7 +2,7 @@
 
 The study's participants are few, live in two neighbourhoods and are known to
 each other (youth-team workers, members of named migrant organisations,
-parents). Reports therefore promise three things (see ``docs/privacy.md``):
+parents). Reports therefore promise three things (see ``docs/security-and-privacy.md``):
 
 1. identifiers are pseudonyms, never names or e-mail addresses
    (`check_pseudonyms`, `pseudonymise`);
@@ -34,14 +34,22 @@ __all__ = [
     "check_pseudonyms",
     "read_name_list",
     "participant_names",
+    "name_variants",
     "redact",
+    "redact_documents",
     "suppress_small_cells",
     "format_suppressed",
+    "mark_counts",
+    "marked_counts",
     "pseudonymise",
     "NAME_PLACEHOLDER",
+    "DEFAULT_MIN_CELL",
     "EMAIL_PLACEHOLDER",
     "PHONE_PLACEHOLDER",
 ]
+
+DEFAULT_MIN_CELL = 5
+"""Published counts of people from 1 to DEFAULT_MIN_CELL - 1 are suppressed (`suppress_small_cells`)."""
 
 NAME_PLACEHOLDER = "[NAAM]"
 EMAIL_PLACEHOLDER = "[E-MAIL]"
@@ -223,8 +231,9 @@ def read_name_list(path: str | Path) -> list[str]:
 
     Notes
     -----
-    Keep this file outside ``data/raw`` shared with others: it is itself a
-    list of real names.
+    The file is itself a list of real names: keep it with the raw data
+    (``redaction_names.txt`` in the raw folder is read by
+    `ponzoni_eval.prepare.prepare`) and never publish or share it.
 
     References
     ----------
@@ -241,7 +250,11 @@ def read_name_list(path: str | Path) -> list[str]:
     path = Path(path)
     if not path.is_file():
         raise DataError("name list not found", file=str(path), expected="a text file with one name per line", rule="file_exists")
-    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except UnicodeDecodeError as exc:
+        raise DataError(f"the name list is not UTF-8 text (byte {exc.start})", file=str(path),
+                        expected="a text file saved as UTF-8", rule="encoding") from None
     return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
 
 
@@ -276,11 +289,45 @@ def participant_names(participants: pd.DataFrame) -> list[str]:
     """
     if "name" not in participants.columns:
         return []
-    names = participants["name"].dropna().astype(str).str.split(";").explode().str.strip()
-    names = names[names != ""]
-    parts = names.str.split().explode()
+    return list(dict.fromkeys(name_variants(participants["name"]).tolist()))
+
+
+def name_variants(names: pd.Series) -> pd.Series:
+    """Every name in a column of names (``;`` separates several), and each part of a multi-word name.
+
+    Parameters
+    ----------
+    names : Series of str
+        One cell per person, e.g. ``participants["name"]``; missing allowed.
+
+    Returns
+    -------
+    Series of str
+        The names, then their parts of three or more letters that are not
+        particles ("de", "van", "el"), each under the index of its cell, once
+        per cell, in that order.
+
+    Notes
+    -----
+    Interviewees call each other by first name, so "Ayşe Yılmaz" must also
+    redact a lone "Ayşe" and "Yılmaz" (see `participant_names`).
+
+    References
+    ----------
+    See `redact`.
+
+    Examples
+    --------
+    >>> name_variants(pd.Series(["Jan de Vries; Jantje", None])).tolist()
+    ['Jan de Vries', 'Jantje', 'Jan', 'Vries']
+    """
+    full = names.dropna().astype(str).str.split(";").explode().str.strip()
+    full = full[full != ""]
+    parts = full.str.split().explode()
     parts = parts[(parts.str.len() >= 3) & ~parts.str.fullmatch(_PARTICLES, case=False)]
-    return list(dict.fromkeys([*names, *parts]))
+    both = pd.concat([full, parts])
+    keep = ~pd.DataFrame({"cell": both.index, "name": both.to_numpy()}).duplicated().to_numpy()
+    return both[keep].astype("str")
 
 
 def _name_alternation(names: Iterable[str]) -> str:
@@ -319,6 +366,20 @@ def _trie_regex(node: dict) -> str:
         return ""
     body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
     return f"(?:{body})?" if ends_here else body
+
+
+def _redaction_pattern(names: Iterable[str], *, emails: bool = True, phones: bool = True) -> re.Pattern | None:
+    """One regex with a named group per kind (email, phone, name); None when there is nothing to find."""
+    name_pattern = _name_alternation(names)
+    parts = []
+    if emails:
+        parts.append(f"(?P<email>{_EMAIL})")
+    if phones:
+        parts.append(f"(?P<phone>{_DUTCH_PHONE})")
+    if name_pattern:
+        # A glued possessive / inflection: 's, ’s, a bare s, or apostrophe + Turkish suffix.
+        parts.append(rf"(?P<name>(?<!\w)(?:{name_pattern})(?:['’]\w*|s)?(?!\w))")
+    return re.compile("|".join(parts), flags=re.IGNORECASE) if parts else None
 
 
 def redact(
@@ -383,26 +444,135 @@ def redact(
     ['[NAAM] zoon belde [TELEFOON].', '[NAAM] ([E-MAIL]) en [NAAM] moeder']
     """
     series = texts if isinstance(texts, pd.Series) else pd.Series(list(texts), dtype="str")
-    name_pattern = _name_alternation(names)
-    parts = []
-    if emails:
-        parts.append(f"(?P<email>{_EMAIL})")
-    if phones:
-        parts.append(f"(?P<phone>{_DUTCH_PHONE})")
-    if name_pattern:
-        # A glued possessive / inflection: 's, ’s, a bare s, or apostrophe + Turkish suffix.
-        parts.append(rf"(?P<name>(?<!\w)(?:{name_pattern})(?:['’]\w*|s)?(?!\w))")
+    pattern = _redaction_pattern(names, emails=emails, phones=phones)
     text = series.astype("str")
-    if not parts:
+    if pattern is None:
         out = text.map(_normalise, na_action="ignore")
         out.attrs["n_replacements"] = 0
         return out
-    pattern = re.compile("|".join(parts), flags=re.IGNORECASE)
     replacement = {"email": EMAIL_PLACEHOLDER, "phone": PHONE_PLACEHOLDER, "name": placeholder}
     normalised = text.map(_normalise, na_action="ignore")
     out = normalised.str.replace(pattern, lambda match: replacement[match.lastgroup], regex=True)
     out.attrs["n_replacements"] = int(normalised.str.count(pattern).sum())
     return out
+
+
+def redact_documents(
+    documents: pd.DataFrame,
+    segments: pd.DataFrame | None,
+    names: Iterable[str] = (),
+    *,
+    placeholder: str = NAME_PLACEHOLDER,
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Redact interview transcripts and their coded segments, keeping the segments' offsets right.
+
+    Parameters
+    ----------
+    documents : DataFrame
+        ``document_id`` and ``text`` (the full transcript), as the
+        ``documents`` table.
+    segments : DataFrame or None
+        ``document_id``, ``start``, ``end`` (character offsets into the
+        document's text) and ``text`` (the quote), as ``coded_segments``.
+    names : iterable of str
+        Names to remove, as for `redact`.
+    placeholder : str
+        Replacement for a name (default ``[NAAM]``).
+
+    Returns
+    -------
+    (DataFrame, DataFrame or None)
+        Copies: the documents with redacted ``text``; the segments with
+        redacted ``text`` and ``start``/``end`` moved so that they count
+        characters in the redacted transcript. ``attrs["n_replacements"]``
+        of each counts what was replaced in it.
+
+    Notes
+    -----
+    The same expression as `redact` (names, e-mail addresses, Dutch phone
+    numbers) replaces each match in a transcript by its placeholder, which
+    is usually shorter or longer than the match. An offset after a match
+    moves by the difference; an offset inside a match moves to the edge of
+    its placeholder that keeps the placeholder in the segment (a start to its
+    beginning, an end to its end). So ``redacted_text[start:end]`` is the
+    redacted quote whenever the quote does not begin or end inside a name.
+    A transcript is matched as it is stored when Unicode normalisation (NFC)
+    would change its length (decomposed accents), so that offsets keep their
+    meaning; names written there in decomposed form are then not found.
+    Limits as for `redact`.
+
+    References
+    ----------
+    See `redact`.
+
+    Examples
+    --------
+    >>> documents = pd.DataFrame({"document_id": ["d1"], "text": ["R: Ayşe zei: het vertrouwen groeit."]})
+    >>> segments = pd.DataFrame({"document_id": ["d1"], "start": [13], "end": [35], "text": ["het vertrouwen groeit."]})
+    >>> texts, quotes = redact_documents(documents, segments, ["Ayşe"])
+    >>> texts.loc[0, "text"], int(quotes.loc[0, "start"]), int(quotes.loc[0, "end"])
+    ('R: [NAAM] zei: het vertrouwen groeit.', 15, 37)
+    """
+    pattern = _redaction_pattern(names)
+    documents = documents.copy()
+    segments = None if segments is None else segments.copy()
+    documents.attrs["n_replacements"] = 0
+    if segments is not None:
+        segments.attrs["n_replacements"] = 0
+    if pattern is None:
+        return documents, segments
+    replacement = {"email": EMAIL_PLACEHOLDER, "phone": PHONE_PLACEHOLDER, "name": placeholder}
+    redacted, spans = [], {}
+    for document_id, text in zip(documents["document_id"], documents["text"]):  # one pass of the regex per transcript
+        if not isinstance(text, str):
+            redacted.append(text)
+            continue
+        normalised = _normalise(text)
+        source = normalised if len(normalised) == len(text) else text
+        pieces, old, new, position, shift = [], [], [], 0, 0
+        for match in pattern.finditer(source):
+            text_for = replacement[match.lastgroup]
+            pieces += [source[position : match.start()], text_for]
+            old.append((match.start(), match.end()))
+            new.append((match.start() + shift, match.start() + shift + len(text_for)))
+            shift += len(text_for) - (match.end() - match.start())
+            position = match.end()
+        redacted.append("".join(pieces) + source[position:])
+        if old:
+            spans[document_id] = (np.array(old), np.array(new))
+    documents["text"] = pd.Series(redacted, index=documents.index, dtype=documents["text"].dtype)
+    documents.attrs["n_replacements"] = int(sum(len(old) for old, _ in spans.values()))
+    if segments is None:
+        return documents, None
+    start = segments["start"].to_numpy(dtype="int64", na_value=-1).copy()
+    end = segments["end"].to_numpy(dtype="int64", na_value=-1).copy()
+    rows_of = pd.Series(np.arange(len(segments))).groupby(segments["document_id"].astype("str").to_numpy()).indices
+    for document_id, (old, new) in spans.items():  # only transcripts with a replacement
+        rows = rows_of.get(str(document_id))
+        if rows is not None:
+            start[rows] = _moved_offsets(start[rows], old, new, edge=0)
+            end[rows] = _moved_offsets(end[rows], old, new, edge=1)
+    for column, values in (("start", start), ("end", end)):
+        moved = pd.Series(values, index=segments.index).where(segments[column].notna())
+        segments[column] = moved.astype(segments[column].dtype)
+    quotes = redact(segments["text"], names, placeholder=placeholder)
+    segments["text"] = quotes.astype(segments["text"].dtype)
+    segments.attrs["n_replacements"] = quotes.attrs["n_replacements"]
+    return documents, segments
+
+
+def _moved_offsets(positions: np.ndarray, old: np.ndarray, new: np.ndarray, *, edge: int) -> np.ndarray:
+    """Offsets into a text -> offsets into its redacted form (`old`/`new`: match spans before/after, sorted).
+
+    An offset at or after the end of match i moves by that match's cumulative
+    shift; one strictly inside a match moves to the placeholder's start
+    (``edge=0``, for segment starts) or end (``edge=1``, for segment ends).
+    """
+    shift_after = np.concatenate([[0], new[:, 1] - old[:, 1]])
+    moved = positions + shift_after[np.searchsorted(old[:, 1], positions, side="right")]
+    containing = np.maximum(np.searchsorted(old[:, 0], positions, side="right") - 1, 0)
+    inside = (positions > old[containing, 0]) & (positions < old[containing, 1])
+    return np.where(inside, new[containing, edge], moved)
 
 
 # --- small-cell suppression ---------------------------------------------------
@@ -412,7 +582,7 @@ def suppress_small_cells(
     table: pd.DataFrame,
     *,
     count_columns: Sequence[str],
-    threshold: int = 5,
+    threshold: int = DEFAULT_MIN_CELL,
     derived: dict[str, str] | None = None,
     margins: str | None = None,
     marker: str | None = None,
@@ -536,6 +706,65 @@ def suppress_small_cells(
         note=f"counts 1-{threshold - 1} suppressed ({marker}); complementary and derived cells {secondary_marker}",
     )
     return out
+
+
+COUNTS_ATTR = "ponzoni_eval.counts_of_people"
+
+
+def mark_counts(
+    frame: pd.DataFrame,
+    count_columns: Sequence[str],
+    *,
+    derived: dict[str, str] | None = None,
+    margins: str | None = None,
+) -> pd.DataFrame:
+    """Mark which columns of a table count people, so that publishing it suppresses them by default.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        A table made by a package function (prevalence, a crosstab).
+    count_columns, derived, margins
+        As for `suppress_small_cells`.
+
+    Returns
+    -------
+    DataFrame
+        `frame` itself, with ``attrs["ponzoni_eval.counts_of_people"]`` set.
+
+    Notes
+    -----
+    `ponzoni_eval.report.save_table` reads the mark and suppresses small
+    counts in a marked table unless told ``publish=False``; see
+    `marked_counts`. pandas keeps ``attrs`` through filtering, column
+    selection, ``reset_index`` and copies; a table built anew (a merge of
+    two tables, a new DataFrame) loses the mark, so pass ``publish=True`` and
+    ``count_columns`` to `save_table` there.
+
+    References
+    ----------
+    See `suppress_small_cells`.
+
+    Examples
+    --------
+    >>> table = mark_counts(pd.DataFrame({"code": ["trust"], "n_with_code": [3]}), ["n_with_code"])
+    >>> marked_counts(table)
+    {'count_columns': ['n_with_code'], 'derived': {}, 'margins': None}
+    """
+    frame.attrs[COUNTS_ATTR] = {"count_columns": list(count_columns), "derived": dict(derived or {}), "margins": margins}
+    return frame
+
+
+def marked_counts(frame: pd.DataFrame) -> dict | None:
+    """The `mark_counts` mark of a table, limited to columns it still has; None when unmarked or none is left."""
+    mark = frame.attrs.get(COUNTS_ATTR)
+    if not mark:
+        return None
+    columns = [c for c in mark["count_columns"] if c in frame.columns]
+    if not columns:
+        return None
+    derived = {d: c for d, c in mark.get("derived", {}).items() if d in frame.columns and c in columns}
+    return {"count_columns": columns, "derived": derived, "margins": mark.get("margins")}
 
 
 def _secondary_suppression(counts: np.ndarray, primary: np.ndarray, margins: str | None) -> np.ndarray:

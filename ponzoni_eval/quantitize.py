@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError
+from .privacy import mark_counts
 from .results import result_frame
 
 __all__ = [
@@ -438,8 +439,10 @@ def prevalence(
     mentioned the code. Groups in which participants exist but nobody was
     interviewed appear with ``n_at_risk = 0``. With ``wave`` in ``by`` a unit is
     a participant in one wave, so a participant interviewed twice counts once
-    per wave. Percentages of small groups identify people: pass the result
-    through `ponzoni_eval.privacy.suppress_small_cells` before publishing.
+    per wave. Percentages of small groups identify people: the result is
+    marked (`ponzoni_eval.privacy.mark_counts`), so `report.save_table`
+    suppresses ``n_with_code`` from 1 to 4 and its ``percent``
+    (`ponzoni_eval.privacy.suppress_small_cells`) when it is published.
 
     References
     ----------
@@ -468,7 +471,8 @@ def prevalence(
     table = frame.groupby(keys, sort=True, observed=True)[["n_with_code", "n_at_risk"]].sum().reset_index()
     at_risk = table["n_at_risk"].where(table["n_at_risk"] > 0)
     table["percent"] = (100.0 * table["n_with_code"] / at_risk).astype("float64")
-    return table
+    # Published as it is (report.save_table), its small counts are suppressed by default.
+    return mark_counts(table, ["n_with_code"], derived={"percent": "n_with_code"})
 
 
 # --- co-occurrence ------------------------------------------------------------

@@ -122,14 +122,23 @@ class RunContext:
     case_id : str, optional
         The case a per-case notebook reports on. When given, output names are
         prefixed with it (``<case_id>-<name>``).
+    min_cell : int, optional
+        Counts of people from 1 to ``min_cell - 1`` in published tables are
+        suppressed (`save_table`; None: its default, 5).
     """
 
     run_dir: Path | None
     notebook: str
     case_id: str | None = None
+    min_cell: int | None = None
 
     def save_table(self, frame: "pd.DataFrame", name: str, *, caption: str | None = None, **publishing: Any) -> "pd.DataFrame":
-        """`save_table` into this run (``publish=``, ``count_columns=``, ``threshold=`` as there); returns the table as written."""
+        """`save_table` into this run (``publish=``, ``count_columns=``, ``threshold=`` as there); returns the table as written.
+
+        Small counts are suppressed below the run's `min_cell` unless ``threshold=`` says otherwise.
+        """
+        if self.min_cell is not None:
+            publishing.setdefault("threshold", self.min_cell)
         return save_table(frame, name, self.run_dir, caption=caption, notebook=self.notebook, case_id=self.case_id, **publishing)
 
     def save_figure(self, fig: "Figure", name: str, *, caption: str) -> None:
@@ -137,8 +146,8 @@ class RunContext:
         save_figure(fig, name, self.run_dir, caption=caption, notebook=self.notebook, case_id=self.case_id)
 
 
-def open_run(run_dir: str | os.PathLike | None, notebook: str, *, case_id: str | None = None) -> RunContext:
-    """Bind the run folder, notebook name and case for the output helpers.
+def open_run(run_dir: str | os.PathLike | None, notebook: str, *, case_id: str | None = None, min_cell: int | None = None) -> RunContext:
+    """Bind the run folder, notebook name, case and disclosure threshold for the output helpers.
 
     Parameters
     ----------
@@ -149,6 +158,11 @@ def open_run(run_dir: str | os.PathLike | None, notebook: str, *, case_id: str |
         Name of the calling notebook, e.g. ``"01_case_report"``.
     case_id : str, optional
         For per-case notebooks; prefixes every output name with the case.
+    min_cell : int, optional
+        The smallest count of people a published table shows. Default: the
+        ``min_cell`` the run was started with (``ponzoni-eval run --min-cell``,
+        read from the run's ``manifest.json``), else
+        `ponzoni_eval.privacy.DEFAULT_MIN_CELL` (5).
 
     Examples
     --------
@@ -160,7 +174,26 @@ def open_run(run_dir: str | os.PathLike | None, notebook: str, *, case_id: str |
         raise TypeError("open_run needs the notebook name, e.g. open_run(run_dir, '01_case_report')")
     if case_id is not None and not _CASE_PATTERN.match(str(case_id)):
         raise ValueError(f"case_id {case_id!r} cannot be part of a file name (letters, digits, '_', '.', '-')")
-    return RunContext(Path(run_dir) if run_dir else None, notebook, case_id)
+    folder = Path(run_dir) if run_dir else None
+    if min_cell is None:
+        min_cell = _run_min_cell(folder)
+    if not isinstance(min_cell, int) or min_cell < 1:
+        raise ValueError(f"min_cell must be a whole number of at least 1, not {min_cell!r}")
+    return RunContext(folder, notebook, case_id, min_cell)
+
+
+def _run_min_cell(run_dir: Path | None) -> int:
+    """The ``min_cell`` recorded in a run's manifest (the run's parameter), else the default."""
+    from .privacy import DEFAULT_MIN_CELL
+
+    manifest = run_dir / "manifest.json" if run_dir is not None else None
+    if manifest is None or not manifest.is_file():
+        return DEFAULT_MIN_CELL
+    try:
+        recorded = json.loads(manifest.read_text(encoding="utf-8")).get("parameters", {}).get("min_cell")
+    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
+        return DEFAULT_MIN_CELL
+    return recorded if isinstance(recorded, int) and recorded >= 1 else DEFAULT_MIN_CELL
 
 
 def _output_stem(name: str, case_id: str | None) -> str:
@@ -250,9 +283,9 @@ def save_table(
     caption: str | None = None,
     notebook: str | None = None,
     case_id: str | None = None,
-    publish: bool = False,
+    publish: bool | None = None,
     count_columns: Sequence[str] | None = None,
-    threshold: int = 5,
+    threshold: int | None = None,
 ) -> "pd.DataFrame":
     """Write a result table to the run folder as CSV and parquet.
 
@@ -270,16 +303,22 @@ def save_table(
     notebook, case_id : str, optional
         Recorded with the table; ``case_id`` prefixes the file name. Use
         `open_run` to bind them once.
-    publish : bool
+    publish : bool or None
         A table of counts of people that leaves the research team: counts
         from 1 to ``threshold - 1`` in `count_columns` are suppressed by
         `ponzoni_eval.privacy.suppress_small_cells` (each gets a ``<column>_flag``
-        column saying "<5"). What is shown and what is written are the same
-        suppressed table.
+        column saying "<5"; percentages computed from them are blanked). What
+        is shown and what is written are the same suppressed table. None (the
+        default): suppress when the table is marked as counting people
+        (`ponzoni_eval.privacy.mark_counts`: `quantitize.prevalence`,
+        `stats.contingency_table`), so that those are never published
+        unsuppressed by accident. False: write the table as it is.
     count_columns : list of str
-        With ``publish=True``: the columns that count people.
-    threshold : int
-        With ``publish=True``: the smallest count that is shown (default 5).
+        The columns that count people (default: those the mark names).
+    threshold : int, optional
+        The smallest count that is shown (default
+        `ponzoni_eval.privacy.DEFAULT_MIN_CELL`, 5; a run's ``--min-cell``
+        through `open_run`).
 
     Returns
     -------
@@ -302,13 +341,20 @@ def save_table(
          role  n
     0  parent  3
     """
-    table = _table_for_writing(frame)
-    if publish:
-        if not count_columns:
-            raise TypeError("save_table(..., publish=True) needs count_columns: the columns that count people")
-        from .privacy import suppress_small_cells
+    from .privacy import DEFAULT_MIN_CELL, marked_counts, suppress_small_cells
 
-        table = suppress_small_cells(table, count_columns=list(count_columns), threshold=threshold)
+    threshold = DEFAULT_MIN_CELL if threshold is None else threshold
+    table = _table_for_writing(frame)
+    mark = marked_counts(table) or {}
+    if publish is None:
+        publish = bool(mark) or bool(count_columns)
+    if publish:
+        if count_columns:
+            mark = {"count_columns": list(count_columns), "derived": {}, "margins": None}
+        if not mark:
+            raise TypeError("save_table(..., publish=True) needs count_columns: the columns that count people")
+        count_columns = mark["count_columns"]
+        table = suppress_small_cells(table, count_columns=count_columns, threshold=threshold, derived=mark["derived"], margins=mark["margins"])
     if run_dir is None or str(run_dir) == "":
         return table
     run_dir = Path(run_dir)

@@ -1171,6 +1171,7 @@ def run_pipeline(
     language: str = "en",
     alpha: float = 0.05,
     seed: int = DEFAULT_SEED,
+    min_cell: int | None = None,
     processed_dir: str | os.PathLike = "data/processed",
     notebooks_dir: str | os.PathLike | None = None,
     cell_timeout: float | None = 1800,
@@ -1201,6 +1202,12 @@ def run_pipeline(
         Significance level passed to every notebook.
     seed : int
         Seed for everything random in the notebooks (bootstrap CIs, ...).
+    min_cell : int, optional
+        Disclosure control: published counts of people from 1 to
+        ``min_cell - 1`` are suppressed (default
+        `ponzoni_eval.privacy.DEFAULT_MIN_CELL`, 5). Recorded in the manifest's
+        parameters, where `report.open_run` reads it for every table a
+        notebook saves.
     processed_dir : path
         Where `prepare` writes the processed tables the notebooks read.
     notebooks_dir : path, optional
@@ -1240,6 +1247,12 @@ def run_pipeline(
         raise ValueError(f"jobs must be a positive whole number, got {jobs!r}")
     if not 0.0 < float(alpha) < 1.0:
         raise ValueError(f"alpha must lie between 0 and 1, got {alpha!r}")
+    if min_cell is None:
+        from .privacy import DEFAULT_MIN_CELL
+
+        min_cell = DEFAULT_MIN_CELL
+    if not isinstance(min_cell, int) or min_cell < 1:
+        raise ValueError(f"min_cell must be a whole number of at least 1, got {min_cell!r}")
     if executor not in EXECUTORS:
         raise ValueError(f"unknown executor {executor!r}; available: {', '.join(sorted(EXECUTORS))}")
     if scheduler and executor != "dask":
@@ -1250,6 +1263,10 @@ def run_pipeline(
     notebooks_dir = notebooks_dir.resolve()
     if not data_dir.is_dir():
         raise DataError("data folder not found", file=str(data_dir), expected="a folder with the raw tables")
+    for name, folder in (("run", out), ("processed", processed_dir)):
+        if folder.resolve().is_relative_to(data_dir.resolve()):  # raw data are never written to
+            raise DataError(f"the {name} folder must not be inside the data folder", file=str(folder),
+                            expected=f"a folder outside {data_dir}")
 
     started = _now()
     clock = time.perf_counter()
@@ -1260,6 +1277,7 @@ def run_pipeline(
         "language": language,
         "alpha": float(alpha),
         "seed": int(seed),
+        "min_cell": int(min_cell),
     }
     run_dir = _create_run_dir(out, started, _input_hash(raw, parameters)).resolve()
     manifest: dict[str, Any] = {
@@ -1430,7 +1448,8 @@ def execute_in_place(notebook: str | os.PathLike, *, timeout: float = 1800) -> N
         ).execute()
     for cell in executed.cells:
         cell.metadata.pop("execution", None)
-    jupytext.write(executed, notebook, fmt="ipynb")
+    text = jupytext.writes(executed, fmt="ipynb")  # the bytes jupytext.write gives, written atomically
+    _atomic_write_bytes(notebook, (text if text.endswith("\n") else text + "\n").encode("utf-8"))
 
 
 # --- verify ------------------------------------------------------------------------------------
@@ -1562,10 +1581,18 @@ def _load_manifest(run_dir: Path) -> dict[str, Any]:
         raise DataError("not a run folder: no manifest.json", file=str(run_dir), expected="a folder made by `ponzoni-eval run`")
     if (run_dir / INCOMPLETE_MARKER).exists():
         raise DataError("this run did not finish (it carries an INCOMPLETE marker); nothing to verify", file=str(run_dir))
-    manifest = json.loads(path.read_text(encoding="utf-8"))
-    if manifest.get("format_version") != MANIFEST_FORMAT:
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataError(f"manifest.json is not valid JSON ({exc}); the run folder is damaged", file=str(path),
+                        expected="the manifest written by `ponzoni-eval run`") from None
+    if not isinstance(manifest, dict) or manifest.get("format_version") != MANIFEST_FORMAT:
         raise DataError("manifest format not understood", file=str(path), expected=MANIFEST_FORMAT,
-                        found=manifest.get("format_version"))
+                        found=manifest.get("format_version") if isinstance(manifest, dict) else type(manifest).__name__)
+    missing = [key for key in ("parameters", "inputs", "notebooks") if not isinstance(manifest.get(key), (dict, list))]
+    if missing:
+        raise DataError("manifest.json lacks what a re-run needs; the run folder is damaged", file=str(path),
+                        expected="the keys parameters, inputs and notebooks", found=", ".join(missing) + " missing")
     return manifest
 
 
@@ -1660,6 +1687,7 @@ def verify_run(
         language=parameters["language"],
         alpha=parameters["alpha"],
         seed=parameters["seed"],
+        min_cell=parameters.get("min_cell"),  # runs recorded before min_cell existed used the default
         processed_dir=workspace / "processed",
         notebooks_dir=notebooks_dir,
         console=console,
@@ -1698,7 +1726,9 @@ def _print_verify_summary(result: VerifyResult, console: "Console") -> None:
         console.print("[bold red]Not verified:[/bold red] the inputs are not the recorded ones, so the run was not repeated.")
         return
     if result.differences.empty:
-        console.print(f"[bold green]Verified:[/bold green] every table of {escape(result.recorded_dir.name)} was reproduced.")
+        kept = f" The re-run is kept in {escape(str(result.rerun_dir))}." if result.rerun_dir is not None else ""
+        console.print(f"[bold green]Verified:[/bold green] every table of {escape(result.recorded_dir.name)} was reproduced.{kept}",
+                      highlight=False, soft_wrap=True)
         return
     table = Table(title=f"Differences from {result.recorded_dir.name}", title_justify="left")
     for column in DIFFERENCE_COLUMNS:

@@ -40,6 +40,7 @@ from scipy import optimize
 from scipy import stats as sps
 
 from ponzoni_eval.errors import DataError
+from ponzoni_eval.privacy import mark_counts
 from ponzoni_eval.results import RESULT_COLUMNS, result_frame
 from ponzoni_eval.schema import WAVES
 from ponzoni_eval.transforms import _asked_items, _require_columns
@@ -968,7 +969,8 @@ def contingency_table(data: pd.DataFrame, *, row: str, col: str) -> pd.DataFrame
     Returns
     -------
     DataFrame
-        Counts, index named `row`, columns named `col` (levels sorted).
+        Counts, index named `row`, columns named `col` (levels sorted),
+        marked as counts of people (`ponzoni_eval.privacy.mark_counts`).
 
     Examples
     --------
@@ -983,8 +985,10 @@ def contingency_table(data: pd.DataFrame, *, row: str, col: str) -> pd.DataFrame
     """
     _require_columns(data, (row, col), "data")
     kept = data.loc[:, [row, col]].dropna()
-    table = pd.crosstab(kept[row].astype(str), kept[col].astype(str))
-    return table.rename_axis(index=row, columns=col)
+    table = pd.crosstab(kept[row].astype(str), kept[col].astype(str)).rename_axis(index=row, columns=col)
+    # Counts of people: published (report.save_table) with small cells suppressed, and the cells
+    # that would reveal them through the row and column totals.
+    return mark_counts(table, list(table.columns), margins="both")
 
 
 def _cramers_v(x2: float, total: float, shape: tuple[int, int], level: float = CI_LEVEL) -> tuple[float, float, float]:

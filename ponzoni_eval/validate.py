@@ -72,7 +72,7 @@ CROSS_TABLE_RULES: dict[str, str] = {
 """Rules between tables (and a few within a table that pandera cannot express), by rule name."""
 
 # Rules of the reading/typing layer: a schema failure on the same cell would only repeat them.
-_TYPING_RULES = frozenset({"yes_no", "date", "number", "whole_number", "required_column"})
+_TYPING_RULES = frozenset({"yes_no", "date", "number", "whole_number", "required_column", "value_label"})
 
 _NAME_LIKE_ID = r"^[A-Z][a-z]+(?:[._\-]?(?:[A-Z][a-z]+|[a-z]{2,}))*$"
 
@@ -364,7 +364,10 @@ class _CrossTable:
             values = self.categorical(table, column)
             unknown = values.notna() & ~values.isin(self.tables[target][target_column].dropna().unique())
             self.flag(table, unknown, column, rule=rule, message=f"not listed in {self.raw.source_name(target)} (column '{target_column}')")
-        if "coded_segments" in self.tables and "codebook" not in self.tables:
+        # With a project in the folder, the missing codebook is part of the conflict reported about the project.
+        if "coded_segments" in self.tables and "codebook" not in self.tables and self.raw.qda_project is None and not any(
+            path.suffix.lower() in (".qdpx", ".qde") for path in self.raw.qda_files
+        ):
             self.problems.append(
                 Problem("error", "codebook.csv", None, "code", None, "codebook_present", "coded_segments are given but the codebook is missing; add codebook.csv (code, theme, definition, construct)")
             )
@@ -373,6 +376,8 @@ class _CrossTable:
         if not self.has("participants", "participant_id", "case_id"):
             return
         case_of = self.mapping("participants", "participant_id", "case_id")
+        if self.has("cases", "case_id"):  # a participant in an unknown case is reported once, in participants
+            case_of = case_of[case_of.isin(self.tables["cases"]["case_id"].dropna())]
         for table in ("coded_segments", "documents"):
             if not self.has(table, "participant_id", "case_id"):
                 continue

@@ -422,8 +422,28 @@ def test_pooled_results_add_an_all_row_with_pooled_prevalence():
 
 def test_prevalence_from_quantitize_with_n_with_code_and_percent():
     prevalence = make_prevalence().rename(columns={"n": "n_with_code", "pct": "percent"}).drop(columns="suppressed")
+    display = ig.joint_display(make_results(), prevalence, make_segments(), make_participants(), min_cell=None)
+    expected = build()
+    expected.attrs["min_cell"] = None
+    pd.testing.assert_frame_equal(display, expected)
+
+
+def test_counts_not_yet_suppressed_are_suppressed_by_default_in_every_export(tmp_path):
+    prevalence = make_prevalence().rename(columns={"n": "n_with_code", "pct": "percent"}).drop(columns="suppressed")
     display = ig.joint_display(make_results(), prevalence, make_segments(), make_participants())
-    pd.testing.assert_frame_equal(display, build())
+    row = cell(display, "trust", "slotervaart")
+    assert "we_they_thinking <5/12" in row["qual_summary"] and "1/12" not in row["qual_summary"]
+    assert row["support_share"] == 0.5 and pd.isna(row["contrary_share"])  # the hidden count is unknown, not used
+    import openpyxl
+
+    workbook = openpyxl.load_workbook(ig.to_xlsx(display, tmp_path / "display.xlsx"))
+    xlsx = "\n".join(str(c.value) for sheet in workbook.worksheets for row in sheet.iter_rows() for c in row if c.value is not None)
+    exports = [ig.to_markdown(display), ig.to_html(display).replace("&lt;", "<"), xlsx]
+    assert all("<5/12" in text and "1/12" not in text for text in exports)
+    assert all("Counts of 1 to 4 people are suppressed (<5)" in text for text in exports)
+    themes = ig.statistics_by_themes(make_results(), prevalence, make_segments(), make_participants(), min_cell=2)
+    shown = set(themes.loc[themes["case_id"] == "slotervaart", "prevalence"])
+    assert {"− we_they_thinking <2/12", "+ shared_positive_goal 2/12 (17%)"} <= shown  # the threshold is configurable
 
 
 def test_suppressed_cells_count_as_mentioned_but_carry_no_share():

@@ -419,7 +419,10 @@ def test_templates_have_every_column_validate_and_never_overwrite(tmp_path):
         assert raw_bytes.decode("utf-8-sig").strip().split(",") == list(spec.schema.columns)
     guide = (tmp_path / "README.md").read_text(encoding="utf-8")
     assert "ponzoni-eval validate" in guide and "pseudonym" in guide
-    assert validate_dir(tmp_path).ok  # empty templates are consistent with the schemas
+    # Empty templates are consistent with the schemas: the only complaint is that required tables have no rows yet.
+    problems = validate_dir(tmp_path).problems
+    assert set(problems["rule"]) == {"no_rows"}
+    assert sorted(problems["file"]) == sorted(f"{t}.csv" for t, spec in schema.TABLES.items() if spec.required)
     (tmp_path / "cases.csv").write_text("case_id\nmy data\n", encoding="utf-8")
     with pytest.raises(DataError, match="will not overwrite existing file"):
         write_templates(tmp_path)

@@ -410,6 +410,15 @@ def test_heatmap_marks_suppressed_cells_and_prints_n_over_n():
     assert "N = 22 deelnemers" in figure.caption and "2 thema's" in figure.caption
 
 
+def test_heatmap_hides_small_counts_that_reach_it_unsuppressed():
+    prevalence = pd.DataFrame({"case_id": ["slotervaart"] * 2, "code": ["trust", "safe_space"], "n": [3, 6],
+                               "n_at_risk": [10, 10], "pct": [30.0, 60.0]})
+    texts = [t.get_text() for t in plots.theme_heatmap(prevalence, value="n").fig.axes[0].texts]
+    assert "<5" in texts and "6/10" in texts and "3/10" not in texts
+    texts = [t.get_text() for t in plots.theme_heatmap(prevalence, value="n", min_cell=3).fig.axes[0].texts]
+    assert "3/10" in texts and "<3" not in texts
+
+
 def test_heatmap_all_cells_suppressed(tmp_path):
     prevalence = simulate_prevalence(1).assign(suppressed=True)
     render(plots.theme_heatmap(prevalence), tmp_path)

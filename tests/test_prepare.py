@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from ponzoni_eval import __version__, schema
 from ponzoni_eval.errors import DataError, ValidationFailed
 from ponzoni_eval.io import load_processed, sha256_file
-from ponzoni_eval.prepare import REDACTION_NOTE, prepare, processed_tables, redaction_terms
-from rawdata import move_interviews_to_qdpx, set_cell, write_raw
+from ponzoni_eval.prepare import REDACTION_NAMES_FILE, REDACTION_NOTE, prepare, processed_tables, redaction_terms
+from rawdata import QUOTE, add_row, move_interviews_to_qdpx, set_cell, write_raw
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "data" / "raw" / "example"
 
@@ -78,6 +78,62 @@ def test_names_go_only_to_redaction_terms_with_a_warning_note(raw, tmp_path):
     for name, entry in manifest["tables"].items():
         if name != "redaction_terms":
             assert "Anouk" not in (out / entry["file"]).read_bytes().decode("latin-1")
+
+
+def test_interview_texts_are_redacted_and_offsets_follow(raw, tmp_path):
+    """Names of participants and of redaction_names.txt, in transcripts and quotes, with offsets moved."""
+    text = "I: Dag Ayşe, hoe gaat het met juf Marieke?\nR: " + QUOTE
+    set_cell(raw, "participants", 3, "name", "Ayşe Yılmaz")
+    set_cell(raw, "documents", 2, "text", text)
+    set_cell(raw, "coded_segments", 2, "start", str(text.index(QUOTE)))
+    set_cell(raw, "coded_segments", 2, "end", str(len(text)))
+    set_cell(raw, "coded_segments", 2, "text", QUOTE)
+    add_segment = [text.index("Ayşe"), text.index("?")]
+    add_row(raw, "coded_segments", {"document_id": "SLO-M01-t0", "participant_id": "SLO-M01", "case_id": "slo", "wave": "t0",
+                                    "coder": "coder_1", "code": "growing_trust", "start": str(add_segment[0]), "end": str(add_segment[1]),
+                                    "text": text[add_segment[0]:add_segment[1]]})
+    (raw / REDACTION_NAMES_FILE).write_text("# staff of the school\nMarieke\n", encoding="utf-8")
+    before = checksums(raw)
+    out = tmp_path / "processed"
+    manifest = prepare(raw, out)
+    assert checksums(raw) == before
+    tables = load_processed(out)
+    terms = tables["redaction_terms"]
+    owners = terms["participant_id"].astype(object).where(terms["participant_id"].notna(), None)
+    assert list(zip(owners, terms["term"])) == [
+        ("SLO-P01", "Anouk"), ("SLO-M01", "Ayşe Yılmaz"), ("PA-O01", "Fatma"), ("SLO-M01", "Ayşe"), ("SLO-M01", "Yılmaz"), (None, "Marieke")]
+    document = tables["documents"]["text"].iloc[0]
+    assert document == "I: Dag [NAAM], hoe gaat het met juf [NAAM]?\nR: " + QUOTE
+    segments = tables["coded_segments"]
+    sliced = [document[s:e] for s, e in zip(segments["start"], segments["end"])]
+    assert sliced == segments["text"].tolist() == [QUOTE, "[NAAM], hoe gaat het met juf [NAAM]"]
+    assert manifest["redaction"] == {"terms": 6, "replacements": {"documents": 2, "coded_segments": 2}}
+    assert manifest["raw_files"][REDACTION_NAMES_FILE]["sha256"] == before[REDACTION_NAMES_FILE]
+    for name, entry in manifest["tables"].items():  # only redaction_terms holds the names
+        if name != "redaction_terms":
+            data = (out / entry["file"]).read_bytes()
+            assert b"Marieke" not in data and "Ayşe".encode() not in data, name
+    assert "Marieke" not in (out / "manifest.json").read_text(encoding="utf-8")
+
+
+def test_the_example_interview_texts_hold_no_participant_name_after_prepare(tmp_path):
+    import re
+
+    from ponzoni_eval.io import read_raw_dir
+    from ponzoni_eval.privacy import participant_names
+
+    raw_tables = read_raw_dir(EXAMPLE).tables
+    names = participant_names(raw_tables["participants"])
+    pattern = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, names)) + r")(?!\w)", re.IGNORECASE)
+    assert raw_tables["documents"]["text"].str.contains(pattern).sum() > 10  # the check can fail: the raw texts name people
+    prepare(EXAMPLE, tmp_path / "processed")
+    tables = load_processed(tmp_path / "processed")
+    for table in ("documents", "coded_segments"):
+        assert not tables[table]["text"].str.contains(pattern).any(), table
+    documents = tables["documents"].set_index("document_id")["text"]
+    segments = tables["coded_segments"]
+    sliced = [documents[d][s:e] for d, s, e in zip(segments["document_id"], segments["start"], segments["end"])]
+    assert sliced == segments["text"].tolist()  # offsets count characters in the redacted transcripts
 
 
 def test_prepare_twice_is_byte_identical_apart_from_the_time(raw, tmp_path):

@@ -22,8 +22,10 @@ from ponzoni_eval.privacy import (
     looks_like_name_or_email,
     participant_names,
     pseudonymise,
+    name_variants,
     read_name_list,
     redact,
+    redact_documents,
     suppress_small_cells,
 )
 from ponzoni_eval.schema import ID_PATTERN
@@ -171,6 +173,61 @@ def test_names_from_participants_and_from_a_file(tmp_path):
     assert read_name_list(path) == ["Gülşen", "Özlem"]
     with pytest.raises(DataError, match="name list not found"):
         read_name_list(tmp_path / "missing.txt")
+    path.write_bytes("Gülşen\n".encode("cp1252", errors="replace") + b"\x81\n")
+    with pytest.raises(DataError, match=r"names.txt: the name list is not UTF-8 text .*expected a text file saved as UTF-8"):
+        read_name_list(path)
+
+
+def test_name_variants_keep_the_cell_of_each_name():
+    variants = name_variants(pd.Series(["Ayşe Yılmaz; Ayşe", None, "Jan de Vries"], index=[2, 3, 4]))
+    assert list(zip(variants.index, variants)) == [
+        (2, "Ayşe Yılmaz"), (2, "Ayşe"), (4, "Jan de Vries"), (2, "Yılmaz"), (4, "Jan"), (4, "Vries")]
+
+
+# --- redacting transcripts and their segments ------------------------------------
+
+
+def test_redact_documents_moves_offsets_after_inside_and_before_a_name():
+    text = "I: Dag Ayşe Yılmaz.\nR: Ayşe's zoon belt 06-12345678 als het moet."
+    documents = pd.DataFrame({"document_id": ["d1", "d2"], "text": [text, "Geen namen hier."]})
+    after = (text.index("zoon"), text.index(" moet"))
+    spans = {"before": (0, 6), "whole": (7, 18), "inside": (9, 27), "after": after, "other": (0, 4)}
+    segments = pd.DataFrame({
+        "document_id": ["d1"] * 4 + ["d2"],
+        "start": [s for s, _ in spans.values()],
+        "end": [e for _, e in spans.values()],
+        "text": [text[s:e] for s, e in list(spans.values())[:4]] + ["Geen"],
+    }, index=[2, 3, 4, 5, 6])
+    texts, quotes = redact_documents(documents, segments, ["Ayşe Yılmaz", "Ayşe"])
+    redacted = texts.loc[0, "text"]
+    assert redacted == "I: Dag [NAAM].\nR: [NAAM] zoon belt [TELEFOON] als het moet."
+    assert texts.loc[1, "text"] == "Geen namen hier." and texts.attrs["n_replacements"] == 3
+    sliced = [redacted[s:e] if d == "d1" else "Geen namen hier."[s:e]
+              for d, s, e in zip(quotes["document_id"], quotes["start"], quotes["end"])]
+    assert sliced == ["I: Dag", "[NAAM]", "[NAAM].\nR: [NAAM]", "zoon belt [TELEFOON] als het", "Geen"]
+    assert quotes.loc[3, "text"] == "[NAAM]" and quotes.index.tolist() == [2, 3, 4, 5, 6]
+    assert quotes.attrs["n_replacements"] == 3  # the quotes are redacted on their own: 'Ayşe Y' (cut) is not a name
+    assert documents.loc[0, "text"] == text and segments.loc[3, "start"] == 7  # inputs untouched
+
+
+_WORDS = st.sampled_from(["Ayşe", "Jan", "zei", "dat", "het", "vertrouwen", "groeit", "Jantje", "ayşe's", "JAN", "\n", "."])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(_WORDS, min_size=1, max_size=30), st.data())
+def test_property_offsets_keep_pointing_at_the_same_words(words, data):
+    text = " ".join(words)
+    bounds = [0] + [m.end() for m in re.finditer(r" ", text)] + [len(text)]  # word starts (and the end)
+    cut = sorted(data.draw(st.lists(st.sampled_from(bounds), min_size=2, max_size=2)))
+    start, end = cut[0], max(cut[1], cut[0])
+    documents = pd.DataFrame({"document_id": ["d"], "text": [text]})
+    segments = pd.DataFrame({"document_id": ["d"], "start": [start], "end": [end], "text": [text[start:end]]})
+    texts, quotes = redact_documents(documents, segments, ["Ayşe", "Jan"])
+    redacted, new_start, new_end = texts.loc[0, "text"], int(quotes.loc[0, "start"]), int(quotes.loc[0, "end"])
+    # a segment that starts and ends between words slices the redacted text to its redacted quote
+    assert redacted[new_start:new_end] == quotes.loc[0, "text"] == redact([text[start:end]], ["Ayşe", "Jan"])[0]
+    assert 0 <= new_start <= new_end <= len(redacted)
+    assert not re.search(r"(?i)(?<!\w)(ayşe|jan)(?!\w)", redacted)
 
 
 # --- small-cell suppression ----------------------------------------------------

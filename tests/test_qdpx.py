@@ -1,6 +1,7 @@
 """REFI-QDA import/export: structure, real-export quirks, hostile input, round trips.
 
-Every fixture is built here, in code, from the element and attribute names of
+Every fixture is built in code (tests/qda_builders.py, shared with the
+command-level tests of hostile files), from the element and attribute names of
 the REFI-QDA Project schema (tests/fixtures/refi/Project-mrt2019.xsd), so each
 test shows exactly which XML it feeds in.
 """
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import io
 import os
-import stat
 import struct
 import zipfile
 from pathlib import Path
@@ -33,83 +33,28 @@ from ponzoni_eval.qdpx import (
     write_qdc,
     write_qdpx,
 )
+from qda_builders import (
+    BILLION_LAUGHS,
+    G,
+    TEXT1,
+    TEXT2,
+    XXE,
+    basic_project,
+    basic_qdpx,
+    codebook_xml,
+    patch_sizes,
+    project_xml,
+    qdpx,
+    selection,
+    symlink_qdpx,
+    users_xml,
+    zip_bomb_members,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SYNTHETIC = FIXTURES / "qda" / "synthetic"
 PROJECT_XSD = etree.XMLSchema(etree.parse(str(FIXTURES / "refi" / "Project-mrt2019.xsd")))
 CODEBOOK_XSD = etree.XMLSchema(etree.parse(str(FIXTURES / "refi" / "Codebook.xsd")))
-
-# --- builders -------------------------------------------------------------------------
-
-G = {  # readable GUIDs
-    "u_ep": "11111111-1111-4111-8111-111111111111",
-    "u_ab": "22222222-2222-4222-8222-222222222222",
-    "theme_gap": "33333333-0000-4000-8000-000000000001",
-    "own": "33333333-0000-4000-8000-000000000002",
-    "other": "33333333-0000-4000-8000-000000000003",
-    "flat": "33333333-0000-4000-8000-000000000004",
-    "src1": "44444444-0000-4000-8000-000000000001",
-    "src2": "44444444-0000-4000-8000-000000000002",
-    "v_part": "55555555-0000-4000-8000-000000000001",
-    "v_case": "55555555-0000-4000-8000-000000000002",
-    "v_wave": "55555555-0000-4000-8000-000000000003",
-}
-TEXT1 = "I: Wilt u samenwerken?\nR: Ja, wij willen samenwerken.\nR: Maar zij willen niet."
-TEXT2 = "R: Güven groeit. Ouders komen nu zelf."
-
-
-def project_xml(body: str, *, attributes: str = "", namespace: str | None = NS_PROJECT, root: str = "Project") -> bytes:
-    xmlns = f' xmlns="{namespace}"' if namespace else ""
-    return f'<?xml version="1.0" encoding="utf-8"?>\n<{root}{xmlns} name="test" {attributes}>{body}</{root}>'.encode()
-
-
-def qdpx(tmp_path: Path, members: dict[str, bytes | str], name: str = "project.qdpx") -> Path:
-    path = tmp_path / name
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        for member, data in members.items():
-            archive.writestr(member, data.encode() if isinstance(data, str) else data)
-    return path
-
-
-def users_xml() -> str:
-    return (f'<Users><User guid="{G["u_ep"]}" name="EP"/><User guid="{G["u_ab"]}" id="AB-login"/></Users>')
-
-
-def codebook_xml() -> str:
-    return (
-        "<CodeBook><Codes>"
-        f'<Code guid="{G["theme_gap"]}" name="Perception gap" isCodable="false">'
-        f'<Code guid="{G["own"]}" name="Own willingness" isCodable="true"><Description>Own side wants it.</Description></Code>'
-        f'<Code guid="{G["other"]}" name="Other willingness" isCodable="true"/>'
-        "</Code>"
-        f'<Code guid="{G["flat"]}" name="Trust::Mutual trust" isCodable="true"/>'
-        "</Codes></CodeBook>"
-    )
-
-
-def selection(guid: str, start: int, end: int, code: str, *, user: str | None = "u_ep", name: str = "",
-              selection_user: str | None = None) -> str:
-    coding_user = f' creatingUser="{G[user]}"' if user else ""
-    sel_user = f' creatingUser="{G[selection_user]}"' if selection_user else ""
-    return (f'<PlainTextSelection guid="{guid}" name="{name}" startPosition="{start}" endPosition="{end}"{sel_user}>'
-            f'<Coding guid="{guid[:-4]}c0de"{coding_user}><CodeRef targetGUID="{G[code]}"/></Coding>'
-            "</PlainTextSelection>")
-
-
-def basic_project(*, sources: str | None = None, extra: str = "", attributes: str = "") -> bytes:
-    if sources is None:
-        sources = (
-            f'<TextSource guid="{G["src1"]}" name="Interview P01.docx" plainTextPath="internal://{G["src1"]}.txt">'
-            + selection("66666666-0000-4000-8000-000000000001", 30, 53, "own")
-            + selection("66666666-0000-4000-8000-000000000002", 57, 78, "other", user="u_ab")
-            + "</TextSource>"
-        )
-    return project_xml(users_xml() + codebook_xml() + extra + f"<Sources>{sources}</Sources>", attributes=attributes)
-
-
-def basic_qdpx(tmp_path: Path, **kwargs) -> Path:
-    return qdpx(tmp_path, {"project.qde": basic_project(**kwargs), f"sources/{G['src1']}.txt": TEXT1})
-
 
 def raises(match: str):
     return pytest.raises(DataError, match=match)
@@ -482,20 +427,6 @@ def test_read_qdc_reads_a_codebook_file(tmp_path):
 
 # --- hostile and broken input ----------------------------------------------------------------
 
-XXE = b"""<?xml version="1.0"?>
-<!DOCTYPE Project [<!ENTITY secret SYSTEM "file:///etc/passwd">]>
-<Project xmlns="urn:QDA-XML:project:1.0" name="&secret;"/>"""
-
-BILLION_LAUGHS = b"""<?xml version="1.0"?>
-<!DOCTYPE lolz [
- <!ENTITY lol "lol">
- <!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
- <!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;">
- <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
-]>
-<Project xmlns="urn:QDA-XML:project:1.0" name="&lol3;"/>"""
-
-
 @pytest.mark.parametrize("xml", [XXE, BILLION_LAUGHS], ids=["xxe", "billion_laughs"])
 def test_dtds_are_refused_in_qdpx_qde_and_qdc(tmp_path, xml):
     with raises(r"project.qdpx \[project.qde\]: refused: the XML declares a DTD"):
@@ -526,7 +457,7 @@ def test_zip_slip_members_are_refused(tmp_path, member, message):
 
 
 def test_zip_bomb_is_refused_from_the_central_directory(tmp_path):
-    path = qdpx(tmp_path, {"project.qde": basic_project(), "sources/bomb.txt": b"0" * (20 * 1024 * 1024)})
+    path = qdpx(tmp_path, zip_bomb_members())
     with raises(r"\[sources/bomb.txt\]: refused: compression ratio \d+:1 exceeds the limit of 200:1"):
         read_qdpx(path)
 
@@ -545,39 +476,14 @@ def test_headers_that_lie_about_the_size_are_caught_while_decompressing(tmp_path
     # A 4 MiB bomb whose headers claim 1 KiB passes the central-directory checks; decompression
     # stops at the declared size and the checksum of what came out does not match.
     path = qdpx(tmp_path, {"project.qde": b"0" * (4 * 1024 * 1024)})
-    path.write_bytes(_patch_sizes(bytearray(path.read_bytes()), "project.qde", new_size=1024))
+    path.write_bytes(patch_sizes(bytearray(path.read_bytes()), "project.qde", new_size=1024))
     with raises(r"\[project.qde\]: member is corrupt \(Bad CRC-32"):
         read_qdpx(path)
 
 
-def _patch_sizes(data: bytearray, member: str, new_size: int) -> bytes:
-    """Overwrite the uncompressed size of ``member`` in its local header and central directory entry."""
-    name = member.encode()
-    local = data.find(b"PK\x03\x04")
-    while local != -1:
-        name_length = struct.unpack_from("<H", data, local + 26)[0]
-        if data[local + 30: local + 30 + name_length] == name:
-            struct.pack_into("<I", data, local + 22, new_size)
-        local = data.find(b"PK\x03\x04", local + 4)
-    central = data.find(b"PK\x01\x02")
-    while central != -1:
-        name_length = struct.unpack_from("<H", data, central + 28)[0]
-        if data[central + 46: central + 46 + name_length] == name:
-            struct.pack_into("<I", data, central + 24, new_size)
-        central = data.find(b"PK\x01\x02", central + 4)
-    return bytes(data)
-
-
 def test_symlink_member_is_refused(tmp_path):
-    path = tmp_path / "project.qdpx"
-    with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr("project.qde", basic_project())
-        link = zipfile.ZipInfo(f"sources/{G['src1']}.txt")
-        link.create_system = 3
-        link.external_attr = (stat.S_IFLNK | 0o777) << 16
-        archive.writestr(link, "/etc/passwd")
     with raises(r"refused: member is a symbolic link"):
-        read_qdpx(path)
+        read_qdpx(symlink_qdpx(tmp_path / "project.qdpx"))
 
 
 def test_encrypted_and_duplicate_members_are_refused(tmp_path):

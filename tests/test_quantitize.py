@@ -262,6 +262,30 @@ def test_property_prevalence_bounds_and_totals(rows):
     assert table.groupby("code")["n_at_risk"].sum().eq(interviewed).all()
 
 
+@settings(max_examples=25, deadline=None)
+@given(segment_rows, st.sampled_from(["present", "n_segments"]))
+def test_property_presence_matrix_keeps_every_unit_and_count(rows, value):
+    presence = code_presence(build(rows), PARTICIPANTS)
+    matrix = presence_matrix(presence, value=value)
+    assert sorted(matrix.index) == sorted(PARTICIPANTS["participant_id"])  # no ID lost, one row each
+    assert set(matrix.columns) == set(presence["code"].unique())
+    assert int(matrix.to_numpy().sum()) == int(presence[value].sum())  # counts conserved
+
+
+@settings(max_examples=25, deadline=None)
+@given(segment_rows)
+def test_property_cooccurrence_is_bounded_by_each_code(rows):
+    segments = build(rows)
+    by_document = cooccurrence(segments, scope="document")
+    assert (by_document["n_documents"] <= by_document[["n_documents_a", "n_documents_b"]].min(axis=1)).all()
+    by_text = cooccurrence(segments)
+    assert (by_text["chars_overlap"] <= by_text[["chars_a", "chars_b"]].min(axis=1)).all()
+    assert (by_text["n_documents"] <= by_text["n_pairs"]).all()
+    for pairs in (by_document, by_text):
+        assert pairs["jaccard"].dropna().between(0, 1).all()
+        assert (pairs["code_a"].astype(str) < pairs["code_b"].astype(str)).all() and not pairs.duplicated(["code_a", "code_b"]).any()
+
+
 # --- prevalence ----------------------------------------------------------------
 
 

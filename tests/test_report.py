@@ -296,3 +296,38 @@ def test_a_published_table_has_its_small_counts_suppressed(tmp_path):
 def test_publishing_needs_the_count_columns(tmp_path):
     with pytest.raises(TypeError, match="needs count_columns"):
         save_table(pd.DataFrame({"n": [3]}), "sample", tmp_path, publish=True)
+
+
+def test_tables_marked_as_counts_of_people_are_suppressed_by_default(tmp_path):
+    from ponzoni_eval import quantitize, stats
+
+    presence = pd.DataFrame({"participant_id": [f"p{i}" for i in range(12)], "code": "trust", "n_segments": 1,
+                             "present": [1] * 3 + [0] * 9, "interviewed": True})
+    participants = pd.DataFrame({"participant_id": [f"p{i}" for i in range(12)], "case_id": ["a"] * 6 + ["b"] * 6})
+    prevalence = quantitize.prevalence(presence, participants)  # a: 3 of 6, b: 0 of 6
+    run = open_run(tmp_path, "01_case_report")
+    shown = run.save_table(prevalence, "themes")
+    assert shown["n_with_code"].isna().tolist() == [True, False] and shown["percent"].isna().tolist() == [True, False]
+    assert shown["n_with_code_flag"].tolist() == ["<5", ""] and shown["percent_flag"].tolist() == ["x", ""]
+    assert "50.0" not in (tmp_path / "tables" / "themes.csv").read_text(encoding="utf-8")
+    crosstab = stats.contingency_table(pd.DataFrame({"role": ["p"] * 7 + ["m"] * 9, "aim": ["x"] * 6 + ["y"] + ["y"] * 9}), row="role", col="aim")
+    shown = run.save_table(crosstab, "aims")  # p: 6 x, 1 y; m: 0 x, 9 y -> the 1 and, for the row total, the 6
+    assert shown.set_index("role").loc["p", ["x_flag", "y_flag"]].tolist() == ["x", "<5"]
+    # publish=False is the explicit way to write such a table as it is (for the research team only)
+    raw = run.save_table(prevalence, "themes_internal", publish=False)
+    assert raw["n_with_code"].tolist() == [3, 0]
+    sidecars = {name: json.loads((tmp_path / "tables" / f"{name}.json").read_text()) for name in ("themes", "aims", "themes_internal")}
+    assert sidecars["themes"]["suppressed"] == {"count_columns": ["n_with_code"], "threshold": 5}
+    assert sidecars["themes_internal"]["suppressed"] is None
+
+
+def test_the_threshold_comes_from_the_run(tmp_path):
+    (tmp_path / "manifest.json").write_text(json.dumps({"parameters": {"min_cell": 3}}), encoding="utf-8")
+    counts = pd.DataFrame({"case_id": ["a", "b"], "n": [2, 4]})
+    run = open_run(tmp_path, "02_cross_case")
+    assert run.min_cell == 3
+    assert run.save_table(counts, "small", publish=True, count_columns=["n"])["n_flag"].tolist() == ["<3", ""]
+    assert open_run(tmp_path, "02_cross_case", min_cell=10).min_cell == 10
+    assert open_run(None, "02_cross_case").min_cell == 5
+    with pytest.raises(ValueError, match="min_cell must be a whole number of at least 1"):
+        open_run(tmp_path, "02_cross_case", min_cell=0)

@@ -314,7 +314,7 @@ def test_a_run_leaves_a_complete_folder(completed_run, workspace):
     assert "SYNTHETIC EXAMPLE DATA" in (run_dir / "html" / "01_case_report-slotervaart.html").read_text()
 
     assert manifest["parameters"] == {"data_dir": str(workspace["raw"].resolve()), "cases": ["slotervaart", "poelenburg_a", "poelenburg_b"],
-                                      "language": "en", "alpha": 0.05, "seed": run_module.DEFAULT_SEED}
+                                      "language": "en", "alpha": 0.05, "seed": run_module.DEFAULT_SEED, "min_cell": 5}
     assert sorted(manifest["inputs"]["raw"]) == ["cases.csv", "survey/wave_t0.csv"]
     assert sorted(manifest["inputs"]["processed"]) == ["cases.parquet", "instrument.parquet", "participants.parquet",
                                                        "survey_responses.parquet"]

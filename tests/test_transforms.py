@@ -434,6 +434,25 @@ def test_change_properties(data):
     np.testing.assert_allclose(forward.value.to_numpy(), -backward.value.to_numpy(), equal_nan=True)
 
 
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=survey())
+def test_item_response_properties(data):
+    instrument, participants, responses, plan = data
+    items = item_responses(responses, instrument, participants, level=None)
+    # one row per participant x wave taken part in x item asked of the role in that wave
+    sessions = responses[["participant_id", "wave"]].drop_duplicates().merge(participants, on="participant_id")
+    expected = sessions.merge(plan[["role", "wave", "item_id"]].drop_duplicates(), on=["role", "wave"])
+    assert len(items) == len(expected) and not items.duplicated(["participant_id", "wave", "item_id"]).any()
+    assert set(items.participant_id) == set(expected.participant_id)  # no ID lost
+    # raw codes, within the item's range, equal to the answers given (not reverse coded)
+    ranged = items.dropna(subset=["value"]).merge(instrument[["item_id", "response_min", "response_max"]], on="item_id")
+    assert ranged["value"].between(ranged["response_min"], ranged["response_max"]).all()
+    given_answers = responses.dropna(subset=["value"]).set_index(["participant_id", "wave", "item_id"])["value"]
+    shown = items.dropna(subset=["value"]).astype({"wave": "str"}).set_index(["participant_id", "wave", "item_id"])["value"]
+    assert shown.sort_index().equals(given_answers.reindex(shown.index).sort_index())
+    assert (items["label"].isna() == items["value"].isna()).all()
+
+
 @st.composite
 def activity(draw):
     n_rows = draw(st.integers(1, 30))
