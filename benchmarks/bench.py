@@ -28,6 +28,7 @@ the start is recorded, and a figure that misses its target says why.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -528,36 +529,63 @@ def machine() -> dict[str, str]:
     }
 
 
+TITLES = {"prepare": "Prepare", "analyses": "Each analysis", "scaling": "Scaling (10x the data)",
+          "e2e": "End to end on the example data", "dask": "Dask distributed executor"}
+
+
 def write_results(bench: Bench, described: dict[str, str], started: datetime, seconds: float) -> None:
+    """results.md (and results.json beside it): the sections measured now, and the others kept from earlier runs.
+
+    A run of some sections (``--only``) replaces those sections and keeps the
+    rest, each section saying when, at which commit and under which load it
+    was measured; ``--quick`` writes only what it measured.
+    """
+    store_path = bench.results.with_suffix(".json")
+    store: dict[str, Any] = {}
+    if not bench.quick and store_path.is_file():
+        store = json.loads(store_path.read_text(encoding="utf-8"))
     load = ", ".join(f"{x:.2f}" for x in bench.load_at_start)
     end_load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    for section in bench.sections:
+        figures = [f for f in bench.figures if f.section == section]
+        if figures:
+            store[section] = {
+                "measured": f"{started:%Y-%m-%d %H:%M} UTC",
+                "commit": described.get("git commit", ""),
+                "load": f"{load} at the start, {end_load} at the end of that invocation",
+                "sites": list(bench.sites),
+                "figures": [dataclasses.asdict(f) for f in figures],
+            }
     lines = [
         "# Benchmark results",
         "",
         f"Written by `benchmarks/bench.py` ({'--quick' if bench.quick else 'sections: ' + ', '.join(bench.sections)}; "
         f"sites {', '.join(map(str, bench.sites))}) on {started:%Y-%m-%d %H:%M} UTC in {seconds / 60:.1f} min.",
-        "Wall-clock times; every figure that loads the package runs in a fresh process. A figure is",
-        "PASS when it is at most its target; a MISS says why.",
+        "Wall-clock times on a machine shared with other work (see the load averages); every figure that loads",
+        "the package runs in a fresh process. A figure is PASS when it is at most its target; a MISS says why.",
         "",
         "## Machine",
         "",
         *[f"- **{key}**: {value}" for key, value in described.items()],
-        f"- **load average at start** (1, 5, 15 min): {load}; at the end: {end_load}",
+        f"- **load average** (1, 5, 15 min) at the start of this invocation: {load}; at the end: {end_load}",
         "",
     ]
-    titles = {"prepare": "Prepare", "analyses": "Each analysis", "scaling": "Scaling (10x the data)",
-              "e2e": "End to end on the example data", "dask": "Dask distributed executor"}
     for section in SECTIONS:
-        figures = [f for f in bench.figures if f.section == section]
-        if not figures:
+        if section not in store:
             continue
-        lines += [f"## {titles[section]}", "", "| figure | measured | target | result | note |", "|---|---:|---:|---|---|"]
-        for f in figures:
+        entry = store[section]
+        lines += [f"## {TITLES[section]}", "",
+                  f"Measured {entry['measured']} at commit {entry['commit']}; load average {entry['load']}.", "",
+                  "| figure | measured | target | result | note |", "|---|---:|---:|---|---|"]
+        for record in entry["figures"]:
+            f = Figure(**record)
             note = "; ".join(x for x in (f.note, f.reason_if_missed if f.verdict == "MISS" else "") if x)
             lines.append(f"| {f.name} | {f.shown()} | {f.target_shown()} | {f.verdict} | {note.replace('|', '/')} |")
         lines.append("")
     bench.results.parent.mkdir(parents=True, exist_ok=True)
     bench.results.write_text("\n".join(lines), encoding="utf-8")
+    if not bench.quick:
+        store_path.write_text(json.dumps(store, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {bench.results}")
 
 

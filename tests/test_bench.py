@@ -23,7 +23,7 @@ def test_bench_quick_writes_results_with_machine_and_figures(tmp_path):
     text = results.read_text(encoding="utf-8")
     for heading in ("## Machine", "## Prepare", "## Each analysis"):
         assert heading in text
-    assert "load average at start" in text and "**Python**" in text and "pandas" in text
+    assert "**load average**" in text and "**Python**" in text and "pandas" in text
     rows = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| figure")]
     assert any(line.startswith("| prepare 3 sites: wall time") for line in rows)
     assert any(line.startswith("| mixed_model trust (3 sites)") for line in rows)
