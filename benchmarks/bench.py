@@ -123,6 +123,7 @@ class Bench:
     load_at_start: tuple[float, float, float] = (0.0, 0.0, 0.0)
     prepare_seconds: dict[int, float] = field(default_factory=dict)
     cross_case_seconds: dict[int, float] = field(default_factory=dict)
+    part_seconds: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     def add(self, figure: Figure) -> Figure:
         self.figures.append(figure)
@@ -166,9 +167,16 @@ def run_child(command: list[str], *, env: dict[str, str] | None = None, cwd: Pat
         return ChildRun(seconds, usage.ru_maxrss * scale, process.returncode, out.read().decode(errors="replace"), err.read().decode(errors="replace"))
 
 
-def child_env(**extra: str) -> dict[str, str]:
+def child_env(*, kernel_threads: bool = True, **extra: str) -> dict[str, str]:
+    """Environment of a child: the state folders `make` uses, and one BLAS thread when `kernel_threads`.
+
+    Analyses run as in a kernel (one thread). The commands a user types (``ponzoni-eval prepare``,
+    ``ponzoni-eval run``) get the user's environment: OMP_NUM_THREADS=1 would also shrink
+    pyarrow's thread pool, which reads the raw CSV files (run limits its kernels itself).
+    """
     env = dict(os.environ)
-    env.update(THREAD_LIMITS)
+    if kernel_threads:
+        env.update(THREAD_LIMITS)
     state = ROOT / ".state"
     for variable, folder in (("JUPYTER_RUNTIME_DIR", "jupyter-runtime"), ("JUPYTER_DATA_DIR", "jupyter-data"),
                              ("IPYTHONDIR", "ipython"), ("MPLCONFIGDIR", "matplotlib")):
@@ -226,7 +234,7 @@ def bench_prepare(bench: Bench) -> None:
         raw = raw_data(bench, n_sites)
         out = processed_data(bench, n_sites)
         shutil.rmtree(out, ignore_errors=True)
-        runs = [run_child(cli("prepare", str(raw), "--out", str(out)), env=child_env()) for _ in range(bench.repeat)]
+        runs = [run_child(cli("prepare", str(raw), "--out", str(out)), env=child_env(kernel_threads=False)) for _ in range(bench.repeat)]
         failed = [r for r in runs if r.returncode != 0]
         if failed:
             bench.add(Figure("prepare", f"prepare {n_sites} sites", None, "s", note=failed[0].stderr.strip()[-300:]))
@@ -334,6 +342,7 @@ def bench_analyses(bench: Bench) -> None:
         bench.add(Figure("analyses", f"ITS pooled (its_case_differences) ({n_sites} sites)", None, "s",
                          note=f"stopped after {ITS_POOLED_TIMEOUT:.0f} s: statsmodels' NB2 fit of all 4 x {n_sites} coefficients at once"))
     bench.cross_case_seconds[n_sites] = total if total is not None else float("nan")
+    bench.part_seconds[n_sites] = {part: timings.get(part) for part in CROSS_CASE_PARTS}
     bench.add(Figure("analyses", f"cross-case analysis ({' + '.join(CROSS_CASE_PARTS)}), {n_sites} sites", total, "s",
                      CROSS_CASE_SECONDS_300 if n_sites == 300 else None,
                      reason_if_missed="all-pairs comparisons grow with the square of the number of cases"))
@@ -342,7 +351,7 @@ def bench_analyses(bench: Bench) -> None:
 def _ensure_processed(bench: Bench, n_sites: int) -> Path:
     processed = processed_data(bench, n_sites)
     if not (processed / "manifest.json").is_file():
-        run = run_child(cli("prepare", str(raw_data(bench, n_sites)), "--out", str(processed)), env=child_env())
+        run = run_child(cli("prepare", str(raw_data(bench, n_sites)), "--out", str(processed)), env=child_env(kernel_threads=False))
         if run.returncode != 0:
             raise RuntimeError(f"prepare {n_sites} sites failed: {run.stderr[-2000:]}")
     return processed
@@ -356,14 +365,18 @@ def bench_scaling(bench: Bench) -> None:
     print(f"scaling: 10x the data -> time ratio ({', '.join(map(str, sizes))} sites)", flush=True)
     for n_sites in sizes:
         if n_sites not in bench.prepare_seconds:
-            runs = [run_child(cli("prepare", str(raw_data(bench, n_sites)), "--out", str(processed_data(bench, n_sites))), env=child_env())
+            runs = [run_child(cli("prepare", str(raw_data(bench, n_sites)), "--out", str(processed_data(bench, n_sites))),
+                              env=child_env(kernel_threads=False))
                     for _ in range(bench.repeat)]
             bench.prepare_seconds[n_sites] = statistics.median(r.seconds for r in runs)
         if n_sites not in bench.cross_case_seconds:
             timings, _ = child_json("analyses", str(raw_data(bench, n_sites)), str(_ensure_processed(bench, n_sites)), "cross-case")
             total = _analysis_figures(bench, "scaling", n_sites, timings, show=False)
             bench.cross_case_seconds[n_sites] = total if total is not None else float("nan")
-        bench.add(Figure("scaling", f"cross-case analysis {n_sites} sites", bench.cross_case_seconds[n_sites], "s"))
+            bench.part_seconds[n_sites] = {part: timings.get(part) for part in CROSS_CASE_PARTS}
+        parts = ", ".join(f"{part} {seconds:.2f} s" for part, seconds in bench.part_seconds.get(n_sites, {}).items()
+                          if isinstance(seconds, float))
+        bench.add(Figure("scaling", f"cross-case analysis {n_sites} sites", bench.cross_case_seconds[n_sites], "s", note=parts))
     for small, large in zip(sizes, sizes[1:]):
         if large != 10 * small:
             continue
@@ -376,6 +389,10 @@ def bench_scaling(bench: Bench) -> None:
             ratio = seconds[large] / seconds[small] if seconds.get(small) else None
             bench.add(Figure("scaling", f"{what}: {small} -> {large} sites time ratio", ratio, "x", TEN_X_TIME_RATIO,
                              reason_if_missed=why))
+        for part in CROSS_CASE_PARTS:  # which part grows how (no target of their own)
+            before, after = (bench.part_seconds.get(n, {}).get(part) for n in (small, large))
+            if isinstance(before, float) and isinstance(after, float):
+                bench.add(Figure("scaling", f"{part}: {small} -> {large} sites time ratio", after / before, "x"))
 
 
 # --- end to end -----------------------------------------------------------------------------------
@@ -414,7 +431,7 @@ def bench_e2e(bench: Bench) -> None:
             nonlocal manifest
             out = workspace / f"runs-{number}"
             result = run_child(cli("run", "--data", str(EXAMPLE_DATA), "--out", str(out), "--processed", str(processed)),
-                               env=child_env())
+                               env=child_env(kernel_threads=False))
             if result.returncode != 0:
                 raise RuntimeError(f"ponzoni-eval run failed: {result.stderr[-2000:]}")
             manifest = json.loads((out / "latest" / "manifest.json").read_text())
