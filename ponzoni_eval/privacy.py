@@ -482,9 +482,13 @@ def redact(
         chosen = redactor.pattern_for(value)
         return (value, 0) if chosen is None else chosen.subn(lambda match: replacement[match.lastgroup], value)
 
-    done = [substitute(value) for value in normalised.to_numpy(dtype=object)]
-    out = pd.Series([value for value, _ in done], index=normalised.index, dtype=normalised.dtype, name=normalised.name)
-    out.attrs["n_replacements"] = int(sum(count for _, count in done))
+    # Each distinct text once (double-coded segments repeat their quote), then back to every row.
+    codes, distinct = pd.factorize(normalised, use_na_sentinel=True)
+    done = [substitute(value) for value in np.asarray(distinct, dtype=object)]
+    redacted = np.array([value for value, _ in done] + [None], dtype=object)[codes]  # code -1 (missing) -> None
+    counts = np.array([count for _, count in done] + [0], dtype=np.int64)[codes]
+    out = pd.Series(redacted, index=normalised.index, name=normalised.name).astype(normalised.dtype)
+    out.attrs["n_replacements"] = int(counts.sum())
     return out
 
 
