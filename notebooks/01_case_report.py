@@ -36,7 +36,7 @@
 case_id = "slotervaart"  # the case this report is about
 processed_dir = "../data/processed"  # where `ponzoni-eval prepare` wrote the tables
 run_dir = None  # the run folder to write tables and figures to; None writes nothing
-alpha = 0.05  # significance level for every test in this report
+alpha = 0.05  # significance level; this report gives exact p-values and 95% CIs, so alpha is only recorded
 seed = 20170616  # seed for everything random (bootstrap confidence intervals)
 language = "en"  # language of generated sentences and captions: "en" or "nl"
 
@@ -44,19 +44,22 @@ language = "en"  # language of generated sentences and captions: "en" or "nl"
 # ## Set-up
 #
 # `open_run` ties the output helpers to this run, notebook and case, so each table below is saved
-# as `<case_id>-<name>`. The tables are read once; the analyses only use package functions, so
-# everything they compute is tested in `tests/`. `tables` also holds `redaction_terms`, the names by
+# as `<case_id>-<name>`. The tables are read once and the scale scores computed once (the mean of a
+# participant's answers to a scale's items, reverse-coded items turned round; `transforms.score_scales`);
+# every section below is one function of `ponzoni_eval.analyses`, so everything it computes is tested
+# in `tests/`. `tables` also holds `redaction_terms`, the names by
 # which participants may appear in interview text (used to redact quotes): never show or save it.
 # A red banner appears when the data are synthetic: the numbers then illustrate the method and are
 # not findings.
 
 # %%
 # NBVAL_CHECK_OUTPUT
-from ponzoni_eval import quality, report
+from ponzoni_eval import analyses, quality, report
 from ponzoni_eval.io import load_processed
 
 run = report.open_run(run_dir, "01_case_report", case_id=case_id)
 tables = load_processed(processed_dir)  # checks each file against the manifest written by prepare
+scores = analyses.scores_for(tables)  # scale scores of every participant, computed once for all sections
 report.synthetic_banner(processed_dir, language=language)
 
 # %% [markdown]
@@ -98,38 +101,187 @@ run.save_table(checks["missingness"], "missingness", caption=f"Missing answers p
 # %% [markdown]
 # ## 2. Reliability of the scales
 #
-# *To come:* Cronbach's alpha and McDonald's omega per scale and wave, with 95% confidence intervals.
+# **What is computed.** For every scale and wave, Cronbach's alpha (do the items of a scale measure
+# the same thing?) with a 95% confidence interval (Feldt), and McDonald's omega from a one-factor
+# model where there are at least three items. Only participants who answered every item of a scale
+# count (listwise); the `note` column says how many were left out. Alpha below .70 (the dashed line)
+# means the scale score is too noisy to compare waves or groups on.
+#
+# **To adapt.** `analyses.reliability_section` calls `stats.reliability(..., by=("case_id", "wave"))`;
+# group by role as well by calling `stats.reliability` yourself with `by=("case_id", "role", "wave")`.
+
+# %%
+reliability = analyses.reliability_section(tables, case_id, language=language)
+run.save_figure(reliability.figure, "reliability")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print(reliability.sentence)
+analyses.rounded(run.save_table(reliability.table, "reliability", caption=f"Cronbach's alpha and omega per scale and wave in case {case_id}."))
 
 # %% [markdown]
-# ## 3. Change over the waves
+# ## 3. Trajectories over the waves
 #
-# *To come:* trust, willingness and the other scales from before (t0) to after the joint positive goal
-# (t1) and at follow-up (t2): paired tests with Hedges' g_av and rank-biserial r, each with a 95% CI.
+# **What is computed.** The mean score of every scale per role and wave, before any test: t0 before
+# the collaboration, t1 after the joint positive goal, t2 at follow-up. The figure shows trust, with
+# 95% confidence intervals of each mean. Means of different waves can rest on different people
+# (drop-out); the paired tests in the next section use only people who answered both times.
+#
+# **To adapt.** Pass `scale="perceived_willingness"` (or any scale in the table) to draw another one.
+
+# %%
+trajectories = analyses.trajectories_section(scores, case_id, scale="trust", language=language)
+run.save_figure(trajectories.figure, "trajectories_trust")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print(trajectories.sentence)
+analyses.rounded(run.save_table(trajectories.table, "wave_means", caption=f"Mean score per role, wave and scale in case {case_id}."))
 
 # %% [markdown]
-# ## 4. Perception gap
+# ## 4. Change from before to follow-up (pre/post)
 #
-# *To come:* each side's own willingness to collaborate against how willing it thinks the other side
-# is, per role, with the effect size and its CI.
+# **What is computed.** For every scale measured at t0 and t2, per role: the paired t-test with Hedges'
+# g_av and the Wilcoxon signed-rank test with the rank-biserial r, each with a 95% CI, on the people
+# who answered both times (`n`). `p_adjusted` is Holm-adjusted over all scales and roles of this
+# case; `min_detectable` is the smallest standardised change this n could detect with 80% power, so
+# a non-significant result with a large `min_detectable` means "too few people to tell", not "no
+# change". The forest plot shows g_av per scale and role; the sentence reads trust.
+#
+# **To adapt.** `before="t0", after="t1"` looks at the change up to the joint goal instead.
+
+# %%
+pre_post = analyses.pre_post_section(scores, case_id, scale="trust", before="t0", after="t2", language=language)
+run.save_table(pre_post.tables["pair_means"], "pair_means", caption=f"Mean before and after over the complete pairs, per role and scale, in case {case_id}.")
+run.save_figure(pre_post.figure, "pre_post")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print(pre_post.sentence)
+analyses.rounded(run.save_table(pre_post.table, "pre_post", caption=f"Change t0 to t2 per scale and role in case {case_id}: paired t and Wilcoxon tests."))
 
 # %% [markdown]
-# ## 5. Expectation mismatch
+# ## 5. Perception gap
 #
-# *To come:* what migrant organisations expect of professionals (strengthen the organisation) against
-# what professionals expect of them (a bridge to parents): a crosstab with an exact test.
+# **What is computed.** Both sides may want to collaborate while each believes the other side does
+# not. The gap is a participant's own willingness minus the willingness they perceive in the other
+# side; it is tested per role and wave (is the gap larger than zero?) and its change from t0 to t2
+# (does it close?), with the same tests and effect sizes as above. In the figure the filled point is
+# own willingness, the open point the perceived willingness of the other side: the line between them
+# is the gap.
+#
+# **To adapt.** `stats.perception_gap` takes any two scales (`own=`, `perceived=`) answered by the
+# same people in the same wave.
+
+# %%
+gap = analyses.perception_gap_section(scores, case_id, language=language)
+run.save_table(gap.tables["gap_means"], "gap_means", caption=f"Mean perception gap at t0 and t2 over the complete pairs, per role, in case {case_id}.")
+run.save_figure(gap.figure, "perception_gap")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print(gap.sentence)
+analyses.rounded(run.save_table(gap.table, "perception_gap", caption=f"Perception gap per role and wave, and its change t0 to t2, in case {case_id}."))
 
 # %% [markdown]
-# ## 6. Help-seeking over time
+# ## 6. Expectations of the collaboration
 #
-# *To come:* parenting questions and referrals reaching the youth team per month, before and after the
-# collaboration started (interrupted time series).
+# **What is computed.** What each side primarily expects: strengthening the organisation, a bridge
+# to migrant parents, or both. The crosstab of role x expectation is tested per wave (Fisher's exact
+# test for 2 x 2 tables, otherwise chi-square with a Monte Carlo p when counts are small) with
+# Cramér's V and its CI; the adjusted residuals show which cells drive a difference (beyond +-2). The
+# two expectation scales (expect_strengthen, expect_bridge) are compared between the roles at t0
+# (rank-biserial r: positive when migrant organisations score higher). The counts of people per cell
+# are published with small counts suppressed (below the run's `min_cell`, 5 unless `--min-cell` says otherwise).
+#
+# **To adapt.** `wave="t2"` draws and describes the follow-up instead of the baseline.
+
+# %%
+expectations = analyses.expectations_section(analyses.expectation_answers(tables), scores, case_id, wave="t0", seed=seed, language=language)
+run.save_table(expectations.tables["expectation_residuals"], "expectation_residuals", caption=f"Adjusted residuals of role x primary expectation per wave in case {case_id}.")
+run.save_table(expectations.tables["expectation_counts"], "expectation_counts", caption=f"Respondents per wave, role and primary expectation in case {case_id} (counts below {run.min_cell} suppressed).",
+               publish=True, count_columns=["n"])
+run.save_figure(expectations.figure, "expectations")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print(expectations.sentence)
+analyses.rounded(run.save_table(expectations.table, "expectations", caption=f"Role x primary expectation per wave, and the expectation scales by role, in case {case_id}."))
 
 # %% [markdown]
-# ## 7. Themes from the interviews
+# ## 7. Help-seeking over time
 #
-# *To come:* how many participants mentioned each theme (quantitized codes), with example quotes.
+# **What is computed.** Parenting questions reaching the youth team per month, before and after the
+# collaboration started (an interrupted time series: segmented Poisson or, when the counts vary more
+# than Poisson allows, negative binomial regression). Three rate ratios: the jump at the start (level
+# change), the change in the monthly trend (slope change) and the trend before. In the figure, the
+# dashed line continues the trend from before the start: the gap between it and the solid line after
+# month 0 is the estimated effect of the collaboration.
+#
+# **To adapt.** `timeseries.interrupted_time_series(monthly, event_type="referral_to_youth_team")`
+# analyses another count of the activity log.
+
+# %%
+help_seeking = analyses.help_seeking_section(analyses.monthly_for(tables), case_id, language=language)
+run.save_table(help_seeking.tables["help_seeking_fit"], "help_seeking_fit", caption=f"Monthly parenting questions to the youth team with the fitted and counterfactual series in case {case_id}.")
+run.save_figure(help_seeking.figure, "help_seeking")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print(help_seeking.sentence)
+analyses.rounded(run.save_table(help_seeking.table, "help_seeking", caption=f"Interrupted time series of help-seeking in case {case_id}: rate ratios."))
 
 # %% [markdown]
-# ## 8. In words
+# ## 8. Themes from the interviews
 #
-# *To come:* one generated sentence per result, with the numbers from the tables above.
+# **What is computed.** Quantitized codes: for every code, how many of the participants interviewed
+# in a role and wave mentioned it at least once (`n_with_code` of `n_at_risk`). Where a document was
+# coded twice, the main coder's coding counts. These tables count people, so they are published
+# with counts below the run's `min_cell` (1 to 4 by default) and the percentages beside them suppressed; the figure and the sentence
+# are made from the suppressed table.
+#
+# **To adapt.** `quantitize.code_presence(..., level="theme", codebook=...)` counts themes instead of
+# codes; `coder="any"` counts a code that either coder applied.
+
+# %%
+themes = analyses.theme_prevalence_section(tables, case_id, min_cell=run.min_cell, language=language)
+run.save_table(themes.tables["theme_prevalence_case"], "theme_prevalence_case", caption=f"Interviewed participants who mentioned each code in case {case_id} (counts below {run.min_cell} suppressed).",
+               publish=True, count_columns=["n_with_code"], derived={"percent": "n_with_code"})
+run.save_figure(themes.figure, "theme_prevalence")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print(themes.sentence)
+analyses.rounded(run.save_table(themes.table, "theme_prevalence", caption=f"Interviewed participants who mentioned each code, per role and wave, in case {case_id} (counts below {run.min_cell} suppressed).",
+                                publish=True, count_columns=["n_with_code"], derived={"percent": "n_with_code"}))
+
+# %% [markdown]
+# ## 9. Intercoder agreement
+#
+# **What is computed.** On the interviews of this case that two coders coded independently: for
+# every code, did both coders apply it to a document or not? Percent agreement, Cohen's kappa,
+# Krippendorff's alpha and Brennan-Prediger's kappa, each with a 95% bootstrap CI that resamples
+# documents (seeded with `seed`). The dashed lines at .667 and .800 are Krippendorff's thresholds
+# for tentative and firm conclusions. Few double-coded documents give wide intervals.
+#
+# **To adapt.** `agreement.agreement(segments, unit="segment")` compares the coded passages instead
+# of whole documents.
+
+# %%
+agreement = analyses.agreement_section(tables, case_id, seed=seed, language=language)
+run.save_figure(agreement.figure, "intercoder_agreement")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print(agreement.sentence)
+analyses.rounded(run.save_table(agreement.table, "intercoder_agreement", caption=f"Intercoder agreement per code on the double-coded interviews of case {case_id}."))
+
+# %% [markdown]
+# ## 10. In words
+#
+# The sentences of the sections above, together: each is generated from the numbers in its table.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+for section in (reliability, trajectories, pre_post, gap, expectations, help_seeking, themes, agreement):
+    print("-", section.sentence)

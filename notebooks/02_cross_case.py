@@ -32,7 +32,7 @@ case_id = "all"  # cross-case results carry case_id "all"
 cases = None  # the cases to compare; None means every case in the data
 processed_dir = "../data/processed"  # where `ponzoni-eval prepare` wrote the tables
 run_dir = None  # the run folder to write tables and figures to; None writes nothing
-alpha = 0.05  # significance level for every test in this report
+alpha = 0.05  # significance level; this report gives exact p-values and 95% CIs, so alpha is only recorded
 seed = 20170616  # seed for everything random (bootstrap confidence intervals)
 language = "en"  # language of generated sentences and captions: "en" or "nl"
 
@@ -40,15 +40,17 @@ language = "en"  # language of generated sentences and captions: "en" or "nl"
 # ## Set-up
 #
 # The same helpers as in the case report; outputs of this notebook are saved under their own names.
-# The banner marks synthetic data.
+# The scale scores are computed once and passed to every section (each one function of
+# `ponzoni_eval.analyses`, tested in `tests/`). The banner marks synthetic data.
 
 # %%
 # NBVAL_CHECK_OUTPUT
-from ponzoni_eval import quality, report
+from ponzoni_eval import analyses, quality, report
 from ponzoni_eval.io import load_processed
 
 run = report.open_run(run_dir, "02_cross_case")
 tables = load_processed(processed_dir)  # checks each file against the manifest written by prepare
+scores = analyses.scores_for(tables)  # scale scores of every participant, computed once for all sections
 report.synthetic_banner(processed_dir, language=language)
 
 # %% [markdown]
@@ -67,23 +69,137 @@ run.save_table(checks["sample"], "sample_by_case", caption="Participants per cas
 run.save_table(checks["response"], "response_by_case", caption="Participants who responded, per case, role and wave.")
 
 # %% [markdown]
-# ## 2. Differences between the cases
+# ## 2. Trajectories side by side
 #
-# *To come:* Kruskal-Wallis tests per scale and wave with Dunn's pairwise comparisons (Holm-adjusted).
+# **What is computed.** The model-based mean of every scale per case and wave: the estimated marginal
+# means of the mixed model in the next section (professionals and migrant organisations averaged by
+# their share of the answers), with 95% confidence intervals. Unlike raw means they use every answer,
+# also of people who dropped out later. The figure shows trust.
+#
+# **To adapt.** `scale="perceived_willingness"` draws another scale.
+
+# %%
+trajectories = analyses.cross_case_trajectories_section(scores, cases, scale="trust", language=language)
+run.save_figure(trajectories.figure, "trajectories_trust_by_case")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print(trajectories.sentence)
+analyses.rounded(run.save_table(trajectories.table, "marginal_means", caption="Model-based mean per case, wave and scale (estimated marginal means of the mixed model)."))
 
 # %% [markdown]
-# ## 3. Change over time in all cases together
+# ## 3. Change over time in all cases together: the mixed model
 #
-# *To come:* a linear mixed model of each scale over the waves with case as a factor (participants
-# nested in cases), and an ordinal model for single Likert items.
+# **What is computed.** For every scale measured at t0 and t2, one linear mixed model of all answers
+# of all cases: wave x case as fixed effects (plus role), a random intercept per participant (the
+# same person answers more than once). From it: the change t0 -> t2 in each case, and the
+# differences of that change between cases, with Wald 95% CIs and Holm-adjusted p-values. With tens
+# of participants per case these intervals are somewhat too narrow (R's lmerTest would use
+# Satterthwaite degrees of freedom); the `note` column records how the model converged.
+#
+# **To adapt.** `crosscase.mixed_model(scores, outcome="trust", role=False)` leaves the role
+# adjustment out; `formula=` takes any patsy formula on the score rows.
+
+# %%
+mixed = analyses.mixed_model_section(scores, cases, scale="trust", language=language)
+run.save_figure(mixed.figure, "mixed_model_change")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print(mixed.sentence)
+analyses.rounded(run.save_table(mixed.table, "mixed_model", caption="Mixed model per scale: fixed effects, variance components, change t0 to t2 per case and its differences between cases."))
 
 # %% [markdown]
-# ## 4. Help-seeking side by side
+# ## 4. Do the cases differ in change? Kruskal-Wallis with Dunn's tests
 #
-# *To come:* the monthly series of parenting questions and referrals of every case, aligned on the
-# month the collaboration started.
+# **What is computed.** A check of the mixed model without its assumptions: each participant's change
+# score (t2 minus t0) per scale, compared across the cases by rank (Kruskal-Wallis, with
+# epsilon-squared and a bootstrap CI), then every pair of cases (Dunn's test, Holm-adjusted, with the
+# rank-biserial r: positive when the first case of the pair changed more). Only participants who
+# answered both times count.
+#
+# **To adapt.** `scale="perceived_willingness"` puts another scale in the sentence; the table holds
+# every scale.
+
+# %%
+ranks = analyses.kruskal_dunn_section(scores, cases, scale="trust", seed=seed, language=language)
+run.save_table(ranks.tables["change_by_case"], "change_by_case", caption="Change score t0 to t2 per case and scale: n, mean and median.")
+run.save_figure(ranks.figure, "dunn_pairs")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print(ranks.sentence)
+analyses.rounded(run.save_table(ranks.table, "kruskal_dunn", caption="Kruskal-Wallis test of the change t0 to t2 between the cases, and Dunn's pairwise tests (Holm), per scale."))
 
 # %% [markdown]
-# ## 5. In words
+# ## 5. Help-seeking side by side
 #
-# *To come:* one generated sentence per result, with the numbers from the tables above.
+# **What is computed.** The interrupted time series of parenting questions to the youth team in every
+# case (rate ratios of the level change, the slope change and the trend before), and one pooled
+# model with case interactions: a joint Wald test of whether the level (and the slope) changes are
+# the same in all cases, and for every pair of cases the ratio of their rate ratios (Holm). The
+# forest plot shows the level change per case (coloured) and the ratio for each pair of cases
+# (black diamonds); 1 means no change, or no difference between the two cases.
+#
+# **To adapt.** `timeseries.its_case_differences(monthly, family="poisson")` fixes the count model.
+
+# %%
+help_seeking = analyses.help_seeking_cross_section(analyses.monthly_for(tables), cases, language=language)
+run.save_figure(help_seeking.figure, "help_seeking_rate_ratios")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print(help_seeking.sentence)
+analyses.rounded(run.save_table(help_seeking.table, "help_seeking_by_case", caption="Help-seeking per case (rate ratios) and the pooled test of case differences."))
+
+# %% [markdown]
+# ## 6. Themes across the cases
+#
+# **What is computed.** For every code, the share of interviewed participants per case who mentioned
+# it (heatmap), and whether that share differs between the cases (Fisher's exact or chi-square test
+# with Cramér's V; Holm-adjusted over the codes). The prevalence table counts people, so it is
+# published with counts below the run's `min_cell` (1 to 4 by default) suppressed (grey, hatched cells in the heatmap).
+#
+# **To adapt.** `quantitize.theme_crosstab(presence, participants, code=..., by="role")` compares
+# roles instead of cases.
+
+# %%
+themes = analyses.theme_heatmap_section(tables, cases, seed=seed, min_cell=run.min_cell, language=language)
+run.save_table(themes.tables["theme_prevalence"], "theme_prevalence_by_case", caption=f"Interviewed participants who mentioned each code, per case (counts below {run.min_cell} suppressed).",
+               publish=True, count_columns=["n_with_code"], derived={"percent": "n_with_code"})
+run.save_figure(themes.figure, "theme_heatmap")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print(themes.sentence)
+analyses.rounded(run.save_table(themes.table, "theme_differences", caption="Does mentioning each code differ between the cases? Tests per code, Holm-adjusted."))
+
+# %% [markdown]
+# ## 7. Expectations per case
+#
+# **What is computed.** The role x primary expectation crosstab of every case side by side (the test
+# of the case report, for all cases), with the expectation scales compared between roles. The
+# figure shows the shares at t0; the counts of people are published with small cells suppressed.
+#
+# **To adapt.** `wave="t2"` shows the follow-up.
+
+# %%
+expectations = analyses.expectations_cross_section(analyses.expectation_answers(tables), scores, cases, wave="t0", seed=seed, language=language)
+run.save_table(expectations.tables["expectation_counts"], "expectation_counts_by_case", caption=f"Respondents per case, wave, role and primary expectation (counts below {run.min_cell} suppressed).",
+               publish=True, count_columns=["n"])
+run.save_figure(expectations.figure, "expectations_by_case")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print(expectations.sentence)
+analyses.rounded(run.save_table(expectations.table, "expectations_by_case", caption="Role x primary expectation per case and wave, and the expectation scales by role."))
+
+# %% [markdown]
+# ## 8. In words
+#
+# The sentences of the sections above, together: each is generated from the numbers in its table.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+for section in (trajectories, mixed, ranks, help_seeking, themes, expectations):
+    print("-", section.sentence)

@@ -1685,7 +1685,8 @@ def _row_labels(data: pd.DataFrame, columns: Sequence[str], language: str) -> pd
         text = data[column].astype("str").where(data[column].notna(), "")
         # An outcome is a scale or an event type; whichever dictionary knows it names it.
         names = {**words["event_type"], **words["scale"]} if column == "outcome" else words.get(kinds.get(column, column), {})
-        parts.append(text.map(names).fillna(text))
+        # A value without a display name is shown as it is (map with a default: no all-NaN float column to fill).
+        parts.append(text.map(lambda value: names.get(value, value)).astype("str"))
     if not parts:
         return pd.Series("", index=data.index, dtype="str")
     joined = parts[0].str.cat(parts[1:], sep=" · ") if len(parts) > 1 else parts[0]

@@ -28,6 +28,13 @@ Processed tables are the raw tables, typed:
   the segments' ``start``/``end`` are moved to count characters in the
   redacted transcript. So no analysis, notebook or report can show a name
   from the data by mistake. The raw files keep the original texts.
+
+The evaluator's integration files travel with the data, because reports read
+only the processed folder: ``integration_overrides.csv`` (validated by
+`integrate.read_overrides`) becomes the table ``integration_overrides``, and
+``integration_map.toml`` (validated by `integrate.load_integration_map`) is
+copied byte for byte; the manifest records both with their checksums under
+``raw_files`` and the processed side under ``tables`` / ``files``.
 """
 
 from __future__ import annotations
@@ -43,15 +50,35 @@ import pandas as pd
 
 from . import __version__, schema
 from .errors import DataError, Problem, ValidationFailed
-from .io import MANIFEST_FILE, QDA_MAPPING_FILE, QDA_TABLES, atomic_write_text, sha256_file, to_categorical, write_parquet
+from .io import (
+    MANIFEST_FILE,
+    QDA_MAPPING_FILE,
+    QDA_TABLES,
+    atomic_write_bytes,
+    atomic_write_text,
+    sha256_file,
+    to_categorical,
+    write_parquet,
+)
 from .privacy import name_variants, read_name_list, redact_documents
 from .validate import ValidationReport, validate_dir
 
-__all__ = ["prepare", "processed_tables", "redaction_terms", "REDACTION_TERMS", "REDACTION_NOTE", "REDACTION_NAMES_FILE"]
+__all__ = [
+    "prepare",
+    "processed_tables",
+    "redaction_terms",
+    "integration_overrides",
+    "REDACTION_TERMS",
+    "REDACTION_NOTE",
+    "REDACTION_NAMES_FILE",
+    "INTEGRATION_OVERRIDES",
+]
 
 REDACTION_TERMS = "redaction_terms"
 REDACTION_NAMES_FILE = "redaction_names.txt"
 """Optional file in the raw folder: further names to redact, one per line."""
+INTEGRATION_OVERRIDES = "integration_overrides"
+"""Processed table with the evaluator's overrides of the joint display (from ``integration_overrides.csv``)."""
 REDACTION_NOTE = (
     "CONFIDENTIAL: participants' names, used only to redact quotes. Never publish, share or commit this file."
 )
@@ -150,6 +177,66 @@ def redaction_terms(participants: pd.DataFrame, extra_names: Sequence[str] = ())
     return terms
 
 
+def integration_overrides(raw_dir: Path | str, cases: pd.DataFrame) -> pd.DataFrame | None:
+    """The raw folder's ``integration_overrides.csv`` as a validated table (None without one).
+
+    Parameters
+    ----------
+    raw_dir : path-like
+        The raw folder (read only).
+    cases : DataFrame
+        The cases table: overrides may name these cases and ``"all"``.
+
+    Returns
+    -------
+    DataFrame or None
+        construct, case_id, fit_label, meta_inference, evaluator, date, reason
+        (text), indexed by the spreadsheet row (``row``, header = 1).
+
+    Raises
+    ------
+    DataError
+        A construct unknown to the integration map in force (the folder's
+        ``integration_map.toml`` or the package's), an unknown case or label,
+        a missing evaluator, date or reason (see `integrate.read_overrides`).
+    """
+    from .integrate import OVERRIDES_FILENAME, load_integration_map, read_overrides
+
+    path = Path(raw_dir) / OVERRIDES_FILENAME
+    if not path.is_file():
+        return None
+    constructs = load_integration_map(raw_dir).names
+    overrides = read_overrides(path, constructs=constructs, cases=[*cases["case_id"].dropna().astype(str), "all"])
+    overrides.index = pd.RangeIndex(2, len(overrides) + 2, name="row")
+    return overrides
+
+
+def _carry_integration_map(raw_dir: Path, out_dir: Path) -> dict | None:
+    """Copy a validated ``integration_map.toml`` into the processed folder; remove a stale copy."""
+    from .integrate import MAP_FILENAME, load_integration_map
+
+    source, target = raw_dir / MAP_FILENAME, out_dir / MAP_FILENAME
+    if not source.is_file():
+        target.unlink(missing_ok=True)
+        return None
+    load_integration_map(source)  # raises DataError naming the key and the file
+    atomic_write_bytes(target, source.read_bytes())
+    return {"file": target.name, "source": source.name, "sha256": sha256_file(target)}
+
+
+def _integration_raw_files(raw_dir: Path, overrides: pd.DataFrame | None) -> dict:
+    """Manifest entries (checksums) of the raw folder's integration files, so a run records them as inputs."""
+    from .integrate import MAP_FILENAME, OVERRIDES_FILENAME
+
+    entries = {}
+    for name, table in ((MAP_FILENAME, None), (OVERRIDES_FILENAME, INTEGRATION_OVERRIDES)):
+        path = raw_dir / name
+        if path.is_file():
+            rows = {"rows": int(len(overrides))} if table and overrides is not None else {}
+            entries[name] = {"table": table, **rows, "bytes": path.stat().st_size, "sha256": sha256_file(path)}
+    return entries
+
+
 def _raise_if_failed(report: ValidationReport) -> None:
     if report.ok:
         return
@@ -209,6 +296,9 @@ def prepare(raw_dir: Path | str, out_dir: Path | str) -> dict:
     names_file = raw_dir / REDACTION_NAMES_FILE
     listed = read_name_list(names_file) if names_file.is_file() else []
     tables = processed_tables(report.data, extra_names=listed)
+    overrides = integration_overrides(raw_dir, report.data["cases"])
+    if overrides is not None:
+        tables[INTEGRATION_OVERRIDES] = overrides
 
     def write(name: str, frame: pd.DataFrame) -> dict:
         path = out_dir / f"{name}.parquet"
@@ -224,6 +314,7 @@ def prepare(raw_dir: Path | str, out_dir: Path | str) -> dict:
         futures = {name: pool.submit(write, name, frame) for name, frame in tables.items()}
         written = {name: future.result() for name, future in futures.items()}
     _remove_stale_tables(out_dir, keep=set(written))
+    carried_map = _carry_integration_map(raw_dir, out_dir)
 
     raw = report.raw
     raw_files = {
@@ -247,6 +338,7 @@ def prepare(raw_dir: Path | str, out_dir: Path | str) -> dict:
         mapping = raw.root / QDA_MAPPING_FILE
         if mapping.is_file():
             raw_files[mapping.name] = {"table": None, "bytes": mapping.stat().st_size, "sha256": sha256_file(mapping)}
+    raw_files.update(_integration_raw_files(raw_dir, overrides))
     manifest = {
         "package": "ponzoni_eval",
         "version": __version__,
@@ -254,6 +346,7 @@ def prepare(raw_dir: Path | str, out_dir: Path | str) -> dict:
         "dataset": raw.metadata,
         "raw_files": raw_files,
         "tables": written,
+        "files": {"integration_map": carried_map} if carried_map else {},
         "validation": {"errors": report.n_errors, "warnings": report.n_warnings},
         # counts only: the terms themselves stay in redaction_terms.parquet
         "redaction": {
@@ -268,6 +361,6 @@ def prepare(raw_dir: Path | str, out_dir: Path | str) -> dict:
 
 def _remove_stale_tables(out_dir: Path, keep: set[str]) -> None:
     """Remove processed tables of an earlier run whose raw table is gone (e.g. activity_log deleted)."""
-    for name in [*schema.TABLES, REDACTION_TERMS]:
+    for name in [*schema.TABLES, REDACTION_TERMS, INTEGRATION_OVERRIDES]:
         if name not in keep:
             (out_dir / f"{name}.parquet").unlink(missing_ok=True)

@@ -6,6 +6,8 @@ compare byte for byte:
 
 - `save_table` writes ``tables/<name>.csv`` and ``tables/<name>.parquet``;
 - `save_figure` writes ``figures/<name>.png`` and ``figures/<name>.svg``;
+- `save_document` writes a finished document (an HTML page, a Markdown or
+  Excel file, e.g. the joint display) to ``documents/<name>.<format>``;
 - each writes a sidecar ``<name>.json`` (caption / alt text, files, checksums,
   the notebook that made it), and ``outputs.json`` in the run folder lists
   them all (rebuilt by `collect_outputs`; `run.run_pipeline` rebuilds it once
@@ -19,8 +21,11 @@ same notebook run for three cases never overwrites its own tables. With
 the helpers only display.
 
 `synthetic_banner` marks reports made from the synthetic example data, and
-`describe_change` / `describe_result` turn result rows into sentences, so no
-number is ever typed into a notebook by hand.
+`describe_change` / `describe_result` (one row), `describe_by` (one row per
+group), `describe_range` (the smallest and largest of many estimates),
+`describe_share` (how many mentioned a theme) and `describe_tally` (how often
+each label occurs) turn results into sentences, so no number is ever typed
+into a notebook by hand.
 
 Every write is atomic (a temporary file in the same folder, then
 ``os.replace``), so a reader never sees half a file, also not when a run is
@@ -29,6 +34,7 @@ interrupted.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import html
 import io
@@ -52,6 +58,7 @@ __all__ = [
     "open_run",
     "save_table",
     "save_figure",
+    "save_document",
     "collect_outputs",
     "synthetic_banner",
     "is_synthetic",
@@ -61,14 +68,24 @@ __all__ = [
     "describe_result",
     "describe_change",
     "describe_results",
+    "describe_by",
+    "describe_range",
+    "describe_share",
+    "describe_tally",
     "OUTPUTS_FILE",
     "TABLES_DIR",
     "FIGURES_DIR",
+    "DOCUMENTS_DIR",
+    "DOCUMENT_FORMATS",
 ]
 
 TABLES_DIR = "tables"
 FIGURES_DIR = "figures"
+DOCUMENTS_DIR = "documents"
 OUTPUTS_FILE = "outputs.json"
+
+DOCUMENT_FORMATS = ("html", "md", "xlsx", "csv", "txt")
+"""File formats `save_document` writes (the file name's suffix)."""
 
 _NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_]*$")
 _CASE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")  # schema.ID_PATTERN
@@ -133,7 +150,7 @@ class RunContext:
     min_cell: int | None = None
 
     def save_table(self, frame: "pd.DataFrame", name: str, *, caption: str | None = None, **publishing: Any) -> "pd.DataFrame":
-        """`save_table` into this run (``publish=``, ``count_columns=``, ``threshold=`` as there); returns the table as written.
+        """`save_table` into this run (``publish=``, ``count_columns=``, ``derived=``, ``threshold=`` as there); returns the table as written.
 
         Small counts are suppressed below the run's `min_cell` unless ``threshold=`` says otherwise.
         """
@@ -141,9 +158,14 @@ class RunContext:
             publishing.setdefault("threshold", self.min_cell)
         return save_table(frame, name, self.run_dir, caption=caption, notebook=self.notebook, case_id=self.case_id, **publishing)
 
-    def save_figure(self, fig: "Figure", name: str, *, caption: str) -> None:
-        """`save_figure` into this run."""
+    def save_figure(self, fig: Any, name: str, *, caption: str | None = None) -> Any:
+        """`save_figure` into this run; returns the figure, so a cell ending with this call shows it."""
         save_figure(fig, name, self.run_dir, caption=caption, notebook=self.notebook, case_id=self.case_id)
+        return fig
+
+    def save_document(self, content: str | bytes, name: str, *, format: str, caption: str) -> None:
+        """`save_document` into this run."""
+        save_document(content, name, self.run_dir, format=format, caption=caption, notebook=self.notebook, case_id=self.case_id)
 
 
 def open_run(run_dir: str | os.PathLike | None, notebook: str, *, case_id: str | None = None, min_cell: int | None = None) -> RunContext:
@@ -229,11 +251,12 @@ def collect_outputs(run_dir: str | os.PathLike) -> dict[str, Any]:
     Returns
     -------
     dict
-        ``{"tables": [record, ...], "figures": [record, ...]}``, sorted by name.
+        ``{"tables": [record, ...], "figures": [record, ...], "documents": [record, ...]}``,
+        sorted by name.
     """
     run_dir = Path(run_dir)
     registry: dict[str, Any] = {}
-    for kind, folder in (("tables", TABLES_DIR), ("figures", FIGURES_DIR)):
+    for kind, folder in (("tables", TABLES_DIR), ("figures", FIGURES_DIR), ("documents", DOCUMENTS_DIR)):
         records = []
         for sidecar in sorted((run_dir / folder).glob("*.json")):
             records.append(json.loads(sidecar.read_text(encoding="utf-8")))
@@ -285,6 +308,7 @@ def save_table(
     case_id: str | None = None,
     publish: bool | None = None,
     count_columns: Sequence[str] | None = None,
+    derived: Mapping[str, str] | None = None,
     threshold: int | None = None,
 ) -> "pd.DataFrame":
     """Write a result table to the run folder as CSV and parquet.
@@ -315,6 +339,11 @@ def save_table(
         unsuppressed by accident. False: write the table as it is.
     count_columns : list of str
         The columns that count people (default: those the mark names).
+    derived : dict, optional
+        Columns computed from a count, blanked with it (``{"percent":
+        "n_with_code"}``): a percentage beside its denominator would give the
+        suppressed count away. Default: those the mark names for the counted
+        columns.
     threshold : int, optional
         The smallest count that is shown (default
         `ponzoni_eval.privacy.DEFAULT_MIN_CELL`, 5; a run's ``--min-cell``
@@ -350,11 +379,14 @@ def save_table(
         publish = bool(mark) or bool(count_columns)
     if publish:
         if count_columns:
-            mark = {"count_columns": list(count_columns), "derived": {}, "margins": None}
+            # Named columns win; the mark's derived columns of those counts still go with them.
+            marked_derived = {c: source for c, source in (mark.get("derived") or {}).items() if source in count_columns}
+            mark = {"count_columns": list(count_columns), "derived": dict(derived) if derived else marked_derived, "margins": None}
         if not mark:
             raise TypeError("save_table(..., publish=True) needs count_columns: the columns that count people")
         count_columns = mark["count_columns"]
-        table = suppress_small_cells(table, count_columns=count_columns, threshold=threshold, derived=mark["derived"], margins=mark["margins"])
+        derived = mark["derived"]
+        table = suppress_small_cells(table, count_columns=count_columns, threshold=threshold, derived=derived, margins=mark["margins"])
     if run_dir is None or str(run_dir) == "":
         return table
     run_dir = Path(run_dir)
@@ -377,7 +409,11 @@ def save_table(
             "parquet": f"{TABLES_DIR}/{stem}.parquet",
         },
         "sha256": {"csv": _sha256(csv_data), "parquet": _sha256(parquet_data)},
-        "suppressed": {"count_columns": list(count_columns), "threshold": threshold} if publish else None,
+        "suppressed": (
+            {"count_columns": list(count_columns), "threshold": threshold, **({"derived": dict(derived)} if derived else {})}
+            if publish
+            else None
+        ),
     }
     _write_sidecar(run_dir, TABLES_DIR, stem, record)
     return table
@@ -386,26 +422,43 @@ def save_table(
 # --- figures ------------------------------------------------------------------------
 
 
-def _figure_bytes(fig: "Figure", kind: str) -> bytes:
+def _figure_bytes(fig: "Figure", kind: str, *, styled: bool = False) -> bytes:
     import matplotlib
 
     buffer = io.BytesIO()
-    if kind == "svg":
-        # Without a fixed salt and without the Date field, every SVG differs from the last.
-        with matplotlib.rc_context({"svg.hashsalt": _SVG_HASHSALT}):
-            fig.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight")
-    else:
-        # Agg writes no time into PNG files; only 'Software' (the matplotlib version) is kept.
-        fig.savefig(buffer, format="png", dpi=_PNG_DPI, bbox_inches="tight")
+    with contextlib.ExitStack() as stack:
+        if styled:
+            # A package figure is saved in the style it was drawn in (fonts, white background).
+            from .plots import theme
+
+            stack.enter_context(theme())
+        if kind == "svg":
+            # Without a fixed salt and without the Date field, every SVG differs from the last.
+            with matplotlib.rc_context({"svg.hashsalt": _SVG_HASHSALT}):
+                fig.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight")
+        else:
+            # Agg writes no time into PNG files; only 'Software' (the matplotlib version) is kept.
+            fig.savefig(buffer, format="png", dpi=_PNG_DPI, bbox_inches="tight")
     return buffer.getvalue()
 
 
+def _figure_and_caption(fig: Any, caption: str | None, name: str) -> tuple["Figure", str, bool]:
+    """The matplotlib figure, its caption and whether it is a package figure (`ponzoni_eval.plots.Figure`)."""
+    package_figure = hasattr(fig, "fig") and isinstance(getattr(fig, "caption", None), str)
+    if package_figure:
+        caption = fig.caption if caption is None else caption
+        fig = fig.fig
+    if not isinstance(caption, str) or not caption.strip():
+        raise ValueError(f"figure {name!r} needs a caption: one sentence saying what it shows (used as alt text)")
+    return fig, caption, package_figure
+
+
 def save_figure(
-    fig: "Figure",
+    fig: Any,
     name: str,
     run_dir: str | os.PathLike | None,
     *,
-    caption: str,
+    caption: str | None = None,
     notebook: str | None = None,
     case_id: str | None = None,
 ) -> None:
@@ -413,14 +466,18 @@ def save_figure(
 
     Parameters
     ----------
-    fig : matplotlib Figure
+    fig : `ponzoni_eval.plots.Figure` or matplotlib Figure
+        A package figure brings its own caption (generated from the data);
+        it is saved in the package style (`ponzoni_eval.plots.theme`).
     name : str
         File stem: letters, digits and ``_``.
     run_dir : path or None
         The run folder; ``None`` writes nothing (interactive use).
-    caption : str
-        What the figure shows, in words; required, because it is the alt text
-        in the HTML index for readers who cannot see the figure.
+    caption : str, optional
+        What the figure shows, in words; required for a plain matplotlib
+        figure (and replaces a package figure's own caption when given),
+        because it is the alt text in the HTML index for readers who cannot
+        see the figure.
     notebook, case_id : str, optional
         Recorded with the figure; ``case_id`` prefixes the file name.
 
@@ -430,8 +487,7 @@ def save_figure(
     the SVG is written with a fixed ``svg.hashsalt`` and without the
     ``Date`` metadata, the PNG (Agg) carries no time stamp.
     """
-    if not isinstance(caption, str) or not caption.strip():
-        raise ValueError(f"figure {name!r} needs a caption: one sentence saying what it shows (used as alt text)")
+    fig, caption, styled = _figure_and_caption(fig, caption, name)
     if run_dir is None or str(run_dir) == "":
         return
     run_dir = Path(run_dir)
@@ -440,7 +496,7 @@ def save_figure(
     _claim_name(sidecar, "figure", notebook, case_id)
     files, checksums = {}, {}
     for kind in ("png", "svg"):
-        data = _figure_bytes(fig, kind)
+        data = _figure_bytes(fig, kind, styled=styled)
         relative = f"{FIGURES_DIR}/{stem}.{kind}"
         _atomic_write_bytes(run_dir / relative, data)
         files[kind], checksums[kind] = relative, _sha256(data)
@@ -454,6 +510,80 @@ def save_figure(
         "sha256": checksums,
     }
     _write_sidecar(run_dir, FIGURES_DIR, stem, record)
+
+
+# --- documents ----------------------------------------------------------------------
+
+
+def save_document(
+    content: str | bytes,
+    name: str,
+    run_dir: str | os.PathLike | None,
+    *,
+    format: str,
+    caption: str,
+    notebook: str | None = None,
+    case_id: str | None = None,
+) -> None:
+    """Write a finished document (HTML page, Markdown, Excel workbook) to the run folder.
+
+    For outputs that are documents rather than tables or figures, such as the
+    joint display rendered by `ponzoni_eval.integrate.to_html`, ``to_markdown``
+    and ``to_xlsx``. They are listed in ``outputs.json`` and in the run's
+    ``index.html`` like tables and figures.
+
+    Parameters
+    ----------
+    content : str or bytes
+        The document; text is written as UTF-8.
+    name : str
+        File stem: letters, digits and ``_``; the file is
+        ``documents/<name>.<format>``.
+    run_dir : path or None
+        The run folder; ``None`` writes nothing (interactive use).
+    format : {"html", "md", "xlsx", "csv", "txt"}
+        The file's format and suffix. Several formats of one document share
+        its name (``joint_display.html``, ``joint_display.xlsx``).
+    caption : str
+        One line saying what the document holds; shown in the index.
+    notebook, case_id : str, optional
+        Recorded with the document; ``case_id`` prefixes the file name.
+
+    Notes
+    -----
+    Written atomically. The bytes are whatever the caller made: a document is
+    reproducible when its writer is (``integrate.to_xlsx`` fixes the zip
+    time stamps for that reason).
+    """
+    if format not in DOCUMENT_FORMATS:
+        raise ValueError(f"document format must be one of {DOCUMENT_FORMATS}, got {format!r}")
+    if not isinstance(caption, str) or not caption.strip():
+        raise ValueError(f"document {name!r} needs a caption: one line saying what it holds")
+    if isinstance(content, str):
+        data = content.encode("utf-8")
+    elif isinstance(content, (bytes, bytearray)):
+        data = bytes(content)
+    else:
+        raise TypeError(f"a document is text or bytes, got {type(content).__name__}")
+    if run_dir is None or str(run_dir) == "":
+        return
+    run_dir = Path(run_dir)
+    stem = f"{_output_stem(name, case_id)}.{format}"
+    sidecar = run_dir / DOCUMENTS_DIR / f"{stem}.json"
+    _claim_name(sidecar, "document", notebook, case_id)
+    relative = f"{DOCUMENTS_DIR}/{stem}"
+    _atomic_write_bytes(run_dir / relative, data)
+    record = {
+        "name": stem,
+        "kind": "document",
+        "format": format,
+        "caption": caption.strip(),
+        "notebook": notebook,
+        "case_id": case_id,
+        "files": {format: relative},
+        "sha256": {format: _sha256(data)},
+    }
+    _write_sidecar(run_dir, DOCUMENTS_DIR, stem, record)
 
 
 # --- the synthetic-data banner ------------------------------------------------------
@@ -546,6 +676,14 @@ _WORDS = {
         "fell": "{label} fell from {before} to {after}",
         "same": "{label} stayed at {before}",
         "not_tested": "{label}: not tested",
+        "group_not_tested": "{name} not tested",
+        "range": "{label} ranged from {low} ({low_where}) to {high} ({high_where}) over {n} estimates",
+        "single": "{label} was {value} ({where})",
+        "no_estimates": "{label}: no estimates",
+        "below": "; {k} of them below {threshold}",
+        "share": "{label} was mentioned by {n} of {total} interviewed participants ({percent}%)",
+        "share_suppressed": "{label} was mentioned by fewer than {threshold} of {total} interviewed participants",
+        "tally": "{label}: {parts} (n = {n})",
     },
     "nl": {
         "decimal": ",",
@@ -554,6 +692,14 @@ _WORDS = {
         "fell": "{label} daalde van {before} naar {after}",
         "same": "{label} bleef op {before}",
         "not_tested": "{label}: niet getoetst",
+        "group_not_tested": "{name} niet getoetst",
+        "range": "{label} liep uiteen van {low} ({low_where}) tot {high} ({high_where}) over {n} schattingen",
+        "single": "{label} was {value} ({where})",
+        "no_estimates": "{label}: geen schattingen",
+        "below": "; {k} daarvan onder {threshold}",
+        "share": "{label} werd genoemd door {n} van de {total} geïnterviewde deelnemers ({percent}%)",
+        "share_suppressed": "{label} werd genoemd door minder dan {threshold} van de {total} geïnterviewde deelnemers",
+        "tally": "{label}: {parts} (n = {n})",
     },
 }
 
@@ -760,3 +906,197 @@ def describe_result(
 def describe_results(frame: "pd.DataFrame", **options: Any) -> list[str]:
     """`describe_result` for every row of a result frame (results are small; one sentence each)."""
     return [describe_result(row, **options) for row in frame.to_dict(orient="records")]
+
+
+def _where(row: Mapping[str, Any], columns: Sequence[str], names: Mapping[str, str] | None) -> str:
+    """The values of `columns` in a row, as a reader should see them (``trust, t2``)."""
+    names = names or {}
+    values = ["" if _missing(row.get(column)) else str(row[column]) for column in columns]
+    return ", ".join(names.get(value, value) for value in values if value)
+
+
+def describe_by(
+    frame: "pd.DataFrame",
+    *,
+    by: str | Sequence[str],
+    label: str,
+    names: Mapping[str, str] | None = None,
+    digits: int = 2,
+    language: str = "en",
+    p_column: str = "p_value",
+) -> str:
+    """One sentence for several result rows: the label, then each group's numbers.
+
+    ``Trust change t0->t2: Slotervaart change = 0.65, 95% CI 0.34 to 0.96,
+    p < .001, n = 32; Poelenburg B change = 0.25, ... .`` A row that could not
+    be tested reads ``<group> not tested``. Use it where a section reports
+    the same result for a few groups (cases, roles); for many rows see
+    `describe_range`.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Rows in the standard result shape, in the order to report them.
+    by : str or list of str
+        Column(s) that name each row's group.
+    label : str
+        What the numbers are, as the sentence should open.
+    names : mapping, optional
+        Display names of group values (``{"poelenburg_a": "Poelenburg A"}``).
+    digits, language, p_column
+        As in `describe_result`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> rows = [{"case_id": "a", "n": 12, "p_value": 0.01, "effect_size": 0.5, "effect_name": "change",
+    ...          "ci_low": 0.1, "ci_high": 0.9}, {"case_id": "b", "n": 2, "note": "n too small"}]
+    >>> describe_by(pd.DataFrame(rows), by="case_id", label="Trust change", digits=1)
+    'Trust change: a change = 0.5, 95% CI 0.1 to 0.9, p = .010, n = 12; b not tested.'
+    """
+    words = _words(language)
+    columns = [by] if isinstance(by, str) else list(by)
+    parts = []
+    for row in frame.to_dict(orient="records"):
+        name = _where(row, columns, names)
+        statistics = _statistics_clause(row, digits, language, p_column)
+        has_test = not (_missing(row.get("effect_size")) and _missing(row.get(p_column)))
+        parts.append(f"{name} {statistics}" if has_test else words["group_not_tested"].format(name=name))
+    if not parts:
+        return words["no_estimates"].format(label=label) + "."
+    return f"{label}: " + "; ".join(parts) + "."
+
+
+def describe_range(
+    frame: "pd.DataFrame",
+    *,
+    by: str | Sequence[str],
+    label: str,
+    names: Mapping[str, str] | None = None,
+    threshold: float | None = None,
+    digits: int = 2,
+    language: str = "en",
+) -> str:
+    """One sentence for many estimates: the smallest and the largest, and how many fall short.
+
+    ``Cronbach's alpha ranged from 0.71 (trust, t2) to 0.94 (feeling judged,
+    t0) over 21 estimates; 0 of them below 0.70.`` Rows without an
+    ``effect_size`` (not estimated) are left out of the count.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Rows with ``effect_size`` and the `by` columns.
+    by : str or list of str
+        Column(s) that say where an estimate comes from.
+    label : str
+        What the estimates are.
+    names : mapping, optional
+        Display names of the `by` values.
+    threshold : float, optional
+        Also count the estimates below this value (e.g. .70 for alpha).
+    digits, language
+        As in `describe_result`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"outcome": ["trust", "safe_space", "trust"], "group": ["t0", "t1", "t2"],
+    ...                       "effect_size": [0.84, 0.66, float("nan")]})
+    >>> describe_range(frame, by=["outcome", "group"], label="Alpha", threshold=0.7)
+    'Alpha ranged from 0.66 (safe_space, t1) to 0.84 (trust, t0) over 2 estimates; 1 of them below 0.70.'
+    """
+    words = _words(language)
+    columns = [by] if isinstance(by, str) else list(by)
+    estimated = frame.loc[frame["effect_size"].notna()]
+    if estimated.empty:
+        return words["no_estimates"].format(label=label) + "."
+    low = estimated.loc[estimated["effect_size"].idxmin()]
+    high = estimated.loc[estimated["effect_size"].idxmax()]
+    if len(estimated) == 1:
+        sentence = words["single"].format(
+            label=label, value=format_number(low["effect_size"], digits, language=language), where=_where(low, columns, names)
+        )
+    else:
+        sentence = words["range"].format(
+            label=label,
+            low=format_number(low["effect_size"], digits, language=language),
+            low_where=_where(low, columns, names),
+            high=format_number(high["effect_size"], digits, language=language),
+            high_where=_where(high, columns, names),
+            n=len(estimated),
+        )
+    if threshold is not None:
+        below = int((estimated["effect_size"] < threshold).sum())
+        sentence += words["below"].format(k=below, threshold=format_number(threshold, digits, language=language))
+    return sentence + "."
+
+
+def describe_share(
+    label: str,
+    n: float | None,
+    total: float,
+    *,
+    threshold: int = 5,
+    language: str = "en",
+) -> str:
+    """How many interviewed participants mentioned a theme, without revealing a suppressed count.
+
+    Parameters
+    ----------
+    label : str
+        The theme or code as the sentence should name it.
+    n : int or None
+        Participants who mentioned it; missing when the count was suppressed
+        (`ponzoni_eval.privacy.suppress_small_cells`), and then the sentence
+        says only "fewer than `threshold`".
+    total : int
+        Interviewed participants (the denominator).
+    threshold : int
+        The suppression threshold the table was published with.
+    language : {"en", "nl"}
+
+    Examples
+    --------
+    >>> describe_share("Growing trust", 12, 24)
+    'Growing trust was mentioned by 12 of 24 interviewed participants (50%)'
+    >>> describe_share("Growing trust", None, 24)
+    'Growing trust was mentioned by fewer than 5 of 24 interviewed participants'
+    """
+    words = _words(language)
+    if _missing(n):
+        return words["share_suppressed"].format(label=label, threshold=threshold, total=int(total))
+    percent = format_number(100 * float(n) / float(total), 0, language=language) if total else "–"
+    return words["share"].format(label=label, n=int(n), total=int(total), percent=percent)
+
+
+def describe_tally(values: Sequence[Any], *, label: str, names: Mapping[str, str] | None = None, order: Sequence[str] | None = None, language: str = "en") -> str:
+    """How often each label occurs, in one sentence: ``Fit: agreement 6, silence 4 (n = 10).``
+
+    Parameters
+    ----------
+    values : sequence
+        The labels, one per unit (e.g. the ``fit_label`` column of a joint display).
+    label : str
+        What is counted.
+    names : mapping, optional
+        Display names of the labels.
+    order : sequence of str, optional
+        The order to list labels in (labels not in it follow, by count); labels
+        in it that never occur are left out.
+    language : {"en", "nl"}
+
+    Examples
+    --------
+    >>> describe_tally(["silence", "agreement", "agreement"], label="Fit", order=["agreement", "dissonance", "silence"])
+    'Fit: agreement 2, silence 1 (n = 3).'
+    """
+    import pandas as pd
+
+    words = _words(language)
+    counts = pd.Series(list(values), dtype="object").dropna().astype(str).value_counts(sort=True)
+    known = [value for value in (order or []) if value in counts.index]
+    listed = known + [value for value in counts.index if value not in known]
+    names = names or {}
+    parts = ", ".join(f"{names.get(value, value)} {int(counts[value])}" for value in listed)
+    return words["tally"].format(label=label, parts=parts or "–", n=int(counts.sum())) + "."

@@ -122,7 +122,7 @@ def validate_dir(path: Path | str) -> ValidationReport:
 
 def validate_raw(raw: RawData) -> ValidationReport:
     """Check tables already read by `io.read_raw_dir` (see `validate_dir`)."""
-    problems = list(raw.problems)
+    problems = _with_integration_files(list(raw.problems), raw)
     for table, frame in raw.tables.items():
         problems += _schema_problems(frame, table, raw.source_name(table))
     problems += _CrossTable(raw).run()
@@ -130,6 +130,35 @@ def validate_raw(raw: RawData) -> ValidationReport:
     frame = problems_frame(problems)
     ok = not (frame["severity"] == "error").any()
     return ValidationReport(frame, dict(raw.tables) if ok else None, raw)
+
+
+def _with_integration_files(problems: list[Problem], raw: RawData) -> list[Problem]:
+    """Check the evaluator's integration files: ``integration_map.toml`` and ``integration_overrides.csv``.
+
+    Both are optional side files of a raw folder (see `ponzoni_eval.integrate`
+    and docs/integration.md); `prepare` carries them into the processed data.
+    The reader lists any unknown CSV as "not a known table"; the overrides
+    file is known, so that warning is replaced by the file's own check.
+    """
+    from .errors import DataError
+    from .integrate import OVERRIDES_FILENAME, load_integration_map, read_overrides
+
+    kept = [p for p in problems if not (p.rule == "unknown_file" and p.file == OVERRIDES_FILENAME)]
+    try:
+        integration_map = load_integration_map(raw.root)  # the folder's own map, else the package default
+    except DataError as exc:
+        return kept + [exc.as_problem()]
+    overrides = raw.root / OVERRIDES_FILENAME
+    cases = raw.tables.get("cases")
+    if not overrides.is_file() or cases is None or "case_id" not in cases.columns:
+        return kept
+    try:
+        # Pooled results carry case_id "all"; an evaluator may override their row too.
+        read_overrides(overrides, constructs=integration_map.names, cases=[*cases["case_id"].dropna().astype(str), "all"])
+    except DataError as exc:
+        problem = exc.as_problem()
+        kept.append(Problem(problem.severity, OVERRIDES_FILENAME, problem.row, problem.column, problem.value, "integration_overrides", problem.message))
+    return kept
 
 
 def _without_repeats(problems: list[Problem]) -> list[Problem]:

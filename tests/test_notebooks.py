@@ -6,9 +6,11 @@ Their outputs are checked by nbval (`make test`:
 
 import ast
 import json
+import re
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import pytest
 
 from ponzoni_eval import run as run_module
@@ -74,8 +76,38 @@ def test_the_report_notebooks_run_on_the_example_data(tmp_path):
                                      processed_dir=tmp_path / "processed", notebooks_dir=NOTEBOOKS, show_progress=False)
     assert result.ok, result.failure_messages()
     assert result.manifest["dataset"]["synthetic"] is True
-    assert sorted(result.manifest["outputs"]["tables"]) == [
-        "poelenburg_a-missingness", "poelenburg_a-response", "poelenburg_a-sample",
-        "response_by_case", "sample_by_case", "survey_sample",
-    ]
+    case_tables = ["expectation_counts", "expectation_residuals", "expectations", "gap_means", "help_seeking", "help_seeking_fit",
+                   "intercoder_agreement", "missingness", "pair_means", "perception_gap", "pre_post", "reliability", "response",
+                   "sample", "theme_prevalence", "theme_prevalence_case", "wave_means"]
+    cross_case_tables = ["change_by_case", "expectation_counts_by_case", "expectations_by_case", "help_seeking_by_case",
+                         "kruskal_dunn", "marginal_means", "mixed_model", "response_by_case", "sample_by_case",
+                         "theme_differences", "theme_prevalence_by_case"]
+    joint_display_tables = ["fit_by_estimate", "joint_display", "meta_matrix", "results", "statistics_by_themes", "survey_sample"]
+    outputs = result.manifest["outputs"]
+    assert sorted(outputs["tables"]) == sorted([f"poelenburg_a-{name}" for name in case_tables] + cross_case_tables + joint_display_tables)
+    assert len(outputs["figures"]) == 8 + 6 and len(outputs["documents"]) == 9
+    published = json.loads((result.run_dir / "tables" / "poelenburg_a-theme_prevalence.json").read_text())["suppressed"]
+    assert published == {"count_columns": ["n_with_code"], "threshold": 5, "derived": {"percent": "n_with_code"}}
+    # A case report's sentences are in its HTML, and the joint display's quotes carry no names.
+    report_html = (result.run_dir / "html" / "01_case_report-poelenburg_a.html").read_text()
+    assert "Trust among migrant organisations (t0-&gt;t2)" in report_html or "Trust among migrant organisations (t0->t2)" in report_html
+    names = pd.read_parquet(tmp_path / "processed" / "redaction_terms.parquet")["term"]
+    display = (result.run_dir / "documents" / "joint_display.html").read_text()
+    assert "[NAAM]" in display and not [n for n in names if re.search(rf"(?<!\w){re.escape(n)}(?!\w)", display)]
     assert "SYNTHETIC EXAMPLE DATA" in (result.run_dir / "html" / "01_case_report-poelenburg_a.html").read_text()
+
+
+@pytest.mark.slow
+def test_a_fresh_run_reproduces_the_reference_run(tmp_path, monkeypatch):
+    """papermill_runs/reference (a `make run` on the example, committed) is reproduced table by table."""
+    root = Path(__file__).resolve().parents[1]
+    reference = root / "papermill_runs" / "reference"
+    manifest = json.loads((reference / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and manifest["dataset"]["synthetic"] is True
+    assert {entry["status"] for entry in manifest["notebooks"]} == {"ok"} and len(manifest["notebooks"]) == 5
+    assert not any((reference / folder).exists() for folder in ("notebooks", "html", "figures", "documents"))
+    assert sorted(path.stem for path in (reference / "tables").glob("*.parquet")) == sorted(manifest["outputs"]["tables"])
+    monkeypatch.chdir(root)  # the manifest records the data folder relative to the repository
+    result = run_module.verify_run(reference, jobs=2, notebooks_dir=NOTEBOOKS)
+    assert result.input_changes.empty, result.input_changes
+    assert result.ok, result.differences.to_string()

@@ -1,4 +1,5 @@
 import doctest
+import hashlib
 import json
 import math
 
@@ -317,7 +318,7 @@ def test_tables_marked_as_counts_of_people_are_suppressed_by_default(tmp_path):
     raw = run.save_table(prevalence, "themes_internal", publish=False)
     assert raw["n_with_code"].tolist() == [3, 0]
     sidecars = {name: json.loads((tmp_path / "tables" / f"{name}.json").read_text()) for name in ("themes", "aims", "themes_internal")}
-    assert sidecars["themes"]["suppressed"] == {"count_columns": ["n_with_code"], "threshold": 5}
+    assert sidecars["themes"]["suppressed"] == {"count_columns": ["n_with_code"], "threshold": 5, "derived": {"percent": "n_with_code"}}
     assert sidecars["themes_internal"]["suppressed"] is None
 
 
@@ -331,3 +332,72 @@ def test_the_threshold_comes_from_the_run(tmp_path):
     assert open_run(None, "02_cross_case").min_cell == 5
     with pytest.raises(ValueError, match="min_cell must be a whole number of at least 1"):
         open_run(tmp_path, "02_cross_case", min_cell=0)
+
+
+# --- documents, package figures, derived suppression, more sentences -----------------------
+
+
+def test_a_document_is_written_listed_and_kept_to_its_notebook(tmp_path):
+    run = open_run(tmp_path, "03_joint_display")
+    run.save_document("<p>joint display</p>", "joint_display", format="html", caption="The joint display.")
+    run.save_document(b"PK\x03\x04", "joint_display", format="xlsx", caption="The joint display as a workbook.")
+    assert (tmp_path / "documents" / "joint_display.html").read_text() == "<p>joint display</p>"
+    registry = json.loads((tmp_path / "outputs.json").read_text())
+    assert [d["name"] for d in registry["documents"]] == ["joint_display.html", "joint_display.xlsx"]
+    assert registry["documents"][1]["files"] == {"xlsx": "documents/joint_display.xlsx"}
+    assert registry["documents"][0]["sha256"]["html"] == hashlib.sha256(b"<p>joint display</p>").hexdigest()
+    with pytest.raises(ValueError, match="already written by notebook '03_joint_display'"):
+        open_run(tmp_path, "02_cross_case").save_document("x", "joint_display", format="html", caption="Other.")
+    with pytest.raises(ValueError, match="format must be one of"):
+        run.save_document("x", "joint_display", format="exe", caption="Nope.")
+    with pytest.raises(ValueError, match="needs a caption"):
+        run.save_document("x", "other", format="md", caption=" ")
+
+
+def test_a_package_figure_brings_its_caption(tmp_path):
+    from ponzoni_eval.plots import forest
+
+    results = pd.DataFrame({"case_id": ["slotervaart"], "outcome": ["trust"], "effect_size": [0.5], "ci_low": [0.1],
+                            "ci_high": [0.9], "effect_name": ["hedges_g_av"], "n": [12]})
+    figure = forest(results)
+    run = open_run(tmp_path, "01_case_report", case_id="slotervaart")
+    assert run.save_figure(figure, "pre_post") is figure
+    sidecar = json.loads((tmp_path / "figures" / "slotervaart-pre_post.json").read_text())
+    assert sidecar["caption"] == figure.caption
+    first = (tmp_path / "figures" / "slotervaart-pre_post.svg").read_bytes()
+    # The same figure drawn again (a second run) gives the same bytes; a caption given replaces the figure's.
+    save_figure(forest(results), "pre_post", tmp_path / "other", caption="Own caption.")
+    assert (tmp_path / "other" / "figures" / "pre_post.svg").read_bytes() == first
+    assert json.loads((tmp_path / "other" / "figures" / "pre_post.json").read_text())["caption"] == "Own caption."
+
+
+def test_a_published_percentage_is_blanked_with_its_count(tmp_path):
+    pytest.importorskip("ponzoni_eval.privacy")
+    prevalence = pd.DataFrame({"code": ["trust", "safe_space"], "n_with_code": [3, 12], "n_at_risk": [20, 20], "percent": [15.0, 60.0]})
+    shown = open_run(tmp_path, "01_case_report").save_table(
+        prevalence, "prevalence", publish=True, count_columns=["n_with_code"], derived={"percent": "n_with_code"}
+    )
+    assert shown["percent"].isna().tolist() == [True, False] and shown["percent_flag"].tolist() == ["x", ""]
+    sidecar = json.loads((tmp_path / "tables" / "prevalence.json").read_text())
+    assert sidecar["suppressed"]["derived"] == {"percent": "n_with_code"}
+
+
+def test_sentences_for_groups_ranges_shares_and_tallies():
+    frame = result_frame(
+        [
+            dict(analysis="x", case_id="slotervaart", outcome="trust", n=32, p_value=0.0004, effect_size=0.65, effect_name="change",
+                 ci_low=0.34, ci_high=0.96),
+            dict(analysis="x", case_id="poelenburg_b", outcome="trust", n=2, note="too few"),
+        ]
+    )
+    assert report.describe_by(frame, by="case_id", label="Trust change", names={"slotervaart": "Slotervaart"}) == (
+        "Trust change: Slotervaart change = 0.65, 95% CI 0.34 to 0.96, p < .001, n = 32; poelenburg_b not tested."
+    )
+    assert report.describe_by(frame.iloc[:0], by="case_id", label="Trust change") == "Trust change: no estimates."
+    assert report.describe_range(frame, by="case_id", label="Change", language="nl") == "Change was 0,65 (slotervaart)."
+    assert report.describe_share("Growing trust", 7, 21, language="nl") == (
+        "Growing trust werd genoemd door 7 van de 21 geïnterviewde deelnemers (33%)"
+    )
+    assert report.describe_share("Growing trust", pd.NA, 21, threshold=5).endswith("fewer than 5 of 21 interviewed participants")
+    assert report.describe_tally(["silence", "agreement", "silence", None], label="Fit", order=["agreement", "silence"],
+                                 names={"silence": "stilte"}, language="nl") == "Fit: agreement 1, stilte 2 (n = 3)."

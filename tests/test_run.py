@@ -341,7 +341,8 @@ def test_the_index_links_every_report_table_and_figure_and_nothing_is_broken(com
     expected = {f"html/{n['name']}.html" for n in completed_run.manifest["notebooks"]}
     expected |= {f"tables/{name}.csv" for name in completed_run.manifest["outputs"]["tables"]}
     expected |= {f"figures/{name}.png" for name in completed_run.manifest["outputs"]["figures"]}
-    assert expected <= set(links.targets)
+    expected |= {f"documents/{name}" for name in completed_run.manifest["outputs"]["documents"]}
+    assert "documents/case_order.html" in expected and expected <= set(links.targets)
     assert links.alts == ["Five seeded draws for poelenburg_a.", "Five seeded draws for poelenburg_b.",
                           "Five seeded draws for slotervaart."]
 

@@ -1,0 +1,1285 @@
+"""The report sections: one function per section, so notebooks stay thin and everything is tested.
+
+A notebook section shows a figure, a result table and one sentence that reads
+the numbers. Each function here computes those three from the processed
+tables (`ponzoni_eval.io.load_processed`) by calling the package's analysis
+functions, and returns them as a `Section`; the notebook only saves and shows
+them (`report.open_run(...).save_table / .save_figure`). Nothing is computed
+in a notebook that a test cannot reach (``tests/test_analyses.py``).
+
+Shared inputs are computed once per notebook and passed on:
+
+- `scores_for`: scale scores of every participant (`transforms.score_scales`);
+- `monthly_for`: monthly activity counts (`transforms.monthly_activity`);
+- `expectation_answers`: the nominal primary-expectation item with its labels;
+- `presence_for`: who mentioned which code (`quantitize.code_presence`).
+
+Sections of the case report (``01_case_report``, one case):
+`reliability_section`, `trajectories_section`, `pre_post_section`,
+`perception_gap_section`, `expectations_section`, `help_seeking_section`,
+`theme_prevalence_section`, `agreement_section`.
+
+Sections of the cross-case report (``02_cross_case``, the cases side by side):
+`cross_case_trajectories_section`, `mixed_model_section`,
+`kruskal_dunn_section`, `help_seeking_cross_section`,
+`theme_heatmap_section`, `expectations_cross_section`.
+
+The joint display (``03_joint_display``): `joint_display_inputs` stacks every
+result the integration map can use (p-values adjusted within families), the
+theme prevalence (small cells suppressed), the coded segments and the names to
+redact; `joint_display_section` builds the joint display, the case-ordered
+meta-matrix and the statistics-by-themes display, and `joint_display_documents`
+renders them as HTML, Markdown and Excel. `integration_map_for` and
+`overrides_for` read the evaluator's integration files that `prepare` carried
+into the processed folder.
+
+Every sentence comes from `ponzoni_eval.report` helpers and the numbers in the
+section's own table; counts of people in published tables and sentences are
+small-cell suppressed (`ponzoni_eval.privacy.suppress_small_cells`).
+
+Examples
+--------
+A notebook section, in full (``run`` from `report.open_run`):
+
+>>> tables = load_processed("data/processed")  # doctest: +SKIP
+>>> scores = scores_for(tables)  # doctest: +SKIP
+>>> change = pre_post_section(scores, "slotervaart", scale="trust")  # doctest: +SKIP
+>>> run.save_figure(change.figure, "pre_post")  # doctest: +SKIP
+>>> print(change.sentence)  # doctest: +SKIP
+Trust among migrant organisations (t0->t2) rose from 2.9 to 3.6 (Hedges' g_av = 0.9, 95% CI 0.2 to 1.4, p = .006, n = 16); ...
+>>> run.save_table(change.table, "pre_post", caption="Change t0 to t2 per scale and role.")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from . import crosscase, quantitize, report, stats, timeseries, transforms
+from .errors import DataError
+from .privacy import DEFAULT_MIN_CELL
+from .results import result_frame, stack_results
+
+__all__ = [
+    "Section",
+    "JointDisplayInputs",
+    "MIN_CELL",
+    "FAMILIES",
+    "scores_for",
+    "monthly_for",
+    "expectation_answers",
+    "presence_for",
+    "wave_means",
+    "rounded",
+    "reliability_section",
+    "trajectories_section",
+    "pre_post_section",
+    "perception_gap_section",
+    "expectations_section",
+    "help_seeking_section",
+    "theme_prevalence_section",
+    "agreement_section",
+    "cross_case_trajectories_section",
+    "mixed_model_section",
+    "kruskal_dunn_section",
+    "help_seeking_cross_section",
+    "theme_heatmap_section",
+    "expectations_cross_section",
+    "integration_map_for",
+    "overrides_for",
+    "integration_summary",
+    "joint_display_inputs",
+    "joint_display_section",
+    "fit_changes",
+    "joint_display_documents",
+]
+
+MIN_CELL = DEFAULT_MIN_CELL
+"""Smallest count of people shown in a published table (counts 1-4 are suppressed); `report.save_table`'s default.
+A run's ``--min-cell`` reaches a notebook as `report.open_run(...).min_cell`; pass it as ``min_cell=``.
+
+Figures and sentences built from counts of people use the table as
+``report.save_table(..., publish=True, count_columns=["n_with_code"],
+derived={"percent": "n_with_code"})`` publishes it, so none of them reveals a
+suppressed count.
+"""
+
+FAMILIES = ("analysis", "test", "effect_name")
+"""Columns whose combinations are one family for the Holm adjustment of p-values (`stats.adjust_pvalues`)."""
+
+RELIABILITY_FLOOR = 0.70
+"""Conventional lower bound of acceptable internal consistency (Nunnally 1978), named in the reliability sentence."""
+
+EXPECTATION_ITEM = "expectation_primary"
+"""The nominal item asking each side what it primarily expects of the collaboration."""
+
+EXPECTATION_SCALES = ("expect_strengthen", "expect_bridge")
+"""Likert scales of the two expectations (strengthen the organisation; a bridge to parents)."""
+
+OWN, PERCEIVED = "own_willingness", "perceived_willingness"
+"""The two scales whose difference is the perception gap."""
+
+_POOLED = "all"
+
+# Words of the generated sentences that are not numbers, in the report languages.
+_TEXT = {
+    "en": {
+        "alpha": "Cronbach's alpha",
+        "mean": "Mean {scale}",
+        "means_note": "means of {n_before} respondents at {before} and {n_after} at {after}",
+        "in_role": "{scale} among {role}s ({before}->{after})",
+        "gap_in_role": "the perception gap (own minus perceived willingness) among {role}s ({before}->{after})",
+        "alpha_line": "The dashed line at {floor} marks the conventional minimum for alpha, not a null effect.",
+        "expectation": "Primary expectation by role at {wave}",
+        "level_change": "Help-seeking at the start of the collaboration (rate ratio of the level change, {case})",
+        "most_mentioned": "The code mentioned most often in {case} was {code}: it",
+        "no_interviews": "{case}: no coded interviews",
+        "agreement": "Intercoder agreement over all codes in {case} (Cohen's kappa, {units} document x code units)",
+        "no_double_coding": "{case}: no double-coded interviews, so no intercoder agreement",
+        "emm": "{scale} (model-based mean) in {case}",
+        "change_by_case": "{scale} change {before}->{after} per case (mixed model)",
+        "kruskal": "The change in {scale} {before}->{after} compared between the cases (Kruskal-Wallis; pairs: Dunn, Holm-adjusted p)",
+        "all_cases": "all cases",
+        "its_equal": "Do the cases differ in the level change of help-seeking (joint Wald test)",
+        "theme_most": "The code whose prevalence differs most between the cases ({code}; Holm-adjusted p)",
+        "expectation_cases": "Primary expectation by role at {wave}, per case",
+        "fit": "Fit of the two strands over {n} construct x case cells",
+        "wave_shown": "Wave shown: {wave} ({name}).",
+        "map_default": "Integration map: the package default ({file}); evaluator overrides: {n}.",
+        "map_evaluator": "Integration map: the evaluator's {file} from the raw data folder; evaluator overrides: {n}.",
+    },
+    "nl": {
+        "alpha": "Cronbachs alfa",
+        "mean": "Gemiddelde {scale}",
+        "means_note": "gemiddelden van {n_before} respondenten bij {before} en {n_after} bij {after}",
+        "in_role": "{scale} bij rol {role} ({before}->{after})",
+        "gap_in_role": "het beeldvormingsverschil (eigen min gepercipieerde bereidheid) bij rol {role} ({before}->{after})",
+        "alpha_line": "De stippellijn bij {floor} markeert het gebruikelijke minimum voor alfa, geen nul-effect.",
+        "expectation": "Belangrijkste verwachting naar rol bij {wave}",
+        "level_change": "Hulpzoeken bij de start van de samenwerking (rate ratio van de niveauverandering, {case})",
+        "most_mentioned": "De vaakst genoemde code in {case} was {code}: deze",
+        "no_interviews": "{case}: geen gecodeerde interviews",
+        "agreement": "Overeenstemming tussen codeurs over alle codes in {case} (Cohens kappa, {units} document x code-eenheden)",
+        "no_double_coding": "{case}: geen dubbel gecodeerde interviews, dus geen overeenstemming tussen codeurs",
+        "emm": "{scale} (modelgebaseerd gemiddelde) in {case}",
+        "change_by_case": "Verandering in {scale} {before}->{after} per case (mixed model)",
+        "kruskal": "De verandering in {scale} {before}->{after} vergeleken tussen de cases (Kruskal-Wallis; paren: Dunn, Holm-gecorrigeerde p)",
+        "all_cases": "alle cases",
+        "its_equal": "Verschillen de cases in de niveauverandering van hulpzoeken (gezamenlijke Wald-toets)",
+        "theme_most": "De code waarvan de prevalentie het meest verschilt tussen de cases ({code}; Holm-gecorrigeerde p)",
+        "expectation_cases": "Belangrijkste verwachting naar rol bij {wave}, per case",
+        "fit": "Passing van de twee strengen over {n} construct x case-cellen",
+        "wave_shown": "Getoonde meting: {wave} ({name}).",
+        "map_default": "Integratiekaart: de standaardkaart van het pakket ({file}); overschrijvingen door de evaluator: {n}.",
+        "map_evaluator": "Integratiekaart: {file} van de evaluator uit de map met ruwe data; overschrijvingen door de evaluator: {n}.",
+    },
+}
+
+
+@dataclass(frozen=True)
+class Section:
+    """What one report section shows.
+
+    Attributes
+    ----------
+    table : DataFrame
+        The section's key result table (usually the standard result shape).
+    figure : `ponzoni_eval.plots.Figure`
+        Its figure, with a caption generated from the data.
+    sentence : str
+        One sentence that reads the key numbers (generated, never typed).
+    tables : mapping of str to DataFrame
+        Supporting tables (means, counts, residuals), by the name to save them under.
+    """
+
+    table: pd.DataFrame
+    figure: Any
+    sentence: str
+    tables: Mapping[str, pd.DataFrame] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class JointDisplayInputs:
+    """Everything `integrate.joint_display` needs, computed once (see `joint_display_inputs`).
+
+    Attributes
+    ----------
+    results : DataFrame
+        Every result the integration map may select, stacked, p-values
+        adjusted within `FAMILIES`.
+    prevalence : DataFrame
+        Participants who mentioned each code per case, small cells suppressed.
+    segments, participants : DataFrame
+        The coded segments (source of quotes) and participants (roles beside quotes).
+    names : list of str
+        Names to redact from quotes (from ``redaction_terms``). Never show or save them.
+    cases : list of str
+        The cases, in report order.
+    min_cell : int
+        The suppression threshold the prevalence was published with.
+    """
+
+    results: pd.DataFrame
+    prevalence: pd.DataFrame
+    segments: pd.DataFrame
+    participants: pd.DataFrame
+    names: list[str]
+    cases: list[str]
+    min_cell: int = MIN_CELL
+
+    def __repr__(self) -> str:  # the names must never be printed in a notebook
+        return f"JointDisplayInputs({len(self.results)} results, {len(self.prevalence)} prevalence rows, {len(self.cases)} cases)"
+
+
+# --- shared inputs ---------------------------------------------------------------------
+
+
+def _table(tables: Mapping[str, pd.DataFrame], name: str) -> pd.DataFrame:
+    if name not in tables:
+        raise DataError("table missing from the processed data", file=name, expected=f"{name}.parquet written by prepare", found=", ".join(sorted(tables)))
+    return tables[name]
+
+
+def _case_list(cases: str | Sequence[str] | None, known: Sequence[str]) -> list[str]:
+    """The requested cases in the data's order; every case when None."""
+    known = [str(case) for case in known]
+    if cases is None:
+        return known
+    wanted = [cases] if isinstance(cases, str) else [str(case) for case in cases]
+    unknown = [case for case in wanted if case not in known]
+    if unknown:
+        raise DataError("case not found", file="cases", column="case_id", expected=", ".join(known), found=", ".join(unknown))
+    return [case for case in known if case in wanted]
+
+
+def _cases_of(tables: Mapping[str, pd.DataFrame], cases: str | Sequence[str] | None) -> list[str]:
+    return _case_list(cases, list(pd.unique(_table(tables, "cases")["case_id"].astype("str"))))
+
+
+def _in_cases(frame: pd.DataFrame, cases: Sequence[str]) -> pd.DataFrame:
+    """The rows of these cases; a categorical case_id keeps only their categories (figures draw a panel per category)."""
+    kept = frame.loc[frame["case_id"].astype("str").isin(list(cases))]
+    if isinstance(kept["case_id"].dtype, pd.CategoricalDtype):
+        kept = kept.assign(case_id=kept["case_id"].cat.remove_unused_categories())
+    return kept
+
+
+def _plain(row: Any, language: str) -> dict[str, Any]:
+    """A result row as a sentence reads it: the effect's display name, no group (the label says it), and the
+    note (method details, kept in the table) only when it says why nothing was tested."""
+    record = dict(row)
+    tested = not (pd.isna(record.get("effect_size")) and pd.isna(record.get("p_value")))
+    if tested:
+        record["note"] = None
+    record["group"] = None
+    if isinstance(record.get("effect_name"), str):
+        record["effect_name"] = _name("effect", record["effect_name"], language)
+    return record
+
+
+def _plain_rows(frame: pd.DataFrame, language: str) -> pd.DataFrame:
+    return pd.DataFrame([_plain(row, language) for row in frame.to_dict(orient="records")], columns=frame.columns)
+
+
+def scores_for(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Scale scores of every participant, wave and scale (`transforms.score_scales`); compute once per notebook.
+
+    Examples
+    --------
+    >>> from ponzoni_eval.io import load_processed  # doctest: +SKIP
+    >>> scores = scores_for(load_processed("data/processed"))  # doctest: +SKIP
+    """
+    return transforms.score_scales(_table(tables, "survey_responses"), _table(tables, "instrument"), _table(tables, "participants"))
+
+
+def monthly_for(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Monthly activity counts per case and event type (`transforms.monthly_activity`), cases in the order of the
+    cases table; empty without an activity log."""
+    if "activity_log" not in tables:
+        return pd.DataFrame(columns=list(transforms.MONTHLY_COLUMNS))
+    monthly = transforms.monthly_activity(tables["activity_log"], _table(tables, "cases"))
+    order = {case: i for i, case in enumerate(_cases_of(tables, None))}
+    return monthly.sort_values("case_id", key=lambda c: c.map(order), kind="stable").reset_index(drop=True)
+
+
+def expectation_answers(tables: Mapping[str, pd.DataFrame], *, item: str = EXPECTATION_ITEM) -> pd.DataFrame:
+    """Answers to the primary-expectation item: participant_id, case_id, role, wave, expectation (the value label).
+
+    Empty (with these columns) when the instrument has no such item.
+    """
+    columns = ["participant_id", "case_id", "role", "wave", "expectation"]
+    instrument = _table(tables, "instrument")
+    if item not in set(instrument["item_id"].astype("str")):
+        return pd.DataFrame(columns=columns)
+    answers = transforms.item_responses(
+        _table(tables, "survey_responses"), instrument, _table(tables, "participants"), level=None, items=[item]
+    )
+    answers = answers.rename(columns={"label": "expectation"})
+    return answers.loc[answers["expectation"].notna(), columns].reset_index(drop=True)
+
+
+def _segments(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame | None:
+    """The coded segments with plain-text ids (processed tables hold categoricals)."""
+    if "coded_segments" not in tables:
+        return None
+    segments = tables["coded_segments"]
+    text = [c for c in ("document_id", "participant_id", "case_id", "coder", "code") if c in segments.columns]
+    return segments.astype({column: "str" for column in text})
+
+
+def presence_for(tables: Mapping[str, pd.DataFrame], *, unit: str | Sequence[str] = "participant_id") -> pd.DataFrame | None:
+    """Which participant mentioned which code (`quantitize.code_presence`, primary coder); None without coded interviews."""
+    segments = _segments(tables)
+    if segments is None:
+        return None
+    return quantitize.code_presence(segments, _table(tables, "participants"), unit=unit, codebook=tables.get("codebook"))
+
+
+def _in_codebook_order(prevalence: pd.DataFrame, tables: Mapping[str, pd.DataFrame], by: Sequence[str]) -> pd.DataFrame:
+    """Prevalence rows by group (cases in the cases table's order), then codes in the codebook's order (themes together)."""
+    cases = {case: i for i, case in enumerate(_cases_of(tables, None))}
+    codes = {str(code): i for i, code in enumerate(pd.unique(tables["codebook"]["code"].astype("str")))} if "codebook" in tables else {}
+    keys = {"case_id": lambda c: c.astype("str").map(cases), "code": lambda c: c.astype("str").map(codes).fillna(len(codes))}
+    ordered = prevalence.sort_values([*by, "code"], key=lambda c: keys.get(c.name, lambda x: x)(c), kind="stable")
+    return ordered.reset_index(drop=True)
+
+
+def wave_means(scores: pd.DataFrame, *, by: Sequence[str] = ("case_id", "role")) -> pd.DataFrame:
+    """Descriptive mean, SD and n of each scale per group and wave (raw scores, participants with a score).
+
+    Returns
+    -------
+    DataFrame
+        The `by` columns, wave, scale, n, mean, sd (NaN for one participant).
+    """
+    keys = [*by, "wave", "scale"]
+    scored = scores.loc[scores["value"].notna()]
+    table = scored.groupby(keys, observed=True, sort=True)["value"].agg(n="size", mean="mean", sd="std").reset_index()
+    table["n"] = table["n"].astype("int64")
+    table["wave"] = table["wave"].astype("str")
+    return table
+
+
+def rounded(frame: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
+    """A copy with float columns rounded, for display in a notebook (stored outputs stay stable)."""
+    floats = [c for c in frame.columns if pd.api.types.is_float_dtype(frame[c])]
+    return frame.assign(**{c: frame[c].round(digits) for c in floats})
+
+
+def _words(language: str) -> dict[str, str]:
+    if language not in _TEXT:
+        raise ValueError(f"language must be one of {sorted(_TEXT)}, got {language!r}")
+    return _TEXT[language]
+
+
+def _name(kind: str, key: Any, language: str) -> str:
+    from .plots import label
+
+    return label(kind, key, language)
+
+
+def _names(kind: str, keys: Sequence[Any], language: str) -> dict[str, str]:
+    return {str(key): _name(kind, key, language) for key in keys}
+
+
+def _empty(text: Sequence[str], numbers: Sequence[str]) -> pd.DataFrame:
+    """A frame without rows whose columns have the types a figure function checks ("no data" panel)."""
+    return pd.DataFrame({**{c: pd.Series(dtype="str") for c in text}, **{c: pd.Series(dtype="float64") for c in numbers}})
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _at_wave(figure: Any, wave: str, language: str) -> Any:
+    """Say in a figure's caption which wave it shows (the figure function does not know)."""
+    figure.caption = f"{figure.caption.rstrip()} " + _words(language)["wave_shown"].format(wave=wave, name=_name("wave", wave, language))
+    return figure
+
+
+def _floor_caption(figure: Any, language: str) -> Any:
+    """A forest plot of alpha draws its reference line at the floor of acceptable reliability, not at 'no effect'."""
+    from .plots import LABELS
+
+    generic = LABELS[language]["caption"]["forest"].split(". ")[1].format(ref=f"{RELIABILITY_FLOOR:g}", log="") + "."
+    floor = report.format_number(RELIABILITY_FLOOR, 2, language=language)
+    figure.caption = figure.caption.replace(generic, _words(language)["alpha_line"].format(floor=floor))
+    return figure
+
+
+def _role_of(group: pd.Series) -> pd.Series:
+    """The role in a result's ``group`` text (``role=professional, t0->t2`` -> ``professional``)."""
+    return group.astype("str").str.extract(r"role=([^,]+)", expand=False)
+
+
+def _adjusted(results: pd.DataFrame) -> pd.DataFrame:
+    return stats.adjust_pvalues(results, family=FAMILIES) if len(results) else results
+
+
+def _with_role(results: pd.DataFrame) -> pd.DataFrame:
+    return results.assign(role=_role_of(results["group"]))
+
+
+def _scales_at(scores: pd.DataFrame, waves: Sequence[str]) -> list[str]:
+    """Scales with scores in every one of `waves` (sorted)."""
+    scored = scores.loc[scores["value"].notna()]
+    per_scale = scored.groupby("scale", observed=True)["wave"].agg(lambda w: set(w.astype("str")))
+    return sorted(scale for scale, seen in per_scale.items() if set(waves) <= seen)
+
+
+# --- the case report ------------------------------------------------------------------------
+
+
+def reliability_section(tables: Mapping[str, pd.DataFrame], case_id: str, *, language: str = "en") -> Section:
+    """Internal consistency of every scale per wave in one case (Cronbach's alpha, omega total).
+
+    Returns
+    -------
+    Section
+        ``table``: `stats.reliability` by wave (standard result shape);
+        ``figure``: forest plot of alpha with 95% Feldt CIs per scale and
+        wave; ``sentence``: the lowest and highest alpha and how many fall
+        below `RELIABILITY_FLOOR`.
+    """
+    from .plots import forest
+
+    participants = _table(tables, "participants")
+    in_case = participants.loc[participants["case_id"].astype("str") == case_id]
+    responses = _table(tables, "survey_responses")
+    responses = responses.loc[responses["participant_id"].astype("str").isin(in_case["participant_id"].astype("str"))]
+    results = stats.reliability(responses, _table(tables, "instrument"), in_case, by=("case_id", "wave"))
+    alpha = results.loc[results["test"] == "cronbach_alpha"].assign(wave=lambda f: f["group"].str.removeprefix("wave="))
+    figure = _floor_caption(forest(alpha, label_columns=("outcome", "wave"), ref_line=RELIABILITY_FLOOR, log_scale=False, language=language), language)
+    sentence = report.describe_range(
+        alpha, by=["outcome", "wave"], label=_words(language)["alpha"], names=_names("scale", alpha["outcome"].unique(), language),
+        threshold=RELIABILITY_FLOOR, language=language,
+    )
+    return Section(results, figure, sentence)
+
+
+def trajectories_section(
+    scores: pd.DataFrame, case_id: str, *, scale: str = "trust", before: str = "t0", after: str = "t2", language: str = "en"
+) -> Section:
+    """Mean scores per wave and role in one case: the descriptive picture before any test.
+
+    Returns
+    -------
+    Section
+        ``table``: `wave_means` per role, wave and scale; ``figure``: the
+        trajectory of `scale` per role (`plots.trajectories`); ``sentence``:
+        how the mean of `scale` over both roles moved from `before` to `after`.
+    """
+    from .plots import trajectories
+
+    in_case = _in_cases(scores, [case_id])
+    means = wave_means(in_case)
+    figure = trajectories(in_case, scale=scale, by="role", language=language)
+    pooled = wave_means(in_case.loc[in_case["scale"] == scale], by=("case_id",)).set_index("wave")
+    words = _words(language)
+    label = words["mean"].format(scale=_name("scale", scale, language))
+    if before in pooled.index and after in pooled.index:
+        note = words["means_note"].format(
+            n_before=int(pooled.at[before, "n"]), before=before, n_after=int(pooled.at[after, "n"]), after=after
+        )
+        sentence = report.describe_change(
+            {"outcome": scale, "note": note}, before=pooled.at[before, "mean"], after=pooled.at[after, "mean"],
+            label=label, language=language,
+        ) + "."
+    else:
+        sentence = report.describe_result({"outcome": scale, "note": f"no scores at {before} and {after}"}, label=label, language=language)
+    return Section(means, figure, sentence)
+
+
+def _pair_means(scores: pd.DataFrame, *, before: str, after: str, by: Sequence[str] = ("case_id", "role")) -> pd.DataFrame:
+    """Mean before and after over the complete pairs (the participants a paired test uses)."""
+    change = transforms.change_scores(scores, before=before, after=after).dropna(subset=["before", "after"])
+    table = change.groupby([*by, "scale"], observed=True, sort=True).agg(
+        n_pairs=("value", "size"), mean_before=("before", "mean"), mean_after=("after", "mean"), mean_change=("value", "mean")
+    )
+    table = table.reset_index()
+    table["n_pairs"] = table["n_pairs"].astype("int64")
+    return table
+
+
+def _pre_post_results(scores: pd.DataFrame, *, before: str, after: str, by: Sequence[str] = ("case_id", "role")) -> pd.DataFrame:
+    parts = [stats.pre_post(scores, outcome=scale, before=before, after=after, by=by) for scale in _scales_at(scores, [before, after])]
+    return stack_results(*parts)
+
+
+def pre_post_section(
+    scores: pd.DataFrame, case_id: str, *, scale: str = "trust", before: str = "t0", after: str = "t2", language: str = "en"
+) -> Section:
+    """Change of every scale from `before` to `after` per role in one case (paired tests).
+
+    Returns
+    -------
+    Section
+        ``table``: `stats.pre_post` for every scale measured in both waves,
+        by role, p-values Holm-adjusted within `FAMILIES`; ``tables["pair_means"]``:
+        means over the complete pairs; ``figure``: forest plot of Hedges'
+        g_av; ``sentence``: the change of `scale` per role.
+    """
+    from .plots import forest
+
+    in_case = _in_cases(scores, [case_id])
+    results = _adjusted(_pre_post_results(in_case, before=before, after=after))
+    means = _pair_means(in_case, before=before, after=after)
+    paired = _with_role(results.loc[results["test"] == "paired_t"])
+    figure = forest(paired, label_columns=("outcome", "role"), language=language)
+    words = _words(language)
+    parts = []
+    focus = _with_role(results.loc[(results["test"] == "paired_t") & (results["outcome"] == scale)])
+    for row in focus.to_dict(orient="records"):
+        pair = means.loc[(means["role"] == row["role"]) & (means["scale"] == scale)]
+        if pair.empty:
+            continue
+        label = words["in_role"].format(
+            scale=_name("scale", scale, language), role=_name("role", row["role"], language), before=before, after=after
+        )
+        parts.append(report.describe_change(_plain(row, language), before=pair["mean_before"].iloc[0], after=pair["mean_after"].iloc[0], label=label, language=language))
+    sentence = _capital("; ".join(parts)) + "." if parts else report.describe_result({"outcome": scale, "note": "no complete pairs"}, language=language)
+    return Section(results, figure, sentence, {"pair_means": means})
+
+
+def perception_gap_section(
+    scores: pd.DataFrame, case_id: str, *, before: str = "t0", after: str = "t2", language: str = "en"
+) -> Section:
+    """Own willingness against the willingness perceived in the other side, per role and wave, and its change.
+
+    Returns
+    -------
+    Section
+        ``table``: `stats.perception_gap` (per role and wave) stacked with
+        `stats.perception_gap_change` (per role, `before` -> `after`),
+        Holm-adjusted within `FAMILIES`; ``tables["gap_means"]``: the mean gap
+        over the complete pairs; ``figure``: the dumbbell plot
+        (`plots.perception_gap_dumbbell`); ``sentence``: the change of the gap
+        per role.
+    """
+    from .plots import perception_gap_dumbbell
+
+    in_case = _in_cases(scores, [case_id])
+    gap = stats.perception_gap(in_case, own=OWN, perceived=PERCEIVED)
+    change = stats.perception_gap_change(in_case, own=OWN, perceived=PERCEIVED, before=before, after=after)
+    results = _adjusted(stack_results(gap, change))
+    gaps = _gap_means(in_case, before=before, after=after)
+    figure = perception_gap_dumbbell(in_case.loc[in_case["scale"].isin([OWN, PERCEIVED])], own=OWN, perceived=PERCEIVED, language=language)
+    words = _words(language)
+    parts = []
+    for row in _with_role(results.loc[(results["analysis"] == "perception_gap_change") & (results["test"] == "paired_t")]).to_dict(orient="records"):
+        pair = gaps.loc[gaps["role"] == row["role"]]
+        if pair.empty:
+            continue
+        label = words["gap_in_role"].format(role=_name("role", row["role"], language), before=before, after=after)
+        parts.append(report.describe_change(_plain(row, language), before=pair["gap_before"].iloc[0], after=pair["gap_after"].iloc[0], label=label, language=language))
+    sentence = _capital("; ".join(parts)) + "." if parts else report.describe_result({"outcome": "perception_gap", "note": "no complete pairs"}, language=language)
+    return Section(results, figure, sentence, {"gap_means": gaps})
+
+
+def _gap_means(scores: pd.DataFrame, *, before: str, after: str) -> pd.DataFrame:
+    """Mean gap (own - perceived) at both waves over participants with a gap in both."""
+    wide = scores.loc[scores["scale"].isin([OWN, PERCEIVED]) & scores["wave"].astype("str").isin([before, after])]
+    wide = wide.pivot_table(index=["case_id", "role", "participant_id", "wave"], columns="scale", values="value", observed=True)
+    if wide.empty or not {OWN, PERCEIVED} <= set(wide.columns):
+        return pd.DataFrame(columns=["case_id", "role", "n_pairs", "gap_before", "gap_after"])
+    gap = (wide[OWN] - wide[PERCEIVED]).rename("gap").reset_index()
+    gap["wave"] = gap["wave"].astype("str")
+    per_person = gap.pivot_table(index=["case_id", "role", "participant_id"], columns="wave", values="gap", observed=True)
+    per_person = per_person.reindex(columns=[before, after]).dropna()
+    table = per_person.groupby(["case_id", "role"], observed=True).agg(
+        n_pairs=(before, "size"), gap_before=(before, "mean"), gap_after=(after, "mean")
+    )
+    table = table.reset_index()
+    table["n_pairs"] = table["n_pairs"].astype("int64")
+    return table
+
+
+def _expectation_counts(answers: pd.DataFrame, by: Sequence[str] = ("case_id", "wave")) -> pd.DataFrame:
+    """Respondents per group, role and primary expectation (every role x expectation of the group, zeros kept)."""
+    keys = [*by, "role", "expectation"]
+    if answers.empty:
+        return pd.DataFrame(columns=[*keys, "n"])
+    data = answers.astype({column: "str" for column in keys})
+    counts = data.groupby(keys, sort=True).size().rename("n")
+    full = data.groupby(list(by), sort=True).apply(
+        lambda group: pd.MultiIndex.from_product([sorted(group["role"].unique()), sorted(group["expectation"].unique())]).to_frame(index=False),
+        include_groups=False,
+    )
+    full = full.reset_index(level=list(range(len(by))))
+    full.columns = keys
+    table = full.merge(counts.reset_index(), on=keys, how="left")
+    table["n"] = table["n"].fillna(0).astype("int64")
+    return table.reset_index(drop=True)
+
+
+def _expectation_results(answers: pd.DataFrame, scores: pd.DataFrame, *, wave: str, seed: int) -> pd.DataFrame:
+    """Role x primary expectation per case and wave, and the expectation scales compared between roles."""
+    crosstabs = (
+        stats.expectation_crosstab(answers.astype({"role": "str", "expectation": "str"}), by=("case_id", "wave"), seed=seed)
+        if not answers.empty
+        else result_frame([])
+    )
+    at_wave = scores.loc[(scores["wave"].astype("str") == wave) & scores["scale"].isin(EXPECTATION_SCALES) & scores["value"].notna()]
+    scale_parts = []
+    for (case, scale), rows in at_wave.groupby(["case_id", "scale"], observed=True, sort=True):
+        # Two groups: Kruskal-Wallis equals the rank-sum test; Dunn's pair gives the rank-biserial r with its CI.
+        compared = crosscase.kruskal_dunn(rows, outcome=scale, group="role", seed=seed)
+        compared = compared.loc[compared["test"] == "dunn"].assign(
+            analysis="expectation_scales", case_id=str(case), group=lambda f: f["group"] + f", wave={wave}"
+        )
+        scale_parts.append(compared)
+    return stack_results(crosstabs, *scale_parts)
+
+
+def expectations_section(
+    answers: pd.DataFrame, scores: pd.DataFrame, case_id: str, *, wave: str = "t0", seed: int = 20170616, language: str = "en"
+) -> Section:
+    """What each side primarily expects of the collaboration, per role, in one case.
+
+    Parameters
+    ----------
+    answers : DataFrame
+        `expectation_answers`.
+    scores : DataFrame
+        `scores_for` (the expect_strengthen and expect_bridge scales).
+    wave : str
+        The wave of the figure, the sentence and the scale comparison (the
+        crosstab is tested in every wave with answers).
+
+    Returns
+    -------
+    Section
+        ``table``: `stats.expectation_crosstab` of role x expectation per
+        wave, and per expectation scale the two roles compared (rank-sum via
+        `crosscase.kruskal_dunn`, rank-biserial r with a bootstrap CI;
+        analysis ``expectation_scales``); ``tables["expectation_counts"]``:
+        respondents per wave, role and expectation (publish with
+        ``publish=True, count_columns=["n"]``); ``tables["expectation_residuals"]``:
+        adjusted residuals per cell (|r| > 2 marks the cells that drive the
+        association; counts left out, they are in the published table);
+        ``figure``: the shares per role at `wave` (`plots.expectation_bars`);
+        ``sentence``: the crosstab test at `wave`.
+    """
+    from .plots import expectation_bars
+
+    in_case = _in_cases(answers, [case_id])
+    results = _adjusted(_expectation_results(in_case, _in_cases(scores, [case_id]), wave=wave, seed=seed))
+    counts = _expectation_counts(in_case)
+    residuals = stats.crosstab_residuals(in_case.astype({"role": "str", "expectation": "str"}), by=("case_id", "wave")) if not in_case.empty else pd.DataFrame()
+    residuals = residuals.drop(columns=["observed", "expected", "pearson_residual"], errors="ignore")
+    figure = _at_wave(expectation_bars(counts.loc[counts["wave"] == wave].drop(columns="wave"), language=language), wave, language)
+    row = results.loc[(results["analysis"] == "expectation_mismatch") & (results["group"].str.startswith(f"wave={wave}"))]
+    label = _words(language)["expectation"].format(wave=wave)
+    sentence = (
+        report.describe_result(_plain(row.iloc[0], language), label=label, language=language)
+        if len(row)
+        else report.describe_result({"outcome": "expectation", "note": "no answers"}, label=label, language=language)
+    )
+    return Section(results, figure, sentence, {"expectation_counts": counts, "expectation_residuals": residuals})
+
+
+def _its_results(monthly: pd.DataFrame) -> pd.DataFrame:
+    if monthly.empty or timeseries.HELP_SEEKING_EVENT not in set(monthly["event_type"].astype("str")):
+        return result_frame([])
+    return timeseries.interrupted_time_series(monthly)
+
+
+def _its_trajectories(monthly: pd.DataFrame) -> pd.DataFrame:
+    if monthly.empty or timeseries.HELP_SEEKING_EVENT not in set(monthly["event_type"].astype("str")):
+        numbers = ["relative_month", "post", "count", "fitted", "fitted_low", "fitted_high", "counterfactual", "counterfactual_low", "counterfactual_high"]
+        empty = {"case_id": pd.Series(dtype="str"), "month": pd.Series(dtype="datetime64[us]")}
+        return pd.DataFrame({**empty, **{c: pd.Series(dtype="float64") for c in numbers}, "family": pd.Series(dtype="str")})
+    return timeseries.its_trajectories(monthly)
+
+
+def help_seeking_section(monthly: pd.DataFrame, case_id: str, *, language: str = "en") -> Section:
+    """Did parents start to bring parenting questions to the youth team? Interrupted time series, one case.
+
+    Returns
+    -------
+    Section
+        ``table``: `timeseries.interrupted_time_series` (level change, slope
+        change, baseline trend as rate ratios); ``tables["help_seeking_fit"]``:
+        monthly counts with the fitted and counterfactual series
+        (`timeseries.its_trajectories`); ``figure``: `plots.help_seeking_its`;
+        ``sentence``: the level change.
+    """
+    from .plots import help_seeking_its
+
+    in_case = _in_cases(monthly, [case_id]) if len(monthly) else monthly
+    results = _its_results(in_case)
+    fitted = _its_trajectories(in_case)
+    figure = help_seeking_its(fitted, language=language)
+    label = _words(language)["level_change"].format(case=_name("case", case_id, language))
+    level = results.loc[results["test"] == "its_level_change"]
+    sentence = report.describe_result(
+        _plain(level.iloc[0], language) if len(level) else {"outcome": timeseries.HELP_SEEKING_EVENT, "note": "no activity log"},
+        label=label, language=language,
+    )
+    return Section(results, figure, sentence, {"help_seeking_fit": fitted})
+
+
+def _published_prevalence(prevalence: pd.DataFrame, min_cell: int = MIN_CELL) -> pd.DataFrame:
+    """The prevalence as it may leave the research team (as `report.save_table(..., publish=True, ...)` writes it)."""
+    from .privacy import suppress_small_cells
+
+    return suppress_small_cells(prevalence, count_columns=["n_with_code"], derived={"percent": "n_with_code"}, threshold=min_cell)
+
+
+def _heatmap_frame(published: pd.DataFrame) -> pd.DataFrame:
+    """A suppressed prevalence table (by case) in the shape `plots.theme_heatmap` reads."""
+    return pd.DataFrame(
+        {
+            "case_id": published["case_id"].astype("str"),
+            "code": published["code"].astype("str"),
+            "n": published["n_with_code"].astype("Float64").astype("float64"),
+            "n_at_risk": published["n_at_risk"].astype("float64"),
+            "pct": published["percent"].astype("float64"),
+            "suppressed": published["n_with_code_flag"] != "",
+        }
+    )
+
+
+def theme_prevalence_section(
+    tables: Mapping[str, pd.DataFrame], case_id: str, *, language: str = "en", min_cell: int = MIN_CELL
+) -> Section:
+    """How many interviewed participants mentioned each code, by role and wave, in one case.
+
+    Returns
+    -------
+    Section
+        ``table``: `quantitize.prevalence` by role and wave (unit: a
+        participant in a wave); ``tables["theme_prevalence_case"]``: by
+        participant over both waves. Publish both with small-cell suppression
+        (``publish=True, count_columns=["n_with_code"], derived={"percent":
+        "n_with_code"}``);
+        ``figure``: the case's row of `plots.theme_heatmap` from the
+        suppressed table; ``sentence``: the code mentioned by most
+        participants (from the suppressed table). Counts of people below
+        `min_cell` are suppressed in the figure and the sentence.
+    """
+    from .plots import theme_heatmap
+
+    participants = _table(tables, "participants")
+    columns = ["case_id", "role", "wave", "code", "n_with_code", "n_at_risk", "percent"]
+    per_wave = presence_for(tables, unit=("participant_id", "wave"))
+    label = _name("case", case_id, language)
+    if per_wave is None:
+        empty = pd.DataFrame(columns=columns)
+        figure = theme_heatmap(_empty(["case_id", "code"], ["n", "n_at_risk", "pct"]), language=language)
+        return Section(empty, figure, _words(language)["no_interviews"].format(case=label) + ".")
+    by_wave = quantitize.prevalence(per_wave, participants, by=("case_id", "role", "wave"))
+    by_wave = by_wave.loc[by_wave["case_id"].astype("str") == case_id]
+    by_wave = _in_codebook_order(by_wave.assign(wave=by_wave["wave"].astype("str")), tables, ["case_id", "role", "wave"])
+    overall = quantitize.prevalence(presence_for(tables), participants, by="case_id")
+    overall = _in_codebook_order(overall.loc[overall["case_id"].astype("str") == case_id], tables, ["case_id"])
+    published = _published_prevalence(overall, min_cell)
+    figure = theme_heatmap(_heatmap_frame(published), min_cell=min_cell, language=language)
+    shown = published.loc[published["n_with_code"].notna() & (published["n_at_risk"] > 0)]
+    if len(shown):
+        top = shown.sort_values(["percent", "code"], ascending=[False, True], kind="stable").iloc[0]
+        opening = _words(language)["most_mentioned"].format(case=label, code=top["code"])
+        sentence = report.describe_share(opening, top["n_with_code"], top["n_at_risk"], threshold=min_cell, language=language) + "."
+    else:
+        sentence = _words(language)["no_interviews"].format(case=label) + "."
+    return Section(by_wave.loc[:, columns], figure, sentence, {"theme_prevalence_case": overall})
+
+
+def agreement_section(
+    tables: Mapping[str, pd.DataFrame], case_id: str, *, seed: int = 20170616, n_boot: int = 1000, language: str = "en"
+) -> Section:
+    """Intercoder agreement on the double-coded interviews of one case (document x code presence).
+
+    Returns
+    -------
+    Section
+        ``table``: `agreement.as_result_frame` of `agreement.agreement`
+        (percent agreement, Cohen's kappa, Krippendorff's alpha,
+        Brennan-Prediger per code and over all codes, bootstrap CIs);
+        ``figure``: `plots.agreement_by_code` (Cohen's kappa);
+        ``sentence``: kappa over all codes.
+    """
+    from . import agreement as coder_agreement
+    from .plots import agreement_by_code
+
+    segments = _segments(tables)
+    label = _name("case", case_id, language)
+    empty_plot = _empty(["code", "statistic"], ["estimate", "ci_low", "ci_high", "n_units"])
+    if segments is not None:
+        segments = segments.loc[segments["case_id"] == case_id]
+    double_coded = segments is not None and bool((segments.groupby("document_id")["coder"].nunique() > 1).any())
+    if not double_coded:
+        return Section(result_frame([]), agreement_by_code(empty_plot, language=language), _words(language)["no_double_coding"].format(case=label) + ".")
+    table = coder_agreement.agreement(segments, n_boot=n_boot, seed=seed)
+    results = coder_agreement.as_result_frame(table).assign(case_id=case_id)
+    kappa = "cohen_kappa" if (table["statistic"] == "cohen_kappa").any() else "fleiss_kappa"
+    figure = agreement_by_code(table.loc[table["code"] != coder_agreement.OVERALL], statistic=kappa, language=language)
+    overall = results.loc[(results["outcome"] == coder_agreement.OVERALL) & (results["test"] == kappa)].iloc[0]
+    sentence = report.describe_result(
+        _plain(overall, language), label=_words(language)["agreement"].format(case=label, units=int(overall["n"])), language=language
+    )
+    return Section(results, figure, sentence)
+
+
+# --- the cross-case report ------------------------------------------------------------------
+
+
+def cross_case_trajectories_section(
+    scores: pd.DataFrame, cases: Sequence[str] | None = None, *, scale: str = "trust", before: str = "t0", after: str = "t2", language: str = "en"
+) -> Section:
+    """Model-based mean of every scale per case and wave (`crosscase.marginal_means`).
+
+    Returns
+    -------
+    Section
+        ``table``: estimated marginal means per case, wave and scale (the
+        mixed model of `mixed_model_section`, roles averaged by their share);
+        ``figure``: the trajectory of `scale` per case; ``sentence``: how
+        `scale` moved from `before` to `after` in each case.
+    """
+    from .plots import trajectories
+
+    case_ids = _case_list(cases, list(pd.unique(scores["case_id"].astype("str"))))
+    in_cases = _in_cases(scores, case_ids)
+    scales = _scales_at(in_cases, [before, after])
+    means = pd.concat([crosscase.marginal_means(in_cases, outcome=s) for s in scales], ignore_index=True) if scales else pd.DataFrame()
+    means = means.rename(columns={"outcome": "scale"})
+    figure = trajectories(means.loc[means["scale"] == scale] if len(means) else means, scale=scale, by=None, language=language)
+    words = _words(language)
+    parts = []
+    for case, rows in means.loc[means["scale"] == scale].groupby("case_id", sort=False) if len(means) else []:
+        at = rows.set_index("wave")["estimate"]
+        if before in at.index and after in at.index:
+            label = words["emm"].format(scale=_name("scale", scale, language), case=_name("case", case, language))
+            parts.append(report.describe_change({"outcome": scale}, before=at[before], after=at[after], label=label, language=language))
+    sentence = _capital("; ".join(parts)) + "." if parts else report.describe_result({"outcome": scale, "note": "no model"}, language=language)
+    return Section(means, figure, sentence)
+
+
+def _mixed_model_results(scores: pd.DataFrame, *, before: str, after: str) -> pd.DataFrame:
+    return stack_results(*[crosscase.mixed_model(scores, outcome=s, before=before, after=after) for s in _scales_at(scores, [before, after])])
+
+
+def mixed_model_section(
+    scores: pd.DataFrame, cases: Sequence[str] | None = None, *, scale: str = "trust", before: str = "t0", after: str = "t2", language: str = "en"
+) -> Section:
+    """Change over the waves in all cases together: the wave x case mixed model with case contrasts.
+
+    Returns
+    -------
+    Section
+        ``table``: `crosscase.mixed_model` for every scale measured in both
+        waves (fixed effects, variance components, the change per case and
+        the differences of that change between cases, Holm-adjusted within
+        each scale); ``figure``: forest plot of the model-based change per
+        case and scale; ``sentence``: the change of `scale` per case.
+    """
+    from .plots import forest
+
+    case_ids = _case_list(cases, list(pd.unique(scores["case_id"].astype("str"))))
+    in_cases = _in_cases(scores, case_ids)
+    results = _mixed_model_results(in_cases, before=before, after=after)
+    change = results.loc[(results["test"] == "contrast") & (results["effect_name"] == "change")]
+    figure = forest(change, label_columns=("outcome", "case_id"), language=language)
+    rows = change.loc[change["outcome"] == scale]
+    label = _capital(_words(language)["change_by_case"].format(scale=_name("scale", scale, language), before=before, after=after))
+    sentence = report.describe_by(_plain_rows(rows, language), by="case_id", label=label, names=_names("case", rows["case_id"], language), language=language)
+    return Section(results, figure, sentence)
+
+
+def kruskal_dunn_section(
+    scores: pd.DataFrame,
+    cases: Sequence[str] | None = None,
+    *,
+    scale: str = "trust",
+    before: str = "t0",
+    after: str = "t2",
+    seed: int = 20170616,
+    language: str = "en",
+) -> Section:
+    """Do the cases differ in how much each scale changed? Kruskal-Wallis, then Dunn's tests (Holm).
+
+    Returns
+    -------
+    Section
+        ``table``: `crosscase.kruskal_dunn` on the change scores
+        (`transforms.change_scores`) of every scale measured in both waves;
+        ``tables["change_scores"]``: the change scores' means per case and
+        scale; ``figure``: forest plot of the pairwise rank-biserial r;
+        ``sentence``: for `scale`, the Kruskal-Wallis test and each pair of
+        cases (Dunn, Holm-adjusted p).
+    """
+    from .plots import forest
+
+    case_ids = _case_list(cases, list(pd.unique(scores["case_id"].astype("str"))))
+    in_cases = _in_cases(scores, case_ids)
+    change = transforms.change_scores(in_cases, before=before, after=after).dropna(subset=["value"])
+    scales = _scales_at(in_cases, [before, after])
+    results = stack_results(*[crosscase.kruskal_dunn(change, outcome=s, seed=seed) for s in scales])
+    means = change.groupby(["case_id", "scale"], observed=True, sort=True)["value"].agg(n="size", mean_change="mean", median_change="median").reset_index()
+    pairs = results.loc[results["test"] == "dunn"]
+    figure = forest(pairs, label_columns=("outcome", "group"), language=language)
+    # The sentence reads `scale`: the omnibus test, then each pair of cases with its Holm-adjusted p.
+    rows = results.loc[results["outcome"] == scale]
+    rows = rows.assign(
+        p_value=rows["p_adjusted"].fillna(rows["p_value"]),
+        compared=np.where(rows["test"] == "kruskal_wallis", _words(language)["all_cases"], rows["group"]),
+    )
+    label = _words(language)["kruskal"].format(scale=_name("scale", scale, language), before=before, after=after)
+    names = {f"{a} - {b}": f"{_name('case', a, language)} - {_name('case', b, language)}" for a in case_ids for b in case_ids}
+    sentence = report.describe_by(_plain_rows(rows, language), by="compared", label=label, names=names, language=language)
+    return Section(results, figure, sentence, {"change_by_case": means})
+
+
+def help_seeking_cross_section(monthly: pd.DataFrame, cases: Sequence[str] | None = None, *, language: str = "en") -> Section:
+    """Help-seeking side by side: the level change per case and the pooled test of case differences.
+
+    Returns
+    -------
+    Section
+        ``table``: `timeseries.interrupted_time_series` per case stacked with
+        `timeseries.its_case_differences` (joint Wald tests and pairwise
+        ratios of rate ratios, Holm); ``figure``: forest plot of the level
+        change per case and the pairwise ratios of the level changes (both
+        rate ratios: 1 = no change / no difference); ``sentence``: the joint
+        test that the level changes are equal.
+    """
+    from .plots import forest
+
+    if len(monthly):
+        monthly = _in_cases(monthly, _case_list(cases, list(pd.unique(monthly["case_id"].astype("str")))))
+    per_case = _its_results(monthly)
+    if len(per_case):
+        order = {case: i for i, case in enumerate(pd.unique(monthly["case_id"].astype("str")))}
+        per_case = per_case.sort_values("case_id", key=lambda c: c.map(order), kind="stable").reset_index(drop=True)
+    pooled = (
+        timeseries.its_case_differences(monthly)
+        if len(per_case) and per_case["case_id"].nunique() > 1
+        else result_frame([])
+    )
+    results = stack_results(per_case, pooled)
+    level = results.loc[results["test"].isin(["its_level_change", "level_change_ratio"])]
+    # One axis for both kinds of rate ratio; the saved table keeps their own effect names.
+    shown = level.assign(effect_name="rate_ratio")
+    figure = forest(shown, label_columns=("case_id", "group"), language=language)
+    equal = results.loc[results["test"] == "wald_level_change_difference"]
+    label = _words(language)["its_equal"]
+    sentence = report.describe_result(
+        _plain(equal.iloc[0], language) if len(equal) else {"outcome": timeseries.HELP_SEEKING_EVENT, "note": "fewer than two cases with a series"},
+        label=label, language=language,
+    )
+    return Section(results, figure, sentence)
+
+
+def theme_heatmap_section(
+    tables: Mapping[str, pd.DataFrame], cases: Sequence[str] | None = None, *, seed: int = 20170616, language: str = "en", min_cell: int = MIN_CELL
+) -> Section:
+    """Which codes participants in each case mentioned, and whether that differs between the cases.
+
+    Returns
+    -------
+    Section
+        ``table``: `quantitize.theme_crosstab` per code across the cases
+        (Holm-adjusted within `FAMILIES`); ``tables["theme_prevalence"]``:
+        `quantitize.prevalence` per case and code (publish with small-cell
+        suppression, as in `theme_prevalence_section`); ``figure``: `plots.theme_heatmap` from the
+        suppressed prevalence; ``sentence``: the code with the smallest
+        adjusted p.
+    """
+    from .plots import theme_heatmap
+
+    case_ids = _cases_of(tables, cases)
+    participants = _table(tables, "participants")
+    presence = presence_for(tables)
+    if presence is None:
+        empty = _empty(["case_id", "code"], ["n", "n_at_risk", "pct"])
+        return Section(result_frame([]), theme_heatmap(empty, language=language), _words(language)["no_interviews"].format(case=", ".join(case_ids)) + ".")
+    in_cases = participants.loc[participants["case_id"].astype("str").isin(case_ids)]
+    presence = presence.loc[presence["participant_id"].astype("str").isin(in_cases["participant_id"].astype("str"))]
+    prevalence = quantitize.prevalence(presence, in_cases, by="case_id")
+    prevalence = _in_codebook_order(prevalence.loc[prevalence["case_id"].astype("str").isin(case_ids)], tables, ["case_id"])
+    codes = list(dict.fromkeys(prevalence["code"].astype("str")))
+    results = _adjusted(stack_results(*[quantitize.theme_crosstab(presence, in_cases, code=code, seed=seed) for code in codes]))
+    published = _published_prevalence(prevalence, min_cell)
+    figure = theme_heatmap(_heatmap_frame(published), min_cell=min_cell, language=language)
+    tested = results.loc[results["p_adjusted"].notna()].sort_values(["p_adjusted", "outcome"], kind="stable")
+    if len(tested):
+        top = tested.iloc[0]
+        label = _words(language)["theme_most"].format(code=top["outcome"])
+        sentence = report.describe_result(_plain(top, language), label=label, language=language, p_column="p_adjusted")
+    else:
+        sentence = report.describe_result({"outcome": "theme", "note": "no code could be tested"}, language=language)
+    return Section(results, figure, sentence, {"theme_prevalence": prevalence})
+
+
+def expectations_cross_section(
+    answers: pd.DataFrame, scores: pd.DataFrame, cases: Sequence[str] | None = None, *, wave: str = "t0", seed: int = 20170616, language: str = "en"
+) -> Section:
+    """The role x primary expectation crosstab of every case side by side.
+
+    Returns
+    -------
+    Section
+        ``table``: the crosstab tests and expectation-scale comparisons of
+        `expectations_section` for every case; ``tables["expectation_counts"]``:
+        respondents per case, wave, role and expectation (publish with
+        ``publish=True, count_columns=["n"]``); ``figure``: `plots.expectation_bars` at
+        `wave`, a panel per case; ``sentence``: the crosstab test per case at `wave`.
+    """
+    from .plots import expectation_bars
+
+    case_ids = _case_list(cases, list(pd.unique(scores["case_id"].astype("str"))))
+    in_cases = _in_cases(answers, case_ids)
+    results = _adjusted(_expectation_results(in_cases, _in_cases(scores, case_ids), wave=wave, seed=seed))
+    counts = _expectation_counts(in_cases)
+    figure = _at_wave(expectation_bars(counts.loc[counts["wave"] == wave].drop(columns="wave"), language=language), wave, language)
+    rows = results.loc[(results["analysis"] == "expectation_mismatch") & results["group"].str.startswith(f"wave={wave}")]
+    sentence = report.describe_by(
+        _plain_rows(rows, language), by="case_id", label=_words(language)["expectation_cases"].format(wave=wave), names=_names("case", rows["case_id"], language), language=language
+    )
+    return Section(results, figure, sentence, {"expectation_counts": counts})
+
+
+# --- the joint display ----------------------------------------------------------------------
+
+
+def integration_map_for(processed_dir: str | os.PathLike):
+    """The integration map in force for processed data: the evaluator's copy that `prepare` carried, else the package's.
+
+    The copy is checked against the checksum in the processed ``manifest.json``.
+
+    Raises
+    ------
+    DataError
+        The copy was changed after `prepare`.
+    """
+    from .integrate import load_integration_map
+    from .io import MANIFEST_FILE, sha256_file
+
+    processed_dir = Path(processed_dir)
+    manifest = json.loads((processed_dir / MANIFEST_FILE).read_text(encoding="utf-8"))
+    entry = (manifest.get("files") or {}).get("integration_map")
+    if entry is None:
+        return load_integration_map(None)
+    path = processed_dir / entry["file"]
+    if not path.is_file() or sha256_file(path) != entry["sha256"]:
+        raise DataError("the integration map differs from manifest.json (changed after prepare); run prepare again", file=str(path))
+    return load_integration_map(path)
+
+
+def overrides_for(tables: Mapping[str, pd.DataFrame], cases: Sequence[str]) -> pd.DataFrame | None:
+    """The evaluator's overrides (carried by `prepare` from ``integration_overrides.csv``) for these cases; None without any.
+
+    Overrides of cases outside this run (a run on some cases) are left out, so
+    they do not stop the joint display.
+    """
+    from .prepare import INTEGRATION_OVERRIDES
+
+    overrides = tables.get(INTEGRATION_OVERRIDES)
+    if overrides is None:
+        return None
+    kept = overrides.loc[overrides["case_id"].astype("str").isin([*cases, _POOLED])].reset_index(drop=True)
+    return kept if len(kept) else None
+
+
+def integration_summary(integration_map: Any, overrides: pd.DataFrame | None, *, language: str = "en") -> str:
+    """One sentence saying which integration map and how many evaluator overrides the joint display uses.
+
+    Examples
+    --------
+    >>> from ponzoni_eval.integrate import load_integration_map
+    >>> integration_summary(load_integration_map(), None)
+    'Integration map: the package default (integration_map.toml); evaluator overrides: 0.'
+    """
+    from .integrate import default_map_path
+
+    source = Path(integration_map.source)
+    key = "map_default" if source.resolve() == default_map_path().resolve() else "map_evaluator"
+    return _words(language)[key].format(file=source.name, n=0 if overrides is None else len(overrides))
+
+
+def joint_display_inputs(
+    tables: Mapping[str, pd.DataFrame],
+    scores: pd.DataFrame,
+    monthly: pd.DataFrame,
+    cases: Sequence[str] | None = None,
+    *,
+    before: str = "t0",
+    after: str = "t2",
+    interview_wave: str | None = "t2",
+    seed: int = 20170616,
+    min_cell: int = MIN_CELL,
+) -> JointDisplayInputs:
+    """Every result the integration map can use, the theme prevalence, the quotes' source and the names to redact.
+
+    Parameters
+    ----------
+    tables, scores, monthly
+        The processed tables, `scores_for` and `monthly_for`.
+    cases : list of str, optional
+        The cases (default: every case).
+    before, after : str
+        The waves whose change the survey results test.
+    interview_wave : str or None, default "t2"
+        The interviews that speak for the qualitative strand: prevalence and
+        quotes come from this wave (None: every wave, a participant counted
+        once). The constructs are about change by follow-up; at t0 the
+        collaboration had not begun, and we-they talk from then (which the
+        integration map counts against trust) would outweigh the growing
+        trust reported at follow-up if both waves were pooled.
+    seed : int
+        For the Monte Carlo p-values of the expectation crosstab.
+    min_cell : int
+        Prevalence counts of people below it are suppressed (the run's
+        ``min_cell``, `report.open_run(...).min_cell`; default `MIN_CELL`).
+
+    Returns
+    -------
+    JointDisplayInputs
+        Results (all in the standard shape, stacked with
+        `results.stack_results` and Holm-adjusted within `FAMILIES` by
+        `stats.adjust_pvalues`): pre/post change per case and role, the
+        perception-gap change per case and role, the expectation crosstab,
+        the mixed model (per-case change and case differences) and
+        help-seeking (per case and pooled case differences).
+    """
+    case_ids = _cases_of(tables, cases)
+    in_cases = _in_cases(scores, case_ids)
+    answers = _in_cases(expectation_answers(tables), case_ids)
+    parts = [
+        _pre_post_results(in_cases, before=before, after=after),
+        stats.perception_gap_change(in_cases, own=OWN, perceived=PERCEIVED, before=before, after=after),
+        _expectation_results(answers, in_cases, wave=before, seed=seed),
+        _mixed_model_results(in_cases, before=before, after=after),
+    ]
+    monthly = _in_cases(monthly, case_ids) if len(monthly) else monthly
+    its = _its_results(monthly)
+    parts += [its, timeseries.its_case_differences(monthly) if len(its) and its["case_id"].nunique() > 1 else result_frame([])]
+    results = _adjusted(stack_results(*parts))
+
+    participants = _in_cases(_table(tables, "participants"), case_ids).reset_index(drop=True)
+    presence = presence_for(tables, unit="participant_id" if interview_wave is None else ("participant_id", "wave"))
+    segments = _segments(tables)
+    if presence is None or segments is None:
+        prevalence = pd.DataFrame(columns=["case_id", "code", "n_with_code", "n_at_risk", "percent", "n_with_code_flag", "percent_flag"])
+        segments = pd.DataFrame(columns=["document_id", "participant_id", "case_id", "coder", "code", "start", "end", "text"])
+    else:
+        everyone = _table(tables, "participants")  # the presence table lists every participant
+        if interview_wave is None:
+            prevalence = quantitize.prevalence(presence, everyone, by="case_id")
+        else:
+            prevalence = quantitize.prevalence(presence, everyone, by=("case_id", "wave"))
+            prevalence = prevalence.loc[prevalence["wave"].astype("str") == interview_wave].drop(columns="wave")
+            segments = segments.loc[segments["wave"].astype("str") == interview_wave]
+        prevalence = _in_codebook_order(prevalence.loc[prevalence["case_id"].astype("str").isin(case_ids)], tables, ["case_id"])
+        prevalence = _published_prevalence(prevalence, min_cell)
+        prevalence["case_id"] = prevalence["case_id"].astype("str")
+        segments = segments.loc[segments["case_id"].isin(case_ids)].reset_index(drop=True)
+    terms = tables.get("redaction_terms")
+    names = sorted(set(terms["term"].dropna().astype("str"))) if terms is not None else []
+    participants = participants.astype({"participant_id": "str", "case_id": "str", "role": "str"})
+    return JointDisplayInputs(results, prevalence, segments, participants, names, case_ids, min_cell)
+
+
+def joint_display_section(
+    inputs: JointDisplayInputs,
+    *,
+    integration_map: Any = None,
+    overrides: pd.DataFrame | None = None,
+    alpha: float = 0.05,
+    quant_basis: str = "ci",
+    order_by: str = "trust",
+    language: str = "en",
+) -> Section:
+    """The joint display of every construct x case, with the meta-matrix and statistics-by-themes.
+
+    Quotes are redacted with `privacy.redact` (names from ``redaction_terms``,
+    e-mail addresses, phone numbers).
+
+    Parameters
+    ----------
+    inputs : JointDisplayInputs
+    integration_map : IntegrationMap, optional
+        `integration_map_for` (default: the package's map).
+    overrides : DataFrame, optional
+        `overrides_for`.
+    alpha : float
+        For result rows without a confidence interval.
+    quant_basis : {"ci", "estimate"}
+        Judge the quantitative strand by the 95% CI (default: a label then
+        claims evidence) or, descriptively, by the point estimate against the
+        map's smallest meaningful effect (`integrate.joint_display`).
+    order_by : str
+        The construct whose estimate orders the cases of the meta-matrix.
+
+    Returns
+    -------
+    Section
+        ``table``: `integrate.joint_display`; ``tables["meta_matrix"]``,
+        ``tables["statistics_by_themes"]``; no figure (the displays are the
+        figure; see `joint_display_documents`); ``sentence``: how often each
+        fit label occurs.
+    """
+    from . import integrate
+    from .privacy import redact
+
+    common = dict(
+        integration_map=integration_map, redact_names=inputs.names, redact=redact, language=language, alpha=alpha,
+        quant_basis=quant_basis, cases=inputs.cases, min_cell=inputs.min_cell,
+    )
+    display = integrate.joint_display(inputs.results, inputs.prevalence, inputs.segments, inputs.participants, overrides=overrides, **common)
+    constructs = list(dict.fromkeys(display["construct"]))
+    matrix = integrate.meta_matrix(display, order_by=order_by if order_by in constructs else constructs[0])
+    by_themes = integrate.statistics_by_themes(inputs.results, inputs.prevalence, inputs.segments, inputs.participants, **common)
+    fit_names = integrate._FIT_TEXT[language]  # the fit labels as the display names them in this language
+    sentence = report.describe_tally(
+        display["fit_label"], label=_words(language)["fit"].format(n=len(display)), names=fit_names, order=integrate.FIT_LABELS, language=language
+    )
+    return Section(display, None, sentence, {"meta_matrix": matrix, "statistics_by_themes": by_themes})
+
+
+def fit_changes(by_ci: pd.DataFrame, by_estimate: pd.DataFrame) -> pd.DataFrame:
+    """The construct x case cells whose fit label differs between two joint displays (CI and estimate basis).
+
+    Returns
+    -------
+    DataFrame
+        construct, case_id, estimate, ci_low, ci_high, quant_evidence_ci,
+        quant_evidence_estimate, qual_evidence, fit_label_ci,
+        fit_label_estimate; one row per cell that changes.
+    """
+    keys = ["construct", "case_id"]
+    left = by_ci.loc[:, [*keys, "estimate", "ci_low", "ci_high", "quant_evidence", "qual_evidence", "fit_label"]]
+    right = by_estimate.loc[:, [*keys, "quant_evidence", "fit_label"]]
+    both = left.merge(right, on=keys, suffixes=("_ci", "_estimate"), validate="one_to_one")
+    changed = both.loc[both["fit_label_ci"] != both["fit_label_estimate"]]
+    columns = [*keys, "estimate", "ci_low", "ci_high", "quant_evidence_ci", "quant_evidence_estimate", "qual_evidence", "fit_label_ci", "fit_label_estimate"]
+    return changed.loc[:, columns].reset_index(drop=True)
+
+
+def joint_display_documents(section: Section, *, language: str = "en") -> dict[str, dict[str, str | bytes]]:
+    """The three displays rendered for readers: ``{name: {"html": str, "md": str, "xlsx": bytes}}``.
+
+    Hand each to `report.save_document` (``run.save_document(content, name, format=..., caption=...)``).
+    """
+    from . import integrate
+
+    displays = {"joint_display": section.table, "meta_matrix": section.tables["meta_matrix"], "statistics_by_themes": section.tables["statistics_by_themes"]}
+    documents: dict[str, dict[str, str | bytes]] = {}
+    with tempfile.TemporaryDirectory(prefix="ponzoni-xlsx-") as folder:
+        for name, display in displays.items():
+            path = integrate.to_xlsx(display, Path(folder) / f"{name}.xlsx", language=language)
+            documents[name] = {
+                "html": integrate.to_html(display, language=language),
+                "md": integrate.to_markdown(display, language=language),
+                "xlsx": path.read_bytes(),
+            }
+    return documents
+
