@@ -95,7 +95,25 @@ def _adjust(p_values: np.ndarray, method: str) -> np.ndarray:
     if _P_ADJUST[key] is None or not finite.any():
         out[finite] = p[finite]
         return out
+    if _P_ADJUST[key] == "holm":
+        out[finite] = _holm(p[finite])
+        return out
     out[finite] = multipletests(p[finite], method=_P_ADJUST[key])[1]
+    return out
+
+
+def _holm(p: np.ndarray) -> np.ndarray:
+    """Holm's step-down adjustment, as R ``p.adjust(p, "holm")`` and statsmodels' ``multipletests``.
+
+    The same arithmetic as statsmodels (sorted p times m, m - 1, ..., 1, running
+    maximum, capped at 1), without its ``gc.collect()``, which took 0.3-0.5 s
+    per call in a notebook kernel holding figures and tables.
+    """
+    order = np.argsort(p)
+    adjusted = np.maximum.accumulate(p[order] * np.arange(len(p), 0, -1))
+    adjusted[adjusted > 1] = 1
+    out = np.empty_like(adjusted)
+    out[order] = adjusted
     return out
 
 

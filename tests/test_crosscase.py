@@ -357,3 +357,20 @@ def test_mixed_model_matches_statsmodels_mixedlm(reml):
     variances = res[res["effect_name"] == "variance"].set_index("group")["effect_size"]
     assert variances["participant_id intercept"] == pytest.approx(float(reference.cov_re.iloc[0, 0]), rel=1e-3)
     assert variances["residual"] == pytest.approx(reference.scale, rel=1e-4)
+
+
+def test_holm_adjustment_is_statsmodels_holm_exactly():
+    # Holm is computed natively (statsmodels' multipletests runs gc.collect() on every Holm call);
+    # the numbers must be the same bits, ties included. R: p.adjust(p, "holm") gives the same.
+    from statsmodels.stats.multitest import multipletests
+
+    from ponzoni_eval.crosscase import _adjust
+
+    rng = np.random.default_rng(7)
+    for n in (1, 3, 40, 2000):
+        p = rng.random(n) ** 3
+        p[: n // 4] = p[0]
+        with_missing = np.append(p, np.nan)
+        adjusted = _adjust(with_missing, "holm")
+        assert np.array_equal(adjusted[:-1], multipletests(p, method="holm")[1]) and np.isnan(adjusted[-1])
+    assert _adjust(np.array([0.01, 0.04, 0.03]), "holm").tolist() == pytest.approx([0.03, 0.06, 0.06])  # R p.adjust
