@@ -28,6 +28,10 @@ How a project becomes tables
   ``definition`` is the code's ``Description``; ``construct`` comes from a
   ``Set`` named ``construct: <name>`` that lists the code (this is how
   `write_qdpx` stores it; code groups / code sets of that name work the same).
+* **Case nodes.** NVivo lists every case as a node too: a ``Code`` with the
+  GUID of a ``Case``. Such codes are cases, not codebook rows, and codings to
+  them are not segments: they place the source in the case (counted as
+  ``case_nodes`` and ``case_codings`` in the report).
 * **Segments.** One row per ``Coding`` of a ``PlainTextSelection``. ``start``
   and ``end`` are the selection's ``startPosition`` / ``endPosition``
   (characters, end exclusive) and ``text`` is the slice of the document.
@@ -42,13 +46,16 @@ How a project becomes tables
   the text the offsets index, so ``text == documents.text[start:end]``.
 * **Document variables.** Values come from ``Cases/Case/VariableValue`` for
   every source the case lists in ``SourceRef`` (named or, as MAXQDA and
-  Quirkos write them, nameless cases), overridden by the source's own
-  ``TextSource/VariableValue``. They fill ``participant_id``, ``case_id`` and
-  ``wave`` through a `VariableMapping` (see `load_mapping`): by default a
-  variable called like the target in English or Dutch (``participant``,
-  ``deelnemer``, ``respondent``; ``case``, ``casus``, ``site``; ``wave``,
-  ``meting``, ``meetmoment``, ...), then a regular expression on the document
-  name, then the case name, then a fixed default. Waves are normalised to
+  Quirkos write them, nameless cases) or that is coded to the case (NVivo),
+  then from sets of sources named ``Name::Value`` (ATLAS.ti document groups:
+  ``Casus::Poelenburg A`` gives ``Casus`` = ``Poelenburg A``), then from the
+  source's own ``TextSource/VariableValue``; later ones win. They fill
+  ``participant_id``, ``case_id`` and ``wave`` through a `VariableMapping`
+  (see `load_mapping`): by default a variable called like the target in
+  English or Dutch (``participant``, ``deelnemer``, ``respondent``; ``case``,
+  ``casus``, ``site``; ``wave``, ``meting``, ``meetmoment``, ...), then a
+  regular expression on the document name, then the case name, then a fixed
+  default. Waves are normalised to
   ``t0``/``t1``/``t2`` (``T1``, ``1``, ``voormeting``/``baseline`` -> ``t0``,
   ``follow-up`` -> ``t2``, plus your own value map).
 * **document_id** is the source name without its file extension, reduced to
@@ -854,6 +861,38 @@ def _constructs_from_sets(sets: ET.Element | None, report: ImportReport) -> dict
     return constructs
 
 
+def _document_groups(sets: ET.Element | None, report: ImportReport) -> dict[str, dict[str, str]]:
+    """Document variables from sets of sources named ``Name::Value`` (ATLAS.ti document groups).
+
+    ATLAS.ti has no document variables; its document groups travel as
+    ``Set`` elements listing ``MemberSource``. A group called
+    ``Casus::Poelenburg A`` gives its documents the variable ``Casus`` with the
+    value ``Poelenburg A`` (the same ``::`` convention as ATLAS.ti code names).
+    Sets of sources without ``::`` (MAXQDA document sets, plain groups) are
+    counted and otherwise left alone.
+    """
+    values: dict[str, dict[str, str]] = {}
+    for set_element in _children(sets, "Set"):
+        sources = [_guid(m.get("targetGUID") or m.get("guid")) for m in _children(set_element, "MemberSource")]
+        sources = [guid for guid in sources if guid]
+        if not sources:
+            continue
+        report.count("document_sets")
+        variable, separator, value = (set_element.get("name") or "").partition("::")
+        variable, value = variable.strip(), value.strip()
+        if not (separator and variable and value):
+            continue
+        report.count("document_sets.variables")
+        for guid in sources:
+            current = values.setdefault(guid, {})
+            if current.get(variable, value) != value:
+                report.warnings.append(f"source {guid} is in two groups for variable '{variable}' "
+                                       f"('{current[variable]}', '{value}'); kept '{current[variable]}'")
+                continue
+            current[variable] = value
+    return values
+
+
 def _build_codebook(
     nodes: list[_CodeNode],
     constructs: Mapping[str, str],
@@ -982,27 +1021,37 @@ def _parse_project(
         if guid and variable.get("name"):
             variable_names[guid] = variable.get("name").strip()
 
-    # Case variables, per source they list.
-    case_values: dict[str, dict[str, str]] = {}
-    case_names: dict[str, list[str]] = {}
-    cases = _children(_child(root, "Cases"), "Case")
-    report.count("cases", len(cases))
-    for case in cases:
+    # Cases: their variables and the sources each one lists (SourceRef). NVivo also codes a
+    # source's text to its case, which it lists as a Code with the case's GUID (case node).
+    cases: dict[str, tuple[str | None, dict[str, str]]] = {}
+    members: dict[str, list[str]] = {}  # source guid -> case guids, in order
+    case_elements = _children(_child(root, "Cases"), "Case")
+    report.count("cases", len(case_elements))
+    for case in case_elements:
         label = case.get("name") or f"(nameless case {case.get('guid')})"
-        values = _variables_of(case, variable_names, f"case {label}", report)
+        case_guid = _guid(case.get("guid")) or label
+        name = case.get("name").strip() if case.get("name") and case.get("name").strip() else None
+        cases[case_guid] = (name, _variables_of(case, variable_names, f"case {label}", report))
         for ref in _children(case, "SourceRef"):
             source_guid = _guid(ref.get("targetGUID"))
-            if source_guid is None:
-                continue
-            merged = case_values.setdefault(source_guid, {})
-            for name, value in values.items():
-                if name in merged and merged[name] != value:
-                    report.warnings.append(f"variable '{name}' differs between cases of source {source_guid}; "
-                                           f"kept '{merged[name]}'")
+            if source_guid is not None:
+                members.setdefault(source_guid, []).append(case_guid)
+    group_values = _document_groups(_child(root, "Sets"), report)
+
+    def case_variables(source_guid: str) -> tuple[dict[str, str], list[str]]:
+        merged: dict[str, str] = {}
+        names = []
+        for case_guid in dict.fromkeys(members.get(source_guid, [])):
+            name, values = cases[case_guid]
+            for variable, value in values.items():
+                if variable in merged and merged[variable] != value:
+                    report.warnings.append(f"variable '{variable}' differs between cases of source {source_guid}; "
+                                           f"kept '{merged[variable]}'")
                 else:
-                    merged[name] = value
-            if case.get("name"):
-                case_names.setdefault(source_guid, []).append(case.get("name").strip())
+                    merged[variable] = value
+            if name:
+                names.append(name)
+        return merged, names
 
     documents: list[dict[str, Any]] = []
     raw_segments: list[tuple[int, _Selection, str | None]] = []  # (document index, selection, source user)
@@ -1036,10 +1085,23 @@ def _parse_project(
                 if code_guid is None:
                     raise DataError(f"a Coding of {what} has no CodeRef targetGUID", file=where, rule="code_ref")
                 codings.append((_guid(coding.get("creatingUser")) or _guid(element.get("creatingUser")), code_guid))
-            if not codings:
+            case_codings = [code for _, code in codings if code in cases]
+            codings = [(user, code) for user, code in codings if code not in cases]
+            if case_codings:  # NVivo: text coded to a case node says which case the source belongs to
+                report.count("case_codings", len(case_codings))
+                members.setdefault(guid, []).extend(case_codings)
+            elif not codings:
                 report.count("uncoded_selections")
             selections.append(_Selection(sel_guid, start, end, element.get("name") or "", codings))
-        whole = _children(source, "Coding")
+        whole = []
+        for coding in _children(source, "Coding"):
+            code_ref = _child(coding, "CodeRef")
+            code_guid = _guid(code_ref.get("targetGUID")) if code_ref is not None else None
+            if code_guid in cases:
+                report.count("case_codings")
+                members.setdefault(guid, []).append(code_guid)
+            else:
+                whole.append(coding)
         if whole:
             report.count("source_codings", len(whole))
             report.skip("Coding", label, f"{len(whole)} coding(s) of the whole source (no selection) not imported")
@@ -1060,16 +1122,21 @@ def _parse_project(
             stored = text
             text, reading = _choose_offsets(text, selections, label, where)
             reading = reading if "\r\n" in stored else None
-        values = dict(case_values.get(guid, {}))
+        values, names = case_variables(guid)
+        values.update(group_values.get(guid, {}))
         values.update(_variables_of(source, variable_names, f"source {label}", report))
         documents.append({"guid": guid, "name": label, "text": text, "variables": values,
-                          "case_names": case_names.get(guid, []), "offsets": reading})
+                          "case_names": names, "offsets": reading})
         index = len(documents) - 1
         raw_segments.extend((index, s, _guid(source.get("creatingUser"))) for s in selections)
 
     # Codebook; codings must point into it.
     codebook_element = _child(root, "CodeBook")
     nodes = _walk_codes(_child(codebook_element, "Codes"), where, report)
+    case_nodes = [n for n in nodes if n.guid in cases]
+    if case_nodes:  # NVivo lists every case as a node too (same GUID): a case, not a code
+        report.count("case_nodes", len(case_nodes))
+        nodes = [n for n in nodes if n.guid not in cases]
     known = {n.guid for n in nodes}
     for _, selection, _ in raw_segments:
         for _, code_guid in selection.codings:

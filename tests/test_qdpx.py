@@ -185,14 +185,15 @@ def value(key: str, text: str) -> str:
     return f'<VariableValue><VariableRef targetGUID="{G[key]}"/><TextValue>{text}</TextValue></VariableValue>'
 
 
-def two_source_project(cases: str, source1_values: str = "", names=("deelnemer", "casus", "meting")) -> bytes:
+def two_source_project(cases: str, source1_values: str = "", names=("deelnemer", "casus", "meting"), sets: str = "",
+                       source2_extra: str = "") -> bytes:
     sources = (
         f'<TextSource guid="{G["src1"]}" name="Interview P01" plainTextPath="internal://{G["src1"]}.txt">'
         + selection("66666666-0000-4000-8000-000000000001", 30, 53, "own") + source1_values + "</TextSource>"
         f'<TextSource guid="{G["src2"]}" name="Interview P02_t2" plainTextPath="internal://{G["src2"]}.txt">'
-        + selection("66666666-0000-4000-8000-000000000002", 3, 16, "other") + "</TextSource>"
+        + selection("66666666-0000-4000-8000-000000000002", 3, 16, "other") + source2_extra + "</TextSource>"
     )
-    return project_xml(users_xml() + codebook_xml() + variables_xml(names) + cases + f"<Sources>{sources}</Sources>")
+    return project_xml(users_xml() + codebook_xml() + variables_xml(names) + cases + f"<Sources>{sources}</Sources>" + sets)
 
 
 def two_source_qdpx(tmp_path, xml: bytes) -> Path:
@@ -220,6 +221,48 @@ def test_source_variables_override_case_variables(tmp_path):
              f'<SourceRef targetGUID="{G["src1"]}"/></Case></Cases>')
     project = read_qdpx(two_source_qdpx(tmp_path, two_source_project(cases, source1_values=value("v_wave", "t2"))))
     assert project.segments["wave"].tolist()[0] == "t2"
+
+
+def test_document_groups_named_variable_value_become_document_variables(tmp_path):
+    # ATLAS.ti has no document variables: its document groups are Sets of sources.
+    def group(number: int, name: str, *sources: str) -> str:
+        members = "".join(f'<MemberSource targetGUID="{guid}"/>' for guid in sources)
+        return f'<Set guid="77777777-0000-4000-8000-00000000001{number}" name="{name}">{members}</Set>'
+
+    sets = ("<Sets>" + group(1, "Casus::Poelenburg A", G["src1"].upper(), G["src2"]) + group(2, "Meting :: T1", G["src1"], G["src2"])
+            + group(3, "Casus::Slotervaart", G["src2"]) + group(4, "Vrouwenvereniging", G["src1"])
+            + f'<Set guid="77777777-0000-4000-8000-000000000015" name="x::y"><MemberCode targetGUID="{G["own"]}"/></Set>'
+            + "</Sets>")
+    xml = two_source_project("", source1_values=value("v_wave", "t0"), sets=sets)
+    project = read_qdpx(two_source_qdpx(tmp_path, xml), mapping={"values": {"case_id": {"Poelenburg A": "poelenburg_a"}}})
+    assert project.segments[["case_id", "wave"]].values.tolist() == [["poelenburg_a", "t0"], ["poelenburg_a", "t1"]]
+    assert project.report.variables["case_id"] == "variable 'Casus' (2 documents)"  # the source's own meting wins for wave
+    assert project.report.counts["document_sets"] == 4 and project.report.counts["document_sets.variables"] == 3
+    assert any("in two groups for variable 'Casus' ('Poelenburg A', 'Slotervaart'); kept 'Poelenburg A'" in w
+               for w in project.report.warnings)
+
+
+def test_case_nodes_are_cases_not_codes_and_their_codings_place_sources_in_cases(tmp_path):
+    # NVivo lists each case as a node too (a Code with the case's GUID) and codes the case's text to it.
+    case = "99999999-0000-4000-8000-000000000001"
+    codes = codebook_xml().replace("</Codes>", f'<Code guid="{case}" name="P07" isCodable="true"/></Codes>')
+    cases = f'<Cases><Case guid="{case}" name="P07">{value("v_case", "slotervaart")}</Case></Cases>'
+    case_coding = f'<Coding guid="99999999-0000-4000-8000-0000000000c1"><CodeRef targetGUID="{case}"/></Coding>'
+    source1 = (f'<TextSource guid="{G["src1"]}" name="Interview" plainTextPath="internal://{G["src1"]}.txt">'
+               + selection("66666666-0000-4000-8000-000000000001", 30, 53, "own")
+               + f'<PlainTextSelection guid="66666666-0000-4000-8000-000000000009" startPosition="0" endPosition="{len(TEXT1)}">'
+               + case_coding + "</PlainTextSelection></TextSource>")
+    source2 = (f'<TextSource guid="{G["src2"]}" name="Interview 2" plainTextPath="internal://{G["src2"]}.txt">'
+               + selection("66666666-0000-4000-8000-000000000002", 3, 16, "other") + case_coding.replace("c1", "c2")
+               + "</TextSource>")
+    xml = project_xml(users_xml() + codes + variables_xml() + cases + f"<Sources>{source1}{source2}</Sources>")
+    project = read_qdpx(two_source_qdpx(tmp_path, xml), mapping={"documents": {"case_name": "participant_id"}})
+    assert "P07" not in project.codebook["code"].tolist()
+    assert project.segments[["code", "participant_id", "case_id"]].values.tolist() == [
+        ["Own willingness", "P07", "slotervaart"], ["Other willingness", "P07", "slotervaart"]]
+    counts = project.report.counts
+    assert (counts["case_nodes"], counts["case_codings"], counts["codings"]) == (1, 2, 2)
+    assert "uncoded_selections" not in counts and "source_codings" not in counts and project.report.skipped == []
 
 
 def test_mapping_dict_names_variables_recodes_values_and_reads_document_names(tmp_path):
