@@ -27,7 +27,10 @@ Processed tables are the raw tables, typed:
   phone number is replaced (`ponzoni_eval.privacy.redact_documents`), and
   the segments' ``start``/``end`` are moved to count characters in the
   redacted transcript. So no analysis, notebook or report can show a name
-  from the data by mistake. The raw files keep the original texts.
+  from the data by mistake. The raw files keep the original texts. With
+  more than `BACKGROUND_REDACTION_CHARS` characters of transcripts, the
+  transcripts are redacted in a second process while the data are
+  validated (the same result, in about the time the validation takes).
 
 The evaluator's integration files travel with the data, because reports read
 only the processed folder: ``integration_overrides.csv`` (validated by
@@ -41,7 +44,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import multiprocessing
 import os
+import traceback
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Sequence
@@ -54,14 +59,16 @@ from .io import (
     MANIFEST_FILE,
     QDA_MAPPING_FILE,
     QDA_TABLES,
+    RawData,
     atomic_write_bytes,
     atomic_write_text,
+    read_raw_dir,
     sha256_file,
     to_categorical,
     write_parquet,
 )
-from .privacy import name_variants, read_name_list, redact_documents
-from .validate import ValidationReport, validate_dir
+from .privacy import name_variants, read_name_list, redact_documents, redact_transcripts
+from .validate import ValidationReport, validate_raw
 
 __all__ = [
     "prepare",
@@ -79,6 +86,8 @@ REDACTION_NAMES_FILE = "redaction_names.txt"
 """Optional file in the raw folder: further names to redact, one per line."""
 INTEGRATION_OVERRIDES = "integration_overrides"
 """Processed table with the evaluator's overrides of the joint display (from ``integration_overrides.csv``)."""
+BACKGROUND_REDACTION_CHARS = 5_000_000
+"""Transcripts longer than this in total (characters) are redacted in a second process during validation."""
 REDACTION_NOTE = (
     "CONFIDENTIAL: participants' names, used only to redact quotes. Never publish, share or commit this file."
 )
@@ -89,7 +98,9 @@ def _categories_from(values: pd.Series) -> list[str]:
     return list(pd.unique(values.dropna()))
 
 
-def processed_tables(tables: dict[str, pd.DataFrame], *, extra_names: Sequence[str] = ()) -> dict[str, pd.DataFrame]:
+def processed_tables(
+    tables: dict[str, pd.DataFrame], *, extra_names: Sequence[str] = (), transcripts: _BackgroundRedaction | None = None
+) -> dict[str, pd.DataFrame]:
     """Typed raw tables -> processed tables (categoricals, defaults filled, names removed, texts redacted).
 
     Parameters
@@ -98,6 +109,10 @@ def processed_tables(tables: dict[str, pd.DataFrame], *, extra_names: Sequence[s
         The validated tables (`ValidationReport.data`).
     extra_names : sequence of str
         Further names to redact (``redaction_names.txt``).
+    transcripts : _BackgroundRedaction, optional
+        The transcripts' redaction, started in another process (see
+        `prepare`); used when it was given the same texts and names, else
+        the redaction runs here.
 
     Returns
     -------
@@ -148,12 +163,73 @@ def processed_tables(tables: dict[str, pd.DataFrame], *, extra_names: Sequence[s
     terms = out[REDACTION_TERMS]["term"].tolist() if REDACTION_TERMS in out else []
     if "documents" in out or "coded_segments" in out:
         documents = out.get("documents", pd.DataFrame({"document_id": pd.Series(dtype="str"), "text": pd.Series(dtype="str")}))
-        documents, segments = redact_documents(documents, out.get("coded_segments"), terms)
+        done = transcripts.result(documents["text"].tolist(), terms) if transcripts is not None else None
+        documents, segments = redact_documents(documents, out.get("coded_segments"), terms, transcripts=done)
         if "documents" in out:
             out["documents"] = documents
         if segments is not None:
             out["coded_segments"] = segments
     return out
+
+
+def _redact_in_child(connection, texts: list, names: list[str]) -> None:
+    try:
+        connection.send(("ok", redact_transcripts(texts, names)))
+    except BaseException:  # reported to the parent, which then redacts itself
+        connection.send(("error", traceback.format_exc()))
+    finally:
+        connection.close()
+
+
+class _BackgroundRedaction:
+    """`privacy.redact_transcripts` of the raw transcripts in a spawned process, started before validation.
+
+    The parent keeps validating on the other core. `result` hands the
+    redaction over only for the very texts and names it was started with
+    (otherwise, or when the child failed, None: the caller redacts itself);
+    `cancel` stops the child (validation failed). The child is a daemon, so
+    it never outlives the command.
+    """
+
+    def __init__(self, texts: list, names: list[str]) -> None:
+        self.texts, self.names = texts, names
+        context = multiprocessing.get_context("spawn")  # not fork: the parent has reader threads
+        self._receive, send = context.Pipe(duplex=False)
+        self._process = context.Process(target=_redact_in_child, args=(send, texts, names), daemon=True, name="ponzoni-eval-redact")
+        self._process.start()
+        send.close()
+
+    @classmethod
+    def start(cls, raw: RawData, extra_names: Sequence[str]) -> _BackgroundRedaction | None:
+        """Start for a raw folder whose transcripts exceed `BACKGROUND_REDACTION_CHARS`; else None."""
+        documents = raw.tables.get("documents")
+        if documents is None or "text" not in documents.columns:
+            return None
+        texts = documents["text"].tolist()
+        if sum(len(text) for text in texts if isinstance(text, str)) <= BACKGROUND_REDACTION_CHARS:
+            return None
+        try:
+            names = redaction_terms(raw.tables.get("participants", pd.DataFrame()), extra_names)["term"].tolist()
+            return cls(texts, names)
+        except Exception:  # unusable participants (validation will say why) or no process: redact in-process
+            return None
+
+    def result(self, texts: list, names: list[str]) -> tuple[list, list] | None:
+        try:
+            status, value = self._receive.recv()
+        except (EOFError, OSError):
+            status, value = "error", "the redaction process ended without a result"
+        finally:
+            self.cancel()
+        if status != "ok" or texts != self.texts or names != self.names:
+            return None
+        return value
+
+    def cancel(self) -> None:
+        if self._process.is_alive():
+            self._process.terminate()
+        self._process.join()
+        self._receive.close()
 
 
 def redaction_terms(participants: pd.DataFrame, extra_names: Sequence[str] = ()) -> pd.DataFrame:
@@ -291,11 +367,17 @@ def prepare(raw_dir: Path | str, out_dir: Path | str) -> dict:
             file=str(out_dir),
             expected=f"a folder outside {raw_dir}, e.g. data/processed",
         )
-    report = validate_dir(raw_dir)
-    _raise_if_failed(report)
+    raw_data = read_raw_dir(raw_dir)
     names_file = raw_dir / REDACTION_NAMES_FILE
     listed = read_name_list(names_file) if names_file.is_file() else []
-    tables = processed_tables(report.data, extra_names=listed)
+    transcripts = _BackgroundRedaction.start(raw_data, listed)
+    try:
+        report = validate_raw(raw_data)  # = validate_dir(raw_dir)
+        _raise_if_failed(report)
+        tables = processed_tables(report.data, extra_names=listed, transcripts=transcripts)
+    finally:
+        if transcripts is not None:
+            transcripts.cancel()
     overrides = integration_overrides(raw_dir, report.data["cases"])
     if overrides is not None:
         tables[INTEGRATION_OVERRIDES] = overrides
