@@ -192,8 +192,15 @@ def run(
         None, "--scheduler", help="With --executor dask: scheduler address (tcp://host:8786); default a local cluster of --jobs workers.",
     ),
     min_cell: int = typer.Option(5, "--min-cell", min=1, help="Published counts of people below this are suppressed (shown as '<5')."),
+    force_prepare: bool = typer.Option(
+        False, "--force-prepare",
+        help="Validate and prepare even when the processed tables were made from the same raw files by the same code.",
+    ),
 ) -> None:
     """Validate, prepare and run every report into papermill_runs/<time>-<hash>/.
+
+    The data are validated and prepared unless the processed folder already
+    holds tables made from the very same raw files by the same code.
 
     Exit status 0 when every notebook ran, 1 when one failed (the others still
     run; the message names the notebook and the cell).
@@ -211,7 +218,7 @@ def run(
         result = run_pipeline(
             data, cases=_split_cases(cases), jobs=jobs, out=out_dir, language=language.value,
             processed_dir=processed, notebooks_dir=notebooks, min_cell=min_cell, console=errors, executor=executor.value,
-            scheduler=scheduler,
+            scheduler=scheduler, force_prepare=force_prepare,
         )
     except ValidationFailed as exc:  # every problem at once, as `validate` shows them
         from .validate import print_problems

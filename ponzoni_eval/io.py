@@ -86,6 +86,7 @@ import pandas as pd
 
 from . import schema
 from .errors import DataError, Problem, ValidationFailed
+from .fingerprint import folder_checksums, sha256_file  # noqa: F401 (part of io's interface)
 
 if TYPE_CHECKING:  # qdpx is imported only when a folder holds a project
     from .qdpx import ImportReport
@@ -1053,15 +1054,6 @@ def write_csv(frame: pd.DataFrame, path: Path | str) -> Path:
     with _atomic_target(path) as temporary:
         frame.to_csv(temporary, index=False, lineterminator="\n", date_format="%Y-%m-%d", encoding="utf-8")
     return Path(path)
-
-
-def sha256_file(path: Path | str, chunk_size: int = 1 << 20) -> str:
-    """Hex SHA-256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(chunk_size):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 MANIFEST_FILE = "manifest.json"

@@ -56,6 +56,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Protocol, Sequence
 
 from .errors import DataError
+from .fingerprint import folder_checksums, sha256_file
 from .report import OUTPUTS_FILE, TABLES_DIR, _atomic_write_bytes, _json_bytes, collect_outputs, is_synthetic
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -139,28 +140,6 @@ def _default_notebooks_dir() -> Path:
     """``notebooks/`` of the source tree this package runs from, else of the working folder."""
     beside_package = Path(__file__).resolve().parents[1] / "notebooks"
     return beside_package if beside_package.is_dir() else Path.cwd() / "notebooks"
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _checksums(folder: Path, pattern: str = "**/*") -> dict[str, str]:
-    """SHA-256 of every file under `folder` matching `pattern`, by POSIX path relative to it.
-
-    Hidden files and folders (``.DS_Store``, ``.~lock``, ``.ipynb_checkpoints``) are
-    left out: they are not inputs, and editors create and delete them at will.
-    """
-    found = {}
-    for path in sorted(folder.glob(pattern)):
-        relative = path.relative_to(folder)
-        if path.is_file() and not any(part.startswith(".") for part in relative.parts):
-            found[relative.as_posix()] = _sha256_file(path)
-    return found
 
 
 def _recorded_path(path: Path) -> str:
@@ -1081,11 +1060,19 @@ def resolve_run_dir(path: str | os.PathLike) -> Path:
     return path.resolve()
 
 
-def _prepare(data_dir: Path, processed_dir: Path) -> None:
-    """Validate the raw data and write the processed tables (ponzoni_eval.prepare)."""
-    from .prepare import prepare
+def _prepare(data_dir: Path, processed_dir: Path, *, force: bool = False) -> bool:
+    """Validate the raw data and write the processed tables (ponzoni_eval.prepare); False when they were current.
 
+    Processed tables made from the same raw files by the same code are kept
+    (`ponzoni_eval.prepare.is_current`): validating and preparing them again
+    would give the same bytes.
+    """
+    from .prepare import is_current, prepare
+
+    if not force and is_current(data_dir, processed_dir):
+        return False
     prepare(data_dir, processed_dir)
+    return True
 
 
 def _case_ids(processed_dir: Path, wanted: Sequence[str] | None) -> list[str]:
@@ -1177,6 +1164,7 @@ def run_pipeline(
     cell_timeout: float | None = 1800,
     show_progress: bool = True,
     console: "Console | None" = None,
+    force_prepare: bool = False,
 ) -> RunResult:
     """Prepare the data and execute every report into a new run folder.
 
@@ -1209,7 +1197,9 @@ def run_pipeline(
         parameters, where `report.open_run` reads it for every table a
         notebook saves.
     processed_dir : path
-        Where `prepare` writes the processed tables the notebooks read.
+        Where `prepare` writes the processed tables the notebooks read. When
+        they were made from the same raw files by the same code
+        (`ponzoni_eval.prepare.is_current`), they are used as they are.
     notebooks_dir : path, optional
         Folder with ``01_case_report.ipynb``, ``02_cross_case.ipynb`` and
         ``03_joint_display.ipynb`` (default: the repository's ``notebooks/``).
@@ -1217,6 +1207,8 @@ def run_pipeline(
         Seconds one cell may take before its notebook counts as failed.
     show_progress : bool
         A progress bar on the terminal (stderr).
+    force_prepare : bool
+        Validate and prepare even when the processed tables are current.
 
     Returns
     -------
@@ -1270,7 +1262,7 @@ def run_pipeline(
 
     started = _now()
     clock = time.perf_counter()
-    raw = _checksums(data_dir)
+    raw = folder_checksums(data_dir)
     parameters: dict[str, Any] = {
         "data_dir": _recorded_path(data_dir),
         "cases": list(cases) if cases else None,
@@ -1305,15 +1297,21 @@ def run_pipeline(
         # notebooks run first (they take longest), then the case reports.
         runner.start([str(notebooks_dir / f"{name}.ipynb") for name in (*CROSS_CASE_NOTEBOOKS, CASE_NOTEBOOK)])
         with console.status("Validating and preparing the data ...", spinner="dots"):
-            _prepare(data_dir, processed_dir)
-        manifest["inputs"]["processed"] = _checksums(processed_dir, "*.parquet")
+            prepared = _prepare(data_dir, processed_dir, force=force_prepare)
+        if not prepared:
+            console.print(
+                f"Processed data in {processed_dir} are up to date with {data_dir} (same files, same code): "
+                "not validated and prepared again (--force-prepare does).",
+                highlight=False,
+            )
+        manifest["inputs"]["processed"] = folder_checksums(processed_dir, "*.parquet")
         manifest["dataset"] = {"synthetic": is_synthetic(processed_dir)}
         case_ids = _case_ids(processed_dir, cases)
         parameters["cases"] = case_ids
         common = {"alpha": float(alpha), "seed": int(seed), "language": language}
         per_case, cross_case = _tasks(notebooks_dir, run_dir, processed_dir, case_ids, common, cell_timeout)
         all_tasks = per_case + cross_case
-        source_sha = {task.notebook: _sha256_file(Path(task.source)) for task in all_tasks}
+        source_sha = {task.notebook: sha256_file(Path(task.source)) for task in all_tasks}
         manifest["inputs"]["notebooks"] = {f"{name}.ipynb": sha for name, sha in sorted(source_sha.items())}
         results: dict[str, NotebookResult] = {}
 
@@ -1671,7 +1669,7 @@ def verify_run(
     if not data_dir.is_dir():
         raise DataError("the recorded data folder is not here; pass --data", file=str(data_dir))
 
-    input_changes = _input_changes(manifest["inputs"]["raw"], _checksums(data_dir))
+    input_changes = _input_changes(manifest["inputs"]["raw"], folder_checksums(data_dir))
     empty = pd.DataFrame(columns=list(DIFFERENCE_COLUMNS))
     if not input_changes.empty:
         result = VerifyResult(recorded_dir, None, input_changes, empty, [])

@@ -17,7 +17,7 @@ from ponzoni_eval import __version__, schema
 from ponzoni_eval.errors import DataError, ValidationFailed
 from ponzoni_eval.io import load_processed, sha256_file
 from ponzoni_eval.prepare import REDACTION_NAMES_FILE, REDACTION_NOTE, prepare, processed_tables, redaction_terms
-from rawdata import QUOTE, add_row, move_interviews_to_qdpx, set_cell, write_raw
+from rawdata import QUOTE, add_row, move_interviews_to_qdpx, read_rows, set_cell, write_raw
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "data" / "raw" / "example"
 
@@ -269,3 +269,38 @@ def test_background_redaction_is_used_only_for_its_own_inputs_and_never_outlives
     with pytest.raises(ValidationFailed):
         prepare(bad, tmp_path / "processed")
     assert set(multiprocessing.active_children()) <= children_before
+
+
+def test_a_processed_folder_is_current_only_for_the_same_raw_files_code_and_tables(raw, tmp_path, monkeypatch):
+    import ponzoni_eval.prepare as prepare_module
+    from ponzoni_eval.prepare import is_current
+
+    out = tmp_path / "processed"
+    assert not is_current(raw, out)  # nothing there yet
+    prepare(raw, out)
+    assert is_current(raw, out)
+    # a changed raw file, a new one, a hidden one (ignored)
+    (raw / ".~lock.cases.csv#").write_text("editor lock", encoding="utf-8")
+    assert is_current(raw, out)
+    (raw / "notes.md").write_text("evaluator's notes", encoding="utf-8")
+    assert not is_current(raw, out)
+    prepare(raw, out)
+    assert is_current(raw, out)
+    value = read_rows(raw, "survey_responses")[1][read_rows(raw, "survey_responses")[0].index("value")]
+    set_cell(raw, "survey_responses", 2, "value", "2" if value != "2" else "3")
+    assert not is_current(raw, out)
+    prepare(raw, out)
+    # a processed table altered or removed after prepare
+    table = out / "cases.parquet"
+    original = table.read_bytes()
+    table.write_bytes(original + b"\0")
+    assert not is_current(raw, out)
+    table.write_bytes(original)
+    assert is_current(raw, out)
+    # other code (an edited module), or a manifest of an older version without a fingerprint
+    monkeypatch.setattr(prepare_module, "code_fingerprint", lambda: "edited")
+    assert not is_current(raw, out)
+    monkeypatch.undo()
+    manifest = json.loads((out / "manifest.json").read_text())
+    (out / "manifest.json").write_text(json.dumps({k: v for k, v in manifest.items() if k != "inputs_fingerprint"}))
+    assert not is_current(raw, out)

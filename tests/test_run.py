@@ -36,8 +36,9 @@ processed_tables = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(processed_tables)
 
 
-def fake_prepare(data_dir, processed_dir):
+def fake_prepare(data_dir, processed_dir, *, force=False):
     processed_tables.write_processed(processed_dir)
+    return True
 
 
 def make_raw(folder: Path) -> Path:
@@ -79,9 +80,25 @@ class Links(HTMLParser):
 
 def test_checksums_cover_every_input_file_but_hidden_ones(tmp_path):
     raw = make_raw(tmp_path / "raw")
-    checksums = run_module._checksums(raw)
+    checksums = run_module.folder_checksums(raw)
     assert sorted(checksums) == ["cases.csv", "survey/wave_t0.csv"]
     assert all(len(value) == 64 for value in checksums.values())
+
+
+def test_a_run_prepares_only_when_the_processed_tables_are_not_current(tmp_path, monkeypatch):
+    import ponzoni_eval.prepare as prepare_module
+
+    example = Path(__file__).resolve().parents[1] / "data" / "raw" / "example"
+    calls = []
+    real_prepare = prepare_module.prepare
+    monkeypatch.setattr(prepare_module, "prepare", lambda *args: calls.append(args) or real_prepare(*args))
+    out = tmp_path / "processed"
+    assert run_module._prepare(example, out) is True
+    assert run_module._prepare(example, out) is False  # same files, same code: kept
+    assert run_module._prepare(example, out, force=True) is True
+    assert len(calls) == 2
+    (out / "survey_responses.parquet").unlink()  # a processed table lost: prepared again
+    assert run_module._prepare(example, out) is True and (out / "survey_responses.parquet").is_file()
 
 
 def test_a_new_run_folder_is_marked_incomplete_and_never_reused(tmp_path):
@@ -233,7 +250,7 @@ def test_verify_stops_when_an_input_file_changed_and_names_it(tmp_path, capsys, 
     manifest = {
         "format_version": 1,
         "parameters": {"data_dir": str(raw), "cases": ["slotervaart"], "language": "en", "alpha": 0.05, "seed": 1},
-        "inputs": {"raw": run_module._checksums(raw), "processed": {}, "notebooks": {}},
+        "inputs": {"raw": run_module.folder_checksums(raw), "processed": {}, "notebooks": {}},
         "notebooks": [],
     }
     (run_dir / "manifest.json").write_text(json.dumps(manifest))
@@ -488,7 +505,7 @@ def test_ctrl_c_stops_the_run_at_once_and_leaves_it_incomplete(workspace, tmp_pa
         f"sys.path.insert(0, {str(FIXTURES)!r})\n"
         "import processed_tables\n"
         "from ponzoni_eval import cli, run\n"
-        "run._prepare = lambda data_dir, processed_dir: processed_tables.write_processed(processed_dir)\n"
+        "run._prepare = lambda data_dir, processed_dir, force=False: processed_tables.write_processed(processed_dir) or True\n"
         "if __name__ == '__main__':\n"
         "    cli.main(sys.argv[1:])\n"
     )
