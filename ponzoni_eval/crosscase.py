@@ -801,7 +801,15 @@ def mixed_model(
     Notes
     -----
     Model: y_ij = x_ij' beta + u_j + e_ij, u_j ~ N(0, tau^2), e_ij ~ N(0,
-    sigma^2), fitted by statsmodels ``MixedLM`` (REML by default). Missing
+    sigma^2), fitted by (RE)ML (REML by default), the model of statsmodels
+    ``MixedLM`` with one random intercept. The likelihood is profiled over
+    the variance ratio and computed from sums per distinct design row and
+    per participant, so it never builds the observations x coefficients
+    matrix: 300 sites (900 fixed effects, 90 000 observations) fit in
+    seconds, where ``MixedLM`` needs minutes and gigabytes. It reaches the
+    same optimum as ``MixedLM`` (fixed effects to 1e-5, a REML
+    log-likelihood at least as high; `tests/test_crosscase.py`) and lme4's
+    values (`tests/reference`). Missing
     waves are allowed (likelihood-based, valid under missing at random).
     A contrast c = L beta (e.g. change = EMM(after) - EMM(before) for one
     case) has Var(c) = L Cov(beta) L'; tests are Wald z and CIs are
