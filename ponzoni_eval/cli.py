@@ -78,16 +78,26 @@ def prepare(
     _out().print(f"[green]Prepared[/green] {len(manifest['tables'])} tables into {out_dir}")
 
 
+class InterviewsFormat(str, Enum):
+    """How `example` writes the interviews."""
+
+    qdpx = "qdpx"
+    csv = "csv"
+
+
 @app.command()
 def example(
     out_dir: Path = typer.Argument(Path("data/raw/example"), help="Folder to write the synthetic example data to."),
     sites: int = typer.Option(3, min=1, help="Number of sites; 3 gives the three study cases, more gives scaled data."),
     seed: int = typer.Option(20170616, help="Random seed (the default reproduces the committed example)."),
+    interviews: InterviewsFormat = typer.Option(
+        "qdpx", "--interviews", help="qdpx: one REFI-QDA project; csv: documents, codebook and coded_segments as CSV."
+    ),
 ) -> None:
     """Write the SYNTHETIC example data set (seeded, deterministic)."""
     from .example import write_example
 
-    write_example(out_dir, n_sites=sites, seed=seed)
+    write_example(out_dir, n_sites=sites, seed=seed, interviews=interviews.value)
     _out().print(f"Wrote SYNTHETIC example data ({sites} sites, seed {seed}) to {out_dir}")
 
 
@@ -151,6 +161,13 @@ class Language(str, Enum):
     nl = "nl"
 
 
+class ExecutorName(str, Enum):
+    """Where `run` executes the notebooks."""
+
+    local = "local"
+    dask = "dask"
+
+
 def _split_cases(values: Optional[list[str]]) -> Optional[list[str]]:
     """`--cases a --cases b` and `--cases a,b` both mean [a, b]."""
     if not values:
@@ -167,14 +184,31 @@ def run(
     language: Language = typer.Option(Language.en, "--language", help="Language of generated sentences and captions."),
     processed: Path = typer.Option(Path("data/processed"), "--processed", help="Where the processed tables are written."),
     notebooks: Optional[Path] = typer.Option(None, "--notebooks", help="Folder with your own copies of the report notebooks."),
+    executor: ExecutorName = typer.Option(
+        ExecutorName.local, "--executor",
+        help="local: kernels on this machine (--jobs at a time); dask: a Dask cluster (docs/scaling.md).",
+    ),
+    scheduler: Optional[str] = typer.Option(
+        None, "--scheduler", help="With --executor dask: scheduler address (tcp://host:8786); default a local cluster of --jobs workers.",
+    ),
     min_cell: int = typer.Option(5, "--min-cell", min=1, help="Published counts of people below this are suppressed (shown as '<5')."),
+    force_prepare: bool = typer.Option(
+        False, "--force-prepare",
+        help="Validate and prepare even when the processed tables were made from the same raw files by the same code.",
+    ),
 ) -> None:
     """Validate, prepare and run every report into papermill_runs/<time>-<hash>/.
+
+    The data are validated and prepared unless the processed folder already
+    holds tables made from the very same raw files by the same code.
 
     Exit status 0 when every notebook ran, 1 when one failed (the others still
     run; the message names the notebook and the cell).
     """
     from rich.markup import escape
+
+    if scheduler and executor is not ExecutorName.dask:
+        raise typer.BadParameter("--scheduler is only used with --executor dask", param_hint="--scheduler")
 
     from .errors import ValidationFailed
     from .run import run_pipeline
@@ -183,7 +217,8 @@ def run(
     try:
         result = run_pipeline(
             data, cases=_split_cases(cases), jobs=jobs, out=out_dir, language=language.value,
-            processed_dir=processed, notebooks_dir=notebooks, min_cell=min_cell, console=errors,
+            processed_dir=processed, notebooks_dir=notebooks, min_cell=min_cell, console=errors, executor=executor.value,
+            scheduler=scheduler, force_prepare=force_prepare,
         )
     except ValidationFailed as exc:  # every problem at once, as `validate` shows them
         from .validate import print_problems

@@ -779,7 +779,13 @@ def _as_csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _dataset_toml(n_sites: int, seed: int) -> str:
+def _dataset_toml(n_sites: int, seed: int, interviews: str = "qdpx") -> str:
+    option = " --interviews csv" if interviews == "csv" else ""
+    held_in = (
+        "interviews.qdpx (REFI-QDA) holds the interview texts, the codebook and both coders\' codings"
+        if interviews == "qdpx"
+        else "documents.csv, codebook.csv and coded_segments.csv hold the interview texts, the codebook and both coders\' codings"
+    )
     study = "the three case studies (Slotervaart; Poelenburg A and B)" if n_sites == 3 else f"{n_sites} scaled sites"
     return (
         "# Description of this data folder (read by `ponzoni-eval prepare` into the manifest).\n"
@@ -788,13 +794,13 @@ def _dataset_toml(n_sites: int, seed: int) -> str:
         'generator = "ponzoni_eval.example.write_example"\n'
         f"seed = {seed}\n"
         f"n_sites = {n_sites}\n"
-        f'regenerate = "ponzoni-eval example DIR --sites {n_sites} --seed {seed}"\n'
+        f'regenerate = "ponzoni-eval example DIR --sites {n_sites} --seed {seed}{option}"\n'
         'effects = "effects.json"\n'
-        'interviews = "interviews.qdpx (REFI-QDA) holds the interview texts, the codebook and both coders\' codings"\n'
+        f'interviews = "{held_in}"\n'
     )
 
 
-def _readme(effects_: dict, tables: dict[str, pd.DataFrame]) -> str:
+def _readme(effects_: dict, tables: dict[str, pd.DataFrame], interviews_format: str = "qdpx") -> str:
     survey, activity, interviews = effects_["survey"], effects_["activity"], effects_["interviews"]
     lines = [
         "# SYNTHETIC example data",
@@ -809,7 +815,8 @@ def _readme(effects_: dict, tables: dict[str, pd.DataFrame]) -> str:
         "Regenerate (byte for byte):",
         "",
         "```",
-        f"ponzoni-eval example DIR --sites {effects_['n_sites']} --seed {effects_['seed']}",
+        f"ponzoni-eval example DIR --sites {effects_['n_sites']} --seed {effects_['seed']}"
+        + (" --interviews csv" if interviews_format == "csv" else ""),
         "```",
         "",
         "## Files",
@@ -817,20 +824,35 @@ def _readme(effects_: dict, tables: dict[str, pd.DataFrame]) -> str:
         "| file | rows |",
         "|---|---|",
     ]
-    lines += [f"| `{name}.csv` | {len(frame):,} |" for name, frame in tables.items() if name not in QDA_TABLES]
+    lines += [f"| `{name}.csv` | {len(frame):,} |" for name, frame in tables.items() if name not in QDA_TABLES or interviews_format == "csv"]
+    if interviews_format == "qdpx":
+        lines.append(
+            f"| `{INTERVIEWS_FILE}` | {len(tables['documents']):,} interviews, {len(tables['coded_segments']):,} codings, "
+            f"{len(tables['codebook']):,} codes (REFI-QDA project) |"
+        )
     lines += [
-        f"| `{INTERVIEWS_FILE}` | {len(tables['documents']):,} interviews, {len(tables['coded_segments']):,} codings, "
-        f"{len(tables['codebook']):,} codes (REFI-QDA project) |",
         "| `effects.json` | the built-in effects below, machine-readable |",
         "| `dataset.toml` | `synthetic = true`, title, generator, seed |",
         "",
-        f"The interviews come as a REFI-QDA project, `{INTERVIEWS_FILE}`, as an evaluator would export",
-        "them from ATLAS.ti, MAXQDA or NVivo (open it in any of them): the Dutch interview texts, the",
-        "codebook (codes nested under their theme, constructs as code sets `construct: <name>`) and the",
-        "codings of `coder_1` and `coder_2`, with participant_id, case_id and wave as document variables.",
-        "`ponzoni-eval validate` / `prepare` import it into the `coded_segments`, `codebook` and",
-        "`documents` tables (`docs/qualitative-data.md`). Participants who dropped out keep",
-        "their survey rows with an empty value and missing_reason `dropped_out`.",
+    ]
+    if interviews_format == "qdpx":
+        lines += [
+            f"The interviews come as a REFI-QDA project, `{INTERVIEWS_FILE}`, as an evaluator would export",
+            "them from ATLAS.ti, MAXQDA or NVivo (open it in any of them): the Dutch interview texts, the",
+            "codebook (codes nested under their theme, constructs as code sets `construct: <name>`) and the",
+            "codings of `coder_1` and `coder_2`, with participant_id, case_id and wave as document variables.",
+            "`ponzoni-eval validate` / `prepare` import it into the `coded_segments`, `codebook` and",
+            "`documents` tables (`docs/qualitative-data.md`). Participants who dropped out keep",
+            "their survey rows with an empty value and missing_reason `dropped_out`.",
+        ]
+    else:
+        lines += [
+            "The interviews come as three CSV tables (written with `--interviews csv`): `documents.csv` (the",
+            "Dutch interview texts), `codebook.csv` and `coded_segments.csv` (the codings of `coder_1` and",
+            "`coder_2`; `start`/`end` count characters in the document's text). Participants who dropped out",
+            "keep their survey rows with an empty value and missing_reason `dropped_out`.",
+        ]
+    lines += [
         "",
         "## How they were made",
         "",
@@ -915,7 +937,7 @@ def _refuse_other_data(out_dir: Path) -> None:
         )
 
 
-def write_example(out_dir: Path | str, n_sites: int = 3, seed: int = DEFAULT_SEED) -> list[Path]:
+def write_example(out_dir: Path | str, n_sites: int = 3, seed: int = DEFAULT_SEED, *, interviews: str = "qdpx") -> list[Path]:
     """Write the SYNTHETIC example: a CSV per survey/activity table, the interviews as ``interviews.qdpx``,
     ``effects.json``, ``dataset.toml`` and ``README.md``.
 
@@ -929,6 +951,20 @@ def write_example(out_dir: Path | str, n_sites: int = 3, seed: int = DEFAULT_SEE
     An earlier example folder is rewritten in place; a folder that holds
     other files and no ``dataset.toml`` marked ``synthetic = true`` is
     refused, so the example never overwrites real data.
+
+    Parameters
+    ----------
+    out_dir : path
+        Folder to write to (created when missing).
+    n_sites, seed : int
+        As for `generate`.
+    interviews : {"qdpx", "csv"}
+        ``"qdpx"`` (default) writes the interviews as one REFI-QDA project;
+        ``"csv"`` writes ``coded_segments.csv``, ``codebook.csv`` and
+        ``documents.csv`` instead, the same tables in the raw CSV form. The
+        benchmarks use CSV: a REFI-QDA archive is refused above
+        `ponzoni_eval.qdpx.ArchiveLimits.max_members` documents (about 170
+        scaled sites), and CSV keeps every size of the benchmark on one path.
 
     Returns
     -------
@@ -952,15 +988,19 @@ def write_example(out_dir: Path | str, n_sites: int = 3, seed: int = DEFAULT_SEE
     from .io import atomic_write_text, write_csv
     from .qdpx import write_qdpx
 
+    if interviews not in ("qdpx", "csv"):
+        raise ValueError(f"interviews must be 'qdpx' or 'csv', got {interviews!r}")
     out_dir = Path(out_dir)
     _refuse_other_data(out_dir)
     tables = generate(n_sites=n_sites, seed=seed)
     built_in = effects(n_sites=n_sites, seed=seed)
-    written = [write_csv(_as_csv_frame(frame), out_dir / f"{name}.csv") for name, frame in tables.items() if name not in QDA_TABLES]
-    written.append(
-        write_qdpx(tables["coded_segments"], tables["codebook"], tables["documents"], out_dir / INTERVIEWS_FILE, project_name=INTERVIEWS_PROJECT)
-    )
+    as_csv = [name for name in tables if name not in QDA_TABLES or interviews == "csv"]
+    written = [write_csv(_as_csv_frame(tables[name]), out_dir / f"{name}.csv") for name in as_csv]
+    if interviews == "qdpx":
+        written.append(
+            write_qdpx(tables["coded_segments"], tables["codebook"], tables["documents"], out_dir / INTERVIEWS_FILE, project_name=INTERVIEWS_PROJECT)
+        )
     written.append(atomic_write_text(out_dir / "effects.json", json.dumps(built_in, indent=2, ensure_ascii=False) + "\n"))
-    written.append(atomic_write_text(out_dir / "dataset.toml", _dataset_toml(n_sites, seed)))
-    written.append(atomic_write_text(out_dir / "README.md", _readme(built_in, tables)))
+    written.append(atomic_write_text(out_dir / "dataset.toml", _dataset_toml(n_sites, seed, interviews)))
+    written.append(atomic_write_text(out_dir / "README.md", _readme(built_in, tables, interviews)))
     return written

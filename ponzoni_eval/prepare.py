@@ -27,7 +27,10 @@ Processed tables are the raw tables, typed:
   phone number is replaced (`ponzoni_eval.privacy.redact_documents`), and
   the segments' ``start``/``end`` are moved to count characters in the
   redacted transcript. So no analysis, notebook or report can show a name
-  from the data by mistake. The raw files keep the original texts.
+  from the data by mistake. The raw files keep the original texts. With
+  more than `BACKGROUND_REDACTION_CHARS` characters of transcripts, the
+  transcripts are redacted in a second process while the data are
+  validated (the same result, in about the time the validation takes).
 
 The evaluator's integration files travel with the data, because reports read
 only the processed folder: ``integration_overrides.csv`` (validated by
@@ -40,7 +43,12 @@ copied byte for byte; the manifest records both with their checksums under
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
+import multiprocessing
+import os
+import traceback
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Sequence
 
@@ -52,17 +60,21 @@ from .io import (
     MANIFEST_FILE,
     QDA_MAPPING_FILE,
     QDA_TABLES,
+    RawData,
     atomic_write_bytes,
     atomic_write_text,
+    read_raw_dir,
     sha256_file,
     to_categorical,
     write_parquet,
 )
-from .privacy import name_variants, read_name_list, redact_documents
-from .validate import ValidationReport, validate_dir
+from .fingerprint import code_fingerprint, folder_checksums
+from .privacy import name_variants, read_name_list, redact_documents, redact_transcripts
+from .validate import ValidationReport, validate_raw
 
 __all__ = [
     "prepare",
+    "is_current",
     "processed_tables",
     "redaction_terms",
     "integration_overrides",
@@ -77,6 +89,8 @@ REDACTION_NAMES_FILE = "redaction_names.txt"
 """Optional file in the raw folder: further names to redact, one per line."""
 INTEGRATION_OVERRIDES = "integration_overrides"
 """Processed table with the evaluator's overrides of the joint display (from ``integration_overrides.csv``)."""
+BACKGROUND_REDACTION_CHARS = 5_000_000
+"""Transcripts longer than this in total (characters) are redacted in a second process during validation."""
 REDACTION_NOTE = (
     "CONFIDENTIAL: participants' names, used only to redact quotes. Never publish, share or commit this file."
 )
@@ -87,7 +101,9 @@ def _categories_from(values: pd.Series) -> list[str]:
     return list(pd.unique(values.dropna()))
 
 
-def processed_tables(tables: dict[str, pd.DataFrame], *, extra_names: Sequence[str] = ()) -> dict[str, pd.DataFrame]:
+def processed_tables(
+    tables: dict[str, pd.DataFrame], *, extra_names: Sequence[str] = (), transcripts: _BackgroundRedaction | None = None
+) -> dict[str, pd.DataFrame]:
     """Typed raw tables -> processed tables (categoricals, defaults filled, names removed, texts redacted).
 
     Parameters
@@ -96,6 +112,10 @@ def processed_tables(tables: dict[str, pd.DataFrame], *, extra_names: Sequence[s
         The validated tables (`ValidationReport.data`).
     extra_names : sequence of str
         Further names to redact (``redaction_names.txt``).
+    transcripts : _BackgroundRedaction, optional
+        The transcripts' redaction, started in another process (see
+        `prepare`); used when it was given the same texts and names, else
+        the redaction runs here.
 
     Returns
     -------
@@ -146,12 +166,73 @@ def processed_tables(tables: dict[str, pd.DataFrame], *, extra_names: Sequence[s
     terms = out[REDACTION_TERMS]["term"].tolist() if REDACTION_TERMS in out else []
     if "documents" in out or "coded_segments" in out:
         documents = out.get("documents", pd.DataFrame({"document_id": pd.Series(dtype="str"), "text": pd.Series(dtype="str")}))
-        documents, segments = redact_documents(documents, out.get("coded_segments"), terms)
+        done = transcripts.result(documents["text"].tolist(), terms) if transcripts is not None else None
+        documents, segments = redact_documents(documents, out.get("coded_segments"), terms, transcripts=done)
         if "documents" in out:
             out["documents"] = documents
         if segments is not None:
             out["coded_segments"] = segments
     return out
+
+
+def _redact_in_child(connection, texts: list, names: list[str]) -> None:
+    try:
+        connection.send(("ok", redact_transcripts(texts, names)))
+    except BaseException:  # reported to the parent, which then redacts itself
+        connection.send(("error", traceback.format_exc()))
+    finally:
+        connection.close()
+
+
+class _BackgroundRedaction:
+    """`privacy.redact_transcripts` of the raw transcripts in a spawned process, started before validation.
+
+    The parent keeps validating on the other core. `result` hands the
+    redaction over only for the very texts and names it was started with
+    (otherwise, or when the child failed, None: the caller redacts itself);
+    `cancel` stops the child (validation failed). The child is a daemon, so
+    it never outlives the command.
+    """
+
+    def __init__(self, texts: list, names: list[str]) -> None:
+        self.texts, self.names = texts, names
+        context = multiprocessing.get_context("spawn")  # not fork: the parent has reader threads
+        self._receive, send = context.Pipe(duplex=False)
+        self._process = context.Process(target=_redact_in_child, args=(send, texts, names), daemon=True, name="ponzoni-eval-redact")
+        self._process.start()
+        send.close()
+
+    @classmethod
+    def start(cls, raw: RawData, extra_names: Sequence[str]) -> _BackgroundRedaction | None:
+        """Start for a raw folder whose transcripts exceed `BACKGROUND_REDACTION_CHARS`; else None."""
+        documents = raw.tables.get("documents")
+        if documents is None or "text" not in documents.columns:
+            return None
+        texts = documents["text"].tolist()
+        if sum(len(text) for text in texts if isinstance(text, str)) <= BACKGROUND_REDACTION_CHARS:
+            return None
+        try:
+            names = redaction_terms(raw.tables.get("participants", pd.DataFrame()), extra_names)["term"].tolist()
+            return cls(texts, names)
+        except Exception:  # unusable participants (validation will say why) or no process: redact in-process
+            return None
+
+    def result(self, texts: list, names: list[str]) -> tuple[list, list] | None:
+        try:
+            status, value = self._receive.recv()
+        except (EOFError, OSError):
+            status, value = "error", "the redaction process ended without a result"
+        finally:
+            self.cancel()
+        if status != "ok" or texts != self.texts or names != self.names:
+            return None
+        return value
+
+    def cancel(self) -> None:
+        if self._process.is_alive():
+            self._process.terminate()
+        self._process.join()
+        self._receive.close()
 
 
 def redaction_terms(participants: pd.DataFrame, extra_names: Sequence[str] = ()) -> pd.DataFrame:
@@ -289,24 +370,35 @@ def prepare(raw_dir: Path | str, out_dir: Path | str) -> dict:
             file=str(out_dir),
             expected=f"a folder outside {raw_dir}, e.g. data/processed",
         )
-    report = validate_dir(raw_dir)
-    _raise_if_failed(report)
+    inputs_fingerprint = _inputs_fingerprint(raw_dir)
+    raw_data = read_raw_dir(raw_dir)
     names_file = raw_dir / REDACTION_NAMES_FILE
     listed = read_name_list(names_file) if names_file.is_file() else []
-    tables = processed_tables(report.data, extra_names=listed)
+    transcripts = _BackgroundRedaction.start(raw_data, listed)
+    try:
+        report = validate_raw(raw_data)  # = validate_dir(raw_dir)
+        _raise_if_failed(report)
+        tables = processed_tables(report.data, extra_names=listed, transcripts=transcripts)
+    finally:
+        if transcripts is not None:
+            transcripts.cancel()
     overrides = integration_overrides(raw_dir, report.data["cases"])
     if overrides is not None:
         tables[INTEGRATION_OVERRIDES] = overrides
 
-    written = {}
-    for name, frame in tables.items():
+    def write(name: str, frame: pd.DataFrame) -> dict:
         path = out_dir / f"{name}.parquet"
         metadata = {"ponzoni_eval.note": REDACTION_NOTE} if name == REDACTION_TERMS else None
         write_parquet(frame, path, metadata=metadata)
         entry = {"file": path.name, "rows": int(len(frame)), "columns": list(map(str, frame.columns)), "sha256": sha256_file(path)}
         if name == REDACTION_TERMS:
             entry["note"] = REDACTION_NOTE
-        written[name] = entry
+        return entry
+
+    # Side by side: pyarrow encodes and compresses without holding the GIL (the same bytes as one by one).
+    with ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1))) as pool:
+        futures = {name: pool.submit(write, name, frame) for name, frame in tables.items()}
+        written = {name: future.result() for name, future in futures.items()}
     _remove_stale_tables(out_dir, keep=set(written))
     carried_map = _carry_integration_map(raw_dir, out_dir)
 
@@ -336,6 +428,7 @@ def prepare(raw_dir: Path | str, out_dir: Path | str) -> dict:
     manifest = {
         "package": "ponzoni_eval",
         "version": __version__,
+        "inputs_fingerprint": inputs_fingerprint,
         "source": raw_dir.as_posix(),
         "dataset": raw.metadata,
         "raw_files": raw_files,
@@ -351,6 +444,40 @@ def prepare(raw_dir: Path | str, out_dir: Path | str) -> dict:
     }
     atomic_write_text(out_dir / MANIFEST_FILE, json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n")
     return manifest
+
+
+def _inputs_fingerprint(raw_dir: Path) -> str:
+    """What a processed folder was made from: every file of the raw folder and the package's code."""
+    inputs = {"raw": folder_checksums(raw_dir), "code": code_fingerprint(), "version": __version__}
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def is_current(raw_dir: Path | str, out_dir: Path | str) -> bool:
+    """Whether `out_dir` holds what `prepare(raw_dir, out_dir)` would write now (apart from the time).
+
+    True when its manifest was written from a raw folder with the very same
+    files (names and SHA-256 of each, hidden files aside) by the same code
+    (the package's sources, not just its version), and every processed
+    table is still the file the manifest records. Then preparing again
+    would validate the same bytes with the same rules and write the same
+    tables, so `ponzoni_eval.run.run_pipeline` skips it.
+
+    Examples
+    --------
+    >>> is_current("data/raw/example", "data/processed")  # doctest: +SKIP
+    True
+    """
+    raw_dir, out_dir = Path(raw_dir), Path(out_dir)
+    try:
+        manifest = json.loads((out_dir / MANIFEST_FILE).read_text(encoding="utf-8"))
+        if manifest.get("inputs_fingerprint") != _inputs_fingerprint(raw_dir):
+            return False
+        tables = manifest["tables"]
+        files = [(entry["file"], entry["sha256"]) for entry in tables.values()]
+        files += [(entry["file"], entry["sha256"]) for entry in manifest.get("files", {}).values()]
+        return all((out_dir / name).is_file() and sha256_file(out_dir / name) == sha for name, sha in files)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return False
 
 
 def _remove_stale_tables(out_dir: Path, keep: set[str]) -> None:

@@ -297,7 +297,8 @@ def _add_uninterviewed(units: pd.DataFrame, participants: pd.DataFrame, unit_col
             rule="participant_known",
         )
     # Participants never interviewed: they keep a row (no ID lost) but are not at risk.
-    missing = participants.loc[~participants["participant_id"].isin(units["participant_id"])].drop_duplicates("participant_id")
+    # isin() of a str column copies its argument value by value: distinct ids only
+    missing = participants.loc[~participants["participant_id"].isin(units["participant_id"].unique())].drop_duplicates("participant_id")
     known_columns = [c for c in unit_columns if c in missing.columns]
     missing = missing.loc[:, known_columns].reindex(columns=list(unit_columns))
     missing = missing.astype({c: units[c].dtype for c in unit_columns}).assign(interviewed=False)

@@ -1,9 +1,10 @@
 """Run every report in one go, leave a run folder a reviewer can trust, and verify it.
 
 `run_pipeline` prepares the processed tables from the raw data, executes the
-parameterised notebooks with papermill (the per-case report once per case, in
-parallel; then the cross-case report and the joint display, also side by
-side) and writes one folder per run::
+parameterised notebooks with papermill in one stage, ``jobs`` at a time (the
+cross-case report and the joint display first, then the per-case report once
+per case: the cross-case notebooks read the processed tables, not the case
+reports' outputs) and writes one folder per run::
 
     papermill_runs/<YYYYmmdd-HHMMSS>-<input hash>/
         INCOMPLETE          present until the run has finished (an interrupted run keeps it)
@@ -23,10 +24,12 @@ integer and other exact columns must be equal, float columns equal to a
 relative 1e-9. It needs only ``manifest.json`` and ``tables/``, so it also
 works on a committed reference run without notebooks.
 
-Execution is behind a small interface (`Executor`): a list of picklable
-`NotebookTask`\\ s in, one `NotebookResult` per task out, through the plain
-function `execute_notebook_task`. `LocalExecutor` runs them in a local process
-pool; a distributed executor only has to map the same function.
+Execution is behind a small interface (`Executor`): ``start`` (before prepare,
+to get kernels or a cluster ready), then a list of picklable `NotebookTask`\\ s
+in, one `NotebookResult` per task out, through the plain function
+`execute_notebook_task`, then ``close``. `LocalExecutor` drives local kernels
+from threads, each started ahead of need with its notebook's imports done;
+`DaskExecutor` maps the same function over a Dask cluster (docs/scaling.md).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import json
+import logging
 import os
 import platform
 import queue
@@ -42,6 +46,8 @@ import subprocess
 import tempfile
 import threading
 import time
+import uuid
+from collections import Counter
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -50,6 +56,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Protocol, Sequence
 
 from .errors import DataError
+from .fingerprint import folder_checksums, sha256_file
 from .report import OUTPUTS_FILE, TABLES_DIR, _atomic_write_bytes, _json_bytes, collect_outputs, is_synthetic
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -135,28 +142,6 @@ def _default_notebooks_dir() -> Path:
     return beside_package if beside_package.is_dir() else Path.cwd() / "notebooks"
 
 
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _checksums(folder: Path, pattern: str = "**/*") -> dict[str, str]:
-    """SHA-256 of every file under `folder` matching `pattern`, by POSIX path relative to it.
-
-    Hidden files and folders (``.DS_Store``, ``.~lock``, ``.ipynb_checkpoints``) are
-    left out: they are not inputs, and editors create and delete them at will.
-    """
-    found = {}
-    for path in sorted(folder.glob(pattern)):
-        relative = path.relative_to(folder)
-        if path.is_file() and not any(part.startswith(".") for part in relative.parts):
-            found[relative.as_posix()] = _sha256_file(path)
-    return found
-
-
 def _recorded_path(path: Path) -> str:
     """A path as the manifest keeps it: relative to the working folder when inside it (portable)."""
     absolute = path.resolve()
@@ -239,14 +224,39 @@ def _error_record(task: NotebookTask, exc: BaseException) -> dict[str, Any]:
     }
 
 
+_exporters: dict[bool, Any] = {}
+_exporters_lock = threading.Lock()
+
+
 def _html_exporter(with_code: bool):
+    """The process's HTML exporter with or without code; use it while holding `_exporters_lock`.
+
+    Created once and reused: an exporter compiles its templates on first use,
+    which took 0.3 s of the 0.35 s a conversion took; later conversions take
+    about 0.05 s, so converting one notebook at a time costs little.
+    """
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(template_name="lab")
-    exporter.exclude_input = not with_code
-    exporter.exclude_input_prompt = not with_code
-    exporter.exclude_output_prompt = not with_code
-    return exporter
+    if with_code not in _exporters:
+        exporter = HTMLExporter(template_name="lab")
+        exporter.exclude_input = not with_code
+        exporter.exclude_input_prompt = not with_code
+        exporter.exclude_output_prompt = not with_code
+        _exporters[with_code] = exporter
+    return _exporters[with_code]
+
+
+def _warm_html_exporters() -> None:
+    """Compile both exporters' templates now (on a thread, while the data are prepared)."""
+    import nbformat
+
+    empty = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("warm-up"), nbformat.v4.new_code_cell("1")])
+    try:
+        with _exporters_lock:
+            for with_code in (False, True):
+                _html_exporter(with_code).from_notebook_node(empty, resources={"metadata": {"name": "warm-up"}})
+    except Exception:  # the real export will raise (and be recorded) if something is wrong
+        pass
 
 
 def _export_html(task: NotebookTask) -> None:
@@ -255,7 +265,8 @@ def _export_html(task: NotebookTask) -> None:
 
     notebook = nbformat.read(task.output, as_version=4)
     for target, with_code in ((task.html_report, False), (task.html_code, True)):
-        body, _ = _html_exporter(with_code).from_notebook_node(notebook, resources={"metadata": {"name": task.name}})
+        with _exporters_lock:
+            body, _ = _html_exporter(with_code).from_notebook_node(notebook, resources={"metadata": {"name": task.name}})
         _atomic_write_bytes(Path(target), body.encode("utf-8"))
 
 
@@ -273,11 +284,275 @@ def _kernel_options() -> dict[str, Any]:
     }
 
 
-def execute_notebook_task(task: NotebookTask) -> NotebookResult:
+def notebook_imports(source: str | os.PathLike) -> list[str]:
+    """Modules a notebook imports at the top level of its code cells, in order of first import.
+
+    ``from package import name`` lists ``package`` and ``package.name`` (the
+    latter is only imported when it is a module). Imports inside functions,
+    ``if`` or ``try`` blocks, and cells that are not plain Python (magics),
+    are left out: a warm kernel imports only what the notebook surely will.
+    """
+    import ast
+
+    import nbformat
+
+    modules: dict[str, None] = {}
+    for cell in nbformat.read(str(source), as_version=4).cells:
+        if cell.cell_type != "code":
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:  # IPython magics or shell escapes
+            continue
+        for statement in tree.body:
+            if isinstance(statement, ast.Import):
+                modules.update(dict.fromkeys(alias.name for alias in statement.names))
+            elif isinstance(statement, ast.ImportFrom) and statement.level == 0 and statement.module:
+                modules[statement.module] = None
+                modules.update(dict.fromkeys(f"{statement.module}.{alias.name}" for alias in statement.names if alias.name != "*"))
+    return list(modules)
+
+
+_WARM_UP_CODE = """\
+def __ponzoni_warm_up(names):
+    import importlib
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except Exception:  # not a module (an imported name), or broken: the notebook itself will say so
+            pass
+__ponzoni_warm_up({names!r})
+del __ponzoni_warm_up
+"""
+
+
+_KERNEL_MANAGER_CLASS: Any = None
+
+
+def _kernel_manager_class() -> Any:
+    """jupyter_client's AsyncKernelManager, remembering the clients it hands out.
+
+    nbclient stops the channels of its kernel client only for kernels it
+    started itself; for a kernel handed to it, `_release_clients` does that
+    after the notebook has run (open channels would leak sockets).
+    """
+    global _KERNEL_MANAGER_CLASS
+    if _KERNEL_MANAGER_CLASS is None:
+        from jupyter_client.manager import AsyncKernelManager
+
+        class RecordingKernelManager(AsyncKernelManager):
+            def client(self, **kwargs: Any) -> Any:
+                client = super().client(**kwargs)
+                self.__dict__.setdefault("_handed_out", []).append(client)
+                return client
+
+        _KERNEL_MANAGER_CLASS = RecordingKernelManager
+    return _KERNEL_MANAGER_CLASS
+
+
+def _release_clients(kernel: Any) -> None:
+    for client in kernel.__dict__.pop("_handed_out", []):
+        if client.channels_running:
+            client.stop_channels()
+
+
+def _shutdown_kernel(kernel: Any) -> None:
+    """Shut a kernel down as papermill does for the kernels it starts (ask first, then kill)."""
+    from jupyter_core.utils import run_sync
+
+    try:
+        run_sync(kernel.shutdown_kernel)(now=False)
+    except Exception:  # already gone (crashed, killed): nothing left to stop
+        pass
+    finally:
+        _close_worker_event_loop()
+
+
+_stopping_kernels: list[threading.Thread] = []
+_stopping_lock = threading.Lock()
+
+
+def _shutdown_in_background(kernel: Any) -> None:
+    """Shut a kernel down without making its worker wait (a graceful shutdown takes about a second).
+
+    `_wait_for_kernel_shutdowns` (called when a run's executor closes) waits for them.
+    """
+    thread = threading.Thread(target=_shutdown_kernel, args=(kernel,), name="kernel-shutdown", daemon=True)
+    with _stopping_lock:
+        _stopping_kernels.append(thread)
+    thread.start()
+
+
+def _wait_for_kernel_shutdowns(timeout: float = 30.0) -> None:
+    with _stopping_lock:
+        threads = list(_stopping_kernels)
+        _stopping_kernels.clear()
+    deadline = time.monotonic() + timeout
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+
+
+class _WarmKernels:
+    """Kernels started ahead of need, with the modules their notebook imports already imported.
+
+    Starting a kernel and importing pandas, scipy, the package and the like
+    takes a second or more per notebook. `warm` does that in a background
+    thread for a given notebook while something else runs (preparing the
+    data, the previous notebook); `take` hands the kernel to papermill, which
+    then runs the notebook in it as in a fresh kernel: the warm-up code runs
+    silently (no execution count, no output, no names left behind), so the
+    executed notebook is the same, except that a warning raised while
+    importing is not repeated in the notebook's output.
+    """
+
+    def __init__(self, environment: Mapping[str, str]) -> None:
+        self.environment = dict(environment)
+        self._lock = threading.Lock()
+        self._warming: dict[str, list[Any]] = {}  # source -> futures of kernels
+        self._imports: dict[str, list[str]] = {}
+
+    def warm(self, source: str) -> None:
+        from concurrent.futures import Future
+
+        future: Future = Future()
+        with self._lock:
+            self._warming.setdefault(source, []).append(future)
+        threading.Thread(target=self._start, args=(future, source), name="warm-kernel", daemon=True).start()
+
+    def _imports_of(self, source: str) -> list[str]:
+        with self._lock:
+            known = self._imports.get(source)
+        if known is None:
+            try:
+                known = notebook_imports(source)
+            except Exception:  # unreadable notebook: papermill will report it when it runs
+                known = []
+            with self._lock:
+                self._imports[source] = known
+        return known
+
+    def _start(self, future: Any, source: str) -> None:
+        import asyncio
+
+        try:
+            future.set_result(asyncio.run(self._started_kernel(self._imports_of(source))))
+        except BaseException as exc:  # the notebook then gets a kernel from papermill as usual
+            future.set_exception(exc)
+
+    async def _started_kernel(self, names: list[str]) -> Any:
+        options = _kernel_options()
+        runtime = Path(self.environment.get("JUPYTER_RUNTIME_DIR") or tempfile.gettempdir())
+        kernel = _kernel_manager_class()(
+            kernel_name="python3",
+            config=options["config"],
+            connection_file=str(runtime / f"kernel-warm-{os.getpid()}-{id(names)}-{time.monotonic_ns()}.json"),
+        )
+        await kernel.start_kernel(extra_arguments=options["extra_arguments"], env={**os.environ, **self.environment})
+        client = kernel.client()
+        client.start_channels()
+        try:
+            await client.wait_for_ready(timeout=120)
+            if names:
+                await client.execute_interactive(
+                    _WARM_UP_CODE.format(names=names), silent=True, store_history=False, timeout=300, output_hook=lambda message: None
+                )
+        except BaseException:
+            client.stop_channels()
+            await kernel.shutdown_kernel(now=True)
+            raise
+        client.stop_channels()
+        return kernel
+
+    def count(self, source: str) -> int:
+        """How many kernels for `source` are warm or warming."""
+        with self._lock:
+            return len(self._warming.get(source, []))
+
+    def take(self, source: str) -> Any:
+        """A warm (or warming) kernel for `source`, or None when there is none."""
+        with self._lock:
+            futures = self._warming.get(source)
+            future = futures.pop(0) if futures else None
+        if future is None:
+            return None
+        try:
+            return future.result(timeout=180)
+        except Exception:
+            return None
+
+    def close(self) -> None:
+        """Shut down every kernel nobody took (waits for those still starting)."""
+        with self._lock:
+            left = [future for futures in self._warming.values() for future in futures]
+            self._warming.clear()
+        for future in left:
+            try:
+                kernel = future.result(timeout=180)
+            except Exception:
+                continue
+            _shutdown_in_background(kernel)
+
+
+_SAVE_EVERY_S = 10.0
+_ENGINE = "ponzoni-eval"
+_ENGINE_REGISTERED = False
+
+
+def _papermill_engine() -> str:
+    """papermill's nbclient engine, saving the executed notebook at most every `_SAVE_EVERY_S` seconds.
+
+    papermill writes (and validates) the whole output notebook when each cell
+    starts and again when it ends: with figures in the outputs that is tens
+    of milliseconds per write, on the one thread-bound process that drives
+    every kernel of a run. Here a notebook is written when it has run (also
+    after an error, a timeout or Ctrl-C: papermill's ``finally``) and in
+    between at most every 10 s, so a long notebook still shows its progress.
+    Registered once per process (also on each Dask worker).
+    """
+    from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
+
+    global _ENGINE_REGISTERED
+    if _ENGINE_REGISTERED:
+        return _ENGINE
+
+    class ThrottledSaves(NotebookExecutionManager):
+        def save(self, **kwargs: Any) -> None:
+            if self.end_time is None and (self.now() - self.last_save_time).total_seconds() < _SAVE_EVERY_S:
+                return
+            super().save(**kwargs)
+
+    class ThrottledEngine(NBClientEngine):
+        @classmethod
+        def execute_notebook(cls, nb, kernel_name, output_path=None, progress_bar=True, log_output=False,
+                             autosave_cell_every=30, **kwargs):
+            # papermill's Engine.execute_notebook, with the throttled manager
+            manager = ThrottledSaves(nb, output_path=output_path, progress_bar=progress_bar, log_output=log_output,
+                                     autosave_cell_every=autosave_cell_every)
+            manager.notebook_start()
+            try:
+                cls.execute_managed_notebook(manager, kernel_name, log_output=log_output, **kwargs)
+            finally:
+                manager.cleanup_pbar()
+                manager.notebook_complete()
+            return manager.nb
+
+    papermill_engines.register(_ENGINE, ThrottledEngine)
+    _ENGINE_REGISTERED = True
+    return _ENGINE
+
+
+def execute_notebook_task(task: NotebookTask, kernel: Any = None) -> NotebookResult:
     """Execute one notebook with papermill (kernel ``python3``) and export it to HTML.
 
     Never raises for a failing notebook: the executed copy keeps the error
     (papermill writes it), and the result says where it happened.
+
+    Parameters
+    ----------
+    task : NotebookTask
+    kernel : jupyter_client.AsyncKernelManager, optional
+        A kernel started ahead of time (`_WarmKernels`); papermill starts its
+        own when None. Either way the kernel serves this notebook only.
     """
     import papermill
 
@@ -288,15 +563,21 @@ def execute_notebook_task(task: NotebookTask) -> NotebookResult:
             task.source,
             task.output,
             parameters=task.parameters,
+            engine_name=_papermill_engine(),
             kernel_name="python3",
             progress_bar=False,
             log_output=False,
             start_timeout=120,
             execution_timeout=task.cell_timeout,
+            **({"km": kernel} if kernel is not None else {}),
             **_kernel_options(),
         )
     except Exception as exc:  # a failing notebook must not stop the others; it is recorded instead
         error = _error_record(task, exc)
+    finally:
+        if kernel is not None:  # papermill shuts down only the kernels it started
+            _release_clients(kernel)
+            _shutdown_in_background(kernel)
     if Path(task.output).is_file():
         try:
             _export_html(task)
@@ -329,9 +610,23 @@ OnResult = Callable[[NotebookResult], None]
 
 
 class Executor(Protocol):
-    """Runs notebook tasks; calls `on_result` as each finishes; returns results in task order."""
+    """Where notebooks run: started once, then given tasks, then closed.
+
+    ``start`` is called before the data are prepared, with the notebooks the
+    run will execute first (in order), so an executor can get ready while
+    `prepare` works: start kernels, connect to a cluster. ``run`` executes
+    tasks, calls `on_result` as each finishes and returns the results in task
+    order; it never raises for a failing notebook. ``close`` releases what
+    ``start`` took, also after an error or Ctrl-C.
+    """
+
+    def start(self, sources: Sequence[str]) -> None:
+        ...  # pragma: no cover
 
     def run(self, tasks: Sequence[NotebookTask], on_result: OnResult) -> list[NotebookResult]:
+        ...  # pragma: no cover
+
+    def close(self) -> None:
         ...  # pragma: no cover
 
 
@@ -360,11 +655,32 @@ class LocalExecutor:
         a run slower, not faster (see the numbers in README, "Running").
         papermill is thread-safe as long as ``cwd`` is not passed, and it
         is not: notebooks get absolute paths.
+    warm : bool
+        With threads: start each notebook's kernel ahead of time, with the
+        modules the notebook imports already imported (`_WarmKernels`) - the
+        first ones while the data are prepared, then each while an earlier
+        notebook runs. The notebook itself runs as in a fresh kernel.
     """
 
     jobs: int = 2
     environment: Mapping[str, str] = field(default_factory=dict)
     pool: str = "thread"
+    warm: bool = True
+    _kernels: _WarmKernels | None = field(default=None, init=False, repr=False)
+
+    def start(self, sources: Sequence[str]) -> None:
+        if self.pool != "thread" or not self.warm:
+            return
+        threading.Thread(target=_warm_html_exporters, name="warm-html", daemon=True).start()
+        self._kernels = _WarmKernels(self.environment)
+        for source in list(sources)[: self.jobs]:
+            self._kernels.warm(source)
+
+    def close(self) -> None:
+        if self._kernels is not None:
+            self._kernels.close()
+            self._kernels = None
+        _wait_for_kernel_shutdowns()
 
     def run(self, tasks: Sequence[NotebookTask], on_result: OnResult) -> list[NotebookResult]:
         if not tasks:
@@ -383,14 +699,30 @@ class LocalExecutor:
         finished: queue.SimpleQueue = queue.SimpleQueue()
         for index, task in enumerate(tasks):
             todo.put((index, task))
+        kernels = self._kernels
+        if kernels is not None:  # the first `jobs` tasks need a kernel now; start() may have warmed some
+            needed = Counter(task.source for task in tasks[: self.jobs])
+            for source, number in needed.items():
+                for _ in range(number - kernels.count(source)):
+                    kernels.warm(source)
+        warmed_up_to = min(self.jobs, len(tasks))  # tasks[:warmed_up_to] have a kernel on the way
+        lock = threading.Lock()
 
         def work() -> None:
+            nonlocal warmed_up_to
             while True:
                 try:
                     index, task = todo.get_nowait()
                 except queue.Empty:
                     return
-                finished.put((index, _execute_reporting_crashes(task)))
+                kernel = None
+                if kernels is not None:
+                    kernel = kernels.take(task.source)
+                    with lock:  # while this notebook runs, the kernel of the next one but (jobs - 1) starts
+                        if warmed_up_to < len(tasks):
+                            kernels.warm(tasks[warmed_up_to].source)
+                            warmed_up_to += 1
+                finished.put((index, _execute_reporting_crashes(task, kernel)))
 
         for number in range(min(self.jobs, len(tasks))):
             threading.Thread(target=work, name=f"notebook-{number}", daemon=True).start()
@@ -439,16 +771,116 @@ class LocalExecutor:
         return [result for result in results if result is not None]
 
 
+def _execute_with_environment(task: NotebookTask, environment: Mapping[str, str]) -> NotebookResult:
+    """What a Dask worker runs: the run's kernel environment, then `execute_notebook_task`."""
+    _set_worker_environment(environment)
+    for variable in _STATE_VARIABLES:
+        if environment.get(variable):
+            Path(environment[variable]).mkdir(parents=True, exist_ok=True)
+    return execute_notebook_task(task)
+
+
+@dataclass
+class DaskExecutor:
+    """Execute notebooks on a Dask distributed cluster (`execute_notebook_task` on the workers).
+
+    Parameters
+    ----------
+    jobs : int
+        Workers of the LocalCluster started when no scheduler is given (one
+        thread each: a worker drives one kernel at a time). Ignored with a
+        scheduler: the cluster's workers decide how many notebooks run at once.
+    environment : mapping
+        The run's kernel environment (one BLAS thread, state folders, inline
+        figures), set on the worker before each notebook.
+    scheduler : str, optional
+        Address of a running scheduler, e.g. ``tcp://10.0.0.5:8786`` or
+        ``tls://...``. Without one, a LocalCluster with worker processes is
+        started on this machine (and closed at the end).
+
+    Notes
+    -----
+    Only the `NotebookTask` (paths and the notebook parameters: case id,
+    alpha, seed, language) goes to the workers, and only the
+    `NotebookResult` (status, duration, error name and message) comes back.
+    The data, the executed notebooks and every table and figure are read
+    and written by the kernels on the workers, at the task's paths: the
+    processed data, the notebooks and the run folder must be on a file
+    system every worker sees at the same path, and the workers need this
+    package installed (see docs/scaling.md).
+    """
+
+    jobs: int = 2
+    environment: Mapping[str, str] = field(default_factory=dict)
+    scheduler: str | None = None
+    _client: Any = field(default=None, init=False, repr=False)
+    _cluster: Any = field(default=None, init=False, repr=False)
+
+    def start(self, sources: Sequence[str]) -> None:
+        """Connect to the scheduler, or start the LocalCluster (while the data are prepared)."""
+        if self._client is not None:
+            return
+        from distributed import Client, LocalCluster
+
+        if self.scheduler:
+            self._client = Client(self.scheduler, set_as_default=False)
+            return
+        self._cluster = LocalCluster(
+            n_workers=self.jobs,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,  # no web server (nothing to open it with, and no port to guard)
+            host="127.0.0.1",
+            silence_logs=logging.ERROR,
+            env=dict(self.environment),  # the workers inherit what the kernels they start need
+        )
+        self._client = Client(self._cluster, set_as_default=False)
+
+    def run(self, tasks: Sequence[NotebookTask], on_result: OnResult) -> list[NotebookResult]:
+        from distributed import as_completed
+
+        if not tasks:
+            return []
+        self.start([])
+        environment = dict(self.environment)
+        futures = {
+            self._client.submit(_execute_with_environment, task, environment, key=f"notebook-{task.name}-{uuid.uuid4().hex[:8]}",
+                                pure=False, retries=0): index
+            for index, task in enumerate(tasks)
+        }
+        results: list[NotebookResult | None] = [None] * len(tasks)
+        try:
+            for future in as_completed(list(futures), loop=self._client.loop):
+                index = futures[future]
+                try:
+                    results[index] = future.result()
+                except Exception as exc:  # the worker died (killed, out of memory) or lost the task
+                    results[index] = _crashed(tasks[index], exc)
+                on_result(results[index])
+        except BaseException:
+            self._client.cancel(list(futures))
+            raise
+        return [result for result in results if result is not None]
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+        if self._cluster is not None:
+            self._cluster.close()
+            self._cluster = None
+
+
 def _crashed(task: NotebookTask, exc: BaseException) -> NotebookResult:
     return NotebookResult(
         task.name, "failed", 0.0, {"cell_index": None, "execution_count": None, "ename": type(exc).__name__, "evalue": str(exc)}
     )
 
 
-def _execute_reporting_crashes(task: NotebookTask) -> NotebookResult:
+def _execute_reporting_crashes(task: NotebookTask, kernel: Any = None) -> NotebookResult:
     """`execute_notebook_task`, and a result also when something outside the notebook breaks."""
     try:
-        return execute_notebook_task(task)
+        return execute_notebook_task(task, kernel)
     except BaseException as exc:  # a result must come back, or the run would wait for it forever
         return _crashed(task, exc)
 
@@ -462,23 +894,21 @@ def _next_interruptibly(results: "queue.SimpleQueue") -> Any:
             continue
 
 
-EXECUTORS: dict[str, Callable[[int, Mapping[str, str]], Executor]] = {
+EXECUTORS: dict[str, Callable[..., Executor]] = {
     "local": lambda jobs, environment: LocalExecutor(jobs, environment),
+    "dask": lambda jobs, environment, scheduler=None: DaskExecutor(jobs, environment, scheduler),
 }
-"""Executors by name: each takes (jobs, environment) and returns an `Executor`."""
+"""Executors by name: each takes (jobs, environment[, scheduler=]) and returns an `Executor`."""
 
 
-def _make_executor(name: str, jobs: int, environment: Mapping[str, str]) -> Executor:
+def _make_executor(name: str, jobs: int, environment: Mapping[str, str], scheduler: str | None = None) -> Executor:
+    if scheduler:
+        return EXECUTORS[name](jobs, environment, scheduler=scheduler)
     return EXECUTORS[name](jobs, environment)
 
 
-@contextmanager
-def _run_environment(state_dir: Path) -> Iterator[dict[str, str]]:
-    """Environment for kernels: one thread each, state folders outside $HOME, inline figures.
-
-    Also applied to this process while the run lasts (jupyter_client writes
-    kernel connection files from here) and restored afterwards.
-    """
+def _kernel_environment(state_dir: Path) -> dict[str, str]:
+    """Environment for kernels: one thread each, state folders outside $HOME, inline figures."""
     environment = dict(_THREAD_LIMITS)
     for variable, folder in _STATE_VARIABLES.items():
         environment[variable] = os.environ.get(variable) or str(state_dir / folder)
@@ -489,6 +919,17 @@ def _run_environment(state_dir: Path) -> Iterator[dict[str, str]]:
     environment["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     environment["PYTHONHASHSEED"] = "0"  # same set/dict-of-str order in every kernel, every run
     environment["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"  # the debugger's frozen-modules warning
+    return environment
+
+
+@contextmanager
+def _run_environment(state_dir: Path) -> Iterator[dict[str, str]]:
+    """`_kernel_environment`, also applied to this process while it lasts, and restored afterwards.
+
+    jupyter_client writes kernel connection files from this process, and the
+    kernels papermill starts inherit its environment.
+    """
+    environment = _kernel_environment(state_dir)
     saved = {variable: os.environ.get(variable) for variable in environment}
     os.environ.update(environment)
     try:
@@ -619,11 +1060,19 @@ def resolve_run_dir(path: str | os.PathLike) -> Path:
     return path.resolve()
 
 
-def _prepare(data_dir: Path, processed_dir: Path) -> None:
-    """Validate the raw data and write the processed tables (ponzoni_eval.prepare)."""
-    from .prepare import prepare
+def _prepare(data_dir: Path, processed_dir: Path, *, force: bool = False) -> bool:
+    """Validate the raw data and write the processed tables (ponzoni_eval.prepare); False when they were current.
 
+    Processed tables made from the same raw files by the same code are kept
+    (`ponzoni_eval.prepare.is_current`): validating and preparing them again
+    would give the same bytes.
+    """
+    from .prepare import is_current, prepare
+
+    if not force and is_current(data_dir, processed_dir):
+        return False
     prepare(data_dir, processed_dir)
+    return True
 
 
 def _case_ids(processed_dir: Path, wanted: Sequence[str] | None) -> list[str]:
@@ -705,6 +1154,7 @@ def run_pipeline(
     jobs: int = 2,
     out: str | os.PathLike = "papermill_runs",
     executor: str = "local",
+    scheduler: str | None = None,
     language: str = "en",
     alpha: float = 0.05,
     seed: int = DEFAULT_SEED,
@@ -714,6 +1164,7 @@ def run_pipeline(
     cell_timeout: float | None = 1800,
     show_progress: bool = True,
     console: "Console | None" = None,
+    force_prepare: bool = False,
 ) -> RunResult:
     """Prepare the data and execute every report into a new run folder.
 
@@ -727,8 +1178,12 @@ def run_pipeline(
         Notebooks executed at once (each is one kernel process).
     out : path
         Folder that holds the run folders and the ``latest`` pointer.
-    executor : {"local"}
-        Where notebooks run.
+    executor : {"local", "dask"}
+        Where notebooks run: ``local`` kernels on this machine, ``jobs`` at a
+        time; ``dask`` on a Dask distributed cluster (`DaskExecutor`).
+    scheduler : str, optional
+        With ``executor="dask"``: the scheduler's address; without one a
+        LocalCluster of ``jobs`` worker processes is started.
     language : {"en", "nl"}
         Language of generated sentences and captions in the reports.
     alpha : float
@@ -742,7 +1197,9 @@ def run_pipeline(
         parameters, where `report.open_run` reads it for every table a
         notebook saves.
     processed_dir : path
-        Where `prepare` writes the processed tables the notebooks read.
+        Where `prepare` writes the processed tables the notebooks read. When
+        they were made from the same raw files by the same code
+        (`ponzoni_eval.prepare.is_current`), they are used as they are.
     notebooks_dir : path, optional
         Folder with ``01_case_report.ipynb``, ``02_cross_case.ipynb`` and
         ``03_joint_display.ipynb`` (default: the repository's ``notebooks/``).
@@ -750,6 +1207,8 @@ def run_pipeline(
         Seconds one cell may take before its notebook counts as failed.
     show_progress : bool
         A progress bar on the terminal (stderr).
+    force_prepare : bool
+        Validate and prepare even when the processed tables are current.
 
     Returns
     -------
@@ -788,6 +1247,8 @@ def run_pipeline(
         raise ValueError(f"min_cell must be a whole number of at least 1, got {min_cell!r}")
     if executor not in EXECUTORS:
         raise ValueError(f"unknown executor {executor!r}; available: {', '.join(sorted(EXECUTORS))}")
+    if scheduler and executor != "dask":
+        raise ValueError("a scheduler address is only used with executor='dask'")
 
     data_dir, out, processed_dir = Path(data_dir), Path(out), Path(processed_dir).resolve()
     notebooks_dir = Path(notebooks_dir) if notebooks_dir is not None else _default_notebooks_dir()
@@ -801,7 +1262,7 @@ def run_pipeline(
 
     started = _now()
     clock = time.perf_counter()
-    raw = _checksums(data_dir)
+    raw = folder_checksums(data_dir)
     parameters: dict[str, Any] = {
         "data_dir": _recorded_path(data_dir),
         "cases": list(cases) if cases else None,
@@ -819,7 +1280,7 @@ def run_pipeline(
         "finished": None,
         "duration_s": None,
         "parameters": parameters,
-        "execution": {"executor": executor, "jobs": jobs},
+        "execution": {"executor": executor, "jobs": jobs, **({"scheduler": scheduler} if scheduler else {})},
         "inputs": {"raw": raw, "processed": {}, "notebooks": {}},
         "dataset": {},
         "environment": _environment_record(),
@@ -829,17 +1290,28 @@ def run_pipeline(
     }
     _write_manifest(run_dir, manifest)
 
+    environment = _kernel_environment(out.resolve() / ".state")
+    runner = _make_executor(executor, jobs, environment, scheduler)
     try:
+        # The executor gets ready (kernels, cluster) while the data are prepared: the cross-case
+        # notebooks run first (they take longest), then the case reports.
+        runner.start([str(notebooks_dir / f"{name}.ipynb") for name in (*CROSS_CASE_NOTEBOOKS, CASE_NOTEBOOK)])
         with console.status("Validating and preparing the data ...", spinner="dots"):
-            _prepare(data_dir, processed_dir)
-        manifest["inputs"]["processed"] = _checksums(processed_dir, "*.parquet")
+            prepared = _prepare(data_dir, processed_dir, force=force_prepare)
+        if not prepared:
+            console.print(
+                f"Processed data in {processed_dir} are up to date with {data_dir} (same files, same code): "
+                "not validated and prepared again (--force-prepare does).",
+                highlight=False,
+            )
+        manifest["inputs"]["processed"] = folder_checksums(processed_dir, "*.parquet")
         manifest["dataset"] = {"synthetic": is_synthetic(processed_dir)}
         case_ids = _case_ids(processed_dir, cases)
         parameters["cases"] = case_ids
         common = {"alpha": float(alpha), "seed": int(seed), "language": language}
         per_case, cross_case = _tasks(notebooks_dir, run_dir, processed_dir, case_ids, common, cell_timeout)
         all_tasks = per_case + cross_case
-        source_sha = {task.notebook: _sha256_file(Path(task.source)) for task in all_tasks}
+        source_sha = {task.notebook: sha256_file(Path(task.source)) for task in all_tasks}
         manifest["inputs"]["notebooks"] = {f"{name}.ipynb": sha for name, sha in sorted(source_sha.items())}
         results: dict[str, NotebookResult] = {}
 
@@ -855,9 +1327,10 @@ def run_pipeline(
         record(None)
         for folder in ("notebooks", "html", TABLES_DIR, "figures"):
             (run_dir / folder).mkdir(exist_ok=True)
-        with _run_environment(out.resolve() / ".state") as environment:
-            runner = _make_executor(executor, jobs, environment)
-            _execute_with_progress(runner, [per_case, cross_case], record, console, show_progress)
+        # One stage: the cross-case notebooks read the processed data, not the case reports' outputs, so
+        # every notebook can run at once; the longest (cross-case) start first.
+        with _run_environment(out.resolve() / ".state"):
+            _execute_with_progress(runner, [cross_case + per_case], record, console, show_progress)
 
         registry = collect_outputs(run_dir)
         manifest["outputs"] = _outputs_record(registry)
@@ -871,6 +1344,7 @@ def run_pipeline(
         manifest["status"] = "error"
         raise
     finally:
+        runner.close()
         finished = _now()
         manifest["finished"] = _iso(finished)
         manifest["duration_s"] = round(time.perf_counter() - clock, 3)
@@ -1195,7 +1669,7 @@ def verify_run(
     if not data_dir.is_dir():
         raise DataError("the recorded data folder is not here; pass --data", file=str(data_dir))
 
-    input_changes = _input_changes(manifest["inputs"]["raw"], _checksums(data_dir))
+    input_changes = _input_changes(manifest["inputs"]["raw"], folder_checksums(data_dir))
     empty = pd.DataFrame(columns=list(DIFFERENCE_COLUMNS))
     if not input_changes.empty:
         result = VerifyResult(recorded_dir, None, input_changes, empty, [])

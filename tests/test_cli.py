@@ -102,3 +102,23 @@ def test_missing_folder_is_a_message_not_a_traceback(tmp_path, capsys):
     assert stopped.value.code == 1
     error = capsys.readouterr().err
     assert "folder not found" in error and "Traceback" not in error
+
+
+@pytest.mark.parametrize(
+    "imports, heavy",
+    [
+        # the command line: --help and the argument checks must not wait for the scientific stack
+        ("import ponzoni_eval, ponzoni_eval.cli, ponzoni_eval.run",
+         ("pandas", "numpy", "scipy", "statsmodels", "pingouin", "matplotlib", "seaborn", "pandera", "papermill", "nbconvert", "distributed")),
+        # a notebook's set-up cell: data and output helpers, without the validation stack or models
+        ("from ponzoni_eval import quality, report; from ponzoni_eval.io import load_processed; from ponzoni_eval.schema import ROLES",
+         ("scipy", "statsmodels", "pingouin", "matplotlib", "seaborn", "pandera", "papermill", "nbconvert", "distributed")),
+    ],
+)
+def test_light_imports_stay_light(imports, heavy):
+    import subprocess
+    import sys
+
+    code = f"import sys; {imports}; print(' '.join(sorted({{m.split('.')[0] for m in sys.modules}})))"
+    loaded = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split())
+    assert not loaded & set(heavy), sorted(loaded & set(heavy))

@@ -188,7 +188,27 @@ def test_marginal_means_equal_cell_means_in_saturated_balanced_model():
 
 
 def test_mixed_model_records_convergence_problems_in_note():
-    # Within-person values mirror each other: no valid variance split; the optimiser fails.
+    # No within-person variation at all: the residual variance goes to 0 and the variance ratio has no
+    # finite optimum. Recorded in the note (and no standard errors), never raised.
+    rng = np.random.default_rng(0)
+    person = rng.normal(0, 1, 24)
+    scores = pd.DataFrame(
+        {
+            "participant_id": np.repeat([f"p{i}" for i in range(24)], 2),
+            "case_id": np.repeat(["a", "b", "c"], 16),
+            "wave": ["t0", "t2"] * 24,
+            "scale": "trust",
+            "value": 3 + np.repeat(person, 2),
+        }
+    )
+    res = mixed_model(scores, outcome="trust", role=False)  # warnings would fail the test (filterwarnings = error)
+    assert "did NOT converge" in res.loc[0, "note"]
+    assert res.loc[res["test"] == "fixed_effect", "ci_low"].isna().all()
+
+
+def test_mixed_model_with_mirrored_values_is_a_boundary_fit():
+    # Within-person values mirror each other (correlation -1): the likelihood is highest with no
+    # participant variance at all; that is a boundary (singular) fit, with estimates.
     rng = np.random.default_rng(0)
     noise = rng.normal(0, 1, 24)
     scores = pd.DataFrame(
@@ -200,9 +220,9 @@ def test_mixed_model_records_convergence_problems_in_note():
             "value": 3 + np.column_stack([noise, -noise]).ravel(),
         }
     )
-    res = mixed_model(scores, outcome="trust", role=False)  # warnings would fail the test (filterwarnings = error)
-    assert "did NOT converge" in res.loc[0, "note"]
-    assert "warnings:" in res.loc[0, "note"]
+    res = mixed_model(scores, outcome="trust", role=False)
+    assert "singular fit" in res.loc[0, "note"] and "did NOT converge" not in res.loc[0, "note"]
+    assert res.loc[res["test"] == "fixed_effect", "ci_low"].notna().all()
 
 
 def test_mixed_model_notes_a_singular_fit():
@@ -319,3 +339,38 @@ def test_docstring_examples_run():
     import ponzoni_eval.crosscase as module
 
     assert doctest.testmod(module).failed == 0
+
+
+@pytest.mark.parametrize("reml", [True, False])
+def test_mixed_model_matches_statsmodels_mixedlm(reml):
+    # The profiled likelihood from group sums fits the same model as statsmodels' MixedLM
+    # (missing waves, unequal group sizes, a role covariate): same optimum, same fixed effects.
+    import statsmodels.formula.api as smf
+
+    scores = scores_frame(seed=4, n_per_case=24, drop=0.15)
+    res = mixed_model(scores, outcome="trust", reml=reml)
+    reference = smf.mixedlm("value ~ C(wave) * C(case_id) + C(role)", scores, groups=scores["participant_id"]).fit(reml=reml)
+    fixed = res[res["test"] == "fixed_effect"].set_index("group")
+    np.testing.assert_allclose(fixed.loc[reference.fe_params.index, "effect_size"], reference.fe_params, atol=1e-5)
+    np.testing.assert_allclose(fixed.loc[reference.fe_params.index, "effect_size"] / fixed.loc[reference.fe_params.index, "statistic"],
+                               reference.bse_fe, rtol=2e-3)
+    variances = res[res["effect_name"] == "variance"].set_index("group")["effect_size"]
+    assert variances["participant_id intercept"] == pytest.approx(float(reference.cov_re.iloc[0, 0]), rel=1e-3)
+    assert variances["residual"] == pytest.approx(reference.scale, rel=1e-4)
+
+
+def test_holm_adjustment_is_statsmodels_holm_exactly():
+    # Holm is computed natively (statsmodels' multipletests runs gc.collect() on every Holm call);
+    # the numbers must be the same bits, ties included. R: p.adjust(p, "holm") gives the same.
+    from statsmodels.stats.multitest import multipletests
+
+    from ponzoni_eval.crosscase import _adjust
+
+    rng = np.random.default_rng(7)
+    for n in (1, 3, 40, 2000):
+        p = rng.random(n) ** 3
+        p[: n // 4] = p[0]
+        with_missing = np.append(p, np.nan)
+        adjusted = _adjust(with_missing, "holm")
+        assert np.array_equal(adjusted[:-1], multipletests(p, method="holm")[1]) and np.isnan(adjusted[-1])
+    assert _adjust(np.array([0.01, 0.04, 0.03]), "holm").tolist() == pytest.approx([0.03, 0.06, 0.06])  # R p.adjust

@@ -64,6 +64,21 @@ def test_regenerating_with_the_default_seed_reproduces_the_committed_files(tmp_p
         assert (tmp_path / name).read_bytes() == (EXAMPLE / name).read_bytes(), name
 
 
+def test_interviews_as_csv_give_the_same_tables_as_the_project(tmp_path, raw):
+    written = write_example(tmp_path, n_sites=3, seed=DEFAULT_SEED, interviews="csv")
+    names = {p.name for p in written}
+    assert INTERVIEWS_FILE not in names and {f"{t}.csv" for t in QDA_TABLES} <= names
+    assert "--interviews csv" in (tmp_path / "dataset.toml").read_text(encoding="utf-8")
+    from_csv = read_raw_dir(tmp_path)
+    assert from_csv.ok, from_csv.problems
+    for table in QDA_TABLES:  # rows come in another order and are numbered differently (spreadsheet rows vs. project order)
+        columns = list(raw[table].columns)
+        in_order = [frame[columns].astype("str").sort_values(columns).reset_index(drop=True) for frame in (from_csv.tables[table], raw[table])]
+        pd.testing.assert_frame_equal(*in_order)
+    with pytest.raises(ValueError, match="interviews"):
+        write_example(tmp_path / "other", interviews="xml")
+
+
 def test_effects_json_is_the_module_effects():
     assert json.loads((EXAMPLE / "effects.json").read_text(encoding="utf-8")) == EFFECTS
     assert EFFECTS == effects(3, DEFAULT_SEED)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -15,7 +17,7 @@ from ponzoni_eval import __version__, schema
 from ponzoni_eval.errors import DataError, ValidationFailed
 from ponzoni_eval.io import load_processed, sha256_file
 from ponzoni_eval.prepare import REDACTION_NAMES_FILE, REDACTION_NOTE, prepare, processed_tables, redaction_terms
-from rawdata import QUOTE, add_row, move_interviews_to_qdpx, set_cell, write_raw
+from rawdata import QUOTE, add_row, move_interviews_to_qdpx, read_rows, set_cell, write_raw
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "data" / "raw" / "example"
 
@@ -221,3 +223,84 @@ def test_processed_tables_keep_rows_and_ids(waves, people):
     assert out["survey_responses"]["participant_id"].cat.categories.tolist() == ["P3", "P1", "P2"]
     again = processed_tables(out)
     pd.testing.assert_frame_equal(again["survey_responses"], out["survey_responses"])  # idempotent
+
+
+def test_transcripts_redacted_in_a_second_process_give_the_same_bytes(tmp_path, monkeypatch):
+    # Large data redact their transcripts in a spawned process during validation; forced here on the
+    # example data, the processed folder must be byte-identical to the one redacted in-process.
+    import ponzoni_eval.prepare as prepare_module
+
+    inline = prepare(EXAMPLE, tmp_path / "inline")
+    started = []
+    original_init = prepare_module._BackgroundRedaction.__init__
+
+    def recording_init(self, texts, names):
+        started.append(len(texts))
+        original_init(self, texts, names)
+
+    monkeypatch.setattr(prepare_module, "BACKGROUND_REDACTION_CHARS", 0)
+    monkeypatch.setattr(prepare_module._BackgroundRedaction, "__init__", recording_init)
+    background = prepare(EXAMPLE, tmp_path / "background")
+    assert started and started[0] == inline["tables"]["documents"]["rows"]  # the child did run
+    assert {n: e["sha256"] for n, e in background["tables"].items()} == {n: e["sha256"] for n, e in inline["tables"].items()}
+    assert background["redaction"] == inline["redaction"]
+
+
+def test_background_redaction_is_used_only_for_its_own_inputs_and_never_outlives_prepare(tmp_path, monkeypatch):
+    import ponzoni_eval.prepare as prepare_module
+    from ponzoni_eval.io import read_raw_dir
+
+    monkeypatch.setattr(prepare_module, "BACKGROUND_REDACTION_CHARS", 0)
+    raw_data = read_raw_dir(EXAMPLE)
+    texts = raw_data.tables["documents"]["text"].tolist()
+    job = prepare_module._BackgroundRedaction.start(raw_data, [])
+    assert job is not None
+    names = list(job.names)
+    assert job.result(texts[:-1], names) is None  # other texts: the caller must redact itself
+    assert not job._process.is_alive()
+    job = prepare_module._BackgroundRedaction.start(raw_data, [])
+    redacted, spans = job.result(texts, names)
+    assert len(redacted) == len(texts) and any(s is not None for s in spans) and "[NAAM]" in "".join(redacted)
+    # invalid data: prepare raises, and the redaction process it started is gone
+    bad = tmp_path / "raw"
+    shutil.copytree(EXAMPLE, bad)
+    set_cell(bad, "participants", 2, "role", "boss")
+    children_before = set(multiprocessing.active_children())
+    with pytest.raises(ValidationFailed):
+        prepare(bad, tmp_path / "processed")
+    assert set(multiprocessing.active_children()) <= children_before
+
+
+def test_a_processed_folder_is_current_only_for_the_same_raw_files_code_and_tables(raw, tmp_path, monkeypatch):
+    import ponzoni_eval.prepare as prepare_module
+    from ponzoni_eval.prepare import is_current
+
+    out = tmp_path / "processed"
+    assert not is_current(raw, out)  # nothing there yet
+    prepare(raw, out)
+    assert is_current(raw, out)
+    # a changed raw file, a new one, a hidden one (ignored)
+    (raw / ".~lock.cases.csv#").write_text("editor lock", encoding="utf-8")
+    assert is_current(raw, out)
+    (raw / "notes.md").write_text("evaluator's notes", encoding="utf-8")
+    assert not is_current(raw, out)
+    prepare(raw, out)
+    assert is_current(raw, out)
+    value = read_rows(raw, "survey_responses")[1][read_rows(raw, "survey_responses")[0].index("value")]
+    set_cell(raw, "survey_responses", 2, "value", "2" if value != "2" else "3")
+    assert not is_current(raw, out)
+    prepare(raw, out)
+    # a processed table altered or removed after prepare
+    table = out / "cases.parquet"
+    original = table.read_bytes()
+    table.write_bytes(original + b"\0")
+    assert not is_current(raw, out)
+    table.write_bytes(original)
+    assert is_current(raw, out)
+    # other code (an edited module), or a manifest of an older version without a fingerprint
+    monkeypatch.setattr(prepare_module, "code_fingerprint", lambda: "edited")
+    assert not is_current(raw, out)
+    monkeypatch.undo()
+    manifest = json.loads((out / "manifest.json").read_text())
+    (out / "manifest.json").write_text(json.dumps({k: v for k, v in manifest.items() if k != "inputs_fingerprint"}))
+    assert not is_current(raw, out)

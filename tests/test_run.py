@@ -36,8 +36,9 @@ processed_tables = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(processed_tables)
 
 
-def fake_prepare(data_dir, processed_dir):
+def fake_prepare(data_dir, processed_dir, *, force=False):
     processed_tables.write_processed(processed_dir)
+    return True
 
 
 def make_raw(folder: Path) -> Path:
@@ -79,9 +80,25 @@ class Links(HTMLParser):
 
 def test_checksums_cover_every_input_file_but_hidden_ones(tmp_path):
     raw = make_raw(tmp_path / "raw")
-    checksums = run_module._checksums(raw)
+    checksums = run_module.folder_checksums(raw)
     assert sorted(checksums) == ["cases.csv", "survey/wave_t0.csv"]
     assert all(len(value) == 64 for value in checksums.values())
+
+
+def test_a_run_prepares_only_when_the_processed_tables_are_not_current(tmp_path, monkeypatch):
+    import ponzoni_eval.prepare as prepare_module
+
+    example = Path(__file__).resolve().parents[1] / "data" / "raw" / "example"
+    calls = []
+    real_prepare = prepare_module.prepare
+    monkeypatch.setattr(prepare_module, "prepare", lambda *args: calls.append(args) or real_prepare(*args))
+    out = tmp_path / "processed"
+    assert run_module._prepare(example, out) is True
+    assert run_module._prepare(example, out) is False  # same files, same code: kept
+    assert run_module._prepare(example, out, force=True) is True
+    assert len(calls) == 2
+    (out / "survey_responses.parquet").unlink()  # a processed table lost: prepared again
+    assert run_module._prepare(example, out) is True and (out / "survey_responses.parquet").is_file()
 
 
 def test_a_new_run_folder_is_marked_incomplete_and_never_reused(tmp_path):
@@ -170,7 +187,7 @@ def test_missing_extra_and_reshaped_tables_are_found(tmp_path):
 
 def test_bad_parameters_are_refused_before_anything_is_written(tmp_path):
     raw = make_raw(tmp_path / "raw")
-    for bad in (dict(language="de"), dict(jobs=0), dict(alpha=1.5), dict(executor="dask")):
+    for bad in (dict(language="de"), dict(jobs=0), dict(alpha=1.5), dict(executor="spark"), dict(scheduler="tcp://127.0.0.1:1")):
         with pytest.raises(ValueError):
             run_pipeline(raw, out=tmp_path / "runs", **bad)
     assert not (tmp_path / "runs").exists()
@@ -199,6 +216,8 @@ def test_an_interrupted_run_stays_incomplete_and_the_next_run_works(tmp_path, mo
         record(NotebookResult(stages[0][0].name, "ok", 1.0))
         raise KeyboardInterrupt
 
+    first_to_run = "02_cross_case"  # the cross-case notebooks start first (they take longest)
+
     monkeypatch.setattr(run_module, "_execute_with_progress", interrupted)
     with pytest.raises(KeyboardInterrupt):
         run_pipeline(raw, **options)
@@ -206,7 +225,10 @@ def test_an_interrupted_run_stays_incomplete_and_the_next_run_works(tmp_path, mo
     manifest = json.loads((interrupted_dir / "manifest.json").read_text())
     assert (interrupted_dir / INCOMPLETE_MARKER).exists()
     assert manifest["status"] == "interrupted"
-    assert [n["status"] for n in manifest["notebooks"]] == ["ok", "pending", "pending", "pending", "pending"]
+    assert {n["name"]: n["status"] for n in manifest["notebooks"]} == {
+        n["name"]: "ok" if n["name"] == first_to_run else "pending" for n in manifest["notebooks"]
+    }
+    assert len(manifest["notebooks"]) == 5
 
     def every_notebook_ok(runner, stages, record, console, show_progress):
         for stage in stages:
@@ -228,7 +250,7 @@ def test_verify_stops_when_an_input_file_changed_and_names_it(tmp_path, capsys, 
     manifest = {
         "format_version": 1,
         "parameters": {"data_dir": str(raw), "cases": ["slotervaart"], "language": "en", "alpha": 0.05, "seed": 1},
-        "inputs": {"raw": run_module._checksums(raw), "processed": {}, "notebooks": {}},
+        "inputs": {"raw": run_module.folder_checksums(raw), "processed": {}, "notebooks": {}},
         "notebooks": [],
     }
     (run_dir / "manifest.json").write_text(json.dumps(manifest))
@@ -483,7 +505,7 @@ def test_ctrl_c_stops_the_run_at_once_and_leaves_it_incomplete(workspace, tmp_pa
         f"sys.path.insert(0, {str(FIXTURES)!r})\n"
         "import processed_tables\n"
         "from ponzoni_eval import cli, run\n"
-        "run._prepare = lambda data_dir, processed_dir: processed_tables.write_processed(processed_dir)\n"
+        "run._prepare = lambda data_dir, processed_dir, force=False: processed_tables.write_processed(processed_dir) or True\n"
         "if __name__ == '__main__':\n"
         "    cli.main(sys.argv[1:])\n"
     )
@@ -526,3 +548,54 @@ def test_run_on_invalid_data_lists_every_problem_and_runs_nothing(tmp_path, caps
     assert "teacher" in captured.out and "nurse" in captured.out and "Not run" in captured.err
     (run_dir,) = [p for p in (tmp_path / "runs").iterdir() if not p.name.startswith(".")]
     assert (run_dir / INCOMPLETE_MARKER).exists() and not list((run_dir / "notebooks").glob("*"))
+
+
+@pytest.mark.slow
+def test_the_dask_executor_leaves_the_same_run_record_as_the_local_one(completed_run, workspace, tmp_path):
+    """A LocalCluster of 2 worker processes: same manifest, statuses and tables; a failure reported alike."""
+    import nbformat
+
+    notebooks = tmp_path / "notebooks"
+    shutil.copytree(workspace["notebooks"], notebooks)
+    broken = nbformat.read(notebooks / "01_case_report.ipynb", as_version=4)
+    broken.cells.insert(3, nbformat.v4.new_code_cell('if case_id == "poelenburg_a":\n    raise ValueError("no trust scale")'))
+    nbformat.write(broken, notebooks / "01_case_report.ipynb")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(run_module, "_prepare", fake_prepare)
+        on_dask = run_pipeline(workspace["raw"], jobs=2, executor="dask", out=tmp_path / "runs", processed_dir=tmp_path / "processed",
+                               notebooks_dir=notebooks, show_progress=False)
+
+    local, dask = completed_run.manifest, on_dask.manifest
+    assert dask["execution"] == {"executor": "dask", "jobs": 2} and local["execution"] == {"executor": "local", "jobs": 2}
+    assert set(dask) == set(local)
+    for key in ("format_version", "parameters", "dataset", "environment"):
+        assert dask[key] == local[key], key
+    assert dask["inputs"]["raw"] == local["inputs"]["raw"] and dask["inputs"]["processed"] == local["inputs"]["processed"]
+    entry_fields = ("name", "notebook", "case_id", "parameters", "executed", "html")
+    assert [{f: e[f] for f in entry_fields} for e in dask["notebooks"]] == [{f: e[f] for f in entry_fields} for e in local["notebooks"]]
+    status = {e["name"]: e["status"] for e in dask["notebooks"]}
+    assert status == {**{e["name"]: "ok" for e in local["notebooks"]}, "01_case_report-poelenburg_a": "failed"}
+    assert dask["status"] == "failed" and not (on_dask.run_dir / INCOMPLETE_MARKER).exists()
+
+    # the failure is recorded as the local executor records it (cell in the source notebook, In [n], error)
+    (failed,) = on_dask.failures
+    assert failed["error"]["cell_index"] == 3 and failed["error"]["execution_count"] == 4
+    assert (failed["error"]["ename"], failed["error"]["evalue"]) == ("ValueError", "no trust scale")
+    assert "01_case_report-poelenburg_a failed in cell 3 (In [4])" in on_dask.failure_messages()[0]
+    assert (on_dask.run_dir / failed["executed"]).is_file() and (on_dask.run_dir / failed["html"]["report"]).is_file()
+
+    # every table of the notebooks that ran is the same; the failed case wrote none
+    differences = compare_tables(completed_run.run_dir / "tables", on_dask.run_dir / "tables")
+    assert set(differences["kind"]) == {"missing_table"}
+    assert all(name.startswith("poelenburg_a-") for name in differences["table"])
+    assert {k: v for k, v in dask["outputs"]["figures"].items()} == {
+        k: v for k, v in local["outputs"]["figures"].items() if not k.startswith("poelenburg_a-")
+    }
+
+
+def test_a_scheduler_address_needs_the_dask_executor(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["run", "--data", str(make_raw(tmp_path / "raw")), "--out", str(tmp_path / "runs"), "--scheduler", "tcp://127.0.0.1:1"])
+    assert exit_info.value.code == 2
+    assert "--executor dask" in " ".join(capsys.readouterr().err.split())
+    assert not (tmp_path / "runs").exists()
