@@ -52,12 +52,14 @@ SEED = 20170616
 SECTIONS = ("prepare", "analyses", "scaling", "e2e", "dask")
 DASK_SITES = 30
 
-# Targets (issue "Performance and scale"); a figure is PASS when it is at most its target.
+# Targets (issue "Performance and scale"); a figure is PASS when it is at most its target
+# (at least, for the Dask speed-up).
 PREPARE_SECONDS_300 = 15.0
 PREPARE_PEAK_GB_300 = 4.0
 CROSS_CASE_SECONDS_300 = 60.0
 TEN_X_TIME_RATIO = 11.0
 E2E_RATIO = 0.5
+DASK_SPEEDUP = 1.8
 
 # Kernels of a run get one BLAS thread each (ponzoni_eval.run); the analyses here run the same way.
 # (OpenBLAS threads on the small matrices of these models cost more than they give: reliability on
@@ -79,6 +81,8 @@ class Figure:
     target: float | None = None
     note: str = ""
     reason_if_missed: str = ""
+    at_least: bool = False
+    """The target is a floor (a speed-up), not a ceiling."""
 
     @property
     def verdict(self) -> str:
@@ -86,7 +90,8 @@ class Figure:
             return "MISS" if self.target is not None else "ERROR"
         if self.target is None:
             return ""
-        return "PASS" if self.value <= self.target else "MISS"
+        met = self.value >= self.target if self.at_least else self.value <= self.target
+        return "PASS" if met else "MISS"
 
     def shown(self) -> str:
         if self.value is None:
@@ -100,7 +105,7 @@ class Figure:
     def target_shown(self) -> str:
         if self.target is None:
             return ""
-        return f"<= {self.target:g}{'x' if self.unit == 'x' else ' ' + self.unit}"
+        return f"{'>=' if self.at_least else '<='} {self.target:g}{'x' if self.unit == 'x' else ' ' + self.unit}"
 
     def line(self) -> str:
         verdict = self.verdict
@@ -143,12 +148,16 @@ class ChildRun:
     stderr: str
 
 
-def run_child(command: list[str], *, env: dict[str, str] | None = None, cwd: Path = ROOT, timeout: float = 3600) -> ChildRun:
+def run_child(
+    command: list[str], *, env: dict[str, str] | None = None, cwd: Path = ROOT, timeout: float = 3600, tree_memory: bool = False
+) -> ChildRun:
     """Run a command; wall time and peak resident memory.
 
-    The peak is the larger of wait4's (the largest single process) and the
-    largest sum over the command and all its descendants sampled every 50 ms
-    (prepare redacts in a second process at the same time as it validates).
+    The peak is wait4's (the largest single process); with `tree_memory`, the
+    larger of that and the largest sum over the command and all its
+    descendants sampled every 50 ms (prepare redacts in a second process at
+    the same time as it validates). Sampling costs a few per cent of a core,
+    so timings that are compared (run vs loop) are taken without it.
     """
     import psutil
 
@@ -165,7 +174,7 @@ def run_child(command: list[str], *, env: dict[str, str] | None = None, cwd: Pat
                 process.kill()
                 pid, status, usage = os.wait4(process.pid, 0)
                 break
-            if time.perf_counter() >= next_sample:
+            if tree_memory and time.perf_counter() >= next_sample:
                 tree_peak = max(tree_peak, _tree_rss(psutil, process.pid))
                 next_sample = time.perf_counter() + 0.05
             time.sleep(0.01)
@@ -261,7 +270,8 @@ def bench_prepare(bench: Bench) -> None:
         raw = raw_data(bench, n_sites)
         out = processed_data(bench, n_sites)
         shutil.rmtree(out, ignore_errors=True)
-        runs = [run_child(cli("prepare", str(raw), "--out", str(out)), env=child_env(kernel_threads=False)) for _ in range(bench.repeat)]
+        runs = [run_child(cli("prepare", str(raw), "--out", str(out)), env=child_env(kernel_threads=False), tree_memory=True)
+                for _ in range(bench.repeat)]
         failed = [r for r in runs if r.returncode != 0]
         if failed:
             bench.add(Figure("prepare", f"prepare {n_sites} sites", None, "s", note=failed[0].stderr.strip()[-300:]))
@@ -546,8 +556,9 @@ def bench_dask(bench: Bench) -> None:
         note = f"{measured['notebooks']} notebooks" + (f"; FAILED: {', '.join(measured['failed'])}" if measured["failed"] else "")
         bench.add(Figure("dask", f"per-case notebooks, LocalCluster {label}", measured["seconds"], "s", note=note))
     speedup = serial["seconds"] / parallel["seconds"]
-    bench.add(Figure("dask", "speedup 2 workers / 1 worker", speedup, "x",
-                     note="higher is better; 2.0 is the most 2 workers can give"))
+    bench.add(Figure("dask", "speedup 2 workers / 1 worker", speedup, "x", DASK_SPEEDUP, at_least=True,
+                     note="2.0 is the most 2 workers can give",
+                     reason_if_missed="2 cores also carry the scheduler, the nannies and the kernels' start-up"))
 
 
 # --- machine and results.md -------------------------------------------------------------------------

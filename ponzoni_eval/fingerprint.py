@@ -10,7 +10,9 @@ import hashlib
 import json
 from pathlib import Path
 
-__all__ = ["sha256_file", "folder_checksums", "code_fingerprint"]
+__all__ = ["sha256_file", "folder_checksums", "code_fingerprint", "inputs_fingerprint", "is_current"]
+
+MANIFEST_FILE = "manifest.json"
 
 
 def sha256_file(path: Path | str, chunk_size: int = 1 << 20) -> str:
@@ -51,3 +53,39 @@ def code_fingerprint() -> str:
     package = Path(__file__).resolve().parent
     sources = {path.relative_to(package).as_posix(): sha256_file(path) for path in sorted(package.rglob("*.py"))}
     return hashlib.sha256(json.dumps(sources, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def inputs_fingerprint(raw_dir: Path | str) -> str:
+    """What a processed folder was made from: every file of the raw folder and the package's code."""
+    from . import __version__
+
+    inputs = {"raw": folder_checksums(raw_dir), "code": code_fingerprint(), "version": __version__}
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def is_current(raw_dir: Path | str, out_dir: Path | str) -> bool:
+    """Whether `out_dir` holds what `prepare(raw_dir, out_dir)` would write now (apart from the time).
+
+    True when its manifest was written from a raw folder with the very same
+    files (names and SHA-256 of each, hidden files aside) by the same code
+    (the package's sources, not just its version), and every processed
+    table is still the file the manifest records. Then preparing again
+    would validate the same bytes with the same rules and write the same
+    tables, so `ponzoni_eval.run.run_pipeline` skips it.
+
+    Examples
+    --------
+    >>> is_current("data/raw/example", "data/processed")  # doctest: +SKIP
+    True
+    """
+    raw_dir, out_dir = Path(raw_dir), Path(out_dir)
+    try:
+        manifest = json.loads((out_dir / MANIFEST_FILE).read_text(encoding="utf-8"))
+        if manifest.get("inputs_fingerprint") != inputs_fingerprint(raw_dir):
+            return False
+        tables = manifest["tables"]
+        files = [(entry["file"], entry["sha256"]) for entry in tables.values()]
+        files += [(entry["file"], entry["sha256"]) for entry in manifest.get("files", {}).values()]
+        return all((out_dir / name).is_file() and sha256_file(out_dir / name) == sha for name, sha in files)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return False

@@ -86,7 +86,7 @@ import pandas as pd
 
 from . import schema
 from .errors import DataError, Problem, ValidationFailed
-from .fingerprint import folder_checksums, sha256_file  # noqa: F401 (part of io's interface)
+from .fingerprint import MANIFEST_FILE, folder_checksums, sha256_file  # noqa: F401 (part of io's interface)
 
 if TYPE_CHECKING:  # qdpx is imported only when a folder holds a project
     from .qdpx import ImportReport
@@ -1056,7 +1056,6 @@ def write_csv(frame: pd.DataFrame, path: Path | str) -> Path:
     return Path(path)
 
 
-MANIFEST_FILE = "manifest.json"
 
 
 def load_processed(directory: Path | str, *, verify: bool = True) -> dict[str, pd.DataFrame]:

@@ -43,7 +43,6 @@ copied byte for byte; the manifest records both with their checksums under
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import multiprocessing
 import os
@@ -68,7 +67,8 @@ from .io import (
     to_categorical,
     write_parquet,
 )
-from .fingerprint import code_fingerprint, folder_checksums
+from .fingerprint import inputs_fingerprint as _inputs_fingerprint
+from .fingerprint import is_current
 from .privacy import name_variants, read_name_list, redact_documents, redact_transcripts
 from .validate import ValidationReport, validate_raw
 
@@ -444,40 +444,6 @@ def prepare(raw_dir: Path | str, out_dir: Path | str) -> dict:
     }
     atomic_write_text(out_dir / MANIFEST_FILE, json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n")
     return manifest
-
-
-def _inputs_fingerprint(raw_dir: Path) -> str:
-    """What a processed folder was made from: every file of the raw folder and the package's code."""
-    inputs = {"raw": folder_checksums(raw_dir), "code": code_fingerprint(), "version": __version__}
-    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode("utf-8")).hexdigest()
-
-
-def is_current(raw_dir: Path | str, out_dir: Path | str) -> bool:
-    """Whether `out_dir` holds what `prepare(raw_dir, out_dir)` would write now (apart from the time).
-
-    True when its manifest was written from a raw folder with the very same
-    files (names and SHA-256 of each, hidden files aside) by the same code
-    (the package's sources, not just its version), and every processed
-    table is still the file the manifest records. Then preparing again
-    would validate the same bytes with the same rules and write the same
-    tables, so `ponzoni_eval.run.run_pipeline` skips it.
-
-    Examples
-    --------
-    >>> is_current("data/raw/example", "data/processed")  # doctest: +SKIP
-    True
-    """
-    raw_dir, out_dir = Path(raw_dir), Path(out_dir)
-    try:
-        manifest = json.loads((out_dir / MANIFEST_FILE).read_text(encoding="utf-8"))
-        if manifest.get("inputs_fingerprint") != _inputs_fingerprint(raw_dir):
-            return False
-        tables = manifest["tables"]
-        files = [(entry["file"], entry["sha256"]) for entry in tables.values()]
-        files += [(entry["file"], entry["sha256"]) for entry in manifest.get("files", {}).values()]
-        return all((out_dir / name).is_file() and sha256_file(out_dir / name) == sha for name, sha in files)
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return False
 
 
 def _remove_stale_tables(out_dir: Path, keep: set[str]) -> None:

@@ -56,7 +56,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Protocol, Sequence
 
 from .errors import DataError
-from .fingerprint import folder_checksums, sha256_file
+from .fingerprint import folder_checksums, is_current, sha256_file
 from .report import OUTPUTS_FILE, TABLES_DIR, _atomic_write_bytes, _json_bytes, collect_outputs, is_synthetic
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -1067,21 +1067,21 @@ def _prepare(data_dir: Path, processed_dir: Path, *, force: bool = False) -> boo
     (`ponzoni_eval.prepare.is_current`): validating and preparing them again
     would give the same bytes.
     """
-    from .prepare import is_current, prepare
-
-    if not force and is_current(data_dir, processed_dir):
+    if not force and is_current(data_dir, processed_dir):  # no pandas needed for this check
         return False
+    from .prepare import prepare
+
     prepare(data_dir, processed_dir)
     return True
 
 
 def _case_ids(processed_dir: Path, wanted: Sequence[str] | None) -> list[str]:
-    import pandas as pd
+    import pyarrow.parquet as pq  # not pandas: the run's own process need not import it
 
     cases_file = processed_dir / "cases.parquet"
     if not cases_file.is_file():
         raise DataError("the processed data have no cases table", file=str(cases_file), expected="cases.parquet from prepare")
-    known = [str(case) for case in pd.read_parquet(cases_file, columns=["case_id"])["case_id"]]
+    known = [str(case) for case in pq.read_table(cases_file, columns=["case_id"]).column("case_id").to_pylist()]
     if not wanted:
         return known
     unknown = [case for case in wanted if case not in known]

@@ -272,7 +272,7 @@ def test_background_redaction_is_used_only_for_its_own_inputs_and_never_outlives
 
 
 def test_a_processed_folder_is_current_only_for_the_same_raw_files_code_and_tables(raw, tmp_path, monkeypatch):
-    import ponzoni_eval.prepare as prepare_module
+    from ponzoni_eval import fingerprint
     from ponzoni_eval.prepare import is_current
 
     out = tmp_path / "processed"
@@ -298,7 +298,7 @@ def test_a_processed_folder_is_current_only_for_the_same_raw_files_code_and_tabl
     table.write_bytes(original)
     assert is_current(raw, out)
     # other code (an edited module), or a manifest of an older version without a fingerprint
-    monkeypatch.setattr(prepare_module, "code_fingerprint", lambda: "edited")
+    monkeypatch.setattr(fingerprint, "code_fingerprint", lambda: "edited")
     assert not is_current(raw, out)
     monkeypatch.undo()
     manifest = json.loads((out / "manifest.json").read_text())
