@@ -157,11 +157,14 @@ def test_redact_is_one_compiled_pattern_not_a_loop_over_names(monkeypatch):
         return original(pattern, *args, **kwargs)
 
     monkeypatch.setattr(privacy.re, "compile", counting_compile)
+    privacy._redactor_for.cache_clear()  # compiled once per list of names, and kept for the next call
     out = redact(["Name7 en Name123"] * 50, [f"Name{i}" for i in range(200)])
     # the expression and its name-only form (for texts without an "@" or a 9-digit run), whatever the number of
     # names; the case-insensitive forms only for texts that lower-casing would shift (none here)
     assert len(built) == 2
     assert (out == "[NAAM] en [NAAM]").all()
+    redact(["Name7"], [f"Name{i}" for i in range(200)])
+    assert len(built) == 2  # the same names again: nothing compiled
 
 
 def test_names_from_participants_and_from_a_file(tmp_path):
