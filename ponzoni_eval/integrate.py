@@ -1299,6 +1299,27 @@ def _check_options(*, language: str, qual_threshold: float, quant_basis: str) ->
         raise ValueError(f"quant_basis must be 'ci' or 'estimate', got {quant_basis!r}")
 
 
+def _integration_inputs(
+    results: pd.DataFrame,
+    segments: pd.DataFrame,
+    participants: pd.DataFrame,
+    integration_map: IntegrationMap | str | os.PathLike | None,
+    cases: Sequence[str] | None,
+    *,
+    language: str,
+    qual_threshold: float,
+    quant_basis: str,
+    alpha: float,
+) -> tuple[IntegrationMap, pd.DataFrame, list[str]]:
+    """What every integration display starts from: checked options and inputs, the map, the results it picks, the cases."""
+    _check_options(language=language, qual_threshold=qual_threshold, quant_basis=quant_basis)
+    imap = integration_map if isinstance(integration_map, IntegrationMap) else load_integration_map(integration_map)
+    require_columns(segments, _REQUIRED_SEGMENTS, "coded_segments")
+    require_columns(participants, _REQUIRED_PARTICIPANTS, "participants")
+    picked = _select_results(results, imap, alpha, quant_basis)
+    return imap, picked, _case_list(participants, picked, cases)
+
+
 def _case_list(participants: pd.DataFrame, picked: pd.DataFrame, cases: Sequence[str] | None) -> list[str]:
     if cases is not None:
         return list(cases)
@@ -1423,13 +1444,11 @@ def joint_display(
     """
     if not 1 <= quotes_per_cell <= 3:
         raise ValueError(f"quotes_per_cell must be 1, 2 or 3, got {quotes_per_cell}")
-    _check_options(language=language, qual_threshold=qual_threshold, quant_basis=quant_basis)
-    imap = integration_map if isinstance(integration_map, IntegrationMap) else load_integration_map(integration_map)
-    require_columns(segments, _REQUIRED_SEGMENTS, "coded_segments")
-    require_columns(participants, _REQUIRED_PARTICIPANTS, "participants")
+    imap, picked, case_ids = _integration_inputs(
+        results, segments, participants, integration_map, cases,
+        language=language, qual_threshold=qual_threshold, quant_basis=quant_basis, alpha=alpha,
+    )
 
-    picked = _select_results(results, imap, alpha, quant_basis)
-    case_ids = _case_list(participants, picked, cases)
     grid = pd.DataFrame(
         [(c.name, c.label(language), case) for c in imap.constructs for case in case_ids],
         columns=["construct", "construct_label", "case_id"],
@@ -1526,12 +1545,10 @@ def statistics_by_themes(
     DataFrame: construct, construct_label, case_id, statistic, quant_evidence,
     code, code_direction, n, n_at_risk, share, prevalence, quote, quote_ref.
     """
-    _check_options(language=language, qual_threshold=qual_threshold, quant_basis=quant_basis)
-    imap = integration_map if isinstance(integration_map, IntegrationMap) else load_integration_map(integration_map)
-    require_columns(segments, _REQUIRED_SEGMENTS, "coded_segments")
-    require_columns(participants, _REQUIRED_PARTICIPANTS, "participants")
-    picked = _select_results(results, imap, alpha, quant_basis)
-    case_ids = _case_list(participants, picked, cases)
+    imap, picked, case_ids = _integration_inputs(
+        results, segments, participants, integration_map, cases,
+        language=language, qual_threshold=qual_threshold, quant_basis=quant_basis, alpha=alpha,
+    )
     quant = _quant_strand(picked.loc[picked["case_id"].isin(case_ids)], language)
     _, themes = _qual_strand(prevalence, imap, case_ids, qual_threshold, language, min_cell)
     names = _names_from(participants, redact_names)
