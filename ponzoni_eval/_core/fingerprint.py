@@ -50,7 +50,7 @@ def code_fingerprint() -> str:
     The version number alone would not do: a student who edits a transform
     without bumping it must not get tables made by the old code.
     """
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1]
     sources = {path.relative_to(package).as_posix(): sha256_file(path) for path in sorted(package.rglob("*.py"))}
     return hashlib.sha256(json.dumps(sources, sort_keys=True).encode("utf-8")).hexdigest()
 

@@ -66,30 +66,21 @@ a file. Raw files are only ever opened for reading.
 
 from __future__ import annotations
 
-import contextlib
 import csv
-import hashlib
 import io as _stdio
-import json
+import numpy as np
 import os
+import pandas as pd
 import re
-import tempfile
 import tomllib
 import warnings
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
-
-import numpy as np
-import pandas as pd
-
-from . import schema
-from .errors import DataError, Problem, ValidationFailed
-from .fingerprint import MANIFEST_FILE, folder_checksums, sha256_file  # noqa: F401 (part of io's interface)
-
-if TYPE_CHECKING:  # qdpx is imported only when a folder holds a project
-    from .qdpx import ImportReport
+from ponzoni_eval import schema
+from ponzoni_eval.errors import DataError, Problem, ValidationFailed
+from ponzoni_eval.qdpx import ImportReport
+from typing import Iterable, Sequence
 
 __all__ = [
     "DataWarning",
@@ -99,19 +90,13 @@ __all__ = [
     "read_table_collecting",
     "read_raw_dir",
     "read_dataset_metadata",
-    "atomic_write_text",
-    "atomic_write_bytes",
-    "write_parquet",
-    "write_csv",
-    "sha256_file",
-    "load_processed",
-    "write_templates",
     "cell_problems",
     "to_categorical",
     "MAX_PROBLEMS_PER_RULE",
     "QDA_TABLES",
     "QDA_MAPPING_FILE",
 ]
+
 
 CSV_SUFFIXES = (".csv", ".tsv")
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
@@ -556,7 +541,7 @@ def to_categorical(values: pd.Series, categories=None, *, ordered: bool = False)
 # --- typing ----------------------------------------------------------------------
 
 
-def _kind(dtype) -> str:
+def column_kind(dtype) -> str:
     name = str(dtype)
     if name.startswith("datetime64"):
         return "date"
@@ -664,7 +649,7 @@ def type_table(text: pd.DataFrame, table: str, file: str) -> tuple[pd.DataFrame,
                     )
                 )
             continue
-        kind = _kind(column.dtype)
+        kind = column_kind(column.dtype)
         labels = text.attrs.get("value_labels", {}).get(name)
         if kind == "str" and labels:
             frame[name], unlabelled = _apply_value_labels(frame[name], labels)
@@ -987,151 +972,3 @@ def _import_problem(error: DataError, project: Path) -> Problem:
     else:
         where = Path(where).name
     return Problem(problem.severity, where, problem.row, problem.column, problem.value, problem.rule or "qda_import", problem.message)
-
-
-# --- writing ----------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def _atomic_target(path: Path | str) -> Iterator[Path]:
-    """Yield a temporary path beside `path`; on success fsync it and move it into place."""
-    path = Path(path)
-    if path.is_dir():
-        raise DataError("is a folder; give the name of a file to write", file=str(path), expected="a file name")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    temporary = Path(temporary)
-    try:
-        yield temporary
-        with open(temporary, "rb+") as written:
-            os.fsync(written.fileno())
-        os.chmod(temporary, 0o644)  # mkstemp creates 0600
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    with contextlib.suppress(OSError):  # not every file system lets a directory be fsynced
-        directory = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
-
-
-def atomic_write_bytes(path: Path | str, data: bytes) -> Path:
-    """Write bytes atomically (temp file in the same folder, fsync, ``os.replace``)."""
-    with _atomic_target(path) as temporary:
-        temporary.write_bytes(data)
-    return Path(path)
-
-
-def atomic_write_text(path: Path | str, text: str, encoding: str = "utf-8") -> Path:
-    """Write text atomically; line endings are written exactly as given."""
-    return atomic_write_bytes(path, text.encode(encoding))
-
-
-def write_parquet(frame: pd.DataFrame, path: Path | str, metadata: dict[str, str] | None = None) -> Path:
-    """Write a frame (with its index) to parquet atomically and deterministically (same frame -> same bytes).
-
-    ``metadata`` is added to the file's key-value metadata (e.g. a confidentiality note).
-    """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    arrow_table = pa.Table.from_pandas(frame, preserve_index=True)
-    if metadata:
-        merged = dict(arrow_table.schema.metadata or {})
-        merged.update({key.encode(): value.encode() for key, value in metadata.items()})
-        arrow_table = arrow_table.replace_schema_metadata(merged)
-    with _atomic_target(path) as temporary:
-        pq.write_table(arrow_table, temporary, compression="zstd")
-    return Path(path)
-
-
-def write_csv(frame: pd.DataFrame, path: Path | str) -> Path:
-    """Write a frame as CSV atomically: UTF-8, comma, ``\\n`` line ends, no index, dates as YYYY-MM-DD."""
-    with _atomic_target(path) as temporary:
-        frame.to_csv(temporary, index=False, lineterminator="\n", date_format="%Y-%m-%d", encoding="utf-8")
-    return Path(path)
-
-
-
-
-def load_processed(directory: Path | str, *, verify: bool = True) -> dict[str, pd.DataFrame]:
-    """The processed tables written by `ponzoni_eval.prepare.prepare`.
-
-    Reads the tables listed in ``manifest.json`` (ids, codes, roles and event
-    types as categoricals; ``wave`` as an ordered categorical t0 < t1 < t2;
-    the index is the raw spreadsheet row). ``redaction_terms`` is included:
-    it holds participants' names for quote redaction and must never be
-    published.
-
-    Parameters
-    ----------
-    directory : path-like
-        The ``out_dir`` given to ``prepare``.
-    verify : bool
-        Compare each file's SHA-256 with the manifest (a changed file raises).
-
-    Raises
-    ------
-    DataError
-        No manifest (``prepare`` was not run) or a file differs from it.
-    """
-    directory = Path(directory)
-    manifest_path = directory / MANIFEST_FILE
-    if not manifest_path.is_file():
-        raise DataError(
-            "no processed data here (manifest.json is missing); run `ponzoni-eval prepare RAW_DIR --out DIR` first",
-            file=str(directory),
-        )
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    wave_type = pd.CategoricalDtype(list(schema.WAVES), ordered=True)
-    tables = {}
-    for table, entry in manifest["tables"].items():
-        path = directory / entry["file"]
-        if not path.is_file():
-            raise DataError("a processed table listed in manifest.json is missing; run prepare again", file=str(path))
-        if verify and sha256_file(path) != entry["sha256"]:
-            raise DataError("the processed file differs from manifest.json (changed after prepare); run prepare again", file=str(path))
-        frame = pd.read_parquet(path)
-        if "wave" in frame.columns:
-            frame["wave"] = frame["wave"].astype("str").astype(wave_type)
-        tables[table] = frame
-    return tables
-
-
-# --- templates --------------------------------------------------------------------
-
-
-def write_templates(out_dir: Path | str) -> list[Path]:
-    """Write one header-only CSV per table and a ``README.md`` guide for evaluators.
-
-    Existing files are never overwritten (a template must not replace data).
-
-    Returns
-    -------
-    list of Path
-        The files written.
-
-    Raises
-    ------
-    DataError
-        When a file of the same name already exists in `out_dir`.
-    """
-    from .dictionary import render_template_guide
-
-    out_dir = Path(out_dir)
-    targets = {out_dir / f"{table}.csv": ",".join(spec.schema.columns) + "\n" for table, spec in schema.TABLES.items()}
-    targets[out_dir / "README.md"] = render_template_guide()
-    existing = [p.name for p in targets if p.exists()]
-    if existing:
-        raise DataError(
-            f"will not overwrite existing file(s) {', '.join(existing)}; choose an empty folder",
-            file=str(out_dir),
-        )
-    for path, text in targets.items():
-        # A BOM so that Excel opens the CSV templates as UTF-8 (our reader accepts both).
-        atomic_write_text(path, text, encoding="utf-8-sig" if path.suffix == ".csv" else "utf-8")
-    return list(targets)

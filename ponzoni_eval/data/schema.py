@@ -19,59 +19,32 @@ document_id, event_type, month, count``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-from typing import Any
-
 import pandas as pd
-
-# --- vocabulary -------------------------------------------------------------
-
-ROLES = ("professional", "migrant_org", "parent")
-"""Who a participant is: a formal parenting-support worker (youth team,
-opvoedondersteuner), a member of a migrant (self-)organisation, or a parent."""
-
-WAVES = ("t0", "t1", "t2")
-"""Survey waves: t0 before the collaboration, t1 after the joint positive goal
-was set, t2 follow-up."""
-
-WAVE_LABELS = {
-    "t0": "before (baseline)",
-    "t1": "after the joint positive goal",
-    "t2": "follow-up",
-}
-
-EVENT_TYPES = (
-    "joint_meeting",
-    "joint_activity",
-    "parenting_question_to_youth_team",
-    "referral_to_youth_team",
-    "parents_attending",
+from dataclasses import dataclass, field
+from typing import Any
+# The vocabulary is re-exported: `schema.ROLES` reads as the data dictionary does.
+from ponzoni_eval._core.vocabulary import (  # noqa: F401
+    ROLES,
+    WAVES,
+    WAVE_LABELS,
+    EVENT_TYPES,
+    MISSING_REASONS,
+    MEASUREMENT_LEVELS,
+    ID_PATTERN,
+    CASE_ID,
+    PARTICIPANT_ID,
+    ROLE,
+    WAVE,
+    ITEM_ID,
+    SCALE,
+    VALUE,
+    CODE,
+    CODER,
+    DOCUMENT_ID,
+    EVENT_TYPE,
+    MONTH,
+    COUNT,
 )
-"""Process events counted in the activity log."""
-
-MISSING_REASONS = ("not_answered", "dont_know", "not_applicable", "dropped_out", "not_administered")
-"""Why a survey value is missing (optional; empty means unknown)."""
-
-MEASUREMENT_LEVELS = ("ordinal", "nominal", "interval")
-
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
-"""Identifiers: letters, digits, '_', '.', '-'; no spaces (pseudonyms, not names)."""
-
-# Canonical column names, so code never types a string twice.
-CASE_ID = "case_id"
-PARTICIPANT_ID = "participant_id"
-ROLE = "role"
-WAVE = "wave"
-ITEM_ID = "item_id"
-SCALE = "scale"
-VALUE = "value"
-CODE = "code"
-CODER = "coder"
-DOCUMENT_ID = "document_id"
-EVENT_TYPE = "event_type"
-MONTH = "month"
-COUNT = "count"
 
 
 def _split_list(value: str) -> list[str]:

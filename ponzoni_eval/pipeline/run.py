@@ -37,48 +37,35 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import json
-import logging
 import os
 import platform
-import queue
 import shutil
 import subprocess
-import tempfile
-import threading
 import time
-import uuid
-from collections import Counter
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Protocol, Sequence
-
-from .errors import DataError
-from .fingerprint import folder_checksums, is_current, sha256_file
-from .report import OUTPUTS_FILE, TABLES_DIR, _atomic_write_bytes, _json_bytes, collect_outputs, is_synthetic
-
-if TYPE_CHECKING:  # pragma: no cover
-    import pandas as pd
-    from rich.console import Console
+from ponzoni_eval.errors import DataError
+from ponzoni_eval.fingerprint import folder_checksums, is_current, sha256_file
+from ponzoni_eval.report import TABLES_DIR, _atomic_write_bytes, collect_outputs, is_synthetic
+from rich.console import Console
+from typing import Any, Mapping, Sequence
+from ponzoni_eval.pipeline.engine import NotebookResult, NotebookTask
+from ponzoni_eval.pipeline.environment import kernel_environment, run_environment
+from ponzoni_eval.pipeline.executors import EXECUTORS, Executor, OnResult, make_executor
+from ponzoni_eval.pipeline.index import write_index
+from ponzoni_eval.pipeline.kernels import kernel_options
+from ponzoni_eval.pipeline.manifest import MANIFEST_FORMAT, iso, notebook_entry, now, outputs_record, recorded_path, write_manifest
 
 __all__ = [
     "run_pipeline",
-    "verify_run",
-    "compare_tables",
     "RunResult",
-    "VerifyResult",
-    "NotebookTask",
-    "NotebookResult",
-    "Executor",
-    "LocalExecutor",
-    "execute_notebook_task",
     "resolve_run_dir",
     "CASE_NOTEBOOK",
     "CROSS_CASE_NOTEBOOKS",
     "LANGUAGES",
 ]
+
 
 CASE_NOTEBOOK = "01_case_report"
 """Executed once per case."""
@@ -86,11 +73,8 @@ CROSS_CASE_NOTEBOOKS = ("02_cross_case", "03_joint_display")
 """Executed once per run, after the case reports, side by side."""
 LANGUAGES = ("en", "nl")
 DEFAULT_SEED = 20170616
-
-MANIFEST_FILE = "manifest.json"
 INCOMPLETE_MARKER = "INCOMPLETE"
 LATEST = "latest"
-MANIFEST_FORMAT = 1
 
 KEY_PACKAGES = (
     "ponzoni-eval",
@@ -113,833 +97,14 @@ KEY_PACKAGES = (
 )
 """Packages whose versions are recorded in every run manifest."""
 
-# Fields of a manifest that differ between two runs of the same inputs by design.
-VOLATILE_MANIFEST_KEYS = frozenset({"run_id", "started", "finished", "duration_s"})
-
-# One BLAS/OpenMP thread per kernel: with several kernels side by side, more threads only compete
-# for the same cores (and thread counts can change the last bits of float sums).
-_THREAD_LIMITS = {
-    "OMP_NUM_THREADS": "1",
-    "OPENBLAS_NUM_THREADS": "1",
-    "MKL_NUM_THREADS": "1",
-    "NUMEXPR_NUM_THREADS": "1",
-    "VECLIB_MAXIMUM_THREADS": "1",
-}
-_STATE_VARIABLES = {
-    "JUPYTER_RUNTIME_DIR": "jupyter-runtime",
-    "JUPYTER_DATA_DIR": "jupyter-data",
-    "IPYTHONDIR": "ipython",
-    "MPLCONFIGDIR": "matplotlib",
-}
-
 
 # --- paths and checksums --------------------------------------------------------------
 
 
-def _default_notebooks_dir() -> Path:
+def default_notebooks_dir() -> Path:
     """``notebooks/`` of the source tree this package runs from, else of the working folder."""
-    beside_package = Path(__file__).resolve().parents[1] / "notebooks"
+    beside_package = Path(__file__).resolve().parents[2] / "notebooks"
     return beside_package if beside_package.is_dir() else Path.cwd() / "notebooks"
-
-
-def _recorded_path(path: Path) -> str:
-    """A path as the manifest keeps it: relative to the working folder when inside it (portable)."""
-    absolute = path.resolve()
-    try:
-        return absolute.relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return absolute.as_posix()
-
-
-def _now() -> datetime:
-    return datetime.now().astimezone()
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="seconds")
-
-
-# --- notebook tasks and executors -------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class NotebookTask:
-    """One notebook to execute: where from, where to, with which parameters.
-
-    Plain data (strings, numbers, a dict) so it can be pickled to another
-    process or machine.
-    """
-
-    name: str
-    """Name of the executed report, e.g. ``01_case_report-slotervaart``."""
-    notebook: str
-    """The source notebook's name, e.g. ``01_case_report``."""
-    source: str
-    output: str
-    html_report: str
-    html_code: str
-    parameters: dict[str, Any]
-    case_id: str | None = None
-    cell_timeout: float | None = None
-
-
-@dataclass(frozen=True)
-class NotebookResult:
-    """How one notebook run went. ``error`` is ``None`` on success."""
-
-    name: str
-    status: str  # "ok" or "failed"
-    duration_s: float
-    error: dict[str, Any] | None = None
-
-
-def _parameters_cell_index(source: str) -> int | None:
-    import nbformat
-
-    notebook = nbformat.read(source, as_version=4)
-    for index, cell in enumerate(notebook.cells):
-        if "parameters" in cell.get("metadata", {}).get("tags", []):
-            return index
-    return None
-
-
-def _error_record(task: NotebookTask, exc: BaseException) -> dict[str, Any]:
-    """What the manifest says about a failure: cell (in the source notebook), In [n], error name and text."""
-    from papermill.exceptions import PapermillExecutionError
-
-    if not isinstance(exc, PapermillExecutionError):
-        return {"cell_index": None, "execution_count": None, "ename": type(exc).__name__, "evalue": str(exc)[:2000]}
-    cell_index = exc.cell_index
-    parameters_cell = _parameters_cell_index(task.source)
-    # papermill injects one cell after the parameters cell; count cells as in the source notebook.
-    if parameters_cell is not None and task.parameters and cell_index > parameters_cell:
-        cell_index -= 1
-    first_line = next((line for line in str(exc.source).splitlines() if line.strip()), "")
-    return {
-        "cell_index": cell_index,
-        "execution_count": exc.exec_count,
-        "ename": exc.ename,
-        "evalue": str(exc.evalue)[:2000],
-        "cell_first_line": first_line[:200],
-    }
-
-
-_exporters: dict[bool, Any] = {}
-_exporters_lock = threading.Lock()
-
-
-def _html_exporter(with_code: bool):
-    """The process's HTML exporter with or without code; use it while holding `_exporters_lock`.
-
-    Created once and reused: an exporter compiles its templates on first use,
-    which took 0.3 s of the 0.35 s a conversion took; later conversions take
-    about 0.05 s, so converting one notebook at a time costs little.
-    """
-    from nbconvert import HTMLExporter
-
-    if with_code not in _exporters:
-        exporter = HTMLExporter(template_name="lab")
-        exporter.exclude_input = not with_code
-        exporter.exclude_input_prompt = not with_code
-        exporter.exclude_output_prompt = not with_code
-        _exporters[with_code] = exporter
-    return _exporters[with_code]
-
-
-def _warm_html_exporters() -> None:
-    """Compile both exporters' templates now (on a thread, while the data are prepared)."""
-    import nbformat
-
-    empty = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("warm-up"), nbformat.v4.new_code_cell("1")])
-    try:
-        with _exporters_lock:
-            for with_code in (False, True):
-                _html_exporter(with_code).from_notebook_node(empty, resources={"metadata": {"name": "warm-up"}})
-    except Exception:  # the real export will raise (and be recorded) if something is wrong
-        pass
-
-
-def _export_html(task: NotebookTask) -> None:
-    """The executed notebook as HTML, once without code (evaluators) and once with (students)."""
-    import nbformat
-
-    notebook = nbformat.read(task.output, as_version=4)
-    for target, with_code in ((task.html_report, False), (task.html_code, True)):
-        with _exporters_lock:
-            body, _ = _html_exporter(with_code).from_notebook_node(notebook, resources={"metadata": {"name": task.name}})
-        _atomic_write_bytes(Path(target), body.encode("utf-8"))
-
-
-def _kernel_options() -> dict[str, Any]:
-    """How kernels are started, for papermill and nbclient alike."""
-    from traitlets.config import Config
-
-    return {
-        # Encrypt kernel traffic (CurveZMQ) where the kernel supports it: the notebooks carry
-        # participants' data, and plain TCP on localhost is readable by other users of the machine.
-        "config": Config({"KernelManager": {"transport_encryption": "auto"}}),
-        # The kernel's own log (not cell output) says "KeyboardInterrupt caught in kernel" when
-        # jupyter_client interrupts it at shutdown; evaluators should not see that on a good run.
-        "extra_arguments": ["--IPKernelApp.log_level=CRITICAL"],
-    }
-
-
-def notebook_imports(source: str | os.PathLike) -> list[str]:
-    """Modules a notebook imports at the top level of its code cells, in order of first import.
-
-    ``from package import name`` lists ``package`` and ``package.name`` (the
-    latter is only imported when it is a module). Imports inside functions,
-    ``if`` or ``try`` blocks, and cells that are not plain Python (magics),
-    are left out: a warm kernel imports only what the notebook surely will.
-    """
-    import ast
-
-    import nbformat
-
-    modules: dict[str, None] = {}
-    for cell in nbformat.read(str(source), as_version=4).cells:
-        if cell.cell_type != "code":
-            continue
-        try:
-            tree = ast.parse(cell.source)
-        except SyntaxError:  # IPython magics or shell escapes
-            continue
-        for statement in tree.body:
-            if isinstance(statement, ast.Import):
-                modules.update(dict.fromkeys(alias.name for alias in statement.names))
-            elif isinstance(statement, ast.ImportFrom) and statement.level == 0 and statement.module:
-                modules[statement.module] = None
-                modules.update(dict.fromkeys(f"{statement.module}.{alias.name}" for alias in statement.names if alias.name != "*"))
-    return list(modules)
-
-
-_WARM_UP_CODE = """\
-def __ponzoni_warm_up(names):
-    import importlib
-    for name in names:
-        try:
-            importlib.import_module(name)
-        except Exception:  # not a module (an imported name), or broken: the notebook itself will say so
-            pass
-__ponzoni_warm_up({names!r})
-del __ponzoni_warm_up
-"""
-
-
-_KERNEL_MANAGER_CLASS: Any = None
-
-
-def _kernel_manager_class() -> Any:
-    """jupyter_client's AsyncKernelManager, remembering the clients it hands out.
-
-    nbclient stops the channels of its kernel client only for kernels it
-    started itself; for a kernel handed to it, `_release_clients` does that
-    after the notebook has run (open channels would leak sockets).
-    """
-    global _KERNEL_MANAGER_CLASS
-    if _KERNEL_MANAGER_CLASS is None:
-        from jupyter_client.manager import AsyncKernelManager
-
-        class RecordingKernelManager(AsyncKernelManager):
-            def client(self, **kwargs: Any) -> Any:
-                client = super().client(**kwargs)
-                self.__dict__.setdefault("_handed_out", []).append(client)
-                return client
-
-        _KERNEL_MANAGER_CLASS = RecordingKernelManager
-    return _KERNEL_MANAGER_CLASS
-
-
-def _release_clients(kernel: Any) -> None:
-    for client in kernel.__dict__.pop("_handed_out", []):
-        if client.channels_running:
-            client.stop_channels()
-
-
-def _shutdown_kernel(kernel: Any) -> None:
-    """Shut a kernel down as papermill does for the kernels it starts (ask first, then kill)."""
-    from jupyter_core.utils import run_sync
-
-    try:
-        run_sync(kernel.shutdown_kernel)(now=False)
-    except Exception:  # already gone (crashed, killed): nothing left to stop
-        pass
-    finally:
-        _close_worker_event_loop()
-
-
-_stopping_kernels: list[threading.Thread] = []
-_stopping_lock = threading.Lock()
-
-
-def _shutdown_in_background(kernel: Any) -> None:
-    """Shut a kernel down without making its worker wait (a graceful shutdown takes about a second).
-
-    `_wait_for_kernel_shutdowns` (called when a run's executor closes) waits for them.
-    """
-    thread = threading.Thread(target=_shutdown_kernel, args=(kernel,), name="kernel-shutdown", daemon=True)
-    with _stopping_lock:
-        _stopping_kernels.append(thread)
-    thread.start()
-
-
-def _wait_for_kernel_shutdowns(timeout: float = 30.0) -> None:
-    with _stopping_lock:
-        threads = list(_stopping_kernels)
-        _stopping_kernels.clear()
-    deadline = time.monotonic() + timeout
-    for thread in threads:
-        thread.join(max(0.0, deadline - time.monotonic()))
-
-
-class _WarmKernels:
-    """Kernels started ahead of need, with the modules their notebook imports already imported.
-
-    Starting a kernel and importing pandas, scipy, the package and the like
-    takes a second or more per notebook. `warm` does that in a background
-    thread for a given notebook while something else runs (preparing the
-    data, the previous notebook); `take` hands the kernel to papermill, which
-    then runs the notebook in it as in a fresh kernel: the warm-up code runs
-    silently (no execution count, no output, no names left behind), so the
-    executed notebook is the same, except that a warning raised while
-    importing is not repeated in the notebook's output.
-    """
-
-    def __init__(self, environment: Mapping[str, str]) -> None:
-        self.environment = dict(environment)
-        self._lock = threading.Lock()
-        self._warming: dict[str, list[Any]] = {}  # source -> futures of kernels
-        self._imports: dict[str, list[str]] = {}
-
-    def warm(self, source: str) -> None:
-        from concurrent.futures import Future
-
-        future: Future = Future()
-        with self._lock:
-            self._warming.setdefault(source, []).append(future)
-        threading.Thread(target=self._start, args=(future, source), name="warm-kernel", daemon=True).start()
-
-    def _imports_of(self, source: str) -> list[str]:
-        with self._lock:
-            known = self._imports.get(source)
-        if known is None:
-            try:
-                known = notebook_imports(source)
-            except Exception:  # unreadable notebook: papermill will report it when it runs
-                known = []
-            with self._lock:
-                self._imports[source] = known
-        return known
-
-    def _start(self, future: Any, source: str) -> None:
-        import asyncio
-
-        try:
-            future.set_result(asyncio.run(self._started_kernel(self._imports_of(source))))
-        except BaseException as exc:  # the notebook then gets a kernel from papermill as usual
-            future.set_exception(exc)
-
-    async def _started_kernel(self, names: list[str]) -> Any:
-        options = _kernel_options()
-        runtime = Path(self.environment.get("JUPYTER_RUNTIME_DIR") or tempfile.gettempdir())
-        kernel = _kernel_manager_class()(
-            kernel_name="python3",
-            config=options["config"],
-            connection_file=str(runtime / f"kernel-warm-{os.getpid()}-{id(names)}-{time.monotonic_ns()}.json"),
-        )
-        await kernel.start_kernel(extra_arguments=options["extra_arguments"], env={**os.environ, **self.environment})
-        client = kernel.client()
-        client.start_channels()
-        try:
-            await client.wait_for_ready(timeout=120)
-            if names:
-                await client.execute_interactive(
-                    _WARM_UP_CODE.format(names=names), silent=True, store_history=False, timeout=300, output_hook=lambda message: None
-                )
-        except BaseException:
-            client.stop_channels()
-            await kernel.shutdown_kernel(now=True)
-            raise
-        client.stop_channels()
-        return kernel
-
-    def count(self, source: str) -> int:
-        """How many kernels for `source` are warm or warming."""
-        with self._lock:
-            return len(self._warming.get(source, []))
-
-    def take(self, source: str) -> Any:
-        """A warm (or warming) kernel for `source`, or None when there is none."""
-        with self._lock:
-            futures = self._warming.get(source)
-            future = futures.pop(0) if futures else None
-        if future is None:
-            return None
-        try:
-            return future.result(timeout=180)
-        except Exception:
-            return None
-
-    def close(self) -> None:
-        """Shut down every kernel nobody took (waits for those still starting)."""
-        with self._lock:
-            left = [future for futures in self._warming.values() for future in futures]
-            self._warming.clear()
-        for future in left:
-            try:
-                kernel = future.result(timeout=180)
-            except Exception:
-                continue
-            _shutdown_in_background(kernel)
-
-
-_SAVE_EVERY_S = 10.0
-_ENGINE = "ponzoni-eval"
-_ENGINE_REGISTERED = False
-
-
-def _papermill_engine() -> str:
-    """papermill's nbclient engine, saving the executed notebook at most every `_SAVE_EVERY_S` seconds.
-
-    papermill writes (and validates) the whole output notebook when each cell
-    starts and again when it ends: with figures in the outputs that is tens
-    of milliseconds per write, on the one thread-bound process that drives
-    every kernel of a run. Here a notebook is written when it has run (also
-    after an error, a timeout or Ctrl-C: papermill's ``finally``) and in
-    between at most every 10 s, so a long notebook still shows its progress.
-    Registered once per process (also on each Dask worker).
-    """
-    from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
-
-    global _ENGINE_REGISTERED
-    if _ENGINE_REGISTERED:
-        return _ENGINE
-
-    class ThrottledSaves(NotebookExecutionManager):
-        def save(self, **kwargs: Any) -> None:
-            if self.end_time is None and (self.now() - self.last_save_time).total_seconds() < _SAVE_EVERY_S:
-                return
-            super().save(**kwargs)
-
-    class ThrottledEngine(NBClientEngine):
-        @classmethod
-        def execute_notebook(cls, nb, kernel_name, output_path=None, progress_bar=True, log_output=False,
-                             autosave_cell_every=30, **kwargs):
-            # papermill's Engine.execute_notebook, with the throttled manager
-            manager = ThrottledSaves(nb, output_path=output_path, progress_bar=progress_bar, log_output=log_output,
-                                     autosave_cell_every=autosave_cell_every)
-            manager.notebook_start()
-            try:
-                cls.execute_managed_notebook(manager, kernel_name, log_output=log_output, **kwargs)
-            finally:
-                manager.cleanup_pbar()
-                manager.notebook_complete()
-            return manager.nb
-
-    papermill_engines.register(_ENGINE, ThrottledEngine)
-    _ENGINE_REGISTERED = True
-    return _ENGINE
-
-
-def execute_notebook_task(task: NotebookTask, kernel: Any = None) -> NotebookResult:
-    """Execute one notebook with papermill (kernel ``python3``) and export it to HTML.
-
-    Never raises for a failing notebook: the executed copy keeps the error
-    (papermill writes it), and the result says where it happened.
-
-    Parameters
-    ----------
-    task : NotebookTask
-    kernel : jupyter_client.AsyncKernelManager, optional
-        A kernel started ahead of time (`_WarmKernels`); papermill starts its
-        own when None. Either way the kernel serves this notebook only.
-    """
-    import papermill
-
-    started = time.perf_counter()
-    error = None
-    try:
-        papermill.execute_notebook(
-            task.source,
-            task.output,
-            parameters=task.parameters,
-            engine_name=_papermill_engine(),
-            kernel_name="python3",
-            progress_bar=False,
-            log_output=False,
-            start_timeout=120,
-            execution_timeout=task.cell_timeout,
-            **({"km": kernel} if kernel is not None else {}),
-            **_kernel_options(),
-        )
-    except Exception as exc:  # a failing notebook must not stop the others; it is recorded instead
-        error = _error_record(task, exc)
-    finally:
-        if kernel is not None:  # papermill shuts down only the kernels it started
-            _release_clients(kernel)
-            _shutdown_in_background(kernel)
-    if Path(task.output).is_file():
-        try:
-            _export_html(task)
-        except Exception as exc:  # the executed notebook is still there to read
-            error = error or {"cell_index": None, "execution_count": None, "ename": type(exc).__name__,
-                              "evalue": f"HTML export failed: {exc}"[:2000]}
-    duration = round(time.perf_counter() - started, 3)
-    _close_worker_event_loop()
-    return NotebookResult(task.name, "ok" if error is None else "failed", duration, error)
-
-
-def _close_worker_event_loop() -> None:
-    """Close the event loop nbclient opened on this worker thread (it would leak a socket pair per task).
-
-    jupyter_core creates one loop per thread and never closes it; on the main
-    thread the loop may belong to the caller, so it is left alone there.
-    """
-    import asyncio
-
-    if threading.current_thread() is threading.main_thread():
-        return
-    loop = asyncio.get_event_loop_policy().get_event_loop()
-    if not loop.is_running():
-        loop.close()
-    asyncio.set_event_loop(None)
-
-
-OnResult = Callable[[NotebookResult], None]
-"""Called with each result as soon as its notebook has finished (progress, manifest)."""
-
-
-class Executor(Protocol):
-    """Where notebooks run: started once, then given tasks, then closed.
-
-    ``start`` is called before the data are prepared, with the notebooks the
-    run will execute first (in order), so an executor can get ready while
-    `prepare` works: start kernels, connect to a cluster. ``run`` executes
-    tasks, calls `on_result` as each finishes and returns the results in task
-    order; it never raises for a failing notebook. ``close`` releases what
-    ``start`` took, also after an error or Ctrl-C.
-    """
-
-    def start(self, sources: Sequence[str]) -> None:
-        ...  # pragma: no cover
-
-    def run(self, tasks: Sequence[NotebookTask], on_result: OnResult) -> list[NotebookResult]:
-        ...  # pragma: no cover
-
-    def close(self) -> None:
-        ...  # pragma: no cover
-
-
-def _set_worker_environment(environment: Mapping[str, str]) -> None:
-    """Worker initializer: the kernels a worker starts inherit this environment."""
-    os.environ.update(environment)
-
-
-@dataclass
-class LocalExecutor:
-    """Execute notebooks side by side on this machine, `jobs` at a time.
-
-    Parameters
-    ----------
-    jobs : int
-        How many notebooks (kernels) run at once.
-    environment : mapping
-        Environment variables for the workers and their kernels.
-    pool : {"thread", "process"}
-        Each notebook runs in its own kernel process either way; the pool
-        only drives the kernels (send a cell, wait for the reply), which is
-        waiting, not computing. Threads (default) share one set of imports
-        and need no ``if __name__ == "__main__"`` guard in a script that
-        calls `run_pipeline`; worker processes (forkserver) each import
-        papermill and nbconvert again, which on the fixture notebooks made
-        a run slower, not faster (see the numbers in README, "Running").
-        papermill is thread-safe as long as ``cwd`` is not passed, and it
-        is not: notebooks get absolute paths.
-    warm : bool
-        With threads: start each notebook's kernel ahead of time, with the
-        modules the notebook imports already imported (`_WarmKernels`) - the
-        first ones while the data are prepared, then each while an earlier
-        notebook runs. The notebook itself runs as in a fresh kernel.
-    """
-
-    jobs: int = 2
-    environment: Mapping[str, str] = field(default_factory=dict)
-    pool: str = "thread"
-    warm: bool = True
-    _kernels: _WarmKernels | None = field(default=None, init=False, repr=False)
-
-    def start(self, sources: Sequence[str]) -> None:
-        if self.pool != "thread" or not self.warm:
-            return
-        threading.Thread(target=_warm_html_exporters, name="warm-html", daemon=True).start()
-        self._kernels = _WarmKernels(self.environment)
-        for source in list(sources)[: self.jobs]:
-            self._kernels.warm(source)
-
-    def close(self) -> None:
-        if self._kernels is not None:
-            self._kernels.close()
-            self._kernels = None
-        _wait_for_kernel_shutdowns()
-
-    def run(self, tasks: Sequence[NotebookTask], on_result: OnResult) -> list[NotebookResult]:
-        if not tasks:
-            return []
-        # Workers also for jobs=1: papermill then never runs on the caller's thread, which may have an
-        # event loop running already (run_pipeline called from a Jupyter notebook).
-        if self.pool == "process":
-            return self._run_in_processes(tasks, on_result)
-        return self._run_in_threads(tasks, on_result)
-
-    def _run_in_threads(self, tasks: Sequence[NotebookTask], on_result: OnResult) -> list[NotebookResult]:
-        # Daemon threads, not a ThreadPoolExecutor: on Ctrl-C the run must stop now, and Python joins a
-        # ThreadPoolExecutor's threads at exit, which would wait for every running notebook to finish.
-        # Kernels of notebooks still running exit with this process (ipykernel watches its parent).
-        todo: queue.SimpleQueue = queue.SimpleQueue()
-        finished: queue.SimpleQueue = queue.SimpleQueue()
-        for index, task in enumerate(tasks):
-            todo.put((index, task))
-        kernels = self._kernels
-        if kernels is not None:  # the first `jobs` tasks need a kernel now; start() may have warmed some
-            needed = Counter(task.source for task in tasks[: self.jobs])
-            for source, number in needed.items():
-                for _ in range(number - kernels.count(source)):
-                    kernels.warm(source)
-        warmed_up_to = min(self.jobs, len(tasks))  # tasks[:warmed_up_to] have a kernel on the way
-        lock = threading.Lock()
-
-        def work() -> None:
-            nonlocal warmed_up_to
-            while True:
-                try:
-                    index, task = todo.get_nowait()
-                except queue.Empty:
-                    return
-                kernel = None
-                if kernels is not None:
-                    kernel = kernels.take(task.source)
-                    with lock:  # while this notebook runs, the kernel of the next one but (jobs - 1) starts
-                        if warmed_up_to < len(tasks):
-                            kernels.warm(tasks[warmed_up_to].source)
-                            warmed_up_to += 1
-                finished.put((index, _execute_reporting_crashes(task, kernel)))
-
-        for number in range(min(self.jobs, len(tasks))):
-            threading.Thread(target=work, name=f"notebook-{number}", daemon=True).start()
-        results: list[NotebookResult | None] = [None] * len(tasks)
-        try:
-            for _ in tasks:
-                index, result = _next_interruptibly(finished)
-                results[index] = result
-                on_result(result)
-        except BaseException:
-            while not todo.empty():  # start nothing new
-                todo.get_nowait()
-            raise
-        return [result for result in results if result is not None]
-
-    def _run_in_processes(self, tasks: Sequence[NotebookTask], on_result: OnResult) -> list[NotebookResult]:
-        import multiprocessing
-
-        # forkserver: workers start from a clean single-threaded process (fork from a process that runs
-        # a progress-bar thread can deadlock); spawn where forkserver does not exist (Windows).
-        method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-        executor = ProcessPoolExecutor(
-            max_workers=self.jobs,
-            mp_context=multiprocessing.get_context(method),
-            initializer=_set_worker_environment,
-            initargs=(dict(self.environment),),
-        )
-        futures = {executor.submit(execute_notebook_task, task): index for index, task in enumerate(tasks)}
-        results: list[NotebookResult | None] = [None] * len(tasks)
-        try:
-            pending = set(futures)
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    index = futures[future]
-                    try:
-                        results[index] = future.result()
-                    except Exception as exc:  # the worker itself died (killed, out of memory)
-                        results[index] = _crashed(tasks[index], exc)
-                    on_result(results[index])
-        except BaseException:
-            # Ctrl-C in a terminal reaches the workers too; they stop their notebooks themselves.
-            executor.shutdown(wait=False, cancel_futures=True)
-            raise
-        executor.shutdown(wait=True)
-        return [result for result in results if result is not None]
-
-
-def _execute_with_environment(task: NotebookTask, environment: Mapping[str, str]) -> NotebookResult:
-    """What a Dask worker runs: the run's kernel environment, then `execute_notebook_task`."""
-    _set_worker_environment(environment)
-    for variable in _STATE_VARIABLES:
-        if environment.get(variable):
-            Path(environment[variable]).mkdir(parents=True, exist_ok=True)
-    return execute_notebook_task(task)
-
-
-@dataclass
-class DaskExecutor:
-    """Execute notebooks on a Dask distributed cluster (`execute_notebook_task` on the workers).
-
-    Parameters
-    ----------
-    jobs : int
-        Workers of the LocalCluster started when no scheduler is given (one
-        thread each: a worker drives one kernel at a time). Ignored with a
-        scheduler: the cluster's workers decide how many notebooks run at once.
-    environment : mapping
-        The run's kernel environment (one BLAS thread, state folders, inline
-        figures), set on the worker before each notebook.
-    scheduler : str, optional
-        Address of a running scheduler, e.g. ``tcp://10.0.0.5:8786`` or
-        ``tls://...``. Without one, a LocalCluster with worker processes is
-        started on this machine (and closed at the end).
-
-    Notes
-    -----
-    Only the `NotebookTask` (paths and the notebook parameters: case id,
-    alpha, seed, language) goes to the workers, and only the
-    `NotebookResult` (status, duration, error name and message) comes back.
-    The data, the executed notebooks and every table and figure are read
-    and written by the kernels on the workers, at the task's paths: the
-    processed data, the notebooks and the run folder must be on a file
-    system every worker sees at the same path, and the workers need this
-    package installed (see docs/scaling.md).
-    """
-
-    jobs: int = 2
-    environment: Mapping[str, str] = field(default_factory=dict)
-    scheduler: str | None = None
-    _client: Any = field(default=None, init=False, repr=False)
-    _cluster: Any = field(default=None, init=False, repr=False)
-
-    def start(self, sources: Sequence[str]) -> None:
-        """Connect to the scheduler, or start the LocalCluster (while the data are prepared)."""
-        if self._client is not None:
-            return
-        from distributed import Client, LocalCluster
-
-        if self.scheduler:
-            self._client = Client(self.scheduler, set_as_default=False)
-            return
-        self._cluster = LocalCluster(
-            n_workers=self.jobs,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,  # no web server (nothing to open it with, and no port to guard)
-            host="127.0.0.1",
-            silence_logs=logging.ERROR,
-            env=dict(self.environment),  # the workers inherit what the kernels they start need
-        )
-        self._client = Client(self._cluster, set_as_default=False)
-
-    def run(self, tasks: Sequence[NotebookTask], on_result: OnResult) -> list[NotebookResult]:
-        from distributed import as_completed
-
-        if not tasks:
-            return []
-        self.start([])
-        environment = dict(self.environment)
-        futures = {
-            self._client.submit(_execute_with_environment, task, environment, key=f"notebook-{task.name}-{uuid.uuid4().hex[:8]}",
-                                pure=False, retries=0): index
-            for index, task in enumerate(tasks)
-        }
-        results: list[NotebookResult | None] = [None] * len(tasks)
-        try:
-            for future in as_completed(list(futures), loop=self._client.loop):
-                index = futures[future]
-                try:
-                    results[index] = future.result()
-                except Exception as exc:  # the worker died (killed, out of memory) or lost the task
-                    results[index] = _crashed(tasks[index], exc)
-                on_result(results[index])
-        except BaseException:
-            self._client.cancel(list(futures))
-            raise
-        return [result for result in results if result is not None]
-
-    def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
-        if self._cluster is not None:
-            self._cluster.close()
-            self._cluster = None
-
-
-def _crashed(task: NotebookTask, exc: BaseException) -> NotebookResult:
-    return NotebookResult(
-        task.name, "failed", 0.0, {"cell_index": None, "execution_count": None, "ename": type(exc).__name__, "evalue": str(exc)}
-    )
-
-
-def _execute_reporting_crashes(task: NotebookTask, kernel: Any = None) -> NotebookResult:
-    """`execute_notebook_task`, and a result also when something outside the notebook breaks."""
-    try:
-        return execute_notebook_task(task, kernel)
-    except BaseException as exc:  # a result must come back, or the run would wait for it forever
-        return _crashed(task, exc)
-
-
-def _next_interruptibly(results: "queue.SimpleQueue") -> Any:
-    """The next finished result; waits in short steps so that Ctrl-C is handled at once."""
-    while True:
-        try:
-            return results.get(timeout=0.2)
-        except queue.Empty:
-            continue
-
-
-EXECUTORS: dict[str, Callable[..., Executor]] = {
-    "local": lambda jobs, environment: LocalExecutor(jobs, environment),
-    "dask": lambda jobs, environment, scheduler=None: DaskExecutor(jobs, environment, scheduler),
-}
-"""Executors by name: each takes (jobs, environment[, scheduler=]) and returns an `Executor`."""
-
-
-def _make_executor(name: str, jobs: int, environment: Mapping[str, str], scheduler: str | None = None) -> Executor:
-    if scheduler:
-        return EXECUTORS[name](jobs, environment, scheduler=scheduler)
-    return EXECUTORS[name](jobs, environment)
-
-
-def _kernel_environment(state_dir: Path) -> dict[str, str]:
-    """Environment for kernels: one thread each, state folders outside $HOME, inline figures."""
-    environment = dict(_THREAD_LIMITS)
-    for variable, folder in _STATE_VARIABLES.items():
-        environment[variable] = os.environ.get(variable) or str(state_dir / folder)
-    for variable in _STATE_VARIABLES:
-        Path(environment[variable]).mkdir(parents=True, exist_ok=True)
-    # Figures must reach the notebook (and the HTML); `make` sets MPLBACKEND=Agg for scripts, which
-    # would keep every figure out of the reports.
-    environment["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
-    environment["PYTHONHASHSEED"] = "0"  # same set/dict-of-str order in every kernel, every run
-    environment["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"  # the debugger's frozen-modules warning
-    return environment
-
-
-@contextmanager
-def _run_environment(state_dir: Path) -> Iterator[dict[str, str]]:
-    """`_kernel_environment`, also applied to this process while it lasts, and restored afterwards.
-
-    jupyter_client writes kernel connection files from this process, and the
-    kernels papermill starts inherit its environment.
-    """
-    environment = _kernel_environment(state_dir)
-    saved = {variable: os.environ.get(variable) for variable in environment}
-    os.environ.update(environment)
-    try:
-        yield environment
-    finally:
-        for variable, value in saved.items():
-            if value is None:
-                os.environ.pop(variable, None)
-            else:
-                os.environ[variable] = value
 
 
 # --- the run ------------------------------------------------------------------------------
@@ -989,7 +154,7 @@ def _versions() -> dict[str, str | None]:
 
 def _git_state() -> dict[str, Any] | None:
     """Commit and dirty flag of the source tree the package runs from, or None outside git."""
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     if not (root / ".git").exists() or shutil.which("git") is None:
         return None
     try:
@@ -1014,10 +179,6 @@ def _environment_record() -> dict[str, Any]:
     }
 
 
-def _write_manifest(run_dir: Path, manifest: Mapping[str, Any]) -> None:
-    _atomic_write_bytes(run_dir / MANIFEST_FILE, _json_bytes(manifest))
-
-
 def _create_run_dir(out: Path, started: datetime, input_hash: str) -> Path:
     """A new run folder with its INCOMPLETE marker; a second run in the same second gets a suffix."""
     out.mkdir(parents=True, exist_ok=True)
@@ -1029,7 +190,7 @@ def _create_run_dir(out: Path, started: datetime, input_hash: str) -> Path:
         except FileExistsError:
             continue
         (run_dir / INCOMPLETE_MARKER).write_text(
-            f"This run started at {_iso(started)} and has not finished (or was interrupted).\n"
+            f"This run started at {iso(started)} and has not finished (or was interrupted).\n"
             "Its results are not complete; start a new run.\n",
             encoding="utf-8",
         )
@@ -1095,7 +256,7 @@ def _input_hash(raw: Mapping[str, str], parameters: Mapping[str, Any]) -> str:
     return hashlib.sha256(payload).hexdigest()[:10]
 
 
-def _tasks(
+def notebook_tasks(
     notebooks_dir: Path,
     run_dir: Path,
     processed_dir: Path,
@@ -1122,29 +283,6 @@ def _tasks(
     per_case = [task(CASE_NOTEBOOK, f"{CASE_NOTEBOOK}-{case}", {"case_id": case}, case) for case in case_ids]
     cross_case = [task(name, name, {"case_id": "all", "cases": list(case_ids)}, None) for name in CROSS_CASE_NOTEBOOKS]
     return per_case, cross_case
-
-
-def _notebook_entry(task: NotebookTask, run_dir: Path, result: NotebookResult | None, source_sha: str) -> dict[str, Any]:
-    recorded_parameters = {k: v for k, v in task.parameters.items() if k not in ("processed_dir", "run_dir")}
-    return {
-        "name": task.name,
-        "notebook": task.notebook,
-        "case_id": task.case_id,
-        "source_sha256": source_sha,
-        "parameters": recorded_parameters,
-        "executed": Path(task.output).relative_to(run_dir).as_posix(),
-        "html": {
-            "report": Path(task.html_report).relative_to(run_dir).as_posix(),
-            "code": Path(task.html_code).relative_to(run_dir).as_posix(),
-        },
-        "status": "pending" if result is None else result.status,
-        "duration_s": None if result is None else result.duration_s,
-        "error": None if result is None else result.error,
-    }
-
-
-def _outputs_record(registry: Mapping[str, Any]) -> dict[str, Any]:
-    return {kind: {record["name"]: record["sha256"] for record in records} for kind, records in registry.items()}
 
 
 def run_pipeline(
@@ -1251,7 +389,7 @@ def run_pipeline(
         raise ValueError("a scheduler address is only used with executor='dask'")
 
     data_dir, out, processed_dir = Path(data_dir), Path(out), Path(processed_dir).resolve()
-    notebooks_dir = Path(notebooks_dir) if notebooks_dir is not None else _default_notebooks_dir()
+    notebooks_dir = Path(notebooks_dir) if notebooks_dir is not None else default_notebooks_dir()
     notebooks_dir = notebooks_dir.resolve()
     if not data_dir.is_dir():
         raise DataError("data folder not found", file=str(data_dir), expected="a folder with the raw tables")
@@ -1260,11 +398,11 @@ def run_pipeline(
             raise DataError(f"the {name} folder must not be inside the data folder", file=str(folder),
                             expected=f"a folder outside {data_dir}")
 
-    started = _now()
+    started = now()
     clock = time.perf_counter()
     raw = folder_checksums(data_dir)
     parameters: dict[str, Any] = {
-        "data_dir": _recorded_path(data_dir),
+        "data_dir": recorded_path(data_dir),
         "cases": list(cases) if cases else None,
         "language": language,
         "alpha": float(alpha),
@@ -1276,7 +414,7 @@ def run_pipeline(
         "format_version": MANIFEST_FORMAT,
         "run_id": run_dir.name,
         "status": "running",
-        "started": _iso(started),
+        "started": iso(started),
         "finished": None,
         "duration_s": None,
         "parameters": parameters,
@@ -1288,10 +426,10 @@ def run_pipeline(
         "notebooks": [],
         "outputs": {},
     }
-    _write_manifest(run_dir, manifest)
+    write_manifest(run_dir, manifest)
 
-    environment = _kernel_environment(out.resolve() / ".state")
-    runner = _make_executor(executor, jobs, environment, scheduler)
+    environment = kernel_environment(out.resolve() / ".state")
+    runner = make_executor(executor, jobs, environment, scheduler)
     try:
         # The executor gets ready (kernels, cluster) while the data are prepared: the cross-case
         # notebooks run first (they take longest), then the case reports.
@@ -1309,7 +447,7 @@ def run_pipeline(
         case_ids = _case_ids(processed_dir, cases)
         parameters["cases"] = case_ids
         common = {"alpha": float(alpha), "seed": int(seed), "language": language}
-        per_case, cross_case = _tasks(notebooks_dir, run_dir, processed_dir, case_ids, common, cell_timeout)
+        per_case, cross_case = notebook_tasks(notebooks_dir, run_dir, processed_dir, case_ids, common, cell_timeout)
         all_tasks = per_case + cross_case
         source_sha = {task.notebook: sha256_file(Path(task.source)) for task in all_tasks}
         manifest["inputs"]["notebooks"] = {f"{name}.ipynb": sha for name, sha in sorted(source_sha.items())}
@@ -1320,20 +458,20 @@ def run_pipeline(
             if result is not None:
                 results[result.name] = result
             manifest["notebooks"] = [
-                _notebook_entry(task, run_dir, results.get(task.name), source_sha[task.notebook]) for task in all_tasks
+                notebook_entry(task, run_dir, results.get(task.name), source_sha[task.notebook]) for task in all_tasks
             ]
-            _write_manifest(run_dir, manifest)
+            write_manifest(run_dir, manifest)
 
         record(None)
         for folder in ("notebooks", "html", TABLES_DIR, "figures"):
             (run_dir / folder).mkdir(exist_ok=True)
         # One stage: the cross-case notebooks read the processed data, not the case reports' outputs, so
         # every notebook can run at once; the longest (cross-case) start first.
-        with _run_environment(out.resolve() / ".state"):
+        with run_environment(out.resolve() / ".state"):
             _execute_with_progress(runner, [cross_case + per_case], record, console, show_progress)
 
         registry = collect_outputs(run_dir)
-        manifest["outputs"] = _outputs_record(registry)
+        manifest["outputs"] = outputs_record(registry)
         failed = [entry for entry in manifest["notebooks"] if entry["status"] != "ok"]
         manifest["status"] = "failed" if failed else "complete"
     except KeyboardInterrupt:
@@ -1345,12 +483,12 @@ def run_pipeline(
         raise
     finally:
         runner.close()
-        finished = _now()
-        manifest["finished"] = _iso(finished)
+        finished = now()
+        manifest["finished"] = iso(finished)
         manifest["duration_s"] = round(time.perf_counter() - clock, 3)
-        _write_manifest(run_dir, manifest)
+        write_manifest(run_dir, manifest)
 
-    _write_index(run_dir, manifest, registry)
+    write_index(run_dir, manifest, registry)
     (run_dir / INCOMPLETE_MARKER).unlink()
     _point_latest(out, run_dir)
     return RunResult(run_dir, manifest)
@@ -1388,28 +526,6 @@ def _execute_with_progress(
             runner.run(stage, finished)
 
 
-# --- index.html ------------------------------------------------------------------------------
-
-
-
-def _write_index(run_dir: Path, manifest: Mapping[str, Any], registry: Mapping[str, Any]) -> None:
-    """``index.html``: every report, table and figure, with relative links only that exist."""
-    from importlib import resources
-
-    import jinja2
-
-    notebooks = []
-    for entry in manifest["notebooks"]:
-        candidates = (("report", entry["html"]["report"]), ("with code", entry["html"]["code"]), ("notebook", entry["executed"]))
-        notebooks.append({**entry, "links": [(label, href) for label, href in candidates if (run_dir / href).is_file()]})
-    template = resources.files("ponzoni_eval").joinpath("templates/run_index.html").read_text(encoding="utf-8")
-    environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-    page = environment.from_string(template).render(
-        manifest={**manifest, "notebooks": notebooks}, registry=registry, verify_path=_recorded_path(run_dir)
-    )
-    _atomic_write_bytes(run_dir / "index.html", page.encode("utf-8"))
-
-
 # --- stored outputs of the notebooks in the repository -----------------------------------------
 
 
@@ -1435,324 +551,16 @@ def execute_in_place(notebook: str | os.PathLike, *, timeout: float = 1800) -> N
     if notebook.with_suffix(".py").is_file():
         jupytext_cli(["--sync", "--quiet", str(notebook.with_suffix(".py"))])
     executed = nbformat.read(notebook, as_version=4)
-    with _run_environment(Path.cwd() / ".state"):
+    with run_environment(Path.cwd() / ".state"):
         NotebookClient(
             executed,
             kernel_name="python3",
             timeout=timeout,
             record_timing=False,
             resources={"metadata": {"path": str(notebook.parent.resolve())}},
-            **_kernel_options(),
+            **kernel_options(),
         ).execute()
     for cell in executed.cells:
         cell.metadata.pop("execution", None)
     text = jupytext.writes(executed, fmt="ipynb")  # the bytes jupytext.write gives, written atomically
     _atomic_write_bytes(notebook, (text if text.endswith("\n") else text + "\n").encode("utf-8"))
-
-
-# --- verify ------------------------------------------------------------------------------------
-
-
-@dataclass
-class VerifyResult:
-    """What `verify_run` found. ``ok`` is False on any difference or changed input."""
-
-    recorded_dir: Path
-    rerun_dir: Path | None
-    input_changes: "pd.DataFrame"
-    differences: "pd.DataFrame"
-    warnings: list[str]
-
-    @property
-    def ok(self) -> bool:
-        return self.input_changes.empty and self.differences.empty
-
-
-DIFFERENCE_COLUMNS = ("table", "column", "kind", "n_different", "detail")
-
-
-def _load_table(folder: Path, name: str) -> "pd.DataFrame":
-    import pandas as pd
-
-    parquet = folder / f"{name}.parquet"
-    return pd.read_parquet(parquet) if parquet.is_file() else pd.read_csv(folder / f"{name}.csv")
-
-
-def _table_names(folder: Path) -> set[str]:
-    return {path.stem for pattern in ("*.parquet", "*.csv") for path in folder.glob(pattern)}
-
-
-def _column_differences(recorded, rerun, rel_tol: float, abs_tol: float):
-    """Boolean mask of rows where two columns differ (missing equals missing)."""
-    import numpy as np
-    import pandas as pd
-
-    both_missing = (recorded.isna() & rerun.isna()).to_numpy()
-    if pd.api.types.is_float_dtype(recorded) and pd.api.types.is_float_dtype(rerun):
-        left = recorded.to_numpy(dtype="float64", na_value=np.nan)
-        right = rerun.to_numpy(dtype="float64", na_value=np.nan)
-        with np.errstate(invalid="ignore"):
-            tolerance = np.maximum(rel_tol * np.maximum(np.abs(left), np.abs(right)), abs_tol)
-            close = (left == right) | (np.abs(left - right) <= tolerance)
-        return ~(close | both_missing)
-    # Exact columns (text, integers, booleans, dates): compare their text, which is exact for these types.
-    same = (recorded.astype("str").to_numpy() == rerun.astype("str").to_numpy()) & ~(
-        recorded.isna().to_numpy() ^ rerun.isna().to_numpy()
-    )
-    return ~(same | both_missing)
-
-
-def compare_tables(
-    recorded_dir: str | os.PathLike,
-    rerun_dir: str | os.PathLike,
-    *,
-    rel_tol: float = 1e-9,
-    abs_tol: float = 1e-12,
-) -> "pd.DataFrame":
-    """Every difference between the result tables of two ``tables/`` folders.
-
-    Parameters
-    ----------
-    recorded_dir, rerun_dir : path
-        Two ``tables/`` folders (parquet preferred, CSV when there is no parquet).
-    rel_tol : float
-        Float columns: values count as equal when they differ by at most
-        ``rel_tol`` times the larger absolute value ...
-    abs_tol : float
-        ... or by at most ``abs_tol`` (so that ``0`` and ``1e-17``, a
-        rounding residue of the same zero, are equal).
-
-    Returns
-    -------
-    DataFrame
-        Columns ``table, column, kind, n_different, detail``; empty when the
-        folders hold the same results. ``kind`` is one of ``missing_table``,
-        ``extra_table``, ``columns``, ``rows``, ``dtype``, ``values``.
-    """
-    import pandas as pd
-
-    recorded_dir, rerun_dir = Path(recorded_dir), Path(rerun_dir)
-    recorded_names, rerun_names = _table_names(recorded_dir), _table_names(rerun_dir)
-    rows = [dict(table=n, column="", kind="missing_table", n_different=None, detail="not produced by the re-run")
-            for n in sorted(recorded_names - rerun_names)]
-    rows += [dict(table=n, column="", kind="extra_table", n_different=None, detail="produced by the re-run, not recorded")
-             for n in sorted(rerun_names - recorded_names)]
-    for name in sorted(recorded_names & rerun_names):
-        recorded, rerun = _load_table(recorded_dir, name), _load_table(rerun_dir, name)
-        if list(recorded.columns) != list(rerun.columns):
-            rows.append(dict(table=name, column="", kind="columns", n_different=None,
-                             detail=f"recorded {list(recorded.columns)}, re-run {list(rerun.columns)}"))
-            continue
-        if len(recorded) != len(rerun):
-            rows.append(dict(table=name, column="", kind="rows", n_different=abs(len(recorded) - len(rerun)),
-                             detail=f"recorded {len(recorded)} rows, re-run {len(rerun)}"))
-            continue
-        for column in recorded.columns:
-            left, right = recorded[column], rerun[column]
-            if pd.api.types.is_float_dtype(left) != pd.api.types.is_float_dtype(right):
-                rows.append(dict(table=name, column=column, kind="dtype", n_different=None,
-                                 detail=f"recorded {left.dtype}, re-run {right.dtype}"))
-                continue
-            mask = _column_differences(left, right, rel_tol, abs_tol)
-            if mask.any():
-                first = int(mask.argmax())
-                rows.append(dict(table=name, column=column, kind="values", n_different=int(mask.sum()),
-                                 detail=f"first in data row {first + 1}: recorded {left.iloc[first]!r}, "
-                                        f"re-run {right.iloc[first]!r}"))
-    frame = pd.DataFrame(rows, columns=list(DIFFERENCE_COLUMNS))
-    frame["n_different"] = frame["n_different"].astype("Int64")
-    return frame
-
-
-def _input_changes(recorded: Mapping[str, str], current: Mapping[str, str]) -> "pd.DataFrame":
-    import pandas as pd
-
-    rows = [dict(file=f, change="changed") for f in sorted(set(recorded) & set(current)) if recorded[f] != current[f]]
-    rows += [dict(file=f, change="missing") for f in sorted(set(recorded) - set(current))]
-    rows += [dict(file=f, change="added") for f in sorted(set(current) - set(recorded))]
-    return pd.DataFrame(rows, columns=["file", "change"])
-
-
-def _load_manifest(run_dir: Path) -> dict[str, Any]:
-    path = run_dir / MANIFEST_FILE
-    if not path.is_file():
-        raise DataError("not a run folder: no manifest.json", file=str(run_dir), expected="a folder made by `ponzoni-eval run`")
-    if (run_dir / INCOMPLETE_MARKER).exists():
-        raise DataError("this run did not finish (it carries an INCOMPLETE marker); nothing to verify", file=str(run_dir))
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise DataError(f"manifest.json is not valid JSON ({exc}); the run folder is damaged", file=str(path),
-                        expected="the manifest written by `ponzoni-eval run`") from None
-    if not isinstance(manifest, dict) or manifest.get("format_version") != MANIFEST_FORMAT:
-        raise DataError("manifest format not understood", file=str(path), expected=MANIFEST_FORMAT,
-                        found=manifest.get("format_version") if isinstance(manifest, dict) else type(manifest).__name__)
-    missing = [key for key in ("parameters", "inputs", "notebooks") if not isinstance(manifest.get(key), (dict, list))]
-    if missing:
-        raise DataError("manifest.json lacks what a re-run needs; the run folder is damaged", file=str(path),
-                        expected="the keys parameters, inputs and notebooks", found=", ".join(missing) + " missing")
-    return manifest
-
-
-def _environment_warnings(recorded: Mapping[str, Any], rerun: Mapping[str, Any]) -> list[str]:
-    warnings = []
-    old, new = recorded["environment"]["packages"], rerun["environment"]["packages"]
-    changed = [f"{p} {old.get(p)} -> {new.get(p)}" for p in sorted(set(old) | set(new)) if old.get(p) != new.get(p)]
-    if changed:
-        warnings.append("package versions differ from the recorded run: " + "; ".join(changed))
-    if recorded["environment"]["python"] != rerun["environment"]["python"]:
-        warnings.append(f"Python {recorded['environment']['python']} recorded, {rerun['environment']['python']} now")
-    if (recorded.get("git") or {}).get("commit") != (rerun.get("git") or {}).get("commit"):
-        warnings.append("the code is at another git commit than the recorded run")
-    changed_notebooks = _input_changes(recorded["inputs"].get("notebooks", {}), rerun["inputs"].get("notebooks", {}))
-    if not changed_notebooks.empty:
-        warnings.append("report notebooks differ from the recorded run: " + ", ".join(changed_notebooks["file"]))
-    changed_processed = _input_changes(recorded["inputs"]["processed"], rerun["inputs"]["processed"])
-    if not changed_processed.empty:
-        warnings.append("prepare wrote different processed files: " + ", ".join(changed_processed["file"]))
-    return warnings
-
-
-def verify_run(
-    run_dir: str | os.PathLike,
-    *,
-    data_dir: str | os.PathLike | None = None,
-    jobs: int = 2,
-    notebooks_dir: str | os.PathLike | None = None,
-    keep: bool = False,
-    rel_tol: float = 1e-9,
-    abs_tol: float = 1e-12,
-    console: "Console | None" = None,
-) -> VerifyResult:
-    """Re-run a recorded run on the same inputs and compare every result table.
-
-    Parameters
-    ----------
-    run_dir : path
-        A run folder (or ``papermill_runs/latest``, or a reference run that
-        holds only ``manifest.json`` and ``tables/``).
-    data_dir : path, optional
-        Where the raw data are now (default: the recorded ``data_dir``,
-        relative to the working folder).
-    jobs : int
-        Notebooks executed at once for the re-run.
-    notebooks_dir : path, optional
-        Report notebooks to run (default: the repository's ``notebooks/``).
-    keep : bool
-        Keep the re-run folder even when everything matches (it is always
-        kept on a mismatch, for inspection).
-    rel_tol, abs_tol : float
-        Float tolerance, see `compare_tables`.
-
-    Returns
-    -------
-    VerifyResult
-        ``ok`` is False when an input file changed (the re-run is then
-        skipped: its results could not be expected to match) or any table
-        differs. A summary is printed.
-
-    Notes
-    -----
-    The re-run writes its processed tables and run folder into a temporary
-    folder; nothing of the recorded run or of ``data/processed`` is touched.
-    Differences in package versions, git commit, notebooks or processed files
-    are reported as warnings: they explain a mismatch, they are not one.
-    """
-    import pandas as pd
-    from rich.console import Console
-
-    console = console or Console(stderr=True)
-    recorded_dir = resolve_run_dir(run_dir)
-    manifest = _load_manifest(recorded_dir)
-    parameters = manifest["parameters"]
-    data_dir = Path(data_dir) if data_dir is not None else Path(parameters["data_dir"])
-    if not data_dir.is_dir():
-        raise DataError("the recorded data folder is not here; pass --data", file=str(data_dir))
-
-    input_changes = _input_changes(manifest["inputs"]["raw"], folder_checksums(data_dir))
-    empty = pd.DataFrame(columns=list(DIFFERENCE_COLUMNS))
-    if not input_changes.empty:
-        result = VerifyResult(recorded_dir, None, input_changes, empty, [])
-        _print_verify_summary(result, console)
-        return result
-
-    workspace = Path(tempfile.mkdtemp(prefix="ponzoni-verify-"))
-    rerun = run_pipeline(
-        data_dir,
-        cases=parameters["cases"],
-        jobs=jobs,
-        out=workspace / "runs",
-        language=parameters["language"],
-        alpha=parameters["alpha"],
-        seed=parameters["seed"],
-        min_cell=parameters.get("min_cell"),  # runs recorded before min_cell existed used the default
-        processed_dir=workspace / "processed",
-        notebooks_dir=notebooks_dir,
-        console=console,
-    )
-    differences = compare_tables(recorded_dir / TABLES_DIR, rerun.run_dir / TABLES_DIR, rel_tol=rel_tol, abs_tol=abs_tol)
-    recorded_status = {entry["name"]: entry["status"] for entry in manifest["notebooks"]}
-    notebook_rows = [
-        dict(table=entry["name"], column="", kind="notebook", n_different=None,
-             detail=f"recorded {recorded_status.get(entry['name'], 'absent')}, re-run {entry['status']}")
-        for entry in rerun.manifest["notebooks"]
-        if entry["status"] != recorded_status.get(entry["name"])
-    ]
-    if notebook_rows:
-        differences = pd.concat([pd.DataFrame(notebook_rows, columns=list(DIFFERENCE_COLUMNS)), differences], ignore_index=True)
-    result = VerifyResult(recorded_dir, rerun.run_dir, input_changes, differences, _environment_warnings(manifest, rerun.manifest))
-    if result.ok and not keep:
-        shutil.rmtree(workspace, ignore_errors=True)
-        result.rerun_dir = None
-    _print_verify_summary(result, console)
-    return result
-
-
-def _print_verify_summary(result: VerifyResult, console: "Console") -> None:
-    from rich.markup import escape
-    from rich.table import Table
-
-    for warning in result.warnings:
-        console.print(f"[yellow]Note:[/yellow] {escape(warning)}", highlight=False)
-    if not result.input_changes.empty:
-        table = Table(title="Input files differ from the recorded run", title_justify="left")
-        table.add_column("file")
-        table.add_column("change")
-        for row in result.input_changes.itertuples(index=False):
-            table.add_row(escape(row.file), row.change)
-        console.print(table)
-        console.print("[bold red]Not verified:[/bold red] the inputs are not the recorded ones, so the run was not repeated.")
-        return
-    if result.differences.empty:
-        kept = f" The re-run is kept in {escape(str(result.rerun_dir))}." if result.rerun_dir is not None else ""
-        console.print(f"[bold green]Verified:[/bold green] every table of {escape(result.recorded_dir.name)} was reproduced.{kept}",
-                      highlight=False, soft_wrap=True)
-        return
-    table = Table(title=f"Differences from {result.recorded_dir.name}", title_justify="left")
-    for column in DIFFERENCE_COLUMNS:
-        table.add_column(column)
-    for row in result.differences.itertuples(index=False):
-        table.add_row(*(escape("" if _is_missing(value) else str(value)) for value in row))
-    console.print(table)
-    kept = escape(str(result.rerun_dir))
-    console.print(f"[bold red]Not verified:[/bold red] {len(result.differences)} difference(s); re-run kept in {kept}")
-
-
-def _is_missing(value: Any) -> bool:
-    """True for None / NaN / pd.NA (for printing)."""
-    import pandas as pd
-
-    return value is None or (not isinstance(value, (str, list)) and bool(pd.isna(value)))
-
-
-def strip_volatile(manifest: Mapping[str, Any]) -> Any:
-    """The manifest without the fields that differ between runs by design (times, run id)."""
-
-    def strip(value: Any) -> Any:
-        if isinstance(value, Mapping):
-            return {k: strip(v) for k, v in value.items() if k not in VOLATILE_MANIFEST_KEYS}
-        if isinstance(value, list):
-            return [strip(v) for v in value]
-        return value
-
-    return strip(manifest)

@@ -35,23 +35,17 @@ interrupted.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import html
 import io
 import json
-import math
 import os
+import pandas as pd
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
-
-from .errors import DataError
-
-if TYPE_CHECKING:  # pragma: no cover
-    import pandas as pd
-    from matplotlib.figure import Figure
+from ponzoni_eval.errors import DataError
+from typing import Any, Mapping, Sequence
+from ponzoni_eval._core.files import atomic_replace_bytes, json_bytes, sha256_bytes
 
 __all__ = [
     "RunContext",
@@ -62,22 +56,13 @@ __all__ = [
     "collect_outputs",
     "synthetic_banner",
     "is_synthetic",
-    "format_number",
-    "format_p",
-    "format_ci",
-    "describe_result",
-    "describe_change",
-    "describe_results",
-    "describe_by",
-    "describe_range",
-    "describe_share",
-    "describe_tally",
     "OUTPUTS_FILE",
     "TABLES_DIR",
     "FIGURES_DIR",
     "DOCUMENTS_DIR",
     "DOCUMENT_FORMATS",
 ]
+
 
 TABLES_DIR = "tables"
 FIGURES_DIR = "figures"
@@ -93,33 +78,6 @@ _CASE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")  # schema.ID_PATTER
 # A fixed salt makes the ids matplotlib writes into SVG files the same on every run.
 _SVG_HASHSALT = "ponzoni_eval"
 _PNG_DPI = 150
-
-
-# --- atomic writing -------------------------------------------------------------
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write `data` to `path` through a temporary file in the same folder and `os.replace`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False)
-    try:
-        with handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(handle.name, path)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
-
-
-def _json_bytes(payload: Any) -> bytes:
-    """JSON as the package writes it everywhere: sorted keys, two-space indent, final newline."""
-    return (json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 # --- the run folder ---------------------------------------------------------------
@@ -237,7 +195,7 @@ def _claim_name(sidecar: Path, kind: str, notebook: str | None, case_id: str | N
 
 
 def _write_sidecar(run_dir: Path, folder: str, stem: str, record: dict[str, Any]) -> None:
-    _atomic_write_bytes(run_dir / folder / f"{stem}.json", _json_bytes(record))
+    atomic_replace_bytes(run_dir / folder / f"{stem}.json", json_bytes(record))
     collect_outputs(run_dir)
 
 
@@ -261,7 +219,7 @@ def collect_outputs(run_dir: str | os.PathLike) -> dict[str, Any]:
         for sidecar in sorted((run_dir / folder).glob("*.json")):
             records.append(json.loads(sidecar.read_text(encoding="utf-8")))
         registry[kind] = records
-    _atomic_write_bytes(run_dir / OUTPUTS_FILE, _json_bytes(registry))
+    atomic_replace_bytes(run_dir / OUTPUTS_FILE, json_bytes(registry))
     return registry
 
 
@@ -394,8 +352,8 @@ def save_table(
     sidecar = run_dir / TABLES_DIR / f"{stem}.json"
     _claim_name(sidecar, "table", notebook, case_id)
     csv_data, parquet_data = _csv_bytes(table), _parquet_bytes(table)
-    _atomic_write_bytes(run_dir / TABLES_DIR / f"{stem}.csv", csv_data)
-    _atomic_write_bytes(run_dir / TABLES_DIR / f"{stem}.parquet", parquet_data)
+    atomic_replace_bytes(run_dir / TABLES_DIR / f"{stem}.csv", csv_data)
+    atomic_replace_bytes(run_dir / TABLES_DIR / f"{stem}.parquet", parquet_data)
     record = {
         "name": stem,
         "kind": "table",
@@ -408,7 +366,7 @@ def save_table(
             "csv": f"{TABLES_DIR}/{stem}.csv",
             "parquet": f"{TABLES_DIR}/{stem}.parquet",
         },
-        "sha256": {"csv": _sha256(csv_data), "parquet": _sha256(parquet_data)},
+        "sha256": {"csv": sha256_bytes(csv_data), "parquet": sha256_bytes(parquet_data)},
         "suppressed": (
             {"count_columns": list(count_columns), "threshold": threshold, **({"derived": dict(derived)} if derived else {})}
             if publish
@@ -498,8 +456,8 @@ def save_figure(
     for kind in ("png", "svg"):
         data = _figure_bytes(fig, kind, styled=styled)
         relative = f"{FIGURES_DIR}/{stem}.{kind}"
-        _atomic_write_bytes(run_dir / relative, data)
-        files[kind], checksums[kind] = relative, _sha256(data)
+        atomic_replace_bytes(run_dir / relative, data)
+        files[kind], checksums[kind] = relative, sha256_bytes(data)
     record = {
         "name": stem,
         "kind": "figure",
@@ -572,7 +530,7 @@ def save_document(
     sidecar = run_dir / DOCUMENTS_DIR / f"{stem}.json"
     _claim_name(sidecar, "document", notebook, case_id)
     relative = f"{DOCUMENTS_DIR}/{stem}"
-    _atomic_write_bytes(run_dir / relative, data)
+    atomic_replace_bytes(run_dir / relative, data)
     record = {
         "name": stem,
         "kind": "document",
@@ -581,7 +539,7 @@ def save_document(
         "notebook": notebook,
         "case_id": case_id,
         "files": {format: relative},
-        "sha256": {format: _sha256(data)},
+        "sha256": {format: sha256_bytes(data)},
     }
     _write_sidecar(run_dir, DOCUMENTS_DIR, stem, record)
 
@@ -664,439 +622,3 @@ def synthetic_banner(processed_dir: str | os.PathLike, *, language: str = "en") 
     if not is_synthetic(processed_dir):
         return None
     return Banner(*_BANNER_TEXT[language])
-
-
-# --- numbers in words -----------------------------------------------------------------
-
-_WORDS = {
-    "en": {
-        "decimal": ".",
-        "ci": "{level}% CI {low} to {high}",
-        "rose": "{label} rose from {before} to {after}",
-        "fell": "{label} fell from {before} to {after}",
-        "same": "{label} stayed at {before}",
-        "not_tested": "{label}: not tested",
-        "group_not_tested": "{name} not tested",
-        "range": "{label} ranged from {low} ({low_where}) to {high} ({high_where}) over {n} estimates",
-        "single": "{label} was {value} ({where})",
-        "no_estimates": "{label}: no estimates",
-        "below": "; {k} of them below {threshold}",
-        "share": "{label} was mentioned by {n} of {total} interviewed participants ({percent}%)",
-        "share_suppressed": "{label} was mentioned by fewer than {threshold} of {total} interviewed participants",
-        "tally": "{label}: {parts} (n = {n})",
-    },
-    "nl": {
-        "decimal": ",",
-        "ci": "{level}%-BI {low} tot {high}",
-        "rose": "{label} steeg van {before} naar {after}",
-        "fell": "{label} daalde van {before} naar {after}",
-        "same": "{label} bleef op {before}",
-        "not_tested": "{label}: niet getoetst",
-        "group_not_tested": "{name} niet getoetst",
-        "range": "{label} liep uiteen van {low} ({low_where}) tot {high} ({high_where}) over {n} schattingen",
-        "single": "{label} was {value} ({where})",
-        "no_estimates": "{label}: geen schattingen",
-        "below": "; {k} daarvan onder {threshold}",
-        "share": "{label} werd genoemd door {n} van de {total} geïnterviewde deelnemers ({percent}%)",
-        "share_suppressed": "{label} werd genoemd door minder dan {threshold} van de {total} geïnterviewde deelnemers",
-        "tally": "{label}: {parts} (n = {n})",
-    },
-}
-
-
-def _words(language: str) -> dict[str, str]:
-    if language not in _WORDS:
-        raise ValueError(f"language must be one of {sorted(_WORDS)}, got {language!r}")
-    return _WORDS[language]
-
-
-def _missing(value: Any) -> bool:
-    if value is None:
-        return True
-    try:
-        return bool(math.isnan(float(value)))
-    except (TypeError, ValueError):
-        return str(value) in {"", "<NA>", "nan"}
-
-
-def format_number(value: float, digits: int = 2, *, language: str = "en", leading_zero: bool = True) -> str:
-    """A number rounded to `digits` decimals, with the language's decimal mark.
-
-    ``leading_zero=False`` drops the zero before the decimal mark, as APA style
-    does for values that cannot exceed 1 (p-values, correlations).
-
-    Examples
-    --------
-    >>> format_number(0.8967, 1)
-    '0.9'
-    >>> format_number(-0.25, 2, language="nl", leading_zero=False)
-    '-,25'
-    """
-    decimal = _words(language)["decimal"]
-    text = f"{float(value):.{digits}f}"
-    if text.startswith("-") and float(text) == 0:
-        text = text[1:]  # no "-0.0"
-    if not leading_zero:
-        text = re.sub(r"^(-?)0\.", r"\1.", text)
-    return text.replace(".", decimal)
-
-
-def format_p(p: float, *, language: str = "en") -> str:
-    """A p-value in APA style: three decimals, no leading zero, ``p < .001`` below .001.
-
-    Examples
-    --------
-    >>> format_p(0.0031)
-    'p = .003'
-    >>> format_p(0.00002)
-    'p < .001'
-    >>> format_p(0.04, language="nl")
-    'p = ,040'
-    """
-    if _missing(p):
-        raise ValueError("format_p needs a p-value, got a missing value")
-    p = float(p)
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"a p-value lies between 0 and 1, got {p}")
-    if p < 0.001:
-        return f"p < {format_number(0.001, 3, language=language, leading_zero=False)}"
-    if p > 0.999:
-        return f"p > {format_number(0.999, 3, language=language, leading_zero=False)}"
-    return f"p = {format_number(p, 3, language=language, leading_zero=False)}"
-
-
-def format_ci(low: float, high: float, digits: int = 2, *, level: int = 95, language: str = "en") -> str:
-    """A confidence interval in words: ``95% CI 0.40 to 1.40``.
-
-    Examples
-    --------
-    >>> format_ci(0.4, 1.4, 1)
-    '95% CI 0.4 to 1.4'
-    """
-    words = _words(language)
-    return words["ci"].format(
-        level=level,
-        low=format_number(low, digits, language=language),
-        high=format_number(high, digits, language=language),
-    )
-
-
-def _label(row: Mapping[str, Any], label: str | None) -> str:
-    if label:
-        return label
-    outcome = str(row.get("outcome") or "result").replace("_", " ")
-    return outcome[:1].upper() + outcome[1:]
-
-
-def _statistics_clause(row: Mapping[str, Any], digits: int, language: str, p_column: str) -> str:
-    """``g_av = 0.9, 95% CI 0.4 to 1.4, p = .003, n = 14``; parts that are missing are left out."""
-    parts = []
-    if not _missing(row.get("effect_size")):
-        name = row.get("effect_name") if not _missing(row.get("effect_name")) else "effect"
-        parts.append(f"{name} = {format_number(row['effect_size'], digits, language=language)}")
-        if not _missing(row.get("ci_low")) and not _missing(row.get("ci_high")):
-            parts.append(format_ci(row["ci_low"], row["ci_high"], digits, language=language))
-    if not _missing(row.get(p_column)):
-        parts.append(format_p(row[p_column], language=language))
-    if not _missing(row.get("n")):
-        parts.append(f"n = {int(row['n'])}")
-    return ", ".join(parts)
-
-
-def _note_clause(row: Mapping[str, Any]) -> str:
-    note = row.get("note")
-    return "" if _missing(note) else f" ({note})"
-
-
-def describe_change(
-    row: Mapping[str, Any],
-    *,
-    before: float,
-    after: float,
-    label: str | None = None,
-    digits: int = 1,
-    language: str = "en",
-    p_column: str = "p_value",
-) -> str:
-    """One sentence for a change between two waves, from a result row and the two means.
-
-    Parameters
-    ----------
-    row : mapping
-        One row in the standard result shape (a ``Series`` or ``dict``):
-        ``outcome, n, p_value, effect_size, effect_name, ci_low, ci_high, note``.
-    before, after : float
-        The mean (or median) at the two waves, on the scale's own units.
-    label : str, optional
-        What changed, as the sentence should name it; default: the outcome
-        with ``_`` as spaces, capitalised.
-    digits : int
-        Decimals for the means, the effect size and its CI (p-values always
-        get three).
-    language : {"en", "nl"}
-    p_column : {"p_value", "p_adjusted"}
-        Which p-value to report.
-
-    Returns
-    -------
-    str
-        The sentence, without a final full stop, so it can sit inside a longer one.
-
-    Notes
-    -----
-    The direction word compares the two means as they are shown (rounded to
-    `digits`), so the sentence never says "rose from 2.8 to 2.8". When the
-    test could not be run (no effect size and no p-value) the row's ``note``
-    says why.
-
-    Examples
-    --------
-    >>> row = {"outcome": "trust", "n": 14, "p_value": 0.0031, "effect_size": 0.9,
-    ...        "effect_name": "g_av", "ci_low": 0.4, "ci_high": 1.4, "note": None}
-    >>> describe_change(row, before=2.81, after=3.66)
-    'Trust rose from 2.8 to 3.7 (g_av = 0.9, 95% CI 0.4 to 1.4, p = .003, n = 14)'
-    >>> describe_change(row, before=2.81, after=3.66, label="Vertrouwen", language="nl")
-    'Vertrouwen steeg van 2,8 naar 3,7 (g_av = 0,9, 95%-BI 0,4 tot 1,4, p = ,003, n = 14)'
-    """
-    words = _words(language)
-    shown_before = format_number(before, digits, language=language)
-    shown_after = format_number(after, digits, language=language)
-    if shown_before == shown_after:
-        direction = "same"
-    else:
-        direction = "rose" if round(float(after), digits) > round(float(before), digits) else "fell"
-    sentence = words[direction].format(label=_label(row, label), before=shown_before, after=shown_after)
-    statistics = _statistics_clause(row, digits, language, p_column)
-    if statistics:
-        sentence += f" ({statistics})"
-    return sentence + _note_clause(row)
-
-
-def describe_result(
-    row: Mapping[str, Any],
-    *,
-    label: str | None = None,
-    digits: int = 2,
-    language: str = "en",
-    p_column: str = "p_value",
-) -> str:
-    """One sentence for any row in the standard result shape.
-
-    ``Perception gap (role=professional): d_z = 0.85, 95% CI 0.20 to 1.50,
-    p = .012, n = 12 (exact).`` The ``group`` is added in brackets when the
-    row has one; the ``note`` at the end. A row that could not be tested
-    reads ``<label>: not tested (<note>).``
-
-    Examples
-    --------
-    >>> describe_result({"outcome": "help_seeking", "group": "", "n": 3, "note": "n too small"})
-    'Help seeking: not tested (n too small).'
-    """
-    words = _words(language)
-    name = _label(row, label)
-    if not _missing(row.get("group")):
-        name += f" ({row['group']})"
-    statistics = _statistics_clause(row, digits, language, p_column)
-    has_test = not (_missing(row.get("effect_size")) and _missing(row.get(p_column)))
-    if not has_test:
-        return words["not_tested"].format(label=name) + _note_clause(row) + "."
-    return f"{name}: {statistics}{_note_clause(row)}."
-
-
-def describe_results(frame: "pd.DataFrame", **options: Any) -> list[str]:
-    """`describe_result` for every row of a result frame (results are small; one sentence each)."""
-    return [describe_result(row, **options) for row in frame.to_dict(orient="records")]
-
-
-def _where(row: Mapping[str, Any], columns: Sequence[str], names: Mapping[str, str] | None) -> str:
-    """The values of `columns` in a row, as a reader should see them (``trust, t2``)."""
-    names = names or {}
-    values = ["" if _missing(row.get(column)) else str(row[column]) for column in columns]
-    return ", ".join(names.get(value, value) for value in values if value)
-
-
-def describe_by(
-    frame: "pd.DataFrame",
-    *,
-    by: str | Sequence[str],
-    label: str,
-    names: Mapping[str, str] | None = None,
-    digits: int = 2,
-    language: str = "en",
-    p_column: str = "p_value",
-) -> str:
-    """One sentence for several result rows: the label, then each group's numbers.
-
-    ``Trust change t0->t2: Slotervaart change = 0.65, 95% CI 0.34 to 0.96,
-    p < .001, n = 32; Poelenburg B change = 0.25, ... .`` A row that could not
-    be tested reads ``<group> not tested``. Use it where a section reports
-    the same result for a few groups (cases, roles); for many rows see
-    `describe_range`.
-
-    Parameters
-    ----------
-    frame : DataFrame
-        Rows in the standard result shape, in the order to report them.
-    by : str or list of str
-        Column(s) that name each row's group.
-    label : str
-        What the numbers are, as the sentence should open.
-    names : mapping, optional
-        Display names of group values (``{"poelenburg_a": "Poelenburg A"}``).
-    digits, language, p_column
-        As in `describe_result`.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> rows = [{"case_id": "a", "n": 12, "p_value": 0.01, "effect_size": 0.5, "effect_name": "change",
-    ...          "ci_low": 0.1, "ci_high": 0.9}, {"case_id": "b", "n": 2, "note": "n too small"}]
-    >>> describe_by(pd.DataFrame(rows), by="case_id", label="Trust change", digits=1)
-    'Trust change: a change = 0.5, 95% CI 0.1 to 0.9, p = .010, n = 12; b not tested.'
-    """
-    words = _words(language)
-    columns = [by] if isinstance(by, str) else list(by)
-    parts = []
-    for row in frame.to_dict(orient="records"):
-        name = _where(row, columns, names)
-        statistics = _statistics_clause(row, digits, language, p_column)
-        has_test = not (_missing(row.get("effect_size")) and _missing(row.get(p_column)))
-        parts.append(f"{name} {statistics}" if has_test else words["group_not_tested"].format(name=name))
-    if not parts:
-        return words["no_estimates"].format(label=label) + "."
-    return f"{label}: " + "; ".join(parts) + "."
-
-
-def describe_range(
-    frame: "pd.DataFrame",
-    *,
-    by: str | Sequence[str],
-    label: str,
-    names: Mapping[str, str] | None = None,
-    threshold: float | None = None,
-    digits: int = 2,
-    language: str = "en",
-) -> str:
-    """One sentence for many estimates: the smallest and the largest, and how many fall short.
-
-    ``Cronbach's alpha ranged from 0.71 (trust, t2) to 0.94 (feeling judged,
-    t0) over 21 estimates; 0 of them below 0.70.`` Rows without an
-    ``effect_size`` (not estimated) are left out of the count.
-
-    Parameters
-    ----------
-    frame : DataFrame
-        Rows with ``effect_size`` and the `by` columns.
-    by : str or list of str
-        Column(s) that say where an estimate comes from.
-    label : str
-        What the estimates are.
-    names : mapping, optional
-        Display names of the `by` values.
-    threshold : float, optional
-        Also count the estimates below this value (e.g. .70 for alpha).
-    digits, language
-        As in `describe_result`.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> frame = pd.DataFrame({"outcome": ["trust", "safe_space", "trust"], "group": ["t0", "t1", "t2"],
-    ...                       "effect_size": [0.84, 0.66, float("nan")]})
-    >>> describe_range(frame, by=["outcome", "group"], label="Alpha", threshold=0.7)
-    'Alpha ranged from 0.66 (safe_space, t1) to 0.84 (trust, t0) over 2 estimates; 1 of them below 0.70.'
-    """
-    words = _words(language)
-    columns = [by] if isinstance(by, str) else list(by)
-    estimated = frame.loc[frame["effect_size"].notna()]
-    if estimated.empty:
-        return words["no_estimates"].format(label=label) + "."
-    low = estimated.loc[estimated["effect_size"].idxmin()]
-    high = estimated.loc[estimated["effect_size"].idxmax()]
-    if len(estimated) == 1:
-        sentence = words["single"].format(
-            label=label, value=format_number(low["effect_size"], digits, language=language), where=_where(low, columns, names)
-        )
-    else:
-        sentence = words["range"].format(
-            label=label,
-            low=format_number(low["effect_size"], digits, language=language),
-            low_where=_where(low, columns, names),
-            high=format_number(high["effect_size"], digits, language=language),
-            high_where=_where(high, columns, names),
-            n=len(estimated),
-        )
-    if threshold is not None:
-        below = int((estimated["effect_size"] < threshold).sum())
-        sentence += words["below"].format(k=below, threshold=format_number(threshold, digits, language=language))
-    return sentence + "."
-
-
-def describe_share(
-    label: str,
-    n: float | None,
-    total: float,
-    *,
-    threshold: int = 5,
-    language: str = "en",
-) -> str:
-    """How many interviewed participants mentioned a theme, without revealing a suppressed count.
-
-    Parameters
-    ----------
-    label : str
-        The theme or code as the sentence should name it.
-    n : int or None
-        Participants who mentioned it; missing when the count was suppressed
-        (`ponzoni_eval.privacy.suppress_small_cells`), and then the sentence
-        says only "fewer than `threshold`".
-    total : int
-        Interviewed participants (the denominator).
-    threshold : int
-        The suppression threshold the table was published with.
-    language : {"en", "nl"}
-
-    Examples
-    --------
-    >>> describe_share("Growing trust", 12, 24)
-    'Growing trust was mentioned by 12 of 24 interviewed participants (50%)'
-    >>> describe_share("Growing trust", None, 24)
-    'Growing trust was mentioned by fewer than 5 of 24 interviewed participants'
-    """
-    words = _words(language)
-    if _missing(n):
-        return words["share_suppressed"].format(label=label, threshold=threshold, total=int(total))
-    percent = format_number(100 * float(n) / float(total), 0, language=language) if total else "–"
-    return words["share"].format(label=label, n=int(n), total=int(total), percent=percent)
-
-
-def describe_tally(values: Sequence[Any], *, label: str, names: Mapping[str, str] | None = None, order: Sequence[str] | None = None, language: str = "en") -> str:
-    """How often each label occurs, in one sentence: ``Fit: agreement 6, silence 4 (n = 10).``
-
-    Parameters
-    ----------
-    values : sequence
-        The labels, one per unit (e.g. the ``fit_label`` column of a joint display).
-    label : str
-        What is counted.
-    names : mapping, optional
-        Display names of the labels.
-    order : sequence of str, optional
-        The order to list labels in (labels not in it follow, by count); labels
-        in it that never occur are left out.
-    language : {"en", "nl"}
-
-    Examples
-    --------
-    >>> describe_tally(["silence", "agreement", "agreement"], label="Fit", order=["agreement", "dissonance", "silence"])
-    'Fit: agreement 2, silence 1 (n = 3).'
-    """
-    import pandas as pd
-
-    words = _words(language)
-    counts = pd.Series(list(values), dtype="object").dropna().astype(str).value_counts(sort=True)
-    known = [value for value in (order or []) if value in counts.index]
-    listed = known + [value for value in counts.index if value not in known]
-    names = names or {}
-    parts = ", ".join(f"{names.get(value, value)} {int(counts[value])}" for value in listed)
-    return words["tally"].format(label=label, parts=parts or "–", n=int(counts.sum())) + "."

@@ -20,409 +20,19 @@ instead of raising, and never hides a convergence problem.
 
 from __future__ import annotations
 
-import warnings
-from dataclasses import dataclass, field
-from typing import Any, Sequence
-
 import numpy as np
 import pandas as pd
+from dataclasses import dataclass, field
+from ponzoni_eval.errors import DataError, require_columns
+from ponzoni_eval.results import result_frame
+from typing import Any
+from ponzoni_eval.stats.common import Z95, formula_errors, not_run_row, observed_levels, select_outcome
+from ponzoni_eval.stats.multitest import adjust_p
 
-from .errors import DataError, require_columns
-from .results import RESULT_COLUMNS, result_frame, stack_results
-
-__all__ = ["kruskal_dunn", "mixed_model", "marginal_means", "ordinal_model"]
-
-_Z95 = 1.959963984540054  # standard normal 97.5% quantile
-
-# R p.adjust names (as evaluators know them) -> statsmodels multipletests names.
-_P_ADJUST = {
-    "holm": "holm",
-    "bonferroni": "bonferroni",
-    "hochberg": "simes-hochberg",
-    "bh": "fdr_bh",
-    "fdr": "fdr_bh",
-    "fdr_bh": "fdr_bh",
-    "by": "fdr_by",
-    "fdr_by": "fdr_by",
-    "sidak": "sidak",
-    "holm-sidak": "holm-sidak",
-    "none": None,
-}
-
-
-# --- shared helpers -----------------------------------------------------------
-
-
-def _select_outcome(frame: pd.DataFrame, *, column: str, outcome: str, table: str) -> pd.DataFrame:
-    """Rows of one scale/item; an unknown outcome is a user error, named with the choices."""
-    selected = frame.loc[frame[column] == outcome]
-    if selected.empty:
-        available = sorted(pd.unique(frame[column].dropna()).tolist())
-        raise DataError(
-            f"no rows with {column} = {outcome!r} in the {table} table",
-            file=table,
-            column=column,
-            expected=f"one of {available}",
-            found=outcome,
-            rule="unknown_outcome",
-        )
-    return selected
-
-
-def _adjust(p_values: np.ndarray, method: str) -> np.ndarray:
-    """Adjusted p-values as R ``p.adjust`` gives them (Holm is step-down with monotonicity)."""
-    from statsmodels.stats.multitest import multipletests
-
-    key = method.lower()
-    if key not in _P_ADJUST:
-        raise ValueError(f"unknown p_adjust method {method!r}; choose one of {sorted(_P_ADJUST)}")
-    p = np.asarray(p_values, dtype=float)
-    out = np.full_like(p, np.nan)
-    finite = np.isfinite(p)
-    if _P_ADJUST[key] is None or not finite.any():
-        out[finite] = p[finite]
-        return out
-    if _P_ADJUST[key] == "holm":
-        out[finite] = _holm(p[finite])
-        return out
-    out[finite] = multipletests(p[finite], method=_P_ADJUST[key])[1]
-    return out
-
-
-def _holm(p: np.ndarray) -> np.ndarray:
-    """Holm's step-down adjustment, as R ``p.adjust(p, "holm")`` and statsmodels' ``multipletests``.
-
-    The same arithmetic as statsmodels (sorted p times m, m - 1, ..., 1, running
-    maximum, capped at 1), without its ``gc.collect()``, which took 0.3-0.5 s
-    per call in a notebook kernel holding figures and tables.
-    """
-    order = np.argsort(p)
-    adjusted = np.maximum.accumulate(p[order] * np.arange(len(p), 0, -1))
-    adjusted[adjusted > 1] = 1
-    out = np.empty_like(adjusted)
-    out[order] = adjusted
-    return out
-
-
-def _levels(series: pd.Series) -> list:
-    """Observed levels in their natural order (category order when categorical)."""
-    if isinstance(series.dtype, pd.CategoricalDtype):
-        observed = set(series.dropna().unique())
-        return [c for c in series.cat.categories if c in observed]
-    return sorted(series.dropna().unique().tolist())
-
-
-def _not_run(analysis: str, outcome: str, test: str, note: str, *, case_id: str = "all", n: int | None = None) -> pd.DataFrame:
-    return result_frame([dict(analysis=analysis, case_id=case_id, outcome=outcome, test=test, n=n, note=note)])
-
-
-def _formula_errors() -> tuple[type[BaseException], ...]:
-    """Exceptions that mean "this formula does not fit this table" (unknown column, bad syntax)."""
-    errors: list[type[BaseException]] = [KeyError, NameError, SyntaxError]
-    try:
-        from patsy import PatsyError
-
-        errors.append(PatsyError)
-    except ImportError:  # formulaic-only installations
-        pass
-    return tuple(errors)
-
-
-def _warning_text(caught: list[warnings.WarningMessage]) -> list[str]:
-    """Unique warning messages, first line each, in the order they were raised."""
-    seen: dict[str, None] = {}
-    for w in caught:
-        seen.setdefault(str(w.message).strip().splitlines()[0], None)
-    return list(seen)
-
-
-# --- Kruskal-Wallis + Dunn ------------------------------------------------------
-
-
-def _midranks(codes: np.ndarray, n_unique: int) -> tuple[np.ndarray, np.ndarray]:
-    """Average ranks per row of a (B, M) matrix of value codes, and each row's tie sum.
-
-    ``codes`` index the sorted unique values (0 = smallest), so ranks follow
-    from per-row counts of each value: the mid-rank of value j is the number
-    of smaller values plus (count_j + 1) / 2. The tie sum is sum(t^3 - t)
-    over tie groups. Vectorised over rows (bootstrap replicates).
-    """
-    n_rows = codes.shape[0]
-    flat = (codes + n_unique * np.arange(n_rows)[:, None]).ravel()
-    counts = np.bincount(flat, minlength=n_rows * n_unique).reshape(n_rows, n_unique).astype(float)
-    below = np.cumsum(counts, axis=1) - counts
-    mid_rank = below + (counts + 1.0) / 2.0
-    ranks = np.take_along_axis(mid_rank, codes, axis=1)
-    tie_sum = (counts**3 - counts).sum(axis=1)
-    return ranks, tie_sum
-
-
-def _kruskal_h(ranks: np.ndarray, tie_sum: np.ndarray, group_codes: np.ndarray, k: int) -> np.ndarray:
-    """Tie-corrected Kruskal-Wallis H per row (as R ``kruskal.test``); NaN when all values tie."""
-    n_total = ranks.shape[1]
-    membership = np.eye(k)[group_codes]
-    group_n = membership.sum(axis=0)
-    rank_sums = ranks @ membership
-    h = 12.0 / (n_total * (n_total + 1.0)) * (rank_sums**2 / group_n).sum(axis=1) - 3.0 * (n_total + 1.0)
-    correction = 1.0 - tie_sum / (n_total**3 - n_total)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(correction > 0, h / correction, np.nan)
-
-
-def kruskal_dunn(
-    change: pd.DataFrame,
-    *,
-    outcome: str,
-    group: str = "case_id",
-    p_adjust: str = "holm",
-    n_boot: int = 2000,
-    seed: int = 20170616,
-    scale_column: str = "scale",
-) -> pd.DataFrame:
-    """Do change scores differ between cases? Kruskal-Wallis, then Dunn's pairwise tests.
-
-    Kruskal-Wallis rank-sum test of the change scores of one scale across
-    groups (cases), with epsilon-squared and a bootstrap CI; then Dunn's
-    (1964) z test for every pair of groups on the joint ranking, with
-    adjusted p-values and the rank-biserial correlation per pair.
-
-    Parameters
-    ----------
-    change : DataFrame
-        Change scores, one row per participant and scale
-        (``transforms.change_scores``): at least ``scale``, ``value``
-        (after - before) and the ``group`` column.
-    outcome : str
-        The scale to compare (a value of ``scale``), e.g. ``"trust"``.
-    group : str, default "case_id"
-        Column that defines the groups.
-    p_adjust : str, default "holm"
-        Adjustment of the pairwise p-values, R ``p.adjust`` names: ``holm``,
-        ``bonferroni``, ``hochberg``, ``BH``, ``BY``, ``sidak``,
-        ``holm-sidak`` or ``none``.
-    n_boot : int, default 2000
-        Bootstrap replicates for the CIs of epsilon-squared and the
-        rank-biserial correlations.
-    seed : int, default 20170616
-        Seed of the bootstrap; the same seed gives the same CIs.
-    scale_column : str, default "scale"
-        Column that names the scale (``item_id`` for item-level data).
-
-    Returns
-    -------
-    DataFrame
-        Standard result shape (``analysis = "cross_case"``): one row
-        ``test = "kruskal_wallis"`` (``statistic`` = H, ``df`` = k - 1,
-        ``effect_name = "epsilon_squared"``) and one row ``test = "dunn"`` per
-        pair (``group = "A - B"``, ``statistic`` = z, positive when A ranks
-        higher, ``p_adjusted`` per ``p_adjust``, ``effect_name =
-        "rank_biserial"``). With fewer than two non-empty groups, or when all
-        values are equal, a single row with a ``note`` and no numbers.
-
-    Raises
-    ------
-    DataError
-        When a required column is missing or ``outcome`` is not a scale in
-        ``change``.
-
-    Notes
-    -----
-    *Kruskal-Wallis.* With N observations, k groups of size n_i and rank sums
-    R_i (mid-ranks for ties)::
-
-        H = [12 / (N (N + 1)) * sum(R_i^2 / n_i) - 3 (N + 1)] / C
-        C = 1 - sum(t^3 - t) / (N^3 - N)      (t = size of each tie group)
-
-    referred to chi-squared with k - 1 df, exactly as R ``kruskal.test``.
-    The approximation is rough when a group has fewer than 5 observations;
-    the note says so.
-
-    *Epsilon-squared* (Tomczak & Tomczak 2014)::
-
-        E^2 = H / ((N^2 - 1) / (N + 1)) = H / (N - 1)
-
-    between 0 (no group differences in rank) and 1. Its 95% CI is the
-    percentile interval of E^2 over ``n_boot`` stratified bootstrap
-    replicates (resampling within each group, sizes kept). Because E^2 is
-    never negative the interval never contains 0 and is not a test.
-
-    *Dunn's test* (Dunn 1964) compares mean ranks from the joint ranking::
-
-        z_AB = (Rbar_A - Rbar_B) / sqrt((N (N + 1) / 12 - sum(t^3 - t) / (12 (N - 1))) * (1/n_A + 1/n_B))
-
-    with two-sided normal p-values, as ``dunn.test`` and ``FSA::dunnTest``
-    (default ``two.sided=TRUE``). Adjusted p-values follow R ``p.adjust``.
-    Note that ``dunn.test`` prints Holm-adjusted p-values *without* the
-    monotonicity step of ``p.adjust``; ours can therefore be larger than
-    ``dunn.test``'s for all but the smallest p-value (never smaller).
-
-    *Rank-biserial correlation* per pair (Glass 1965; Kerby 2014):
-    r = P(X_A > X_B) - P(X_A < X_B) = 2 U_A / (n_A n_B) - 1, from -1 (all of
-    B above A) to 1 (all of A above B); the same as Cliff's delta. It uses
-    only the two groups of the pair, whereas Dunn's z uses the joint ranking.
-    Its CI is the percentile interval over the same bootstrap replicates.
-
-    References
-    ----------
-    Kruskal, W. H. & Wallis, W. A. (1952). Use of ranks in one-criterion
-    variance analysis. JASA 47, 583-621.
-    Dunn, O. J. (1964). Multiple comparisons using rank sums. Technometrics
-    6, 241-252.
-    Tomczak, M. & Tomczak, E. (2014). The need to report effect size
-    estimates revisited. Trends in Sport Sciences 21(1), 19-25.
-    Kerby, D. S. (2014). The simple difference formula: an approach to
-    teaching nonparametric correlation. Comprehensive Psychology 3, 11.IT.3.1.
-    Checked against R ``kruskal.test`` and ``FSA::dunnTest`` (see
-    ``tests/reference/test_crosscase_reference.py``).
-
-    Examples
-    --------
-    Hollander & Wolfe (1973, p. 116), the example of R ``?kruskal.test``:
-
-    >>> import pandas as pd
-    >>> change = pd.DataFrame({
-    ...     "case_id": ["normal"] * 5 + ["airway"] * 4 + ["asbestosis"] * 5,
-    ...     "scale": "mucociliary",
-    ...     "value": [2.9, 3.0, 2.5, 2.6, 3.2, 3.8, 2.7, 4.0, 2.4, 2.8, 3.4, 3.7, 2.2, 2.0]})
-    >>> res = kruskal_dunn(change, outcome="mucociliary")
-    >>> kw = res.iloc[0]
-    >>> float(round(kw.statistic, 5)), int(kw.df), float(round(kw.p_value, 2))  # R: 0.77143, df = 2, p = 0.68
-    (0.77143, 2, 0.68)
-    >>> res["group"].tolist()[1:]
-    ['airway - asbestosis', 'airway - normal', 'asbestosis - normal']
-    """
-    analysis = "cross_case"
-    require_columns(change, (scale_column, "value", group), "change")
-    rows = _select_outcome(change, column=scale_column, outcome=outcome, table="change")
-    rows = rows.loc[rows["value"].notna() & rows[group].notna(), [group, "value"]]
-    levels = _levels(rows[group])
-    if len(levels) < 2:
-        return _not_run(
-            analysis, outcome, "kruskal_wallis",
-            f"not run: change scores for fewer than two {group} values (found {levels})", n=len(rows),
-        )
-    values = rows["value"].to_numpy(dtype=float)
-    if np.ptp(values) == 0:
-        return _not_run(analysis, outcome, "kruskal_wallis", "not run: all change scores are equal", n=len(values))
-
-    # Order observations by group so bootstrap columns stay in group blocks.
-    group_codes_all = pd.Categorical(rows[group], categories=levels).codes
-    order = np.argsort(group_codes_all, kind="stable")
-    values, group_codes = values[order], group_codes_all[order]
-    k, n_total = len(levels), len(values)
-    group_n = np.bincount(group_codes, minlength=k)
-    unique_values, value_codes = np.unique(values, return_inverse=True)
-    n_unique = len(unique_values)
-
-    ranks, tie_sum = _midranks(value_codes[None, :], n_unique)
-    h = float(_kruskal_h(ranks, tie_sum, group_codes, k)[0])
-    from scipy import stats
-
-    p_kw = float(stats.chi2.sf(h, k - 1))
-    epsilon_sq = h / (n_total - 1.0)
-
-    # Stratified bootstrap: resample within each group, group sizes fixed.
-    rng = np.random.default_rng(seed)
-    starts = np.concatenate([[0], np.cumsum(group_n)[:-1]])
-    boot_index = np.concatenate(
-        [start + rng.integers(0, size, size=(n_boot, size)) for start, size in zip(starts, group_n)], axis=1
-    )
-    boot_codes = value_codes[boot_index]
-    del boot_index
-    pairs_a, pairs_b = np.triu_indices(k, k=1)
-    boot_eps, boot_twice_u = _bootstrap_statistics(boot_codes, group_codes, group_n, n_unique, pairs_a, pairs_b)
-    eps_ci = np.nanpercentile(boot_eps, [2.5, 97.5]) if np.isfinite(boot_eps).any() else [np.nan, np.nan]
-
-    kw_notes = [
-        "tie-corrected H, chi-squared approximation with k - 1 df",
-        f"epsilon-squared CI: percentile bootstrap within groups, B = {n_boot}, seed = {seed}",
-    ]
-    if group_n.min() < 5:
-        small = [f"{lvl} (n = {n})" for lvl, n in zip(levels, group_n) if n < 5]
-        kw_notes.append("chi-squared approximation rough: groups with n < 5: " + ", ".join(small))
-    out = [
-        dict(
-            analysis=analysis, case_id="all", group=f"{group}: " + " | ".join(map(str, levels)), outcome=outcome,
-            test="kruskal_wallis", n=n_total, statistic=h, df=k - 1, p_value=p_kw,
-            effect_size=epsilon_sq, effect_name="epsilon_squared", ci_low=eps_ci[0], ci_high=eps_ci[1],
-            note="; ".join(kw_notes),
-        )
-    ]
-
-    # Dunn's z on the joint ranking (observed data).
-    mean_ranks = np.add.reduceat(ranks[0], starts) / group_n
-    spread = n_total * (n_total + 1) / 12.0 - tie_sum[0] / (12.0 * (n_total - 1))
-    z = (mean_ranks[pairs_a] - mean_ranks[pairs_b]) / np.sqrt(spread * (1.0 / group_n[pairs_a] + 1.0 / group_n[pairs_b]))
-    p_dunn = 2.0 * stats.norm.sf(np.abs(z))
-    p_adj = _adjust(p_dunn, p_adjust)
-
-    # Rank-biserial r per pair = 2 U_A / (n_A n_B) - 1, on observed data and bootstrap rows.
-    _, observed_twice_u = _bootstrap_statistics(value_codes[None, :], group_codes, group_n, n_unique, pairs_a, pairs_b)
-    pair_n = (group_n[pairs_a] * group_n[pairs_b]).astype(float)
-    observed = observed_twice_u[0] / pair_n - 1.0
-    ci = np.empty((2, len(pairs_a)))
-    for block in range(0, len(pairs_a), _PAIRS_PER_BLOCK):  # percentiles a block of pairs at a time (memory)
-        columns = slice(block, block + _PAIRS_PER_BLOCK)
-        ci[:, columns] = np.percentile(boot_twice_u[:, columns] / pair_n[columns] - 1.0, [2.5, 97.5], axis=0)
-    names = np.array([str(level) for level in levels], dtype=object)
-    pairs = pd.DataFrame(
-        dict(
-            analysis=analysis, case_id="all", group=names[pairs_a] + " - " + names[pairs_b], outcome=outcome,
-            test="dunn", n=(group_n[pairs_a] + group_n[pairs_b]).astype(int), statistic=z, p_value=p_dunn,
-            p_adjusted=p_adj, effect_size=observed, effect_name="rank_biserial", ci_low=ci[0], ci_high=ci[1],
-            note=(
-                f"Dunn z on the joint ranking of all {k} groups, tie-corrected, two-sided; "
-                f"p_adjusted: {p_adjust} over {len(pairs_a)} pairs; rank-biserial CI: percentile bootstrap"
-            ),
-        )
-    )
-    return stack_results(result_frame(out), pairs.reindex(columns=list(RESULT_COLUMNS)))
-
-
-_PAIRS_PER_BLOCK = 2000
-_REPLICATES_PER_BLOCK = 64
-
-
-def _bootstrap_statistics(codes, group_codes, group_n, n_unique, pairs_a, pairs_b):
-    """Epsilon-squared and 2 U_A of every pair, per row of `codes` (replicates x observations).
-
-    Rows are handled a block at a time through per-group counts of each
-    value, H[g, v], instead of ranking each pair's observations anew:
-
-    - the mid-rank of value v in the joint ranking is (values below v) +
-      (count of v + 1) / 2, and a group's rank sum is H[g] . midrank;
-    - 2 U_A for the pair (A, B) = sum_v H[A, v] (2 below_B[v] + H[B, v]),
-      with below_B[v] the values of B below v: one matrix product H Q' for
-      all pairs at once.
-
-    The counts are integers, so U (and r = 2 U / (n_A n_B) - 1) is exact, as
-    from the mid-ranks; 2 U is kept as the smallest unsigned integer type
-    that holds n_A n_B (300 cases: 2000 replicates x 44 850 pairs in 0.18 GB).
-    """
-    n_rows, n_total = codes.shape
-    k = len(group_n)
-    twice_u_type = np.uint16 if 2 * int(group_n.max()) ** 2 < np.iinfo(np.uint16).max else np.uint32
-    eps = np.empty(n_rows)
-    twice_u = np.empty((n_rows, len(pairs_a)), dtype=twice_u_type)
-    cell = group_codes.astype(np.int64) * n_unique  # offset of each observation's group in a replicate's k x n_unique counts
-    for first in range(0, n_rows, _REPLICATES_PER_BLOCK):
-        block = codes[first:first + _REPLICATES_PER_BLOCK]
-        n_block = len(block)
-        flat = (np.arange(n_block)[:, None] * (k * n_unique) + cell[None, :] + block).ravel()
-        counts = np.bincount(flat, minlength=n_block * k * n_unique).reshape(n_block, k, n_unique).astype(float)
-        total = counts.sum(axis=1)  # replicate x value
-        below = np.cumsum(total, axis=1) - total
-        mid_rank = below + (total + 1.0) / 2.0
-        rank_sums = np.einsum("rgv,rv->rg", counts, mid_rank)
-        tie_sum = (total**3 - total).sum(axis=1)
-        h = 12.0 / (n_total * (n_total + 1.0)) * (rank_sums**2 / group_n).sum(axis=1) - 3.0 * (n_total + 1.0)
-        correction = 1.0 - tie_sum / (n_total**3 - n_total)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            eps[first:first + n_block] = np.where(correction > 0, h / correction, np.nan) / (n_total - 1.0)
-        group_below = np.cumsum(counts, axis=2) - counts
-        pair_u = counts @ (2.0 * group_below + counts).transpose(0, 2, 1)  # [r, A, B] = 2 U_A of (A, B)
-        twice_u[first:first + n_block] = pair_u[:, pairs_a, pairs_b]
-    return eps, twice_u
+__all__ = [
+    "mixed_model",
+    "marginal_means",
+]
 
 
 # --- linear mixed model ----------------------------------------------------------
@@ -445,7 +55,7 @@ class _MixedFit:
 
 def _prepare_mixed(scores, *, outcome, formula, groups, role, scale_column):
     require_columns(scores, (scale_column, "value", groups), "scores")
-    data = _select_outcome(scores, column=scale_column, outcome=outcome, table="scores")
+    data = select_outcome(scores, column=scale_column, outcome=outcome, table="scores")
     data = data.loc[data["value"].notna() & data[groups].notna()].copy()
     # Unused categories would become all-zero design columns (a singular model).
     for column in data.columns:
@@ -458,7 +68,7 @@ def _prepare_mixed(scores, *, outcome, formula, groups, role, scale_column):
             notes.append("role not adjusted for (no role column)")
         elif data["role"].nunique() > 1:
             formula = f"{formula} + C(role)"
-            role_levels = _levels(data["role"])
+            role_levels = observed_levels(data["role"])
     return data, formula, notes, role_levels
 
 
@@ -634,7 +244,7 @@ def _fit_mixed(scores, *, outcome, formula, groups, role, reml, scale_column) ->
         return f"not fitted: {n_groups} {groups} value(s) with data; a random intercept needs at least 3"
     try:
         design = _formula_design(formula, data)
-    except _formula_errors() as exc:
+    except formula_errors() as exc:
         raise DataError(
             f"the model formula {formula!r} cannot be evaluated on the scores table: {exc}",
             file="scores",
@@ -829,7 +439,7 @@ def mixed_model(
     analysis = "cross_case_mixed_model"
     fit = _fit_mixed(scores, outcome=outcome, formula=formula, groups=groups, role=role, reml=reml, scale_column=scale_column)
     if isinstance(fit, str):
-        return _not_run(analysis, outcome, "fixed_effect", fit)
+        return not_run_row(analysis, outcome, "fixed_effect", fit)
     result = fit.result
     note = "; ".join(fit.notes)
     n_obs = int(result.nobs)
@@ -844,7 +454,7 @@ def mixed_model(
         dict(
             analysis=analysis, case_id="all", group=name, outcome=outcome, test="fixed_effect", n=n_obs,
             statistic=z[i], p_value=2 * stats.norm.sf(abs(z[i])), effect_size=beta[i], effect_name="b",
-            ci_low=beta[i] - _Z95 * se[i], ci_high=beta[i] + _Z95 * se[i], note=note,
+            ci_low=beta[i] - Z95 * se[i], ci_high=beta[i] + Z95 * se[i], note=note,
         )
         for i, name in enumerate(names)
     ]
@@ -869,8 +479,8 @@ def _change_contrasts(fit: _MixedFit, *, outcome, before, after, p_adjust, note)
 
     analysis = "cross_case_mixed_model"
     data = fit.data
-    cases = _levels(data["case_id"])
-    waves = _levels(data["wave"])
+    cases = observed_levels(data["case_id"])
+    waves = observed_levels(data["wave"])
     present = data.groupby(["case_id", "wave"], observed=True).size()
     names, beta, cov = _fixed_effects(fit)
     label = f"{before}->{after}"
@@ -899,8 +509,8 @@ def _change_contrasts(fit: _MixedFit, *, outcome, before, after, p_adjust, note)
     est, se, z, p = wald(change, np.diag(change_cov))
     frames = [pd.DataFrame(dict(
         analysis=analysis, case_id=cases_text, group=label, outcome=outcome, test="contrast", n=n_case,
-        statistic=z, p_value=p, p_adjusted=_adjust(p, p_adjust), effect_size=est, effect_name="change",
-        ci_low=est - _Z95 * se, ci_high=est + _Z95 * se, note=contrast_note,
+        statistic=z, p_value=p, p_adjusted=adjust_p(p, p_adjust), effect_size=est, effect_name="change",
+        ci_low=est - Z95 * se, ci_high=est + Z95 * se, note=contrast_note,
     ))]
     if len(first):
         variance = change_cov[first, first] + change_cov[second, second] - 2 * change_cov[first, second]
@@ -908,8 +518,8 @@ def _change_contrasts(fit: _MixedFit, *, outcome, before, after, p_adjust, note)
         frames.append(pd.DataFrame(dict(
             analysis=analysis, case_id="all", group=cases_text[first] + " - " + cases_text[second] + f": {label}",
             outcome=outcome, test="contrast", n=n_case[first] + n_case[second], statistic=z, p_value=p,
-            p_adjusted=_adjust(p, p_adjust), effect_size=est, effect_name="change_difference",
-            ci_low=est - _Z95 * se, ci_high=est + _Z95 * se, note=contrast_note,
+            p_adjusted=adjust_p(p, p_adjust), effect_size=est, effect_name="change_difference",
+            ci_low=est - Z95 * se, ci_high=est + Z95 * se, note=contrast_note,
         )))
     rows = [record for frame in frames for record in frame.to_dict("records")]
     for case in skipped:
@@ -978,183 +588,10 @@ def marginal_means(
             "outcome": outcome,
             "estimate": estimate,
             "se": se,
-            "ci_low": estimate - _Z95 * se,
-            "ci_high": estimate + _Z95 * se,
+            "ci_low": estimate - Z95 * se,
+            "ci_high": estimate + Z95 * se,
             "n": counts.to_numpy(),
             "note": "; ".join(fit.notes),
         },
         columns=columns,
     )
-
-
-# --- ordinal model --------------------------------------------------------------
-
-
-def _ordinal_design(data: pd.DataFrame, predictors: Sequence[str]) -> tuple[pd.DataFrame, list[str], list[str]]:
-    """Treatment-coded dummies for text/categorical predictors, numeric ones as they are."""
-    columns: dict[str, np.ndarray] = {}
-    labels: list[str] = []
-    notes: list[str] = []
-    for predictor in predictors:
-        series = data[predictor]
-        if pd.api.types.is_numeric_dtype(series) and not isinstance(series.dtype, pd.CategoricalDtype):
-            if series.nunique() < 2:
-                notes.append(f"{predictor} is constant and was left out")
-                continue
-            columns[predictor] = series.to_numpy(dtype=float)
-            labels.append(f"{predictor} (per unit)")
-            continue
-        levels = _levels(series)
-        if len(levels) < 2:
-            notes.append(f"{predictor} has one level ({levels}) and was left out")
-            continue
-        for level in levels[1:]:
-            columns[f"{predictor}={level}"] = (series == level).to_numpy(dtype=float)
-            labels.append(f"{predictor}: {level} vs {levels[0]}")
-    return pd.DataFrame(columns, index=data.index), labels, notes
-
-
-def ordinal_model(
-    items: pd.DataFrame,
-    *,
-    outcome_item: str,
-    predictors: Sequence[str] = ("wave", "case_id"),
-    item_column: str = "item_id",
-    cluster: str | None = "participant_id",
-) -> pd.DataFrame:
-    """Proportional-odds (ordered logit) model for one Likert item.
-
-    Parameters
-    ----------
-    items : DataFrame
-        Item responses in long format (``survey_responses`` joined with
-        ``participants``): ``item_id``, ``value`` and the predictor columns.
-    outcome_item : str
-        The item to model (a value of ``item_column``).
-    predictors : sequence of str, default ("wave", "case_id")
-        Text/categorical columns enter as treatment-coded dummies against
-        their first level (``t0``; the alphabetically first case); numeric
-        columns enter linearly.
-    item_column : str, default "item_id"
-        Column naming the item.
-    cluster : str or None, default "participant_id"
-        When this column exists and a participant answered more than once
-        (several waves), standard errors are cluster-robust by it (sandwich);
-        ``None`` gives model-based standard errors (as ``MASS::polr``).
-
-    Returns
-    -------
-    DataFrame
-        Standard result shape, ``analysis = "cross_case_ordinal"``: one row
-        per predictor term with ``effect_name = "odds_ratio"`` (OR > 1: higher
-        answer categories more likely), Wald z and 95% CI; one row per
-        cut-point with ``test = "threshold"`` and ``effect_name =
-        "threshold_logit"`` (the logit of P(Y <= j) at all predictors 0; no CI).
-        When the model cannot be fitted (fewer than two answer categories, no
-        usable predictor, failed optimisation, separation): one row with a
-        note saying why; report a crosstab instead.
-
-    Raises
-    ------
-    DataError
-        A required column is missing or ``outcome_item`` is not in ``items``.
-
-    Notes
-    -----
-    logit P(Y <= j | x) = theta_j - x' beta, fitted by maximum likelihood
-    with statsmodels ``OrderedModel`` (BFGS), the parametrisation of R
-    ``MASS::polr``: exp(beta) is the odds ratio of answering above any
-    cut-point. Answer categories are the observed values; categories
-    inside the range that nobody chose have no cut-point (the note lists
-    them). The proportional-odds assumption is not tested. Quasi-complete
-    separation (a predictor level where all answers lie in one extreme
-    category) gives unbounded coefficients and is reported as a failed fit.
-
-    References
-    ----------
-    McCullagh, P. (1980). Regression models for ordinal data. JRSS B 42,
-    109-142. Venables, W. N. & Ripley, B. D. (2002). Modern Applied
-    Statistics with S (``polr``). Checked against ``MASS::polr(apply ~ pared
-    + public + gpa)`` on the UCLA ologit data.
-
-    Examples
-    --------
-    >>> import numpy as np, pandas as pd
-    >>> rng = np.random.default_rng(3)
-    >>> wave = np.repeat(["t0", "t2"], 60)
-    >>> latent = (wave == "t2") * 1.2 + rng.logistic(size=120)
-    >>> items = pd.DataFrame({"item_id": "trust_1", "wave": wave,
-    ...                       "value": np.digitize(latent, [-1, 0, 1, 2]) + 1.0})
-    >>> res = ordinal_model(items, outcome_item="trust_1", predictors=["wave"])
-    >>> res.loc[0, ["group", "effect_name"]].tolist()
-    ['wave: t2 vs t0', 'odds_ratio']
-    >>> bool(res.loc[0, "effect_size"] > 1)
-    True
-    """
-    from scipy import stats
-    from statsmodels.miscmodels.ordinal_model import OrderedModel
-
-    analysis = "cross_case_ordinal"
-    predictors = list(predictors)
-    require_columns(items, (item_column, "value", *predictors), "items")
-    rows = _select_outcome(items, column=item_column, outcome=outcome_item, table="items")
-    keep = [c for c in dict.fromkeys(["value", *predictors, *([cluster] if cluster in items.columns else [])])]
-    data = rows[keep].dropna()
-    n = len(data)
-    categories = sorted(data["value"].unique().tolist())
-    if len(categories) < 2:
-        return _not_run(analysis, outcome_item, "ordinal_logit", f"not fitted: answers in fewer than two categories ({categories})", n=n)
-    notes = ["proportional-odds (cumulative logit) model, ML; proportional-odds assumption not tested"]
-    if all(float(c).is_integer() for c in categories):
-        gaps = sorted(set(range(int(categories[0]), int(categories[-1]) + 1)) - {int(c) for c in categories})
-        if gaps:
-            notes.append(f"categories {gaps} not chosen by anyone: no cut-point for them")
-    exog, labels, design_notes = _ordinal_design(data, predictors)
-    notes.extend(design_notes)
-    if exog.shape[1] == 0:
-        return _not_run(analysis, outcome_item, "ordinal_logit", "not fitted: no predictor varies; " + "; ".join(notes), n=n)
-    endog = pd.Series(pd.Categorical(data["value"], categories=categories, ordered=True), index=data.index)
-
-    fit_kwargs: dict[str, Any] = dict(method="bfgs", disp=False, maxiter=2000, gtol=1e-8)
-    if cluster is not None and cluster in data.columns and data[cluster].duplicated().any():
-        fit_kwargs.update(cov_type="cluster", cov_kwds={"groups": pd.factorize(data[cluster])[0]})
-        notes.append(f"cluster-robust SEs by {cluster} (repeated answers)")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            model = OrderedModel(endog, exog, distr="logit")
-            result = model.fit(**fit_kwargs)
-        except (np.linalg.LinAlgError, ValueError) as exc:
-            return _not_run(analysis, outcome_item, "ordinal_logit", f"not fitted: {exc}; report a crosstab instead", n=n)
-    messages = _warning_text(caught)
-    k = exog.shape[1]
-    beta = result.params.to_numpy(dtype=float)[:k]
-    se = np.asarray(result.bse, dtype=float)[:k]
-    converged = bool(result.mle_retvals.get("converged", True))
-    if not converged or not np.all(np.isfinite(se)) or np.any(np.abs(beta) > 15):
-        reason = "optimizer did not converge" if not converged else "unbounded coefficients (separation?)"
-        extra = f" ({' | '.join(messages)})" if messages else ""
-        return _not_run(analysis, outcome_item, "ordinal_logit", f"not fitted: {reason}{extra}; report a crosstab instead", n=n)
-    if messages:
-        notes.append("warnings: " + " | ".join(messages))
-    note = "; ".join(notes)
-    z = beta / se
-    out = [
-        dict(analysis=analysis, case_id="all", group=label, outcome=outcome_item, test="ordinal_logit", n=n,
-             statistic=z[i], p_value=2 * stats.norm.sf(abs(z[i])), effect_size=np.exp(beta[i]), effect_name="odds_ratio",
-             ci_low=np.exp(beta[i] - _Z95 * se[i]), ci_high=np.exp(beta[i] + _Z95 * se[i]), note=note)
-        for i, label in enumerate(labels)
-    ]
-    thresholds = model.transform_threshold_params(result.params.to_numpy(dtype=float))[1:-1]
-    for j, value in enumerate(thresholds):
-        out.append(dict(analysis=analysis, case_id="all", group=f"{_fmt(categories[j])}|{_fmt(categories[j + 1])}",
-                        outcome=outcome_item, test="threshold", n=n, effect_size=value, effect_name="threshold_logit",
-                        note=note))
-    return result_frame(out)
-
-
-def _fmt(value: Any) -> str:
-    """Answer categories as people write them: 3, not 3.0."""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)

@@ -200,7 +200,7 @@ def _response_sessions(responses: pd.DataFrame, participants: pd.DataFrame) -> p
     return answers.merge(people, on="participant_id", how="left", validate="many_to_one")
 
 
-def _asked_items(
+def asked_items(
     responses: pd.DataFrame,
     instrument: pd.DataFrame,
     participants: pd.DataFrame,
@@ -367,7 +367,7 @@ def score_scales(
         raise DataError("unknown scoring method", expected=f"one of {_SCORE_METHODS}", found=method, rule="argument")
     if not (0 < float(min_answered) <= 1):
         raise DataError("min_answered must be a share above 0 and at most 1", found=min_answered, rule="argument")
-    asked = _asked_items(responses, instrument, participants, levels=_SCALE_LEVELS)
+    asked = asked_items(responses, instrument, participants, levels=_SCALE_LEVELS)
     keys = ["participant_id", "case_id", "role", "wave", "scale"]
     scores = (
         asked.groupby(keys, sort=False, observed=True)["value"]
@@ -476,7 +476,7 @@ def item_responses(
             raise DataError(f"unknown item(s): {', '.join(unknown)}", file="instrument", column="item_id", found=unknown[0])
     # Nominal categories are codes, not amounts: switch reverse coding off.
     raw_instrument = instrument.assign(reverse_coded=False)
-    asked = _asked_items(responses, raw_instrument, participants, levels=levels, scales=scales)
+    asked = asked_items(responses, raw_instrument, participants, levels=levels, scales=scales)
     if items is not None:
         asked = asked[asked["item_id"].isin(items)]
     labels = _parse_value_labels(instrument)

@@ -1,0 +1,63 @@
+"""The run's manifest (`manifest.json`): what went in, with which parameters and versions, and how each notebook went."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from ponzoni_eval.report import _atomic_write_bytes, _json_bytes
+from typing import Any, Mapping
+from ponzoni_eval.pipeline.engine import NotebookResult, NotebookTask
+
+__all__ = [
+]
+
+
+MANIFEST_FILE = "manifest.json"
+MANIFEST_FORMAT = 1
+
+# Fields of a manifest that differ between two runs of the same inputs by design.
+VOLATILE_MANIFEST_KEYS = frozenset({"run_id", "started", "finished", "duration_s"})
+
+
+def recorded_path(path: Path) -> str:
+    """A path as the manifest keeps it: relative to the working folder when inside it (portable)."""
+    absolute = path.resolve()
+    try:
+        return absolute.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return absolute.as_posix()
+
+
+def now() -> datetime:
+    return datetime.now().astimezone()
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds")
+
+
+def write_manifest(run_dir: Path, manifest: Mapping[str, Any]) -> None:
+    _atomic_write_bytes(run_dir / MANIFEST_FILE, _json_bytes(manifest))
+
+
+def notebook_entry(task: NotebookTask, run_dir: Path, result: NotebookResult | None, source_sha: str) -> dict[str, Any]:
+    recorded_parameters = {k: v for k, v in task.parameters.items() if k not in ("processed_dir", "run_dir")}
+    return {
+        "name": task.name,
+        "notebook": task.notebook,
+        "case_id": task.case_id,
+        "source_sha256": source_sha,
+        "parameters": recorded_parameters,
+        "executed": Path(task.output).relative_to(run_dir).as_posix(),
+        "html": {
+            "report": Path(task.html_report).relative_to(run_dir).as_posix(),
+            "code": Path(task.html_code).relative_to(run_dir).as_posix(),
+        },
+        "status": "pending" if result is None else result.status,
+        "duration_s": None if result is None else result.duration_s,
+        "error": None if result is None else result.error,
+    }
+
+
+def outputs_record(registry: Mapping[str, Any]) -> dict[str, Any]:
+    return {kind: {record["name"]: record["sha256"] for record in records} for kind, records in registry.items()}

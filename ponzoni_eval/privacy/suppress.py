@@ -1,0 +1,284 @@
+"""Small-cell suppression: published counts of people below a threshold, and the cells that would give them away."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from ponzoni_eval.errors import DataError
+from typing import Sequence
+
+__all__ = [
+    "suppress_small_cells",
+    "format_suppressed",
+    "mark_counts",
+    "marked_counts",
+    "DEFAULT_MIN_CELL",
+]
+
+
+DEFAULT_MIN_CELL = 5
+"""Published counts of people from 1 to DEFAULT_MIN_CELL - 1 are suppressed (`suppress_small_cells`)."""
+
+
+# --- small-cell suppression ---------------------------------------------------
+
+
+def suppress_small_cells(
+    table: pd.DataFrame,
+    *,
+    count_columns: Sequence[str],
+    threshold: int = DEFAULT_MIN_CELL,
+    derived: dict[str, str] | None = None,
+    margins: str | None = None,
+    marker: str | None = None,
+    secondary_marker: str = "x",
+) -> pd.DataFrame:
+    """Disclosure control for published count tables: blank counts below a threshold.
+
+    Parameters
+    ----------
+    table : DataFrame
+        A count table (e.g. `ponzoni_eval.quantitize.prevalence` output or a
+        crosstab with one column per category).
+    count_columns : sequence of str
+        Columns holding counts of people.
+    threshold : int
+        Counts ``1 <= n < threshold`` are suppressed (default 5).
+    derived : dict, optional
+        ``{derived_column: count_column}``: values computed from a count
+        (a percentage) are blanked with it, e.g. ``{"percent": "n_with_code"}``.
+    margins : {None, "rows", "columns", "both"}
+        Which published totals the counts add up to. ``"rows"``: the
+        ``count_columns`` of a row sum to a row total published elsewhere;
+        ``"columns"``: each count column sums to a published column total.
+        Then a lone suppressed cell in a row / column could be recovered by
+        subtraction, so a complementary cell is suppressed too (secondary
+        suppression). None (default) for tables without such totals, e.g.
+        prevalence tables where ``n_with_code`` and ``n_at_risk`` are not
+        parts of one total.
+    marker : str, optional
+        Display text of a primary-suppressed count (default ``"<threshold"``,
+        e.g. ``"<5"``).
+    secondary_marker : str
+        Display text of secondary-suppressed and derived cells (default
+        ``"x"``, as Statistics Netherlands marks confidential cells): showing
+        "<5" there would be false.
+
+    Returns
+    -------
+    DataFrame
+        A copy: suppressed count cells are missing (``Int64``), suppressed
+        derived cells are NaN, and every count and derived column ``c`` gets
+        a companion ``c_flag`` column with the display text ("" when shown).
+        ``attrs["suppression"]`` records threshold and numbers suppressed.
+        `format_suppressed` turns the frame into display text ("<5", "x")
+        for CSV and HTML.
+
+    Notes
+    -----
+    - Zero is not suppressed: "nobody in this group" is usually the finding
+      (nobody mentioned the theme), and a zero does not single out a person.
+      Where a zero itself discloses (everyone in a group *has* an attribute),
+      disclose less: merge groups.
+    - Secondary suppression (``margins``) repeats until stable: in every row
+      (column) with exactly one suppressed cell, the smallest positive
+      unsuppressed cell is suppressed too (a zero when none is positive).
+    - Limits: this is the simple heuristic, not an optimal cell-suppression
+      solution (tau-ARGUS solves that); it protects one table against its own
+      margins, not against differencing across several published tables or
+      against knowledge of who took part. With three small cases, prefer
+      fewer, coarser tables.
+
+    References
+    ----------
+    Hundepool, A., et al. (2012). *Statistical Disclosure Control*. Wiley,
+    ch. 5 (frequency tables, primary and secondary suppression).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({"case_id": ["a", "b"], "n_with_code": [3, 12], "n_at_risk": [8, 20],
+    ...                       "percent": [37.5, 60.0]})
+    >>> out = suppress_small_cells(table, count_columns=["n_with_code"], derived={"percent": "n_with_code"})
+    >>> print(format_suppressed(out).to_string(index=False))
+    case_id n_with_code  n_at_risk percent
+          a          <5          8       x
+          b          12         20    60.0
+    """
+    if threshold < 1:
+        raise ValueError(f"threshold must be at least 1, not {threshold}")
+    if margins not in (None, "rows", "columns", "both"):
+        raise ValueError(f"margins must be None, 'rows', 'columns' or 'both', not {margins!r}")
+    derived = dict(derived or {})
+    columns = list(count_columns)
+    missing = [c for c in [*columns, *derived, *derived.values()] if c not in table.columns]
+    if missing:
+        raise DataError(f"column(s) {', '.join(missing)} not in the table", expected="existing columns", rule="required_columns")
+    unknown_sources = sorted(set(derived.values()) - set(columns))
+    if unknown_sources:
+        raise ValueError(f"derived columns must come from count_columns; not counted: {unknown_sources}")
+
+    counts = table[columns].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isnan(counts) & ((counts < 0) | (counts != np.round(counts)))
+    if bad.any():
+        row, col = map(int, np.argwhere(bad)[0])
+        raise DataError(
+            "counts must be whole numbers of at least 0",
+            row=row + 2,
+            column=columns[col],
+            expected="0, 1, 2, ...",
+            found=counts[row, col],
+            rule="count",
+        )
+    primary = (counts >= 1) & (counts < threshold)
+    secondary = _secondary_suppression(counts, primary, margins)
+
+    out = table.copy()
+    marker = f"<{threshold}" if marker is None else marker
+    for position, column in enumerate(columns):
+        hidden = primary[:, position] | secondary[:, position]
+        out[column] = pd.array(np.where(hidden, np.nan, counts[:, position]), dtype="Float64").astype("Int64")
+        out[f"{column}_flag"] = np.where(primary[:, position], marker, np.where(secondary[:, position], secondary_marker, ""))
+    for column, source in derived.items():
+        position = columns.index(source)
+        hidden = primary[:, position] | secondary[:, position]
+        out[column] = out[column].astype("float64").mask(hidden)
+        out[f"{column}_flag"] = np.where(hidden, secondary_marker, "")
+    out.attrs["suppression"] = dict(
+        threshold=threshold,
+        n_primary=int(primary.sum()),
+        n_secondary=int(secondary.sum()),
+        note=f"counts 1-{threshold - 1} suppressed ({marker}); complementary and derived cells {secondary_marker}",
+    )
+    return out
+
+
+COUNTS_ATTR = "ponzoni_eval.counts_of_people"
+
+
+def mark_counts(
+    frame: pd.DataFrame,
+    count_columns: Sequence[str],
+    *,
+    derived: dict[str, str] | None = None,
+    margins: str | None = None,
+) -> pd.DataFrame:
+    """Mark which columns of a table count people, so that publishing it suppresses them by default.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        A table made by a package function (prevalence, a crosstab).
+    count_columns, derived, margins
+        As for `suppress_small_cells`.
+
+    Returns
+    -------
+    DataFrame
+        `frame` itself, with ``attrs["ponzoni_eval.counts_of_people"]`` set.
+
+    Notes
+    -----
+    `ponzoni_eval.report.save_table` reads the mark and suppresses small
+    counts in a marked table unless told ``publish=False``; see
+    `marked_counts`. pandas keeps ``attrs`` through filtering, column
+    selection, ``reset_index`` and copies; a table built anew (a merge of
+    two tables, a new DataFrame) loses the mark, so pass ``publish=True`` and
+    ``count_columns`` to `save_table` there.
+
+    References
+    ----------
+    See `suppress_small_cells`.
+
+    Examples
+    --------
+    >>> table = mark_counts(pd.DataFrame({"code": ["trust"], "n_with_code": [3]}), ["n_with_code"])
+    >>> marked_counts(table)
+    {'count_columns': ['n_with_code'], 'derived': {}, 'margins': None}
+    """
+    frame.attrs[COUNTS_ATTR] = {"count_columns": list(count_columns), "derived": dict(derived or {}), "margins": margins}
+    return frame
+
+
+def marked_counts(frame: pd.DataFrame) -> dict | None:
+    """The `mark_counts` mark of a table, limited to columns it still has; None when unmarked or none is left."""
+    mark = frame.attrs.get(COUNTS_ATTR)
+    if not mark:
+        return None
+    columns = [c for c in mark["count_columns"] if c in frame.columns]
+    if not columns:
+        return None
+    derived = {d: c for d, c in mark.get("derived", {}).items() if d in frame.columns and c in columns}
+    return {"count_columns": columns, "derived": derived, "margins": mark.get("margins")}
+
+
+def _secondary_suppression(counts: np.ndarray, primary: np.ndarray, margins: str | None) -> np.ndarray:
+    """Cells to suppress so that no suppressed cell is the only one in a row/column with a total."""
+    secondary = np.zeros_like(primary)
+    if margins is None:
+        return secondary
+    axes = {"rows": [1], "columns": [0], "both": [1, 0]}[margins]
+    # Candidates: smallest positive cell first, zeros last, missing never.
+    cost = np.where(np.isnan(counts), np.inf, np.where(counts > 0, counts, np.nanmax(counts, initial=0) + 1))
+    for _ in range(counts.size):  # each pass suppresses at least one cell or stops
+        changed = False
+        for axis in axes:
+            hidden = primary | secondary
+            lone = hidden.sum(axis=axis) == 1
+            available = np.where(hidden, np.inf, cost)
+            pick = np.argmin(available, axis=axis)
+            best = np.take_along_axis(available, np.expand_dims(pick, axis), axis=axis).squeeze(axis)
+            fix = lone & np.isfinite(best)
+            if fix.any():
+                lines = np.flatnonzero(fix)
+                if axis == 1:
+                    secondary[lines, pick[lines]] = True
+                else:
+                    secondary[pick[lines], lines] = True
+                changed = True
+        if not changed:
+            break
+    return secondary & ~primary
+
+
+def format_suppressed(frame: pd.DataFrame) -> pd.DataFrame:
+    """Display version of a `suppress_small_cells` result: markers in place of blanks.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Output of `suppress_small_cells`.
+
+    Returns
+    -------
+    DataFrame
+        Flagged columns as text: the count or value where shown, the marker
+        ("<5", "x") where suppressed; the ``*_flag`` columns removed. Write this
+        to CSV/HTML for publication; keep the numeric frame for computation.
+
+    Notes
+    -----
+    Floats are shown with up to one decimal (percentages).
+
+    References
+    ----------
+    See `suppress_small_cells`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> out = suppress_small_cells(pd.DataFrame({"n": [2, 7]}), count_columns=["n"])
+    >>> format_suppressed(out)["n"].tolist()
+    ['<5', '7']
+    """
+    out = frame.copy()
+    flag_columns = [c for c in frame.columns if c.endswith("_flag") and c[: -len("_flag")] in frame.columns]
+    for flag in flag_columns:
+        column = flag[: -len("_flag")]
+        values = out[column]
+        if pd.api.types.is_float_dtype(values):
+            shown = values.map(lambda v: "" if pd.isna(v) else f"{v:.1f}")
+        else:
+            shown = values.astype("string").fillna("")
+        out[column] = shown.where(out[flag] == "", out[flag]).astype("str")
+    return out.drop(columns=flag_columns)

@@ -1,0 +1,85 @@
+"""Import coded interviews from a REFI-QDA project or a vendor's coded-segments table into the package's tables."""
+
+from __future__ import annotations
+
+import pandas as pd
+from pathlib import Path
+from ponzoni_eval.errors import DataError
+from typing import Any, Mapping
+from ponzoni_eval.qual.model import ImportReport, ThemeFrom, VariableMapping
+from ponzoni_eval.qual.read import read_qdpx
+from ponzoni_eval.qual.write import atomic_write_qda
+
+__all__ = [
+    "import_qda",
+    "import_qda_to_folder",
+]
+
+
+def import_qda(
+    path: str | Path,
+    *,
+    mapping: VariableMapping | Mapping[str, Any] | str | Path | None = None,
+    vendor: str = "auto",
+    theme_from: ThemeFrom = "top",
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, ImportReport]:
+    """Any supported QDA export -> (segments, codebook, documents, report).
+
+    ``.qdpx`` / ``.qde`` / ``.qdc`` go through `read_qdpx`; ``.csv`` /
+    ``.xlsx`` coded-segment tables through
+    `ponzoni_eval.qda_tables.read_coded_segments_export` (``vendor`` applies).
+    This is the one call a pipeline needs to turn a QDA file found among the
+    raw data into ``coded_segments`` and ``codebook`` tables.
+    """
+    suffix = Path(path).suffix.casefold()
+    if suffix in (".qdpx", ".qde", ".qdc"):
+        project = read_qdpx(path, mapping=mapping, theme_from=theme_from)
+    elif suffix in (".csv", ".tsv", ".txt", ".xlsx", ".xlsm"):
+        from .qda_tables import read_coded_segments_export
+
+        project = read_coded_segments_export(path, vendor=vendor, mapping=mapping, theme_from=theme_from)
+    else:
+        raise DataError("not a QDA export this package reads", file=str(path),
+                        expected=".qdpx, .qde, .qdc, or a coded-segments .csv/.xlsx", found=Path(path).suffix,
+                        rule="qda_format")
+    return project.segments, project.codebook, project.documents, project.report
+
+
+IMPORT_FILES = ("coded_segments.csv", "codebook.csv", "qda_import_report.md")
+"""What `import_qda_to_folder` writes."""
+
+
+def import_qda_to_folder(
+    path: str | Path,
+    out_dir: str | Path,
+    *,
+    mapping: VariableMapping | Mapping[str, Any] | str | Path | None = None,
+    vendor: str = "auto",
+    theme_from: ThemeFrom = "top",
+    overwrite: bool = False,
+) -> tuple[dict[str, Path], ImportReport]:
+    """`import_qda`, then write ``coded_segments.csv``, ``codebook.csv`` and a Markdown report.
+
+    The CSVs are ready for ``data/raw/<dataset>/``. Existing files are not
+    replaced unless ``overwrite=True`` (raw data are never altered by
+    accident). A ``.qdc`` gives only ``codebook.csv``.
+
+    Returns
+    -------
+    written : dict file name -> Path
+    report : ImportReport
+    """
+    out_dir = Path(out_dir)
+    segments, codebook, _, report = import_qda(path, mapping=mapping, vendor=vendor, theme_from=theme_from)
+    tables = {"codebook.csv": codebook}
+    if report.format != "qdc":
+        tables = {"coded_segments.csv": segments, **tables}
+    names = [*tables, IMPORT_FILES[2]]
+    existing = [name for name in names if (out_dir / name).exists()]
+    if existing and not overwrite:
+        raise DataError("refusing to overwrite existing files; remove them or allow overwriting (--force)",
+                        file=str(out_dir), found=existing, rule="overwrite")
+    written = {name: atomic_write_qda(out_dir / name, frame.to_csv(index=False).encode("utf-8"))
+               for name, frame in tables.items()}
+    written[IMPORT_FILES[2]] = atomic_write_qda(out_dir / IMPORT_FILES[2], report.to_markdown().encode("utf-8"))
+    return written, report

@@ -1,0 +1,414 @@
+"""The REFI-QDA model as the package uses it: target tables, the variable mapping, ids and the import report."""
+
+from __future__ import annotations
+
+import pandas as pd
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from ponzoni_eval.errors import DataError
+from ponzoni_eval.schema import WAVES
+from typing import Any, Iterable, Literal, Mapping
+
+__all__ = [
+    "CODEBOOK_COLUMNS",
+    "DOCUMENT_COLUMNS",
+    "ImportReport",
+    "NS_CODEBOOK",
+    "NS_PROJECT",
+    "QdaProject",
+    "SEGMENT_COLUMNS",
+    "VariableMapping",
+    "load_mapping",
+]
+
+
+NS_PROJECT = "urn:QDA-XML:project:1.0"
+NS_CODEBOOK = "urn:QDA-XML:codebook:1.0"
+
+SEGMENT_COLUMNS = ("document_id", "participant_id", "case_id", "wave", "coder", "code", "start", "end", "text", "position_unit")
+"""Columns of the segments frame: the ``coded_segments`` table plus ``position_unit``
+(``"character"`` here; vendor table exports give ``"paragraph"``)."""
+
+CODEBOOK_COLUMNS = ("code", "theme", "definition", "construct")
+DOCUMENT_COLUMNS = ("document_id", "name", "participant_id", "case_id", "wave", "text", "variables")
+
+TARGETS = ("participant_id", "case_id", "wave")
+"""Segment columns that document variables fill."""
+
+ThemeFrom = Literal["top", "parent"]
+
+# --- variable mapping ---------------------------------------------------------
+
+DEFAULT_VARIABLE_NAMES: dict[str, tuple[str, ...]] = {
+    "participant_id": (
+        "participant_id", "participant", "participant id", "respondent", "respondent_id", "interviewee",
+        "pseudonym", "deelnemer", "deelnemer_id", "deelnemernummer", "respondentnummer", "geïnterviewde",
+        "pseudoniem",
+    ),
+    "case_id": ("case_id", "case", "case study", "casus", "casus_id", "casusnaam", "site"),
+    "wave": ("wave", "wave_id", "meting", "meetmoment", "golf", "ronde", "timepoint", "time point", "tijdstip"),
+}
+"""Variable names looked for by default, per target, in priority order (matched
+ignoring case, accents, spaces and punctuation)."""
+
+WAVE_WORDS = {"baseline": "t0", "voormeting": "t0", "nulmeting": "t0", "followup": "t2"}
+"""Wave labels understood without a mapping (keys normalised like variable names)."""
+
+
+def mapping_key(text: str) -> str:
+    """Comparison key for names: no accents, no case, letters and digits only."""
+    ascii_text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^0-9a-z]", "", ascii_text.casefold())
+
+
+@dataclass(frozen=True)
+class VariableMapping:
+    """How document variables fill ``participant_id``, ``case_id`` and ``wave``.
+
+    Parameters
+    ----------
+    variables : mapping target -> tuple of variable names
+        Names to look for, in priority order. A target given here replaces the
+        defaults (`DEFAULT_VARIABLE_NAMES`) for that target.
+    values : mapping target -> {value: replacement}
+        Value recoding, e.g. ``{"wave": {"voormeting": "t0", "nameting": "t1"}}``.
+    document_pattern : str, optional
+        Regular expression with named groups (``participant_id``, ``case_id``,
+        ``wave``) searched in the document name when no variable gave a value.
+    case_name : {"participant_id", "case_id"}, optional
+        Use the name of the ``Case`` a document belongs to for this target
+        (NVivo keeps one case per person).
+    defaults : mapping target -> value
+        Used when nothing else gave a value (e.g. one case per project file).
+    """
+
+    variables: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_VARIABLE_NAMES))
+    values: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    document_pattern: str | None = None
+    case_name: str | None = None
+    defaults: Mapping[str, str] = field(default_factory=dict)
+
+    def recode(self, target: str, value: str) -> str:
+        own = {mapping_key(k): v for k, v in self.values.get(target, {}).items()}
+        if mapping_key(value) in own:
+            return own[mapping_key(value)]
+        if target == "wave":
+            return _normalise_wave(value)
+        return value
+
+
+def _normalise_wave(value: str) -> str:
+    key = mapping_key(value)
+    match = re.fullmatch(r"t?([0-9])", key)
+    if match and f"t{match.group(1)}" in WAVES:
+        return f"t{match.group(1)}"
+    return WAVE_WORDS.get(key, value)
+
+
+_MAPPING_KEYS = {"variables", "values", "documents", "defaults"}
+
+
+def load_mapping(mapping: "VariableMapping | Mapping[str, Any] | str | Path | None") -> VariableMapping:
+    """Build a `VariableMapping` from nothing (the defaults), a dict or a TOML file.
+
+    The TOML file (or dict) has up to four tables::
+
+        [variables]            # which variable fills which column
+        participant_id = ["Respondent", "Code deelnemer"]
+        case_id = "Casus"
+        wave = "Meting"
+
+        [values.wave]          # recode values
+        voormeting = "t0"
+        nameting = "t1"
+
+        [documents]            # read values from document names
+        pattern = '(?P<case_id>[a-z]+)_(?P<participant_id>P\\d+)_(?P<wave>t\\d)'
+        case_name = "participant_id"   # or use the REFI-QDA case name
+
+        [defaults]             # when nothing else gave a value
+        case_id = "slotervaart"
+
+    Raises
+    ------
+    DataError
+        For an unreadable file, an unknown table or key, a target other than
+        participant_id / case_id / wave, or a pattern that is not a valid
+        regular expression.
+    """
+    if mapping is None:
+        return VariableMapping()
+    if isinstance(mapping, VariableMapping):
+        return mapping
+    source = "mapping"
+    if isinstance(mapping, (str, Path)):
+        import tomllib
+
+        source = str(mapping)
+        try:
+            data = tomllib.loads(Path(mapping).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise DataError("mapping file not found", file=source, rule="mapping") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise DataError(f"not a valid TOML file: {exc}", file=source, rule="mapping") from None
+    elif isinstance(mapping, Mapping):
+        data = dict(mapping)
+    else:
+        raise TypeError(f"mapping must be a dict, a TOML path or a VariableMapping, not {type(mapping).__name__}")
+
+    unknown = set(data) - _MAPPING_KEYS
+    if unknown:
+        raise DataError(
+            f"unknown table(s) {sorted(unknown)} in the variable mapping",
+            file=source, expected=f"only {sorted(_MAPPING_KEYS)}", rule="mapping",
+        )
+
+    def check_targets(table: str, keys: Iterable[str]) -> None:
+        bad = sorted(set(keys) - set(TARGETS))
+        if bad:
+            raise DataError(
+                f"[{table}] names unknown target column(s) {bad}",
+                file=source, expected=", ".join(TARGETS), rule="mapping",
+            )
+
+    variables = dict(DEFAULT_VARIABLE_NAMES)
+    given = data.get("variables", {}) or {}
+    check_targets("variables", given)
+    for target, names in given.items():
+        variables[target] = (names,) if isinstance(names, str) else tuple(str(n) for n in names)
+
+    values = data.get("values", {}) or {}
+    check_targets("values", values)
+    values = {t: {str(k): str(v) for k, v in m.items()} for t, m in values.items()}
+
+    documents = dict(data.get("documents", {}) or {})
+    unknown_doc = set(documents) - {"pattern", "case_name"}
+    if unknown_doc:
+        raise DataError(f"unknown key(s) {sorted(unknown_doc)} in [documents]", file=source,
+                        expected="pattern, case_name", rule="mapping")
+    pattern = documents.get("pattern")
+    if pattern is not None:
+        try:
+            groups = set(re.compile(pattern).groupindex)
+        except re.error as exc:
+            raise DataError(f"[documents] pattern is not a valid regular expression: {exc}", file=source,
+                            found=pattern, rule="mapping") from None
+        if groups - set(TARGETS):
+            raise DataError(f"[documents] pattern has groups for unknown target column(s) {sorted(groups - set(TARGETS))}",
+                            file=source, expected=", ".join(TARGETS), rule="mapping")
+    case_name = documents.get("case_name")
+    if case_name is not None and case_name not in ("participant_id", "case_id"):
+        raise DataError("[documents] case_name must name a target column", file=source,
+                        expected="participant_id or case_id", found=case_name, rule="mapping")
+
+    defaults = {str(k): str(v) for k, v in (data.get("defaults", {}) or {}).items()}
+    check_targets("defaults", defaults)
+    return VariableMapping(variables=variables, values=values, document_pattern=pattern,
+                           case_name=case_name, defaults=defaults)
+
+
+def resolve_targets(
+    document_name: str,
+    variables: Mapping[str, Any],
+    mapping: VariableMapping,
+    case_names: Iterable[str] = (),
+) -> tuple[dict[str, str | None], dict[str, str]]:
+    """Fill participant_id, case_id and wave for one document.
+
+    Order: a variable named in ``mapping.variables``; a named group of
+    ``mapping.document_pattern`` in the document name; the case name when
+    ``mapping.case_name`` says so; ``mapping.defaults``.
+
+    Returns
+    -------
+    values : dict target -> value or None
+    provenance : dict target -> where the value came from (for the report)
+    """
+    present = {mapping_key(name): (name, str(value).strip()) for name, value in variables.items()
+               if value is not None and str(value).strip() != ""}
+    pattern_hit = None
+    if mapping.document_pattern:
+        pattern_hit = re.search(mapping.document_pattern, document_name)
+    case_names = [c for c in case_names if c]
+    values: dict[str, str | None] = {}
+    provenance: dict[str, str] = {}
+    for target in TARGETS:
+        value, origin = None, "missing"
+        for candidate in mapping.variables.get(target, ()):
+            hit = present.get(mapping_key(candidate))
+            if hit:
+                value, origin = hit[1], f"variable '{hit[0]}'"
+                break
+        if value is None and pattern_hit is not None and pattern_hit.groupdict().get(target):
+            value, origin = pattern_hit.group(target), "document name pattern"
+        if value is None and mapping.case_name == target and case_names:
+            value, origin = case_names[0], "case name"
+        if value is None and target in mapping.defaults:
+            value, origin = mapping.defaults[target], "default"
+        values[target] = None if value is None else mapping.recode(target, value)
+        provenance[target] = origin
+    return values, provenance
+
+
+# --- identifiers, code paths ----------------------------------------------------
+
+_DOCUMENT_EXTENSIONS = {".txt", ".docx", ".doc", ".rtf", ".odt", ".pdf", ".htm", ".html", ".md"}
+
+
+def document_slug(name: str) -> str:
+    """An identifier the schema accepts, made from a document name."""
+    stem = str(name).strip()
+    suffix = Path(stem).suffix
+    if suffix.casefold() in _DOCUMENT_EXTENSIONS:
+        stem = stem[: -len(suffix)]
+    ascii_text = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^A-Za-z0-9_.\-]+", "_", ascii_text).strip("_.-")
+    return slug or "document"
+
+
+def unique_ids(names: Iterable[str]) -> list[str]:
+    """`document_slug` of each name, with ``_2``, ``_3``... added to repeats."""
+    seen: Counter[str] = Counter()
+    taken: set[str] = set()
+    ids = []
+    for name in names:
+        base = document_slug(name)
+        seen[base] += 1
+        candidate = base if seen[base] == 1 else f"{base}_{seen[base]}"
+        while candidate in taken:
+            seen[base] += 1
+            candidate = f"{base}_{seen[base]}"
+        taken.add(candidate)
+        ids.append(candidate)
+    return ids
+
+
+def split_code_path(parts: Iterable[str], separators: tuple[str, ...] = ("::",)) -> tuple[str, ...]:
+    """The path of a code: every name split on the separators, blanks dropped."""
+    pattern = "|".join(re.escape(s) for s in separators)
+    out: list[str] = []
+    for part in parts:
+        out.extend(p.strip() for p in re.split(pattern, str(part)) if p.strip())
+    return tuple(out)
+
+
+def codebook_from_paths(
+    paths: Mapping[Any, tuple[str, ...]],
+    theme_from: ThemeFrom = "top",
+) -> tuple[dict[Any, str], dict[Any, str | None], list[str]]:
+    """Code name and theme for each code path, following the module's theme rule.
+
+    Codes whose last path part is shared by different paths get their full
+    path (joined with ``::``) as name.
+
+    Returns
+    -------
+    names, themes : dict key -> code name / theme (None at the top level)
+    warnings : list of str
+    """
+    if theme_from not in ("top", "parent"):
+        raise ValueError(f"theme_from must be 'top' or 'parent', not {theme_from!r}")
+    by_leaf: dict[str, set[tuple[str, ...]]] = {}
+    for path in paths.values():
+        by_leaf.setdefault(path[-1], set()).add(path)
+    ambiguous = {leaf for leaf, variants in by_leaf.items() if len(variants) > 1}
+    names, themes = {}, {}
+    for key, path in paths.items():
+        names[key] = "::".join(path) if path[-1] in ambiguous else path[-1]
+        if len(path) == 1:
+            themes[key] = None
+        else:
+            themes[key] = path[0] if theme_from == "top" else path[-2]
+    warnings = [
+        f"code name '{leaf}' occurs under several parents; named by full path: "
+        + ", ".join(sorted("::".join(p) for p in by_leaf[leaf]))
+        for leaf in sorted(ambiguous)
+    ]
+    return names, themes, warnings
+
+
+# --- results ------------------------------------------------------------------------
+
+
+@dataclass
+class ImportReport:
+    """What an import found, skipped and assumed; print it with `to_markdown`."""
+
+    source: str
+    format: str
+    counts: dict[str, int] = field(default_factory=dict)
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    offsets: dict[str, str] = field(default_factory=dict)
+    variables: dict[str, str] = field(default_factory=dict)
+
+    def count(self, key: str, n: int = 1) -> None:
+        self.counts[key] = self.counts.get(key, 0) + n
+
+    def skip(self, kind: str, item: str, reason: str) -> None:
+        self.skipped.append({"kind": kind, "item": item, "reason": reason})
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source, "format": self.format, "counts": dict(sorted(self.counts.items())),
+            "skipped": list(self.skipped), "warnings": list(self.warnings), "offsets": dict(self.offsets),
+            "variables": dict(self.variables),
+        }
+
+    def to_markdown(self) -> str:
+        lines = [f"# QDA import report: {Path(self.source).name}", "", f"- format: {self.format}"]
+        lines += ["", "## Counts", ""] + [f"- {k}: {v}" for k, v in sorted(self.counts.items())]
+        lines += ["", "## Participant, case and wave", ""]
+        lines += [f"- {k}: {v}" for k, v in self.variables.items()] or ["- (no documents)"]
+        if self.offsets:
+            lines += ["", "## Character offsets", ""]
+            lines += [f"- {doc}: {how}" for doc, how in self.offsets.items()]
+        lines += ["", "## Skipped", ""]
+        lines += [f"- {s['kind']} '{s['item']}': {s['reason']}" for s in self.skipped] or ["- nothing"]
+        lines += ["", "## Warnings", ""] + ([f"- {w}" for w in self.warnings] or ["- none"])
+        return "\n".join(lines) + "\n"
+
+
+@dataclass
+class QdaProject:
+    """An imported project: tables in the package's shape plus the import report.
+
+    Attributes
+    ----------
+    segments : DataFrame
+        `SEGMENT_COLUMNS`: the ``coded_segments`` table plus ``position_unit``.
+    codebook : DataFrame
+        `CODEBOOK_COLUMNS`.
+    documents : DataFrame
+        `DOCUMENT_COLUMNS`: one row per text document, ``variables`` holding
+        every document variable found (dict).
+    report : ImportReport
+    """
+
+    segments: pd.DataFrame
+    codebook: pd.DataFrame
+    documents: pd.DataFrame
+    report: ImportReport
+
+
+def segments_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """Rows -> segments frame with the package dtypes (text columns ``str``, offsets int64)."""
+    frame = pd.DataFrame(rows, columns=list(SEGMENT_COLUMNS))
+    text_columns = [c for c in SEGMENT_COLUMNS if c not in ("start", "end")]
+    frame[text_columns] = frame[text_columns].astype("str")
+    return frame.astype({"start": "int64", "end": "int64"})
+
+
+def codebook_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=list(CODEBOOK_COLUMNS)).astype("str")
+
+
+def documents_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=list(DOCUMENT_COLUMNS))
+    text_columns = [c for c in DOCUMENT_COLUMNS if c != "variables"]
+    frame[text_columns] = frame[text_columns].astype("str")
+    frame["variables"] = frame["variables"].astype(object)
+    return frame

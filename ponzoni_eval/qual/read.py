@@ -1,0 +1,712 @@
+"""REFI-QDA in and out: ``.qdpx`` projects, bare ``.qde`` project XML, ``.qdc`` codebooks.
+
+Evaluators code interviews in ATLAS.ti, MAXQDA, NVivo, QualCoder, Quirkos or
+Transana. All of them export the REFI-QDA exchange format: a ``.qdpx`` zip
+archive holding one project XML file (``project.qde``, namespace
+``urn:QDA-XML:project:1.0``) and a ``sources`` folder with the documents as
+plain-text files, or a ``.qdc`` codebook (namespace ``urn:QDA-XML:codebook:1.0``).
+This module turns such a project into the package's ``coded_segments`` and
+``codebook`` tables (see `ponzoni_eval.schema`) and writes them back.
+
+Public functions
+----------------
+`read_qdpx`, `read_qdc`, `import_qda` (any supported file -> segments,
+codebook, documents, report), `import_qda_to_folder` (the same, written as
+CSV files plus a report), `write_qdpx`, `write_qdc`, `load_mapping`.
+
+How a project becomes tables
+----------------------------
+* **Codes and themes.** Every codable ``Code`` becomes one codebook row.
+  Its *path* is the names of its ancestors and itself, each name also split on
+  ``::`` (ATLAS.ti has no code tree, so teams write ``Trust::Mutual trust``).
+  ``code`` is the last part of the path; ``theme`` is the first part
+  (``theme_from="top"``, the default) or the second-to-last part
+  (``theme_from="parent"``); a code at the top level has no theme. Codes with
+  ``isCodable="false"`` are folders: they give themes, not rows. If two codes
+  end in the same name under different parents, both are named by their full
+  path (``Trust::Other``, ``Safe space::Other``) and the report says so.
+  ``definition`` is the code's ``Description``; ``construct`` comes from a
+  ``Set`` named ``construct: <name>`` that lists the code (this is how
+  `write_qdpx` stores it; code groups / code sets of that name work the same).
+* **Case nodes.** NVivo lists every case as a node too: a ``Code`` with the
+  GUID of a ``Case``. Such codes are cases, not codebook rows, and codings to
+  them are not segments: they place the source in the case (counted as
+  ``case_nodes`` and ``case_codings`` in the report).
+* **Segments.** One row per ``Coding`` of a ``PlainTextSelection``. ``start``
+  and ``end`` are the selection's ``startPosition`` / ``endPosition``
+  (characters, end exclusive) and ``text`` is the slice of the document.
+  ``coder`` is the ``User`` (name, else id) named by the Coding's
+  ``creatingUser``, else by the selection's, else the source's.
+* **Line ends.** REFI-QDA counts characters in the plain text, but exports
+  disagree on whether ``\\r\\n`` counts as one character or two. For a text
+  with ``\\r\\n`` both readings are tried: the one under which every
+  selection fits inside the text and more selection names (tools store the
+  start of the quote there) match the sliced text wins; a tie keeps the text as
+  stored. The reading used is in ``report.offsets`` and ``documents.text`` is
+  the text the offsets index, so ``text == documents.text[start:end]``.
+* **Document variables.** Values come from ``Cases/Case/VariableValue`` for
+  every source the case lists in ``SourceRef`` (named or, as MAXQDA and
+  Quirkos write them, nameless cases) or that is coded to the case (NVivo),
+  then from sets of sources named ``Name::Value`` (ATLAS.ti document groups:
+  ``Casus::Poelenburg A`` gives ``Casus`` = ``Poelenburg A``), then from the
+  source's own ``TextSource/VariableValue``; later ones win. They fill
+  ``participant_id``, ``case_id`` and ``wave`` through a `VariableMapping`
+  (see `load_mapping`): by default a variable called like the target in
+  English or Dutch (``participant``, ``deelnemer``, ``respondent``; ``case``,
+  ``casus``, ``site``; ``wave``, ``meting``, ``meetmoment``, ...), then a
+  regular expression on the document name, then the case name, then a fixed
+  default. Waves are normalised to
+  ``t0``/``t1``/``t2`` (``T1``, ``1``, ``voormeting``/``baseline`` -> ``t0``,
+  ``follow-up`` -> ``t2``, plus your own value map).
+* **document_id** is the source name without its file extension, reduced to
+  the identifier characters the schema allows (``Interview Gülşen.docx`` ->
+  ``Interview_Gulsen``), made unique with ``_2``, ``_3`` suffixes. A document
+  variable named ``document_id`` wins (`write_qdpx` writes one, so ids survive
+  a round trip).
+
+What is tolerated, what is refused
+----------------------------------
+Tolerated (and noted in the report): an inner project file with another name
+than ``project.qde``; ``Sources/`` or ``sources/``; GUIDs with braces and in
+any letter case; ``\\r\\n`` offsets; nameless cases; an absolute ``basePath``
+(ignored: nothing outside the archive is ever read); non-ASCII names; a root
+element without namespace; sources that are not text (PDF, picture, audio,
+video) and their selections, which are counted and skipped; sources whose text
+lives outside the archive (``relative://``, ``absolute://``), skipped.
+
+Refused with a `DataError` that names the file and what was refused: a DTD
+(``<!DOCTYPE``; it is how XXE and "billion laughs" attacks work, and REFI-QDA
+never needs one); XML that is not well-formed or has another namespace; a zip
+member whose path is absolute or leaves the archive (``..``), a symbolic link,
+an encrypted or duplicate member; more members, more decompressed bytes or a
+higher compression ratio than `ArchiveLimits` allow (checked in the central
+directory and again while decompressing); a corrupt zip; a ``.qdpx`` without
+``.qde``; a selection outside its text; a ``CodeRef`` to a GUID that is not in
+the codebook; an ``internal://`` text file that is missing.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import re
+import xml.etree.ElementTree as ET
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from ponzoni_eval.errors import DataError
+from ponzoni_eval.schema import WAVES
+from typing import Any, Callable, Mapping
+from ponzoni_eval.qual.archive import ArchiveLimits, SafeArchive, archive_member_label, decode_text, file_key, parse_xml
+from ponzoni_eval.qual.model import ImportReport, NS_CODEBOOK, NS_PROJECT, QdaProject, TARGETS, ThemeFrom, VariableMapping, codebook_frame, codebook_from_paths, documents_frame, load_mapping, mapping_key, resolve_targets, segments_frame, split_code_path, unique_ids
+
+__all__ = [
+    "read_qdc",
+    "read_qdpx",
+]
+
+
+def _localise(root: ET.Element, namespace: str) -> None:
+    """Drop our namespace from tags so that code reads ``el.tag == "Code"``."""
+    prefix = "{" + namespace + "}"
+    for element in root.iter():
+        if isinstance(element.tag, str) and element.tag.startswith(prefix):
+            element.tag = element.tag[len(prefix):]
+
+
+def _checked_root(data: bytes, where: str, tag: str, namespaces: tuple[str, ...], report: ImportReport) -> ET.Element:
+    root = parse_xml(data, where)
+    namespace, _, local = root.tag[1:].partition("}") if root.tag.startswith("{") else ("", "", root.tag)
+    if namespace and namespace.casefold() not in {n.casefold() for n in namespaces}:
+        raise DataError(
+            f"the root element is in namespace '{namespace}', not the REFI-QDA namespace",
+            file=where, expected=" or ".join(namespaces), rule="xml_namespace",
+        )
+    if local != tag:
+        raise DataError(f"the root element is <{local}>, not <{tag}>", file=where,
+                        expected=f"a REFI-QDA <{tag}>", rule="xml_root")
+    if not namespace:
+        report.warnings.append(f"{where}: root element has no namespace (expected {namespaces[0]}); read anyway")
+    _localise(root, namespace)
+    return root
+
+
+def _children(element: ET.Element | None, tag: str) -> list[ET.Element]:
+    return [] if element is None else [c for c in element if c.tag == tag]
+
+
+def _child(element: ET.Element | None, tag: str) -> ET.Element | None:
+    found = _children(element, tag)
+    return found[0] if found else None
+
+
+def _child_text(element: ET.Element | None, tag: str) -> str | None:
+    child = _child(element, tag)
+    if child is None or child.text is None:
+        return None
+    return child.text
+
+
+def _guid(value: str | None) -> str | None:
+    """GUIDs compare without braces and case."""
+    if value is None:
+        return None
+    return value.strip().strip("{}").casefold() or None
+
+
+def _bool(value: str | None, default: bool = True) -> bool:
+    if value is None:
+        return default
+    return value.strip().casefold() not in ("false", "0", "no")
+
+
+def _int_attribute(element: ET.Element, name: str, where: str, what: str) -> int:
+    raw = element.get(name)
+    try:
+        return int(str(raw).strip())
+    except (TypeError, ValueError):
+        raise DataError(f"{what} has no whole-number {name}", file=where, found=raw, rule="selection_position") from None
+
+
+# --- project parsing ------------------------------------------------------------------
+
+
+@dataclass
+class _CodeNode:
+    guid: str
+    name: str
+    codable: bool
+    description: str | None
+    ancestors: tuple[str, ...]
+
+
+def _walk_codes(codes: ET.Element | None, where: str, report: ImportReport) -> list[_CodeNode]:
+    """Codes depth-first in document order, without recursion (deep trees are fine)."""
+    nodes: list[_CodeNode] = []
+    seen: set[str] = set()
+    stack = [(el, ()) for el in reversed(_children(codes, "Code"))]
+    while stack:
+        element, ancestors = stack.pop()
+        guid = _guid(element.get("guid"))
+        if guid is None:
+            raise DataError("a <Code> has no guid attribute", file=where, found=element.get("name"), rule="code_guid")
+        if guid in seen:
+            raise DataError("two codes share one GUID, so codings cannot be told apart", file=where,
+                            found=element.get("guid"), rule="code_guid")
+        seen.add(guid)
+        name = (element.get("name") or "").strip()
+        if not name:
+            name = f"code_{guid[:8]}"
+            report.warnings.append(f"code {element.get('guid')} has no name; called it '{name}'")
+        description = _child_text(element, "Description")
+        nodes.append(_CodeNode(guid, name, _bool(element.get("isCodable")),
+                               description.strip() if description and description.strip() else None, ancestors))
+        for child in reversed(_children(element, "Code")):
+            stack.append((child, ancestors + (name,)))
+    return nodes
+
+
+_CONSTRUCT_SET = re.compile(r"^\s*construct\s*[:=]\s*(.+?)\s*$", re.IGNORECASE)
+
+
+def _constructs_from_sets(sets: ET.Element | None, report: ImportReport) -> dict[str, str]:
+    constructs: dict[str, str] = {}
+    for set_element in _children(sets, "Set"):
+        match = _CONSTRUCT_SET.match(set_element.get("name") or "")
+        if not match:
+            continue
+        for member in _children(set_element, "MemberCode"):
+            guid = _guid(member.get("targetGUID") or member.get("guid"))
+            if guid is None:
+                continue
+            if guid in constructs and constructs[guid] != match.group(1):
+                report.warnings.append(f"code {guid} is in two construct sets; kept '{constructs[guid]}'")
+                continue
+            constructs[guid] = match.group(1)
+    return constructs
+
+
+def _document_groups(sets: ET.Element | None, report: ImportReport) -> dict[str, dict[str, str]]:
+    """Document variables from sets of sources named ``Name::Value`` (ATLAS.ti document groups).
+
+    ATLAS.ti has no document variables; its document groups travel as
+    ``Set`` elements listing ``MemberSource``. A group called
+    ``Casus::Poelenburg A`` gives its documents the variable ``Casus`` with the
+    value ``Poelenburg A`` (the same ``::`` convention as ATLAS.ti code names).
+    Sets of sources without ``::`` (MAXQDA document sets, plain groups) are
+    counted and otherwise left alone.
+    """
+    values: dict[str, dict[str, str]] = {}
+    for set_element in _children(sets, "Set"):
+        sources = [_guid(m.get("targetGUID") or m.get("guid")) for m in _children(set_element, "MemberSource")]
+        sources = [guid for guid in sources if guid]
+        if not sources:
+            continue
+        report.count("document_sets")
+        variable, separator, value = (set_element.get("name") or "").partition("::")
+        variable, value = variable.strip(), value.strip()
+        if not (separator and variable and value):
+            continue
+        report.count("document_sets.variables")
+        for guid in sources:
+            current = values.setdefault(guid, {})
+            if current.get(variable, value) != value:
+                report.warnings.append(f"source {guid} is in two groups for variable '{variable}' "
+                                       f"('{current[variable]}', '{value}'); kept '{current[variable]}'")
+                continue
+            current[variable] = value
+    return values
+
+
+def _build_codebook(
+    nodes: list[_CodeNode],
+    constructs: Mapping[str, str],
+    used: set[str],
+    theme_from: ThemeFrom,
+    report: ImportReport,
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Codebook rows and guid -> code name, following the module's theme rule."""
+    rows_nodes = []
+    for node in nodes:
+        if node.codable:
+            rows_nodes.append(node)
+        elif node.guid in used:
+            report.warnings.append(f"code '{node.name}' is marked isCodable=\"false\" but has codings; "
+                                   "imported as a code")
+            rows_nodes.append(node)
+    paths = {n.guid: split_code_path(n.ancestors + (n.name,)) for n in rows_nodes}
+    names, themes, warnings = codebook_from_paths(paths, theme_from)
+    report.warnings.extend(warnings)
+    rows: dict[str, dict[str, Any]] = {}
+    for node in rows_nodes:
+        name = names[node.guid]
+        if name in rows:
+            report.warnings.append(f"two codes are both called '{name}' under the same parent; merged")
+            continue
+        rows[name] = {"code": name, "theme": themes[node.guid], "definition": node.description,
+                      "construct": constructs.get(node.guid)}
+    folders = sorted({n.name for n in nodes if not n.codable and n.guid not in used})
+    report.count("codes", len(rows))
+    report.count("themes", len({r["theme"] for r in rows.values() if r["theme"]}))
+    if folders:
+        report.count("non_codable_codes", len(folders))
+    return codebook_frame(list(rows.values())), names
+
+
+def _variables_of(element: ET.Element, variable_names: Mapping[str, str], where: str,
+                  report: ImportReport) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for value_element in _children(element, "VariableValue"):
+        ref_element = _child(value_element, "VariableRef")
+        ref = _guid(ref_element.get("targetGUID")) if ref_element is not None else None
+        name = variable_names.get(ref) if ref else None
+        if name is None:
+            report.warnings.append(f"{where}: a VariableValue refers to unknown variable {ref}; ignored")
+            continue
+        for tag in ("TextValue", "BooleanValue", "IntegerValue", "FloatValue", "DateValue", "DateTimeValue"):
+            text = _child_text(value_element, tag)
+            if text is not None:
+                values[name] = text.strip()
+                break
+    return values
+
+
+@dataclass
+class _Selection:
+    guid: str
+    start: int
+    end: int
+    name: str
+    codings: list[tuple[str | None, str]]  # (user guid, code guid)
+
+
+def _fits(text: str, selections: list[_Selection]) -> tuple[bool, int, int]:
+    """Whether all selections lie inside ``text``, and how many names match their slices.
+
+    Tools store the start of the quote as the selection name (some shorten it
+    with an ellipsis or tidy its whitespace), so names are compared twice:
+    exactly, then with whitespace collapsed and trimmed (a tie-breaker).
+    """
+    inside = all(0 <= s.start <= s.end <= len(text) for s in selections)
+    exact = loose = 0
+    for s in selections:
+        name = s.name.rstrip("…")
+        piece = text[s.start:min(s.end, s.start + 200)]  # names are short; the head of the quote suffices
+        if name and piece.startswith(name[:40]):
+            exact += 1
+        squashed = re.sub(r"\s+", " ", name).strip().rstrip(".")[:20]
+        if squashed and re.sub(r"\s+", " ", piece).strip().startswith(squashed):
+            loose += 1
+    return inside, exact, loose
+
+
+def _choose_offsets(text: str, selections: list[_Selection], source: str, where: str) -> tuple[str, str]:
+    """The text the offsets index (as stored, or with \\r\\n as one character) and which it is."""
+    readings = [("as stored", text)]
+    if "\r\n" in text:
+        readings.append(("\\r\\n counted as one character", text.replace("\r\n", "\n")))
+    if len(readings) == 1:  # nothing to choose between: only check the bounds
+        scored = [(label, variant, all(0 <= s.start <= s.end <= len(variant) for s in selections), 0, 0)
+                  for label, variant in readings]
+    else:
+        scored = [(label, variant, *_fits(variant, selections)) for label, variant in readings]
+    fitting = [s for s in scored if s[2]]
+    if not fitting:
+        worst = max(selections, key=lambda s: s.end)
+        bad = next(s for s in selections if not (0 <= s.start <= s.end <= len(text)))
+        raise DataError(
+            f"selection {bad.guid} ({bad.start}-{bad.end}) lies beyond the end of the text of source "
+            f"'{source}', which has {len(text)} characters (furthest selection ends at {worst.end})",
+            file=where, rule="selection_bounds",
+        )
+    best = max(fitting, key=lambda s: (s[3], s[4]))  # max keeps the first (as stored) on a tie
+    return best[1], best[0]
+
+
+def _parse_project(
+    root: ET.Element,
+    where: str,
+    load_text: Callable[[str, str], str | None],
+    mapping: VariableMapping,
+    theme_from: ThemeFrom,
+    report: ImportReport,
+) -> QdaProject:
+    users = {}
+    for user in _children(_child(root, "Users"), "User"):
+        guid = _guid(user.get("guid"))
+        if guid:
+            users[guid] = (user.get("name") or user.get("id") or user.get("guid") or "").strip()
+    report.count("users", len(users))
+    if root.get("basePath"):
+        report.warnings.append(f"basePath '{root.get('basePath')}' ignored: only files inside the project are read")
+
+    variable_names = {}
+    for variable in _children(_child(root, "Variables"), "Variable"):
+        guid = _guid(variable.get("guid"))
+        if guid and variable.get("name"):
+            variable_names[guid] = variable.get("name").strip()
+
+    # Cases: their variables and the sources each one lists (SourceRef). NVivo also codes a
+    # source's text to its case, which it lists as a Code with the case's GUID (case node).
+    cases: dict[str, tuple[str | None, dict[str, str]]] = {}
+    members: dict[str, list[str]] = {}  # source guid -> case guids, in order
+    case_elements = _children(_child(root, "Cases"), "Case")
+    report.count("cases", len(case_elements))
+    for case in case_elements:
+        label = case.get("name") or f"(nameless case {case.get('guid')})"
+        case_guid = _guid(case.get("guid")) or label
+        name = case.get("name").strip() if case.get("name") and case.get("name").strip() else None
+        cases[case_guid] = (name, _variables_of(case, variable_names, f"case {label}", report))
+        for ref in _children(case, "SourceRef"):
+            source_guid = _guid(ref.get("targetGUID"))
+            if source_guid is not None:
+                members.setdefault(source_guid, []).append(case_guid)
+    group_values = _document_groups(_child(root, "Sets"), report)
+
+    def case_variables(source_guid: str) -> tuple[dict[str, str], list[str]]:
+        merged: dict[str, str] = {}
+        names = []
+        for case_guid in dict.fromkeys(members.get(source_guid, [])):
+            name, values = cases[case_guid]
+            for variable, value in values.items():
+                if variable in merged and merged[variable] != value:
+                    report.warnings.append(f"variable '{variable}' differs between cases of source {source_guid}; "
+                                           f"kept '{merged[variable]}'")
+                else:
+                    merged[variable] = value
+            if name:
+                names.append(name)
+        return merged, names
+
+    documents: list[dict[str, Any]] = []
+    raw_segments: list[tuple[int, _Selection, str | None]] = []  # (document index, selection, source user)
+    for source in list(_child(root, "Sources") if _child(root, "Sources") is not None else []):
+        kind = source.tag if isinstance(source.tag, str) else "?"
+        report.count(f"sources.{kind}")
+        label = source.get("name") or source.get("guid") or "?"
+        if kind != "TextSource":
+            selections = [el for el in source.iter() if isinstance(el.tag, str) and el.tag.endswith("Selection")]
+            codings = sum(len(_children(el, "Coding")) for el in selections)
+            for el in selections:
+                report.count(f"selections.{el.tag}" + ("" if el.tag != "PlainTextSelection" else f" (in {kind})"))
+            report.skip(kind, label, f"not a text source; {len(selections)} selection(s) with {codings} "
+                                     "coding(s) not imported")
+            continue
+        guid = _guid(source.get("guid")) or label
+        selections = []
+        for element in _children(source, "PlainTextSelection"):
+            report.count("selections.PlainTextSelection")
+            sel_guid = element.get("guid") or "?"
+            what = f"PlainTextSelection {sel_guid} of source '{label}'"
+            start = _int_attribute(element, "startPosition", where, what)
+            end = _int_attribute(element, "endPosition", where, what)
+            if start < 0 or end < start:
+                raise DataError(f"{what} has startPosition {start} and endPosition {end}", file=where,
+                                expected="0 <= startPosition <= endPosition", rule="selection_position")
+            codings = []
+            for coding in _children(element, "Coding"):
+                code_ref = _child(coding, "CodeRef")
+                code_guid = _guid(code_ref.get("targetGUID")) if code_ref is not None else None
+                if code_guid is None:
+                    raise DataError(f"a Coding of {what} has no CodeRef targetGUID", file=where, rule="code_ref")
+                codings.append((_guid(coding.get("creatingUser")) or _guid(element.get("creatingUser")), code_guid))
+            case_codings = [code for _, code in codings if code in cases]
+            codings = [(user, code) for user, code in codings if code not in cases]
+            if case_codings:  # NVivo: text coded to a case node says which case the source belongs to
+                report.count("case_codings", len(case_codings))
+                members.setdefault(guid, []).extend(case_codings)
+            elif not codings:
+                report.count("uncoded_selections")
+            selections.append(_Selection(sel_guid, start, end, element.get("name") or "", codings))
+        whole = []
+        for coding in _children(source, "Coding"):
+            code_ref = _child(coding, "CodeRef")
+            code_guid = _guid(code_ref.get("targetGUID")) if code_ref is not None else None
+            if code_guid in cases:
+                report.count("case_codings")
+                members.setdefault(guid, []).append(code_guid)
+            else:
+                whole.append(coding)
+        if whole:
+            report.count("source_codings", len(whole))
+            report.skip("Coding", label, f"{len(whole)} coding(s) of the whole source (no selection) not imported")
+
+        text = None
+        content = _child(source, "PlainTextContent")
+        if content is not None and content.text is not None:
+            text = content.text
+        elif source.get("plainTextPath"):
+            text = load_text(source.get("plainTextPath"), label)
+        if text is None:
+            reason = ("text is outside the project file" if source.get("plainTextPath")
+                      else "source has neither PlainTextContent nor plainTextPath")
+            report.skip("TextSource", label, f"{reason}; {len(selections)} selection(s) not imported")
+            continue
+        reading = None
+        if selections:
+            stored = text
+            text, reading = _choose_offsets(text, selections, label, where)
+            reading = reading if "\r\n" in stored else None
+        values, names = case_variables(guid)
+        values.update(group_values.get(guid, {}))
+        values.update(_variables_of(source, variable_names, f"source {label}", report))
+        documents.append({"guid": guid, "name": label, "text": text, "variables": values,
+                          "case_names": names, "offsets": reading})
+        index = len(documents) - 1
+        raw_segments.extend((index, s, _guid(source.get("creatingUser"))) for s in selections)
+
+    # Codebook; codings must point into it.
+    codebook_element = _child(root, "CodeBook")
+    nodes = _walk_codes(_child(codebook_element, "Codes"), where, report)
+    case_nodes = [n for n in nodes if n.guid in cases]
+    if case_nodes:  # NVivo lists every case as a node too (same GUID): a case, not a code
+        report.count("case_nodes", len(case_nodes))
+        nodes = [n for n in nodes if n.guid not in cases]
+    known = {n.guid for n in nodes}
+    for _, selection, _ in raw_segments:
+        for _, code_guid in selection.codings:
+            if code_guid not in known:
+                raise DataError(f"selection {selection.guid} has a CodeRef to code GUID {code_guid}, "
+                                "which is not in the codebook", file=where, rule="code_ref")
+    used = {code for _, s, _ in raw_segments for _, code in s.codings}
+    codebook, code_names = _build_codebook(nodes, _constructs_from_sets(_child(root, "Sets"), report),
+                                           used, theme_from, report)
+
+    return _assemble(documents, raw_segments, code_names, users, mapping, report, codebook)
+
+
+def _document_id_source(variables: Mapping[str, str], name: str) -> str:
+    """A ``document_id`` document variable (written by `write_qdpx`) wins over the name."""
+    for variable, value in variables.items():
+        if mapping_key(variable) == "documentid" and str(value).strip():
+            return str(value).strip()
+    return name
+
+
+def _assemble(documents, raw_segments, code_names, users, mapping, report, codebook) -> QdaProject:
+    ids = unique_ids(_document_id_source(d["variables"], d["name"]) for d in documents)
+    provenance_counts: dict[str, Counter[str]] = {t: Counter() for t in TARGETS}
+    document_rows = []
+    for document_id, doc in zip(ids, documents):
+        values, provenance = resolve_targets(doc["name"], doc["variables"], mapping, doc["case_names"])
+        for target in TARGETS:
+            provenance_counts[target][provenance[target]] += 1
+        if values["wave"] is not None and values["wave"] not in WAVES:
+            report.warnings.append(f"document '{doc['name']}': wave '{values['wave']}' is not one of "
+                                   f"{', '.join(WAVES)}; add it under [values.wave] in the mapping")
+        document_rows.append({"document_id": document_id, "name": doc["name"], **values,
+                              "text": doc["text"], "variables": doc["variables"]})
+    for target, counts in provenance_counts.items():
+        report.variables[target] = "; ".join(f"{origin} ({n} document{'s' if n != 1 else ''})"
+                                             for origin, n in counts.most_common()) or "no documents"
+        if counts.get("missing"):
+            report.warnings.append(f"{target} is missing for {counts['missing']} document(s): add a document "
+                                   f"variable, a [documents] pattern or a default in the mapping")
+    unknown_users: set[str] = set()
+    rows = []
+    for index, selection, source_user in raw_segments:
+        doc = document_rows[index]
+        quote = doc["text"][selection.start:selection.end]
+        for user_guid, code_guid in selection.codings:
+            user_guid = user_guid or source_user
+            if user_guid is None:
+                coder = "unknown"
+                unknown_users.add("(no creatingUser)")
+            elif user_guid in users:
+                coder = users[user_guid]
+            else:
+                coder = user_guid
+                unknown_users.add(user_guid)
+            rows.append({"document_id": doc["document_id"], "participant_id": doc["participant_id"],
+                         "case_id": doc["case_id"], "wave": doc["wave"], "coder": coder,
+                         "code": code_names[code_guid], "start": selection.start, "end": selection.end,
+                         "text": quote, "position_unit": "character"})
+    if unknown_users:
+        report.warnings.append("codings by users not listed in <Users> (coder set to the GUID, or 'unknown'): "
+                               + ", ".join(sorted(unknown_users)))
+    report.count("documents", len(document_rows))
+    report.count("codings", len(rows))
+    report.offsets = {doc_id: doc["offsets"] for doc_id, doc in zip(ids, documents) if doc["offsets"]}
+    return QdaProject(segments_frame(rows), codebook, documents_frame(document_rows), report)
+
+
+# --- public readers -----------------------------------------------------------------------
+
+
+def read_qdpx(
+    path: str | Path,
+    *,
+    mapping: VariableMapping | Mapping[str, Any] | str | Path | None = None,
+    theme_from: ThemeFrom = "top",
+    limits: ArchiveLimits = ArchiveLimits(),
+) -> QdaProject:
+    """Read a REFI-QDA project (``.qdpx``, or a bare ``.qde``) into package tables.
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.qdpx`` archive, a ``.qde`` project XML (its texts are then looked
+        up in a ``sources`` folder beside it), or a ``.qdc`` codebook (only the
+        codebook is filled).
+    mapping : VariableMapping, dict, TOML path or None
+        How document variables fill participant_id, case_id and wave (see
+        `load_mapping`); None uses the English/Dutch defaults.
+    theme_from : {"top", "parent"}
+        Theme of a code: its top-level ancestor (default) or its parent.
+    limits : ArchiveLimits
+        Size limits for the archive (zip bomb protection).
+
+    Returns
+    -------
+    QdaProject
+        ``segments`` (coded_segments + position_unit), ``codebook``,
+        ``documents`` and ``report``.
+
+    Raises
+    ------
+    DataError
+        For hostile or broken input; the message names the file (and member)
+        and what was refused. See the module docstring for the full list.
+
+    Examples
+    --------
+    >>> project = read_qdpx("interviews.qdpx", mapping={"defaults": {"case_id": "slotervaart"}})  # doctest: +SKIP
+    >>> project.segments.groupby("code").size()  # doctest: +SKIP
+    >>> print(project.report.to_markdown())  # doctest: +SKIP
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError("file not found", file=str(path), rule="file_missing")
+    suffix = path.suffix.casefold()
+    if suffix == ".qdc":
+        codebook, report = _read_qdc(path, theme_from)
+        empty = QdaProject(segments_frame([]), codebook, documents_frame([]), report)
+        return empty
+    variable_mapping = load_mapping(mapping)
+    if suffix == ".qde":
+        return _read_bare_qde(path, variable_mapping, theme_from, limits)
+    report = ImportReport(source=str(path), format="qdpx")
+    with SafeArchive(path, limits) as archive:
+        report.count("archive_members", len(archive.members))
+        project_info = archive.project_member()
+        if project_info.filename.replace("\\", "/").rsplit("/", 1)[-1] != "project.qde":
+            report.warnings.append(f"project file is '{project_info.filename}', not 'project.qde'; read anyway")
+        where = archive_member_label(str(path), project_info.filename)
+        root = _checked_root(archive.read(project_info), where, "Project", (NS_PROJECT,), report)
+        index = archive.sources_index(project_info)
+
+        def load_text(plain_text_path: str, source_name: str) -> str | None:
+            scheme, sep, rest = plain_text_path.partition("://")
+            if not sep or scheme.casefold() != "internal":
+                return None
+            info = index.get(file_key(rest))
+            if info is None:
+                raise DataError(
+                    f"source '{source_name}' points to {plain_text_path}, but the archive has no such file in "
+                    "its sources folder", file=str(path), rule="source_missing",
+                )
+            member_where = archive_member_label(str(path), info.filename)
+            return decode_text(archive.read(info), member_where, report)
+
+        return _parse_project(root, where, load_text, variable_mapping, theme_from, report)
+
+
+def _read_bare_qde(path: Path, mapping: VariableMapping, theme_from: ThemeFrom, limits: ArchiveLimits) -> QdaProject:
+    report = ImportReport(source=str(path), format="qde")
+    root = _checked_root(_read_local(path, path.parent, limits), str(path), "Project", (NS_PROJECT,), report)
+    folders = [p for p in path.parent.iterdir() if p.name.casefold() == "sources" and p.is_dir() and not p.is_symlink()]
+    index = {}
+    for folder in folders:
+        for entry in folder.iterdir():
+            index[file_key(entry.name)] = entry
+
+    def load_text(plain_text_path: str, source_name: str) -> str | None:
+        scheme, sep, rest = plain_text_path.partition("://")
+        if not sep or scheme.casefold() != "internal":
+            return None
+        entry = index.get(file_key(rest))
+        if entry is None:
+            report.warnings.append(f"source '{source_name}': {plain_text_path} not found in a 'sources' folder "
+                                   f"beside {path.name}")
+            return None
+        return decode_text(_read_local(entry, entry.parent, limits), str(entry), report)
+
+    return _parse_project(root, str(path), load_text, mapping, theme_from, report)
+
+
+def _read_local(path: Path, folder: Path, limits: ArchiveLimits) -> bytes:
+    """Read a file that must be a regular file inside ``folder``, within the size limit."""
+    if path.is_symlink():
+        raise DataError("refused: the file is a symbolic link", file=str(path), rule="file_symlink")
+    resolved, base = path.resolve(), folder.resolve()
+    if base not in resolved.parents and resolved != base:
+        raise DataError("refused: the file lies outside its folder", file=str(path), rule="file_outside")
+    size = path.stat().st_size
+    if size > limits.max_member_bytes:
+        raise DataError(f"refused: {size} bytes, more than the limit of {limits.max_member_bytes}",
+                        file=str(path), rule="file_size")
+    return path.read_bytes()
+
+
+def _read_qdc(path: Path, theme_from: ThemeFrom) -> tuple[pd.DataFrame, ImportReport]:
+    report = ImportReport(source=str(path), format="qdc")
+    root = _checked_root(_read_local(path, path.parent, ArchiveLimits()), str(path), "CodeBook",
+                         (NS_CODEBOOK, NS_PROJECT), report)
+    nodes = _walk_codes(_child(root, "Codes"), str(path), report)
+    constructs = _constructs_from_sets(_child(root, "Sets"), report)
+    codebook, _ = _build_codebook(nodes, constructs, set(), theme_from, report)
+    return codebook, report
+
+
+def read_qdc(path: str | Path, *, theme_from: ThemeFrom = "top") -> pd.DataFrame:
+    """Read a REFI-QDA codebook (``.qdc``) into the ``codebook`` table.
+
+    Same code and theme rules as `read_qdpx` (see the module docstring).
+
+    Examples
+    --------
+    >>> read_qdc("codebook.qdc").head()  # doctest: +SKIP
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError("file not found", file=str(path), rule="file_missing")
+    return _read_qdc(path, theme_from)[0]

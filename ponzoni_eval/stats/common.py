@@ -1,0 +1,102 @@
+"""Helpers shared by the model-based tests of `ponzoni_eval.stats` (outcome selection, levels, notes)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import warnings
+from ponzoni_eval.errors import DataError
+from ponzoni_eval.results import result_frame
+from typing import Any
+from collections.abc import Iterator, Sequence
+
+
+Z95 = 1.959963984540054  # standard normal 97.5% quantile
+
+
+# --- shared helpers -----------------------------------------------------------
+
+
+def select_outcome(frame: pd.DataFrame, *, column: str, outcome: str, table: str) -> pd.DataFrame:
+    """Rows of one scale/item; an unknown outcome is a user error, named with the choices."""
+    selected = frame.loc[frame[column] == outcome]
+    if selected.empty:
+        available = sorted(pd.unique(frame[column].dropna()).tolist())
+        raise DataError(
+            f"no rows with {column} = {outcome!r} in the {table} table",
+            file=table,
+            column=column,
+            expected=f"one of {available}",
+            found=outcome,
+            rule="unknown_outcome",
+        )
+    return selected
+
+
+def observed_levels(series: pd.Series) -> list:
+    """Observed levels in their natural order (category order when categorical)."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        observed = set(series.dropna().unique())
+        return [c for c in series.cat.categories if c in observed]
+    return sorted(series.dropna().unique().tolist())
+
+
+def not_run_row(analysis: str, outcome: str, test: str, note: str, *, case_id: str = "all", n: int | None = None) -> pd.DataFrame:
+    return result_frame([dict(analysis=analysis, case_id=case_id, outcome=outcome, test=test, n=n, note=note)])
+
+
+def formula_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions that mean "this formula does not fit this table" (unknown column, bad syntax)."""
+    errors: list[type[BaseException]] = [KeyError, NameError, SyntaxError]
+    try:
+        from patsy import PatsyError
+
+        errors.append(PatsyError)
+    except ImportError:  # formulaic-only installations
+        pass
+    return tuple(errors)
+
+
+def warning_messages(caught: list[warnings.WarningMessage]) -> list[str]:
+    """Unique warning messages, first line each, in the order they were raised."""
+    seen: dict[str, None] = {}
+    for w in caught:
+        seen.setdefault(str(w.message).strip().splitlines()[0], None)
+    return list(seen)
+
+
+def category_text(value: Any) -> str:
+    """Answer categories as people write them: 3, not 3.0."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+
+def join_notes(*parts: str | None) -> str:
+    return "; ".join(p for p in parts if p)
+
+
+def as_tuple(by: str | Sequence[str] | None) -> tuple[str, ...]:
+    if by is None:
+        return ()
+    if isinstance(by, str):
+        return (by,)
+    return tuple(by)
+
+
+def split_groups(frame: pd.DataFrame, by: tuple[str, ...]) -> Iterator[tuple[dict[str, Any], pd.DataFrame]]:
+    """Subframes per combination of `by` (one group when `by` is empty)."""
+    if not by:
+        yield {}, frame
+        return
+    for keys, sub in frame.groupby(list(by), sort=True, observed=True, dropna=False):
+        keys = keys if isinstance(keys, tuple) else (keys,)
+        yield dict(zip(by, keys)), sub
+
+
+def group_labels(analysis: str, keys: dict[str, Any], outcome: str, extra: str | None = None) -> dict[str, str]:
+    case_id = str(keys["case_id"]) if "case_id" in keys else "all"
+    parts = [f"{k}={v}" for k, v in keys.items() if k != "case_id"]
+    if extra:
+        parts.append(extra)
+    return dict(analysis=analysis, case_id=case_id, group=", ".join(parts), outcome=outcome)

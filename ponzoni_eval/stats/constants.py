@@ -1,0 +1,33 @@
+"""Levels, limits and the seed shared by the tests of `ponzoni_eval.stats`."""
+
+from __future__ import annotations
+
+
+__all__ = [
+    "ALPHA",
+    "CI_LEVEL",
+    "MIN_PAIRS",
+]
+
+
+ALPHA = 0.05
+"""Two-sided significance level used for ``min_detectable``."""
+CI_LEVEL = 0.95
+"""Confidence level of every interval in the result frame."""
+POWER = 0.80
+"""Power at which ``min_detectable`` is computed."""
+MIN_PAIRS = 3
+"""Fewest complete pairs (or non-zero differences) for which a paired test is run."""
+EXACT_WILCOXON_MAX_N = 50
+"""R's ``wilcox.test`` computes an exact p below this many non-zero differences (without ties)."""
+RANK_DECIMALS = 10
+"""Differences are rounded to this many decimals before the signed-rank test.
+
+Scale means such as 10/3 - 3 and 11/3 - 10/3 are the same number but differ
+in the last bit; unrounded (R >= 4.0's default ``digits.rank = Inf``) they
+would count as different ranks and turn ties into an "exact" test.
+"""
+MONTE_CARLO_RESAMPLES = 9999
+"""Tables drawn for a Monte Carlo chi-square p (R's ``chisq.test`` uses B = 2000)."""
+DEFAULT_SEED = 2017
+"""Seed of the Monte Carlo p-values, so every run gives the same numbers."""
