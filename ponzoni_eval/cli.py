@@ -1,7 +1,7 @@
 """The command line: `ponzoni-eval COMMAND`.
 
-Each command is a thin wrapper over one package function, imported lazily so
-that `--help` is instant. A problem with the user's data (`DataError`) is
+Each command is a thin wrapper over one package function. The subpackages load
+their modules on first use (`ponzoni_eval._core.lazy`), so `--help` is instant. A problem with the user's data (`DataError`) is
 printed as a plain message and exits with status 1, never as a traceback.
 """
 
@@ -15,7 +15,9 @@ from typing import Optional
 import typer
 from rich.console import Console
 
-from .errors import DataError
+from ponzoni_eval import data as data_layer, pipeline, qual
+from ponzoni_eval._core.errors import DataError, ValidationFailed
+from ponzoni_eval._core.files import atomic_write_text
 
 app = typer.Typer(
     name="ponzoni-eval",
@@ -51,10 +53,8 @@ def validate(
 
     Exit status 0 when the data are valid (warnings may be shown), 1 otherwise.
     """
-    from .validate import print_report, validate_dir
-
-    report = validate_dir(data_dir)
-    print_report(report, console=_out())
+    report = data_layer.validate_dir(data_dir)
+    data_layer.print_report(report, console=_out())
     raise typer.Exit(0 if report.ok else 1)
 
 
@@ -64,15 +64,10 @@ def prepare(
     out_dir: Path = typer.Option(Path("data/processed"), "--out", help="Where the typed parquet tables go."),
 ) -> None:
     """Validate, then write typed tidy tables (parquet) and a manifest. Raw files are never written to."""
-    from .errors import ValidationFailed
-    from .prepare import prepare as prepare_tables
-
     try:
-        manifest = prepare_tables(data_dir, out_dir)
+        manifest = data_layer.prepare(data_dir, out_dir)
     except ValidationFailed as exc:
-        from .validate import print_problems
-
-        print_problems(exc.problems, console=_out())
+        data_layer.print_problems(exc.problems, console=_out())
         _err().print(f"[red]Not prepared[/red]: fix the errors above (`ponzoni-eval validate {data_dir}` lists them again).")
         raise typer.Exit(1)
     _out().print(f"[green]Prepared[/green] {len(manifest['tables'])} tables into {out_dir}")
@@ -95,9 +90,7 @@ def example(
     ),
 ) -> None:
     """Write the SYNTHETIC example data set (seeded, deterministic)."""
-    from .example import write_example
-
-    write_example(out_dir, n_sites=sites, seed=seed, interviews=interviews.value)
+    data_layer.write_example(out_dir, n_sites=sites, seed=seed, interviews=interviews.value)
     _out().print(f"Wrote SYNTHETIC example data ({sites} sites, seed {seed}) to {out_dir}")
 
 
@@ -106,9 +99,7 @@ def templates(
     out_dir: Path = typer.Argument(..., help="Folder to write empty templates (headers only) and a short guide to."),
 ) -> None:
     """Write empty template files for your own data, with a short guide."""
-    from .io import write_templates
-
-    written = write_templates(out_dir)
+    written = data_layer.write_templates(out_dir)
     _out().print(f"Wrote {len(written)} templates to {out_dir}")
 
 
@@ -117,14 +108,10 @@ def dictionary(
     out_file: Optional[Path] = typer.Argument(None, help="Markdown file to write; prints to the screen when omitted."),
 ) -> None:
     """Render the data dictionary (from the schemas) as Markdown."""
-    from .dictionary import render_dictionary
-
-    text = render_dictionary()
+    text = data_layer.render_dictionary()
     if out_file is None:
         _out().print(text, markup=False, highlight=False)
     else:
-        from .io import atomic_write_text
-
         atomic_write_text(out_file, text)
         _out().print(f"Wrote {out_file}")
 
@@ -143,9 +130,7 @@ def qda_import(
     """Turn a QDA export into coded_segments.csv + codebook.csv (and a report of what was found and skipped)."""
     from rich.markup import escape
 
-    from .qdpx import import_qda_to_folder
-
-    written, report = import_qda_to_folder(path, out_dir, mapping=mapping, vendor=vendor, overwrite=force)
+    written, report = qual.import_qda_to_folder(path, out_dir, mapping=mapping, vendor=vendor, overwrite=force)
     counts = report.counts
     _out().print(f"Read {escape(report.format)}: {counts.get('codings', counts.get('segments', 0))} coded segments, "
               f"{counts.get('codes', 0)} codes, {counts.get('documents', 0)} documents.", highlight=False)
@@ -210,20 +195,16 @@ def run(
     if scheduler and executor is not ExecutorName.dask:
         raise typer.BadParameter("--scheduler is only used with --executor dask", param_hint="--scheduler")
 
-    from .errors import ValidationFailed
-    from .run import run_pipeline
-
     errors = Console(stderr=True)  # created here, so the terminal width is read when the run starts
     try:
-        result = run_pipeline(
+        result = pipeline.run_pipeline(
             data, cases=_split_cases(cases), jobs=jobs, out=out_dir, language=language.value,
             processed_dir=processed, notebooks_dir=notebooks, min_cell=min_cell, console=errors, executor=executor.value,
             scheduler=scheduler, force_prepare=force_prepare,
         )
     except ValidationFailed as exc:  # every problem at once, as `validate` shows them
-        from .validate import print_problems
 
-        print_problems(exc.problems, console=Console())
+        data_layer.print_problems(exc.problems, console=Console())
         errors.print(f"[red]Not run[/red]: fix the errors above (`ponzoni-eval validate {escape(str(data))}` lists them again).")
         raise typer.Exit(1)
     index = result.run_dir / "index.html"
@@ -249,9 +230,7 @@ def verify(
     Exit status 0 when every table is reproduced, 1 when an input file changed
     or any table differs (a table of differences is printed).
     """
-    from .run import verify_run
-
-    result = verify_run(run_dir, data_dir=data, jobs=jobs, keep=keep, notebooks_dir=notebooks, console=Console(stderr=True))
+    result = pipeline.verify_run(run_dir, data_dir=data, jobs=jobs, keep=keep, notebooks_dir=notebooks, console=Console(stderr=True))
     raise typer.Exit(0 if result.ok else 1)
 
 

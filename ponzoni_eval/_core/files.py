@@ -7,15 +7,18 @@ fsync of the folder) are listed in docs/architecture.md until they are one.
 from __future__ import annotations
 
 import contextlib
-import os
-import pandas as pd
-import tempfile
-from pathlib import Path
-from ponzoni_eval.errors import DataError
-from typing import Iterator
 import hashlib
 import json
+import os
+import tempfile
+from pathlib import Path
 from typing import Any
+from typing import TYPE_CHECKING, Iterator
+
+from ponzoni_eval._core.errors import DataError
+
+if TYPE_CHECKING:  # pragma: no cover - typing only; kept out of light imports
+    import pandas as pd
 
 __all__ = [
     "atomic_write_text",

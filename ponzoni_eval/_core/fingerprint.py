@@ -10,6 +10,8 @@ import hashlib
 import json
 from pathlib import Path
 
+from ponzoni_eval import __version__
+
 __all__ = ["sha256_file", "folder_checksums", "code_fingerprint", "inputs_fingerprint", "is_current"]
 
 MANIFEST_FILE = "manifest.json"
@@ -57,8 +59,6 @@ def code_fingerprint() -> str:
 
 def inputs_fingerprint(raw_dir: Path | str) -> str:
     """What a processed folder was made from: every file of the raw folder and the package's code."""
-    from . import __version__
-
     inputs = {"raw": folder_checksums(raw_dir), "code": code_fingerprint(), "version": __version__}
     return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode("utf-8")).hexdigest()
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import pandera.pandas as pa
 
-from . import schema
+from ponzoni_eval.data import schema
+from ponzoni_eval.data.read import column_kind as io_kind
+from ponzoni_eval.data.validate import CROSS_TABLE_RULES
 
 __all__ = ["render_dictionary", "render_template_guide", "FORMATS"]
 
@@ -54,8 +56,6 @@ FORMATS = """\
 
 
 def _kind(column: pa.Column) -> str:
-    from .io import _kind as io_kind
-
     return io_kind(column.dtype)
 
 
@@ -96,8 +96,6 @@ def _table_rules(spec: schema.TableSpec) -> list[str]:
 
 def render_dictionary() -> str:
     """The data dictionary as Markdown: vocabulary, every table and column, and the rules between tables."""
-    from .validate import CROSS_TABLE_RULES
-
     lines = [
         "# Data dictionary",
         "",

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
-import pandas as pd
 from pathlib import Path
-from ponzoni_eval import schema
-from ponzoni_eval.errors import DataError
-from ponzoni_eval.fingerprint import MANIFEST_FILE, sha256_file
+
+import pandas as pd
+
+from ponzoni_eval._core.errors import DataError
+from ponzoni_eval._core.fingerprint import MANIFEST_FILE, sha256_file
+from ponzoni_eval.data import schema
 
 __all__ = [
     "load_processed",

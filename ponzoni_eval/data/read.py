@@ -68,19 +68,22 @@ from __future__ import annotations
 
 import csv
 import io as _stdio
-import numpy as np
 import os
-import pandas as pd
 import re
 import tomllib
 import warnings
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from ponzoni_eval import schema
-from ponzoni_eval.errors import DataError, Problem, ValidationFailed
-from ponzoni_eval.qdpx import ImportReport
 from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ponzoni_eval._core.errors import DataError, Problem, ValidationFailed
+from ponzoni_eval.data import schema
+from ponzoni_eval.qual.importer import import_qda
+from ponzoni_eval.qual.model import ImportReport
 
 __all__ = [
     "DataWarning",
@@ -926,8 +929,6 @@ def _choose_qda_project(qda_files: list[Path], candidates: dict[str, list[Path]]
 
 def _import_qda_project(project: Path, root: Path) -> tuple[dict[str, pd.DataFrame], ImportReport | None, dict[str, pd.Series], list[Problem]]:
     """Import a REFI-QDA project as raw tables; refusals become an error, report warnings become warnings."""
-    from .qdpx import import_qda
-
     mapping = root / QDA_MAPPING_FILE
     try:
         segments, codebook, documents, report = import_qda(project, mapping=mapping if mapping.is_file() else None)

@@ -19,10 +19,11 @@ document_id, event_type, month, count``.
 
 from __future__ import annotations
 
-import pandas as pd
 from dataclasses import dataclass, field
 from typing import Any
-# The vocabulary is re-exported: `schema.ROLES` reads as the data dictionary does.
+
+import pandas as pd
+
 from ponzoni_eval._core.vocabulary import (  # noqa: F401
     ROLES,
     WAVES,

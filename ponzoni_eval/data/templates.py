@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from ponzoni_eval import schema
-from ponzoni_eval.errors import DataError
+
+from ponzoni_eval._core.errors import DataError
 from ponzoni_eval._core.files import atomic_write_text
+from ponzoni_eval.data import schema
+from ponzoni_eval.data.dictionary import render_template_guide
 
 __all__ = [
     "write_templates",
@@ -30,8 +32,6 @@ def write_templates(out_dir: Path | str) -> list[Path]:
     DataError
         When a file of the same name already exists in `out_dir`.
     """
-    from .dictionary import render_template_guide
-
     out_dir = Path(out_dir)
     targets = {out_dir / f"{table}.csv": ",".join(spec.schema.columns) + "\n" for table, spec in schema.TABLES.items()}
     targets[out_dir / "README.md"] = render_template_guide()

@@ -33,9 +33,12 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from . import schema
-from .errors import Problem, problems_frame
-from .io import MAX_PROBLEMS_PER_RULE, RawData, cell_problems, read_raw_dir, to_categorical
+from ponzoni_eval._core.errors import DataError, Problem, problems_frame
+from ponzoni_eval.data import schema
+from ponzoni_eval.data.read import cell_problems, MAX_PROBLEMS_PER_RULE, RawData, read_raw_dir, to_categorical
+from ponzoni_eval.integrate.map import load_integration_map
+from ponzoni_eval.integrate.overrides import OVERRIDES_FILENAME, read_overrides
+from ponzoni_eval.privacy.names import check_pseudonyms, looks_like_name_or_email
 
 __all__ = ["ValidationReport", "validate_dir", "validate_raw", "print_report", "print_problems", "CROSS_TABLE_RULES", "EARLIEST_DATE"]
 
@@ -140,9 +143,6 @@ def _with_integration_files(problems: list[Problem], raw: RawData) -> list[Probl
     The reader lists any unknown CSV as "not a known table"; the overrides
     file is known, so that warning is replaced by the file's own check.
     """
-    from .errors import DataError
-    from .integrate import OVERRIDES_FILENAME, load_integration_map, read_overrides
-
     kept = [p for p in problems if not (p.rule == "unknown_file" and p.file == OVERRIDES_FILENAME)]
     try:
         integration_map = load_integration_map(raw.root)  # the folder's own map, else the package default
@@ -577,8 +577,6 @@ class _CrossTable:
         coded_segments. One warning per cell in participants; per distinct
         value (at its first row, with the number of rows) elsewhere.
         """
-        from .privacy import check_pseudonyms, looks_like_name_or_email
-
         if self.has("participants", "participant_id"):
             participants = self.tables["participants"]
             ids = participants["participant_id"]

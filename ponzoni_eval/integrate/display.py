@@ -75,17 +75,41 @@ presentations that are friendly to colorblind people (the palette used here).
 
 from __future__ import annotations
 
-import numpy as np
 import os
-import pandas as pd
-from ponzoni_eval.errors import DataError, require_columns
-from ponzoni_eval.privacy import DEFAULT_MIN_CELL, participant_names, suppress_small_cells, redact as privacy_redact
-from ponzoni_eval.results import RESULT_COLUMNS
 from typing import Any, Callable, Iterable, Mapping, Sequence
-from ponzoni_eval.integrate.fit import CODE_DIRECTIONS, DEFAULT_ALPHA, DEFAULT_QUAL_THRESHOLD, FETTERS_FIT, FIT_TEXT, POOLED_CASE, QUAL_TO_RULE, QUANT_TO_RULE, classify_qualitative, classify_quantitative, fit_label, format_number, format_p
+
+import numpy as np
+import pandas as pd
+
+from ponzoni_eval._core.errors import DataError, require_columns
+from ponzoni_eval._core.results import RESULT_COLUMNS
+from ponzoni_eval.integrate.fit import (
+    classify_qualitative,
+    classify_quantitative,
+    CODE_DIRECTIONS,
+    DEFAULT_ALPHA,
+    DEFAULT_QUAL_THRESHOLD,
+    FETTERS_FIT,
+    fit_label,
+    FIT_TEXT,
+    format_number,
+    format_p,
+    POOLED_CASE,
+    QUAL_TO_RULE,
+    QUANT_TO_RULE,
+)
 from ponzoni_eval.integrate.map import IntegrationMap, load_integration_map
 from ponzoni_eval.integrate.overrides import read_overrides
-from ponzoni_eval.integrate.quotes import DEFAULT_QUOTE_WINDOW, format_quotes, quotes_for, rank_passages, with_pooled
+from ponzoni_eval.integrate.quotes import (
+    DEFAULT_QUOTE_WINDOW,
+    format_quotes,
+    quotes_for,
+    rank_passages,
+    with_pooled,
+)
+from ponzoni_eval.privacy.names import participant_names
+from ponzoni_eval.privacy.redact import redact as privacy_redact
+from ponzoni_eval.privacy.suppress import DEFAULT_MIN_CELL, suppress_small_cells
 
 __all__ = [
     "joint_display",

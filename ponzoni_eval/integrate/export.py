@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import io
-import numpy as np
 import os
-import pandas as pd
 import re
 import tempfile
 import zipfile
 from pathlib import Path
-from ponzoni_eval.integrate.fit import DEFAULT_ALPHA, DEFAULT_QUAL_THRESHOLD, FIT_COLOURS, FIT_LABELS, FIT_MEANING, FIT_TEXT, format_number
+
+import numpy as np
+import pandas as pd
+
+from ponzoni_eval.integrate.fit import (
+    DEFAULT_ALPHA,
+    DEFAULT_QUAL_THRESHOLD,
+    FIT_COLOURS,
+    FIT_LABELS,
+    FIT_MEANING,
+    FIT_TEXT,
+    format_number,
+)
 from ponzoni_eval.integrate.map import Construct
 
 __all__ = [

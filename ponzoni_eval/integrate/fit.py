@@ -13,6 +13,7 @@ __all__ = [
     "classify_quantitative",
     "classify_qualitative",
     "fit_label",
+    "FIT_TEXT",
 ]
 
 

@@ -5,14 +5,16 @@ from __future__ import annotations
 import fnmatch
 import math
 import os
-import pandas as pd
 import re
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from ponzoni_eval.errors import DataError
 from typing import Any, Iterable, Mapping
+
+import pandas as pd
+
+from ponzoni_eval._core.errors import DataError
 from ponzoni_eval.integrate.fit import CODE_DIRECTIONS, QUANT_DIRECTIONS
 
 __all__ = [
@@ -23,6 +25,7 @@ __all__ = [
     "IntegrationMap",
     "load_integration_map",
     "default_map_path",
+    "MAP_FILENAME",
 ]
 
 

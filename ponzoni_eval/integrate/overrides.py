@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import csv
 import io
-import numpy as np
 import os
-import pandas as pd
 from pathlib import Path
-from ponzoni_eval.errors import DataError
 from typing import Iterable
+
+import numpy as np
+import pandas as pd
+
+from ponzoni_eval._core.errors import DataError
 from ponzoni_eval.integrate.fit import FIT_LABELS
 
 __all__ = [
     "read_overrides",
+    "OVERRIDES_FILENAME",
 ]
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Callable, Iterable, Sequence
+
 import numpy as np
 import pandas as pd
-from typing import Callable, Iterable, Sequence
+
 from ponzoni_eval.integrate.fit import POOLED_CASE
 
 __all__ = [

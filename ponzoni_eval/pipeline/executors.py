@@ -12,13 +12,21 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Protocol, Sequence
-from ponzoni_eval.pipeline.engine import NotebookResult, NotebookTask, execute_notebook_task, warm_html_exporters
+
+from ponzoni_eval.pipeline.engine import (
+    execute_notebook_task,
+    NotebookResult,
+    NotebookTask,
+    warm_html_exporters,
+)
 from ponzoni_eval.pipeline.environment import STATE_VARIABLES
-from ponzoni_eval.pipeline.kernels import WarmKernels, wait_for_kernel_shutdowns
+from ponzoni_eval.pipeline.kernels import wait_for_kernel_shutdowns, WarmKernels
 
 __all__ = [
     "Executor",
     "LocalExecutor",
+    "DaskExecutor",
+    "EXECUTORS",
 ]
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from ponzoni_eval.report import _atomic_write_bytes, _json_bytes
 from typing import Any, Mapping
+
+from ponzoni_eval._core.files import atomic_replace_bytes, json_bytes
 from ponzoni_eval.pipeline.engine import NotebookResult, NotebookTask
 
 __all__ = [
@@ -37,7 +38,7 @@ def iso(moment: datetime) -> str:
 
 
 def write_manifest(run_dir: Path, manifest: Mapping[str, Any]) -> None:
-    _atomic_write_bytes(run_dir / MANIFEST_FILE, _json_bytes(manifest))
+    atomic_replace_bytes(run_dir / MANIFEST_FILE, json_bytes(manifest))
 
 
 def notebook_entry(task: NotebookTask, run_dir: Path, result: NotebookResult | None, source_sha: str) -> dict[str, Any]:

@@ -45,17 +45,31 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from ponzoni_eval.errors import DataError
-from ponzoni_eval.fingerprint import folder_checksums, is_current, sha256_file
-from ponzoni_eval.report import TABLES_DIR, _atomic_write_bytes, collect_outputs, is_synthetic
-from rich.console import Console
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+from ponzoni_eval import data as data_layer
+from ponzoni_eval._core.errors import DataError
+from ponzoni_eval._core.files import atomic_replace_bytes
+from ponzoni_eval._core.fingerprint import folder_checksums, is_current, sha256_file
+from ponzoni_eval._core.run_folder import collect_outputs, is_synthetic, TABLES_DIR
+from ponzoni_eval.config import DEFAULT_MIN_CELL
 from ponzoni_eval.pipeline.engine import NotebookResult, NotebookTask
 from ponzoni_eval.pipeline.environment import kernel_environment, run_environment
-from ponzoni_eval.pipeline.executors import EXECUTORS, Executor, OnResult, make_executor
+from ponzoni_eval.pipeline.executors import Executor, EXECUTORS, make_executor, OnResult
 from ponzoni_eval.pipeline.index import write_index
 from ponzoni_eval.pipeline.kernels import kernel_options
-from ponzoni_eval.pipeline.manifest import MANIFEST_FORMAT, iso, notebook_entry, now, outputs_record, recorded_path, write_manifest
+from ponzoni_eval.pipeline.manifest import (
+    iso,
+    MANIFEST_FORMAT,
+    notebook_entry,
+    now,
+    outputs_record,
+    recorded_path,
+    write_manifest,
+)
+
+if TYPE_CHECKING:  # pragma: no cover - typing only; kept out of light imports
+    from rich.console import Console
 
 __all__ = [
     "run_pipeline",
@@ -64,6 +78,7 @@ __all__ = [
     "CASE_NOTEBOOK",
     "CROSS_CASE_NOTEBOOKS",
     "LANGUAGES",
+    "execute_in_place",
 ]
 
 
@@ -230,9 +245,8 @@ def _prepare(data_dir: Path, processed_dir: Path, *, force: bool = False) -> boo
     """
     if not force and is_current(data_dir, processed_dir):  # no pandas needed for this check
         return False
-    from .prepare import prepare
 
-    prepare(data_dir, processed_dir)
+    data_layer.prepare(data_dir, processed_dir)
     return True
 
 
@@ -378,8 +392,6 @@ def run_pipeline(
     if not 0.0 < float(alpha) < 1.0:
         raise ValueError(f"alpha must lie between 0 and 1, got {alpha!r}")
     if min_cell is None:
-        from .privacy import DEFAULT_MIN_CELL
-
         min_cell = DEFAULT_MIN_CELL
     if not isinstance(min_cell, int) or min_cell < 1:
         raise ValueError(f"min_cell must be a whole number of at least 1, got {min_cell!r}")
@@ -563,4 +575,4 @@ def execute_in_place(notebook: str | os.PathLike, *, timeout: float = 1800) -> N
     for cell in executed.cells:
         cell.metadata.pop("execution", None)
     text = jupytext.writes(executed, fmt="ipynb")  # the bytes jupytext.write gives, written atomically
-    _atomic_write_bytes(notebook, (text if text.endswith("\n") else text + "\n").encode("utf-8"))
+    atomic_replace_bytes(notebook, (text if text.endswith("\n") else text + "\n").encode("utf-8"))

@@ -4,23 +4,27 @@ from __future__ import annotations
 
 import json
 import os
-import pandas as pd
 import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from ponzoni_eval.errors import DataError
-from ponzoni_eval.fingerprint import folder_checksums
-from ponzoni_eval.report import TABLES_DIR
-from rich.console import Console
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
+
+from ponzoni_eval._core.errors import DataError
+from ponzoni_eval._core.fingerprint import folder_checksums
+from ponzoni_eval._core.run_folder import TABLES_DIR
 from ponzoni_eval.pipeline.manifest import MANIFEST_FILE, MANIFEST_FORMAT, VOLATILE_MANIFEST_KEYS
 from ponzoni_eval.pipeline.run import INCOMPLETE_MARKER, resolve_run_dir, run_pipeline
+
+if TYPE_CHECKING:  # pragma: no cover - typing only; kept out of light imports
+    from rich.console import Console
+    import pandas as pd
 
 __all__ = [
     "verify_run",
     "compare_tables",
     "VerifyResult",
+    "strip_volatile",
 ]
 
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import numpy as np
-import pandas as pd
 import re
 import unicodedata
 from pathlib import Path
-from ponzoni_eval.errors import DataError, Problem
 from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ponzoni_eval._core.errors import DataError, Problem
 
 __all__ = [
     "looks_like_name_or_email",

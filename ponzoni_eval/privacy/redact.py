@@ -18,10 +18,12 @@ risk, they do not make small qualitative samples anonymous.
 from __future__ import annotations
 
 import functools
-import numpy as np
-import pandas as pd
 import re
 from typing import Any, Iterable, Iterator, Sequence
+
+import numpy as np
+import pandas as pd
+
 from ponzoni_eval.privacy.names import EMAIL_PATTERN, normalise_name
 
 __all__ = [

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
 import pandas as pd
-from ponzoni_eval.errors import DataError
-from typing import Sequence
+
+from ponzoni_eval._core.errors import DataError
+from ponzoni_eval.config import DEFAULT_MIN_CELL
 
 __all__ = [
     "suppress_small_cells",
@@ -16,8 +19,6 @@ __all__ = [
 ]
 
 
-DEFAULT_MIN_CELL = 5
-"""Published counts of people from 1 to DEFAULT_MIN_CELL - 1 are suppressed (`suppress_small_cells`)."""
 
 
 # --- small-cell suppression ---------------------------------------------------

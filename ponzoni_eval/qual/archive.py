@@ -9,7 +9,8 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from ponzoni_eval.errors import DataError
+
+from ponzoni_eval._core.errors import DataError
 from ponzoni_eval.qual.model import ImportReport
 
 __all__ = [

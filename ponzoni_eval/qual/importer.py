@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import pandas as pd
 from pathlib import Path
-from ponzoni_eval.errors import DataError
 from typing import Any, Mapping
+
+import pandas as pd
+
+from ponzoni_eval._core.errors import DataError
 from ponzoni_eval.qual.model import ImportReport, ThemeFrom, VariableMapping
 from ponzoni_eval.qual.read import read_qdpx
+from ponzoni_eval.qual.vendor_tables import read_coded_segments_export
 from ponzoni_eval.qual.write import atomic_write_qda
 
 __all__ = [
@@ -35,8 +38,6 @@ def import_qda(
     if suffix in (".qdpx", ".qde", ".qdc"):
         project = read_qdpx(path, mapping=mapping, theme_from=theme_from)
     elif suffix in (".csv", ".tsv", ".txt", ".xlsx", ".xlsm"):
-        from .qda_tables import read_coded_segments_export
-
         project = read_coded_segments_export(path, vendor=vendor, mapping=mapping, theme_from=theme_from)
     else:
         raise DataError("not a QDA export this package reads", file=str(path),

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from ponzoni_eval.errors import DataError
-from ponzoni_eval.schema import WAVES
 from typing import Any, Iterable, Literal, Mapping
+
+import pandas as pd
+
+from ponzoni_eval._core.errors import DataError
+from ponzoni_eval._core.vocabulary import WAVES
 
 __all__ = [
     "CODEBOOK_COLUMNS",

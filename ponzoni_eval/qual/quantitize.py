@@ -36,9 +36,10 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import DataError, require_columns
-from .privacy import mark_counts
-from .results import result_frame
+from ponzoni_eval._core.errors import DataError, require_columns
+from ponzoni_eval._core.results import result_frame
+from ponzoni_eval.privacy.suppress import mark_counts
+from ponzoni_eval.stats.crosstab import crosstab_test
 
 __all__ = [
     "CODER_RULES",
@@ -745,7 +746,6 @@ def theme_crosstab(
     if (table.sum(axis=0) == 0).any():
         everyone = "nobody" if table[1].sum() == 0 else "everybody"
         return result_frame([dict(base, note=f"not tested: {everyone} interviewed mentioned '{code}'")])
-    from .stats import crosstab_test
 
     return crosstab_test(
         table.to_numpy(),

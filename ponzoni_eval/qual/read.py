@@ -87,17 +87,43 @@ the codebook; an ``internal://`` text file that is missing.
 
 from __future__ import annotations
 
-import pandas as pd
 import re
 import xml.etree.ElementTree as ET
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from ponzoni_eval.errors import DataError
-from ponzoni_eval.schema import WAVES
 from typing import Any, Callable, Mapping
-from ponzoni_eval.qual.archive import ArchiveLimits, SafeArchive, archive_member_label, decode_text, file_key, parse_xml
-from ponzoni_eval.qual.model import ImportReport, NS_CODEBOOK, NS_PROJECT, QdaProject, TARGETS, ThemeFrom, VariableMapping, codebook_frame, codebook_from_paths, documents_frame, load_mapping, mapping_key, resolve_targets, segments_frame, split_code_path, unique_ids
+
+import pandas as pd
+
+from ponzoni_eval._core.errors import DataError
+from ponzoni_eval._core.vocabulary import WAVES
+from ponzoni_eval.qual.archive import (
+    archive_member_label,
+    ArchiveLimits,
+    decode_text,
+    file_key,
+    parse_xml,
+    SafeArchive,
+)
+from ponzoni_eval.qual.model import (
+    codebook_frame,
+    codebook_from_paths,
+    documents_frame,
+    ImportReport,
+    load_mapping,
+    mapping_key,
+    NS_CODEBOOK,
+    NS_PROJECT,
+    QdaProject,
+    resolve_targets,
+    segments_frame,
+    split_code_path,
+    TARGETS,
+    ThemeFrom,
+    unique_ids,
+    VariableMapping,
+)
 
 __all__ = [
     "read_qdc",

@@ -69,23 +69,23 @@ from typing import Any, Mapping
 
 import pandas as pd
 
-from .errors import DataError
-from .qdpx import (
-    TARGETS,
-    ImportReport,
-    QdaProject,
-    ThemeFrom,
-    VariableMapping,
-    _key,
+from ponzoni_eval._core.errors import DataError
+from ponzoni_eval.qual.model import (
     codebook_frame,
     codebook_from_paths,
     document_slug,
     documents_frame,
+    ImportReport,
     load_mapping,
+    mapping_key,
+    QdaProject,
     resolve_targets,
     segments_frame,
     split_code_path,
+    TARGETS,
+    ThemeFrom,
     unique_ids,
+    VariableMapping,
 )
 
 __all__ = ["ATLASTI_COLUMNS", "MAXQDA_COLUMNS", "read_coded_segments_export"]
@@ -162,13 +162,13 @@ def _read_table(path: Path, sheet: str | int, report: ImportReport) -> pd.DataFr
 
 def _find_header(raw: pd.DataFrame, path: Path) -> tuple[int, dict[str, str]]:
     """The first row (within the first few) that carries a vendor's required headers."""
-    wanted = {_key(h) for columns in (MAXQDA_COLUMNS, ATLASTI_COLUMNS) for role in ("document", "code", "codes")
+    wanted = {mapping_key(h) for columns in (MAXQDA_COLUMNS, ATLASTI_COLUMNS) for role in ("document", "code", "codes")
               for h in columns.get(role, ())}
     for index in range(min(_HEADER_SEARCH_ROWS, len(raw))):
         cells = [str(v) for v in raw.iloc[index] if pd.notna(v)]
-        keys = {_key(c) for c in cells}
+        keys = {mapping_key(c) for c in cells}
         if len(keys & wanted) >= 2:
-            return index, {str(v): _key(str(v)) for v in cells}
+            return index, {str(v): mapping_key(str(v)) for v in cells}
     raise DataError(
         "no header row with the columns of a MAXQDA coded-segments or ATLAS.ti quotation export in the first "
         f"{_HEADER_SEARCH_ROWS} rows", file=str(path),
@@ -185,8 +185,8 @@ def _resolve_columns(headers: Mapping[str, str], vendor: str) -> dict[str, str]:
     resolved = {}
     for role, names in spec.items():
         for name in names:
-            if _key(name) in by_key:
-                resolved[role] = by_key[_key(name)]
+            if mapping_key(name) in by_key:
+                resolved[role] = by_key[mapping_key(name)]
                 break
     return resolved
 
@@ -209,8 +209,8 @@ def _load_document_variables(table: pd.DataFrame | str | Path, report: ImportRep
         raw = _read_table(Path(table), 0, report)
         header = [str(v) for v in raw.iloc[0]]
         table = pd.DataFrame(raw.iloc[1:].to_numpy(), columns=header)
-    wanted = {_key(c) for c in _DOCUMENT_NAME_COLUMNS}
-    name_column = next((c for c in table.columns if _key(c) in wanted), None)
+    wanted = {mapping_key(c) for c in _DOCUMENT_NAME_COLUMNS}
+    name_column = next((c for c in table.columns if mapping_key(c) in wanted), None)
     if name_column is None:
         raise DataError("the document variables table has no document name column", file=source,
                         expected=", ".join(_DOCUMENT_NAME_COLUMNS), found=list(table.columns), rule="columns")
@@ -227,7 +227,7 @@ def _load_document_variables(table: pd.DataFrame | str | Path, report: ImportRep
 def _match_variables(document: str, table: Mapping[str, dict[str, str]]) -> dict[str, str] | None:
     if document in table:
         return table[document]
-    for lookup in (_key, document_slug):
+    for lookup in (mapping_key, document_slug):
         wanted = lookup(document)
         for name, values in table.items():
             if lookup(name) == wanted:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import itertools
 import os
-import pandas as pd
 import re
 import stat
 import uuid
@@ -13,8 +12,11 @@ import xml.etree.ElementTree as ET
 import zipfile
 from collections import Counter
 from pathlib import Path
-from ponzoni_eval.errors import DataError, require_columns
 from typing import Mapping
+
+import pandas as pd
+
+from ponzoni_eval._core.errors import DataError, require_columns
 from ponzoni_eval.qual.model import NS_CODEBOOK, NS_PROJECT, TARGETS
 
 __all__ = [

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
-import pandas as pd
 import re
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+if TYPE_CHECKING:  # pragma: no cover - typing only; kept out of light imports
+    import pandas as pd
 
 __all__ = [
     "format_number",

@@ -39,13 +39,25 @@ import html
 import io
 import json
 import os
-import pandas as pd
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from ponzoni_eval.errors import DataError
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
 from ponzoni_eval._core.files import atomic_replace_bytes, json_bytes, sha256_bytes
+from ponzoni_eval._core.run_folder import (
+    collect_outputs,
+    DOCUMENTS_DIR,
+    FIGURES_DIR,
+    is_synthetic,
+    TABLES_DIR,
+)
+from ponzoni_eval.privacy.suppress import DEFAULT_MIN_CELL, marked_counts, suppress_small_cells
+from ponzoni_eval.report.plots import theme
+
+if TYPE_CHECKING:  # pragma: no cover - typing only; kept out of light imports
+    from matplotlib.figure import Figure
+    import pandas as pd
 
 __all__ = [
     "RunContext",
@@ -53,21 +65,10 @@ __all__ = [
     "save_table",
     "save_figure",
     "save_document",
-    "collect_outputs",
     "synthetic_banner",
-    "is_synthetic",
-    "OUTPUTS_FILE",
-    "TABLES_DIR",
-    "FIGURES_DIR",
-    "DOCUMENTS_DIR",
     "DOCUMENT_FORMATS",
 ]
 
-
-TABLES_DIR = "tables"
-FIGURES_DIR = "figures"
-DOCUMENTS_DIR = "documents"
-OUTPUTS_FILE = "outputs.json"
 
 DOCUMENT_FORMATS = ("html", "md", "xlsx", "csv", "txt")
 """File formats `save_document` writes (the file name's suffix)."""
@@ -164,8 +165,6 @@ def open_run(run_dir: str | os.PathLike | None, notebook: str, *, case_id: str |
 
 def _run_min_cell(run_dir: Path | None) -> int:
     """The ``min_cell`` recorded in a run's manifest (the run's parameter), else the default."""
-    from .privacy import DEFAULT_MIN_CELL
-
     manifest = run_dir / "manifest.json" if run_dir is not None else None
     if manifest is None or not manifest.is_file():
         return DEFAULT_MIN_CELL
@@ -197,30 +196,6 @@ def _claim_name(sidecar: Path, kind: str, notebook: str | None, case_id: str | N
 def _write_sidecar(run_dir: Path, folder: str, stem: str, record: dict[str, Any]) -> None:
     atomic_replace_bytes(run_dir / folder / f"{stem}.json", json_bytes(record))
     collect_outputs(run_dir)
-
-
-def collect_outputs(run_dir: str | os.PathLike) -> dict[str, Any]:
-    """Rebuild ``outputs.json`` from the sidecars of every table and figure in a run.
-
-    Notebooks running in parallel each rebuild it after every save; the
-    sidecars are the truth, and `run.run_pipeline` calls this once more at the
-    end so the registry holds every output whatever the order of writes.
-
-    Returns
-    -------
-    dict
-        ``{"tables": [record, ...], "figures": [record, ...], "documents": [record, ...]}``,
-        sorted by name.
-    """
-    run_dir = Path(run_dir)
-    registry: dict[str, Any] = {}
-    for kind, folder in (("tables", TABLES_DIR), ("figures", FIGURES_DIR), ("documents", DOCUMENTS_DIR)):
-        records = []
-        for sidecar in sorted((run_dir / folder).glob("*.json")):
-            records.append(json.loads(sidecar.read_text(encoding="utf-8")))
-        registry[kind] = records
-    atomic_replace_bytes(run_dir / OUTPUTS_FILE, json_bytes(registry))
-    return registry
 
 
 # --- tables -------------------------------------------------------------------------
@@ -328,8 +303,6 @@ def save_table(
          role  n
     0  parent  3
     """
-    from .privacy import DEFAULT_MIN_CELL, marked_counts, suppress_small_cells
-
     threshold = DEFAULT_MIN_CELL if threshold is None else threshold
     table = _table_for_writing(frame)
     mark = marked_counts(table) or {}
@@ -387,7 +360,6 @@ def _figure_bytes(fig: "Figure", kind: str, *, styled: bool = False) -> bytes:
     with contextlib.ExitStack() as stack:
         if styled:
             # A package figure is saved in the style it was drawn in (fonts, white background).
-            from .plots import theme
 
             stack.enter_context(theme())
         if kind == "svg":
@@ -582,27 +554,6 @@ class Banner:
 def _check_language(language: str) -> None:
     if language not in _BANNER_TEXT:
         raise ValueError(f"language must be one of {sorted(_BANNER_TEXT)}, got {language!r}")
-
-
-def is_synthetic(processed_dir: str | os.PathLike) -> bool:
-    """Whether the processed data set says it is synthetic (``"synthetic": true`` in its manifest).
-
-    The flag is read from the top level of ``manifest.json`` or from its
-    ``"dataset"`` entry (where `prepare` copies ``dataset.toml``).
-    """
-    manifest_path = Path(processed_dir) / "manifest.json"
-    if not manifest_path.is_file():
-        raise DataError(
-            "no processed data here; run `ponzoni-eval prepare DATA_DIR` first",
-            file=str(manifest_path),
-            expected="manifest.json written by prepare",
-        )
-    try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise DataError(f"manifest is not valid JSON ({exc.msg})", file=str(manifest_path), row=exc.lineno) from None
-    dataset = manifest.get("dataset") if isinstance(manifest.get("dataset"), Mapping) else {}
-    return bool(manifest.get("synthetic", False) or dataset.get("synthetic", False))
 
 
 def synthetic_banner(processed_dir: str | os.PathLike, *, language: str = "en") -> Banner | None:

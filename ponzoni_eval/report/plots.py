@@ -43,8 +43,8 @@ from typing import TYPE_CHECKING, Any, Iterator, Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import DataError, require_columns
-from .schema import EVENT_TYPES, ROLES, WAVES
+from ponzoni_eval._core.errors import DataError, require_columns
+from ponzoni_eval._core.vocabulary import EVENT_TYPES, ROLES, WAVES
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import matplotlib.axes

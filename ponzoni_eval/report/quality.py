@@ -11,8 +11,8 @@ from typing import Mapping, Sequence
 
 import pandas as pd
 
-from .errors import DataError
-from .schema import ROLES, WAVES
+from ponzoni_eval._core.errors import DataError
+from ponzoni_eval._core.vocabulary import ROLES, WAVES
 
 __all__ = ["data_quality", "QUALITY_TABLES"]
 

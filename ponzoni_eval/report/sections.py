@@ -4,15 +4,15 @@ A notebook section shows a figure, a result table and one sentence that reads
 the numbers. Each function here computes those three from the processed
 tables (`ponzoni_eval.io.load_processed`) by calling the package's analysis
 functions, and returns them as a `Section`; the notebook only saves and shows
-them (`report.open_run(...).save_table / .save_figure`). Nothing is computed
+them (`open_run(...).save_table / .save_figure`). Nothing is computed
 in a notebook that a test cannot reach (``tests/test_analyses.py``).
 
 Shared inputs are computed once per notebook and passed on:
 
-- `scores_for`: scale scores of every participant (`transforms.score_scales`);
-- `monthly_for`: monthly activity counts (`transforms.monthly_activity`);
+- `scores_for`: scale scores of every participant (`stats.score_scales`);
+- `monthly_for`: monthly activity counts (`stats.monthly_activity`);
 - `expectation_answers`: the nominal primary-expectation item with its labels;
-- `presence_for`: who mentioned which code (`quantitize.code_presence`).
+- `presence_for`: who mentioned which code (`qual.code_presence`).
 
 Sections of the case report (``01_case_report``, one case):
 `reliability_section`, `trajectories_section`, `pre_post_section`,
@@ -39,7 +39,7 @@ small-cell suppressed (`ponzoni_eval.privacy.suppress_small_cells`).
 
 Examples
 --------
-A notebook section, in full (``run`` from `report.open_run`):
+A notebook section, in full (``run`` from `open_run`):
 
 >>> tables = load_processed("data/processed")  # doctest: +SKIP
 >>> scores = scores_for(tables)  # doctest: +SKIP
@@ -62,10 +62,35 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from . import crosscase, quantitize, report, stats, timeseries, transforms
-from .errors import DataError
-from .privacy import DEFAULT_MIN_CELL
-from .results import result_frame, stack_results
+from ponzoni_eval import integrate, qual, stats
+from ponzoni_eval._core.errors import DataError
+from ponzoni_eval._core.fingerprint import MANIFEST_FILE, sha256_file
+from ponzoni_eval._core.results import result_frame, stack_results
+from ponzoni_eval.config import DEFAULT_MIN_CELL
+from ponzoni_eval.data.preparation import INTEGRATION_OVERRIDES
+from ponzoni_eval.integrate.map import default_map_path, load_integration_map
+from ponzoni_eval.privacy.redact import redact
+from ponzoni_eval.privacy.suppress import suppress_small_cells
+from ponzoni_eval.report.describe import (
+    describe_by,
+    describe_change,
+    describe_range,
+    describe_result,
+    describe_share,
+    describe_tally,
+    format_number,
+)
+from ponzoni_eval.report.plots import (
+    agreement_by_code,
+    expectation_bars,
+    forest,
+    help_seeking_its,
+    label,
+    LABELS,
+    perception_gap_dumbbell,
+    theme_heatmap,
+    trajectories,
+)
 
 __all__ = [
     "Section",
@@ -102,11 +127,11 @@ __all__ = [
 ]
 
 MIN_CELL = DEFAULT_MIN_CELL
-"""Smallest count of people shown in a published table (counts 1-4 are suppressed); `report.save_table`'s default.
-A run's ``--min-cell`` reaches a notebook as `report.open_run(...).min_cell`; pass it as ``min_cell=``.
+"""Smallest count of people shown in a published table (counts 1-4 are suppressed); `save_table`'s default.
+A run's ``--min-cell`` reaches a notebook as `open_run(...).min_cell`; pass it as ``min_cell=``.
 
 Figures and sentences built from counts of people use the table as
-``report.save_table(..., publish=True, count_columns=["n_with_code"],
+``save_table(..., publish=True, count_columns=["n_with_code"],
 derived={"percent": "n_with_code"})`` publishes it, so none of them reveals a
 suppressed count.
 """
@@ -289,22 +314,22 @@ def _plain_rows(frame: pd.DataFrame, language: str) -> pd.DataFrame:
 
 
 def scores_for(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    """Scale scores of every participant, wave and scale (`transforms.score_scales`); compute once per notebook.
+    """Scale scores of every participant, wave and scale (`stats.score_scales`); compute once per notebook.
 
     Examples
     --------
-    >>> from ponzoni_eval.io import load_processed  # doctest: +SKIP
+    >>> from ponzoni_eval.data import load_processed  # doctest: +SKIP
     >>> scores = scores_for(load_processed("data/processed"))  # doctest: +SKIP
     """
-    return transforms.score_scales(_table(tables, "survey_responses"), _table(tables, "instrument"), _table(tables, "participants"))
+    return stats.score_scales(_table(tables, "survey_responses"), _table(tables, "instrument"), _table(tables, "participants"))
 
 
 def monthly_for(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    """Monthly activity counts per case and event type (`transforms.monthly_activity`), cases in the order of the
+    """Monthly activity counts per case and event type (`stats.monthly_activity`), cases in the order of the
     cases table; empty without an activity log."""
     if "activity_log" not in tables:
-        return pd.DataFrame(columns=list(transforms.MONTHLY_COLUMNS))
-    monthly = transforms.monthly_activity(tables["activity_log"], _table(tables, "cases"))
+        return pd.DataFrame(columns=list(stats.MONTHLY_COLUMNS))
+    monthly = stats.monthly_activity(tables["activity_log"], _table(tables, "cases"))
     order = {case: i for i, case in enumerate(_cases_of(tables, None))}
     return monthly.sort_values("case_id", key=lambda c: c.map(order), kind="stable").reset_index(drop=True)
 
@@ -318,7 +343,7 @@ def expectation_answers(tables: Mapping[str, pd.DataFrame], *, item: str = EXPEC
     instrument = _table(tables, "instrument")
     if item not in set(instrument["item_id"].astype("str")):
         return pd.DataFrame(columns=columns)
-    answers = transforms.item_responses(
+    answers = stats.item_responses(
         _table(tables, "survey_responses"), instrument, _table(tables, "participants"), level=None, items=[item]
     )
     answers = answers.rename(columns={"label": "expectation"})
@@ -335,11 +360,11 @@ def _segments(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame | None:
 
 
 def presence_for(tables: Mapping[str, pd.DataFrame], *, unit: str | Sequence[str] = "participant_id") -> pd.DataFrame | None:
-    """Which participant mentioned which code (`quantitize.code_presence`, primary coder); None without coded interviews."""
+    """Which participant mentioned which code (`qual.code_presence`, primary coder); None without coded interviews."""
     segments = _segments(tables)
     if segments is None:
         return None
-    return quantitize.code_presence(segments, _table(tables, "participants"), unit=unit, codebook=tables.get("codebook"))
+    return qual.code_presence(segments, _table(tables, "participants"), unit=unit, codebook=tables.get("codebook"))
 
 
 def _in_codebook_order(prevalence: pd.DataFrame, tables: Mapping[str, pd.DataFrame], by: Sequence[str]) -> pd.DataFrame:
@@ -380,8 +405,6 @@ def _words(language: str) -> dict[str, str]:
 
 
 def _name(kind: str, key: Any, language: str) -> str:
-    from .plots import label
-
     return label(kind, key, language)
 
 
@@ -406,10 +429,8 @@ def _at_wave(figure: Any, wave: str, language: str) -> Any:
 
 def _floor_caption(figure: Any, language: str) -> Any:
     """A forest plot of alpha draws its reference line at the floor of acceptable reliability, not at 'no effect'."""
-    from .plots import LABELS
-
     generic = LABELS[language]["caption"]["forest"].split(". ")[1].format(ref=f"{RELIABILITY_FLOOR:g}", log="") + "."
-    floor = report.format_number(RELIABILITY_FLOOR, 2, language=language)
+    floor = format_number(RELIABILITY_FLOOR, 2, language=language)
     figure.caption = figure.caption.replace(generic, _words(language)["alpha_line"].format(floor=floor))
     return figure
 
@@ -448,8 +469,6 @@ def reliability_section(tables: Mapping[str, pd.DataFrame], case_id: str, *, lan
         wave; ``sentence``: the lowest and highest alpha and how many fall
         below `RELIABILITY_FLOOR`.
     """
-    from .plots import forest
-
     participants = _table(tables, "participants")
     in_case = participants.loc[participants["case_id"].astype("str") == case_id]
     responses = _table(tables, "survey_responses")
@@ -457,7 +476,7 @@ def reliability_section(tables: Mapping[str, pd.DataFrame], case_id: str, *, lan
     results = stats.reliability(responses, _table(tables, "instrument"), in_case, by=("case_id", "wave"))
     alpha = results.loc[results["test"] == "cronbach_alpha"].assign(wave=lambda f: f["group"].str.removeprefix("wave="))
     figure = _floor_caption(forest(alpha, label_columns=("outcome", "wave"), ref_line=RELIABILITY_FLOOR, log_scale=False, language=language), language)
-    sentence = report.describe_range(
+    sentence = describe_range(
         alpha, by=["outcome", "wave"], label=_words(language)["alpha"], names=_names("scale", alpha["outcome"].unique(), language),
         threshold=RELIABILITY_FLOOR, language=language,
     )
@@ -476,8 +495,6 @@ def trajectories_section(
         trajectory of `scale` per role (`plots.trajectories`); ``sentence``:
         how the mean of `scale` over both roles moved from `before` to `after`.
     """
-    from .plots import trajectories
-
     in_case = _in_cases(scores, [case_id])
     means = wave_means(in_case)
     figure = trajectories(in_case, scale=scale, by="role", language=language)
@@ -488,18 +505,18 @@ def trajectories_section(
         note = words["means_note"].format(
             n_before=int(pooled.at[before, "n"]), before=before, n_after=int(pooled.at[after, "n"]), after=after
         )
-        sentence = report.describe_change(
+        sentence = describe_change(
             {"outcome": scale, "note": note}, before=pooled.at[before, "mean"], after=pooled.at[after, "mean"],
             label=label, language=language,
         ) + "."
     else:
-        sentence = report.describe_result({"outcome": scale, "note": f"no scores at {before} and {after}"}, label=label, language=language)
+        sentence = describe_result({"outcome": scale, "note": f"no scores at {before} and {after}"}, label=label, language=language)
     return Section(means, figure, sentence)
 
 
 def _pair_means(scores: pd.DataFrame, *, before: str, after: str, by: Sequence[str] = ("case_id", "role")) -> pd.DataFrame:
     """Mean before and after over the complete pairs (the participants a paired test uses)."""
-    change = transforms.change_scores(scores, before=before, after=after).dropna(subset=["before", "after"])
+    change = stats.change_scores(scores, before=before, after=after).dropna(subset=["before", "after"])
     table = change.groupby([*by, "scale"], observed=True, sort=True).agg(
         n_pairs=("value", "size"), mean_before=("before", "mean"), mean_after=("after", "mean"), mean_change=("value", "mean")
     )
@@ -526,8 +543,6 @@ def pre_post_section(
         means over the complete pairs; ``figure``: forest plot of Hedges'
         g_av; ``sentence``: the change of `scale` per role.
     """
-    from .plots import forest
-
     in_case = _in_cases(scores, [case_id])
     results = _adjusted(_pre_post_results(in_case, before=before, after=after))
     means = _pair_means(in_case, before=before, after=after)
@@ -543,8 +558,8 @@ def pre_post_section(
         label = words["in_role"].format(
             scale=_name("scale", scale, language), role=_name("role", row["role"], language), before=before, after=after
         )
-        parts.append(report.describe_change(_plain(row, language), before=pair["mean_before"].iloc[0], after=pair["mean_after"].iloc[0], label=label, language=language))
-    sentence = _capital("; ".join(parts)) + "." if parts else report.describe_result({"outcome": scale, "note": "no complete pairs"}, language=language)
+        parts.append(describe_change(_plain(row, language), before=pair["mean_before"].iloc[0], after=pair["mean_after"].iloc[0], label=label, language=language))
+    sentence = _capital("; ".join(parts)) + "." if parts else describe_result({"outcome": scale, "note": "no complete pairs"}, language=language)
     return Section(results, figure, sentence, {"pair_means": means})
 
 
@@ -563,8 +578,6 @@ def perception_gap_section(
         (`plots.perception_gap_dumbbell`); ``sentence``: the change of the gap
         per role.
     """
-    from .plots import perception_gap_dumbbell
-
     in_case = _in_cases(scores, [case_id])
     gap = stats.perception_gap(in_case, own=OWN, perceived=PERCEIVED)
     change = stats.perception_gap_change(in_case, own=OWN, perceived=PERCEIVED, before=before, after=after)
@@ -578,8 +591,8 @@ def perception_gap_section(
         if pair.empty:
             continue
         label = words["gap_in_role"].format(role=_name("role", row["role"], language), before=before, after=after)
-        parts.append(report.describe_change(_plain(row, language), before=pair["gap_before"].iloc[0], after=pair["gap_after"].iloc[0], label=label, language=language))
-    sentence = _capital("; ".join(parts)) + "." if parts else report.describe_result({"outcome": "perception_gap", "note": "no complete pairs"}, language=language)
+        parts.append(describe_change(_plain(row, language), before=pair["gap_before"].iloc[0], after=pair["gap_after"].iloc[0], label=label, language=language))
+    sentence = _capital("; ".join(parts)) + "." if parts else describe_result({"outcome": "perception_gap", "note": "no complete pairs"}, language=language)
     return Section(results, figure, sentence, {"gap_means": gaps})
 
 
@@ -630,7 +643,7 @@ def _expectation_results(answers: pd.DataFrame, scores: pd.DataFrame, *, wave: s
     scale_parts = []
     for (case, scale), rows in at_wave.groupby(["case_id", "scale"], observed=True, sort=True):
         # Two groups: Kruskal-Wallis equals the rank-sum test; Dunn's pair gives the rank-biserial r with its CI.
-        compared = crosscase.kruskal_dunn(rows, outcome=scale, group="role", seed=seed)
+        compared = stats.kruskal_dunn(rows, outcome=scale, group="role", seed=seed)
         compared = compared.loc[compared["test"] == "dunn"].assign(
             analysis="expectation_scales", case_id=str(case), group=lambda f: f["group"] + f", wave={wave}"
         )
@@ -658,7 +671,7 @@ def expectations_section(
     Section
         ``table``: `stats.expectation_crosstab` of role x expectation per
         wave, and per expectation scale the two roles compared (rank-sum via
-        `crosscase.kruskal_dunn`, rank-biserial r with a bootstrap CI;
+        `stats.kruskal_dunn`, rank-biserial r with a bootstrap CI;
         analysis ``expectation_scales``); ``tables["expectation_counts"]``:
         respondents per wave, role and expectation (publish with
         ``publish=True, count_columns=["n"]``); ``tables["expectation_residuals"]``:
@@ -667,8 +680,6 @@ def expectations_section(
         ``figure``: the shares per role at `wave` (`plots.expectation_bars`);
         ``sentence``: the crosstab test at `wave`.
     """
-    from .plots import expectation_bars
-
     in_case = _in_cases(answers, [case_id])
     results = _adjusted(_expectation_results(in_case, _in_cases(scores, [case_id]), wave=wave, seed=seed))
     counts = _expectation_counts(in_case)
@@ -678,25 +689,25 @@ def expectations_section(
     row = results.loc[(results["analysis"] == "expectation_mismatch") & (results["group"].str.startswith(f"wave={wave}"))]
     label = _words(language)["expectation"].format(wave=wave)
     sentence = (
-        report.describe_result(_plain(row.iloc[0], language), label=label, language=language)
+        describe_result(_plain(row.iloc[0], language), label=label, language=language)
         if len(row)
-        else report.describe_result({"outcome": "expectation", "note": "no answers"}, label=label, language=language)
+        else describe_result({"outcome": "expectation", "note": "no answers"}, label=label, language=language)
     )
     return Section(results, figure, sentence, {"expectation_counts": counts, "expectation_residuals": residuals})
 
 
 def _its_results(monthly: pd.DataFrame) -> pd.DataFrame:
-    if monthly.empty or timeseries.HELP_SEEKING_EVENT not in set(monthly["event_type"].astype("str")):
+    if monthly.empty or stats.HELP_SEEKING_EVENT not in set(monthly["event_type"].astype("str")):
         return result_frame([])
-    return timeseries.interrupted_time_series(monthly)
+    return stats.interrupted_time_series(monthly)
 
 
 def _its_trajectories(monthly: pd.DataFrame) -> pd.DataFrame:
-    if monthly.empty or timeseries.HELP_SEEKING_EVENT not in set(monthly["event_type"].astype("str")):
+    if monthly.empty or stats.HELP_SEEKING_EVENT not in set(monthly["event_type"].astype("str")):
         numbers = ["relative_month", "post", "count", "fitted", "fitted_low", "fitted_high", "counterfactual", "counterfactual_low", "counterfactual_high"]
         empty = {"case_id": pd.Series(dtype="str"), "month": pd.Series(dtype="datetime64[us]")}
         return pd.DataFrame({**empty, **{c: pd.Series(dtype="float64") for c in numbers}, "family": pd.Series(dtype="str")})
-    return timeseries.its_trajectories(monthly)
+    return stats.its_trajectories(monthly)
 
 
 def help_seeking_section(monthly: pd.DataFrame, case_id: str, *, language: str = "en") -> Section:
@@ -705,31 +716,27 @@ def help_seeking_section(monthly: pd.DataFrame, case_id: str, *, language: str =
     Returns
     -------
     Section
-        ``table``: `timeseries.interrupted_time_series` (level change, slope
+        ``table``: `stats.interrupted_time_series` (level change, slope
         change, baseline trend as rate ratios); ``tables["help_seeking_fit"]``:
         monthly counts with the fitted and counterfactual series
-        (`timeseries.its_trajectories`); ``figure``: `plots.help_seeking_its`;
+        (`stats.its_trajectories`); ``figure``: `plots.help_seeking_its`;
         ``sentence``: the level change.
     """
-    from .plots import help_seeking_its
-
     in_case = _in_cases(monthly, [case_id]) if len(monthly) else monthly
     results = _its_results(in_case)
     fitted = _its_trajectories(in_case)
     figure = help_seeking_its(fitted, language=language)
     label = _words(language)["level_change"].format(case=_name("case", case_id, language))
     level = results.loc[results["test"] == "its_level_change"]
-    sentence = report.describe_result(
-        _plain(level.iloc[0], language) if len(level) else {"outcome": timeseries.HELP_SEEKING_EVENT, "note": "no activity log"},
+    sentence = describe_result(
+        _plain(level.iloc[0], language) if len(level) else {"outcome": stats.HELP_SEEKING_EVENT, "note": "no activity log"},
         label=label, language=language,
     )
     return Section(results, figure, sentence, {"help_seeking_fit": fitted})
 
 
 def _published_prevalence(prevalence: pd.DataFrame, min_cell: int = MIN_CELL) -> pd.DataFrame:
-    """The prevalence as it may leave the research team (as `report.save_table(..., publish=True, ...)` writes it)."""
-    from .privacy import suppress_small_cells
-
+    """The prevalence as it may leave the research team (as `save_table(..., publish=True, ...)` writes it)."""
     return suppress_small_cells(prevalence, count_columns=["n_with_code"], derived={"percent": "n_with_code"}, threshold=min_cell)
 
 
@@ -755,7 +762,7 @@ def theme_prevalence_section(
     Returns
     -------
     Section
-        ``table``: `quantitize.prevalence` by role and wave (unit: a
+        ``table``: `qual.prevalence` by role and wave (unit: a
         participant in a wave); ``tables["theme_prevalence_case"]``: by
         participant over both waves. Publish both with small-cell suppression
         (``publish=True, count_columns=["n_with_code"], derived={"percent":
@@ -765,8 +772,6 @@ def theme_prevalence_section(
         participants (from the suppressed table). Counts of people below
         `min_cell` are suppressed in the figure and the sentence.
     """
-    from .plots import theme_heatmap
-
     participants = _table(tables, "participants")
     columns = ["case_id", "role", "wave", "code", "n_with_code", "n_at_risk", "percent"]
     per_wave = presence_for(tables, unit=("participant_id", "wave"))
@@ -775,10 +780,10 @@ def theme_prevalence_section(
         empty = pd.DataFrame(columns=columns)
         figure = theme_heatmap(_empty(["case_id", "code"], ["n", "n_at_risk", "pct"]), language=language)
         return Section(empty, figure, _words(language)["no_interviews"].format(case=label) + ".")
-    by_wave = quantitize.prevalence(per_wave, participants, by=("case_id", "role", "wave"))
+    by_wave = qual.prevalence(per_wave, participants, by=("case_id", "role", "wave"))
     by_wave = by_wave.loc[by_wave["case_id"].astype("str") == case_id]
     by_wave = _in_codebook_order(by_wave.assign(wave=by_wave["wave"].astype("str")), tables, ["case_id", "role", "wave"])
-    overall = quantitize.prevalence(presence_for(tables), participants, by="case_id")
+    overall = qual.prevalence(presence_for(tables), participants, by="case_id")
     overall = _in_codebook_order(overall.loc[overall["case_id"].astype("str") == case_id], tables, ["case_id"])
     published = _published_prevalence(overall, min_cell)
     figure = theme_heatmap(_heatmap_frame(published), min_cell=min_cell, language=language)
@@ -786,7 +791,7 @@ def theme_prevalence_section(
     if len(shown):
         top = shown.sort_values(["percent", "code"], ascending=[False, True], kind="stable").iloc[0]
         opening = _words(language)["most_mentioned"].format(case=label, code=top["code"])
-        sentence = report.describe_share(opening, top["n_with_code"], top["n_at_risk"], threshold=min_cell, language=language) + "."
+        sentence = describe_share(opening, top["n_with_code"], top["n_at_risk"], threshold=min_cell, language=language) + "."
     else:
         sentence = _words(language)["no_interviews"].format(case=label) + "."
     return Section(by_wave.loc[:, columns], figure, sentence, {"theme_prevalence_case": overall})
@@ -806,9 +811,6 @@ def agreement_section(
         ``figure``: `plots.agreement_by_code` (Cohen's kappa);
         ``sentence``: kappa over all codes.
     """
-    from . import agreement as coder_agreement
-    from .plots import agreement_by_code
-
     segments = _segments(tables)
     label = _name("case", case_id, language)
     empty_plot = _empty(["code", "statistic"], ["estimate", "ci_low", "ci_high", "n_units"])
@@ -817,12 +819,12 @@ def agreement_section(
     double_coded = segments is not None and bool((segments.groupby("document_id")["coder"].nunique() > 1).any())
     if not double_coded:
         return Section(result_frame([]), agreement_by_code(empty_plot, language=language), _words(language)["no_double_coding"].format(case=label) + ".")
-    table = coder_agreement.agreement(segments, n_boot=n_boot, seed=seed)
-    results = coder_agreement.as_result_frame(table).assign(case_id=case_id)
+    table = qual.agreement(segments, n_boot=n_boot, seed=seed)
+    results = qual.as_result_frame(table).assign(case_id=case_id)
     kappa = "cohen_kappa" if (table["statistic"] == "cohen_kappa").any() else "fleiss_kappa"
-    figure = agreement_by_code(table.loc[table["code"] != coder_agreement.OVERALL], statistic=kappa, language=language)
-    overall = results.loc[(results["outcome"] == coder_agreement.OVERALL) & (results["test"] == kappa)].iloc[0]
-    sentence = report.describe_result(
+    figure = agreement_by_code(table.loc[table["code"] != qual.OVERALL], statistic=kappa, language=language)
+    overall = results.loc[(results["outcome"] == qual.OVERALL) & (results["test"] == kappa)].iloc[0]
+    sentence = describe_result(
         _plain(overall, language), label=_words(language)["agreement"].format(case=label, units=int(overall["n"])), language=language
     )
     return Section(results, figure, sentence)
@@ -834,7 +836,7 @@ def agreement_section(
 def cross_case_trajectories_section(
     scores: pd.DataFrame, cases: Sequence[str] | None = None, *, scale: str = "trust", before: str = "t0", after: str = "t2", language: str = "en"
 ) -> Section:
-    """Model-based mean of every scale per case and wave (`crosscase.marginal_means`).
+    """Model-based mean of every scale per case and wave (`stats.marginal_means`).
 
     Returns
     -------
@@ -844,12 +846,10 @@ def cross_case_trajectories_section(
         ``figure``: the trajectory of `scale` per case; ``sentence``: how
         `scale` moved from `before` to `after` in each case.
     """
-    from .plots import trajectories
-
     case_ids = _case_list(cases, list(pd.unique(scores["case_id"].astype("str"))))
     in_cases = _in_cases(scores, case_ids)
     scales = _scales_at(in_cases, [before, after])
-    means = pd.concat([crosscase.marginal_means(in_cases, outcome=s) for s in scales], ignore_index=True) if scales else pd.DataFrame()
+    means = pd.concat([stats.marginal_means(in_cases, outcome=s) for s in scales], ignore_index=True) if scales else pd.DataFrame()
     means = means.rename(columns={"outcome": "scale"})
     figure = trajectories(means.loc[means["scale"] == scale] if len(means) else means, scale=scale, by=None, language=language)
     words = _words(language)
@@ -858,13 +858,13 @@ def cross_case_trajectories_section(
         at = rows.set_index("wave")["estimate"]
         if before in at.index and after in at.index:
             label = words["emm"].format(scale=_name("scale", scale, language), case=_name("case", case, language))
-            parts.append(report.describe_change({"outcome": scale}, before=at[before], after=at[after], label=label, language=language))
-    sentence = _capital("; ".join(parts)) + "." if parts else report.describe_result({"outcome": scale, "note": "no model"}, language=language)
+            parts.append(describe_change({"outcome": scale}, before=at[before], after=at[after], label=label, language=language))
+    sentence = _capital("; ".join(parts)) + "." if parts else describe_result({"outcome": scale, "note": "no model"}, language=language)
     return Section(means, figure, sentence)
 
 
 def _mixed_model_results(scores: pd.DataFrame, *, before: str, after: str) -> pd.DataFrame:
-    return stack_results(*[crosscase.mixed_model(scores, outcome=s, before=before, after=after) for s in _scales_at(scores, [before, after])])
+    return stack_results(*[stats.mixed_model(scores, outcome=s, before=before, after=after) for s in _scales_at(scores, [before, after])])
 
 
 def mixed_model_section(
@@ -875,14 +875,12 @@ def mixed_model_section(
     Returns
     -------
     Section
-        ``table``: `crosscase.mixed_model` for every scale measured in both
+        ``table``: `stats.mixed_model` for every scale measured in both
         waves (fixed effects, variance components, the change per case and
         the differences of that change between cases, Holm-adjusted within
         each scale); ``figure``: forest plot of the model-based change per
         case and scale; ``sentence``: the change of `scale` per case.
     """
-    from .plots import forest
-
     case_ids = _case_list(cases, list(pd.unique(scores["case_id"].astype("str"))))
     in_cases = _in_cases(scores, case_ids)
     results = _mixed_model_results(in_cases, before=before, after=after)
@@ -890,7 +888,7 @@ def mixed_model_section(
     figure = forest(change, label_columns=("outcome", "case_id"), language=language)
     rows = change.loc[change["outcome"] == scale]
     label = _capital(_words(language)["change_by_case"].format(scale=_name("scale", scale, language), before=before, after=after))
-    sentence = report.describe_by(_plain_rows(rows, language), by="case_id", label=label, names=_names("case", rows["case_id"], language), language=language)
+    sentence = describe_by(_plain_rows(rows, language), by="case_id", label=label, names=_names("case", rows["case_id"], language), language=language)
     return Section(results, figure, sentence)
 
 
@@ -909,20 +907,18 @@ def kruskal_dunn_section(
     Returns
     -------
     Section
-        ``table``: `crosscase.kruskal_dunn` on the change scores
-        (`transforms.change_scores`) of every scale measured in both waves;
+        ``table``: `stats.kruskal_dunn` on the change scores
+        (`stats.change_scores`) of every scale measured in both waves;
         ``tables["change_scores"]``: the change scores' means per case and
         scale; ``figure``: forest plot of the pairwise rank-biserial r;
         ``sentence``: for `scale`, the Kruskal-Wallis test and each pair of
         cases (Dunn, Holm-adjusted p).
     """
-    from .plots import forest
-
     case_ids = _case_list(cases, list(pd.unique(scores["case_id"].astype("str"))))
     in_cases = _in_cases(scores, case_ids)
-    change = transforms.change_scores(in_cases, before=before, after=after).dropna(subset=["value"])
+    change = stats.change_scores(in_cases, before=before, after=after).dropna(subset=["value"])
     scales = _scales_at(in_cases, [before, after])
-    results = stack_results(*[crosscase.kruskal_dunn(change, outcome=s, seed=seed) for s in scales])
+    results = stack_results(*[stats.kruskal_dunn(change, outcome=s, seed=seed) for s in scales])
     means = change.groupby(["case_id", "scale"], observed=True, sort=True)["value"].agg(n="size", mean_change="mean", median_change="median").reset_index()
     pairs = results.loc[results["test"] == "dunn"]
     figure = forest(pairs, label_columns=("outcome", "group"), language=language)
@@ -934,7 +930,7 @@ def kruskal_dunn_section(
     )
     label = _words(language)["kruskal"].format(scale=_name("scale", scale, language), before=before, after=after)
     names = {f"{a} - {b}": f"{_name('case', a, language)} - {_name('case', b, language)}" for a in case_ids for b in case_ids}
-    sentence = report.describe_by(_plain_rows(rows, language), by="compared", label=label, names=names, language=language)
+    sentence = describe_by(_plain_rows(rows, language), by="compared", label=label, names=names, language=language)
     return Section(results, figure, sentence, {"change_by_case": means})
 
 
@@ -944,15 +940,13 @@ def help_seeking_cross_section(monthly: pd.DataFrame, cases: Sequence[str] | Non
     Returns
     -------
     Section
-        ``table``: `timeseries.interrupted_time_series` per case stacked with
-        `timeseries.its_case_differences` (joint Wald tests and pairwise
+        ``table``: `stats.interrupted_time_series` per case stacked with
+        `stats.its_case_differences` (joint Wald tests and pairwise
         ratios of rate ratios, Holm); ``figure``: forest plot of the level
         change per case and the pairwise ratios of the level changes (both
         rate ratios: 1 = no change / no difference); ``sentence``: the joint
         test that the level changes are equal.
     """
-    from .plots import forest
-
     if len(monthly):
         monthly = _in_cases(monthly, _case_list(cases, list(pd.unique(monthly["case_id"].astype("str")))))
     per_case = _its_results(monthly)
@@ -960,7 +954,7 @@ def help_seeking_cross_section(monthly: pd.DataFrame, cases: Sequence[str] | Non
         order = {case: i for i, case in enumerate(pd.unique(monthly["case_id"].astype("str")))}
         per_case = per_case.sort_values("case_id", key=lambda c: c.map(order), kind="stable").reset_index(drop=True)
     pooled = (
-        timeseries.its_case_differences(monthly)
+        stats.its_case_differences(monthly)
         if len(per_case) and per_case["case_id"].nunique() > 1
         else result_frame([])
     )
@@ -971,8 +965,8 @@ def help_seeking_cross_section(monthly: pd.DataFrame, cases: Sequence[str] | Non
     figure = forest(shown, label_columns=("case_id", "group"), language=language)
     equal = results.loc[results["test"] == "wald_level_change_difference"]
     label = _words(language)["its_equal"]
-    sentence = report.describe_result(
-        _plain(equal.iloc[0], language) if len(equal) else {"outcome": timeseries.HELP_SEEKING_EVENT, "note": "fewer than two cases with a series"},
+    sentence = describe_result(
+        _plain(equal.iloc[0], language) if len(equal) else {"outcome": stats.HELP_SEEKING_EVENT, "note": "fewer than two cases with a series"},
         label=label, language=language,
     )
     return Section(results, figure, sentence)
@@ -986,15 +980,13 @@ def theme_heatmap_section(
     Returns
     -------
     Section
-        ``table``: `quantitize.theme_crosstab` per code across the cases
+        ``table``: `qual.theme_crosstab` per code across the cases
         (Holm-adjusted within `FAMILIES`); ``tables["theme_prevalence"]``:
-        `quantitize.prevalence` per case and code (publish with small-cell
+        `qual.prevalence` per case and code (publish with small-cell
         suppression, as in `theme_prevalence_section`); ``figure``: `plots.theme_heatmap` from the
         suppressed prevalence; ``sentence``: the code with the smallest
         adjusted p.
     """
-    from .plots import theme_heatmap
-
     case_ids = _cases_of(tables, cases)
     participants = _table(tables, "participants")
     presence = presence_for(tables)
@@ -1003,19 +995,19 @@ def theme_heatmap_section(
         return Section(result_frame([]), theme_heatmap(empty, language=language), _words(language)["no_interviews"].format(case=", ".join(case_ids)) + ".")
     in_cases = participants.loc[participants["case_id"].astype("str").isin(case_ids)]
     presence = presence.loc[presence["participant_id"].astype("str").isin(in_cases["participant_id"].astype("str"))]
-    prevalence = quantitize.prevalence(presence, in_cases, by="case_id")
+    prevalence = qual.prevalence(presence, in_cases, by="case_id")
     prevalence = _in_codebook_order(prevalence.loc[prevalence["case_id"].astype("str").isin(case_ids)], tables, ["case_id"])
     codes = list(dict.fromkeys(prevalence["code"].astype("str")))
-    results = _adjusted(stack_results(*[quantitize.theme_crosstab(presence, in_cases, code=code, seed=seed) for code in codes]))
+    results = _adjusted(stack_results(*[qual.theme_crosstab(presence, in_cases, code=code, seed=seed) for code in codes]))
     published = _published_prevalence(prevalence, min_cell)
     figure = theme_heatmap(_heatmap_frame(published), min_cell=min_cell, language=language)
     tested = results.loc[results["p_adjusted"].notna()].sort_values(["p_adjusted", "outcome"], kind="stable")
     if len(tested):
         top = tested.iloc[0]
         label = _words(language)["theme_most"].format(code=top["outcome"])
-        sentence = report.describe_result(_plain(top, language), label=label, language=language, p_column="p_adjusted")
+        sentence = describe_result(_plain(top, language), label=label, language=language, p_column="p_adjusted")
     else:
-        sentence = report.describe_result({"outcome": "theme", "note": "no code could be tested"}, language=language)
+        sentence = describe_result({"outcome": "theme", "note": "no code could be tested"}, language=language)
     return Section(results, figure, sentence, {"theme_prevalence": prevalence})
 
 
@@ -1033,15 +1025,13 @@ def expectations_cross_section(
         ``publish=True, count_columns=["n"]``); ``figure``: `plots.expectation_bars` at
         `wave`, a panel per case; ``sentence``: the crosstab test per case at `wave`.
     """
-    from .plots import expectation_bars
-
     case_ids = _case_list(cases, list(pd.unique(scores["case_id"].astype("str"))))
     in_cases = _in_cases(answers, case_ids)
     results = _adjusted(_expectation_results(in_cases, _in_cases(scores, case_ids), wave=wave, seed=seed))
     counts = _expectation_counts(in_cases)
     figure = _at_wave(expectation_bars(counts.loc[counts["wave"] == wave].drop(columns="wave"), language=language), wave, language)
     rows = results.loc[(results["analysis"] == "expectation_mismatch") & results["group"].str.startswith(f"wave={wave}")]
-    sentence = report.describe_by(
+    sentence = describe_by(
         _plain_rows(rows, language), by="case_id", label=_words(language)["expectation_cases"].format(wave=wave), names=_names("case", rows["case_id"], language), language=language
     )
     return Section(results, figure, sentence, {"expectation_counts": counts})
@@ -1060,9 +1050,6 @@ def integration_map_for(processed_dir: str | os.PathLike):
     DataError
         The copy was changed after `prepare`.
     """
-    from .integrate import load_integration_map
-    from .io import MANIFEST_FILE, sha256_file
-
     processed_dir = Path(processed_dir)
     manifest = json.loads((processed_dir / MANIFEST_FILE).read_text(encoding="utf-8"))
     entry = (manifest.get("files") or {}).get("integration_map")
@@ -1080,8 +1067,6 @@ def overrides_for(tables: Mapping[str, pd.DataFrame], cases: Sequence[str]) -> p
     Overrides of cases outside this run (a run on some cases) are left out, so
     they do not stop the joint display.
     """
-    from .prepare import INTEGRATION_OVERRIDES
-
     overrides = tables.get(INTEGRATION_OVERRIDES)
     if overrides is None:
         return None
@@ -1098,8 +1083,6 @@ def integration_summary(integration_map: Any, overrides: pd.DataFrame | None, *,
     >>> integration_summary(load_integration_map(), None)
     'Integration map: the package default (integration_map.toml); evaluator overrides: 0.'
     """
-    from .integrate import default_map_path
-
     source = Path(integration_map.source)
     key = "map_default" if source.resolve() == default_map_path().resolve() else "map_evaluator"
     return _words(language)[key].format(file=source.name, n=0 if overrides is None else len(overrides))
@@ -1138,7 +1121,7 @@ def joint_display_inputs(
         For the Monte Carlo p-values of the expectation crosstab.
     min_cell : int
         Prevalence counts of people below it are suppressed (the run's
-        ``min_cell``, `report.open_run(...).min_cell`; default `MIN_CELL`).
+        ``min_cell``, `open_run(...).min_cell`; default `MIN_CELL`).
 
     Returns
     -------
@@ -1161,7 +1144,7 @@ def joint_display_inputs(
     ]
     monthly = _in_cases(monthly, case_ids) if len(monthly) else monthly
     its = _its_results(monthly)
-    parts += [its, timeseries.its_case_differences(monthly) if len(its) and its["case_id"].nunique() > 1 else result_frame([])]
+    parts += [its, stats.its_case_differences(monthly) if len(its) and its["case_id"].nunique() > 1 else result_frame([])]
     results = _adjusted(stack_results(*parts))
 
     participants = _in_cases(_table(tables, "participants"), case_ids).reset_index(drop=True)
@@ -1173,9 +1156,9 @@ def joint_display_inputs(
     else:
         everyone = _table(tables, "participants")  # the presence table lists every participant
         if interview_wave is None:
-            prevalence = quantitize.prevalence(presence, everyone, by="case_id")
+            prevalence = qual.prevalence(presence, everyone, by="case_id")
         else:
-            prevalence = quantitize.prevalence(presence, everyone, by=("case_id", "wave"))
+            prevalence = qual.prevalence(presence, everyone, by=("case_id", "wave"))
             prevalence = prevalence.loc[prevalence["wave"].astype("str") == interview_wave].drop(columns="wave")
             segments = segments.loc[segments["wave"].astype("str") == interview_wave]
         prevalence = _in_codebook_order(prevalence.loc[prevalence["case_id"].astype("str").isin(case_ids)], tables, ["case_id"])
@@ -1227,9 +1210,6 @@ def joint_display_section(
         figure; see `joint_display_documents`); ``sentence``: how often each
         fit label occurs.
     """
-    from . import integrate
-    from .privacy import redact
-
     common = dict(
         integration_map=integration_map, redact_names=inputs.names, redact=redact, language=language, alpha=alpha,
         quant_basis=quant_basis, cases=inputs.cases, min_cell=inputs.min_cell,
@@ -1238,8 +1218,8 @@ def joint_display_section(
     constructs = list(dict.fromkeys(display["construct"]))
     matrix = integrate.meta_matrix(display, order_by=order_by if order_by in constructs else constructs[0])
     by_themes = integrate.statistics_by_themes(inputs.results, inputs.prevalence, inputs.segments, inputs.participants, **common)
-    fit_names = integrate._FIT_TEXT[language]  # the fit labels as the display names them in this language
-    sentence = report.describe_tally(
+    fit_names = integrate.FIT_TEXT[language]  # the fit labels as the display names them in this language
+    sentence = describe_tally(
         display["fit_label"], label=_words(language)["fit"].format(n=len(display)), names=fit_names, order=integrate.FIT_LABELS, language=language
     )
     return Section(display, None, sentence, {"meta_matrix": matrix, "statistics_by_themes": by_themes})
@@ -1267,10 +1247,8 @@ def fit_changes(by_ci: pd.DataFrame, by_estimate: pd.DataFrame) -> pd.DataFrame:
 def joint_display_documents(section: Section, *, language: str = "en") -> dict[str, dict[str, str | bytes]]:
     """The three displays rendered for readers: ``{name: {"html": str, "md": str, "xlsx": bytes}}``.
 
-    Hand each to `report.save_document` (``run.save_document(content, name, format=..., caption=...)``).
+    Hand each to `save_document` (``run.save_document(content, name, format=..., caption=...)``).
     """
-    from . import integrate
-
     displays = {"joint_display": section.table, "meta_matrix": section.tables["meta_matrix"], "statistics_by_themes": section.tables["statistics_by_themes"]}
     documents: dict[str, dict[str, str | bytes]] = {}
     with tempfile.TemporaryDirectory(prefix="ponzoni-xlsx-") as folder:

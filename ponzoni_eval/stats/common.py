@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import warnings
-from ponzoni_eval.errors import DataError
-from ponzoni_eval.results import result_frame
-from typing import Any
 from collections.abc import Iterator, Sequence
+from typing import Any
+
+import pandas as pd
+
+from ponzoni_eval._core.errors import DataError
+from ponzoni_eval._core.results import result_frame
 
 
 Z95 = 1.959963984540054  # standard normal 97.5% quantile

@@ -7,6 +7,8 @@ __all__ = [
     "ALPHA",
     "CI_LEVEL",
     "MIN_PAIRS",
+    "POWER",
+    "DEFAULT_SEED",
 ]
 
 

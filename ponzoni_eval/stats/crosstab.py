@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
-from collections.abc import Sequence
-from ponzoni_eval.errors import DataError, require_columns
-from ponzoni_eval.privacy import mark_counts
-from ponzoni_eval.results import RESULT_COLUMNS, result_frame
 from scipy import stats as sps
+
+from ponzoni_eval._core.errors import DataError, require_columns
+from ponzoni_eval._core.results import RESULT_COLUMNS, result_frame
+from ponzoni_eval.privacy.suppress import mark_counts
 from ponzoni_eval.stats.common import as_tuple, group_labels, join_notes, split_groups
 from ponzoni_eval.stats.constants import CI_LEVEL, DEFAULT_SEED, MONTE_CARLO_RESAMPLES
 from ponzoni_eval.stats.power import min_detectable_cached, noncentral_chi2_limits

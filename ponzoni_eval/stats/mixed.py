@@ -20,13 +20,15 @@ instead of raising, and never hides a convergence problem.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import Any
+
 import numpy as np
 import pandas as pd
-from dataclasses import dataclass, field
-from ponzoni_eval.errors import DataError, require_columns
-from ponzoni_eval.results import result_frame
-from typing import Any
-from ponzoni_eval.stats.common import Z95, formula_errors, not_run_row, observed_levels, select_outcome
+
+from ponzoni_eval._core.errors import DataError, require_columns
+from ponzoni_eval._core.results import result_frame
+from ponzoni_eval.stats.common import formula_errors, not_run_row, observed_levels, select_outcome, Z95
 from ponzoni_eval.stats.multitest import adjust_p
 
 __all__ = [

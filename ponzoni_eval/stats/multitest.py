@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
-from collections.abc import Sequence
-from ponzoni_eval.errors import DataError, require_columns
+
+from ponzoni_eval._core.errors import DataError, require_columns
 from ponzoni_eval.stats.common import as_tuple
 
 __all__ = [
@@ -119,8 +121,6 @@ def adjust_pvalues(
     >>> adjust_pvalues(res)["p_adjusted"].round(4).tolist()
     [0.03, 0.06, 0.06]
     """
-    from .crosscase import _adjust  # R p.adjust names; Holm without statsmodels' gc.collect()
-
     if method not in _ADJUST_METHODS:
         raise DataError("unknown p-value adjustment", expected=f"one of {sorted(_ADJUST_METHODS)}", found=method, rule="argument")
     family_t = as_tuple(family)
@@ -137,7 +137,7 @@ def adjust_pvalues(
     notes = out["note"].astype(object).where(out["note"].notna(), "")
     for key, index in families:
         p_values = out.loc[index, "p_value"].to_numpy(float)
-        adjusted.loc[index] = _adjust(p_values, method)
+        adjusted.loc[index] = adjust_p(p_values, method)
         key_t = key if isinstance(key, tuple) else (key,)
         described = ", ".join(f"{c}={v}" for c, v in zip(family_t, key_t)) or "all rows"
         suffix = f"p_adjusted: {_ADJUST_METHODS[method]} within {described} (m = {len(index)})"

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import warnings
+from typing import Any, Sequence
+
 import numpy as np
 import pandas as pd
-import warnings
-from ponzoni_eval.errors import require_columns
-from ponzoni_eval.results import result_frame
-from typing import Any, Sequence
-from ponzoni_eval.stats.common import Z95, category_text, not_run_row, observed_levels, select_outcome, warning_messages
+
+from ponzoni_eval._core.errors import require_columns
+from ponzoni_eval._core.results import result_frame
+from ponzoni_eval.stats.common import (
+    category_text,
+    not_run_row,
+    observed_levels,
+    select_outcome,
+    warning_messages,
+    Z95,
+)
 
 __all__ = [
     "ordinal_model",

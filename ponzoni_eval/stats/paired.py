@@ -30,14 +30,16 @@ examples cited in ``tests/reference/test_stats_reference.py``.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
 import numpy as np
 import pandas as pd
-from collections.abc import Iterable, Sequence
-from ponzoni_eval.errors import DataError, require_columns
-from ponzoni_eval.results import result_frame
-from ponzoni_eval.schema import WAVES
 from scipy import stats as sps
-from typing import Any
+
+from ponzoni_eval._core.errors import DataError, require_columns
+from ponzoni_eval._core.results import result_frame
+from ponzoni_eval._core.vocabulary import WAVES
 from ponzoni_eval.stats.common import as_tuple, group_labels, join_notes, split_groups
 from ponzoni_eval.stats.constants import CI_LEVEL, EXACT_WILCOXON_MAX_N, MIN_PAIRS, RANK_DECIMALS
 from ponzoni_eval.stats.power import min_detectable_cached, noncentral_t_limits

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
-from ponzoni_eval.errors import DataError
+
 from scipy import optimize, stats as sps
+
+from ponzoni_eval._core.errors import DataError
 from ponzoni_eval.stats.constants import ALPHA, CI_LEVEL, POWER
 
 __all__ = [

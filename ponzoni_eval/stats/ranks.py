@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from ponzoni_eval.errors import require_columns
-from ponzoni_eval.results import RESULT_COLUMNS, result_frame, stack_results
+
+from ponzoni_eval._core.errors import require_columns
+from ponzoni_eval._core.results import RESULT_COLUMNS, result_frame, stack_results
 from ponzoni_eval.stats.common import not_run_row, observed_levels, select_outcome
 from ponzoni_eval.stats.multitest import adjust_p
 

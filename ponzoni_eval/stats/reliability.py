@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 import pandas as pd
-from collections.abc import Sequence
-from ponzoni_eval.errors import DataError
-from ponzoni_eval.results import result_frame
-from ponzoni_eval.transforms import asked_items
 from scipy import optimize, stats as sps
-from typing import Any
+
+from ponzoni_eval._core.errors import DataError
+from ponzoni_eval._core.results import result_frame
 from ponzoni_eval.stats.common import as_tuple, group_labels, join_notes, split_groups
 from ponzoni_eval.stats.constants import CI_LEVEL
+from ponzoni_eval.stats.transforms import asked_items
 
 __all__ = [
     "reliability",

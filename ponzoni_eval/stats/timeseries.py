@@ -28,8 +28,10 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import DataError
-from .results import RESULT_COLUMNS, result_frame, stack_results
+from ponzoni_eval._core.errors import DataError
+from ponzoni_eval._core.results import RESULT_COLUMNS, result_frame, stack_results
+from ponzoni_eval.stats.common import formula_errors
+from ponzoni_eval.stats.multitest import adjust_p
 
 __all__ = [
     "HELP_SEEKING_EVENT",
@@ -280,11 +282,9 @@ def count_regression(
 
 
 def _fit_or_error(formula, data, *, family, exposure, table):
-    from .crosscase import _formula_errors
-
     try:
         return _fit_counts(formula, data, family=family, exposure=exposure)
-    except _formula_errors() as exc:
+    except formula_errors() as exc:
         raise DataError(
             f"the formula {formula!r} cannot be evaluated on the {table} table: {exc}",
             file=table, expected="a formula whose variables are columns of the table", found=list(data.columns),
@@ -614,8 +614,6 @@ def its_case_differences(
     """
     from scipy import stats
 
-    from .crosscase import _adjust
-
     analysis = "help_seeking_its"
     rows = _its_design(_validate_monthly(monthly, event_type))
     problems = {case: _segment_problem(case_rows) for case, case_rows in rows.groupby("case_id", sort=True)}
@@ -667,7 +665,7 @@ def its_case_differences(
         p = 2 * stats.norm.sf(np.abs(z))
         frames.append(pd.DataFrame(dict(
             analysis=analysis, case_id="all", group=case_names[first] + " / " + case_names[second], outcome=event_type,
-            test=f"{kind}_change_ratio", n=n, statistic=z, p_value=p, p_adjusted=_adjust(p, p_adjust),
+            test=f"{kind}_change_ratio", n=n, statistic=z, p_value=p, p_adjusted=adjust_p(p, p_adjust),
             effect_size=np.exp(estimate), effect_name="ratio_of_rate_ratios",
             ci_low=np.exp(estimate - _Z95 * se), ci_high=np.exp(estimate + _Z95 * se),
             note="RR_" + kind + " of " + case_names[first] + " divided by that of " + case_names[second]

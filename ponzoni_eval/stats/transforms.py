@@ -25,8 +25,8 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from ponzoni_eval.errors import DataError, require_columns
-from ponzoni_eval.schema import EVENT_TYPES, ROLES, WAVES
+from ponzoni_eval._core.errors import DataError, require_columns
+from ponzoni_eval._core.vocabulary import EVENT_TYPES, ROLES, WAVES
 
 __all__ = [
     "SCORE_COLUMNS",

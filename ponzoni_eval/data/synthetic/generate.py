@@ -40,9 +40,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import example_text as text
-from . import schema
-from .io import QDA_TABLES
+from ponzoni_eval._core.errors import DataError
+from ponzoni_eval._core.files import atomic_write_text, write_csv
+from ponzoni_eval.data import schema
+from ponzoni_eval.data.read import QDA_TABLES, read_dataset_metadata
+from ponzoni_eval.data.synthetic import text
+from ponzoni_eval.qual.write import write_qdpx
 
 __all__ = ["DEFAULT_SEED", "EFFECTS", "INTERVIEWS_FILE", "effects", "generate", "write_example"]
 
@@ -920,9 +923,6 @@ def _readme(effects_: dict, tables: dict[str, pd.DataFrame], interviews_format: 
 
 def _refuse_other_data(out_dir: Path) -> None:
     """Raise unless `out_dir` is absent, empty, or an earlier synthetic example."""
-    from .errors import DataError
-    from .io import read_dataset_metadata
-
     if out_dir.exists() and not out_dir.is_dir():
         raise DataError("is a file, not a folder", file=str(out_dir), expected="a folder for the example data")
     if not out_dir.is_dir() or not any(out_dir.iterdir()):
@@ -985,9 +985,6 @@ def write_example(out_dir: Path | str, n_sites: int = 3, seed: int = DEFAULT_SEE
     ['README.md', 'activity_log.csv', 'cases.csv', 'dataset.toml', 'effects.json', 'instrument.csv',
      'interviews.qdpx', 'participants.csv', 'survey_responses.csv']
     """
-    from .io import atomic_write_text, write_csv
-    from .qdpx import write_qdpx
-
     if interviews not in ("qdpx", "csv"):
         raise ValueError(f"interviews must be 'qdpx' or 'csv', got {interviews!r}")
     out_dir = Path(out_dir)

@@ -53,24 +53,22 @@ from typing import Sequence
 
 import pandas as pd
 
-from . import __version__, schema
-from .errors import DataError, Problem, ValidationFailed
-from .io import (
+from ponzoni_eval import __version__
+from ponzoni_eval._core.errors import DataError, Problem, ValidationFailed
+from ponzoni_eval._core.files import atomic_write_bytes, atomic_write_text, write_parquet
+from ponzoni_eval._core.fingerprint import (
+    inputs_fingerprint as _inputs_fingerprint,
+    is_current,
     MANIFEST_FILE,
-    QDA_MAPPING_FILE,
-    QDA_TABLES,
-    RawData,
-    atomic_write_bytes,
-    atomic_write_text,
-    read_raw_dir,
     sha256_file,
-    to_categorical,
-    write_parquet,
 )
-from .fingerprint import inputs_fingerprint as _inputs_fingerprint
-from .fingerprint import is_current
-from .privacy import name_variants, read_name_list, redact_documents, redact_transcripts
-from .validate import ValidationReport, validate_raw
+from ponzoni_eval.data import schema
+from ponzoni_eval.data.read import QDA_MAPPING_FILE, QDA_TABLES, RawData, read_raw_dir, to_categorical
+from ponzoni_eval.data.validate import validate_raw, ValidationReport
+from ponzoni_eval.integrate.map import load_integration_map, MAP_FILENAME
+from ponzoni_eval.integrate.overrides import OVERRIDES_FILENAME, read_overrides
+from ponzoni_eval.privacy.names import name_variants, read_name_list
+from ponzoni_eval.privacy.redact import redact_documents, redact_transcripts
 
 __all__ = [
     "prepare",
@@ -279,8 +277,6 @@ def integration_overrides(raw_dir: Path | str, cases: pd.DataFrame) -> pd.DataFr
         ``integration_map.toml`` or the package's), an unknown case or label,
         a missing evaluator, date or reason (see `integrate.read_overrides`).
     """
-    from .integrate import OVERRIDES_FILENAME, load_integration_map, read_overrides
-
     path = Path(raw_dir) / OVERRIDES_FILENAME
     if not path.is_file():
         return None
@@ -292,8 +288,6 @@ def integration_overrides(raw_dir: Path | str, cases: pd.DataFrame) -> pd.DataFr
 
 def _carry_integration_map(raw_dir: Path, out_dir: Path) -> dict | None:
     """Copy a validated ``integration_map.toml`` into the processed folder; remove a stale copy."""
-    from .integrate import MAP_FILENAME, load_integration_map
-
     source, target = raw_dir / MAP_FILENAME, out_dir / MAP_FILENAME
     if not source.is_file():
         target.unlink(missing_ok=True)
@@ -305,8 +299,6 @@ def _carry_integration_map(raw_dir: Path, out_dir: Path) -> dict | None:
 
 def _integration_raw_files(raw_dir: Path, overrides: pd.DataFrame | None) -> dict:
     """Manifest entries (checksums) of the raw folder's integration files, so a run records them as inputs."""
-    from .integrate import MAP_FILENAME, OVERRIDES_FILENAME
-
     entries = {}
     for name, table in ((MAP_FILENAME, None), (OVERRIDES_FILENAME, INTEGRATION_OVERRIDES)):
         path = raw_dir / name

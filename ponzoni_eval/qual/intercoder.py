@@ -53,8 +53,8 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import DataError, require_columns
-from .results import result_frame
+from ponzoni_eval._core.errors import DataError, require_columns
+from ponzoni_eval._core.results import result_frame
 
 __all__ = [
     "STATISTICS",

@@ -1,0 +1,68 @@
+"""Integration of numbers and interviews: the integration map, fit rules, quotes, joint displays and their documents.
+"""
+
+from ponzoni_eval.integrate.map import (
+    SCHEMA_VERSION,
+    ResultSelector,
+    CodeLink,
+    Construct,
+    IntegrationMap,
+    load_integration_map,
+    default_map_path,
+    MAP_FILENAME,
+)
+from ponzoni_eval.integrate.overrides import (
+    read_overrides,
+    OVERRIDES_FILENAME,
+)
+from ponzoni_eval.integrate.fit import (
+    FIT_LABELS,
+    FIT_RULE,
+    FIT_COLOURS,
+    CODE_DIRECTIONS,
+    classify_quantitative,
+    classify_qualitative,
+    fit_label,
+    FIT_TEXT,
+)
+from ponzoni_eval.integrate.quotes import (
+    select_quotes,
+)
+from ponzoni_eval.integrate.display import (
+    joint_display,
+    statistics_by_themes,
+    meta_matrix,
+)
+from ponzoni_eval.integrate.export import (
+    to_html,
+    to_markdown,
+    to_xlsx,
+)
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "ResultSelector",
+    "CodeLink",
+    "Construct",
+    "IntegrationMap",
+    "load_integration_map",
+    "default_map_path",
+    "MAP_FILENAME",
+    "read_overrides",
+    "OVERRIDES_FILENAME",
+    "FIT_LABELS",
+    "FIT_RULE",
+    "FIT_COLOURS",
+    "CODE_DIRECTIONS",
+    "classify_quantitative",
+    "classify_qualitative",
+    "fit_label",
+    "FIT_TEXT",
+    "select_quotes",
+    "joint_display",
+    "statistics_by_themes",
+    "meta_matrix",
+    "to_html",
+    "to_markdown",
+    "to_xlsx",
+]

@@ -1,0 +1,97 @@
+"""Statistics of the study's questions, one public function per question, in the standard result shape.
+
+Tidy frames in (`transforms` makes them from the processed tables), `RESULT_COLUMNS` out;
+numbers checked against R and published examples (tests/reference/).
+"""
+
+from ponzoni_eval.stats.constants import (
+    ALPHA,
+    CI_LEVEL,
+    MIN_PAIRS,
+    POWER,
+    DEFAULT_SEED,
+)
+from ponzoni_eval.stats.transforms import (
+    SCORE_COLUMNS,
+    CHANGE_COLUMNS,
+    MONTHLY_COLUMNS,
+    ITEM_RESPONSE_COLUMNS,
+    WAVE_DTYPE,
+    score_scales,
+    item_responses,
+    change_scores,
+    monthly_activity,
+)
+from ponzoni_eval.stats.power import (
+    min_detectable_effect,
+)
+from ponzoni_eval.stats.multitest import (
+    adjust_pvalues,
+)
+from ponzoni_eval.stats.paired import (
+    pre_post,
+    perception_gap,
+    perception_gap_change,
+)
+from ponzoni_eval.stats.reliability import (
+    reliability,
+)
+from ponzoni_eval.stats.crosstab import (
+    contingency_table,
+    crosstab_test,
+    expectation_crosstab,
+    crosstab_residuals,
+)
+from ponzoni_eval.stats.ranks import (
+    kruskal_dunn,
+)
+from ponzoni_eval.stats.mixed import (
+    mixed_model,
+    marginal_means,
+)
+from ponzoni_eval.stats.ordinal import (
+    ordinal_model,
+)
+from ponzoni_eval.stats.timeseries import (
+    HELP_SEEKING_EVENT,
+    interrupted_time_series,
+    its_case_differences,
+    its_trajectories,
+    count_regression,
+)
+
+__all__ = [
+    "ALPHA",
+    "CI_LEVEL",
+    "MIN_PAIRS",
+    "POWER",
+    "DEFAULT_SEED",
+    "SCORE_COLUMNS",
+    "CHANGE_COLUMNS",
+    "MONTHLY_COLUMNS",
+    "ITEM_RESPONSE_COLUMNS",
+    "WAVE_DTYPE",
+    "score_scales",
+    "item_responses",
+    "change_scores",
+    "monthly_activity",
+    "min_detectable_effect",
+    "adjust_pvalues",
+    "pre_post",
+    "perception_gap",
+    "perception_gap_change",
+    "reliability",
+    "contingency_table",
+    "crosstab_test",
+    "expectation_crosstab",
+    "crosstab_residuals",
+    "kruskal_dunn",
+    "mixed_model",
+    "marginal_means",
+    "ordinal_model",
+    "HELP_SEEKING_EVENT",
+    "interrupted_time_series",
+    "its_case_differences",
+    "its_trajectories",
+    "count_regression",
+]
