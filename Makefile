@@ -54,16 +54,19 @@ run: setup
 processed: setup
 	$(RUN) ponzoni-eval prepare $(DATA) --out $(PROCESSED)
 
+# The import contract first (docs/architecture.md): a module imports only from the layers below it.
 test: setup processed
+	$(RUN) lint-imports
 	$(RUN) pytest -n 2 tests
 	$(RUN) $(NBVAL)
 
 # Re-execute the notebooks in place from their .py (with the example data), storing the outputs
 # that nbval compares against. Run after changing a notebook or the example data; commit the .ipynb.
 notebooks: setup processed
-	$(RUN) python -c "import sys; from ponzoni_eval.run import execute_in_place; [execute_in_place(p) for p in sys.argv[1:]]" notebooks/0*.py
+	$(RUN) python -c "import sys; from ponzoni_eval.pipeline import execute_in_place; [execute_in_place(p) for p in sys.argv[1:]]" notebooks/0*.py
 
 test-fast: setup
+	$(RUN) lint-imports
 	$(RUN) pytest -m "not slow" -x -q tests
 
 lab: setup

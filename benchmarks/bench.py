@@ -315,9 +315,13 @@ def analyses_child(raw: Path, processed: Path, which: str) -> dict[str, Any]:
         return result
 
     started = time.perf_counter()
-    from ponzoni_eval import agreement, crosscase, quantitize, stats, timeseries, transforms
-    from ponzoni_eval.io import load_processed
-    from ponzoni_eval.validate import validate_dir
+    from ponzoni_eval.qual import intercoder
+    from ponzoni_eval import stats
+    from ponzoni_eval.qual import quantitize
+    from ponzoni_eval.stats import timeseries
+    from ponzoni_eval.stats import transforms
+    from ponzoni_eval.data.processed import load_processed
+    from ponzoni_eval.data.validate import validate_dir
 
     timings["import the analysis modules"] = time.perf_counter() - started
     tables = timed("load_processed", lambda: load_processed(processed))
@@ -345,9 +349,9 @@ def analyses_child(raw: Path, processed: Path, which: str) -> dict[str, Any]:
                          lambda: quantitize.code_presence(tables["coded_segments"], tables["participants"], codebook=tables["codebook"]))
         timed("quantitize prevalence", lambda: quantitize.prevalence(presence, tables["participants"]))
         timed("quantitize cooccurrence", lambda: quantitize.cooccurrence(tables["coded_segments"]))
-        timed("agreement (document x code, bootstrap CI)", lambda: agreement.agreement(tables["coded_segments"]))
-    timed("kruskal_dunn trust", lambda: crosscase.kruskal_dunn(change, outcome="trust"))
-    timed("mixed_model trust", lambda: crosscase.mixed_model(scores, outcome="trust"))
+        timed("agreement (document x code, bootstrap CI)", lambda: intercoder.agreement(tables["coded_segments"]))
+    timed("kruskal_dunn trust", lambda: stats.kruskal_dunn(change, outcome="trust"))
+    timed("mixed_model trust", lambda: stats.mixed_model(scores, outcome="trust"))
     return timings
 
 
@@ -454,10 +458,11 @@ def _papermill_loop(manifest: dict[str, Any], notebooks_dir: Path, processed: Pa
 
 
 def bench_e2e(bench: Bench) -> None:
-    from ponzoni_eval.run import _default_notebooks_dir, _run_environment
+    from ponzoni_eval.pipeline.run import default_notebooks_dir
+    from ponzoni_eval.pipeline.environment import run_environment
 
     print("end to end on the example data: `ponzoni-eval run` vs a sequential loop of `papermill` CLI calls", flush=True)
-    notebooks_dir = _default_notebooks_dir()
+    notebooks_dir = default_notebooks_dir()
     workspace = Path(tempfile.mkdtemp(prefix="ponzoni-bench-e2e-"))
     try:
         run_times: dict[bool, list[float]] = {True: [], False: []}  # prepared in the run or not
@@ -481,7 +486,7 @@ def bench_e2e(bench: Bench) -> None:
         def one_loop(number: int) -> None:
             assert manifest is not None
             # the kernels get the environment the run gives its kernels (threads, state folders, inline figures)
-            with _run_environment(workspace / ".state") as kernel_env:
+            with run_environment(workspace / ".state") as kernel_env:
                 env = child_env(**kernel_env)
             loop_times.append(_papermill_loop(manifest, notebooks_dir, processed, workspace / f"loop-{number}", env))
 
@@ -516,7 +521,9 @@ def bench_e2e(bench: Bench) -> None:
 
 def dask_child(processed: Path, workers: int, out: Path) -> dict[str, Any]:
     """In a child: the per-case notebooks on a LocalCluster with `workers` single-threaded workers."""
-    from ponzoni_eval.run import DaskExecutor, _default_notebooks_dir, _run_environment, _tasks
+    from ponzoni_eval.pipeline.executors import DaskExecutor
+    from ponzoni_eval.pipeline.run import default_notebooks_dir, notebook_tasks
+    from ponzoni_eval.pipeline.environment import run_environment
 
     import pandas as pd
 
@@ -525,8 +532,8 @@ def dask_child(processed: Path, workers: int, out: Path) -> dict[str, Any]:
     for folder in ("notebooks", "html", "tables", "figures"):
         (run_dir / folder).mkdir(parents=True, exist_ok=True)
     common = {"alpha": 0.05, "seed": SEED, "language": "en"}
-    per_case, _ = _tasks(_default_notebooks_dir(), run_dir, processed, cases, common, 1800)
-    with _run_environment(out / ".state") as environment:
+    per_case, _ = notebook_tasks(default_notebooks_dir(), run_dir, processed, cases, common, 1800)
+    with run_environment(out / ".state") as environment:
         executor = DaskExecutor(workers, environment)
         executor.start([CASE_NOTEBOOK_SOURCE])
         started_cluster = time.perf_counter()

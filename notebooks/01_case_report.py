@@ -46,7 +46,7 @@ language = "en"  # language of generated sentences and captions: "en" or "nl"
 # `open_run` ties the output helpers to this run, notebook and case, so each table below is saved
 # as `<case_id>-<name>`. The tables are read once and the scale scores computed once (the mean of a
 # participant's answers to a scale's items, reverse-coded items turned round; `transforms.score_scales`);
-# every section below is one function of `ponzoni_eval.analyses`, so everything it computes is tested
+# every section below is one function of `ponzoni_eval.report.sections`, so everything it computes is tested
 # in `tests/`. `tables` also holds `redaction_terms`, the names by
 # which participants may appear in interview text (used to redact quotes): never show or save it.
 # A red banner appears when the data are synthetic: the numbers then illustrate the method and are
@@ -54,12 +54,13 @@ language = "en"  # language of generated sentences and captions: "en" or "nl"
 
 # %%
 # NBVAL_CHECK_OUTPUT
-from ponzoni_eval import analyses, quality, report
-from ponzoni_eval.io import load_processed
+from ponzoni_eval import report
+from ponzoni_eval.data import load_processed
+from ponzoni_eval.report import quality, sections
 
 run = report.open_run(run_dir, "01_case_report", case_id=case_id)
 tables = load_processed(processed_dir)  # checks each file against the manifest written by prepare
-scores = analyses.scores_for(tables)  # scale scores of every participant, computed once for all sections
+scores = sections.scores_for(tables)  # scale scores of every participant, computed once for all sections
 report.synthetic_banner(processed_dir, language=language)
 
 # %% [markdown]
@@ -107,17 +108,17 @@ run.save_table(checks["missingness"], "missingness", caption=f"Missing answers p
 # count (listwise); the `note` column says how many were left out. Alpha below .70 (the dashed line)
 # means the scale score is too noisy to compare waves or groups on.
 #
-# **To adapt.** `analyses.reliability_section` calls `stats.reliability(..., by=("case_id", "wave"))`;
+# **To adapt.** `sections.reliability_section` calls `stats.reliability(..., by=("case_id", "wave"))`;
 # group by role as well by calling `stats.reliability` yourself with `by=("case_id", "role", "wave")`.
 
 # %%
-reliability = analyses.reliability_section(tables, case_id, language=language)
+reliability = sections.reliability_section(tables, case_id, language=language)
 run.save_figure(reliability.figure, "reliability")
 
 # %%
 # NBVAL_CHECK_OUTPUT
 print(reliability.sentence)
-analyses.rounded(run.save_table(reliability.table, "reliability", caption=f"Cronbach's alpha and omega per scale and wave in case {case_id}."))
+sections.rounded(run.save_table(reliability.table, "reliability", caption=f"Cronbach's alpha and omega per scale and wave in case {case_id}."))
 
 # %% [markdown]
 # ## 3. Trajectories over the waves
@@ -130,13 +131,13 @@ analyses.rounded(run.save_table(reliability.table, "reliability", caption=f"Cron
 # **To adapt.** Pass `scale="perceived_willingness"` (or any scale in the table) to draw another one.
 
 # %%
-trajectories = analyses.trajectories_section(scores, case_id, scale="trust", language=language)
+trajectories = sections.trajectories_section(scores, case_id, scale="trust", language=language)
 run.save_figure(trajectories.figure, "trajectories_trust")
 
 # %%
 # NBVAL_CHECK_OUTPUT
 print(trajectories.sentence)
-analyses.rounded(run.save_table(trajectories.table, "wave_means", caption=f"Mean score per role, wave and scale in case {case_id}."))
+sections.rounded(run.save_table(trajectories.table, "wave_means", caption=f"Mean score per role, wave and scale in case {case_id}."))
 
 # %% [markdown]
 # ## 4. Change from before to follow-up (pre/post)
@@ -151,14 +152,14 @@ analyses.rounded(run.save_table(trajectories.table, "wave_means", caption=f"Mean
 # **To adapt.** `before="t0", after="t1"` looks at the change up to the joint goal instead.
 
 # %%
-pre_post = analyses.pre_post_section(scores, case_id, scale="trust", before="t0", after="t2", language=language)
+pre_post = sections.pre_post_section(scores, case_id, scale="trust", before="t0", after="t2", language=language)
 run.save_table(pre_post.tables["pair_means"], "pair_means", caption=f"Mean before and after over the complete pairs, per role and scale, in case {case_id}.")
 run.save_figure(pre_post.figure, "pre_post")
 
 # %%
 # NBVAL_CHECK_OUTPUT
 print(pre_post.sentence)
-analyses.rounded(run.save_table(pre_post.table, "pre_post", caption=f"Change t0 to t2 per scale and role in case {case_id}: paired t and Wilcoxon tests."))
+sections.rounded(run.save_table(pre_post.table, "pre_post", caption=f"Change t0 to t2 per scale and role in case {case_id}: paired t and Wilcoxon tests."))
 
 # %% [markdown]
 # ## 5. Perception gap
@@ -174,14 +175,14 @@ analyses.rounded(run.save_table(pre_post.table, "pre_post", caption=f"Change t0 
 # same people in the same wave.
 
 # %%
-gap = analyses.perception_gap_section(scores, case_id, language=language)
+gap = sections.perception_gap_section(scores, case_id, language=language)
 run.save_table(gap.tables["gap_means"], "gap_means", caption=f"Mean perception gap at t0 and t2 over the complete pairs, per role, in case {case_id}.")
 run.save_figure(gap.figure, "perception_gap")
 
 # %%
 # NBVAL_CHECK_OUTPUT
 print(gap.sentence)
-analyses.rounded(run.save_table(gap.table, "perception_gap", caption=f"Perception gap per role and wave, and its change t0 to t2, in case {case_id}."))
+sections.rounded(run.save_table(gap.table, "perception_gap", caption=f"Perception gap per role and wave, and its change t0 to t2, in case {case_id}."))
 
 # %% [markdown]
 # ## 6. Expectations of the collaboration
@@ -197,7 +198,7 @@ analyses.rounded(run.save_table(gap.table, "perception_gap", caption=f"Perceptio
 # **To adapt.** `wave="t2"` draws and describes the follow-up instead of the baseline.
 
 # %%
-expectations = analyses.expectations_section(analyses.expectation_answers(tables), scores, case_id, wave="t0", seed=seed, language=language)
+expectations = sections.expectations_section(sections.expectation_answers(tables), scores, case_id, wave="t0", seed=seed, language=language)
 run.save_table(expectations.tables["expectation_residuals"], "expectation_residuals", caption=f"Adjusted residuals of role x primary expectation per wave in case {case_id}.")
 run.save_table(expectations.tables["expectation_counts"], "expectation_counts", caption=f"Respondents per wave, role and primary expectation in case {case_id} (counts below {run.min_cell} suppressed).",
                publish=True, count_columns=["n"])
@@ -206,7 +207,7 @@ run.save_figure(expectations.figure, "expectations")
 # %%
 # NBVAL_CHECK_OUTPUT
 print(expectations.sentence)
-analyses.rounded(run.save_table(expectations.table, "expectations", caption=f"Role x primary expectation per wave, and the expectation scales by role, in case {case_id}."))
+sections.rounded(run.save_table(expectations.table, "expectations", caption=f"Role x primary expectation per wave, and the expectation scales by role, in case {case_id}."))
 
 # %% [markdown]
 # ## 7. Help-seeking over time
@@ -222,14 +223,14 @@ analyses.rounded(run.save_table(expectations.table, "expectations", caption=f"Ro
 # analyses another count of the activity log.
 
 # %%
-help_seeking = analyses.help_seeking_section(analyses.monthly_for(tables), case_id, language=language)
+help_seeking = sections.help_seeking_section(sections.monthly_for(tables), case_id, language=language)
 run.save_table(help_seeking.tables["help_seeking_fit"], "help_seeking_fit", caption=f"Monthly parenting questions to the youth team with the fitted and counterfactual series in case {case_id}.")
 run.save_figure(help_seeking.figure, "help_seeking")
 
 # %%
 # NBVAL_CHECK_OUTPUT
 print(help_seeking.sentence)
-analyses.rounded(run.save_table(help_seeking.table, "help_seeking", caption=f"Interrupted time series of help-seeking in case {case_id}: rate ratios."))
+sections.rounded(run.save_table(help_seeking.table, "help_seeking", caption=f"Interrupted time series of help-seeking in case {case_id}: rate ratios."))
 
 # %% [markdown]
 # ## 8. Themes from the interviews
@@ -244,7 +245,7 @@ analyses.rounded(run.save_table(help_seeking.table, "help_seeking", caption=f"In
 # codes; `coder="any"` counts a code that either coder applied.
 
 # %%
-themes = analyses.theme_prevalence_section(tables, case_id, min_cell=run.min_cell, language=language)
+themes = sections.theme_prevalence_section(tables, case_id, min_cell=run.min_cell, language=language)
 run.save_table(themes.tables["theme_prevalence_case"], "theme_prevalence_case", caption=f"Interviewed participants who mentioned each code in case {case_id} (counts below {run.min_cell} suppressed).",
                publish=True, count_columns=["n_with_code"], derived={"percent": "n_with_code"})
 run.save_figure(themes.figure, "theme_prevalence")
@@ -252,7 +253,7 @@ run.save_figure(themes.figure, "theme_prevalence")
 # %%
 # NBVAL_CHECK_OUTPUT
 print(themes.sentence)
-analyses.rounded(run.save_table(themes.table, "theme_prevalence", caption=f"Interviewed participants who mentioned each code, per role and wave, in case {case_id} (counts below {run.min_cell} suppressed).",
+sections.rounded(run.save_table(themes.table, "theme_prevalence", caption=f"Interviewed participants who mentioned each code, per role and wave, in case {case_id} (counts below {run.min_cell} suppressed).",
                                 publish=True, count_columns=["n_with_code"], derived={"percent": "n_with_code"}))
 
 # %% [markdown]
@@ -268,13 +269,13 @@ analyses.rounded(run.save_table(themes.table, "theme_prevalence", caption=f"Inte
 # of whole documents.
 
 # %%
-agreement = analyses.agreement_section(tables, case_id, seed=seed, language=language)
+agreement = sections.agreement_section(tables, case_id, seed=seed, language=language)
 run.save_figure(agreement.figure, "intercoder_agreement")
 
 # %%
 # NBVAL_CHECK_OUTPUT
 print(agreement.sentence)
-analyses.rounded(run.save_table(agreement.table, "intercoder_agreement", caption=f"Intercoder agreement per code on the double-coded interviews of case {case_id}."))
+sections.rounded(run.save_table(agreement.table, "intercoder_agreement", caption=f"Intercoder agreement per code on the double-coded interviews of case {case_id}."))
 
 # %% [markdown]
 # ## 10. In words

@@ -41,16 +41,17 @@ language = "en"  # language of generated sentences and captions: "en" or "nl"
 #
 # The same helpers as in the case report; outputs of this notebook are saved under their own names.
 # The scale scores are computed once and passed to every section (each one function of
-# `ponzoni_eval.analyses`, tested in `tests/`). The banner marks synthetic data.
+# `ponzoni_eval.report.sections`, tested in `tests/`). The banner marks synthetic data.
 
 # %%
 # NBVAL_CHECK_OUTPUT
-from ponzoni_eval import analyses, quality, report
-from ponzoni_eval.io import load_processed
+from ponzoni_eval import report
+from ponzoni_eval.data import load_processed
+from ponzoni_eval.report import quality, sections
 
 run = report.open_run(run_dir, "02_cross_case")
 tables = load_processed(processed_dir)  # checks each file against the manifest written by prepare
-scores = analyses.scores_for(tables)  # scale scores of every participant, computed once for all sections
+scores = sections.scores_for(tables)  # scale scores of every participant, computed once for all sections
 report.synthetic_banner(processed_dir, language=language)
 
 # %% [markdown]
@@ -79,13 +80,13 @@ run.save_table(checks["response"], "response_by_case", caption="Participants who
 # **To adapt.** `scale="perceived_willingness"` draws another scale.
 
 # %%
-trajectories = analyses.cross_case_trajectories_section(scores, cases, scale="trust", language=language)
+trajectories = sections.cross_case_trajectories_section(scores, cases, scale="trust", language=language)
 run.save_figure(trajectories.figure, "trajectories_trust_by_case")
 
 # %%
 # NBVAL_CHECK_OUTPUT
 print(trajectories.sentence)
-analyses.rounded(run.save_table(trajectories.table, "marginal_means", caption="Model-based mean per case, wave and scale (estimated marginal means of the mixed model)."))
+sections.rounded(run.save_table(trajectories.table, "marginal_means", caption="Model-based mean per case, wave and scale (estimated marginal means of the mixed model)."))
 
 # %% [markdown]
 # ## 3. Change over time in all cases together: the mixed model
@@ -101,13 +102,13 @@ analyses.rounded(run.save_table(trajectories.table, "marginal_means", caption="M
 # adjustment out; `formula=` takes any patsy formula on the score rows.
 
 # %%
-mixed = analyses.mixed_model_section(scores, cases, scale="trust", language=language)
+mixed = sections.mixed_model_section(scores, cases, scale="trust", language=language)
 run.save_figure(mixed.figure, "mixed_model_change")
 
 # %%
 # NBVAL_CHECK_OUTPUT
 print(mixed.sentence)
-analyses.rounded(run.save_table(mixed.table, "mixed_model", caption="Mixed model per scale: fixed effects, variance components, change t0 to t2 per case and its differences between cases."))
+sections.rounded(run.save_table(mixed.table, "mixed_model", caption="Mixed model per scale: fixed effects, variance components, change t0 to t2 per case and its differences between cases."))
 
 # %% [markdown]
 # ## 4. Do the cases differ in change? Kruskal-Wallis with Dunn's tests
@@ -122,14 +123,14 @@ analyses.rounded(run.save_table(mixed.table, "mixed_model", caption="Mixed model
 # every scale.
 
 # %%
-ranks = analyses.kruskal_dunn_section(scores, cases, scale="trust", seed=seed, language=language)
+ranks = sections.kruskal_dunn_section(scores, cases, scale="trust", seed=seed, language=language)
 run.save_table(ranks.tables["change_by_case"], "change_by_case", caption="Change score t0 to t2 per case and scale: n, mean and median.")
 run.save_figure(ranks.figure, "dunn_pairs")
 
 # %%
 # NBVAL_CHECK_OUTPUT
 print(ranks.sentence)
-analyses.rounded(run.save_table(ranks.table, "kruskal_dunn", caption="Kruskal-Wallis test of the change t0 to t2 between the cases, and Dunn's pairwise tests (Holm), per scale."))
+sections.rounded(run.save_table(ranks.table, "kruskal_dunn", caption="Kruskal-Wallis test of the change t0 to t2 between the cases, and Dunn's pairwise tests (Holm), per scale."))
 
 # %% [markdown]
 # ## 5. Help-seeking side by side
@@ -144,13 +145,13 @@ analyses.rounded(run.save_table(ranks.table, "kruskal_dunn", caption="Kruskal-Wa
 # **To adapt.** `timeseries.its_case_differences(monthly, family="poisson")` fixes the count model.
 
 # %%
-help_seeking = analyses.help_seeking_cross_section(analyses.monthly_for(tables), cases, language=language)
+help_seeking = sections.help_seeking_cross_section(sections.monthly_for(tables), cases, language=language)
 run.save_figure(help_seeking.figure, "help_seeking_rate_ratios")
 
 # %%
 # NBVAL_CHECK_OUTPUT
 print(help_seeking.sentence)
-analyses.rounded(run.save_table(help_seeking.table, "help_seeking_by_case", caption="Help-seeking per case (rate ratios) and the pooled test of case differences."))
+sections.rounded(run.save_table(help_seeking.table, "help_seeking_by_case", caption="Help-seeking per case (rate ratios) and the pooled test of case differences."))
 
 # %% [markdown]
 # ## 6. Themes across the cases
@@ -164,7 +165,7 @@ analyses.rounded(run.save_table(help_seeking.table, "help_seeking_by_case", capt
 # roles instead of cases.
 
 # %%
-themes = analyses.theme_heatmap_section(tables, cases, seed=seed, min_cell=run.min_cell, language=language)
+themes = sections.theme_heatmap_section(tables, cases, seed=seed, min_cell=run.min_cell, language=language)
 run.save_table(themes.tables["theme_prevalence"], "theme_prevalence_by_case", caption=f"Interviewed participants who mentioned each code, per case (counts below {run.min_cell} suppressed).",
                publish=True, count_columns=["n_with_code"], derived={"percent": "n_with_code"})
 run.save_figure(themes.figure, "theme_heatmap")
@@ -172,7 +173,7 @@ run.save_figure(themes.figure, "theme_heatmap")
 # %%
 # NBVAL_CHECK_OUTPUT
 print(themes.sentence)
-analyses.rounded(run.save_table(themes.table, "theme_differences", caption="Does mentioning each code differ between the cases? Tests per code, Holm-adjusted."))
+sections.rounded(run.save_table(themes.table, "theme_differences", caption="Does mentioning each code differ between the cases? Tests per code, Holm-adjusted."))
 
 # %% [markdown]
 # ## 7. Expectations per case
@@ -184,7 +185,7 @@ analyses.rounded(run.save_table(themes.table, "theme_differences", caption="Does
 # **To adapt.** `wave="t2"` shows the follow-up.
 
 # %%
-expectations = analyses.expectations_cross_section(analyses.expectation_answers(tables), scores, cases, wave="t0", seed=seed, language=language)
+expectations = sections.expectations_cross_section(sections.expectation_answers(tables), scores, cases, wave="t0", seed=seed, language=language)
 run.save_table(expectations.tables["expectation_counts"], "expectation_counts_by_case", caption=f"Respondents per case, wave, role and primary expectation (counts below {run.min_cell} suppressed).",
                publish=True, count_columns=["n"])
 run.save_figure(expectations.figure, "expectations_by_case")
@@ -192,7 +193,7 @@ run.save_figure(expectations.figure, "expectations_by_case")
 # %%
 # NBVAL_CHECK_OUTPUT
 print(expectations.sentence)
-analyses.rounded(run.save_table(expectations.table, "expectations_by_case", caption="Role x primary expectation per case and wave, and the expectation scales by role."))
+sections.rounded(run.save_table(expectations.table, "expectations_by_case", caption="Role x primary expectation per case and wave, and the expectation scales by role."))
 
 # %% [markdown]
 # ## 8. In words

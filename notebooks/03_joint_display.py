@@ -47,12 +47,13 @@ language = "en"  # language of generated sentences and captions: "en" or "nl"
 
 # %%
 # NBVAL_CHECK_OUTPUT
-from ponzoni_eval import analyses, quality, report
-from ponzoni_eval.io import load_processed
+from ponzoni_eval import report
+from ponzoni_eval.data import load_processed
+from ponzoni_eval.report import quality, sections
 
 run = report.open_run(run_dir, "03_joint_display")
 tables = load_processed(processed_dir)  # checks each file against the manifest written by prepare
-scores = analyses.scores_for(tables)  # scale scores of every participant, computed once
+scores = sections.scores_for(tables)  # scale scores of every participant, computed once
 report.synthetic_banner(processed_dir, language=language)
 
 # %% [markdown]
@@ -80,20 +81,20 @@ run.save_table(checks["sample"], "survey_sample", caption="Survey participants p
 # and never shown. The constructs are about change by follow-up: at t0 the collaboration had not
 # begun, and we-they talk from then would outweigh what people reported at t2 if both were pooled.
 #
-# **To adapt.** `analyses.joint_display_inputs` lists the analyses; a new analysis enters the display
+# **To adapt.** `sections.joint_display_inputs` lists the analyses; a new analysis enters the display
 # when its rows are stacked here and the integration map selects them. `interview_wave=None` pools the
 # interviews of every wave.
 
 # %%
-inputs = analyses.joint_display_inputs(tables, scores, analyses.monthly_for(tables), cases, interview_wave="t2", seed=seed, min_cell=run.min_cell)
-integration_map = analyses.integration_map_for(processed_dir)  # the evaluator's copy, when prepare carried one
-overrides = analyses.overrides_for(tables, inputs.cases)  # the evaluator's overrides, or None
-print(analyses.integration_summary(integration_map, overrides, language=language))
+inputs = sections.joint_display_inputs(tables, scores, sections.monthly_for(tables), cases, interview_wave="t2", seed=seed, min_cell=run.min_cell)
+integration_map = sections.integration_map_for(processed_dir)  # the evaluator's copy, when prepare carried one
+overrides = sections.overrides_for(tables, inputs.cases)  # the evaluator's overrides, or None
+print(sections.integration_summary(integration_map, overrides, language=language))
 inputs
 
 # %%
 # NBVAL_CHECK_OUTPUT
-analyses.rounded(run.save_table(inputs.results, "results", caption="Every result used for the integration, in the standard result shape, p-values Holm-adjusted within families."))
+sections.rounded(run.save_table(inputs.results, "results", caption="Every result used for the integration, in the standard result shape, p-values Holm-adjusted within families."))
 
 # %% [markdown]
 # ## 3. Joint display
@@ -106,13 +107,13 @@ analyses.rounded(run.save_table(inputs.results, "results", caption="Every result
 # a meta-inference sentence. Where the evaluator overrode a fit label or wrote the meta-inference,
 # `overridden` is true and `computed_fit_label` keeps the rule's label.
 #
-# **To adapt.** Copy `ponzoni_eval/data/integration_map.toml` into your raw data folder as
+# **To adapt.** Copy `ponzoni_eval/resources/integration_map.toml` into your raw data folder as
 # `integration_map.toml` to change which results and codes speak to a construct; record a different
 # judgement in `integration_overrides.csv` there (construct, case_id, fit_label, meta_inference,
 # evaluator, date, reason). Both are read by `prepare` and never written.
 
 # %%
-joint = analyses.joint_display_section(inputs, integration_map=integration_map, overrides=overrides, alpha=alpha, language=language)
+joint = sections.joint_display_section(inputs, integration_map=integration_map, overrides=overrides, alpha=alpha, language=language)
 run.save_table(joint.tables["statistics_by_themes"], "statistics_by_themes", caption="Statistics by themes: per construct and case, the statistic beside each linked code's prevalence and best quote (redacted).")
 run.save_table(joint.tables["meta_matrix"], "meta_matrix", caption="Case-ordered meta-matrix: cases ordered by the trust estimate, both strands and the fit per construct.")
 
@@ -141,7 +142,7 @@ for row in joint.table.itertuples():
 # `documents/` (linked from `index.html`). The meta-matrix is shown here.
 
 # %%
-documents = analyses.joint_display_documents(joint, language=language)
+documents = sections.joint_display_documents(joint, language=language)
 for name, formats in documents.items():
     for file_format, content in formats.items():
         run.save_document(content, name, format=file_format, caption=f"{name.replace('_', ' ').capitalize()} as {file_format.upper()}.")
@@ -159,7 +160,7 @@ joint.tables["meta_matrix"]
 
 # %%
 # NBVAL_CHECK_OUTPUT
-descriptive = analyses.joint_display_section(inputs, integration_map=integration_map, overrides=overrides, alpha=alpha, quant_basis="estimate", language=language)
-changed = analyses.fit_changes(joint.table, descriptive.table)
+descriptive = sections.joint_display_section(inputs, integration_map=integration_map, overrides=overrides, alpha=alpha, quant_basis="estimate", language=language)
+changed = sections.fit_changes(joint.table, descriptive.table)
 print(descriptive.sentence)
-analyses.rounded(run.save_table(changed, "fit_by_estimate", caption="Construct x case cells whose fit label changes when the quantitative strand is judged on the point estimate."))
+sections.rounded(run.save_table(changed, "fit_by_estimate", caption="Construct x case cells whose fit label changes when the quantitative strand is judged on the point estimate."))

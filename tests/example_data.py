@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ponzoni_eval.io import load_processed
-from ponzoni_eval.prepare import prepare
+from ponzoni_eval.data.processed import load_processed
+from ponzoni_eval.data.preparation import prepare
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "data" / "raw" / "example"
 

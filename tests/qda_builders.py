@@ -13,7 +13,7 @@ import struct
 import zipfile
 from pathlib import Path
 
-from ponzoni_eval.qdpx import NS_PROJECT
+from ponzoni_eval.qual.model import NS_PROJECT
 
 G = {  # readable GUIDs
     "u_ep": "11111111-1111-4111-8111-111111111111",

@@ -123,7 +123,7 @@ def move_interviews_to_qdpx(folder: Path, name: str = "interviews.qdpx") -> Path
     """
     import pandas as pd
 
-    from ponzoni_eval.qdpx import write_qdpx
+    from ponzoni_eval.qual.write import write_qdpx
 
     frames = {}
     for table in QDA_TABLES:

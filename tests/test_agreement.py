@@ -12,16 +12,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from statsmodels.stats.inter_rater import aggregate_raters, cohens_kappa, fleiss_kappa
 
-from ponzoni_eval import agreement as agreement_module
-from ponzoni_eval.agreement import (
+from ponzoni_eval.qual import intercoder as agreement_module
+from ponzoni_eval.qual.intercoder import (
     OVERALL,
     agreement,
     agreement_coefficients,
     as_result_frame,
     reliability_units,
 )
-from ponzoni_eval.errors import DataError
-from ponzoni_eval.results import RESULT_COLUMNS
+from ponzoni_eval._core.errors import DataError
+from ponzoni_eval._core.results import RESULT_COLUMNS
 
 
 def segments_frame(rows):

@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 from scipy.stats import binomtest
 
-from ponzoni_eval import agreement
-from ponzoni_eval.example import EFFECTS
+from ponzoni_eval.qual import intercoder
+from ponzoni_eval.data.synthetic.generate import EFFECTS
 from example_data import processed_example
 
 INTERVIEWS = EFFECTS["interviews"]
@@ -31,8 +31,8 @@ def tables(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def overall(tables):
-    result = agreement.agreement(tables["coded_segments"], unit="document", n_boot=1000)
-    return result[result["code"] == agreement.OVERALL].set_index("statistic")
+    result = intercoder.agreement(tables["coded_segments"], unit="document", n_boot=1000)
+    return result[result["code"] == intercoder.OVERALL].set_index("statistic")
 
 
 def test_a_quarter_of_the_documents_is_double_coded(tables):

@@ -13,13 +13,20 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ponzoni_eval import agreement, analyses, crosscase, quantitize, report, stats, timeseries, transforms
-from ponzoni_eval.errors import DataError
-from ponzoni_eval.integrate import FIT_LABELS, OVERRIDES_FILENAME
-from ponzoni_eval.io import load_processed
-from ponzoni_eval.prepare import INTEGRATION_OVERRIDES, prepare
-from ponzoni_eval.results import RESULT_COLUMNS
-from ponzoni_eval.validate import validate_dir
+from ponzoni_eval.qual import intercoder
+from ponzoni_eval.report import sections
+from ponzoni_eval import stats
+from ponzoni_eval.qual import quantitize
+from ponzoni_eval import report
+from ponzoni_eval.stats import timeseries
+from ponzoni_eval.stats import transforms
+from ponzoni_eval._core.errors import DataError
+from ponzoni_eval.integrate.fit import FIT_LABELS
+from ponzoni_eval.integrate.overrides import OVERRIDES_FILENAME
+from ponzoni_eval.data.processed import load_processed
+from ponzoni_eval.data.preparation import INTEGRATION_OVERRIDES, prepare
+from ponzoni_eval._core.results import RESULT_COLUMNS
+from ponzoni_eval.data.validate import validate_dir
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "data" / "raw" / "example"
 CASE = "poelenburg_a"
@@ -39,27 +46,27 @@ def tables(processed):
 
 @pytest.fixture(scope="session")
 def scores(tables):
-    return analyses.scores_for(tables)
+    return sections.scores_for(tables)
 
 
 @pytest.fixture(scope="session")
 def monthly(tables):
-    return analyses.monthly_for(tables)
+    return sections.monthly_for(tables)
 
 
 @pytest.fixture(scope="session")
 def answers(tables):
-    return analyses.expectation_answers(tables)
+    return sections.expectation_answers(tables)
 
 
 @pytest.fixture(scope="session")
 def inputs(tables, scores, monthly):
-    return analyses.joint_display_inputs(tables, scores, monthly, seed=7)
+    return sections.joint_display_inputs(tables, scores, monthly, seed=7)
 
 
 @pytest.fixture(scope="session")
 def joint(inputs):
-    return analyses.joint_display_section(inputs)
+    return sections.joint_display_section(inputs)
 
 
 def is_result_frame(frame):
@@ -67,7 +74,7 @@ def is_result_frame(frame):
 
 
 def check_section(section, *, results=True):
-    assert isinstance(section, analyses.Section)
+    assert isinstance(section, sections.Section)
     if results:
         assert is_result_frame(section.table) and len(section.table)
     assert section.figure.caption.strip() and section.figure.fig.axes
@@ -86,7 +93,7 @@ def test_shared_inputs_are_the_package_transforms(tables, scores, monthly, answe
     expected = transforms.score_scales(tables["survey_responses"], tables["instrument"], tables["participants"])
     pd.testing.assert_frame_equal(scores, expected)
     assert set(monthly.columns) == set(transforms.MONTHLY_COLUMNS) and monthly["count"].sum() > 0
-    labels = tables["instrument"].set_index("item_id").loc[analyses.EXPECTATION_ITEM, "value_labels"]
+    labels = tables["instrument"].set_index("item_id").loc[sections.EXPECTATION_ITEM, "value_labels"]
     assert set(answers["expectation"]) <= {pair.split("=", 1)[1] for pair in labels.split(";")}
     assert answers["expectation"].notna().all() and set(answers["role"]) == {"professional", "migrant_org"}
 
@@ -95,7 +102,7 @@ def test_shared_inputs_are_the_package_transforms(tables, scores, monthly, answe
 
 
 def test_reliability_is_stats_reliability_of_the_case(tables):
-    section = analyses.reliability_section(tables, CASE)
+    section = sections.reliability_section(tables, CASE)
     check_section(section)
     participants = in_case(tables["participants"])
     responses = tables["survey_responses"]
@@ -109,7 +116,7 @@ def test_reliability_is_stats_reliability_of_the_case(tables):
 
 
 def test_trajectories_table_holds_the_raw_means(scores):
-    section = analyses.trajectories_section(scores, CASE, scale="trust")
+    section = sections.trajectories_section(scores, CASE, scale="trust")
     check_section(section, results=False)
     trust = in_case(scores).query("scale == 'trust' and wave == 't0' and role == 'professional'")["value"].dropna()
     row = section.table.query("scale == 'trust' and wave == 't0' and role == 'professional'").iloc[0]
@@ -119,7 +126,7 @@ def test_trajectories_table_holds_the_raw_means(scores):
 
 
 def test_pre_post_wraps_stats_pre_post_with_holm_and_pair_means(scores):
-    section = analyses.pre_post_section(scores, CASE, scale="trust")
+    section = sections.pre_post_section(scores, CASE, scale="trust")
     check_section(section)
     trust = section.table.loc[section.table["outcome"] == "trust"].reset_index(drop=True)
     expected = stats.pre_post(in_case(scores), outcome="trust")
@@ -135,7 +142,7 @@ def test_pre_post_wraps_stats_pre_post_with_holm_and_pair_means(scores):
 
 
 def test_perception_gap_stacks_gap_and_its_change(scores):
-    section = analyses.perception_gap_section(scores, CASE)
+    section = sections.perception_gap_section(scores, CASE)
     check_section(section)
     assert set(section.table["analysis"]) == {"perception_gap", "perception_gap_change"}
     change = section.table.loc[(section.table["analysis"] == "perception_gap_change") & (section.table["test"] == "paired_t")]
@@ -147,7 +154,7 @@ def test_perception_gap_stacks_gap_and_its_change(scores):
 
 
 def test_expectations_crosstab_counts_and_residuals_agree(answers, scores):
-    section = analyses.expectations_section(answers, scores, CASE, wave="t0", seed=3)
+    section = sections.expectations_section(answers, scores, CASE, wave="t0", seed=3)
     check_section(section)
     crosstab = section.table.loc[section.table["analysis"] == "expectation_mismatch"]
     expected = stats.expectation_crosstab(in_case(answers).astype({"role": "str", "expectation": "str"}), by=("case_id", "wave"), seed=3)
@@ -156,13 +163,13 @@ def test_expectations_crosstab_counts_and_residuals_agree(answers, scores):
     assert counts.groupby("wave")["n"].sum().tolist() == crosstab["n"].astype(int).tolist()
     assert {"observed", "expected"}.isdisjoint(section.tables["expectation_residuals"].columns)
     scales = section.table.loc[section.table["analysis"] == "expectation_scales"]
-    assert set(scales["outcome"]) == set(analyses.EXPECTATION_SCALES) and scales["ci_low"].notna().all()
+    assert set(scales["outcome"]) == set(sections.EXPECTATION_SCALES) and scales["ci_low"].notna().all()
     assert "Wave shown: t0" in section.figure.caption
     assert report.format_number(crosstab["effect_size"].iloc[0], 2) in section.sentence
 
 
 def test_help_seeking_is_the_interrupted_time_series_of_the_case(monthly):
-    section = analyses.help_seeking_section(monthly, CASE)
+    section = sections.help_seeking_section(monthly, CASE)
     check_section(section)
     expected = timeseries.interrupted_time_series(in_case(monthly))
     pd.testing.assert_frame_equal(section.table, expected)
@@ -173,7 +180,7 @@ def test_help_seeking_is_the_interrupted_time_series_of_the_case(monthly):
 
 
 def test_theme_prevalence_never_reveals_a_suppressed_count(tables, tmp_path):
-    section = analyses.theme_prevalence_section(tables, CASE)
+    section = sections.theme_prevalence_section(tables, CASE)
     check_section(section, results=False)
     presence = quantitize.code_presence(
         tables["coded_segments"].astype({"coder": "str"}), tables["participants"], unit=("participant_id", "wave"), codebook=tables["codebook"]
@@ -184,29 +191,29 @@ def test_theme_prevalence_never_reveals_a_suppressed_count(tables, tmp_path):
     published = report.open_run(tmp_path, "01_case_report", case_id=CASE).save_table(
         section.tables["theme_prevalence_case"], "theme_prevalence_case", publish=True, count_columns=["n_with_code"], derived={"percent": "n_with_code"}
     )
-    assert not published["n_with_code"].between(1, analyses.MIN_CELL - 1).any()
+    assert not published["n_with_code"].between(1, sections.MIN_CELL - 1).any()
     shown = re.search(r"mentioned by (\d+|fewer than \d+) of (\d+)", section.sentence)
-    assert shown and (not shown.group(1).isdigit() or int(shown.group(1)) >= analyses.MIN_CELL)
+    assert shown and (not shown.group(1).isdigit() or int(shown.group(1)) >= sections.MIN_CELL)
     hidden = published.loc[published["n_with_code_flag"] != "", "code"]
     assert not any(code in section.sentence for code in hidden)
 
 
 def test_agreement_is_computed_on_the_double_coded_interviews_of_the_case(tables):
-    section = analyses.agreement_section(tables, CASE, seed=11, n_boot=200)
+    section = sections.agreement_section(tables, CASE, seed=11, n_boot=200)
     check_section(section)
     segments = in_case(tables["coded_segments"].astype({"coder": "str", "document_id": "str", "code": "str"}))
-    expected = agreement.agreement(segments, n_boot=200, seed=11)
-    kappa = expected.query("code == @agreement.OVERALL and statistic == 'cohen_kappa'").iloc[0]
-    row = section.table.query("outcome == @agreement.OVERALL and test == 'cohen_kappa'").iloc[0]
+    expected = intercoder.agreement(segments, n_boot=200, seed=11)
+    kappa = expected.query("code == @intercoder.OVERALL and statistic == 'cohen_kappa'").iloc[0]
+    row = section.table.query("outcome == @intercoder.OVERALL and test == 'cohen_kappa'").iloc[0]
     assert row["effect_size"] == pytest.approx(kappa["estimate"]) and row["case_id"] == CASE
     assert report.format_number(kappa["estimate"], 2) in section.sentence
 
 
 def test_sections_speak_dutch(tables, scores, answers, monthly):
     sentences = [
-        analyses.reliability_section(tables, CASE, language="nl").sentence,
-        analyses.pre_post_section(scores, CASE, language="nl").sentence,
-        analyses.help_seeking_section(monthly, CASE, language="nl").sentence,
+        sections.reliability_section(tables, CASE, language="nl").sentence,
+        sections.pre_post_section(scores, CASE, language="nl").sentence,
+        sections.help_seeking_section(monthly, CASE, language="nl").sentence,
     ]
     assert sentences[0].startswith("Cronbachs alfa liep uiteen van")
     assert "steeg van" in sentences[1] or "daalde van" in sentences[1]
@@ -215,36 +222,36 @@ def test_sections_speak_dutch(tables, scores, answers, monthly):
 
 def test_sections_without_activity_log_or_interviews_say_so(tables, scores):
     survey_only = {name: frame for name, frame in tables.items() if name not in ("activity_log", "coded_segments", "documents")}
-    help_seeking = analyses.help_seeking_section(analyses.monthly_for(survey_only), CASE)
+    help_seeking = sections.help_seeking_section(sections.monthly_for(survey_only), CASE)
     assert help_seeking.table.empty and "not tested" in help_seeking.sentence
-    themes = analyses.theme_prevalence_section(survey_only, CASE)
+    themes = sections.theme_prevalence_section(survey_only, CASE)
     assert themes.table.empty and "no coded interviews" in themes.sentence
-    coding = analyses.agreement_section(survey_only, CASE)
+    coding = sections.agreement_section(survey_only, CASE)
     assert coding.table.empty and "no double-coded" in coding.sentence
 
 
 def test_an_unknown_case_is_a_data_error(tables, scores):
     with pytest.raises(DataError, match="case not found"):
-        analyses.mixed_model_section(scores, ["atlantis"])
+        sections.mixed_model_section(scores, ["atlantis"])
 
 
 # --- the cross-case report ------------------------------------------------------------------
 
 
 def test_cross_case_trajectories_are_the_mixed_models_marginal_means(scores):
-    section = analyses.cross_case_trajectories_section(scores, scale="trust")
+    section = sections.cross_case_trajectories_section(scores, scale="trust")
     check_section(section, results=False)
     trust = section.table.loc[section.table["scale"] == "trust"].reset_index(drop=True)
-    expected = crosscase.marginal_means(scores, outcome="trust")
+    expected = stats.marginal_means(scores, outcome="trust")
     assert trust["estimate"].tolist() == pytest.approx(expected["estimate"].tolist())
     assert section.sentence.count("rose from") + section.sentence.count("fell from") + section.sentence.count("stayed at") == 3
 
 
 def test_mixed_model_section_holds_case_contrasts_for_every_scale(scores):
-    section = analyses.mixed_model_section(scores, scale="trust")
+    section = sections.mixed_model_section(scores, scale="trust")
     check_section(section)
     trust = section.table.loc[section.table["outcome"] == "trust"].reset_index(drop=True)
-    pd.testing.assert_frame_equal(trust, crosscase.mixed_model(scores, outcome="trust"))
+    pd.testing.assert_frame_equal(trust, stats.mixed_model(scores, outcome="trust"))
     differences = section.table.query("effect_name == 'change_difference' and outcome == 'trust'")
     assert len(differences) == 3 and differences["p_adjusted"].notna().all()
     for case in ("Slotervaart", "Poelenburg A", "Poelenburg B"):
@@ -252,10 +259,10 @@ def test_mixed_model_section_holds_case_contrasts_for_every_scale(scores):
 
 
 def test_kruskal_dunn_section_reads_the_omnibus_test_and_the_pairs(scores):
-    section = analyses.kruskal_dunn_section(scores, scale="trust", seed=5)
+    section = sections.kruskal_dunn_section(scores, scale="trust", seed=5)
     check_section(section)
     change = transforms.change_scores(scores).dropna(subset=["value"])
-    expected = crosscase.kruskal_dunn(change, outcome="trust", seed=5)
+    expected = stats.kruskal_dunn(change, outcome="trust", seed=5)
     trust = section.table.loc[section.table["outcome"] == "trust"].reset_index(drop=True)
     pd.testing.assert_frame_equal(trust, expected)
     assert section.sentence.count("rank-biserial r") == 3 and "epsilon_squared" in section.sentence
@@ -263,7 +270,7 @@ def test_kruskal_dunn_section_reads_the_omnibus_test_and_the_pairs(scores):
 
 
 def test_help_seeking_cross_section_has_cases_and_pooled_differences(monthly):
-    section = analyses.help_seeking_cross_section(monthly)
+    section = sections.help_seeking_cross_section(monthly)
     check_section(section)
     assert {"its_level_change", "wald_level_change_difference", "level_change_ratio"} <= set(section.table["test"])
     assert section.table.loc[section.table["test"] == "its_level_change", "case_id"].tolist() == ["slotervaart", "poelenburg_a", "poelenburg_b"]
@@ -272,7 +279,7 @@ def test_help_seeking_cross_section_has_cases_and_pooled_differences(monthly):
 
 
 def test_theme_heatmap_section_tests_every_code_and_publishes_prevalence(tables):
-    section = analyses.theme_heatmap_section(tables, seed=9)
+    section = sections.theme_heatmap_section(tables, seed=9)
     check_section(section)
     assert section.table["outcome"].tolist() == list(tables["codebook"]["code"].astype("str"))
     assert section.table["p_adjusted"].dropna().ge(section.table["p_value"].dropna() - 1e-15).all()
@@ -281,7 +288,7 @@ def test_theme_heatmap_section_tests_every_code_and_publishes_prevalence(tables)
 
 
 def test_expectations_cross_section_has_a_test_per_case_and_wave(answers, scores):
-    section = analyses.expectations_cross_section(answers, scores, ["slotervaart", "poelenburg_b"], seed=3)
+    section = sections.expectations_cross_section(answers, scores, ["slotervaart", "poelenburg_b"], seed=3)
     check_section(section)
     crosstab = section.table.loc[section.table["analysis"] == "expectation_mismatch"]
     assert sorted(zip(crosstab["case_id"], crosstab["group"].str[:7])) == [
@@ -298,9 +305,9 @@ def test_joint_display_inputs_are_standard_results_adjusted_within_families(inpu
     with_p = inputs.results.loc[inputs.results["p_value"].notna()]
     assert with_p["p_adjusted"].notna().all()
     assert {"pre_post", "perception_gap_change", "expectation_mismatch", "cross_case_mixed_model", "help_seeking_its"} <= set(inputs.results["analysis"])
-    recomputed = stats.adjust_pvalues(inputs.results.assign(p_adjusted=float("nan")), family=analyses.FAMILIES)
+    recomputed = stats.adjust_pvalues(inputs.results.assign(p_adjusted=float("nan")), family=sections.FAMILIES)
     assert inputs.results["p_adjusted"].tolist() == pytest.approx(recomputed["p_adjusted"].tolist(), nan_ok=True)
-    assert not inputs.prevalence["n_with_code"].between(1, analyses.MIN_CELL - 1).any()
+    assert not inputs.prevalence["n_with_code"].between(1, sections.MIN_CELL - 1).any()
     # The qualitative strand is that of the follow-up (t2) interviews: denominators, counts and quotes.
     presence = quantitize.code_presence(tables["coded_segments"], tables["participants"], unit=("participant_id", "wave"), codebook=tables["codebook"])
     at_t2 = quantitize.prevalence(presence, tables["participants"], by=("case_id", "wave")).query("wave == 't2'")
@@ -328,12 +335,12 @@ def test_joint_display_section_covers_every_construct_and_case_with_redacted_quo
 
 
 def test_joint_display_documents_are_html_markdown_and_xlsx(joint, tmp_path):
-    documents = analyses.joint_display_documents(joint)
+    documents = sections.joint_display_documents(joint)
     assert set(documents) == {"joint_display", "meta_matrix", "statistics_by_themes"}
     for formats in documents.values():
         assert formats["html"].startswith("<!DOCTYPE html>") and formats["md"].startswith("|")
         assert formats["xlsx"][:2] == b"PK"
-    assert analyses.joint_display_documents(joint)["joint_display"]["xlsx"] == documents["joint_display"]["xlsx"]
+    assert sections.joint_display_documents(joint)["joint_display"]["xlsx"] == documents["joint_display"]["xlsx"]
     run = report.open_run(tmp_path, "03_joint_display")
     run.save_document(documents["meta_matrix"]["html"], "meta_matrix", format="html", caption="Meta-matrix.")
     registry = json.loads((tmp_path / "outputs.json").read_text())
@@ -341,8 +348,8 @@ def test_joint_display_documents_are_html_markdown_and_xlsx(joint, tmp_path):
 
 
 def test_integration_summary_names_the_map_and_the_overrides(processed):
-    integration_map = analyses.integration_map_for(processed)
-    assert analyses.integration_summary(integration_map, None).startswith("Integration map: the package default")
+    integration_map = sections.integration_map_for(processed)
+    assert sections.integration_summary(integration_map, None).startswith("Integration map: the package default")
 
 
 # --- the evaluator's integration files travel through prepare -------------------------------
@@ -372,14 +379,14 @@ def test_an_override_in_the_raw_folder_changes_the_label_of_the_next_run(raw_wit
     assert manifest["tables"][INTEGRATION_OVERRIDES]["rows"] == 1
     tables = load_processed(tmp_path / "processed")
     # The other processed tables are those of the shared folder, so the shared inputs stand for this run's.
-    overrides = analyses.overrides_for(tables, inputs.cases)
-    display = analyses.joint_display_section(inputs, overrides=overrides).table.set_index(["construct", "case_id"])
+    overrides = sections.overrides_for(tables, inputs.cases)
+    display = sections.joint_display_section(inputs, overrides=overrides).table.set_index(["construct", "case_id"])
     row = display.loc[(first["construct"], first["case_id"])]
     assert row["fit_label"] == other and row["computed_fit_label"] == first["fit_label"] and row["overridden"]
     assert row["evaluator"] == "EP"
-    assert "evaluator overrides: 1" in analyses.integration_summary(analyses.integration_map_for(tmp_path / "processed"), overrides)
+    assert "evaluator overrides: 1" in sections.integration_summary(sections.integration_map_for(tmp_path / "processed"), overrides)
     # An override of a case outside this run does not stop the display of the others.
-    assert analyses.overrides_for(tables, [c for c in inputs.cases if c != first["case_id"]]) is None
+    assert sections.overrides_for(tables, [c for c in inputs.cases if c != first["case_id"]]) is None
 
 
 def test_a_bad_override_is_listed_by_validate_and_stops_prepare(raw_with_override, tmp_path):
@@ -397,7 +404,7 @@ def test_a_bad_override_is_listed_by_validate_and_stops_prepare(raw_with_overrid
 
 
 def test_an_integration_map_in_the_raw_folder_is_carried_and_checked(tmp_path):
-    from ponzoni_eval.integrate import MAP_FILENAME, default_map_path
+    from ponzoni_eval.integrate.map import MAP_FILENAME, default_map_path
 
     raw = tmp_path / "raw"
     shutil.copytree(EXAMPLE, raw)
@@ -405,20 +412,20 @@ def test_an_integration_map_in_the_raw_folder_is_carried_and_checked(tmp_path):
     (raw / MAP_FILENAME).write_text(text, encoding="utf-8")
     manifest = prepare(raw, tmp_path / "processed")
     assert manifest["files"]["integration_map"]["sha256"] == manifest["raw_files"][MAP_FILENAME]["sha256"]
-    integration_map = analyses.integration_map_for(tmp_path / "processed")
+    integration_map = sections.integration_map_for(tmp_path / "processed")
     assert integration_map["trust"].label("en") == "Trust between the sides"
-    assert "the evaluator's integration_map.toml" in analyses.integration_summary(integration_map, None)
+    assert "the evaluator's integration_map.toml" in sections.integration_summary(integration_map, None)
     (tmp_path / "processed" / MAP_FILENAME).write_text(text + "\n# edited after prepare\n", encoding="utf-8")
     with pytest.raises(DataError, match="changed after prepare"):
-        analyses.integration_map_for(tmp_path / "processed")
+        sections.integration_map_for(tmp_path / "processed")
     (raw / MAP_FILENAME).unlink()
     manifest = prepare(raw, tmp_path / "processed")
     assert manifest["files"] == {} and not (tmp_path / "processed" / MAP_FILENAME).exists()
 
 
 def test_fit_changes_lists_the_cells_whose_label_depends_on_the_basis(inputs, joint):
-    descriptive = analyses.joint_display_section(inputs, quant_basis="estimate")
-    changed = analyses.fit_changes(joint.table, descriptive.table)
+    descriptive = sections.joint_display_section(inputs, quant_basis="estimate")
+    changed = sections.fit_changes(joint.table, descriptive.table)
     merged = joint.table.merge(descriptive.table, on=["construct", "case_id"], suffixes=("", "_estimate"))
     assert len(changed) == int((merged["fit_label"] != merged["fit_label_estimate"]).sum())
     assert (changed["fit_label_ci"] != changed["fit_label_estimate"]).all()
@@ -429,15 +436,15 @@ def test_fit_changes_lists_the_cells_whose_label_depends_on_the_basis(inputs, jo
 
 
 def test_a_run_on_one_case_integrates_that_case_only(tables, scores, monthly):
-    one = analyses.joint_display_inputs(tables, scores, monthly, ["poelenburg_a"], seed=7)
+    one = sections.joint_display_inputs(tables, scores, monthly, ["poelenburg_a"], seed=7)
     assert one.cases == ["poelenburg_a"] and set(one.prevalence["case_id"]) == {"poelenburg_a"}
     assert set(one.results["case_id"]) <= {"poelenburg_a", "all"} and set(one.segments["case_id"]) == {"poelenburg_a"}
-    display = analyses.joint_display_section(one).table
+    display = sections.joint_display_section(one).table
     assert display["case_id"].tolist() == ["poelenburg_a"] * 5
 
 
 def test_docstring_examples_hold():
     import doctest
 
-    outcome = doctest.testmod(analyses, optionflags=doctest.NORMALIZE_WHITESPACE)
+    outcome = doctest.testmod(sections, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert outcome.attempted > 0 and outcome.failed == 0

@@ -465,7 +465,7 @@ def test_accepted_input_exits_0_with_at_most_the_documented_warning(tmp_path, cl
 
 def test_accepted_values_are_read_as_promised(tmp_path):
     """The accepted cases give the values a user meant (not only exit 0)."""
-    from ponzoni_eval.validate import validate_dir
+    from ponzoni_eval.data.validate import validate_dir
 
     folder = raw(tmp_path)
     _interval_item(folder)

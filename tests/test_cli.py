@@ -108,10 +108,11 @@ def test_missing_folder_is_a_message_not_a_traceback(tmp_path, capsys):
     "imports, heavy",
     [
         # the command line: --help and the argument checks must not wait for the scientific stack
-        ("import ponzoni_eval, ponzoni_eval.cli, ponzoni_eval.run",
+        ("import ponzoni_eval, ponzoni_eval.cli, ponzoni_eval.pipeline, ponzoni_eval.pipeline.run",
          ("pandas", "numpy", "scipy", "statsmodels", "pingouin", "matplotlib", "seaborn", "pandera", "papermill", "nbconvert", "distributed")),
         # a notebook's set-up cell: data and output helpers, without the validation stack or models
-        ("from ponzoni_eval import quality, report; from ponzoni_eval.io import load_processed; from ponzoni_eval.schema import ROLES",
+        ("from ponzoni_eval import report; from ponzoni_eval.report import quality; report.save_table; "
+         "from ponzoni_eval.data import load_processed; from ponzoni_eval.data.schema import ROLES",
          ("scipy", "statsmodels", "pingouin", "matplotlib", "seaborn", "pandera", "papermill", "nbconvert", "distributed")),
     ],
 )

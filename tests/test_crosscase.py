@@ -6,9 +6,12 @@ import pytest
 import scikit_posthocs
 from scipy import stats
 
-from ponzoni_eval.crosscase import kruskal_dunn, marginal_means, mixed_model, ordinal_model
-from ponzoni_eval.errors import DataError
-from ponzoni_eval.results import RESULT_COLUMNS
+from doctests import run_doctests
+from ponzoni_eval.stats.ranks import kruskal_dunn
+from ponzoni_eval.stats.mixed import marginal_means, mixed_model
+from ponzoni_eval.stats.ordinal import ordinal_model
+from ponzoni_eval._core.errors import DataError
+from ponzoni_eval._core.results import RESULT_COLUMNS
 
 CASES = ("poelenburg_a", "poelenburg_b", "slotervaart")
 
@@ -336,9 +339,8 @@ def test_ordinal_model_input_errors():
 def test_docstring_examples_run():
     import doctest
 
-    import ponzoni_eval.crosscase as module
-
-    assert doctest.testmod(module).failed == 0
+    modules = ("mixed", "ranks", "ordinal", "common", "multitest")
+    assert run_doctests(*(f"ponzoni_eval.stats.{name}" for name in modules)).failed == 0
 
 
 @pytest.mark.parametrize("reml", [True, False])
@@ -364,13 +366,13 @@ def test_holm_adjustment_is_statsmodels_holm_exactly():
     # the numbers must be the same bits, ties included. R: p.adjust(p, "holm") gives the same.
     from statsmodels.stats.multitest import multipletests
 
-    from ponzoni_eval.crosscase import _adjust
+    from ponzoni_eval.stats.multitest import adjust_p
 
     rng = np.random.default_rng(7)
     for n in (1, 3, 40, 2000):
         p = rng.random(n) ** 3
         p[: n // 4] = p[0]
         with_missing = np.append(p, np.nan)
-        adjusted = _adjust(with_missing, "holm")
+        adjusted = adjust_p(with_missing, "holm")
         assert np.array_equal(adjusted[:-1], multipletests(p, method="holm")[1]) and np.isnan(adjusted[-1])
-    assert _adjust(np.array([0.01, 0.04, 0.03]), "holm").tolist() == pytest.approx([0.03, 0.06, 0.06])  # R p.adjust
+    assert adjust_p(np.array([0.01, 0.04, 0.03]), "holm").tolist() == pytest.approx([0.03, 0.06, 0.06])  # R p.adjust

@@ -13,8 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ponzoni_eval import crosscase, timeseries, transforms
-from ponzoni_eval.example import EFFECTS
+from ponzoni_eval import stats
+from ponzoni_eval.stats import timeseries
+from ponzoni_eval.stats import transforms
+from ponzoni_eval.data.synthetic.generate import EFFECTS
 from example_data import processed_example
 
 SITES = EFFECTS["sites"]
@@ -32,7 +34,7 @@ def scores(tables):
 
 @pytest.fixture(scope="module")
 def trust_model(scores):
-    return crosscase.mixed_model(scores, outcome="trust")
+    return stats.mixed_model(scores, outcome="trust")
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +79,7 @@ def test_poelenburg_b_gains_significantly_less_trust_than_poelenburg_a(trust_mod
 
 def test_kruskal_wallis_finds_the_cases_differ_in_trust_change(scores):
     change = transforms.change_scores(scores)
-    result = crosscase.kruskal_dunn(change, outcome="trust")
+    result = stats.kruskal_dunn(change, outcome="trust")
     kruskal = result[result["test"] == "kruskal_wallis"].iloc[0]
     # Change scores of the ~90 participants with t0 and t2: H = 6.2 on 2 df, p = .045 in this draw;
     # p < .05 in 93.5% of survey draws (the built-in changes 0.9 / 0.6 / 0.15 against a within-person

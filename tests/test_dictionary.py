@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ponzoni_eval import schema
-from ponzoni_eval.dictionary import render_dictionary, render_template_guide
-from ponzoni_eval.validate import CROSS_TABLE_RULES
+from ponzoni_eval.data import schema
+from ponzoni_eval.data.dictionary import render_dictionary, render_template_guide
+from ponzoni_eval.data.validate import CROSS_TABLE_RULES
 
 DICTIONARY = Path(__file__).resolve().parents[1] / "docs" / "data-dictionary.md"
 

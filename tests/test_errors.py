@@ -1,4 +1,4 @@
-from ponzoni_eval.errors import DataError, Problem, ValidationFailed, problems_frame
+from ponzoni_eval._core.errors import DataError, Problem, ValidationFailed, problems_frame
 
 
 def test_data_error_names_file_row_column_expected_and_found():

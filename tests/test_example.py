@@ -10,10 +10,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ponzoni_eval import schema
-from ponzoni_eval.example import DEFAULT_SEED, EFFECTS, INTERVIEWS_FILE, effects, generate, write_example
-from ponzoni_eval.io import QDA_TABLES, read_raw_dir
-from ponzoni_eval.validate import validate_dir
+from ponzoni_eval.data import schema
+from ponzoni_eval.data.synthetic.generate import (
+    DEFAULT_SEED,
+    EFFECTS,
+    INTERVIEWS_FILE,
+    effects,
+    generate,
+    write_example,
+)
+from ponzoni_eval.data.read import QDA_TABLES, read_raw_dir
+from ponzoni_eval.data.validate import validate_dir
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "data" / "raw" / "example"
 # The interviews (coded_segments, codebook, documents) come as one REFI-QDA project, as an evaluator brings them.

@@ -34,10 +34,15 @@ import re
 import pandas as pd
 import pytest
 
-from ponzoni_eval import crosscase, integrate, privacy, quantitize, stats, timeseries, transforms
-from ponzoni_eval.example import EFFECTS
-from ponzoni_eval.io import read_raw_dir
-from ponzoni_eval.results import stack_results
+from ponzoni_eval import stats
+from ponzoni_eval import integrate
+from ponzoni_eval import privacy
+from ponzoni_eval.qual import quantitize
+from ponzoni_eval.stats import timeseries
+from ponzoni_eval.stats import transforms
+from ponzoni_eval.data.synthetic.generate import EFFECTS
+from ponzoni_eval.data.read import read_raw_dir
+from ponzoni_eval._core.results import stack_results
 from example_data import EXAMPLE, processed_example
 
 
@@ -51,7 +56,7 @@ def inputs(tables):
     scores = transforms.score_scales(tables["survey_responses"], tables["instrument"], tables["participants"])
     monthly = transforms.monthly_activity(tables["activity_log"], tables["cases"])
     results = stack_results(
-        crosscase.mixed_model(scores, outcome="trust"),
+        stats.mixed_model(scores, outcome="trust"),
         stats.perception_gap_change(scores, by="case_id"),
         timeseries.interrupted_time_series(monthly),
     )

@@ -11,22 +11,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ponzoni_eval import schema
-from ponzoni_eval.errors import DataError, ValidationFailed
-from ponzoni_eval.io import (
+from ponzoni_eval.data import schema
+from ponzoni_eval._core.errors import DataError, ValidationFailed
+from ponzoni_eval.data.read import (
     DataWarning,
-    atomic_write_bytes,
-    atomic_write_text,
-    load_processed,
     read_raw_dir,
     read_table,
     read_table_collecting,
-    sha256_file,
     to_categorical,
-    write_parquet,
-    write_templates,
 )
-from ponzoni_eval.validate import validate_dir
+from ponzoni_eval._core.files import atomic_write_bytes, atomic_write_text, write_parquet
+from ponzoni_eval.data.processed import load_processed
+from ponzoni_eval._core.fingerprint import sha256_file
+from ponzoni_eval.data.templates import write_templates
+from ponzoni_eval.data.validate import validate_dir
 from rawdata import MINIMAL, QDA_TABLES, QUOTE_END, QUOTE_START, move_interviews_to_qdpx, set_cell, to_csv, write_raw
 
 PARTICIPANTS_HEADER = "participant_id,case_id,role,organisation,name\n"

@@ -13,7 +13,8 @@ import nbformat
 import pandas as pd
 import pytest
 
-from ponzoni_eval import run as run_module
+from ponzoni_eval.pipeline import run as run_module
+from ponzoni_eval.pipeline import verify
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 NAMES = [run_module.CASE_NOTEBOOK, *run_module.CROSS_CASE_NOTEBOOKS]
@@ -49,7 +50,7 @@ def test_notebook_opens_with_title_question_inputs_then_parameters(name):
 
 
 def test_notebooks_accept_every_parameter_the_run_passes(tmp_path):
-    per_case, cross_case = run_module._tasks(NOTEBOOKS, tmp_path, tmp_path, ["slotervaart"], {"alpha": 0.05, "seed": 1,
+    per_case, cross_case = run_module.notebook_tasks(NOTEBOOKS, tmp_path, tmp_path, ["slotervaart"], {"alpha": 0.05, "seed": 1,
                                                                                               "language": "en"}, None)
     for task in per_case + cross_case:
         parameters_cell = nbformat.read(task.source, as_version=4).cells[1]
@@ -70,7 +71,7 @@ def test_notebooks_never_read_raw_data_and_store_checked_outputs(name):
 
 @pytest.mark.slow
 def test_the_report_notebooks_run_on_the_example_data(tmp_path):
-    pytest.importorskip("ponzoni_eval.prepare")  # io and prepare come from the foundation branch
+    pytest.importorskip("ponzoni_eval.data.preparation")  # io and prepare come from the foundation branch
     example = Path(__file__).resolve().parents[1] / "data" / "raw" / "example"
     result = run_module.run_pipeline(example, cases=["poelenburg_a"], out=tmp_path / "runs",
                                      processed_dir=tmp_path / "processed", notebooks_dir=NOTEBOOKS, show_progress=False)
@@ -108,6 +109,6 @@ def test_a_fresh_run_reproduces_the_reference_run(tmp_path, monkeypatch):
     assert not any((reference / folder).exists() for folder in ("notebooks", "html", "figures", "documents"))
     assert sorted(path.stem for path in (reference / "tables").glob("*.parquet")) == sorted(manifest["outputs"]["tables"])
     monkeypatch.chdir(root)  # the manifest records the data folder relative to the repository
-    result = run_module.verify_run(reference, jobs=2, notebooks_dir=NOTEBOOKS)
+    result = verify.verify_run(reference, jobs=2, notebooks_dir=NOTEBOOKS)
     assert result.input_changes.empty, result.input_changes
     assert result.ok, result.differences.to_string()

@@ -38,9 +38,10 @@ import pytest
 
 from name_scan import file_texts, find_names
 from ponzoni_eval.cli import main
-from ponzoni_eval.io import read_raw_dir
-from ponzoni_eval.privacy import participant_names
-from ponzoni_eval.run import resolve_run_dir, strip_volatile
+from ponzoni_eval.data.read import read_raw_dir
+from ponzoni_eval.privacy.names import participant_names
+from ponzoni_eval.pipeline.run import resolve_run_dir
+from ponzoni_eval.pipeline.verify import strip_volatile
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "data" / "raw" / "example"
@@ -189,7 +190,7 @@ def test_the_names_are_in_the_raw_interview_texts(pipeline, fictitious_names):
 
 def test_without_redaction_the_processed_texts_would_name_people(tmp_path, monkeypatch, fictitious_names):
     """A variant with the redactor switched off: the scan finds names in what prepare writes."""
-    from ponzoni_eval import prepare as prepare_module
+    from ponzoni_eval.data import preparation as prepare_module
 
     monkeypatch.setattr(prepare_module, "redact_documents", lambda documents, segments, names, **_: (documents, segments))
     prepare_module.prepare(EXAMPLE, tmp_path / "processed")

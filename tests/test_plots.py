@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 from matplotlib.colors import to_hex
 
-from ponzoni_eval import plots
-from ponzoni_eval.errors import DataError
-from ponzoni_eval.schema import ROLES, WAVES
+from ponzoni_eval.report import plots
+from ponzoni_eval._core.errors import DataError
+from ponzoni_eval._core.vocabulary import ROLES, WAVES
 
 KNOWN_CASES = ["slotervaart", "poelenburg_a", "poelenburg_b"]
 CASE_COUNTS = [1, 3, 30]
@@ -75,7 +75,7 @@ def simulate_prevalence(n_cases: int, *, seed: int = 3) -> pd.DataFrame:
 
 def simulate_rate_ratios(n_cases: int, *, seed: int = 4) -> pd.DataFrame:
     """Help-seeking rate ratios per case plus a pooled row, in the standard result shape."""
-    from ponzoni_eval.results import result_frame
+    from ponzoni_eval._core.results import result_frame
 
     rng = np.random.default_rng(seed)
     cases = case_ids(n_cases) + ["all"]
@@ -461,7 +461,7 @@ def test_forest_renders_rate_ratios_on_a_log_axis(n_cases, tmp_path):
 
 
 def test_forest_differences_on_a_linear_axis_with_a_missing_estimate(tmp_path):
-    from ponzoni_eval.results import result_frame
+    from ponzoni_eval._core.results import result_frame
 
     results = result_frame(
         [

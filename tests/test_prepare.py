@@ -13,10 +13,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ponzoni_eval import __version__, schema
-from ponzoni_eval.errors import DataError, ValidationFailed
-from ponzoni_eval.io import load_processed, sha256_file
-from ponzoni_eval.prepare import REDACTION_NAMES_FILE, REDACTION_NOTE, prepare, processed_tables, redaction_terms
+from ponzoni_eval import __version__
+from ponzoni_eval.data import schema
+from ponzoni_eval._core.errors import DataError, ValidationFailed
+from ponzoni_eval.data.processed import load_processed
+from ponzoni_eval._core.fingerprint import sha256_file
+from ponzoni_eval.data.preparation import (
+    REDACTION_NAMES_FILE,
+    REDACTION_NOTE,
+    prepare,
+    processed_tables,
+    redaction_terms,
+)
 from rawdata import QUOTE, add_row, move_interviews_to_qdpx, read_rows, set_cell, write_raw
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "data" / "raw" / "example"
@@ -121,8 +129,8 @@ def test_interview_texts_are_redacted_and_offsets_follow(raw, tmp_path):
 def test_the_example_interview_texts_hold_no_participant_name_after_prepare(tmp_path):
     import re
 
-    from ponzoni_eval.io import read_raw_dir
-    from ponzoni_eval.privacy import participant_names
+    from ponzoni_eval.data.read import read_raw_dir
+    from ponzoni_eval.privacy.names import participant_names
 
     raw_tables = read_raw_dir(EXAMPLE).tables
     names = participant_names(raw_tables["participants"])
@@ -228,7 +236,7 @@ def test_processed_tables_keep_rows_and_ids(waves, people):
 def test_transcripts_redacted_in_a_second_process_give_the_same_bytes(tmp_path, monkeypatch):
     # Large data redact their transcripts in a spawned process during validation; forced here on the
     # example data, the processed folder must be byte-identical to the one redacted in-process.
-    import ponzoni_eval.prepare as prepare_module
+    import ponzoni_eval.data.preparation as prepare_module
 
     inline = prepare(EXAMPLE, tmp_path / "inline")
     started = []
@@ -247,8 +255,8 @@ def test_transcripts_redacted_in_a_second_process_give_the_same_bytes(tmp_path, 
 
 
 def test_background_redaction_is_used_only_for_its_own_inputs_and_never_outlives_prepare(tmp_path, monkeypatch):
-    import ponzoni_eval.prepare as prepare_module
-    from ponzoni_eval.io import read_raw_dir
+    import ponzoni_eval.data.preparation as prepare_module
+    from ponzoni_eval.data.read import read_raw_dir
 
     monkeypatch.setattr(prepare_module, "BACKGROUND_REDACTION_CHARS", 0)
     raw_data = read_raw_dir(EXAMPLE)
@@ -272,8 +280,8 @@ def test_background_redaction_is_used_only_for_its_own_inputs_and_never_outlives
 
 
 def test_a_processed_folder_is_current_only_for_the_same_raw_files_code_and_tables(raw, tmp_path, monkeypatch):
-    from ponzoni_eval import fingerprint
-    from ponzoni_eval.prepare import is_current
+    from ponzoni_eval._core import fingerprint
+    from ponzoni_eval._core.fingerprint import is_current
 
     out = tmp_path / "processed"
     assert not is_current(raw, out)  # nothing there yet

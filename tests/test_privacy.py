@@ -14,21 +14,22 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from doctests import run_doctests
 from ponzoni_eval import privacy
-from ponzoni_eval.errors import DataError, Problem
-from ponzoni_eval.privacy import (
+from ponzoni_eval._core.errors import DataError, Problem
+from ponzoni_eval.privacy.names import (
     check_pseudonyms,
-    format_suppressed,
     looks_like_name_or_email,
     participant_names,
     pseudonymise,
     name_variants,
     read_name_list,
-    redact,
-    redact_documents,
-    suppress_small_cells,
 )
-from ponzoni_eval.schema import ID_PATTERN
+from ponzoni_eval.privacy.suppress import format_suppressed, suppress_small_cells
+from ponzoni_eval.privacy.redaction import redact, redact_documents
+from ponzoni_eval._core.vocabulary import ID_PATTERN
+from ponzoni_eval.privacy import redaction
+from ponzoni_eval.privacy import names as privacy_names
 
 # --- names and e-mail addresses in identifiers ----------------------------------
 
@@ -156,8 +157,8 @@ def test_redact_is_one_compiled_pattern_not_a_loop_over_names(monkeypatch):
             built.append(pattern)
         return original(pattern, *args, **kwargs)
 
-    monkeypatch.setattr(privacy.re, "compile", counting_compile)
-    privacy._redactor_for.cache_clear()  # compiled once per list of names, and kept for the next call
+    monkeypatch.setattr(redaction.re, "compile", counting_compile)
+    redaction._redactor_for.cache_clear()  # compiled once per list of names, and kept for the next call
     out = redact(["Name7 en Name123"] * 50, [f"Name{i}" for i in range(200)])
     # the expression and its name-only form (for texts without an "@" or a 9-digit run), whatever the number of
     # names; the case-insensitive forms only for texts that lower-casing would shift (none here)
@@ -336,13 +337,16 @@ def test_pseudonym_collisions_are_reported(monkeypatch):
         def hexdigest(self):
             return "0" * 64
 
-    monkeypatch.setattr(privacy.hmac, "new", lambda *args, **kwargs: ConstantDigest())
+    monkeypatch.setattr(privacy_names.hmac, "new", lambda *args, **kwargs: ConstantDigest())
     with pytest.raises(DataError, match="same 8-character pseudonym"):
         pseudonymise(["a", "b"], salt="k", length=8)
 
 
 def test_docstring_examples_run():
-    failures, _ = doctest.testmod(privacy, optionflags=doctest.NORMALIZE_WHITESPACE)
+    failures, _ = run_doctests(
+        "ponzoni_eval.privacy.names", "ponzoni_eval.privacy.redaction", "ponzoni_eval.privacy.suppress",
+        optionflags=doctest.NORMALIZE_WHITESPACE,
+    )
     assert failures == 0
 
 
@@ -359,7 +363,7 @@ _tricky_name = st.text(alphabet=_TRICKY + " ", min_size=2, max_size=6).filter(la
 def test_lowercase_matching_finds_what_the_case_insensitive_expression_finds(names, text):
     # The fast path (lower-cased text, case-sensitive expression with re's case classes) must give the
     # same spans and kinds as the one case-insensitive expression over the text as it is.
-    redactor = privacy._Redactor(names)
+    redactor = redaction._Redactor(names)
     text = unicodedata.normalize("NFC", text)
     expected = [(m.span(), m.lastgroup) for m in redactor.full.finditer(text)]
     assert [(m.span(), m.lastgroup) for m in redactor.matches(text)] == expected

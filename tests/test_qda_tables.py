@@ -13,9 +13,10 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from ponzoni_eval.errors import DataError
-from ponzoni_eval.qda_tables import read_coded_segments_export
-from ponzoni_eval.qdpx import SEGMENT_COLUMNS, import_qda
+from ponzoni_eval._core.errors import DataError
+from ponzoni_eval.qual.vendor_tables import read_coded_segments_export
+from ponzoni_eval.qual.model import SEGMENT_COLUMNS
+from ponzoni_eval.qual.importer import import_qda
 
 QDA = Path(__file__).parent / "fixtures" / "qda"
 MAXQDA = QDA / "maxqda_coded_segments.csv"
@@ -61,7 +62,7 @@ def test_maxqda_export_maps_to_coded_segments():
 
 
 def test_tables_with_document_variables_pass_the_package_schemas():
-    from ponzoni_eval.schema import CODEBOOK, CODED_SEGMENTS
+    from ponzoni_eval.data.schema import CODEBOOK, CODED_SEGMENTS
 
     for export in (MAXQDA, ATLASTI):
         project = read_coded_segments_export(export, document_variables=VARIABLES)

@@ -20,19 +20,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from ponzoni_eval.errors import DataError
-from ponzoni_eval.qdpx import (
-    NS_CODEBOOK,
-    NS_PROJECT,
-    SEGMENT_COLUMNS,
-    ArchiveLimits,
-    import_qda,
-    load_mapping,
-    read_qdc,
-    read_qdpx,
-    write_qdc,
-    write_qdpx,
-)
+from ponzoni_eval._core.errors import DataError
+from ponzoni_eval.qual.model import NS_CODEBOOK, NS_PROJECT, SEGMENT_COLUMNS, load_mapping
+from ponzoni_eval.qual.archive import ArchiveLimits
+from ponzoni_eval.qual.importer import import_qda
+from ponzoni_eval.qual.read import read_qdc, read_qdpx
+from ponzoni_eval.qual.write import write_qdc, write_qdpx
 from qda_builders import (
     BILLION_LAUGHS,
     G,
@@ -689,7 +682,7 @@ def test_export_then_import_gives_the_same_tables(tmp_path):
 
 
 def test_imported_tables_pass_the_package_schemas(tmp_path):
-    from ponzoni_eval.schema import CODEBOOK, CODED_SEGMENTS
+    from ponzoni_eval.data.schema import CODEBOOK, CODED_SEGMENTS
 
     project = read_qdpx(write_synthetic_project(tmp_path / "example.qdpx"))
     CODED_SEGMENTS.validate(project.segments)

@@ -28,8 +28,8 @@ import pytest
 from lxml import etree
 
 from ponzoni_eval.cli import main
-from ponzoni_eval.qdpx import read_qdpx
-from ponzoni_eval.schema import CODEBOOK, CODED_SEGMENTS, DOCUMENTS
+from ponzoni_eval.qual.read import read_qdpx
+from ponzoni_eval.data.schema import CODEBOOK, CODED_SEGMENTS, DOCUMENTS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "qda"
 VENDORS = FIXTURES / "vendors"

@@ -2,8 +2,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ponzoni_eval.errors import DataError
-from ponzoni_eval.quality import QUALITY_TABLES, data_quality
+from ponzoni_eval._core.errors import DataError
+from ponzoni_eval.report.quality import QUALITY_TABLES, data_quality
 
 
 def small_tables():

@@ -10,10 +10,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ponzoni_eval import quantitize
-from ponzoni_eval.errors import DataError
-from ponzoni_eval.quantitize import code_presence, cooccurrence, presence_matrix, prevalence, theme_crosstab
-from ponzoni_eval.results import RESULT_COLUMNS
+from ponzoni_eval.qual import quantitize
+from ponzoni_eval._core.errors import DataError
+from ponzoni_eval.qual.quantitize import (
+    code_presence,
+    cooccurrence,
+    presence_matrix,
+    prevalence,
+    theme_crosstab,
+)
+from ponzoni_eval._core.results import RESULT_COLUMNS
 
 COLUMNS = ["document_id", "participant_id", "case_id", "wave", "coder", "code", "start", "end", "text"]
 
@@ -120,7 +126,7 @@ def test_primary_coder_is_the_one_with_most_documents():
 @pytest.mark.parametrize("coder", ["primary", "any", "all", "cd"])
 def test_processed_tables_with_categorical_columns_give_the_same_presence(segments, participants, codebook, coder):
     # prepare/load_processed hold ids, codes and coders as (unordered) categoricals
-    from ponzoni_eval.prepare import processed_tables
+    from ponzoni_eval.data.preparation import processed_tables
 
     processed = processed_tables({"participants": participants, "coded_segments": segments, "codebook": codebook})
     assert isinstance(processed["coded_segments"]["coder"].dtype, pd.CategoricalDtype)

@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 from scipy.stats import binomtest
 
-from ponzoni_eval import quantitize
-from ponzoni_eval.example import EFFECTS
+from ponzoni_eval.qual import quantitize
+from ponzoni_eval.data.synthetic.generate import EFFECTS
 from example_data import processed_example
 
 INTERVIEWS = EFFECTS["interviews"]

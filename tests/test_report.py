@@ -7,20 +7,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from doctests import run_doctests
 from ponzoni_eval import report
-from ponzoni_eval.errors import DataError
-from ponzoni_eval.report import (
+from ponzoni_eval._core.errors import DataError
+from ponzoni_eval.report.describe import (
     describe_change,
     describe_result,
     describe_results,
     format_ci,
     format_p,
-    open_run,
-    save_figure,
-    save_table,
-    synthetic_banner,
 )
-from ponzoni_eval.results import result_frame
+from ponzoni_eval.report.outputs import open_run, save_figure, save_table, synthetic_banner
+from ponzoni_eval._core.results import result_frame
+from ponzoni_eval.report import outputs
 
 
 def awkward_frame():
@@ -113,7 +112,7 @@ def test_outputs_json_lists_every_table_and_figure_with_caption_and_notebook(tmp
     assert registry["tables"][0]["case_id"] == "slotervaart"
     assert registry["figures"][0]["files"] == {"png": "figures/slotervaart-trust.png", "svg": "figures/slotervaart-trust.svg"}
     assert registry["figures"][0]["caption"] == "Trust per wave."
-    assert report.collect_outputs(tmp_path) == registry
+    assert outputs.collect_outputs(tmp_path) == registry
 
 
 def test_without_a_run_folder_nothing_is_written(tmp_path, monkeypatch):
@@ -271,12 +270,13 @@ def test_an_effect_without_a_ci_is_reported_without_one():
     assert format_ci(-0.04, 0.3, 1) == "95% CI 0.0 to 0.3"  # never "-0.0"
 
 
-@pytest.mark.parametrize("module_name", ["ponzoni_eval.report", "ponzoni_eval.quality"])
-def test_docstring_examples_hold(module_name):
-    import importlib
-
-    module = importlib.import_module(module_name)
-    outcome = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+@pytest.mark.parametrize(
+    "module_names",
+    [("ponzoni_eval.report.outputs", "ponzoni_eval.report.describe", "ponzoni_eval._core.files", "ponzoni_eval._core.run_folder"),
+     ("ponzoni_eval.report.quality",)],
+)
+def test_docstring_examples_hold(module_names):
+    outcome = run_doctests(*module_names, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert outcome.attempted > 0 and outcome.failed == 0
 
 
@@ -300,7 +300,8 @@ def test_publishing_needs_the_count_columns(tmp_path):
 
 
 def test_tables_marked_as_counts_of_people_are_suppressed_by_default(tmp_path):
-    from ponzoni_eval import quantitize, stats
+    from ponzoni_eval.qual import quantitize
+    from ponzoni_eval import stats
 
     presence = pd.DataFrame({"participant_id": [f"p{i}" for i in range(12)], "code": "trust", "n_segments": 1,
                              "present": [1] * 3 + [0] * 9, "interviewed": True})
@@ -355,7 +356,7 @@ def test_a_document_is_written_listed_and_kept_to_its_notebook(tmp_path):
 
 
 def test_a_package_figure_brings_its_caption(tmp_path):
-    from ponzoni_eval.plots import forest
+    from ponzoni_eval.report.plots import forest
 
     results = pd.DataFrame({"case_id": ["slotervaart"], "outcome": ["trust"], "effect_size": [0.5], "ci_low": [0.1],
                             "ci_high": [0.9], "effect_name": ["hedges_g_av"], "n": [12]})

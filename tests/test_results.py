@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from ponzoni_eval.results import RESULT_COLUMNS, empty_results, result_frame, result_row, stack_results
+from ponzoni_eval._core.results import RESULT_COLUMNS, empty_results, result_frame, result_row, stack_results
 
 
 def test_result_frame_has_standard_columns_and_dtypes():

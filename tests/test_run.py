@@ -17,18 +17,13 @@ import pandas as pd
 import pytest
 
 from ponzoni_eval import cli
-from ponzoni_eval import run as run_module
-from ponzoni_eval.errors import DataError
-from ponzoni_eval.report import save_table
-from ponzoni_eval.run import (
-    INCOMPLETE_MARKER,
-    NotebookResult,
-    compare_tables,
-    resolve_run_dir,
-    run_pipeline,
-    strip_volatile,
-    verify_run,
-)
+from ponzoni_eval.pipeline import run as run_module
+from ponzoni_eval._core.errors import DataError
+from ponzoni_eval.report.outputs import save_table
+from ponzoni_eval.pipeline.run import INCOMPLETE_MARKER, resolve_run_dir, run_pipeline
+from ponzoni_eval.pipeline.engine import NotebookResult
+from ponzoni_eval.pipeline.verify import compare_tables, strip_volatile, verify_run
+from ponzoni_eval.pipeline import executors
 
 FIXTURES = Path(__file__).parent / "fixtures"
 _spec = importlib.util.spec_from_file_location("processed_tables", FIXTURES / "processed_tables.py")
@@ -86,7 +81,7 @@ def test_checksums_cover_every_input_file_but_hidden_ones(tmp_path):
 
 
 def test_a_run_prepares_only_when_the_processed_tables_are_not_current(tmp_path, monkeypatch):
-    import ponzoni_eval.prepare as prepare_module
+    import ponzoni_eval.data.preparation as prepare_module
 
     example = Path(__file__).resolve().parents[1] / "data" / "raw" / "example"
     calls = []
@@ -102,7 +97,7 @@ def test_a_run_prepares_only_when_the_processed_tables_are_not_current(tmp_path,
 
 
 def test_a_new_run_folder_is_marked_incomplete_and_never_reused(tmp_path):
-    started = run_module._now()
+    started = run_module.now()
     first = run_module._create_run_dir(tmp_path, started, "abc1234567")
     second = run_module._create_run_dir(tmp_path, started, "abc1234567")
     assert first.name == f"{started:%Y%m%d-%H%M%S}-abc1234567"
@@ -277,9 +272,9 @@ def test_verify_refuses_what_is_not_a_finished_run(tmp_path):
 def test_paths_inside_the_working_folder_are_recorded_relative(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "data" / "raw").mkdir(parents=True)
-    assert run_module._recorded_path(Path("data/raw")) == "data/raw"
-    assert run_module._recorded_path(tmp_path / "data" / "raw") == "data/raw"
-    assert run_module._recorded_path(tmp_path.parent) == tmp_path.parent.resolve().as_posix()
+    assert run_module.recorded_path(Path("data/raw")) == "data/raw"
+    assert run_module.recorded_path(tmp_path / "data" / "raw") == "data/raw"
+    assert run_module.recorded_path(tmp_path.parent) == tmp_path.parent.resolve().as_posix()
 
 
 def test_manifests_compare_without_times_and_run_id():
@@ -397,7 +392,7 @@ def test_a_failing_notebook_is_recorded_and_the_others_still_run(workspace, fixt
     broken.cells.insert(3, nbformat.v4.new_code_cell('if case_id == "poelenburg_a":\n    raise ValueError("no trust scale")'))
     nbformat.write(broken, notebooks / "01_case_report.ipynb")
     # the worker processes of the process pool take the same path as threads
-    monkeypatch.setitem(run_module.EXECUTORS, "local", lambda jobs, env: run_module.LocalExecutor(jobs, env, pool="process"))
+    monkeypatch.setitem(run_module.EXECUTORS, "local", lambda jobs, env: executors.LocalExecutor(jobs, env, pool="process"))
 
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["run", "--data", str(workspace["raw"]), "--out", str(tmp_path / "runs"),
@@ -533,7 +528,7 @@ def test_ctrl_c_stops_the_run_at_once_and_leaves_it_incomplete(workspace, tmp_pa
 
 def test_run_on_invalid_data_lists_every_problem_and_runs_nothing(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("COLUMNS", "200")  # rich wraps tables to the terminal width
-    pytest.importorskip("ponzoni_eval.validate")  # validate and prepare come from the foundation branch
+    pytest.importorskip("ponzoni_eval.data.validate")  # validate and prepare come from the foundation branch
     raw = tmp_path / "raw"
     shutil.copytree(Path(__file__).resolve().parents[1] / "data" / "raw" / "example", raw)
     participants = (raw / "participants.csv").read_text().splitlines()

@@ -16,10 +16,14 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
+from doctests import run_doctests
 from ponzoni_eval import stats
-from ponzoni_eval.errors import DataError
-from ponzoni_eval.results import RESULT_COLUMNS, result_frame, stack_results
-from ponzoni_eval.transforms import item_responses, score_scales
+from ponzoni_eval._core.errors import DataError
+from ponzoni_eval._core.results import RESULT_COLUMNS, result_frame, stack_results
+from ponzoni_eval.stats.transforms import item_responses, score_scales
+from ponzoni_eval.stats import paired
+from ponzoni_eval.stats import scale_reliability
+from ponzoni_eval.stats import constants
 
 # --- builders ------------------------------------------------------------------------------
 
@@ -150,11 +154,11 @@ def test_float_noise_in_scale_means_counts_as_a_tie():
 def test_wilcoxon_matches_scipy_where_both_follow_r():
     rng = np.random.default_rng(7)
     small = rng.normal(0.4, 1, 20)
-    ours = stats._wilcoxon_signed_rank(small)
+    ours = paired._wilcoxon_signed_rank(small)
     assert ours["exact"]
     assert ours["p"] == pytest.approx(sps.wilcoxon(small, method="exact").pvalue, rel=1e-12)
     large = rng.normal(0.3, 1, 80)  # n >= 50: normal approximation with continuity correction
-    ours = stats._wilcoxon_signed_rank(large)
+    ours = paired._wilcoxon_signed_rank(large)
     assert not ours["exact"]
     expected = sps.wilcoxon(large, method="asymptotic", correction=True).pvalue
     assert ours["p"] == pytest.approx(expected, rel=1e-9)
@@ -174,7 +178,7 @@ def test_g_av_interval_covers_the_true_effect():
     covered = 0
     for _ in range(reps):
         before, after = rng.multivariate_normal([0, delta], cov, size=n).T
-        t_row = stats._paired_rows(before, after, labels=labels(), n_incomplete=0, direction="after - before")[0]
+        t_row = paired._paired_rows(before, after, labels=labels(), n_incomplete=0, direction="after - before")[0]
         covered += t_row["ci_low"] <= delta <= t_row["ci_high"]
     assert 0.91 <= covered / reps <= 0.99
 
@@ -189,7 +193,7 @@ def test_rank_biserial_interval_covers_its_population_value():
     covered, reps = 0, 300
     for _ in range(reps):
         differences = rng.normal(0.5, 1, 25)
-        w_row = stats._paired_rows(np.zeros(25), differences, labels=labels(), n_incomplete=0, direction="d")[1]
+        w_row = paired._paired_rows(np.zeros(25), differences, labels=labels(), n_incomplete=0, direction="d")[1]
         covered += w_row["ci_low"] <= true_r <= w_row["ci_high"]
     assert 0.90 <= covered / reps <= 0.995
 
@@ -302,13 +306,13 @@ def test_omega_equals_alpha_for_tau_equivalent_items_and_exceeds_it_otherwise():
     rng = np.random.default_rng(42)
     factor = rng.normal(size=(3000, 1))
     tau_equivalent = factor * 0.7 + rng.normal(scale=0.7, size=(3000, 5))
-    alpha, _, _ = stats._cronbach_alpha(tau_equivalent)
-    omega, note = stats._omega_total(tau_equivalent)
+    alpha, _, _ = scale_reliability._cronbach_alpha(tau_equivalent)
+    omega, note = scale_reliability._omega_total(tau_equivalent)
     assert omega == pytest.approx(alpha, abs=0.01) and note is None
     loadings = np.array([0.9, 0.8, 0.5, 0.3, 0.2])
     congeneric = factor * loadings + rng.normal(size=(3000, 5)) * np.sqrt(1 - loadings**2)
-    alpha, _, _ = stats._cronbach_alpha(congeneric)
-    omega, _ = stats._omega_total(congeneric)
+    alpha, _, _ = scale_reliability._cronbach_alpha(congeneric)
+    omega, _ = scale_reliability._omega_total(congeneric)
     true_omega = loadings.sum() ** 2 / (loadings.sum() ** 2 + (1 - loadings**2).sum())
     assert omega == pytest.approx(true_omega, abs=0.015)
     assert omega > alpha
@@ -322,7 +326,7 @@ def test_three_item_factor_fit_converges_to_the_closed_form():
     items = rng.normal(size=(150, 1)) * loadings + rng.normal(size=(150, 3)) * np.sqrt(1 - loadings**2)
     r = np.corrcoef(items, rowvar=False)
     closed = np.sqrt([r[0, 1] * r[0, 2] / r[1, 2], r[0, 1] * r[1, 2] / r[0, 2], r[0, 2] * r[1, 2] / r[0, 1]])
-    fitted, uniquenesses, converged = stats._one_factor_ml(r)
+    fitted, uniquenesses, converged = scale_reliability._one_factor_ml(r)
     assert converged
     np.testing.assert_allclose(fitted, closed, atol=1e-5)
     np.testing.assert_allclose(uniquenesses, 1 - closed**2, atol=1e-5)
@@ -387,7 +391,7 @@ def test_crosstab_sparse_table_gets_seeded_monte_carlo_p():
     other_seed = stats.crosstab_test(table, seed=99).iloc[0]
     assert other_seed.p_value == pytest.approx(first.p_value, abs=0.01)
     # Monte Carlo p-values are never 0: (1 + count) / (B + 1)
-    assert first.p_value >= 1 / (stats.MONTE_CARLO_RESAMPLES + 1)
+    assert first.p_value >= 1 / (constants.MONTE_CARLO_RESAMPLES + 1)
 
 
 def test_crosstab_monte_carlo_p_matches_an_independent_permutation_distribution():
@@ -537,5 +541,9 @@ def test_min_detectable_effect_argument_errors():
 
 
 def test_doctest_examples_run():
-    result = doctest.testmod(stats, optionflags=doctest.NORMALIZE_WHITESPACE)
+    result = run_doctests(
+        "ponzoni_eval.stats.paired", "ponzoni_eval.stats.constants", "ponzoni_eval.stats.power",
+        "ponzoni_eval.stats.scale_reliability", "ponzoni_eval.stats.crosstab", "ponzoni_eval.stats.multitest", "ponzoni_eval.stats.common",
+        optionflags=doctest.NORMALIZE_WHITESPACE,
+    )
     assert result.attempted >= 10 and result.failed == 0

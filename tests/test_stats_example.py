@@ -20,9 +20,9 @@ import pandas as pd
 import pytest
 
 from ponzoni_eval import stats
-from ponzoni_eval.transforms import item_responses, score_scales
+from ponzoni_eval.stats.transforms import item_responses, score_scales
 
-example = pytest.importorskip("ponzoni_eval.example", reason="the example data generator is not in this checkout")
+example = pytest.importorskip("ponzoni_eval.data.synthetic.generate", reason="the example data generator is not in this checkout")
 
 CASES = ("poelenburg_a", "poelenburg_b", "slotervaart")
 

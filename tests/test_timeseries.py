@@ -6,9 +6,9 @@ import pytest
 import statsmodels.api as sm
 from scipy import stats
 
-from ponzoni_eval.errors import DataError
-from ponzoni_eval.results import RESULT_COLUMNS
-from ponzoni_eval.timeseries import (
+from ponzoni_eval._core.errors import DataError
+from ponzoni_eval._core.results import RESULT_COLUMNS
+from ponzoni_eval.stats.timeseries import (
     HELP_SEEKING_EVENT,
     _cameron_trivedi,
     count_regression,
@@ -259,6 +259,6 @@ def test_count_regression_formula_errors_and_alpha_row():
 def test_docstring_examples_run():
     import doctest
 
-    import ponzoni_eval.timeseries as module
+    import ponzoni_eval.stats.timeseries as module
 
     assert doctest.testmod(module).failed == 0

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ponzoni_eval import transforms
-from ponzoni_eval.errors import DataError
-from ponzoni_eval.schema import WAVES
-from ponzoni_eval.transforms import (
+from ponzoni_eval.stats import transforms
+from ponzoni_eval._core.errors import DataError
+from ponzoni_eval._core.vocabulary import WAVES
+from ponzoni_eval.stats.transforms import (
     CHANGE_COLUMNS,
     ITEM_RESPONSE_COLUMNS,
     MONTHLY_COLUMNS,

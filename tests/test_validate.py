@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 from rich.console import Console
 
-from ponzoni_eval import schema
-from ponzoni_eval.io import MAX_PROBLEMS_PER_RULE
-from ponzoni_eval.validate import CROSS_TABLE_RULES, print_report, validate_dir
+from ponzoni_eval.data import schema
+from ponzoni_eval.data.read import MAX_PROBLEMS_PER_RULE
+from ponzoni_eval.data.validate import CROSS_TABLE_RULES, print_report, validate_dir
 from rawdata import QUOTE, QUOTE_END, QUOTE_START, add_row, drop_column, move_interviews_to_qdpx, read_rows, set_cell, write_raw, write_rows
 
 NEXT_YEAR = str(dt.date.today().year + 1)
@@ -222,7 +222,7 @@ def test_email_and_name_matching_ids_are_flagged_as_not_pseudonyms(raw):
 
 
 def test_pseudonym_heuristic_accepts_pseudonyms():
-    from ponzoni_eval.validate import _NAME_LIKE_ID
+    from ponzoni_eval.data.validate import _NAME_LIKE_ID
 
     ids = pd.Series(["SLO-P03", "PA-M12", "site_001", "respondent", "Fatima", "Jan.deVries", "AB"], dtype="str")
     assert ids.str.fullmatch(_NAME_LIKE_ID).tolist() == [False, False, False, False, True, True, False]

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ponzoni_eval.agreement import agreement, agreement_coefficients
+from ponzoni_eval.qual.intercoder import agreement, agreement_coefficients
 
 nan = np.nan
 

@@ -11,8 +11,10 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from ponzoni_eval.crosscase import kruskal_dunn, mixed_model, ordinal_model
-from ponzoni_eval.timeseries import count_regression
+from ponzoni_eval.stats.ranks import kruskal_dunn
+from ponzoni_eval.stats.mixed import mixed_model
+from ponzoni_eval.stats.ordinal import ordinal_model
+from ponzoni_eval.stats.timeseries import count_regression
 
 DATA = Path(__file__).parent / "data"
 

@@ -13,7 +13,9 @@ import pingouin as pg
 import pytest
 
 from ponzoni_eval import stats
-from ponzoni_eval.results import result_frame
+from ponzoni_eval._core.results import result_frame
+from ponzoni_eval.stats import crosstab
+from ponzoni_eval.stats import scale_reliability
 
 # --- data sets ----------------------------------------------------------------------------
 
@@ -177,7 +179,7 @@ def test_chisq_and_cramers_v_match_effectsize_example():
     assert res.df == 4
     assert res.p_value == pytest.approx(2.405e-08, rel=5e-4)
     assert res.effect_size == pytest.approx(0.072, abs=5e-4)
-    _, lower_90, _ = stats._cramers_v(res.statistic, res.n, table.shape, level=0.90)
+    _, lower_90, _ = crosstab._cramers_v(res.statistic, res.n, table.shape, level=0.90)
     assert lower_90 == pytest.approx(0.051, abs=5e-4)
 
 
@@ -225,7 +227,7 @@ def test_one_factor_ml_matches_r_factanal():
     # (quoted in statsmodels/multivariate/tests/test_ml_factor.py::test_1factor)
     index = np.arange(4)
     correlation = 0.4 ** np.abs(np.subtract.outer(index, index))
-    loadings, uniquenesses, converged = stats._one_factor_ml(correlation)
+    loadings, uniquenesses, converged = scale_reliability._one_factor_ml(correlation)
     assert converged
     np.testing.assert_allclose(loadings, [0.4009399224, 0.6464550935, 0.6464550935, 0.4009399224], atol=1e-6)
     np.testing.assert_allclose(uniquenesses, [0.8392472054, 0.5820958187, 0.5820958187, 0.8392472054], atol=1e-6)
@@ -268,7 +270,7 @@ def test_min_detectable_chisq_matches_pwr():
 def test_cramers_v_ci_matches_statpsych():
     # R statpsych::ci.cramer(.05, 19.21, 2, 3, 200) documents: Estimate 0.3099, LL 0.1601, UL 0.4417
     # (noncentral chi-square method, Smithson 2003). A 2 x 3 table has k = min(2, 3) = 2, df = 2.
-    v, low, high = stats._cramers_v(19.21, 200, (2, 3))
+    v, low, high = crosstab._cramers_v(19.21, 200, (2, 3))
     assert v == pytest.approx(0.3099, abs=5e-5)
     assert low == pytest.approx(0.1601, abs=5e-5)
     assert high == pytest.approx(0.4417, abs=5e-5)
