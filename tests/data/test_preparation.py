@@ -27,7 +27,7 @@ from ponzoni_eval.data.preparation import (
 )
 from rawdata import QUOTE, add_row, move_interviews_to_qdpx, read_rows, set_cell, write_raw
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "data" / "raw" / "example"
+EXAMPLE = Path(__file__).resolve().parents[2] / "data" / "raw" / "example"
 
 
 def checksums(folder: Path) -> dict[str, str]:

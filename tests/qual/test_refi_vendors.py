@@ -31,10 +31,10 @@ from ponzoni_eval.cli import main
 from ponzoni_eval.qual.read import read_qdpx
 from ponzoni_eval.data.schema import CODEBOOK, CODED_SEGMENTS, DOCUMENTS
 
-FIXTURES = Path(__file__).parent / "fixtures" / "qda"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "qda"
 VENDORS = FIXTURES / "vendors"
-PROJECT_XSD = Path(__file__).parent / "fixtures" / "refi" / "Project-mrt2019.xsd"
-EXAMPLE = Path(__file__).parents[1] / "data" / "raw" / "example"
+PROJECT_XSD = Path(__file__).parents[1] / "fixtures" / "refi" / "Project-mrt2019.xsd"
+EXAMPLE = Path(__file__).parents[2] / "data" / "raw" / "example"
 
 QDPX_NAME = {  # what the export is called; ATLAS.ti names the inner .qde after the project too
     "atlasti": "Samenwerking Poelenburg.qdpx",

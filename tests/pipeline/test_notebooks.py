@@ -16,7 +16,7 @@ import pytest
 from ponzoni_eval.pipeline import run as run_module
 from ponzoni_eval.pipeline import verify
 
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 NAMES = [run_module.CASE_NOTEBOOK, *run_module.CROSS_CASE_NOTEBOOKS]
 PARAMETERS = {"case_id", "processed_dir", "run_dir", "alpha", "seed", "language"}
 
@@ -72,7 +72,7 @@ def test_notebooks_never_read_raw_data_and_store_checked_outputs(name):
 @pytest.mark.slow
 def test_the_report_notebooks_run_on_the_example_data(tmp_path):
     pytest.importorskip("ponzoni_eval.data.preparation")  # io and prepare come from the foundation branch
-    example = Path(__file__).resolve().parents[1] / "data" / "raw" / "example"
+    example = Path(__file__).resolve().parents[2] / "data" / "raw" / "example"
     result = run_module.run_pipeline(example, cases=["poelenburg_a"], out=tmp_path / "runs",
                                      processed_dir=tmp_path / "processed", notebooks_dir=NOTEBOOKS, show_progress=False)
     assert result.ok, result.failure_messages()
@@ -101,7 +101,7 @@ def test_the_report_notebooks_run_on_the_example_data(tmp_path):
 @pytest.mark.slow
 def test_a_fresh_run_reproduces_the_reference_run(tmp_path, monkeypatch):
     """papermill_runs/reference (a `make run` on the example, committed) is reproduced table by table."""
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     reference = root / "papermill_runs" / "reference"
     manifest = json.loads((reference / "manifest.json").read_text())
     assert manifest["status"] == "complete" and manifest["dataset"]["synthetic"] is True

@@ -44,7 +44,7 @@ from qda_builders import (
     zip_bomb_members,
 )
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parents[1] / "fixtures"
 SYNTHETIC = FIXTURES / "qda" / "synthetic"
 PROJECT_XSD = etree.XMLSchema(etree.parse(str(FIXTURES / "refi" / "Project-mrt2019.xsd")))
 CODEBOOK_XSD = etree.XMLSchema(etree.parse(str(FIXTURES / "refi" / "Codebook.xsd")))

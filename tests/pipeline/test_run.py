@@ -25,7 +25,7 @@ from ponzoni_eval.pipeline.engine import NotebookResult
 from ponzoni_eval.pipeline.verify import compare_tables, strip_volatile, verify_run
 from ponzoni_eval.pipeline import executors
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parents[1] / "fixtures"
 _spec = importlib.util.spec_from_file_location("processed_tables", FIXTURES / "processed_tables.py")
 processed_tables = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(processed_tables)
@@ -83,7 +83,7 @@ def test_checksums_cover_every_input_file_but_hidden_ones(tmp_path):
 def test_a_run_prepares_only_when_the_processed_tables_are_not_current(tmp_path, monkeypatch):
     import ponzoni_eval.data.preparation as prepare_module
 
-    example = Path(__file__).resolve().parents[1] / "data" / "raw" / "example"
+    example = Path(__file__).resolve().parents[2] / "data" / "raw" / "example"
     calls = []
     real_prepare = prepare_module.prepare
     monkeypatch.setattr(prepare_module, "prepare", lambda *args: calls.append(args) or real_prepare(*args))
@@ -530,7 +530,7 @@ def test_run_on_invalid_data_lists_every_problem_and_runs_nothing(tmp_path, caps
     monkeypatch.setenv("COLUMNS", "200")  # rich wraps tables to the terminal width
     pytest.importorskip("ponzoni_eval.data.validate")  # validate and prepare come from the foundation branch
     raw = tmp_path / "raw"
-    shutil.copytree(Path(__file__).resolve().parents[1] / "data" / "raw" / "example", raw)
+    shutil.copytree(Path(__file__).resolve().parents[2] / "data" / "raw" / "example", raw)
     participants = (raw / "participants.csv").read_text().splitlines()
     participants[1] = participants[1].replace(",professional,", ",teacher,")
     participants[2] = participants[2].replace(",professional,", ",nurse,")

@@ -28,7 +28,7 @@ from ponzoni_eval.data.preparation import INTEGRATION_OVERRIDES, prepare
 from ponzoni_eval._core.results import RESULT_COLUMNS
 from ponzoni_eval.data.validate import validate_dir
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "data" / "raw" / "example"
+EXAMPLE = Path(__file__).resolve().parents[2] / "data" / "raw" / "example"
 CASE = "poelenburg_a"
 
 

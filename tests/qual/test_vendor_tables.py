@@ -18,7 +18,7 @@ from ponzoni_eval.qual.vendor_tables import read_coded_segments_export
 from ponzoni_eval.qual.model import SEGMENT_COLUMNS
 from ponzoni_eval.qual.importer import import_qda
 
-QDA = Path(__file__).parent / "fixtures" / "qda"
+QDA = Path(__file__).parents[1] / "fixtures" / "qda"
 MAXQDA = QDA / "maxqda_coded_segments.csv"
 ATLASTI = QDA / "atlasti_quotations.csv"
 VARIABLES = QDA / "document_variables.csv"

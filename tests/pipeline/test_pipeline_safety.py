@@ -43,7 +43,7 @@ from ponzoni_eval.privacy.names import participant_names
 from ponzoni_eval.pipeline.run import resolve_run_dir
 from ponzoni_eval.pipeline.verify import strip_volatile
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "data" / "raw" / "example"
 CASE = "slotervaart"
 

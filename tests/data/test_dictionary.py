@@ -8,7 +8,7 @@ from ponzoni_eval.data import schema
 from ponzoni_eval.data.dictionary import render_dictionary, render_template_guide
 from ponzoni_eval.data.validate import CROSS_TABLE_RULES
 
-DICTIONARY = Path(__file__).resolve().parents[1] / "docs" / "data-dictionary.md"
+DICTIONARY = Path(__file__).resolve().parents[2] / "docs" / "data-dictionary.md"
 
 
 def test_committed_dictionary_equals_the_rendering():
