@@ -68,7 +68,7 @@ from ponzoni_eval.data.validate import validate_raw, ValidationReport
 from ponzoni_eval.integrate.map import load_integration_map, MAP_FILENAME
 from ponzoni_eval.integrate.overrides import OVERRIDES_FILENAME, read_overrides
 from ponzoni_eval.privacy.names import name_variants, read_name_list
-from ponzoni_eval.privacy.redact import redact_documents, redact_transcripts
+from ponzoni_eval.privacy.redaction import redact_documents, redact_transcripts
 
 __all__ = [
     "prepare",

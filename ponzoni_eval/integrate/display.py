@@ -108,7 +108,7 @@ from ponzoni_eval.integrate.quotes import (
     with_pooled,
 )
 from ponzoni_eval.privacy.names import participant_names
-from ponzoni_eval.privacy.redact import redact as privacy_redact
+from ponzoni_eval.privacy.redaction import redact as privacy_redact
 from ponzoni_eval.privacy.suppress import DEFAULT_MIN_CELL, suppress_small_cells
 
 __all__ = [
@@ -630,7 +630,7 @@ def joint_display(
         `ponzoni_eval.prepare`.
     redact : callable, optional
         ``redact(texts, names)`` returning the redacted texts; default
-        `ponzoni_eval.privacy.redact` (names as whole words in any case, with
+        `ponzoni_eval.privacy.redaction` (names as whole words in any case, with
         possessives, plus e-mail addresses and Dutch phone numbers).
     language : {"en", "nl"}
         Labels and meta-inference sentences.
@@ -675,7 +675,7 @@ def joint_display(
 
     Examples
     --------
-    >>> from ponzoni_eval.results import result_frame
+    >>> from ponzoni_eval._core.results import result_frame
     >>> results = result_frame([dict(analysis="pre_post", case_id="a", group="t0->t2", outcome="trust",
     ...     test="paired_t", n=12, p_value=0.01, effect_size=0.8, effect_name="hedges_g", ci_low=0.2, ci_high=1.4)])
     >>> prevalence = pd.DataFrame({"case_id": ["a"], "code": ["growing_trust"], "n": [6], "n_at_risk": [12]})

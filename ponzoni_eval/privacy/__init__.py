@@ -11,7 +11,7 @@ from ponzoni_eval.privacy.names import (
     name_variants,
     pseudonymise,
 )
-from ponzoni_eval.privacy.redact import (
+from ponzoni_eval.privacy.redaction import (
     redact,
     redact_documents,
     NAME_PLACEHOLDER,

@@ -69,7 +69,7 @@ from ponzoni_eval._core.results import result_frame, stack_results
 from ponzoni_eval.config import DEFAULT_MIN_CELL
 from ponzoni_eval.data.preparation import INTEGRATION_OVERRIDES
 from ponzoni_eval.integrate.map import default_map_path, load_integration_map
-from ponzoni_eval.privacy.redact import redact
+from ponzoni_eval.privacy.redaction import redact
 from ponzoni_eval.privacy.suppress import suppress_small_cells
 from ponzoni_eval.report.describe import (
     describe_by,

@@ -33,7 +33,7 @@ from ponzoni_eval.stats.paired import (
     perception_gap,
     perception_gap_change,
 )
-from ponzoni_eval.stats.reliability import (
+from ponzoni_eval.stats.scale_reliability import (
     reliability,
 )
 from ponzoni_eval.stats.crosstab import (

@@ -116,7 +116,7 @@ def adjust_pvalues(
 
     Examples
     --------
-    >>> from ponzoni_eval.results import result_frame
+    >>> from ponzoni_eval._core.results import result_frame
     >>> res = result_frame([dict(analysis="pre_post", p_value=p) for p in (0.01, 0.04, 0.03)])
     >>> adjust_pvalues(res)["p_adjusted"].round(4).tolist()
     [0.03, 0.06, 0.06]
