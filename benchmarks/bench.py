@@ -61,7 +61,7 @@ TEN_X_TIME_RATIO = 11.0
 E2E_RATIO = 0.5
 DASK_SPEEDUP = 1.8
 
-# Kernels of a run get one BLAS thread each (ponzoni_eval.run); the analyses here run the same way.
+# Kernels of a run get one BLAS thread each (ponzoni_eval.pipeline); the analyses here run the same way.
 # (OpenBLAS threads on the small matrices of these models cost more than they give: reliability on
 # 30 sites took 17.7 s with the default threads and 5 s with one.)
 THREAD_LIMITS = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}

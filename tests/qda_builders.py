@@ -1,7 +1,7 @@
 """Builders of REFI-QDA projects for tests: well-formed ones, broken ones and hostile ones.
 
-Shared by tests/test_qdpx.py (the importer itself) and the command-level
-tests (tests/test_bad_inputs.py: the same files through `validate DIR` and
+Shared by tests/qual/test_refi.py (the importer itself) and the command-level
+tests (tests/data/test_bad_inputs.py: the same files through `validate DIR` and
 `qda-import`). Element and attribute names follow the REFI-QDA Project schema
 (tests/fixtures/refi/Project-mrt2019.xsd).
 """

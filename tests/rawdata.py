@@ -117,7 +117,7 @@ QDA_TABLES = ("coded_segments", "codebook", "documents")
 def move_interviews_to_qdpx(folder: Path, name: str = "interviews.qdpx") -> Path:
     """Replace the folder's coded_segments, codebook and documents CSVs by one REFI-QDA project.
 
-    The project is written by `ponzoni_eval.qdpx.write_qdpx` from the CSVs as
+    The project is written by `ponzoni_eval.qual.write.write_qdpx` from the CSVs as
     they are (change cells first with `set_cell`), the way an evaluator brings
     interviews coded in ATLAS.ti, MAXQDA or NVivo.
     """

@@ -118,7 +118,7 @@ def require_columns(frame: Any, columns: Iterable[str], name: str, *, kind: str 
     >>> require_columns(pd.DataFrame({"case_id": []}), ["case_id", "wave"], "scores")
     Traceback (most recent call last):
     ...
-    ponzoni_eval.errors.DataError: scores, column 'wave': the scores table lacks column(s) wave (expected columns case_id, wave; found 'case_id')
+    ponzoni_eval._core.errors.DataError: scores, column 'wave': the scores table lacks column(s) wave (expected columns case_id, wave; found 'case_id')
     """
     import pandas as pd
 

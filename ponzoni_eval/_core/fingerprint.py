@@ -1,6 +1,6 @@
 """Checksums of files and folders, and a fingerprint of this package's code.
 
-Light on purpose (standard library only), so that `ponzoni_eval.run` can
+Light on purpose (standard library only), so that `ponzoni_eval.pipeline` can
 record inputs without importing pandas.
 """
 
@@ -71,7 +71,7 @@ def is_current(raw_dir: Path | str, out_dir: Path | str) -> bool:
     (the package's sources, not just its version), and every processed
     table is still the file the manifest records. Then preparing again
     would validate the same bytes with the same rules and write the same
-    tables, so `ponzoni_eval.run.run_pipeline` skips it.
+    tables, so `ponzoni_eval.pipeline.run.run_pipeline` skips it.
 
     Examples
     --------

@@ -99,7 +99,7 @@ def render_dictionary() -> str:
     lines = [
         "# Data dictionary",
         "",
-        "<!-- Generated from ponzoni_eval/schema.py and ponzoni_eval/validate.py by",
+        "<!-- Generated from ponzoni_eval/data/schema.py and ponzoni_eval/data/validate.py by",
         "     `ponzoni-eval dictionary docs/data-dictionary.md`. Do not edit by hand. -->",
         "",
         "What `ponzoni-eval validate DIR` expects in a folder of raw data. Start from the empty",

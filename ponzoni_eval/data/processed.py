@@ -17,7 +17,7 @@ __all__ = [
 
 
 def load_processed(directory: Path | str, *, verify: bool = True) -> dict[str, pd.DataFrame]:
-    """The processed tables written by `ponzoni_eval.prepare.prepare`.
+    """The processed tables written by `ponzoni_eval.data.preparation.prepare`.
 
     Reads the tables listed in ``manifest.json`` (ids, codes, roles and event
     types as categoricals; ``wave`` as an ordered categorical t0 < t1 < t2;

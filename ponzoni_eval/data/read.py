@@ -1,4 +1,4 @@
-"""Read raw tables, write processed ones.
+"""Read an evaluator's raw tables (CSV, XLSX, SPSS) and REFI-QDA projects, typed and located.
 
 Reading
 -------
@@ -42,7 +42,7 @@ REFI-QDA projects
 -----------------
 A REFI-QDA project (``.qdpx``, or a bare ``.qde`` with its ``sources``
 folder) in a raw folder is where the interviews come from: `read_raw_dir`
-imports it with `ponzoni_eval.qdpx.import_qda` into the ``coded_segments``,
+imports it with `ponzoni_eval.qual.importer.import_qda` into the ``coded_segments``,
 ``codebook`` and ``documents`` tables, passing ``qda_mapping.toml`` beside it
 (if any) as the variable mapping. The project then supplies those three
 tables: a ``coded_segments``, ``codebook`` or ``documents`` file beside it is
@@ -57,11 +57,8 @@ message about such a row. The document's name in the QDA program is not
 kept in ``documents`` (it often holds a person's name). A ``.qdc`` codebook
 is listed in `RawData.qda_files` and otherwise left alone.
 
-Writing
--------
-All writes are atomic: a temporary file in the same folder, flushed and
-fsynced, then ``os.replace``-d over the target, so a crash never leaves half
-a file. Raw files are only ever opened for reading.
+Raw files are only ever opened for reading; every writer of the package is in
+`ponzoni_eval._core.files` (atomic: temporary file, fsync, ``os.replace``).
 """
 
 from __future__ import annotations
@@ -110,7 +107,7 @@ QDA_PROJECT_SUFFIXES = (".qdpx", ".qde")
 QDA_TABLES = ("coded_segments", "codebook", "documents")
 """The tables a REFI-QDA project supplies."""
 QDA_MAPPING_FILE = "qda_mapping.toml"
-"""Variable mapping for the project (see `ponzoni_eval.qdpx.load_mapping`), read when it sits beside it."""
+"""Variable mapping for the project (see `ponzoni_eval.qual.model.load_mapping`), read when it sits beside it."""
 # Files an evaluator keeps beside the data (notes, metadata) that are not tables.
 SIDE_FILE_SUFFIXES = (".md", ".txt", ".toml", ".json", ".pdf", ".docx", ".doc", ".odt", ".html")
 DATASET_METADATA_FILE = "dataset.toml"
@@ -762,7 +759,7 @@ class RawData:
     problems : list of Problem
         Reading problems (unreadable cells, missing required tables or
         columns) and warnings (unknown files and columns). Schema and
-        cross-table rules are checked by `ponzoni_eval.validate`.
+        cross-table rules are checked by `ponzoni_eval.data.validate`.
     metadata : dict
         The optional ``dataset.toml`` (e.g. ``synthetic = true``, ``title``).
     qda_files : list of Path

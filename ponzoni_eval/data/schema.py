@@ -6,9 +6,9 @@ these schemas (`ponzoni-eval dictionary`), so the documentation and the
 checks cannot drift apart.
 
 The schemas describe a table *after* it has been read and typed by
-`ponzoni_eval.io` (numbers parsed, dates parsed, text stripped). Rules that
+`ponzoni_eval.data.read` (numbers parsed, dates parsed, text stripped). Rules that
 span tables (a participant's case must exist, an item may only be answered by
-the roles it lists, ...) live in `ponzoni_eval.validate`.
+the roles it lists, ...) live in `ponzoni_eval.data.validate`.
 
 Column vocabulary
 -----------------

@@ -3,15 +3,15 @@
 Three layers, each reporting the file, the spreadsheet row (header = 1), the
 column, the value found and the rule:
 
-1. reading and typing (`ponzoni_eval.io`): unreadable files, missing
+1. reading and typing (`ponzoni_eval.data.read`): unreadable files, missing
    required tables/columns, cells that are not a number/date/yes-no;
-2. the schema of each table (`ponzoni_eval.schema`, pandera ``lazy=True``):
+2. the schema of each table (`ponzoni_eval.data.schema`, pandera ``lazy=True``):
    allowed values, identifiers, uniqueness, required values, ranges;
 3. the rules between tables, listed in `CROSS_TABLE_RULES` (and in the data
    dictionary): every id refers to something that exists, answers fit the
    item, dates are plausible, ...
 
-Tables imported from a REFI-QDA project (see `ponzoni_eval.io`) are checked
+Tables imported from a REFI-QDA project (see `ponzoni_eval.data.read`) are checked
 like any other; their problems name ``project.qdpx (table)`` as the file, a
 row counted in the project, and the document and selection the row comes
 from.
@@ -180,7 +180,7 @@ def _with_import_locations(problems: list[Problem], raw: RawData) -> list[Proble
     """Say where a row of a table imported from a REFI-QDA project is (document, selection, coder).
 
     Such rows have no spreadsheet row: their number counts codings, codes or
-    text sources in the project file from 1 (see `ponzoni_eval.io`).
+    text sources in the project file from 1 (see `ponzoni_eval.data.read`).
     """
     labels = {raw.source_name(table): rows for table, rows in raw.row_labels.items()}
     if not labels:

@@ -604,7 +604,7 @@ def joint_display(
     Parameters
     ----------
     results : DataFrame
-        Standard result frame (`ponzoni_eval.results.RESULT_COLUMNS`), stacked
+        Standard result frame (`ponzoni_eval._core.results.RESULT_COLUMNS`), stacked
         over analyses.
     prevalence : DataFrame
         case_id, code, n (or n_with_code), n_at_risk, [pct], [suppressed]:
@@ -627,7 +627,7 @@ def joint_display(
         Names to replace by ``[NAAM]`` in quotes; default the ``name`` column
         of ``participants`` (`ponzoni_eval.privacy.participant_names`). Processed
         participants have no names: pass ``redaction_terms["term"]`` from
-        `ponzoni_eval.prepare`.
+        `ponzoni_eval.data.preparation`.
     redact : callable, optional
         ``redact(texts, names)`` returning the redacted texts; default
         `ponzoni_eval.privacy.redaction` (names as whole words in any case, with

@@ -21,7 +21,7 @@ from ponzoni_eval.integrate.fit import (
     FIT_TEXT,
     format_number,
 )
-from ponzoni_eval.integrate.map import Construct
+
 
 __all__ = [
     "to_html",

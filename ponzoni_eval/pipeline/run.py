@@ -237,10 +237,10 @@ def resolve_run_dir(path: str | os.PathLike) -> Path:
 
 
 def _prepare(data_dir: Path, processed_dir: Path, *, force: bool = False) -> bool:
-    """Validate the raw data and write the processed tables (ponzoni_eval.prepare); False when they were current.
+    """Validate the raw data and write the processed tables (ponzoni_eval.data.preparation); False when they were current.
 
     Processed tables made from the same raw files by the same code are kept
-    (`ponzoni_eval.prepare.is_current`): validating and preparing them again
+    (`ponzoni_eval._core.fingerprint.is_current`): validating and preparing them again
     would give the same bytes.
     """
     if not force and is_current(data_dir, processed_dir):  # no pandas needed for this check
@@ -351,7 +351,7 @@ def run_pipeline(
     processed_dir : path
         Where `prepare` writes the processed tables the notebooks read. When
         they were made from the same raw files by the same code
-        (`ponzoni_eval.prepare.is_current`), they are used as they are.
+        (`ponzoni_eval._core.fingerprint.is_current`), they are used as they are.
     notebooks_dir : path, optional
         Folder with ``01_case_report.ipynb``, ``02_cross_case.ipynb`` and
         ``03_joint_display.ipynb`` (default: the repository's ``notebooks/``).

@@ -199,7 +199,7 @@ def read_name_list(path: str | Path) -> list[str]:
     -----
     The file is itself a list of real names: keep it with the raw data
     (``redaction_names.txt`` in the raw folder is read by
-    `ponzoni_eval.prepare.prepare`) and never publish or share it.
+    `ponzoni_eval.data.preparation.prepare`) and never publish or share it.
 
     References
     ----------
@@ -320,7 +320,7 @@ def pseudonymise(values: Iterable | pd.Series, *, salt: str | bytes, prefix: str
     -------
     Series of str
         Pseudonyms (``prefix`` + hex digits, valid identifiers in the sense
-        of `ponzoni_eval.schema.ID_PATTERN`); missing values stay missing.
+        of `ponzoni_eval._core.vocabulary.ID_PATTERN`); missing values stay missing.
 
     Notes
     -----

@@ -352,7 +352,7 @@ def redact_documents(
     transcripts : (list, list), optional
         ``redact_transcripts(documents["text"].tolist(), names, placeholder=placeholder)``
         when it has already been computed (e.g. in another process, as
-        `ponzoni_eval.prepare.prepare` does for large data).
+        `ponzoni_eval.data.preparation.prepare` does for large data).
 
     Returns
     -------
@@ -448,7 +448,7 @@ def redact_transcripts(
     Notes
     -----
     Plain lists and arrays in and out, so that the work can be sent to
-    another process (`ponzoni_eval.prepare` does so for large data).
+    another process (`ponzoni_eval.data.preparation` does so for large data).
 
     Examples
     --------

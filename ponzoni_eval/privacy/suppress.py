@@ -39,7 +39,7 @@ def suppress_small_cells(
     Parameters
     ----------
     table : DataFrame
-        A count table (e.g. `ponzoni_eval.quantitize.prevalence` output or a
+        A count table (e.g. `ponzoni_eval.qual.quantitize.prevalence` output or a
         crosstab with one column per category).
     count_columns : sequence of str
         Columns holding counts of people.

@@ -657,7 +657,7 @@ def as_result_frame(table: pd.DataFrame, *, unit: str | None = None) -> pd.DataF
     Returns
     -------
     DataFrame
-        `ponzoni_eval.results.result_frame` rows: ``analysis =
+        `ponzoni_eval._core.results.result_frame` rows: ``analysis =
         "intercoder_agreement"``, ``case_id = "all"``, ``group = "unit=..."``,
         ``outcome`` = code, ``test`` = ``effect_name`` = statistic,
         ``effect_size`` = estimate with its CI, ``n`` = units.

@@ -671,7 +671,7 @@ def theme_crosstab(
     Returns
     -------
     DataFrame
-        The standard result shape (`ponzoni_eval.results.result_frame`), one
+        The standard result shape (`ponzoni_eval._core.results.result_frame`), one
         row, ``analysis = "theme_crosstab"``, ``outcome = code``, ``group`` =
         the compared groups, ``effect_name = "cramers_v"``. When the test
         cannot be run (one group, or everybody/nobody mentioned the code) the

@@ -6,7 +6,7 @@ archive holding one project XML file (``project.qde``, namespace
 ``urn:QDA-XML:project:1.0``) and a ``sources`` folder with the documents as
 plain-text files, or a ``.qdc`` codebook (namespace ``urn:QDA-XML:codebook:1.0``).
 This module turns such a project into the package's ``coded_segments`` and
-``codebook`` tables (see `ponzoni_eval.schema`) and writes them back.
+``codebook`` tables (see `ponzoni_eval.data.schema`) and writes them back.
 
 Public functions
 ----------------

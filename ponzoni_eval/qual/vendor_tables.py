@@ -1,6 +1,6 @@
 """Coded-segment tables exported by MAXQDA and ATLAS.ti (CSV or XLSX) -> ``coded_segments``.
 
-Not every team can export a REFI-QDA project (`ponzoni_eval.qdpx`); most can
+Not every team can export a REFI-QDA project (`ponzoni_eval.qual`); most can
 export a table of coded segments. This module reads the two common ones:
 
 * **MAXQDA** "Coded Segments" / "Retrieved Segments" export (Excel or CSV), one
@@ -53,9 +53,9 @@ The tables carry no participant, case or wave, so they come from:
    and one column per variable, matched to the export's document names;
 2. the vendor's document group column (``Document group`` / ``Document
    Groups``), available as a variable of that name;
-3. a `ponzoni_eval.qdpx.VariableMapping` (dict or TOML file): which variable
+3. a `ponzoni_eval.qual.model.VariableMapping` (dict or TOML file): which variable
    fills which column, a regular expression on the document name, defaults.
-   See `ponzoni_eval.qdpx.load_mapping`; the defaults look for English and
+   See `ponzoni_eval.qual.model.load_mapping`; the defaults look for English and
    Dutch names (``participant``, ``deelnemer``, ``casus``, ``meting``...).
 """
 
@@ -256,7 +256,7 @@ def read_coded_segments_export(
         Which program wrote the file; ``"auto"`` decides from the columns.
     mapping : VariableMapping, dict, TOML path or None
         How document variables fill participant_id, case_id and wave (see
-        `ponzoni_eval.qdpx.load_mapping`).
+        `ponzoni_eval.qual.model.load_mapping`).
     document_variables : DataFrame or path, optional
         One row per document: a document name column plus variables.
     coder : str, optional

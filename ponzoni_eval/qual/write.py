@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import io
 import itertools
-import os
 import re
-import stat
 import uuid
 import xml.etree.ElementTree as ET
-import zipfile
 from collections import Counter
 from pathlib import Path
 from typing import Mapping
@@ -17,6 +13,7 @@ from typing import Mapping
 import pandas as pd
 
 from ponzoni_eval._core.errors import DataError, require_columns
+from ponzoni_eval._core.files import atomic_write_umask, deterministic_zip
 from ponzoni_eval.qual.model import NS_CODEBOOK, NS_PROJECT, TARGETS
 
 __all__ = [
@@ -115,20 +112,6 @@ def _xml_bytes(root: ET.Element) -> bytes:
     return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
 
 
-def atomic_write_qda(path: Path, data: bytes) -> Path:
-    """Write next to the target, then rename: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(temporary, "xb") as stream:  # normal permissions (umask), unlike mkstemp's 0600
-            stream.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return path
-
-
 def _check_codebook(codebook: pd.DataFrame) -> pd.DataFrame:
     require_columns(codebook, ("code",), "codebook")
     codebook = codebook.copy()
@@ -157,7 +140,7 @@ def write_qdc(codebook: pd.DataFrame, path: str | Path, *, origin: str = "ponzon
     root = _element(None, "CodeBook", xmlns=NS_CODEBOOK, origin=origin)
     guids = _codes_xml(root, codebook)
     _construct_sets(root, codebook, guids, "guid")
-    return atomic_write_qda(Path(path), _xml_bytes(root))
+    return atomic_write_umask(Path(path), _xml_bytes(root))
 
 
 def _document_variables(segments: pd.DataFrame, documents: pd.DataFrame) -> dict[str, dict[str, str | None]]:
@@ -355,17 +338,4 @@ def write_qdpx(
                 add_value(source, target, value)
     _construct_sets(root, codebook, code_guids, "targetGUID")
     members.insert(0, ("project.qde", _xml_bytes(root)))
-    return atomic_write_qda(Path(path), _deterministic_zip(members))
-
-
-def _deterministic_zip(members: list[tuple[str, bytes]]) -> bytes:
-    """Stored (uncompressed) members, fixed timestamp and permissions: identical bytes everywhere."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
-        for name, data in members:
-            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_STORED
-            info.create_system = 3
-            info.external_attr = (stat.S_IFREG | 0o644) << 16
-            archive.writestr(info, data)
-    return buffer.getvalue()
+    return atomic_write_umask(Path(path), deterministic_zip(members))

@@ -373,7 +373,7 @@ def _figure_bytes(fig: "Figure", kind: str, *, styled: bool = False) -> bytes:
 
 
 def _figure_and_caption(fig: Any, caption: str | None, name: str) -> tuple["Figure", str, bool]:
-    """The matplotlib figure, its caption and whether it is a package figure (`ponzoni_eval.plots.Figure`)."""
+    """The matplotlib figure, its caption and whether it is a package figure (`ponzoni_eval.report.plots.Figure`)."""
     package_figure = hasattr(fig, "fig") and isinstance(getattr(fig, "caption", None), str)
     if package_figure:
         caption = fig.caption if caption is None else caption
@@ -396,9 +396,9 @@ def save_figure(
 
     Parameters
     ----------
-    fig : `ponzoni_eval.plots.Figure` or matplotlib Figure
+    fig : `ponzoni_eval.report.plots.Figure` or matplotlib Figure
         A package figure brings its own caption (generated from the data);
-        it is saved in the package style (`ponzoni_eval.plots.theme`).
+        it is saved in the package style (`ponzoni_eval.report.plots.theme`).
     name : str
         File stem: letters, digits and ``_``.
     run_dir : path or None

@@ -22,7 +22,7 @@ Design choices, so that a student can follow and extend them:
 - Up to `FACET_LIMIT` cases a figure has one panel per case; with more cases it
   switches to a compact form (described in its caption). Empty groups are
   drawn as a "no data" panel or row, never an error; a missing column raises
-  `ponzoni_eval.errors.DataError` naming it.
+  `ponzoni_eval._core.errors.DataError` naming it.
 
 matplotlib and seaborn are imported inside the functions, so importing this
 module stays cheap on light paths (the CLI).

@@ -2,10 +2,10 @@
 
 A notebook section shows a figure, a result table and one sentence that reads
 the numbers. Each function here computes those three from the processed
-tables (`ponzoni_eval.io.load_processed`) by calling the package's analysis
+tables (`ponzoni_eval.data.processed.load_processed`) by calling the package's analysis
 functions, and returns them as a `Section`; the notebook only saves and shows
 them (`open_run(...).save_table / .save_figure`). Nothing is computed
-in a notebook that a test cannot reach (``tests/test_analyses.py``).
+in a notebook that a test cannot reach (``tests/report/test_sections.py``).
 
 Shared inputs are computed once per notebook and passed on:
 
@@ -216,7 +216,7 @@ class Section:
     ----------
     table : DataFrame
         The section's key result table (usually the standard result shape).
-    figure : `ponzoni_eval.plots.Figure`
+    figure : `ponzoni_eval.report.plots.Figure`
         Its figure, with a caption generated from the data.
     sentence : str
         One sentence that reads the key numbers (generated, never typed).

@@ -1,17 +1,14 @@
-"""Cross-case comparison: did the cases change by different amounts?
+"""Cross-case comparison with a linear mixed model: did the cases change by different amounts?
 
-One public function per question, each taking a tidy frame and returning the
-standard result shape (`ponzoni_eval.results`):
-
-- `kruskal_dunn`: do change scores (t0 -> t2) differ between cases?
-  Kruskal-Wallis with epsilon-squared, then Dunn's pairwise z tests.
 - `mixed_model`: a wave x case linear mixed model on scale scores with a
   random intercept per participant; the t0 -> t2 change per case and the
-  differences of that change between cases.
-- `ordinal_model`: a proportional-odds (cumulative logit) model for one
-  Likert item, as odds ratios.
+  differences of that change between cases, in the standard result shape
+  (`ponzoni_eval._core.results`).
 - `marginal_means`: estimated marginal means per case x wave from the mixed
   model, as a tidy frame for trajectory figures (not a test; no result shape).
+
+The other cross-case tests are `ponzoni_eval.stats.ranks.kruskal_dunn`
+(rank-based) and `ponzoni_eval.stats.ordinal.ordinal_model` (one Likert item).
 
 Samples in these case studies are small (tens of participants per case), so
 every function reports what it could and could not estimate in ``note``
@@ -407,7 +404,7 @@ def mixed_model(
     matrix: 300 sites (900 fixed effects, 90 000 observations) fit in
     seconds, where ``MixedLM`` needs minutes and gigabytes. It reaches the
     same optimum as ``MixedLM`` (fixed effects to 1e-5, a REML
-    log-likelihood at least as high; `tests/test_crosscase.py`) and lme4's
+    log-likelihood at least as high; `tests/stats/test_crosscase.py`) and lme4's
     values (`tests/reference`). Missing
     waves are allowed (likelihood-based, valid under missing at random).
     A contrast c = L beta (e.g. change = EMM(after) - EMM(before) for one

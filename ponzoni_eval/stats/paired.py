@@ -1,6 +1,6 @@
 """Statistical tests of the study's questions, in the standard result shape.
 
-Every public test returns `ponzoni_eval.results.RESULT_COLUMNS` (build with
+Every public test returns `ponzoni_eval._core.results.RESULT_COLUMNS` (build with
 `results.result_frame`), one row per group and test, so results from all
 analyses stack into one table:
 

@@ -15,7 +15,7 @@ by segmented regression of counts (Lopez Bernal, Cummins & Gasparrini 2017):
 - `count_regression`: the count model underneath (Poisson or negative
   binomial, chosen by an overdispersion test) for any formula.
 
-All return the standard result shape (`ponzoni_eval.results`) except
+All return the standard result shape (`ponzoni_eval._core.results`) except
 `its_trajectories`, which returns a tidy frame for plotting.
 """
 

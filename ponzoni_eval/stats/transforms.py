@@ -13,7 +13,7 @@ Three derived frames (see ``docs/architecture.md``):
 Nominal items (``instrument.level == "nominal"``) are never averaged into a
 scale; `item_responses` returns them, with their value labels, for crosstabs.
 
-Every function checks its input and raises `ponzoni_eval.errors.DataError`
+Every function checks its input and raises `ponzoni_eval._core.errors.DataError`
 naming the table, column, row or group that is wrong. None of them alters its
 input frames.
 """

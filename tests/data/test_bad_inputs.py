@@ -12,7 +12,7 @@ as well as a refusal.
 The cases run in-process (fast); `test_no_traceback_in_a_fresh_process`
 repeats a few in a subprocess, exactly as a user starts the command. Hostile
 REFI-QDA projects (XML entities, zip bombs, ...) through `validate DIR` and
-`qda-import` are at the end; the importer's own tests are in test_qdpx.py and
+`qda-import` are at the end; the importer's own tests are in test_refi.py and
 share its builders (tests/qda_builders.py).
 """
 

@@ -146,8 +146,10 @@ def test_two_runs_on_the_same_inputs_give_identical_tables_and_manifests(pipelin
 
 
 # The text that reports are made of besides the data: notebooks, captions, sentences, templates.
-REPORT_SOURCES = [*(ROOT / "notebooks").glob("*.py"), *(ROOT / "ponzoni_eval" / "templates").glob("*"),
-                  *(ROOT / "ponzoni_eval" / name for name in ("report.py", "plots.py", "integrate.py", "quality.py", "run.py", "analyses.py"))]
+REPORT_SOURCES = [*(ROOT / "notebooks").glob("*.py"), ROOT / "ponzoni_eval" / "resources" / "run_index.html",
+                  *(ROOT / "ponzoni_eval" / "report").glob("[!_]*.py"), *(ROOT / "ponzoni_eval" / "integrate").glob("[!_]*.py"),
+                  *(ROOT / "ponzoni_eval" / "pipeline").glob("[!_]*.py"),
+                  *(ROOT / "ponzoni_eval" / "_core" / name for name in ("files.py", "run_folder.py"))]
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from doctests import run_doctests
-from ponzoni_eval import privacy
 from ponzoni_eval._core.errors import DataError, Problem
 from ponzoni_eval.privacy.names import (
     check_pseudonyms,

@@ -337,8 +337,6 @@ def test_ordinal_model_input_errors():
 
 
 def test_docstring_examples_run():
-    import doctest
-
     modules = ("mixed", "ranks", "ordinal", "common", "multitest")
     assert run_doctests(*(f"ponzoni_eval.stats.{name}" for name in modules)).failed == 0
 

@@ -794,7 +794,7 @@ def _dataset_toml(n_sites: int, seed: int, interviews: str = "qdpx") -> str:
         "# Description of this data folder (read by `ponzoni-eval prepare` into the manifest).\n"
         "synthetic = true\n"
         f'title = "SYNTHETIC example data: {study}"\n'
-        'generator = "ponzoni_eval.example.write_example"\n'
+        'generator = "ponzoni_eval.data.synthetic.generate.write_example"\n'
         f"seed = {seed}\n"
         f"n_sites = {n_sites}\n"
         f'regenerate = "ponzoni-eval example DIR --sites {n_sites} --seed {seed}{option}"\n'
@@ -809,7 +809,7 @@ def _readme(effects_: dict, tables: dict[str, pd.DataFrame], interviews_format: 
         "# SYNTHETIC example data",
         "",
         "**These data are synthetic.** Every value was drawn from a seeded random model by",
-        "`ponzoni_eval.example`; nothing was measured and no person in these files exists.",
+        "`ponzoni_eval.data.synthetic`; nothing was measured and no person in these files exists.",
         "The names in `participants.csv` and in the interview texts are fictitious first names,",
         "included so that quote redaction can be tested. The three sites are modelled on the case",
         "studies of Elena Ponzoni's research (Slotervaart; Poelenburg A and B); no case-level numbers",
@@ -944,8 +944,8 @@ def write_example(out_dir: Path | str, n_sites: int = 3, seed: int = DEFAULT_SEE
     CSVs are UTF-8, comma-separated, ``\\n`` line ends, dates as YYYY-MM-DD.
     The interviews (``documents``, ``codebook``, ``coded_segments`` of
     `generate`) are one REFI-QDA project written by
-    `ponzoni_eval.qdpx.write_qdpx`, the path by which coded interviews enter
-    an analysis (`ponzoni_eval.io.read_raw_dir` imports it). The same
+    `ponzoni_eval.qual.write.write_qdpx`, the path by which coded interviews enter
+    an analysis (`ponzoni_eval.data.read.read_raw_dir` imports it). The same
     arguments always give byte-identical files.
 
     An earlier example folder is rewritten in place; a folder that holds
@@ -963,7 +963,7 @@ def write_example(out_dir: Path | str, n_sites: int = 3, seed: int = DEFAULT_SEE
         ``"csv"`` writes ``coded_segments.csv``, ``codebook.csv`` and
         ``documents.csv`` instead, the same tables in the raw CSV form. The
         benchmarks use CSV: a REFI-QDA archive is refused above
-        `ponzoni_eval.qdpx.ArchiveLimits.max_members` documents (about 170
+        `ponzoni_eval.qual.archive.ArchiveLimits.max_members` documents (about 170
         scaled sites), and CSV keeps every size of the benchmark on one path.
 
     Returns

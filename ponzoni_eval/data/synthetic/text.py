@@ -1,6 +1,6 @@
 """Word material for the SYNTHETIC example data: instrument, codebook and interview sentences.
 
-Kept apart from `ponzoni_eval.example` so that the generator reads as
+Kept apart from `ponzoni_eval.data.synthetic` so that the generator reads as
 statistics and this file as text. Everything here is invented for the
 example; the names are common first names chosen at random, not people in the
 study.
