@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from .errors import DataError
+from .reproducibility import PRECISIONS
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -150,7 +151,7 @@ class RunContext:
     min_cell: int | None = None
 
     def save_table(self, frame: "pd.DataFrame", name: str, *, caption: str | None = None, **publishing: Any) -> "pd.DataFrame":
-        """`save_table` into this run (``publish=``, ``count_columns=``, ``derived=``, ``threshold=`` as there); returns the table as written.
+        """`save_table` into this run (``publish=``, ``count_columns=``, ``derived=``, ``threshold=``, ``precision=`` as there); returns the table as written.
 
         Small counts are suppressed below the run's `min_cell` unless ``threshold=`` says otherwise.
         """
@@ -310,6 +311,7 @@ def save_table(
     count_columns: Sequence[str] | None = None,
     derived: Mapping[str, str] | None = None,
     threshold: int | None = None,
+    precision: str = "closed_form",
 ) -> "pd.DataFrame":
     """Write a result table to the run folder as CSV and parquet.
 
@@ -348,6 +350,13 @@ def save_table(
         The smallest count that is shown (default
         `ponzoni_eval.privacy.DEFAULT_MIN_CELL`, 5; a run's ``--min-cell``
         through `open_run`).
+    precision : {"closed_form", "fitted"}
+        How `ponzoni-eval verify` compares the table's float columns with a
+        re-run: ``"closed_form"`` (the default) for formulas, equal to 1e-12
+        relative; ``"fitted"`` for tables holding values from iterative fits
+        (mixed models, count regressions, omega) or computed from them, equal
+        to 1e-6 relative (see `ponzoni_eval.reproducibility`). Text and whole
+        numbers are always compared exactly.
 
     Returns
     -------
@@ -372,6 +381,8 @@ def save_table(
     """
     from .privacy import DEFAULT_MIN_CELL, marked_counts, suppress_small_cells
 
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
     threshold = DEFAULT_MIN_CELL if threshold is None else threshold
     table = _table_for_writing(frame)
     mark = marked_counts(table) or {}
@@ -409,6 +420,7 @@ def save_table(
             "parquet": f"{TABLES_DIR}/{stem}.parquet",
         },
         "sha256": {"csv": _sha256(csv_data), "parquet": _sha256(parquet_data)},
+        "precision": precision,
         "suppressed": (
             {"count_columns": list(count_columns), "threshold": threshold, **({"derived": dict(derived)} if derived else {})}
             if publish

@@ -20,10 +20,10 @@ from ponzoni_eval import cli
 from ponzoni_eval import run as run_module
 from ponzoni_eval.errors import DataError
 from ponzoni_eval.report import save_table
+from ponzoni_eval.reproducibility import compare_tables
 from ponzoni_eval.run import (
     INCOMPLETE_MARKER,
     NotebookResult,
-    compare_tables,
     resolve_run_dir,
     run_pipeline,
     strip_volatile,
@@ -127,62 +127,6 @@ def test_latest_is_a_symlink_or_a_text_pointer(tmp_path, monkeypatch):
     assert (tmp_path / "latest").read_text() == "run-two\n"
     assert resolve_run_dir(tmp_path / "latest") == two.resolve()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
-
-
-def _tables(folder, frame):
-    save_table(frame, "result", folder)
-    return folder / "tables"
-
-
-def result_table(**changes):
-    frame = pd.DataFrame(
-        {
-            "case_id": ["slotervaart", "poelenburg_a"],
-            "n": pd.array([14, None], dtype="Int64"),
-            "p_value": [0.0031, float("nan")],
-            "effect_size": [0.9, 0.0],
-        }
-    )
-    for column, values in changes.items():
-        frame[column] = values
-    return frame
-
-
-def test_identical_tables_and_float_noise_are_no_difference(tmp_path):
-    recorded = _tables(tmp_path / "a", result_table())
-    noisy = result_table(p_value=[0.0031 * (1 + 1e-12), float("nan")], effect_size=[0.9, 1e-17])
-    assert compare_tables(recorded, _tables(tmp_path / "b", noisy)).empty
-
-
-@pytest.mark.parametrize(
-    "changes, column",
-    [
-        ({"p_value": [0.0031 * (1 + 1e-7), float("nan")]}, "p_value"),  # beyond 1e-9 relative
-        ({"p_value": [0.0031, 0.5]}, "p_value"),  # missing became a number
-        ({"n": pd.array([15, None], dtype="Int64")}, "n"),  # counts must match exactly
-        ({"n": pd.array([14, 0], dtype="Int64")}, "n"),  # missing is not zero
-        ({"case_id": ["slotervaart", "poelenburg_b"]}, "case_id"),
-    ],
-)
-def test_value_differences_are_found_per_column(tmp_path, changes, column):
-    recorded = _tables(tmp_path / "a", result_table())
-    differences = compare_tables(recorded, _tables(tmp_path / "b", result_table(**changes)))
-    assert differences[["table", "column", "kind", "n_different"]].values.tolist() == [["result", column, "values", 1]]
-    assert "data row" in differences.loc[0, "detail"]
-
-
-def test_missing_extra_and_reshaped_tables_are_found(tmp_path):
-    recorded = _tables(tmp_path / "a", result_table())
-    save_table(result_table(), "only_recorded", tmp_path / "a")
-    rerun = _tables(tmp_path / "b", result_table().drop(columns="effect_size"))
-    save_table(result_table(), "only_rerun", tmp_path / "b")
-    shorter = _tables(tmp_path / "c", result_table().iloc[:1])
-    floats_as_text = _tables(tmp_path / "d", result_table(p_value=["0.0031", None]))
-
-    kinds = compare_tables(recorded, rerun).set_index("table")["kind"].to_dict()
-    assert kinds == {"only_recorded": "missing_table", "only_rerun": "extra_table", "result": "columns"}
-    assert compare_tables(recorded, shorter).loc[:, "kind"].tolist() == ["missing_table", "rows"]
-    assert "dtype" in compare_tables(recorded, floats_as_text)["kind"].tolist()
 
 
 def test_bad_parameters_are_refused_before_anything_is_written(tmp_path):
@@ -338,7 +282,10 @@ def test_a_run_leaves_a_complete_folder(completed_run, workspace):
     assert sorted(manifest["inputs"]["notebooks"]) == ["01_case_report.ipynb", "02_cross_case.ipynb", "03_joint_display.ipynb"]
     assert manifest["dataset"] == {"synthetic": True}
     assert manifest["environment"]["packages"]["papermill"] and manifest["environment"]["python"].startswith("3.")
-    assert manifest["git"] is None or set(manifest["git"]) == {"commit", "dirty"}
+    assert manifest["git"] is None or set(manifest["git"]) == {"commit", "dirty", "sources_sha256"}
+    assert manifest["environment"]["cpu"] and manifest["environment"]["blas"]  # the platform, for verify's notes
+    assert manifest["environment"]["threads"]["OPENBLAS_NUM_THREADS"] == "1"  # what the kernels ran with
+    assert sorted(manifest["inputs"]["notebook_code"]) == sorted(manifest["inputs"]["notebooks"])
     assert manifest["status"] == "complete" and manifest["finished"] >= manifest["started"]
 
     tables = manifest["outputs"]["tables"]
@@ -585,7 +532,7 @@ def test_the_dask_executor_leaves_the_same_run_record_as_the_local_one(completed
     assert (on_dask.run_dir / failed["executed"]).is_file() and (on_dask.run_dir / failed["html"]["report"]).is_file()
 
     # every table of the notebooks that ran is the same; the failed case wrote none
-    differences = compare_tables(completed_run.run_dir / "tables", on_dask.run_dir / "tables")
+    differences = compare_tables(completed_run.run_dir / "tables", on_dask.run_dir / "tables").differences
     assert set(differences["kind"]) == {"missing_table"}
     assert all(name.startswith("poelenburg_a-") for name in differences["table"])
     assert {k: v for k, v in dask["outputs"]["figures"].items()} == {
