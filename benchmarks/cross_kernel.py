@@ -22,6 +22,7 @@ processed example data (``make processed``) what the report fits, as
 - ``its``: `timeseries.interrupted_time_series`;
 - ``its_case_differences``: `timeseries.its_case_differences`;
 - ``its_trajectories``: `timeseries.its_trajectories`;
+- ``reliability``: `stats.reliability` per case and wave (omega from an iterative one-factor ML fit);
 
 and saves every result to ``<name>.parquet``, with the BLAS kernel that ran
 (threadpoolctl) and convergence figures in ``meta.json``: for the mixed model
@@ -50,7 +51,8 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
-ANALYSES = ("mixed_model", "marginal_means", "ordinal_model", "its", "its_case_differences", "its_trajectories")
+ANALYSES = ("mixed_model", "marginal_means", "ordinal_model", "its", "its_case_differences", "its_trajectories",
+            "reliability")
 
 
 # --- the child: fit everything under one kernel -------------------------------------------------
@@ -117,7 +119,7 @@ def _count_scores(monthly: pd.DataFrame) -> dict[str, float]:
 
 
 def worker(out: Path, data: Path) -> None:
-    from ponzoni_eval import analyses, crosscase, timeseries, transforms
+    from ponzoni_eval import analyses, crosscase, stats, timeseries, transforms
     from ponzoni_eval.io import load_processed
 
     warnings.simplefilter("ignore")
@@ -135,6 +137,8 @@ def worker(out: Path, data: Path) -> None:
         "its": timeseries.interrupted_time_series(monthly),
         "its_case_differences": timeseries.its_case_differences(monthly),
         "its_trajectories": timeseries.its_trajectories(monthly),
+        "reliability": stats.reliability(tables["survey_responses"], tables["instrument"], tables["participants"],
+                                         by=("case_id", "wave")),
     }
     for name, frame in results.items():
         frame.to_parquet(out / f"{name}.parquet")
