@@ -550,6 +550,26 @@ def _random_intercept_fit(rows: np.ndarray, row_of: np.ndarray, y: np.ndarray, g
         REML: sigma^2 = q / (N - p), -2 l = (N - p) log(2 pi sigma^2) + sum log(1 + gamma n_i) + log|A| + N - p
 
     Cov(beta) = sigma^2 A^-1, as ``vcov`` of ``lme4::lmer``.
+
+    The optimum is found as the root of the criterion's derivative, not as a
+    minimum of the (flat) criterion itself: a minimiser locates a minimum only
+    to about sqrt(machine epsilon) (~1e-8 relative in gamma), which is where
+    fits on different CPUs/BLAS kernels parted (~1e-7 in the estimates). With
+    v_i = dw_i/dgamma = 1 / (1 + gamma n_i)^2 and r_i = s_y,i - S_i beta (group
+    sums of the residuals)::
+
+        dq/dgamma     = -sum v_i r_i^2
+        d log|A|      = -tr(A^-1 S' diag(v) S)
+        d(-2 l)/dgamma = dof dq/dgamma / q + sum n_i / (1 + gamma n_i) [+ d log|A| for REML]
+
+    (dof = N - p for REML, N for ML). theta = sqrt(gamma) is first searched on
+    a coarse grid; the derivative's sign change in the best grid cell is then
+    solved by Brent's root finder to a relative tolerance of 4 machine
+    epsilons, so the estimate is the same maximum, reached to rounding. When
+    the derivative is >= 0 at gamma = 0 with the best grid point there, the
+    maximum is on the boundary (gamma = 0, a singular fit). Should the
+    derivative not change sign in the cell (it did in no data tried), the
+    criterion is minimised there as before (Brent, xatol 1e-10 in theta).
     """
     import scipy.sparse as sparse
     from scipy import linalg, optimize
@@ -594,7 +614,27 @@ def _random_intercept_fit(rows: np.ndarray, row_of: np.ndarray, y: np.ndarray, g
             value += 2.0 * np.sum(np.log(np.diag(factor[0])))
         return float(value), beta, sigma2, a
 
-    # theta = sqrt(gamma) = tau / sigma, as lme4 parameterises it: a coarse grid, then Brent in the best bracket
+    def slope(gamma: float) -> float:
+        """d(-2 l)/d gamma of the profiled criterion (see the docstring); NaN where A is not positive definite."""
+        a, b, c, w = pieces(gamma)
+        try:
+            factor = linalg.cho_factor(a, lower=True, check_finite=True)
+        except (linalg.LinAlgError, ValueError):
+            return np.nan
+        beta = linalg.cho_solve(factor, b)
+        q = max(c - float(b @ beta), 1e-300)
+        v = 1.0 / (1.0 + gamma * group_n) ** 2
+        resid_sums = group_y - membership @ (rows @ beta)
+        dof = n_obs - p if reml else n_obs
+        value = -dof * float(v @ resid_sums**2) / q + float(np.sum(group_n / (1.0 + gamma * group_n)))
+        if reml:
+            weighted = (membership.T @ sparse.diags(v) @ membership).tocsr()
+            d_a = (sparse_rows.T @ (weighted @ sparse_rows)).toarray()  # = -dA/dgamma
+            value -= float(np.trace(linalg.cho_solve(factor, d_a)))
+        return value
+
+    # theta = sqrt(gamma) = tau / sigma, as lme4 parameterises it: a coarse grid, then the root of the
+    # criterion's slope in the best grid cell (Brent), to rounding
     grid = np.concatenate([[0.0], np.logspace(-3, 2, 26)])
     values = np.array([criterion(theta**2)[0] for theta in grid])
     best = int(np.argmin(values))
@@ -604,11 +644,19 @@ def _random_intercept_fit(rows: np.ndarray, row_of: np.ndarray, y: np.ndarray, g
     converged = bool(np.isfinite(values[best])) and best < len(grid) - 1
     if converged:
         low, high = grid[max(best - 1, 0)], grid[best + 1]
-        refined = optimize.minimize_scalar(lambda t: criterion(t**2)[0], bounds=(low, high), method="bounded",
-                                           options={"xatol": 1e-10, "maxiter": 500})
-        converged = bool(refined.success)
-        if converged and refined.fun <= values[best]:
-            theta = float(refined.x)
+        slope_low, slope_high = slope(low**2), slope(high**2)
+        if best == 0 and slope_low >= 0:
+            theta = 0.0  # the criterion rises from gamma = 0: the maximum is on the boundary
+        elif slope_low < 0 < slope_high:
+            gamma_root = optimize.brentq(slope, low**2, high**2, xtol=1e-300, rtol=4 * np.finfo(float).eps,
+                                         maxiter=500)
+            theta = float(np.sqrt(gamma_root))
+        else:  # no sign change in the cell: minimise the criterion there, as a fallback
+            refined = optimize.minimize_scalar(lambda t: criterion(t**2)[0], bounds=(low, high), method="bounded",
+                                               options={"xatol": 1e-10, "maxiter": 500})
+            converged = bool(refined.success)
+            if converged and refined.fun <= values[best]:
+                theta = float(refined.x)
     gamma = theta**2
     value, beta, sigma2, a = criterion(gamma)
     converged = converged and np.isfinite(value)
@@ -796,7 +844,11 @@ def mixed_model(
     seconds, where ``MixedLM`` needs minutes and gigabytes. It reaches the
     same optimum as ``MixedLM`` (fixed effects to 1e-5, a REML
     log-likelihood at least as high; `tests/test_crosscase.py`) and lme4's
-    values (`tests/reference`). Missing
+    values (`tests/reference`). The variance ratio is solved from the
+    criterion's analytic derivative to rounding (Brent's root finder,
+    relative tolerance 4 machine epsilons), not by minimising the flat
+    criterion (accurate only to ~1e-8), so results agree to ~1e-12 across
+    CPUs and BLAS kernels. Missing
     waves are allowed (likelihood-based, valid under missing at random).
     A contrast c = L beta (e.g. change = EMM(after) - EMM(before) for one
     case) has Var(c) = L Cov(beta) L'; tests are Wald z and CIs are
@@ -1014,6 +1066,82 @@ def _ordinal_design(data: pd.DataFrame, predictors: Sequence[str]) -> tuple[pd.D
     return pd.DataFrame(columns, index=data.index), labels, notes
 
 
+_ORDERED_MODEL_CLASS: list[type] = []
+
+
+def _ordered_model_class() -> type:
+    """statsmodels ``OrderedModel`` (logit) with the analytic score and Hessian.
+
+    ``OrderedModel`` differentiates its log-likelihood numerically (finite
+    differences, relative error ~1e-6 in the Hessian), so its standard errors
+    carried that error, and it changed with the last bits of the linear
+    predictor (the BLAS kernel): the SEs of two CPUs differed at 1e-5. The
+    model, the likelihood and the parametrisation (coefficients; the first
+    cut-point and the logs of the increments) are statsmodels'; only the
+    derivatives are exact.
+
+    For an answer in category y, with u = c_y - x'b and l = c_(y-1) - x'b
+    (c_-1 = -inf, c_J-1 = +inf), p = F(u) - F(l), g = log p::
+
+        g_u = f(u) / p, g_l = -f(l) / p, f' = f (1 - 2F) for the logistic
+        g_uu = f'(u) / p - g_u^2, g_ll = -f'(l) / p - g_l^2, g_ul = -g_u g_l
+
+    and u, l are linear in b and the cut-points; the cut-points are
+    c_j = t_0 + sum_(m<=j) exp(t_m), whose second derivatives (exp(t_m) on
+    the diagonal) enter through g_u and g_l.
+    """
+    if _ORDERED_MODEL_CLASS:
+        return _ORDERED_MODEL_CLASS[0]
+    from statsmodels.miscmodels.ordinal_model import OrderedModel
+
+    class _AnalyticOrderedModel(OrderedModel):
+        def _pieces(self, params):
+            params = np.asarray(params, dtype=float)
+            exog = np.asarray(self.exog, dtype=float)
+            k = exog.shape[1]
+            n_cuts = self.k_levels - 1
+            increments = np.exp(params[k + 1:])
+            cut_jac = np.zeros((n_cuts, n_cuts))  # d c_j / d t_m
+            cut_jac[:, 0] = 1.0
+            for m in range(1, n_cuts):
+                cut_jac[m:, m] = increments[m - 1]
+            y = np.asarray(self.endog, dtype=int)
+            low, upp = self._bounds(params)
+            has_upp, has_low = y < n_cuts, y > 0
+            # d u / d params and d l / d params: -x for the coefficients, the cut-point's row for the thresholds
+            d_upp = np.hstack([-exog, np.where(has_upp[:, None], cut_jac[np.minimum(y, n_cuts - 1)], 0.0)])
+            d_low = np.hstack([-exog, np.where(has_low[:, None], cut_jac[np.maximum(y - 1, 0)], 0.0)])
+            cdf_u, cdf_l = self.cdf(upp), self.cdf(low)
+            pdf_u, pdf_l = self.pdf(upp), self.pdf(low)
+            prob = self.prob(low, upp)
+            g_u, g_l = pdf_u / prob, -pdf_l / prob
+            return k, n_cuts, increments, y, has_upp, has_low, d_upp, d_low, (cdf_u, cdf_l, pdf_u, pdf_l, prob, g_u, g_l)
+
+        def score_obs(self, params):
+            *_, d_upp, d_low, (*_, g_u, g_l) = self._pieces(params)
+            return g_u[:, None] * d_upp + g_l[:, None] * d_low
+
+        def score(self, params):
+            return self.score_obs(params).sum(axis=0)
+
+        def hessian(self, params):
+            k, n_cuts, increments, y, has_upp, has_low, d_upp, d_low, pieces = self._pieces(params)
+            cdf_u, cdf_l, pdf_u, pdf_l, prob, g_u, g_l = pieces
+            g_uu = pdf_u * (1.0 - 2.0 * cdf_u) / prob - g_u**2
+            g_ll = -pdf_l * (1.0 - 2.0 * cdf_l) / prob - g_l**2
+            g_ul = -g_u * g_l
+            hess = (d_upp.T @ (g_uu[:, None] * d_upp) + d_low.T @ (g_ll[:, None] * d_low)
+                    + d_upp.T @ (g_ul[:, None] * d_low) + d_low.T @ (g_ul[:, None] * d_upp))
+            # second derivatives of the cut-points: d^2 c_j / d t_m^2 = exp(t_m) for 1 <= m <= j
+            for m in range(1, n_cuts):
+                weight = np.sum(g_u[has_upp & (y >= m)]) + np.sum(g_l[has_low & (y - 1 >= m)])
+                hess[k + m, k + m] += increments[m - 1] * weight
+            return hess
+
+    _ORDERED_MODEL_CLASS.append(_AnalyticOrderedModel)
+    return _AnalyticOrderedModel
+
+
 def ordinal_model(
     items: pd.DataFrame,
     *,
@@ -1062,7 +1190,13 @@ def ordinal_model(
     Notes
     -----
     logit P(Y <= j | x) = theta_j - x' beta, fitted by maximum likelihood
-    with statsmodels ``OrderedModel`` (BFGS), the parametrisation of R
+    with statsmodels ``OrderedModel`` given its analytic score and Hessian
+    (`_ordered_model_class`; statsmodels differentiates numerically): BFGS
+    to gtol 1e-8, then Newton steps until a step is below 1e-10, so the
+    estimate is at the maximum to rounding and the same on any CPU/BLAS
+    kernel. Standard errors come from the exact Hessian (and the exact
+    per-answer scores for the cluster-robust sandwich) instead of finite
+    differences (error ~1e-6); the parametrisation is that of R
     ``MASS::polr``: exp(beta) is the odds ratio of answering above any
     cut-point. Answer categories are the observed values; categories
     inside the range that nobody chose have no cut-point (the note lists
@@ -1092,7 +1226,6 @@ def ordinal_model(
     True
     """
     from scipy import stats
-    from statsmodels.miscmodels.ordinal_model import OrderedModel
 
     analysis = "cross_case_ordinal"
     predictors = list(predictors)
@@ -1122,11 +1255,12 @@ def ordinal_model(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            model = OrderedModel(endog, exog, distr="logit")
+            model = _ordered_model_class()(endog, exog, distr="logit")
             result = model.fit(**fit_kwargs)
         except (np.linalg.LinAlgError, ValueError) as exc:
             return _not_run(analysis, outcome_item, "ordinal_logit", f"not fitted: {exc}; report a crosstab instead", n=n)
     messages = _warning_text(caught)
+    result = _ordinal_newton_polish(model, result, fit_kwargs)
     k = exog.shape[1]
     beta = result.params.to_numpy(dtype=float)[:k]
     se = np.asarray(result.bse, dtype=float)[:k]
@@ -1151,6 +1285,29 @@ def ordinal_model(
                         outcome=outcome_item, test="threshold", n=n, effect_size=value, effect_name="threshold_logit",
                         note=note))
     return result_frame(out)
+
+
+def _ordinal_newton_polish(model, result, fit_kwargs: dict[str, Any]):
+    """Newton steps (analytic Hessian) from a converged BFGS fit until a step is below 1e-10.
+
+    BFGS stops at gtol 1e-8 on the mean gradient, where the estimate is still
+    ~1e-8 from the maximum; Newton converges quadratically, so after a step
+    below 1e-10 the score is at rounding level. The BFGS result is kept when
+    it did not converge (reported as such) or the polish fails.
+    """
+    if not result.mle_retvals.get("converged", True) or not np.isfinite(result.llf):
+        return result
+    kwargs = {key: value for key, value in fit_kwargs.items() if key not in ("method", "gtol", "maxiter")}
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        try:
+            polished = model.fit(start_params=np.asarray(result.params, dtype=float), method="newton", tol=1e-10,
+                                 maxiter=50, **kwargs)
+        except (np.linalg.LinAlgError, ValueError):
+            return result
+    good = (polished.mle_retvals.get("converged", False) and np.isfinite(polished.llf)
+            and polished.llf >= result.llf - 1e-9 * abs(result.llf))
+    return polished if good else result
 
 
 def _fmt(value: Any) -> str:

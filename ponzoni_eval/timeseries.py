@@ -100,8 +100,21 @@ def _cameron_trivedi(y: np.ndarray, mu: np.ndarray) -> tuple[float, float]:
     return z, float(stats.norm.sf(z))
 
 
+# IRLS stops once a step moves no coefficient by more than 1e-10 (absolute) + 1e-10 (relative). IRLS is
+# Newton's method for the canonical log link, so the error after a step that small is of the order of
+# its square: the coefficients are at the optimum to rounding. statsmodels' default (deviance change
+# < 1e-8) stopped ~1e-5 away before the last step and left the coefficients ~1e-9 (relative) from the
+# optimum, enough for another CPU's BLAS kernel to stop elsewhere in the last digits.
+_IRLS_TOLERANCE = dict(tol_criterion="params", tol=1e-10, rtol=1e-10, maxiter=200)
+
+
 def _fit_counts(formula: str, data: pd.DataFrame, *, family: str, exposure: np.ndarray | None) -> _CountFit | str:
-    """Fit Poisson; switch to NB2 when asked or when overdispersed. A string says why nothing was fitted."""
+    """Fit Poisson; switch to NB2 when asked or when overdispersed. A string says why nothing was fitted.
+
+    Poisson by IRLS until a step changes no coefficient by more than about 1e-10
+    (`_IRLS_TOLERANCE`; the iteration converges quadratically, so the result
+    is at the maximum to rounding and does not depend on the BLAS kernel).
+    """
     import statsmodels.api as sm
     import statsmodels.formula.api as smf
 
@@ -111,7 +124,7 @@ def _fit_counts(formula: str, data: pd.DataFrame, *, family: str, exposure: np.n
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            poisson = smf.glm(formula, data, family=sm.families.Poisson(), exposure=exposure).fit()
+            poisson = smf.glm(formula, data, family=sm.families.Poisson(), exposure=exposure).fit(**_IRLS_TOLERANCE)
         except (np.linalg.LinAlgError, ValueError) as exc:
             return f"not fitted: {exc}"
     y = np.asarray(poisson.model.endog, dtype=float)
@@ -143,7 +156,17 @@ def _fit_counts(formula: str, data: pd.DataFrame, *, family: str, exposure: np.n
 
 
 def _fit_nb2(formula, data, *, exposure, start, y, mu):
-    """NB2 by maximum likelihood (alpha estimated), started from the Poisson fit."""
+    """NB2 by maximum likelihood (alpha estimated), started from the Poisson fit.
+
+    BFGS (in log alpha, so alpha stays positive) finds the maximum to its
+    default gradient tolerance, about 1e-5 of the mean log-likelihood
+    gradient; Newton steps with the analytic Hessian, in alpha, then polish
+    it until a step moves no parameter by more than 1e-10, which, Newton
+    converging quadratically, leaves the score at rounding level (~1e-12):
+    the same estimate, but no longer dependent on where BFGS happened to stop
+    on this CPU's BLAS kernel. If the polish fails (it should not from a
+    converged BFGS start), the BFGS result is kept.
+    """
     import statsmodels.formula.api as smf
 
     # Moment estimate of alpha from the Cameron-Trivedi auxiliary regression as a start value.
@@ -155,6 +178,8 @@ def _fit_nb2(formula, data, *, exposure, start, y, mu):
             result = model.fit(start_params=np.append(np.asarray(start), alpha_start), method="bfgs", maxiter=2000, disp=0)
         except (np.linalg.LinAlgError, ValueError) as exc:
             return f"negative binomial not fitted ({exc})"
+    if result.mle_retvals.get("converged", False) and np.isfinite(result.llf):
+        result = _newton_polish(model, result)
     alpha = float(result.params["alpha"])
     if not result.mle_retvals.get("converged", False):
         return "negative binomial did not converge"
@@ -163,6 +188,20 @@ def _fit_nb2(formula, data, *, exposure, start, y, mu):
     if not np.all(np.isfinite(result.bse)):
         return "negative binomial standard errors not finite"
     return result, _warning_text(caught)
+
+
+def _newton_polish(model, result):
+    """Newton steps from a converged NB2 fit until a step is below 1e-10; the fit itself if that fails."""
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        try:
+            polished = model.fit(start_params=np.asarray(result.params, dtype=float), method="newton", tol=1e-10,
+                                 maxiter=50, disp=0)
+        except (np.linalg.LinAlgError, ValueError):
+            return result
+    good = (polished.mle_retvals.get("converged", False) and np.isfinite(polished.llf)
+            and polished.llf >= result.llf - 1e-9 * abs(result.llf) and np.all(np.isfinite(polished.bse)))
+    return polished if good else result
 
 
 def _warning_text(caught) -> list[str]:
@@ -234,6 +273,11 @@ def count_regression(
     refitted as NB2 with alpha estimated by maximum likelihood
     (statsmodels ``NegativeBinomial``, as ``MASS::glm.nb``); if that fit
     fails or alpha is estimated at 0, Poisson is kept and the note says so.
+    Both fits are driven to the maximum to rounding, not to a loose default
+    tolerance, so that another CPU's BLAS kernel gives the same digits:
+    Poisson by IRLS until a step moves no coefficient by more than ~1e-10
+    (quadratic convergence: the remaining error is ~1e-20), NB2 by BFGS and
+    then Newton steps (analytic Hessian) until a step is below 1e-10.
     The Pearson chi-squared / df is reported as a descriptive check
     (values well above 1 mean overdispersion). Rate ratios are exp(beta),
     CIs exp(beta +/- 1.96 SE).
