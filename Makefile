@@ -26,7 +26,7 @@ UV_RUN := $(UV) run --locked --no-sync
 PROCESSED := data/processed
 NBVAL := pytest --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg notebooks/
 
-.PHONY: help setup run verify test test-fast lab bench example dictionary lock clean processed notebooks
+.PHONY: help setup run verify reference test test-fast lab bench example dictionary lock clean processed notebooks
 
 help:
 	@echo "make run    the full pipeline on the example data ($(DATA))"
@@ -56,6 +56,15 @@ run: setup
 RUN ?= papermill_runs/reference
 verify: setup
 	$(UV_RUN) ponzoni-eval verify $(RUN) $(VERIFY_ARGS)
+
+# Refresh papermill_runs/reference (tables, manifest, outputs record) from a run of the committed tree on the
+# example data. Only after a deliberate change of an analysis, a notebook or the example data.
+reference: setup
+	@test -z "$$(git status --porcelain --untracked-files=no)" || { echo "make reference: commit your changes first (the reference records the commit)"; exit 1; }
+	$(UV_RUN) ponzoni-eval run --data data/raw/example --jobs $(JOBS) --force-prepare
+	rm -rf papermill_runs/reference/tables
+	cp -R papermill_runs/latest/tables papermill_runs/reference/tables
+	cp papermill_runs/latest/manifest.json papermill_runs/latest/outputs.json papermill_runs/reference/
 
 # The notebooks read the processed example data; prepare is idempotent, so it simply runs again.
 processed: setup
