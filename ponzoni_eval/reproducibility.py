@@ -339,7 +339,7 @@ def cpu_model() -> str:
 
 
 def blas_record() -> list[dict[str, Any]]:
-    """The BLAS/LAPACK libraries numpy and scipy load, with version, kernel (architecture) and threads.
+    """The BLAS/LAPACK libraries numpy and scipy load, with version and kernel (architecture).
 
     Read with threadpoolctl after importing numpy and scipy.linalg, so that
     both libraries are loaded (scipy may bring its own OpenBLAS).
@@ -350,7 +350,9 @@ def blas_record() -> list[dict[str, Any]]:
         from threadpoolctl import threadpool_info
     except ImportError:  # pragma: no cover - both are dependencies
         return []
-    keep = ("user_api", "internal_api", "prefix", "version", "architecture", "threading_layer", "num_threads")
+    # Not num_threads: this process's count follows the machine's cores, while the kernels run with the
+    # thread settings recorded under "threads".
+    keep = ("user_api", "internal_api", "prefix", "version", "architecture", "threading_layer")
     return sorted(({k: info.get(k) for k in keep} for info in threadpool_info()),
                   key=lambda info: (str(info.get("prefix")), str(info.get("user_api"))))
 
