@@ -432,8 +432,14 @@ def explain_differences(recorded: Mapping[str, Any], rerun: Mapping[str, Any]) -
     platform_parts = []
     if old_env.get("cpu") != new_env.get("cpu"):
         platform_parts.append(f"CPU {old_env.get('cpu') or 'not recorded'} -> {new_env.get('cpu')}")
-    if old_env.get("blas") != new_env.get("blas"):
-        platform_parts.append(f"BLAS {_blas_text(old_env.get('blas'))} -> {_blas_text(new_env.get('blas'))}")
+    old_blas, new_blas = old_env.get("blas") or [], new_env.get("blas") or []
+    if old_blas != new_blas:
+        versions = [[(b.get("internal_api"), b.get("version")) for b in blas] for blas in (old_blas, new_blas)]
+        if old_blas and versions[0] == versions[1]:  # the same libraries, other kernels
+            kernels = [", ".join(sorted({str(b.get("architecture")) for b in blas})) for blas in (old_blas, new_blas)]
+            platform_parts.append(f"BLAS kernel {kernels[0]} -> {kernels[1]}")
+        else:
+            platform_parts.append(f"BLAS {_blas_text(old_blas)} -> {_blas_text(new_blas)}")
     if old_env.get("threads") != new_env.get("threads"):
         platform_parts.append(f"thread settings {old_env.get('threads')} -> {new_env.get('threads')}")
     if old_env.get("platform") != new_env.get("platform"):

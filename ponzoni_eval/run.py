@@ -1663,7 +1663,7 @@ def _print_verify_summary(result: VerifyResult, console: "Console") -> None:
             largest = comparison.largest or {}
             say(f"[bold green]Reproduced within tolerance:[/bold green] {escape(result.recorded_dir.name)}. {compared} "
                 f"Largest difference: relative {largest.get('rel_difference', 0):.1e} (absolute "
-                f"{largest.get('abs_difference', 0):.1e}, {largest.get('share_of_tolerance', 0):.0%} of the tolerance) in "
+                f"{largest.get('abs_difference', 0):.1e}, {100 * largest.get('share_of_tolerance', 0):.2g}% of the tolerance) in "
                 f"{escape(str(largest.get('table')))}.{escape(str(largest.get('column')))} "
                 f"({escape(str(largest.get('row')))}): {largest.get('recorded')} recorded, {largest.get('rerun')} re-run.")
         if result.rerun_dir is not None:

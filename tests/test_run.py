@@ -206,7 +206,7 @@ def test_verify_stops_when_an_input_file_changed_and_names_it(tmp_path, capsys, 
     assert not result.ok and result.rerun_dir is None
     assert result.input_changes.values.tolist() == [["survey/wave_t0.csv", "changed"], ["cases.csv", "missing"], ["extra.csv", "added"]]
     printed = capsys.readouterr().err
-    assert "survey/wave_t0.csv" in printed and "Not verified" in printed
+    assert "survey/wave_t0.csv: changed" in printed and "Not reproduced: the input files are not the recorded ones" in printed
 
 
 def test_verify_refuses_what_is_not_a_finished_run(tmp_path):
@@ -385,7 +385,7 @@ def test_verify_reproduces_a_reference_run_without_notebooks(completed_run, work
     result = verify_run(reference, notebooks_dir=workspace["notebooks"])
     assert result.ok, result.differences
     assert result.rerun_dir is None  # cleaned up when everything matched
-    assert "Verified" in capsys.readouterr().err
+    assert "Identical: every value of reference was reproduced exactly" in " ".join(capsys.readouterr().err.split())
     # the re-run prepared its own processed tables; the user's were not touched
     assert {p: p.stat().st_mtime_ns for p in (workspace["root"] / "processed").iterdir()} == processed
 
@@ -402,8 +402,13 @@ def test_verify_names_a_table_that_does_not_reproduce(completed_run, workspace, 
         cli.main(["verify", str(reference), "--notebooks", str(workspace["notebooks"])])
     assert exit_info.value.code == 1
     printed = capsys.readouterr().err
-    assert "slotervaart-draws" in printed and "Not verified" in printed
-    rerun_dir = Path(" ".join(printed.split()).split("re-run kept in ")[1].strip())
+    flat = " ".join(printed.split())
+    assert "Not reproduced: 1 difference(s)" in flat and "- slotervaart-draws.value (" in flat
+    assert f"recorded {float(draws.loc[2, 'value'])!r}" in flat and "allowed relative 1e-12" in flat
+    listed = Path(flat.split("All differences: ")[1].split(" ")[0])
+    assert listed.name == "differences.csv"
+    rerun_dir = listed.parent
+    assert pd.read_csv(listed)[["table", "column", "kind"]].values.tolist() == [["slotervaart-draws", "value", "value"]]
     assert (rerun_dir / "tables" / "slotervaart-draws.parquet").is_file()
     shutil.rmtree(rerun_dir.parents[1])
 
