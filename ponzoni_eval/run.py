@@ -19,9 +19,10 @@ reports' outputs) and writes one folder per run::
     papermill_runs/latest   symlink (or a one-line text file) to the newest finished run
 
 `verify_run` re-runs a recorded run with the recorded parameters on the same
-inputs (their checksums must match) and compares every result table: text,
-integer and other exact columns must be equal, float columns equal to a
-relative 1e-9. It needs only ``manifest.json`` and ``tables/``, so it also
+inputs (their checksums must match) and compares every result table by the
+tolerance model of `ponzoni_eval.reproducibility` (exact columns equal,
+closed-form numbers to 1e-12, values from iterative fits to 1e-6 relative);
+it says identical, reproduced within tolerance or not reproduced. It needs only ``manifest.json`` and ``tables/``, so it also
 works on a committed reference run without notebooks.
 
 Execution is behind a small interface (`Executor`): ``start`` (before prepare,
