@@ -1260,7 +1260,7 @@ def ordinal_model(
         except (np.linalg.LinAlgError, ValueError) as exc:
             return _not_run(analysis, outcome_item, "ordinal_logit", f"not fitted: {exc}; report a crosstab instead", n=n)
     messages = _warning_text(caught)
-    result = _ordinal_newton_polish(model, result, fit_kwargs)
+    result = newton_polish(model, result, **{k: v for k, v in fit_kwargs.items() if k not in ("method", "gtol", "maxiter")})
     k = exog.shape[1]
     beta = result.params.to_numpy(dtype=float)[:k]
     se = np.asarray(result.bse, dtype=float)[:k]
@@ -1287,26 +1287,41 @@ def ordinal_model(
     return result_frame(out)
 
 
-def _ordinal_newton_polish(model, result, fit_kwargs: dict[str, Any]):
-    """Newton steps (analytic Hessian) from a converged BFGS fit until a step is below 1e-10.
+def newton_polish(model, result, **fit_kwargs: Any):
+    """Newton steps (analytic Hessian) from a quasi-Newton fit until a step is below 1e-10.
 
-    BFGS stops at gtol 1e-8 on the mean gradient, where the estimate is still
-    ~1e-8 from the maximum; Newton converges quadratically, so after a step
-    below 1e-10 the score is at rounding level. The BFGS result is kept when
-    it did not converge (reported as such) or the polish fails.
+    BFGS stops at a gradient tolerance where the estimate is still about
+    1e-8 from the maximum, and whether it reports convergence at all depends
+    on the last bits of the BLAS kernel: near the optimum a line search can
+    end with "precision loss" on one CPU and succeed on another, with the same
+    log-likelihood to 12 digits. Newton converges quadratically, so after a
+    step below 1e-10 the score is at rounding level on every CPU. The
+    polished fit replaces the start when it converged, its log-likelihood is
+    at least the start's (to 1e-9 relative) and its standard errors are
+    finite; otherwise the start is returned unchanged, with its own
+    convergence flag. So BFGS's flag alone never decides: a fit is converged
+    when Newton confirms the maximum.
+
+    Parameters
+    ----------
+    model : statsmodels ``LikelihoodModel``
+        The model that was fitted.
+    result : statsmodels results
+        The fit to start from.
+    **fit_kwargs
+        Passed on to ``model.fit`` (e.g. ``disp=False``).
     """
-    if not result.mle_retvals.get("converged", True) or not np.isfinite(result.llf):
+    if not np.isfinite(result.llf):
         return result
-    kwargs = {key: value for key, value in fit_kwargs.items() if key not in ("method", "gtol", "maxiter")}
     with warnings.catch_warnings(record=True):
         warnings.simplefilter("always")
         try:
             polished = model.fit(start_params=np.asarray(result.params, dtype=float), method="newton", tol=1e-10,
-                                 maxiter=50, **kwargs)
+                                 maxiter=50, **fit_kwargs)
         except (np.linalg.LinAlgError, ValueError):
             return result
     good = (polished.mle_retvals.get("converged", False) and np.isfinite(polished.llf)
-            and polished.llf >= result.llf - 1e-9 * abs(result.llf))
+            and polished.llf >= result.llf - 1e-9 * abs(result.llf) and np.all(np.isfinite(polished.bse)))
     return polished if good else result
 
 

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError
+from .crosscase import newton_polish
 from .results import RESULT_COLUMNS, result_frame, stack_results
 
 __all__ = [
@@ -164,8 +165,9 @@ def _fit_nb2(formula, data, *, exposure, start, y, mu):
     it until a step moves no parameter by more than 1e-10, which, Newton
     converging quadratically, leaves the score at rounding level (~1e-12):
     the same estimate, but no longer dependent on where BFGS happened to stop
-    on this CPU's BLAS kernel. If the polish fails (it should not from a
-    converged BFGS start), the BFGS result is kept.
+    on this CPU's BLAS kernel. BFGS's own convergence flag does not decide
+    (see `ponzoni_eval.crosscase.newton_polish`): on some kernels its line
+    search ends with "precision loss" at the same maximum.
     """
     import statsmodels.formula.api as smf
 
@@ -178,8 +180,7 @@ def _fit_nb2(formula, data, *, exposure, start, y, mu):
             result = model.fit(start_params=np.append(np.asarray(start), alpha_start), method="bfgs", maxiter=2000, disp=0)
         except (np.linalg.LinAlgError, ValueError) as exc:
             return f"negative binomial not fitted ({exc})"
-    if result.mle_retvals.get("converged", False) and np.isfinite(result.llf):
-        result = _newton_polish(model, result)
+    result = newton_polish(model, result, disp=0)  # decides convergence, whatever BFGS's flag said
     alpha = float(result.params["alpha"])
     if not result.mle_retvals.get("converged", False):
         return "negative binomial did not converge"
@@ -188,20 +189,6 @@ def _fit_nb2(formula, data, *, exposure, start, y, mu):
     if not np.all(np.isfinite(result.bse)):
         return "negative binomial standard errors not finite"
     return result, _warning_text(caught)
-
-
-def _newton_polish(model, result):
-    """Newton steps from a converged NB2 fit until a step is below 1e-10; the fit itself if that fails."""
-    with warnings.catch_warnings(record=True):
-        warnings.simplefilter("always")
-        try:
-            polished = model.fit(start_params=np.asarray(result.params, dtype=float), method="newton", tol=1e-10,
-                                 maxiter=50, disp=0)
-        except (np.linalg.LinAlgError, ValueError):
-            return result
-    good = (polished.mle_retvals.get("converged", False) and np.isfinite(polished.llf)
-            and polished.llf >= result.llf - 1e-9 * abs(result.llf) and np.all(np.isfinite(polished.bse)))
-    return polished if good else result
 
 
 def _warning_text(caught) -> list[str]:
