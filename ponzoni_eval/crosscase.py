@@ -128,10 +128,21 @@ def _formula_errors() -> tuple[type[BaseException], ...]:
     return tuple(errors)
 
 
-def _warning_text(caught: list[warnings.WarningMessage]) -> list[str]:
-    """Unique warning messages, first line each, in the order they were raised."""
+def fit_warnings(caught: list[warnings.WarningMessage], result: Any = None) -> list[str]:
+    """Unique warning messages of a fit, first line each, in the order they were raised.
+
+    When ``result`` is given and converged (after `newton_polish`), the
+    optimiser's convergence warnings are left out: they came from the
+    quasi-Newton start (whose line search may end in "precision loss" on one
+    BLAS kernel and not on another), and Newton confirmed the maximum.
+    """
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning
+
+    resolved = result is not None and bool(result.mle_retvals.get("converged", False))
     seen: dict[str, None] = {}
     for w in caught:
+        if resolved and issubclass(w.category, ConvergenceWarning):
+            continue
         seen.setdefault(str(w.message).strip().splitlines()[0], None)
     return list(seen)
 
@@ -1259,8 +1270,8 @@ def ordinal_model(
             result = model.fit(**fit_kwargs)
         except (np.linalg.LinAlgError, ValueError) as exc:
             return _not_run(analysis, outcome_item, "ordinal_logit", f"not fitted: {exc}; report a crosstab instead", n=n)
-    messages = _warning_text(caught)
     result = newton_polish(model, result, **{k: v for k, v in fit_kwargs.items() if k not in ("method", "gtol", "maxiter")})
+    messages = fit_warnings(caught, result)
     k = exog.shape[1]
     beta = result.params.to_numpy(dtype=float)[:k]
     se = np.asarray(result.bse, dtype=float)[:k]

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError
-from .crosscase import newton_polish
+from .crosscase import fit_warnings, newton_polish
 from .results import RESULT_COLUMNS, result_frame, stack_results
 
 __all__ = [
@@ -132,7 +132,7 @@ def _fit_counts(formula: str, data: pd.DataFrame, *, family: str, exposure: np.n
     mu = np.asarray(poisson.fittedvalues, dtype=float)
     pearson = float(poisson.pearson_chi2 / poisson.df_resid) if poisson.df_resid > 0 else float("nan")
     ct_z, ct_p = _cameron_trivedi(y, mu)
-    messages = _warning_text(caught)
+    messages = fit_warnings(caught)
 
     use_nb = family == "negative_binomial" or (family == "auto" and np.isfinite(ct_p) and ct_p < _OVERDISPERSION_ALPHA)
     if use_nb:
@@ -188,14 +188,7 @@ def _fit_nb2(formula, data, *, exposure, start, y, mu):
         return "negative binomial alpha at the boundary (0)"
     if not np.all(np.isfinite(result.bse)):
         return "negative binomial standard errors not finite"
-    return result, _warning_text(caught)
-
-
-def _warning_text(caught) -> list[str]:
-    seen: dict[str, None] = {}
-    for w in caught:
-        seen.setdefault(str(w.message).strip().splitlines()[0], None)
-    return list(seen)
+    return result, fit_warnings(caught, result)
 
 
 def _wald_rows(fit: _CountFit, names: Sequence[str]):
