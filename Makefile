@@ -21,16 +21,17 @@ export MPLBACKEND := Agg
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-RUN := $(UV) run --locked --no-sync
+UV_RUN := $(UV) run --locked --no-sync
 
 PROCESSED := data/processed
 NBVAL := pytest --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg notebooks/
 
-.PHONY: help setup run test test-fast lab bench example dictionary lock clean processed notebooks
+.PHONY: help setup run verify reference test test-fast lab bench example dictionary lock clean processed notebooks
 
 help:
 	@echo "make run    the full pipeline on the example data ($(DATA))"
 	@echo "make test   the whole test suite (unit, reference, notebooks)"
+	@echo "make verify RUN=papermill_runs/reference   re-run a recorded run and compare its tables"
 	@echo "make lab    JupyterLab on notebooks/"
 	@echo "make bench  benchmarks (writes benchmarks/results.md)"
 	@echo "make notebooks  re-execute the notebooks on the example data (stored outputs for nbval)"
@@ -48,38 +49,53 @@ $(STAMP): $(UV) pyproject.toml uv.lock
 setup: $(STAMP)
 
 run: setup
-	$(RUN) ponzoni-eval run --data $(DATA) --jobs $(JOBS)
+	$(UV_RUN) ponzoni-eval run --data $(DATA) --jobs $(JOBS)
+
+# Reviewers: re-run a recorded run and compare every table (papermill_runs/latest, a run folder, or the reference).
+# `make verify RUN=papermill_runs/latest`; extra options in VERIFY_ARGS (e.g. VERIFY_ARGS="--keep --rtol 1e-8").
+RUN ?= papermill_runs/reference
+verify: setup
+	$(UV_RUN) ponzoni-eval verify $(RUN) $(VERIFY_ARGS)
+
+# Refresh papermill_runs/reference (tables, manifest, outputs record) from a run of the committed tree on the
+# example data. Only after a deliberate change of an analysis, a notebook or the example data.
+reference: setup
+	@test -z "$$(git status --porcelain --untracked-files=no)" || { echo "make reference: commit your changes first (the reference records the commit)"; exit 1; }
+	$(UV_RUN) ponzoni-eval run --data data/raw/example --jobs $(JOBS) --force-prepare
+	rm -rf papermill_runs/reference/tables
+	cp -R papermill_runs/latest/tables papermill_runs/reference/tables
+	cp papermill_runs/latest/manifest.json papermill_runs/latest/outputs.json papermill_runs/reference/
 
 # The notebooks read the processed example data; prepare is idempotent, so it simply runs again.
 processed: setup
-	$(RUN) ponzoni-eval prepare $(DATA) --out $(PROCESSED)
+	$(UV_RUN) ponzoni-eval prepare $(DATA) --out $(PROCESSED)
 
 # The import contract first (docs/architecture.md): a module imports only from the layers below it.
 test: setup processed
-	$(RUN) lint-imports
-	$(RUN) pytest -n 2 tests
-	$(RUN) $(NBVAL)
+	$(UV_RUN) lint-imports
+	$(UV_RUN) pytest -n 2 tests
+	$(UV_RUN) $(NBVAL)
 
 # Re-execute the notebooks in place from their .py (with the example data), storing the outputs
 # that nbval compares against. Run after changing a notebook or the example data; commit the .ipynb.
 notebooks: setup processed
-	$(RUN) python -c "import sys; from ponzoni_eval.pipeline import execute_in_place; [execute_in_place(p) for p in sys.argv[1:]]" notebooks/0*.py
+	$(UV_RUN) python -c "import sys; from ponzoni_eval.pipeline import execute_in_place; [execute_in_place(p) for p in sys.argv[1:]]" notebooks/0*.py
 
 test-fast: setup
-	$(RUN) lint-imports
-	$(RUN) pytest -m "not slow" -x -q tests
+	$(UV_RUN) lint-imports
+	$(UV_RUN) pytest -m "not slow" -x -q tests
 
 lab: setup
-	$(RUN) jupyter lab --notebook-dir=notebooks
+	$(UV_RUN) jupyter lab --notebook-dir=notebooks
 
 bench: setup
-	$(RUN) python benchmarks/bench.py
+	$(UV_RUN) python benchmarks/bench.py
 
 example: setup
-	$(RUN) ponzoni-eval example $(DATA)
+	$(UV_RUN) ponzoni-eval example $(DATA)
 
 dictionary: setup
-	$(RUN) ponzoni-eval dictionary docs/data-dictionary.md
+	$(UV_RUN) ponzoni-eval dictionary docs/data-dictionary.md
 
 lock: $(UV)
 	$(UV) lock

@@ -118,7 +118,7 @@ run.save_figure(reliability.figure, "reliability")
 # %%
 # NBVAL_CHECK_OUTPUT
 print(reliability.sentence)
-sections.rounded(run.save_table(reliability.table, "reliability", caption=f"Cronbach's alpha and omega per scale and wave in case {case_id}."))
+sections.rounded(run.save_table(reliability.table, "reliability", precision="fitted", caption=f"Cronbach's alpha and omega per scale and wave in case {case_id}."))
 
 # %% [markdown]
 # ## 3. Trajectories over the waves
@@ -224,13 +224,13 @@ sections.rounded(run.save_table(expectations.table, "expectations", caption=f"Ro
 
 # %%
 help_seeking = sections.help_seeking_section(sections.monthly_for(tables), case_id, language=language)
-run.save_table(help_seeking.tables["help_seeking_fit"], "help_seeking_fit", caption=f"Monthly parenting questions to the youth team with the fitted and counterfactual series in case {case_id}.")
+run.save_table(help_seeking.tables["help_seeking_fit"], "help_seeking_fit", precision="fitted", caption=f"Monthly parenting questions to the youth team with the fitted and counterfactual series in case {case_id}.")
 run.save_figure(help_seeking.figure, "help_seeking")
 
 # %%
 # NBVAL_CHECK_OUTPUT
 print(help_seeking.sentence)
-sections.rounded(run.save_table(help_seeking.table, "help_seeking", caption=f"Interrupted time series of help-seeking in case {case_id}: rate ratios."))
+sections.rounded(run.save_table(help_seeking.table, "help_seeking", precision="fitted", caption=f"Interrupted time series of help-seeking in case {case_id}: rate ratios."))
 
 # %% [markdown]
 # ## 8. Themes from the interviews

@@ -86,7 +86,7 @@ run.save_figure(trajectories.figure, "trajectories_trust_by_case")
 # %%
 # NBVAL_CHECK_OUTPUT
 print(trajectories.sentence)
-sections.rounded(run.save_table(trajectories.table, "marginal_means", caption="Model-based mean per case, wave and scale (estimated marginal means of the mixed model)."))
+sections.rounded(run.save_table(trajectories.table, "marginal_means", precision="fitted", caption="Model-based mean per case, wave and scale (estimated marginal means of the mixed model)."))
 
 # %% [markdown]
 # ## 3. Change over time in all cases together: the mixed model
@@ -108,7 +108,7 @@ run.save_figure(mixed.figure, "mixed_model_change")
 # %%
 # NBVAL_CHECK_OUTPUT
 print(mixed.sentence)
-sections.rounded(run.save_table(mixed.table, "mixed_model", caption="Mixed model per scale: fixed effects, variance components, change t0 to t2 per case and its differences between cases."))
+sections.rounded(run.save_table(mixed.table, "mixed_model", precision="fitted", caption="Mixed model per scale: fixed effects, variance components, change t0 to t2 per case and its differences between cases."))
 
 # %% [markdown]
 # ## 4. Do the cases differ in change? Kruskal-Wallis with Dunn's tests
@@ -151,7 +151,7 @@ run.save_figure(help_seeking.figure, "help_seeking_rate_ratios")
 # %%
 # NBVAL_CHECK_OUTPUT
 print(help_seeking.sentence)
-sections.rounded(run.save_table(help_seeking.table, "help_seeking_by_case", caption="Help-seeking per case (rate ratios) and the pooled test of case differences."))
+sections.rounded(run.save_table(help_seeking.table, "help_seeking_by_case", precision="fitted", caption="Help-seeking per case (rate ratios) and the pooled test of case differences."))
 
 # %% [markdown]
 # ## 6. Themes across the cases

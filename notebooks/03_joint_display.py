@@ -94,7 +94,7 @@ inputs
 
 # %%
 # NBVAL_CHECK_OUTPUT
-sections.rounded(run.save_table(inputs.results, "results", caption="Every result used for the integration, in the standard result shape, p-values Holm-adjusted within families."))
+sections.rounded(run.save_table(inputs.results, "results", precision="fitted", caption="Every result used for the integration, in the standard result shape, p-values Holm-adjusted within families."))
 
 # %% [markdown]
 # ## 3. Joint display
@@ -114,13 +114,13 @@ sections.rounded(run.save_table(inputs.results, "results", caption="Every result
 
 # %%
 joint = sections.joint_display_section(inputs, integration_map=integration_map, overrides=overrides, alpha=alpha, language=language)
-run.save_table(joint.tables["statistics_by_themes"], "statistics_by_themes", caption="Statistics by themes: per construct and case, the statistic beside each linked code's prevalence and best quote (redacted).")
-run.save_table(joint.tables["meta_matrix"], "meta_matrix", caption="Case-ordered meta-matrix: cases ordered by the trust estimate, both strands and the fit per construct.")
+run.save_table(joint.tables["statistics_by_themes"], "statistics_by_themes", precision="fitted", caption="Statistics by themes: per construct and case, the statistic beside each linked code's prevalence and best quote (redacted).")
+run.save_table(joint.tables["meta_matrix"], "meta_matrix", precision="fitted", caption="Case-ordered meta-matrix: cases ordered by the trust estimate, both strands and the fit per construct.")
 
 # %%
 # NBVAL_CHECK_OUTPUT
 print(joint.sentence)
-run.save_table(joint.table, "joint_display", caption="Joint display: per construct and case the quantitative result, the themes, quotes (redacted), the fit and the meta-inference.")[
+run.save_table(joint.table, "joint_display", precision="fitted", caption="Joint display: per construct and case the quantitative result, the themes, quotes (redacted), the fit and the meta-inference.")[
     ["construct", "case_id", "quant_evidence", "qual_evidence", "computed_fit_label", "fit_label", "overridden"]
 ]
 
@@ -163,4 +163,4 @@ joint.tables["meta_matrix"]
 descriptive = sections.joint_display_section(inputs, integration_map=integration_map, overrides=overrides, alpha=alpha, quant_basis="estimate", language=language)
 changed = sections.fit_changes(joint.table, descriptive.table)
 print(descriptive.sentence)
-sections.rounded(run.save_table(changed, "fit_by_estimate", caption="Construct x case cells whose fit label changes when the quantitative strand is judged on the point estimate."))
+sections.rounded(run.save_table(changed, "fit_by_estimate", precision="fitted", caption="Construct x case cells whose fit label changes when the quantitative strand is judged on the point estimate."))

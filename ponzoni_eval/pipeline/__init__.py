@@ -19,7 +19,6 @@ _SURFACE = {
     ],
     "verify": [
         "verify_run",
-        "compare_tables",
         "VerifyResult",
         "strip_volatile",
     ],

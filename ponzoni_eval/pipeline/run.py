@@ -19,9 +19,10 @@ reports' outputs) and writes one folder per run::
     papermill_runs/latest   symlink (or a one-line text file) to the newest finished run
 
 `verify_run` re-runs a recorded run with the recorded parameters on the same
-inputs (their checksums must match) and compares every result table: text,
-integer and other exact columns must be equal, float columns equal to a
-relative 1e-9. It needs only ``manifest.json`` and ``tables/``, so it also
+inputs (their checksums must match) and compares every result table by the
+tolerance model of `ponzoni_eval._core.reproducibility` (exact columns equal,
+closed-form numbers to 1e-12, values from iterative fits to 1e-6 relative);
+it says identical, reproduced within tolerance or not reproduced. It needs only ``manifest.json`` and ``tables/``, so it also
 works on a committed reference run without notebooks.
 
 Execution is behind a small interface (`Executor`): ``start`` (before prepare,
@@ -38,7 +39,6 @@ import hashlib
 import importlib.metadata
 import json
 import os
-import platform
 import shutil
 import subprocess
 import time
@@ -50,7 +50,8 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 from ponzoni_eval import data as data_layer
 from ponzoni_eval._core.errors import DataError
 from ponzoni_eval._core.files import atomic_replace_bytes
-from ponzoni_eval._core.fingerprint import folder_checksums, is_current, sha256_file
+from ponzoni_eval._core.fingerprint import code_fingerprint, folder_checksums, is_current, sha256_file
+from ponzoni_eval._core.reproducibility import environment_record, notebook_code_sha256
 from ponzoni_eval._core.run_folder import collect_outputs, is_synthetic, TABLES_DIR
 from ponzoni_eval.config import DEFAULT_MIN_CELL
 from ponzoni_eval.pipeline.engine import NotebookResult, NotebookTask
@@ -182,16 +183,7 @@ def _git_state() -> dict[str, Any] | None:
         ).stdout
     except (OSError, subprocess.SubprocessError):
         return None
-    return {"commit": commit, "dirty": bool(status.strip())}
-
-
-def _environment_record() -> dict[str, Any]:
-    return {
-        "python": platform.python_version(),
-        "implementation": platform.python_implementation(),
-        "platform": platform.platform(),
-        "packages": _versions(),
-    }
+    return {"commit": commit, "dirty": bool(status.strip()), "sources_sha256": code_fingerprint()}
 
 
 def _create_run_dir(out: Path, started: datetime, input_hash: str) -> Path:
@@ -433,7 +425,7 @@ def run_pipeline(
         "execution": {"executor": executor, "jobs": jobs, **({"scheduler": scheduler} if scheduler else {})},
         "inputs": {"raw": raw, "processed": {}, "notebooks": {}},
         "dataset": {},
-        "environment": _environment_record(),
+        "environment": environment_record(_versions(), kernel_environment=kernel_environment(out.resolve() / ".state")),
         "git": _git_state(),
         "notebooks": [],
         "outputs": {},
@@ -463,6 +455,8 @@ def run_pipeline(
         all_tasks = per_case + cross_case
         source_sha = {task.notebook: sha256_file(Path(task.source)) for task in all_tasks}
         manifest["inputs"]["notebooks"] = {f"{name}.ipynb": sha for name, sha in sorted(source_sha.items())}
+        code_sha = {task.notebook: notebook_code_sha256(task.source) for task in all_tasks}
+        manifest["inputs"]["notebook_code"] = {f"{name}.ipynb": sha for name, sha in sorted(code_sha.items())}
         results: dict[str, NotebookResult] = {}
 
         def record(result: NotebookResult | None) -> None:

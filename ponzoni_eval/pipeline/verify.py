@@ -11,7 +11,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
 from ponzoni_eval._core.errors import DataError
+from ponzoni_eval._core.files import atomic_replace_bytes
 from ponzoni_eval._core.fingerprint import folder_checksums
+from ponzoni_eval._core.reproducibility import (
+    CLOSED_FORM,
+    compare_tables,
+    Comparison,
+    DIFFERENCE_COLUMNS,
+    explain_differences,
+    FITTED,
+    NOT_REPRODUCED,
+    Tolerance,
+)
 from ponzoni_eval._core.run_folder import TABLES_DIR
 from ponzoni_eval.pipeline.manifest import MANIFEST_FILE, MANIFEST_FORMAT, VOLATILE_MANIFEST_KEYS
 from ponzoni_eval.pipeline.run import INCOMPLETE_MARKER, resolve_run_dir, run_pipeline
@@ -22,7 +33,6 @@ if TYPE_CHECKING:  # pragma: no cover - typing only; kept out of light imports
 
 __all__ = [
     "verify_run",
-    "compare_tables",
     "VerifyResult",
     "strip_volatile",
 ]
@@ -31,115 +41,38 @@ __all__ = [
 # --- verify ------------------------------------------------------------------------------------
 
 
+DIFFERENCES_FILE = "differences.csv"
+
+
 @dataclass
 class VerifyResult:
-    """What `verify_run` found. ``ok`` is False on any difference or changed input."""
+    """What `verify_run` found.
+
+    ``outcome`` is ``identical``, ``reproduced within tolerance`` or ``not
+    reproduced``; ``ok`` is True for the first two. ``warnings`` are the ways
+    the re-run's circumstances differ from the recorded run's (platform,
+    versions, code): they explain a difference, they are not one.
+    """
 
     recorded_dir: Path
     rerun_dir: Path | None
     input_changes: "pd.DataFrame"
     differences: "pd.DataFrame"
     warnings: list[str]
+    comparison: Comparison | None = None
+    raw_files: int = 0
+
+    @property
+    def outcome(self) -> str:
+        if not self.input_changes.empty or self.comparison is None:
+            return NOT_REPRODUCED
+        if not self.differences.empty:
+            return NOT_REPRODUCED
+        return self.comparison.outcome
 
     @property
     def ok(self) -> bool:
-        return self.input_changes.empty and self.differences.empty
-
-
-DIFFERENCE_COLUMNS = ("table", "column", "kind", "n_different", "detail")
-
-
-def _load_table(folder: Path, name: str) -> "pd.DataFrame":
-    import pandas as pd
-
-    parquet = folder / f"{name}.parquet"
-    return pd.read_parquet(parquet) if parquet.is_file() else pd.read_csv(folder / f"{name}.csv")
-
-
-def _table_names(folder: Path) -> set[str]:
-    return {path.stem for pattern in ("*.parquet", "*.csv") for path in folder.glob(pattern)}
-
-
-def _column_differences(recorded, rerun, rel_tol: float, abs_tol: float):
-    """Boolean mask of rows where two columns differ (missing equals missing)."""
-    import numpy as np
-    import pandas as pd
-
-    both_missing = (recorded.isna() & rerun.isna()).to_numpy()
-    if pd.api.types.is_float_dtype(recorded) and pd.api.types.is_float_dtype(rerun):
-        left = recorded.to_numpy(dtype="float64", na_value=np.nan)
-        right = rerun.to_numpy(dtype="float64", na_value=np.nan)
-        with np.errstate(invalid="ignore"):
-            tolerance = np.maximum(rel_tol * np.maximum(np.abs(left), np.abs(right)), abs_tol)
-            close = (left == right) | (np.abs(left - right) <= tolerance)
-        return ~(close | both_missing)
-    # Exact columns (text, integers, booleans, dates): compare their text, which is exact for these types.
-    same = (recorded.astype("str").to_numpy() == rerun.astype("str").to_numpy()) & ~(
-        recorded.isna().to_numpy() ^ rerun.isna().to_numpy()
-    )
-    return ~(same | both_missing)
-
-
-def compare_tables(
-    recorded_dir: str | os.PathLike,
-    rerun_dir: str | os.PathLike,
-    *,
-    rel_tol: float = 1e-9,
-    abs_tol: float = 1e-12,
-) -> "pd.DataFrame":
-    """Every difference between the result tables of two ``tables/`` folders.
-
-    Parameters
-    ----------
-    recorded_dir, rerun_dir : path
-        Two ``tables/`` folders (parquet preferred, CSV when there is no parquet).
-    rel_tol : float
-        Float columns: values count as equal when they differ by at most
-        ``rel_tol`` times the larger absolute value ...
-    abs_tol : float
-        ... or by at most ``abs_tol`` (so that ``0`` and ``1e-17``, a
-        rounding residue of the same zero, are equal).
-
-    Returns
-    -------
-    DataFrame
-        Columns ``table, column, kind, n_different, detail``; empty when the
-        folders hold the same results. ``kind`` is one of ``missing_table``,
-        ``extra_table``, ``columns``, ``rows``, ``dtype``, ``values``.
-    """
-    import pandas as pd
-
-    recorded_dir, rerun_dir = Path(recorded_dir), Path(rerun_dir)
-    recorded_names, rerun_names = _table_names(recorded_dir), _table_names(rerun_dir)
-    rows = [dict(table=n, column="", kind="missing_table", n_different=None, detail="not produced by the re-run")
-            for n in sorted(recorded_names - rerun_names)]
-    rows += [dict(table=n, column="", kind="extra_table", n_different=None, detail="produced by the re-run, not recorded")
-             for n in sorted(rerun_names - recorded_names)]
-    for name in sorted(recorded_names & rerun_names):
-        recorded, rerun = _load_table(recorded_dir, name), _load_table(rerun_dir, name)
-        if list(recorded.columns) != list(rerun.columns):
-            rows.append(dict(table=name, column="", kind="columns", n_different=None,
-                             detail=f"recorded {list(recorded.columns)}, re-run {list(rerun.columns)}"))
-            continue
-        if len(recorded) != len(rerun):
-            rows.append(dict(table=name, column="", kind="rows", n_different=abs(len(recorded) - len(rerun)),
-                             detail=f"recorded {len(recorded)} rows, re-run {len(rerun)}"))
-            continue
-        for column in recorded.columns:
-            left, right = recorded[column], rerun[column]
-            if pd.api.types.is_float_dtype(left) != pd.api.types.is_float_dtype(right):
-                rows.append(dict(table=name, column=column, kind="dtype", n_different=None,
-                                 detail=f"recorded {left.dtype}, re-run {right.dtype}"))
-                continue
-            mask = _column_differences(left, right, rel_tol, abs_tol)
-            if mask.any():
-                first = int(mask.argmax())
-                rows.append(dict(table=name, column=column, kind="values", n_different=int(mask.sum()),
-                                 detail=f"first in data row {first + 1}: recorded {left.iloc[first]!r}, "
-                                        f"re-run {right.iloc[first]!r}"))
-    frame = pd.DataFrame(rows, columns=list(DIFFERENCE_COLUMNS))
-    frame["n_different"] = frame["n_different"].astype("Int64")
-    return frame
+        return self.outcome != NOT_REPRODUCED
 
 
 def _input_changes(recorded: Mapping[str, str], current: Mapping[str, str]) -> "pd.DataFrame":
@@ -172,25 +105,6 @@ def _load_manifest(run_dir: Path) -> dict[str, Any]:
     return manifest
 
 
-def _environment_warnings(recorded: Mapping[str, Any], rerun: Mapping[str, Any]) -> list[str]:
-    warnings = []
-    old, new = recorded["environment"]["packages"], rerun["environment"]["packages"]
-    changed = [f"{p} {old.get(p)} -> {new.get(p)}" for p in sorted(set(old) | set(new)) if old.get(p) != new.get(p)]
-    if changed:
-        warnings.append("package versions differ from the recorded run: " + "; ".join(changed))
-    if recorded["environment"]["python"] != rerun["environment"]["python"]:
-        warnings.append(f"Python {recorded['environment']['python']} recorded, {rerun['environment']['python']} now")
-    if (recorded.get("git") or {}).get("commit") != (rerun.get("git") or {}).get("commit"):
-        warnings.append("the code is at another git commit than the recorded run")
-    changed_notebooks = _input_changes(recorded["inputs"].get("notebooks", {}), rerun["inputs"].get("notebooks", {}))
-    if not changed_notebooks.empty:
-        warnings.append("report notebooks differ from the recorded run: " + ", ".join(changed_notebooks["file"]))
-    changed_processed = _input_changes(recorded["inputs"]["processed"], rerun["inputs"]["processed"])
-    if not changed_processed.empty:
-        warnings.append("prepare wrote different processed files: " + ", ".join(changed_processed["file"]))
-    return warnings
-
-
 def verify_run(
     run_dir: str | os.PathLike,
     *,
@@ -198,8 +112,8 @@ def verify_run(
     jobs: int = 2,
     notebooks_dir: str | os.PathLike | None = None,
     keep: bool = False,
-    rel_tol: float = 1e-9,
-    abs_tol: float = 1e-12,
+    rtol: float | None = None,
+    atol: float | None = None,
     console: "Console | None" = None,
 ) -> VerifyResult:
     """Re-run a recorded run on the same inputs and compare every result table.
@@ -218,27 +132,33 @@ def verify_run(
         Report notebooks to run (default: the repository's ``notebooks/``).
     keep : bool
         Keep the re-run folder even when everything matches (it is always
-        kept on a mismatch, for inspection).
-    rel_tol, abs_tol : float
-        Float tolerance, see `compare_tables`.
+        kept on a mismatch, for inspection, with ``differences.csv``).
+    rtol, atol : float, optional
+        Tolerance for values from iterative fits (default
+        `ponzoni_eval._core.reproducibility.FITTED`: 1e-6 relative, 1e-9
+        absolute). Closed-form values are compared at 1e-12 relative (or at
+        these, when they are stricter); text and whole numbers exactly.
 
     Returns
     -------
     VerifyResult
-        ``ok`` is False when an input file changed (the re-run is then
-        skipped: its results could not be expected to match) or any table
-        differs. A summary is printed.
+        ``outcome``: ``identical``, ``reproduced within tolerance`` or ``not
+        reproduced``. Not reproduced when an input file changed (the re-run
+        is then skipped: its results could not be expected to match), a
+        notebook's status changed, or any value is outside its tolerance.
+        A summary is printed.
 
     Notes
     -----
     The re-run writes its processed tables and run folder into a temporary
     folder; nothing of the recorded run or of ``data/processed`` is touched.
-    Differences in package versions, git commit, notebooks or processed files
-    are reported as warnings: they explain a mismatch, they are not one.
+    The tolerance model is described in `ponzoni_eval._core.reproducibility`.
     """
     import pandas as pd
     from rich.console import Console
 
+    fitted = Tolerance(FITTED.rtol if rtol is None else rtol, FITTED.atol if atol is None else atol)
+    closed_form = Tolerance(min(CLOSED_FORM.rtol, fitted.rtol), min(CLOSED_FORM.atol, fitted.atol))
     console = console or Console(stderr=True)
     recorded_dir = resolve_run_dir(run_dir)
     manifest = _load_manifest(recorded_dir)
@@ -247,7 +167,8 @@ def verify_run(
     if not data_dir.is_dir():
         raise DataError("the recorded data folder is not here; pass --data", file=str(data_dir))
 
-    input_changes = _input_changes(manifest["inputs"]["raw"], folder_checksums(data_dir))
+    current_raw = folder_checksums(data_dir)
+    input_changes = _input_changes(manifest["inputs"]["raw"], current_raw)
     empty = pd.DataFrame(columns=list(DIFFERENCE_COLUMNS))
     if not input_changes.empty:
         result = VerifyResult(recorded_dir, None, input_changes, empty, [])
@@ -268,59 +189,85 @@ def verify_run(
         notebooks_dir=notebooks_dir,
         console=console,
     )
-    differences = compare_tables(recorded_dir / TABLES_DIR, rerun.run_dir / TABLES_DIR, rel_tol=rel_tol, abs_tol=abs_tol)
+    comparison = compare_tables(recorded_dir / TABLES_DIR, rerun.run_dir / TABLES_DIR, fitted=fitted, closed_form=closed_form)
+    differences = comparison.differences
     recorded_status = {entry["name"]: entry["status"] for entry in manifest["notebooks"]}
     notebook_rows = [
-        dict(table=entry["name"], column="", kind="notebook", n_different=None,
-             detail=f"recorded {recorded_status.get(entry['name'], 'absent')}, re-run {entry['status']}")
+        dict(table=entry["name"], column="", row="", kind="notebook", recorded=recorded_status.get(entry["name"], "absent"),
+             rerun=entry["status"], abs_difference=float("nan"), rel_difference=float("nan"), tolerance="")
         for entry in rerun.manifest["notebooks"]
         if entry["status"] != recorded_status.get(entry["name"])
     ]
     if notebook_rows:
         differences = pd.concat([pd.DataFrame(notebook_rows, columns=list(DIFFERENCE_COLUMNS)), differences], ignore_index=True)
-    result = VerifyResult(recorded_dir, rerun.run_dir, input_changes, differences, _environment_warnings(manifest, rerun.manifest))
+    warnings = explain_differences(manifest, rerun.manifest)
+    if comparison.legacy_tables:
+        warnings.append(f"{len(comparison.legacy_tables)} recorded table(s) carry no precision class (a run made before "
+                        "it was recorded): their numbers were compared at the fitted tolerance")
+    result = VerifyResult(recorded_dir, rerun.run_dir, input_changes, differences, warnings, comparison, len(current_raw))
     if result.ok and not keep:
         shutil.rmtree(workspace, ignore_errors=True)
         result.rerun_dir = None
+    else:
+        atomic_replace_bytes(rerun.run_dir / DIFFERENCES_FILE, differences.to_csv(index=False, lineterminator="\n").encode("utf-8"))
     _print_verify_summary(result, console)
     return result
 
 
+# How many value differences are printed; differences.csv in the kept re-run has them all.
+_PRINTED_DIFFERENCES = 20
+
+
 def _print_verify_summary(result: VerifyResult, console: "Console") -> None:
+    """Plain lines (no table), so the summary reads at 80 columns and when piped into a file."""
     from rich.markup import escape
-    from rich.table import Table
+
+    def say(text: str) -> None:
+        console.print(text, highlight=False, soft_wrap=True)
 
     for warning in result.warnings:
-        console.print(f"[yellow]Note:[/yellow] {escape(warning)}", highlight=False)
+        say(f"[yellow]Note:[/yellow] {escape(warning)}")
     if not result.input_changes.empty:
-        table = Table(title="Input files differ from the recorded run", title_justify="left")
-        table.add_column("file")
-        table.add_column("change")
+        say("[bold red]Not reproduced:[/bold red] the input files are not the recorded ones, so the run was not repeated:")
         for row in result.input_changes.itertuples(index=False):
-            table.add_row(escape(row.file), row.change)
-        console.print(table)
-        console.print("[bold red]Not verified:[/bold red] the inputs are not the recorded ones, so the run was not repeated.")
+            say(f"  {escape(row.file)}: {row.change}")
         return
-    if result.differences.empty:
-        kept = f" The re-run is kept in {escape(str(result.rerun_dir))}." if result.rerun_dir is not None else ""
-        console.print(f"[bold green]Verified:[/bold green] every table of {escape(result.recorded_dir.name)} was reproduced.{kept}",
-                      highlight=False, soft_wrap=True)
+    comparison = result.comparison
+    assert comparison is not None
+    fitted, closed = comparison.tolerances["fitted"], comparison.tolerances["closed_form"]
+    counts = comparison.values
+    compared = (f"{comparison.tables} tables, {sum(counts.values()):,} values compared ({counts['exact']:,} exactly, "
+                f"{counts['closed_form']:,} closed-form at {closed.describe()}, {counts['fitted']:,} from fits at "
+                f"{fitted.describe()}); {result.raw_files} raw input files match their recorded checksums.")
+    if result.ok:
+        if result.outcome == "identical":
+            say(f"[bold green]Identical:[/bold green] every value of {escape(result.recorded_dir.name)} was reproduced "
+                f"exactly. {compared}")
+        else:
+            largest = comparison.largest or {}
+            say(f"[bold green]Reproduced within tolerance:[/bold green] {escape(result.recorded_dir.name)}. {compared} "
+                f"Largest difference: relative {largest.get('rel_difference', 0):.1e} (absolute "
+                f"{largest.get('abs_difference', 0):.1e}, {100 * largest.get('share_of_tolerance', 0):.2g}% of the tolerance) in "
+                f"{escape(str(largest.get('table')))}.{escape(str(largest.get('column')))} "
+                f"({escape(str(largest.get('row')))}): {largest.get('recorded')} recorded, {largest.get('rerun')} re-run.")
+        if result.rerun_dir is not None:
+            say(f"The re-run is kept in {escape(str(result.rerun_dir))}.")
         return
-    table = Table(title=f"Differences from {result.recorded_dir.name}", title_justify="left")
-    for column in DIFFERENCE_COLUMNS:
-        table.add_column(column)
-    for row in result.differences.itertuples(index=False):
-        table.add_row(*(escape("" if _is_missing(value) else str(value)) for value in row))
-    console.print(table)
-    kept = escape(str(result.rerun_dir))
-    console.print(f"[bold red]Not verified:[/bold red] {len(result.differences)} difference(s); re-run kept in {kept}")
-
-
-def _is_missing(value: Any) -> bool:
-    """True for None / NaN / pd.NA (for printing)."""
-    import pandas as pd
-
-    return value is None or (not isinstance(value, (str, list)) and bool(pd.isna(value)))
+    differences = result.differences
+    say(f"[bold red]Not reproduced:[/bold red] {len(differences)} difference(s) from "
+        f"{escape(result.recorded_dir.name)}. {compared}")
+    for row in differences.head(_PRINTED_DIFFERENCES).itertuples(index=False):
+        where = row.table + (f".{row.column}" if row.column else "")
+        say(f"- {escape(where)}" + (f" ({escape(row.row)})" if row.row else "") + f": {row.kind}")
+        detail = f"    recorded {escape(str(row.recorded))}, re-run {escape(str(row.rerun))}"
+        if row.kind == "value" and row.tolerance != "exact":
+            detail += f" (relative difference {row.rel_difference:.1e}; allowed {row.tolerance})"
+        elif row.kind == "value":
+            detail += " (must be equal)"
+        say(detail)
+    if len(differences) > _PRINTED_DIFFERENCES:
+        say(f"... and {len(differences) - _PRINTED_DIFFERENCES} more.")
+    say(f"All differences: {escape(str(result.rerun_dir / DIFFERENCES_FILE))} (re-run kept in {escape(str(result.rerun_dir))}).")
 
 
 def strip_volatile(manifest: Mapping[str, Any]) -> Any:

@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from ponzoni_eval._core.files import atomic_replace_bytes, json_bytes, sha256_bytes
+from ponzoni_eval._core.reproducibility import PRECISIONS
 from ponzoni_eval._core.run_folder import (
     collect_outputs,
     DOCUMENTS_DIR,
@@ -109,7 +110,7 @@ class RunContext:
     min_cell: int | None = None
 
     def save_table(self, frame: "pd.DataFrame", name: str, *, caption: str | None = None, **publishing: Any) -> "pd.DataFrame":
-        """`save_table` into this run (``publish=``, ``count_columns=``, ``derived=``, ``threshold=`` as there); returns the table as written.
+        """`save_table` into this run (``publish=``, ``count_columns=``, ``derived=``, ``threshold=``, ``precision=`` as there); returns the table as written.
 
         Small counts are suppressed below the run's `min_cell` unless ``threshold=`` says otherwise.
         """
@@ -243,6 +244,7 @@ def save_table(
     count_columns: Sequence[str] | None = None,
     derived: Mapping[str, str] | None = None,
     threshold: int | None = None,
+    precision: str = "closed_form",
 ) -> "pd.DataFrame":
     """Write a result table to the run folder as CSV and parquet.
 
@@ -281,6 +283,13 @@ def save_table(
         The smallest count that is shown (default
         `ponzoni_eval.privacy.DEFAULT_MIN_CELL`, 5; a run's ``--min-cell``
         through `open_run`).
+    precision : {"closed_form", "fitted"}
+        How `ponzoni-eval verify` compares the table's float columns with a
+        re-run: ``"closed_form"`` (the default) for formulas, equal to 1e-12
+        relative; ``"fitted"`` for tables holding values from iterative fits
+        (mixed models, count regressions, omega) or computed from them, equal
+        to 1e-6 relative (see `ponzoni_eval._core.reproducibility`). Text and whole
+        numbers are always compared exactly.
 
     Returns
     -------
@@ -303,6 +312,8 @@ def save_table(
          role  n
     0  parent  3
     """
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
     threshold = DEFAULT_MIN_CELL if threshold is None else threshold
     table = _table_for_writing(frame)
     mark = marked_counts(table) or {}
@@ -340,6 +351,7 @@ def save_table(
             "parquet": f"{TABLES_DIR}/{stem}.parquet",
         },
         "sha256": {"csv": sha256_bytes(csv_data), "parquet": sha256_bytes(parquet_data)},
+        "precision": precision,
         "suppressed": (
             {"count_columns": list(count_columns), "threshold": threshold, **({"derived": dict(derived)} if derived else {})}
             if publish

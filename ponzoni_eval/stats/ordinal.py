@@ -12,10 +12,11 @@ from ponzoni_eval._core.errors import require_columns
 from ponzoni_eval._core.results import result_frame
 from ponzoni_eval.stats.common import (
     category_text,
+    fit_warnings,
+    newton_polish,
     not_run_row,
     observed_levels,
     select_outcome,
-    warning_messages,
     Z95,
 )
 
@@ -49,6 +50,82 @@ def _ordinal_design(data: pd.DataFrame, predictors: Sequence[str]) -> tuple[pd.D
             columns[f"{predictor}={level}"] = (series == level).to_numpy(dtype=float)
             labels.append(f"{predictor}: {level} vs {levels[0]}")
     return pd.DataFrame(columns, index=data.index), labels, notes
+
+
+_ORDERED_MODEL_CLASS: list[type] = []
+
+
+def _ordered_model_class() -> type:
+    """statsmodels ``OrderedModel`` (logit) with the analytic score and Hessian.
+
+    ``OrderedModel`` differentiates its log-likelihood numerically (finite
+    differences, relative error ~1e-6 in the Hessian), so its standard errors
+    carried that error, and it changed with the last bits of the linear
+    predictor (the BLAS kernel): the SEs of two CPUs differed at 1e-5. The
+    model, the likelihood and the parametrisation (coefficients; the first
+    cut-point and the logs of the increments) are statsmodels'; only the
+    derivatives are exact.
+
+    For an answer in category y, with u = c_y - x'b and l = c_(y-1) - x'b
+    (c_-1 = -inf, c_J-1 = +inf), p = F(u) - F(l), g = log p::
+
+        g_u = f(u) / p, g_l = -f(l) / p, f' = f (1 - 2F) for the logistic
+        g_uu = f'(u) / p - g_u^2, g_ll = -f'(l) / p - g_l^2, g_ul = -g_u g_l
+
+    and u, l are linear in b and the cut-points; the cut-points are
+    c_j = t_0 + sum_(m<=j) exp(t_m), whose second derivatives (exp(t_m) on
+    the diagonal) enter through g_u and g_l.
+    """
+    if _ORDERED_MODEL_CLASS:
+        return _ORDERED_MODEL_CLASS[0]
+    from statsmodels.miscmodels.ordinal_model import OrderedModel
+
+    class _AnalyticOrderedModel(OrderedModel):
+        def _pieces(self, params):
+            params = np.asarray(params, dtype=float)
+            exog = np.asarray(self.exog, dtype=float)
+            k = exog.shape[1]
+            n_cuts = self.k_levels - 1
+            increments = np.exp(params[k + 1:])
+            cut_jac = np.zeros((n_cuts, n_cuts))  # d c_j / d t_m
+            cut_jac[:, 0] = 1.0
+            for m in range(1, n_cuts):
+                cut_jac[m:, m] = increments[m - 1]
+            y = np.asarray(self.endog, dtype=int)
+            low, upp = self._bounds(params)
+            has_upp, has_low = y < n_cuts, y > 0
+            # d u / d params and d l / d params: -x for the coefficients, the cut-point's row for the thresholds
+            d_upp = np.hstack([-exog, np.where(has_upp[:, None], cut_jac[np.minimum(y, n_cuts - 1)], 0.0)])
+            d_low = np.hstack([-exog, np.where(has_low[:, None], cut_jac[np.maximum(y - 1, 0)], 0.0)])
+            cdf_u, cdf_l = self.cdf(upp), self.cdf(low)
+            pdf_u, pdf_l = self.pdf(upp), self.pdf(low)
+            prob = self.prob(low, upp)
+            g_u, g_l = pdf_u / prob, -pdf_l / prob
+            return k, n_cuts, increments, y, has_upp, has_low, d_upp, d_low, (cdf_u, cdf_l, pdf_u, pdf_l, prob, g_u, g_l)
+
+        def score_obs(self, params):
+            *_, d_upp, d_low, (*_, g_u, g_l) = self._pieces(params)
+            return g_u[:, None] * d_upp + g_l[:, None] * d_low
+
+        def score(self, params):
+            return self.score_obs(params).sum(axis=0)
+
+        def hessian(self, params):
+            k, n_cuts, increments, y, has_upp, has_low, d_upp, d_low, pieces = self._pieces(params)
+            cdf_u, cdf_l, pdf_u, pdf_l, prob, g_u, g_l = pieces
+            g_uu = pdf_u * (1.0 - 2.0 * cdf_u) / prob - g_u**2
+            g_ll = -pdf_l * (1.0 - 2.0 * cdf_l) / prob - g_l**2
+            g_ul = -g_u * g_l
+            hess = (d_upp.T @ (g_uu[:, None] * d_upp) + d_low.T @ (g_ll[:, None] * d_low)
+                    + d_upp.T @ (g_ul[:, None] * d_low) + d_low.T @ (g_ul[:, None] * d_upp))
+            # second derivatives of the cut-points: d^2 c_j / d t_m^2 = exp(t_m) for 1 <= m <= j
+            for m in range(1, n_cuts):
+                weight = np.sum(g_u[has_upp & (y >= m)]) + np.sum(g_l[has_low & (y - 1 >= m)])
+                hess[k + m, k + m] += increments[m - 1] * weight
+            return hess
+
+    _ORDERED_MODEL_CLASS.append(_AnalyticOrderedModel)
+    return _AnalyticOrderedModel
 
 
 def ordinal_model(
@@ -99,7 +176,13 @@ def ordinal_model(
     Notes
     -----
     logit P(Y <= j | x) = theta_j - x' beta, fitted by maximum likelihood
-    with statsmodels ``OrderedModel`` (BFGS), the parametrisation of R
+    with statsmodels ``OrderedModel`` given its analytic score and Hessian
+    (`_ordered_model_class`; statsmodels differentiates numerically): BFGS
+    to gtol 1e-8, then Newton steps until a step is below 1e-10, so the
+    estimate is at the maximum to rounding and the same on any CPU/BLAS
+    kernel. Standard errors come from the exact Hessian (and the exact
+    per-answer scores for the cluster-robust sandwich) instead of finite
+    differences (error ~1e-6); the parametrisation is that of R
     ``MASS::polr``: exp(beta) is the odds ratio of answering above any
     cut-point. Answer categories are the observed values; categories
     inside the range that nobody chose have no cut-point (the note lists
@@ -129,7 +212,6 @@ def ordinal_model(
     True
     """
     from scipy import stats
-    from statsmodels.miscmodels.ordinal_model import OrderedModel
 
     analysis = "cross_case_ordinal"
     predictors = list(predictors)
@@ -159,11 +241,12 @@ def ordinal_model(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            model = OrderedModel(endog, exog, distr="logit")
+            model = _ordered_model_class()(endog, exog, distr="logit")
             result = model.fit(**fit_kwargs)
         except (np.linalg.LinAlgError, ValueError) as exc:
             return not_run_row(analysis, outcome_item, "ordinal_logit", f"not fitted: {exc}; report a crosstab instead", n=n)
-    messages = warning_messages(caught)
+    result = newton_polish(model, result, **{k: v for k, v in fit_kwargs.items() if k not in ("method", "gtol", "maxiter")})
+    messages = fit_warnings(caught, result)
     k = exog.shape[1]
     beta = result.params.to_numpy(dtype=float)[:k]
     se = np.asarray(result.bse, dtype=float)[:k]

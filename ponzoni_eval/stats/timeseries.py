@@ -30,7 +30,7 @@ import pandas as pd
 
 from ponzoni_eval._core.errors import DataError
 from ponzoni_eval._core.results import RESULT_COLUMNS, result_frame, stack_results
-from ponzoni_eval.stats.common import formula_errors
+from ponzoni_eval.stats.common import fit_warnings, formula_errors, newton_polish
 from ponzoni_eval.stats.multitest import adjust_p
 
 __all__ = [
@@ -102,8 +102,21 @@ def _cameron_trivedi(y: np.ndarray, mu: np.ndarray) -> tuple[float, float]:
     return z, float(stats.norm.sf(z))
 
 
+# IRLS stops once a step moves no coefficient by more than 1e-10 (absolute) + 1e-10 (relative). IRLS is
+# Newton's method for the canonical log link, so the error after a step that small is of the order of
+# its square: the coefficients are at the optimum to rounding. statsmodels' default (deviance change
+# < 1e-8) stopped ~1e-5 away before the last step and left the coefficients ~1e-9 (relative) from the
+# optimum, enough for another CPU's BLAS kernel to stop elsewhere in the last digits.
+_IRLS_TOLERANCE = dict(tol_criterion="params", tol=1e-10, rtol=1e-10, maxiter=200)
+
+
 def _fit_counts(formula: str, data: pd.DataFrame, *, family: str, exposure: np.ndarray | None) -> _CountFit | str:
-    """Fit Poisson; switch to NB2 when asked or when overdispersed. A string says why nothing was fitted."""
+    """Fit Poisson; switch to NB2 when asked or when overdispersed. A string says why nothing was fitted.
+
+    Poisson by IRLS until a step changes no coefficient by more than about 1e-10
+    (`_IRLS_TOLERANCE`; the iteration converges quadratically, so the result
+    is at the maximum to rounding and does not depend on the BLAS kernel).
+    """
     import statsmodels.api as sm
     import statsmodels.formula.api as smf
 
@@ -113,14 +126,14 @@ def _fit_counts(formula: str, data: pd.DataFrame, *, family: str, exposure: np.n
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            poisson = smf.glm(formula, data, family=sm.families.Poisson(), exposure=exposure).fit()
+            poisson = smf.glm(formula, data, family=sm.families.Poisson(), exposure=exposure).fit(**_IRLS_TOLERANCE)
         except (np.linalg.LinAlgError, ValueError) as exc:
             return f"not fitted: {exc}"
     y = np.asarray(poisson.model.endog, dtype=float)
     mu = np.asarray(poisson.fittedvalues, dtype=float)
     pearson = float(poisson.pearson_chi2 / poisson.df_resid) if poisson.df_resid > 0 else float("nan")
     ct_z, ct_p = _cameron_trivedi(y, mu)
-    messages = _warning_text(caught)
+    messages = fit_warnings(caught)
 
     use_nb = family == "negative_binomial" or (family == "auto" and np.isfinite(ct_p) and ct_p < _OVERDISPERSION_ALPHA)
     if use_nb:
@@ -145,7 +158,18 @@ def _fit_counts(formula: str, data: pd.DataFrame, *, family: str, exposure: np.n
 
 
 def _fit_nb2(formula, data, *, exposure, start, y, mu):
-    """NB2 by maximum likelihood (alpha estimated), started from the Poisson fit."""
+    """NB2 by maximum likelihood (alpha estimated), started from the Poisson fit.
+
+    BFGS (in log alpha, so alpha stays positive) finds the maximum to its
+    default gradient tolerance, about 1e-5 of the mean log-likelihood
+    gradient; Newton steps with the analytic Hessian, in alpha, then polish
+    it until a step moves no parameter by more than 1e-10, which, Newton
+    converging quadratically, leaves the score at rounding level (~1e-12):
+    the same estimate, but no longer dependent on where BFGS happened to stop
+    on this CPU's BLAS kernel. BFGS's own convergence flag does not decide
+    (see `ponzoni_eval.stats.common.newton_polish`): on some kernels its line
+    search ends with "precision loss" at the same maximum.
+    """
     import statsmodels.formula.api as smf
 
     # Moment estimate of alpha from the Cameron-Trivedi auxiliary regression as a start value.
@@ -157,6 +181,7 @@ def _fit_nb2(formula, data, *, exposure, start, y, mu):
             result = model.fit(start_params=np.append(np.asarray(start), alpha_start), method="bfgs", maxiter=2000, disp=0)
         except (np.linalg.LinAlgError, ValueError) as exc:
             return f"negative binomial not fitted ({exc})"
+    result = newton_polish(model, result, disp=0)  # decides convergence, whatever BFGS's flag said
     alpha = float(result.params["alpha"])
     if not result.mle_retvals.get("converged", False):
         return "negative binomial did not converge"
@@ -164,14 +189,7 @@ def _fit_nb2(formula, data, *, exposure, start, y, mu):
         return "negative binomial alpha at the boundary (0)"
     if not np.all(np.isfinite(result.bse)):
         return "negative binomial standard errors not finite"
-    return result, _warning_text(caught)
-
-
-def _warning_text(caught) -> list[str]:
-    seen: dict[str, None] = {}
-    for w in caught:
-        seen.setdefault(str(w.message).strip().splitlines()[0], None)
-    return list(seen)
+    return result, fit_warnings(caught, result)
 
 
 def _wald_rows(fit: _CountFit, names: Sequence[str]):
@@ -236,6 +254,11 @@ def count_regression(
     refitted as NB2 with alpha estimated by maximum likelihood
     (statsmodels ``NegativeBinomial``, as ``MASS::glm.nb``); if that fit
     fails or alpha is estimated at 0, Poisson is kept and the note says so.
+    Both fits are driven to the maximum to rounding, not to a loose default
+    tolerance, so that another CPU's BLAS kernel gives the same digits:
+    Poisson by IRLS until a step moves no coefficient by more than ~1e-10
+    (quadratic convergence: the remaining error is ~1e-20), NB2 by BFGS and
+    then Newton steps (analytic Hessian) until a step is below 1e-10.
     The Pearson chi-squared / df is reported as a descriptive check
     (values well above 1 mean overdispersion). Rate ratios are exp(beta),
     CIs exp(beta +/- 1.96 SE).

@@ -6,13 +6,18 @@ Their outputs are checked by nbval (`make test`:
 
 import ast
 import json
+import os
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
 import pandas as pd
 import pytest
 
+from ponzoni_eval._core.reproducibility import compare_tables
 from ponzoni_eval.pipeline import run as run_module
 from ponzoni_eval.pipeline import verify
 
@@ -109,6 +114,56 @@ def test_a_fresh_run_reproduces_the_reference_run(tmp_path, monkeypatch):
     assert not any((reference / folder).exists() for folder in ("notebooks", "html", "figures", "documents"))
     assert sorted(path.stem for path in (reference / "tables").glob("*.parquet")) == sorted(manifest["outputs"]["tables"])
     monkeypatch.chdir(root)  # the manifest records the data folder relative to the repository
-    result = verify.verify_run(reference, jobs=2, notebooks_dir=NOTEBOOKS)
+    result = verify.verify_run(reference, jobs=2, notebooks_dir=NOTEBOOKS, keep=True)
     assert result.input_changes.empty, result.input_changes
     assert result.ok, result.differences.to_string()
+    assert result.outcome in ("identical", "reproduced within tolerance")
+    assert result.comparison.values["fitted"] > 1000 and result.comparison.values["closed_form"] > 1000
+    assert result.comparison.legacy_tables == []  # every reference table carries its precision class
+
+    # A deliberate change of one statistic is still found, with its table, row key and both values.
+    changed = tmp_path / "changed"
+    shutil.copytree(reference / "tables", changed)
+    table = pd.read_parquet(changed / "mixed_model.parquet")
+    target = table.index[table["effect_name"].eq("change") & table["outcome"].eq("trust")][0]
+    before = table.loc[target, "effect_size"]
+    table.loc[target, "effect_size"] = before * 1.001
+    table.to_parquet(changed / "mixed_model.parquet")
+    differences = compare_tables(changed, result.rerun_dir / "tables").differences
+    (difference,) = differences.to_dict("records")
+    assert (difference["table"], difference["column"], difference["kind"]) == ("mixed_model", "effect_size", "value")
+    assert f"case_id={table.loc[target, 'case_id']}" in difference["row"] and "outcome=trust" in difference["row"]
+    assert difference["recorded"] == repr(float(before * 1.001))
+    assert float(difference["rerun"]) == pytest.approx(before, rel=1e-6)
+    shutil.rmtree(result.rerun_dir.parents[1], ignore_errors=True)
+
+
+def _blas_kernels() -> set[str]:
+    from threadpoolctl import threadpool_info
+
+    return {info.get("architecture") for info in threadpool_info() if info.get("internal_api") == "openblas"}
+
+
+# Prescott (an old SSE3 kernel, 'Katmai' in threadpoolctl) and Haswell (AVX2, what OpenBLAS picks on
+# AMD EPYC and most laptops): two kernels unlike each other and, mostly, unlike this machine's.
+OTHER_KERNELS = {"Prescott": {"Katmai", "Prescott"}, "Haswell": {"Haswell"}}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kernel", sorted(OTHER_KERNELS))
+def test_the_reference_run_is_reproduced_under_another_blas_kernel(tmp_path, kernel):
+    """What a reviewer on another CPU sees: the reference verifies, and the platform is named as the cause."""
+    if _blas_kernels() & OTHER_KERNELS[kernel]:
+        pytest.skip(f"this machine runs the {kernel} kernel already; the other kernel's case covers it")
+    root = Path(__file__).resolve().parents[1]
+    environment = {**os.environ, "OPENBLAS_CORETYPE": kernel, "COLUMNS": "80", "TMPDIR": str(tmp_path)}
+    completed = subprocess.run(
+        [sys.executable, "-m", "ponzoni_eval.cli", "verify", "papermill_runs/reference", "--jobs", "2"],
+        cwd=root, env=environment, capture_output=True, text=True, timeout=900,
+    )
+    output = " ".join((completed.stdout + completed.stderr).split())
+    assert completed.returncode == 0, output[-3000:]
+    assert "Identical:" in output or "Reproduced within tolerance:" in output, output[-3000:]
+    assert "Not reproduced" not in output
+    reference_blas = json.loads((root / "papermill_runs/reference/manifest.json").read_text())["environment"]["blas"]
+    assert "the platform differs" in output and "BLAS" in output, (reference_blas, output[-3000:])

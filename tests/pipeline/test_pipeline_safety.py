@@ -107,7 +107,7 @@ def test_every_command_leaves_the_raw_folder_byte_identical(pipeline):
     assert sorted(set(after) - set(before)) == []  # nothing added
     assert sorted(set(before) - set(after)) == []  # nothing removed
     assert [path for path in before if before[path] != after[path]] == []  # nothing changed
-    assert "Verified" in pipeline["outcomes"]["verify"][1]
+    assert "Identical:" in pipeline["outcomes"]["verify"][1]  # same machine, same inputs: bit for bit
 
 
 def test_writes_leave_no_temporary_files(pipeline):

@@ -19,10 +19,10 @@ import pytest
 from ponzoni_eval import cli
 from ponzoni_eval.pipeline import run as run_module
 from ponzoni_eval._core.errors import DataError
-from ponzoni_eval.report.outputs import save_table
+from ponzoni_eval._core.reproducibility import compare_tables
 from ponzoni_eval.pipeline.run import INCOMPLETE_MARKER, resolve_run_dir, run_pipeline
 from ponzoni_eval.pipeline.engine import NotebookResult
-from ponzoni_eval.pipeline.verify import compare_tables, strip_volatile, verify_run
+from ponzoni_eval.pipeline.verify import strip_volatile, verify_run
 from ponzoni_eval.pipeline import executors
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
@@ -124,62 +124,6 @@ def test_latest_is_a_symlink_or_a_text_pointer(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
-def _tables(folder, frame):
-    save_table(frame, "result", folder)
-    return folder / "tables"
-
-
-def result_table(**changes):
-    frame = pd.DataFrame(
-        {
-            "case_id": ["slotervaart", "poelenburg_a"],
-            "n": pd.array([14, None], dtype="Int64"),
-            "p_value": [0.0031, float("nan")],
-            "effect_size": [0.9, 0.0],
-        }
-    )
-    for column, values in changes.items():
-        frame[column] = values
-    return frame
-
-
-def test_identical_tables_and_float_noise_are_no_difference(tmp_path):
-    recorded = _tables(tmp_path / "a", result_table())
-    noisy = result_table(p_value=[0.0031 * (1 + 1e-12), float("nan")], effect_size=[0.9, 1e-17])
-    assert compare_tables(recorded, _tables(tmp_path / "b", noisy)).empty
-
-
-@pytest.mark.parametrize(
-    "changes, column",
-    [
-        ({"p_value": [0.0031 * (1 + 1e-7), float("nan")]}, "p_value"),  # beyond 1e-9 relative
-        ({"p_value": [0.0031, 0.5]}, "p_value"),  # missing became a number
-        ({"n": pd.array([15, None], dtype="Int64")}, "n"),  # counts must match exactly
-        ({"n": pd.array([14, 0], dtype="Int64")}, "n"),  # missing is not zero
-        ({"case_id": ["slotervaart", "poelenburg_b"]}, "case_id"),
-    ],
-)
-def test_value_differences_are_found_per_column(tmp_path, changes, column):
-    recorded = _tables(tmp_path / "a", result_table())
-    differences = compare_tables(recorded, _tables(tmp_path / "b", result_table(**changes)))
-    assert differences[["table", "column", "kind", "n_different"]].values.tolist() == [["result", column, "values", 1]]
-    assert "data row" in differences.loc[0, "detail"]
-
-
-def test_missing_extra_and_reshaped_tables_are_found(tmp_path):
-    recorded = _tables(tmp_path / "a", result_table())
-    save_table(result_table(), "only_recorded", tmp_path / "a")
-    rerun = _tables(tmp_path / "b", result_table().drop(columns="effect_size"))
-    save_table(result_table(), "only_rerun", tmp_path / "b")
-    shorter = _tables(tmp_path / "c", result_table().iloc[:1])
-    floats_as_text = _tables(tmp_path / "d", result_table(p_value=["0.0031", None]))
-
-    kinds = compare_tables(recorded, rerun).set_index("table")["kind"].to_dict()
-    assert kinds == {"only_recorded": "missing_table", "only_rerun": "extra_table", "result": "columns"}
-    assert compare_tables(recorded, shorter).loc[:, "kind"].tolist() == ["missing_table", "rows"]
-    assert "dtype" in compare_tables(recorded, floats_as_text)["kind"].tolist()
-
-
 def test_bad_parameters_are_refused_before_anything_is_written(tmp_path):
     raw = make_raw(tmp_path / "raw")
     for bad in (dict(language="de"), dict(jobs=0), dict(alpha=1.5), dict(executor="spark"), dict(scheduler="tcp://127.0.0.1:1")):
@@ -257,7 +201,7 @@ def test_verify_stops_when_an_input_file_changed_and_names_it(tmp_path, capsys, 
     assert not result.ok and result.rerun_dir is None
     assert result.input_changes.values.tolist() == [["survey/wave_t0.csv", "changed"], ["cases.csv", "missing"], ["extra.csv", "added"]]
     printed = capsys.readouterr().err
-    assert "survey/wave_t0.csv" in printed and "Not verified" in printed
+    assert "survey/wave_t0.csv: changed" in printed and "Not reproduced: the input files are not the recorded ones" in printed
 
 
 def test_verify_refuses_what_is_not_a_finished_run(tmp_path):
@@ -333,7 +277,10 @@ def test_a_run_leaves_a_complete_folder(completed_run, workspace):
     assert sorted(manifest["inputs"]["notebooks"]) == ["01_case_report.ipynb", "02_cross_case.ipynb", "03_joint_display.ipynb"]
     assert manifest["dataset"] == {"synthetic": True}
     assert manifest["environment"]["packages"]["papermill"] and manifest["environment"]["python"].startswith("3.")
-    assert manifest["git"] is None or set(manifest["git"]) == {"commit", "dirty"}
+    assert manifest["git"] is None or set(manifest["git"]) == {"commit", "dirty", "sources_sha256"}
+    assert manifest["environment"]["cpu"] and manifest["environment"]["blas"]  # the platform, for verify's notes
+    assert manifest["environment"]["threads"]["OPENBLAS_NUM_THREADS"] == "1"  # what the kernels ran with
+    assert sorted(manifest["inputs"]["notebook_code"]) == sorted(manifest["inputs"]["notebooks"])
     assert manifest["status"] == "complete" and manifest["finished"] >= manifest["started"]
 
     tables = manifest["outputs"]["tables"]
@@ -433,7 +380,7 @@ def test_verify_reproduces_a_reference_run_without_notebooks(completed_run, work
     result = verify_run(reference, notebooks_dir=workspace["notebooks"])
     assert result.ok, result.differences
     assert result.rerun_dir is None  # cleaned up when everything matched
-    assert "Verified" in capsys.readouterr().err
+    assert "Identical: every value of reference was reproduced exactly" in " ".join(capsys.readouterr().err.split())
     # the re-run prepared its own processed tables; the user's were not touched
     assert {p: p.stat().st_mtime_ns for p in (workspace["root"] / "processed").iterdir()} == processed
 
@@ -450,8 +397,13 @@ def test_verify_names_a_table_that_does_not_reproduce(completed_run, workspace, 
         cli.main(["verify", str(reference), "--notebooks", str(workspace["notebooks"])])
     assert exit_info.value.code == 1
     printed = capsys.readouterr().err
-    assert "slotervaart-draws" in printed and "Not verified" in printed
-    rerun_dir = Path(" ".join(printed.split()).split("re-run kept in ")[1].strip())
+    flat = " ".join(printed.split())
+    assert "Not reproduced: 1 difference(s)" in flat and "- slotervaart-draws.value (" in flat
+    assert f"recorded {float(draws.loc[2, 'value'])!r}" in flat and "allowed relative 1e-12" in flat
+    listed = Path(flat.split("All differences: ")[1].split(" ")[0])
+    assert listed.name == "differences.csv"
+    rerun_dir = listed.parent
+    assert pd.read_csv(listed)[["table", "column", "kind"]].values.tolist() == [["slotervaart-draws", "value", "value"]]
     assert (rerun_dir / "tables" / "slotervaart-draws.parquet").is_file()
     shutil.rmtree(rerun_dir.parents[1])
 
@@ -581,7 +533,7 @@ def test_the_dask_executor_leaves_the_same_run_record_as_the_local_one(completed
     assert (on_dask.run_dir / failed["executed"]).is_file() and (on_dask.run_dir / failed["html"]["report"]).is_file()
 
     # every table of the notebooks that ran is the same; the failed case wrote none
-    differences = compare_tables(completed_run.run_dir / "tables", on_dask.run_dir / "tables")
+    differences = compare_tables(completed_run.run_dir / "tables", on_dask.run_dir / "tables").differences
     assert set(differences["kind"]) == {"missing_table"}
     assert all(name.startswith("poelenburg_a-") for name in differences["table"])
     assert {k: v for k, v in dask["outputs"]["figures"].items()} == {
