@@ -155,7 +155,7 @@ def test_the_reference_run_is_reproduced_under_another_blas_kernel(tmp_path, ker
     """What a reviewer on another CPU sees: the reference verifies, and the platform is named as the cause."""
     if _blas_kernels() & OTHER_KERNELS[kernel]:
         pytest.skip(f"this machine runs the {kernel} kernel already; the other kernel's case covers it")
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     environment = {**os.environ, "OPENBLAS_CORETYPE": kernel, "COLUMNS": "80", "TMPDIR": str(tmp_path)}
     completed = subprocess.run(
         [sys.executable, "-m", "ponzoni_eval.cli", "verify", "papermill_runs/reference", "--jobs", "2"],
