@@ -37,13 +37,13 @@ How a project becomes tables
   (characters, end exclusive) and ``text`` is the slice of the document.
   ``coder`` is the ``User`` (name, else id) named by the Coding's
   ``creatingUser``, else by the selection's, else the source's.
-* **Line ends.** REFI-QDA counts characters in the plain text, but exports
-  disagree on whether ``\\r\\n`` counts as one character or two. For a text
-  with ``\\r\\n`` both readings are tried: the one under which every
-  selection fits inside the text and more selection names (tools store the
-  start of the quote there) match the sliced text wins; a tie keeps the text as
-  stored. The reading used is in ``report.offsets`` and ``documents.text`` is
-  the text the offsets index, so ``text == documents.text[start:end]``.
+* **Positions.** Exports count ``startPosition`` / ``endPosition`` in code
+  points, UTF-16 code units (NVivo) or UTF-8 bytes, with ``\\r\\n`` as one
+  or two characters. `ponzoni_eval.qual.offsets.read_positions` chooses the
+  reading per source from the bounds, the selection names and word
+  boundaries; positions are converted to characters of ``documents.text``
+  (the text they index), so ``text == documents.text[start:end]``. The
+  reading used is in ``report.offsets``.
 * **Document variables.** Values come from ``Cases/Case/VariableValue`` for
   every source the case lists in ``SourceRef`` (named or, as MAXQDA and
   Quirkos write them, nameless cases) or that is coded to the case (NVivo),
@@ -90,7 +90,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -124,6 +124,7 @@ from ponzoni_eval.qual.model import (
     unique_ids,
     VariableMapping,
 )
+from ponzoni_eval.qual.offsets import read_positions, Span
 
 __all__ = [
     "read_qdc",
@@ -345,49 +346,6 @@ class _Selection:
     codings: list[tuple[str | None, str]]  # (user guid, code guid)
 
 
-def _fits(text: str, selections: list[_Selection]) -> tuple[bool, int, int]:
-    """Whether all selections lie inside ``text``, and how many names match their slices.
-
-    Tools store the start of the quote as the selection name (some shorten it
-    with an ellipsis or tidy its whitespace), so names are compared twice:
-    exactly, then with whitespace collapsed and trimmed (a tie-breaker).
-    """
-    inside = all(0 <= s.start <= s.end <= len(text) for s in selections)
-    exact = loose = 0
-    for s in selections:
-        name = s.name.rstrip("…")
-        piece = text[s.start:min(s.end, s.start + 200)]  # names are short; the head of the quote suffices
-        if name and piece.startswith(name[:40]):
-            exact += 1
-        squashed = re.sub(r"\s+", " ", name).strip().rstrip(".")[:20]
-        if squashed and re.sub(r"\s+", " ", piece).strip().startswith(squashed):
-            loose += 1
-    return inside, exact, loose
-
-
-def _choose_offsets(text: str, selections: list[_Selection], source: str, where: str) -> tuple[str, str]:
-    """The text the offsets index (as stored, or with \\r\\n as one character) and which it is."""
-    readings = [("as stored", text)]
-    if "\r\n" in text:
-        readings.append(("\\r\\n counted as one character", text.replace("\r\n", "\n")))
-    if len(readings) == 1:  # nothing to choose between: only check the bounds
-        scored = [(label, variant, all(0 <= s.start <= s.end <= len(variant) for s in selections), 0, 0)
-                  for label, variant in readings]
-    else:
-        scored = [(label, variant, *_fits(variant, selections)) for label, variant in readings]
-    fitting = [s for s in scored if s[2]]
-    if not fitting:
-        worst = max(selections, key=lambda s: s.end)
-        bad = next(s for s in selections if not (0 <= s.start <= s.end <= len(text)))
-        raise DataError(
-            f"selection {bad.guid} ({bad.start}-{bad.end}) lies beyond the end of the text of source "
-            f"'{source}', which has {len(text)} characters (furthest selection ends at {worst.end})",
-            file=where, rule="selection_bounds",
-        )
-    best = max(fitting, key=lambda s: (s[3], s[4]))  # max keeps the first (as stored) on a tie
-    return best[1], best[0]
-
-
 def _parse_project(
     root: ET.Element,
     where: str,
@@ -509,9 +467,12 @@ def _parse_project(
             continue
         reading = None
         if selections:
-            stored = text
-            text, reading = _choose_offsets(text, selections, label, where)
-            reading = reading if "\r\n" in stored else None
+            chosen = read_positions(text, [Span(s.guid, s.start, s.end, s.name) for s in selections],
+                                    source=label, where=where)
+            text, reading = chosen.text, chosen.label
+            selections = [replace(s, start=start, end=end) for s, (start, end) in zip(selections, chosen.spans)]
+            if chosen.warning:
+                report.warnings.append(chosen.warning)
         values, names = case_variables(guid)
         values.update(group_values.get(guid, {}))
         values.update(_variables_of(source, variable_names, f"source {label}", report))

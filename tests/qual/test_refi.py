@@ -348,7 +348,7 @@ def test_offsets_counted_on_crlf_text_are_used_as_stored(tmp_path):
     # Counting \r\n as two characters, 'wij' starts at 18; the selection name confirms the reading.
     project = read_qdpx(crlf_project(tmp_path, 18, 41, "wij willen"))
     assert project.segments["text"].tolist() == ["wij willen samenwerken."]
-    assert project.report.offsets == {"crlf": "as stored"}
+    assert project.report.offsets == {"crlf": "characters; \\r\\n counted as two characters"}
     assert "\r\n" in project.documents.loc[0, "text"]
 
 
@@ -356,7 +356,7 @@ def test_offsets_counted_with_crlf_as_one_character_are_detected(tmp_path):
     # The exporting tool normalised \r\n to \n before counting: 'wij' starts at 17, not 18.
     project = read_qdpx(crlf_project(tmp_path, 17, 40, "wij willen"))
     assert project.segments["text"].tolist() == ["wij willen samenwerken."]
-    assert project.report.offsets == {"crlf": "\\r\\n counted as one character"}
+    assert project.report.offsets == {"crlf": "characters; \\r\\n counted as one character"}
     document = project.documents.iloc[0]
     assert "\r" not in document["text"]
     assert document["text"][17:40] == "wij willen samenwerken."
@@ -365,8 +365,9 @@ def test_offsets_counted_with_crlf_as_one_character_are_detected(tmp_path):
 def test_crlf_selection_that_fits_only_the_stored_text_picks_it(tmp_path):
     # 60 characters with \r\n as two, 58 with \r\n as one: an end of 59 fits only the stored text.
     project = read_qdpx(crlf_project(tmp_path, 50, 59, ""))
-    assert project.report.offsets == {"crlf": "as stored"}
-    with raises("lies beyond the end of the text of source 'crlf', which has 60 characters"):
+    assert project.report.offsets == {"crlf": "characters; \\r\\n counted as two characters"}
+    with raises(r"source 'crlf' fit no reading of its text \(60 characters.*selection 66666666-0000-4000-8000-000000000001 "
+                r"\(50-61\) lies beyond the end of the text"):
         read_qdpx(crlf_project(tmp_path, 50, 61, ""))
 
 
@@ -591,8 +592,9 @@ def test_selection_beyond_the_end_of_its_text_is_refused(tmp_path):
     sources = (f'<TextSource guid="{G["src1"]}" name="Interview P01" plainTextPath="internal://{G["src1"]}.txt">'
                + selection("66666666-0000-4000-8000-000000000001", 70, 500, "own") + "</TextSource>")
     path = qdpx(tmp_path, {"project.qde": basic_project(sources=sources), f"sources/{G['src1']}.txt": TEXT1})
-    with raises(r"selection 66666666-0000-4000-8000-000000000001 \(70-500\) lies beyond the end of the text of "
-                r"source 'Interview P01', which has 78 characters"):
+    with raises(r"positions of source 'Interview P01' fit no reading of its text \(78 characters as stored; "
+                r"tried code points, UTF-16 code units and UTF-8 bytes\): .*selection "
+                r"66666666-0000-4000-8000-000000000001 \(70-500\) lies beyond the end of the text"):
         read_qdpx(path)
 
 

@@ -265,7 +265,9 @@ def test_atlasti_shape(tmp_path):
         "only files inside the project are read",
     ]
     # Quotation offsets count a Windows line end as one character (the text files have \r\n).
-    assert report.offsets == {A1: "\\r\\n counted as one character", A2: "\\r\\n counted as one character"}
+    assert report.offsets == {A1: "code points = UTF-16 code units; \\r\\n counted as one character",
+                              A2: "code points = UTF-16 code units; \\r\\n counted as one character",
+                              A3: "code points = UTF-16 code units"}
     assert not project.documents["text"].str.contains("\r").any()
     assert report.skipped == [{"kind": "AudioSource", "item": "Focusgroep moeders Poelenburg.m4a",
                                "reason": "not a text source; 1 selection(s) with 2 coding(s) not imported"}]
@@ -295,7 +297,7 @@ def test_maxqda_shape(tmp_path):
     counts = report.counts
     assert (counts["cases"], counts["selections.PDFSelection"], counts["uncoded_selections"]) == (4, 2, 1)
     assert counts["document_sets"] == 1 and "document_sets.variables" not in counts  # a document set is no variable
-    assert report.offsets == {}
+    assert report.offsets == dict.fromkeys([M1, M3, M2], "characters")
     assert codebook_rows(project) == [  # nested codes, all codable: parent codes are codes (and themes) too
         ("Samenwerking", None, None), ("Eigen bereidheid", "Samenwerking", None), ("Bereidheid ander", "Samenwerking", None),
         ("Samenwerking::Overig", "Samenwerking", None), ("Verwachtingen", None, None),
@@ -318,7 +320,7 @@ def test_nvivo_shape(tmp_path):
                                "pattern or a default in the mapping"]
     assert report.skipped == []
     # NVivo counts \r\n as two characters: the offsets index the text as stored.
-    assert report.offsets == dict.fromkeys([N1, N2, N3, N4], "as stored")
+    assert report.offsets == dict.fromkeys([N1, N2, N3, N4], "characters; \\r\\n counted as two characters")
     assert project.documents["text"].str.contains("\r\n").all()
     counts = report.counts
     assert (counts["case_nodes"], counts["case_codings"], counts["codings"]) == (3, 3, 21)
