@@ -134,6 +134,12 @@ def qda_import(
     counts = report.counts
     _out().print(f"Read {escape(report.format)}: {counts.get('codings', counts.get('segments', 0))} coded segments, "
               f"{counts.get('codes', 0)} codes, {counts.get('documents', 0)} documents.", highlight=False)
+    if counts.get("skipped_codings"):
+        _out().print(f"Not imported: {counts['skipped_codings']} coding(s) in {counts.get('skipped_selections', 0)} "
+                     "selection(s) of the skipped sources below.", highlight=False)
+    for item in report.skipped:
+        _out().print(f"[yellow]skipped:[/yellow] {escape(item['kind'])} '{escape(item['item'])}': "
+                     f"{escape(item['reason'])}", highlight=False)
     for warning in report.warnings:
         _out().print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
     _out().print("Wrote " + escape(", ".join(str(p) for p in written.values())), highlight=False)

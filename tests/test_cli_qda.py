@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from ponzoni_eval.cli import main
+from qda_builders import G, TEXT1, basic_project, qdpx, selection
 
 QDA = Path(__file__).parent / "fixtures" / "qda"
 
@@ -46,3 +47,23 @@ def test_hostile_file_is_a_one_line_error_not_a_traceback(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "bad.qdpx: is not a valid zip archive" in err and "Traceback" not in err
     assert not (tmp_path / "out").exists()
+
+
+def test_qda_import_prints_what_it_skipped_and_why(tmp_path, capsys):
+    # One source's text is a bare name found in sources/; the other's text is missing from the archive.
+    found = (f'<TextSource guid="{G["src1"]}" name="Interview P01.docx" plainTextPath="board_2017.txt">'
+             + selection("66666666-0000-4000-8000-000000000001", 30, 53, "own") + "</TextSource>")
+    missing = (f'<TextSource guid="{G["src2"]}" name="Interview P02.docx" plainTextPath="internal://gone.txt">'
+               + selection("66666666-0000-4000-8000-000000000002", 0, 5, "own")
+               + selection("66666666-0000-4000-8000-000000000003", 0, 5, "other", user="u_ab") + "</TextSource>")
+    path = qdpx(tmp_path, {"project.qde": basic_project(sources=found + missing,
+                                                        attributes='basePath="C:\\Users\\elena\\Documents"'),
+                           "sources/board_2017.txt": TEXT1})
+    assert run("qda-import", str(path), "--out", str(tmp_path / "out")) == 0
+    out = capsys.readouterr().out
+    assert "Read qdpx: 1 coded segments" in out
+    assert "Not imported: 2 coding(s) in 2 selection(s) of the skipped sources below." in out
+    assert ("skipped: TextSource 'Interview P02.docx': text file 'gone.txt' is not in the project's sources folder; "
+            "2 selection(s) with 2 coding(s) not imported") in " ".join(out.split())
+    written = (tmp_path / "out" / "qda_import_report.md").read_text(encoding="utf-8")
+    assert "elena" not in out and "elena" not in written

@@ -68,11 +68,13 @@ What is tolerated, what is refused
 ----------------------------------
 Tolerated (and noted in the report): an inner project file with another name
 than ``project.qde``; ``Sources/`` or ``sources/``; GUIDs with braces and in
-any letter case; ``\\r\\n`` offsets; nameless cases; an absolute ``basePath``
-(ignored: nothing outside the archive is ever read); non-ASCII names; a root
-element without namespace; sources that are not text (PDF, picture, audio,
-video) and their selections, which are counted and skipped; sources whose text
-lives outside the archive (``relative://``, ``absolute://``), skipped.
+any letter case; positions in UTF-16 units or bytes, ``\\r\\n`` as one
+character; nameless cases; an absolute ``basePath`` (not read and not echoed:
+nothing outside the project is ever read); non-ASCII names; a root element
+without namespace; sources that are not text (PDF, picture, audio, video) and
+their selections, which are counted and skipped; text sources whose text is
+missing or lies outside the project (see `_text_location`), skipped with their
+selections and codings counted and one warning.
 
 Refused with a `DataError` that names the file and what was refused: a DTD
 (``<!DOCTYPE``; it is how XXE and "billion laughs" attacks work, and REFI-QDA
@@ -81,8 +83,8 @@ member whose path is absolute or leaves the archive (``..``), a symbolic link,
 an encrypted or duplicate member; more members, more decompressed bytes or a
 higher compression ratio than `ArchiveLimits` allow (checked in the central
 directory and again while decompressing); a corrupt zip; a ``.qdpx`` without
-``.qde``; a selection outside its text; a ``CodeRef`` to a GUID that is not in
-the codebook; an ``internal://`` text file that is missing.
+``.qde``; a selection outside its text under every reading of the positions;
+a ``CodeRef`` to a GUID that is not in the codebook.
 """
 
 from __future__ import annotations
@@ -346,10 +348,61 @@ class _Selection:
     codings: list[tuple[str | None, str]]  # (user guid, code guid)
 
 
+_WINDOWS_ABSOLUTE = re.compile(r"^(?:[A-Za-z]:[\\/]|[\\/]{2})")
+
+
+def _path_parts(path: str) -> list[str]:
+    return [p for p in re.split(r"[\\/]+", path) if p not in ("", ".")]
+
+
+def _text_location(plain_text_path: str, base_path: str | None) -> tuple[str | None, str]:
+    """Where inside the project a source's ``plainTextPath`` points, as a name in its sources folder.
+
+    The same policy for ``.qdpx`` and bare ``.qde``: ``internal://x`` is
+    ``sources/x``; a bare relative name (``board_2017.txt``, ``sources/x.txt``)
+    is looked up in ``sources/`` (any letter case); an absolute path
+    (``absolute://``, ``file://`` or a plain ``C:\\...`` / ``/home/...``) is
+    followed only when it lies under the project's ``basePath``, and then read
+    from inside the project too. A path with ``..`` is never followed: nothing
+    outside the project is ever read.
+
+    Returns
+    -------
+    name : str or None
+        The name to look up in the sources folder, or None when the path is
+        not followed.
+    reason : str
+        Why not (for the report), without the path itself (it may hold a user
+        name); empty when ``name`` is given.
+    """
+    scheme, separator, rest = plain_text_path.strip().partition("://")
+    scheme = scheme.casefold() if separator else ""
+    if not separator:
+        rest = plain_text_path.strip()
+    if scheme == "file":
+        scheme = "absolute"
+    if scheme not in ("", "internal", "relative", "absolute"):
+        return None, f"text path has an unknown scheme '{scheme}://'"
+    if scheme != "internal" and (scheme == "absolute" or rest.startswith("/") or _WINDOWS_ABSOLUTE.match(rest)):
+        base = _path_parts(base_path or "")
+        parts = _path_parts(rest)
+        if not base or [p.casefold() for p in parts[:len(base)]] != [p.casefold() for p in base]:
+            return None, "text is outside the project (an absolute path not under the project's basePath)"
+        rest = "/".join(parts[len(base):])
+    parts = _path_parts(rest)
+    if ".." in parts:
+        return None, "text path leaves the project ('..'); not followed"
+    if len(parts) > 1 and parts[0].casefold() == "sources":
+        parts = parts[1:]
+    if not parts:
+        return None, "text path names no file"
+    return "/".join(parts), ""
+
+
 def _parse_project(
     root: ET.Element,
     where: str,
-    load_text: Callable[[str, str], str | None],
+    load_text: Callable[[str], str | None],
     mapping: VariableMapping,
     theme_from: ThemeFrom,
     report: ImportReport,
@@ -360,8 +413,9 @@ def _parse_project(
         if guid:
             users[guid] = (user.get("name") or user.get("id") or user.get("guid") or "").strip()
     report.count("users", len(users))
-    if root.get("basePath"):
-        report.warnings.append(f"basePath '{root.get('basePath')}' ignored: only files inside the project are read")
+    if root.get("basePath"):  # the exporting computer's folder: may hold a user or machine name, never echoed
+        report.warnings.append("the project's basePath (a folder on the exporting computer) is not read: "
+                               "only files inside the project are read")
 
     variable_names = {}
     for variable in _children(_child(root, "Variables"), "Variable"):
@@ -402,6 +456,7 @@ def _parse_project(
         return merged, names
 
     documents: list[dict[str, Any]] = []
+    missing_text_codings = 0
     raw_segments: list[tuple[int, _Selection, str | None]] = []  # (document index, selection, source user)
     for source in list(_child(root, "Sources") if _child(root, "Sources") is not None else []):
         kind = source.tag if isinstance(source.tag, str) else "?"
@@ -412,6 +467,8 @@ def _parse_project(
             codings = sum(len(_children(el, "Coding")) for el in selections)
             for el in selections:
                 report.count(f"selections.{el.tag}" + ("" if el.tag != "PlainTextSelection" else f" (in {kind})"))
+            report.count("skipped_selections", len(selections))
+            report.count("skipped_codings", codings)
             report.skip(kind, label, f"not a text source; {len(selections)} selection(s) with {codings} "
                                      "coding(s) not imported")
             continue
@@ -454,16 +511,23 @@ def _parse_project(
             report.count("source_codings", len(whole))
             report.skip("Coding", label, f"{len(whole)} coding(s) of the whole source (no selection) not imported")
 
-        text = None
+        text, reason = None, "source has neither PlainTextContent nor plainTextPath"
         content = _child(source, "PlainTextContent")
         if content is not None and content.text is not None:
             text = content.text
         elif source.get("plainTextPath"):
-            text = load_text(source.get("plainTextPath"), label)
+            name, reason = _text_location(source.get("plainTextPath"), root.get("basePath"))
+            if name is not None:
+                text = load_text(name)
+                reason = f"text file '{name.rsplit('/', 1)[-1]}' is not in the project's sources folder"
         if text is None:
-            reason = ("text is outside the project file" if source.get("plainTextPath")
-                      else "source has neither PlainTextContent nor plainTextPath")
-            report.skip("TextSource", label, f"{reason}; {len(selections)} selection(s) not imported")
+            n_codings = sum(len(s.codings) for s in selections)
+            report.count("skipped_text_sources")
+            report.count("skipped_selections", len(selections))
+            report.count("skipped_codings", n_codings)
+            missing_text_codings += n_codings
+            report.skip("TextSource", label, f"{reason}; {len(selections)} selection(s) with {n_codings} "
+                                             "coding(s) not imported")
             continue
         reading = None
         if selections:
@@ -480,6 +544,13 @@ def _parse_project(
                           "case_names": names, "offsets": reading})
         index = len(documents) - 1
         raw_segments.extend((index, s, _guid(source.get("creatingUser"))) for s in selections)
+
+    if report.counts.get("skipped_text_sources"):  # one warning, however many sources: the list is under Skipped
+        n = report.counts["skipped_text_sources"]
+        report.warnings.append(
+            f"{n} text source(s) skipped because their text is missing from the project or lies outside it; "
+            f"their {missing_text_codings} coding(s) are not imported "
+            "(see Skipped; export again with the sources included)")
 
     # Codebook; codings must point into it.
     codebook_element = _child(root, "CodeBook")
@@ -621,18 +692,11 @@ def read_qdpx(
         root = _checked_root(archive.read(project_info), where, "Project", (NS_PROJECT,), report)
         index = archive.sources_index(project_info)
 
-        def load_text(plain_text_path: str, source_name: str) -> str | None:
-            scheme, sep, rest = plain_text_path.partition("://")
-            if not sep or scheme.casefold() != "internal":
-                return None
-            info = index.get(file_key(rest))
+        def load_text(name: str) -> str | None:
+            info = index.get(file_key(name))
             if info is None:
-                raise DataError(
-                    f"source '{source_name}' points to {plain_text_path}, but the archive has no such file in "
-                    "its sources folder", file=str(path), rule="source_missing",
-                )
-            member_where = archive_member_label(str(path), info.filename)
-            return decode_text(archive.read(info), member_where, report)
+                return None
+            return decode_text(archive.read(info), archive_member_label(str(path), info.filename), report)
 
         return _parse_project(root, where, load_text, variable_mapping, theme_from, report)
 
@@ -646,16 +710,11 @@ def _read_bare_qde(path: Path, mapping: VariableMapping, theme_from: ThemeFrom, 
         for entry in folder.iterdir():
             index[file_key(entry.name)] = entry
 
-    def load_text(plain_text_path: str, source_name: str) -> str | None:
-        scheme, sep, rest = plain_text_path.partition("://")
-        if not sep or scheme.casefold() != "internal":
-            return None
-        entry = index.get(file_key(rest))
+    def load_text(name: str) -> str | None:
+        entry = index.get(file_key(name))
         if entry is None:
-            report.warnings.append(f"source '{source_name}': {plain_text_path} not found in a 'sources' folder "
-                                   f"beside {path.name}")
             return None
-        return decode_text(_read_local(entry, entry.parent, limits), str(entry), report)
+        return decode_text(_read_local(entry, entry.parent, limits), f"{path.name} [sources/{entry.name}]", report)
 
     return _parse_project(root, str(path), load_text, mapping, theme_from, report)
 

@@ -358,7 +358,7 @@ TABLE_CASES: dict[str, tuple[Callable[[Path], list], Problem]] = {
                             Problem("interviews.qdpx [project.qde]", "", "", "", "xml_namespace", ("namespace 'urn:QDA-XML:project:2.0'", "urn:QDA-XML:project:1.0"))),
     "selection_beyond_text": (_project(lambda: project_text_members(beyond_the_text())),
                               Problem("interviews.qdpx [project.qde]", "", "", "", "selection_bounds",
-                                      ("selection 66666666-0000-4000-8000-000000000001 (70-500) lies beyond the end of the text", "which has 78 characters"))),
+                                      ("selection 66666666-0000-4000-8000-000000000001 (70-500) lies beyond the end of the text", "78 characters as stored"))),
     "code_ref_to_unknown_guid": (_project(lambda: project_text_members(basic_project().replace(
         f'CodeRef targetGUID="{G["other"]}"'.encode(), b'CodeRef targetGUID="deadbeef-0000-4000-8000-000000000000"'))),
                                  Problem("interviews.qdpx [project.qde]", "", "", "", "code_ref",

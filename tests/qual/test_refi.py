@@ -418,7 +418,7 @@ def test_text_outside_the_archive_is_skipped_not_read(tmp_path):
                + selection("66666666-0000-4000-8000-000000000001", 0, 2, "own") + "</TextSource>")
     project = read_qdpx(qdpx(tmp_path, {"project.qde": basic_project(sources=sources)}))
     assert project.segments.empty
-    assert project.report.skipped[0]["reason"].startswith("text is outside the project file")
+    assert project.report.skipped[0]["reason"].startswith("text is outside the project (an absolute path not under")
 
 
 def test_root_without_namespace_is_read_with_a_warning(tmp_path):
@@ -619,10 +619,82 @@ def test_code_ref_to_an_unknown_guid_is_refused(tmp_path):
         read_qdpx(path)
 
 
-def test_missing_internal_text_file_is_refused(tmp_path):
-    path = qdpx(tmp_path, {"project.qde": basic_project()})
-    with raises(rf"source 'Interview P01.docx' points to internal://{G['src1']}.txt, but the archive has no such file"):
-        read_qdpx(path)
+def test_missing_internal_text_file_is_skipped_counted_and_warned_once(tmp_path):
+    # Source 1's text is missing, source 2's is there: source 2 is imported, source 1's codings counted.
+    second = (f'<TextSource guid="{G["src2"]}" name="Interview P02.docx" plainTextPath="internal://{G["src2"]}.txt">'
+              + selection("66666666-0000-4000-8000-000000000003", 3, 15, "own") + "</TextSource>")
+    third = second.replace(G["src2"], "44444444-0000-4000-8000-000000000003").replace("P02", "P03").replace(
+        "66666666-0000-4000-8000-000000000003", "66666666-0000-4000-8000-000000000004")
+    xml = basic_project().replace(b"</Sources>", (second + third).encode() + b"</Sources>")
+    project = read_qdpx(qdpx(tmp_path, {"project.qde": xml, f"sources/{G['src2']}.txt": TEXT2}))
+    assert project.segments["text"].tolist() == ["Güven groeit"]
+    report = project.report
+    assert report.skipped == [
+        {"kind": "TextSource", "item": "Interview P01.docx", "reason": f"text file '{G['src1']}.txt' is not in the "
+         "project's sources folder; 2 selection(s) with 2 coding(s) not imported"},
+        {"kind": "TextSource", "item": "Interview P03.docx", "reason": "text file "
+         "'44444444-0000-4000-8000-000000000003.txt' is not in the project's sources folder; 1 selection(s) with "
+         "1 coding(s) not imported"},
+    ]
+    assert (report.counts["skipped_text_sources"], report.counts["skipped_selections"],
+            report.counts["skipped_codings"]) == (2, 3, 3)
+    assert [w for w in report.warnings if "skipped" in w] == [
+        "2 text source(s) skipped because their text is missing from the project or lies outside it; their 3 "
+        "coding(s) are not imported (see Skipped; export again with the sources included)"]
+
+
+@pytest.mark.parametrize("plain_text_path", [
+    "board_2017.txt",  # a bare name: in sources/
+    "sources/board_2017.txt",
+    "Sources\\board_2017.txt",
+    "internal://board_2017.txt",
+    "relative://board_2017.txt",
+    "absolute://C:/Users/elena/Documents/ATLAS.ti/Project/sources/board_2017.txt",  # under basePath
+    "C:\\Users\\elena\\Documents\\ATLAS.ti\\Project\\board_2017.txt",
+    "file:///C:/Users/elena/Documents/ATLAS.ti/Project/Sources/BOARD_2017.TXT",
+])
+@pytest.mark.parametrize("container", ["qdpx", "qde"])
+def test_text_paths_resolve_inside_the_project_only(tmp_path, plain_text_path, container):
+    sources = (f'<TextSource guid="{G["src1"]}" name="board" plainTextPath="{plain_text_path}">'
+               + selection("66666666-0000-4000-8000-000000000001", 30, 53, "own") + "</TextSource>")
+    xml = basic_project(sources=sources, attributes='basePath="C:\\Users\\elena\\Documents\\ATLAS.ti\\Project"')
+    if container == "qdpx":
+        path = qdpx(tmp_path, {"project.qde": xml, "Sources/board_2017.txt": TEXT1})
+    else:
+        (tmp_path / "Sources").mkdir()
+        (tmp_path / "Sources" / "board_2017.txt").write_text(TEXT1, encoding="utf-8")
+        path = tmp_path / "project.qde"
+        path.write_bytes(xml)
+    project = read_qdpx(path)
+    assert project.segments["text"].tolist() == ["wij willen samenwerken."]
+    assert project.report.skipped == []
+
+
+@pytest.mark.parametrize(("plain_text_path", "reason"), [
+    ("../board_2017.txt", "text path leaves the project ('..'); not followed"),
+    ("sources/../../board_2017.txt", "text path leaves the project ('..'); not followed"),
+    ("absolute://D:/Other/board_2017.txt", "text is outside the project (an absolute path not under the project's basePath)"),
+    ("/home/elena/board_2017.txt", "text is outside the project (an absolute path not under the project's basePath)"),
+    ("https://example.org/board_2017.txt", "text path has an unknown scheme 'https://'"),
+])
+@pytest.mark.parametrize("container", ["qdpx", "qde"])
+def test_text_paths_leaving_the_project_are_never_followed(tmp_path, plain_text_path, reason, container):
+    (tmp_path / "board_2017.txt").write_text(TEXT1, encoding="utf-8")  # the file the path would reach
+    project_dir = tmp_path / "project"
+    project_dir.mkdir()
+    sources = (f'<TextSource guid="{G["src1"]}" name="board" plainTextPath="{plain_text_path}">'
+               + selection("66666666-0000-4000-8000-000000000001", 30, 53, "own") + "</TextSource>")
+    xml = basic_project(sources=sources, attributes='basePath="C:\\Users\\elena\\Project"')
+    if container == "qdpx":
+        path = qdpx(project_dir, {"project.qde": xml, "sources/other.txt": TEXT2})
+    else:
+        (project_dir / "sources").mkdir()
+        path = project_dir / "project.qde"
+        path.write_bytes(xml)
+    report = read_qdpx(path).report
+    assert report.skipped == [{"kind": "TextSource", "item": "board",
+                               "reason": f"{reason}; 1 selection(s) with 1 coding(s) not imported"}]
+    assert "elena" not in report.to_markdown()
 
 
 def test_missing_file_and_unknown_format(tmp_path):

@@ -261,8 +261,7 @@ def test_atlasti_shape(tmp_path):
     report = project.report
     assert report.warnings == [
         "project file is 'Samenwerking Poelenburg.qde', not 'project.qde'; read anyway",
-        "basePath 'C:\\Users\\onderzoeker\\Documents\\Scientific Software\\ATLASti.23\\Samenwerking Poelenburg' ignored: "
-        "only files inside the project are read",
+        "the project's basePath (a folder on the exporting computer) is not read: only files inside the project are read",
     ]
     # Quotation offsets count a Windows line end as one character (the text files have \r\n).
     assert report.offsets == {A1: "code points = UTF-16 code units; \\r\\n counted as one character",
@@ -359,7 +358,7 @@ def test_a_project_written_by_this_package_imports_with_its_counts_per_code_and_
 # --- through the raw-data path -----------------------------------------------------------------------
 
 EXPECTED_WARNINGS = {  # (rule, message start) of each validation warning, nothing else
-    "atlasti": [("qda_import", "project file is 'Samenwerking Poelenburg.qde'"), ("qda_import", "basePath 'C:"),
+    "atlasti": [("qda_import", "project file is 'Samenwerking Poelenburg.qde'"), ("qda_import", "the project's basePath"),
                 ("qda_skipped", "AudioSource 'Focusgroep moeders Poelenburg.m4a' not imported")],
     "maxqda": [("qda_import", "code name 'Overig' occurs under several parents"),
                ("qda_skipped", "PDFSource 'Verslag bijeenkomst 12-03' not imported")],
