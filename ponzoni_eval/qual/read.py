@@ -47,8 +47,9 @@ How a project becomes tables
 * **Document variables.** Values come from ``Cases/Case/VariableValue`` for
   every source the case lists in ``SourceRef`` (named or, as MAXQDA and
   Quirkos write them, nameless cases) or that is coded to the case (NVivo),
-  then from sets of sources named ``Name::Value`` (ATLAS.ti document groups:
-  ``Casus::Poelenburg A`` gives ``Casus`` = ``Poelenburg A``), then from the
+  then from sets of sources named ``Name::Value`` or ``Name: Value`` (ATLAS.ti
+  document groups: ``Casus::Poelenburg A`` gives ``Casus`` = ``Poelenburg A``;
+  groups whose name does not parse are listed in one warning), then from the
   source's own ``TextSource/VariableValue``; later ones win. They fill
   ``participant_id``, ``case_id`` and ``wave`` through a `VariableMapping`
   (see `load_mapping`): by default a variable called like the target in
@@ -129,6 +130,7 @@ from ponzoni_eval.qual.model import (
 from ponzoni_eval.qual.offsets import read_positions, Span
 
 __all__ = [
+    "group_variable",
     "read_qdc",
     "read_qdpx",
 ]
@@ -255,26 +257,29 @@ def _constructs_from_sets(sets: ET.Element | None, report: ImportReport) -> dict
 
 
 def _document_groups(sets: ET.Element | None, report: ImportReport) -> dict[str, dict[str, str]]:
-    """Document variables from sets of sources named ``Name::Value`` (ATLAS.ti document groups).
+    """Document variables from sets of sources named ``Name::Value`` or ``Name: Value`` (ATLAS.ti document groups).
 
     ATLAS.ti has no document variables; its document groups travel as
     ``Set`` elements listing ``MemberSource``. A group called
     ``Casus::Poelenburg A`` gives its documents the variable ``Casus`` with the
-    value ``Poelenburg A`` (the same ``::`` convention as ATLAS.ti code names).
-    Sets of sources without ``::`` (MAXQDA document sets, plain groups) are
-    counted and otherwise left alone.
+    value ``Poelenburg A`` (the same ``::`` convention as ATLAS.ti code names);
+    ``gender: male`` (one colon) gives ``gender`` = ``male``. Sets of sources
+    whose name does not parse (MAXQDA document sets, plain groups) are counted
+    and listed in one report warning, so a misspelt group is not lost silently.
     """
     values: dict[str, dict[str, str]] = {}
+    unparsed = []
     for set_element in _children(sets, "Set"):
         sources = [_guid(m.get("targetGUID") or m.get("guid")) for m in _children(set_element, "MemberSource")]
         sources = [guid for guid in sources if guid]
         if not sources:
             continue
         report.count("document_sets")
-        variable, separator, value = (set_element.get("name") or "").partition("::")
-        variable, value = variable.strip(), value.strip()
-        if not (separator and variable and value):
+        parsed = group_variable(set_element.get("name") or "")
+        if parsed is None:
+            unparsed.append(set_element.get("name") or "(no name)")
             continue
+        variable, value = parsed
         report.count("document_sets.variables")
         for guid in sources:
             current = values.setdefault(guid, {})
@@ -283,7 +288,37 @@ def _document_groups(sets: ET.Element | None, report: ImportReport) -> dict[str,
                                        f"('{current[variable]}', '{value}'); kept '{current[variable]}'")
                 continue
             current[variable] = value
+    if unparsed:
+        report.warnings.append(
+            f"{len(unparsed)} document group(s) not read as a variable (name not 'Variable::Value' or "
+            "'Variable: Value'): " + ", ".join(f"'{name}'" for name in unparsed))
     return values
+
+
+_GROUP_VARIABLE = re.compile(r"^\s*(?P<variable>[^:]+?)\s*(?:::|:)\s*(?P<value>\S.*?)\s*$")
+
+
+def group_variable(name: str) -> tuple[str, str] | None:
+    """(variable, value) from a document group's name, or None when it does not parse.
+
+    ATLAS.ti has no document variables; teams name document groups
+    ``Casus::Poelenburg A`` or ``gender: male``. The first ``::`` (else the
+    first ``:``) separates the variable from the value; both must be non-empty.
+
+    Examples
+    --------
+    >>> group_variable("Casus::Poelenburg A"), group_variable("gender: male"), group_variable("Vrouwen")
+    (('Casus', 'Poelenburg A'), ('gender', 'male'), None)
+    >>> group_variable("Tijd::10:30")
+    ('Tijd', '10:30')
+    """
+    variable, separator, value = name.partition("::")
+    if separator and variable.strip() and value.strip():
+        return variable.strip(), value.strip()
+    if separator:
+        return None
+    match = _GROUP_VARIABLE.match(name)
+    return (match.group("variable"), match.group("value")) if match else None
 
 
 def _build_codebook(

@@ -24,7 +24,7 @@ from ponzoni_eval._core.errors import DataError
 from ponzoni_eval.qual.model import NS_CODEBOOK, NS_PROJECT, SEGMENT_COLUMNS, load_mapping
 from ponzoni_eval.qual.archive import ArchiveLimits
 from ponzoni_eval.qual.importer import import_qda
-from ponzoni_eval.qual.read import read_qdc, read_qdpx
+from ponzoni_eval.qual.read import group_variable, read_qdc, read_qdpx
 from ponzoni_eval.qual.write import write_qdc, write_qdpx
 from qda_builders import (
     BILLION_LAUGHS,
@@ -233,6 +233,32 @@ def test_document_groups_named_variable_value_become_document_variables(tmp_path
     assert project.report.counts["document_sets"] == 4 and project.report.counts["document_sets.variables"] == 3
     assert any("in two groups for variable 'Casus' ('Poelenburg A', 'Slotervaart'); kept 'Poelenburg A'" in w
                for w in project.report.warnings)
+
+
+def test_document_groups_in_every_spelling_and_the_ones_that_do_not_parse_are_reported(tmp_path):
+    def group(number: int, name: str, *sources: str) -> str:
+        members = "".join(f'<MemberSource targetGUID="{guid}"/>' for guid in sources)
+        return f'<Set guid="77777777-0000-4000-8000-00000000002{number}" name="{name}">{members}</Set>'
+
+    sets = ("<Sets>" + group(1, "gender: male", G["src1"]) + group(2, "Casus : Slotervaart", G["src1"], G["src2"])
+            + group(3, "Tijd::10:30", G["src2"]) + group(4, "Moeders", G["src1"]) + group(5, "Casus::", G["src2"])
+            + group(6, ": geen naam", G["src2"]) + "</Sets>")
+    project = read_qdpx(two_source_qdpx(tmp_path, two_source_project("", sets=sets)))
+    variables = project.documents["variables"].tolist()
+    assert variables[0] == {"gender": "male", "Casus": "Slotervaart"}
+    assert variables[1] == {"Casus": "Slotervaart", "Tijd": "10:30"}
+    assert project.segments["case_id"].tolist() == ["Slotervaart", "Slotervaart"]
+    assert (project.report.counts["document_sets"], project.report.counts["document_sets.variables"]) == (6, 3)
+    assert ("3 document group(s) not read as a variable (name not 'Variable::Value' or 'Variable: Value'): "
+            "'Moeders', 'Casus::', ': geen naam'") in project.report.warnings
+
+
+def test_group_variable_spellings():
+    assert group_variable("Casus::Poelenburg A") == ("Casus", "Poelenburg A")
+    assert group_variable("gender: male") == ("gender", "male")
+    assert group_variable("Meting :: T1") == ("Meting", "T1")
+    assert group_variable("Tijd::10:30") == ("Tijd", "10:30")
+    assert [group_variable(name) for name in ("Vrouwenvereniging", "Casus::", "::x", ": x", "x:")] == [None] * 5
 
 
 def test_case_nodes_are_cases_not_codes_and_their_codings_place_sources_in_cases(tmp_path):

@@ -262,6 +262,7 @@ def test_atlasti_shape(tmp_path):
     assert report.warnings == [
         "project file is 'Samenwerking Poelenburg.qde', not 'project.qde'; read anyway",
         "the project's basePath (a folder on the exporting computer) is not read: only files inside the project are read",
+        "1 document group(s) not read as a variable (name not 'Variable::Value' or 'Variable: Value'): 'Vrouwenvereniging'",
     ]
     # Quotation offsets count a Windows line end as one character (the text files have \r\n).
     assert report.offsets == {A1: "code points = UTF-16 code units; \\r\\n counted as one character",
@@ -289,7 +290,9 @@ def test_atlasti_shape(tmp_path):
 def test_maxqda_shape(tmp_path):
     project = imported("maxqda", tmp_path)
     report = project.report
-    assert report.warnings == ["code name 'Overig' occurs under several parents; named by full path: "
+    assert report.warnings == ["1 document group(s) not read as a variable (name not 'Variable::Value' or "
+                               "'Variable: Value'): 'Voormeting'",  # a MAXQDA document set, reported not lost
+                               "code name 'Overig' occurs under several parents; named by full path: "
                                "Samenwerking::Overig, Verwachtingen::Overig"]
     assert report.skipped == [{"kind": "PDFSource", "item": "Verslag bijeenkomst 12-03",
                                "reason": "not a text source; 2 selection(s) with 3 coding(s) not imported"}]
@@ -359,8 +362,10 @@ def test_a_project_written_by_this_package_imports_with_its_counts_per_code_and_
 
 EXPECTED_WARNINGS = {  # (rule, message start) of each validation warning, nothing else
     "atlasti": [("qda_import", "project file is 'Samenwerking Poelenburg.qde'"), ("qda_import", "the project's basePath"),
+                ("qda_import", "1 document group(s) not read as a variable"),
                 ("qda_skipped", "AudioSource 'Focusgroep moeders Poelenburg.m4a' not imported")],
-    "maxqda": [("qda_import", "code name 'Overig' occurs under several parents"),
+    "maxqda": [("qda_import", "1 document group(s) not read as a variable"),
+               ("qda_import", "code name 'Overig' occurs under several parents"),
                ("qda_skipped", "PDFSource 'Verslag bijeenkomst 12-03' not imported")],
     "nvivo": [("qda_import", "participant_id is missing for 1 document(s)")],
 }
