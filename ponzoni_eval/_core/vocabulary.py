@@ -29,6 +29,9 @@ EVENT_TYPES = (
 )
 """Process events counted in the activity log."""
 
+MEMO_KINDS = ("project", "code", "document", "selection", "coding", "case")
+"""What a memo imported from a QDA project annotates (``memos.annotates``)."""
+
 MISSING_REASONS = ("not_answered", "dont_know", "not_applicable", "dropped_out", "not_administered")
 """Why a survey value is missing (optional; empty means unknown)."""
 

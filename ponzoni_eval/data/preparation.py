@@ -68,7 +68,7 @@ from ponzoni_eval.data.validate import validate_raw, ValidationReport
 from ponzoni_eval.integrate.map import load_integration_map, MAP_FILENAME
 from ponzoni_eval.integrate.overrides import OVERRIDES_FILENAME, read_overrides
 from ponzoni_eval.privacy.names import name_variants, read_name_list
-from ponzoni_eval.privacy.redaction import redact_documents, redact_transcripts
+from ponzoni_eval.privacy.redaction import redact, redact_documents, redact_transcripts
 
 __all__ = [
     "prepare",
@@ -170,6 +170,13 @@ def processed_tables(
             out["documents"] = documents
         if segments is not None:
             out["coded_segments"] = segments
+    if "memos" in out:  # notes and comments speak of the same people as the transcripts: redacted the same way
+        memos, replaced = out["memos"], 0
+        for column in ("text", "title"):
+            redacted = redact(memos[column], terms)
+            replaced += redacted.attrs["n_replacements"]
+            memos[column] = redacted
+        memos.attrs["n_replacements"] = replaced
     return out
 
 
@@ -430,7 +437,7 @@ def prepare(raw_dir: Path | str, out_dir: Path | str) -> dict:
         # counts only: the terms themselves stay in redaction_terms.parquet
         "redaction": {
             "terms": int(len(tables[REDACTION_TERMS])) if REDACTION_TERMS in tables else 0,
-            "replacements": {name: int(tables[name].attrs.get("n_replacements", 0)) for name in ("documents", "coded_segments") if name in tables},
+            "replacements": {name: int(tables[name].attrs.get("n_replacements", 0)) for name in ("documents", "coded_segments", "memos") if name in tables},
         },
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }

@@ -42,7 +42,7 @@ REFI-QDA projects
 -----------------
 A REFI-QDA project (``.qdpx``, or a bare ``.qde`` with its ``sources``
 folder) in a raw folder is where the interviews come from: `read_raw_dir`
-imports it with `ponzoni_eval.qual.importer.import_qda` into the ``coded_segments``,
+imports it with `ponzoni_eval.qual.importer.import_qda_project` into the ``coded_segments``,
 ``codebook`` and ``documents`` tables, passing ``qda_mapping.toml`` beside it
 (if any) as the variable mapping. The project then supplies those three
 tables: a ``coded_segments``, ``codebook`` or ``documents`` file beside it is
@@ -79,7 +79,7 @@ import pandas as pd
 
 from ponzoni_eval._core.errors import DataError, Problem, ValidationFailed
 from ponzoni_eval.data import schema
-from ponzoni_eval.qual.importer import import_qda
+from ponzoni_eval.qual.importer import import_qda_project
 from ponzoni_eval.qual.model import ImportReport
 
 __all__ = [
@@ -104,7 +104,7 @@ SPSS_SUFFIXES = (".sav", ".zsav")
 TABLE_SUFFIXES = CSV_SUFFIXES + XLSX_SUFFIXES + SPSS_SUFFIXES
 QDA_SUFFIXES = (".qdpx", ".qde", ".qdc")
 QDA_PROJECT_SUFFIXES = (".qdpx", ".qde")
-QDA_TABLES = ("coded_segments", "codebook", "documents")
+QDA_TABLES = ("coded_segments", "codebook", "documents", "memos")
 """The tables a REFI-QDA project supplies."""
 QDA_MAPPING_FILE = "qda_mapping.toml"
 """Variable mapping for the project (see `ponzoni_eval.qual.model.load_mapping`), read when it sits beside it."""
@@ -928,9 +928,11 @@ def _import_qda_project(project: Path, root: Path) -> tuple[dict[str, pd.DataFra
     """Import a REFI-QDA project as raw tables; refusals become an error, report warnings become warnings."""
     mapping = root / QDA_MAPPING_FILE
     try:
-        segments, codebook, documents, report = import_qda(project, mapping=mapping if mapping.is_file() else None)
+        imported = import_qda_project(project, mapping=mapping if mapping.is_file() else None)
     except DataError as exc:
         return {}, None, {}, [_import_problem(exc, project)]
+
+    segments, codebook, documents, report = imported.segments, imported.codebook, imported.documents, imported.report
 
     def numbered(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
         out = frame.loc[:, [c for c in columns if c in frame.columns]].reset_index(drop=True)
@@ -943,6 +945,8 @@ def _import_qda_project(project: Path, root: Path) -> tuple[dict[str, pd.DataFra
         # Not the name the document has in the QDA program: it often holds a person's name.
         "documents": numbered(documents, schema.TABLES["documents"].schema.columns),
     }
+    if not imported.memos.empty:  # only projects with notes or comments have a memos table
+        tables["memos"] = numbered(imported.memos, schema.TABLES["memos"].schema.columns)
     name_of = dict(zip(documents["document_id"], documents["name"]))
     in_document = "document '" + tables["documents"]["document_id"].map(name_of).astype("str") + "'"
     segments = tables["coded_segments"]
@@ -952,6 +956,8 @@ def _import_qda_project(project: Path, root: Path) -> tuple[dict[str, pd.DataFra
         + segments["start"].astype("str") + "-" + segments["end"].astype("str") + ", coder '" + segments["coder"].astype("str") + "'",
         "codebook": "code '" + tables["codebook"]["code"].astype("str") + "'",
     }
+    if "memos" in tables:
+        row_labels["memos"] = tables["memos"]["annotates"].astype("str") + " memo " + tables["memos"]["memo_id"].astype("str")
     problems = [
         Problem("warning", project.name, None, None, None, "qda_import", warning) for warning in report.warnings
     ] + [

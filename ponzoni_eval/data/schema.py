@@ -29,6 +29,7 @@ from ponzoni_eval._core.vocabulary import (  # noqa: F401
     WAVES,
     WAVE_LABELS,
     EVENT_TYPES,
+    MEMO_KINDS,
     MISSING_REASONS,
     MEASUREMENT_LEVELS,
     ID_PATTERN,
@@ -249,7 +250,27 @@ def _build_schemas() -> dict[str, Any]:
         strict=False,
     )
 
+    MEMOS = pa.DataFrameSchema(
+        {
+            "memo_id": pa.Column(str, unique=True, description="Memo identifier (memo_001, ... in the order of the project file).", **_id),
+            "annotates": pa.Column(str, pa.Check.isin(MEMO_KINDS), description="What the memo is about: " + ", ".join(MEMO_KINDS) + "."),
+            "document_id": pa.Column(str, nullable=True, description="Document the memo belongs to (document, selection and coding memos)."),
+            "code": pa.Column(str, nullable=True, description="Code the memo belongs to (code and coding memos)."),
+            "start": pa.Column(int, pa.Check.ge(0), nullable=True, description="Start of the selection a selection or coding memo belongs to (characters, as in coded_segments)."),
+            "end": pa.Column(int, pa.Check.ge(0), nullable=True, description="End of that selection (exclusive)."),
+            "author": pa.Column(str, nullable=True, description="User who wrote the memo, as the coder column."),
+            "created": pa.Column(str, nullable=True, description="When it was written, as exported (ISO 8601)."),
+            "title": pa.Column(str, nullable=True, description="The note's name, if it has one."),
+            "text": pa.Column(str, nullable=True, description="The memo; names, e-mail addresses and phone numbers are redacted in the processed table, as in interview texts."),
+        },
+        name="memos",
+        description="Project notes, code memos, document memos and comments on selections and codings from a REFI-QDA "
+        "project (the audit trail); only present when the project has any.",
+        strict=False,
+    )
+
     return {
+        "MEMOS": MEMOS,
         "CASES": CASES,
         "PARTICIPANTS": PARTICIPANTS,
         "INSTRUMENT": INSTRUMENT,
@@ -287,6 +308,7 @@ def _build_tables(schemas: dict[str, Any]) -> dict[str, TableSpec]:
             TableSpec("coded_segments", schemas["CODED_SEGMENTS"], False, ()),
             TableSpec("codebook", schemas["CODEBOOK"], False, ("code",)),
             TableSpec("documents", schemas["DOCUMENTS"], False, ("document_id",)),
+            TableSpec("memos", schemas["MEMOS"], False, ("memo_id",)),
         )
     }
 
@@ -297,7 +319,7 @@ def _build_tables(schemas: dict[str, Any]) -> dict[str, TableSpec]:
 # import TABLES` work as before.
 _LAZY: dict[str, Any] = {}
 _LAZY_NAMES = frozenset({"CASES", "PARTICIPANTS", "INSTRUMENT", "SURVEY_RESPONSES", "ACTIVITY_LOG",
-                         "CODED_SEGMENTS", "CODEBOOK", "DOCUMENTS", "TABLES"})
+                         "CODED_SEGMENTS", "CODEBOOK", "DOCUMENTS", "MEMOS", "TABLES"})
 
 
 def __getattr__(name: str) -> Any:

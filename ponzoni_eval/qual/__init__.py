@@ -12,6 +12,7 @@ _SURFACE = {
         "CODEBOOK_COLUMNS",
         "DOCUMENT_COLUMNS",
         "ImportReport",
+        "MEMO_COLUMNS",
         "NS_CODEBOOK",
         "NS_PROJECT",
         "QdaProject",
@@ -37,6 +38,7 @@ _SURFACE = {
     ],
     "importer": [
         "import_qda",
+        "import_qda_project",
         "import_qda_to_folder",
     ],
     "quantitize": [

@@ -9,12 +9,13 @@ import pandas as pd
 
 from ponzoni_eval._core.errors import DataError
 from ponzoni_eval._core.files import atomic_write_umask
-from ponzoni_eval.qual.model import ImportReport, ThemeFrom, VariableMapping
+from ponzoni_eval.qual.model import ImportReport, QdaProject, ThemeFrom, VariableMapping
 from ponzoni_eval.qual.read import read_qdpx
 from ponzoni_eval.qual.vendor_tables import read_coded_segments_export
 
 __all__ = [
     "import_qda",
+    "import_qda_project",
     "import_qda_to_folder",
 ]
 
@@ -34,20 +35,30 @@ def import_qda(
     This is the one call a pipeline needs to turn a QDA file found among the
     raw data into ``coded_segments`` and ``codebook`` tables.
     """
-    suffix = Path(path).suffix.casefold()
-    if suffix in (".qdpx", ".qde", ".qdc"):
-        project = read_qdpx(path, mapping=mapping, theme_from=theme_from)
-    elif suffix in (".csv", ".tsv", ".txt", ".xlsx", ".xlsm"):
-        project = read_coded_segments_export(path, vendor=vendor, mapping=mapping, theme_from=theme_from)
-    else:
-        raise DataError("not a QDA export this package reads", file=str(path),
-                        expected=".qdpx, .qde, .qdc, or a coded-segments .csv/.xlsx", found=Path(path).suffix,
-                        rule="qda_format")
+    project = import_qda_project(path, mapping=mapping, vendor=vendor, theme_from=theme_from)
     return project.segments, project.codebook, project.documents, project.report
 
 
-IMPORT_FILES = ("coded_segments.csv", "codebook.csv", "qda_import_report.md")
-"""What `import_qda_to_folder` writes."""
+def import_qda_project(
+    path: str | Path,
+    *,
+    mapping: VariableMapping | Mapping[str, Any] | str | Path | None = None,
+    vendor: str = "auto",
+    theme_from: ThemeFrom = "top",
+) -> QdaProject:
+    """`import_qda` as a `QdaProject`: the four tables' parts plus ``memos`` (notes and comments)."""
+    suffix = Path(path).suffix.casefold()
+    if suffix in (".qdpx", ".qde", ".qdc"):
+        return read_qdpx(path, mapping=mapping, theme_from=theme_from)
+    if suffix in (".csv", ".tsv", ".txt", ".xlsx", ".xlsm"):
+        return read_coded_segments_export(path, vendor=vendor, mapping=mapping, theme_from=theme_from)
+    raise DataError("not a QDA export this package reads", file=str(path),
+                    expected=".qdpx, .qde, .qdc, or a coded-segments .csv/.xlsx", found=Path(path).suffix,
+                    rule="qda_format")
+
+
+IMPORT_FILES = ("coded_segments.csv", "codebook.csv", "qda_import_report.md", "memos.csv")
+"""What `import_qda_to_folder` writes (``memos.csv`` only when the project has memos)."""
 
 
 def import_qda_to_folder(
@@ -71,10 +82,13 @@ def import_qda_to_folder(
     report : ImportReport
     """
     out_dir = Path(out_dir)
-    segments, codebook, _, report = import_qda(path, mapping=mapping, vendor=vendor, theme_from=theme_from)
+    project = import_qda_project(path, mapping=mapping, vendor=vendor, theme_from=theme_from)
+    segments, codebook, report = project.segments, project.codebook, project.report
     tables = {"codebook.csv": codebook}
     if report.format != "qdc":
         tables = {"coded_segments.csv": segments, **tables}
+    if not project.memos.empty:  # notes and comments: the audit trail, redacted like the transcripts by prepare
+        tables["memos.csv"] = project.memos
     names = [*tables, IMPORT_FILES[2]]
     existing = [name for name in names if (out_dir / name).exists()]
     if existing and not overwrite:

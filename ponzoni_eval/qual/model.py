@@ -12,12 +12,13 @@ from typing import Any, Iterable, Literal, Mapping
 import pandas as pd
 
 from ponzoni_eval._core.errors import DataError
-from ponzoni_eval._core.vocabulary import WAVES
+from ponzoni_eval._core.vocabulary import MEMO_KINDS, WAVES  # noqa: F401 (MEMO_KINDS: what memos.annotates holds)
 
 __all__ = [
     "CODEBOOK_COLUMNS",
     "DOCUMENT_COLUMNS",
     "ImportReport",
+    "MEMO_COLUMNS",
     "NS_CODEBOOK",
     "NS_PROJECT",
     "QdaProject",
@@ -36,6 +37,10 @@ SEGMENT_COLUMNS = ("document_id", "participant_id", "case_id", "wave", "coder", 
 
 CODEBOOK_COLUMNS = ("code", "theme", "definition", "construct")
 DOCUMENT_COLUMNS = ("document_id", "name", "participant_id", "case_id", "wave", "text", "variables")
+MEMO_COLUMNS = ("memo_id", "annotates", "document_id", "code", "start", "end", "author", "created", "title", "text")
+"""Columns of the memos frame: one row per project note, code memo, document memo, or comment on a
+selection or coding. ``annotates`` is ``project``, ``code``, ``document``, ``selection``, ``coding`` or
+``case``; ``document_id``, ``code``, ``start`` and ``end`` say what exactly, where it applies."""
 
 TARGETS = ("participant_id", "case_id", "wave")
 """Segment columns that document variables fill."""
@@ -388,12 +393,15 @@ class QdaProject:
         `DOCUMENT_COLUMNS`: one row per text document, ``variables`` holding
         every document variable found (dict).
     report : ImportReport
+    memos : DataFrame
+        `MEMO_COLUMNS`: notes and comments (audit trail), empty when there are none.
     """
 
     segments: pd.DataFrame
     codebook: pd.DataFrame
     documents: pd.DataFrame
     report: ImportReport
+    memos: pd.DataFrame = field(default_factory=lambda: memos_frame([]))
 
 
 def segments_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
@@ -414,3 +422,11 @@ def documents_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     frame[text_columns] = frame[text_columns].astype("str")
     frame["variables"] = frame["variables"].astype(object)
     return frame
+
+
+def memos_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """Rows -> memos frame (text columns ``str``, positions nullable ``Int64``)."""
+    frame = pd.DataFrame(rows, columns=list(MEMO_COLUMNS))
+    text_columns = [c for c in MEMO_COLUMNS if c not in ("start", "end")]
+    frame[text_columns] = frame[text_columns].astype("str")
+    return frame.astype({"start": "Int64", "end": "Int64"})

@@ -93,7 +93,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -116,6 +116,7 @@ from ponzoni_eval.qual.model import (
     ImportReport,
     load_mapping,
     mapping_key,
+    memos_frame,
     NS_CODEBOOK,
     NS_PROJECT,
     QdaProject,
@@ -381,6 +382,21 @@ class _Selection:
     end: int
     name: str
     codings: list[tuple[str | None, str]]  # (user guid, code guid)
+    annotations: list[dict[str, Any]] = field(default_factory=list)  # memos on the selection and its codings
+
+
+def _annotations(element: ET.Element, kind: str, *, description: bool = True, **target: Any) -> list[dict[str, Any]]:
+    """Memos attached to an element: its ``Description`` (a comment) and the ``Note``s its ``NoteRef``s name."""
+    out = []
+    text = _child_text(element, "Description") if description else None
+    if text and text.strip():
+        out.append({"kind": kind, "note": None, "text": text.strip(), "user": _guid(element.get("creatingUser")),
+                    "created": element.get("creationDateTime") or element.get("modifiedDateTime"), **target})
+    for ref in _children(element, "NoteRef"):
+        note = _guid(ref.get("targetGUID"))
+        if note:
+            out.append({"kind": kind, "note": note, **target})
+    return out
 
 
 _WINDOWS_ABSOLUTE = re.compile(r"^(?:[A-Za-z]:[\\/]|[\\/]{2})")
@@ -492,6 +508,10 @@ def _parse_project(
 
     documents: list[dict[str, Any]] = []
     missing_text_codings = 0
+    # Memos: the project's own, those on cases, then (per source) on documents, selections and codings.
+    loose_annotations = _annotations(root, "project")
+    for case in case_elements:
+        loose_annotations += _annotations(case, "case")
     raw_segments: list[tuple[int, _Selection, str | None]] = []  # (document index, selection, source user)
     for source in list(_child(root, "Sources") if _child(root, "Sources") is not None else []):
         kind = source.tag if isinstance(source.tag, str) else "?"
@@ -532,7 +552,12 @@ def _parse_project(
                 members.setdefault(guid, []).extend(case_codings)
             elif not codings:
                 report.count("uncoded_selections")
-            selections.append(_Selection(sel_guid, start, end, element.get("name") or "", codings))
+            annotations = _annotations(element, "selection")
+            for coding in _children(element, "Coding"):
+                code_ref = _child(coding, "CodeRef")
+                annotations += _annotations(coding, "coding", description=False,
+                                            code=_guid(code_ref.get("targetGUID")) if code_ref is not None else None)
+            selections.append(_Selection(sel_guid, start, end, element.get("name") or "", codings, annotations))
         whole = []
         for coding in _children(source, "Coding"):
             code_ref = _child(coding, "CodeRef")
@@ -563,6 +588,7 @@ def _parse_project(
             missing_text_codings += n_codings
             report.skip("TextSource", label, f"{reason}; {len(selections)} selection(s) with {n_codings} "
                                              "coding(s) not imported")
+            loose_annotations += _annotations(source, "document") + [a for s in selections for a in s.annotations]
             continue
         reading = None
         if selections:
@@ -576,7 +602,7 @@ def _parse_project(
         values.update(group_values.get(guid, {}))
         values.update(_variables_of(source, variable_names, f"source {label}", report))
         documents.append({"guid": guid, "name": label, "text": text, "variables": values,
-                          "case_names": names, "offsets": reading})
+                          "case_names": names, "offsets": reading, "annotations": _annotations(source, "document")})
         index = len(documents) - 1
         raw_segments.extend((index, s, _guid(source.get("creatingUser"))) for s in selections)
 
@@ -604,7 +630,64 @@ def _parse_project(
     codebook, code_names = _build_codebook(nodes, _constructs_from_sets(_child(root, "Sets"), report),
                                            used, theme_from, report)
 
-    return _assemble(documents, raw_segments, code_names, users, mapping, report, codebook)
+    code_annotations = []
+    for code in (codebook_element.iter("Code") if codebook_element is not None else ()):
+        guid = _guid(code.get("guid"))  # the description is the definition: only notes are memos here
+        code_annotations += _annotations(code, "case" if guid in cases else "code", description=False,
+                                         code=None if guid in cases else guid)
+    notes = {}
+    for note in _children(_child(root, "Notes"), "Note"):
+        text = _child_text(note, "PlainTextContent")
+        if text is None and note.get("plainTextPath"):
+            name, _ = _text_location(note.get("plainTextPath"), root.get("basePath"))
+            text = load_text(name) if name is not None else None
+        if text is None:
+            report.skip("Note", note.get("name") or note.get("guid") or "?", "its text is missing from the project")
+            continue
+        notes[_guid(note.get("guid"))] = {"title": (note.get("name") or "").strip() or None, "text": text.strip(),
+                                         "user": _guid(note.get("creatingUser")),
+                                         "created": note.get("creationDateTime") or note.get("modifiedDateTime")}
+    project = _assemble(documents, raw_segments, code_names, users, mapping, report, codebook)
+    project.memos = _memos(loose_annotations + code_annotations, project.documents["document_id"].tolist(),
+                           documents, raw_segments, notes, code_names, users, report)
+    return project
+
+
+def _memos(annotations, document_ids, documents, raw_segments, notes, code_names, users, report) -> pd.DataFrame:
+    """One row per memo reference (a note named twice is two rows), then the notes nothing names (project notes)."""
+    located = list(annotations)
+    for index, doc in enumerate(documents):
+        located += [{**a, "document": document_ids[index]} for a in doc["annotations"]]
+    for index, selection, _ in raw_segments:  # positions as converted to characters of documents.text
+        located += [{**a, "document": document_ids[index], "start": selection.start, "end": selection.end}
+                    for a in selection.annotations]
+    used: set[str] = set()
+    rows, unknown = [], 0
+    for a in located:
+        note = notes.get(a["note"]) if a["note"] else None
+        if a["note"] and note is None:
+            unknown += 1
+            continue
+        if a["note"]:
+            used.add(a["note"])
+        source = note or a
+        rows.append({"annotates": a["kind"], "document_id": a.get("document"),
+                     "code": code_names.get(a.get("code")) if a.get("code") else None,
+                     "start": a.get("start"), "end": a.get("end"), "author": source.get("user"),
+                     "created": source.get("created"), "title": note["title"] if note else None, "text": source["text"]})
+    rows += [{"annotates": "project", "document_id": None, "code": None, "start": None, "end": None,
+              "author": note["user"], "created": note["created"], "title": note["title"], "text": note["text"]}
+             for guid, note in notes.items() if guid not in used]
+    for number, row in enumerate(rows, start=1):
+        row["memo_id"] = f"memo_{number:03d}"
+        row["author"] = users.get(row["author"], row["author"]) if row["author"] else None
+    if unknown:
+        report.warnings.append(f"{unknown} NoteRef(s) name a note that is not in the project's Notes; ignored")
+    if rows:
+        report.count("memos", len(rows))
+        for kind, n in Counter(row["annotates"] for row in rows).items():
+            report.count(f"memos.{kind}", n)
+    return memos_frame(rows)
 
 
 def _document_id_source(variables: Mapping[str, str], name: str) -> str:
