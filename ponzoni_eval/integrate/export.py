@@ -5,13 +5,13 @@ from __future__ import annotations
 import io
 import os
 import re
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from ponzoni_eval._core.files import atomic_write_bytes, deterministic_zip
 from ponzoni_eval.integrate.fit import (
     DEFAULT_ALPHA,
     DEFAULT_QUAL_THRESHOLD,
@@ -298,25 +298,14 @@ def to_xlsx(display: pd.DataFrame, path: str | os.PathLike, *, language: str | N
 
 def _write_reproducible_zip(data: bytes, path: Path) -> Path:
     # openpyxl stamps each zip member, and docProps/core.xml's dcterms:modified, with the
-    # time of saving; rewrite both with a fixed time so the same display gives the same bytes.
+    # time of saving; rewrite core.xml with a fixed time and the archive with the package's
+    # one zip writer (fixed member times, sorted members), so the same display gives the same bytes.
     fixed = "{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}Z".format(*_FIXED_TIME)
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+    members = []
+    with zipfile.ZipFile(io.BytesIO(data)) as source:
         for info in source.infolist():
             content = source.read(info.filename)
             if info.filename == "docProps/core.xml":
                 content = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)", rb"\g<1>" + fixed.encode() + rb"\g<2>", content)
-            member = zipfile.ZipInfo(info.filename, date_time=_FIXED_TIME)
-            member.compress_type = zipfile.ZIP_DEFLATED
-            member.external_attr = 0o600 << 16
-            target.writestr(member, content)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(out.getvalue())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+            members.append((info.filename, content))
+    return atomic_write_bytes(path, deterministic_zip(members, compression=zipfile.ZIP_DEFLATED))

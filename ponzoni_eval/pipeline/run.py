@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from ponzoni_eval import data as data_layer
 from ponzoni_eval._core.errors import DataError
-from ponzoni_eval._core.files import atomic_replace_bytes
+from ponzoni_eval._core.files import atomic_write_bytes
 from ponzoni_eval._core.fingerprint import code_fingerprint, folder_checksums, is_current, sha256_file
 from ponzoni_eval._core.reproducibility import environment_record, notebook_code_sha256
 from ponzoni_eval._core.run_folder import collect_outputs, is_synthetic, TABLES_DIR
@@ -196,10 +196,10 @@ def _create_run_dir(out: Path, started: datetime, input_hash: str) -> Path:
             run_dir.mkdir()
         except FileExistsError:
             continue
-        (run_dir / INCOMPLETE_MARKER).write_text(
-            f"This run started at {iso(started)} and has not finished (or was interrupted).\n"
-            "Its results are not complete; start a new run.\n",
-            encoding="utf-8",
+        atomic_write_bytes(
+            run_dir / INCOMPLETE_MARKER,
+            (f"This run started at {iso(started)} and has not finished (or was interrupted).\n"
+             "Its results are not complete; start a new run.\n").encode("utf-8"),
         )
         return run_dir
     raise RuntimeError(f"could not create a run folder under {out}")  # pragma: no cover
@@ -569,4 +569,4 @@ def execute_in_place(notebook: str | os.PathLike, *, timeout: float = 1800) -> N
     for cell in executed.cells:
         cell.metadata.pop("execution", None)
     text = jupytext.writes(executed, fmt="ipynb")  # the bytes jupytext.write gives, written atomically
-    atomic_replace_bytes(notebook, (text if text.endswith("\n") else text + "\n").encode("utf-8"))
+    atomic_write_bytes(notebook, (text if text.endswith("\n") else text + "\n").encode("utf-8"))

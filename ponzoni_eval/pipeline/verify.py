@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
 from ponzoni_eval._core.errors import DataError
-from ponzoni_eval._core.files import atomic_replace_bytes
+from ponzoni_eval._core.files import atomic_write_bytes
 from ponzoni_eval._core.fingerprint import folder_checksums
 from ponzoni_eval._core.reproducibility import (
     CLOSED_FORM,
@@ -209,7 +209,7 @@ def verify_run(
         shutil.rmtree(workspace, ignore_errors=True)
         result.rerun_dir = None
     else:
-        atomic_replace_bytes(rerun.run_dir / DIFFERENCES_FILE, differences.to_csv(index=False, lineterminator="\n").encode("utf-8"))
+        atomic_write_bytes(rerun.run_dir / DIFFERENCES_FILE, differences.to_csv(index=False, lineterminator="\n").encode("utf-8"))
     _print_verify_summary(result, console)
     return result
 

@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from ponzoni_eval._core.files import atomic_replace_bytes, json_bytes, sha256_bytes
+from ponzoni_eval._core.files import atomic_write_bytes, json_bytes, sha256_bytes
 from ponzoni_eval._core.reproducibility import PRECISIONS
 from ponzoni_eval._core.run_folder import (
     collect_outputs,
@@ -195,7 +195,7 @@ def _claim_name(sidecar: Path, kind: str, notebook: str | None, case_id: str | N
 
 
 def _write_sidecar(run_dir: Path, folder: str, stem: str, record: dict[str, Any]) -> None:
-    atomic_replace_bytes(run_dir / folder / f"{stem}.json", json_bytes(record))
+    atomic_write_bytes(run_dir / folder / f"{stem}.json", json_bytes(record))
     collect_outputs(run_dir)
 
 
@@ -336,8 +336,8 @@ def save_table(
     sidecar = run_dir / TABLES_DIR / f"{stem}.json"
     _claim_name(sidecar, "table", notebook, case_id)
     csv_data, parquet_data = _csv_bytes(table), _parquet_bytes(table)
-    atomic_replace_bytes(run_dir / TABLES_DIR / f"{stem}.csv", csv_data)
-    atomic_replace_bytes(run_dir / TABLES_DIR / f"{stem}.parquet", parquet_data)
+    atomic_write_bytes(run_dir / TABLES_DIR / f"{stem}.csv", csv_data)
+    atomic_write_bytes(run_dir / TABLES_DIR / f"{stem}.parquet", parquet_data)
     record = {
         "name": stem,
         "kind": "table",
@@ -440,7 +440,7 @@ def save_figure(
     for kind in ("png", "svg"):
         data = _figure_bytes(fig, kind, styled=styled)
         relative = f"{FIGURES_DIR}/{stem}.{kind}"
-        atomic_replace_bytes(run_dir / relative, data)
+        atomic_write_bytes(run_dir / relative, data)
         files[kind], checksums[kind] = relative, sha256_bytes(data)
     record = {
         "name": stem,
@@ -514,7 +514,7 @@ def save_document(
     sidecar = run_dir / DOCUMENTS_DIR / f"{stem}.json"
     _claim_name(sidecar, "document", notebook, case_id)
     relative = f"{DOCUMENTS_DIR}/{stem}"
-    atomic_replace_bytes(run_dir / relative, data)
+    atomic_write_bytes(run_dir / relative, data)
     record = {
         "name": stem,
         "kind": "document",

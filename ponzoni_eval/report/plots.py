@@ -33,7 +33,6 @@ from __future__ import annotations
 import io
 import math
 import os
-import tempfile
 import textwrap
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -44,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from ponzoni_eval._core.errors import DataError, require_columns
+from ponzoni_eval._core.files import atomic_write_bytes
 from ponzoni_eval._core.vocabulary import EVENT_TYPES, ROLES, WAVES
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -629,9 +629,9 @@ def save(figure: "Figure | matplotlib.figure.Figure", path_stem: str | os.PathLi
 
     Both files are byte-identical on every call with the same figure and
     package versions (fixed SVG hash salt, no date metadata). Each file is
-    written to a temporary file in the same folder and moved into place with
-    ``os.replace``, so a reader never sees half a file. The folder is created
-    when needed.
+    written with the package's one atomic writer (`_core.files.atomic_write_bytes`:
+    temporary file in the same folder, fsync, mode 0644, ``os.replace``), so a
+    reader never sees half a file. The folder is created when needed.
 
     Parameters
     ----------
@@ -649,20 +649,9 @@ def save(figure: "Figure | matplotlib.figure.Figure", path_stem: str | os.PathLi
     written = {}
     for fmt in ("png", "svg"):
         target = stem.with_name(f"{stem.name}.{fmt}")
-        _write_atomic(target, _render(fig, fmt, dpi=dpi))
+        atomic_write_bytes(target, _render(fig, fmt, dpi=dpi))
         written[fmt] = target
     return written
-
-
-def _write_atomic(target: Path, content: bytes) -> None:
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(content)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 # --- input checks and small helpers -------------------------------------------------

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from doctests import run_doctests
 from ponzoni_eval import integrate as ig
 from ponzoni_eval._core.errors import DataError
+from ponzoni_eval._core.files import ZIP_TIMESTAMP
 from ponzoni_eval._core.results import result_frame
 
 # --- hand-made inputs -------------------------------------------------------------------
@@ -755,6 +756,10 @@ def test_xlsx_reads_back_with_fills_wrapping_and_is_byte_reproducible(tmp_path):
     second = ig.to_xlsx(display, tmp_path / "again" / "joint.xlsx")
     assert first.read_bytes() == second.read_bytes()
     assert zipfile.is_zipfile(first)
+    assert first.stat().st_mode & 0o777 == 0o644  # the package's one atomic writer
+    with zipfile.ZipFile(first) as archive:  # ... and its one zip writer: fixed times and permissions
+        assert {(info.external_attr >> 16) & 0o777 for info in archive.infolist()} == {0o644}
+        assert {info.date_time for info in archive.infolist()} == {ZIP_TIMESTAMP}
     workbook = load_workbook(first)
     sheet = workbook["Joint display"]
     header = [c.value for c in sheet[1]]
