@@ -510,8 +510,9 @@ def test_adjust_pvalues_within_families_and_leaves_rows_without_p():
 
 def test_adjust_pvalues_input_errors():
     res = result_frame([dict(analysis="a", p_value=0.1)])
-    with pytest.raises(DataError, match="unknown p-value adjustment"):
-        stats.adjust_pvalues(res, method="sidak")
+    with pytest.raises(DataError, match="unknown p-value adjustment") as info:
+        stats.adjust_pvalues(res, method="tukey")
+    assert "holm, bonferroni, hochberg, BH, BY" in str(info.value)  # the error lists what is accepted
     with pytest.raises(DataError, match="outcome_family"):
         stats.adjust_pvalues(res, family="outcome_family")
 
