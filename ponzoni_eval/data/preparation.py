@@ -59,9 +59,9 @@ from ponzoni_eval._core.files import atomic_write_bytes, atomic_write_text, writ
 from ponzoni_eval._core.fingerprint import (
     inputs_fingerprint as _inputs_fingerprint,
     is_current,
-    MANIFEST_FILE,
     sha256_file,
 )
+from ponzoni_eval.config import MANIFEST_FILE
 from ponzoni_eval.data import schema
 from ponzoni_eval.data.read import QDA_MAPPING_FILE, QDA_TABLES, RawData, read_raw_dir, to_categorical
 from ponzoni_eval.data.validate import validate_raw, ValidationReport

@@ -78,6 +78,7 @@ import numpy as np
 import pandas as pd
 
 from ponzoni_eval._core.errors import DataError, Problem, ValidationFailed
+from ponzoni_eval.config import DATASET_METADATA_FILE
 from ponzoni_eval.data import schema
 from ponzoni_eval.qual.importer import import_qda
 from ponzoni_eval.qual.model import ImportReport
@@ -110,7 +111,6 @@ QDA_MAPPING_FILE = "qda_mapping.toml"
 """Variable mapping for the project (see `ponzoni_eval.qual.model.load_mapping`), read when it sits beside it."""
 # Files an evaluator keeps beside the data (notes, metadata) that are not tables.
 SIDE_FILE_SUFFIXES = (".md", ".txt", ".toml", ".json", ".pdf", ".docx", ".doc", ".odt", ".html")
-DATASET_METADATA_FILE = "dataset.toml"
 
 MAX_PROBLEMS_PER_RULE = 50
 """At most this many problems are listed per file, column and rule; the rest are summarised in one line."""

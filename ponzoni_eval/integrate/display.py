@@ -83,6 +83,7 @@ import pandas as pd
 
 from ponzoni_eval._core.errors import DataError, require_columns
 from ponzoni_eval._core.results import RESULT_COLUMNS
+from ponzoni_eval.config import LANGUAGES
 from ponzoni_eval.integrate.fit import (
     classify_qualitative,
     classify_quantitative,
@@ -536,8 +537,8 @@ _DISPLAY_COLUMNS = [
 
 
 def _check_options(*, language: str, qual_threshold: float, quant_basis: str) -> None:
-    if language not in ("en", "nl"):
-        raise ValueError(f"language must be 'en' or 'nl', got {language!r}")
+    if language not in LANGUAGES:
+        raise ValueError(f"language must be one of {LANGUAGES}, got {language!r}")
     if not 0 < qual_threshold <= 1:
         raise ValueError(f"qual_threshold is a share between 0 and 1, got {qual_threshold}")
     if quant_basis not in ("ci", "estimate"):

@@ -15,6 +15,7 @@ from typing import Any, Iterable, Mapping
 import pandas as pd
 
 from ponzoni_eval._core.errors import DataError
+from ponzoni_eval.config import LANGUAGES
 from ponzoni_eval.integrate.fit import CODE_DIRECTIONS, QUANT_DIRECTIONS
 
 __all__ = [
@@ -218,8 +219,8 @@ def _parse_map(raw: Mapping[str, Any], file: str) -> IntegrationMap:
         label = body["label"]
         if not isinstance(label, dict):
             raise _map_error(file, f"{where}.label", "must be a table with en and nl")
-        _check_keys(label, ("en", "nl"), ("en", "nl"), file, f"{where}.label")
-        for lang in ("en", "nl"):
+        _check_keys(label, LANGUAGES, LANGUAGES, file, f"{where}.label")
+        for lang in LANGUAGES:
             if not isinstance(label[lang], str) or not label[lang].strip():
                 raise _map_error(file, f"{where}.label.{lang}", "must be non-empty text", found=label[lang])
         description = body.get("description", "")

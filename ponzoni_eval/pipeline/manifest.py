@@ -7,13 +7,13 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ponzoni_eval._core.files import atomic_write_bytes, json_bytes
+from ponzoni_eval.config import MANIFEST_FILE
 from ponzoni_eval.pipeline.engine import NotebookResult, NotebookTask
 
 __all__ = [
 ]
 
 
-MANIFEST_FILE = "manifest.json"
 MANIFEST_FORMAT = 1
 
 # Fields of a manifest that differ between two runs of the same inputs by design.

@@ -52,8 +52,8 @@ from ponzoni_eval._core.errors import DataError
 from ponzoni_eval._core.files import atomic_write_bytes
 from ponzoni_eval._core.fingerprint import code_fingerprint, folder_checksums, is_current, sha256_file
 from ponzoni_eval._core.reproducibility import environment_record, notebook_code_sha256
-from ponzoni_eval._core.run_folder import collect_outputs, is_synthetic, TABLES_DIR
-from ponzoni_eval.config import DEFAULT_MIN_CELL
+from ponzoni_eval._core.run_folder import FIGURES_DIR, TABLES_DIR, collect_outputs, is_synthetic
+from ponzoni_eval.config import DEFAULT_MIN_CELL, DEFAULT_SEED, LANGUAGES
 from ponzoni_eval.pipeline.engine import NotebookResult, NotebookTask
 from ponzoni_eval.pipeline.environment import kernel_environment, run_environment
 from ponzoni_eval.pipeline.executors import Executor, EXECUTORS, make_executor, OnResult
@@ -87,8 +87,6 @@ CASE_NOTEBOOK = "01_case_report"
 """Executed once per case."""
 CROSS_CASE_NOTEBOOKS = ("02_cross_case", "03_joint_display")
 """Executed once per run, after the case reports, side by side."""
-LANGUAGES = ("en", "nl")
-DEFAULT_SEED = 20170616
 INCOMPLETE_MARKER = "INCOMPLETE"
 LATEST = "latest"
 
@@ -99,7 +97,6 @@ KEY_PACKAGES = (
     "scipy",
     "statsmodels",
     "pingouin",
-    "scikit-posthocs",
     "krippendorff",
     "pandera",
     "pyarrow",
@@ -469,7 +466,7 @@ def run_pipeline(
             write_manifest(run_dir, manifest)
 
         record(None)
-        for folder in ("notebooks", "html", TABLES_DIR, "figures"):
+        for folder in ("notebooks", "html", TABLES_DIR, FIGURES_DIR):
             (run_dir / folder).mkdir(exist_ok=True)
         # One stage: the cross-case notebooks read the processed data, not the case reports' outputs, so
         # every notebook can run at once; the longest (cross-case) start first.

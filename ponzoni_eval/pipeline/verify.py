@@ -24,7 +24,8 @@ from ponzoni_eval._core.reproducibility import (
     Tolerance,
 )
 from ponzoni_eval._core.run_folder import TABLES_DIR
-from ponzoni_eval.pipeline.manifest import MANIFEST_FILE, MANIFEST_FORMAT, VOLATILE_MANIFEST_KEYS
+from ponzoni_eval.config import MANIFEST_FILE
+from ponzoni_eval.pipeline.manifest import MANIFEST_FORMAT, VOLATILE_MANIFEST_KEYS
 from ponzoni_eval.pipeline.run import INCOMPLETE_MARKER, resolve_run_dir, run_pipeline
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; kept out of light imports

@@ -55,6 +55,7 @@ import pandas as pd
 
 from ponzoni_eval._core.errors import DataError, require_columns
 from ponzoni_eval._core.results import result_frame
+from ponzoni_eval.config import DEFAULT_SEED
 
 __all__ = [
     "STATISTICS",
@@ -410,7 +411,7 @@ def agreement_coefficients(
     level: str = "nominal",
     categories: Sequence | None = None,
     n_boot: int = 0,
-    seed: int = 20170616,
+    seed: int = DEFAULT_SEED,
     ci: float = 0.95,
 ) -> pd.DataFrame:
     """Agreement coefficients for a plain reliability matrix (units x coders).
@@ -515,7 +516,7 @@ def agreement(
     coders: Sequence[str] | None = None,
     level: str = "nominal",
     n_boot: int = 1000,
-    seed: int = 20170616,
+    seed: int = DEFAULT_SEED,
     include_uncoded: bool = False,
     value: str = "presence",
     ci: float = 0.95,

@@ -38,6 +38,7 @@ import pandas as pd
 
 from ponzoni_eval._core.errors import DataError, require_columns
 from ponzoni_eval._core.results import result_frame
+from ponzoni_eval.config import DEFAULT_SEED
 from ponzoni_eval.privacy.suppress import mark_counts
 from ponzoni_eval.stats.crosstab import crosstab_test
 
@@ -645,7 +646,7 @@ def theme_crosstab(
     by: str = "case_id",
     case_id: str | None = None,
     n_resamples: int = 10_000,
-    seed: int = 20170616,
+    seed: int = DEFAULT_SEED,
 ) -> pd.DataFrame:
     """Does mentioning a code (theme) differ between cases or roles? Exact or Monte Carlo test.
 

@@ -64,9 +64,9 @@ import pandas as pd
 
 from ponzoni_eval import integrate, qual, stats
 from ponzoni_eval._core.errors import DataError
-from ponzoni_eval._core.fingerprint import MANIFEST_FILE, sha256_file
+from ponzoni_eval._core.fingerprint import sha256_file
 from ponzoni_eval._core.results import result_frame, stack_results
-from ponzoni_eval.config import DEFAULT_MIN_CELL
+from ponzoni_eval.config import DEFAULT_MIN_CELL, DEFAULT_SEED, MANIFEST_FILE
 from ponzoni_eval.data.preparation import INTEGRATION_OVERRIDES
 from ponzoni_eval.integrate.map import default_map_path, load_integration_map
 from ponzoni_eval.privacy.redaction import redact
@@ -652,7 +652,7 @@ def _expectation_results(answers: pd.DataFrame, scores: pd.DataFrame, *, wave: s
 
 
 def expectations_section(
-    answers: pd.DataFrame, scores: pd.DataFrame, case_id: str, *, wave: str = "t0", seed: int = 20170616, language: str = "en"
+    answers: pd.DataFrame, scores: pd.DataFrame, case_id: str, *, wave: str = "t0", seed: int = DEFAULT_SEED, language: str = "en"
 ) -> Section:
     """What each side primarily expects of the collaboration, per role, in one case.
 
@@ -798,7 +798,7 @@ def theme_prevalence_section(
 
 
 def agreement_section(
-    tables: Mapping[str, pd.DataFrame], case_id: str, *, seed: int = 20170616, n_boot: int = 1000, language: str = "en"
+    tables: Mapping[str, pd.DataFrame], case_id: str, *, seed: int = DEFAULT_SEED, n_boot: int = 1000, language: str = "en"
 ) -> Section:
     """Intercoder agreement on the double-coded interviews of one case (document x code presence).
 
@@ -899,7 +899,7 @@ def kruskal_dunn_section(
     scale: str = "trust",
     before: str = "t0",
     after: str = "t2",
-    seed: int = 20170616,
+    seed: int = DEFAULT_SEED,
     language: str = "en",
 ) -> Section:
     """Do the cases differ in how much each scale changed? Kruskal-Wallis, then Dunn's tests (Holm).
@@ -973,7 +973,7 @@ def help_seeking_cross_section(monthly: pd.DataFrame, cases: Sequence[str] | Non
 
 
 def theme_heatmap_section(
-    tables: Mapping[str, pd.DataFrame], cases: Sequence[str] | None = None, *, seed: int = 20170616, language: str = "en", min_cell: int = MIN_CELL
+    tables: Mapping[str, pd.DataFrame], cases: Sequence[str] | None = None, *, seed: int = DEFAULT_SEED, language: str = "en", min_cell: int = MIN_CELL
 ) -> Section:
     """Which codes participants in each case mentioned, and whether that differs between the cases.
 
@@ -1012,7 +1012,7 @@ def theme_heatmap_section(
 
 
 def expectations_cross_section(
-    answers: pd.DataFrame, scores: pd.DataFrame, cases: Sequence[str] | None = None, *, wave: str = "t0", seed: int = 20170616, language: str = "en"
+    answers: pd.DataFrame, scores: pd.DataFrame, cases: Sequence[str] | None = None, *, wave: str = "t0", seed: int = DEFAULT_SEED, language: str = "en"
 ) -> Section:
     """The role x primary expectation crosstab of every case side by side.
 
@@ -1097,7 +1097,7 @@ def joint_display_inputs(
     before: str = "t0",
     after: str = "t2",
     interview_wave: str | None = "t2",
-    seed: int = 20170616,
+    seed: int = DEFAULT_SEED,
     min_cell: int = MIN_CELL,
 ) -> JointDisplayInputs:
     """Every result the integration map can use, the theme prevalence, the quotes' source and the names to redact.

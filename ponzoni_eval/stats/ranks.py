@@ -7,6 +7,7 @@ import pandas as pd
 
 from ponzoni_eval._core.errors import require_columns
 from ponzoni_eval._core.results import RESULT_COLUMNS, result_frame, stack_results
+from ponzoni_eval.config import DEFAULT_SEED
 from ponzoni_eval.stats.common import not_run_row, observed_levels, select_outcome
 from ponzoni_eval.stats.multitest import adjust_p
 
@@ -55,7 +56,7 @@ def kruskal_dunn(
     group: str = "case_id",
     p_adjust: str = "holm",
     n_boot: int = 2000,
-    seed: int = 20170616,
+    seed: int = DEFAULT_SEED,
     scale_column: str = "scale",
 ) -> pd.DataFrame:
     """Do change scores differ between cases? Kruskal-Wallis, then Dunn's pairwise tests.
@@ -82,7 +83,7 @@ def kruskal_dunn(
     n_boot : int, default 2000
         Bootstrap replicates for the CIs of epsilon-squared and the
         rank-biserial correlations.
-    seed : int, default 20170616
+    seed : int, default `ponzoni_eval.config.DEFAULT_SEED` (20170616)
         Seed of the bootstrap; the same seed gives the same CIs.
     scale_column : str, default "scale"
         Column that names the scale (``item_id`` for item-level data).
