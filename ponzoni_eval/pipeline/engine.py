@@ -149,6 +149,11 @@ def _papermill_engine() -> str:
     after an error, a timeout or Ctrl-C: papermill's ``finally``) and in
     between at most every 10 s, so a long notebook still shows its progress.
     Registered once per process (also on each Dask worker).
+
+    ``ThrottledEngine.execute_notebook`` copies papermill's
+    ``Engine.execute_notebook``; papermill is pinned in pyproject.toml and
+    tests/pipeline/test_papermill_guard.py fails when the upstream code this
+    copy follows changes.
     """
     from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
 
