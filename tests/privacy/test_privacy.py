@@ -6,6 +6,7 @@ import doctest
 import hashlib
 import hmac
 import re
+import sys
 import unicodedata
 
 import numpy as np
@@ -372,3 +373,37 @@ def test_lowercase_matching_keeps_turkish_and_greek_letters_equal_to_their_partn
     # 'Yılmaz' (dotless ı) is found as YILMAZ and yilmaz; İ in the text does not shift what follows.
     out = redact(["YILMAZ, yilmaz en İstanbul bij Yılmaz", "ſara en SARA", "ΣΟΦΙΑ's zoon"], ["Yılmaz", "Sara", "σοφια"])
     assert out.tolist() == ["[NAAM], [NAAM] en İstanbul bij [NAAM]", "[NAAM] en [NAAM]", "[NAAM] zoon"]
+
+
+def _ignorecase_equal_letters_from_re() -> set[str]:
+    """Every group of different lower-case letters sharing an upper case that re.IGNORECASE matches to each other."""
+    by_upper: dict[str, list[str]] = {}
+    for code in range(sys.maxunicode + 1):
+        letter = chr(code)
+        if letter.islower() and letter.lower() == letter:
+            by_upper.setdefault(letter.upper(), []).append(letter)
+    groups = set()
+    for letters in by_upper.values():
+        for letter in letters:
+            equal = [other for other in letters if re.fullmatch(re.escape(letter), other, re.IGNORECASE)]
+            if len(equal) > 1:
+                groups.add("".join(sorted(equal)))
+    return groups
+
+
+def test_the_written_out_case_groups_are_what_re_ignorecase_holds_equal():
+    # The table replaces CPython's private re._casefix; derived here from re's public behaviour over every code point.
+    assert _ignorecase_equal_letters_from_re() == {"".join(sorted(group)) for group in redaction.IGNORECASE_EQUAL_LETTERS}
+
+
+@pytest.mark.parametrize("group", redaction.IGNORECASE_EQUAL_LETTERS)
+def test_every_case_group_is_found_by_both_ways_of_matching(group):
+    names = [f"ab{letter}cd" for letter in group]
+    # Upper-case forms too where they are one letter (re compares simple case: ΐ's upper case is three code points).
+    words = [f"ab{letter}cd" for letter in group] + [f"AB{letter.upper()}CD" for letter in group if len(letter.upper()) == 1]
+    text = " ".join(words)
+    for name in names:
+        redactor = redaction._Redactor([name])
+        expected = [(m.span(), m.lastgroup) for m in redactor.full.finditer(text)]
+        assert [(m.span(), m.lastgroup) for m in redactor.matches(text)] == expected
+        assert sum(kind == "name" for _, kind in expected) == len(words)  # every member is the same letter to re
