@@ -136,6 +136,13 @@ def kruskal_dunn(
     monotonicity step of ``p.adjust``; ours can therefore be larger than
     ``dunn.test``'s for all but the smallest p-value (never smaller).
 
+    Dunn's test is computed here rather than taken from a library: pingouin
+    has none, and scikit-posthocs' ``posthoc_dunn`` (the test oracle in
+    ``tests/stats/test_crosscase.py``, equal to 1e-9) took 0.36 s against
+    0.13 s for this whole function (Kruskal-Wallis, Dunn, rank-biserial) on
+    100 groups of 30 (4,950 pairs), and would make a test-only package a
+    runtime dependency. The adjustment itself is `multitest.adjust_p`.
+
     *Rank-biserial correlation* per pair (Glass 1965; Kerby 2014):
     r = P(X_A > X_B) - P(X_A < X_B) = 2 U_A / (n_A n_B) - 1, from -1 (all of
     B above A) to 1 (all of A above B); the same as Cliff's delta. It uses
