@@ -74,9 +74,10 @@ processed: setup
 # The import contract first (docs/architecture.md): a module imports only from the layers below it.
 # Then the tests and the package's docstring examples (pyproject: testpaths, --doctest-modules), every
 # property test with its full example count (the `ci` hypothesis profile, tests/conftest.py), and nbval.
+# Two workers: slow tests first, a module's shared fixture on one worker (tests/conftest.py).
 test: setup processed
 	$(UV_RUN) lint-imports
-	HYPOTHESIS_PROFILE=ci $(UV_RUN) pytest -n 2
+	HYPOTHESIS_PROFILE=ci $(UV_RUN) pytest -n 2 --dist loadgroup --no-loadscope-reorder
 	$(UV_RUN) $(NBVAL)
 
 # Re-execute the notebooks in place from their .py (with the example data), storing the outputs

@@ -45,3 +45,13 @@ def test_the_package_docstring_examples_are_collected(request):
     assert request.config.getoption("doctestmodules")
     assert "ponzoni_eval" in request.config.getini("testpaths")
     assert {"NORMALIZE_WHITESPACE", "ELLIPSIS"} <= set(request.config.getini("doctest_optionflags"))
+
+
+def test_slow_tests_come_first_and_shared_fixtures_stay_on_one_worker(request):
+    items = request.session.items
+    slow = [item.get_closest_marker("slow") is not None for item in items]
+    assert slow == sorted(slow, reverse=True)  # no fast test before a slow one
+    groups = {item.nodeid.split("::")[0]: {mark.args[0] for mark in item.iter_markers("xdist_group")} for item in items}
+    if "tests/pipeline/test_pipeline_safety.py" in groups:  # its fixture runs every command on the example
+        assert groups["tests/pipeline/test_pipeline_safety.py"] == {"test_pipeline_safety"}
+    assert groups.get("tests/test_suite_setup.py", set()) == set()  # no shared fixture here
