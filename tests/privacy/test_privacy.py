@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
 import hashlib
 import hmac
 import re
@@ -15,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from doctests import run_doctests
+from hypothesis_profiles import examples
 from ponzoni_eval._core.errors import DataError, Problem
 from ponzoni_eval.privacy.names import (
     check_pseudonyms,
@@ -219,7 +218,7 @@ def test_redact_documents_moves_offsets_after_inside_and_before_a_name():
 _WORDS = st.sampled_from(["Ayşe", "Jan", "zei", "dat", "het", "vertrouwen", "groeit", "Jantje", "ayşe's", "JAN", "\n", "."])
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(st.lists(_WORDS, min_size=1, max_size=30), st.data())
 def test_property_offsets_keep_pointing_at_the_same_words(words, data):
     text = " ".join(words)
@@ -273,7 +272,7 @@ def test_without_margins_there_is_no_secondary_suppression():
     assert out.attrs["suppression"]["n_secondary"] == 0
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(st.lists(st.lists(st.integers(0, 15), min_size=2, max_size=4), min_size=2, max_size=5).filter(
     lambda rows: len({len(r) for r in rows}) == 1))
 def test_property_no_lone_suppressed_cell_in_any_row_or_column(rows):
@@ -342,20 +341,12 @@ def test_pseudonym_collisions_are_reported(monkeypatch):
         pseudonymise(["a", "b"], salt="k", length=8)
 
 
-def test_docstring_examples_run():
-    failures, _ = run_doctests(
-        "ponzoni_eval.privacy.names", "ponzoni_eval.privacy.redaction", "ponzoni_eval.privacy.suppress",
-        optionflags=doctest.NORMALIZE_WHITESPACE,
-    )
-    assert failures == 0
-
-
 # Letters where lower-casing and re.IGNORECASE disagree or that change length, plus ordinary ones.
 _TRICKY = "aAiIİısSſσςΣkKKßẞéÉşŞ"
 _tricky_name = st.text(alphabet=_TRICKY + " ", min_size=2, max_size=6).filter(lambda n: n.strip() and len(n.strip()) >= 2)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(
     names=st.lists(_tricky_name, min_size=1, max_size=4),
     text=st.text(alphabet=_TRICKY + " .'’@-0123456789", max_size=40),

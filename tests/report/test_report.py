@@ -1,4 +1,3 @@
-import doctest
 import hashlib
 import json
 import math
@@ -7,7 +6,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from doctests import run_doctests
 from ponzoni_eval import report
 from ponzoni_eval._core.errors import DataError
 from ponzoni_eval.report.describe import (
@@ -268,16 +266,6 @@ def test_an_effect_without_a_ci_is_reported_without_one():
     row = {**TRUST, "ci_low": math.nan, "ci_high": math.nan}
     assert describe_result(row) == "Trust: g_av = 0.90, p = .003, n = 14."
     assert format_ci(-0.04, 0.3, 1) == "95% CI 0.0 to 0.3"  # never "-0.0"
-
-
-@pytest.mark.parametrize(
-    "module_names",
-    [("ponzoni_eval.report.outputs", "ponzoni_eval.report.describe", "ponzoni_eval._core.files", "ponzoni_eval._core.run_folder"),
-     ("ponzoni_eval.report.quality",)],
-)
-def test_docstring_examples_hold(module_names):
-    outcome = run_doctests(*module_names, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert outcome.attempted > 0 and outcome.failed == 0
 
 
 def test_a_published_table_has_its_small_counts_suppressed(tmp_path):

@@ -441,10 +441,3 @@ def test_a_run_on_one_case_integrates_that_case_only(tables, scores, monthly):
     assert set(one.results["case_id"]) <= {"poelenburg_a", "all"} and set(one.segments["case_id"]) == {"poelenburg_a"}
     display = sections.joint_display_section(one).table
     assert display["case_id"].tolist() == ["poelenburg_a"] * 5
-
-
-def test_docstring_examples_hold():
-    import doctest
-
-    outcome = doctest.testmod(sections, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert outcome.attempted > 0 and outcome.failed == 0
