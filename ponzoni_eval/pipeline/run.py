@@ -53,6 +53,7 @@ from ponzoni_eval._core.files import atomic_replace_bytes
 from ponzoni_eval._core.fingerprint import code_fingerprint, folder_checksums, is_current, sha256_file
 from ponzoni_eval._core.reproducibility import environment_record, notebook_code_sha256
 from ponzoni_eval._core.run_folder import collect_outputs, is_synthetic, TABLES_DIR
+from ponzoni_eval._core.words import LANGUAGES  # what --language accepts: one words file each (resources/words/)
 from ponzoni_eval.config import DEFAULT_MIN_CELL
 from ponzoni_eval.pipeline.engine import NotebookResult, NotebookTask
 from ponzoni_eval.pipeline.environment import kernel_environment, run_environment
@@ -87,7 +88,6 @@ CASE_NOTEBOOK = "01_case_report"
 """Executed once per case."""
 CROSS_CASE_NOTEBOOKS = ("02_cross_case", "03_joint_display")
 """Executed once per run, after the case reports, side by side."""
-LANGUAGES = ("en", "nl")
 DEFAULT_SEED = 20170616
 INCOMPLETE_MARKER = "INCOMPLETE"
 LATEST = "latest"

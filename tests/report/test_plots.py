@@ -475,7 +475,7 @@ def test_forest_differences_on_a_linear_axis_with_a_missing_estimate(tmp_path):
     assert ax.get_xscale() == "linear"
     texts = [t.get_text() for t in ax.texts]
     assert "niet te schatten" in texts
-    assert "n = 12   p = .020" in texts
+    assert "n = 12   p = ,020" in texts  # Dutch figures use the decimal comma too
     assert [t.get_text() for t in ax.get_yticklabels()] == ["Slotervaart · vertrouwen", "Poelenburg A · respect"]
     assert "Niet te schatten: 1 rij(en)." in figure.caption and "ongecorrigeerde" in figure.caption
 
