@@ -168,7 +168,8 @@ def to_markdown(display: pd.DataFrame, *, language: str | None = None) -> str:
     shown, _ = _presentation(display, language)
     shown = shown.map(_markdown_cell)
     table = shown.to_markdown(index=False, tablefmt="github")
-    legend = [f"- **{term(f'fit.label.{label}', language)}**: {term(f'fit.meaning.{label}', language)}" for label in FIT_LABELS]
+    names, meanings = terms("fit.label", language), terms("fit.meaning", language)
+    legend = [f"- **{names[label]}**: {meanings[label]}" for label in FIT_LABELS]
     return "\n".join([table, "", *legend, "", *_footer(display, language)]).rstrip() + "\n"
 
 
@@ -216,7 +217,7 @@ def to_xlsx(display: pd.DataFrame, path: str | os.PathLike, *, language: str | N
 
     legend = workbook.create_sheet("legend")
     for label in FIT_LABELS:
-        legend.append([term(f"fit.label.{label}", language), term(f"fit.meaning.{label}", language)])
+        legend.append([terms("fit.label", language)[label], terms("fit.meaning", language)[label]])
         legend.cell(row=legend.max_row, column=1).fill = fills[label]
     legend.append([])
     for line in _footer(display, language):
