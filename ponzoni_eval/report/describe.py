@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from ponzoni_eval._core.numbers import format_ci, format_number, format_p, is_missing
-from ponzoni_eval._core.words import check_language, term
+from ponzoni_eval._core.numbers import format_ci, format_effect, format_interval, format_number, format_p, is_missing
+from ponzoni_eval._core.words import add_words, check_language, term, terms
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; kept out of light imports
     import pandas as pd
@@ -14,6 +14,11 @@ __all__ = [
     "format_number",
     "format_p",
     "format_ci",
+    "format_interval",
+    "format_effect",
+    "add_words",
+    "term",
+    "terms",
     "describe_result",
     "describe_change",
     "describe_results",
@@ -24,8 +29,9 @@ __all__ = [
 ]
 
 
-# Numbers, p-values and intervals are formatted by `ponzoni_eval._core.numbers` (re-exported here, where
-# sentences use them); the words of the sentences are the ``sentences`` group of the words tables.
+# Numbers, p-values and intervals are formatted by `ponzoni_eval._core.numbers`, and words come from the words
+# tables (`ponzoni_eval._core.words`); both are re-exported here, where notebooks and students' sections meet them
+# (``from ponzoni_eval.report import add_words, term, format_p``). The sentences' words are the ``sentences`` group.
 _missing = is_missing
 
 
