@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ponzoni_eval import cli, config, data, privacy, qual, stats
+from ponzoni_eval._core import words
 from ponzoni_eval.integrate import joint_display
 from ponzoni_eval.pipeline import run as run_module
 from ponzoni_eval.report import sections
@@ -34,7 +35,7 @@ def test_the_reexported_constants_are_the_config_ones():
     assert stats.DEFAULT_SEED is config.DEFAULT_SEED and crosstab.DEFAULT_SEED is config.DEFAULT_SEED
     assert data.DEFAULT_SEED is config.DEFAULT_SEED and run_module.DEFAULT_SEED is config.DEFAULT_SEED
     assert privacy.DEFAULT_MIN_CELL is config.DEFAULT_MIN_CELL
-    assert run_module.LANGUAGES is config.LANGUAGES
+    assert run_module.LANGUAGES is words.LANGUAGES  # the languages are the words files (resources/words/)
 
 
 def test_the_cli_example_seed_is_the_project_seed():
@@ -43,5 +44,5 @@ def test_the_cli_example_seed_is_the_project_seed():
 
 
 def test_an_unknown_language_is_refused_with_the_configured_ones():
-    with pytest.raises(ValueError, match=r"language must be one of \('en', 'nl'\)"):
+    with pytest.raises(ValueError, match=r"language must be one of \['en', 'nl'\]"):
         joint_display(None, None, None, None, language="de")

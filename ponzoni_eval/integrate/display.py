@@ -82,8 +82,9 @@ import numpy as np
 import pandas as pd
 
 from ponzoni_eval._core.errors import DataError, require_columns
+from ponzoni_eval._core.numbers import format_effect, format_number, format_p
 from ponzoni_eval._core.results import RESULT_COLUMNS
-from ponzoni_eval.config import LANGUAGES
+from ponzoni_eval._core.words import check_language, term, terms
 from ponzoni_eval.integrate.fit import (
     classify_qualitative,
     classify_quantitative,
@@ -92,9 +93,6 @@ from ponzoni_eval.integrate.fit import (
     DEFAULT_QUAL_THRESHOLD,
     FETTERS_FIT,
     fit_label,
-    FIT_TEXT,
-    format_number,
-    format_p,
     POOLED_CASE,
     QUAL_TO_RULE,
     QUANT_TO_RULE,
@@ -225,23 +223,20 @@ def _combine_quant(picked: pd.DataFrame) -> pd.DataFrame:
 def _short_quant(rows: pd.DataFrame, language: str) -> pd.Series:
     """'g = 0.45 [0.10, 0.80]' per row (the estimate and its CI)."""
     symbol = rows["effect_name"].map(lambda e: _EFFECT_SYMBOLS.get(e, e) if isinstance(e, str) else "effect")
-    estimate = rows["effect_size"].map(lambda v: format_number(v, language))
-    ci = [
-        f" [{format_number(lo, language)}{'; ' if language == 'nl' else ', '}{format_number(hi, language)}]"
-        if not (pd.isna(lo) or pd.isna(hi))
-        else ""
-        for lo, hi in zip(rows["ci_low"], rows["ci_high"])
+    effect = [
+        format_effect(estimate, low, high, name=name, language=language)
+        for estimate, low, high, name in zip(rows["effect_size"], rows["ci_low"], rows["ci_high"], symbol.astype(str))
     ]
-    text = symbol.astype(str) + " = " + estimate + pd.Series(ci, index=rows.index)
+    text = pd.Series(effect, index=rows.index, dtype="str")
     no_estimate = rows["effect_size"].isna()
-    statistic = rows["test"].fillna("test").astype(str) + " " + rows["statistic"].map(lambda v: format_number(v, language))
-    nothing = "no estimate" if language == "en" else "geen schatting"
+    statistic = rows["test"].fillna("test").astype(str) + " " + rows["statistic"].map(lambda v: format_number(v, language=language))
+    nothing = term("display.no_estimate", language)
     return text.where(~no_estimate, statistic.where(rows["statistic"].notna(), nothing))
 
 
 def _long_quant(rows: pd.DataFrame, language: str) -> pd.Series:
     """'g = 0.45 [0.10, 0.80], p = .012, n = 14 (paired_t)' per row, prefixed with the group."""
-    p_text = rows["p_value"].map(lambda p: format_p(p, language))
+    p_text = rows["p_value"].map(lambda p: format_p(p, language=language, missing=""))
     n_text = rows["n"].map(lambda n: "" if pd.isna(n) else f"n = {int(n)}")
     parts = pd.concat([_short_quant(rows, language), p_text, n_text], axis=1)
     body = parts.apply(lambda r: ", ".join(x for x in r if x), axis=1).astype(str)
@@ -349,7 +344,7 @@ def _prevalence_text(rows: pd.DataFrame, language: str) -> pd.Series:
         lambda v: "?" if pd.isna(v) else str(int(v))
     )
     marker = rows["code_direction"].map({"supports": "+", "contradicts": "−", "context": "·"})
-    hidden = "suppressed" if language == "en" else "onderdrukt"
+    hidden = term("display.suppressed", language)
     text = marker + " " + rows["code"].astype(str) + " " + counts + (" (" + pct + ")").where(pct != "", "")
     flag = rows["n_flag"].fillna("").astype(str) if "n_flag" in rows else pd.Series("", index=rows.index)
     at_risk = rows["n_at_risk"].map(lambda v: "?" if pd.isna(v) else str(int(v)))
@@ -406,55 +401,16 @@ def _qual_strand(
 
 # --- meta-inferences --------------------------------------------------------------------------
 
-_STRAND = {
-    "en": {"quant": "the quantitative result", "qual": "the interviews"},
-    "nl": {"quant": "het kwantitatieve resultaat", "qual": "de interviews"},
-}
-_SAYS = {
-    "en": {
-        "supportive": "supports it",
-        "contrary": "speaks against it",
-        "negligible": "shows no meaningful change",
-    },
-    "nl": {
-        "supportive": "ondersteunt dit",
-        "contrary": "spreekt dit tegen",
-        "negligible": "laat geen betekenisvolle verandering zien",
-    },
-}
-_TEMPLATES = {
-    "en": {
-        "agreement+": "Confirmation: {quant_strand} ({quant}) and {qual_strand} ({qual}) both support {label} in {case}.",
-        "agreement-": "Confirmation: {quant_strand} ({quant}) and {qual_strand} ({qual}) both speak against {label} in {case}.",
-        "dissonance": "Discordance on {label} in {case}: {quant_strand} ({quant}) {quant_says}, while {qual_strand} ({qual}) {qual_says}. "
-        "Look for an explanation (timing, who was measured and who was interviewed, measurement) before concluding.",
-        "partial": "Expansion on {label} in {case}: {strong_strand} ({strong}) {strong_says}; {weak_strand} ({weak}) is not conclusive.",
-        "silence_quant": "Silence on {label} in {case}: there is no quantitative result for it; no integrated inference.",
-        "silence_qual": "Silence on {label} in {case}: no participant mentioned the linked codes; no integrated inference.",
-        "silence_both": "Silence on {label} in {case}: neither strand is conclusive ({quant}; {qual}); no integrated inference.",
-    },
-    "nl": {
-        "agreement+": "Bevestiging: {quant_strand} ({quant}) en {qual_strand} ({qual}) ondersteunen allebei {label} in {case}.",
-        "agreement-": "Bevestiging: {quant_strand} ({quant}) en {qual_strand} ({qual}) spreken allebei {label} in {case} tegen.",
-        "dissonance": "Tegenstrijdigheid over {label} in {case}: {quant_strand} ({quant}) {quant_says}, maar {qual_strand} ({qual}) {qual_says}. "
-        "Zoek een verklaring (timing, wie werd gemeten en wie werd geïnterviewd, meting) voordat u concludeert.",
-        "partial": "Aanvulling over {label} in {case}: {strong_strand} ({strong}) {strong_says}; {weak_strand} ({weak}) is niet doorslaggevend.",
-        "silence_quant": "Stilte over {label} in {case}: er is geen kwantitatief resultaat voor; geen geïntegreerde conclusie.",
-        "silence_qual": "Stilte over {label} in {case}: geen deelnemer noemde de gekoppelde codes; geen geïntegreerde conclusie.",
-        "silence_both": "Stilte over {label} in {case}: geen van beide strengen is doorslaggevend ({quant}; {qual}); geen geïntegreerde conclusie.",
-    },
-}
-
-
 def _meta_inference(row: Mapping[str, Any], language: str) -> str:
-    """The template sentence for one construct x case (see `_TEMPLATES`)."""
-    strands = _STRAND[language]
-    says = _SAYS[language]
+    """The template sentence for one construct x case (``display.templates`` of the words tables)."""
+    strands = terms("display.strand", language)
+    says = terms("display.says", language)
+    says_plural = terms("display.says_plural", language)
     quant_rule = QUANT_TO_RULE[row["quant_evidence"]]
     qual_rule = QUAL_TO_RULE[row["qual_evidence"]]
     quant = row["quant_short"] if isinstance(row["quant_short"], str) and row["quant_short"] else "—"
     qual = row["lead_text"] if isinstance(row["lead_text"], str) and row["lead_text"] else (row["qual_summary"] or "—")
-    qual_says = {"supportive": _plural(says["supportive"], language), "contrary": _plural(says["contrary"], language)}
+    qual_says = {"supportive": says_plural["supportive"], "contrary": says_plural["contrary"]}
     fields = dict(
         label=row["construct_label"].lower(),
         case=row["case_id"],
@@ -466,11 +422,10 @@ def _meta_inference(row: Mapping[str, Any], language: str) -> str:
         qual_says=qual_says.get(row["qual_evidence"], ""),
     )
     label = row["computed_fit_label"]
-    templates = _TEMPLATES[language]
     if label == "agreement":
-        key = "agreement+" if quant_rule == "supportive" else "agreement-"
+        key = "display.templates.agreement_supports" if quant_rule == "supportive" else "display.templates.agreement_contradicts"
     elif label == "dissonance":
-        key = "dissonance"
+        key = "display.templates.dissonance"
     elif label == "partial agreement":
         quant_strong = quant_rule in ("supportive", "contrary")
         fields.update(
@@ -480,21 +435,14 @@ def _meta_inference(row: Mapping[str, Any], language: str) -> str:
             weak_strand=strands["qual"] if quant_strong else strands["quant"],
             weak=qual if quant_strong else quant,
         )
-        key = "partial"
+        key = "display.templates.partial"
     elif quant_rule == "absent":
-        key = "silence_quant"
+        key = "display.templates.silence_quant"
     elif qual_rule == "absent":
-        key = "silence_qual"
+        key = "display.templates.silence_qual"
     else:
-        key = "silence_both"
-    return templates[key].format(**fields)
-
-
-def _plural(phrase: str, language: str) -> str:
-    # "the interviews support it" vs "the survey supports it".
-    if language == "en":
-        return phrase.replace("supports", "support").replace("speaks", "speak")
-    return phrase.replace("ondersteunt", "ondersteunen").replace("spreekt", "spreken")
+        key = "display.templates.silence_both"
+    return term(key, language, **fields)
 
 
 # --- joint display ------------------------------------------------------------------------------
@@ -537,8 +485,7 @@ _DISPLAY_COLUMNS = [
 
 
 def _check_options(*, language: str, qual_threshold: float, quant_basis: str) -> None:
-    if language not in LANGUAGES:
-        raise ValueError(f"language must be one of {LANGUAGES}, got {language!r}")
+    check_language(language)
     if not 0 < qual_threshold <= 1:
         raise ValueError(f"qual_threshold is a share between 0 and 1, got {qual_threshold}")
     if quant_basis not in ("ci", "estimate"):
@@ -871,7 +818,7 @@ def meta_matrix(display: pd.DataFrame, *, order_by: str = "trust", ascending: bo
     minus = ("−" + percent(display["contrary_share"])).where(display["contrary_share"].notna(), "")
     sides = (plus + " / " + minus).str.strip(" /").replace("", "—")
     qual = lead.where(display["lead_code"].notna(), sides.where(display["qual_evidence"] != "absent", "—"))
-    cell = short + " · " + qual + " · " + display["fit_label"].map(FIT_TEXT[language])
+    cell = short + " · " + qual + " · " + display["fit_label"].map(terms("fit.label", language))
     long = display.assign(cell=cell)
     wide = long.pivot(index="case_id", columns="construct", values="cell").reindex(columns=constructs)
     fits = long.pivot(index="case_id", columns="construct", values="fit_label").reindex(columns=constructs)

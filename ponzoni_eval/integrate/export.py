@@ -12,16 +12,14 @@ import numpy as np
 import pandas as pd
 
 from ponzoni_eval._core.files import atomic_write_bytes, deterministic_zip
+from ponzoni_eval._core.numbers import format_number, format_plain
+from ponzoni_eval._core.words import term, terms
 from ponzoni_eval.integrate.fit import (
     DEFAULT_ALPHA,
     DEFAULT_QUAL_THRESHOLD,
     FIT_COLOURS,
     FIT_LABELS,
-    FIT_MEANING,
-    FIT_TEXT,
-    format_number,
 )
-
 
 __all__ = [
     "to_html",
@@ -32,40 +30,6 @@ __all__ = [
 
 # --- exports ---------------------------------------------------------------------------------------
 
-_HEADERS = {
-    "en": {
-        "construct_label": "Construct",
-        "case_id": "Case",
-        "quant_summary": "Quantitative result",
-        "quant_evidence": "Quantitative evidence",
-        "qual_summary": "Themes (participants mentioning)",
-        "qual_evidence": "Qualitative evidence",
-        "quotes": "Exemplar quotes",
-        "fit_label": "Fit",
-        "meta_inference": "Meta-inference",
-        "statistic": "Statistic",
-        "code": "Code",
-        "prevalence": "Prevalence",
-        "quote": "Exemplar quote",
-        "order_value": "Ordering estimate",
-    },
-    "nl": {
-        "construct_label": "Construct",
-        "case_id": "Casus",
-        "quant_summary": "Kwantitatief resultaat",
-        "quant_evidence": "Kwantitatief bewijs",
-        "qual_summary": "Thema's (deelnemers die het noemen)",
-        "qual_evidence": "Kwalitatief bewijs",
-        "quotes": "Citaten",
-        "fit_label": "Fit",
-        "meta_inference": "Meta-inferentie",
-        "statistic": "Statistiek",
-        "code": "Code",
-        "prevalence": "Prevalentie",
-        "quote": "Citaat",
-        "order_value": "Ordeningsschatting",
-    },
-}
 _COLUMN_WIDTHS = {  # characters, for the spreadsheet
     "construct_label": 22, "case_id": 16, "quant_summary": 38, "quant_evidence": 14, "qual_summary": 34,
     "qual_evidence": 14, "quotes": 60, "fit_label": 16, "meta_inference": 60, "statistic": 38, "code": 24,
@@ -87,11 +51,11 @@ def _kind(display: pd.DataFrame) -> str:
 def _presentation(display: pd.DataFrame, language: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(visible text table with localised headers, same-shape table of fit labels or "")."""
     kind = _kind(display)
-    headers = _HEADERS[language]
+    headers = terms("export.headers", language)
     if kind == "meta_matrix":
         constructs = [c for c in display.columns if c not in ("case_id", "order_value") and not c.endswith("_fit")]
         shown = display.loc[:, ["case_id", "order_value", *constructs]].copy()
-        shown["order_value"] = shown["order_value"].map(lambda v: "—" if pd.isna(v) else format_number(v, language))
+        shown["order_value"] = shown["order_value"].map(lambda v: "—" if pd.isna(v) else format_number(v, language=language))
         fits = pd.DataFrame("", index=shown.index, columns=shown.columns)
         for construct in constructs:
             fits[construct] = display[f"{construct}_fit"].fillna("")
@@ -107,7 +71,7 @@ def _presentation(display: pd.DataFrame, language: str) -> tuple[pd.DataFrame, p
         columns = ["construct_label", "case_id", "quant_summary", "quant_evidence", "qual_summary", "qual_evidence", "quotes", "fit_label", "meta_inference"]
         shown = display.loc[:, columns].copy()
         shown["fit_label"] = (
-            display["fit_label"].map(FIT_TEXT[language]).fillna(display["fit_label"])
+            display["fit_label"].map(terms("fit.label", language)).fillna(display["fit_label"])
             + np.where(display["overridden"], " *" , "")
         )
         shown["quant_summary"] = display["quant_detail"].where(display["quant_detail"] != "", "—")
@@ -124,36 +88,16 @@ def _footer(display: pd.DataFrame, language: str) -> list[str]:
         alpha = attrs.get("alpha", DEFAULT_ALPHA)
         threshold = attrs.get("qual_threshold", DEFAULT_QUAL_THRESHOLD)
         by_estimate = attrs.get("quant_basis") == "estimate"
-        if language == "nl":
-            quant = (
-                "kwantitatief bewijs via de puntschatting t.o.v. het kleinste betekenisvolle effect (BI's alleen getoond)"
-                if by_estimate
-                else f"kwantitatief bewijs via het 95%-BI t.o.v. de nulwaarde (α = {alpha} zonder BI)"
-            )
-            lines.append(f"Regel: {quant}; kwalitatief bewijs: ≥ {threshold:.0%} van de deelnemers en meer dan de tegenspraak.")
-        else:
-            quant = (
-                "quantitative evidence from the point estimate against the smallest meaningful effect (CIs shown only)"
-                if by_estimate
-                else f"quantitative evidence from the 95% CI against the null value (α = {alpha} without a CI)"
-            )
-            lines.append(f"Rule: {quant}; qualitative evidence: ≥ {threshold:.0%} of participants and more than the contrary codes.")
+        quant = term("export.rule_estimate", language) if by_estimate else term("export.rule_ci", language, alpha=format_plain(alpha, language=language))
+        lines.append(term("export.rule", language, quant=quant, threshold=f"{threshold:.0%}"))
     if _kind(display) in ("joint_display", "statistics_by_themes"):
-        lines.append(
-            "+ ondersteunt, − spreekt tegen, · context; n/N = deelnemers die de code noemen / deelnemers met een interview"
-            if language == "nl"
-            else "+ supports, − contradicts, · context; n/N = participants who mentioned the code / participants interviewed"
-        )
+        lines.append(term("export.code_legend", language))
     if attrs.get("min_cell"):
-        lines.append(
-            f"Aantallen van 1 tot {attrs['min_cell'] - 1} personen zijn onderdrukt (<{attrs['min_cell']}), ter bescherming van de deelnemers."
-            if language == "nl"
-            else f"Counts of 1 to {attrs['min_cell'] - 1} people are suppressed (<{attrs['min_cell']}) to protect the participants."
-        )
+        lines.append(term("export.suppressed", language, largest=attrs["min_cell"] - 1, min_cell=attrs["min_cell"]))
     if _kind(display) == "joint_display" and "overridden" in display and display["overridden"].any():
-        lines.append("* = oordeel van de evaluator (zie integration_overrides.csv)" if language == "nl" else "* = evaluator's judgement (see integration_overrides.csv)")
+        lines.append(term("export.overridden", language))
     if attrs.get("integration_map"):
-        lines.append(f"{'Integratiekaart' if language == 'nl' else 'Integration map'}: {Path(attrs['integration_map']).name}")
+        lines.append(term("export.integration_map", language, file=Path(attrs["integration_map"]).name))
     return lines
 
 
@@ -187,12 +131,6 @@ ul.legend span.swatch { display: inline-block; width: 1em; height: 1em; border: 
 </html>
 """
 
-_TITLES = {
-    "en": {"joint_display": "Joint display", "meta_matrix": "Case-ordered meta-matrix", "statistics_by_themes": "Statistics by themes"},
-    "nl": {"joint_display": "Joint display", "meta_matrix": "Casusgeordende meta-matrix", "statistics_by_themes": "Statistieken per thema"},
-}
-
-
 def to_html(display: pd.DataFrame, *, language: str | None = None, title: str | None = None) -> str:
     """A standalone HTML page: the display with cells coloured by fit label, a legend and the rule.
 
@@ -210,12 +148,12 @@ def to_html(display: pd.DataFrame, *, language: str | None = None, title: str | 
     rows = [list(zip(values, labels)) for values, labels in zip(shown.itertuples(index=False), fits.itertuples(index=False))]
     return env.from_string(_HTML_TEMPLATE).render(
         language=language,
-        title=title or _TITLES[language][_kind(display)],
+        title=title or terms("export.titles", language)[_kind(display)],
         headers=list(shown.columns),
         rows=rows,
         colours=FIT_COLOURS,
-        fit_text=FIT_TEXT[language],
-        meaning=FIT_MEANING[language],
+        fit_text=terms("fit.label", language),
+        meaning=terms("fit.meaning", language),
         footer=_footer(display, language),
     )
 
@@ -230,7 +168,8 @@ def to_markdown(display: pd.DataFrame, *, language: str | None = None) -> str:
     shown, _ = _presentation(display, language)
     shown = shown.map(_markdown_cell)
     table = shown.to_markdown(index=False, tablefmt="github")
-    legend = [f"- **{FIT_TEXT[language][label]}**: {FIT_MEANING[language][label]}" for label in FIT_LABELS]
+    names, meanings = terms("fit.label", language), terms("fit.meaning", language)
+    legend = [f"- **{names[label]}**: {meanings[label]}" for label in FIT_LABELS]
     return "\n".join([table, "", *legend, "", *_footer(display, language)]).rstrip() + "\n"
 
 
@@ -254,13 +193,13 @@ def to_xlsx(display: pd.DataFrame, path: str | os.PathLike, *, language: str | N
 
     language = language or display.attrs.get("language", "en")
     shown, fits = _presentation(display, language)
-    headers = _HEADERS[language]
+    headers = terms("export.headers", language)
     width_by_header = {headers.get(k, k): w for k, w in _COLUMN_WIDTHS.items()}
     fills = {label: PatternFill("solid", start_color=colour.lstrip("#"), end_color=colour.lstrip("#")) for label, colour in FIT_COLOURS.items()}
 
     workbook = Workbook()
     sheet = workbook.active
-    sheet.title = _TITLES[language][_kind(display)][:31]
+    sheet.title = terms("export.titles", language)[_kind(display)][:31]
     sheet.append(list(shown.columns))
     for cell in sheet[1]:
         cell.font = Font(bold=True)
@@ -278,7 +217,7 @@ def to_xlsx(display: pd.DataFrame, path: str | os.PathLike, *, language: str | N
 
     legend = workbook.create_sheet("legend")
     for label in FIT_LABELS:
-        legend.append([FIT_TEXT[language][label], FIT_MEANING[language][label]])
+        legend.append([terms("fit.label", language)[label], terms("fit.meaning", language)[label]])
         legend.cell(row=legend.max_row, column=1).fill = fills[label]
     legend.append([])
     for line in _footer(display, language):

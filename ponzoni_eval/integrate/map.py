@@ -15,7 +15,7 @@ from typing import Any, Iterable, Mapping
 import pandas as pd
 
 from ponzoni_eval._core.errors import DataError
-from ponzoni_eval.config import LANGUAGES
+from ponzoni_eval._core.words import check_language, LANGUAGES
 from ponzoni_eval.integrate.fit import CODE_DIRECTIONS, QUANT_DIRECTIONS
 
 __all__ = [
@@ -97,7 +97,8 @@ class Construct:
     codes: tuple[CodeLink, ...]
 
     def label(self, language: str = "en") -> str:
-        return self.label_nl if language == "nl" else self.label_en
+        """The construct's label in a report language (the map's ``label.<language>``)."""
+        return getattr(self, f"label_{check_language(language)}")
 
 
 @dataclass(frozen=True)
@@ -229,8 +230,7 @@ def _parse_map(raw: Mapping[str, Any], file: str) -> IntegrationMap:
         constructs.append(
             Construct(
                 name=name,
-                label_en=label["en"].strip(),
-                label_nl=label["nl"].strip(),
+                **{f"label_{lang}": label[lang].strip() for lang in LANGUAGES},
                 description=description.strip(),
                 quantitative=_parse_selectors(body["quantitative"], file, f"{where}.quantitative"),
                 codes=_parse_codes(body["codes"], file, f"{where}.codes"),

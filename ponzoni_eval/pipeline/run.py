@@ -53,7 +53,8 @@ from ponzoni_eval._core.files import atomic_write_bytes
 from ponzoni_eval._core.fingerprint import code_fingerprint, folder_checksums, is_current, sha256_file
 from ponzoni_eval._core.reproducibility import environment_record, notebook_code_sha256
 from ponzoni_eval._core.run_folder import FIGURES_DIR, TABLES_DIR, collect_outputs, is_synthetic
-from ponzoni_eval.config import DEFAULT_MIN_CELL, DEFAULT_SEED, LANGUAGES
+from ponzoni_eval._core.words import LANGUAGES  # what --language accepts: one words file each (resources/words/)
+from ponzoni_eval.config import DEFAULT_MIN_CELL, DEFAULT_SEED
 from ponzoni_eval.pipeline.engine import NotebookResult, NotebookTask
 from ponzoni_eval.pipeline.environment import kernel_environment, run_environment
 from ponzoni_eval.pipeline.executors import Executor, EXECUTORS, make_executor, OnResult

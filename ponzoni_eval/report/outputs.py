@@ -53,6 +53,7 @@ from ponzoni_eval._core.run_folder import (
     is_synthetic,
     TABLES_DIR,
 )
+from ponzoni_eval._core.words import check_language, term
 from ponzoni_eval.privacy.suppress import DEFAULT_MIN_CELL, marked_counts, suppress_small_cells
 from ponzoni_eval.report.plots import theme
 
@@ -530,20 +531,6 @@ def save_document(
 
 # --- the synthetic-data banner ------------------------------------------------------
 
-_BANNER_TEXT = {
-    "en": (
-        "SYNTHETIC EXAMPLE DATA — not findings",
-        "These numbers come from the package's generated example data set. They show how the analysis works "
-        "and say nothing about Slotervaart, Poelenburg or any real person.",
-    ),
-    "nl": (
-        "SYNTHETISCHE VOORBEELDDATA — geen bevindingen",
-        "Deze getallen komen uit de gegenereerde voorbeelddata van het pakket. Ze laten zien hoe de analyse "
-        "werkt en zeggen niets over Slotervaart, Poelenburg of echte personen.",
-    ),
-}
-
-
 @dataclass(frozen=True)
 class Banner:
     """A notice shown in a notebook as HTML and in plain text elsewhere (IPython display protocol)."""
@@ -563,11 +550,6 @@ class Banner:
         return f"{self.title}\n{self.text}"
 
 
-def _check_language(language: str) -> None:
-    if language not in _BANNER_TEXT:
-        raise ValueError(f"language must be one of {sorted(_BANNER_TEXT)}, got {language!r}")
-
-
 def synthetic_banner(processed_dir: str | os.PathLike, *, language: str = "en") -> Banner | None:
     """A red "SYNTHETIC EXAMPLE DATA — not findings" banner when the data are synthetic.
 
@@ -581,7 +563,7 @@ def synthetic_banner(processed_dir: str | os.PathLike, *, language: str = "en") 
         Folder with the processed tables and ``manifest.json``.
     language : {"en", "nl"}
     """
-    _check_language(language)
+    check_language(language)
     if not is_synthetic(processed_dir):
         return None
-    return Banner(*_BANNER_TEXT[language])
+    return Banner(term("banner.title", language), term("banner.text", language))

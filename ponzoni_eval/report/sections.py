@@ -65,7 +65,9 @@ import pandas as pd
 from ponzoni_eval import integrate, qual, stats
 from ponzoni_eval._core.errors import DataError
 from ponzoni_eval._core.fingerprint import sha256_file
+from ponzoni_eval._core.numbers import format_number, format_plain
 from ponzoni_eval._core.results import result_frame, stack_results
+from ponzoni_eval._core.words import check_language, term, terms
 from ponzoni_eval.config import DEFAULT_MIN_CELL, DEFAULT_SEED, MANIFEST_FILE
 from ponzoni_eval.data.preparation import INTEGRATION_OVERRIDES
 from ponzoni_eval.integrate.map import default_map_path, load_integration_map
@@ -78,7 +80,6 @@ from ponzoni_eval.report.describe import (
     describe_result,
     describe_share,
     describe_tally,
-    format_number,
 )
 from ponzoni_eval.report.plots import (
     agreement_by_code,
@@ -86,7 +87,6 @@ from ponzoni_eval.report.plots import (
     forest,
     help_seeking_its,
     label,
-    LABELS,
     perception_gap_dumbbell,
     theme_heatmap,
     trajectories,
@@ -152,61 +152,6 @@ OWN, PERCEIVED = "own_willingness", "perceived_willingness"
 """The two scales whose difference is the perception gap."""
 
 _POOLED = "all"
-
-# Words of the generated sentences that are not numbers, in the report languages.
-_TEXT = {
-    "en": {
-        "alpha": "Cronbach's alpha",
-        "mean": "Mean {scale}",
-        "means_note": "means of {n_before} respondents at {before} and {n_after} at {after}",
-        "in_role": "{scale} among {role}s ({before}->{after})",
-        "gap_in_role": "the perception gap (own minus perceived willingness) among {role}s ({before}->{after})",
-        "alpha_line": "The dashed line at {floor} marks the conventional minimum for alpha, not a null effect.",
-        "expectation": "Primary expectation by role at {wave}",
-        "level_change": "Help-seeking at the start of the collaboration (rate ratio of the level change, {case})",
-        "most_mentioned": "The code mentioned most often in {case} was {code}: it",
-        "no_interviews": "{case}: no coded interviews",
-        "agreement": "Intercoder agreement over all codes in {case} (Cohen's kappa, {units} document x code units)",
-        "no_double_coding": "{case}: no double-coded interviews, so no intercoder agreement",
-        "emm": "{scale} (model-based mean) in {case}",
-        "change_by_case": "{scale} change {before}->{after} per case (mixed model)",
-        "kruskal": "The change in {scale} {before}->{after} compared between the cases (Kruskal-Wallis; pairs: Dunn, Holm-adjusted p)",
-        "all_cases": "all cases",
-        "its_equal": "Do the cases differ in the level change of help-seeking (joint Wald test)",
-        "theme_most": "The code whose prevalence differs most between the cases ({code}; Holm-adjusted p)",
-        "expectation_cases": "Primary expectation by role at {wave}, per case",
-        "fit": "Fit of the two strands over {n} construct x case cells",
-        "wave_shown": "Wave shown: {wave} ({name}).",
-        "map_default": "Integration map: the package default ({file}); evaluator overrides: {n}.",
-        "map_evaluator": "Integration map: the evaluator's {file} from the raw data folder; evaluator overrides: {n}.",
-    },
-    "nl": {
-        "alpha": "Cronbachs alfa",
-        "mean": "Gemiddelde {scale}",
-        "means_note": "gemiddelden van {n_before} respondenten bij {before} en {n_after} bij {after}",
-        "in_role": "{scale} bij rol {role} ({before}->{after})",
-        "gap_in_role": "het beeldvormingsverschil (eigen min gepercipieerde bereidheid) bij rol {role} ({before}->{after})",
-        "alpha_line": "De stippellijn bij {floor} markeert het gebruikelijke minimum voor alfa, geen nul-effect.",
-        "expectation": "Belangrijkste verwachting naar rol bij {wave}",
-        "level_change": "Hulpzoeken bij de start van de samenwerking (rate ratio van de niveauverandering, {case})",
-        "most_mentioned": "De vaakst genoemde code in {case} was {code}: deze",
-        "no_interviews": "{case}: geen gecodeerde interviews",
-        "agreement": "Overeenstemming tussen codeurs over alle codes in {case} (Cohens kappa, {units} document x code-eenheden)",
-        "no_double_coding": "{case}: geen dubbel gecodeerde interviews, dus geen overeenstemming tussen codeurs",
-        "emm": "{scale} (modelgebaseerd gemiddelde) in {case}",
-        "change_by_case": "Verandering in {scale} {before}->{after} per case (mixed model)",
-        "kruskal": "De verandering in {scale} {before}->{after} vergeleken tussen de cases (Kruskal-Wallis; paren: Dunn, Holm-gecorrigeerde p)",
-        "all_cases": "alle cases",
-        "its_equal": "Verschillen de cases in de niveauverandering van hulpzoeken (gezamenlijke Wald-toets)",
-        "theme_most": "De code waarvan de prevalentie het meest verschilt tussen de cases ({code}; Holm-gecorrigeerde p)",
-        "expectation_cases": "Belangrijkste verwachting naar rol bij {wave}, per case",
-        "fit": "Passing van de twee strengen over {n} construct x case-cellen",
-        "wave_shown": "Getoonde meting: {wave} ({name}).",
-        "map_default": "Integratiekaart: de standaardkaart van het pakket ({file}); overschrijvingen door de evaluator: {n}.",
-        "map_evaluator": "Integratiekaart: {file} van de evaluator uit de map met ruwe data; overschrijvingen door de evaluator: {n}.",
-    },
-}
-
 
 @dataclass(frozen=True)
 class Section:
@@ -398,12 +343,6 @@ def rounded(frame: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
     return frame.assign(**{c: frame[c].round(digits) for c in floats})
 
 
-def _words(language: str) -> dict[str, str]:
-    if language not in _TEXT:
-        raise ValueError(f"language must be one of {sorted(_TEXT)}, got {language!r}")
-    return _TEXT[language]
-
-
 def _name(kind: str, key: Any, language: str) -> str:
     return label(kind, key, language)
 
@@ -423,15 +362,15 @@ def _capital(text: str) -> str:
 
 def _at_wave(figure: Any, wave: str, language: str) -> Any:
     """Say in a figure's caption which wave it shows (the figure function does not know)."""
-    figure.caption = f"{figure.caption.rstrip()} " + _words(language)["wave_shown"].format(wave=wave, name=_name("wave", wave, language))
+    figure.caption = f"{figure.caption.rstrip()} " + term("sections.wave_shown", language).format(wave=wave, name=_name("wave", wave, language))
     return figure
 
 
 def _floor_caption(figure: Any, language: str) -> Any:
     """A forest plot of alpha draws its reference line at the floor of acceptable reliability, not at 'no effect'."""
-    generic = LABELS[language]["caption"]["forest"].split(". ")[1].format(ref=f"{RELIABILITY_FLOOR:g}", log="") + "."
+    generic = term("captions.forest", language).split(". ")[1].format(ref=format_plain(RELIABILITY_FLOOR, language=language), log="") + "."
     floor = format_number(RELIABILITY_FLOOR, 2, language=language)
-    figure.caption = figure.caption.replace(generic, _words(language)["alpha_line"].format(floor=floor))
+    figure.caption = figure.caption.replace(generic, term("sections.alpha_line", language).format(floor=floor))
     return figure
 
 
@@ -477,7 +416,7 @@ def reliability_section(tables: Mapping[str, pd.DataFrame], case_id: str, *, lan
     alpha = results.loc[results["test"] == "cronbach_alpha"].assign(wave=lambda f: f["group"].str.removeprefix("wave="))
     figure = _floor_caption(forest(alpha, label_columns=("outcome", "wave"), ref_line=RELIABILITY_FLOOR, log_scale=False, language=language), language)
     sentence = describe_range(
-        alpha, by=["outcome", "wave"], label=_words(language)["alpha"], names=_names("scale", alpha["outcome"].unique(), language),
+        alpha, by=["outcome", "wave"], label=term("sections.alpha", language), names=_names("scale", alpha["outcome"].unique(), language),
         threshold=RELIABILITY_FLOOR, language=language,
     )
     return Section(results, figure, sentence)
@@ -499,10 +438,10 @@ def trajectories_section(
     means = wave_means(in_case)
     figure = trajectories(in_case, scale=scale, by="role", language=language)
     pooled = wave_means(in_case.loc[in_case["scale"] == scale], by=("case_id",)).set_index("wave")
-    words = _words(language)
-    label = words["mean"].format(scale=_name("scale", scale, language))
+    check_language(language)
+    label = term("sections.mean", language).format(scale=_name("scale", scale, language))
     if before in pooled.index and after in pooled.index:
-        note = words["means_note"].format(
+        note = term("sections.means_note", language).format(
             n_before=int(pooled.at[before, "n"]), before=before, n_after=int(pooled.at[after, "n"]), after=after
         )
         sentence = describe_change(
@@ -548,14 +487,14 @@ def pre_post_section(
     means = _pair_means(in_case, before=before, after=after)
     paired = _with_role(results.loc[results["test"] == "paired_t"])
     figure = forest(paired, label_columns=("outcome", "role"), language=language)
-    words = _words(language)
+    check_language(language)
     parts = []
     focus = _with_role(results.loc[(results["test"] == "paired_t") & (results["outcome"] == scale)])
     for row in focus.to_dict(orient="records"):
         pair = means.loc[(means["role"] == row["role"]) & (means["scale"] == scale)]
         if pair.empty:
             continue
-        label = words["in_role"].format(
+        label = term("sections.in_role", language).format(
             scale=_name("scale", scale, language), role=_name("role", row["role"], language), before=before, after=after
         )
         parts.append(describe_change(_plain(row, language), before=pair["mean_before"].iloc[0], after=pair["mean_after"].iloc[0], label=label, language=language))
@@ -584,13 +523,13 @@ def perception_gap_section(
     results = _adjusted(stack_results(gap, change))
     gaps = _gap_means(in_case, before=before, after=after)
     figure = perception_gap_dumbbell(in_case.loc[in_case["scale"].isin([OWN, PERCEIVED])], own=OWN, perceived=PERCEIVED, language=language)
-    words = _words(language)
+    check_language(language)
     parts = []
     for row in _with_role(results.loc[(results["analysis"] == "perception_gap_change") & (results["test"] == "paired_t")]).to_dict(orient="records"):
         pair = gaps.loc[gaps["role"] == row["role"]]
         if pair.empty:
             continue
-        label = words["gap_in_role"].format(role=_name("role", row["role"], language), before=before, after=after)
+        label = term("sections.gap_in_role", language).format(role=_name("role", row["role"], language), before=before, after=after)
         parts.append(describe_change(_plain(row, language), before=pair["gap_before"].iloc[0], after=pair["gap_after"].iloc[0], label=label, language=language))
     sentence = _capital("; ".join(parts)) + "." if parts else describe_result({"outcome": "perception_gap", "note": "no complete pairs"}, language=language)
     return Section(results, figure, sentence, {"gap_means": gaps})
@@ -687,7 +626,7 @@ def expectations_section(
     residuals = residuals.drop(columns=["observed", "expected", "pearson_residual"], errors="ignore")
     figure = _at_wave(expectation_bars(counts.loc[counts["wave"] == wave].drop(columns="wave"), language=language), wave, language)
     row = results.loc[(results["analysis"] == "expectation_mismatch") & (results["group"].str.startswith(f"wave={wave}"))]
-    label = _words(language)["expectation"].format(wave=wave)
+    label = term("sections.expectation", language).format(wave=wave)
     sentence = (
         describe_result(_plain(row.iloc[0], language), label=label, language=language)
         if len(row)
@@ -726,7 +665,7 @@ def help_seeking_section(monthly: pd.DataFrame, case_id: str, *, language: str =
     results = _its_results(in_case)
     fitted = _its_trajectories(in_case)
     figure = help_seeking_its(fitted, language=language)
-    label = _words(language)["level_change"].format(case=_name("case", case_id, language))
+    label = term("sections.level_change", language).format(case=_name("case", case_id, language))
     level = results.loc[results["test"] == "its_level_change"]
     sentence = describe_result(
         _plain(level.iloc[0], language) if len(level) else {"outcome": stats.HELP_SEEKING_EVENT, "note": "no activity log"},
@@ -779,7 +718,7 @@ def theme_prevalence_section(
     if per_wave is None:
         empty = pd.DataFrame(columns=columns)
         figure = theme_heatmap(_empty(["case_id", "code"], ["n", "n_at_risk", "pct"]), language=language)
-        return Section(empty, figure, _words(language)["no_interviews"].format(case=label) + ".")
+        return Section(empty, figure, term("sections.no_interviews", language).format(case=label) + ".")
     by_wave = qual.prevalence(per_wave, participants, by=("case_id", "role", "wave"))
     by_wave = by_wave.loc[by_wave["case_id"].astype("str") == case_id]
     by_wave = _in_codebook_order(by_wave.assign(wave=by_wave["wave"].astype("str")), tables, ["case_id", "role", "wave"])
@@ -790,10 +729,10 @@ def theme_prevalence_section(
     shown = published.loc[published["n_with_code"].notna() & (published["n_at_risk"] > 0)]
     if len(shown):
         top = shown.sort_values(["percent", "code"], ascending=[False, True], kind="stable").iloc[0]
-        opening = _words(language)["most_mentioned"].format(case=label, code=top["code"])
+        opening = term("sections.most_mentioned", language).format(case=label, code=top["code"])
         sentence = describe_share(opening, top["n_with_code"], top["n_at_risk"], threshold=min_cell, language=language) + "."
     else:
-        sentence = _words(language)["no_interviews"].format(case=label) + "."
+        sentence = term("sections.no_interviews", language).format(case=label) + "."
     return Section(by_wave.loc[:, columns], figure, sentence, {"theme_prevalence_case": overall})
 
 
@@ -818,14 +757,14 @@ def agreement_section(
         segments = segments.loc[segments["case_id"] == case_id]
     double_coded = segments is not None and bool((segments.groupby("document_id")["coder"].nunique() > 1).any())
     if not double_coded:
-        return Section(result_frame([]), agreement_by_code(empty_plot, language=language), _words(language)["no_double_coding"].format(case=label) + ".")
+        return Section(result_frame([]), agreement_by_code(empty_plot, language=language), term("sections.no_double_coding", language).format(case=label) + ".")
     table = qual.agreement(segments, n_boot=n_boot, seed=seed)
     results = qual.as_result_frame(table).assign(case_id=case_id)
     kappa = "cohen_kappa" if (table["statistic"] == "cohen_kappa").any() else "fleiss_kappa"
     figure = agreement_by_code(table.loc[table["code"] != qual.OVERALL], statistic=kappa, language=language)
     overall = results.loc[(results["outcome"] == qual.OVERALL) & (results["test"] == kappa)].iloc[0]
     sentence = describe_result(
-        _plain(overall, language), label=_words(language)["agreement"].format(case=label, units=int(overall["n"])), language=language
+        _plain(overall, language), label=term("sections.agreement", language).format(case=label, units=int(overall["n"])), language=language
     )
     return Section(results, figure, sentence)
 
@@ -852,12 +791,12 @@ def cross_case_trajectories_section(
     means = pd.concat([stats.marginal_means(in_cases, outcome=s) for s in scales], ignore_index=True) if scales else pd.DataFrame()
     means = means.rename(columns={"outcome": "scale"})
     figure = trajectories(means.loc[means["scale"] == scale] if len(means) else means, scale=scale, by=None, language=language)
-    words = _words(language)
+    check_language(language)
     parts = []
     for case, rows in means.loc[means["scale"] == scale].groupby("case_id", sort=False) if len(means) else []:
         at = rows.set_index("wave")["estimate"]
         if before in at.index and after in at.index:
-            label = words["emm"].format(scale=_name("scale", scale, language), case=_name("case", case, language))
+            label = term("sections.emm", language).format(scale=_name("scale", scale, language), case=_name("case", case, language))
             parts.append(describe_change({"outcome": scale}, before=at[before], after=at[after], label=label, language=language))
     sentence = _capital("; ".join(parts)) + "." if parts else describe_result({"outcome": scale, "note": "no model"}, language=language)
     return Section(means, figure, sentence)
@@ -887,7 +826,7 @@ def mixed_model_section(
     change = results.loc[(results["test"] == "contrast") & (results["effect_name"] == "change")]
     figure = forest(change, label_columns=("outcome", "case_id"), language=language)
     rows = change.loc[change["outcome"] == scale]
-    label = _capital(_words(language)["change_by_case"].format(scale=_name("scale", scale, language), before=before, after=after))
+    label = _capital(term("sections.change_by_case", language).format(scale=_name("scale", scale, language), before=before, after=after))
     sentence = describe_by(_plain_rows(rows, language), by="case_id", label=label, names=_names("case", rows["case_id"], language), language=language)
     return Section(results, figure, sentence)
 
@@ -926,9 +865,9 @@ def kruskal_dunn_section(
     rows = results.loc[results["outcome"] == scale]
     rows = rows.assign(
         p_value=rows["p_adjusted"].fillna(rows["p_value"]),
-        compared=np.where(rows["test"] == "kruskal_wallis", _words(language)["all_cases"], rows["group"]),
+        compared=np.where(rows["test"] == "kruskal_wallis", term("sections.all_cases", language), rows["group"]),
     )
-    label = _words(language)["kruskal"].format(scale=_name("scale", scale, language), before=before, after=after)
+    label = term("sections.kruskal", language).format(scale=_name("scale", scale, language), before=before, after=after)
     names = {f"{a} - {b}": f"{_name('case', a, language)} - {_name('case', b, language)}" for a in case_ids for b in case_ids}
     sentence = describe_by(_plain_rows(rows, language), by="compared", label=label, names=names, language=language)
     return Section(results, figure, sentence, {"change_by_case": means})
@@ -964,7 +903,7 @@ def help_seeking_cross_section(monthly: pd.DataFrame, cases: Sequence[str] | Non
     shown = level.assign(effect_name="rate_ratio")
     figure = forest(shown, label_columns=("case_id", "group"), language=language)
     equal = results.loc[results["test"] == "wald_level_change_difference"]
-    label = _words(language)["its_equal"]
+    label = term("sections.its_equal", language)
     sentence = describe_result(
         _plain(equal.iloc[0], language) if len(equal) else {"outcome": stats.HELP_SEEKING_EVENT, "note": "fewer than two cases with a series"},
         label=label, language=language,
@@ -992,7 +931,7 @@ def theme_heatmap_section(
     presence = presence_for(tables)
     if presence is None:
         empty = _empty(["case_id", "code"], ["n", "n_at_risk", "pct"])
-        return Section(result_frame([]), theme_heatmap(empty, language=language), _words(language)["no_interviews"].format(case=", ".join(case_ids)) + ".")
+        return Section(result_frame([]), theme_heatmap(empty, language=language), term("sections.no_interviews", language).format(case=", ".join(case_ids)) + ".")
     in_cases = participants.loc[participants["case_id"].astype("str").isin(case_ids)]
     presence = presence.loc[presence["participant_id"].astype("str").isin(in_cases["participant_id"].astype("str"))]
     prevalence = qual.prevalence(presence, in_cases, by="case_id")
@@ -1004,7 +943,7 @@ def theme_heatmap_section(
     tested = results.loc[results["p_adjusted"].notna()].sort_values(["p_adjusted", "outcome"], kind="stable")
     if len(tested):
         top = tested.iloc[0]
-        label = _words(language)["theme_most"].format(code=top["outcome"])
+        label = term("sections.theme_most", language).format(code=top["outcome"])
         sentence = describe_result(_plain(top, language), label=label, language=language, p_column="p_adjusted")
     else:
         sentence = describe_result({"outcome": "theme", "note": "no code could be tested"}, language=language)
@@ -1032,7 +971,7 @@ def expectations_cross_section(
     figure = _at_wave(expectation_bars(counts.loc[counts["wave"] == wave].drop(columns="wave"), language=language), wave, language)
     rows = results.loc[(results["analysis"] == "expectation_mismatch") & results["group"].str.startswith(f"wave={wave}")]
     sentence = describe_by(
-        _plain_rows(rows, language), by="case_id", label=_words(language)["expectation_cases"].format(wave=wave), names=_names("case", rows["case_id"], language), language=language
+        _plain_rows(rows, language), by="case_id", label=term("sections.expectation_cases", language).format(wave=wave), names=_names("case", rows["case_id"], language), language=language
     )
     return Section(results, figure, sentence, {"expectation_counts": counts})
 
@@ -1084,8 +1023,8 @@ def integration_summary(integration_map: Any, overrides: pd.DataFrame | None, *,
     'Integration map: the package default (integration_map.toml); evaluator overrides: 0.'
     """
     source = Path(integration_map.source)
-    key = "map_default" if source.resolve() == default_map_path().resolve() else "map_evaluator"
-    return _words(language)[key].format(file=source.name, n=0 if overrides is None else len(overrides))
+    key = "sections.map_default" if source.resolve() == default_map_path().resolve() else "sections.map_evaluator"
+    return term(key, language, file=source.name, n=0 if overrides is None else len(overrides))
 
 
 def joint_display_inputs(
@@ -1218,9 +1157,9 @@ def joint_display_section(
     constructs = list(dict.fromkeys(display["construct"]))
     matrix = integrate.meta_matrix(display, order_by=order_by if order_by in constructs else constructs[0])
     by_themes = integrate.statistics_by_themes(inputs.results, inputs.prevalence, inputs.segments, inputs.participants, **common)
-    fit_names = integrate.FIT_TEXT[language]  # the fit labels as the display names them in this language
+    fit_names = dict(terms("fit.label", language))  # the fit labels as the display names them in this language
     sentence = describe_tally(
-        display["fit_label"], label=_words(language)["fit"].format(n=len(display)), names=fit_names, order=integrate.FIT_LABELS, language=language
+        display["fit_label"], label=term("sections.fit", language).format(n=len(display)), names=fit_names, order=integrate.FIT_LABELS, language=language
     )
     return Section(display, None, sentence, {"meta_matrix": matrix, "statistics_by_themes": by_themes})
 

@@ -839,3 +839,22 @@ def test_the_privacy_modules_redact_is_the_default():
     display = ig.joint_display(make_results(), make_prevalence(), segments, make_participants(), quotes_per_cell=3)
     quotes = cell(display, "trust", "slotervaart")["quotes"]
     assert "Fatima" not in quotes and "fatima@example.org" not in quotes and "[NAAM]" in quotes
+
+
+@pytest.mark.parametrize("language, expected", [("en", "p > .999"), ("nl", "p > ,999")])
+def test_a_p_value_near_one_reads_as_in_the_sentences_in_every_document(tmp_path, language, expected):
+    """The joint display's own formatter printed p = 0.9996 as 'p = .000' while the case report said 'p > .999'."""
+    import openpyxl
+
+    from ponzoni_eval.report import format_p
+
+    results = make_results()
+    results.loc[(results["case_id"] == "poelenburg_b") & (results["outcome"] == "trust"), "p_value"] = 0.9996
+    display = ig.joint_display(results, make_prevalence(), make_segments(), make_participants(), language=language)
+    assert format_p(0.9996, language=language) == expected
+    assert expected in cell(display, "trust", "poelenburg_b")["quant_summary"]
+    workbook = openpyxl.load_workbook(ig.to_xlsx(display, tmp_path / "display.xlsx"))
+    cells = " ".join(str(c.value) for sheet in workbook for row in sheet.iter_rows() for c in row if c.value is not None)
+    for text in (ig.to_html(display), ig.to_markdown(display), cells):
+        assert expected.replace(">", "&gt;") in text or expected in text
+        assert "p = .000" not in text and "p = ,000" not in text and "1.000" not in text

@@ -509,9 +509,28 @@ def test_forest_differences_on_a_linear_axis_with_a_missing_estimate(tmp_path):
     assert ax.get_xscale() == "linear"
     texts = [t.get_text() for t in ax.texts]
     assert "niet te schatten" in texts
-    assert "n = 12   p = .020" in texts
+    assert "n = 12   p = ,020" in texts  # Dutch figures use the decimal comma too
     assert [t.get_text() for t in ax.get_yticklabels()] == ["Slotervaart · vertrouwen", "Poelenburg A · respect"]
     assert "Niet te schatten: 1 rij(en)." in figure.caption and "ongecorrigeerde" in figure.caption
+
+
+@pytest.mark.parametrize("language, mark", [("en", "."), ("nl", ",")])
+def test_numbers_on_the_axes_use_the_language_decimal_mark(tmp_path, language, mark):
+    from ponzoni_eval._core.results import result_frame
+
+    rows = [dict(case_id="slotervaart", outcome="trust", effect_name="hedges_g", effect_size=0.4, ci_low=0.1, ci_high=0.7, n=12, p_value=0.9996),
+            dict(case_id="poelenburg_a", outcome="trust", effect_name="hedges_g", effect_size=-0.3, ci_low=-0.8, ci_high=0.2, n=9, p_value=0.0004)]
+    linear = plots.forest(result_frame(rows), language=language)
+    ratios = plots.forest(result_frame([{**row, "effect_name": "rate_ratio", "effect_size": 1.5, "ci_low": 0.6, "ci_high": 2.5} for row in rows]), language=language)
+    for figure in (linear, ratios):
+        render(figure, tmp_path)
+        ticks = [t.get_text() for t in figure.fig.axes[0].get_xticklabels() if t.get_text()]
+        decimals = [t for t in ticks if any(m in t for m in ".,")]
+        assert decimals and all(mark in t for t in decimals), ticks
+    texts = [t.get_text() for t in linear.fig.axes[0].texts]
+    other = "," if mark == "." else "."
+    assert f"n = 12   p > {mark}999" in texts and f"n = 9   p < {mark}001" in texts  # never "p = 1.000"
+    assert not any(f"{other}999" in t or f"{other}001" in t for t in texts)
 
 
 def test_forest_bad_input():
