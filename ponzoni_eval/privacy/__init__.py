@@ -21,8 +21,7 @@ from ponzoni_eval.privacy.redaction import (
 from ponzoni_eval.privacy.suppress import (
     suppress_small_cells,
     format_suppressed,
-    mark_counts,
-    marked_counts,
+    CountRules,
     DEFAULT_MIN_CELL,
 )
 
@@ -40,7 +39,6 @@ __all__ = [
     "PHONE_PLACEHOLDER",
     "suppress_small_cells",
     "format_suppressed",
-    "mark_counts",
-    "marked_counts",
+    "CountRules",
     "DEFAULT_MIN_CELL",
 ]

@@ -44,6 +44,7 @@ _SURFACE = {
         "code_presence",
         "presence_matrix",
         "prevalence",
+        "PREVALENCE_COUNTS",
         "cooccurrence",
         "theme_crosstab",
     ],

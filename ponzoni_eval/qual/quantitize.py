@@ -38,7 +38,7 @@ import pandas as pd
 
 from ponzoni_eval._core.errors import DataError, require_columns
 from ponzoni_eval._core.results import result_frame
-from ponzoni_eval.privacy.suppress import mark_counts
+from ponzoni_eval.privacy.suppress import CountRules
 from ponzoni_eval.stats.crosstab import crosstab_test
 
 __all__ = [
@@ -46,9 +46,13 @@ __all__ = [
     "code_presence",
     "presence_matrix",
     "prevalence",
+    "PREVALENCE_COUNTS",
     "cooccurrence",
     "theme_crosstab",
 ]
+
+PREVALENCE_COUNTS = CountRules(["n_with_code"], derived={"percent": "n_with_code"})
+"""The publishing rule of a `prevalence` table: ``n_with_code`` counts people, ``percent`` is computed from it."""
 
 CODER_RULES = ("primary", "any", "all")
 """Rules for choosing one coding per document; a coder's name is also accepted."""
@@ -428,10 +432,10 @@ def prevalence(
     mentioned the code. Groups in which participants exist but nobody was
     interviewed appear with ``n_at_risk = 0``. With ``wave`` in ``by`` a unit is
     a participant in one wave, so a participant interviewed twice counts once
-    per wave. Percentages of small groups identify people: the result is
-    marked (`ponzoni_eval.privacy.mark_counts`), so `report.save_table`
+    per wave. Percentages of small groups identify people: a report section
+    that publishes the table declares `PREVALENCE_COUNTS` for it, so the run
     suppresses ``n_with_code`` from 1 to 4 and its ``percent``
-    (`ponzoni_eval.privacy.suppress_small_cells`) when it is published.
+    (`ponzoni_eval.privacy.suppress_small_cells`) before it is written or drawn.
 
     References
     ----------
@@ -460,8 +464,7 @@ def prevalence(
     table = frame.groupby(keys, sort=True, observed=True)[["n_with_code", "n_at_risk"]].sum().reset_index()
     at_risk = table["n_at_risk"].where(table["n_at_risk"] > 0)
     table["percent"] = (100.0 * table["n_with_code"] / at_risk).astype("float64")
-    # Published as it is (report.save_table), its small counts are suppressed by default.
-    return mark_counts(table, ["n_with_code"], derived={"percent": "n_with_code"})
+    return table
 
 
 # --- co-occurrence ------------------------------------------------------------

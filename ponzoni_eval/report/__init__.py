@@ -18,6 +18,12 @@ _SURFACE = {
         "synthetic_banner",
         "DOCUMENT_FORMATS",
     ],
+    "publishing": [
+        "TableSpec",
+        "Section",
+        "MAIN_TABLE",
+        "published",
+    ],
     "describe": [
         "format_number",
         "format_p",
@@ -55,7 +61,6 @@ _SURFACE = {
         "QUALITY_TABLES",
     ],
     "sections": [
-        "Section",
         "JointDisplayInputs",
         "MIN_CELL",
         "FAMILIES",

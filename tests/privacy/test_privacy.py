@@ -244,7 +244,6 @@ def test_primary_suppression_and_derived_percentages():
     assert out["n_with_code"].tolist()[0] == 0  # zero is shown
     assert pd.isna(out.loc[1, "n_with_code"]) and pd.isna(out.loc[1, "percent"])
     assert out["n_with_code_flag"].tolist() == ["", "<5", ""]
-    assert out.attrs["suppression"]["n_primary"] == 1
     shown = format_suppressed(out)
     assert shown["n_with_code"].tolist() == ["0", "<5", "9"]
     assert shown["percent"].tolist() == ["0.0", "x", "75.0"]
@@ -264,12 +263,12 @@ def test_secondary_suppression_protects_row_and_column_totals():
     # a.mentioned = 3 is primary; a.not_mentioned (row), c.mentioned (column) and then
     # c.not_mentioned (column) are complementary: no row or column has a lone blank.
     assert flags == [["<5", "x"], ["", ""], ["x", "x"]]
-    assert out.attrs["suppression"]["n_secondary"] == 3
+    assert (out[["mentioned_flag", "not_mentioned_flag"]] == "x").sum().sum() == 3
 
 
 def test_without_margins_there_is_no_secondary_suppression():
     out = suppress_small_cells(pd.DataFrame({"x": [3, 12], "y": [10, 8]}), count_columns=["x", "y"])
-    assert out.attrs["suppression"]["n_secondary"] == 0
+    assert "x" not in set(out["x_flag"]) | set(out["y_flag"])
 
 
 @settings(max_examples=60, deadline=None)
@@ -372,3 +371,18 @@ def test_lowercase_matching_keeps_turkish_and_greek_letters_equal_to_their_partn
     # 'Yılmaz' (dotless ı) is found as YILMAZ and yilmaz; İ in the text does not shift what follows.
     out = redact(["YILMAZ, yilmaz en İstanbul bij Yılmaz", "ſara en SARA", "ΣΟΦΙΑ's zoon"], ["Yılmaz", "Sara", "σοφια"])
     assert out.tolist() == ["[NAAM], [NAAM] en İstanbul bij [NAAM]", "[NAAM] en [NAAM]", "[NAAM] zoon"]
+
+
+def test_count_rules_are_checked_where_they_are_declared_and_leave_the_table_untouched():
+    from ponzoni_eval.privacy import CountRules
+
+    with pytest.raises(TypeError, match="list of the columns that count people"):
+        CountRules("n")
+    with pytest.raises(ValueError, match="derived columns must come from count_columns"):
+        CountRules(["n"], derived={"percent": "m"})
+    with pytest.raises(ValueError, match="margins must be"):
+        CountRules(["n"], margins="diagonal")
+    table = pd.DataFrame({"n": [2, 7], "share": [0.2, 0.7]})
+    out = CountRules(["n"], derived={"share": "n"}).apply(table, threshold=5)
+    assert out["share_flag"].tolist() == ["x", ""] and table["n"].tolist() == [2, 7]
+    assert CountRules(["n"]).record(3) == {"count_columns": ["n"], "threshold": 3}
