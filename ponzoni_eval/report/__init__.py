@@ -62,6 +62,7 @@ _SURFACE = {
     ],
     "sections": [
         "JointDisplayInputs",
+        "DisplaySection",
         "MIN_CELL",
         "FAMILIES",
         "scores_for",

@@ -55,7 +55,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -97,6 +97,7 @@ __all__ = [
     "Section",
     "EXPECTATION_COUNTS",
     "JointDisplayInputs",
+    "DisplaySection",
     "MIN_CELL",
     "FAMILIES",
     "scores_for",
@@ -244,6 +245,25 @@ class JointDisplayInputs:
 
     def __repr__(self) -> str:  # the names must never be printed in a notebook
         return f"JointDisplayInputs({len(self.results)} results, {len(self.prevalence)} prevalence rows, {len(self.cases)} cases)"
+
+
+@dataclass(frozen=True)
+class DisplaySection(Section):
+    """A `Section` whose tables are integration displays, with the settings each display was built with.
+
+    ``displays`` maps `MAIN_TABLE` and each `tables` key to its
+    `integrate.Display`; `joint_display_documents` renders the section's own
+    (published) tables with those settings (language, rule, ``min_cell``,
+    map, the meta-matrix's order and labels).
+    """
+
+    displays: Mapping[str, integrate.Display] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        missing = sorted({MAIN_TABLE, *self.tables} - set(self.displays))
+        if missing:
+            raise ValueError(f"a display section needs the display settings of every table; missing: {missing}")
 
 
 # --- shared inputs ---------------------------------------------------------------------
@@ -1292,20 +1312,23 @@ def joint_display_section(
 
     Returns
     -------
-    Section
-        ``table``: `integrate.joint_display`; ``tables["meta_matrix"]``,
+    DisplaySection
+        ``table``: the table of `integrate.joint_display`; ``tables["meta_matrix"]``,
         ``tables["statistics_by_themes"]``; no figure (the displays are the
         figure; see `joint_display_documents`); ``sentence``: how often each
-        fit label occurs.
+        fit label occurs; ``displays``: the three `integrate.Display`
+        (the tables with their settings).
     """
-    common = dict(
-        integration_map=integration_map, redact_names=inputs.names, redact=redact, language=language, alpha=alpha,
-        quant_basis=quant_basis, cases=inputs.cases, min_cell=inputs.min_cell,
+    data = integrate.DisplayInputs(inputs.results, inputs.prevalence, inputs.segments, inputs.participants)
+    options = integrate.DisplayOptions(
+        integration_map=integration_map, overrides=overrides, redact_names=inputs.names, redact=redact, language=language,
+        alpha=alpha, quant_basis=quant_basis, cases=inputs.cases, min_cell=inputs.min_cell,
     )
-    display = integrate.joint_display(inputs.results, inputs.prevalence, inputs.segments, inputs.participants, overrides=overrides, **common)
+    joint = integrate.joint_display(data, options)
+    display = joint.table
     constructs = list(dict.fromkeys(display["construct"]))
-    matrix = integrate.meta_matrix(display, order_by=order_by if order_by in constructs else constructs[0])
-    by_themes = integrate.statistics_by_themes(inputs.results, inputs.prevalence, inputs.segments, inputs.participants, **common)
+    matrix = integrate.meta_matrix(joint, order_by=order_by if order_by in constructs else constructs[0])
+    by_themes = integrate.statistics_by_themes(data, options)
     fit_names = integrate.FIT_TEXT[language]  # the fit labels as the display names them in this language
     sentence = describe_tally(
         display["fit_label"], label=_words(language)["fit"].format(n=len(display)), names=fit_names, order=integrate.FIT_LABELS, language=language
@@ -1325,7 +1348,10 @@ def joint_display_section(
             "fitted",
         ),
     }
-    return Section(display, None, sentence, {"statistics_by_themes": by_themes, "meta_matrix": matrix}, specs)
+    displays = {MAIN_TABLE: joint, "statistics_by_themes": by_themes, "meta_matrix": matrix}
+    return DisplaySection(
+        display, None, sentence, {"statistics_by_themes": by_themes.table, "meta_matrix": matrix.table}, specs, displays=displays
+    )
 
 
 def fit_changes(by_ci: pd.DataFrame, by_estimate: pd.DataFrame) -> pd.DataFrame:
@@ -1347,12 +1373,17 @@ def fit_changes(by_ci: pd.DataFrame, by_estimate: pd.DataFrame) -> pd.DataFrame:
     return changed.loc[:, columns].reset_index(drop=True)
 
 
-def joint_display_documents(section: Section, *, language: str = "en") -> dict[str, dict[str, str | bytes]]:
+def joint_display_documents(section: DisplaySection, *, language: str = "en") -> dict[str, dict[str, str | bytes]]:
     """The three displays rendered for readers: ``{name: {"html": str, "md": str, "xlsx": bytes}}``.
 
-    Hand each to `save_document` (``run.save_document(content, name, format=..., caption=...)``).
+    Each document shows the section's own table (as `RunContext.save_section`
+    published it) with the settings of its display. Hand each to
+    `save_document` (``run.save_document(content, name, format=..., caption=...)``).
     """
-    displays = {"joint_display": section.table, "meta_matrix": section.tables["meta_matrix"], "statistics_by_themes": section.tables["statistics_by_themes"]}
+    if not isinstance(section, DisplaySection):
+        raise TypeError(f"joint_display_documents needs the DisplaySection of joint_display_section, got {type(section).__name__}")
+    keys = {"joint_display": MAIN_TABLE, "meta_matrix": "meta_matrix", "statistics_by_themes": "statistics_by_themes"}
+    displays = {name: replace(section.displays[key], table=section.frame(key)) for name, key in keys.items()}
     documents: dict[str, dict[str, str | bytes]] = {}
     with tempfile.TemporaryDirectory(prefix="ponzoni-xlsx-") as folder:
         for name, display in displays.items():
