@@ -13,7 +13,10 @@ from ponzoni_eval.privacy.names import (
 )
 from ponzoni_eval.privacy.redaction import (
     redact,
+    redact_counted,
+    Redacted,
     redact_documents,
+    RedactedDocuments,
     NAME_PLACEHOLDER,
     EMAIL_PLACEHOLDER,
     PHONE_PLACEHOLDER,
@@ -33,7 +36,10 @@ __all__ = [
     "name_variants",
     "pseudonymise",
     "redact",
+    "redact_counted",
+    "Redacted",
     "redact_documents",
+    "RedactedDocuments",
     "NAME_PLACEHOLDER",
     "EMAIL_PLACEHOLDER",
     "PHONE_PLACEHOLDER",
