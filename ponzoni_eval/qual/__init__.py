@@ -42,6 +42,7 @@ _SURFACE = {
     "quantitize": [
         "CODER_RULES",
         "code_presence",
+        "group_segments_excluded",
         "presence_matrix",
         "prevalence",
         "PREVALENCE_COUNTS",

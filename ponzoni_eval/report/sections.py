@@ -887,8 +887,8 @@ def agreement_section(
             result_frame([]), agreement_by_code(empty_plot, language=language), _words(language)["no_double_coding"].format(case=label) + ".",
             specs=_agreement_specs(case_id), figure_name="intercoder_agreement",
         )
-    table = qual.agreement(segments, n_boot=n_boot, seed=seed)
-    results = qual.as_result_frame(table).assign(case_id=case_id)
+    table = qual.agreement(segments, unit="document", n_boot=n_boot, seed=seed)
+    results = qual.as_result_frame(table, unit="document").assign(case_id=case_id)
     kappa = "cohen_kappa" if (table["statistic"] == "cohen_kappa").any() else "fleiss_kappa"
     figure = agreement_by_code(table.loc[table["code"] != qual.OVERALL], statistic=kappa, language=language)
     overall = results.loc[(results["outcome"] == qual.OVERALL) & (results["test"] == kappa)].iloc[0]
