@@ -14,9 +14,8 @@ import pandas as pd
 from ponzoni_eval._core.files import atomic_write_bytes, deterministic_zip
 from ponzoni_eval._core.numbers import format_number, format_plain
 from ponzoni_eval._core.words import term, terms
+from ponzoni_eval.integrate.display import Display
 from ponzoni_eval.integrate.fit import (
-    DEFAULT_ALPHA,
-    DEFAULT_QUAL_THRESHOLD,
     FIT_COLOURS,
     FIT_LABELS,
 )
@@ -37,20 +36,15 @@ _COLUMN_WIDTHS = {  # characters, for the spreadsheet
 }
 
 
-def _kind(display: pd.DataFrame) -> str:
-    kind = display.attrs.get("kind")
-    if kind:
-        return kind
-    if "order_value" in display.columns:
-        return "meta_matrix"
-    if "code_direction" in display.columns:
-        return "statistics_by_themes"
-    return "joint_display"
+def _checked(display: Display) -> Display:
+    if not isinstance(display, Display):
+        raise TypeError(f"a display to export is an integrate.Display (from joint_display, meta_matrix or statistics_by_themes), not {type(display).__name__}")
+    return display
 
 
-def _presentation(display: pd.DataFrame, language: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _presentation(shown_display: Display, language: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(visible text table with localised headers, same-shape table of fit labels or "")."""
-    kind = _kind(display)
+    kind, display = shown_display.kind, shown_display.table
     headers = terms("export.headers", language)
     if kind == "meta_matrix":
         constructs = [c for c in display.columns if c not in ("case_id", "order_value") and not c.endswith("_fit")]
@@ -59,9 +53,9 @@ def _presentation(display: pd.DataFrame, language: str) -> tuple[pd.DataFrame, p
         fits = pd.DataFrame("", index=shown.index, columns=shown.columns)
         for construct in constructs:
             fits[construct] = display[f"{construct}_fit"].fillna("")
-        order_by = display.attrs.get("order_by")
+        order_by = shown_display.order_by
         order_header = f"{headers['order_value']} ({order_by})" if order_by else headers["order_value"]
-        rename = {"case_id": headers["case_id"], "order_value": order_header, **display.attrs.get("labels", {})}
+        rename = {"case_id": headers["case_id"], "order_value": order_header, **shown_display.labels}
         return shown.rename(columns=rename), fits.rename(columns=rename)
     if kind == "statistics_by_themes":
         columns = ["construct_label", "case_id", "statistic", "code", "prevalence", "quote"]
@@ -81,23 +75,20 @@ def _presentation(display: pd.DataFrame, language: str) -> tuple[pd.DataFrame, p
     return shown.rename(columns=headers), fits.rename(columns=headers)
 
 
-def _footer(display: pd.DataFrame, language: str) -> list[str]:
-    attrs = display.attrs
+def _footer(display: Display, language: str) -> list[str]:
     lines = []
-    if "alpha" in attrs or "qual_threshold" in attrs:
-        alpha = attrs.get("alpha", DEFAULT_ALPHA)
-        threshold = attrs.get("qual_threshold", DEFAULT_QUAL_THRESHOLD)
-        by_estimate = attrs.get("quant_basis") == "estimate"
-        quant = term("export.rule_estimate", language) if by_estimate else term("export.rule_ci", language, alpha=format_plain(alpha, language=language))
-        lines.append(term("export.rule", language, quant=quant, threshold=f"{threshold:.0%}"))
-    if _kind(display) in ("joint_display", "statistics_by_themes"):
+    alpha, threshold = display.alpha, display.qual_threshold
+    by_estimate = display.quant_basis == "estimate"
+    quant = term("export.rule_estimate", language) if by_estimate else term("export.rule_ci", language, alpha=format_plain(alpha, language=language))
+    lines.append(term("export.rule", language, quant=quant, threshold=f"{threshold:.0%}"))
+    if display.kind in ("joint_display", "statistics_by_themes"):
         lines.append(term("export.code_legend", language))
-    if attrs.get("min_cell"):
-        lines.append(term("export.suppressed", language, largest=attrs["min_cell"] - 1, min_cell=attrs["min_cell"]))
-    if _kind(display) == "joint_display" and "overridden" in display and display["overridden"].any():
+    if display.min_cell:
+        lines.append(term("export.suppressed", language, largest=display.min_cell - 1, min_cell=display.min_cell))
+    if display.kind == "joint_display" and "overridden" in display.table and display.table["overridden"].any():
         lines.append(term("export.overridden", language))
-    if attrs.get("integration_map"):
-        lines.append(term("export.integration_map", language, file=Path(attrs["integration_map"]).name))
+    if display.integration_map:
+        lines.append(term("export.integration_map", language, file=Path(display.integration_map).name))
     return lines
 
 
@@ -131,7 +122,7 @@ ul.legend span.swatch { display: inline-block; width: 1em; height: 1em; border: 
 </html>
 """
 
-def to_html(display: pd.DataFrame, *, language: str | None = None, title: str | None = None) -> str:
+def to_html(display: Display, *, language: str | None = None, title: str | None = None) -> str:
     """A standalone HTML page: the display with cells coloured by fit label, a legend and the rule.
 
     All text is HTML-escaped (jinja2 autoescape); line breaks become ``<br>``.
@@ -141,14 +132,14 @@ def to_html(display: pd.DataFrame, *, language: str | None = None, title: str | 
     import jinja2
     from markupsafe import Markup, escape
 
-    language = language or display.attrs.get("language", "en")
+    language = language or _checked(display).language
     shown, fits = _presentation(display, language)
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     env.filters["nl2br"] = lambda text: Markup("<br>").join(escape(part) for part in str(text).split("\n"))
     rows = [list(zip(values, labels)) for values, labels in zip(shown.itertuples(index=False), fits.itertuples(index=False))]
     return env.from_string(_HTML_TEMPLATE).render(
         language=language,
-        title=title or terms("export.titles", language)[_kind(display)],
+        title=title or terms("export.titles", language)[display.kind],
         headers=list(shown.columns),
         rows=rows,
         colours=FIT_COLOURS,
@@ -162,9 +153,9 @@ def _markdown_cell(text: str) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", "<br>")
 
 
-def to_markdown(display: pd.DataFrame, *, language: str | None = None) -> str:
+def to_markdown(display: Display, *, language: str | None = None) -> str:
     """A GitHub-flavoured Markdown table (pipes escaped, line breaks as ``<br>``), legend and rule."""
-    language = language or display.attrs.get("language", "en")
+    language = language or _checked(display).language
     shown, _ = _presentation(display, language)
     shown = shown.map(_markdown_cell)
     table = shown.to_markdown(index=False, tablefmt="github")
@@ -176,7 +167,7 @@ def to_markdown(display: pd.DataFrame, *, language: str | None = None) -> str:
 _FIXED_TIME = (2000, 1, 1, 0, 0, 0)
 
 
-def to_xlsx(display: pd.DataFrame, path: str | os.PathLike, *, language: str | None = None) -> Path:
+def to_xlsx(display: Display, path: str | os.PathLike, *, language: str | None = None) -> Path:
     """Write the display to an Excel workbook: wrapped text, column widths, fills per fit label.
 
     A second sheet holds the legend and the rule's parameters. The file is
@@ -191,7 +182,7 @@ def to_xlsx(display: pd.DataFrame, path: str | os.PathLike, *, language: str | N
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
-    language = language or display.attrs.get("language", "en")
+    language = language or _checked(display).language
     shown, fits = _presentation(display, language)
     headers = terms("export.headers", language)
     width_by_header = {headers.get(k, k): w for k, w in _COLUMN_WIDTHS.items()}
@@ -199,7 +190,7 @@ def to_xlsx(display: pd.DataFrame, path: str | os.PathLike, *, language: str | N
 
     workbook = Workbook()
     sheet = workbook.active
-    sheet.title = terms("export.titles", language)[_kind(display)][:31]
+    sheet.title = terms("export.titles", language)[display.kind][:31]
     sheet.append(list(shown.columns))
     for cell in sheet[1]:
         cell.font = Font(bold=True)

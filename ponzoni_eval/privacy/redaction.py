@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Iterable, Iterator, NamedTuple, Sequence
 
 import numpy as np
 import pandas as pd
@@ -28,7 +28,10 @@ from ponzoni_eval.privacy.names import EMAIL_PATTERN, normalise_name
 
 __all__ = [
     "redact",
+    "redact_counted",
+    "Redacted",
     "redact_documents",
+    "RedactedDocuments",
     "NAME_PLACEHOLDER",
     "EMAIL_PLACEHOLDER",
     "PHONE_PLACEHOLDER",
@@ -272,6 +275,22 @@ def _redaction_pattern(
     return re.compile("|".join(parts), flags=0 if lowered else re.IGNORECASE)
 
 
+class Redacted(NamedTuple):
+    """What `redact_counted` gives: the redacted texts and how many replacements were made."""
+
+    texts: pd.Series
+    n_replacements: int
+
+
+class RedactedDocuments(NamedTuple):
+    """What `redact_documents` gives: redacted copies of the tables and the replacements made in each."""
+
+    documents: pd.DataFrame
+    segments: pd.DataFrame | None
+    n_replacements: dict[str, int]
+    """``{"documents": n, "coded_segments": n}`` (``coded_segments`` only when segments were given)."""
+
+
 def redact(
     texts: Iterable[str] | pd.Series,
     names: Iterable[str] = (),
@@ -298,7 +317,7 @@ def redact(
     -------
     Series of str
         The redacted texts (NFC-normalised), same index as a Series input.
-        ``attrs["n_replacements"]`` counts the replacements.
+        `redact_counted` also says how many replacements were made.
 
     Notes
     -----
@@ -334,13 +353,37 @@ def redact(
     ...        ["Ayşe", "Ayşe Yılmaz"]).tolist()
     ['[NAAM] zoon belde [TELEFOON].', '[NAAM] ([E-MAIL]) en [NAAM] moeder']
     """
+    return redact_counted(texts, names, placeholder=placeholder, emails=emails, phones=phones).texts
+
+
+def redact_counted(
+    texts: Iterable[str] | pd.Series,
+    names: Iterable[str] = (),
+    *,
+    placeholder: str = NAME_PLACEHOLDER,
+    emails: bool = True,
+    phones: bool = True,
+) -> Redacted:
+    """`redact`, and the number of replacements beside the texts.
+
+    Parameters and rules are those of `redact`.
+
+    Returns
+    -------
+    Redacted
+        ``texts``: what `redact` returns; ``n_replacements``: how many names,
+        e-mail addresses and phone numbers were replaced in all texts.
+
+    Examples
+    --------
+    >>> redact_counted(["Ayşe belde Ayşe", "niets"], ["Ayşe"]).n_replacements
+    2
+    """
     series = texts if isinstance(texts, pd.Series) else pd.Series(list(texts), dtype="str")
     redactor = _redactor_for(tuple(names), emails, phones)
     text = series.astype("str")
     if redactor.finds_nothing:
-        out = text.map(normalise_name, na_action="ignore")
-        out.attrs["n_replacements"] = 0
-        return out
+        return Redacted(text.map(normalise_name, na_action="ignore"), 0)
     normalised = text.map(normalise_name, na_action="ignore")
 
     def substitute(value: Any) -> tuple[Any, int]:  # one pass per text: the result and the number of replacements
@@ -355,8 +398,7 @@ def redact(
     redacted = np.array([value for value, _ in done] + [None], dtype=object)[codes]  # code -1 (missing) -> None
     counts = np.array([count for _, count in done] + [0], dtype=np.int64)[codes]
     out = pd.Series(redacted, index=normalised.index, name=normalised.name).astype(normalised.dtype)
-    out.attrs["n_replacements"] = int(counts.sum())
-    return out
+    return Redacted(out, int(counts.sum()))
 
 
 def redact_documents(
@@ -366,7 +408,7 @@ def redact_documents(
     *,
     placeholder: str = NAME_PLACEHOLDER,
     transcripts: tuple[list, list] | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+) -> RedactedDocuments:
     """Redact interview transcripts and their coded segments, keeping the segments' offsets right.
 
     Parameters
@@ -388,11 +430,12 @@ def redact_documents(
 
     Returns
     -------
-    (DataFrame, DataFrame or None)
-        Copies: the documents with redacted ``text``; the segments with
-        redacted ``text`` and ``start``/``end`` moved so that they count
-        characters in the redacted transcript. ``attrs["n_replacements"]``
-        of each counts what was replaced in it.
+    RedactedDocuments
+        ``(documents, segments, n_replacements)``: copies of the documents
+        with redacted ``text`` and of the segments (None when None was
+        given) with redacted ``text`` and ``start``/``end`` moved so that
+        they count characters in the redacted transcript; and what was
+        replaced in each, ``{"documents": n, "coded_segments": n}``.
 
     Notes
     -----
@@ -416,18 +459,16 @@ def redact_documents(
     --------
     >>> documents = pd.DataFrame({"document_id": ["d1"], "text": ["R: Ayşe zei: het vertrouwen groeit."]})
     >>> segments = pd.DataFrame({"document_id": ["d1"], "start": [13], "end": [35], "text": ["het vertrouwen groeit."]})
-    >>> texts, quotes = redact_documents(documents, segments, ["Ayşe"])
+    >>> texts, quotes, counts = redact_documents(documents, segments, ["Ayşe"])
     >>> texts.loc[0, "text"], int(quotes.loc[0, "start"]), int(quotes.loc[0, "end"])
     ('R: [NAAM] zei: het vertrouwen groeit.', 15, 37)
     """
     names = list(names)
     documents = documents.copy()
     segments = None if segments is None else segments.copy()
-    documents.attrs["n_replacements"] = 0
-    if segments is not None:
-        segments.attrs["n_replacements"] = 0
+    counts = {"documents": 0, **({} if segments is None else {"coded_segments": 0})}
     if _redactor_for(tuple(names)).finds_nothing:
-        return documents, segments
+        return RedactedDocuments(documents, segments, counts)
     if transcripts is None:
         transcripts = redact_transcripts(documents["text"].tolist(), names, placeholder=placeholder)
     redacted, found = transcripts
@@ -435,9 +476,9 @@ def redact_documents(
         raise ValueError(f"transcripts: {len(redacted)} redacted texts for {len(documents)} documents")
     spans = {document_id: pair for document_id, pair in zip(documents["document_id"], found) if pair is not None}
     documents["text"] = pd.Series(redacted, index=documents.index, dtype=documents["text"].dtype)
-    documents.attrs["n_replacements"] = int(sum(len(old) for old, _ in spans.values()))
+    counts["documents"] = int(sum(len(old) for old, _ in spans.values()))
     if segments is None:
-        return documents, None
+        return RedactedDocuments(documents, None, counts)
     start = segments["start"].to_numpy(dtype="int64", na_value=-1).copy()
     end = segments["end"].to_numpy(dtype="int64", na_value=-1).copy()
     rows_of = pd.Series(np.arange(len(segments))).groupby(segments["document_id"].astype("str").to_numpy()).indices
@@ -449,10 +490,9 @@ def redact_documents(
     for column, values in (("start", start), ("end", end)):
         moved = pd.Series(values, index=segments.index).where(segments[column].notna())
         segments[column] = moved.astype(segments[column].dtype)
-    quotes = redact(segments["text"], names, placeholder=placeholder)
+    quotes, counts["coded_segments"] = redact_counted(segments["text"], names, placeholder=placeholder)
     segments["text"] = quotes.astype(segments["text"].dtype)
-    segments.attrs["n_replacements"] = quotes.attrs["n_replacements"]
-    return documents, segments
+    return RedactedDocuments(documents, segments, counts)
 
 
 def redact_transcripts(

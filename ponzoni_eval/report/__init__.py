@@ -18,6 +18,12 @@ _SURFACE = {
         "synthetic_banner",
         "DOCUMENT_FORMATS",
     ],
+    "publishing": [
+        "TableSpec",
+        "Section",
+        "MAIN_TABLE",
+        "published",
+    ],
     "describe": [
         "format_number",
         "format_p",
@@ -60,8 +66,8 @@ _SURFACE = {
         "QUALITY_TABLES",
     ],
     "sections": [
-        "Section",
         "JointDisplayInputs",
+        "DisplaySection",
         "MIN_CELL",
         "FAMILIES",
         "scores_for",

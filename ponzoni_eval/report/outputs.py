@@ -54,7 +54,8 @@ from ponzoni_eval._core.run_folder import (
     TABLES_DIR,
 )
 from ponzoni_eval._core.words import check_language, term
-from ponzoni_eval.privacy.suppress import DEFAULT_MIN_CELL, marked_counts, suppress_small_cells
+from ponzoni_eval.privacy.suppress import CountRules, DEFAULT_MIN_CELL
+from ponzoni_eval.report.publishing import published, Section
 from ponzoni_eval.report.plots import theme
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; kept out of light imports
@@ -118,6 +119,36 @@ class RunContext:
         if self.min_cell is not None:
             publishing.setdefault("threshold", self.min_cell)
         return save_table(frame, name, self.run_dir, caption=caption, notebook=self.notebook, case_id=self.case_id, **publishing)
+
+    def save_section(self, section: Section) -> Section:
+        """Save a report section in one call: its tables published by their own rules, the figure drawn from them.
+
+        Every table with a spec (`ponzoni_eval.report.publishing.TableSpec`)
+        is suppressed first (counts of people below this run's `min_cell`),
+        then the figure is drawn from those published tables (the section's
+        ``draw``), then tables and figure are written, each table with its
+        caption and precision class.
+
+        Returns
+        -------
+        Section
+            The section as published: suppressed tables, the figure drawn from
+            them, the sentence. A notebook cell can show its parts.
+        """
+        if not isinstance(section, Section):
+            raise TypeError(f"save_section needs a report Section, got {type(section).__name__}")
+        min_cell = DEFAULT_MIN_CELL if self.min_cell is None else self.min_cell
+        frames = published(section, min_cell)
+        figure = section.draw(frames, min_cell) if section.draw is not None else section.figure
+        for key, spec in section.specs.items():
+            # save_table applies the same rules to the section's own table, so what is written is what was drawn.
+            frames[key] = save_table(
+                section.frame(key), spec.name, self.run_dir, caption=spec.caption_for(min_cell), notebook=self.notebook,
+                case_id=self.case_id, counts=spec.counts, threshold=min_cell, precision=spec.precision,
+            )
+        if section.figure_name is not None and figure is not None:
+            self.save_figure(figure, section.figure_name)
+        return section.with_tables(frames, figure)
 
     def save_figure(self, fig: Any, name: str, *, caption: str | None = None) -> Any:
         """`save_figure` into this run; returns the figure, so a cell ending with this call shows it."""
@@ -246,6 +277,7 @@ def save_table(
     derived: Mapping[str, str] | None = None,
     threshold: int | None = None,
     precision: str = "closed_form",
+    counts: CountRules | None = None,
 ) -> "pd.DataFrame":
     """Write a result table to the run folder as CSV and parquet.
 
@@ -269,17 +301,18 @@ def save_table(
         `ponzoni_eval.privacy.suppress_small_cells` (each gets a ``<column>_flag``
         column saying "<5"; percentages computed from them are blanked). What
         is shown and what is written are the same suppressed table. None (the
-        default): suppress when the table is marked as counting people
-        (`ponzoni_eval.privacy.mark_counts`: `quantitize.prevalence`,
-        `stats.contingency_table`), so that those are never published
-        unsuppressed by accident. False: write the table as it is.
+        default): suppress when `counts` or `count_columns` is given. False:
+        write the table as it is. Report sections declare their rules
+        themselves; save them with `RunContext.save_section`.
     count_columns : list of str
-        The columns that count people (default: those the mark names).
+        The columns that count people.
     derived : dict, optional
         Columns computed from a count, blanked with it (``{"percent":
         "n_with_code"}``): a percentage beside its denominator would give the
-        suppressed count away. Default: those the mark names for the counted
-        columns.
+        suppressed count away.
+    counts : `ponzoni_eval.privacy.CountRules`, optional
+        The same rules as one object (count columns, derived columns, margins
+        for secondary suppression); replaces `count_columns` and `derived`.
     threshold : int, optional
         The smallest count that is shown (default
         `ponzoni_eval.privacy.DEFAULT_MIN_CELL`, 5; a run's ``--min-cell``
@@ -317,19 +350,17 @@ def save_table(
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
     threshold = DEFAULT_MIN_CELL if threshold is None else threshold
     table = _table_for_writing(frame)
-    mark = marked_counts(table) or {}
     if publish is None:
-        publish = bool(mark) or bool(count_columns)
+        publish = counts is not None or bool(count_columns)
+    rules = None
     if publish:
-        if count_columns:
-            # Named columns win; the mark's derived columns of those counts still go with them.
-            marked_derived = {c: source for c, source in (mark.get("derived") or {}).items() if source in count_columns}
-            mark = {"count_columns": list(count_columns), "derived": dict(derived) if derived else marked_derived, "margins": None}
-        if not mark:
-            raise TypeError("save_table(..., publish=True) needs count_columns: the columns that count people")
-        count_columns = mark["count_columns"]
-        derived = mark["derived"]
-        table = suppress_small_cells(table, count_columns=count_columns, threshold=threshold, derived=derived, margins=mark["margins"])
+        if counts is not None:
+            rules = counts
+        elif count_columns:
+            rules = CountRules(list(count_columns), derived=dict(derived or {}))
+        else:
+            raise TypeError("save_table(..., publish=True) needs count_columns (or counts=CountRules(...)): the columns that count people")
+        table = rules.apply(table, threshold=threshold)
     if run_dir is None or str(run_dir) == "":
         return table
     run_dir = Path(run_dir)
@@ -353,11 +384,7 @@ def save_table(
         },
         "sha256": {"csv": sha256_bytes(csv_data), "parquet": sha256_bytes(parquet_data)},
         "precision": precision,
-        "suppressed": (
-            {"count_columns": list(count_columns), "threshold": threshold, **({"derived": dict(derived)} if derived else {})}
-            if publish
-            else None
-        ),
+        "suppressed": rules.record(threshold) if rules is not None else None,
     }
     _write_sidecar(run_dir, TABLES_DIR, stem, record)
     return table

@@ -1589,7 +1589,10 @@ def expectation_bars(crosstab_frame: pd.DataFrame, *, language: str = "en") -> F
     if negative.any():
         raise DataError("counts must not be negative", column="n", expected="n >= 0", found=float(crosstab_frame.loc[negative, "n"].iloc[0]))
     data = _as_text(crosstab_frame, ["case_id", "role", "expectation"])
-    data = data.assign(n=data["n"].fillna(0).astype("float64"))
+    # A missing count is a suppressed one (privacy.suppress_small_cells): its case x role bar is not drawn,
+    # so neither a share nor a total gives it away.
+    hidden = data.loc[data["n"].isna(), ["case_id", "role"]].drop_duplicates()
+    data = data.assign(n=data["n"].astype("Float64").fillna(0).astype("float64"))
     cases = _ordered(crosstab_frame["case_id"], _KNOWN_CASES)
     roles = _ordered(crosstab_frame["role"], ROLES)
     expectations = _ordered(crosstab_frame["expectation"], EXPECTATIONS)
@@ -1601,7 +1604,9 @@ def expectation_bars(crosstab_frame: pd.DataFrame, *, language: str = "en") -> F
         .reindex(index=grid, columns=expectations)
         .fillna(0)
     )
-    totals = counts.sum(axis=1)
+    suppressed = pd.Series(grid.isin(pd.MultiIndex.from_frame(hidden)), index=grid)
+    counts = counts.mask(suppressed, axis=0)
+    totals = counts.sum(axis=1, min_count=1)
     shares = counts.div(totals.where(totals > 0), axis=0)
     compact = len(cases) > FACET_LIMIT
 
@@ -1613,7 +1618,7 @@ def expectation_bars(crosstab_frame: pd.DataFrame, *, language: str = "en") -> F
                 ax.set_title(label("role", role, language))
                 n_role = totals.xs(role, level="role")
                 in_role = shares.xs(role, level="role")[n_role > 0].sort_values(expectations[0], ascending=False, kind="stable")
-                _stacked_bars(ax, in_role, n_role[in_role.index], expectations, colours, language, thin=True)
+                _stacked_bars(ax, in_role, n_role[in_role.index], expectations, colours, language, thin=True, suppressed=suppressed.xs(role, level="role")[in_role.index])
                 labelled = len(in_role) <= _ROW_LABEL_LIMIT
                 ax.set_yticks(
                     -np.arange(len(in_role)) if labelled else [],
@@ -1624,7 +1629,7 @@ def expectation_bars(crosstab_frame: pd.DataFrame, *, language: str = "en") -> F
             for ax, case in zip(axes, cases):
                 ax.set_title(label("case", case, language))
                 in_case, n_case = shares.xs(case, level="case_id"), totals.xs(case, level="case_id")
-                _stacked_bars(ax, in_case, n_case, expectations, colours, language, thin=False)
+                _stacked_bars(ax, in_case, n_case, expectations, colours, language, thin=False, suppressed=suppressed.xs(case, level="case_id"))
                 ax.set_yticks(-np.arange(len(roles)), [label("role", r, language) for r in roles])
         for ax in axes:
             ax.set_xlim(0, 1)
@@ -1655,7 +1660,8 @@ def expectation_bars(crosstab_frame: pd.DataFrame, *, language: str = "en") -> F
 
 
 def _stacked_bars(
-    ax, shares: pd.DataFrame, totals: pd.Series, expectations: list[str], colours: dict[str, str], language: str, *, thin: bool
+    ax, shares: pd.DataFrame, totals: pd.Series, expectations: list[str], colours: dict[str, str], language: str, *, thin: bool,
+    suppressed: pd.Series | None = None,
 ) -> None:
     """100% bars, one row per index entry (top to bottom); thin bars carry no text."""
     y = -np.arange(len(shares), dtype="float64")
@@ -1676,8 +1682,12 @@ def _stacked_bars(
         from matplotlib.transforms import blended_transform_factory
 
         beside = blended_transform_factory(ax.transAxes, ax.transData)
-        for yy, total, share_row in zip(y, totals.to_numpy(dtype="float64"), shares.isna().all(axis=1)):
-            text = term("figures.no_data", language) if (share_row or not np.isfinite(total) or total == 0) else f"n = {int(total)}"
+        hidden = np.zeros(len(shares), dtype=bool) if suppressed is None else suppressed.to_numpy(dtype=bool)
+        for yy, total, share_row, secret in zip(y, totals.to_numpy(dtype="float64"), shares.isna().all(axis=1), hidden):
+            if secret:
+                text = term("figures.suppressed", language)
+            else:
+                text = term("figures.no_data", language) if (share_row or not np.isfinite(total) or total == 0) else f"n = {int(total)}"
             ax.text(1.02, yy, text, transform=beside, va="center", ha="left", fontsize=7.5, color=_TEXT_GREY)
     ax.set_ylim(y.min() - 0.6 if len(y) else -0.6, 0.6)
 

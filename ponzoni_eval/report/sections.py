@@ -55,7 +55,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -72,7 +72,8 @@ from ponzoni_eval.config import DEFAULT_MIN_CELL, DEFAULT_SEED, MANIFEST_FILE
 from ponzoni_eval.data.preparation import INTEGRATION_OVERRIDES
 from ponzoni_eval.integrate.map import default_map_path, load_integration_map
 from ponzoni_eval.privacy.redaction import redact
-from ponzoni_eval.privacy.suppress import suppress_small_cells
+from ponzoni_eval.privacy.suppress import CountRules
+from ponzoni_eval.report.publishing import MAIN_TABLE, Section, TableSpec
 from ponzoni_eval.report.describe import (
     describe_by,
     describe_change,
@@ -94,7 +95,9 @@ from ponzoni_eval.report.plots import (
 
 __all__ = [
     "Section",
+    "EXPECTATION_COUNTS",
     "JointDisplayInputs",
+    "DisplaySection",
     "MIN_CELL",
     "FAMILIES",
     "scores_for",
@@ -136,6 +139,9 @@ derived={"percent": "n_with_code"})`` publishes it, so none of them reveals a
 suppressed count.
 """
 
+EXPECTATION_COUNTS = CountRules(["n"])
+"""The publishing rule of the expectation counts: ``n`` counts respondents."""
+
 FAMILIES = ("analysis", "test", "effect_name")
 """Columns whose combinations are one family for the Holm adjustment of p-values (`stats.adjust_pvalues`)."""
 
@@ -152,28 +158,6 @@ OWN, PERCEIVED = "own_willingness", "perceived_willingness"
 """The two scales whose difference is the perception gap."""
 
 _POOLED = "all"
-
-@dataclass(frozen=True)
-class Section:
-    """What one report section shows.
-
-    Attributes
-    ----------
-    table : DataFrame
-        The section's key result table (usually the standard result shape).
-    figure : `ponzoni_eval.report.plots.Figure`
-        Its figure, with a caption generated from the data.
-    sentence : str
-        One sentence that reads the key numbers (generated, never typed).
-    tables : mapping of str to DataFrame
-        Supporting tables (means, counts, residuals), by the name to save them under.
-    """
-
-    table: pd.DataFrame
-    figure: Any
-    sentence: str
-    tables: Mapping[str, pd.DataFrame] = field(default_factory=dict)
-
 
 @dataclass(frozen=True)
 class JointDisplayInputs:
@@ -206,6 +190,25 @@ class JointDisplayInputs:
 
     def __repr__(self) -> str:  # the names must never be printed in a notebook
         return f"JointDisplayInputs({len(self.results)} results, {len(self.prevalence)} prevalence rows, {len(self.cases)} cases)"
+
+
+@dataclass(frozen=True)
+class DisplaySection(Section):
+    """A `Section` whose tables are integration displays, with the settings each display was built with.
+
+    ``displays`` maps `MAIN_TABLE` and each `tables` key to its
+    `integrate.Display`; `joint_display_documents` renders the section's own
+    (published) tables with those settings (language, rule, ``min_cell``,
+    map, the meta-matrix's order and labels).
+    """
+
+    displays: Mapping[str, integrate.Display] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        missing = sorted({MAIN_TABLE, *self.tables} - set(self.displays))
+        if missing:
+            raise ValueError(f"a display section needs the display settings of every table; missing: {missing}")
 
 
 # --- shared inputs ---------------------------------------------------------------------
@@ -419,7 +422,8 @@ def reliability_section(tables: Mapping[str, pd.DataFrame], case_id: str, *, lan
         alpha, by=["outcome", "wave"], label=term("sections.alpha", language), names=_names("scale", alpha["outcome"].unique(), language),
         threshold=RELIABILITY_FLOOR, language=language,
     )
-    return Section(results, figure, sentence)
+    return Section(results, figure, sentence, specs={MAIN_TABLE: TableSpec("reliability", f"Cronbach's alpha and omega per scale and wave in case {case_id}.", "fitted")},
+                   figure_name="reliability")
 
 
 def trajectories_section(
@@ -450,7 +454,8 @@ def trajectories_section(
         ) + "."
     else:
         sentence = describe_result({"outcome": scale, "note": f"no scores at {before} and {after}"}, label=label, language=language)
-    return Section(means, figure, sentence)
+    return Section(means, figure, sentence, specs={MAIN_TABLE: TableSpec("wave_means", f"Mean score per role, wave and scale in case {case_id}.")},
+                   figure_name=f"trajectories_{scale}")
 
 
 def _pair_means(scores: pd.DataFrame, *, before: str, after: str, by: Sequence[str] = ("case_id", "role")) -> pd.DataFrame:
@@ -499,7 +504,11 @@ def pre_post_section(
         )
         parts.append(describe_change(_plain(row, language), before=pair["mean_before"].iloc[0], after=pair["mean_after"].iloc[0], label=label, language=language))
     sentence = _capital("; ".join(parts)) + "." if parts else describe_result({"outcome": scale, "note": "no complete pairs"}, language=language)
-    return Section(results, figure, sentence, {"pair_means": means})
+    specs = {
+        "pair_means": TableSpec("pair_means", f"Mean before and after over the complete pairs, per role and scale, in case {case_id}."),
+        MAIN_TABLE: TableSpec("pre_post", f"Change {before} to {after} per scale and role in case {case_id}: paired t and Wilcoxon tests."),
+    }
+    return Section(results, figure, sentence, {"pair_means": means}, specs, figure_name="pre_post")
 
 
 def perception_gap_section(
@@ -532,7 +541,11 @@ def perception_gap_section(
         label = term("sections.gap_in_role", language).format(role=_name("role", row["role"], language), before=before, after=after)
         parts.append(describe_change(_plain(row, language), before=pair["gap_before"].iloc[0], after=pair["gap_after"].iloc[0], label=label, language=language))
     sentence = _capital("; ".join(parts)) + "." if parts else describe_result({"outcome": "perception_gap", "note": "no complete pairs"}, language=language)
-    return Section(results, figure, sentence, {"gap_means": gaps})
+    specs = {
+        "gap_means": TableSpec("gap_means", f"Mean perception gap at {before} and {after} over the complete pairs, per role, in case {case_id}."),
+        MAIN_TABLE: TableSpec("perception_gap", f"Perception gap per role and wave, and its change {before} to {after}, in case {case_id}."),
+    }
+    return Section(results, figure, sentence, {"gap_means": gaps}, specs, figure_name="perception_gap")
 
 
 def _gap_means(scores: pd.DataFrame, *, before: str, after: str) -> pd.DataFrame:
@@ -624,7 +637,12 @@ def expectations_section(
     counts = _expectation_counts(in_case)
     residuals = stats.crosstab_residuals(in_case.astype({"role": "str", "expectation": "str"}), by=("case_id", "wave")) if not in_case.empty else pd.DataFrame()
     residuals = residuals.drop(columns=["observed", "expected", "pearson_residual"], errors="ignore")
-    figure = _at_wave(expectation_bars(counts.loc[counts["wave"] == wave].drop(columns="wave"), language=language), wave, language)
+
+    def draw(published: Mapping[str, pd.DataFrame], threshold: int) -> Any:
+        shown = published["expectation_counts"]
+        return _at_wave(expectation_bars(shown.loc[shown["wave"] == wave].drop(columns=["wave", "n_flag"]), language=language), wave, language)
+
+    figure = draw({"expectation_counts": EXPECTATION_COUNTS.apply(counts, threshold=MIN_CELL)}, MIN_CELL)
     row = results.loc[(results["analysis"] == "expectation_mismatch") & (results["group"].str.startswith(f"wave={wave}"))]
     label = term("sections.expectation", language).format(wave=wave)
     sentence = (
@@ -632,7 +650,18 @@ def expectations_section(
         if len(row)
         else describe_result({"outcome": "expectation", "note": "no answers"}, label=label, language=language)
     )
-    return Section(results, figure, sentence, {"expectation_counts": counts, "expectation_residuals": residuals})
+    specs = {
+        "expectation_residuals": TableSpec("expectation_residuals", f"Adjusted residuals of role x primary expectation per wave in case {case_id}."),
+        "expectation_counts": TableSpec(
+            "expectation_counts", f"Respondents per wave, role and primary expectation in case {case_id} (counts below {{min_cell}} suppressed).",
+            counts=EXPECTATION_COUNTS,
+        ),
+        MAIN_TABLE: TableSpec("expectations", f"Role x primary expectation per wave, and the expectation scales by role, in case {case_id}."),
+    }
+    return Section(
+        results, figure, sentence, {"expectation_counts": counts, "expectation_residuals": residuals}, specs,
+        figure_name="expectations", draw=draw,
+    )
 
 
 def _its_results(monthly: pd.DataFrame) -> pd.DataFrame:
@@ -671,12 +700,18 @@ def help_seeking_section(monthly: pd.DataFrame, case_id: str, *, language: str =
         _plain(level.iloc[0], language) if len(level) else {"outcome": stats.HELP_SEEKING_EVENT, "note": "no activity log"},
         label=label, language=language,
     )
-    return Section(results, figure, sentence, {"help_seeking_fit": fitted})
+    specs = {
+        "help_seeking_fit": TableSpec(
+            "help_seeking_fit", f"Monthly parenting questions to the youth team with the fitted and counterfactual series in case {case_id}.", "fitted"
+        ),
+        MAIN_TABLE: TableSpec("help_seeking", f"Interrupted time series of help-seeking in case {case_id}: rate ratios.", "fitted"),
+    }
+    return Section(results, figure, sentence, {"help_seeking_fit": fitted}, specs, figure_name="help_seeking")
 
 
 def _published_prevalence(prevalence: pd.DataFrame, min_cell: int = MIN_CELL) -> pd.DataFrame:
-    """The prevalence as it may leave the research team (as `save_table(..., publish=True, ...)` writes it)."""
-    return suppress_small_cells(prevalence, count_columns=["n_with_code"], derived={"percent": "n_with_code"}, threshold=min_cell)
+    """The prevalence as it may leave the research team (as `RunContext.save_section` writes it)."""
+    return qual.PREVALENCE_COUNTS.apply(prevalence, threshold=min_cell)
 
 
 def _heatmap_frame(published: pd.DataFrame) -> pd.DataFrame:
@@ -691,6 +726,20 @@ def _heatmap_frame(published: pd.DataFrame) -> pd.DataFrame:
             "suppressed": published["n_with_code_flag"] != "",
         }
     )
+
+
+def _theme_prevalence_specs(case_id: str) -> dict[str, TableSpec]:
+    return {
+        "theme_prevalence_case": TableSpec(
+            "theme_prevalence_case", f"Interviewed participants who mentioned each code in case {case_id} (counts below {{min_cell}} suppressed).",
+            counts=qual.PREVALENCE_COUNTS,
+        ),
+        MAIN_TABLE: TableSpec(
+            "theme_prevalence",
+            f"Interviewed participants who mentioned each code, per role and wave, in case {case_id} (counts below {{min_cell}} suppressed).",
+            counts=qual.PREVALENCE_COUNTS,
+        ),
+    }
 
 
 def theme_prevalence_section(
@@ -718,14 +767,23 @@ def theme_prevalence_section(
     if per_wave is None:
         empty = pd.DataFrame(columns=columns)
         figure = theme_heatmap(_empty(["case_id", "code"], ["n", "n_at_risk", "pct"]), language=language)
-        return Section(empty, figure, term("sections.no_interviews", language).format(case=label) + ".")
+        no_overall = pd.DataFrame(columns=["case_id", "code", "n_with_code", "n_at_risk", "percent"])
+        return Section(
+            empty, figure, term("sections.no_interviews", language).format(case=label) + ".", {"theme_prevalence_case": no_overall},
+            _theme_prevalence_specs(case_id), figure_name="theme_prevalence",
+        )
     by_wave = qual.prevalence(per_wave, participants, by=("case_id", "role", "wave"))
     by_wave = by_wave.loc[by_wave["case_id"].astype("str") == case_id]
     by_wave = _in_codebook_order(by_wave.assign(wave=by_wave["wave"].astype("str")), tables, ["case_id", "role", "wave"])
     overall = qual.prevalence(presence_for(tables), participants, by="case_id")
     overall = _in_codebook_order(overall.loc[overall["case_id"].astype("str") == case_id], tables, ["case_id"])
+
+    def draw(published: Mapping[str, pd.DataFrame], threshold: int) -> Any:
+        # threshold: the one the published table was suppressed with; the heatmap's caption says it.
+        return theme_heatmap(_heatmap_frame(published["theme_prevalence_case"]), min_cell=threshold, language=language)
+
     published = _published_prevalence(overall, min_cell)
-    figure = theme_heatmap(_heatmap_frame(published), min_cell=min_cell, language=language)
+    figure = draw({"theme_prevalence_case": published}, min_cell)
     shown = published.loc[published["n_with_code"].notna() & (published["n_at_risk"] > 0)]
     if len(shown):
         top = shown.sort_values(["percent", "code"], ascending=[False, True], kind="stable").iloc[0]
@@ -733,7 +791,14 @@ def theme_prevalence_section(
         sentence = describe_share(opening, top["n_with_code"], top["n_at_risk"], threshold=min_cell, language=language) + "."
     else:
         sentence = term("sections.no_interviews", language).format(case=label) + "."
-    return Section(by_wave.loc[:, columns], figure, sentence, {"theme_prevalence_case": overall})
+    return Section(
+        by_wave.loc[:, columns], figure, sentence, {"theme_prevalence_case": overall}, _theme_prevalence_specs(case_id),
+        figure_name="theme_prevalence", draw=draw,
+    )
+
+
+def _agreement_specs(case_id: str) -> dict[str, TableSpec]:
+    return {MAIN_TABLE: TableSpec("intercoder_agreement", f"Intercoder agreement per code on the double-coded interviews of case {case_id}.")}
 
 
 def agreement_section(
@@ -757,16 +822,19 @@ def agreement_section(
         segments = segments.loc[segments["case_id"] == case_id]
     double_coded = segments is not None and bool((segments.groupby("document_id")["coder"].nunique() > 1).any())
     if not double_coded:
-        return Section(result_frame([]), agreement_by_code(empty_plot, language=language), term("sections.no_double_coding", language).format(case=label) + ".")
-    table = qual.agreement(segments, n_boot=n_boot, seed=seed)
-    results = qual.as_result_frame(table).assign(case_id=case_id)
+        return Section(
+            result_frame([]), agreement_by_code(empty_plot, language=language), term("sections.no_double_coding", language).format(case=label) + ".",
+            specs=_agreement_specs(case_id), figure_name="intercoder_agreement",
+        )
+    table = qual.agreement(segments, unit="document", n_boot=n_boot, seed=seed)
+    results = qual.as_result_frame(table, unit="document").assign(case_id=case_id)
     kappa = "cohen_kappa" if (table["statistic"] == "cohen_kappa").any() else "fleiss_kappa"
     figure = agreement_by_code(table.loc[table["code"] != qual.OVERALL], statistic=kappa, language=language)
     overall = results.loc[(results["outcome"] == qual.OVERALL) & (results["test"] == kappa)].iloc[0]
     sentence = describe_result(
         _plain(overall, language), label=term("sections.agreement", language).format(case=label, units=int(overall["n"])), language=language
     )
-    return Section(results, figure, sentence)
+    return Section(results, figure, sentence, specs=_agreement_specs(case_id), figure_name="intercoder_agreement")
 
 
 # --- the cross-case report ------------------------------------------------------------------
@@ -799,7 +867,9 @@ def cross_case_trajectories_section(
             label = term("sections.emm", language).format(scale=_name("scale", scale, language), case=_name("case", case, language))
             parts.append(describe_change({"outcome": scale}, before=at[before], after=at[after], label=label, language=language))
     sentence = _capital("; ".join(parts)) + "." if parts else describe_result({"outcome": scale, "note": "no model"}, language=language)
-    return Section(means, figure, sentence)
+    return Section(means, figure, sentence,
+                   specs={MAIN_TABLE: TableSpec("marginal_means", "Model-based mean per case, wave and scale (estimated marginal means of the mixed model).", "fitted")},
+                   figure_name=f"trajectories_{scale}_by_case")
 
 
 def _mixed_model_results(scores: pd.DataFrame, *, before: str, after: str) -> pd.DataFrame:
@@ -828,7 +898,10 @@ def mixed_model_section(
     rows = change.loc[change["outcome"] == scale]
     label = _capital(term("sections.change_by_case", language).format(scale=_name("scale", scale, language), before=before, after=after))
     sentence = describe_by(_plain_rows(rows, language), by="case_id", label=label, names=_names("case", rows["case_id"], language), language=language)
-    return Section(results, figure, sentence)
+    spec = TableSpec(
+        "mixed_model", f"Mixed model per scale: fixed effects, variance components, change {before} to {after} per case and its differences between cases.", "fitted"
+    )
+    return Section(results, figure, sentence, specs={MAIN_TABLE: spec}, figure_name="mixed_model_change")
 
 
 def kruskal_dunn_section(
@@ -870,7 +943,13 @@ def kruskal_dunn_section(
     label = term("sections.kruskal", language).format(scale=_name("scale", scale, language), before=before, after=after)
     names = {f"{a} - {b}": f"{_name('case', a, language)} - {_name('case', b, language)}" for a in case_ids for b in case_ids}
     sentence = describe_by(_plain_rows(rows, language), by="compared", label=label, names=names, language=language)
-    return Section(results, figure, sentence, {"change_by_case": means})
+    specs = {
+        "change_by_case": TableSpec("change_by_case", f"Change score {before} to {after} per case and scale: n, mean and median."),
+        MAIN_TABLE: TableSpec(
+            "kruskal_dunn", f"Kruskal-Wallis test of the change {before} to {after} between the cases, and Dunn's pairwise tests (Holm), per scale."
+        ),
+    }
+    return Section(results, figure, sentence, {"change_by_case": means}, specs, figure_name="dunn_pairs")
 
 
 def help_seeking_cross_section(monthly: pd.DataFrame, cases: Sequence[str] | None = None, *, language: str = "en") -> Section:
@@ -908,7 +987,17 @@ def help_seeking_cross_section(monthly: pd.DataFrame, cases: Sequence[str] | Non
         _plain(equal.iloc[0], language) if len(equal) else {"outcome": stats.HELP_SEEKING_EVENT, "note": "fewer than two cases with a series"},
         label=label, language=language,
     )
-    return Section(results, figure, sentence)
+    spec = TableSpec("help_seeking_by_case", "Help-seeking per case (rate ratios) and the pooled test of case differences.", "fitted")
+    return Section(results, figure, sentence, specs={MAIN_TABLE: spec}, figure_name="help_seeking_rate_ratios")
+
+
+_THEME_HEATMAP_SPECS = {
+    "theme_prevalence": TableSpec(
+        "theme_prevalence_by_case", "Interviewed participants who mentioned each code, per case (counts below {min_cell} suppressed).",
+        counts=qual.PREVALENCE_COUNTS,
+    ),
+    MAIN_TABLE: TableSpec("theme_differences", "Does mentioning each code differ between the cases? Tests per code, Holm-adjusted."),
+}
 
 
 def theme_heatmap_section(
@@ -931,15 +1020,22 @@ def theme_heatmap_section(
     presence = presence_for(tables)
     if presence is None:
         empty = _empty(["case_id", "code"], ["n", "n_at_risk", "pct"])
-        return Section(result_frame([]), theme_heatmap(empty, language=language), term("sections.no_interviews", language).format(case=", ".join(case_ids)) + ".")
+        no_prevalence = pd.DataFrame(columns=["case_id", "code", "n_with_code", "n_at_risk", "percent"])
+        return Section(
+            result_frame([]), theme_heatmap(empty, language=language), term("sections.no_interviews", language).format(case=", ".join(case_ids)) + ".",
+            {"theme_prevalence": no_prevalence}, _THEME_HEATMAP_SPECS, figure_name="theme_heatmap",
+        )
     in_cases = participants.loc[participants["case_id"].astype("str").isin(case_ids)]
     presence = presence.loc[presence["participant_id"].astype("str").isin(in_cases["participant_id"].astype("str"))]
     prevalence = qual.prevalence(presence, in_cases, by="case_id")
     prevalence = _in_codebook_order(prevalence.loc[prevalence["case_id"].astype("str").isin(case_ids)], tables, ["case_id"])
     codes = list(dict.fromkeys(prevalence["code"].astype("str")))
     results = _adjusted(stack_results(*[qual.theme_crosstab(presence, in_cases, code=code, seed=seed) for code in codes]))
-    published = _published_prevalence(prevalence, min_cell)
-    figure = theme_heatmap(_heatmap_frame(published), min_cell=min_cell, language=language)
+
+    def draw(published: Mapping[str, pd.DataFrame], threshold: int) -> Any:
+        return theme_heatmap(_heatmap_frame(published["theme_prevalence"]), min_cell=threshold, language=language)
+
+    figure = draw({"theme_prevalence": _published_prevalence(prevalence, min_cell)}, min_cell)
     tested = results.loc[results["p_adjusted"].notna()].sort_values(["p_adjusted", "outcome"], kind="stable")
     if len(tested):
         top = tested.iloc[0]
@@ -947,7 +1043,7 @@ def theme_heatmap_section(
         sentence = describe_result(_plain(top, language), label=label, language=language, p_column="p_adjusted")
     else:
         sentence = describe_result({"outcome": "theme", "note": "no code could be tested"}, language=language)
-    return Section(results, figure, sentence, {"theme_prevalence": prevalence})
+    return Section(results, figure, sentence, {"theme_prevalence": prevalence}, _THEME_HEATMAP_SPECS, figure_name="theme_heatmap", draw=draw)
 
 
 def expectations_cross_section(
@@ -968,12 +1064,24 @@ def expectations_cross_section(
     in_cases = _in_cases(answers, case_ids)
     results = _adjusted(_expectation_results(in_cases, _in_cases(scores, case_ids), wave=wave, seed=seed))
     counts = _expectation_counts(in_cases)
-    figure = _at_wave(expectation_bars(counts.loc[counts["wave"] == wave].drop(columns="wave"), language=language), wave, language)
+
+    def draw(published: Mapping[str, pd.DataFrame], threshold: int) -> Any:
+        shown = published["expectation_counts"]
+        return _at_wave(expectation_bars(shown.loc[shown["wave"] == wave].drop(columns=["wave", "n_flag"]), language=language), wave, language)
+
+    figure = draw({"expectation_counts": EXPECTATION_COUNTS.apply(counts, threshold=MIN_CELL)}, MIN_CELL)
     rows = results.loc[(results["analysis"] == "expectation_mismatch") & results["group"].str.startswith(f"wave={wave}")]
     sentence = describe_by(
         _plain_rows(rows, language), by="case_id", label=term("sections.expectation_cases", language).format(wave=wave), names=_names("case", rows["case_id"], language), language=language
     )
-    return Section(results, figure, sentence, {"expectation_counts": counts})
+    specs = {
+        "expectation_counts": TableSpec(
+            "expectation_counts_by_case", "Respondents per case, wave, role and primary expectation (counts below {min_cell} suppressed).",
+            counts=EXPECTATION_COUNTS,
+        ),
+        MAIN_TABLE: TableSpec("expectations_by_case", "Role x primary expectation per case and wave, and the expectation scales by role."),
+    }
+    return Section(results, figure, sentence, {"expectation_counts": counts}, specs, figure_name="expectations_by_case", draw=draw)
 
 
 # --- the joint display ----------------------------------------------------------------------
@@ -1143,25 +1251,46 @@ def joint_display_section(
 
     Returns
     -------
-    Section
-        ``table``: `integrate.joint_display`; ``tables["meta_matrix"]``,
+    DisplaySection
+        ``table``: the table of `integrate.joint_display`; ``tables["meta_matrix"]``,
         ``tables["statistics_by_themes"]``; no figure (the displays are the
         figure; see `joint_display_documents`); ``sentence``: how often each
-        fit label occurs.
+        fit label occurs; ``displays``: the three `integrate.Display`
+        (the tables with their settings).
     """
-    common = dict(
-        integration_map=integration_map, redact_names=inputs.names, redact=redact, language=language, alpha=alpha,
-        quant_basis=quant_basis, cases=inputs.cases, min_cell=inputs.min_cell,
+    data = integrate.DisplayInputs(inputs.results, inputs.prevalence, inputs.segments, inputs.participants)
+    options = integrate.DisplayOptions(
+        integration_map=integration_map, overrides=overrides, redact_names=inputs.names, redact=redact, language=language,
+        alpha=alpha, quant_basis=quant_basis, cases=inputs.cases, min_cell=inputs.min_cell,
     )
-    display = integrate.joint_display(inputs.results, inputs.prevalence, inputs.segments, inputs.participants, overrides=overrides, **common)
+    joint = integrate.joint_display(data, options)
+    display = joint.table
     constructs = list(dict.fromkeys(display["construct"]))
-    matrix = integrate.meta_matrix(display, order_by=order_by if order_by in constructs else constructs[0])
-    by_themes = integrate.statistics_by_themes(inputs.results, inputs.prevalence, inputs.segments, inputs.participants, **common)
+    matrix = integrate.meta_matrix(joint, order_by=order_by if order_by in constructs else constructs[0])
+    by_themes = integrate.statistics_by_themes(data, options)
     fit_names = dict(terms("fit.label", language))  # the fit labels as the display names them in this language
     sentence = describe_tally(
         display["fit_label"], label=term("sections.fit", language).format(n=len(display)), names=fit_names, order=integrate.FIT_LABELS, language=language
     )
-    return Section(display, None, sentence, {"meta_matrix": matrix, "statistics_by_themes": by_themes})
+    specs = {
+        "statistics_by_themes": TableSpec(
+            "statistics_by_themes",
+            "Statistics by themes: per construct and case, the statistic beside each linked code's prevalence and best quote (redacted).",
+            "fitted",
+        ),
+        "meta_matrix": TableSpec(
+            "meta_matrix", "Case-ordered meta-matrix: cases ordered by the trust estimate, both strands and the fit per construct.", "fitted"
+        ),
+        MAIN_TABLE: TableSpec(
+            "joint_display",
+            "Joint display: per construct and case the quantitative result, the themes, quotes (redacted), the fit and the meta-inference.",
+            "fitted",
+        ),
+    }
+    displays = {MAIN_TABLE: joint, "statistics_by_themes": by_themes, "meta_matrix": matrix}
+    return DisplaySection(
+        display, None, sentence, {"statistics_by_themes": by_themes.table, "meta_matrix": matrix.table}, specs, displays=displays
+    )
 
 
 def fit_changes(by_ci: pd.DataFrame, by_estimate: pd.DataFrame) -> pd.DataFrame:
@@ -1183,12 +1312,17 @@ def fit_changes(by_ci: pd.DataFrame, by_estimate: pd.DataFrame) -> pd.DataFrame:
     return changed.loc[:, columns].reset_index(drop=True)
 
 
-def joint_display_documents(section: Section, *, language: str = "en") -> dict[str, dict[str, str | bytes]]:
+def joint_display_documents(section: DisplaySection, *, language: str = "en") -> dict[str, dict[str, str | bytes]]:
     """The three displays rendered for readers: ``{name: {"html": str, "md": str, "xlsx": bytes}}``.
 
-    Hand each to `save_document` (``run.save_document(content, name, format=..., caption=...)``).
+    Each document shows the section's own table (as `RunContext.save_section`
+    published it) with the settings of its display. Hand each to
+    `save_document` (``run.save_document(content, name, format=..., caption=...)``).
     """
-    displays = {"joint_display": section.table, "meta_matrix": section.tables["meta_matrix"], "statistics_by_themes": section.tables["statistics_by_themes"]}
+    if not isinstance(section, DisplaySection):
+        raise TypeError(f"joint_display_documents needs the DisplaySection of joint_display_section, got {type(section).__name__}")
+    keys = {"joint_display": MAIN_TABLE, "meta_matrix": "meta_matrix", "statistics_by_themes": "statistics_by_themes"}
+    displays = {name: replace(section.displays[key], table=section.frame(key)) for name, key in keys.items()}
     documents: dict[str, dict[str, str | bytes]] = {}
     with tempfile.TemporaryDirectory(prefix="ponzoni-xlsx-") as folder:
         for name, display in displays.items():

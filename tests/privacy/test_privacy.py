@@ -25,7 +25,7 @@ from ponzoni_eval.privacy.names import (
     read_name_list,
 )
 from ponzoni_eval.privacy.suppress import format_suppressed, suppress_small_cells
-from ponzoni_eval.privacy.redaction import redact, redact_documents
+from ponzoni_eval.privacy.redaction import redact, redact_counted, redact_documents
 from ponzoni_eval._core.vocabulary import ID_PATTERN
 from ponzoni_eval.privacy import redaction
 from ponzoni_eval.privacy import names as privacy_names
@@ -144,7 +144,11 @@ def test_redact_keeps_index_missing_values_and_counts():
     out = redact(texts, ["Ayşe"], placeholder="[X]")
     assert out.index.tolist() == ["a", "b", "c"]
     assert out["a"] == "[X] belde" and pd.isna(out["b"]) and out["c"] == "niets"
-    assert out.attrs["n_replacements"] == 1
+    assert out.attrs == {}  # the count travels beside the texts, never on them
+    counted = redact_counted(texts, ["Ayşe"], placeholder="[X]")
+    pd.testing.assert_series_equal(counted.texts, out)
+    assert counted.n_replacements == 1
+    assert redact_counted(texts, []).n_replacements == 0 and redact_counted(["Ayşe en ayşe"], ["Ayşe"]).n_replacements == 2
 
 
 def test_redact_is_one_compiled_pattern_not_a_loop_over_names(monkeypatch):
@@ -203,15 +207,17 @@ def test_redact_documents_moves_offsets_after_inside_and_before_a_name():
         "end": [e for _, e in spans.values()],
         "text": [text[s:e] for s, e in list(spans.values())[:4]] + ["Geen"],
     }, index=[2, 3, 4, 5, 6])
-    texts, quotes = redact_documents(documents, segments, ["Ayşe Yılmaz", "Ayşe"])
+    texts, quotes, counts = redact_documents(documents, segments, ["Ayşe Yılmaz", "Ayşe"])
     redacted = texts.loc[0, "text"]
     assert redacted == "I: Dag [NAAM].\nR: [NAAM] zoon belt [TELEFOON] als het moet."
-    assert texts.loc[1, "text"] == "Geen namen hier." and texts.attrs["n_replacements"] == 3
+    assert texts.loc[1, "text"] == "Geen namen hier." and counts["documents"] == 3
     sliced = [redacted[s:e] if d == "d1" else "Geen namen hier."[s:e]
               for d, s, e in zip(quotes["document_id"], quotes["start"], quotes["end"])]
     assert sliced == ["I: Dag", "[NAAM]", "[NAAM].\nR: [NAAM]", "zoon belt [TELEFOON] als het", "Geen"]
     assert quotes.loc[3, "text"] == "[NAAM]" and quotes.index.tolist() == [2, 3, 4, 5, 6]
-    assert quotes.attrs["n_replacements"] == 3  # the quotes are redacted on their own: 'Ayşe Y' (cut) is not a name
+    assert redact_documents(documents, None, ["Ayşe"]).n_replacements == {"documents": 3}
+    assert redact_documents(documents, segments, []).n_replacements == {"documents": 1, "coded_segments": 1}  # the phone number
+    assert counts["coded_segments"] == 3  # the quotes are redacted on their own: 'Ayşe Y' (cut) is not a name
     assert documents.loc[0, "text"] == text and segments.loc[3, "start"] == 7  # inputs untouched
 
 
@@ -227,7 +233,7 @@ def test_property_offsets_keep_pointing_at_the_same_words(words, data):
     start, end = cut[0], max(cut[1], cut[0])
     documents = pd.DataFrame({"document_id": ["d"], "text": [text]})
     segments = pd.DataFrame({"document_id": ["d"], "start": [start], "end": [end], "text": [text[start:end]]})
-    texts, quotes = redact_documents(documents, segments, ["Ayşe", "Jan"])
+    texts, quotes, _ = redact_documents(documents, segments, ["Ayşe", "Jan"])
     redacted, new_start, new_end = texts.loc[0, "text"], int(quotes.loc[0, "start"]), int(quotes.loc[0, "end"])
     # a segment that starts and ends between words slices the redacted text to its redacted quote
     assert redacted[new_start:new_end] == quotes.loc[0, "text"] == redact([text[start:end]], ["Ayşe", "Jan"])[0]
@@ -244,7 +250,6 @@ def test_primary_suppression_and_derived_percentages():
     assert out["n_with_code"].tolist()[0] == 0  # zero is shown
     assert pd.isna(out.loc[1, "n_with_code"]) and pd.isna(out.loc[1, "percent"])
     assert out["n_with_code_flag"].tolist() == ["", "<5", ""]
-    assert out.attrs["suppression"]["n_primary"] == 1
     shown = format_suppressed(out)
     assert shown["n_with_code"].tolist() == ["0", "<5", "9"]
     assert shown["percent"].tolist() == ["0.0", "x", "75.0"]
@@ -264,12 +269,12 @@ def test_secondary_suppression_protects_row_and_column_totals():
     # a.mentioned = 3 is primary; a.not_mentioned (row), c.mentioned (column) and then
     # c.not_mentioned (column) are complementary: no row or column has a lone blank.
     assert flags == [["<5", "x"], ["", ""], ["x", "x"]]
-    assert out.attrs["suppression"]["n_secondary"] == 3
+    assert (out[["mentioned_flag", "not_mentioned_flag"]] == "x").sum().sum() == 3
 
 
 def test_without_margins_there_is_no_secondary_suppression():
     out = suppress_small_cells(pd.DataFrame({"x": [3, 12], "y": [10, 8]}), count_columns=["x", "y"])
-    assert out.attrs["suppression"]["n_secondary"] == 0
+    assert "x" not in set(out["x_flag"]) | set(out["y_flag"])
 
 
 @settings(max_examples=examples(60), deadline=None)
@@ -398,3 +403,18 @@ def test_every_case_group_is_found_by_both_ways_of_matching(group):
         expected = [(m.span(), m.lastgroup) for m in redactor.full.finditer(text)]
         assert [(m.span(), m.lastgroup) for m in redactor.matches(text)] == expected
         assert sum(kind == "name" for _, kind in expected) == len(words)  # every member is the same letter to re
+
+
+def test_count_rules_are_checked_where_they_are_declared_and_leave_the_table_untouched():
+    from ponzoni_eval.privacy import CountRules
+
+    with pytest.raises(TypeError, match="list of the columns that count people"):
+        CountRules("n")
+    with pytest.raises(ValueError, match="derived columns must come from count_columns"):
+        CountRules(["n"], derived={"percent": "m"})
+    with pytest.raises(ValueError, match="margins must be"):
+        CountRules(["n"], margins="diagonal")
+    table = pd.DataFrame({"n": [2, 7], "share": [0.2, 0.7]})
+    out = CountRules(["n"], derived={"share": "n"}).apply(table, threshold=5)
+    assert out["share_flag"].tolist() == ["x", ""] and table["n"].tolist() == [2, 7]
+    assert CountRules(["n"]).record(3) == {"count_columns": ["n"], "threshold": 3}

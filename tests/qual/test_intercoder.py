@@ -247,11 +247,15 @@ def test_count_values_give_alpha_at_the_requested_level():
 
 def test_result_frame_variant():
     table = agreement(simulate(10, 0.9, seed=7), unit="segment", n_boot=20)
-    results = as_result_frame(table)
+    assert table.attrs == {}  # the settings are the caller's, never a mark on the table
+    results = as_result_frame(table, unit="segment")
     assert tuple(results.columns) == RESULT_COLUMNS
     assert (results["analysis"] == "intercoder_agreement").all()
     assert (results["group"] == "unit=segment").all()
     assert results["effect_size"].equals(table["estimate"].astype("float64").rename("effect_size"))
+    assert (as_result_frame(table, unit="document")["group"] == "unit=document").all()
+    with pytest.raises(ValueError, match="unit"):
+        as_result_frame(table, unit="sentence")
 
 
 # --- the engine against independent implementations ----------------------------

@@ -89,7 +89,9 @@ def test_presence_counts_and_flags_per_participant(segments):
     assert counts[("p2", "trust")] == 1
     assert counts[("p2", "safe_space")] == 0
     assert set(presence["present"]) == {0, 1}
-    assert presence.attrs["n_group_segments_excluded"] == 1
+    assert presence.attrs == {}
+    assert quantitize.group_segments_excluded(segments) == 1
+    assert quantitize.group_segments_excluded(segments.loc[segments["participant_id"].notna()]) == 0
 
 
 def test_every_participant_kept_even_without_interview(segments, participants):
