@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from ponzoni_eval import cli, config, data, privacy, qual, stats
 from ponzoni_eval._core import words
-from ponzoni_eval.integrate import joint_display
+from ponzoni_eval.integrate import DisplayOptions
 from ponzoni_eval.pipeline import run as run_module
 from ponzoni_eval.report import sections
 from ponzoni_eval.stats import crosstab, ranks
@@ -45,4 +45,4 @@ def test_the_cli_example_seed_is_the_project_seed():
 
 def test_an_unknown_language_is_refused_with_the_configured_ones():
     with pytest.raises(ValueError, match=r"language must be one of \['en', 'nl'\]"):
-        joint_display(None, None, None, None, language="de")
+        DisplayOptions(language="de")

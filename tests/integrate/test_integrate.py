@@ -867,7 +867,7 @@ def test_a_p_value_near_one_reads_as_in_the_sentences_in_every_document(tmp_path
 
     results = make_results()
     results.loc[(results["case_id"] == "poelenburg_b") & (results["outcome"] == "trust"), "p_value"] = 0.9996
-    display = ig.joint_display(results, make_prevalence(), make_segments(), make_participants(), language=language)
+    display = joint(results, make_prevalence(), make_segments(), make_participants(), language=language)
     assert format_p(0.9996, language=language) == expected
     assert expected in cell(display, "trust", "poelenburg_b")["quant_summary"]
     workbook = openpyxl.load_workbook(ig.to_xlsx(display, tmp_path / "display.xlsx"))

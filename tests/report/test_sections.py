@@ -357,7 +357,7 @@ def test_joint_display_documents_state_each_displays_settings_after_the_section_
     documents = sections.joint_display_documents(saved, language="nl")
     for name in ("joint_display", "statistics_by_themes", "meta_matrix"):
         text = documents[name]["md"]
-        assert "α = 0.1 zonder BI" in text and f"(<{inputs.min_cell})" in text and "Integratiekaart: integration_map.toml" in text
+        assert "α = 0,1 zonder BI" in text  # Dutch decimal comma (_core/numbers) and f"(<{inputs.min_cell})" in text and "Integratiekaart: integration_map.toml" in text
     assert "Ordeningsschatting (safe_space)" in documents["meta_matrix"]["md"]
     with pytest.raises(TypeError, match="DisplaySection"):
         sections.joint_display_documents(report.Section(dutch.table, None, ""))
