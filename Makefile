@@ -24,7 +24,8 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 UV_RUN := $(UV) run --locked --no-sync
 
 PROCESSED := data/processed
-NBVAL := pytest --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg notebooks/
+# The notebooks' paired .py files are not modules to import (pyproject's --doctest-modules would).
+NBVAL := pytest --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg --ignore-glob='notebooks/*.py' notebooks/
 
 .PHONY: help setup run verify reference test test-fast lab bench example dictionary lock clean processed notebooks
 
@@ -71,9 +72,12 @@ processed: setup
 	$(UV_RUN) ponzoni-eval prepare $(DATA) --out $(PROCESSED)
 
 # The import contract first (docs/architecture.md): a module imports only from the layers below it.
+# Then the tests and the package's docstring examples (pyproject: testpaths, --doctest-modules), every
+# property test with its full example count (the `ci` hypothesis profile, tests/conftest.py), and nbval.
+# Two workers: slow tests first, a module's shared fixture on one worker (tests/conftest.py).
 test: setup processed
 	$(UV_RUN) lint-imports
-	$(UV_RUN) pytest -n 2 tests
+	HYPOTHESIS_PROFILE=ci $(UV_RUN) pytest -n 2 --dist loadgroup --no-loadscope-reorder
 	$(UV_RUN) $(NBVAL)
 
 # Re-execute the notebooks in place from their .py (with the example data), storing the outputs
@@ -81,9 +85,10 @@ test: setup processed
 notebooks: setup processed
 	$(UV_RUN) python -c "import sys; from ponzoni_eval.pipeline import execute_in_place; [execute_in_place(p) for p in sys.argv[1:]]" notebooks/0*.py
 
+# Not the notebooks and pipelines (`slow`), property tests with few examples (the `dev` profile).
 test-fast: setup
 	$(UV_RUN) lint-imports
-	$(UV_RUN) pytest -m "not slow" -x -q tests
+	HYPOTHESIS_PROFILE=dev $(UV_RUN) pytest -m "not slow" -x -q
 
 lab: setup
 	$(UV_RUN) jupyter lab --notebook-dir=notebooks

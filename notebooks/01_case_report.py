@@ -112,13 +112,13 @@ run.save_table(checks["missingness"], "missingness", caption=f"Missing answers p
 # group by role as well by calling `stats.reliability` yourself with `by=("case_id", "role", "wave")`.
 
 # %%
-reliability = sections.reliability_section(tables, case_id, language=language)
-run.save_figure(reliability.figure, "reliability")
+reliability = run.save_section(sections.reliability_section(tables, case_id, language=language))
+reliability.figure
 
 # %%
 # NBVAL_CHECK_OUTPUT
 print(reliability.sentence)
-sections.rounded(run.save_table(reliability.table, "reliability", precision="fitted", caption=f"Cronbach's alpha and omega per scale and wave in case {case_id}."))
+sections.rounded(reliability.table)
 
 # %% [markdown]
 # ## 3. Trajectories over the waves
@@ -131,13 +131,13 @@ sections.rounded(run.save_table(reliability.table, "reliability", precision="fit
 # **To adapt.** Pass `scale="perceived_willingness"` (or any scale in the table) to draw another one.
 
 # %%
-trajectories = sections.trajectories_section(scores, case_id, scale="trust", language=language)
-run.save_figure(trajectories.figure, "trajectories_trust")
+trajectories = run.save_section(sections.trajectories_section(scores, case_id, scale="trust", language=language))
+trajectories.figure
 
 # %%
 # NBVAL_CHECK_OUTPUT
 print(trajectories.sentence)
-sections.rounded(run.save_table(trajectories.table, "wave_means", caption=f"Mean score per role, wave and scale in case {case_id}."))
+sections.rounded(trajectories.table)
 
 # %% [markdown]
 # ## 4. Change from before to follow-up (pre/post)
@@ -152,14 +152,13 @@ sections.rounded(run.save_table(trajectories.table, "wave_means", caption=f"Mean
 # **To adapt.** `before="t0", after="t1"` looks at the change up to the joint goal instead.
 
 # %%
-pre_post = sections.pre_post_section(scores, case_id, scale="trust", before="t0", after="t2", language=language)
-run.save_table(pre_post.tables["pair_means"], "pair_means", caption=f"Mean before and after over the complete pairs, per role and scale, in case {case_id}.")
-run.save_figure(pre_post.figure, "pre_post")
+pre_post = run.save_section(sections.pre_post_section(scores, case_id, scale="trust", before="t0", after="t2", language=language))
+pre_post.figure
 
 # %%
 # NBVAL_CHECK_OUTPUT
 print(pre_post.sentence)
-sections.rounded(run.save_table(pre_post.table, "pre_post", caption=f"Change t0 to t2 per scale and role in case {case_id}: paired t and Wilcoxon tests."))
+sections.rounded(pre_post.table)
 
 # %% [markdown]
 # ## 5. Perception gap
@@ -175,14 +174,13 @@ sections.rounded(run.save_table(pre_post.table, "pre_post", caption=f"Change t0 
 # same people in the same wave.
 
 # %%
-gap = sections.perception_gap_section(scores, case_id, language=language)
-run.save_table(gap.tables["gap_means"], "gap_means", caption=f"Mean perception gap at t0 and t2 over the complete pairs, per role, in case {case_id}.")
-run.save_figure(gap.figure, "perception_gap")
+gap = run.save_section(sections.perception_gap_section(scores, case_id, language=language))
+gap.figure
 
 # %%
 # NBVAL_CHECK_OUTPUT
 print(gap.sentence)
-sections.rounded(run.save_table(gap.table, "perception_gap", caption=f"Perception gap per role and wave, and its change t0 to t2, in case {case_id}."))
+sections.rounded(gap.table)
 
 # %% [markdown]
 # ## 6. Expectations of the collaboration
@@ -198,16 +196,15 @@ sections.rounded(run.save_table(gap.table, "perception_gap", caption=f"Perceptio
 # **To adapt.** `wave="t2"` draws and describes the follow-up instead of the baseline.
 
 # %%
-expectations = sections.expectations_section(sections.expectation_answers(tables), scores, case_id, wave="t0", seed=seed, language=language)
-run.save_table(expectations.tables["expectation_residuals"], "expectation_residuals", caption=f"Adjusted residuals of role x primary expectation per wave in case {case_id}.")
-run.save_table(expectations.tables["expectation_counts"], "expectation_counts", caption=f"Respondents per wave, role and primary expectation in case {case_id} (counts below {run.min_cell} suppressed).",
-               publish=True, count_columns=["n"])
-run.save_figure(expectations.figure, "expectations")
+expectations = run.save_section(
+    sections.expectations_section(sections.expectation_answers(tables), scores, case_id, wave="t0", seed=seed, language=language)
+)
+expectations.figure
 
 # %%
 # NBVAL_CHECK_OUTPUT
 print(expectations.sentence)
-sections.rounded(run.save_table(expectations.table, "expectations", caption=f"Role x primary expectation per wave, and the expectation scales by role, in case {case_id}."))
+sections.rounded(expectations.table)
 
 # %% [markdown]
 # ## 7. Help-seeking over time
@@ -223,14 +220,13 @@ sections.rounded(run.save_table(expectations.table, "expectations", caption=f"Ro
 # analyses another count of the activity log.
 
 # %%
-help_seeking = sections.help_seeking_section(sections.monthly_for(tables), case_id, language=language)
-run.save_table(help_seeking.tables["help_seeking_fit"], "help_seeking_fit", precision="fitted", caption=f"Monthly parenting questions to the youth team with the fitted and counterfactual series in case {case_id}.")
-run.save_figure(help_seeking.figure, "help_seeking")
+help_seeking = run.save_section(sections.help_seeking_section(sections.monthly_for(tables), case_id, language=language))
+help_seeking.figure
 
 # %%
 # NBVAL_CHECK_OUTPUT
 print(help_seeking.sentence)
-sections.rounded(run.save_table(help_seeking.table, "help_seeking", precision="fitted", caption=f"Interrupted time series of help-seeking in case {case_id}: rate ratios."))
+sections.rounded(help_seeking.table)
 
 # %% [markdown]
 # ## 8. Themes from the interviews
@@ -245,16 +241,13 @@ sections.rounded(run.save_table(help_seeking.table, "help_seeking", precision="f
 # codes; `coder="any"` counts a code that either coder applied.
 
 # %%
-themes = sections.theme_prevalence_section(tables, case_id, min_cell=run.min_cell, language=language)
-run.save_table(themes.tables["theme_prevalence_case"], "theme_prevalence_case", caption=f"Interviewed participants who mentioned each code in case {case_id} (counts below {run.min_cell} suppressed).",
-               publish=True, count_columns=["n_with_code"], derived={"percent": "n_with_code"})
-run.save_figure(themes.figure, "theme_prevalence")
+themes = run.save_section(sections.theme_prevalence_section(tables, case_id, min_cell=run.min_cell, language=language))
+themes.figure
 
 # %%
 # NBVAL_CHECK_OUTPUT
 print(themes.sentence)
-sections.rounded(run.save_table(themes.table, "theme_prevalence", caption=f"Interviewed participants who mentioned each code, per role and wave, in case {case_id} (counts below {run.min_cell} suppressed).",
-                                publish=True, count_columns=["n_with_code"], derived={"percent": "n_with_code"}))
+sections.rounded(themes.table)
 
 # %% [markdown]
 # ## 9. Intercoder agreement
@@ -269,13 +262,13 @@ sections.rounded(run.save_table(themes.table, "theme_prevalence", caption=f"Inte
 # of whole documents.
 
 # %%
-agreement = sections.agreement_section(tables, case_id, seed=seed, language=language)
-run.save_figure(agreement.figure, "intercoder_agreement")
+agreement = run.save_section(sections.agreement_section(tables, case_id, seed=seed, language=language))
+agreement.figure
 
 # %%
 # NBVAL_CHECK_OUTPUT
 print(agreement.sentence)
-sections.rounded(run.save_table(agreement.table, "intercoder_agreement", caption=f"Intercoder agreement per code on the double-coded interviews of case {case_id}."))
+sections.rounded(agreement.table)
 
 # %% [markdown]
 # ## 10. In words

@@ -80,13 +80,13 @@ run.save_table(checks["response"], "response_by_case", caption="Participants who
 # **To adapt.** `scale="perceived_willingness"` draws another scale.
 
 # %%
-trajectories = sections.cross_case_trajectories_section(scores, cases, scale="trust", language=language)
-run.save_figure(trajectories.figure, "trajectories_trust_by_case")
+trajectories = run.save_section(sections.cross_case_trajectories_section(scores, cases, scale="trust", language=language))
+trajectories.figure
 
 # %%
 # NBVAL_CHECK_OUTPUT
 print(trajectories.sentence)
-sections.rounded(run.save_table(trajectories.table, "marginal_means", precision="fitted", caption="Model-based mean per case, wave and scale (estimated marginal means of the mixed model)."))
+sections.rounded(trajectories.table)
 
 # %% [markdown]
 # ## 3. Change over time in all cases together: the mixed model
@@ -102,13 +102,13 @@ sections.rounded(run.save_table(trajectories.table, "marginal_means", precision=
 # adjustment out; `formula=` takes any patsy formula on the score rows.
 
 # %%
-mixed = sections.mixed_model_section(scores, cases, scale="trust", language=language)
-run.save_figure(mixed.figure, "mixed_model_change")
+mixed = run.save_section(sections.mixed_model_section(scores, cases, scale="trust", language=language))
+mixed.figure
 
 # %%
 # NBVAL_CHECK_OUTPUT
 print(mixed.sentence)
-sections.rounded(run.save_table(mixed.table, "mixed_model", precision="fitted", caption="Mixed model per scale: fixed effects, variance components, change t0 to t2 per case and its differences between cases."))
+sections.rounded(mixed.table)
 
 # %% [markdown]
 # ## 4. Do the cases differ in change? Kruskal-Wallis with Dunn's tests
@@ -123,14 +123,13 @@ sections.rounded(run.save_table(mixed.table, "mixed_model", precision="fitted", 
 # every scale.
 
 # %%
-ranks = sections.kruskal_dunn_section(scores, cases, scale="trust", seed=seed, language=language)
-run.save_table(ranks.tables["change_by_case"], "change_by_case", caption="Change score t0 to t2 per case and scale: n, mean and median.")
-run.save_figure(ranks.figure, "dunn_pairs")
+ranks = run.save_section(sections.kruskal_dunn_section(scores, cases, scale="trust", seed=seed, language=language))
+ranks.figure
 
 # %%
 # NBVAL_CHECK_OUTPUT
 print(ranks.sentence)
-sections.rounded(run.save_table(ranks.table, "kruskal_dunn", caption="Kruskal-Wallis test of the change t0 to t2 between the cases, and Dunn's pairwise tests (Holm), per scale."))
+sections.rounded(ranks.table)
 
 # %% [markdown]
 # ## 5. Help-seeking side by side
@@ -145,13 +144,13 @@ sections.rounded(run.save_table(ranks.table, "kruskal_dunn", caption="Kruskal-Wa
 # **To adapt.** `timeseries.its_case_differences(monthly, family="poisson")` fixes the count model.
 
 # %%
-help_seeking = sections.help_seeking_cross_section(sections.monthly_for(tables), cases, language=language)
-run.save_figure(help_seeking.figure, "help_seeking_rate_ratios")
+help_seeking = run.save_section(sections.help_seeking_cross_section(sections.monthly_for(tables), cases, language=language))
+help_seeking.figure
 
 # %%
 # NBVAL_CHECK_OUTPUT
 print(help_seeking.sentence)
-sections.rounded(run.save_table(help_seeking.table, "help_seeking_by_case", precision="fitted", caption="Help-seeking per case (rate ratios) and the pooled test of case differences."))
+sections.rounded(help_seeking.table)
 
 # %% [markdown]
 # ## 6. Themes across the cases
@@ -165,15 +164,13 @@ sections.rounded(run.save_table(help_seeking.table, "help_seeking_by_case", prec
 # roles instead of cases.
 
 # %%
-themes = sections.theme_heatmap_section(tables, cases, seed=seed, min_cell=run.min_cell, language=language)
-run.save_table(themes.tables["theme_prevalence"], "theme_prevalence_by_case", caption=f"Interviewed participants who mentioned each code, per case (counts below {run.min_cell} suppressed).",
-               publish=True, count_columns=["n_with_code"], derived={"percent": "n_with_code"})
-run.save_figure(themes.figure, "theme_heatmap")
+themes = run.save_section(sections.theme_heatmap_section(tables, cases, seed=seed, min_cell=run.min_cell, language=language))
+themes.figure
 
 # %%
 # NBVAL_CHECK_OUTPUT
 print(themes.sentence)
-sections.rounded(run.save_table(themes.table, "theme_differences", caption="Does mentioning each code differ between the cases? Tests per code, Holm-adjusted."))
+sections.rounded(themes.table)
 
 # %% [markdown]
 # ## 7. Expectations per case
@@ -185,15 +182,13 @@ sections.rounded(run.save_table(themes.table, "theme_differences", caption="Does
 # **To adapt.** `wave="t2"` shows the follow-up.
 
 # %%
-expectations = sections.expectations_cross_section(sections.expectation_answers(tables), scores, cases, wave="t0", seed=seed, language=language)
-run.save_table(expectations.tables["expectation_counts"], "expectation_counts_by_case", caption=f"Respondents per case, wave, role and primary expectation (counts below {run.min_cell} suppressed).",
-               publish=True, count_columns=["n"])
-run.save_figure(expectations.figure, "expectations_by_case")
+expectations = run.save_section(sections.expectations_cross_section(sections.expectation_answers(tables), scores, cases, wave="t0", seed=seed, language=language))
+expectations.figure
 
 # %%
 # NBVAL_CHECK_OUTPUT
 print(expectations.sentence)
-sections.rounded(run.save_table(expectations.table, "expectations_by_case", caption="Role x primary expectation per case and wave, and the expectation scales by role."))
+sections.rounded(expectations.table)
 
 # %% [markdown]
 # ## 8. In words

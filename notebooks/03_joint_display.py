@@ -113,16 +113,12 @@ sections.rounded(run.save_table(inputs.results, "results", precision="fitted", c
 # evaluator, date, reason). Both are read by `prepare` and never written.
 
 # %%
-joint = sections.joint_display_section(inputs, integration_map=integration_map, overrides=overrides, alpha=alpha, language=language)
-run.save_table(joint.tables["statistics_by_themes"], "statistics_by_themes", precision="fitted", caption="Statistics by themes: per construct and case, the statistic beside each linked code's prevalence and best quote (redacted).")
-run.save_table(joint.tables["meta_matrix"], "meta_matrix", precision="fitted", caption="Case-ordered meta-matrix: cases ordered by the trust estimate, both strands and the fit per construct.")
+joint = run.save_section(sections.joint_display_section(inputs, integration_map=integration_map, overrides=overrides, alpha=alpha, language=language))
 
 # %%
 # NBVAL_CHECK_OUTPUT
 print(joint.sentence)
-run.save_table(joint.table, "joint_display", precision="fitted", caption="Joint display: per construct and case the quantitative result, the themes, quotes (redacted), the fit and the meta-inference.")[
-    ["construct", "case_id", "quant_evidence", "qual_evidence", "computed_fit_label", "fit_label", "overridden"]
-]
+joint.table[["construct", "case_id", "quant_evidence", "qual_evidence", "computed_fit_label", "fit_label", "overridden"]]
 
 # %% [markdown]
 # ## 4. Meta-inferences

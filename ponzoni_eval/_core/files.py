@@ -1,7 +1,13 @@
-"""Writing files atomically (temporary file, fsync, ``os.replace``): bytes, text, parquet, CSV, JSON.
+"""Writing files: the one atomic writer and the one zip writer of the package.
 
-Every writer of the package lives here; the ones that still differ (file mode,
-fsync of the folder) are listed in docs/architecture.md until they are one.
+Every file the package writes goes through `atomic_target` (or the thin
+`atomic_write_bytes` / `atomic_write_text` / `write_csv` / `write_parquet` on
+top of it): a temporary file in the same folder, fsync of the file, mode 0644
+whatever the umask, ``os.replace`` and an fsync of the folder. A reader never
+sees half a file, a failed write leaves no temporary file behind, and run
+tables, figures, manifests, REFI-QDA projects and exports all get the same
+permissions. Zip archives (REFI-QDA projects, the joint-display workbook) are
+built by `deterministic_zip`: members in a fixed order, fixed timestamp and permissions.
 """
 
 from __future__ import annotations
@@ -13,8 +19,8 @@ import json
 import os
 import stat
 import tempfile
-import uuid
 import zipfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
@@ -24,11 +30,20 @@ if TYPE_CHECKING:  # pragma: no cover - typing only; kept out of light imports
     import pandas as pd
 
 __all__ = [
+    "FILE_MODE",
+    "ZIP_TIMESTAMP",
+    "atomic_target",
     "atomic_write_text",
     "atomic_write_bytes",
+    "deterministic_zip",
     "write_parquet",
     "write_csv",
 ]
+
+FILE_MODE = 0o644
+"""Permissions of every file the package writes (owner writes, everyone reads), regardless of the umask."""
+ZIP_TIMESTAMP = (1980, 1, 1, 0, 0, 0)
+"""Timestamp of every zip member (the earliest a zip can hold), so archives are identical byte for byte."""
 
 
 # --- writing ----------------------------------------------------------------------
@@ -48,7 +63,7 @@ def atomic_target(path: Path | str) -> Iterator[Path]:
         yield temporary
         with open(temporary, "rb+") as written:
             os.fsync(written.fileno())
-        os.chmod(temporary, 0o644)  # mkstemp creates 0600
+        os.chmod(temporary, FILE_MODE)  # mkstemp creates 0600
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)
@@ -99,22 +114,7 @@ def write_csv(frame: pd.DataFrame, path: Path | str) -> Path:
 
 
 
-# --- atomic writing -------------------------------------------------------------
-
-
-def atomic_replace_bytes(path: Path, data: bytes) -> None:
-    """Write `data` to `path` through a temporary file in the same folder and `os.replace`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False)
-    try:
-        with handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(handle.name, path)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
+# --- JSON, digests, zip --------------------------------------------------------------
 
 
 def json_bytes(payload: Any) -> bytes:
@@ -126,28 +126,29 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def atomic_write_umask(path: Path, data: bytes) -> Path:
-    """Write next to the target, then rename: readers never see half a file (permissions from the umask; REFI-QDA files)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(temporary, "xb") as stream:  # normal permissions (umask), unlike mkstemp's 0600
-            stream.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return path
+def deterministic_zip(members: Iterable[tuple[str, bytes]], *, compression: int = zipfile.ZIP_STORED) -> bytes:
+    """A zip archive whose bytes depend only on its members: the package's one zip writer.
 
-
-def deterministic_zip(members: list[tuple[str, bytes]]) -> bytes:
-    """Stored (uncompressed) members, fixed timestamp and permissions: identical bytes everywhere."""
+    Members are written in the order given, each with `ZIP_TIMESTAMP`, Unix
+    permissions 0644 and the given compression (``ZIP_STORED`` for REFI-QDA
+    projects, ``ZIP_DEFLATED`` for the joint-display workbook). The order is the
+    caller's, not sorted: a REFI-QDA project keeps ``project.qde`` first and its
+    sources in document order, which is what the committed example project (and
+    the input fingerprint of the reference run) hold; every caller builds its
+    list in a fixed order. A name given twice is an error (a zip would keep both
+    and readers disagree on which wins).
+    """
+    members = list(members)
+    names = [name for name, _ in members]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise DataError("a zip member is given twice", found=", ".join(repeated), expected="unique member names", rule="argument")
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
+    with zipfile.ZipFile(buffer, "w", compression=compression) as archive:
         for name, data in members:
-            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_STORED
+            info = zipfile.ZipInfo(name, date_time=ZIP_TIMESTAMP)
+            info.compress_type = compression
             info.create_system = 3
-            info.external_attr = (stat.S_IFREG | 0o644) << 16
+            info.external_attr = (stat.S_IFREG | FILE_MODE) << 16
             archive.writestr(info, data)
     return buffer.getvalue()

@@ -11,10 +11,10 @@ import json
 from pathlib import Path
 
 from ponzoni_eval import __version__
+from ponzoni_eval.config import MANIFEST_FILE
 
 __all__ = ["sha256_file", "folder_checksums", "code_fingerprint", "inputs_fingerprint", "is_current"]
 
-MANIFEST_FILE = "manifest.json"
 
 
 def sha256_file(path: Path | str, chunk_size: int = 1 << 20) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ponzoni_eval._core.errors import DataError
-from ponzoni_eval._core.files import atomic_replace_bytes, json_bytes
+from ponzoni_eval._core.files import atomic_write_bytes, json_bytes
 
 __all__ = [
     "collect_outputs",
@@ -50,7 +50,7 @@ def collect_outputs(run_dir: str | os.PathLike) -> dict[str, Any]:
         for sidecar in sorted((run_dir / folder).glob("*.json")):
             records.append(json.loads(sidecar.read_text(encoding="utf-8")))
         registry[kind] = records
-    atomic_replace_bytes(run_dir / OUTPUTS_FILE, json_bytes(registry))
+    atomic_write_bytes(run_dir / OUTPUTS_FILE, json_bytes(registry))
     return registry
 
 

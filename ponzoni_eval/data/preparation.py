@@ -59,16 +59,16 @@ from ponzoni_eval._core.files import atomic_write_bytes, atomic_write_text, writ
 from ponzoni_eval._core.fingerprint import (
     inputs_fingerprint as _inputs_fingerprint,
     is_current,
-    MANIFEST_FILE,
     sha256_file,
 )
+from ponzoni_eval.config import MANIFEST_FILE
 from ponzoni_eval.data import schema
 from ponzoni_eval.data.read import QDA_MAPPING_FILE, QDA_TABLES, RawData, read_raw_dir, to_categorical
 from ponzoni_eval.data.validate import validate_raw, ValidationReport
 from ponzoni_eval.integrate.map import load_integration_map, MAP_FILENAME
 from ponzoni_eval.integrate.overrides import OVERRIDES_FILENAME, read_overrides
 from ponzoni_eval.privacy.names import name_variants, read_name_list
-from ponzoni_eval.privacy.redaction import redact, redact_documents, redact_transcripts
+from ponzoni_eval.privacy.redaction import redact_counted, redact_documents, redact_transcripts
 
 __all__ = [
     "prepare",
@@ -120,12 +120,19 @@ def processed_tables(
     dict
         Table name -> processed frame, plus ``redaction_terms`` when
         participants have names or names are given. The interview texts of
-        ``documents`` and ``coded_segments`` are redacted with those terms
-        (``attrs["n_replacements"]``), offsets moved to match.
+        ``documents`` and ``coded_segments`` are redacted with those terms,
+        offsets moved to match (`prepare` records how many replacements were
+        made; see `_processed_and_redacted`).
     """
+    return _processed_and_redacted(tables, extra_names=extra_names, transcripts=transcripts)[0]
+
+
+def _processed_and_redacted(
+    tables: dict[str, pd.DataFrame], *, extra_names: Sequence[str] = (), transcripts: _BackgroundRedaction | None = None
+) -> tuple[dict[str, pd.DataFrame], dict[str, int]]:
+    """`processed_tables`, and the replacements made in ``documents`` and ``coded_segments`` (`RedactedDocuments.n_replacements`)."""
     out = {name: frame.copy() for name, frame in tables.items()}
-    for frame in out.values():
-        frame.attrs = {}
+    replacements: dict[str, int] = {}
     if "instrument" in out:
         instrument = out["instrument"]
         if "level" in instrument.columns:
@@ -165,19 +172,21 @@ def processed_tables(
     if "documents" in out or "coded_segments" in out:
         documents = out.get("documents", pd.DataFrame({"document_id": pd.Series(dtype="str"), "text": pd.Series(dtype="str")}))
         done = transcripts.result(documents["text"].tolist(), terms) if transcripts is not None else None
-        documents, segments = redact_documents(documents, out.get("coded_segments"), terms, transcripts=done)
+        documents, segments, counts = redact_documents(documents, out.get("coded_segments"), terms, transcripts=done)
         if "documents" in out:
             out["documents"] = documents
+            replacements["documents"] = counts["documents"]
         if segments is not None:
             out["coded_segments"] = segments
+            replacements["coded_segments"] = counts["coded_segments"]
     if "memos" in out:  # notes and comments speak of the same people as the transcripts: redacted the same way
         memos, replaced = out["memos"], 0
         for column in ("text", "title"):
-            redacted = redact(memos[column], terms)
-            replaced += redacted.attrs["n_replacements"]
-            memos[column] = redacted
-        memos.attrs["n_replacements"] = replaced
-    return out
+            redacted = redact_counted(memos[column], terms)
+            replaced += redacted.n_replacements
+            memos[column] = redacted.texts
+        replacements["memos"] = replaced
+    return out, replacements
 
 
 def _redact_in_child(connection, texts: list, names: list[str]) -> None:
@@ -377,7 +386,7 @@ def prepare(raw_dir: Path | str, out_dir: Path | str) -> dict:
     try:
         report = validate_raw(raw_data)  # = validate_dir(raw_dir)
         _raise_if_failed(report)
-        tables = processed_tables(report.data, extra_names=listed, transcripts=transcripts)
+        tables, replacements = _processed_and_redacted(report.data, extra_names=listed, transcripts=transcripts)
     finally:
         if transcripts is not None:
             transcripts.cancel()
@@ -408,7 +417,7 @@ def prepare(raw_dir: Path | str, out_dir: Path | str) -> dict:
             "rows": int(len(raw.tables[table])),
             "bytes": path.stat().st_size,
             "sha256": sha256_file(path),
-            **({"value_labels": raw.tables[table].attrs["value_labels"]} if raw.tables[table].attrs.get("value_labels") else {}),
+            **({"value_labels": raw.value_labels[table]} if raw.value_labels.get(table) else {}),
         }
         for table, path in sorted(raw.files.items(), key=lambda item: item[1].name)
     }
@@ -437,7 +446,7 @@ def prepare(raw_dir: Path | str, out_dir: Path | str) -> dict:
         # counts only: the terms themselves stay in redaction_terms.parquet
         "redaction": {
             "terms": int(len(tables[REDACTION_TERMS])) if REDACTION_TERMS in tables else 0,
-            "replacements": {name: int(tables[name].attrs.get("n_replacements", 0)) for name in ("documents", "coded_segments", "memos") if name in tables},
+            "replacements": replacements,
         },
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }

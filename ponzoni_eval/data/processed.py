@@ -8,7 +8,8 @@ from pathlib import Path
 import pandas as pd
 
 from ponzoni_eval._core.errors import DataError
-from ponzoni_eval._core.fingerprint import MANIFEST_FILE, sha256_file
+from ponzoni_eval._core.fingerprint import sha256_file
+from ponzoni_eval.config import MANIFEST_FILE
 from ponzoni_eval.data import schema
 
 __all__ = [

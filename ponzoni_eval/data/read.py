@@ -32,8 +32,8 @@ Formats
   cell values are converted to the same text forms (a whole-number float is
   written ``4``, a date ``2015-09-01``).
 - **SPSS .sav/.zsav** (pyreadstat): values are read unlabelled; the value
-  labels are kept in ``frame.attrs["value_labels"]`` as
-  ``{column: {"1": "label", ...}}``. Columns that the schema types as text
+  labels are kept beside the frame, in ``TableRead.value_labels`` (and
+  ``RawData.value_labels[table]``) as ``{column: {"1": "label", ...}}``. Columns that the schema types as text
   (``role``, ``wave``, ids) take their value labels, so ``role`` may be coded
   1/2/3 with the labels ``professional``/``migrant_org``/``parent``; a code
   without a label there is an error.
@@ -72,12 +72,13 @@ import warnings
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from ponzoni_eval._core.errors import DataError, Problem, ValidationFailed
+from ponzoni_eval.config import DATASET_METADATA_FILE
 from ponzoni_eval.data import schema
 from ponzoni_eval.qual.importer import import_qda_project
 from ponzoni_eval.qual.model import ImportReport
@@ -110,7 +111,6 @@ QDA_MAPPING_FILE = "qda_mapping.toml"
 """Variable mapping for the project (see `ponzoni_eval.qual.model.load_mapping`), read when it sits beside it."""
 # Files an evaluator keeps beside the data (notes, metadata) that are not tables.
 SIDE_FILE_SUFFIXES = (".md", ".txt", ".toml", ".json", ".pdf", ".docx", ".doc", ".odt", ".html")
-DATASET_METADATA_FILE = "dataset.toml"
 
 MAX_PROBLEMS_PER_RULE = 50
 """At most this many problems are listed per file, column and rule; the rest are summarised in one line."""
@@ -222,6 +222,8 @@ class TableRead:
     table: str | None
     frame: pd.DataFrame
     problems: list[Problem] = field(default_factory=list)
+    value_labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    """The SPSS file's value labels, ``{column: {"1": "label", ...}}`` (empty for other formats)."""
 
     @property
     def ok(self) -> bool:
@@ -471,14 +473,15 @@ def _read_xlsx_text(path: Path, table: str | None, problems: list[Problem]) -> p
     return _finish_text_frame(frame, path, problems, table=table)
 
 
-def _read_spss_text(path: Path, problems: list[Problem]) -> pd.DataFrame | None:
+def _read_spss_text(path: Path, problems: list[Problem]) -> tuple[pd.DataFrame | None, dict[str, dict[str, str]]]:
+    """The SPSS file as text, and its value labels (``{column: {"1": "label", ...}}``)."""
     import pyreadstat
 
     try:
         frame, meta = pyreadstat.read_sav(str(path), apply_value_formats=False, dates_as_pandas_datetime=True)
     except Exception as exc:  # pyreadstat raises ReadstatError/PyreadstatError or OSError for broken files
         problems.append(_file_problem(path, f"could not open the SPSS file ({type(exc).__name__}: {exc})", rule="unreadable_file"))
-        return None
+        return None, {}
     text = pd.DataFrame(index=frame.index)
     for column in frame.columns:
         values = frame[column]
@@ -492,18 +495,16 @@ def _read_spss_text(path: Path, problems: list[Problem]) -> pd.DataFrame | None:
         _normalise_header([column])[0]: {_cell_text(float(code)) if isinstance(code, (int, float)) else str(code): str(label) for code, label in mapping.items()}
         for column, mapping in (meta.variable_value_labels or {}).items()
     }
-    result = _finish_text_frame(text, path, problems)
-    if result is not None:
-        result.attrs["value_labels"] = labels
-    return result
+    return _finish_text_frame(text, path, problems), labels
 
 
-def _read_text(path: Path, table: str | None, problems: list[Problem]) -> pd.DataFrame | None:
+def _read_text(path: Path, table: str | None, problems: list[Problem]) -> tuple[pd.DataFrame | None, dict[str, dict[str, str]]]:
+    """The file as a text frame (None when unreadable), and its value labels (SPSS only)."""
     suffix = path.suffix.lower()
     if suffix in CSV_SUFFIXES:
-        return _read_csv_text(path, problems, table)
+        return _read_csv_text(path, problems, table), {}
     if suffix in XLSX_SUFFIXES:
-        return _read_xlsx_text(path, table, problems)
+        return _read_xlsx_text(path, table, problems), {}
     if suffix in SPSS_SUFFIXES:
         return _read_spss_text(path, problems)
     problems.append(
@@ -513,7 +514,7 @@ def _read_text(path: Path, table: str | None, problems: list[Problem]) -> pd.Dat
             rule="file_format",
         )
     )
-    return None
+    return None, {}
 
 
 def to_categorical(values: pd.Series, categories=None, *, ordered: bool = False) -> pd.Series:
@@ -620,14 +621,18 @@ def _apply_value_labels(codes: pd.Series, labels: dict[str, str]) -> tuple[pd.Se
     return labelled.where(~unlabelled, codes).astype("str"), unlabelled
 
 
-def type_table(text: pd.DataFrame, table: str, file: str) -> tuple[pd.DataFrame, list[Problem]]:
+def type_table(
+    text: pd.DataFrame, table: str, file: str, value_labels: Mapping[str, Mapping[str, str]] | None = None
+) -> tuple[pd.DataFrame, list[Problem]]:
     """Type a text frame per `schema.TABLES[table]`; unreadable cells become missing and a `Problem`.
 
     Also reports missing required columns (error) and unknown columns
-    (warning). Columns not in the schema are kept as text. A text column of
-    an SPSS file that has value labels (``role`` coded 1, 2, 3) takes the
-    labels; a code without a label is an error.
+    (warning). Columns not in the schema are kept as text. A text column
+    with value labels (an SPSS file's ``value_labels``, ``{column: {"1":
+    "label"}}``: ``role`` coded 1, 2, 3) takes the labels; a code without a
+    label is an error.
     """
+    value_labels = value_labels or {}
     spec = schema.TABLES[table]
     problems: list[Problem] = []
     frame = text.copy()
@@ -650,7 +655,7 @@ def type_table(text: pd.DataFrame, table: str, file: str) -> tuple[pd.DataFrame,
                 )
             continue
         kind = column_kind(column.dtype)
-        labels = text.attrs.get("value_labels", {}).get(name)
+        labels = value_labels.get(name)
         if kind == "str" and labels:
             frame[name], unlabelled = _apply_value_labels(frame[name], labels)
             if unlabelled.any():
@@ -684,7 +689,6 @@ def type_table(text: pd.DataFrame, table: str, file: str) -> tuple[pd.DataFrame,
                 f"(known columns: {', '.join(known)})",
             )
         )
-    frame.attrs = dict(text.attrs)
     return frame, problems
 
 
@@ -705,13 +709,13 @@ def read_table_collecting(path: Path | str, table: str | None = None) -> TableRe
         raise DataError("file not found", file=str(path))
     table = table or (path.stem.lower() if path.stem.lower() in schema.TABLES else None)
     problems: list[Problem] = []
-    text = _read_text(path, table, problems)
+    text, labels = _read_text(path, table, problems)
     if text is None:
         return TableRead(path, table, pd.DataFrame(index=pd.RangeIndex(0, name=ROW_INDEX_NAME)), problems)
     if table is None:
-        return TableRead(path, None, text, problems)
-    frame, typing_problems = type_table(text, table, _display_name(path))
-    return TableRead(path, table, frame, problems + typing_problems)
+        return TableRead(path, None, text, problems, labels)
+    frame, typing_problems = type_table(text, table, _display_name(path), labels)
+    return TableRead(path, table, frame, problems + typing_problems, labels)
 
 
 def read_table(path: Path | str, table: str | None = None) -> pd.DataFrame:
@@ -771,6 +775,9 @@ class RawData:
     row_labels : dict
         Table name -> Series (index = row) saying where each row of an
         imported table comes from (document, selection), for messages.
+    value_labels : dict
+        Table name -> the value labels of its SPSS file
+        (``{column: {"1": "label", ...}}``); tables without any are absent.
     """
 
     root: Path
@@ -782,6 +789,7 @@ class RawData:
     qda_project: Path | None = None
     qda_report: ImportReport | None = None
     row_labels: dict[str, pd.Series] = field(default_factory=dict)
+    value_labels: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -854,6 +862,7 @@ def read_raw_dir(path: Path | str) -> RawData:
             )
     tables: dict[str, pd.DataFrame] = {}
     files: dict[str, Path] = {}
+    value_labels: dict[str, dict[str, dict[str, str]]] = {}
     project, report, row_labels = _choose_qda_project(qda_files, candidates, problems), None, {}
     # The files are read side by side: pyarrow parses CSV and runs its string kernels without
     # holding the GIL, so on 2 cores the large tables of a multi-site study read in about half
@@ -894,9 +903,11 @@ def read_raw_dir(path: Path | str) -> RawData:
             if result.frame.shape[1]:
                 tables[table] = result.frame
                 files[table] = path
+                if result.value_labels:
+                    value_labels[table] = result.value_labels
     metadata, metadata_problems = read_dataset_metadata(root)
     tables = {table: tables[table] for table in schema.TABLES if table in tables}  # schema order
-    return RawData(root, tables, files, problems + metadata_problems, metadata, qda_files, project, report, row_labels)
+    return RawData(root, tables, files, problems + metadata_problems, metadata, qda_files, project, report, row_labels, value_labels)
 
 
 def _choose_qda_project(qda_files: list[Path], candidates: dict[str, list[Path]], problems: list[Problem]) -> Path | None:

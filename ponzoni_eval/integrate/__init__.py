@@ -29,6 +29,9 @@ from ponzoni_eval.integrate.quotes import (
     select_quotes,
 )
 from ponzoni_eval.integrate.display import (
+    DisplayInputs,
+    DisplayOptions,
+    Display,
     joint_display,
     statistics_by_themes,
     meta_matrix,
@@ -59,6 +62,9 @@ __all__ = [
     "fit_label",
     "FIT_TEXT",
     "select_quotes",
+    "DisplayInputs",
+    "DisplayOptions",
+    "Display",
     "joint_display",
     "statistics_by_themes",
     "meta_matrix",

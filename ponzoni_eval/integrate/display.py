@@ -76,13 +76,16 @@ presentations that are friendly to colorblind people (the palette used here).
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from ponzoni_eval._core.errors import DataError, require_columns
+from ponzoni_eval._core.numbers import format_effect, format_number, format_p
 from ponzoni_eval._core.results import RESULT_COLUMNS
+from ponzoni_eval._core.words import check_language, term, terms
 from ponzoni_eval.integrate.fit import (
     classify_qualitative,
     classify_quantitative,
@@ -91,9 +94,6 @@ from ponzoni_eval.integrate.fit import (
     DEFAULT_QUAL_THRESHOLD,
     FETTERS_FIT,
     fit_label,
-    FIT_TEXT,
-    format_number,
-    format_p,
     POOLED_CASE,
     QUAL_TO_RULE,
     QUANT_TO_RULE,
@@ -112,6 +112,9 @@ from ponzoni_eval.privacy.redaction import redact as privacy_redact
 from ponzoni_eval.privacy.suppress import DEFAULT_MIN_CELL, suppress_small_cells
 
 __all__ = [
+    "DisplayInputs",
+    "DisplayOptions",
+    "Display",
     "joint_display",
     "statistics_by_themes",
     "meta_matrix",
@@ -142,6 +145,156 @@ _EFFECT_SYMBOLS = {
     "mean_change": "Δ",
     "mean": "M",
 }
+
+
+@dataclass(frozen=True)
+class DisplayInputs:
+    """The data a joint display is built from.
+
+    Attributes
+    ----------
+    results : DataFrame
+        Standard result frame (`ponzoni_eval._core.results.RESULT_COLUMNS`),
+        stacked over analyses.
+    prevalence : DataFrame
+        case_id, code, n (or n_with_code), n_at_risk, [pct], [suppressed]:
+        participants who mentioned each code per case (one row per case x
+        code; `quantitize.prevalence` with ``by="case_id"``).
+    segments : DataFrame
+        Coded segments (document_id, participant_id, case_id, coder, code,
+        start, end, text): the source of exemplar quotes.
+    participants : DataFrame
+        participant_id, case_id, [role], [name]: cases, roles shown beside
+        quotes, and (``name``) names to redact.
+    """
+
+    results: pd.DataFrame
+    prevalence: pd.DataFrame
+    segments: pd.DataFrame
+    participants: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class DisplayOptions:
+    """How a joint display is built: the map, the rule's thresholds, quotes, language, disclosure control.
+
+    Attributes
+    ----------
+    integration_map : IntegrationMap, path or None
+        The map, or where to load it from (`load_integration_map`; None: the
+        package's map).
+    overrides : path, DataFrame or None
+        Evaluator overrides (`read_overrides`): a file, the raw data folder
+        that holds ``integration_overrides.csv``, or a frame.
+    quotes_per_cell : int
+        1 to 3 exemplar quotes per construct x case.
+    redact_names : iterable of str, optional
+        Names to replace by ``[NAAM]`` in quotes; default the ``name`` column
+        of the participants (`ponzoni_eval.privacy.participant_names`).
+        Processed participants have no names: pass ``redaction_terms["term"]``
+        from `ponzoni_eval.data.preparation`.
+    redact : callable, optional
+        ``redact(texts, names)`` returning the redacted texts; default
+        `ponzoni_eval.privacy.redact` (names as whole words in any case, with
+        possessives, plus e-mail addresses and Dutch phone numbers).
+    language : {"en", "nl"}
+        Labels and meta-inference sentences.
+    qual_threshold : float
+        Share of participants a side of the qualitative evidence must reach.
+    alpha : float
+        Significance level for result rows without a CI.
+    quant_basis : {"ci", "estimate"}
+        Judge result rows by their 95% CI (default) or, descriptively, by the
+        point estimate against the map's smallest meaningful effect
+        (`classify_quantitative`).
+    quote_window : (int, int)
+        Preferred quote length in characters; longer quotes are cut at the
+        upper bound with " […]".
+    cases : sequence of str, optional
+        Cases (rows) in order; default the sorted cases of the participants,
+        plus ``"all"`` when a selected result is pooled.
+    min_cell : int or None
+        Disclosure control: a prevalence count from 1 to ``min_cell - 1``
+        that is not suppressed yet (`ponzoni_eval.privacy.suppress_small_cells`)
+        is suppressed before it is used: shown as "<5" and counted as unknown
+        (0) by the fit rule; a pooled row that would reveal it is suppressed
+        too. Default 5; None uses the counts as given (never for a display
+        that leaves the research team).
+
+    Raises
+    ------
+    ValueError
+        For a language, threshold, basis or number of quotes out of range.
+    """
+
+    integration_map: IntegrationMap | str | os.PathLike | None = None
+    overrides: str | os.PathLike | pd.DataFrame | None = None
+    quotes_per_cell: int = 2
+    redact_names: Sequence[str] | None = None
+    redact: Callable | None = None
+    language: str = "en"
+    qual_threshold: float = DEFAULT_QUAL_THRESHOLD
+    alpha: float = DEFAULT_ALPHA
+    quant_basis: str = "ci"
+    quote_window: tuple[int, int] = DEFAULT_QUOTE_WINDOW
+    cases: Sequence[str] | None = None
+    min_cell: int | None = DEFAULT_MIN_CELL
+
+    def __post_init__(self) -> None:
+        check_language(self.language)
+        if not 0 < self.qual_threshold <= 1:
+            raise ValueError(f"qual_threshold is a share between 0 and 1, got {self.qual_threshold}")
+        if self.quant_basis not in ("ci", "estimate"):
+            raise ValueError(f"quant_basis must be 'ci' or 'estimate', got {self.quant_basis!r}")
+        if not 1 <= self.quotes_per_cell <= 3:
+            raise ValueError(f"quotes_per_cell must be 1, 2 or 3, got {self.quotes_per_cell}")
+
+
+DISPLAY_KINDS = ("joint_display", "statistics_by_themes", "meta_matrix")
+
+
+@dataclass(frozen=True)
+class Display:
+    """A display table with the settings it was built with (what `to_html`, `to_markdown` and `to_xlsx` state).
+
+    Attributes
+    ----------
+    kind : {"joint_display", "statistics_by_themes", "meta_matrix"}
+    table : DataFrame
+        The display itself.
+    language : {"en", "nl"}
+    alpha, qual_threshold : float
+        The fit rule's parameters.
+    quant_basis : {"ci", "estimate"}
+    min_cell : int or None
+        The disclosure threshold the prevalence counts were suppressed with.
+    integration_map : str or None
+        Where the integration map came from (`IntegrationMap.source`).
+    schema_version : int or None
+        The map's schema version.
+    order_by : str or None
+        The meta-matrix's ordering construct.
+    labels : mapping of str to str
+        The constructs' display labels (the meta-matrix's column headers).
+    """
+
+    kind: str
+    table: pd.DataFrame
+    language: str = "en"
+    alpha: float = DEFAULT_ALPHA
+    qual_threshold: float = DEFAULT_QUAL_THRESHOLD
+    quant_basis: str = "ci"
+    min_cell: int | None = DEFAULT_MIN_CELL
+    integration_map: str | None = None
+    schema_version: int | None = None
+    order_by: str | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.kind not in DISPLAY_KINDS:
+            raise ValueError(f"kind must be one of {', '.join(DISPLAY_KINDS)}, not {self.kind!r}")
+        if not isinstance(self.table, pd.DataFrame):
+            raise TypeError(f"table must be a DataFrame, not {type(self.table).__name__}")
 
 
 # --- input checks ------------------------------------------------------------------------
@@ -224,23 +377,20 @@ def _combine_quant(picked: pd.DataFrame) -> pd.DataFrame:
 def _short_quant(rows: pd.DataFrame, language: str) -> pd.Series:
     """'g = 0.45 [0.10, 0.80]' per row (the estimate and its CI)."""
     symbol = rows["effect_name"].map(lambda e: _EFFECT_SYMBOLS.get(e, e) if isinstance(e, str) else "effect")
-    estimate = rows["effect_size"].map(lambda v: format_number(v, language))
-    ci = [
-        f" [{format_number(lo, language)}{'; ' if language == 'nl' else ', '}{format_number(hi, language)}]"
-        if not (pd.isna(lo) or pd.isna(hi))
-        else ""
-        for lo, hi in zip(rows["ci_low"], rows["ci_high"])
+    effect = [
+        format_effect(estimate, low, high, name=name, language=language)
+        for estimate, low, high, name in zip(rows["effect_size"], rows["ci_low"], rows["ci_high"], symbol.astype(str))
     ]
-    text = symbol.astype(str) + " = " + estimate + pd.Series(ci, index=rows.index)
+    text = pd.Series(effect, index=rows.index, dtype="str")
     no_estimate = rows["effect_size"].isna()
-    statistic = rows["test"].fillna("test").astype(str) + " " + rows["statistic"].map(lambda v: format_number(v, language))
-    nothing = "no estimate" if language == "en" else "geen schatting"
+    statistic = rows["test"].fillna("test").astype(str) + " " + rows["statistic"].map(lambda v: format_number(v, language=language))
+    nothing = term("display.no_estimate", language)
     return text.where(~no_estimate, statistic.where(rows["statistic"].notna(), nothing))
 
 
 def _long_quant(rows: pd.DataFrame, language: str) -> pd.Series:
     """'g = 0.45 [0.10, 0.80], p = .012, n = 14 (paired_t)' per row, prefixed with the group."""
-    p_text = rows["p_value"].map(lambda p: format_p(p, language))
+    p_text = rows["p_value"].map(lambda p: format_p(p, language=language, missing=""))
     n_text = rows["n"].map(lambda n: "" if pd.isna(n) else f"n = {int(n)}")
     parts = pd.concat([_short_quant(rows, language), p_text, n_text], axis=1)
     body = parts.apply(lambda r: ", ".join(x for x in r if x), axis=1).astype(str)
@@ -348,7 +498,7 @@ def _prevalence_text(rows: pd.DataFrame, language: str) -> pd.Series:
         lambda v: "?" if pd.isna(v) else str(int(v))
     )
     marker = rows["code_direction"].map({"supports": "+", "contradicts": "−", "context": "·"})
-    hidden = "suppressed" if language == "en" else "onderdrukt"
+    hidden = term("display.suppressed", language)
     text = marker + " " + rows["code"].astype(str) + " " + counts + (" (" + pct + ")").where(pct != "", "")
     flag = rows["n_flag"].fillna("").astype(str) if "n_flag" in rows else pd.Series("", index=rows.index)
     at_risk = rows["n_at_risk"].map(lambda v: "?" if pd.isna(v) else str(int(v)))
@@ -405,55 +555,16 @@ def _qual_strand(
 
 # --- meta-inferences --------------------------------------------------------------------------
 
-_STRAND = {
-    "en": {"quant": "the quantitative result", "qual": "the interviews"},
-    "nl": {"quant": "het kwantitatieve resultaat", "qual": "de interviews"},
-}
-_SAYS = {
-    "en": {
-        "supportive": "supports it",
-        "contrary": "speaks against it",
-        "negligible": "shows no meaningful change",
-    },
-    "nl": {
-        "supportive": "ondersteunt dit",
-        "contrary": "spreekt dit tegen",
-        "negligible": "laat geen betekenisvolle verandering zien",
-    },
-}
-_TEMPLATES = {
-    "en": {
-        "agreement+": "Confirmation: {quant_strand} ({quant}) and {qual_strand} ({qual}) both support {label} in {case}.",
-        "agreement-": "Confirmation: {quant_strand} ({quant}) and {qual_strand} ({qual}) both speak against {label} in {case}.",
-        "dissonance": "Discordance on {label} in {case}: {quant_strand} ({quant}) {quant_says}, while {qual_strand} ({qual}) {qual_says}. "
-        "Look for an explanation (timing, who was measured and who was interviewed, measurement) before concluding.",
-        "partial": "Expansion on {label} in {case}: {strong_strand} ({strong}) {strong_says}; {weak_strand} ({weak}) is not conclusive.",
-        "silence_quant": "Silence on {label} in {case}: there is no quantitative result for it; no integrated inference.",
-        "silence_qual": "Silence on {label} in {case}: no participant mentioned the linked codes; no integrated inference.",
-        "silence_both": "Silence on {label} in {case}: neither strand is conclusive ({quant}; {qual}); no integrated inference.",
-    },
-    "nl": {
-        "agreement+": "Bevestiging: {quant_strand} ({quant}) en {qual_strand} ({qual}) ondersteunen allebei {label} in {case}.",
-        "agreement-": "Bevestiging: {quant_strand} ({quant}) en {qual_strand} ({qual}) spreken allebei {label} in {case} tegen.",
-        "dissonance": "Tegenstrijdigheid over {label} in {case}: {quant_strand} ({quant}) {quant_says}, maar {qual_strand} ({qual}) {qual_says}. "
-        "Zoek een verklaring (timing, wie werd gemeten en wie werd geïnterviewd, meting) voordat u concludeert.",
-        "partial": "Aanvulling over {label} in {case}: {strong_strand} ({strong}) {strong_says}; {weak_strand} ({weak}) is niet doorslaggevend.",
-        "silence_quant": "Stilte over {label} in {case}: er is geen kwantitatief resultaat voor; geen geïntegreerde conclusie.",
-        "silence_qual": "Stilte over {label} in {case}: geen deelnemer noemde de gekoppelde codes; geen geïntegreerde conclusie.",
-        "silence_both": "Stilte over {label} in {case}: geen van beide strengen is doorslaggevend ({quant}; {qual}); geen geïntegreerde conclusie.",
-    },
-}
-
-
 def _meta_inference(row: Mapping[str, Any], language: str) -> str:
-    """The template sentence for one construct x case (see `_TEMPLATES`)."""
-    strands = _STRAND[language]
-    says = _SAYS[language]
+    """The template sentence for one construct x case (``display.templates`` of the words tables)."""
+    strands = terms("display.strand", language)
+    says = terms("display.says", language)
+    says_plural = terms("display.says_plural", language)
     quant_rule = QUANT_TO_RULE[row["quant_evidence"]]
     qual_rule = QUAL_TO_RULE[row["qual_evidence"]]
     quant = row["quant_short"] if isinstance(row["quant_short"], str) and row["quant_short"] else "—"
     qual = row["lead_text"] if isinstance(row["lead_text"], str) and row["lead_text"] else (row["qual_summary"] or "—")
-    qual_says = {"supportive": _plural(says["supportive"], language), "contrary": _plural(says["contrary"], language)}
+    qual_says = {"supportive": says_plural["supportive"], "contrary": says_plural["contrary"]}
     fields = dict(
         label=row["construct_label"].lower(),
         case=row["case_id"],
@@ -465,11 +576,10 @@ def _meta_inference(row: Mapping[str, Any], language: str) -> str:
         qual_says=qual_says.get(row["qual_evidence"], ""),
     )
     label = row["computed_fit_label"]
-    templates = _TEMPLATES[language]
     if label == "agreement":
-        key = "agreement+" if quant_rule == "supportive" else "agreement-"
+        key = "display.templates.agreement_supports" if quant_rule == "supportive" else "display.templates.agreement_contradicts"
     elif label == "dissonance":
-        key = "dissonance"
+        key = "display.templates.dissonance"
     elif label == "partial agreement":
         quant_strong = quant_rule in ("supportive", "contrary")
         fields.update(
@@ -479,21 +589,14 @@ def _meta_inference(row: Mapping[str, Any], language: str) -> str:
             weak_strand=strands["qual"] if quant_strong else strands["quant"],
             weak=qual if quant_strong else quant,
         )
-        key = "partial"
+        key = "display.templates.partial"
     elif quant_rule == "absent":
-        key = "silence_quant"
+        key = "display.templates.silence_quant"
     elif qual_rule == "absent":
-        key = "silence_qual"
+        key = "display.templates.silence_qual"
     else:
-        key = "silence_both"
-    return templates[key].format(**fields)
-
-
-def _plural(phrase: str, language: str) -> str:
-    # "the interviews support it" vs "the survey supports it".
-    if language == "en":
-        return phrase.replace("supports", "support").replace("speaks", "speak")
-    return phrase.replace("ondersteunt", "ondersteunen").replace("spreekt", "spreken")
+        key = "display.templates.silence_both"
+    return term(key, language, **fields)
 
 
 # --- joint display ------------------------------------------------------------------------------
@@ -535,34 +638,25 @@ _DISPLAY_COLUMNS = [
 ]
 
 
-def _check_options(*, language: str, qual_threshold: float, quant_basis: str) -> None:
-    if language not in ("en", "nl"):
-        raise ValueError(f"language must be 'en' or 'nl', got {language!r}")
-    if not 0 < qual_threshold <= 1:
-        raise ValueError(f"qual_threshold is a share between 0 and 1, got {qual_threshold}")
-    if quant_basis not in ("ci", "estimate"):
-        raise ValueError(f"quant_basis must be 'ci' or 'estimate', got {quant_basis!r}")
+def _integration_inputs(inputs: DisplayInputs, options: DisplayOptions) -> tuple[IntegrationMap, pd.DataFrame, list[str]]:
+    """What every integration display starts from: checked inputs, the map, the results it picks, the cases."""
+    if not isinstance(inputs, DisplayInputs):
+        raise TypeError(f"inputs must be an integrate.DisplayInputs, not {type(inputs).__name__}")
+    if not isinstance(options, DisplayOptions):
+        raise TypeError(f"options must be an integrate.DisplayOptions, not {type(options).__name__}")
+    imap = options.integration_map if isinstance(options.integration_map, IntegrationMap) else load_integration_map(options.integration_map)
+    require_columns(inputs.segments, _REQUIRED_SEGMENTS, "coded_segments")
+    require_columns(inputs.participants, _REQUIRED_PARTICIPANTS, "participants")
+    picked = _select_results(inputs.results, imap, options.alpha, options.quant_basis)
+    return imap, picked, _case_list(inputs.participants, picked, options.cases)
 
 
-def _integration_inputs(
-    results: pd.DataFrame,
-    segments: pd.DataFrame,
-    participants: pd.DataFrame,
-    integration_map: IntegrationMap | str | os.PathLike | None,
-    cases: Sequence[str] | None,
-    *,
-    language: str,
-    qual_threshold: float,
-    quant_basis: str,
-    alpha: float,
-) -> tuple[IntegrationMap, pd.DataFrame, list[str]]:
-    """What every integration display starts from: checked options and inputs, the map, the results it picks, the cases."""
-    _check_options(language=language, qual_threshold=qual_threshold, quant_basis=quant_basis)
-    imap = integration_map if isinstance(integration_map, IntegrationMap) else load_integration_map(integration_map)
-    require_columns(segments, _REQUIRED_SEGMENTS, "coded_segments")
-    require_columns(participants, _REQUIRED_PARTICIPANTS, "participants")
-    picked = _select_results(results, imap, alpha, quant_basis)
-    return imap, picked, _case_list(participants, picked, cases)
+def _settings(options: DisplayOptions, imap: IntegrationMap) -> dict[str, Any]:
+    """The settings a display records (`Display`), from the options and the map it was built with."""
+    return dict(
+        language=options.language, alpha=options.alpha, qual_threshold=options.qual_threshold, quant_basis=options.quant_basis,
+        min_cell=options.min_cell, integration_map=imap.source, schema_version=imap.schema_version,
+    )
 
 
 def _case_list(participants: pd.DataFrame, picked: pd.DataFrame, cases: Sequence[str] | None) -> list[str]:
@@ -580,88 +674,27 @@ def _names_from(participants: pd.DataFrame, names: Iterable[str] | None) -> list
     return participant_names(participants)
 
 
-def joint_display(
-    results: pd.DataFrame,
-    prevalence: pd.DataFrame,
-    segments: pd.DataFrame,
-    participants: pd.DataFrame,
-    *,
-    integration_map: IntegrationMap | str | os.PathLike | None = None,
-    overrides: str | os.PathLike | pd.DataFrame | None = None,
-    quotes_per_cell: int = 2,
-    redact_names: Iterable[str] | None = None,
-    redact: Callable | None = None,
-    language: str = "en",
-    qual_threshold: float = DEFAULT_QUAL_THRESHOLD,
-    alpha: float = DEFAULT_ALPHA,
-    quant_basis: str = "ci",
-    quote_window: tuple[int, int] = DEFAULT_QUOTE_WINDOW,
-    cases: Sequence[str] | None = None,
-    min_cell: int | None = DEFAULT_MIN_CELL,
-) -> pd.DataFrame:
+def joint_display(inputs: DisplayInputs, options: DisplayOptions = DisplayOptions()) -> Display:
     """Side-by-side joint display: one row per construct x case, with a fit label.
 
     Parameters
     ----------
-    results : DataFrame
-        Standard result frame (`ponzoni_eval._core.results.RESULT_COLUMNS`), stacked
-        over analyses.
-    prevalence : DataFrame
-        case_id, code, n (or n_with_code), n_at_risk, [pct], [suppressed]:
-        participants who mentioned each code per case (one row per case x
-        code; `quantitize.prevalence` with ``by="case_id"``).
-    segments : DataFrame
-        Coded segments (document_id, participant_id, case_id, coder, code,
-        start, end, text): the source of exemplar quotes.
-    participants : DataFrame
-        participant_id, case_id, [role], [name]: cases, roles shown beside
-        quotes, and (``name``) names to redact.
-    integration_map : IntegrationMap, path or None
-        The map, or where to load it from (`load_integration_map`).
-    overrides : path, DataFrame or None
-        Evaluator overrides (`read_overrides`): a file, the raw data folder
-        that holds ``integration_overrides.csv``, or a frame.
-    quotes_per_cell : int
-        1 to 3 exemplar quotes per construct x case.
-    redact_names : iterable of str, optional
-        Names to replace by ``[NAAM]`` in quotes; default the ``name`` column
-        of ``participants`` (`ponzoni_eval.privacy.participant_names`). Processed
-        participants have no names: pass ``redaction_terms["term"]`` from
-        `ponzoni_eval.data.preparation`.
-    redact : callable, optional
-        ``redact(texts, names)`` returning the redacted texts; default
-        `ponzoni_eval.privacy.redaction` (names as whole words in any case, with
-        possessives, plus e-mail addresses and Dutch phone numbers).
-    language : {"en", "nl"}
-        Labels and meta-inference sentences.
-    qual_threshold : float
-        Share of participants a side of the qualitative evidence must reach.
-    alpha : float
-        Significance level for result rows without a CI.
-    quant_basis : {"ci", "estimate"}
-        Judge result rows by their 95% CI (default) or, descriptively, by the
-        point estimate against the map's smallest meaningful effect
-        (`classify_quantitative`).
-    quote_window : (int, int)
-        Preferred quote length in characters; longer quotes are cut at the
-        upper bound with " […]".
-    cases : sequence of str, optional
-        Cases (rows) in order; default the sorted cases of ``participants``,
-        plus ``"all"`` when a selected result is pooled.
-    min_cell : int or None
-        Disclosure control: a prevalence count from 1 to ``min_cell - 1``
-        that is not suppressed yet (`ponzoni_eval.privacy.suppress_small_cells`)
-        is suppressed before it is used: shown as "<5" and counted as unknown
-        (0) by the fit rule; a pooled row that would reveal it is suppressed
-        too. Default 5; None uses the counts as given (never for a display
-        that leaves the research team).
+    inputs : DisplayInputs
+        Results, prevalence, coded segments and participants.
+    options : DisplayOptions
+        Map, overrides, quotes, redaction, language, the fit rule's
+        thresholds, cases and the disclosure threshold (default: all
+        defaults).
 
     Returns
     -------
-    DataFrame with the columns in `_DISPLAY_COLUMNS`, constructs in map order
-    and cases in case order. ``fit_label`` is the final label (overridden
-    where an evaluator said so), ``computed_fit_label`` the rule's; ``alpha``
-    and ``qual_threshold`` record the rule's parameters (also in ``attrs``).
+    Display
+        ``kind="joint_display"``; its ``table`` has the columns in
+        `_DISPLAY_COLUMNS`, constructs in map order and cases in case order.
+        ``fit_label`` is the final label (overridden where an evaluator said
+        so), ``computed_fit_label`` the rule's; ``alpha``, ``quant_basis``
+        and ``qual_threshold`` record the rule's parameters (also as
+        attributes of the `Display`, with ``min_cell`` and the map).
 
     Notes
     -----
@@ -683,23 +716,21 @@ def joint_display(
     ...     "code": ["growing_trust"], "start": [0], "end": [60],
     ...     "text": ["Since we organised the tea afternoons together we trust each other."]})
     >>> participants = pd.DataFrame({"participant_id": ["p1"], "case_id": ["a"], "role": ["migrant_org"]})
-    >>> display = joint_display(results, prevalence, segments, participants)
-    >>> display.loc[display["construct"] == "trust", ["case_id", "quant_evidence", "qual_evidence", "fit_label"]].to_dict("records")
+    >>> display = joint_display(DisplayInputs(results, prevalence, segments, participants), DisplayOptions(language="en"))
+    >>> table = display.table
+    >>> table.loc[table["construct"] == "trust", ["case_id", "quant_evidence", "qual_evidence", "fit_label"]].to_dict("records")
     [{'case_id': 'a', 'quant_evidence': 'supportive', 'qual_evidence': 'supportive', 'fit_label': 'agreement'}]
     """
-    if not 1 <= quotes_per_cell <= 3:
-        raise ValueError(f"quotes_per_cell must be 1, 2 or 3, got {quotes_per_cell}")
-    imap, picked, case_ids = _integration_inputs(
-        results, segments, participants, integration_map, cases,
-        language=language, qual_threshold=qual_threshold, quant_basis=quant_basis, alpha=alpha,
-    )
+    imap, picked, case_ids = _integration_inputs(inputs, options)
+    language = options.language
+    segments, participants = inputs.segments, inputs.participants
 
     grid = pd.DataFrame(
         [(c.name, c.label(language), case) for c in imap.constructs for case in case_ids],
         columns=["construct", "construct_label", "case_id"],
     )
     quant = _quant_strand(picked.loc[picked["case_id"].isin(case_ids)], language)
-    qual, _ = _qual_strand(prevalence, imap, case_ids, qual_threshold, language, min_cell)
+    qual, _ = _qual_strand(inputs.prevalence, imap, case_ids, options.qual_threshold, language, options.min_cell)
     display = grid.merge(quant, on=["construct", "case_id"], how="left").merge(qual, on=["construct", "case_id"], how="left")
     display["quant_evidence"] = display["quant_evidence"].fillna("absent")
     display["n_results"] = display["n_results"].fillna(0).astype("int64")
@@ -715,15 +746,15 @@ def joint_display(
         participants,
         _code_links(imap),
         display[["construct", "case_id", "qual_evidence"]],
-        k=quotes_per_cell,
-        names=_names_from(participants, redact_names),
-        redact=redact or privacy_redact,
-        window=quote_window,
+        k=options.quotes_per_cell,
+        names=_names_from(participants, options.redact_names),
+        redact=options.redact or privacy_redact,
+        window=options.quote_window,
     )
     display = display.merge(quotes, on=["construct", "case_id"], how="left")
     display["meta_inference"] = display.apply(lambda row: _meta_inference(row, language), axis=1).astype("str")
 
-    chosen = read_overrides(overrides, constructs=imap.names, cases=case_ids)
+    chosen = read_overrides(options.overrides, constructs=imap.names, cases=case_ids)
     display = display.merge(
         chosen.rename(columns={"fit_label": "_override_label", "meta_inference": "_override_text", "date": "override_date", "reason": "override_reason"}),
         on=["construct", "case_id"],
@@ -738,43 +769,14 @@ def joint_display(
     display["computed_fit_label"] = display["computed_fit_label"].astype("str")
     for column in ("evaluator", "override_date", "override_reason", "quotes", "quote_refs"):
         display[column] = display[column].fillna("").astype("str")
-    display["alpha"] = alpha
-    display["quant_basis"] = quant_basis
-    display["qual_threshold"] = qual_threshold
+    display["alpha"] = options.alpha
+    display["quant_basis"] = options.quant_basis
+    display["qual_threshold"] = options.qual_threshold
 
-    display = display.loc[:, _DISPLAY_COLUMNS].reset_index(drop=True)
-    display.attrs = {
-        "kind": "joint_display",
-        "language": language,
-        "integration_map": imap.source,
-        "schema_version": imap.schema_version,
-        "alpha": alpha,
-        "quant_basis": quant_basis,
-        "qual_threshold": qual_threshold,
-        "quotes_per_cell": quotes_per_cell,
-        "quote_window": list(quote_window),
-        "min_cell": min_cell,
-    }
-    return display
+    return Display("joint_display", display.loc[:, _DISPLAY_COLUMNS].reset_index(drop=True), **_settings(options, imap))
 
 
-def statistics_by_themes(
-    results: pd.DataFrame,
-    prevalence: pd.DataFrame,
-    segments: pd.DataFrame,
-    participants: pd.DataFrame,
-    *,
-    integration_map: IntegrationMap | str | os.PathLike | None = None,
-    redact_names: Iterable[str] | None = None,
-    redact: Callable | None = None,
-    language: str = "en",
-    alpha: float = DEFAULT_ALPHA,
-    quant_basis: str = "ci",
-    qual_threshold: float = DEFAULT_QUAL_THRESHOLD,
-    quote_window: tuple[int, int] = DEFAULT_QUOTE_WINDOW,
-    cases: Sequence[str] | None = None,
-    min_cell: int | None = DEFAULT_MIN_CELL,
-) -> pd.DataFrame:
+def statistics_by_themes(inputs: DisplayInputs, options: DisplayOptions = DisplayOptions()) -> Display:
     """Statistics-by-themes display: per construct and case, the statistic beside each theme.
 
     One row per construct x case x linked code: the quantitative summary of
@@ -783,21 +785,23 @@ def statistics_by_themes(
     (`select_quotes`, redacted). Guetterman, Fetters & Creswell (2015) call
     this a statistics-by-themes joint display.
 
-    Parameters are those of `joint_display`.
+    Parameters are those of `joint_display` (``overrides`` and
+    ``quotes_per_cell`` do not apply: one quote per theme, no fit label).
 
     Returns
     -------
-    DataFrame: construct, construct_label, case_id, statistic, quant_evidence,
-    code, code_direction, n, n_at_risk, share, prevalence, quote, quote_ref.
+    Display
+        ``kind="statistics_by_themes"``; its ``table``: construct,
+        construct_label, case_id, statistic, quant_evidence, code,
+        code_direction, n, n_at_risk, share, prevalence, quote, quote_ref.
     """
-    imap, picked, case_ids = _integration_inputs(
-        results, segments, participants, integration_map, cases,
-        language=language, qual_threshold=qual_threshold, quant_basis=quant_basis, alpha=alpha,
-    )
+    imap, picked, case_ids = _integration_inputs(inputs, options)
+    language, segments, participants = options.language, inputs.segments, inputs.participants
     quant = _quant_strand(picked.loc[picked["case_id"].isin(case_ids)], language)
-    _, themes = _qual_strand(prevalence, imap, case_ids, qual_threshold, language, min_cell)
-    names = _names_from(participants, redact_names)
-    redact = redact or privacy_redact
+    _, themes = _qual_strand(inputs.prevalence, imap, case_ids, options.qual_threshold, language, options.min_cell)
+    names = _names_from(participants, options.redact_names)
+    redact = options.redact or privacy_redact
+    quote_window = options.quote_window
 
     # One quote per case x code: the top passage of that code alone.
     wanted = themes[["case_id", "code"]].drop_duplicates()
@@ -823,17 +827,15 @@ def statistics_by_themes(
         out[column] = out[column].fillna("").astype("str")
     out["n"] = pd.to_numeric(out["n"]).astype("Int64")
     out["n_at_risk"] = pd.to_numeric(out["n_at_risk"]).astype("Int64")
-    out.attrs = {"kind": "statistics_by_themes", "language": language, "integration_map": imap.source,
-                 "alpha": alpha, "quant_basis": quant_basis, "qual_threshold": qual_threshold, "min_cell": min_cell}
-    return out
+    return Display("statistics_by_themes", out, **_settings(options, imap))
 
 
-def meta_matrix(display: pd.DataFrame, *, order_by: str = "trust", ascending: bool = False) -> pd.DataFrame:
+def meta_matrix(joint: Display, *, order_by: str = "trust", ascending: bool = False) -> Display:
     """Case-ordered meta-matrix: cases as rows, constructs as columns, both strands per cell.
 
     Parameters
     ----------
-    display : DataFrame
+    joint : Display
         The output of `joint_display`.
     order_by : str
         Construct whose primary estimate orders the cases (e.g. trust change);
@@ -843,23 +845,28 @@ def meta_matrix(display: pd.DataFrame, *, order_by: str = "trust", ascending: bo
 
     Returns
     -------
-    DataFrame with case_id, ``order_value`` (the estimate of ``order_by``),
-    one text column per construct ("g = 0.45 [0.10, 0.80] · growing_trust
-    67% · agreement"; without a qualitative verdict the largest supporting and
-    contradicting shares, "+17% / −8%") and one ``<construct>_fit`` column
-    with the fit label (used to colour the cells). ``attrs["labels"]`` holds
-    the constructs' display labels.
+    Display
+        ``kind="meta_matrix"`` with the joint display's settings, ``order_by``
+        and ``labels`` (the constructs' display labels); its ``table`` has
+        case_id, ``order_value`` (the estimate of ``order_by``), one text
+        column per construct ("g = 0.45 [0.10, 0.80] · growing_trust 67% ·
+        agreement"; without a qualitative verdict the largest supporting and
+        contradicting shares, "+17% / −8%") and one ``<construct>_fit``
+        column with the fit label (used to colour the cells).
 
     References
     ----------
     Miles, Huberman & Saldaña (2014), Qualitative Data Analysis, ch. 8
     (case-ordered meta-matrix).
     """
+    if not isinstance(joint, Display) or joint.kind != "joint_display":
+        raise TypeError("meta_matrix needs the Display that joint_display returns")
+    display = joint.table
     require_columns(display, ("construct", "case_id", "estimate", "fit_label", "quant_short", "lead_code", "support_share", "contrary_share"), "joint display", kind="frame")
     constructs = list(dict.fromkeys(display["construct"]))
     if order_by not in constructs:
         raise ValueError(f"order_by must be one of the display's constructs {constructs}, got {order_by!r}")
-    language = display.attrs.get("language", "en")
+    language = joint.language
     short = display["quant_short"].where(display["quant_short"] != "", "—")
     percent = lambda share: (share * 100).round().astype("Int64").astype(str) + "%"  # noqa: E731
     # The code behind the verdict with its share; without a verdict the largest shares on each side.
@@ -870,7 +877,7 @@ def meta_matrix(display: pd.DataFrame, *, order_by: str = "trust", ascending: bo
     minus = ("−" + percent(display["contrary_share"])).where(display["contrary_share"].notna(), "")
     sides = (plus + " / " + minus).str.strip(" /").replace("", "—")
     qual = lead.where(display["lead_code"].notna(), sides.where(display["qual_evidence"] != "absent", "—"))
-    cell = short + " · " + qual + " · " + display["fit_label"].map(FIT_TEXT[language])
+    cell = short + " · " + qual + " · " + display["fit_label"].map(terms("fit.label", language))
     long = display.assign(cell=cell)
     wide = long.pivot(index="case_id", columns="construct", values="cell").reindex(columns=constructs)
     fits = long.pivot(index="case_id", columns="construct", values="fit_label").reindex(columns=constructs)
@@ -882,5 +889,4 @@ def meta_matrix(display: pd.DataFrame, *, order_by: str = "trust", ascending: bo
     matrix = matrix.reset_index(drop=True)
     matrix.columns.name = None
     labels = dict(zip(display["construct"], display["construct_label"])) if "construct_label" in display else {}
-    matrix.attrs = {"kind": "meta_matrix", "language": language, "order_by": order_by, "labels": labels, **{k: v for k, v in display.attrs.items() if k in ("alpha", "quant_basis", "qual_threshold", "min_cell")}}
-    return matrix
+    return replace(joint, kind="meta_matrix", table=matrix, order_by=order_by, labels=labels)

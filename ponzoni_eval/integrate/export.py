@@ -5,23 +5,20 @@ from __future__ import annotations
 import io
 import os
 import re
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from ponzoni_eval._core.files import atomic_write_bytes, deterministic_zip
+from ponzoni_eval._core.numbers import format_number, format_plain
+from ponzoni_eval._core.words import term, terms
+from ponzoni_eval.integrate.display import Display
 from ponzoni_eval.integrate.fit import (
-    DEFAULT_ALPHA,
-    DEFAULT_QUAL_THRESHOLD,
     FIT_COLOURS,
     FIT_LABELS,
-    FIT_MEANING,
-    FIT_TEXT,
-    format_number,
 )
-
 
 __all__ = [
     "to_html",
@@ -32,40 +29,6 @@ __all__ = [
 
 # --- exports ---------------------------------------------------------------------------------------
 
-_HEADERS = {
-    "en": {
-        "construct_label": "Construct",
-        "case_id": "Case",
-        "quant_summary": "Quantitative result",
-        "quant_evidence": "Quantitative evidence",
-        "qual_summary": "Themes (participants mentioning)",
-        "qual_evidence": "Qualitative evidence",
-        "quotes": "Exemplar quotes",
-        "fit_label": "Fit",
-        "meta_inference": "Meta-inference",
-        "statistic": "Statistic",
-        "code": "Code",
-        "prevalence": "Prevalence",
-        "quote": "Exemplar quote",
-        "order_value": "Ordering estimate",
-    },
-    "nl": {
-        "construct_label": "Construct",
-        "case_id": "Casus",
-        "quant_summary": "Kwantitatief resultaat",
-        "quant_evidence": "Kwantitatief bewijs",
-        "qual_summary": "Thema's (deelnemers die het noemen)",
-        "qual_evidence": "Kwalitatief bewijs",
-        "quotes": "Citaten",
-        "fit_label": "Fit",
-        "meta_inference": "Meta-inferentie",
-        "statistic": "Statistiek",
-        "code": "Code",
-        "prevalence": "Prevalentie",
-        "quote": "Citaat",
-        "order_value": "Ordeningsschatting",
-    },
-}
 _COLUMN_WIDTHS = {  # characters, for the spreadsheet
     "construct_label": 22, "case_id": 16, "quant_summary": 38, "quant_evidence": 14, "qual_summary": 34,
     "qual_evidence": 14, "quotes": 60, "fit_label": 16, "meta_inference": 60, "statistic": 38, "code": 24,
@@ -73,31 +36,26 @@ _COLUMN_WIDTHS = {  # characters, for the spreadsheet
 }
 
 
-def _kind(display: pd.DataFrame) -> str:
-    kind = display.attrs.get("kind")
-    if kind:
-        return kind
-    if "order_value" in display.columns:
-        return "meta_matrix"
-    if "code_direction" in display.columns:
-        return "statistics_by_themes"
-    return "joint_display"
+def _checked(display: Display) -> Display:
+    if not isinstance(display, Display):
+        raise TypeError(f"a display to export is an integrate.Display (from joint_display, meta_matrix or statistics_by_themes), not {type(display).__name__}")
+    return display
 
 
-def _presentation(display: pd.DataFrame, language: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _presentation(shown_display: Display, language: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(visible text table with localised headers, same-shape table of fit labels or "")."""
-    kind = _kind(display)
-    headers = _HEADERS[language]
+    kind, display = shown_display.kind, shown_display.table
+    headers = terms("export.headers", language)
     if kind == "meta_matrix":
         constructs = [c for c in display.columns if c not in ("case_id", "order_value") and not c.endswith("_fit")]
         shown = display.loc[:, ["case_id", "order_value", *constructs]].copy()
-        shown["order_value"] = shown["order_value"].map(lambda v: "—" if pd.isna(v) else format_number(v, language))
+        shown["order_value"] = shown["order_value"].map(lambda v: "—" if pd.isna(v) else format_number(v, language=language))
         fits = pd.DataFrame("", index=shown.index, columns=shown.columns)
         for construct in constructs:
             fits[construct] = display[f"{construct}_fit"].fillna("")
-        order_by = display.attrs.get("order_by")
+        order_by = shown_display.order_by
         order_header = f"{headers['order_value']} ({order_by})" if order_by else headers["order_value"]
-        rename = {"case_id": headers["case_id"], "order_value": order_header, **display.attrs.get("labels", {})}
+        rename = {"case_id": headers["case_id"], "order_value": order_header, **shown_display.labels}
         return shown.rename(columns=rename), fits.rename(columns=rename)
     if kind == "statistics_by_themes":
         columns = ["construct_label", "case_id", "statistic", "code", "prevalence", "quote"]
@@ -107,7 +65,7 @@ def _presentation(display: pd.DataFrame, language: str) -> tuple[pd.DataFrame, p
         columns = ["construct_label", "case_id", "quant_summary", "quant_evidence", "qual_summary", "qual_evidence", "quotes", "fit_label", "meta_inference"]
         shown = display.loc[:, columns].copy()
         shown["fit_label"] = (
-            display["fit_label"].map(FIT_TEXT[language]).fillna(display["fit_label"])
+            display["fit_label"].map(terms("fit.label", language)).fillna(display["fit_label"])
             + np.where(display["overridden"], " *" , "")
         )
         shown["quant_summary"] = display["quant_detail"].where(display["quant_detail"] != "", "—")
@@ -117,43 +75,20 @@ def _presentation(display: pd.DataFrame, language: str) -> tuple[pd.DataFrame, p
     return shown.rename(columns=headers), fits.rename(columns=headers)
 
 
-def _footer(display: pd.DataFrame, language: str) -> list[str]:
-    attrs = display.attrs
+def _footer(display: Display, language: str) -> list[str]:
     lines = []
-    if "alpha" in attrs or "qual_threshold" in attrs:
-        alpha = attrs.get("alpha", DEFAULT_ALPHA)
-        threshold = attrs.get("qual_threshold", DEFAULT_QUAL_THRESHOLD)
-        by_estimate = attrs.get("quant_basis") == "estimate"
-        if language == "nl":
-            quant = (
-                "kwantitatief bewijs via de puntschatting t.o.v. het kleinste betekenisvolle effect (BI's alleen getoond)"
-                if by_estimate
-                else f"kwantitatief bewijs via het 95%-BI t.o.v. de nulwaarde (α = {alpha} zonder BI)"
-            )
-            lines.append(f"Regel: {quant}; kwalitatief bewijs: ≥ {threshold:.0%} van de deelnemers en meer dan de tegenspraak.")
-        else:
-            quant = (
-                "quantitative evidence from the point estimate against the smallest meaningful effect (CIs shown only)"
-                if by_estimate
-                else f"quantitative evidence from the 95% CI against the null value (α = {alpha} without a CI)"
-            )
-            lines.append(f"Rule: {quant}; qualitative evidence: ≥ {threshold:.0%} of participants and more than the contrary codes.")
-    if _kind(display) in ("joint_display", "statistics_by_themes"):
-        lines.append(
-            "+ ondersteunt, − spreekt tegen, · context; n/N = deelnemers die de code noemen / deelnemers met een interview"
-            if language == "nl"
-            else "+ supports, − contradicts, · context; n/N = participants who mentioned the code / participants interviewed"
-        )
-    if attrs.get("min_cell"):
-        lines.append(
-            f"Aantallen van 1 tot {attrs['min_cell'] - 1} personen zijn onderdrukt (<{attrs['min_cell']}), ter bescherming van de deelnemers."
-            if language == "nl"
-            else f"Counts of 1 to {attrs['min_cell'] - 1} people are suppressed (<{attrs['min_cell']}) to protect the participants."
-        )
-    if _kind(display) == "joint_display" and "overridden" in display and display["overridden"].any():
-        lines.append("* = oordeel van de evaluator (zie integration_overrides.csv)" if language == "nl" else "* = evaluator's judgement (see integration_overrides.csv)")
-    if attrs.get("integration_map"):
-        lines.append(f"{'Integratiekaart' if language == 'nl' else 'Integration map'}: {Path(attrs['integration_map']).name}")
+    alpha, threshold = display.alpha, display.qual_threshold
+    by_estimate = display.quant_basis == "estimate"
+    quant = term("export.rule_estimate", language) if by_estimate else term("export.rule_ci", language, alpha=format_plain(alpha, language=language))
+    lines.append(term("export.rule", language, quant=quant, threshold=f"{threshold:.0%}"))
+    if display.kind in ("joint_display", "statistics_by_themes"):
+        lines.append(term("export.code_legend", language))
+    if display.min_cell:
+        lines.append(term("export.suppressed", language, largest=display.min_cell - 1, min_cell=display.min_cell))
+    if display.kind == "joint_display" and "overridden" in display.table and display.table["overridden"].any():
+        lines.append(term("export.overridden", language))
+    if display.integration_map:
+        lines.append(term("export.integration_map", language, file=Path(display.integration_map).name))
     return lines
 
 
@@ -187,13 +122,7 @@ ul.legend span.swatch { display: inline-block; width: 1em; height: 1em; border: 
 </html>
 """
 
-_TITLES = {
-    "en": {"joint_display": "Joint display", "meta_matrix": "Case-ordered meta-matrix", "statistics_by_themes": "Statistics by themes"},
-    "nl": {"joint_display": "Joint display", "meta_matrix": "Casusgeordende meta-matrix", "statistics_by_themes": "Statistieken per thema"},
-}
-
-
-def to_html(display: pd.DataFrame, *, language: str | None = None, title: str | None = None) -> str:
+def to_html(display: Display, *, language: str | None = None, title: str | None = None) -> str:
     """A standalone HTML page: the display with cells coloured by fit label, a legend and the rule.
 
     All text is HTML-escaped (jinja2 autoescape); line breaks become ``<br>``.
@@ -203,19 +132,19 @@ def to_html(display: pd.DataFrame, *, language: str | None = None, title: str | 
     import jinja2
     from markupsafe import Markup, escape
 
-    language = language or display.attrs.get("language", "en")
+    language = language or _checked(display).language
     shown, fits = _presentation(display, language)
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     env.filters["nl2br"] = lambda text: Markup("<br>").join(escape(part) for part in str(text).split("\n"))
     rows = [list(zip(values, labels)) for values, labels in zip(shown.itertuples(index=False), fits.itertuples(index=False))]
     return env.from_string(_HTML_TEMPLATE).render(
         language=language,
-        title=title or _TITLES[language][_kind(display)],
+        title=title or terms("export.titles", language)[display.kind],
         headers=list(shown.columns),
         rows=rows,
         colours=FIT_COLOURS,
-        fit_text=FIT_TEXT[language],
-        meaning=FIT_MEANING[language],
+        fit_text=terms("fit.label", language),
+        meaning=terms("fit.meaning", language),
         footer=_footer(display, language),
     )
 
@@ -224,20 +153,21 @@ def _markdown_cell(text: str) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", "<br>")
 
 
-def to_markdown(display: pd.DataFrame, *, language: str | None = None) -> str:
+def to_markdown(display: Display, *, language: str | None = None) -> str:
     """A GitHub-flavoured Markdown table (pipes escaped, line breaks as ``<br>``), legend and rule."""
-    language = language or display.attrs.get("language", "en")
+    language = language or _checked(display).language
     shown, _ = _presentation(display, language)
     shown = shown.map(_markdown_cell)
     table = shown.to_markdown(index=False, tablefmt="github")
-    legend = [f"- **{FIT_TEXT[language][label]}**: {FIT_MEANING[language][label]}" for label in FIT_LABELS]
+    names, meanings = terms("fit.label", language), terms("fit.meaning", language)
+    legend = [f"- **{names[label]}**: {meanings[label]}" for label in FIT_LABELS]
     return "\n".join([table, "", *legend, "", *_footer(display, language)]).rstrip() + "\n"
 
 
 _FIXED_TIME = (2000, 1, 1, 0, 0, 0)
 
 
-def to_xlsx(display: pd.DataFrame, path: str | os.PathLike, *, language: str | None = None) -> Path:
+def to_xlsx(display: Display, path: str | os.PathLike, *, language: str | None = None) -> Path:
     """Write the display to an Excel workbook: wrapped text, column widths, fills per fit label.
 
     A second sheet holds the legend and the rule's parameters. The file is
@@ -252,15 +182,15 @@ def to_xlsx(display: pd.DataFrame, path: str | os.PathLike, *, language: str | N
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
-    language = language or display.attrs.get("language", "en")
+    language = language or _checked(display).language
     shown, fits = _presentation(display, language)
-    headers = _HEADERS[language]
+    headers = terms("export.headers", language)
     width_by_header = {headers.get(k, k): w for k, w in _COLUMN_WIDTHS.items()}
     fills = {label: PatternFill("solid", start_color=colour.lstrip("#"), end_color=colour.lstrip("#")) for label, colour in FIT_COLOURS.items()}
 
     workbook = Workbook()
     sheet = workbook.active
-    sheet.title = _TITLES[language][_kind(display)][:31]
+    sheet.title = terms("export.titles", language)[display.kind][:31]
     sheet.append(list(shown.columns))
     for cell in sheet[1]:
         cell.font = Font(bold=True)
@@ -278,7 +208,7 @@ def to_xlsx(display: pd.DataFrame, path: str | os.PathLike, *, language: str | N
 
     legend = workbook.create_sheet("legend")
     for label in FIT_LABELS:
-        legend.append([FIT_TEXT[language][label], FIT_MEANING[language][label]])
+        legend.append([terms("fit.label", language)[label], terms("fit.meaning", language)[label]])
         legend.cell(row=legend.max_row, column=1).fill = fills[label]
     legend.append([])
     for line in _footer(display, language):
@@ -298,25 +228,14 @@ def to_xlsx(display: pd.DataFrame, path: str | os.PathLike, *, language: str | N
 
 def _write_reproducible_zip(data: bytes, path: Path) -> Path:
     # openpyxl stamps each zip member, and docProps/core.xml's dcterms:modified, with the
-    # time of saving; rewrite both with a fixed time so the same display gives the same bytes.
+    # time of saving; rewrite core.xml with a fixed time and the archive with the package's
+    # one zip writer (fixed member times, sorted members), so the same display gives the same bytes.
     fixed = "{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}Z".format(*_FIXED_TIME)
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+    members = []
+    with zipfile.ZipFile(io.BytesIO(data)) as source:
         for info in source.infolist():
             content = source.read(info.filename)
             if info.filename == "docProps/core.xml":
                 content = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)", rb"\g<1>" + fixed.encode() + rb"\g<2>", content)
-            member = zipfile.ZipInfo(info.filename, date_time=_FIXED_TIME)
-            member.compress_type = zipfile.ZIP_DEFLATED
-            member.external_attr = 0o600 << 16
-            target.writestr(member, content)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(out.getvalue())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+            members.append((info.filename, content))
+    return atomic_write_bytes(path, deterministic_zip(members, compression=zipfile.ZIP_DEFLATED))

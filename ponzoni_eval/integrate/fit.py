@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ponzoni_eval._core.words import LANGUAGES, terms
+
 __all__ = [
     "FIT_LABELS",
     "FIT_RULE",
@@ -76,29 +78,10 @@ FIT_COLOURS = {
     "dissonance": "#E69F00",  # orange
 }
 
-FIT_TEXT = {
-    "en": {label: label for label in FIT_LABELS},
-    "nl": {
-        "agreement": "overeenstemming",
-        "partial agreement": "gedeeltelijke overeenstemming",
-        "silence": "stilte",
-        "dissonance": "dissonantie",
-    },
-}
-FIT_MEANING = {
-    "en": {
-        "agreement": "both strands point the same way",
-        "partial agreement": "one strand is conclusive, the other is not",
-        "silence": "a strand has no data, or neither is conclusive",
-        "dissonance": "the strands point in opposite directions",
-    },
-    "nl": {
-        "agreement": "beide strengen wijzen dezelfde kant op",
-        "partial agreement": "de ene streng is doorslaggevend, de andere niet",
-        "silence": "een streng heeft geen gegevens, of geen van beide is doorslaggevend",
-        "dissonance": "de strengen wijzen tegengestelde kanten op",
-    },
-}
+FIT_TEXT = {language: dict(terms("fit.label", language)) for language in LANGUAGES}
+"""The fit labels as a reader sees them, per language (``fit.label`` of the words tables)."""
+FIT_MEANING = {language: dict(terms("fit.meaning", language)) for language in LANGUAGES}
+"""What each fit label means, per language (``fit.meaning`` of the words tables)."""
 
 DEFAULT_QUAL_THRESHOLD = 0.30
 DEFAULT_ALPHA = 0.05
@@ -258,19 +241,3 @@ def fit_label(quantitative, qualitative) -> np.ndarray:
         raise ValueError(f"unknown evidence label; quantitative: {sorted(QUANT_TO_RULE)}, qualitative: {sorted(QUAL_TO_RULE)}")
     keys = pd.Series(list(zip(quant, qual)), dtype=object)
     return keys.map(FIT_RULE).to_numpy(dtype=object)
-
-
-def format_number(value: float, language: str, digits: int = 2) -> str:
-    if pd.isna(value):
-        return "NA"
-    text = f"{value:.{digits}f}"
-    return text.replace(".", ",") if language == "nl" else text
-
-
-def format_p(p: float, language: str) -> str:
-    if pd.isna(p):
-        return ""
-    if p < 0.001:
-        return "p < .001" if language == "en" else "p < 0,001"
-    text = f"{p:.3f}"
-    return "p = " + (text[1:] if language == "en" else text.replace(".", ","))

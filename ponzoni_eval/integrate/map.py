@@ -15,6 +15,7 @@ from typing import Any, Iterable, Mapping
 import pandas as pd
 
 from ponzoni_eval._core.errors import DataError
+from ponzoni_eval._core.words import check_language, LANGUAGES
 from ponzoni_eval.integrate.fit import CODE_DIRECTIONS, QUANT_DIRECTIONS
 
 __all__ = [
@@ -96,7 +97,8 @@ class Construct:
     codes: tuple[CodeLink, ...]
 
     def label(self, language: str = "en") -> str:
-        return self.label_nl if language == "nl" else self.label_en
+        """The construct's label in a report language (the map's ``label.<language>``)."""
+        return getattr(self, f"label_{check_language(language)}")
 
 
 @dataclass(frozen=True)
@@ -218,8 +220,8 @@ def _parse_map(raw: Mapping[str, Any], file: str) -> IntegrationMap:
         label = body["label"]
         if not isinstance(label, dict):
             raise _map_error(file, f"{where}.label", "must be a table with en and nl")
-        _check_keys(label, ("en", "nl"), ("en", "nl"), file, f"{where}.label")
-        for lang in ("en", "nl"):
+        _check_keys(label, LANGUAGES, LANGUAGES, file, f"{where}.label")
+        for lang in LANGUAGES:
             if not isinstance(label[lang], str) or not label[lang].strip():
                 raise _map_error(file, f"{where}.label.{lang}", "must be non-empty text", found=label[lang])
         description = body.get("description", "")
@@ -228,8 +230,7 @@ def _parse_map(raw: Mapping[str, Any], file: str) -> IntegrationMap:
         constructs.append(
             Construct(
                 name=name,
-                label_en=label["en"].strip(),
-                label_nl=label["nl"].strip(),
+                **{f"label_{lang}": label[lang].strip() for lang in LANGUAGES},
                 description=description.strip(),
                 quantitative=_parse_selectors(body["quantitative"], file, f"{where}.quantitative"),
                 codes=_parse_codes(body["codes"], file, f"{where}.codes"),

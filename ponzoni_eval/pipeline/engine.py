@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ponzoni_eval._core.files import atomic_replace_bytes
+from ponzoni_eval._core.files import atomic_write_bytes
 from ponzoni_eval.pipeline.kernels import (
     close_worker_event_loop,
     kernel_options,
@@ -131,7 +131,7 @@ def _export_html(task: NotebookTask) -> None:
     for target, with_code in ((task.html_report, False), (task.html_code, True)):
         with _exporters_lock:
             body, _ = _html_exporter(with_code).from_notebook_node(notebook, resources={"metadata": {"name": task.name}})
-        atomic_replace_bytes(Path(target), body.encode("utf-8"))
+        atomic_write_bytes(Path(target), body.encode("utf-8"))
 
 
 _SAVE_EVERY_S = 10.0
@@ -149,6 +149,11 @@ def _papermill_engine() -> str:
     after an error, a timeout or Ctrl-C: papermill's ``finally``) and in
     between at most every 10 s, so a long notebook still shows its progress.
     Registered once per process (also on each Dask worker).
+
+    ``ThrottledEngine.execute_notebook`` copies papermill's
+    ``Engine.execute_notebook``; papermill is pinned in pyproject.toml and
+    tests/pipeline/test_papermill_guard.py fails when the upstream code this
+    copy follows changes.
     """
     from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
-from ponzoni_eval._core.files import atomic_replace_bytes
+from ponzoni_eval._core.files import atomic_write_bytes
 from ponzoni_eval.pipeline.manifest import recorded_path
 
 __all__ = [
@@ -31,4 +31,4 @@ def write_index(run_dir: Path, manifest: Mapping[str, Any], registry: Mapping[st
     page = environment.from_string(template).render(
         manifest={**manifest, "notebooks": notebooks}, registry=registry, verify_path=recorded_path(run_dir)
     )
-    atomic_replace_bytes(run_dir / "index.html", page.encode("utf-8"))
+    atomic_write_bytes(run_dir / "index.html", page.encode("utf-8"))

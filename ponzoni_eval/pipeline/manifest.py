@@ -6,14 +6,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Mapping
 
-from ponzoni_eval._core.files import atomic_replace_bytes, json_bytes
+from ponzoni_eval._core.files import atomic_write_bytes, json_bytes
+from ponzoni_eval.config import MANIFEST_FILE
 from ponzoni_eval.pipeline.engine import NotebookResult, NotebookTask
 
 __all__ = [
 ]
 
 
-MANIFEST_FILE = "manifest.json"
 MANIFEST_FORMAT = 1
 
 # Fields of a manifest that differ between two runs of the same inputs by design.
@@ -38,7 +38,7 @@ def iso(moment: datetime) -> str:
 
 
 def write_manifest(run_dir: Path, manifest: Mapping[str, Any]) -> None:
-    atomic_replace_bytes(run_dir / MANIFEST_FILE, json_bytes(manifest))
+    atomic_write_bytes(run_dir / MANIFEST_FILE, json_bytes(manifest))
 
 
 def notebook_entry(task: NotebookTask, run_dir: Path, result: NotebookResult | None, source_sha: str) -> dict[str, Any]:

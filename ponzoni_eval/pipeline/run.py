@@ -49,11 +49,12 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from ponzoni_eval import data as data_layer
 from ponzoni_eval._core.errors import DataError
-from ponzoni_eval._core.files import atomic_replace_bytes
+from ponzoni_eval._core.files import atomic_write_bytes
 from ponzoni_eval._core.fingerprint import code_fingerprint, folder_checksums, is_current, sha256_file
 from ponzoni_eval._core.reproducibility import environment_record, notebook_code_sha256
-from ponzoni_eval._core.run_folder import collect_outputs, is_synthetic, TABLES_DIR
-from ponzoni_eval.config import DEFAULT_MIN_CELL
+from ponzoni_eval._core.run_folder import FIGURES_DIR, TABLES_DIR, collect_outputs, is_synthetic
+from ponzoni_eval._core.words import LANGUAGES  # what --language accepts: one words file each (resources/words/)
+from ponzoni_eval.config import DEFAULT_MIN_CELL, DEFAULT_SEED
 from ponzoni_eval.pipeline.engine import NotebookResult, NotebookTask
 from ponzoni_eval.pipeline.environment import kernel_environment, run_environment
 from ponzoni_eval.pipeline.executors import Executor, EXECUTORS, make_executor, OnResult
@@ -87,8 +88,6 @@ CASE_NOTEBOOK = "01_case_report"
 """Executed once per case."""
 CROSS_CASE_NOTEBOOKS = ("02_cross_case", "03_joint_display")
 """Executed once per run, after the case reports, side by side."""
-LANGUAGES = ("en", "nl")
-DEFAULT_SEED = 20170616
 INCOMPLETE_MARKER = "INCOMPLETE"
 LATEST = "latest"
 
@@ -99,7 +98,6 @@ KEY_PACKAGES = (
     "scipy",
     "statsmodels",
     "pingouin",
-    "scikit-posthocs",
     "krippendorff",
     "pandera",
     "pyarrow",
@@ -196,10 +194,10 @@ def _create_run_dir(out: Path, started: datetime, input_hash: str) -> Path:
             run_dir.mkdir()
         except FileExistsError:
             continue
-        (run_dir / INCOMPLETE_MARKER).write_text(
-            f"This run started at {iso(started)} and has not finished (or was interrupted).\n"
-            "Its results are not complete; start a new run.\n",
-            encoding="utf-8",
+        atomic_write_bytes(
+            run_dir / INCOMPLETE_MARKER,
+            (f"This run started at {iso(started)} and has not finished (or was interrupted).\n"
+             "Its results are not complete; start a new run.\n").encode("utf-8"),
         )
         return run_dir
     raise RuntimeError(f"could not create a run folder under {out}")  # pragma: no cover
@@ -469,7 +467,7 @@ def run_pipeline(
             write_manifest(run_dir, manifest)
 
         record(None)
-        for folder in ("notebooks", "html", TABLES_DIR, "figures"):
+        for folder in ("notebooks", "html", TABLES_DIR, FIGURES_DIR):
             (run_dir / folder).mkdir(exist_ok=True)
         # One stage: the cross-case notebooks read the processed data, not the case reports' outputs, so
         # every notebook can run at once; the longest (cross-case) start first.
@@ -569,4 +567,4 @@ def execute_in_place(notebook: str | os.PathLike, *, timeout: float = 1800) -> N
     for cell in executed.cells:
         cell.metadata.pop("execution", None)
     text = jupytext.writes(executed, fmt="ipynb")  # the bytes jupytext.write gives, written atomically
-    atomic_replace_bytes(notebook, (text if text.endswith("\n") else text + "\n").encode("utf-8"))
+    atomic_write_bytes(notebook, (text if text.endswith("\n") else text + "\n").encode("utf-8"))

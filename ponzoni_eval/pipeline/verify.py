@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
 from ponzoni_eval._core.errors import DataError
-from ponzoni_eval._core.files import atomic_replace_bytes
+from ponzoni_eval._core.files import atomic_write_bytes
 from ponzoni_eval._core.fingerprint import folder_checksums
 from ponzoni_eval._core.reproducibility import (
     CLOSED_FORM,
@@ -24,7 +24,8 @@ from ponzoni_eval._core.reproducibility import (
     Tolerance,
 )
 from ponzoni_eval._core.run_folder import TABLES_DIR
-from ponzoni_eval.pipeline.manifest import MANIFEST_FILE, MANIFEST_FORMAT, VOLATILE_MANIFEST_KEYS
+from ponzoni_eval.config import MANIFEST_FILE
+from ponzoni_eval.pipeline.manifest import MANIFEST_FORMAT, VOLATILE_MANIFEST_KEYS
 from ponzoni_eval.pipeline.run import INCOMPLETE_MARKER, resolve_run_dir, run_pipeline
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; kept out of light imports
@@ -209,7 +210,7 @@ def verify_run(
         shutil.rmtree(workspace, ignore_errors=True)
         result.rerun_dir = None
     else:
-        atomic_replace_bytes(rerun.run_dir / DIFFERENCES_FILE, differences.to_csv(index=False, lineterminator="\n").encode("utf-8"))
+        atomic_write_bytes(rerun.run_dir / DIFFERENCES_FILE, differences.to_csv(index=False, lineterminator="\n").encode("utf-8"))
     _print_verify_summary(result, console)
     return result
 

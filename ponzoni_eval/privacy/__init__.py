@@ -13,7 +13,10 @@ from ponzoni_eval.privacy.names import (
 )
 from ponzoni_eval.privacy.redaction import (
     redact,
+    redact_counted,
+    Redacted,
     redact_documents,
+    RedactedDocuments,
     NAME_PLACEHOLDER,
     EMAIL_PLACEHOLDER,
     PHONE_PLACEHOLDER,
@@ -21,8 +24,7 @@ from ponzoni_eval.privacy.redaction import (
 from ponzoni_eval.privacy.suppress import (
     suppress_small_cells,
     format_suppressed,
-    mark_counts,
-    marked_counts,
+    CountRules,
     DEFAULT_MIN_CELL,
 )
 
@@ -34,13 +36,15 @@ __all__ = [
     "name_variants",
     "pseudonymise",
     "redact",
+    "redact_counted",
+    "Redacted",
     "redact_documents",
+    "RedactedDocuments",
     "NAME_PLACEHOLDER",
     "EMAIL_PLACEHOLDER",
     "PHONE_PLACEHOLDER",
     "suppress_small_cells",
     "format_suppressed",
-    "mark_counts",
-    "marked_counts",
+    "CountRules",
     "DEFAULT_MIN_CELL",
 ]

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Iterable, Iterator, NamedTuple, Sequence
 
 import numpy as np
 import pandas as pd
@@ -28,7 +28,10 @@ from ponzoni_eval.privacy.names import EMAIL_PATTERN, normalise_name
 
 __all__ = [
     "redact",
+    "redact_counted",
+    "Redacted",
     "redact_documents",
+    "RedactedDocuments",
     "NAME_PLACEHOLDER",
     "EMAIL_PLACEHOLDER",
     "PHONE_PLACEHOLDER",
@@ -92,21 +95,53 @@ def _simple_lower(character: str) -> str:
     return lower if len(lower) == 1 else character
 
 
+IGNORECASE_EQUAL_LETTERS = (
+    "i\u0131",  # i, dotless i
+    "s\u017f",  # s, long s
+    "\u00b5\u03bc",  # micro sign, mu
+    "\u0345\u03b9\u1fbe",  # ypogegrammeni, iota, prosgegrammeni
+    "\u0390\u1fd3",  # iota with dialytika and tonos (two code points)
+    "\u03b0\u1fe3",  # upsilon with dialytika and tonos (two code points)
+    "\u03b2\u03d0",  # beta, curled beta
+    "\u03b5\u03f5",  # epsilon, lunate epsilon
+    "\u03b8\u03d1",  # theta, script theta
+    "\u03ba\u03f0",  # kappa, kappa symbol
+    "\u03c0\u03d6",  # pi, pi symbol
+    "\u03c1\u03f1",  # rho, rho symbol
+    "\u03c2\u03c3",  # final sigma, sigma
+    "\u03c6\u03d5",  # phi, phi symbol
+    "\u0432\u1c80",  # Cyrillic ve, rounded ve
+    "\u0434\u1c81",  # de, long-legged de
+    "\u043e\u1c82",  # o, narrow o
+    "\u0441\u1c83",  # es, wide es
+    "\u0442\u1c84\u1c85",  # te, tall te, three-legged te
+    "\u044a\u1c86",  # hard sign, tall hard sign
+    "\u0463\u1c87",  # yat, tall yat
+    "\u1c88\ua64b",  # unblended uk, monograph uk
+    "\u1e61\u1e9b",  # s with dot above, long s with dot above
+    "\ufb05\ufb06",  # ligatures long s t, s t
+)
+"""Groups of different lower-case letters that ``re.IGNORECASE`` holds equal (they share an upper case).
+
+Python 3.11's Unicode data; tests/privacy/test_privacy.py derives the groups
+again from ``re.IGNORECASE`` itself over every code point and fails when a
+Python version changes them. Written out rather than read from the table the
+``re`` module keeps (CPython's private ``re._casefix``) or derived at import
+(a scan of 1.1 M code points, 0.2-0.8 s in every process that redacts).
+"""
+
+
 def _case_classes() -> tuple[dict[str, str], dict[str, str]]:
     """Lower-case letters that ``re.IGNORECASE`` matches to each other although they differ (``i``/``ı``, ``s``/``ſ``, ``σ``/``ς``).
 
     Returns ``{letter: canonical letter}`` and ``{canonical letter: regex class of all}``.
     """
-    from re import _casefix  # the table the re module itself uses (CPython 3.11+)
-
-    canonical, members = {}, {}
-    for code, others in _casefix._EXTRA_CASES.items():
-        group = sorted({code, *others})
-        first = chr(group[0])
+    canonical, classes = {}, {}
+    for group in IGNORECASE_EQUAL_LETTERS:
+        first = min(group)
         for member in group:
-            canonical[chr(member)] = first
-        members.setdefault(first, set()).update(chr(m) for m in group)
-    classes = {first: "[" + "".join(re.escape(m) for m in sorted(group)) + "]" for first, group in members.items()}
+            canonical[member] = first
+        classes[first] = "[" + "".join(re.escape(m) for m in sorted(group)) + "]"
     return canonical, classes
 
 
@@ -240,6 +275,22 @@ def _redaction_pattern(
     return re.compile("|".join(parts), flags=0 if lowered else re.IGNORECASE)
 
 
+class Redacted(NamedTuple):
+    """What `redact_counted` gives: the redacted texts and how many replacements were made."""
+
+    texts: pd.Series
+    n_replacements: int
+
+
+class RedactedDocuments(NamedTuple):
+    """What `redact_documents` gives: redacted copies of the tables and the replacements made in each."""
+
+    documents: pd.DataFrame
+    segments: pd.DataFrame | None
+    n_replacements: dict[str, int]
+    """``{"documents": n, "coded_segments": n}`` (``coded_segments`` only when segments were given)."""
+
+
 def redact(
     texts: Iterable[str] | pd.Series,
     names: Iterable[str] = (),
@@ -266,7 +317,7 @@ def redact(
     -------
     Series of str
         The redacted texts (NFC-normalised), same index as a Series input.
-        ``attrs["n_replacements"]`` counts the replacements.
+        `redact_counted` also says how many replacements were made.
 
     Notes
     -----
@@ -302,13 +353,37 @@ def redact(
     ...        ["Ayşe", "Ayşe Yılmaz"]).tolist()
     ['[NAAM] zoon belde [TELEFOON].', '[NAAM] ([E-MAIL]) en [NAAM] moeder']
     """
+    return redact_counted(texts, names, placeholder=placeholder, emails=emails, phones=phones).texts
+
+
+def redact_counted(
+    texts: Iterable[str] | pd.Series,
+    names: Iterable[str] = (),
+    *,
+    placeholder: str = NAME_PLACEHOLDER,
+    emails: bool = True,
+    phones: bool = True,
+) -> Redacted:
+    """`redact`, and the number of replacements beside the texts.
+
+    Parameters and rules are those of `redact`.
+
+    Returns
+    -------
+    Redacted
+        ``texts``: what `redact` returns; ``n_replacements``: how many names,
+        e-mail addresses and phone numbers were replaced in all texts.
+
+    Examples
+    --------
+    >>> redact_counted(["Ayşe belde Ayşe", "niets"], ["Ayşe"]).n_replacements
+    2
+    """
     series = texts if isinstance(texts, pd.Series) else pd.Series(list(texts), dtype="str")
     redactor = _redactor_for(tuple(names), emails, phones)
     text = series.astype("str")
     if redactor.finds_nothing:
-        out = text.map(normalise_name, na_action="ignore")
-        out.attrs["n_replacements"] = 0
-        return out
+        return Redacted(text.map(normalise_name, na_action="ignore"), 0)
     normalised = text.map(normalise_name, na_action="ignore")
 
     def substitute(value: Any) -> tuple[Any, int]:  # one pass per text: the result and the number of replacements
@@ -323,8 +398,7 @@ def redact(
     redacted = np.array([value for value, _ in done] + [None], dtype=object)[codes]  # code -1 (missing) -> None
     counts = np.array([count for _, count in done] + [0], dtype=np.int64)[codes]
     out = pd.Series(redacted, index=normalised.index, name=normalised.name).astype(normalised.dtype)
-    out.attrs["n_replacements"] = int(counts.sum())
-    return out
+    return Redacted(out, int(counts.sum()))
 
 
 def redact_documents(
@@ -334,7 +408,7 @@ def redact_documents(
     *,
     placeholder: str = NAME_PLACEHOLDER,
     transcripts: tuple[list, list] | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+) -> RedactedDocuments:
     """Redact interview transcripts and their coded segments, keeping the segments' offsets right.
 
     Parameters
@@ -356,11 +430,12 @@ def redact_documents(
 
     Returns
     -------
-    (DataFrame, DataFrame or None)
-        Copies: the documents with redacted ``text``; the segments with
-        redacted ``text`` and ``start``/``end`` moved so that they count
-        characters in the redacted transcript. ``attrs["n_replacements"]``
-        of each counts what was replaced in it.
+    RedactedDocuments
+        ``(documents, segments, n_replacements)``: copies of the documents
+        with redacted ``text`` and of the segments (None when None was
+        given) with redacted ``text`` and ``start``/``end`` moved so that
+        they count characters in the redacted transcript; and what was
+        replaced in each, ``{"documents": n, "coded_segments": n}``.
 
     Notes
     -----
@@ -384,18 +459,16 @@ def redact_documents(
     --------
     >>> documents = pd.DataFrame({"document_id": ["d1"], "text": ["R: Ayşe zei: het vertrouwen groeit."]})
     >>> segments = pd.DataFrame({"document_id": ["d1"], "start": [13], "end": [35], "text": ["het vertrouwen groeit."]})
-    >>> texts, quotes = redact_documents(documents, segments, ["Ayşe"])
+    >>> texts, quotes, counts = redact_documents(documents, segments, ["Ayşe"])
     >>> texts.loc[0, "text"], int(quotes.loc[0, "start"]), int(quotes.loc[0, "end"])
     ('R: [NAAM] zei: het vertrouwen groeit.', 15, 37)
     """
     names = list(names)
     documents = documents.copy()
     segments = None if segments is None else segments.copy()
-    documents.attrs["n_replacements"] = 0
-    if segments is not None:
-        segments.attrs["n_replacements"] = 0
+    counts = {"documents": 0, **({} if segments is None else {"coded_segments": 0})}
     if _redactor_for(tuple(names)).finds_nothing:
-        return documents, segments
+        return RedactedDocuments(documents, segments, counts)
     if transcripts is None:
         transcripts = redact_transcripts(documents["text"].tolist(), names, placeholder=placeholder)
     redacted, found = transcripts
@@ -403,9 +476,9 @@ def redact_documents(
         raise ValueError(f"transcripts: {len(redacted)} redacted texts for {len(documents)} documents")
     spans = {document_id: pair for document_id, pair in zip(documents["document_id"], found) if pair is not None}
     documents["text"] = pd.Series(redacted, index=documents.index, dtype=documents["text"].dtype)
-    documents.attrs["n_replacements"] = int(sum(len(old) for old, _ in spans.values()))
+    counts["documents"] = int(sum(len(old) for old, _ in spans.values()))
     if segments is None:
-        return documents, None
+        return RedactedDocuments(documents, None, counts)
     start = segments["start"].to_numpy(dtype="int64", na_value=-1).copy()
     end = segments["end"].to_numpy(dtype="int64", na_value=-1).copy()
     rows_of = pd.Series(np.arange(len(segments))).groupby(segments["document_id"].astype("str").to_numpy()).indices
@@ -417,10 +490,9 @@ def redact_documents(
     for column, values in (("start", start), ("end", end)):
         moved = pd.Series(values, index=segments.index).where(segments[column].notna())
         segments[column] = moved.astype(segments[column].dtype)
-    quotes = redact(segments["text"], names, placeholder=placeholder)
+    quotes, counts["coded_segments"] = redact_counted(segments["text"], names, placeholder=placeholder)
     segments["text"] = quotes.astype(segments["text"].dtype)
-    segments.attrs["n_replacements"] = quotes.attrs["n_replacements"]
-    return documents, segments
+    return RedactedDocuments(documents, segments, counts)
 
 
 def redact_transcripts(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -13,8 +14,7 @@ from ponzoni_eval.config import DEFAULT_MIN_CELL
 __all__ = [
     "suppress_small_cells",
     "format_suppressed",
-    "mark_counts",
-    "marked_counts",
+    "CountRules",
     "DEFAULT_MIN_CELL",
 ]
 
@@ -71,7 +71,6 @@ def suppress_small_cells(
         A copy: suppressed count cells are missing (``Int64``), suppressed
         derived cells are NaN, and every count and derived column ``c`` gets
         a companion ``c_flag`` column with the display text ("" when shown).
-        ``attrs["suppression"]`` records threshold and numbers suppressed.
         `format_suppressed` turns the frame into display text ("<5", "x")
         for CSV and HTML.
 
@@ -145,72 +144,65 @@ def suppress_small_cells(
         hidden = primary[:, position] | secondary[:, position]
         out[column] = out[column].astype("float64").mask(hidden)
         out[f"{column}_flag"] = np.where(hidden, secondary_marker, "")
-    out.attrs["suppression"] = dict(
-        threshold=threshold,
-        n_primary=int(primary.sum()),
-        n_secondary=int(secondary.sum()),
-        note=f"counts 1-{threshold - 1} suppressed ({marker}); complementary and derived cells {secondary_marker}",
-    )
     return out
 
 
-COUNTS_ATTR = "ponzoni_eval.counts_of_people"
-
-
-def mark_counts(
-    frame: pd.DataFrame,
-    count_columns: Sequence[str],
-    *,
-    derived: dict[str, str] | None = None,
-    margins: str | None = None,
-) -> pd.DataFrame:
-    """Mark which columns of a table count people, so that publishing it suppresses them by default.
+@dataclass(frozen=True)
+class CountRules:
+    """Which columns of a table count people: the publishing rule a report section declares for a table it makes.
 
     Parameters
     ----------
-    frame : DataFrame
-        A table made by a package function (prevalence, a crosstab).
-    count_columns, derived, margins
-        As for `suppress_small_cells`.
-
-    Returns
-    -------
-    DataFrame
-        `frame` itself, with ``attrs["ponzoni_eval.counts_of_people"]`` set.
+    count_columns : sequence of str
+        Columns holding counts of people (suppressed from 1 to ``threshold - 1``).
+    derived : mapping, optional
+        ``{derived_column: count_column}``: values computed from a count (a
+        percentage), blanked with it.
+    margins : {None, "rows", "columns", "both"}
+        Published totals the counts add up to (secondary suppression), as for
+        `suppress_small_cells`.
 
     Notes
     -----
-    `ponzoni_eval.report.save_table` reads the mark and suppresses small
-    counts in a marked table unless told ``publish=False``; see
-    `marked_counts`. pandas keeps ``attrs`` through filtering, column
-    selection, ``reset_index`` and copies; a table built anew (a merge of
-    two tables, a new DataFrame) loses the mark, so pass ``publish=True`` and
-    ``count_columns`` to `save_table` there.
-
-    References
-    ----------
-    See `suppress_small_cells`.
+    The rule is data, not a mark on a frame: the function that builds a
+    table knows which of its columns count people and says so where the
+    table is made (`ponzoni_eval.report.sections`), and the run applies it
+    (`ponzoni_eval.report.RunContext.save_section`) before anything is
+    written or drawn.
 
     Examples
     --------
-    >>> table = mark_counts(pd.DataFrame({"code": ["trust"], "n_with_code": [3]}), ["n_with_code"])
-    >>> marked_counts(table)
-    {'count_columns': ['n_with_code'], 'derived': {}, 'margins': None}
+    >>> import pandas as pd
+    >>> rules = CountRules(["n_with_code"], derived={"percent": "n_with_code"})
+    >>> out = rules.apply(pd.DataFrame({"n_with_code": [3, 12], "percent": [30.0, 60.0]}), threshold=5)
+    >>> out["n_with_code_flag"].tolist(), out["percent_flag"].tolist()
+    (['<5', ''], ['x', ''])
     """
-    frame.attrs[COUNTS_ATTR] = {"count_columns": list(count_columns), "derived": dict(derived or {}), "margins": margins}
-    return frame
 
+    count_columns: tuple[str, ...]
+    derived: Mapping[str, str] = field(default_factory=dict)
+    margins: str | None = None
 
-def marked_counts(frame: pd.DataFrame) -> dict | None:
-    """The `mark_counts` mark of a table, limited to columns it still has; None when unmarked or none is left."""
-    mark = frame.attrs.get(COUNTS_ATTR)
-    if not mark:
-        return None
-    columns = [c for c in mark["count_columns"] if c in frame.columns]
-    if not columns:
-        return None
-    derived = {d: c for d, c in mark.get("derived", {}).items() if d in frame.columns and c in columns}
-    return {"count_columns": columns, "derived": derived, "margins": mark.get("margins")}
+    def __post_init__(self) -> None:
+        if isinstance(self.count_columns, str) or not self.count_columns:
+            raise TypeError("CountRules needs a list of the columns that count people, e.g. CountRules(['n'])")
+        object.__setattr__(self, "count_columns", tuple(self.count_columns))
+        object.__setattr__(self, "derived", dict(self.derived or {}))
+        unknown = sorted(set(self.derived.values()) - set(self.count_columns))
+        if unknown:
+            raise ValueError(f"derived columns must come from count_columns; not counted: {unknown}")
+        if self.margins not in (None, "rows", "columns", "both"):
+            raise ValueError(f"margins must be None, 'rows', 'columns' or 'both', not {self.margins!r}")
+
+    def apply(self, table: pd.DataFrame, *, threshold: int = DEFAULT_MIN_CELL) -> pd.DataFrame:
+        """`suppress_small_cells` of `table` under these rules (a copy; `table` is not changed)."""
+        return suppress_small_cells(
+            table, count_columns=self.count_columns, derived=self.derived, margins=self.margins, threshold=threshold
+        )
+
+    def record(self, threshold: int) -> dict:
+        """What a run records about the suppression of a table (its sidecar's ``suppressed``)."""
+        return {"count_columns": list(self.count_columns), "threshold": threshold, **({"derived": dict(self.derived)} if self.derived else {})}
 
 
 def _secondary_suppression(counts: np.ndarray, primary: np.ndarray, margins: str | None) -> np.ndarray:

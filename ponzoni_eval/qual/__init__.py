@@ -44,8 +44,10 @@ _SURFACE = {
     "quantitize": [
         "CODER_RULES",
         "code_presence",
+        "group_segments_excluded",
         "presence_matrix",
         "prevalence",
+        "PREVALENCE_COUNTS",
         "cooccurrence",
         "theme_crosstab",
     ],

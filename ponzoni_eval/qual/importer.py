@@ -8,7 +8,7 @@ from typing import Any, Mapping
 import pandas as pd
 
 from ponzoni_eval._core.errors import DataError
-from ponzoni_eval._core.files import atomic_write_umask
+from ponzoni_eval._core.files import atomic_write_bytes
 from ponzoni_eval.qual.model import ImportReport, QdaProject, ThemeFrom, VariableMapping
 from ponzoni_eval.qual.read import read_qdpx
 from ponzoni_eval.qual.vendor_tables import read_coded_segments_export
@@ -94,7 +94,7 @@ def import_qda_to_folder(
     if existing and not overwrite:
         raise DataError("refusing to overwrite existing files; remove them or allow overwriting (--force)",
                         file=str(out_dir), found=existing, rule="overwrite")
-    written = {name: atomic_write_umask(out_dir / name, frame.to_csv(index=False).encode("utf-8"))
+    written = {name: atomic_write_bytes(out_dir / name, frame.to_csv(index=False).encode("utf-8"))
                for name, frame in tables.items()}
-    written[IMPORT_FILES[2]] = atomic_write_umask(out_dir / IMPORT_FILES[2], report.to_markdown().encode("utf-8"))
+    written[IMPORT_FILES[2]] = atomic_write_bytes(out_dir / IMPORT_FILES[2], report.to_markdown().encode("utf-8"))
     return written, report

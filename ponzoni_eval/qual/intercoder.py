@@ -55,6 +55,7 @@ import pandas as pd
 
 from ponzoni_eval._core.errors import DataError, require_columns
 from ponzoni_eval._core.results import result_frame
+from ponzoni_eval.config import DEFAULT_SEED
 
 __all__ = [
     "STATISTICS",
@@ -72,6 +73,7 @@ OVERALL = "(all codes)"
 """The ``code`` label of the row that pools every code."""
 
 LEVELS = ("nominal", "ordinal", "interval", "ratio")
+_UNITS = ("document", "segment")
 _SEGMENT_COLUMNS = ("document_id", "coder", "code", "start", "end")
 _BOOT_CHUNK = 250
 
@@ -161,7 +163,7 @@ def reliability_units(
     d1:5-10    cd      1
     """
     require_columns(segments, _SEGMENT_COLUMNS, "coded_segments")
-    if unit not in ("document", "segment"):
+    if unit not in _UNITS:
         raise ValueError(f"unit must be 'document' or 'segment', not {unit!r}")
     if value not in ("presence", "count"):
         raise ValueError(f"value must be 'presence' or 'count', not {value!r}")
@@ -410,7 +412,7 @@ def agreement_coefficients(
     level: str = "nominal",
     categories: Sequence | None = None,
     n_boot: int = 0,
-    seed: int = 20170616,
+    seed: int = DEFAULT_SEED,
     ci: float = 0.95,
 ) -> pd.DataFrame:
     """Agreement coefficients for a plain reliability matrix (units x coders).
@@ -515,7 +517,7 @@ def agreement(
     coders: Sequence[str] | None = None,
     level: str = "nominal",
     n_boot: int = 1000,
-    seed: int = 20170616,
+    seed: int = DEFAULT_SEED,
     include_uncoded: bool = False,
     value: str = "presence",
     ci: float = 0.95,
@@ -557,7 +559,7 @@ def agreement(
         Cohen's kappa (exactly two coders in the data) or Fleiss' kappa (more
         than two; documents may then have different coder pairs),
         Krippendorff's alpha, Brennan-Prediger (q = 2 for presence).
-        ``attrs`` records the settings; `as_result_frame` gives the standard
+        `as_result_frame` (given the same ``unit``) gives the standard
         result shape.
 
     Notes
@@ -598,15 +600,12 @@ def agreement(
     if level not in LEVELS:
         raise ValueError(f"level must be one of {LEVELS}, not {level!r}")
     units = reliability_units(segments, unit=unit, codes=codes, coders=coders, include_uncoded=include_uncoded, value=value)
-    settings = dict(unit=unit, level=level, n_boot=n_boot, seed=seed, include_uncoded=include_uncoded, value=value, ci=ci)
     columns = ["code", "statistic", "estimate", "ci_low", "ci_high", "n_units", "n_coders", "note"]
     all_coders = sorted(units["coder"].unique())
     statistics = _statistics_for(len(all_coders), value)
     if units.empty:
         rows = [dict(code=OVERALL, statistic=s, note="no document was coded by two or more coders") for s in statistics]
-        table = pd.DataFrame(rows, columns=columns)
-        table.attrs.update(settings)
-        return table
+        return pd.DataFrame(rows, columns=columns)
 
     n_documents = units["document_id"].nunique()
     unit_words = f"{n_documents} double-coded document(s)" if unit == "document" else (
@@ -638,21 +637,19 @@ def agreement(
                 extra = "; ".join(filter(None, [extra, "0/1 data: every level gives the nominal alpha"]))
             row["note"] = "; ".join(filter(None, [f"units: {unit_words}", boot_words, extra]))
             rows.append(dict(code=code, **row))
-    table = pd.DataFrame(rows, columns=columns)
-    table.attrs.update(settings)
-    return table
+    return pd.DataFrame(rows, columns=columns)
 
 
-def as_result_frame(table: pd.DataFrame, *, unit: str | None = None) -> pd.DataFrame:
+def as_result_frame(table: pd.DataFrame, *, unit: str) -> pd.DataFrame:
     """An `agreement` table in the standard result shape (for reports).
 
     Parameters
     ----------
     table : DataFrame
         Output of `agreement`.
-    unit : str, optional
-        Unit of analysis for the ``group`` column (default: from
-        ``table.attrs``).
+    unit : {"document", "segment"}
+        The unit of analysis `agreement` was computed with, for the
+        ``group`` column (required: the table does not carry it).
 
     Returns
     -------
@@ -680,7 +677,8 @@ def as_result_frame(table: pd.DataFrame, *, unit: str | None = None) -> pd.DataF
     >>> row["analysis"], row["group"], float(row["effect_size"])
     ('intercoder_agreement', 'unit=document', 0.6)
     """
-    unit = unit or table.attrs.get("unit", "document")
+    if unit not in _UNITS:
+        raise ValueError(f"unit must be 'document' or 'segment', not {unit!r}")
     rows = [
         dict(
             analysis="intercoder_agreement",

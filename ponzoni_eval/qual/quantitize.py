@@ -38,17 +38,23 @@ import pandas as pd
 
 from ponzoni_eval._core.errors import DataError, require_columns
 from ponzoni_eval._core.results import result_frame
-from ponzoni_eval.privacy.suppress import mark_counts
+from ponzoni_eval.config import DEFAULT_SEED
+from ponzoni_eval.privacy.suppress import CountRules
 from ponzoni_eval.stats.crosstab import crosstab_test
 
 __all__ = [
     "CODER_RULES",
     "code_presence",
+    "group_segments_excluded",
     "presence_matrix",
     "prevalence",
+    "PREVALENCE_COUNTS",
     "cooccurrence",
     "theme_crosstab",
 ]
+
+PREVALENCE_COUNTS = CountRules(["n_with_code"], derived={"percent": "n_with_code"})
+"""The publishing rule of a `prevalence` table: ``n_with_code`` counts people, ``percent`` is computed from it."""
 
 CODER_RULES = ("primary", "any", "all")
 """Rules for choosing one coding per document; a coder's name is also accepted."""
@@ -213,9 +219,9 @@ def code_presence(
         Long (tidy): the unit column(s), ``code`` (or ``theme``),
         ``n_segments`` (code applications), ``present`` (0/1) and
         ``interviewed`` (the unit has at least one coded document under the
-        coder rule). One row per unit x code. ``attrs`` records the unit, the
-        level, the coder rule and how many group-document segments (no
-        participant_id) were left out of participant-level counts.
+        coder rule). One row per unit x code. How many group-document
+        segments (no participant_id) a participant unit leaves out:
+        `group_segments_excluded`.
 
     Notes
     -----
@@ -254,19 +260,11 @@ def code_presence(
     bad_units = [c for c in unit_columns if c not in _UNIT_COLUMNS]
     if bad_units or not unit_columns:
         raise ValueError(f"unit must be made of {_UNIT_COLUMNS}, not {unit!r}")
-    _validate_coder(segments, coder)
-    labels = _label_column(segments, level, codebook)
+    labels, counts, coded = _kept_counts(segments, level, codebook, coder)
     label = labels.name
 
-    attributes = _document_attributes(segments)
-    counts, coded_documents = _document_label_counts(segments, labels, coder)
-    counts = counts.join(attributes, on="document_id")
-    coded = attributes.loc[coded_documents].reset_index()
-
     by_participant = "participant_id" in unit_columns
-    n_group_segments = 0
     if by_participant:
-        n_group_segments = int(counts.loc[counts["participant_id"].isna(), "n_segments"].sum())
         counts = counts.loc[counts["participant_id"].notna()]
         coded = coded.loc[coded["participant_id"].notna()]
 
@@ -280,9 +278,44 @@ def code_presence(
     grid["n_segments"] = grid["n_segments"].fillna(0).astype("int64")
     grid["present"] = (grid["n_segments"] > 0).astype("int64")
     out = grid.loc[:, [*unit_columns, label, "n_segments", "present", "interviewed"]]
-    out = out.sort_values([*unit_columns, label], kind="stable").reset_index(drop=True)
-    out.attrs.update(unit=unit_columns, level=level, coder=coder, n_group_segments_excluded=n_group_segments)
-    return out
+    return out.sort_values([*unit_columns, label], kind="stable").reset_index(drop=True)
+
+
+def _kept_counts(
+    segments: pd.DataFrame, level: str, codebook: pd.DataFrame | None, coder: str
+) -> tuple[pd.Series, pd.DataFrame, pd.DataFrame]:
+    """(label column, code applications per document x label kept by the coder rule with the documents' attributes, coded documents)."""
+    _validate_coder(segments, coder)
+    labels = _label_column(segments, level, codebook)
+    attributes = _document_attributes(segments)
+    counts, coded_documents = _document_label_counts(segments, labels, coder)
+    return labels, counts.join(attributes, on="document_id"), attributes.loc[coded_documents].reset_index()
+
+
+def group_segments_excluded(
+    segments: pd.DataFrame, *, level: str = "code", codebook: pd.DataFrame | None = None, coder: str = "primary"
+) -> int:
+    """How many code applications `code_presence` leaves out of participant units: those on group documents.
+
+    A group interview's document has no ``participant_id``, so its segments
+    cannot be attributed to a participant; they count only for document or
+    case units. Same ``level``, ``codebook`` and ``coder`` rule as
+    `code_presence`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> segments = pd.DataFrame({
+    ...     "document_id": ["d1", "g1", "g1"], "participant_id": ["p1", None, None],
+    ...     "case_id": ["slotervaart"] * 3, "wave": ["t0"] * 3, "coder": ["ab"] * 3,
+    ...     "code": ["trust", "trust", "safe_space"], "start": [0, 0, 20], "end": [10, 10, 30],
+    ...     "text": ["...", "...", "..."]})
+    >>> group_segments_excluded(segments)
+    2
+    """
+    require_columns(segments, _SEGMENT_COLUMNS, "coded_segments")
+    _, counts, _ = _kept_counts(segments, level, codebook, coder)
+    return int(counts.loc[counts["participant_id"].isna(), "n_segments"].sum())
 
 
 def _add_uninterviewed(units: pd.DataFrame, participants: pd.DataFrame, unit_columns: tuple[str, ...]) -> pd.DataFrame:
@@ -428,10 +461,10 @@ def prevalence(
     mentioned the code. Groups in which participants exist but nobody was
     interviewed appear with ``n_at_risk = 0``. With ``wave`` in ``by`` a unit is
     a participant in one wave, so a participant interviewed twice counts once
-    per wave. Percentages of small groups identify people: the result is
-    marked (`ponzoni_eval.privacy.mark_counts`), so `report.save_table`
+    per wave. Percentages of small groups identify people: a report section
+    that publishes the table declares `PREVALENCE_COUNTS` for it, so the run
     suppresses ``n_with_code`` from 1 to 4 and its ``percent``
-    (`ponzoni_eval.privacy.suppress_small_cells`) when it is published.
+    (`ponzoni_eval.privacy.suppress_small_cells`) before it is written or drawn.
 
     References
     ----------
@@ -460,8 +493,7 @@ def prevalence(
     table = frame.groupby(keys, sort=True, observed=True)[["n_with_code", "n_at_risk"]].sum().reset_index()
     at_risk = table["n_at_risk"].where(table["n_at_risk"] > 0)
     table["percent"] = (100.0 * table["n_with_code"] / at_risk).astype("float64")
-    # Published as it is (report.save_table), its small counts are suppressed by default.
-    return mark_counts(table, ["n_with_code"], derived={"percent": "n_with_code"})
+    return table
 
 
 # --- co-occurrence ------------------------------------------------------------
@@ -645,7 +677,7 @@ def theme_crosstab(
     by: str = "case_id",
     case_id: str | None = None,
     n_resamples: int = 10_000,
-    seed: int = 20170616,
+    seed: int = DEFAULT_SEED,
 ) -> pd.DataFrame:
     """Does mentioning a code (theme) differ between cases or roles? Exact or Monte Carlo test.
 

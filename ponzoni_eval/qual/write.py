@@ -13,7 +13,7 @@ from typing import Mapping
 import pandas as pd
 
 from ponzoni_eval._core.errors import DataError, require_columns
-from ponzoni_eval._core.files import atomic_write_umask, deterministic_zip
+from ponzoni_eval._core.files import atomic_write_bytes, deterministic_zip
 from ponzoni_eval.qual.model import NS_CODEBOOK, NS_PROJECT, TARGETS
 
 __all__ = [
@@ -140,7 +140,7 @@ def write_qdc(codebook: pd.DataFrame, path: str | Path, *, origin: str = "ponzon
     root = _element(None, "CodeBook", xmlns=NS_CODEBOOK, origin=origin)
     guids = _codes_xml(root, codebook)
     _construct_sets(root, codebook, guids, "guid")
-    return atomic_write_umask(Path(path), _xml_bytes(root))
+    return atomic_write_bytes(Path(path), _xml_bytes(root))
 
 
 def _document_variables(segments: pd.DataFrame, documents: pd.DataFrame) -> dict[str, dict[str, str | None]]:
@@ -338,4 +338,4 @@ def write_qdpx(
                 add_value(source, target, value)
     _construct_sets(root, codebook, code_guids, "targetGUID")
     members.insert(0, ("project.qde", _xml_bytes(root)))
-    return atomic_write_umask(Path(path), deterministic_zip(members))
+    return atomic_write_bytes(Path(path), deterministic_zip(members))

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import math
-import re
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+from ponzoni_eval._core.numbers import format_ci, format_effect, format_interval, format_number, format_p, is_missing
+from ponzoni_eval._core.words import add_words, check_language, term, terms
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; kept out of light imports
     import pandas as pd
@@ -13,6 +14,11 @@ __all__ = [
     "format_number",
     "format_p",
     "format_ci",
+    "format_interval",
+    "format_effect",
+    "add_words",
+    "term",
+    "terms",
     "describe_result",
     "describe_change",
     "describe_results",
@@ -23,119 +29,10 @@ __all__ = [
 ]
 
 
-# --- numbers in words -----------------------------------------------------------------
-
-_WORDS = {
-    "en": {
-        "decimal": ".",
-        "ci": "{level}% CI {low} to {high}",
-        "rose": "{label} rose from {before} to {after}",
-        "fell": "{label} fell from {before} to {after}",
-        "same": "{label} stayed at {before}",
-        "not_tested": "{label}: not tested",
-        "group_not_tested": "{name} not tested",
-        "range": "{label} ranged from {low} ({low_where}) to {high} ({high_where}) over {n} estimates",
-        "single": "{label} was {value} ({where})",
-        "no_estimates": "{label}: no estimates",
-        "below": "; {k} of them below {threshold}",
-        "share": "{label} was mentioned by {n} of {total} interviewed participants ({percent}%)",
-        "share_suppressed": "{label} was mentioned by fewer than {threshold} of {total} interviewed participants",
-        "tally": "{label}: {parts} (n = {n})",
-    },
-    "nl": {
-        "decimal": ",",
-        "ci": "{level}%-BI {low} tot {high}",
-        "rose": "{label} steeg van {before} naar {after}",
-        "fell": "{label} daalde van {before} naar {after}",
-        "same": "{label} bleef op {before}",
-        "not_tested": "{label}: niet getoetst",
-        "group_not_tested": "{name} niet getoetst",
-        "range": "{label} liep uiteen van {low} ({low_where}) tot {high} ({high_where}) over {n} schattingen",
-        "single": "{label} was {value} ({where})",
-        "no_estimates": "{label}: geen schattingen",
-        "below": "; {k} daarvan onder {threshold}",
-        "share": "{label} werd genoemd door {n} van de {total} geïnterviewde deelnemers ({percent}%)",
-        "share_suppressed": "{label} werd genoemd door minder dan {threshold} van de {total} geïnterviewde deelnemers",
-        "tally": "{label}: {parts} (n = {n})",
-    },
-}
-
-
-def _words(language: str) -> dict[str, str]:
-    if language not in _WORDS:
-        raise ValueError(f"language must be one of {sorted(_WORDS)}, got {language!r}")
-    return _WORDS[language]
-
-
-def _missing(value: Any) -> bool:
-    if value is None:
-        return True
-    try:
-        return bool(math.isnan(float(value)))
-    except (TypeError, ValueError):
-        return str(value) in {"", "<NA>", "nan"}
-
-
-def format_number(value: float, digits: int = 2, *, language: str = "en", leading_zero: bool = True) -> str:
-    """A number rounded to `digits` decimals, with the language's decimal mark.
-
-    ``leading_zero=False`` drops the zero before the decimal mark, as APA style
-    does for values that cannot exceed 1 (p-values, correlations).
-
-    Examples
-    --------
-    >>> format_number(0.8967, 1)
-    '0.9'
-    >>> format_number(-0.25, 2, language="nl", leading_zero=False)
-    '-,25'
-    """
-    decimal = _words(language)["decimal"]
-    text = f"{float(value):.{digits}f}"
-    if text.startswith("-") and float(text) == 0:
-        text = text[1:]  # no "-0.0"
-    if not leading_zero:
-        text = re.sub(r"^(-?)0\.", r"\1.", text)
-    return text.replace(".", decimal)
-
-
-def format_p(p: float, *, language: str = "en") -> str:
-    """A p-value in APA style: three decimals, no leading zero, ``p < .001`` below .001.
-
-    Examples
-    --------
-    >>> format_p(0.0031)
-    'p = .003'
-    >>> format_p(0.00002)
-    'p < .001'
-    >>> format_p(0.04, language="nl")
-    'p = ,040'
-    """
-    if _missing(p):
-        raise ValueError("format_p needs a p-value, got a missing value")
-    p = float(p)
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"a p-value lies between 0 and 1, got {p}")
-    if p < 0.001:
-        return f"p < {format_number(0.001, 3, language=language, leading_zero=False)}"
-    if p > 0.999:
-        return f"p > {format_number(0.999, 3, language=language, leading_zero=False)}"
-    return f"p = {format_number(p, 3, language=language, leading_zero=False)}"
-
-
-def format_ci(low: float, high: float, digits: int = 2, *, level: int = 95, language: str = "en") -> str:
-    """A confidence interval in words: ``95% CI 0.40 to 1.40``.
-
-    Examples
-    --------
-    >>> format_ci(0.4, 1.4, 1)
-    '95% CI 0.4 to 1.4'
-    """
-    words = _words(language)
-    return words["ci"].format(
-        level=level,
-        low=format_number(low, digits, language=language),
-        high=format_number(high, digits, language=language),
-    )
+# Numbers, p-values and intervals are formatted by `ponzoni_eval._core.numbers`, and words come from the words
+# tables (`ponzoni_eval._core.words`); both are re-exported here, where notebooks and students' sections meet them
+# (``from ponzoni_eval.report import add_words, term, format_p``). The sentences' words are the ``sentences`` group.
+_missing = is_missing
 
 
 def _label(row: Mapping[str, Any], label: str | None) -> str:
@@ -215,14 +112,15 @@ def describe_change(
     >>> describe_change(row, before=2.81, after=3.66, label="Vertrouwen", language="nl")
     'Vertrouwen steeg van 2,8 naar 3,7 (g_av = 0,9, 95%-BI 0,4 tot 1,4, p = ,003, n = 14)'
     """
-    words = _words(language)
+    check_language(language)
     shown_before = format_number(before, digits, language=language)
     shown_after = format_number(after, digits, language=language)
     if shown_before == shown_after:
         direction = "same"
     else:
         direction = "rose" if round(float(after), digits) > round(float(before), digits) else "fell"
-    sentence = words[direction].format(label=_label(row, label), before=shown_before, after=shown_after)
+    key = {"same": "sentences.same", "rose": "sentences.rose", "fell": "sentences.fell"}[direction]
+    sentence = term(key, language, label=_label(row, label), before=shown_before, after=shown_after)
     statistics = _statistics_clause(row, digits, language, p_column)
     if statistics:
         sentence += f" ({statistics})"
@@ -249,14 +147,14 @@ def describe_result(
     >>> describe_result({"outcome": "help_seeking", "group": "", "n": 3, "note": "n too small"})
     'Help seeking: not tested (n too small).'
     """
-    words = _words(language)
+    check_language(language)
     name = _label(row, label)
     if not _missing(row.get("group")):
         name += f" ({row['group']})"
     statistics = _statistics_clause(row, digits, language, p_column)
     has_test = not (_missing(row.get("effect_size")) and _missing(row.get(p_column)))
     if not has_test:
-        return words["not_tested"].format(label=name) + _note_clause(row) + "."
+        return term("sentences.not_tested", language, label=name) + _note_clause(row) + "."
     return f"{name}: {statistics}{_note_clause(row)}."
 
 
@@ -311,16 +209,16 @@ def describe_by(
     >>> describe_by(pd.DataFrame(rows), by="case_id", label="Trust change", digits=1)
     'Trust change: a change = 0.5, 95% CI 0.1 to 0.9, p = .010, n = 12; b not tested.'
     """
-    words = _words(language)
+    check_language(language)
     columns = [by] if isinstance(by, str) else list(by)
     parts = []
     for row in frame.to_dict(orient="records"):
         name = _where(row, columns, names)
         statistics = _statistics_clause(row, digits, language, p_column)
         has_test = not (_missing(row.get("effect_size")) and _missing(row.get(p_column)))
-        parts.append(f"{name} {statistics}" if has_test else words["group_not_tested"].format(name=name))
+        parts.append(f"{name} {statistics}" if has_test else term("sentences.group_not_tested", language, name=name))
     if not parts:
-        return words["no_estimates"].format(label=label) + "."
+        return term("sentences.no_estimates", language, label=label) + "."
     return f"{label}: " + "; ".join(parts) + "."
 
 
@@ -363,19 +261,19 @@ def describe_range(
     >>> describe_range(frame, by=["outcome", "group"], label="Alpha", threshold=0.7)
     'Alpha ranged from 0.66 (safe_space, t1) to 0.84 (trust, t0) over 2 estimates; 1 of them below 0.70.'
     """
-    words = _words(language)
+    check_language(language)
     columns = [by] if isinstance(by, str) else list(by)
     estimated = frame.loc[frame["effect_size"].notna()]
     if estimated.empty:
-        return words["no_estimates"].format(label=label) + "."
+        return term("sentences.no_estimates", language, label=label) + "."
     low = estimated.loc[estimated["effect_size"].idxmin()]
     high = estimated.loc[estimated["effect_size"].idxmax()]
     if len(estimated) == 1:
-        sentence = words["single"].format(
+        sentence = term("sentences.single", language,
             label=label, value=format_number(low["effect_size"], digits, language=language), where=_where(low, columns, names)
         )
     else:
-        sentence = words["range"].format(
+        sentence = term("sentences.range", language,
             label=label,
             low=format_number(low["effect_size"], digits, language=language),
             low_where=_where(low, columns, names),
@@ -385,7 +283,7 @@ def describe_range(
         )
     if threshold is not None:
         below = int((estimated["effect_size"] < threshold).sum())
-        sentence += words["below"].format(k=below, threshold=format_number(threshold, digits, language=language))
+        sentence += term("sentences.below", language, k=below, threshold=format_number(threshold, digits, language=language))
     return sentence + "."
 
 
@@ -420,11 +318,11 @@ def describe_share(
     >>> describe_share("Growing trust", None, 24)
     'Growing trust was mentioned by fewer than 5 of 24 interviewed participants'
     """
-    words = _words(language)
+    check_language(language)
     if _missing(n):
-        return words["share_suppressed"].format(label=label, threshold=threshold, total=int(total))
+        return term("sentences.share_suppressed", language, label=label, threshold=threshold, total=int(total))
     percent = format_number(100 * float(n) / float(total), 0, language=language) if total else "–"
-    return words["share"].format(label=label, n=int(n), total=int(total), percent=percent)
+    return term("sentences.share", language, label=label, n=int(n), total=int(total), percent=percent)
 
 
 def describe_tally(values: Sequence[Any], *, label: str, names: Mapping[str, str] | None = None, order: Sequence[str] | None = None, language: str = "en") -> str:
@@ -450,10 +348,10 @@ def describe_tally(values: Sequence[Any], *, label: str, names: Mapping[str, str
     """
     import pandas as pd
 
-    words = _words(language)
+    check_language(language)
     counts = pd.Series(list(values), dtype="object").dropna().astype(str).value_counts(sort=True)
     known = [value for value in (order or []) if value in counts.index]
     listed = known + [value for value in counts.index if value not in known]
     names = names or {}
     parts = ", ".join(f"{names.get(value, value)} {int(counts[value])}" for value in listed)
-    return words["tally"].format(label=label, parts=parts or "–", n=int(counts.sum())) + "."
+    return term("sentences.tally", language, label=label, parts=parts or "–", n=int(counts.sum())) + "."

@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from ponzoni_eval._core.files import atomic_replace_bytes, json_bytes, sha256_bytes
+from ponzoni_eval._core.files import atomic_write_bytes, json_bytes, sha256_bytes
 from ponzoni_eval._core.reproducibility import PRECISIONS
 from ponzoni_eval._core.run_folder import (
     collect_outputs,
@@ -53,7 +53,9 @@ from ponzoni_eval._core.run_folder import (
     is_synthetic,
     TABLES_DIR,
 )
-from ponzoni_eval.privacy.suppress import DEFAULT_MIN_CELL, marked_counts, suppress_small_cells
+from ponzoni_eval._core.words import check_language, term
+from ponzoni_eval.privacy.suppress import CountRules, DEFAULT_MIN_CELL
+from ponzoni_eval.report.publishing import published, Section
 from ponzoni_eval.report.plots import theme
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; kept out of light imports
@@ -117,6 +119,36 @@ class RunContext:
         if self.min_cell is not None:
             publishing.setdefault("threshold", self.min_cell)
         return save_table(frame, name, self.run_dir, caption=caption, notebook=self.notebook, case_id=self.case_id, **publishing)
+
+    def save_section(self, section: Section) -> Section:
+        """Save a report section in one call: its tables published by their own rules, the figure drawn from them.
+
+        Every table with a spec (`ponzoni_eval.report.publishing.TableSpec`)
+        is suppressed first (counts of people below this run's `min_cell`),
+        then the figure is drawn from those published tables (the section's
+        ``draw``), then tables and figure are written, each table with its
+        caption and precision class.
+
+        Returns
+        -------
+        Section
+            The section as published: suppressed tables, the figure drawn from
+            them, the sentence. A notebook cell can show its parts.
+        """
+        if not isinstance(section, Section):
+            raise TypeError(f"save_section needs a report Section, got {type(section).__name__}")
+        min_cell = DEFAULT_MIN_CELL if self.min_cell is None else self.min_cell
+        frames = published(section, min_cell)
+        figure = section.draw(frames, min_cell) if section.draw is not None else section.figure
+        for key, spec in section.specs.items():
+            # save_table applies the same rules to the section's own table, so what is written is what was drawn.
+            frames[key] = save_table(
+                section.frame(key), spec.name, self.run_dir, caption=spec.caption_for(min_cell), notebook=self.notebook,
+                case_id=self.case_id, counts=spec.counts, threshold=min_cell, precision=spec.precision,
+            )
+        if section.figure_name is not None and figure is not None:
+            self.save_figure(figure, section.figure_name)
+        return section.with_tables(frames, figure)
 
     def save_figure(self, fig: Any, name: str, *, caption: str | None = None) -> Any:
         """`save_figure` into this run; returns the figure, so a cell ending with this call shows it."""
@@ -195,7 +227,7 @@ def _claim_name(sidecar: Path, kind: str, notebook: str | None, case_id: str | N
 
 
 def _write_sidecar(run_dir: Path, folder: str, stem: str, record: dict[str, Any]) -> None:
-    atomic_replace_bytes(run_dir / folder / f"{stem}.json", json_bytes(record))
+    atomic_write_bytes(run_dir / folder / f"{stem}.json", json_bytes(record))
     collect_outputs(run_dir)
 
 
@@ -245,6 +277,7 @@ def save_table(
     derived: Mapping[str, str] | None = None,
     threshold: int | None = None,
     precision: str = "closed_form",
+    counts: CountRules | None = None,
 ) -> "pd.DataFrame":
     """Write a result table to the run folder as CSV and parquet.
 
@@ -268,17 +301,18 @@ def save_table(
         `ponzoni_eval.privacy.suppress_small_cells` (each gets a ``<column>_flag``
         column saying "<5"; percentages computed from them are blanked). What
         is shown and what is written are the same suppressed table. None (the
-        default): suppress when the table is marked as counting people
-        (`ponzoni_eval.privacy.mark_counts`: `quantitize.prevalence`,
-        `stats.contingency_table`), so that those are never published
-        unsuppressed by accident. False: write the table as it is.
+        default): suppress when `counts` or `count_columns` is given. False:
+        write the table as it is. Report sections declare their rules
+        themselves; save them with `RunContext.save_section`.
     count_columns : list of str
-        The columns that count people (default: those the mark names).
+        The columns that count people.
     derived : dict, optional
         Columns computed from a count, blanked with it (``{"percent":
         "n_with_code"}``): a percentage beside its denominator would give the
-        suppressed count away. Default: those the mark names for the counted
-        columns.
+        suppressed count away.
+    counts : `ponzoni_eval.privacy.CountRules`, optional
+        The same rules as one object (count columns, derived columns, margins
+        for secondary suppression); replaces `count_columns` and `derived`.
     threshold : int, optional
         The smallest count that is shown (default
         `ponzoni_eval.privacy.DEFAULT_MIN_CELL`, 5; a run's ``--min-cell``
@@ -316,19 +350,17 @@ def save_table(
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
     threshold = DEFAULT_MIN_CELL if threshold is None else threshold
     table = _table_for_writing(frame)
-    mark = marked_counts(table) or {}
     if publish is None:
-        publish = bool(mark) or bool(count_columns)
+        publish = counts is not None or bool(count_columns)
+    rules = None
     if publish:
-        if count_columns:
-            # Named columns win; the mark's derived columns of those counts still go with them.
-            marked_derived = {c: source for c, source in (mark.get("derived") or {}).items() if source in count_columns}
-            mark = {"count_columns": list(count_columns), "derived": dict(derived) if derived else marked_derived, "margins": None}
-        if not mark:
-            raise TypeError("save_table(..., publish=True) needs count_columns: the columns that count people")
-        count_columns = mark["count_columns"]
-        derived = mark["derived"]
-        table = suppress_small_cells(table, count_columns=count_columns, threshold=threshold, derived=derived, margins=mark["margins"])
+        if counts is not None:
+            rules = counts
+        elif count_columns:
+            rules = CountRules(list(count_columns), derived=dict(derived or {}))
+        else:
+            raise TypeError("save_table(..., publish=True) needs count_columns (or counts=CountRules(...)): the columns that count people")
+        table = rules.apply(table, threshold=threshold)
     if run_dir is None or str(run_dir) == "":
         return table
     run_dir = Path(run_dir)
@@ -336,8 +368,8 @@ def save_table(
     sidecar = run_dir / TABLES_DIR / f"{stem}.json"
     _claim_name(sidecar, "table", notebook, case_id)
     csv_data, parquet_data = _csv_bytes(table), _parquet_bytes(table)
-    atomic_replace_bytes(run_dir / TABLES_DIR / f"{stem}.csv", csv_data)
-    atomic_replace_bytes(run_dir / TABLES_DIR / f"{stem}.parquet", parquet_data)
+    atomic_write_bytes(run_dir / TABLES_DIR / f"{stem}.csv", csv_data)
+    atomic_write_bytes(run_dir / TABLES_DIR / f"{stem}.parquet", parquet_data)
     record = {
         "name": stem,
         "kind": "table",
@@ -352,11 +384,7 @@ def save_table(
         },
         "sha256": {"csv": sha256_bytes(csv_data), "parquet": sha256_bytes(parquet_data)},
         "precision": precision,
-        "suppressed": (
-            {"count_columns": list(count_columns), "threshold": threshold, **({"derived": dict(derived)} if derived else {})}
-            if publish
-            else None
-        ),
+        "suppressed": rules.record(threshold) if rules is not None else None,
     }
     _write_sidecar(run_dir, TABLES_DIR, stem, record)
     return table
@@ -440,7 +468,7 @@ def save_figure(
     for kind in ("png", "svg"):
         data = _figure_bytes(fig, kind, styled=styled)
         relative = f"{FIGURES_DIR}/{stem}.{kind}"
-        atomic_replace_bytes(run_dir / relative, data)
+        atomic_write_bytes(run_dir / relative, data)
         files[kind], checksums[kind] = relative, sha256_bytes(data)
     record = {
         "name": stem,
@@ -514,7 +542,7 @@ def save_document(
     sidecar = run_dir / DOCUMENTS_DIR / f"{stem}.json"
     _claim_name(sidecar, "document", notebook, case_id)
     relative = f"{DOCUMENTS_DIR}/{stem}"
-    atomic_replace_bytes(run_dir / relative, data)
+    atomic_write_bytes(run_dir / relative, data)
     record = {
         "name": stem,
         "kind": "document",
@@ -529,20 +557,6 @@ def save_document(
 
 
 # --- the synthetic-data banner ------------------------------------------------------
-
-_BANNER_TEXT = {
-    "en": (
-        "SYNTHETIC EXAMPLE DATA — not findings",
-        "These numbers come from the package's generated example data set. They show how the analysis works "
-        "and say nothing about Slotervaart, Poelenburg or any real person.",
-    ),
-    "nl": (
-        "SYNTHETISCHE VOORBEELDDATA — geen bevindingen",
-        "Deze getallen komen uit de gegenereerde voorbeelddata van het pakket. Ze laten zien hoe de analyse "
-        "werkt en zeggen niets over Slotervaart, Poelenburg of echte personen.",
-    ),
-}
-
 
 @dataclass(frozen=True)
 class Banner:
@@ -563,11 +577,6 @@ class Banner:
         return f"{self.title}\n{self.text}"
 
 
-def _check_language(language: str) -> None:
-    if language not in _BANNER_TEXT:
-        raise ValueError(f"language must be one of {sorted(_BANNER_TEXT)}, got {language!r}")
-
-
 def synthetic_banner(processed_dir: str | os.PathLike, *, language: str = "en") -> Banner | None:
     """A red "SYNTHETIC EXAMPLE DATA — not findings" banner when the data are synthetic.
 
@@ -581,7 +590,7 @@ def synthetic_banner(processed_dir: str | os.PathLike, *, language: str = "en") 
         Folder with the processed tables and ``manifest.json``.
     language : {"en", "nl"}
     """
-    _check_language(language)
+    check_language(language)
     if not is_synthetic(processed_dir):
         return None
-    return Banner(*_BANNER_TEXT[language])
+    return Banner(term("banner.title", language), term("banner.text", language))

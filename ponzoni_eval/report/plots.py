@@ -33,18 +33,20 @@ from __future__ import annotations
 import io
 import math
 import os
-import tempfile
 import textwrap
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from ponzoni_eval._core.errors import DataError, require_columns
+from ponzoni_eval._core.files import atomic_write_bytes
+from ponzoni_eval._core.numbers import format_number, format_p_value, format_plain
 from ponzoni_eval._core.vocabulary import EVENT_TYPES, ROLES, WAVES
+from ponzoni_eval._core.words import LANGUAGES, term, terms
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import matplotlib.axes
@@ -126,334 +128,29 @@ _KNOWN_CASES = ("slotervaart", "poelenburg_a", "poelenburg_b")
 
 # --- words ------------------------------------------------------------------------
 
-LABELS: dict[str, dict[str, dict[str, str]]] = {
-    "en": {
-        "wave": {"t0": "before", "t1": "after joint goal", "t2": "follow-up"},
-        "role": {"professional": "professional", "migrant_org": "migrant organisation", "parent": "parent"},
-        "case": {
-            "slotervaart": "Slotervaart",
-            "poelenburg_a": "Poelenburg A",
-            "poelenburg_b": "Poelenburg B",
-            "all": "all cases (pooled)",
-        },
-        "scale": {
-            "trust": "trust",
-            "respect": "respect",
-            "own_willingness": "own willingness to collaborate",
-            "perceived_willingness": "perceived willingness of the other side",
-            "synergy": "partnership synergy",
-            "collaboration_factors": "collaboration factors (Wilder)",
-            "parenting_stress": "parenting stress (OBVL-K)",
-            "safe_space": "safe space",
-        },
-        "event_type": {
-            "joint_meeting": "joint meetings",
-            "joint_activity": "joint activities",
-            "parenting_question_to_youth_team": "parenting questions to the youth team",
-            "referral_to_youth_team": "referrals to the youth team",
-            "parents_attending": "parents attending",
-        },
-        "expectation": {
-            "strengthen_organisation": "strengthen the organisation",
-            "bridge_to_parents": "bridge to parents",
-            "both": "both",
-            "neither": "neither",
-        },
-        "statistic": {
-            "cohen_kappa": "Cohen's κ",
-            "krippendorff_alpha": "Krippendorff's α",
-            "percent_agreement": "percent agreement",
-            "brennan_prediger": "Brennan-Prediger κ",
-        },
-        "effect": {
-            "rate_ratio": "rate ratio",
-            "incidence_rate_ratio": "incidence rate ratio",
-            "odds_ratio": "odds ratio",
-            "hedges_g": "Hedges' g",
-            "hedges_g_av": "Hedges' g_av",
-            "cohen_d": "Cohen's d",
-            "rank_biserial": "rank-biserial r",
-            "mean_difference": "mean difference",
-            "difference_in_change": "difference in change",
-        },
-        "text": {
-            "no_data": "no data",
-            "mean_score": "mean score",
-            "wave": "wave",
-            "per_month": "count per month",
-            "months_since_start": "months since the joint goal (0 = start)",
-            "observed": "observed",
-            "fitted": "fitted (segmented regression)",
-            "counterfactual": "counterfactual (no intervention)",
-            "band": "95% CI",
-            "start": "start of joint goal",
-            "own": "own willingness (filled)",
-            "perceived": "perceived willingness of the other side (open)",
-            "pooled": "all participants",
-            "case_means": "case means",
-            "one_line_per_case": "one line per case",
-            "median_cases": "median over cases",
-            "ratio_fitted_counterfactual": "fitted ÷ counterfactual count",
-            "pct_mentioning": "% of participants",
-            "proportion": "proportion of respondents",
-            "agreement": "agreement (95% CI)",
-            "ci95": "95% CI",
-            "not_estimable": "not estimable",
-            "all": "all",
-            "participants": "participants",
-            "case_one": "case",
-            "case_many": "cases",
-            "code_one": "code",
-            "code_many": "codes",
-            "theme_one": "theme",
-            "theme_many": "themes",
-            "by": "by",
-            "role": "role",
-            "in": "in",
-        },
-        "caption": {
-            "empty": "{title}: no data to show.",
-            "missing_groups": " No data for: {groups}.",
-            "trajectories": (
-                "Mean {scale} score per wave ({waves}) for {cases}{by}; n = {n} participants{breakdown}. "
-                "Points are means, error bars 95% confidence intervals of the mean (t-distribution, from the "
-                "raw scores)."
-            ),
-            "trajectories_emm": (
-                "Estimated marginal means of {scale} per wave ({waves}) for {cases}{by}, with 95% "
-                "confidence intervals from the model."
-            ),
-            "trajectories_compact": (
-                " Compact form for many cases: thin lines join the means of each case, thick lines with "
-                "error bars are the mean over all participants of a {by_one}."
-            ),
-            "trajectories_emm_compact": " Compact form for many cases: one thin line per case, without intervals.",
-            "dumbbell": (
-                "Perception gap per case, role and wave ({waves}): own willingness to collaborate (filled "
-                "point) against the perceived willingness of the other side (open point); the line between "
-                "them is the gap, which shrinks when the points move together. Shown for {cases}; n = {n} participants"
-                "{breakdown}. Error bars are 95% confidence intervals of the mean (t-distribution)."
-            ),
-            "dumbbell_compact": " Compact form for many cases: the points pool all participants of a role.",
-            "its": (
-                "Monthly {event} in {cases}, {first} to {last} ({months} months; {total} in total): "
-                "observed counts (points), the fitted segmented regression before and after the start of "
-                "the joint goal (solid lines, month 0 marked by the dotted line) and the counterfactual "
-                "continuation of the pre-start trend (dashed), each with a 95% confidence band. "
-                "Vertical axes differ per panel."
-            ),
-            "its_compact": (
-                "Ratio of the fitted to the counterfactual monthly {event} after the start of the joint goal "
-                "(month 0) for {cases} (thin lines; {first} to {last}), with the median over cases (thick "
-                "line). A ratio of 1 means no change from the pre-start trend; logarithmic axis."
-            ),
-            "heatmap": (
-                "Percentage of participants in each case who mention each of {n_items}, for {cases}; "
-                "N = {n} participants. Cells show {cell}. Hatched grey cells ('<{min_cell}') are suppressed "
-                "to protect privacy; '–' means no data."
-            ),
-            "heatmap_cell_pct": "the percentage",
-            "heatmap_cell_n": "mentions / participants (n/N)",
-            "heatmap_no_annotation": "no numbers (too many cells to print; see the table)",
-            "forest": (
-                "Forest plot of {effect}{about} with 95% confidence intervals for {rows} estimates{cases}. "
-                "The vertical line marks no effect ({ref}){log}. {right}"
-            ),
-            "forest_right": "Beside each row: n and {p}.",
-            "forest_p_adjusted": "the p-value adjusted for multiple testing",
-            "forest_p_value": "the unadjusted p-value",
-            "forest_n_only": "Beside each row: n.",
-            "forest_log": "; logarithmic axis",
-            "forest_compact": (
-                " Compact form for many rows: estimates sorted by size, without row labels; pooled "
-                "estimates in black."
-            ),
-            "forest_missing": " Not estimable: {rows} row(s).",
-            "agreement": (
-                "Intercoder agreement per code ({statistic}) with 95% confidence intervals, for {codes} "
-                "codes ({units} units per code). Dashed lines at .667 and .800: Krippendorff (2004) advises "
-                "relying on data with α ≥ .800 and drawing only tentative conclusions for .667 ≤ α < .800; "
-                "the same thresholds are often applied to κ."
-            ),
-            "agreement_compact": " Compact form for many codes: sorted by estimate, without code names.",
-            "expectation": (
-                "Primary expectation of the collaboration ({expectations}) as a proportion of respondents "
-                "per role, for {cases}; n = {n} respondents{breakdown}."
-            ),
-            "expectation_totals": " Bar totals (n) at the right.",
-            "expectation_compact": (
-                " Compact form for many cases: one thin bar per case, sorted by the share of "
-                "'{first}'."
-            ),
-        },
-    },
-    "nl": {
-        "wave": {"t0": "voormeting", "t1": "na gezamenlijk doel", "t2": "follow-up"},
-        "role": {"professional": "professional", "migrant_org": "migrantenorganisatie", "parent": "ouder"},
-        "case": {
-            "slotervaart": "Slotervaart",
-            "poelenburg_a": "Poelenburg A",
-            "poelenburg_b": "Poelenburg B",
-            "all": "alle cases (gepoold)",
-        },
-        "scale": {
-            "trust": "vertrouwen",
-            "respect": "respect",
-            "own_willingness": "eigen bereidheid tot samenwerken",
-            "perceived_willingness": "waargenomen bereidheid van de ander",
-            "synergy": "synergie in het partnerschap",
-            "collaboration_factors": "samenwerkingsfactoren (Wilder)",
-            "parenting_stress": "opvoedbelasting (OBVL-K)",
-            "safe_space": "veilige ruimte",
-        },
-        "event_type": {
-            "joint_meeting": "gezamenlijke overleggen",
-            "joint_activity": "gezamenlijke activiteiten",
-            "parenting_question_to_youth_team": "opvoedvragen aan het jeugdteam",
-            "referral_to_youth_team": "verwijzingen naar het jeugdteam",
-            "parents_attending": "aanwezige ouders",
-        },
-        "expectation": {
-            "strengthen_organisation": "de organisatie versterken",
-            "bridge_to_parents": "brug naar ouders",
-            "both": "beide",
-            "neither": "geen van beide",
-        },
-        "statistic": {
-            "cohen_kappa": "Cohens κ",
-            "krippendorff_alpha": "Krippendorffs α",
-            "percent_agreement": "percentage overeenstemming",
-            "brennan_prediger": "Brennan-Prediger κ",
-        },
-        "effect": {
-            "rate_ratio": "rate ratio",
-            "incidence_rate_ratio": "incidentie-rate ratio",
-            "odds_ratio": "odds ratio",
-            "hedges_g": "Hedges' g",
-            "hedges_g_av": "Hedges' g_av",
-            "cohen_d": "Cohens d",
-            "rank_biserial": "rangbiseriële r",
-            "mean_difference": "verschil in gemiddelden",
-            "difference_in_change": "verschil in verandering",
-        },
-        "text": {
-            "no_data": "geen gegevens",
-            "mean_score": "gemiddelde score",
-            "wave": "meting",
-            "per_month": "aantal per maand",
-            "months_since_start": "maanden sinds het gezamenlijke doel (0 = start)",
-            "observed": "waargenomen",
-            "fitted": "geschat (gesegmenteerde regressie)",
-            "counterfactual": "contrafeitelijk (zonder interventie)",
-            "band": "95%-BI",
-            "start": "start gezamenlijk doel",
-            "own": "eigen bereidheid (gevuld)",
-            "perceived": "waargenomen bereidheid van de ander (open)",
-            "pooled": "alle deelnemers",
-            "case_means": "gemiddelden per case",
-            "one_line_per_case": "één lijn per case",
-            "median_cases": "mediaan over cases",
-            "ratio_fitted_counterfactual": "geschat ÷ contrafeitelijk aantal",
-            "pct_mentioning": "% deelnemers",
-            "proportion": "aandeel respondenten",
-            "agreement": "overeenstemming (95%-BI)",
-            "ci95": "95%-BI",
-            "not_estimable": "niet te schatten",
-            "all": "alle",
-            "participants": "deelnemers",
-            "case_one": "case",
-            "case_many": "cases",
-            "code_one": "code",
-            "code_many": "codes",
-            "theme_one": "thema",
-            "theme_many": "thema's",
-            "by": "per",
-            "role": "rol",
-            "in": "in",
-        },
-        "caption": {
-            "empty": "{title}: geen gegevens om te tonen.",
-            "missing_groups": " Geen gegevens voor: {groups}.",
-            "trajectories": (
-                "Gemiddelde score {scale} per meting ({waves}) voor {cases}{by}; n = {n} deelnemers"
-                "{breakdown}. Punten zijn gemiddelden, foutbalken 95%-betrouwbaarheidsintervallen van het "
-                "gemiddelde (t-verdeling, uit de ruwe scores)."
-            ),
-            "trajectories_emm": (
-                "Geschatte marginale gemiddelden van {scale} per meting ({waves}) voor {cases}{by}, met "
-                "95%-betrouwbaarheidsintervallen uit het model."
-            ),
-            "trajectories_compact": (
-                " Compacte vorm voor veel cases: dunne lijnen verbinden de gemiddelden per case, dikke lijnen "
-                "met foutbalken zijn het gemiddelde over alle deelnemers per {by_one}."
-            ),
-            "trajectories_emm_compact": " Compacte vorm voor veel cases: één dunne lijn per case, zonder intervallen.",
-            "dumbbell": (
-                "Perceptiekloof per case, rol en meting ({waves}): eigen bereidheid tot samenwerken (gevuld "
-                "punt) tegenover de waargenomen bereidheid van de ander (open punt); de lijn ertussen is de "
-                "kloof, die kleiner wordt als de punten naar elkaar toe bewegen. Getoond voor {cases}; n = {n} deelnemers"
-                "{breakdown}. Foutbalken zijn 95%-betrouwbaarheidsintervallen van het gemiddelde (t-verdeling)."
-            ),
-            "dumbbell_compact": " Compacte vorm voor veel cases: de punten poolen alle deelnemers van een rol.",
-            "its": (
-                "Maandelijkse {event} in {cases}, {first} tot {last} ({months} maanden; {total} in "
-                "totaal): waargenomen aantallen (punten), de geschatte gesegmenteerde regressie vóór en na de "
-                "start van het gezamenlijke doel (doorgetrokken lijnen, maand 0 gemarkeerd met de stippellijn) "
-                "en de contrafeitelijke voortzetting van de trend van vóór de start (gestreept), elk met een "
-                "95%-betrouwbaarheidsband. De verticale assen verschillen per paneel."
-            ),
-            "its_compact": (
-                "Verhouding tussen het geschatte en het contrafeitelijke maandelijkse aantal {event} na de "
-                "start van het gezamenlijke doel (maand 0) voor {cases} (dunne lijnen; {first} tot {last}), "
-                "met de mediaan over cases (dikke lijn). Een verhouding van 1 betekent geen verandering ten "
-                "opzichte van de trend van vóór de start; logaritmische as."
-            ),
-            "heatmap": (
-                "Percentage deelnemers per case dat elk van {n_items} noemt, voor {cases}; N = {n} "
-                "deelnemers. De cellen tonen {cell}. Gearceerde grijze cellen ('<{min_cell}') zijn "
-                "onderdrukt om de privacy te beschermen; '–' betekent geen gegevens."
-            ),
-            "heatmap_cell_pct": "het percentage",
-            "heatmap_cell_n": "vermeldingen / deelnemers (n/N)",
-            "heatmap_no_annotation": "geen getallen (te veel cellen; zie de tabel)",
-            "forest": (
-                "Forest plot van {effect}{about} met 95%-betrouwbaarheidsintervallen voor {rows} schattingen{cases}. "
-                "De verticale lijn markeert geen effect ({ref}){log}. {right}"
-            ),
-            "forest_right": "Naast elke rij: n en {p}.",
-            "forest_p_adjusted": "de voor meervoudig toetsen gecorrigeerde p-waarde",
-            "forest_p_value": "de ongecorrigeerde p-waarde",
-            "forest_n_only": "Naast elke rij: n.",
-            "forest_log": "; logaritmische as",
-            "forest_compact": (
-                " Compacte vorm voor veel rijen: schattingen gesorteerd op grootte, zonder rijlabels; "
-                "gepoolde schattingen in zwart."
-            ),
-            "forest_missing": " Niet te schatten: {rows} rij(en).",
-            "agreement": (
-                "Overeenstemming tussen codeurs per code ({statistic}) met 95%-betrouwbaarheidsintervallen, "
-                "voor {codes} codes ({units} eenheden per code). Gestreepte lijnen bij .667 en .800: "
-                "Krippendorff (2004) adviseert te vertrouwen op gegevens met α ≥ .800 en bij .667 ≤ α < .800 "
-                "alleen voorlopige conclusies te trekken; dezelfde grenzen worden vaak voor κ gebruikt."
-            ),
-            "agreement_compact": " Compacte vorm voor veel codes: gesorteerd op schatting, zonder codenamen.",
-            "expectation": (
-                "Belangrijkste verwachting van de samenwerking ({expectations}) als aandeel van de "
-                "respondenten per rol, voor {cases}; n = {n} respondenten{breakdown}."
-            ),
-            "expectation_totals": " Totalen per balk (n) rechts.",
-            "expectation_compact": (
-                " Compacte vorm voor veel cases: één dunne balk per case, gesorteerd op het aandeel "
-                "'{first}'."
-            ),
-        },
-    },
-}
-"""Every word a reader sees, per language: ``LABELS[language][kind][key]``.
+class _Labels(Mapping):
+    """``LABELS[language][kind][key]``: the figure words of the words tables (``resources/words/<language>.toml``).
 
-Kinds: wave, role, case, scale, event_type, expectation, statistic, effect
-(value labels), text (axis titles, legend entries) and caption (templates
-with ``{fields}``). Add a language by copying the ``"en"`` block."""
+    Kinds: wave, role, case, scale, event_type, expectation, statistic, effect (the ``values``
+    group: display names of data values), text (``figures``: axis titles, legend entries) and
+    caption (``captions``: templates with ``{fields}``). Read-only; add a language by adding a
+    words file (docs/architecture.md).
+    """
+
+    def __getitem__(self, language: str) -> Mapping[str, Mapping[str, str]]:
+        if language not in LANGUAGES:
+            raise KeyError(language)
+        return {**terms("values", language), "text": terms("figures", language), "caption": terms("captions", language)}
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(LANGUAGES)
+
+    def __len__(self) -> int:
+        return len(LANGUAGES)
+
+
+LABELS: Mapping[str, Mapping[str, Mapping[str, str]]] = _Labels()
+"""Every word a figure shows, per language: ``LABELS[language][kind][key]`` (a view of the words tables)."""
 
 
 def label(kind: str, key: Any, language: str = "en") -> str:
@@ -462,27 +159,19 @@ def label(kind: str, key: Any, language: str = "en") -> str:
     Unknown keys (a new scale, ``site_001``) are shown as they are, so a new
     value never breaks a figure; add it to `LABELS` to give it a nicer name.
     """
-    words = _words(language)
-    return words.get(kind, {}).get(str(key), str(key))
+    _words(language)
+    return terms("values", language).get(kind, {}).get(str(key), str(key))
 
 
-def _words(language: str) -> dict[str, dict[str, str]]:
-    if language not in LABELS:
+def _words(language: str) -> Mapping[str, Mapping[str, str]]:
+    if language not in LANGUAGES:
         raise DataError(
             "unknown figure language",
             column="language",
-            expected=" or ".join(repr(k) for k in LABELS),
+            expected=" or ".join(repr(k) for k in LANGUAGES),
             found=language,
         )
     return LABELS[language]
-
-
-def _text(key: str, language: str) -> str:
-    return LABELS[language]["text"][key]
-
-
-def _caption(key: str, language: str, **fields: Any) -> str:
-    return LABELS[language]["caption"][key].format(**fields)
 
 
 def palette(kind: str, keys: Sequence[Any]) -> dict[str, str]:
@@ -596,6 +285,9 @@ class Figure:
     name: str
     language: str = "en"
 
+    def __post_init__(self) -> None:
+        _decimal_mark(self.fig, self.language)
+
     @property
     def alt_text(self) -> str:
         return self.caption
@@ -615,6 +307,48 @@ class Figure:
         )
 
 
+def _decimal_mark(fig: "matplotlib.figure.Figure", language: str) -> None:
+    """Number tick labels with the language's decimal mark (``0,5`` in Dutch), on every axis and colour bar.
+
+    Tick labels of numbers are written by matplotlib's formatters; each one is wrapped so that its
+    text uses ``numbers.decimal`` of the words table. Labels of categories (names) are left alone,
+    and in a language with a decimal point nothing changes.
+    """
+    mark = term("numbers.decimal", language)
+    if mark == ".":
+        return
+    from matplotlib import ticker
+
+    numeric = (ticker.ScalarFormatter, ticker.LogFormatter, ticker.FuncFormatter, ticker.FormatStrFormatter, ticker.StrMethodFormatter)
+
+    class DecimalMark(ticker.Formatter):
+        def __init__(self, inner: "ticker.Formatter") -> None:
+            self.inner = inner
+
+        def set_axis(self, axis: Any) -> None:
+            super().set_axis(axis)
+            self.inner.set_axis(axis)
+
+        def set_locs(self, locs: Any) -> None:
+            self.inner.set_locs(locs)
+
+        def __call__(self, x: float, pos: int | None = None) -> str:
+            return self.inner(x, pos).replace(".", mark)
+
+        def format_ticks(self, values: Any) -> list[str]:
+            return [text.replace(".", mark) for text in self.inner.format_ticks(values)]
+
+        def get_offset(self) -> str:
+            return self.inner.get_offset().replace(".", mark)
+
+    for ax in fig.get_axes():
+        for axis in (ax.xaxis, ax.yaxis):
+            for get, set_ in ((axis.get_major_formatter, axis.set_major_formatter), (axis.get_minor_formatter, axis.set_minor_formatter)):
+                formatter = get()
+                if isinstance(formatter, numeric) and not isinstance(formatter, DecimalMark):
+                    set_(DecimalMark(formatter))
+
+
 def _render(fig: "matplotlib.figure.Figure", fmt: str, *, dpi: float) -> bytes:
     buffer = io.BytesIO()
     # No Date: two renders of the same figure give the same bytes.
@@ -629,9 +363,9 @@ def save(figure: "Figure | matplotlib.figure.Figure", path_stem: str | os.PathLi
 
     Both files are byte-identical on every call with the same figure and
     package versions (fixed SVG hash salt, no date metadata). Each file is
-    written to a temporary file in the same folder and moved into place with
-    ``os.replace``, so a reader never sees half a file. The folder is created
-    when needed.
+    written with the package's one atomic writer (`_core.files.atomic_write_bytes`:
+    temporary file in the same folder, fsync, mode 0644, ``os.replace``), so a
+    reader never sees half a file. The folder is created when needed.
 
     Parameters
     ----------
@@ -649,20 +383,9 @@ def save(figure: "Figure | matplotlib.figure.Figure", path_stem: str | os.PathLi
     written = {}
     for fmt in ("png", "svg"):
         target = stem.with_name(f"{stem.name}.{fmt}")
-        _write_atomic(target, _render(fig, fmt, dpi=dpi))
+        atomic_write_bytes(target, _render(fig, fmt, dpi=dpi))
         written[fmt] = target
     return written
-
-
-def _write_atomic(target: Path, content: bytes) -> None:
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(content)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 # --- input checks and small helpers -------------------------------------------------
@@ -745,7 +468,7 @@ def _error_bars(estimate: pd.Series, low: pd.Series, high: pd.Series) -> np.ndar
 
 
 def _cases_phrase(cases: Sequence[str], language: str) -> str:
-    noun = _text("case_one" if len(cases) == 1 else "case_many", language)
+    noun = term("figures.case_one" if len(cases) == 1 else "figures.case_many", language)
     if len(cases) <= 6:
         return f"{len(cases)} {noun} ({', '.join(label('case', c, language) for c in cases)})"
     return f"{len(cases)} {noun}"
@@ -762,7 +485,7 @@ def _missing_groups(groups: Sequence[str], language: str) -> str:
     if not groups:
         return ""
     shown = list(groups[:8]) + (["…"] if len(groups) > 8 else [])
-    return _caption("missing_groups", language, groups=", ".join(shown))
+    return term("captions.missing_groups", language, groups=", ".join(shown))
 
 
 def _wrap(text: str, width: int = 12) -> str:
@@ -795,7 +518,7 @@ def _panels(count: int, *, columns: int, width: float, height: float, sharex: bo
 
 def _no_data(ax: "matplotlib.axes.Axes", language: str, *, hide_axes: bool = False) -> None:
     ax.set_facecolor(_NO_DATA_GREY)
-    ax.text(0.5, 0.5, _text("no_data", language), transform=ax.transAxes, ha="center", va="center", color=_TEXT_GREY, style="italic")
+    ax.text(0.5, 0.5, term("figures.no_data", language), transform=ax.transAxes, ha="center", va="center", color=_TEXT_GREY, style="italic")
     if hide_axes:
         ax.set_xticks([])
         ax.set_yticks([])
@@ -807,7 +530,7 @@ def _empty_figure(name: str, title: str, language: str) -> Figure:
     ax = fig.add_subplot()
     _no_data(ax, language, hide_axes=True)
     ax.set_title(title)
-    return Figure(fig, _caption("empty", language, title=title), name, language)
+    return Figure(fig, term("captions.empty", language, title=title), name, language)
 
 
 def _axis_titles(fig, axes: list, *, x: str | None = None, y: str | None = None) -> None:
@@ -824,14 +547,6 @@ def _axis_titles(fig, axes: list, *, x: str | None = None, y: str | None = None)
 def _legend(fig: "matplotlib.figure.Figure", handles: list, labels: list[str], *, columns: int | None = None) -> None:
     if handles:
         fig.legend(handles, labels, loc="outside upper center", ncols=columns or min(len(handles), 3))
-
-
-def _fmt_p(p: float) -> str:
-    if not np.isfinite(p):
-        return "–"
-    if p < 0.001:
-        return "< .001"
-    return f"{p:.3f}".removeprefix("0")
 
 
 # --- 1. trajectories ----------------------------------------------------------------
@@ -922,14 +637,15 @@ def trajectories(
     with_data = set(summary["case_id"])
     missing = [label("case", c, language) for c in cases if c not in with_data]
     compact = len(cases) > FACET_LIMIT
-    by_label = words["text"].get(by, by.replace("_", " ")) if by else _text("pooled", language)
+    by_words = {"role": "figures.role", "wave": "figures.wave"}
+    by_label = (term(by_words[by], language) if by in by_words else by.replace("_", " ")) if by else term("figures.pooled", language)
 
     with theme():
         if compact:
             fig, axes = _panels(len(levels), columns=3, width=2.8, height=2.4)
             pooled = None if precomputed else _mean_ci(data, ["_hue", "_x"])
             for ax, level in zip(axes, levels):
-                ax.set_title(label(by, level, language) if by else _text("pooled", language))
+                ax.set_title(label(by, level, language) if by else term("figures.pooled", language))
                 _trajectory_compact_panel(ax, summary, pooled, level, colours[level], language)
         else:
             fig, axes = _panels(len(cases), columns=4, width=2.9, height=2.3)
@@ -957,7 +673,7 @@ def trajectories(
             ax.set_xticks(range(len(WAVES)), [_wrap(label("wave", w, language)) for w in WAVES])
             ax.set_xlim(-0.4, len(WAVES) - 0.6)
             ax.grid(axis="x", visible=False)
-        _axis_titles(fig, axes, y=f"{_text('mean_score', language)}: {scale_label}")
+        _axis_titles(fig, axes, y=f"{term('figures.mean_score', language)}: {scale_label}")
         if by:
             from matplotlib.lines import Line2D
 
@@ -974,13 +690,13 @@ def trajectories(
         scale=scale_label,
         waves="; ".join(f"{w} = {label('wave', w, language)}" for w in WAVES),
         cases=_cases_phrase(cases, language),
-        by=f", {_text('by', language)} {by_label}" if by else "",
+        by=f", {term('figures.by', language)} {by_label}" if by else "",
         n=n_participants,
         breakdown=_breakdown(per_level, by or "", language),
     )
-    caption = _caption("trajectories_emm" if precomputed else "trajectories", language, **fields)
+    caption = term("captions.trajectories_emm" if precomputed else "captions.trajectories", language, **fields)
     if compact:
-        caption += _caption("trajectories_emm_compact" if precomputed else "trajectories_compact", language, by_one=by_label)
+        caption += term("captions.trajectories_emm_compact" if precomputed else "captions.trajectories_compact", language, by_one=by_label)
     else:
         caption += _missing_groups(missing, language)
     return Figure(fig, caption, name, language)
@@ -1093,7 +809,7 @@ def perception_gap_dumbbell(
                 if in_case.empty:
                     _no_data(ax, language)
                 _dumbbell_rows(ax, in_case, roles, colours, own, perceived, language)
-        _axis_titles(fig, axes, x=_text("mean_score", language))
+        _axis_titles(fig, axes, x=term("figures.mean_score", language))
         from matplotlib.lines import Line2D
 
         handles = [Line2D([], [], color=colours[r], marker="o", linestyle="-", markersize=5) for r in roles]
@@ -1101,7 +817,7 @@ def perception_gap_dumbbell(
             Line2D([], [], color=_TEXT_GREY, marker="o", linestyle="", markersize=5),
             Line2D([], [], color=_TEXT_GREY, marker="o", markerfacecolor="white", linestyle="", markersize=5),
         ]
-        texts = [label("role", r, language) for r in roles] + [_text("own", language), _text("perceived", language)]
+        texts = [label("role", r, language) for r in roles] + [term("figures.own", language), term("figures.perceived", language)]
         _legend(fig, handles, texts, columns=len(handles) if len(handles) <= 5 else 3)
 
     answered = data.dropna(subset=["value"])
@@ -1111,8 +827,8 @@ def perception_gap_dumbbell(
         n=answered["participant_id"].nunique(),
         breakdown=_breakdown(answered.groupby("role", sort=False)["participant_id"].nunique().reindex(roles).dropna(), "role", language),
     )
-    caption = _caption("dumbbell", language, **fields)
-    caption += _caption("dumbbell_compact", language) if compact else _missing_groups(missing, language)
+    caption = term("captions.dumbbell", language, **fields)
+    caption += term("captions.dumbbell_compact", language) if compact else _missing_groups(missing, language)
     return Figure(fig, caption, name, language)
 
 
@@ -1274,14 +990,14 @@ def help_seeking_its(fitted: pd.DataFrame, *, language: str = "en") -> Figure:
                 Line2D([], [], color=_TEXT_GREY, linewidth=0.8, alpha=0.6),
                 Line2D([], [], color=OKABE_ITO["black"], linewidth=2),
             ]
-            _legend(fig, handles, [_text("one_line_per_case", language), _text("median_cases", language)])
-            caption = _caption("its_compact", language, **fields)
+            _legend(fig, handles, [term("figures.one_line_per_case", language), term("figures.median_cases", language)])
+            caption = term("captions.its_compact", language, **fields)
         else:
             fig, axes = _panels(len(cases), columns=3, width=2.8, height=2.2, sharey=False)
             for ax, case in zip(axes, cases):
                 ax.set_title(label("case", case, language))
                 _its_panel(ax, data[data["case_id"] == case], colours[case], language)
-            _axis_titles(fig, axes, y=_text("per_month", language))
+            _axis_titles(fig, axes, y=term("figures.per_month", language))
             handles = [
                 Line2D([], [], color=_TEXT_GREY, marker="o", linestyle="", markersize=3.5),
                 Line2D([], [], color=_TEXT_GREY, linewidth=1.6),
@@ -1289,10 +1005,10 @@ def help_seeking_its(fitted: pd.DataFrame, *, language: str = "en") -> Figure:
                 Patch(facecolor=_TEXT_GREY, alpha=0.2, linewidth=0),
                 Line2D([], [], color=_TEXT_GREY, linewidth=1, linestyle=":"),
             ]
-            texts = ["observed", "fitted", "counterfactual", "band", "start"]
-            _legend(fig, handles, [_text(t, language) for t in texts], columns=3)
-            caption = _caption("its", language, **fields) + _missing_groups(missing, language)
-        _axis_titles(fig, axes, x=_text("months_since_start", language))
+            texts = ["figures.observed", "figures.fitted", "figures.counterfactual", "figures.band", "figures.start"]
+            _legend(fig, handles, [term(t, language) for t in texts], columns=3)
+            caption = term("captions.its", language, **fields) + _missing_groups(missing, language)
+        _axis_titles(fig, axes, x=term("figures.months_since_start", language))
     return Figure(fig, caption, name, language)
 
 
@@ -1326,7 +1042,7 @@ def _its_compact_panel(ax, data: pd.DataFrame, language: str) -> None:
     ax.plot(wide.index, wide.median(axis=1), color=OKABE_ITO["black"], linewidth=2)
     ax.axhline(1.0, color=_TEXT_GREY, linewidth=1, linestyle=":")
     _log_axis(ax, "y")
-    ax.set_ylabel(_text("ratio_fitted_counterfactual", language))
+    ax.set_ylabel(term("figures.ratio_fitted_counterfactual", language))
 
 
 def _log_axis(ax, which: str, *, span: tuple[float, float] | None = None) -> None:
@@ -1405,7 +1121,7 @@ def theme_heatmap(
     _require_numeric(prevalence, ["n", "n_at_risk", "pct"], what="prevalence")
     name = f"heatmap_{item}"
     if prevalence.empty:
-        return _empty_figure(name, _text("pct_mentioning", language), language)
+        return _empty_figure(name, term("figures.pct_mentioning", language), language)
     pct = prevalence["pct"].astype("float64")
     outside = (pct < 0) | (pct > 100)
     if outside.any():
@@ -1465,7 +1181,7 @@ def theme_heatmap(
             annot_kws={"fontsize": 7},
             linewidths=0.5,
             linecolor="white",
-            cbar_kws={"label": _text("pct_mentioning", language), "shrink": 0.8},
+            cbar_kws={"label": term("figures.pct_mentioning", language), "shrink": 0.8},
             xticklabels=[label("code", c, language) for c in items],
             yticklabels=[label("case", c, language) for c in cases] if len(cases) <= _ROW_LABEL_LIMIT else False,
             ax=ax,
@@ -1493,15 +1209,15 @@ def theme_heatmap(
             tick.set_rotation_mode("anchor")
 
     participants = data.groupby("case_id")["n_at_risk"].max().sum()
-    item_noun = "theme" if item == "theme" else "code"
-    cell = "heatmap_cell_pct" if value == "pct" else "heatmap_cell_n"
-    caption = _caption(
-        "heatmap",
+    items_noun = "figures.theme_many" if item == "theme" else "figures.code_many"
+    cell = "captions.heatmap_cell_pct" if value == "pct" else "captions.heatmap_cell_n"
+    caption = term(
+        "captions.heatmap",
         language,
-        n_items=f"{len(items)} {_text(f'{item_noun}_many', language)}",
+        n_items=f"{len(items)} {term(items_noun, language)}",
         cases=_cases_phrase(cases, language),
         n=int(participants),
-        cell=_caption(cell if annotate else "heatmap_no_annotation", language),
+        cell=term(cell if annotate else "captions.heatmap_no_annotation", language),
         min_cell=min_cell,
     )
     return Figure(fig, caption, name, language)
@@ -1633,32 +1349,31 @@ def forest(
                 ax.text(1.02, y_value, text, transform=beside, va="center", ha="left", fontsize=7.5, color=_TEXT_GREY)
         ax.set_ylim(y.min() - 0.7, 0.7)
         ax.grid(axis="y", visible=False)
-        ax.set_xlabel(f"{effect_label} ({_text('ci95', language)})")
+        ax.set_xlabel(f"{effect_label} ({term('figures.ci95', language)})")
         if not ok.any():
             _no_data(ax, language)
 
     case_set = [c for c in dict.fromkeys(case_ids) if c and c != "all" and c != "nan"]
     not_estimable = int((~estimable).sum())
     right = (
-        _caption("forest_right", language, p=_caption(f"forest_{p_column}", language))
+        term("captions.forest_right", language, p=term({"p_adjusted": "captions.forest_p_adjusted", "p_value": "captions.forest_p_value"}[p_column], language))
         if p_column
-        else _caption("forest_n_only", language)
+        else term("captions.forest_n_only", language)
     )
-    caption = _caption(
-        "forest",
+    caption = term("captions.forest",
         language,
         effect=effect_label,
         rows=len(data),
         about=f" ({constant})" if constant else "",
-        cases=f" {_text('in', language)} {_cases_phrase(case_set, language)}" if case_set else "",
-        ref=f"{ref:g}",
-        log=_caption("forest_log", language) if log else "",
+        cases=f" {term('figures.in', language)} {_cases_phrase(case_set, language)}" if case_set else "",
+        ref=format_plain(ref, language=language),
+        log=term("captions.forest_log", language) if log else "",
         right="" if compact else right,
     ).rstrip()
     if compact:
-        caption += _caption("forest_compact", language)
+        caption += term("captions.forest_compact", language)
     if not_estimable:
-        caption += _caption("forest_missing", language, rows=not_estimable)
+        caption += term("captions.forest_missing", language, rows=not_estimable)
     return Figure(fig, caption, name, language)
 
 
@@ -1683,12 +1398,12 @@ def _row_labels(data: pd.DataFrame, columns: Sequence[str], language: str) -> pd
 def _forest_right_text(data: pd.DataFrame, estimable: pd.Series, p_column: str | None, language: str) -> list[str]:
     n_text = "n = " + data["n"].astype("Int64").astype("str").replace("<NA>", "–")
     if p_column:
-        p_text = data[p_column].astype("float64").map(_fmt_p)
+        p_text = data[p_column].astype("float64").map(lambda p: format_p_value(p, language=language, missing="= –"))
         p_name = "p_adj" if p_column == "p_adjusted" else "p"
-        text = n_text + f"   {p_name} " + p_text.map(lambda v: v if v.startswith("<") else f"= {v}")
+        text = n_text + f"   {p_name} " + p_text
     else:
         text = n_text
-    return text.where(estimable, _text("not_estimable", language)).tolist()
+    return text.where(estimable, term("figures.not_estimable", language)).tolist()
 
 
 # --- 6. intercoder agreement ------------------------------------------------------------
@@ -1750,7 +1465,7 @@ def agreement_by_code(agreement: pd.DataFrame, *, statistic: str | None = None, 
             )
         data = data[data["statistic"] == statistic]
     statistics = list(dict.fromkeys(data["statistic"]))
-    title = ", ".join(label("statistic", s, language) for s in statistics) or _text("agreement", language)
+    title = ", ".join(label("statistic", s, language) for s in statistics) or term("figures.agreement", language)
     if data.empty:
         return _empty_figure(name, title, language)
     _require_interval(data, "estimate", "ci_low", "ci_high", what="agreement", keys=["code", "statistic"])
@@ -1789,7 +1504,7 @@ def agreement_by_code(agreement: pd.DataFrame, *, statistic: str | None = None, 
             ax.text(
                 threshold,
                 1.0,
-                f"{threshold:.3f}".removeprefix("0"),
+                format_number(threshold, 3, language=language, leading_zero=False),
                 transform=ax.get_xaxis_transform(),
                 ha="center",
                 va="bottom",
@@ -1806,7 +1521,7 @@ def agreement_by_code(agreement: pd.DataFrame, *, statistic: str | None = None, 
                 ax.text(
                     max(low, -1.0) + 0.02,
                     -code_row[code],
-                    _text("not_estimable", language),
+                    term("figures.not_estimable", language),
                     va="center",
                     fontsize=7,
                     color=_TEXT_GREY,
@@ -1815,16 +1530,16 @@ def agreement_by_code(agreement: pd.DataFrame, *, statistic: str | None = None, 
         ax.set_xlim(max(low, -1.0) - 0.05, 1.03)
         ax.set_ylim(positions.min() - 0.7, 0.7)
         ax.grid(axis="y", visible=False)
-        ax.set_xlabel(_text("agreement", language))
+        ax.set_xlabel(term("figures.agreement", language))
         if len(statistics) > 1:
             handles, texts = ax.get_legend_handles_labels()
             _legend(fig, handles, texts)
 
     units = data["n_units"].dropna()
     units_text = "–" if units.empty else (f"{int(units.min())}" if units.min() == units.max() else f"{int(units.min())}–{int(units.max())}")
-    caption = _caption("agreement", language, statistic=title, codes=len(codes), units=units_text)
+    caption = term("captions.agreement", language, statistic=title, codes=len(codes), units=units_text)
     if compact:
-        caption += _caption("agreement_compact", language)
+        caption += term("captions.agreement_compact", language)
     return Figure(fig, caption, name, language)
 
 
@@ -1869,12 +1584,15 @@ def expectation_bars(crosstab_frame: pd.DataFrame, *, language: str = "en") -> F
     _require_numeric(crosstab_frame, ["n"], what="expectation crosstab")
     name = "expectation_bars"
     if crosstab_frame.empty or not (crosstab_frame["n"].fillna(0) > 0).any():
-        return _empty_figure(name, _text("proportion", language), language)
+        return _empty_figure(name, term("figures.proportion", language), language)
     negative = crosstab_frame["n"] < 0
     if negative.any():
         raise DataError("counts must not be negative", column="n", expected="n >= 0", found=float(crosstab_frame.loc[negative, "n"].iloc[0]))
     data = _as_text(crosstab_frame, ["case_id", "role", "expectation"])
-    data = data.assign(n=data["n"].fillna(0).astype("float64"))
+    # A missing count is a suppressed one (privacy.suppress_small_cells): its case x role bar is not drawn,
+    # so neither a share nor a total gives it away.
+    hidden = data.loc[data["n"].isna(), ["case_id", "role"]].drop_duplicates()
+    data = data.assign(n=data["n"].astype("Float64").fillna(0).astype("float64"))
     cases = _ordered(crosstab_frame["case_id"], _KNOWN_CASES)
     roles = _ordered(crosstab_frame["role"], ROLES)
     expectations = _ordered(crosstab_frame["expectation"], EXPECTATIONS)
@@ -1886,7 +1604,9 @@ def expectation_bars(crosstab_frame: pd.DataFrame, *, language: str = "en") -> F
         .reindex(index=grid, columns=expectations)
         .fillna(0)
     )
-    totals = counts.sum(axis=1)
+    suppressed = pd.Series(grid.isin(pd.MultiIndex.from_frame(hidden)), index=grid)
+    counts = counts.mask(suppressed, axis=0)
+    totals = counts.sum(axis=1, min_count=1)
     shares = counts.div(totals.where(totals > 0), axis=0)
     compact = len(cases) > FACET_LIMIT
 
@@ -1898,7 +1618,7 @@ def expectation_bars(crosstab_frame: pd.DataFrame, *, language: str = "en") -> F
                 ax.set_title(label("role", role, language))
                 n_role = totals.xs(role, level="role")
                 in_role = shares.xs(role, level="role")[n_role > 0].sort_values(expectations[0], ascending=False, kind="stable")
-                _stacked_bars(ax, in_role, n_role[in_role.index], expectations, colours, language, thin=True)
+                _stacked_bars(ax, in_role, n_role[in_role.index], expectations, colours, language, thin=True, suppressed=suppressed.xs(role, level="role")[in_role.index])
                 labelled = len(in_role) <= _ROW_LABEL_LIMIT
                 ax.set_yticks(
                     -np.arange(len(in_role)) if labelled else [],
@@ -1909,13 +1629,13 @@ def expectation_bars(crosstab_frame: pd.DataFrame, *, language: str = "en") -> F
             for ax, case in zip(axes, cases):
                 ax.set_title(label("case", case, language))
                 in_case, n_case = shares.xs(case, level="case_id"), totals.xs(case, level="case_id")
-                _stacked_bars(ax, in_case, n_case, expectations, colours, language, thin=False)
+                _stacked_bars(ax, in_case, n_case, expectations, colours, language, thin=False, suppressed=suppressed.xs(case, level="case_id"))
                 ax.set_yticks(-np.arange(len(roles)), [label("role", r, language) for r in roles])
         for ax in axes:
             ax.set_xlim(0, 1)
             ax.xaxis.set_major_formatter(_percent_formatter())
             ax.grid(axis="y", visible=False)
-        _axis_titles(fig, axes, x=_text("proportion", language))
+        _axis_titles(fig, axes, x=term("figures.proportion", language))
         from matplotlib.patches import Patch
 
         handles = [Patch(facecolor=colours[e], edgecolor="white") for e in expectations]
@@ -1923,8 +1643,7 @@ def expectation_bars(crosstab_frame: pd.DataFrame, *, language: str = "en") -> F
 
     answered = totals[totals > 0]
     by_role = answered.groupby(level="role").sum().reindex(roles).dropna()
-    caption = _caption(
-        "expectation",
+    caption = term("captions.expectation",
         language,
         expectations=" / ".join(label("expectation", e, language) for e in expectations),
         cases=_cases_phrase(cases, language),
@@ -1932,16 +1651,17 @@ def expectation_bars(crosstab_frame: pd.DataFrame, *, language: str = "en") -> F
         breakdown=_breakdown(by_role, "role", language),
     )
     if compact:
-        caption += _caption("expectation_compact", language, first=label("expectation", expectations[0], language))
+        caption += term("captions.expectation_compact", language, first=label("expectation", expectations[0], language))
     else:
         with_data = set(answered.index.get_level_values("case_id"))
-        caption += _caption("expectation_totals", language)
+        caption += term("captions.expectation_totals", language)
         caption += _missing_groups([label("case", c, language) for c in cases if c not in with_data], language)
     return Figure(fig, caption, name, language)
 
 
 def _stacked_bars(
-    ax, shares: pd.DataFrame, totals: pd.Series, expectations: list[str], colours: dict[str, str], language: str, *, thin: bool
+    ax, shares: pd.DataFrame, totals: pd.Series, expectations: list[str], colours: dict[str, str], language: str, *, thin: bool,
+    suppressed: pd.Series | None = None,
 ) -> None:
     """100% bars, one row per index entry (top to bottom); thin bars carry no text."""
     y = -np.arange(len(shares), dtype="float64")
@@ -1962,8 +1682,12 @@ def _stacked_bars(
         from matplotlib.transforms import blended_transform_factory
 
         beside = blended_transform_factory(ax.transAxes, ax.transData)
-        for yy, total, share_row in zip(y, totals.to_numpy(dtype="float64"), shares.isna().all(axis=1)):
-            text = _text("no_data", language) if (share_row or not np.isfinite(total) or total == 0) else f"n = {int(total)}"
+        hidden = np.zeros(len(shares), dtype=bool) if suppressed is None else suppressed.to_numpy(dtype=bool)
+        for yy, total, share_row, secret in zip(y, totals.to_numpy(dtype="float64"), shares.isna().all(axis=1), hidden):
+            if secret:
+                text = term("figures.suppressed", language)
+            else:
+                text = term("figures.no_data", language) if (share_row or not np.isfinite(total) or total == 0) else f"n = {int(total)}"
             ax.text(1.02, yy, text, transform=beside, va="center", ha="left", fontsize=7.5, color=_TEXT_GREY)
     ax.set_ylim(y.min() - 0.6 if len(y) else -0.6, 0.6)
 

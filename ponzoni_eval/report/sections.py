@@ -55,7 +55,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -64,13 +64,16 @@ import pandas as pd
 
 from ponzoni_eval import integrate, qual, stats
 from ponzoni_eval._core.errors import DataError
-from ponzoni_eval._core.fingerprint import MANIFEST_FILE, sha256_file
+from ponzoni_eval._core.fingerprint import sha256_file
+from ponzoni_eval._core.numbers import format_number, format_plain
 from ponzoni_eval._core.results import result_frame, stack_results
-from ponzoni_eval.config import DEFAULT_MIN_CELL
+from ponzoni_eval._core.words import check_language, term, terms
+from ponzoni_eval.config import DEFAULT_MIN_CELL, DEFAULT_SEED, MANIFEST_FILE
 from ponzoni_eval.data.preparation import INTEGRATION_OVERRIDES
 from ponzoni_eval.integrate.map import default_map_path, load_integration_map
 from ponzoni_eval.privacy.redaction import redact
-from ponzoni_eval.privacy.suppress import suppress_small_cells
+from ponzoni_eval.privacy.suppress import CountRules
+from ponzoni_eval.report.publishing import MAIN_TABLE, Section, TableSpec
 from ponzoni_eval.report.describe import (
     describe_by,
     describe_change,
@@ -78,7 +81,6 @@ from ponzoni_eval.report.describe import (
     describe_result,
     describe_share,
     describe_tally,
-    format_number,
 )
 from ponzoni_eval.report.plots import (
     agreement_by_code,
@@ -86,7 +88,6 @@ from ponzoni_eval.report.plots import (
     forest,
     help_seeking_its,
     label,
-    LABELS,
     perception_gap_dumbbell,
     theme_heatmap,
     trajectories,
@@ -94,7 +95,9 @@ from ponzoni_eval.report.plots import (
 
 __all__ = [
     "Section",
+    "EXPECTATION_COUNTS",
     "JointDisplayInputs",
+    "DisplaySection",
     "MIN_CELL",
     "FAMILIES",
     "scores_for",
@@ -136,6 +139,9 @@ derived={"percent": "n_with_code"})`` publishes it, so none of them reveals a
 suppressed count.
 """
 
+EXPECTATION_COUNTS = CountRules(["n"])
+"""The publishing rule of the expectation counts: ``n`` counts respondents."""
+
 FAMILIES = ("analysis", "test", "effect_name")
 """Columns whose combinations are one family for the Holm adjustment of p-values (`stats.adjust_pvalues`)."""
 
@@ -152,83 +158,6 @@ OWN, PERCEIVED = "own_willingness", "perceived_willingness"
 """The two scales whose difference is the perception gap."""
 
 _POOLED = "all"
-
-# Words of the generated sentences that are not numbers, in the report languages.
-_TEXT = {
-    "en": {
-        "alpha": "Cronbach's alpha",
-        "mean": "Mean {scale}",
-        "means_note": "means of {n_before} respondents at {before} and {n_after} at {after}",
-        "in_role": "{scale} among {role}s ({before}->{after})",
-        "gap_in_role": "the perception gap (own minus perceived willingness) among {role}s ({before}->{after})",
-        "alpha_line": "The dashed line at {floor} marks the conventional minimum for alpha, not a null effect.",
-        "expectation": "Primary expectation by role at {wave}",
-        "level_change": "Help-seeking at the start of the collaboration (rate ratio of the level change, {case})",
-        "most_mentioned": "The code mentioned most often in {case} was {code}: it",
-        "no_interviews": "{case}: no coded interviews",
-        "agreement": "Intercoder agreement over all codes in {case} (Cohen's kappa, {units} document x code units)",
-        "no_double_coding": "{case}: no double-coded interviews, so no intercoder agreement",
-        "emm": "{scale} (model-based mean) in {case}",
-        "change_by_case": "{scale} change {before}->{after} per case (mixed model)",
-        "kruskal": "The change in {scale} {before}->{after} compared between the cases (Kruskal-Wallis; pairs: Dunn, Holm-adjusted p)",
-        "all_cases": "all cases",
-        "its_equal": "Do the cases differ in the level change of help-seeking (joint Wald test)",
-        "theme_most": "The code whose prevalence differs most between the cases ({code}; Holm-adjusted p)",
-        "expectation_cases": "Primary expectation by role at {wave}, per case",
-        "fit": "Fit of the two strands over {n} construct x case cells",
-        "wave_shown": "Wave shown: {wave} ({name}).",
-        "map_default": "Integration map: the package default ({file}); evaluator overrides: {n}.",
-        "map_evaluator": "Integration map: the evaluator's {file} from the raw data folder; evaluator overrides: {n}.",
-    },
-    "nl": {
-        "alpha": "Cronbachs alfa",
-        "mean": "Gemiddelde {scale}",
-        "means_note": "gemiddelden van {n_before} respondenten bij {before} en {n_after} bij {after}",
-        "in_role": "{scale} bij rol {role} ({before}->{after})",
-        "gap_in_role": "het beeldvormingsverschil (eigen min gepercipieerde bereidheid) bij rol {role} ({before}->{after})",
-        "alpha_line": "De stippellijn bij {floor} markeert het gebruikelijke minimum voor alfa, geen nul-effect.",
-        "expectation": "Belangrijkste verwachting naar rol bij {wave}",
-        "level_change": "Hulpzoeken bij de start van de samenwerking (rate ratio van de niveauverandering, {case})",
-        "most_mentioned": "De vaakst genoemde code in {case} was {code}: deze",
-        "no_interviews": "{case}: geen gecodeerde interviews",
-        "agreement": "Overeenstemming tussen codeurs over alle codes in {case} (Cohens kappa, {units} document x code-eenheden)",
-        "no_double_coding": "{case}: geen dubbel gecodeerde interviews, dus geen overeenstemming tussen codeurs",
-        "emm": "{scale} (modelgebaseerd gemiddelde) in {case}",
-        "change_by_case": "Verandering in {scale} {before}->{after} per case (mixed model)",
-        "kruskal": "De verandering in {scale} {before}->{after} vergeleken tussen de cases (Kruskal-Wallis; paren: Dunn, Holm-gecorrigeerde p)",
-        "all_cases": "alle cases",
-        "its_equal": "Verschillen de cases in de niveauverandering van hulpzoeken (gezamenlijke Wald-toets)",
-        "theme_most": "De code waarvan de prevalentie het meest verschilt tussen de cases ({code}; Holm-gecorrigeerde p)",
-        "expectation_cases": "Belangrijkste verwachting naar rol bij {wave}, per case",
-        "fit": "Passing van de twee strengen over {n} construct x case-cellen",
-        "wave_shown": "Getoonde meting: {wave} ({name}).",
-        "map_default": "Integratiekaart: de standaardkaart van het pakket ({file}); overschrijvingen door de evaluator: {n}.",
-        "map_evaluator": "Integratiekaart: {file} van de evaluator uit de map met ruwe data; overschrijvingen door de evaluator: {n}.",
-    },
-}
-
-
-@dataclass(frozen=True)
-class Section:
-    """What one report section shows.
-
-    Attributes
-    ----------
-    table : DataFrame
-        The section's key result table (usually the standard result shape).
-    figure : `ponzoni_eval.report.plots.Figure`
-        Its figure, with a caption generated from the data.
-    sentence : str
-        One sentence that reads the key numbers (generated, never typed).
-    tables : mapping of str to DataFrame
-        Supporting tables (means, counts, residuals), by the name to save them under.
-    """
-
-    table: pd.DataFrame
-    figure: Any
-    sentence: str
-    tables: Mapping[str, pd.DataFrame] = field(default_factory=dict)
-
 
 @dataclass(frozen=True)
 class JointDisplayInputs:
@@ -261,6 +190,25 @@ class JointDisplayInputs:
 
     def __repr__(self) -> str:  # the names must never be printed in a notebook
         return f"JointDisplayInputs({len(self.results)} results, {len(self.prevalence)} prevalence rows, {len(self.cases)} cases)"
+
+
+@dataclass(frozen=True)
+class DisplaySection(Section):
+    """A `Section` whose tables are integration displays, with the settings each display was built with.
+
+    ``displays`` maps `MAIN_TABLE` and each `tables` key to its
+    `integrate.Display`; `joint_display_documents` renders the section's own
+    (published) tables with those settings (language, rule, ``min_cell``,
+    map, the meta-matrix's order and labels).
+    """
+
+    displays: Mapping[str, integrate.Display] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        missing = sorted({MAIN_TABLE, *self.tables} - set(self.displays))
+        if missing:
+            raise ValueError(f"a display section needs the display settings of every table; missing: {missing}")
 
 
 # --- shared inputs ---------------------------------------------------------------------
@@ -398,12 +346,6 @@ def rounded(frame: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
     return frame.assign(**{c: frame[c].round(digits) for c in floats})
 
 
-def _words(language: str) -> dict[str, str]:
-    if language not in _TEXT:
-        raise ValueError(f"language must be one of {sorted(_TEXT)}, got {language!r}")
-    return _TEXT[language]
-
-
 def _name(kind: str, key: Any, language: str) -> str:
     return label(kind, key, language)
 
@@ -423,15 +365,15 @@ def _capital(text: str) -> str:
 
 def _at_wave(figure: Any, wave: str, language: str) -> Any:
     """Say in a figure's caption which wave it shows (the figure function does not know)."""
-    figure.caption = f"{figure.caption.rstrip()} " + _words(language)["wave_shown"].format(wave=wave, name=_name("wave", wave, language))
+    figure.caption = f"{figure.caption.rstrip()} " + term("sections.wave_shown", language).format(wave=wave, name=_name("wave", wave, language))
     return figure
 
 
 def _floor_caption(figure: Any, language: str) -> Any:
     """A forest plot of alpha draws its reference line at the floor of acceptable reliability, not at 'no effect'."""
-    generic = LABELS[language]["caption"]["forest"].split(". ")[1].format(ref=f"{RELIABILITY_FLOOR:g}", log="") + "."
+    generic = term("captions.forest", language).split(". ")[1].format(ref=format_plain(RELIABILITY_FLOOR, language=language), log="") + "."
     floor = format_number(RELIABILITY_FLOOR, 2, language=language)
-    figure.caption = figure.caption.replace(generic, _words(language)["alpha_line"].format(floor=floor))
+    figure.caption = figure.caption.replace(generic, term("sections.alpha_line", language).format(floor=floor))
     return figure
 
 
@@ -477,10 +419,11 @@ def reliability_section(tables: Mapping[str, pd.DataFrame], case_id: str, *, lan
     alpha = results.loc[results["test"] == "cronbach_alpha"].assign(wave=lambda f: f["group"].str.removeprefix("wave="))
     figure = _floor_caption(forest(alpha, label_columns=("outcome", "wave"), ref_line=RELIABILITY_FLOOR, log_scale=False, language=language), language)
     sentence = describe_range(
-        alpha, by=["outcome", "wave"], label=_words(language)["alpha"], names=_names("scale", alpha["outcome"].unique(), language),
+        alpha, by=["outcome", "wave"], label=term("sections.alpha", language), names=_names("scale", alpha["outcome"].unique(), language),
         threshold=RELIABILITY_FLOOR, language=language,
     )
-    return Section(results, figure, sentence)
+    return Section(results, figure, sentence, specs={MAIN_TABLE: TableSpec("reliability", f"Cronbach's alpha and omega per scale and wave in case {case_id}.", "fitted")},
+                   figure_name="reliability")
 
 
 def trajectories_section(
@@ -499,10 +442,10 @@ def trajectories_section(
     means = wave_means(in_case)
     figure = trajectories(in_case, scale=scale, by="role", language=language)
     pooled = wave_means(in_case.loc[in_case["scale"] == scale], by=("case_id",)).set_index("wave")
-    words = _words(language)
-    label = words["mean"].format(scale=_name("scale", scale, language))
+    check_language(language)
+    label = term("sections.mean", language).format(scale=_name("scale", scale, language))
     if before in pooled.index and after in pooled.index:
-        note = words["means_note"].format(
+        note = term("sections.means_note", language).format(
             n_before=int(pooled.at[before, "n"]), before=before, n_after=int(pooled.at[after, "n"]), after=after
         )
         sentence = describe_change(
@@ -511,7 +454,8 @@ def trajectories_section(
         ) + "."
     else:
         sentence = describe_result({"outcome": scale, "note": f"no scores at {before} and {after}"}, label=label, language=language)
-    return Section(means, figure, sentence)
+    return Section(means, figure, sentence, specs={MAIN_TABLE: TableSpec("wave_means", f"Mean score per role, wave and scale in case {case_id}.")},
+                   figure_name=f"trajectories_{scale}")
 
 
 def _pair_means(scores: pd.DataFrame, *, before: str, after: str, by: Sequence[str] = ("case_id", "role")) -> pd.DataFrame:
@@ -548,19 +492,23 @@ def pre_post_section(
     means = _pair_means(in_case, before=before, after=after)
     paired = _with_role(results.loc[results["test"] == "paired_t"])
     figure = forest(paired, label_columns=("outcome", "role"), language=language)
-    words = _words(language)
+    check_language(language)
     parts = []
     focus = _with_role(results.loc[(results["test"] == "paired_t") & (results["outcome"] == scale)])
     for row in focus.to_dict(orient="records"):
         pair = means.loc[(means["role"] == row["role"]) & (means["scale"] == scale)]
         if pair.empty:
             continue
-        label = words["in_role"].format(
+        label = term("sections.in_role", language).format(
             scale=_name("scale", scale, language), role=_name("role", row["role"], language), before=before, after=after
         )
         parts.append(describe_change(_plain(row, language), before=pair["mean_before"].iloc[0], after=pair["mean_after"].iloc[0], label=label, language=language))
     sentence = _capital("; ".join(parts)) + "." if parts else describe_result({"outcome": scale, "note": "no complete pairs"}, language=language)
-    return Section(results, figure, sentence, {"pair_means": means})
+    specs = {
+        "pair_means": TableSpec("pair_means", f"Mean before and after over the complete pairs, per role and scale, in case {case_id}."),
+        MAIN_TABLE: TableSpec("pre_post", f"Change {before} to {after} per scale and role in case {case_id}: paired t and Wilcoxon tests."),
+    }
+    return Section(results, figure, sentence, {"pair_means": means}, specs, figure_name="pre_post")
 
 
 def perception_gap_section(
@@ -584,16 +532,20 @@ def perception_gap_section(
     results = _adjusted(stack_results(gap, change))
     gaps = _gap_means(in_case, before=before, after=after)
     figure = perception_gap_dumbbell(in_case.loc[in_case["scale"].isin([OWN, PERCEIVED])], own=OWN, perceived=PERCEIVED, language=language)
-    words = _words(language)
+    check_language(language)
     parts = []
     for row in _with_role(results.loc[(results["analysis"] == "perception_gap_change") & (results["test"] == "paired_t")]).to_dict(orient="records"):
         pair = gaps.loc[gaps["role"] == row["role"]]
         if pair.empty:
             continue
-        label = words["gap_in_role"].format(role=_name("role", row["role"], language), before=before, after=after)
+        label = term("sections.gap_in_role", language).format(role=_name("role", row["role"], language), before=before, after=after)
         parts.append(describe_change(_plain(row, language), before=pair["gap_before"].iloc[0], after=pair["gap_after"].iloc[0], label=label, language=language))
     sentence = _capital("; ".join(parts)) + "." if parts else describe_result({"outcome": "perception_gap", "note": "no complete pairs"}, language=language)
-    return Section(results, figure, sentence, {"gap_means": gaps})
+    specs = {
+        "gap_means": TableSpec("gap_means", f"Mean perception gap at {before} and {after} over the complete pairs, per role, in case {case_id}."),
+        MAIN_TABLE: TableSpec("perception_gap", f"Perception gap per role and wave, and its change {before} to {after}, in case {case_id}."),
+    }
+    return Section(results, figure, sentence, {"gap_means": gaps}, specs, figure_name="perception_gap")
 
 
 def _gap_means(scores: pd.DataFrame, *, before: str, after: str) -> pd.DataFrame:
@@ -652,7 +604,7 @@ def _expectation_results(answers: pd.DataFrame, scores: pd.DataFrame, *, wave: s
 
 
 def expectations_section(
-    answers: pd.DataFrame, scores: pd.DataFrame, case_id: str, *, wave: str = "t0", seed: int = 20170616, language: str = "en"
+    answers: pd.DataFrame, scores: pd.DataFrame, case_id: str, *, wave: str = "t0", seed: int = DEFAULT_SEED, language: str = "en"
 ) -> Section:
     """What each side primarily expects of the collaboration, per role, in one case.
 
@@ -685,15 +637,31 @@ def expectations_section(
     counts = _expectation_counts(in_case)
     residuals = stats.crosstab_residuals(in_case.astype({"role": "str", "expectation": "str"}), by=("case_id", "wave")) if not in_case.empty else pd.DataFrame()
     residuals = residuals.drop(columns=["observed", "expected", "pearson_residual"], errors="ignore")
-    figure = _at_wave(expectation_bars(counts.loc[counts["wave"] == wave].drop(columns="wave"), language=language), wave, language)
+
+    def draw(published: Mapping[str, pd.DataFrame], threshold: int) -> Any:
+        shown = published["expectation_counts"]
+        return _at_wave(expectation_bars(shown.loc[shown["wave"] == wave].drop(columns=["wave", "n_flag"]), language=language), wave, language)
+
+    figure = draw({"expectation_counts": EXPECTATION_COUNTS.apply(counts, threshold=MIN_CELL)}, MIN_CELL)
     row = results.loc[(results["analysis"] == "expectation_mismatch") & (results["group"].str.startswith(f"wave={wave}"))]
-    label = _words(language)["expectation"].format(wave=wave)
+    label = term("sections.expectation", language).format(wave=wave)
     sentence = (
         describe_result(_plain(row.iloc[0], language), label=label, language=language)
         if len(row)
         else describe_result({"outcome": "expectation", "note": "no answers"}, label=label, language=language)
     )
-    return Section(results, figure, sentence, {"expectation_counts": counts, "expectation_residuals": residuals})
+    specs = {
+        "expectation_residuals": TableSpec("expectation_residuals", f"Adjusted residuals of role x primary expectation per wave in case {case_id}."),
+        "expectation_counts": TableSpec(
+            "expectation_counts", f"Respondents per wave, role and primary expectation in case {case_id} (counts below {{min_cell}} suppressed).",
+            counts=EXPECTATION_COUNTS,
+        ),
+        MAIN_TABLE: TableSpec("expectations", f"Role x primary expectation per wave, and the expectation scales by role, in case {case_id}."),
+    }
+    return Section(
+        results, figure, sentence, {"expectation_counts": counts, "expectation_residuals": residuals}, specs,
+        figure_name="expectations", draw=draw,
+    )
 
 
 def _its_results(monthly: pd.DataFrame) -> pd.DataFrame:
@@ -726,18 +694,24 @@ def help_seeking_section(monthly: pd.DataFrame, case_id: str, *, language: str =
     results = _its_results(in_case)
     fitted = _its_trajectories(in_case)
     figure = help_seeking_its(fitted, language=language)
-    label = _words(language)["level_change"].format(case=_name("case", case_id, language))
+    label = term("sections.level_change", language).format(case=_name("case", case_id, language))
     level = results.loc[results["test"] == "its_level_change"]
     sentence = describe_result(
         _plain(level.iloc[0], language) if len(level) else {"outcome": stats.HELP_SEEKING_EVENT, "note": "no activity log"},
         label=label, language=language,
     )
-    return Section(results, figure, sentence, {"help_seeking_fit": fitted})
+    specs = {
+        "help_seeking_fit": TableSpec(
+            "help_seeking_fit", f"Monthly parenting questions to the youth team with the fitted and counterfactual series in case {case_id}.", "fitted"
+        ),
+        MAIN_TABLE: TableSpec("help_seeking", f"Interrupted time series of help-seeking in case {case_id}: rate ratios.", "fitted"),
+    }
+    return Section(results, figure, sentence, {"help_seeking_fit": fitted}, specs, figure_name="help_seeking")
 
 
 def _published_prevalence(prevalence: pd.DataFrame, min_cell: int = MIN_CELL) -> pd.DataFrame:
-    """The prevalence as it may leave the research team (as `save_table(..., publish=True, ...)` writes it)."""
-    return suppress_small_cells(prevalence, count_columns=["n_with_code"], derived={"percent": "n_with_code"}, threshold=min_cell)
+    """The prevalence as it may leave the research team (as `RunContext.save_section` writes it)."""
+    return qual.PREVALENCE_COUNTS.apply(prevalence, threshold=min_cell)
 
 
 def _heatmap_frame(published: pd.DataFrame) -> pd.DataFrame:
@@ -752,6 +726,20 @@ def _heatmap_frame(published: pd.DataFrame) -> pd.DataFrame:
             "suppressed": published["n_with_code_flag"] != "",
         }
     )
+
+
+def _theme_prevalence_specs(case_id: str) -> dict[str, TableSpec]:
+    return {
+        "theme_prevalence_case": TableSpec(
+            "theme_prevalence_case", f"Interviewed participants who mentioned each code in case {case_id} (counts below {{min_cell}} suppressed).",
+            counts=qual.PREVALENCE_COUNTS,
+        ),
+        MAIN_TABLE: TableSpec(
+            "theme_prevalence",
+            f"Interviewed participants who mentioned each code, per role and wave, in case {case_id} (counts below {{min_cell}} suppressed).",
+            counts=qual.PREVALENCE_COUNTS,
+        ),
+    }
 
 
 def theme_prevalence_section(
@@ -779,26 +767,42 @@ def theme_prevalence_section(
     if per_wave is None:
         empty = pd.DataFrame(columns=columns)
         figure = theme_heatmap(_empty(["case_id", "code"], ["n", "n_at_risk", "pct"]), language=language)
-        return Section(empty, figure, _words(language)["no_interviews"].format(case=label) + ".")
+        no_overall = pd.DataFrame(columns=["case_id", "code", "n_with_code", "n_at_risk", "percent"])
+        return Section(
+            empty, figure, term("sections.no_interviews", language).format(case=label) + ".", {"theme_prevalence_case": no_overall},
+            _theme_prevalence_specs(case_id), figure_name="theme_prevalence",
+        )
     by_wave = qual.prevalence(per_wave, participants, by=("case_id", "role", "wave"))
     by_wave = by_wave.loc[by_wave["case_id"].astype("str") == case_id]
     by_wave = _in_codebook_order(by_wave.assign(wave=by_wave["wave"].astype("str")), tables, ["case_id", "role", "wave"])
     overall = qual.prevalence(presence_for(tables), participants, by="case_id")
     overall = _in_codebook_order(overall.loc[overall["case_id"].astype("str") == case_id], tables, ["case_id"])
+
+    def draw(published: Mapping[str, pd.DataFrame], threshold: int) -> Any:
+        # threshold: the one the published table was suppressed with; the heatmap's caption says it.
+        return theme_heatmap(_heatmap_frame(published["theme_prevalence_case"]), min_cell=threshold, language=language)
+
     published = _published_prevalence(overall, min_cell)
-    figure = theme_heatmap(_heatmap_frame(published), min_cell=min_cell, language=language)
+    figure = draw({"theme_prevalence_case": published}, min_cell)
     shown = published.loc[published["n_with_code"].notna() & (published["n_at_risk"] > 0)]
     if len(shown):
         top = shown.sort_values(["percent", "code"], ascending=[False, True], kind="stable").iloc[0]
-        opening = _words(language)["most_mentioned"].format(case=label, code=top["code"])
+        opening = term("sections.most_mentioned", language).format(case=label, code=top["code"])
         sentence = describe_share(opening, top["n_with_code"], top["n_at_risk"], threshold=min_cell, language=language) + "."
     else:
-        sentence = _words(language)["no_interviews"].format(case=label) + "."
-    return Section(by_wave.loc[:, columns], figure, sentence, {"theme_prevalence_case": overall})
+        sentence = term("sections.no_interviews", language).format(case=label) + "."
+    return Section(
+        by_wave.loc[:, columns], figure, sentence, {"theme_prevalence_case": overall}, _theme_prevalence_specs(case_id),
+        figure_name="theme_prevalence", draw=draw,
+    )
+
+
+def _agreement_specs(case_id: str) -> dict[str, TableSpec]:
+    return {MAIN_TABLE: TableSpec("intercoder_agreement", f"Intercoder agreement per code on the double-coded interviews of case {case_id}.")}
 
 
 def agreement_section(
-    tables: Mapping[str, pd.DataFrame], case_id: str, *, seed: int = 20170616, n_boot: int = 1000, language: str = "en"
+    tables: Mapping[str, pd.DataFrame], case_id: str, *, seed: int = DEFAULT_SEED, n_boot: int = 1000, language: str = "en"
 ) -> Section:
     """Intercoder agreement on the double-coded interviews of one case (document x code presence).
 
@@ -818,16 +822,19 @@ def agreement_section(
         segments = segments.loc[segments["case_id"] == case_id]
     double_coded = segments is not None and bool((segments.groupby("document_id")["coder"].nunique() > 1).any())
     if not double_coded:
-        return Section(result_frame([]), agreement_by_code(empty_plot, language=language), _words(language)["no_double_coding"].format(case=label) + ".")
-    table = qual.agreement(segments, n_boot=n_boot, seed=seed)
-    results = qual.as_result_frame(table).assign(case_id=case_id)
+        return Section(
+            result_frame([]), agreement_by_code(empty_plot, language=language), term("sections.no_double_coding", language).format(case=label) + ".",
+            specs=_agreement_specs(case_id), figure_name="intercoder_agreement",
+        )
+    table = qual.agreement(segments, unit="document", n_boot=n_boot, seed=seed)
+    results = qual.as_result_frame(table, unit="document").assign(case_id=case_id)
     kappa = "cohen_kappa" if (table["statistic"] == "cohen_kappa").any() else "fleiss_kappa"
     figure = agreement_by_code(table.loc[table["code"] != qual.OVERALL], statistic=kappa, language=language)
     overall = results.loc[(results["outcome"] == qual.OVERALL) & (results["test"] == kappa)].iloc[0]
     sentence = describe_result(
-        _plain(overall, language), label=_words(language)["agreement"].format(case=label, units=int(overall["n"])), language=language
+        _plain(overall, language), label=term("sections.agreement", language).format(case=label, units=int(overall["n"])), language=language
     )
-    return Section(results, figure, sentence)
+    return Section(results, figure, sentence, specs=_agreement_specs(case_id), figure_name="intercoder_agreement")
 
 
 # --- the cross-case report ------------------------------------------------------------------
@@ -852,15 +859,17 @@ def cross_case_trajectories_section(
     means = pd.concat([stats.marginal_means(in_cases, outcome=s) for s in scales], ignore_index=True) if scales else pd.DataFrame()
     means = means.rename(columns={"outcome": "scale"})
     figure = trajectories(means.loc[means["scale"] == scale] if len(means) else means, scale=scale, by=None, language=language)
-    words = _words(language)
+    check_language(language)
     parts = []
     for case, rows in means.loc[means["scale"] == scale].groupby("case_id", sort=False) if len(means) else []:
         at = rows.set_index("wave")["estimate"]
         if before in at.index and after in at.index:
-            label = words["emm"].format(scale=_name("scale", scale, language), case=_name("case", case, language))
+            label = term("sections.emm", language).format(scale=_name("scale", scale, language), case=_name("case", case, language))
             parts.append(describe_change({"outcome": scale}, before=at[before], after=at[after], label=label, language=language))
     sentence = _capital("; ".join(parts)) + "." if parts else describe_result({"outcome": scale, "note": "no model"}, language=language)
-    return Section(means, figure, sentence)
+    return Section(means, figure, sentence,
+                   specs={MAIN_TABLE: TableSpec("marginal_means", "Model-based mean per case, wave and scale (estimated marginal means of the mixed model).", "fitted")},
+                   figure_name=f"trajectories_{scale}_by_case")
 
 
 def _mixed_model_results(scores: pd.DataFrame, *, before: str, after: str) -> pd.DataFrame:
@@ -887,9 +896,12 @@ def mixed_model_section(
     change = results.loc[(results["test"] == "contrast") & (results["effect_name"] == "change")]
     figure = forest(change, label_columns=("outcome", "case_id"), language=language)
     rows = change.loc[change["outcome"] == scale]
-    label = _capital(_words(language)["change_by_case"].format(scale=_name("scale", scale, language), before=before, after=after))
+    label = _capital(term("sections.change_by_case", language).format(scale=_name("scale", scale, language), before=before, after=after))
     sentence = describe_by(_plain_rows(rows, language), by="case_id", label=label, names=_names("case", rows["case_id"], language), language=language)
-    return Section(results, figure, sentence)
+    spec = TableSpec(
+        "mixed_model", f"Mixed model per scale: fixed effects, variance components, change {before} to {after} per case and its differences between cases.", "fitted"
+    )
+    return Section(results, figure, sentence, specs={MAIN_TABLE: spec}, figure_name="mixed_model_change")
 
 
 def kruskal_dunn_section(
@@ -899,7 +911,7 @@ def kruskal_dunn_section(
     scale: str = "trust",
     before: str = "t0",
     after: str = "t2",
-    seed: int = 20170616,
+    seed: int = DEFAULT_SEED,
     language: str = "en",
 ) -> Section:
     """Do the cases differ in how much each scale changed? Kruskal-Wallis, then Dunn's tests (Holm).
@@ -926,12 +938,18 @@ def kruskal_dunn_section(
     rows = results.loc[results["outcome"] == scale]
     rows = rows.assign(
         p_value=rows["p_adjusted"].fillna(rows["p_value"]),
-        compared=np.where(rows["test"] == "kruskal_wallis", _words(language)["all_cases"], rows["group"]),
+        compared=np.where(rows["test"] == "kruskal_wallis", term("sections.all_cases", language), rows["group"]),
     )
-    label = _words(language)["kruskal"].format(scale=_name("scale", scale, language), before=before, after=after)
+    label = term("sections.kruskal", language).format(scale=_name("scale", scale, language), before=before, after=after)
     names = {f"{a} - {b}": f"{_name('case', a, language)} - {_name('case', b, language)}" for a in case_ids for b in case_ids}
     sentence = describe_by(_plain_rows(rows, language), by="compared", label=label, names=names, language=language)
-    return Section(results, figure, sentence, {"change_by_case": means})
+    specs = {
+        "change_by_case": TableSpec("change_by_case", f"Change score {before} to {after} per case and scale: n, mean and median."),
+        MAIN_TABLE: TableSpec(
+            "kruskal_dunn", f"Kruskal-Wallis test of the change {before} to {after} between the cases, and Dunn's pairwise tests (Holm), per scale."
+        ),
+    }
+    return Section(results, figure, sentence, {"change_by_case": means}, specs, figure_name="dunn_pairs")
 
 
 def help_seeking_cross_section(monthly: pd.DataFrame, cases: Sequence[str] | None = None, *, language: str = "en") -> Section:
@@ -964,16 +982,26 @@ def help_seeking_cross_section(monthly: pd.DataFrame, cases: Sequence[str] | Non
     shown = level.assign(effect_name="rate_ratio")
     figure = forest(shown, label_columns=("case_id", "group"), language=language)
     equal = results.loc[results["test"] == "wald_level_change_difference"]
-    label = _words(language)["its_equal"]
+    label = term("sections.its_equal", language)
     sentence = describe_result(
         _plain(equal.iloc[0], language) if len(equal) else {"outcome": stats.HELP_SEEKING_EVENT, "note": "fewer than two cases with a series"},
         label=label, language=language,
     )
-    return Section(results, figure, sentence)
+    spec = TableSpec("help_seeking_by_case", "Help-seeking per case (rate ratios) and the pooled test of case differences.", "fitted")
+    return Section(results, figure, sentence, specs={MAIN_TABLE: spec}, figure_name="help_seeking_rate_ratios")
+
+
+_THEME_HEATMAP_SPECS = {
+    "theme_prevalence": TableSpec(
+        "theme_prevalence_by_case", "Interviewed participants who mentioned each code, per case (counts below {min_cell} suppressed).",
+        counts=qual.PREVALENCE_COUNTS,
+    ),
+    MAIN_TABLE: TableSpec("theme_differences", "Does mentioning each code differ between the cases? Tests per code, Holm-adjusted."),
+}
 
 
 def theme_heatmap_section(
-    tables: Mapping[str, pd.DataFrame], cases: Sequence[str] | None = None, *, seed: int = 20170616, language: str = "en", min_cell: int = MIN_CELL
+    tables: Mapping[str, pd.DataFrame], cases: Sequence[str] | None = None, *, seed: int = DEFAULT_SEED, language: str = "en", min_cell: int = MIN_CELL
 ) -> Section:
     """Which codes participants in each case mentioned, and whether that differs between the cases.
 
@@ -992,27 +1020,34 @@ def theme_heatmap_section(
     presence = presence_for(tables)
     if presence is None:
         empty = _empty(["case_id", "code"], ["n", "n_at_risk", "pct"])
-        return Section(result_frame([]), theme_heatmap(empty, language=language), _words(language)["no_interviews"].format(case=", ".join(case_ids)) + ".")
+        no_prevalence = pd.DataFrame(columns=["case_id", "code", "n_with_code", "n_at_risk", "percent"])
+        return Section(
+            result_frame([]), theme_heatmap(empty, language=language), term("sections.no_interviews", language).format(case=", ".join(case_ids)) + ".",
+            {"theme_prevalence": no_prevalence}, _THEME_HEATMAP_SPECS, figure_name="theme_heatmap",
+        )
     in_cases = participants.loc[participants["case_id"].astype("str").isin(case_ids)]
     presence = presence.loc[presence["participant_id"].astype("str").isin(in_cases["participant_id"].astype("str"))]
     prevalence = qual.prevalence(presence, in_cases, by="case_id")
     prevalence = _in_codebook_order(prevalence.loc[prevalence["case_id"].astype("str").isin(case_ids)], tables, ["case_id"])
     codes = list(dict.fromkeys(prevalence["code"].astype("str")))
     results = _adjusted(stack_results(*[qual.theme_crosstab(presence, in_cases, code=code, seed=seed) for code in codes]))
-    published = _published_prevalence(prevalence, min_cell)
-    figure = theme_heatmap(_heatmap_frame(published), min_cell=min_cell, language=language)
+
+    def draw(published: Mapping[str, pd.DataFrame], threshold: int) -> Any:
+        return theme_heatmap(_heatmap_frame(published["theme_prevalence"]), min_cell=threshold, language=language)
+
+    figure = draw({"theme_prevalence": _published_prevalence(prevalence, min_cell)}, min_cell)
     tested = results.loc[results["p_adjusted"].notna()].sort_values(["p_adjusted", "outcome"], kind="stable")
     if len(tested):
         top = tested.iloc[0]
-        label = _words(language)["theme_most"].format(code=top["outcome"])
+        label = term("sections.theme_most", language).format(code=top["outcome"])
         sentence = describe_result(_plain(top, language), label=label, language=language, p_column="p_adjusted")
     else:
         sentence = describe_result({"outcome": "theme", "note": "no code could be tested"}, language=language)
-    return Section(results, figure, sentence, {"theme_prevalence": prevalence})
+    return Section(results, figure, sentence, {"theme_prevalence": prevalence}, _THEME_HEATMAP_SPECS, figure_name="theme_heatmap", draw=draw)
 
 
 def expectations_cross_section(
-    answers: pd.DataFrame, scores: pd.DataFrame, cases: Sequence[str] | None = None, *, wave: str = "t0", seed: int = 20170616, language: str = "en"
+    answers: pd.DataFrame, scores: pd.DataFrame, cases: Sequence[str] | None = None, *, wave: str = "t0", seed: int = DEFAULT_SEED, language: str = "en"
 ) -> Section:
     """The role x primary expectation crosstab of every case side by side.
 
@@ -1029,12 +1064,24 @@ def expectations_cross_section(
     in_cases = _in_cases(answers, case_ids)
     results = _adjusted(_expectation_results(in_cases, _in_cases(scores, case_ids), wave=wave, seed=seed))
     counts = _expectation_counts(in_cases)
-    figure = _at_wave(expectation_bars(counts.loc[counts["wave"] == wave].drop(columns="wave"), language=language), wave, language)
+
+    def draw(published: Mapping[str, pd.DataFrame], threshold: int) -> Any:
+        shown = published["expectation_counts"]
+        return _at_wave(expectation_bars(shown.loc[shown["wave"] == wave].drop(columns=["wave", "n_flag"]), language=language), wave, language)
+
+    figure = draw({"expectation_counts": EXPECTATION_COUNTS.apply(counts, threshold=MIN_CELL)}, MIN_CELL)
     rows = results.loc[(results["analysis"] == "expectation_mismatch") & results["group"].str.startswith(f"wave={wave}")]
     sentence = describe_by(
-        _plain_rows(rows, language), by="case_id", label=_words(language)["expectation_cases"].format(wave=wave), names=_names("case", rows["case_id"], language), language=language
+        _plain_rows(rows, language), by="case_id", label=term("sections.expectation_cases", language).format(wave=wave), names=_names("case", rows["case_id"], language), language=language
     )
-    return Section(results, figure, sentence, {"expectation_counts": counts})
+    specs = {
+        "expectation_counts": TableSpec(
+            "expectation_counts_by_case", "Respondents per case, wave, role and primary expectation (counts below {min_cell} suppressed).",
+            counts=EXPECTATION_COUNTS,
+        ),
+        MAIN_TABLE: TableSpec("expectations_by_case", "Role x primary expectation per case and wave, and the expectation scales by role."),
+    }
+    return Section(results, figure, sentence, {"expectation_counts": counts}, specs, figure_name="expectations_by_case", draw=draw)
 
 
 # --- the joint display ----------------------------------------------------------------------
@@ -1084,8 +1131,8 @@ def integration_summary(integration_map: Any, overrides: pd.DataFrame | None, *,
     'Integration map: the package default (integration_map.toml); evaluator overrides: 0.'
     """
     source = Path(integration_map.source)
-    key = "map_default" if source.resolve() == default_map_path().resolve() else "map_evaluator"
-    return _words(language)[key].format(file=source.name, n=0 if overrides is None else len(overrides))
+    key = "sections.map_default" if source.resolve() == default_map_path().resolve() else "sections.map_evaluator"
+    return term(key, language, file=source.name, n=0 if overrides is None else len(overrides))
 
 
 def joint_display_inputs(
@@ -1097,7 +1144,7 @@ def joint_display_inputs(
     before: str = "t0",
     after: str = "t2",
     interview_wave: str | None = "t2",
-    seed: int = 20170616,
+    seed: int = DEFAULT_SEED,
     min_cell: int = MIN_CELL,
 ) -> JointDisplayInputs:
     """Every result the integration map can use, the theme prevalence, the quotes' source and the names to redact.
@@ -1204,25 +1251,46 @@ def joint_display_section(
 
     Returns
     -------
-    Section
-        ``table``: `integrate.joint_display`; ``tables["meta_matrix"]``,
+    DisplaySection
+        ``table``: the table of `integrate.joint_display`; ``tables["meta_matrix"]``,
         ``tables["statistics_by_themes"]``; no figure (the displays are the
         figure; see `joint_display_documents`); ``sentence``: how often each
-        fit label occurs.
+        fit label occurs; ``displays``: the three `integrate.Display`
+        (the tables with their settings).
     """
-    common = dict(
-        integration_map=integration_map, redact_names=inputs.names, redact=redact, language=language, alpha=alpha,
-        quant_basis=quant_basis, cases=inputs.cases, min_cell=inputs.min_cell,
+    data = integrate.DisplayInputs(inputs.results, inputs.prevalence, inputs.segments, inputs.participants)
+    options = integrate.DisplayOptions(
+        integration_map=integration_map, overrides=overrides, redact_names=inputs.names, redact=redact, language=language,
+        alpha=alpha, quant_basis=quant_basis, cases=inputs.cases, min_cell=inputs.min_cell,
     )
-    display = integrate.joint_display(inputs.results, inputs.prevalence, inputs.segments, inputs.participants, overrides=overrides, **common)
+    joint = integrate.joint_display(data, options)
+    display = joint.table
     constructs = list(dict.fromkeys(display["construct"]))
-    matrix = integrate.meta_matrix(display, order_by=order_by if order_by in constructs else constructs[0])
-    by_themes = integrate.statistics_by_themes(inputs.results, inputs.prevalence, inputs.segments, inputs.participants, **common)
-    fit_names = integrate.FIT_TEXT[language]  # the fit labels as the display names them in this language
+    matrix = integrate.meta_matrix(joint, order_by=order_by if order_by in constructs else constructs[0])
+    by_themes = integrate.statistics_by_themes(data, options)
+    fit_names = dict(terms("fit.label", language))  # the fit labels as the display names them in this language
     sentence = describe_tally(
-        display["fit_label"], label=_words(language)["fit"].format(n=len(display)), names=fit_names, order=integrate.FIT_LABELS, language=language
+        display["fit_label"], label=term("sections.fit", language).format(n=len(display)), names=fit_names, order=integrate.FIT_LABELS, language=language
     )
-    return Section(display, None, sentence, {"meta_matrix": matrix, "statistics_by_themes": by_themes})
+    specs = {
+        "statistics_by_themes": TableSpec(
+            "statistics_by_themes",
+            "Statistics by themes: per construct and case, the statistic beside each linked code's prevalence and best quote (redacted).",
+            "fitted",
+        ),
+        "meta_matrix": TableSpec(
+            "meta_matrix", "Case-ordered meta-matrix: cases ordered by the trust estimate, both strands and the fit per construct.", "fitted"
+        ),
+        MAIN_TABLE: TableSpec(
+            "joint_display",
+            "Joint display: per construct and case the quantitative result, the themes, quotes (redacted), the fit and the meta-inference.",
+            "fitted",
+        ),
+    }
+    displays = {MAIN_TABLE: joint, "statistics_by_themes": by_themes, "meta_matrix": matrix}
+    return DisplaySection(
+        display, None, sentence, {"statistics_by_themes": by_themes.table, "meta_matrix": matrix.table}, specs, displays=displays
+    )
 
 
 def fit_changes(by_ci: pd.DataFrame, by_estimate: pd.DataFrame) -> pd.DataFrame:
@@ -1244,12 +1312,17 @@ def fit_changes(by_ci: pd.DataFrame, by_estimate: pd.DataFrame) -> pd.DataFrame:
     return changed.loc[:, columns].reset_index(drop=True)
 
 
-def joint_display_documents(section: Section, *, language: str = "en") -> dict[str, dict[str, str | bytes]]:
+def joint_display_documents(section: DisplaySection, *, language: str = "en") -> dict[str, dict[str, str | bytes]]:
     """The three displays rendered for readers: ``{name: {"html": str, "md": str, "xlsx": bytes}}``.
 
-    Hand each to `save_document` (``run.save_document(content, name, format=..., caption=...)``).
+    Each document shows the section's own table (as `RunContext.save_section`
+    published it) with the settings of its display. Hand each to
+    `save_document` (``run.save_document(content, name, format=..., caption=...)``).
     """
-    displays = {"joint_display": section.table, "meta_matrix": section.tables["meta_matrix"], "statistics_by_themes": section.tables["statistics_by_themes"]}
+    if not isinstance(section, DisplaySection):
+        raise TypeError(f"joint_display_documents needs the DisplaySection of joint_display_section, got {type(section).__name__}")
+    keys = {"joint_display": MAIN_TABLE, "meta_matrix": "meta_matrix", "statistics_by_themes": "statistics_by_themes"}
+    displays = {name: replace(section.displays[key], table=section.frame(key)) for name, key in keys.items()}
     documents: dict[str, dict[str, str | bytes]] = {}
     with tempfile.TemporaryDirectory(prefix="ponzoni-xlsx-") as folder:
         for name, display in displays.items():

@@ -26,6 +26,7 @@ from ponzoni_eval.stats.power import (
     min_detectable_effect,
 )
 from ponzoni_eval.stats.multitest import (
+    ADJUST_METHODS,
     adjust_pvalues,
 )
 from ponzoni_eval.stats.paired import (
@@ -76,6 +77,7 @@ __all__ = [
     "change_scores",
     "monthly_activity",
     "min_detectable_effect",
+    "ADJUST_METHODS",
     "adjust_pvalues",
     "pre_post",
     "perception_gap",

@@ -11,7 +11,6 @@ from scipy import stats as sps
 
 from ponzoni_eval._core.errors import DataError, require_columns
 from ponzoni_eval._core.results import RESULT_COLUMNS, result_frame
-from ponzoni_eval.privacy.suppress import mark_counts
 from ponzoni_eval.stats.common import as_tuple, group_labels, join_notes, split_groups
 from ponzoni_eval.stats.constants import CI_LEVEL, DEFAULT_SEED, MONTE_CARLO_RESAMPLES
 from ponzoni_eval.stats.power import min_detectable_cached, noncentral_chi2_limits
@@ -40,8 +39,9 @@ def contingency_table(data: pd.DataFrame, *, row: str, col: str) -> pd.DataFrame
     Returns
     -------
     DataFrame
-        Counts, index named `row`, columns named `col` (levels sorted),
-        marked as counts of people (`ponzoni_eval.privacy.mark_counts`).
+        Counts, index named `row`, columns named `col` (levels sorted).
+        Every cell counts people: a report that publishes the table declares
+        ``privacy.CountRules(list(table.columns), margins="both")`` for it.
 
     Examples
     --------
@@ -57,9 +57,7 @@ def contingency_table(data: pd.DataFrame, *, row: str, col: str) -> pd.DataFrame
     require_columns(data, (row, col), "data")
     kept = data.loc[:, [row, col]].dropna()
     table = pd.crosstab(kept[row].astype(str), kept[col].astype(str)).rename_axis(index=row, columns=col)
-    # Counts of people: published (report.save_table) with small cells suppressed, and the cells
-    # that would reveal them through the row and column totals.
-    return mark_counts(table, list(table.columns), margins="both")
+    return table
 
 
 def _cramers_v(x2: float, total: float, shape: tuple[int, int], level: float = CI_LEVEL) -> tuple[float, float, float]:

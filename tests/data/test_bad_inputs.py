@@ -477,6 +477,17 @@ def test_accepted_values_are_read_as_promised(tmp_path):
     assert data["participants"]["role"].tolist() == [row[2] for row in MINIMAL["participants"][1:]]
 
 
+
+def test_the_manifest_records_the_value_labels_of_an_spss_file(tmp_path):
+    from ponzoni_eval.data.preparation import prepare
+
+    folder = raw(tmp_path)
+    participants_as_spss(folder, ROLE_CODES)
+    manifest = prepare(folder, tmp_path / "processed")
+    assert manifest["raw_files"]["participants.sav"]["value_labels"] == {"role": {"1": "professional", "2": "migrant_org", "3": "parent"}}
+    assert "value_labels" not in manifest["raw_files"]["cases.csv"]
+
+
 # --- the commands' own bad inputs: one "Error:" line --------------------------------------------
 
 

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hypothesis_profiles import examples
 from ponzoni_eval import __version__
 from ponzoni_eval.data import schema
 from ponzoni_eval._core.errors import DataError, ValidationFailed
@@ -219,7 +220,7 @@ def test_redaction_terms_split_and_strip():
     assert redaction_terms(participants)[["participant_id", "term"]].values.tolist() == [["A1", "Ayşe"], ["A1", "Ayse"]]
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.sampled_from(schema.WAVES), min_size=1, max_size=30), st.lists(st.sampled_from(["P1", "P2", "P3"]), min_size=1, max_size=30))
 def test_processed_tables_keep_rows_and_ids(waves, people):
     size = min(len(waves), len(people))

@@ -189,7 +189,11 @@ def test_spss_value_labels_are_kept(tmp_path):
     path = tmp_path / "survey_responses.sav"
     pyreadstat.write_sav(frame_in, str(path), variable_value_labels={"value": {1.0: "strengthen", 2.0: "bridge", 3.0: "both"}})
     frame = read_table(path)
-    assert frame.attrs["value_labels"] == {"value": {"1": "strengthen", "2": "bridge", "3": "both"}}
+    assert frame.attrs == {}  # the labels travel beside the frame, never on it
+    labels = {"value": {"1": "strengthen", "2": "bridge", "3": "both"}}
+    assert read_table_collecting(path).value_labels == labels
+    raw = read_raw_dir(tmp_path)
+    assert raw.value_labels == {"survey_responses": labels}
     assert frame.loc[2, "value"] == 1.0 and pd.isna(frame.loc[3, "value"])
     assert frame.loc[3, "response_date"] == pd.Timestamp("2015-08-01")
     assert frame.index.tolist() == [2, 3]

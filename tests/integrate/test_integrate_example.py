@@ -30,6 +30,7 @@ the display records which basis was used.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pandas as pd
 import pytest
@@ -64,20 +65,23 @@ def inputs(tables):
     by_wave = quantitize.prevalence(presence, tables["participants"], by=("case_id", "wave"))
     at_t2 = by_wave[by_wave["wave"] == "t2"].drop(columns="wave")
     names = tables["redaction_terms"]["term"].astype(str).tolist()
-    return dict(results=results, prevalence=at_t2, segments=tables["coded_segments"], participants=tables["participants"], redact_names=names)
+    return integrate.DisplayInputs(results, at_t2, tables["coded_segments"], tables["participants"]), names
 
 
 @pytest.fixture(scope="module")
 def display(inputs):
-    return integrate.joint_display(**inputs, redact=privacy.redact)
+    data, names = inputs
+    return integrate.joint_display(data, integrate.DisplayOptions(redact_names=names, redact=privacy.redact))
 
 
 @pytest.fixture(scope="module")
 def descriptive(inputs):
-    return integrate.joint_display(**inputs, quant_basis="estimate")  # privacy.redact is the default
+    data, names = inputs
+    return integrate.joint_display(data, integrate.DisplayOptions(redact_names=names, quant_basis="estimate"))  # privacy.redact is the default
 
 
-def cell(display: pd.DataFrame, construct: str, case: str) -> pd.Series:
+def cell(shown: integrate.Display, construct: str, case: str) -> pd.Series:
+    display = shown.table
     rows = display[(display["construct"] == construct) & (display["case_id"] == case)]
     assert len(rows) == 1
     return rows.iloc[0]
@@ -130,25 +134,27 @@ def names_in(text: str, names: list[str]) -> list[str]:
     return [name for name in names if re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text, flags=re.IGNORECASE)]
 
 
-def rendered(display: pd.DataFrame) -> str:
+def rendered(display: integrate.Display) -> str:
     """Everything a reader could see: every text cell, and the Markdown and HTML exports."""
-    cells = [str(value) for value in display.to_numpy().ravel()]
+    cells = [str(value) for value in display.table.to_numpy().ravel()]
     return "\n".join([*cells, integrate.to_markdown(display), integrate.to_html(display)])
 
 
 def test_no_fictitious_participant_name_appears_in_the_joint_display(inputs, display, descriptive, fictitious_names):
     for shown in (display, descriptive):
         assert names_in(rendered(shown), fictitious_names) == []
-    assert "[NAAM]" in "".join(display["quotes"])  # quotes that named someone are shown, redacted
+    assert "[NAAM]" in "".join(display.table["quotes"])  # quotes that named someone are shown, redacted
     # The check can fail: from the segments as imported (prepare redacts the processed ones too) and
     # without redaction, the same display names people.
     raw_segments = read_raw_dir(EXAMPLE).tables["coded_segments"]
     no_redaction = lambda texts, names: pd.Series(list(texts), dtype="str")  # noqa: E731
-    unredacted = integrate.joint_display(**{**inputs, "segments": raw_segments}, redact=no_redaction)
-    assert names_in("\n".join(unredacted["quotes"]), fictitious_names)
+    data, names = inputs
+    unredacted = integrate.joint_display(replace(data, segments=raw_segments), integrate.DisplayOptions(redact_names=names, redact=no_redaction))
+    assert names_in("\n".join(unredacted.table["quotes"]), fictitious_names)
 
 
 def test_no_fictitious_participant_name_appears_in_statistics_by_themes(inputs, fictitious_names):
-    table = integrate.statistics_by_themes(**inputs)
+    data, names = inputs
+    table = integrate.statistics_by_themes(data, integrate.DisplayOptions(redact_names=names))
     assert names_in(rendered(table), fictitious_names) == []
-    assert table["quote"].str.contains("[NAAM]", regex=False).any()
+    assert table.table["quote"].str.contains("[NAAM]", regex=False).any()

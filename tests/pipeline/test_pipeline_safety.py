@@ -194,7 +194,8 @@ def test_without_redaction_the_processed_texts_would_name_people(tmp_path, monke
     """A variant with the redactor switched off: the scan finds names in what prepare writes."""
     from ponzoni_eval.data import preparation as prepare_module
 
-    monkeypatch.setattr(prepare_module, "redact_documents", lambda documents, segments, names, **_: (documents, segments))
+    unredacted = lambda documents, segments, names, **_: (documents, segments, {"documents": 0, "coded_segments": 0})  # noqa: E731
+    monkeypatch.setattr(prepare_module, "redact_documents", unredacted)
     prepare_module.prepare(EXAMPLE, tmp_path / "processed")
     files = [p for p in (tmp_path / "processed").iterdir() if p.name != "redaction_terms.parquet"]
     hits = find_names(files, fictitious_names)

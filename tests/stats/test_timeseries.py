@@ -256,14 +256,6 @@ def test_count_regression_formula_errors_and_alpha_row():
     assert alpha["test"] == "dispersion" and alpha["effect_size"] > 0
 
 
-def test_docstring_examples_run():
-    import doctest
-
-    import ponzoni_eval.stats.timeseries as module
-
-    assert doctest.testmod(module).failed == 0
-
-
 def test_newton_confirms_a_maximum_that_bfgs_did_not_call_converged():
     """On some BLAS kernels (Haswell) BFGS ends the example's NB2 fit with 'precision loss' at the optimum;
     the Newton polish, not BFGS's flag, decides convergence, so the model is the same on every CPU."""

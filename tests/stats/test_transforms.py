@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import doctest
-
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hypothesis_profiles import examples
 from ponzoni_eval.stats import transforms
 from ponzoni_eval._core.errors import DataError
 from ponzoni_eval._core.vocabulary import WAVES
@@ -334,11 +333,6 @@ def test_monthly_activity_rejects_negative_count(activity_log, cases):
     assert info.value.row == 5
 
 
-def test_doctest_examples_run():
-    result = doctest.testmod(transforms, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert result.attempted >= 4 and result.failed == 0
-
-
 # --- properties (hypothesis) -------------------------------------------------------------
 
 ROLE_CHOICES = ("professional", "migrant_org", "parent")
@@ -391,7 +385,7 @@ def survey(draw):
     return instrument, participants, responses.reset_index(drop=True), plan
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=survey(), min_answered=st.sampled_from([0.5, 2 / 3, 1.0]), seed=st.integers(0, 2**16))
 def test_scoring_properties(data, min_answered, seed):
     instrument, participants, responses, plan = data
@@ -420,7 +414,7 @@ def test_scoring_properties(data, min_answered, seed):
     pd.testing.assert_frame_equal(score_scales(shuffled, instrument, participants, min_answered=min_answered), scores)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=survey())
 def test_change_properties(data):
     instrument, participants, responses, _ = data
@@ -434,7 +428,7 @@ def test_change_properties(data):
     np.testing.assert_allclose(forward.value.to_numpy(), -backward.value.to_numpy(), equal_nan=True)
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(30), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=survey())
 def test_item_response_properties(data):
     instrument, participants, responses, plan = data
@@ -474,7 +468,7 @@ def activity(draw):
     return log, cases
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(data=activity())
 def test_monthly_properties(data):
     log, cases = data

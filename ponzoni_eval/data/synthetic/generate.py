@@ -42,6 +42,7 @@ import pandas as pd
 
 from ponzoni_eval._core.errors import DataError
 from ponzoni_eval._core.files import atomic_write_text, write_csv
+from ponzoni_eval.config import DATASET_METADATA_FILE, DEFAULT_SEED
 from ponzoni_eval.data import schema
 from ponzoni_eval.data.read import QDA_TABLES, read_dataset_metadata
 from ponzoni_eval.data.synthetic import text
@@ -49,7 +50,6 @@ from ponzoni_eval.qual.write import write_qdpx
 
 __all__ = ["DEFAULT_SEED", "EFFECTS", "INTERVIEWS_FILE", "effects", "generate", "write_example"]
 
-DEFAULT_SEED = 20170616
 """16 June 2017, the day of Trees Pels' farewell symposium where the study was presented."""
 
 INTERVIEWS_FILE = "interviews.qdpx"
@@ -1000,6 +1000,6 @@ def write_example(out_dir: Path | str, n_sites: int = 3, seed: int = DEFAULT_SEE
             write_qdpx(tables["coded_segments"], tables["codebook"], tables["documents"], out_dir / INTERVIEWS_FILE, project_name=INTERVIEWS_PROJECT)
         )
     written.append(atomic_write_text(out_dir / "effects.json", json.dumps(built_in, indent=2, ensure_ascii=False) + "\n"))
-    written.append(atomic_write_text(out_dir / "dataset.toml", _dataset_toml(n_sites, seed, interviews)))
+    written.append(atomic_write_text(out_dir / DATASET_METADATA_FILE, _dataset_toml(n_sites, seed, interviews)))
     written.append(atomic_write_text(out_dir / "README.md", _readme(built_in, tables, interviews)))
     return written

@@ -1,0 +1,178 @@
+"""Every word a reader sees, one table per language (`ponzoni_eval/resources/words/<language>.toml`).
+
+The words of sentences, figures, captions, the joint display and the synthetic-data banner live in
+one resource file per language, with the same keys in every language (a test keeps it so). Code
+asks for one entry by its dotted key, ``term("sentences.rose", language, label=..., ...)``, or for a
+whole group of value labels, ``terms("values.wave", language)``; it never compares ``language``
+with a language code itself.
+
+Groups of the files (see ``en.toml``): ``numbers`` (decimal mark, how CIs and p-values are
+written), ``sentences`` (`report.describe`), ``sections`` (`report.sections`), ``banner``
+(`report.outputs`), ``figures`` and ``captions`` (`report.plots`), ``values`` (display names of
+data values: waves, roles, cases, scales, ...), ``fit`` (`integrate.fit`), ``display`` and
+``export`` (`integrate.display`, `integrate.export`).
+
+A student's own section adds its words with `add_words` (both languages at once, new keys only)
+and reads them with `term` like the package does.
+
+Examples
+--------
+>>> term("sentences.rose", "nl", label="Vertrouwen", before="2,8", after="3,7")
+'Vertrouwen steeg van 2,8 naar 3,7'
+>>> terms("values.wave", "en")["t0"]
+'before'
+"""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from collections.abc import Mapping
+from functools import cache
+from importlib import resources
+from types import MappingProxyType
+from typing import Any
+
+__all__ = ["LANGUAGES", "words", "term", "terms", "add_words", "all_keys", "check_language"]
+
+_FOLDER = "resources/words"
+
+
+def _files() -> dict[str, Any]:
+    folder = resources.files("ponzoni_eval").joinpath(_FOLDER)
+    return {entry.name.removesuffix(".toml"): entry for entry in folder.iterdir() if entry.name.endswith(".toml")}
+
+
+# English first, then the others alphabetically: `--language` lists them in this order.
+LANGUAGES: tuple[str, ...] = tuple(sorted(_files(), key=lambda language: (language != "en", language)))
+"""The report languages: one words file each under ``resources/words/``."""
+
+_ADDED: dict[str, dict[str, Any]] = {language: {} for language in LANGUAGES}
+
+
+def check_language(language: str) -> str:
+    """`language` if there is a words file for it, else a ValueError naming the languages there are."""
+    if language not in LANGUAGES:
+        raise ValueError(f"language must be one of {list(LANGUAGES)}, got {language!r}")
+    return language
+
+
+@cache
+def _package_words(language: str) -> dict[str, Any]:
+    return tomllib.loads(_files()[language].read_text(encoding="utf-8"))
+
+
+def _leaves(table: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    """``{"sentences.rose": "...", ...}``: every entry of a (nested) table by its dotted key."""
+    found: dict[str, str] = {}
+    for key, value in table.items():
+        if isinstance(value, Mapping):
+            found.update(_leaves(value, f"{prefix}{key}."))
+        else:
+            found[prefix + key] = value
+    return found
+
+
+def _merged(language: str) -> dict[str, Any]:
+    merged = copy.deepcopy(_package_words(language))
+    for group, table in _ADDED[language].items():
+        merged[group] = copy.deepcopy(table)
+    return merged
+
+
+_VIEWS: dict[str, Mapping[str, Any]] = {}
+
+
+def _frozen(table: Mapping[str, Any]) -> Mapping[str, Any]:
+    return MappingProxyType({key: _frozen(value) if isinstance(value, Mapping) else value for key, value in table.items()})
+
+
+def words(language: str) -> Mapping[str, Any]:
+    """The whole (read-only) words table of a language: the package's file plus words added with `add_words`."""
+    check_language(language)
+    if language not in _VIEWS:
+        _VIEWS[language] = _frozen(_merged(language))
+    return _VIEWS[language]
+
+
+def _lookup(key: str, language: str) -> Any:
+    node: Any = words(language)
+    for part in key.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            raise KeyError(f"no word {key!r} in the {language!r} words table (resources/words/{language}.toml or add_words)")
+        node = node[part]
+    return node
+
+
+def term(key: str, language: str, **fields: Any) -> str:
+    """One entry by its dotted key, with ``{fields}`` filled in when any are given.
+
+    Examples
+    --------
+    >>> term("fit.label.silence", "nl")
+    'stilte'
+    >>> term("captions.empty", "en", title="Trust")
+    'Trust: no data to show.'
+    """
+    value = _lookup(key, language)
+    if isinstance(value, Mapping):
+        raise KeyError(f"{key!r} is a group of words; use terms({key!r}, language)")
+    return value.format(**fields) if fields else value
+
+
+def terms(group: str, language: str) -> Mapping[str, Any]:
+    """A group of entries by its dotted key, e.g. the display names of the waves: ``terms("values.wave", "nl")``."""
+    value = _lookup(group, language)
+    if not isinstance(value, Mapping):
+        raise KeyError(f"{group!r} is one word; use term({group!r}, language)")
+    return value
+
+
+def add_words(group: str, tables: Mapping[str, Mapping[str, Any]]) -> None:
+    """Add the words of your own section, in every report language, under a new group.
+
+    Parameters
+    ----------
+    group : str
+        A name not used by the package (``"my_section"``); read your words back with
+        ``term("my_section.title", language)``.
+    tables : mapping of language to mapping
+        One table per report language (all of `LANGUAGES`), with the same keys (nested tables
+        allowed) and text values; ``{fields}`` in a text are filled in by `term`.
+
+    Adding the same group again replaces it (so a notebook cell can run twice).
+
+    Examples
+    --------
+    >>> add_words("my_section", {"en": {"title": "Waiting times ({n} families)"},
+    ...                          "nl": {"title": "Wachttijden ({n} gezinnen)"}})
+    >>> term("my_section.title", "nl", n=12)
+    'Wachttijden (12 gezinnen)'
+    """
+    if not group.isidentifier():
+        raise ValueError(f"a words group is a name like 'my_section', got {group!r}")
+    if group in _package_words(LANGUAGES[0]):
+        raise ValueError(f"{group!r} is one of the package's own words groups; choose another name for your section")
+    missing = [language for language in LANGUAGES if language not in tables]
+    unknown = [language for language in tables if language not in LANGUAGES]
+    if missing or unknown:
+        raise ValueError(f"add_words needs one table for each report language {list(LANGUAGES)}; missing {missing}, unknown {unknown}")
+    keys = {language: _leaves(tables[language]) for language in LANGUAGES}
+    reference = set(keys[LANGUAGES[0]])
+    for language, leaves in keys.items():
+        if set(leaves) != reference:
+            raise ValueError(
+                f"the words of {group!r} must have the same keys in every language; {language!r} differs from "
+                f"{LANGUAGES[0]!r} in {sorted(set(leaves) ^ reference)}"
+            )
+        not_text = [key for key, value in leaves.items() if not isinstance(value, str)]
+        if not_text:
+            raise ValueError(f"words are text; {language!r} has other values at {not_text}")
+    for language in LANGUAGES:
+        _ADDED[language][group] = copy.deepcopy(dict(tables[language]))
+        _VIEWS.pop(language, None)
+
+
+def all_keys(language: str) -> dict[str, str]:
+    """Every entry of a language's words table by its dotted key (for checks and tests)."""
+    return _leaves(words(language))
