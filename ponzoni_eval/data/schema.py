@@ -224,6 +224,12 @@ def _build_schemas() -> dict[str, Any]:
                 nullable=True,
                 description="Study construct the code speaks to (trust, perception_gap, expectation_mismatch, safe_space, help_seeking, ...).",
             ),
+            # issue 16: the code tree kept whole (filled by the REFI-QDA and vendor-table imports)
+            "code_id": pa.Column(str, nullable=True, required=False, description="The code's path as an identifier (samenwerking/vertrouwen), the same in every export of the tree."),
+            "parent_id": pa.Column(str, nullable=True, required=False, description="code_id of the level above (a code or a folder); empty at the top level."),
+            "path": pa.Column(str, nullable=True, required=False, description="Every level from the top down to the code, joined with ' / '."),
+            "depth": pa.Column(int, pa.Check.ge(1), nullable=True, required=False, description="Level of the code in the tree: 1 at the top."),
+            "codable": pa.Column(bool, nullable=True, required=False, description="False for a folder of the QDA program that holds codings."),
         },
         name="codebook",
         description="One row per code.",

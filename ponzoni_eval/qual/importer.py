@@ -45,11 +45,12 @@ def import_qda_project(
     mapping: VariableMapping | Mapping[str, Any] | str | Path | None = None,
     vendor: str = "auto",
     theme_from: ThemeFrom = "top",
+    theme_folders: tuple[str, ...] = (),
 ) -> QdaProject:
     """`import_qda` as a `QdaProject`: the four tables' parts plus ``memos`` (notes and comments)."""
     suffix = Path(path).suffix.casefold()
     if suffix in (".qdpx", ".qde", ".qdc"):
-        return read_qdpx(path, mapping=mapping, theme_from=theme_from)
+        return read_qdpx(path, mapping=mapping, theme_from=theme_from, theme_folders=theme_folders)
     if suffix in (".csv", ".tsv", ".txt", ".xlsx", ".xlsm"):
         return read_coded_segments_export(path, vendor=vendor, mapping=mapping, theme_from=theme_from)
     raise DataError("not a QDA export this package reads", file=str(path),

@@ -21,9 +21,12 @@ __all__ = [
     "MEMO_COLUMNS",
     "NS_CODEBOOK",
     "NS_PROJECT",
+    "PATH_SEPARATOR",
     "QdaProject",
     "SEGMENT_COLUMNS",
+    "TreeNode",
     "VariableMapping",
+    "code_tree",
     "load_mapping",
 ]
 
@@ -35,7 +38,8 @@ SEGMENT_COLUMNS = ("document_id", "participant_id", "case_id", "wave", "coder", 
 """Columns of the segments frame: the ``coded_segments`` table plus ``position_unit``
 (``"character"`` here; vendor table exports give ``"paragraph"``)."""
 
-CODEBOOK_COLUMNS = ("code", "theme", "definition", "construct")
+CODEBOOK_COLUMNS = ("code", "theme", "definition", "construct", "code_id", "parent_id", "path", "depth", "codable")
+"""Columns of the codebook frame: the ``codebook`` table with the code tree kept whole (see `code_tree`)."""
 DOCUMENT_COLUMNS = ("document_id", "name", "participant_id", "case_id", "wave", "text", "variables")
 MEMO_COLUMNS = ("memo_id", "annotates", "document_id", "code", "start", "end", "author", "created", "title", "text")
 """Columns of the memos frame: one row per project note, code memo, document memo, or comment on a
@@ -302,39 +306,128 @@ def split_code_path(parts: Iterable[str], separators: tuple[str, ...] = ("::",))
     return tuple(out)
 
 
-def codebook_from_paths(
-    paths: Mapping[Any, tuple[str, ...]],
+PATH_SEPARATOR = " / "
+"""Joins the levels of a code's ``path`` (``Samenwerking / Vertrouwen / Wederzijds``) and of display names."""
+
+
+@dataclass(frozen=True)
+class TreeNode:
+    """One node of a code tree as an export gives it.
+
+    ``path`` is the names from the top level down to the node, each name
+    already split on the vendor's separator (``Trust::Mutual trust`` is two
+    levels). ``codable`` is the export's flag; ``row`` says whether the node
+    becomes a codebook row (codes, and folders that hold codings) or is a
+    folder whose name only appears in the paths below it.
+    """
+
+    key: Any
+    path: tuple[str, ...]
+    codable: bool = True
+    row: bool = True
+
+
+def _slug(name: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", str(name)).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^0-9a-z]+", "_", ascii_text.casefold()).strip("_") or "code"
+
+
+def code_tree(
+    nodes: Iterable[TreeNode],
     theme_from: ThemeFrom = "top",
-) -> tuple[dict[Any, str], dict[Any, str | None], list[str]]:
-    """Code name and theme for each code path, following the module's theme rule.
+    theme_folders: Iterable[str] = (),
+) -> tuple[dict[Any, dict[str, Any]], list[str]]:
+    """Codebook columns for each row node of a code tree: the tree kept whole.
 
-    Codes whose last path part is shared by different paths get their full
-    path (joined with ``::``) as name.
+    For every node with ``row=True``: ``code`` (display name), ``theme``,
+    ``code_id``, ``parent_id``, ``path`` (all levels joined with
+    `PATH_SEPARATOR`), ``depth`` (1 at the top) and ``codable``.
 
-    Returns
-    -------
-    names, themes : dict key -> code name / theme (None at the top level)
-    warnings : list of str
+    Rules
+    -----
+    * ``code_id`` is the path, each level reduced to lower-case letters,
+      digits and ``_``, joined with ``/`` (``samenwerking/vertrouwen``), so it
+      is the same in every export of the same tree; ``parent_id`` is the
+      ``code_id`` of the level above (also when that level is a folder or the
+      first half of an ATLAS.ti ``Parent::Child`` name), empty at the top.
+    * ``code`` is the node's own name; codes that share a name get the
+      shortest end of their path that tells them apart (``Trust / Other``,
+      ``Safe space / Other``; ``A / B / Other`` only when ``B / Other`` is
+      shared too). The report lists every such name.
+    * ``theme`` is the top level of the path (``theme_from="top"``) or the
+      level above the code (``"parent"``), after leaving out *containers*:
+      non-codable folders at the top of the tree that hold no code without
+      sub-codes directly (NVivo's ``Codes`` or ``Themes`` folder around the
+      real themes). A folder that holds codes directly (how `write_qdpx`
+      stores a theme) is a theme. ``theme_folders`` names folders (name or
+      whole path) that are themes anyway. A code at the (effective) top level
+      has no theme.
     """
     if theme_from not in ("top", "parent"):
         raise ValueError(f"theme_from must be 'top' or 'parent', not {theme_from!r}")
+    nodes = list(nodes)
+    chosen = {mapping_key(name) for name in theme_folders}
+    real = {node.path: node for node in nodes}
+    prefixes = {node.path[:i] for node in nodes for i in range(1, len(node.path) + 1)}
+    has_children = {p[:-1] for p in prefixes if len(p) > 1}
+    leaves = prefixes - has_children
+
+    def container(prefix: tuple[str, ...]) -> bool:
+        node = real.get(prefix)
+        if node is None or node.codable or node.row:
+            return False
+        if mapping_key(prefix[-1]) in chosen or mapping_key(PATH_SEPARATOR.join(prefix)) in chosen:
+            return False
+        return not any(p[:-1] == prefix for p in leaves)
+
+    ids: dict[tuple[str, ...], str] = {}
+    for prefix in sorted(prefixes, key=lambda p: (len(p), p)):
+        base = (ids[prefix[:-1]] + "/" if len(prefix) > 1 else "") + _slug(prefix[-1])
+        candidate, n = base, 1
+        while candidate in ids.values():
+            n += 1
+            candidate = f"{base}_{n}"
+        ids[prefix] = candidate
+
+    rows_nodes = [node for node in nodes if node.row]
     by_leaf: dict[str, set[tuple[str, ...]]] = {}
-    for path in paths.values():
-        by_leaf.setdefault(path[-1], set()).add(path)
-    ambiguous = {leaf for leaf, variants in by_leaf.items() if len(variants) > 1}
-    names, themes = {}, {}
-    for key, path in paths.items():
-        names[key] = "::".join(path) if path[-1] in ambiguous else path[-1]
-        if len(path) == 1:
-            themes[key] = None
+    for node in rows_nodes:
+        by_leaf.setdefault(node.path[-1], set()).add(node.path)
+    names: dict[tuple[str, ...], str] = {}
+    for leaf, paths in by_leaf.items():
+        for path in paths:
+            length = 1
+            while length < len(path) and sum(other[-length:] == path[-length:] for other in paths) > 1:
+                length += 1
+            names[path] = PATH_SEPARATOR.join(path[-length:])
+    out: dict[Any, dict[str, Any]] = {}
+    for node in rows_nodes:
+        path = node.path
+        skip = 0
+        while skip < len(path) - 1 and container(path[: skip + 1]):
+            skip += 1
+        effective = path[skip:]
+        if len(effective) == 1:
+            theme = None
         else:
-            themes[key] = path[0] if theme_from == "top" else path[-2]
+            theme = effective[0] if theme_from == "top" else effective[-2]
+        out[node.key] = {"code": names[path], "theme": theme, "code_id": ids[path],
+                         "parent_id": ids[path[:-1]] if len(path) > 1 else None,
+                         "path": PATH_SEPARATOR.join(path), "depth": len(path), "codable": node.codable}
     warnings = [
-        f"code name '{leaf}' occurs under several parents; named by full path: "
-        + ", ".join(sorted("::".join(p) for p in by_leaf[leaf]))
-        for leaf in sorted(ambiguous)
+        f"code name '{leaf}' occurs under several parents; named by the end of its path: "
+        + ", ".join(sorted(names[p] for p in paths))
+        for leaf, paths in sorted(by_leaf.items()) if len(paths) > 1
     ]
-    return names, themes, warnings
+    return out, warnings
+
+
+def codebook_from_paths(
+    paths: Mapping[Any, tuple[str, ...]],
+    theme_from: ThemeFrom = "top",
+) -> tuple[dict[Any, dict[str, Any]], list[str]]:
+    """`code_tree` for codes given only as paths (vendor tables: every code a row, every level codable)."""
+    return code_tree([TreeNode(key, tuple(path)) for key, path in paths.items()], theme_from)
 
 
 # --- results ------------------------------------------------------------------------
@@ -413,7 +506,11 @@ def segments_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def codebook_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=list(CODEBOOK_COLUMNS)).astype("str")
+    """Rows -> codebook frame (text columns ``str``, ``depth`` int64, ``codable`` bool)."""
+    frame = pd.DataFrame(rows, columns=list(CODEBOOK_COLUMNS))
+    text_columns = [c for c in CODEBOOK_COLUMNS if c not in ("depth", "codable")]
+    frame[text_columns] = frame[text_columns].astype("str")
+    return frame.astype({"depth": "int64", "codable": "bool"})
 
 
 def documents_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:

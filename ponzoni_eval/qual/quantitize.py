@@ -121,18 +121,74 @@ def _select_rows(segments: pd.DataFrame, coder: str) -> pd.DataFrame:
     return segments.loc[segments["coder"] == coder]
 
 
-def _label_column(segments: pd.DataFrame, level: str, codebook: pd.DataFrame | None) -> pd.Series:
-    """The code of each segment, or its theme from the codebook."""
-    if level == "code":
+Level = "str | int | Sequence[str]"
+
+PATH_SEPARATOR = " / "  # as ponzoni_eval.qual.model.PATH_SEPARATOR (qual.model imports pandas-free parts only)
+
+
+def _code_paths(codebook: pd.DataFrame) -> pd.Series:
+    """code -> tuple of path levels: the ``path`` column, else ``theme / code`` (a hand-made codebook)."""
+    book = codebook.drop_duplicates("code").set_index("code")
+    if "path" in book.columns:
+        given = book["path"].where(book["path"].notna(), None)
+    else:
+        given = pd.Series(None, index=book.index, dtype=object)
+    out = {}
+    for code, path in given.items():
+        if isinstance(path, str) and path.strip():
+            out[code] = tuple(part.strip() for part in path.split(PATH_SEPARATOR.strip()) if part.strip())
+        else:
+            theme = book.at[code, "theme"] if "theme" in book.columns else None
+            out[code] = (str(theme), str(code)) if isinstance(theme, str) and theme else (str(code),)
+    return pd.Series(out, dtype=object)
+
+
+def _branch_map(level: int | Sequence[str], codebook: pd.DataFrame) -> dict[str, str]:
+    """code -> its branch: the path down to ``level`` (an int), or the most specific listed branch containing it."""
+    paths = _code_paths(codebook)
+    if isinstance(level, (int, np.integer)) and not isinstance(level, bool):
+        if level < 1:
+            raise ValueError(f"a tree level counts from 1 (the top), not {level}")
+        return {code: PATH_SEPARATOR.join(path[:level]) for code, path in paths.items()}
+    wanted = list(dict.fromkeys(str(b) for b in level))
+    if not wanted:
+        raise ValueError("level= as a list needs at least one branch")
+    keyed: dict[str, tuple[str, ...]] = {}
+    for branch in wanted:
+        parts = tuple(p.strip() for p in branch.split(PATH_SEPARATOR.strip()) if p.strip())
+        if len(parts) == 1:  # a name: the code of that name, else the level of that name (when it is one)
+            if branch in paths.index:
+                parts = paths[branch]
+            else:
+                found = {path[: path.index(parts[0]) + 1] for path in paths if parts[0] in path}
+                if len(found) > 1:
+                    raise DataError(f"branch '{branch}' names several levels of the code tree",
+                                    file="codebook", column="path", expected="the branch's path, e.g. 'A / B'",
+                                    found=", ".join(sorted(PATH_SEPARATOR.join(f) for f in found)), rule="code_branch")
+                parts = found.pop() if found else parts
+        if not any(path[: len(parts)] == parts for path in paths):
+            raise DataError(f"branch '{branch}' is not in the code tree", file="codebook", column="path",
+                            expected="a code name or a path such as 'A / B'", found=branch, rule="code_branch")
+        keyed[branch] = parts
+    out = {}
+    for code, path in paths.items():
+        inside = [b for b, parts in keyed.items() if path[: len(parts)] == parts]
+        if inside:
+            out[code] = max(inside, key=lambda b: len(keyed[b]))
+    return out
+
+
+def _label_column(segments: pd.DataFrame, level: Level, codebook: pd.DataFrame | None) -> pd.Series:
+    """The code of each segment, its theme, or its branch of the code tree (missing: outside the listed branches)."""
+    if isinstance(level, str) and level == "code":
         return segments["code"].rename("code")
-    if level != "theme":
-        raise ValueError(f"level must be 'code' or 'theme', not {level!r}")
+    if isinstance(level, str) and level != "theme":
+        raise ValueError(f"level must be 'code', 'theme', a tree level (1, 2, ...) or a list of branches, not {level!r}")
     if codebook is None:
-        raise DataError("level='theme' needs the codebook (code -> theme)", file="codebook", rule="codebook_needed")
+        raise DataError(f"level={level!r} needs the codebook (code -> theme, path)", file="codebook", rule="codebook_needed")
     require_columns(codebook, ("code", "theme"), "codebook")
-    themes = codebook.drop_duplicates("code").set_index("code")["theme"]
-    theme = segments["code"].map(themes)
-    unknown = sorted(segments.loc[~segments["code"].isin(themes.index), "code"].unique())
+    known = set(codebook["code"].astype("str"))
+    unknown = sorted(set(segments["code"].astype("str")) - known)
     if unknown:
         raise DataError(
             f"{len(unknown)} code(s) in coded_segments are missing from the codebook",
@@ -142,6 +198,11 @@ def _label_column(segments: pd.DataFrame, level: str, codebook: pd.DataFrame | N
             found=", ".join(unknown[:10]),
             rule="code_in_codebook",
         )
+    if not isinstance(level, str):
+        branches = _branch_map(level, codebook)
+        return segments["code"].astype("str").map(branches).rename("branch")
+    themes = codebook.drop_duplicates("code").set_index("code")["theme"]
+    theme = segments["code"].map(themes)
     no_theme = sorted(segments.loc[theme.isna(), "code"].unique())
     if no_theme:
         raise DataError(
@@ -155,9 +216,11 @@ def _label_column(segments: pd.DataFrame, level: str, codebook: pd.DataFrame | N
     return theme.rename("theme")
 
 
-def _all_labels(level: str, codebook: pd.DataFrame | None, observed: pd.Series) -> list[str]:
+def _all_labels(level: Level, codebook: pd.DataFrame | None, observed: pd.Series) -> list[str]:
     if codebook is None:
         return sorted(observed.dropna().unique())
+    if not isinstance(level, str):
+        return sorted(set(_branch_map(level, codebook).values()) | set(observed.dropna().unique()))
     column = "code" if level == "code" else "theme"
     return sorted(set(codebook[column].dropna().unique()) | set(observed.dropna().unique()))
 
@@ -166,6 +229,7 @@ def _document_label_counts(segments: pd.DataFrame, labels: pd.Series, coder: str
     """Segments per document x label after the coder rule, and the documents that count as coded."""
     label = labels.name
     frame = segments.assign(**{label: labels.to_numpy()})
+    frame = frame.loc[frame[label].notna()] if label == "branch" else frame  # outside the listed branches
     if coder not in ("any", "all"):
         rows = _select_rows(frame, coder)
         counts = rows.groupby(["document_id", label]).size().rename("n_segments").reset_index()
@@ -184,7 +248,7 @@ def code_presence(
     participants: pd.DataFrame | None = None,
     *,
     unit: str | Sequence[str] = "participant_id",
-    level: str = "code",
+    level: Level = "code",
     codebook: pd.DataFrame | None = None,
     coder: str = "primary",
 ) -> pd.DataFrame:
@@ -203,11 +267,19 @@ def code_presence(
         Column(s) that define a unit: ``"participant_id"`` (default),
         ``("participant_id", "wave")`` for prevalence per wave,
         ``"document_id"`` or ``"case_id"``.
-    level : {"code", "theme"}
-        Count codes, or themes (codes mapped through ``codebook``).
+    level : "code", "theme", int or list of str
+        Count codes; themes (codes mapped through ``codebook``); a level of
+        the code tree (``1`` = the top level, ``2`` = the level below, ...: a
+        code counts for its ancestor at that level, a code above that level
+        for itself); or a list of branches (paths such as ``"Samenwerking /
+        Vertrouwen"``, or names), each code counting for the most specific
+        listed branch that holds it and codes outside every branch left out.
+        The label column is ``code``, ``theme`` or ``branch`` (the branch's
+        path, or the name as listed).
     codebook : DataFrame, optional
-        The ``codebook`` table. Needed for ``level="theme"``; when given, codes
-        (themes) that nobody applied still appear, with presence 0.
+        The ``codebook`` table (its ``path`` column, else ``theme / code``).
+        Needed for any level but ``"code"``; when given, codes (themes,
+        branches) that nobody applied still appear, with presence 0.
     coder : str
         Which coding counts on documents coded by more than one coder:
         ``"primary"`` (default), ``"any"``, ``"all"`` or a coder's name (see
@@ -282,7 +354,7 @@ def code_presence(
 
 
 def _kept_counts(
-    segments: pd.DataFrame, level: str, codebook: pd.DataFrame | None, coder: str
+    segments: pd.DataFrame, level: Level, codebook: pd.DataFrame | None, coder: str
 ) -> tuple[pd.Series, pd.DataFrame, pd.DataFrame]:
     """(label column, code applications per document x label kept by the coder rule with the documents' attributes, coded documents)."""
     _validate_coder(segments, coder)
@@ -293,7 +365,7 @@ def _kept_counts(
 
 
 def group_segments_excluded(
-    segments: pd.DataFrame, *, level: str = "code", codebook: pd.DataFrame | None = None, coder: str = "primary"
+    segments: pd.DataFrame, *, level: Level = "code", codebook: pd.DataFrame | None = None, coder: str = "primary"
 ) -> int:
     """How many code applications `code_presence` leaves out of participant units: those on group documents.
 
@@ -383,11 +455,11 @@ def presence_matrix(presence: pd.DataFrame, *, value: str = "present") -> pd.Dat
 
 
 def _presence_label(presence: pd.DataFrame) -> str:
-    for label in ("code", "theme"):
+    for label in ("code", "theme", "branch"):
         if label in presence.columns:
             return label
     raise DataError(
-        "not a code_presence frame: it has neither a 'code' nor a 'theme' column",
+        "not a code_presence frame: it has no 'code', 'theme' or 'branch' column",
         expected="output of code_presence",
         found=", ".join(map(str, presence.columns)),
         rule="presence_frame",
@@ -536,6 +608,8 @@ def cooccurrence(
     scope: str = "overlap",
     coder: str = "primary",
     codes: Sequence[str] | None = None,
+    level: Level = "code",
+    codebook: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Which codes are applied to the same text (or the same document), with Jaccard indices.
 
@@ -551,7 +625,14 @@ def cooccurrence(
         ``"primary"`` (default) or a coder's name: co-occurrence is a property
         of one coding, so pairs are never formed across coders.
     codes : sequence of str, optional
-        Restrict to these codes (default: every applied code).
+        Restrict to these codes (default: every applied code); with another
+        ``level``, to these labels.
+    level : "code", "theme", int or list of str
+        Aggregate codes first, as in `code_presence`: to themes, to a level of
+        the code tree or to listed branches (``code_a`` and ``code_b`` then
+        hold those labels; codes of one branch never pair with each other).
+    codebook : DataFrame, optional
+        Needed for any level but ``"code"``.
 
     Returns
     -------
@@ -604,6 +685,10 @@ def cooccurrence(
     if coder in ("any", "all"):
         raise ValueError("co-occurrence is computed within one coding: use coder='primary' or a coder's name")
     rows = _select_rows(segments, coder)
+    if not (isinstance(level, str) and level == "code"):
+        labels = _label_column(rows, level, codebook)
+        rows = rows.assign(code=labels.astype(object).to_numpy())
+        rows = rows.loc[rows["code"].notna()]
     all_codes = sorted(rows["code"].unique() if codes is None else set(codes))
     rows = rows.loc[rows["code"].isin(all_codes)]
     pairs = pd.DataFrame(

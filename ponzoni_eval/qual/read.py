@@ -16,18 +16,27 @@ CSV files plus a report), `write_qdpx`, `write_qdc`, `load_mapping`.
 
 How a project becomes tables
 ----------------------------
-* **Codes and themes.** Every codable ``Code`` becomes one codebook row.
-  Its *path* is the names of its ancestors and itself, each name also split on
-  ``::`` (ATLAS.ti has no code tree, so teams write ``Trust::Mutual trust``).
-  ``code`` is the last part of the path; ``theme`` is the first part
-  (``theme_from="top"``, the default) or the second-to-last part
+* **Codes and themes: the whole tree.** Every codable ``Code`` becomes one
+  codebook row. Its *path* is the names of its ancestors and itself, each name
+  also split on ``::`` (ATLAS.ti has no code tree, so teams write
+  ``Trust::Mutual trust``); the row keeps it whole: ``path`` (all levels,
+  ``A / B / C``), ``depth``, ``code_id`` and ``parent_id`` (the path as an
+  identifier, the same in every export of the tree) and ``codable``.
+  ``code`` is the code's own name; codes that share a name are told apart by
+  the shortest end of their path (``Trust / Other``, ``Safe space / Other``)
+  and the report lists them. ``theme`` is the top level of the path
+  (``theme_from="top"``, the default) or the level above the code
   (``theme_from="parent"``); a code at the top level has no theme. Codes with
-  ``isCodable="false"`` are folders: they give themes, not rows. If two codes
-  end in the same name under different parents, both are named by their full
-  path (``Trust::Other``, ``Safe space::Other``) and the report says so.
+  ``isCodable="false"`` are folders: they are no rows, their names are in the
+  paths below them, and a folder at the top that holds only sub-trees (NVivo's
+  ``Codes`` folder around the real themes) is not the theme of its subtree
+  unless named in ``theme_folders`` (see `ponzoni_eval.qual.model.code_tree`).
+  A non-codable code that has codings is a row with ``codable`` false.
   ``definition`` is the code's ``Description``; ``construct`` comes from a
   ``Set`` named ``construct: <name>`` that lists the code (this is how
   `write_qdpx` stores it; code groups / code sets of that name work the same).
+  Prevalence and co-occurrence aggregate at any level of the tree
+  (`ponzoni_eval.qual.quantitize`, ``level=``).
 * **Case nodes.** NVivo lists every case as a node too: a ``Code`` with the
   GUID of a ``Case``. Such codes are cases, not codebook rows, and codings to
   them are not segments: they place the source in the case (counted as
@@ -110,8 +119,8 @@ from ponzoni_eval.qual.archive import (
     SafeArchive,
 )
 from ponzoni_eval.qual.model import (
+    code_tree,
     codebook_frame,
-    codebook_from_paths,
     documents_frame,
     ImportReport,
     load_mapping,
@@ -125,6 +134,7 @@ from ponzoni_eval.qual.model import (
     split_code_path,
     TARGETS,
     ThemeFrom,
+    TreeNode,
     unique_ids,
     VariableMapping,
 )
@@ -328,30 +338,34 @@ def _build_codebook(
     used: set[str],
     theme_from: ThemeFrom,
     report: ImportReport,
+    theme_folders: tuple[str, ...] = (),
 ) -> tuple[pd.DataFrame, dict[str, str]]:
-    """Codebook rows and guid -> code name, following the module's theme rule."""
-    rows_nodes = []
+    """Codebook rows (the whole tree: code_id, parent_id, path, depth, codable) and guid -> code name."""
+    tree = []
     for node in nodes:
-        if node.codable:
-            rows_nodes.append(node)
-        elif node.guid in used:
+        row = node.codable or node.guid in used
+        if not node.codable and node.guid in used:
             report.warnings.append(f"code '{node.name}' is marked isCodable=\"false\" but has codings; "
-                                   "imported as a code")
-            rows_nodes.append(node)
-    paths = {n.guid: split_code_path(n.ancestors + (n.name,)) for n in rows_nodes}
-    names, themes, warnings = codebook_from_paths(paths, theme_from)
+                                   "imported as a code (codable false)")
+        tree.append(TreeNode(node.guid, split_code_path(node.ancestors + (node.name,)), node.codable, row))
+    columns, warnings = code_tree(tree, theme_from, theme_folders)
     report.warnings.extend(warnings)
     rows: dict[str, dict[str, Any]] = {}
-    for node in rows_nodes:
-        name = names[node.guid]
-        if name in rows:
-            report.warnings.append(f"two codes are both called '{name}' under the same parent; merged")
+    names: dict[str, str] = {}
+    for node in nodes:
+        if node.guid not in columns:
             continue
-        rows[name] = {"code": name, "theme": themes[node.guid], "definition": node.description,
-                      "construct": constructs.get(node.guid)}
-    folders = sorted({n.name for n in nodes if not n.codable and n.guid not in used})
+        row = columns[node.guid]
+        names[node.guid] = row["code"]
+        if row["code"] in rows:
+            report.warnings.append(f"two codes are both called '{row['code']}' under the same parent; merged")
+            continue
+        rows[row["code"]] = {**row, "definition": node.description, "construct": constructs.get(node.guid)}
+    folders = [n for n in nodes if n.guid not in columns]
     report.count("codes", len(rows))
     report.count("themes", len({r["theme"] for r in rows.values() if r["theme"]}))
+    if rows:
+        report.count("code_tree_depth", max(r["depth"] for r in rows.values()))
     if folders:
         report.count("non_codable_codes", len(folders))
     return codebook_frame(list(rows.values())), names
@@ -457,6 +471,7 @@ def _parse_project(
     mapping: VariableMapping,
     theme_from: ThemeFrom,
     report: ImportReport,
+    theme_folders: tuple[str, ...] = (),
 ) -> QdaProject:
     users = {}
     for user in _children(_child(root, "Users"), "User"):
@@ -628,7 +643,7 @@ def _parse_project(
                                 "which is not in the codebook", file=where, rule="code_ref")
     used = {code for _, s, _ in raw_segments for _, code in s.codings}
     codebook, code_names = _build_codebook(nodes, _constructs_from_sets(_child(root, "Sets"), report),
-                                           used, theme_from, report)
+                                           used, theme_from, report, theme_folders)
 
     code_annotations = []
     for code in (codebook_element.iter("Code") if codebook_element is not None else ()):
@@ -753,6 +768,7 @@ def read_qdpx(
     *,
     mapping: VariableMapping | Mapping[str, Any] | str | Path | None = None,
     theme_from: ThemeFrom = "top",
+    theme_folders: tuple[str, ...] = (),
     limits: ArchiveLimits = ArchiveLimits(),
 ) -> QdaProject:
     """Read a REFI-QDA project (``.qdpx``, or a bare ``.qde``) into package tables.
@@ -768,6 +784,9 @@ def read_qdpx(
         `load_mapping`); None uses the English/Dutch defaults.
     theme_from : {"top", "parent"}
         Theme of a code: its top-level ancestor (default) or its parent.
+    theme_folders : tuple of str
+        Non-codable folders (name or path) that are themes of their subtree even
+        when they hold no code directly (see `ponzoni_eval.qual.model.code_tree`).
     limits : ArchiveLimits
         Size limits for the archive (zip bomb protection).
 
@@ -794,12 +813,12 @@ def read_qdpx(
         raise DataError("file not found", file=str(path), rule="file_missing")
     suffix = path.suffix.casefold()
     if suffix == ".qdc":
-        codebook, report = _read_qdc(path, theme_from)
+        codebook, report = _read_qdc(path, theme_from, tuple(theme_folders))
         empty = QdaProject(segments_frame([]), codebook, documents_frame([]), report)
         return empty
     variable_mapping = load_mapping(mapping)
     if suffix == ".qde":
-        return _read_bare_qde(path, variable_mapping, theme_from, limits)
+        return _read_bare_qde(path, variable_mapping, theme_from, limits, tuple(theme_folders))
     report = ImportReport(source=str(path), format="qdpx")
     with SafeArchive(path, limits) as archive:
         report.count("archive_members", len(archive.members))
@@ -816,10 +835,11 @@ def read_qdpx(
                 return None
             return decode_text(archive.read(info), archive_member_label(str(path), info.filename), report)
 
-        return _parse_project(root, where, load_text, variable_mapping, theme_from, report)
+        return _parse_project(root, where, load_text, variable_mapping, theme_from, report, tuple(theme_folders))
 
 
-def _read_bare_qde(path: Path, mapping: VariableMapping, theme_from: ThemeFrom, limits: ArchiveLimits) -> QdaProject:
+def _read_bare_qde(path: Path, mapping: VariableMapping, theme_from: ThemeFrom, limits: ArchiveLimits,
+                   theme_folders: tuple[str, ...] = ()) -> QdaProject:
     report = ImportReport(source=str(path), format="qde")
     root = _checked_root(_read_local(path, path.parent, limits), str(path), "Project", (NS_PROJECT,), report)
     folders = [p for p in path.parent.iterdir() if p.name.casefold() == "sources" and p.is_dir() and not p.is_symlink()]
@@ -834,7 +854,7 @@ def _read_bare_qde(path: Path, mapping: VariableMapping, theme_from: ThemeFrom, 
             return None
         return decode_text(_read_local(entry, entry.parent, limits), f"{path.name} [sources/{entry.name}]", report)
 
-    return _parse_project(root, str(path), load_text, mapping, theme_from, report)
+    return _parse_project(root, str(path), load_text, mapping, theme_from, report, theme_folders)
 
 
 def _read_local(path: Path, folder: Path, limits: ArchiveLimits) -> bytes:
@@ -851,13 +871,13 @@ def _read_local(path: Path, folder: Path, limits: ArchiveLimits) -> bytes:
     return path.read_bytes()
 
 
-def _read_qdc(path: Path, theme_from: ThemeFrom) -> tuple[pd.DataFrame, ImportReport]:
+def _read_qdc(path: Path, theme_from: ThemeFrom, theme_folders: tuple[str, ...] = ()) -> tuple[pd.DataFrame, ImportReport]:
     report = ImportReport(source=str(path), format="qdc")
     root = _checked_root(_read_local(path, path.parent, ArchiveLimits()), str(path), "CodeBook",
                          (NS_CODEBOOK, NS_PROJECT), report)
     nodes = _walk_codes(_child(root, "Codes"), str(path), report)
     constructs = _constructs_from_sets(_child(root, "Sets"), report)
-    codebook, _ = _build_codebook(nodes, constructs, set(), theme_from, report)
+    codebook, _ = _build_codebook(nodes, constructs, set(), theme_from, report, theme_folders)
     return codebook, report
 
 

@@ -376,13 +376,12 @@ def read_coded_segments_export(
     # Codes and themes.
     paths = {code: split_code_path([code], _SEPARATORS[vendor]) for code in segments["codes"].unique()}
     paths = {code: path for code, path in paths.items() if path}
-    names, themes, code_warnings = codebook_from_paths(paths, theme_from)
+    tree, code_warnings = codebook_from_paths(paths, theme_from)
     report.warnings.extend(code_warnings)
-    segments["code"] = segments["codes"].map(names)
+    segments["code"] = segments["codes"].map({code: row["code"] for code, row in tree.items()})
     codebook_rows: dict[str, dict[str, Any]] = {}
     for code in paths:
-        codebook_rows.setdefault(names[code], {"code": names[code], "theme": themes[code],
-                                               "definition": None, "construct": None})
+        codebook_rows.setdefault(tree[code]["code"], {**tree[code], "definition": None, "construct": None})
 
     # Documents and their variables.
     document_names = list(dict.fromkeys(documents[is_paragraph]))

@@ -64,7 +64,12 @@ def test_codes_become_codebook_rows_with_themes_from_nesting_and_double_colon(tm
     assert book.loc["Own willingness", "definition"] == "Own side wants it."
     assert book.loc["Mutual trust", "theme"] == "Trust"  # ATLAS.ti-style 'Parent::Child'
     assert "Perception gap" not in book.index  # isCodable="false" gives a theme, not a code
-    assert list(project.codebook.columns) == ["code", "theme", "definition", "construct"]
+    assert list(project.codebook.columns) == ["code", "theme", "definition", "construct", "code_id", "parent_id",
+                                              "path", "depth", "codable"]
+    tree = project.codebook.set_index("code")[["code_id", "parent_id", "path", "depth", "codable"]]
+    assert tree.loc["Own willingness"].tolist() == ["perception_gap/own_willingness", "perception_gap",
+                                                    "Perception gap / Own willingness", 2, True]
+    assert tree.loc["Mutual trust"].tolist() == ["trust/mutual_trust", "trust", "Trust / Mutual trust", 2, True]
 
 
 def test_theme_from_parent_uses_the_immediate_parent(tmp_path):
@@ -76,8 +81,12 @@ def test_theme_from_parent_uses_the_immediate_parent(tmp_path):
         "</Code></Code></Codes></CodeBook>"
     )
     path = qdpx(tmp_path, {"project.qde": project_xml(codes)})
-    assert read_qdpx(path).codebook["theme"].tolist() == ["Process"]
+    # 'Process' holds only a sub-tree: a container, not the theme of its subtree unless chosen
+    assert read_qdpx(path).codebook["theme"].tolist() == ["Steps"]
+    assert read_qdpx(path, theme_folders=("Process",)).codebook["theme"].tolist() == ["Process"]
     assert read_qdpx(path, theme_from="parent").codebook["theme"].tolist() == ["Steps"]
+    assert read_qdpx(path).codebook[["path", "depth", "parent_id"]].values.tolist() == [
+        ["Process / Steps / Listening", 3, "process/steps"]]
 
 
 def test_segments_slice_the_source_text_and_name_the_coder(tmp_path):
@@ -123,7 +132,7 @@ def test_same_code_name_under_two_parents_is_named_by_path(tmp_path):
         "</Codes></CodeBook>"
     )
     project = read_qdpx(qdpx(tmp_path, {"project.qde": project_xml(codes)}))
-    assert project.codebook["code"].tolist() == ["Trust::Other", "Safe space::Other"]
+    assert project.codebook["code"].tolist() == ["Trust / Other", "Safe space / Other"]
     assert any("several parents" in w for w in project.report.warnings)
 
 
@@ -486,7 +495,8 @@ def test_read_qdc_reads_a_codebook_file(tmp_path):
     book = read_qdc(tmp_path / "codes.qdc")
     assert book.values.tolist()[0][:3] == ["Trust", book.values.tolist()[0][1], "Mutual trust."]
     assert pd.isna(book.loc[0, "theme"])
-    assert book.loc[1].tolist() == ["Distrust", "Trust", book.loc[1, "definition"], "trust"]
+    assert book.loc[1].tolist()[:2] + book.loc[1].tolist()[3:] == [
+        "Distrust", "Trust", "trust", "trust/distrust", "trust", "Trust / Distrust", 2, True]
 
 
 # --- hostile and broken input ----------------------------------------------------------------

@@ -110,8 +110,8 @@ QUOTES = {
         *coded(M1, "Wij willen dat zij ons helpen de vrijwilligers op te leiden.", ("Organisatie versterken", "EP"),
                ("Organisatie versterken", "MK")),
         *coded(M1, "Ze gaven ons een stapel folders om uit te delen na het gebed.", ("Folder uitdelen", "EP"), ("Brug naar ouders", "MK")),
-        *coded(M1, "Over opvoeding praten we liever eerst onder elkaar, bij thee.", ("Verwachtingen::Overig", "EP"),
-               ("Samenwerking::Overig", "MK")),
+        *coded(M1, "Over opvoeding praten we liever eerst onder elkaar, bij thee.", ("Verwachtingen / Overig", "EP"),
+               ("Samenwerking / Overig", "MK")),
         *coded(M2, "dachten wij dat de moskee geen contact wilde.", ("Bereidheid ander", "EP"), ("Bereidheid ander", "MK")),
         *coded(M2, "Inmiddels kennen we elkaar en is er vertrouwen gegroeid.", ("Groeiend vertrouwen", "EP"), ("Groeiend vertrouwen", "MK")),
         *coded(M2, "Ouders stellen nu vragen aan ons tijdens de koffieochtend.", ("Hulpvragen bij Jeugdteam", "EP"),
@@ -146,7 +146,7 @@ PER_CODE = {  # tallied by hand from the quotations above
     "atlasti": {"Eigen bereidheid": 4, "Bereidheid ander": 5, "Organisatie versterken": 2, "Brug naar ouders": 4,
                 "Güven groeit": 3, "Angst en oordeel": 3, "Veilige ruimte": 2, "Positief doel": 1, "Vragen bij Jeugdteam": 4},
     "maxqda": {"Eigen bereidheid": 4, "Bereidheid ander": 5, "Organisatie versterken": 4, "Folder uitdelen": 1,
-               "Brug naar ouders": 1, "Verwachtingen::Overig": 1, "Samenwerking::Overig": 1, "Groeiend vertrouwen": 2,
+               "Brug naar ouders": 1, "Verwachtingen / Overig": 1, "Samenwerking / Overig": 1, "Groeiend vertrouwen": 2,
                "Hulpvragen bij Jeugdteam": 3, "Vertrouwen": 2},
     "nvivo": {"Eigen bereidheid": 2, "Bereidheid ander": 2, "Oordeel opschorten": 3, "Samenwerking": 2, "Positief doel": 3,
               "Hulp zoeken": 5, "Angst voor jeugdzorg": 2, "Veilige ruimte": 2},
@@ -292,8 +292,8 @@ def test_maxqda_shape(tmp_path):
     report = project.report
     assert report.warnings == ["1 document group(s) not read as a variable (name not 'Variable::Value' or "
                                "'Variable: Value'): 'Voormeting'",  # a MAXQDA document set, reported not lost
-                               "code name 'Overig' occurs under several parents; named by full path: "
-                               "Samenwerking::Overig, Verwachtingen::Overig"]
+                               "code name 'Overig' occurs under several parents; named by the end of its path: "
+                               "Samenwerking / Overig, Verwachtingen / Overig"]
     assert report.skipped == [{"kind": "PDFSource", "item": "Verslag bijeenkomst 12-03",
                                "reason": "not a text source; 2 selection(s) with 3 coding(s) not imported"}]
     counts = report.counts
@@ -302,11 +302,11 @@ def test_maxqda_shape(tmp_path):
     assert report.offsets == dict.fromkeys([M1, M3, M2], "characters")
     assert codebook_rows(project) == [  # nested codes, all codable: parent codes are codes (and themes) too
         ("Samenwerking", None, None), ("Eigen bereidheid", "Samenwerking", None), ("Bereidheid ander", "Samenwerking", None),
-        ("Samenwerking::Overig", "Samenwerking", None), ("Verwachtingen", None, None),
+        ("Samenwerking / Overig", "Samenwerking", None), ("Verwachtingen", None, None),
         ("Organisatie versterken", "Verwachtingen", "expectation_mismatch"),
         ("Brug naar ouders", "Verwachtingen", "expectation_mismatch"),
         ("Folder uitdelen", "Verwachtingen", "expectation_mismatch"),  # three levels deep: theme is the top
-        ("Verwachtingen::Overig", "Verwachtingen", None), ("Vertrouwen", None, None),
+        ("Verwachtingen / Overig", "Verwachtingen", None), ("Vertrouwen", None, None),
         ("Groeiend vertrouwen", "Vertrouwen", None), ("Hulpvragen bij Jeugdteam", None, None),
     ]
     # Document variables of every type travel in nameless cases.

@@ -215,7 +215,7 @@ def test_same_subcode_under_two_parents_keeps_both_apart(tmp_path):
     path = tmp_path / "export.csv"
     path.write_text(text, encoding="utf-8")
     codes = set(read_coded_segments_export(path).segments["code"])
-    assert {"Safe space::Other", "Trust::Other"} <= codes
+    assert {"Safe space / Other", "Trust / Other"} <= codes
 
 
 def test_import_qda_reads_vendor_tables():
