@@ -127,11 +127,18 @@ def qda_import(
                                                                     "participant_id, case_id and wave."),
     vendor: str = typer.Option("auto", help="For .xlsx/.csv exports: maxqda, atlasti or auto."),
     force: bool = typer.Option(False, "--force", help="Replace files that already exist in the folder."),
+    keep_user_names: bool = typer.Option(False, "--keep-user-names", help="Keep the names of coders and memo "
+                                         "authors; by default they become coder_1, coder_2, ..."),
 ) -> None:
-    """Turn a QDA export into coded_segments.csv + codebook.csv (and a report of what was found and skipped)."""
+    """Turn a QDA export into coded_segments.csv + codebook.csv (and a report of what was found and skipped).
+
+    Coders and memo authors are pseudonymised (coder_1, coder_2, ...) unless --keep-user-names; folders on the
+    exporting computer (basePath) and on this one are never printed or written.
+    """
     from rich.markup import escape
 
-    written, report = qual.import_qda_to_folder(path, out_dir, mapping=mapping, vendor=vendor, overwrite=force)
+    written, report = qual.import_qda_to_folder(path, out_dir, mapping=mapping, vendor=vendor, overwrite=force,
+                                                keep_user_names=keep_user_names)
     counts = report.counts
     _out().print(f"Read {escape(report.format)}: {counts.get('codings', counts.get('segments', 0))} coded segments, "
               f"{counts.get('codes', 0)} codes, {counts.get('documents', 0)} documents.", highlight=False)
@@ -140,9 +147,9 @@ def qda_import(
                      "selection(s) of the skipped sources below.", highlight=False)
     for item in report.skipped:
         _out().print(f"[yellow]skipped:[/yellow] {escape(item['kind'])} '{escape(item['item'])}': "
-                     f"{escape(item['reason'])}", highlight=False)
+                     f"{escape(report.scrub(item['reason']))}", highlight=False)
     for warning in report.warnings:
-        _out().print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
+        _out().print(f"[yellow]warning:[/yellow] {escape(report.scrub(warning))}", highlight=False)
     _out().print("Wrote " + escape(", ".join(str(p) for p in written.values())), highlight=False)
 
 

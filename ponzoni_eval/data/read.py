@@ -970,9 +970,9 @@ def _import_qda_project(project: Path, root: Path) -> tuple[dict[str, pd.DataFra
     if "memos" in tables:
         row_labels["memos"] = tables["memos"]["annotates"].astype("str") + " memo " + tables["memos"]["memo_id"].astype("str")
     problems = [
-        Problem("warning", project.name, None, None, None, "qda_import", warning) for warning in report.warnings
+        Problem("warning", project.name, None, None, None, "qda_import", report.scrub(warning)) for warning in report.warnings
     ] + [
-        Problem("warning", project.name, None, None, None, "qda_skipped", f"{item['kind']} '{item['item']}' not imported: {item['reason']}")
+        Problem("warning", project.name, None, None, None, "qda_skipped", f"{item['kind']} '{item['item']}' not imported: {report.scrub(item['reason'])}")
         for item in report.skipped
     ]
     return tables, report, row_labels, problems

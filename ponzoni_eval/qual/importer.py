@@ -9,7 +9,7 @@ import pandas as pd
 
 from ponzoni_eval._core.errors import DataError
 from ponzoni_eval._core.files import atomic_write_bytes
-from ponzoni_eval.qual.model import ImportReport, QdaProject, ThemeFrom, VariableMapping
+from ponzoni_eval.qual.model import ImportReport, pseudonymise_users, QdaProject, ThemeFrom, VariableMapping
 from ponzoni_eval.qual.read import read_qdpx
 from ponzoni_eval.qual.vendor_tables import read_coded_segments_export
 
@@ -26,6 +26,7 @@ def import_qda(
     mapping: VariableMapping | Mapping[str, Any] | str | Path | None = None,
     vendor: str = "auto",
     theme_from: ThemeFrom = "top",
+    keep_user_names: bool = False,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, ImportReport]:
     """Any supported QDA export -> (segments, codebook, documents, report).
 
@@ -35,7 +36,8 @@ def import_qda(
     This is the one call a pipeline needs to turn a QDA file found among the
     raw data into ``coded_segments`` and ``codebook`` tables.
     """
-    project = import_qda_project(path, mapping=mapping, vendor=vendor, theme_from=theme_from)
+    project = import_qda_project(path, mapping=mapping, vendor=vendor, theme_from=theme_from,
+                                 keep_user_names=keep_user_names)
     return project.segments, project.codebook, project.documents, project.report
 
 
@@ -46,13 +48,25 @@ def import_qda_project(
     vendor: str = "auto",
     theme_from: ThemeFrom = "top",
     theme_folders: tuple[str, ...] = (),
+    keep_user_names: bool = False,
 ) -> QdaProject:
-    """`import_qda` as a `QdaProject`: the four tables' parts plus ``memos`` (notes and comments)."""
+    """`import_qda` as a `QdaProject`: the four tables' parts plus ``memos`` (notes and comments).
+
+    Coders and memo authors are pseudonymised (``coder_1``, ``coder_2``... in
+    sorted order of their names; `ponzoni_eval.qual.model.pseudonymise_users`)
+    unless ``keep_user_names=True``: what an import writes or hands to the
+    pipeline never holds the names (often e-mail addresses or logins) of the
+    people who coded. `read_qdpx` itself keeps them.
+    """
     suffix = Path(path).suffix.casefold()
     if suffix in (".qdpx", ".qde", ".qdc"):
-        return read_qdpx(path, mapping=mapping, theme_from=theme_from, theme_folders=theme_folders)
-    if suffix in (".csv", ".tsv", ".txt", ".xlsx", ".xlsm"):
-        return read_coded_segments_export(path, vendor=vendor, mapping=mapping, theme_from=theme_from)
+        project = read_qdpx(path, mapping=mapping, theme_from=theme_from, theme_folders=theme_folders)
+    elif suffix in (".csv", ".tsv", ".txt", ".xlsx", ".xlsm"):
+        project = read_coded_segments_export(path, vendor=vendor, mapping=mapping, theme_from=theme_from)
+    else:
+        project = None
+    if project is not None:
+        return project if keep_user_names else pseudonymise_users(project)
     raise DataError("not a QDA export this package reads", file=str(path),
                     expected=".qdpx, .qde, .qdc, or a coded-segments .csv/.xlsx", found=Path(path).suffix,
                     rule="qda_format")
@@ -70,6 +84,7 @@ def import_qda_to_folder(
     vendor: str = "auto",
     theme_from: ThemeFrom = "top",
     overwrite: bool = False,
+    keep_user_names: bool = False,
 ) -> tuple[dict[str, Path], ImportReport]:
     """`import_qda`, then write ``coded_segments.csv``, ``codebook.csv`` and a Markdown report.
 
@@ -83,7 +98,8 @@ def import_qda_to_folder(
     report : ImportReport
     """
     out_dir = Path(out_dir)
-    project = import_qda_project(path, mapping=mapping, vendor=vendor, theme_from=theme_from)
+    project = import_qda_project(path, mapping=mapping, vendor=vendor, theme_from=theme_from,
+                                 keep_user_names=keep_user_names)
     segments, codebook, report = project.segments, project.codebook, project.report
     tables = {"codebook.csv": codebook}
     if report.format != "qdc":

@@ -28,6 +28,7 @@ __all__ = [
     "VariableMapping",
     "code_tree",
     "load_mapping",
+    "pseudonymise_users",
 ]
 
 
@@ -451,10 +452,21 @@ class ImportReport:
     def skip(self, kind: str, item: str, reason: str) -> None:
         self.skipped.append({"kind": kind, "item": item, "reason": reason})
 
+    def scrub(self, text: str) -> str:
+        """Text without the folder the source lies in (it may hold a user or machine name): file names only."""
+        folder = str(Path(self.source).parent)
+        if folder in ("", "."):
+            return text
+        for prefix in {folder, folder.replace("\\", "/")}:
+            text = text.replace(prefix + "/", "").replace(prefix + "\\", "").replace(prefix, "")
+        return text
+
     def as_dict(self) -> dict[str, Any]:
+        """The report as plain data, with file names only (never the folders on this computer)."""
         return {
-            "source": self.source, "format": self.format, "counts": dict(sorted(self.counts.items())),
-            "skipped": list(self.skipped), "warnings": list(self.warnings), "offsets": dict(self.offsets),
+            "source": Path(self.source).name, "format": self.format, "counts": dict(sorted(self.counts.items())),
+            "skipped": [{k: self.scrub(v) for k, v in s.items()} for s in self.skipped],
+            "warnings": [self.scrub(w) for w in self.warnings], "offsets": dict(self.offsets),
             "variables": dict(self.variables),
         }
 
@@ -467,8 +479,8 @@ class ImportReport:
             lines += ["", "## Character offsets", ""]
             lines += [f"- {doc}: {how}" for doc, how in self.offsets.items()]
         lines += ["", "## Skipped", ""]
-        lines += [f"- {s['kind']} '{s['item']}': {s['reason']}" for s in self.skipped] or ["- nothing"]
-        lines += ["", "## Warnings", ""] + ([f"- {w}" for w in self.warnings] or ["- none"])
+        lines += [f"- {s['kind']} '{s['item']}': {self.scrub(s['reason'])}" for s in self.skipped] or ["- nothing"]
+        lines += ["", "## Warnings", ""] + ([f"- {self.scrub(w)}" for w in self.warnings] or ["- none"])
         return "\n".join(lines) + "\n"
 
 
@@ -527,3 +539,39 @@ def memos_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     text_columns = [c for c in MEMO_COLUMNS if c not in ("start", "end")]
     frame[text_columns] = frame[text_columns].astype("str")
     return frame.astype({"start": "Int64", "end": "Int64"})
+
+
+# --- privacy of exports (issue 16, item 6) ------------------------------------------------
+
+_NOT_A_PERSON = {"unknown", "", "nan", "None", "<NA>"}
+
+
+def user_pseudonyms(names: Iterable[Any]) -> dict[str, str]:
+    """Stable pseudonyms ``coder_1``, ``coder_2``... for user names, numbered in sorted order of the names.
+
+    Sorted order keeps the tie rule of the primary coder (alphabetical) and gives
+    the same pseudonym to the same person in every export of the project; the
+    number is zero-padded from ten users on, so pseudonyms sort like the names.
+    ``unknown`` (no user recorded) stays as it is.
+    """
+    people = sorted({str(n) for n in names if n is not None and not pd.isna(n) and str(n) not in _NOT_A_PERSON})
+    width = len(str(len(people))) if len(people) >= 10 else 1
+    return {name: f"coder_{i:0{width}d}" for i, name in enumerate(people, start=1)}
+
+
+def pseudonymise_users(project: "QdaProject") -> "QdaProject":
+    """The project with coders and memo authors replaced by `user_pseudonyms` (one person, one pseudonym).
+
+    The same mapping serves ``segments.coder`` and ``memos.author``, so a coder who
+    writes memos keeps one pseudonym and intercoder pairs stay pairs. The report
+    counts the pseudonymised users; the names themselves are never written.
+    """
+    pseudonyms = user_pseudonyms([*project.segments["coder"].tolist(), *project.memos["author"].tolist()])
+    if not pseudonyms:
+        return project
+    segments = project.segments.assign(coder=project.segments["coder"].map(lambda v: pseudonyms.get(str(v), v)))
+    memos = project.memos.assign(author=project.memos["author"].map(
+        lambda v: pseudonyms.get(str(v), v) if v is not None and not pd.isna(v) else v))
+    project.report.count("users_pseudonymised", len(pseudonyms))
+    return QdaProject(segments.astype({"coder": "str"}), project.codebook, project.documents, project.report,
+                      memos_frame(memos.to_dict("records")))
