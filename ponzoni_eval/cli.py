@@ -150,7 +150,42 @@ def qda_import(
                      f"{escape(report.scrub(item['reason']))}", highlight=False)
     for warning in report.warnings:
         _out().print(f"[yellow]warning:[/yellow] {escape(report.scrub(warning))}", highlight=False)
-    _out().print("Wrote " + escape(", ".join(str(p) for p in written.values())), highlight=False)
+    _out().print("Wrote " + escape(", ".join(written)) + " into the --out folder.", highlight=False)
+
+
+@app.command("qda-map")
+def qda_map(
+    path: Path = typer.Argument(..., help="REFI-QDA project (.qdpx, .qde) or a MAXQDA / ATLAS.ti coded-segments "
+                                          "export (.xlsx, .csv)."),
+    out: Path = typer.Option(Path("qda_mapping.toml"), "--out", help="Where to write the proposed mapping."),
+    force: bool = typer.Option(False, "--force", help="Replace the mapping file if it exists."),
+) -> None:
+    """Propose qda_mapping.toml: where participant, case and wave come from; show what each document becomes."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    if out.exists() and not force:
+        raise DataError("refusing to overwrite an existing mapping; remove it or allow overwriting (--force)",
+                        file=str(out), rule="overwrite")
+    proposal = qual.propose_mapping(path)
+    table = Table(title=f"What each document of {escape(path.name)} becomes")
+    for column in ("document", "participant_id", "case_id", "wave"):
+        table.add_column(column)
+    for row in proposal.documents.itertuples(index=False):
+        table.add_row(*(escape(str(v)) if v is not None and not (isinstance(v, float) and v != v) else "[red]-[/red]"
+                        for v in (row.name, row.participant_id, row.case_id, row.wave)))
+    console = _out()
+    console.print(table)
+    for target, origin in proposal.origins.items():
+        console.print(f"{target}: {escape(origin)}", highlight=False)
+    for target, n in proposal.missing().items():
+        if n:
+            console.print(f"[yellow]{n} document(s) still have no {target}[/yellow]", highlight=False)
+    for guess in proposal.guesses:
+        console.print(f"[yellow]check:[/yellow] {escape(guess)}", highlight=False)
+    atomic_write_text(out, proposal.to_toml(path.name))
+    console.print(f"Wrote {escape(str(out))}: put it beside {escape(path.name)} in your data folder, then run "
+                  "`ponzoni-eval validate` on that folder.", highlight=False)
 
 
 class Language(str, Enum):

@@ -41,6 +41,10 @@ _SURFACE = {
         "import_qda_project",
         "import_qda_to_folder",
     ],
+    "propose": [
+        "MappingProposal",
+        "propose_mapping",
+    ],
     "quantitize": [
         "CODER_RULES",
         "code_presence",

@@ -265,6 +265,20 @@ def resolve_targets(
     return values, provenance
 
 
+_TARGET_WORDS = {"participant_id": "participant", "case_id": "case", "wave": "wave"}
+
+
+def missing_target_advice(target: str, n_documents: int, source: str) -> str:
+    """What to do when documents of an export have no participant, case or wave, in the evaluator's terms."""
+    what = _TARGET_WORDS.get(target, target)
+    advice = (f"{n_documents} document(s) have no {what}: add a `{target}` rule in qda_mapping.toml "
+              f"([variables], [documents] pattern or [defaults]) or run `ponzoni-eval qda-map {Path(source).name}` "
+              "to have one proposed")
+    if target == "participant_id":
+        advice += " (group interviews may stay without a participant)"
+    return advice
+
+
 # --- identifiers, code paths ----------------------------------------------------
 
 _DOCUMENT_EXTENSIONS = {".txt", ".docx", ".doc", ".rtf", ".odt", ".pdf", ".htm", ".html", ".md"}

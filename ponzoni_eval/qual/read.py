@@ -126,6 +126,7 @@ from ponzoni_eval.qual.model import (
     load_mapping,
     mapping_key,
     memos_frame,
+    missing_target_advice,
     NS_CODEBOOK,
     NS_PROJECT,
     QdaProject,
@@ -730,8 +731,7 @@ def _assemble(documents, raw_segments, code_names, users, mapping, report, codeb
         report.variables[target] = "; ".join(f"{origin} ({n} document{'s' if n != 1 else ''})"
                                              for origin, n in counts.most_common()) or "no documents"
         if counts.get("missing"):
-            report.warnings.append(f"{target} is missing for {counts['missing']} document(s): add a document "
-                                   f"variable, a [documents] pattern or a default in the mapping")
+            report.warnings.append(missing_target_advice(target, counts["missing"], report.source))
     unknown_users: set[str] = set()
     rows = []
     for index, selection, source_user in raw_segments:

@@ -73,6 +73,7 @@ from ponzoni_eval._core.errors import DataError
 from ponzoni_eval.qual.model import (
     codebook_frame,
     codebook_from_paths,
+    missing_target_advice,
     document_slug,
     documents_frame,
     ImportReport,
@@ -412,8 +413,7 @@ def read_coded_segments_export(
         report.variables[target] = "; ".join(f"{origin} ({n} document{'s' if n != 1 else ''})"
                                              for origin, n in sorted(origins.items(), key=lambda kv: -kv[1]))
         if origins.get("missing"):
-            report.warnings.append(f"{target} is missing for {origins['missing']} document(s): give a document "
-                                   "variables table, a [documents] pattern or a default in the mapping")
+            report.warnings.append(missing_target_advice(target, origins["missing"], report.source))
     per_document = pd.DataFrame(document_rows).set_index("name")
 
     segments = segments.assign(

@@ -319,7 +319,7 @@ def test_import_warnings_and_skipped_sources_become_warnings(tmp_path):
     assert data.ok
     found = {(p.rule, p.severity, p.file) for p in data.problems}
     assert found == {("qda_import", "warning", "interviews.qdpx"), ("qda_skipped", "warning", "interviews.qdpx")}
-    assert any("participant_id is missing for 1 document(s)" in p.message for p in data.problems)
+    assert any("1 document(s) have no participant" in p.message for p in data.problems)
     assert any("PDFSource 'scan.pdf' not imported: not a text source" in p.message for p in data.problems)
 
 

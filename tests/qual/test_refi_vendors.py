@@ -318,8 +318,10 @@ def test_maxqda_shape(tmp_path):
 def test_nvivo_shape(tmp_path):
     project = imported("nvivo", tmp_path)
     report = project.report
-    assert report.warnings == ["participant_id is missing for 1 document(s): add a document variable, a [documents] "
-                               "pattern or a default in the mapping"]
+    assert report.warnings == ["1 document(s) have no participant: add a `participant_id` rule in qda_mapping.toml "
+                               "([variables], [documents] pattern or [defaults]) or run `ponzoni-eval qda-map "
+                               "Samenwerking Slotervaart.qdpx` to have one proposed (group interviews may stay without "
+                               "a participant)"]
     assert report.skipped == []
     # NVivo counts \r\n as two characters: the offsets index the text as stored.
     assert report.offsets == dict.fromkeys([N1, N2, N3, N4], "characters; \\r\\n counted as two characters")
@@ -367,7 +369,7 @@ EXPECTED_WARNINGS = {  # (rule, message start) of each validation warning, nothi
     "maxqda": [("qda_import", "1 document group(s) not read as a variable"),
                ("qda_import", "code name 'Overig' occurs under several parents"),
                ("qda_skipped", "PDFSource 'Verslag bijeenkomst 12-03' not imported")],
-    "nvivo": [("qda_import", "participant_id is missing for 1 document(s)")],
+    "nvivo": [("qda_import", "1 document(s) have no participant: add a `participant_id` rule")],
 }
 
 

@@ -1,0 +1,149 @@
+"""Issue 16, items 6-8: qda-map gives a working mapping; user names and folders never reach outputs.
+
+The vendor-shaped projects are the hand-written fixtures of tests/fixtures/qda/vendors (see
+test_refi_vendors.py). The NVivo-shaped project built here counts positions in UTF-16 code units
+around emoji and ``\\r\\n``, nests codes seven levels deep under non-codable folders, and its users
+are e-mail addresses; its basePath is a home folder. Every expectation is counted by hand.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from ponzoni_eval.cli import main
+from ponzoni_eval.qual.propose import propose_mapping
+from qda_builders import project_xml, qdpx
+from test_refi_vendors import EXAMPLE, QDPX_NAME, printed_problems, vendor_qdpx
+
+ALL = list(QDPX_NAME)
+
+
+def run(*args: str) -> int:
+    try:
+        main(list(args))
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    return 0
+
+
+@pytest.mark.parametrize("vendor", ALL)
+def test_qda_map_proposes_a_mapping_that_passes_validate(tmp_path, capsys, monkeypatch, vendor):
+    folder = tmp_path / "raw"
+    shutil.copytree(EXAMPLE, folder)
+    (folder / "interviews.qdpx").unlink()
+    export = vendor_qdpx(vendor, folder)  # the vendor's own file name, no mapping beside it
+    monkeypatch.setenv("COLUMNS", "1000")
+    capsys.readouterr()
+    assert run("validate", str(folder)) == 1  # without a mapping: documents without a case
+    without = capsys.readouterr().out
+    assert f"run `ponzoni-eval qda-map {export.name}`" in without
+
+    out = folder / "qda_mapping.toml"
+    assert run("qda-map", str(export), "--out", str(out)) == 0
+    shown = capsys.readouterr().out
+    assert "What each document of" in shown and out.is_file()
+    assert run("qda-map", str(export), "--out", str(out)) == 1  # never overwritten without --force
+    assert "refusing to overwrite" in capsys.readouterr().err
+
+    assert run("validate", str(folder)) == 0, capsys.readouterr().out
+    output = capsys.readouterr().out
+    assert not [p for p in printed_problems(output) if p[0] == "error"]
+
+
+def test_proposal_for_each_vendor_counted_by_hand(tmp_path):
+    cases = ["slotervaart", "poelenburg_a", "poelenburg_b"]
+    atlas = propose_mapping(vendor_qdpx("atlasti", tmp_path), cases=cases)
+    # PA-M03_T0 ..., PA-P02_T0 ..., PA-O02_T2 ...: participant from the names, case and wave from groups
+    assert atlas.documents["participant_id"].tolist() == ["PA-M03", "PA-P02", "PA-O02"]
+    assert atlas.documents["case_id"].tolist() == ["poelenburg_a"] * 3
+    assert atlas.documents["wave"].tolist() == ["t0", "t0", "t2"]
+    maxqda = propose_mapping(vendor_qdpx("maxqda", tmp_path), cases=cases)
+    assert maxqda.documents["participant_id"].tolist() == ["SLO-M05", "SLO-P03", "PB-M07"]
+    assert maxqda.documents["case_id"].tolist() == ["slotervaart", "slotervaart", "poelenburg_b"]
+    nvivo = propose_mapping(vendor_qdpx("nvivo", tmp_path), cases=cases)
+    assert nvivo.mapping["documents"] == {"case_name": "participant_id"}  # one NVivo case per person
+    assert nvivo.mapping["defaults"] == {"case_id": "slotervaart"}  # the file is named after the case
+    assert nvivo.missing() == {"participant_id": 1, "case_id": 0, "wave": 0}  # the group interview
+
+
+# --- an NVivo-shaped export: UTF-16 positions, emoji, a seven-level tree, e-mail users -------------
+
+TEXT = "I: Hoe gaat het? 😀\r\nR: Goed 👍🏽, wij vertrouwen het Jeugdteam nu.\r\nR: Ja 🙂 echt."
+LEVELS = ["Codes", "Samenwerking", "Relatie", "Vertrouwen", "Groei", "Langzaam", "Wederzijds"]
+
+
+def utf16(text: str, piece: str) -> tuple[int, int]:
+    """Positions of ``piece`` in UTF-16 code units, as NVivo writes them."""
+    start = text.index(piece)
+    return len(text[:start].encode("utf-16-le")) // 2, len(text[: start + len(piece)].encode("utf-16-le")) // 2
+
+
+def nvivo_project(tmp_path: Path) -> Path:
+    guid = "aaaaaaaa-0000-4000-8000-{:012d}".format
+    codes = ""
+    for depth, name in reversed(list(enumerate(LEVELS))):
+        codable = "true" if depth >= 2 else "false"  # 'Codes' and 'Samenwerking' are folders
+        codes = f'<Code guid="{guid(depth)}" name="{name}" isCodable="{codable}">{codes}</Code>'
+    users = ('<Users><User guid="{0}" name="elena.jansen@uni.example.nl"/><User guid="{1}" name="DESKTOP-7Q\\\\bram"/>'
+             "</Users>").format(guid(90), guid(91))
+    s1, e1 = utf16(TEXT, "wij vertrouwen het Jeugdteam nu")
+    s2, e2 = utf16(TEXT, "echt")
+    sources = (
+        f'<Sources><TextSource guid="{guid(50)}" name="Interview SLO-M02" plainTextPath="internal://{guid(50)}.txt">'
+        f'<PlainTextSelection guid="{guid(60)}" name="" startPosition="{s1}" endPosition="{e1}">'
+        f'<Coding guid="{guid(70)}" creatingUser="{guid(90)}"><CodeRef targetGUID="{guid(6)}"/></Coding>'
+        f'<Coding guid="{guid(71)}" creatingUser="{guid(91)}"><CodeRef targetGUID="{guid(6)}"/></Coding>'
+        f'<NoteRef targetGUID="{guid(80)}"/></PlainTextSelection>'
+        f'<PlainTextSelection guid="{guid(61)}" name="" startPosition="{s2}" endPosition="{e2}">'
+        f'<Coding guid="{guid(72)}" creatingUser="{guid(90)}"><CodeRef targetGUID="{guid(3)}"/></Coding>'
+        "</PlainTextSelection></TextSource></Sources>"
+        f'<Notes><Note guid="{guid(80)}" name="Twijfel" creatingUser="{guid(91)}"><PlainTextContent>Eerst '
+        "wantrouwen, nu niet meer.</PlainTextContent></Note></Notes>"
+    )
+    body = users + f"<CodeBook><Codes>{codes}</Codes></CodeBook>" + sources
+    xml = project_xml(body, attributes='basePath="C:\\Users\\elena.jansen\\OneDrive - Uni\\NVivo"')
+    return qdpx(tmp_path, {"project.qde": xml, f"sources/{guid(50)}.txt": TEXT.encode("utf-8")},
+                name="Samenwerking Slotervaart.qdpx")
+
+
+def test_nvivo_shaped_export_quotes_tree_memos_and_pseudonyms(tmp_path, capsys):
+    path = nvivo_project(tmp_path)
+    out = tmp_path / "out"
+    assert run("qda-import", str(path), "--out", str(out)) == 0
+    printed = capsys.readouterr().out
+    segments = pd.read_csv(out / "coded_segments.csv", keep_default_na=False)
+    # quotes equal the selected text although emoji take two UTF-16 units each
+    assert segments["text"].tolist() == ["wij vertrouwen het Jeugdteam nu", "wij vertrouwen het Jeugdteam nu", "echt"]
+    assert segments["code"].tolist() == ["Wederzijds", "Wederzijds", "Vertrouwen"]
+    # coders pseudonymised in sorted order of their names: 'DESKTOP-7Q\\bram' < 'elena...'
+    assert segments["coder"].tolist() == ["coder_2", "coder_1", "coder_2"]
+    book = pd.read_csv(out / "codebook.csv", keep_default_na=False).set_index("code")
+    assert book.loc["Wederzijds", "path"] == " / ".join(LEVELS) and book.loc["Wederzijds", "depth"] == 7
+    assert book.index.tolist() == ["Relatie", "Vertrouwen", "Groei", "Langzaam", "Wederzijds"]  # folders: no rows
+    # 'Codes' and 'Samenwerking' hold only sub-trees: not the theme of everything below them
+    assert set(book["theme"]) == {"", "Relatie"}
+    memos = pd.read_csv(out / "memos.csv", keep_default_na=False)
+    assert memos[["annotates", "author", "text"]].values.tolist() == [["selection", "coder_1", "Eerst wantrouwen, nu niet meer."]]
+    written = "".join(p.read_text(encoding="utf-8") for p in out.iterdir())
+    for secret in ("elena", "bram", "DESKTOP", "OneDrive", "Users", str(tmp_path)):
+        assert secret not in written and secret not in printed, secret
+    # asked for: the names stay
+    assert run("qda-import", str(path), "--out", str(out), "--force", "--keep-user-names") == 0
+    kept = pd.read_csv(out / "coded_segments.csv")["coder"].tolist()
+    assert kept == ["elena.jansen@uni.example.nl", "DESKTOP-7Q\\\\bram", "elena.jansen@uni.example.nl"]
+
+
+def test_intercoder_pairs_survive_pseudonyms(tmp_path):
+    from ponzoni_eval.qual.importer import import_qda_project
+    path = nvivo_project(tmp_path)
+    named = import_qda_project(path, keep_user_names=True).segments
+    pseudonymous = import_qda_project(path).segments
+    assert sorted(pseudonymous["coder"].unique()) == ["coder_1", "coder_2"]
+    mapping = dict(zip(named["coder"], pseudonymous["coder"]))
+    assert len(set(mapping.values())) == len(mapping) == 2  # one person, one pseudonym
+    assert (named["coder"].map(mapping) == pseudonymous["coder"]).all()
+    assert pseudonymous.groupby("document_id")["coder"].nunique().tolist() == [2]  # still double-coded
