@@ -107,7 +107,7 @@ def _names_matching(text: str, spans: Sequence[Span], converted: Sequence[tuple[
     """Selection names that match the head of the quote; that equal the whole quote; that match loosely."""
     exact = whole = loose = 0
     for span, (start, end) in zip(spans, converted):
-        name = span.name.rstrip("…")
+        name = re.sub(r"(?:…|\.\.\.)$", "", span.name)  # ATLAS.ti: the head of the quote and '...', others '…'
         piece = text[start:min(end, start + 200)]  # names are short; the head of the quote suffices
         if name and piece.startswith(name[:40]):
             exact += 1

@@ -147,3 +147,96 @@ def test_intercoder_pairs_survive_pseudonyms(tmp_path):
     assert len(set(mapping.values())) == len(mapping) == 2  # one person, one pseudonym
     assert (named["coder"].map(mapping) == pseudonymous["coder"]).all()
     assert pseudonymous.groupby("document_id")["coder"].nunique().tolist() == [2]  # still double-coded
+
+
+# --- an ATLAS.ti-shaped export: home-folder basePath, 'gender: female' groups, comments, bare paths ---
+
+ATLAS_TEXTS = {
+    "PA-P02_T0 Jeugdteam.docx": "I: Hoe begon het?\r\nR: Wij dachten dat de moskee geen contact wilde.\r\nR: Nu bellen ze ons zelf.",
+    "PA-P03_T2 Jeugdteam.docx": "R: Güven kwam langzaam.\r\nR: Eerst een kop thee, dan pas vragen.",
+}
+
+
+def atlas_position(text: str, piece: str) -> tuple[int, int]:
+    """ATLAS.ti counts \\r\\n as one character."""
+    flat = text.replace("\r\n", "\n")
+    start = flat.index(piece)
+    return start, start + len(piece)
+
+
+def atlas_project(tmp_path: Path) -> Path:
+    guid = "BBBBBBBB-0000-4000-8000-{:012d}".format
+    users = f'<Users><User guid="{guid(90)}" name="elena@uni.example.nl"/><User guid="{guid(91)}" name="ŞY"/></Users>'
+    codes = (f'<CodeBook><Codes><Code guid="{guid(1)}" name="Vertrouwen::Güven groeit" isCodable="true"/>'
+             f'<Code guid="{guid(2)}" name="Percepties::Bereidheid ander" isCodable="true"/></Codes></CodeBook>')
+    quotes = {  # (document, quote, code, user, comment)
+        0: ("Wij dachten dat de moskee geen contact wilde.", 2, 90, "Beeld van de ander, niet van zichzelf."),
+        1: ("Nu bellen ze ons zelf.", 1, 91, None),
+        2: ("Eerst een kop thee, dan pas vragen.", 1, 90, None),
+    }
+    sources, members = "", {}
+    for number, (name, text) in enumerate(ATLAS_TEXTS.items()):
+        file = name.replace(".docx", ".txt")
+        members[f"sources/{file}"] = text.encode("utf-8")
+        sources += f'<TextSource guid="{guid(50 + number)}" name="{name}" plainTextPath="{file}">'  # bare relative name
+        for key, (quote, code, user, comment) in quotes.items():
+            if quote not in text.replace("\r\n", "\n"):
+                continue
+            start, end = atlas_position(text, quote)
+            note = f"<Description>{comment}</Description>" if comment else ""
+            sources += (f'<PlainTextSelection guid="{guid(60 + key)}" name="{quote[:40]}..." startPosition="{start}" '
+                        f'endPosition="{end}" creatingUser="{guid(user)}">{note}'
+                        f'<Coding guid="{guid(70 + key)}" creatingUser="{guid(user)}"><CodeRef targetGUID="{guid(code)}"/>'
+                        "</Coding></PlainTextSelection>")
+        sources += "</TextSource>"
+    sets = (f'<Sets><Set guid="{guid(80)}" name="gender: female"><MemberSource targetGUID="{guid(50)}"/></Set>'
+            f'<Set guid="{guid(81)}" name="Casus::Poelenburg A"><MemberSource targetGUID="{guid(50)}"/>'
+            f'<MemberSource targetGUID="{guid(51)}"/></Set></Sets>')
+    xml = project_xml(users + codes + f"<Sources>{sources}</Sources>" + sets,
+                      attributes='origin="ATLAS.ti Mac 23.2" basePath="/Users/elena/Documents/ATLAS.ti/Poelenburg"')
+    return qdpx(tmp_path, {"Samenwerking Poelenburg.qde": xml, **members}, name="Samenwerking Poelenburg.qdpx")
+
+
+def test_atlasti_shaped_export_imports_whole_and_private(tmp_path, capsys):
+    path = atlas_project(tmp_path)
+    out = tmp_path / "out"
+    assert run("qda-import", str(path), "--out", str(out)) == 0
+    printed = capsys.readouterr().out
+    segments = pd.read_csv(out / "coded_segments.csv", keep_default_na=False)
+    assert segments["text"].tolist() == ["Wij dachten dat de moskee geen contact wilde.", "Nu bellen ze ons zelf.",
+                                         "Eerst een kop thee, dan pas vragen."]  # 3 quotes, 3 codings, none dropped
+    assert segments["coder"].tolist() == ["coder_1", "coder_2", "coder_1"]  # 'elena@...' < 'ŞY'
+    assert segments["case_id"].tolist() == ["Poelenburg A"] * 3
+    memos = pd.read_csv(out / "memos.csv", keep_default_na=False)
+    assert memos[["annotates", "author", "text"]].values.tolist() == [
+        ["selection", "coder_1", "Beeld van de ander, niet van zichzelf."]]
+    book = pd.read_csv(out / "codebook.csv", keep_default_na=False).set_index("code")
+    assert book.loc["Güven groeit", ["theme", "path", "parent_id"]].tolist() == ["Vertrouwen", "Vertrouwen / Güven groeit",
+                                                                                  "vertrouwen"]
+    written = "".join(p.read_text(encoding="utf-8") for p in out.iterdir())
+    for secret in ("elena", "/Users/", "Documents"):
+        assert secret not in written and secret not in printed, secret
+
+
+def test_atlasti_group_with_one_colon_is_a_variable_and_qda_map_makes_it_validate(tmp_path, capsys, monkeypatch):
+    from ponzoni_eval.qual.read import read_qdpx
+
+    documents = read_qdpx(atlas_project(tmp_path)).documents
+    assert documents["variables"].tolist()[0] == {"gender": "female", "Casus": "Poelenburg A"}
+    folder = tmp_path / "raw"
+    shutil.copytree(EXAMPLE, folder)
+    (folder / "interviews.qdpx").unlink()
+    export = atlas_project(folder)
+    proposal = propose_mapping(export)  # reads cases.csv beside the export
+    assert proposal.documents[["participant_id", "case_id", "wave"]].values.tolist() == [
+        ["PA-P02", "poelenburg_a", "t0"], ["PA-P03", "poelenburg_a", "t2"]]
+    monkeypatch.setenv("COLUMNS", "1000")
+    assert run("qda-map", str(export), "--out", str(folder / "qda_mapping.toml")) == 0
+    capsys.readouterr()
+    assert run("validate", str(folder)) == 0, capsys.readouterr().out
+
+
+def test_maxqda_coded_segments_table_gets_a_proposal_too(tmp_path):
+    table = Path(__file__).parents[1] / "fixtures" / "qda" / "maxqda_coded_segments.csv"
+    proposal = propose_mapping(table, cases=["slotervaart", "poelenburg_a", "poelenburg_b"])
+    assert len(proposal.documents) and proposal.missing()["case_id"] == 0
