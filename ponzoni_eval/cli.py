@@ -129,6 +129,8 @@ def qda_import(
     force: bool = typer.Option(False, "--force", help="Replace files that already exist in the folder."),
     keep_user_names: bool = typer.Option(False, "--keep-user-names", help="Keep the names of coders and memo "
                                          "authors; by default they become coder_1, coder_2, ..."),
+    theme_folder: Optional[list[str]] = typer.Option(None, "--theme-folder", help="A non-codable folder of the code "
+                                                     "tree that is the theme of its subtree (repeat for more)."),
 ) -> None:
     """Turn a QDA export into coded_segments.csv + codebook.csv (and a report of what was found and skipped).
 
@@ -138,7 +140,7 @@ def qda_import(
     from rich.markup import escape
 
     written, report = qual.import_qda_to_folder(path, out_dir, mapping=mapping, vendor=vendor, overwrite=force,
-                                                keep_user_names=keep_user_names)
+                                                keep_user_names=keep_user_names, theme_folders=tuple(theme_folder or ()))
     counts = report.counts
     _out().print(f"Read {escape(report.format)}: {counts.get('codings', counts.get('segments', 0))} coded segments, "
               f"{counts.get('codes', 0)} codes, {counts.get('documents', 0)} documents.", highlight=False)

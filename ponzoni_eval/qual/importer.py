@@ -85,6 +85,7 @@ def import_qda_to_folder(
     theme_from: ThemeFrom = "top",
     overwrite: bool = False,
     keep_user_names: bool = False,
+    theme_folders: tuple[str, ...] = (),
 ) -> tuple[dict[str, Path], ImportReport]:
     """`import_qda`, then write ``coded_segments.csv``, ``codebook.csv`` and a Markdown report.
 
@@ -99,7 +100,7 @@ def import_qda_to_folder(
     """
     out_dir = Path(out_dir)
     project = import_qda_project(path, mapping=mapping, vendor=vendor, theme_from=theme_from,
-                                 keep_user_names=keep_user_names)
+                                 keep_user_names=keep_user_names, theme_folders=tuple(theme_folders))
     segments, codebook, report = project.segments, project.codebook, project.report
     tables = {"codebook.csv": codebook}
     if report.format != "qdc":

@@ -131,6 +131,9 @@ def test_nvivo_shaped_export_quotes_tree_memos_and_pseudonyms(tmp_path, capsys):
     written = "".join(p.read_text(encoding="utf-8") for p in out.iterdir())
     for secret in ("elena", "bram", "DESKTOP", "OneDrive", "Users", str(tmp_path)):
         assert secret not in written and secret not in printed, secret
+    # asked for: a folder as theme, and the names
+    assert run("qda-import", str(path), "--out", str(out), "--force", "--theme-folder", "Samenwerking") == 0
+    assert set(pd.read_csv(out / "codebook.csv")["theme"]) == {"Samenwerking"}
     # asked for: the names stay
     assert run("qda-import", str(path), "--out", str(out), "--force", "--keep-user-names") == 0
     kept = pd.read_csv(out / "coded_segments.csv")["coder"].tolist()
@@ -240,3 +243,20 @@ def test_maxqda_coded_segments_table_gets_a_proposal_too(tmp_path):
     table = Path(__file__).parents[1] / "fixtures" / "qda" / "maxqda_coded_segments.csv"
     proposal = propose_mapping(table, cases=["slotervaart", "poelenburg_a", "poelenburg_b"])
     assert len(proposal.documents) and proposal.missing()["case_id"] == 0
+
+
+@pytest.mark.parametrize("vendor", ALL)
+def test_agreement_is_the_same_with_pseudonyms(tmp_path, vendor):
+    """Pseudonyms keep who coded what: every agreement statistic equals the one computed on the names."""
+    from ponzoni_eval.qual.importer import import_qda_project
+    from ponzoni_eval.qual.intercoder import agreement
+
+    path = vendor_qdpx(vendor, tmp_path)
+    mapping = Path(__file__).parents[1] / "fixtures" / "qda" / "vendors" / vendor / "qda_mapping.toml"
+    named = import_qda_project(path, mapping=mapping, keep_user_names=True).segments
+    pseudonymous = import_qda_project(path, mapping=mapping).segments
+    assert set(pseudonymous["coder"]) == {f"coder_{i}" for i in range(1, named["coder"].nunique() + 1)}
+    assert not set(named["coder"]) & set(pseudonymous["coder"])
+    first = agreement(named, n_boot=50).drop(columns=["note"], errors="ignore")
+    second = agreement(pseudonymous, n_boot=50).drop(columns=["note"], errors="ignore")
+    pd.testing.assert_frame_equal(first.reset_index(drop=True), second.reset_index(drop=True))
