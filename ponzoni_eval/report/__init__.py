@@ -91,6 +91,7 @@ _SURFACE = {
         "theme_heatmap_section",
         "expectations_cross_section",
         "integration_map_for",
+        "analysis_plan_for",
         "overrides_for",
         "integration_summary",
         "joint_display_inputs",

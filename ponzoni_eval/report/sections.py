@@ -121,6 +121,7 @@ __all__ = [
     "theme_heatmap_section",
     "expectations_cross_section",
     "integration_map_for",
+    "analysis_plan_for",
     "overrides_for",
     "integration_summary",
     "joint_display_inputs",
@@ -166,10 +167,14 @@ class JointDisplayInputs:
     Attributes
     ----------
     results : DataFrame
-        Every result the integration map may select, stacked, p-values
-        adjusted within `FAMILIES`.
+        Every result the integration map may select, stacked, each analysis
+        with its own p-value adjustment (the joint display adjusts the
+        results it uses as the analysis plan says).
     prevalence : DataFrame
         Participants who mentioned each code per case, small cells suppressed.
+    presence : DataFrame or None
+        Who mentioned which code per wave, unsuppressed (`presence_for`): the
+        fit rule counts the plan's interviewees from it. Never show or save it.
     segments, participants : DataFrame
         The coded segments (source of quotes) and participants (roles beside quotes).
     names : list of str
@@ -187,6 +192,7 @@ class JointDisplayInputs:
     names: list[str]
     cases: list[str]
     min_cell: int = MIN_CELL
+    presence: pd.DataFrame | None = None
 
     def __repr__(self) -> str:  # the names must never be printed in a notebook
         return f"JointDisplayInputs({len(self.results)} results, {len(self.prevalence)} prevalence rows, {len(self.cases)} cases)"
@@ -1108,6 +1114,28 @@ def integration_map_for(processed_dir: str | os.PathLike):
     return load_integration_map(path)
 
 
+def analysis_plan_for(processed_dir: str | os.PathLike):
+    """The analysis plan in force for processed data: the one `prepare` carried from the data folder, else the package's.
+
+    The package's plan is marked ``pre_specified=False`` (the report then says nothing was
+    pre-specified). The copy is checked against the checksum in the processed ``manifest.json``.
+
+    Raises
+    ------
+    DataError
+        The copy was changed after `prepare`.
+    """
+    processed_dir = Path(processed_dir)
+    manifest = json.loads((processed_dir / MANIFEST_FILE).read_text(encoding="utf-8"))
+    entry = (manifest.get("files") or {}).get("analysis_plan")
+    if entry is None:
+        return integrate.load_analysis_plan(None)
+    path = processed_dir / entry["file"]
+    if not path.is_file() or sha256_file(path) != entry["sha256"]:
+        raise DataError("the analysis plan differs from manifest.json (changed after prepare); run prepare again", file=str(path))
+    return integrate.load_analysis_plan(path)
+
+
 def overrides_for(tables: Mapping[str, pd.DataFrame], cases: Sequence[str]) -> pd.DataFrame | None:
     """The evaluator's overrides (carried by `prepare` from ``integration_overrides.csv``) for these cases; None without any.
 
@@ -1192,7 +1220,7 @@ def joint_display_inputs(
     monthly = _in_cases(monthly, case_ids) if len(monthly) else monthly
     its = _its_results(monthly)
     parts += [its, stats.its_case_differences(monthly) if len(its) and its["case_id"].nunique() > 1 else result_frame([])]
-    results = _adjusted(stack_results(*parts))
+    results = stack_results(*parts)  # each analysis's own adjustment; the display adjusts by the analysis plan
 
     participants = _in_cases(_table(tables, "participants"), case_ids).reset_index(drop=True)
     presence = presence_for(tables, unit="participant_id" if interview_wave is None else ("participant_id", "wave"))
@@ -1215,15 +1243,16 @@ def joint_display_inputs(
     terms = tables.get("redaction_terms")
     names = sorted(set(terms["term"].dropna().astype("str"))) if terms is not None else []
     participants = participants.astype({"participant_id": "str", "case_id": "str", "role": "str"})
-    return JointDisplayInputs(results, prevalence, segments, participants, names, case_ids, min_cell)
+    return JointDisplayInputs(results, prevalence, segments, participants, names, case_ids, min_cell, presence)
 
 
 def joint_display_section(
     inputs: JointDisplayInputs,
     *,
     integration_map: Any = None,
+    plan: Any = None,
     overrides: pd.DataFrame | None = None,
-    alpha: float = 0.05,
+    alpha: float | None = None,
     quant_basis: str = "ci",
     order_by: str = "trust",
     language: str = "en",
@@ -1238,10 +1267,12 @@ def joint_display_section(
     inputs : JointDisplayInputs
     integration_map : IntegrationMap, optional
         `integration_map_for` (default: the package's map).
+    plan : AnalysisPlan, optional
+        `analysis_plan_for` (default: the package's plan, reported as not pre-specified).
     overrides : DataFrame, optional
         `overrides_for`.
-    alpha : float
-        For result rows without a confidence interval.
+    alpha : float, optional
+        Overrides the plan's significance level (None: the plan's).
     quant_basis : {"ci", "estimate"}
         Judge the quantitative strand by the 95% CI (default: a label then
         claims evidence) or, descriptively, by the point estimate against the
@@ -1258,9 +1289,9 @@ def joint_display_section(
         fit label occurs; ``displays``: the three `integrate.Display`
         (the tables with their settings).
     """
-    data = integrate.DisplayInputs(inputs.results, inputs.prevalence, inputs.segments, inputs.participants)
+    data = integrate.DisplayInputs(inputs.results, inputs.prevalence, inputs.segments, inputs.participants, inputs.presence)
     options = integrate.DisplayOptions(
-        integration_map=integration_map, overrides=overrides, redact_names=inputs.names, redact=redact, language=language,
+        integration_map=integration_map, plan=plan, overrides=overrides, redact_names=inputs.names, redact=redact, language=language,
         alpha=alpha, quant_basis=quant_basis, cases=inputs.cases, min_cell=inputs.min_cell,
     )
     joint = integrate.joint_display(data, options)
