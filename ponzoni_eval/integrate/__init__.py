@@ -52,6 +52,10 @@ from ponzoni_eval.integrate.display import (
     statistics_by_themes,
     meta_matrix,
 )
+from ponzoni_eval.integrate.procedure import (
+    GRAMMS_ITEMS,
+    integration_procedure,
+)
 from ponzoni_eval.integrate.export import (
     to_html,
     to_markdown,
@@ -98,6 +102,8 @@ __all__ = [
     "joint_display",
     "statistics_by_themes",
     "meta_matrix",
+    "GRAMMS_ITEMS",
+    "integration_procedure",
     "to_html",
     "to_markdown",
     "to_xlsx",

@@ -98,6 +98,7 @@ _SURFACE = {
         "joint_display_section",
         "fit_changes",
         "joint_display_documents",
+        "integration_procedure_document",
     ],
 }
 

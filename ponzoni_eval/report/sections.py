@@ -128,6 +128,7 @@ __all__ = [
     "joint_display_section",
     "fit_changes",
     "joint_display_documents",
+    "integration_procedure_document",
 ]
 
 MIN_CELL = DEFAULT_MIN_CELL
@@ -1341,6 +1342,19 @@ def fit_changes(by_ci: pd.DataFrame, by_estimate: pd.DataFrame) -> pd.DataFrame:
     changed = both.loc[both["fit_label_ci"] != both["fit_label_estimate"]]
     columns = [*keys, "estimate", "ci_low", "ci_high", "quant_evidence_ci", "quant_evidence_estimate", "qual_evidence", "fit_label_ci", "fit_label_estimate"]
     return changed.loc[:, columns].reset_index(drop=True)
+
+
+def integration_procedure_document(section: DisplaySection, plan: Any, *, language: str = "en") -> str:
+    """The integration procedure and the GRAMMS checklist of a joint display section, as Markdown (`integrate.integration_procedure`).
+
+    Built from the section's published table (counts of people in it are the numbers of
+    interviewees, never a suppressed count) and the plan it was built with
+    (`analysis_plan_for`); hand it to ``run.save_document(text, "integration_procedure", format="md", ...)``.
+    """
+    if not isinstance(section, DisplaySection):
+        raise TypeError(f"integration_procedure_document needs the DisplaySection of joint_display_section, got {type(section).__name__}")
+    display = replace(section.displays[MAIN_TABLE], table=section.frame(MAIN_TABLE))
+    return integrate.integration_procedure(display, plan, language=language)
 
 
 def joint_display_documents(section: DisplaySection, *, language: str = "en") -> dict[str, dict[str, str | bytes]]:
