@@ -36,7 +36,7 @@ case_id = "all"  # the joint display covers every case in `cases`
 cases = None  # the cases to include; None means every case in the data
 processed_dir = "../data/processed"  # where `ponzoni-eval prepare` wrote the tables
 run_dir = None  # the run folder to write tables and figures to; None writes nothing
-alpha = None  # significance level of the fit rule; None uses the analysis plan's
+alpha = 0.05  # the run's significance level; the joint display uses the analysis plan's own (pre-specified)
 seed = 20170616  # seed for everything random (bootstrap confidence intervals)
 language = "en"  # language of generated sentences and captions: "en" or "nl"
 
@@ -123,7 +123,7 @@ sections.rounded(run.save_table(inputs.results, "results", precision="fitted", c
 # evaluator, date, reason). Both are read by `prepare` and never written.
 
 # %%
-joint = run.save_section(sections.joint_display_section(inputs, integration_map=integration_map, plan=plan, overrides=overrides, alpha=alpha, language=language))
+joint = run.save_section(sections.joint_display_section(inputs, integration_map=integration_map, plan=plan, overrides=overrides, language=language))
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -165,7 +165,7 @@ joint.tables["meta_matrix"]
 
 # %%
 # NBVAL_CHECK_OUTPUT
-descriptive = sections.joint_display_section(inputs, integration_map=integration_map, plan=plan, overrides=overrides, alpha=alpha, quant_basis="estimate", language=language)
+descriptive = sections.joint_display_section(inputs, integration_map=integration_map, plan=plan, overrides=overrides, quant_basis="estimate", language=language)
 changed = sections.fit_changes(joint.table, descriptive.table)
 print(descriptive.sentence)
 sections.rounded(run.save_table(changed, "fit_by_estimate", precision="fitted", caption="Construct x case cells whose fit label changes when the quantitative strand is judged on the point estimate."))

@@ -129,7 +129,7 @@ def wilson_interval(count, total, *, alpha: float = 0.05) -> tuple[np.ndarray, n
     Examples
     --------
     >>> low, high = wilson_interval([81, 7], [263, 18])
-    >>> [round(v, 4) for v in low], [round(v, 4) for v in high]
+    >>> low.round(4).tolist(), high.round(4).tolist()
     ([0.2553, 0.2031], [0.3662, 0.6138])
     """
     from statsmodels.stats.proportion import proportion_confint
