@@ -534,12 +534,18 @@ def _counts_from_presence(presence: pd.DataFrame, participants: pd.DataFrame, im
     has_wave = "wave" in pres.columns
     if has_wave:
         pres["wave"] = pres["wave"].astype("str")
+    pres = pres.assign(_wave=pres["wave"] if has_wave else "")
     links = _link_roles(imap, plan, sorted(people["role"].unique()))
-    joined = links.merge(pres.drop(columns="wave", errors="ignore").assign(_wave=pres["wave"] if has_wave else ""), on=["code", "role"])
+    # N: everyone of the role interviewed at the wave (also where nobody applied the code); n: who mentioned it.
+    interviewed = pres[["participant_id", "case_id", "role", "_wave"]].drop_duplicates()
+    at_risk = links.merge(interviewed, on="role")
     if has_wave:
-        joined = joined.loc[joined["wave"].isna() | (joined["wave"] == joined["_wave"])]
-    joined = joined.assign(present=(pd.to_numeric(joined["present"]) > 0).astype("int64"))
-    counted = joined.groupby(["construct", "case_id", "code", "role"], as_index=False).agg(n=("present", "sum"), N=("participant_id", "nunique"))
+        at_risk = at_risk.loc[at_risk["wave"].isna() | (at_risk["wave"] == at_risk["_wave"])]
+    totals = at_risk.groupby(["construct", "case_id", "code", "role"], as_index=False).agg(N=("participant_id", "nunique"))
+    mentioned = pres.loc[pd.to_numeric(pres["present"]) > 0, ["participant_id", "code", "_wave"]]
+    hits = at_risk.merge(mentioned, on=["participant_id", "code", "_wave"])
+    counted = hits.groupby(["construct", "case_id", "code", "role"], as_index=False).agg(n=("participant_id", "nunique"))
+    counted = totals.merge(counted, on=["construct", "case_id", "code", "role"], how="left")
     grid = links[["construct", "code", "role"]].merge(pd.DataFrame({"case_id": [c for c in cases if c != POOLED_CASE]}), how="cross")
     counted = grid.merge(counted, on=["construct", "case_id", "code", "role"], how="left").fillna({"n": 0, "N": 0})
     if POOLED_CASE in cases:
