@@ -433,7 +433,7 @@ def _one_line(rows: pd.DataFrame, language: str) -> pd.Series:
 
 def _notes(rows: pd.DataFrame, language: str) -> pd.Series:
     """What a reader of the appendix needs about a row: group, test, family and the analysis's note."""
-    family = rows["family"].map(lambda f: term(f"display.family.{f}", language))
+    family = rows["family"].map(terms("display.family", language))
     pieces = pd.concat(
         [rows["group"].fillna("").astype(str), rows["test"].fillna("").astype(str), family, rows["note"].fillna("").astype(str)], axis=1
     )

@@ -117,9 +117,7 @@ def integration_procedure(display: Display, plan: AnalysisPlan, *, language: str
     lines += [f"| {evidence[q]} | " + " | ".join(fit_names[FIT_RULE[(q, k)]] for k in _RULE_KEYS) + " |" for q in _RULE_KEYS]
     lines += ["", term("procedure.rule_note", language), "", f"## {term('procedure.gramms', language)}", ""]
     lines += [f"| # | {term('procedure.item', language)} | {term('procedure.this_run', language)} |", "|---|---|---|"]
-    items = terms("procedure.items", language)
-    lines += [
-        f"| {i} | {items[name]} | {term(f'procedure.answers.{name}', language, **fields)} |" for i, name in enumerate(GRAMMS_ITEMS, start=1)
-    ]
+    items, answers = terms("procedure.items", language), terms("procedure.answers", language)
+    lines += [f"| {i} | {items[name]} | {answers[name].format(**fields)} |" for i, name in enumerate(GRAMMS_ITEMS, start=1)]
     lines += ["", term("procedure.references", language)]
     return "\n".join(lines) + "\n"
