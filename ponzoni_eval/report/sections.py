@@ -796,6 +796,9 @@ def theme_prevalence_section(
         top = shown.sort_values(["percent", "code"], ascending=[False, True], kind="stable").iloc[0]
         opening = term("sections.most_mentioned", language).format(case=label, code=top["code"])
         sentence = describe_share(opening, top["n_with_code"], top["n_at_risk"], threshold=min_cell, language=language) + "."
+    elif (published["n_at_risk"] > 0).any():  # interviews exist, but every count is suppressed: never read that as absence
+        interviewed = int(published["n_at_risk"].max())
+        sentence = term("sections.all_suppressed", language, case=label, n=interviewed, min_cell=min_cell)
     else:
         sentence = term("sections.no_interviews", language).format(case=label) + "."
     return Section(

@@ -198,6 +198,15 @@ def test_theme_prevalence_never_reveals_a_suppressed_count(tables, tmp_path):
     assert not any(code in section.sentence for code in hidden)
 
 
+def test_a_case_whose_every_count_is_suppressed_has_interviews_not_none(tables):
+    """'kolenkit: no coded interviews' was printed when interviews existed but every count was below min_cell."""
+    for language, words in (("en", "interviewees with coded interviews"), ("nl", "geïnterviewden met gecodeerde interviews")):
+        section = sections.theme_prevalence_section(tables, CASE, min_cell=1000, language=language)
+        interviewed = int(section.tables["theme_prevalence_case"]["n_at_risk"].max())
+        assert f"{interviewed} {words}" in section.sentence and "1000" in section.sentence
+        assert "no coded interviews" not in section.sentence and "geen gecodeerde interviews" not in section.sentence
+
+
 def test_agreement_is_computed_on_the_double_coded_interviews_of_the_case(tables):
     section = sections.agreement_section(tables, CASE, seed=11, n_boot=200)
     check_section(section)
