@@ -839,6 +839,7 @@ def _readme(effects_: dict, tables: dict[str, pd.DataFrame], interviews_format: 
     lines += [
         "| `effects.json` | the built-in effects below, machine-readable |",
         "| `dataset.toml` | `synthetic = true`, title, generator, seed |",
+        "| `analysis_plan.toml` | the integration's analysis plan: primary and secondary outcomes, smallest meaningful effects, populations |",
         "",
     ]
     if interviews_format == "qdpx":
