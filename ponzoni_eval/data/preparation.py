@@ -67,6 +67,7 @@ from ponzoni_eval.data.read import QDA_MAPPING_FILE, QDA_TABLES, RawData, read_r
 from ponzoni_eval.data.validate import validate_raw, ValidationReport
 from ponzoni_eval.integrate.map import load_integration_map, MAP_FILENAME
 from ponzoni_eval.integrate.overrides import OVERRIDES_FILENAME, read_overrides
+from ponzoni_eval.integrate.plan import PLAN_FILENAME, plan_record
 from ponzoni_eval.privacy.names import name_variants, read_name_list
 from ponzoni_eval.privacy.redaction import redact_counted, redact_documents, redact_transcripts
 
@@ -313,10 +314,21 @@ def _carry_integration_map(raw_dir: Path, out_dir: Path) -> dict | None:
     return {"file": target.name, "source": source.name, "sha256": sha256_file(target)}
 
 
+def _carry_analysis_plan(raw_dir: Path, out_dir: Path) -> dict | None:
+    """Copy a validated ``analysis_plan.toml`` into the processed folder (its name, checksum and date in the manifest)."""
+    source, target = raw_dir / PLAN_FILENAME, out_dir / PLAN_FILENAME
+    if not source.is_file():
+        target.unlink(missing_ok=True)
+        return None
+    record = plan_record(source)  # raises DataError naming the key and the file
+    atomic_write_bytes(target, source.read_bytes())
+    return {**record, "file": target.name, "source": source.name}
+
+
 def _integration_raw_files(raw_dir: Path, overrides: pd.DataFrame | None) -> dict:
     """Manifest entries (checksums) of the raw folder's integration files, so a run records them as inputs."""
     entries = {}
-    for name, table in ((MAP_FILENAME, None), (OVERRIDES_FILENAME, INTEGRATION_OVERRIDES)):
+    for name, table in ((MAP_FILENAME, None), (PLAN_FILENAME, None), (OVERRIDES_FILENAME, INTEGRATION_OVERRIDES)):
         path = raw_dir / name
         if path.is_file():
             rows = {"rows": int(len(overrides))} if table and overrides is not None else {}
@@ -409,6 +421,7 @@ def prepare(raw_dir: Path | str, out_dir: Path | str) -> dict:
         written = {name: future.result() for name, future in futures.items()}
     _remove_stale_tables(out_dir, keep=set(written))
     carried_map = _carry_integration_map(raw_dir, out_dir)
+    carried_plan = _carry_analysis_plan(raw_dir, out_dir)
 
     raw = report.raw
     raw_files = {
@@ -441,7 +454,7 @@ def prepare(raw_dir: Path | str, out_dir: Path | str) -> dict:
         "dataset": raw.metadata,
         "raw_files": raw_files,
         "tables": written,
-        "files": {"integration_map": carried_map} if carried_map else {},
+        "files": {key: entry for key, entry in (("integration_map", carried_map), ("analysis_plan", carried_plan)) if entry},
         "validation": {"errors": report.n_errors, "warnings": report.n_warnings},
         # counts only: the terms themselves stay in redaction_terms.parquet
         "redaction": {

@@ -8,6 +8,7 @@ from ponzoni_eval._core.errors import DataError
 from ponzoni_eval._core.files import atomic_write_text
 from ponzoni_eval.data import schema
 from ponzoni_eval.data.dictionary import render_template_guide
+from ponzoni_eval.integrate.plan import PLAN_FILENAME, plan_template
 
 __all__ = [
     "write_templates",
@@ -18,7 +19,7 @@ __all__ = [
 
 
 def write_templates(out_dir: Path | str) -> list[Path]:
-    """Write one header-only CSV per table and a ``README.md`` guide for evaluators.
+    """Write one header-only CSV per table, a ``README.md`` guide and an ``analysis_plan.toml`` for evaluators.
 
     Existing files are never overwritten (a template must not replace data).
 
@@ -35,6 +36,7 @@ def write_templates(out_dir: Path | str) -> list[Path]:
     out_dir = Path(out_dir)
     targets = {out_dir / f"{table}.csv": ",".join(spec.schema.columns) + "\n" for table, spec in schema.TABLES.items()}
     targets[out_dir / "README.md"] = render_template_guide()
+    targets[out_dir / PLAN_FILENAME] = plan_template()  # the integration's analysis plan, to fill in before analysing
     existing = [p.name for p in targets if p.exists()]
     if existing:
         raise DataError(

@@ -37,6 +37,7 @@ from ponzoni_eval._core.errors import DataError, Problem, problems_frame
 from ponzoni_eval.data import schema
 from ponzoni_eval.data.read import cell_problems, MAX_PROBLEMS_PER_RULE, RawData, read_raw_dir, to_categorical
 from ponzoni_eval.integrate.map import load_integration_map
+from ponzoni_eval.integrate.plan import check_plan_against_map, load_analysis_plan
 from ponzoni_eval.integrate.overrides import OVERRIDES_FILENAME, read_overrides
 from ponzoni_eval.privacy.names import check_pseudonyms, looks_like_name_or_email
 
@@ -136,7 +137,7 @@ def validate_raw(raw: RawData) -> ValidationReport:
 
 
 def _with_integration_files(problems: list[Problem], raw: RawData) -> list[Problem]:
-    """Check the evaluator's integration files: ``integration_map.toml`` and ``integration_overrides.csv``.
+    """Check the evaluator's integration files: ``integration_map.toml``, ``analysis_plan.toml`` and ``integration_overrides.csv``.
 
     Both are optional side files of a raw folder (see `ponzoni_eval.integrate`
     and docs/integration.md); `prepare` carries them into the processed data.
@@ -148,6 +149,10 @@ def _with_integration_files(problems: list[Problem], raw: RawData) -> list[Probl
         integration_map = load_integration_map(raw.root)  # the folder's own map, else the package default
     except DataError as exc:
         return kept + [exc.as_problem()]
+    try:
+        check_plan_against_map(load_analysis_plan(raw.root), integration_map)  # the folder's analysis_plan.toml, else the package's
+    except DataError as exc:
+        kept.append(exc.as_problem())
     overrides = raw.root / OVERRIDES_FILENAME
     cases = raw.tables.get("cases")
     if not overrides.is_file() or cases is None or "case_id" not in cases.columns:

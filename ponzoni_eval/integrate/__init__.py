@@ -11,6 +11,18 @@ from ponzoni_eval.integrate.map import (
     default_map_path,
     MAP_FILENAME,
 )
+from ponzoni_eval.integrate.plan import (
+    PLAN_FILENAME,
+    PlannedResult,
+    ConstructPlan,
+    AnalysisPlan,
+    load_analysis_plan,
+    default_plan_path,
+    check_plan_against_map,
+    plan_record,
+    plan_template,
+    write_plan_template,
+)
 from ponzoni_eval.integrate.overrides import (
     read_overrides,
     OVERRIDES_FILENAME,
@@ -19,10 +31,14 @@ from ponzoni_eval.integrate.fit import (
     FIT_LABELS,
     FIT_RULE,
     FIT_COLOURS,
+    FETTERS_FIT,
     CODE_DIRECTIONS,
     classify_quantitative,
     classify_qualitative,
+    classify_contrasts,
     fit_label,
+    wilson_interval,
+    holm,
     FIT_TEXT,
 )
 from ponzoni_eval.integrate.quotes import (
@@ -35,6 +51,10 @@ from ponzoni_eval.integrate.display import (
     joint_display,
     statistics_by_themes,
     meta_matrix,
+)
+from ponzoni_eval.integrate.procedure import (
+    GRAMMS_ITEMS,
+    integration_procedure,
 )
 from ponzoni_eval.integrate.export import (
     to_html,
@@ -51,6 +71,16 @@ __all__ = [
     "load_integration_map",
     "default_map_path",
     "MAP_FILENAME",
+    "PLAN_FILENAME",
+    "PlannedResult",
+    "ConstructPlan",
+    "AnalysisPlan",
+    "load_analysis_plan",
+    "default_plan_path",
+    "check_plan_against_map",
+    "plan_record",
+    "plan_template",
+    "write_plan_template",
     "read_overrides",
     "OVERRIDES_FILENAME",
     "FIT_LABELS",
@@ -59,6 +89,10 @@ __all__ = [
     "CODE_DIRECTIONS",
     "classify_quantitative",
     "classify_qualitative",
+    "classify_contrasts",
+    "wilson_interval",
+    "holm",
+    "FETTERS_FIT",
     "fit_label",
     "FIT_TEXT",
     "select_quotes",
@@ -68,6 +102,8 @@ __all__ = [
     "joint_display",
     "statistics_by_themes",
     "meta_matrix",
+    "GRAMMS_ITEMS",
+    "integration_procedure",
     "to_html",
     "to_markdown",
     "to_xlsx",

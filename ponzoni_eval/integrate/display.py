@@ -1,76 +1,69 @@
-"""Mixed-methods integration: integration map, joint displays, meta-inferences.
+"""Mixed-methods integration: joint displays and meta-inferences, by an analysis plan.
 
-For each construct of the study (trust, perception gap, expectation mismatch,
-safe space, help-seeking) this module puts the numbers and the voices side by
-side and judges how the two strands fit:
+For each construct of the study (trust, perception gap, expectation mismatch, safe space,
+help-seeking) this module puts the numbers and the voices side by side and judges how the two
+strands fit:
 
-1. An **integration map** (`load_integration_map`, a versioned TOML file) says
-   which rows of the standard result frame and which codes speak to each
-   construct, and in which direction an effect or a code supports it.
-2. `joint_display` builds a construct x case table (Guetterman, Fetters &
-   Creswell, 2015): the quantitative result, the prevalence of the linked
-   themes, one to three exemplar quotes (chosen by a fixed rule and redacted),
-   a **fit label** from the triangulation protocol (agreement, partial
-   agreement, silence, dissonance; O'Cathain, Murphy & Nicholl, 2010) computed
-   by the decision table in `FIT_RULE`, an evaluator's override, and a
-   meta-inference sentence.
-3. `meta_matrix` (cases ordered by an outcome x constructs) and
-   `statistics_by_themes` (the statistic per case beside each theme's
-   prevalence) are two further displays.
-4. `to_html`, `to_markdown` and `to_xlsx` render any of the three displays.
+1. An **integration map** (`load_integration_map`) says which rows of the standard result frame
+   and which codes speak to each construct; an **analysis plan** (`load_analysis_plan`,
+   ``analysis_plan.toml`` in the data folder) says what was pre-specified: primary and
+   secondary outcomes, directions, smallest meaningful effects, test families, the population
+   each construct's results speak for (roles, interview wave) and which constructs are about a
+   difference between roles.
+2. `joint_display` builds a construct x case table (Guetterman, Fetters & Creswell, 2015): a
+   one-line quantitative result (estimate [CI], p, n; model notes in ``quant_notes``), the
+   prevalence of the linked themes among the matched interviewees with Wilson intervals, one to
+   three exemplar quotes (chosen by a fixed rule and redacted), a **fit label** (agreement,
+   partial agreement, dissonance, silence, inconclusive; `FIT_RULE`, documented per label with
+   its source in `ponzoni_eval.integrate.fit`), an evaluator's override, and a meta-inference
+   sentence that cites the results that decided the label.
+3. `meta_matrix` and `statistics_by_themes` are two further displays; `to_html`, `to_markdown`
+   and `to_xlsx` render them; `integration_procedure` writes the procedure and the GRAMMS
+   checklist.
 
 The fit rule
 ------------
-Quantitative evidence per construct x case (all result rows that the map's
-selectors pick for the case):
+Quantitative evidence per construct x case, from the rows the map selects and the plan covers:
 
-- a row is *supportive* when its 95% CI lies strictly beyond the null value on
-  the supportive side; *contrary* when it lies strictly beyond it on the other
-  side; *negligible* when the map gives a smallest meaningful effect and the CI
-  stays short of it; *inconclusive* otherwise. A row without a CI is judged by
-  ``p_value < alpha`` and the sign of its estimate; a row without an estimate
-  and without a CI (a test that could not run) is no evidence;
-- a construct x case is *mixed* when it has both a supportive and a contrary
-  row; else *supportive* when a row is supportive (a negligible row beside it,
-  e.g. a flat slope beside a level jump, does not contradict it); else
-  *contrary*, else *negligible* when such a row exists; *inconclusive* when
-  rows exist but none is conclusive, and *absent* when no selected row
-  carries any number.
+- the plan gives each row its family (primary or secondary) and smallest meaningful effect; a
+  row the plan does not cover is shown but decides nothing (a construct the plan does not name
+  is exploratory: its rows count as secondary);
+- p-values are adjusted as the plan says: Holm over every primary row of the display (never
+  intercepts: the map does not select them), secondary rows unadjusted (exploratory); the
+  adjusted p-value is the one shown and the one that decides;
+- a row is *supportive* when its 95% CI lies strictly beyond the null on the supportive side and
+  its adjusted p < alpha; *contrary* likewise on the other side; *negligible* when the CI stays
+  short of the smallest meaningful effect; *inconclusive* otherwise;
+- the primary rows of a cell decide (secondary rows only when it has no primary row): *mixed*
+  with both a supportive and a contrary row, else *supportive*, *contrary*, *negligible*,
+  *inconclusive*, or *absent* without any number.
 
-Qualitative evidence per construct x case, from the prevalence frame
-(share = n / n_at_risk of participants who mentioned a code):
+Qualitative evidence per construct x case, from who mentioned each linked code among the
+interviewees of the plan's wave and roles (the population of the quantitative result), on the
+unsuppressed counts (`DisplayInputs.presence`; disclosure control applies to what is shown only):
 
-- S = the largest share among the codes that *support* the construct,
-  C = the largest share among the codes that *contradict* it (0 if none);
-- *supportive* when S >= threshold and S > C; *contrary* when C >= threshold
-  and C > S; *mixed* when S = C >= threshold; *inconclusive* when a linked code
-  (including *context* codes or suppressed cells) was mentioned but none of the
-  above holds; *absent* when no linked code was mentioned by anyone.
+- *within* constructs: S / C = the largest lower end of the Wilson 95% interval of a supporting
+  / contradicting code; *supportive* when S reaches the threshold and C does not, *contrary* the
+  other way round, *mixed* when both do, *inconclusive* when a linked code was mentioned but
+  neither reaches it, *absent* when no matched interviewee mentioned a linked code;
+- *between-role* constructs (plan ``comparison = "between_roles"``): per contrast code, Fisher's
+  exact test of role x mention (Holm over the cell's contrasts); *supportive* when a contrast is
+  significant in the expected direction and none against it, and so on.
 
-Decision table (negligible counts as contrary, mixed as inconclusive)::
-
-    quantitative \\ qualitative | supportive  contrary    inconclusive  absent
-    ---------------------------+-----------------------------------------------
-    supportive                 | agreement   dissonance  partial       silence
-    contrary                   | dissonance  agreement   partial       silence
-    inconclusive               | partial     partial     silence       silence
-    absent                     | silence     silence     silence       silence
-
-(partial = partial agreement). When neither strand is conclusive there is no
-finding to triangulate, so the label is *silence*, as when a strand has no data.
+The decision table is `FIT_RULE` (``ponzoni_eval.integrate.fit``).
 
 References
 ----------
-Fetters, M. D., Curry, L. A., & Creswell, J. W. (2013). Achieving integration
-in mixed methods designs: principles and practices. Health Services Research,
-48(6 Pt 2), 2134-2156.
-Guetterman, T. C., Fetters, M. D., & Creswell, J. W. (2015). Integrating
-quantitative and qualitative results in health science mixed methods research
-through joint displays. Annals of Family Medicine, 13(6), 554-561.
-O'Cathain, A., Murphy, E., & Nicholl, J. (2010). Three techniques for
-integrating data in mixed methods studies. BMJ, 341, c4587.
-Okabe, M., & Ito, K. (2008). Color Universal Design: how to make figures and
-presentations that are friendly to colorblind people (the palette used here).
+Fetters, M. D., Curry, L. A., & Creswell, J. W. (2013). Achieving integration in mixed methods
+designs: principles and practices. Health Services Research, 48(6 Pt 2), 2134-2156.
+Guetterman, T. C., Fetters, M. D., & Creswell, J. W. (2015). Integrating quantitative and
+qualitative results in health science mixed methods research through joint displays. Annals of
+Family Medicine, 13(6), 554-561.
+O'Cathain, A., Murphy, E., & Nicholl, J. (2010). Three techniques for integrating data in mixed
+methods studies. BMJ, 341, c4587.
+Newcombe, R. G. (1998). Two-sided confidence intervals for the single proportion: comparison of
+seven methods. Statistics in Medicine, 17(8), 857-872 (the Wilson interval).
+Okabe, M., & Ito, K. (2008). Color Universal Design (the palette used here).
 """
 
 from __future__ import annotations
@@ -87,19 +80,24 @@ from ponzoni_eval._core.numbers import format_effect, format_number, format_p
 from ponzoni_eval._core.results import RESULT_COLUMNS
 from ponzoni_eval._core.words import check_language, term, terms
 from ponzoni_eval.integrate.fit import (
+    classify_contrasts,
     classify_qualitative,
     classify_quantitative,
     CODE_DIRECTIONS,
     DEFAULT_ALPHA,
     DEFAULT_QUAL_THRESHOLD,
     FETTERS_FIT,
+    fisher_exact,
     fit_label,
+    holm,
     POOLED_CASE,
     QUAL_TO_RULE,
     QUANT_TO_RULE,
+    wilson_interval,
 )
 from ponzoni_eval.integrate.map import IntegrationMap, load_integration_map
 from ponzoni_eval.integrate.overrides import read_overrides
+from ponzoni_eval.integrate.plan import AnalysisPlan, check_plan_against_map, load_analysis_plan
 from ponzoni_eval.integrate.quotes import (
     DEFAULT_QUOTE_WINDOW,
     format_quotes,
@@ -109,7 +107,7 @@ from ponzoni_eval.integrate.quotes import (
 )
 from ponzoni_eval.privacy.names import participant_names
 from ponzoni_eval.privacy.redaction import redact as privacy_redact
-from ponzoni_eval.privacy.suppress import DEFAULT_MIN_CELL, suppress_small_cells
+from ponzoni_eval.privacy.suppress import DEFAULT_MIN_CELL
 
 __all__ = [
     "DisplayInputs",
@@ -122,9 +120,9 @@ __all__ = [
 
 
 _REQUIRED_PREVALENCE = ("case_id", "code", "n", "n_at_risk")
+_REQUIRED_PRESENCE = ("participant_id", "code", "present", "interviewed")
 _REQUIRED_SEGMENTS = ("document_id", "participant_id", "case_id", "coder", "code", "start", "end", "text")
 _REQUIRED_PARTICIPANTS = ("participant_id", "case_id")
-
 _EFFECT_SYMBOLS = {
     "hedges_g": "g",
     "hedges_g_av": "g_av",
@@ -147,6 +145,7 @@ _EFFECT_SYMBOLS = {
 }
 
 
+
 @dataclass(frozen=True)
 class DisplayInputs:
     """The data a joint display is built from.
@@ -154,87 +153,78 @@ class DisplayInputs:
     Attributes
     ----------
     results : DataFrame
-        Standard result frame (`ponzoni_eval._core.results.RESULT_COLUMNS`),
-        stacked over analyses.
+        Standard result frame (`ponzoni_eval._core.results.RESULT_COLUMNS`), stacked over
+        analyses, with each analysis's own p-values (the display adjusts them as the plan says).
     prevalence : DataFrame
-        case_id, code, n (or n_with_code), n_at_risk, [pct], [suppressed]:
-        participants who mentioned each code per case (one row per case x
-        code; `quantitize.prevalence` with ``by="case_id"``).
+        case_id, code, n (or n_with_code), n_at_risk, [suppressed / n_with_code_flag]:
+        participants who mentioned each code per case. Used only without ``presence`` (then the
+        denominators are not matched to the plan's roles and a suppressed count is unknown).
     segments : DataFrame
-        Coded segments (document_id, participant_id, case_id, coder, code,
-        start, end, text): the source of exemplar quotes.
+        Coded segments (document_id, participant_id, case_id, coder, code, start, end, text):
+        the source of exemplar quotes.
     participants : DataFrame
-        participant_id, case_id, [role], [name]: cases, roles shown beside
-        quotes, and (``name``) names to redact.
+        participant_id, case_id, [role], [name]: cases, roles (denominators and quotes), and
+        (``name``) names to redact.
+    presence : DataFrame, optional
+        Who mentioned which code, unsuppressed (`qual.code_presence` with ``unit=("participant_id",
+        "wave")``): participant_id, [wave], code, present, interviewed. The rule counts the
+        interviewees of the plan's wave and roles from it (the research team's own counts);
+        disclosure control applies only to what the display shows.
     """
 
     results: pd.DataFrame
     prevalence: pd.DataFrame
     segments: pd.DataFrame
     participants: pd.DataFrame
+    presence: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True)
 class DisplayOptions:
-    """How a joint display is built: the map, the rule's thresholds, quotes, language, disclosure control.
+    """How a joint display is built: the map, the plan, quotes, language, disclosure control.
 
     Attributes
     ----------
     integration_map : IntegrationMap, path or None
-        The map, or where to load it from (`load_integration_map`; None: the
-        package's map).
+        The map, or where to load it from (`load_integration_map`; None: the package's map).
+    plan : AnalysisPlan, path or None
+        The analysis plan (`load_analysis_plan`; a file or a data folder; None: the package's
+        plan, reported as not pre-specified).
     overrides : path, DataFrame or None
-        Evaluator overrides (`read_overrides`): a file, the raw data folder
-        that holds ``integration_overrides.csv``, or a frame.
+        Evaluator overrides (`read_overrides`).
     quotes_per_cell : int
         1 to 3 exemplar quotes per construct x case.
-    redact_names : iterable of str, optional
-        Names to replace by ``[NAAM]`` in quotes; default the ``name`` column
-        of the participants (`ponzoni_eval.privacy.participant_names`).
-        Processed participants have no names: pass ``redaction_terms["term"]``
-        from `ponzoni_eval.data.preparation`.
-    redact : callable, optional
-        ``redact(texts, names)`` returning the redacted texts; default
-        `ponzoni_eval.privacy.redact` (names as whole words in any case, with
-        possessives, plus e-mail addresses and Dutch phone numbers).
-    language : {"en", "nl"}
+    redact_names, redact
+        Names to replace by ``[NAAM]`` in quotes, and the redaction function (default
+        `ponzoni_eval.privacy.redact`).
+    language : str
         Labels and meta-inference sentences.
-    qual_threshold : float
-        Share of participants a side of the qualitative evidence must reach.
-    alpha : float
-        Significance level for result rows without a CI.
+    qual_threshold, alpha : float, optional
+        Override the plan's values (None: the plan's).
     quant_basis : {"ci", "estimate"}
-        Judge result rows by their 95% CI (default) or, descriptively, by the
-        point estimate against the map's smallest meaningful effect
-        (`classify_quantitative`).
+        The claims (95% CI and adjusted p) or the sensitivity view (point estimate against the
+        plan's smallest meaningful effect).
     quote_window : (int, int)
-        Preferred quote length in characters; longer quotes are cut at the
-        upper bound with " […]".
+        Preferred quote length in characters.
     cases : sequence of str, optional
-        Cases (rows) in order; default the sorted cases of the participants,
-        plus ``"all"`` when a selected result is pooled.
+        Cases (rows) in order; default the sorted cases of the participants, plus ``"all"``
+        when a selected result is pooled.
     min_cell : int or None
-        Disclosure control: a prevalence count from 1 to ``min_cell - 1``
-        that is not suppressed yet (`ponzoni_eval.privacy.suppress_small_cells`)
-        is suppressed before it is used: shown as "<5" and counted as unknown
-        (0) by the fit rule; a pooled row that would reveal it is suppressed
-        too. Default 5; None uses the counts as given (never for a display
-        that leaves the research team).
-
-    Raises
-    ------
-    ValueError
-        For a language, threshold, basis or number of quotes out of range.
+        Disclosure control of what is shown: a count of 1 to ``min_cell - 1`` people reads
+        "fewer than {min_cell}" and its share and interval are not shown. The rule uses the
+        counts themselves, so suppression never changes a label. None shows every count (never
+        for a display that leaves the research team).
     """
 
     integration_map: IntegrationMap | str | os.PathLike | None = None
+    plan: AnalysisPlan | str | os.PathLike | None = None
     overrides: str | os.PathLike | pd.DataFrame | None = None
     quotes_per_cell: int = 2
     redact_names: Sequence[str] | None = None
     redact: Callable | None = None
     language: str = "en"
-    qual_threshold: float = DEFAULT_QUAL_THRESHOLD
-    alpha: float = DEFAULT_ALPHA
+    qual_threshold: float | None = None
+    alpha: float | None = None
     quant_basis: str = "ci"
     quote_window: tuple[int, int] = DEFAULT_QUOTE_WINDOW
     cases: Sequence[str] | None = None
@@ -242,8 +232,10 @@ class DisplayOptions:
 
     def __post_init__(self) -> None:
         check_language(self.language)
-        if not 0 < self.qual_threshold <= 1:
+        if self.qual_threshold is not None and not 0 < self.qual_threshold <= 1:
             raise ValueError(f"qual_threshold is a share between 0 and 1, got {self.qual_threshold}")
+        if self.alpha is not None and not 0 < self.alpha < 1:
+            raise ValueError(f"alpha lies between 0 and 1, got {self.alpha}")
         if self.quant_basis not in ("ci", "estimate"):
             raise ValueError(f"quant_basis must be 'ci' or 'estimate', got {self.quant_basis!r}")
         if not 1 <= self.quotes_per_cell <= 3:
@@ -261,21 +253,22 @@ class Display:
     ----------
     kind : {"joint_display", "statistics_by_themes", "meta_matrix"}
     table : DataFrame
-        The display itself.
-    language : {"en", "nl"}
+    language : str
     alpha, qual_threshold : float
-        The fit rule's parameters.
+        The rule's parameters (from the plan unless the options overrode them).
     quant_basis : {"ci", "estimate"}
     min_cell : int or None
-        The disclosure threshold the prevalence counts were suppressed with.
+        The disclosure threshold of what is shown.
     integration_map : str or None
-        Where the integration map came from (`IntegrationMap.source`).
-    schema_version : int or None
-        The map's schema version.
+        Where the integration map came from; ``schema_version`` its version.
+    plan : str or None
+        Where the analysis plan came from; ``pre_specified`` False for the package's plan;
+        ``registered`` its date (ISO); ``small_n`` its small-sample bound; ``multiplicity``
+        its adjustment per family.
     order_by : str or None
         The meta-matrix's ordering construct.
     labels : mapping of str to str
-        The constructs' display labels (the meta-matrix's column headers).
+        The constructs' display labels.
     """
 
     kind: str
@@ -287,6 +280,11 @@ class Display:
     min_cell: int | None = DEFAULT_MIN_CELL
     integration_map: str | None = None
     schema_version: int | None = None
+    plan: str | None = None
+    pre_specified: bool = False
+    registered: str | None = None
+    small_n: int = 10
+    multiplicity: Mapping[str, str] = field(default_factory=dict)
     order_by: str | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
 
@@ -297,14 +295,14 @@ class Display:
             raise TypeError(f"table must be a DataFrame, not {type(self.table).__name__}")
 
 
-# --- input checks ------------------------------------------------------------------------
-
-
 # --- quantitative strand --------------------------------------------------------------------
 
+_PICKED_EXTRA = ("_row", "construct", "selector", "direction", "null_value", "smallest_meaningful", "fallback",
+                 "family", "adjustment", "family_size", "p_integration", "row_evidence")
 
-def _select_results(results: pd.DataFrame, imap: IntegrationMap, alpha: float, basis: str = "ci") -> pd.DataFrame:
-    """Rows of ``results`` picked by the map, one per construct x result row, classified."""
+
+def _select_results(results: pd.DataFrame, imap: IntegrationMap, plan: AnalysisPlan, alpha: float, basis: str = "ci") -> pd.DataFrame:
+    """Rows of ``results`` picked by the map, one per construct x result row, with the plan's family, adjusted p and evidence."""
     require_columns(results, RESULT_COLUMNS, "results", kind="frame (standard result frame)")
     # A stable order independent of how the caller's rows happen to be sorted.
     ordered = results.reset_index(drop=True).sort_values(
@@ -326,34 +324,68 @@ def _select_results(results: pd.DataFrame, imap: IntegrationMap, alpha: float, b
                         fallback=selector.fallback,
                     )
                 )
-    columns = [*RESULT_COLUMNS, "_row", "construct", "selector", "direction", "null_value", "smallest_meaningful", "fallback", "row_evidence"]
+    columns = [*RESULT_COLUMNS, *_PICKED_EXTRA]
     if not parts:
-        text = ("construct", "direction", "row_evidence", *(c for c in RESULT_COLUMNS if c in ("analysis", "case_id", "group", "outcome", "test", "effect_name", "note")))
+        text = ("construct", "direction", "row_evidence", "family", "adjustment",
+                *(c for c in RESULT_COLUMNS if c in ("analysis", "case_id", "group", "outcome", "test", "effect_name", "note")))
         return pd.DataFrame({c: pd.Series(dtype="str" if c in text else "bool" if c == "fallback" else "float64") for c in columns})
     picked = pd.concat(parts, ignore_index=True)
     # A row picked by two selectors of the same construct counts once, for the first selector.
     picked = picked.sort_values(["construct", "selector", "_row"], kind="stable").drop_duplicates(["construct", "_row"])
+    # Fallback selectors only fill cases where the main selectors found numbers in no row.
+    numbers = picked["effect_size"].notna() | picked["ci_low"].notna() | picked["p_value"].notna()
+    has_main = (~picked["fallback"] & numbers).groupby([picked["construct"], picked["case_id"]]).transform("any")
+    picked = picked.loc[~(picked["fallback"] & has_main)].reset_index(drop=True)
+
+    # The plan: family and smallest meaningful effect per row.
+    family = pd.Series("unplanned", index=picked.index, dtype="object")
+    smallest = picked["smallest_meaningful"].astype("float64").copy()
+    for name, rows in picked.groupby("construct", sort=False):
+        construct_plan = plan.get(name)
+        if construct_plan is None:
+            family.loc[rows.index] = "secondary"  # not in the plan: exploratory
+            continue
+        open_rows = pd.Series(True, index=rows.index)
+        for entry in construct_plan.results:
+            hit = entry.matches(rows) & open_rows
+            family.loc[hit[hit].index] = entry.family
+            if entry.smallest_meaningful is not None:
+                smallest.loc[hit[hit].index] = entry.smallest_meaningful
+            open_rows &= ~hit
+    picked["family"] = family.astype("str")
+    picked["smallest_meaningful"] = smallest
+
+    # Multiplicity as the plan says: one Holm family per planned family over the whole display.
+    picked["adjustment"] = picked["family"].map(lambda f: plan.multiplicity.get(f, "none")).astype("str")
+    picked["p_integration"] = picked["p_value"].astype("float64")
+    picked["family_size"] = np.nan
+    for name in ("primary", "secondary"):
+        members = (picked["family"] == name) & (picked["adjustment"] == "holm")
+        if members.any():
+            picked.loc[members, "p_integration"] = holm(picked.loc[members, "p_value"].astype("float64"))
+            picked.loc[members, "family_size"] = float(picked.loc[members, "p_value"].notna().sum())
+
     picked["row_evidence"] = classify_quantitative(
         picked["effect_size"],
         picked["ci_low"],
         picked["ci_high"],
-        picked["p_value"],
+        picked["p_integration"],
         direction=picked["direction"].to_numpy(dtype=object),
         null_value=picked["null_value"],
         smallest_meaningful=picked["smallest_meaningful"],
         alpha=alpha,
         basis=basis,
     )
-    # Fallback selectors only fill cases where the main selectors found no numbers.
-    has_main = (~picked["fallback"] & (picked["row_evidence"] != "absent")).groupby([picked["construct"], picked["case_id"]]).transform("any")
-    picked = picked.loc[~(picked["fallback"] & has_main)]
     return picked.reset_index(drop=True)
 
 
+_EVIDENCE_ORDER = ("supportive", "contrary", "negligible", "inconclusive", "absent")
+
+
 def _combine_quant(picked: pd.DataFrame) -> pd.DataFrame:
-    """Evidence per construct x case from its classified rows (see the module docstring)."""
+    """Evidence per construct x case from its deciding rows (see the module docstring)."""
     counts = pd.crosstab([picked["construct"], picked["case_id"]], picked["row_evidence"])
-    for label in ("supportive", "contrary", "negligible", "inconclusive", "absent"):
+    for label in _EVIDENCE_ORDER:
         if label not in counts.columns:
             counts[label] = 0
     evidence = np.select(
@@ -367,10 +399,7 @@ def _combine_quant(picked: pd.DataFrame) -> pd.DataFrame:
         ["mixed", "supportive", "contrary", "negligible", "inconclusive"],
         default="absent",
     )
-    tally = counts.apply(
-        lambda r: ", ".join(f"{int(r[k])} {k}" for k in ("supportive", "contrary", "negligible", "inconclusive", "absent") if r[k]),
-        axis=1,
-    )
+    tally = counts.apply(lambda r: ", ".join(f"{int(r[k])} {k}" for k in _EVIDENCE_ORDER if r[k]), axis=1)
     return pd.DataFrame({"quant_evidence": evidence, "quant_tally": tally.astype("str")}, index=counts.index).reset_index()
 
 
@@ -388,50 +417,81 @@ def _short_quant(rows: pd.DataFrame, language: str) -> pd.Series:
     return text.where(~no_estimate, statistic.where(rows["statistic"].notna(), nothing))
 
 
-def _long_quant(rows: pd.DataFrame, language: str) -> pd.Series:
-    """'g = 0.45 [0.10, 0.80], p = .012, n = 14 (paired_t)' per row, prefixed with the group."""
-    p_text = rows["p_value"].map(lambda p: format_p(p, language=language, missing=""))
+def _p_text(rows: pd.DataFrame, language: str) -> pd.Series:
+    """The p-value that decided, as the plan adjusted it: 'Holm-adjusted p = .012' or 'p = .012'."""
+    plain = rows["p_integration"].map(lambda p: format_p(p, language=language, missing=""))
+    adjusted = plain.map(lambda p: term("display.p_holm", language, p=p) if p else "")
+    return adjusted.where(rows["adjustment"] == "holm", plain)
+
+
+def _one_line(rows: pd.DataFrame, language: str) -> pd.Series:
+    """'Δ = 0.65 [0.34, 0.96], Holm-adjusted p < .001, n = 40' per row: estimate [CI], p, n."""
     n_text = rows["n"].map(lambda n: "" if pd.isna(n) else f"n = {int(n)}")
-    parts = pd.concat([_short_quant(rows, language), p_text, n_text], axis=1)
-    body = parts.apply(lambda r: ", ".join(x for x in r if x), axis=1).astype(str)
-    label = rows["test"].fillna("").astype(str)
-    group = rows["group"].fillna("").astype(str)
-    prefix = (group + ": ").where(group != "", "")
-    note = rows["note"].fillna("").astype(str)
-    return prefix + body + " (" + label + ")" + (" — " + note).where(note != "", "")
+    parts = pd.concat([_short_quant(rows, language), _p_text(rows, language), n_text], axis=1)
+    return parts.apply(lambda r: ", ".join(x for x in r if x), axis=1).astype(str)
+
+
+def _notes(rows: pd.DataFrame, language: str) -> pd.Series:
+    """What a reader of the appendix needs about a row: group, test, family and the analysis's note."""
+    family = rows["family"].map(terms("display.family", language))
+    pieces = pd.concat(
+        [rows["group"].fillna("").astype(str), rows["test"].fillna("").astype(str), family, rows["note"].fillna("").astype(str)], axis=1
+    )
+    return pieces.apply(lambda r: "; ".join(x for x in r if x), axis=1).astype(str)
 
 
 def _quant_strand(picked: pd.DataFrame, language: str) -> pd.DataFrame:
-    """Per construct x case: evidence, the primary row's numbers, and text."""
+    """Per construct x case: evidence from the deciding rows, the row that decided, its one line and the notes."""
+    text = ("construct", "case_id", "quant_evidence", "quant_tally", "quant_summary", "quant_short", "quant_detail", "quant_notes",
+            "effect_name", "analysis", "test", "family", "adjustment")
+    numbers = ("estimate", "ci_low", "ci_high", "p_value", "p_integration", "family_size", "n", "n_results")
     if picked.empty:
-        text = ("construct", "case_id", "quant_evidence", "quant_tally", "quant_summary", "quant_short", "quant_detail",
-                "effect_name", "analysis", "test")
-        numbers = ("estimate", "ci_low", "ci_high", "p_value", "n", "n_results")
         return pd.DataFrame({**{c: pd.Series(dtype="str") for c in text}, **{c: pd.Series(dtype="float64") for c in numbers}})
-    # The primary row (its numbers fill the numeric columns) is the first one that has numbers.
-    picked = picked.assign(_empty=picked["row_evidence"] == "absent")
-    picked = picked.sort_values(["construct", "case_id", "_empty", "selector", "_row"], kind="stable")
-    picked = picked.assign(_short=_short_quant(picked, language), _long=_long_quant(picked, language))
     keys = ["construct", "case_id"]
-    primary = picked.groupby(keys, sort=False).head(1).set_index(keys)
-    detail = picked.groupby(keys, sort=False)["_long"].agg("\n".join)
-    evidence = _combine_quant(picked).set_index(keys)
+    picked = picked.assign(_empty=picked["row_evidence"] == "absent", _line=_one_line(picked, language), _note=_notes(picked, language))
+    picked = picked.assign(_short=_short_quant(picked, language))
+    # The deciding rows: primary rows with numbers; secondary ones only in cells without a primary row.
+    usable = ~picked["_empty"] & (picked["family"] != "unplanned")
+    has_primary = (usable & (picked["family"] == "primary")).groupby([picked["construct"], picked["case_id"]]).transform("any")
+    deciding = usable & ((picked["family"] == "primary") | ~has_primary)
+    evidence = _combine_quant(picked.loc[deciding]).set_index(keys) if deciding.any() else None
+    cells = picked.groupby(keys, sort=False).size().rename("n_results").to_frame()
+    if evidence is None:
+        cells["quant_evidence"], cells["quant_tally"] = "absent", ""
+    else:
+        cells = cells.join(evidence)
+        cells["quant_evidence"] = cells["quant_evidence"].fillna("absent")
+        cells["quant_tally"] = cells["quant_tally"].fillna("")
+    # The row that decided: the first deciding row whose evidence is the cell's (supportive for mixed).
+    wanted = cells["quant_evidence"].replace({"mixed": "supportive"}).rename("_wanted").reset_index()
+    ranked = picked.assign(_deciding=deciding).merge(wanted, on=keys, how="left")
+    ranked["_rank"] = np.select(
+        [ranked["_deciding"] & (ranked["row_evidence"] == ranked["_wanted"]), ranked["_deciding"], ~ranked["_empty"]], [0, 1, 2], default=3
+    )
+    ranked = ranked.sort_values([*keys, "_rank", "selector", "_row"], kind="stable")
+    primary = ranked.groupby(keys, sort=False).head(1).set_index(keys)
+    detail = ranked.assign(_full=ranked["_line"] + " (" + ranked["_note"] + ")").groupby(keys, sort=False)["_full"].agg("\n".join)
     out = pd.DataFrame(
         {
-            "quant_evidence": evidence["quant_evidence"],
-            "quant_tally": evidence["quant_tally"],
-            "quant_summary": primary["_long"],
+            "quant_evidence": cells["quant_evidence"],
+            "quant_tally": cells["quant_tally"],
+            "quant_summary": primary["_line"],
             "quant_short": primary["_short"],
             "quant_detail": detail,
+            "quant_notes": primary["_note"],
             "estimate": primary["effect_size"],
             "ci_low": primary["ci_low"],
             "ci_high": primary["ci_high"],
             "p_value": primary["p_value"],
+            "p_integration": primary["p_integration"],
+            "family_size": primary["family_size"],
             "n": primary["n"],
             "effect_name": primary["effect_name"],
             "analysis": primary["analysis"],
             "test": primary["test"],
-            "n_results": picked.groupby(keys, sort=False).size(),
+            "family": primary["family"],
+            "adjustment": primary["adjustment"],
+            "n_results": cells["n_results"],
         }
     )
     return out.reset_index()
@@ -449,24 +509,64 @@ def _code_links(imap: IntegrationMap) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["construct", "code", "code_direction", "code_order"])
 
 
-def _prevalence_by_case(prevalence: pd.DataFrame, cases: Sequence[str], min_cell: int | None = DEFAULT_MIN_CELL) -> pd.DataFrame:
-    """One row per case x code with n, n_at_risk, share and suppressed; pooled rows when asked."""
-    # quantitize.prevalence names the count n_with_code; privacy.suppress_small_cells adds
-    # n_with_code_flag ("<5") and blanks the count. Accept both spellings.
+def _link_roles(imap: IntegrationMap, plan: AnalysisPlan, roles: Sequence[str]) -> pd.DataFrame:
+    """construct, code, role, wave: whose interviews count for each linked code (the plan's population)."""
+    rows = []
+    for construct in imap.constructs:
+        construct_plan = plan.get(construct.name)
+        for link in construct.codes:
+            speaking = construct_plan.roles_for(link.code) if construct_plan else tuple(roles)
+            wave = construct_plan.wave if construct_plan else None
+            rows += [{"construct": construct.name, "code": link.code, "role": role, "wave": wave} for role in speaking]
+    return pd.DataFrame(rows, columns=["construct", "code", "role", "wave"])
+
+
+def _counts_from_presence(presence: pd.DataFrame, participants: pd.DataFrame, imap: IntegrationMap, plan: AnalysisPlan,
+                          cases: Sequence[str]) -> pd.DataFrame:
+    """construct, case_id, code, role, n, N, hidden: the matched interviewees per role, unsuppressed."""
+    require_columns(presence, _REQUIRED_PRESENCE, "presence", kind="frame (qual.code_presence)")
+    if "role" not in participants.columns:
+        raise DataError("participants need a role column to match the interview denominators to the analysis plan", column="role", rule="required")
+    people = participants.loc[:, ["participant_id", "case_id", "role"]].astype("str").drop_duplicates("participant_id")
+    pres = presence.drop(columns=[c for c in ("case_id", "role") if c in presence.columns])
+    pres = pres.loc[pres["interviewed"].astype(bool)].astype({"participant_id": "str", "code": "str"})
+    pres = pres.merge(people, on="participant_id", how="inner")
+    has_wave = "wave" in pres.columns
+    if has_wave:
+        pres["wave"] = pres["wave"].astype("str")
+    pres = pres.assign(_wave=pres["wave"] if has_wave else "")
+    links = _link_roles(imap, plan, sorted(people["role"].unique()))
+    # N: everyone of the role interviewed at the wave (also where nobody applied the code); n: who mentioned it.
+    interviewed = pres[["participant_id", "case_id", "role", "_wave"]].drop_duplicates()
+    at_risk = links.merge(interviewed, on="role")
+    if has_wave:
+        at_risk = at_risk.loc[at_risk["wave"].isna() | (at_risk["wave"] == at_risk["_wave"])]
+    totals = at_risk.groupby(["construct", "case_id", "code", "role"], as_index=False).agg(N=("participant_id", "nunique"))
+    mentioned = pres.loc[pd.to_numeric(pres["present"]) > 0, ["participant_id", "code", "_wave"]]
+    hits = at_risk.merge(mentioned, on=["participant_id", "code", "_wave"])
+    counted = hits.groupby(["construct", "case_id", "code", "role"], as_index=False).agg(n=("participant_id", "nunique"))
+    counted = totals.merge(counted, on=["construct", "case_id", "code", "role"], how="left")
+    grid = links[["construct", "code", "role"]].merge(pd.DataFrame({"case_id": [c for c in cases if c != POOLED_CASE]}), how="cross")
+    counted = grid.merge(counted, on=["construct", "case_id", "code", "role"], how="left").fillna({"n": 0, "N": 0})
+    if POOLED_CASE in cases:
+        pooled = counted.groupby(["construct", "code", "role"], as_index=False)[["n", "N"]].sum().assign(case_id=POOLED_CASE)
+        counted = pd.concat([counted, pooled], ignore_index=True)
+    return counted.assign(n=counted["n"].astype("float64"), N=counted["N"].astype("float64"), hidden=False)
+
+
+def _counts_from_prevalence(prevalence: pd.DataFrame, cases: Sequence[str]) -> pd.DataFrame:
+    """case_id, code, role (""), n, N, hidden from a prevalence frame (counts as given; a suppressed count is unknown)."""
     if "n" not in prevalence.columns and "n_with_code" in prevalence.columns:
         prevalence = prevalence.rename(columns={"n_with_code": "n", "n_with_code_flag": "n_flag"})
     require_columns(prevalence, _REQUIRED_PREVALENCE, "prevalence", kind="frame")
-    if min_cell is not None and not {"suppressed", "n_flag"} & set(prevalence.columns):
-        # Counts of people that were not suppressed yet are suppressed here, before any display uses them.
-        prevalence = suppress_small_cells(prevalence, count_columns=["n"], threshold=min_cell)
     prev = prevalence.loc[:, [c for c in (*_REQUIRED_PREVALENCE, "suppressed", "n_flag") if c in prevalence.columns]].copy()
-    prev["n"] = pd.to_numeric(prev["n"], errors="coerce")
-    prev["n_at_risk"] = pd.to_numeric(prev["n_at_risk"], errors="coerce")
+    prev["case_id"] = prev["case_id"].astype("str")
+    prev["code"] = prev["code"].astype("str")
+    prev["n"] = pd.to_numeric(prev["n"], errors="coerce").astype("float64")
+    prev["N"] = pd.to_numeric(prev["n_at_risk"], errors="coerce").astype("float64")
     flag = prev["n_flag"].fillna("").astype(str) if "n_flag" in prev else pd.Series("", index=prev.index)
     marked = prev["suppressed"].fillna(False).astype(bool) if "suppressed" in prev else pd.Series(False, index=prev.index)
-    # A blank count beside a known denominator is a suppressed cell, whatever marks it.
-    prev["suppressed"] = marked | (flag != "") | (prev["n"].isna() & prev["n_at_risk"].notna())
-    prev["n_flag"] = flag
+    prev["hidden"] = marked | (flag != "") | (prev["n"].isna() & prev["N"].notna())
     duplicated = prev.duplicated(["case_id", "code"], keep=False)
     if duplicated.any():
         position = int(np.flatnonzero(duplicated.to_numpy())[0])
@@ -481,90 +581,194 @@ def _prevalence_by_case(prevalence: pd.DataFrame, cases: Sequence[str], min_cell
     if POOLED_CASE in cases and not (prev["case_id"] == POOLED_CASE).any():
         per_case = prev.loc[prev["case_id"] != POOLED_CASE]
         pooled = per_case.groupby("code", as_index=False).agg(
-            n=("n", lambda s: s.sum(min_count=len(s))),
-            n_at_risk=("n_at_risk", "sum"),
-            suppressed=("suppressed", "any"),
-            n_flag=("n_flag", "max"),
+            n=("n", lambda s: s.sum(min_count=len(s))), N=("N", "sum"), hidden=("hidden", "any")
         )
         prev = pd.concat([prev, pooled.assign(case_id=POOLED_CASE)], ignore_index=True)
-    prev["share"] = (prev["n"] / prev["n_at_risk"]).where(~prev["suppressed"] & (prev["n_at_risk"] > 0))
-    return prev.loc[prev["case_id"].isin(cases)]
+    return prev.loc[prev["case_id"].isin(cases), ["case_id", "code", "n", "N", "hidden"]].assign(role="")
 
 
-def _prevalence_text(rows: pd.DataFrame, language: str) -> pd.Series:
-    """'growing_trust 8/12 (67%)' or 'growing_trust suppressed' per row."""
-    pct = (rows["share"] * 100).round().map(lambda v: "" if pd.isna(v) else f"{int(v)}%")
-    counts = rows["n"].map(lambda v: "?" if pd.isna(v) else str(int(v))) + "/" + rows["n_at_risk"].map(
-        lambda v: "?" if pd.isna(v) else str(int(v))
-    )
-    marker = rows["code_direction"].map({"supports": "+", "contradicts": "−", "context": "·"})
-    hidden = term("display.suppressed", language)
-    text = marker + " " + rows["code"].astype(str) + " " + counts + (" (" + pct + ")").where(pct != "", "")
-    flag = rows["n_flag"].fillna("").astype(str) if "n_flag" in rows else pd.Series("", index=rows.index)
-    at_risk = rows["n_at_risk"].map(lambda v: "?" if pd.isna(v) else str(int(v)))
-    shown = (" " + flag + "/" + at_risk).where(flag != "", f" {hidden}")
-    return text.where(~rows["suppressed"], marker + " " + rows["code"].astype(str) + shown)
+def _shown(n: pd.Series, hidden: pd.Series, min_cell: int | None) -> pd.Series:
+    """Whether a count may be shown: not suppressed before, and 0 or at least ``min_cell``."""
+    small = (n > 0) & (n < min_cell) if min_cell else pd.Series(False, index=n.index)
+    return ~hidden & n.notna() & ~small
+
+
+def _count_text(n: pd.Series, total: pd.Series, shown: pd.Series, min_cell: int | None, language: str, *, share: bool) -> pd.Series:
+    """'10 of 17 (59%, 95% CI 36% to 78%)' or 'fewer than 5 of 17' per row."""
+    total_text = total.map(lambda v: "?" if pd.isna(v) else str(int(v)))
+    low, high = wilson_interval(n, total)
+    pct = lambda v: "" if pd.isna(v) else f"{int(round(v * 100))}%"  # noqa: E731
+    out = []
+    for count, of, visible, lo, hi, t in zip(n, total, shown, low, high, total_text):
+        if not visible:
+            if min_cell and pd.notna(of) and of < min_cell:  # "fewer than 5 of 4" says nothing: "1 to 4 of 4"
+                out.append(term("display.some_of", language, high=int(of), total=t))
+            else:
+                out.append(term("display.fewer_than", language, min_cell=min_cell or 1, total=t))
+            continue
+        text = term("display.n_of", language, n=int(count), total=t)
+        if share and of and of > 0:
+            text += " " + term("display.share_ci", language, share=pct(count / of), low=pct(lo), high=pct(hi))
+        out.append(text)
+    return pd.Series(out, index=n.index, dtype="str")
 
 
 def _qual_strand(
-    prevalence: pd.DataFrame, imap: IntegrationMap, cases: Sequence[str], threshold: float, language: str, min_cell: int | None = DEFAULT_MIN_CELL
+    inputs: DisplayInputs, imap: IntegrationMap, plan: AnalysisPlan, cases: Sequence[str], threshold: float, alpha: float,
+    language: str, min_cell: int | None = DEFAULT_MIN_CELL,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per construct x case evidence, and the long construct x case x code table."""
+    """Per construct x case evidence, and the long construct x case x code table (published counts)."""
     links = _code_links(imap)
-    prev = _prevalence_by_case(prevalence, cases, min_cell)
-    grid = links.merge(pd.DataFrame({"case_id": list(cases)}), how="cross")
-    themes = grid.merge(prev, on=["case_id", "code"], how="left")
-    themes["suppressed"] = themes["suppressed"].fillna(False).astype(bool)
-    themes["has_row"] = themes["n_at_risk"].notna() | themes["suppressed"]
-    themes["mentioned"] = (themes["n"].fillna(0) > 0) | themes["suppressed"]
-    themes["prevalence"] = _prevalence_text(themes, language).where(themes["has_row"], "")
-    themes = themes.sort_values(["construct", "case_id", "code_order"], kind="stable")
-
+    if inputs.presence is not None:
+        by_role = _counts_from_presence(inputs.presence, inputs.participants, imap, plan, cases)
+    else:
+        prev = _counts_from_prevalence(inputs.prevalence, cases)
+        by_role = links[["construct", "code"]].merge(prev, on="code")
     keys = ["construct", "case_id"]
-    share_by_direction = themes.pivot_table(index=keys, columns="code_direction", values="share", aggfunc="max", sort=False)
-    for direction in CODE_DIRECTIONS:
-        if direction not in share_by_direction.columns:
-            share_by_direction[direction] = np.nan
-    grouped = themes.groupby(keys, sort=False)
-    summary = pd.DataFrame(
-        {
-            "mentioned": grouped["mentioned"].any(),
-            "qual_summary": grouped["prevalence"].agg(lambda s: "; ".join(x for x in s if x)),
-        }
+    themes = by_role.groupby([*keys, "code"], as_index=False).agg(
+        n=("n", lambda s: s.sum(min_count=len(s))), N=("N", "sum"), hidden=("hidden", "any")
     )
-    summary = summary.join(share_by_direction[["supports", "contradicts"]]).rename(
-        columns={"supports": "support_share", "contradicts": "contrary_share"}
+    grid = links.merge(pd.DataFrame({"case_id": list(cases)}), how="cross")
+    themes = grid.merge(themes, on=[*keys, "code"], how="left")
+    themes["hidden"] = themes["hidden"].fillna(False).astype(bool)
+    themes["has_row"] = themes["N"].notna() | themes["hidden"]
+    themes["N"] = themes["N"].fillna(0.0)
+    themes["mentioned"] = (themes["n"].fillna(0) > 0) | themes["hidden"]
+    themes["low"], themes["high"] = wilson_interval(themes["n"], themes["N"])
+    themes["shown"] = _shown(themes["n"], themes["hidden"], min_cell)
+    share = themes["n"] / themes["N"].where(themes["N"] > 0)
+    marker = themes["code_direction"].map({"supports": "+", "contradicts": "−", "context": "·"})
+    counts = _count_text(themes["n"], themes["N"], themes["shown"], min_cell, language, share=False)
+    pct = share.where(themes["shown"]).map(lambda v: "" if pd.isna(v) else f" ({int(round(v * 100))}%)")
+    themes["prevalence"] = (marker + " " + themes["code"] + " " + counts + pct).where(themes["has_row"], "")
+    themes = themes.sort_values([*keys, "code_order"], kind="stable")
+
+    kinds = {c.name: (plan.get(c.name).comparison if plan.get(c.name) else "within") for c in imap.constructs}
+    summary = themes.groupby(keys, sort=False).agg(
+        mentioned=("mentioned", "any"),
+        interviewees=("N", "max"),
+        qual_summary=("prevalence", lambda s: "; ".join(x for x in s if x)),
     )
+    lows = themes.pivot_table(index=keys, columns="code_direction", values="low", aggfunc="max", sort=False)
+    published = themes.assign(_share=share.where(themes["shown"]))
+    shares = published.pivot_table(index=keys, columns="code_direction", values="_share", aggfunc="max", sort=False)
+    for frame in (lows, shares):
+        for direction in CODE_DIRECTIONS:
+            if direction not in frame.columns:
+                frame[direction] = np.nan
     summary["qual_evidence"] = classify_qualitative(
-        summary["support_share"], summary["contrary_share"], summary["mentioned"], threshold=threshold
+        lows["supports"].reindex(summary.index), lows["contradicts"].reindex(summary.index), summary["mentioned"], threshold=threshold
     )
-    # The code that carries the verdict, for the meta-inference sentence.
-    lead_direction = summary["qual_evidence"].map({"supportive": "supports", "contrary": "contradicts"})
-    ranked = themes.merge(lead_direction.rename("lead").reset_index(), on=keys)
-    ranked = ranked.loc[ranked["code_direction"] == ranked["lead"]].sort_values(
-        [*keys, "share", "code_order"], ascending=[True, True, False, True], kind="stable"
+    summary["support_share"] = shares["supports"].reindex(summary.index)
+    summary["contrary_share"] = shares["contradicts"].reindex(summary.index)
+    summary["comparison"] = [kinds[c] for c, _ in summary.index]
+
+    # The code that carries the verdict (or, without one, the largest theme), for the sentence.
+    side = summary["qual_evidence"].map({"supportive": "supports", "contrary": "contradicts", "mixed": "supports"})
+    ranked = themes.merge(side.rename("_side").reset_index(), on=keys)
+    ranked = ranked.assign(
+        _rank=np.select([ranked["code_direction"] == ranked["_side"], ranked["code_direction"] == "supports",
+                         ranked["code_direction"] == "contradicts"], [0, 1, 2], default=3),
+        _share=ranked["n"] / ranked["N"].where(ranked["N"] > 0),
+    )
+    ranked = ranked.loc[ranked["mentioned"] & (ranked["_rank"] < 3)].sort_values(
+        [*keys, "_rank", "low", "_share", "code_order"], ascending=[True, True, True, False, False, True], kind="stable"
     )
     lead = ranked.groupby(keys, sort=False).head(1).set_index(keys)
-    summary["lead_code"] = lead["code"]
-    summary["lead_text"] = (
-        lead["code"] + ", " + lead["n"].astype("Int64").astype(str) + "/" + lead["n_at_risk"].astype("Int64").astype(str)
-        + " = " + (lead["share"] * 100).round().astype("Int64").astype(str) + "%"
-    )
+    lead_text = lead["code"] + ": " + _count_text(lead["n"], lead["N"], lead["shown"], min_cell, language, share=True)
+    summary["lead_code"] = lead["code"].reindex(summary.index)
+    summary["lead_text"] = lead_text.reindex(summary.index)
+    visible = lead["shown"].reindex(summary.index).fillna(False).astype(bool)
+    summary["qual_n"] = lead["n"].reindex(summary.index).where(visible)
+    summary["qual_total"] = lead["N"].reindex(summary.index)
+    summary["qual_share"] = (summary["qual_n"] / summary["qual_total"].where(summary["qual_total"] > 0)).where(visible)
+    summary["qual_low"] = lead["low"].reindex(summary.index).where(visible)
+    summary["qual_high"] = lead["high"].reindex(summary.index).where(visible)
+    summary["qual_p"] = np.nan
+
+    between = [name for name, kind in kinds.items() if kind == "between_roles"]
+    if between and inputs.presence is not None:
+        contrasts = _contrasts(by_role, plan, between, alpha, language, min_cell)
+        if len(contrasts):
+            summary = _with_contrasts(summary, contrasts)
     return summary.reset_index(), themes
+
+
+def _contrasts(by_role: pd.DataFrame, plan: AnalysisPlan, constructs: Sequence[str], alpha: float, language: str, min_cell: int | None) -> pd.DataFrame:
+    """One row per between-role construct x case x contrast code: both roles' counts, Fisher's p, Holm within the cell."""
+    roles = terms("values.role", language)
+    rows = []
+    indexed = by_role.set_index(["construct", "case_id", "code", "role"])
+    for name in constructs:
+        for code, (higher, lower) in plan.get(name).contrasts.items():
+            for case in by_role.loc[by_role["construct"] == name, "case_id"].unique():
+                get = lambda role: indexed.loc[(name, case, code, role)] if (name, case, code, role) in indexed.index else None  # noqa: E731
+                high, low = get(higher), get(lower)
+                n_h, t_h = (float(high["n"]), float(high["N"])) if high is not None else (0.0, 0.0)
+                n_l, t_l = (float(low["n"]), float(low["N"])) if low is not None else (0.0, 0.0)
+                testable = t_h > 0 and t_l > 0
+                p = fisher_exact(n_h, t_h - n_h, n_l, t_l - n_l) if testable else np.nan
+                rows.append(dict(construct=name, case_id=case, code=code, higher=higher, lower=lower, n_h=n_h, t_h=t_h, n_l=n_l, t_l=t_l,
+                                 p=p, higher_label=roles.get(higher, higher), lower_label=roles.get(lower, lower)))
+    table = pd.DataFrame(rows)
+    if table.empty:
+        return table
+    table["p_holm"] = table.groupby(["construct", "case_id"], group_keys=False)["p"].apply(lambda s: pd.Series(holm(s), index=s.index))
+    share_h = table["n_h"] / table["t_h"].where(table["t_h"] > 0)
+    share_l = table["n_l"] / table["t_l"].where(table["t_l"] > 0)
+    table["evidence"] = classify_contrasts(share_h, share_l, table["p_holm"], (table["n_h"] + table["n_l"]) > 0, alpha=alpha)
+    no_hidden = pd.Series(False, index=table.index)
+    high_text = _count_text(table["n_h"], table["t_h"], _shown(table["n_h"], no_hidden, min_cell), min_cell, language, share=False)
+    low_text = _count_text(table["n_l"], table["t_l"], _shown(table["n_l"], no_hidden, min_cell), min_cell, language, share=False)
+    p_text = table["p_holm"].map(lambda p: term("display.p_holm", language, p=format_p(p, language=language)) if pd.notna(p) else term("display.no_estimate", language))
+    table["text"] = [
+        term("display.contrast", language, code=code, higher=hl, higher_counts=ht, lower=ll, lower_counts=lt, p=pt)
+        for code, hl, ht, ll, lt, pt in zip(table["code"], table["higher_label"], high_text, table["lower_label"], low_text, p_text)
+    ]
+    return table
+
+
+def _with_contrasts(summary: pd.DataFrame, contrasts: pd.DataFrame) -> pd.DataFrame:
+    """The between-role constructs' qualitative evidence from their contrasts (replaces the shares' verdict)."""
+    keys = ["construct", "case_id"]
+    counts = pd.crosstab([contrasts["construct"], contrasts["case_id"]], contrasts["evidence"])
+    for label in ("supportive", "contrary", "inconclusive", "absent"):
+        if label not in counts.columns:
+            counts[label] = 0
+    evidence = pd.Series(
+        np.select(
+            [(counts["supportive"] > 0) & (counts["contrary"] > 0), counts["supportive"] > 0, counts["contrary"] > 0, counts["inconclusive"] > 0],
+            ["mixed", "supportive", "contrary", "inconclusive"],
+            default="absent",
+        ),
+        index=counts.index,
+    )
+    wanted = evidence.replace({"mixed": "supportive"}).rename("_wanted").reset_index()
+    ranked = contrasts.merge(wanted, on=keys).assign(_rank=lambda f: np.where(f["evidence"] == f["_wanted"], 0, 1))
+    lead = ranked.sort_values([*keys, "_rank", "p_holm"], kind="stable").groupby(keys, sort=False).head(1).set_index(keys)
+    summary = summary.copy()
+    hit = summary.index.isin(evidence.index)
+    summary.loc[hit, "qual_evidence"] = evidence.reindex(summary.index[hit]).to_numpy()
+    summary.loc[hit, "lead_code"] = lead["code"].reindex(summary.index[hit]).to_numpy()
+    summary.loc[hit, "lead_text"] = lead["text"].reindex(summary.index[hit]).to_numpy()
+    summary.loc[hit, "qual_p"] = lead["p_holm"].reindex(summary.index[hit]).to_numpy()
+    summary.loc[hit, ["qual_n", "qual_share", "qual_low", "qual_high"]] = np.nan
+    summary.loc[hit, "qual_summary"] = contrasts.groupby(keys, sort=False)["text"].agg("; ".join).reindex(summary.index[hit]).to_numpy()
+    return summary
 
 
 # --- meta-inferences --------------------------------------------------------------------------
 
-def _meta_inference(row: Mapping[str, Any], language: str) -> str:
-    """The template sentence for one construct x case (``display.templates`` of the words tables)."""
+
+def _meta_inference(row: Mapping[str, Any], language: str, small_n: int) -> str:
+    """The sentence for one construct x case: the label, the results that decided it, small numbers, exploratory."""
     strands = terms("display.strand", language)
     says = terms("display.says", language)
     says_plural = terms("display.says_plural", language)
     quant_rule = QUANT_TO_RULE[row["quant_evidence"]]
     qual_rule = QUAL_TO_RULE[row["qual_evidence"]]
-    quant = row["quant_short"] if isinstance(row["quant_short"], str) and row["quant_short"] else "—"
+    quant = row["quant_summary"] if isinstance(row["quant_summary"], str) and row["quant_summary"] else "—"
     qual = row["lead_text"] if isinstance(row["lead_text"], str) and row["lead_text"] else (row["qual_summary"] or "—")
-    qual_says = {"supportive": says_plural["supportive"], "contrary": says_plural["contrary"]}
     fields = dict(
         label=row["construct_label"].lower(),
         case=row["case_id"],
@@ -572,8 +776,8 @@ def _meta_inference(row: Mapping[str, Any], language: str) -> str:
         qual=qual,
         quant_strand=strands["quant"],
         qual_strand=strands["qual"],
-        quant_says=says.get(row["quant_evidence"], ""),
-        qual_says=qual_says.get(row["qual_evidence"], ""),
+        quant_says=says[row["quant_evidence"]] if row["quant_evidence"] in says else "",
+        qual_says=says_plural[row["qual_evidence"]] if row["qual_evidence"] in says_plural else "",
     )
     label = row["computed_fit_label"]
     if label == "agreement":
@@ -585,18 +789,29 @@ def _meta_inference(row: Mapping[str, Any], language: str) -> str:
         fields.update(
             strong_strand=strands["quant"] if quant_strong else strands["qual"],
             strong=quant if quant_strong else qual,
-            strong_says=says[row["quant_evidence"]] if quant_strong else qual_says[row["qual_evidence"]],
+            strong_says=says[row["quant_evidence"]] if quant_strong else says_plural[row["qual_evidence"]],
             weak_strand=strands["qual"] if quant_strong else strands["quant"],
             weak=qual if quant_strong else quant,
+            weak_says=says_plural[row["qual_evidence"]] if quant_strong else says[row["quant_evidence"]],
         )
         key = "display.templates.partial"
-    elif quant_rule == "absent":
-        key = "display.templates.silence_quant"
-    elif qual_rule == "absent":
-        key = "display.templates.silence_qual"
+    elif label == "silence":
+        key = "display.templates.silence_quant" if quant_rule == "absent" else "display.templates.silence_qual"
+    elif quant_rule == "absent" and qual_rule == "absent":
+        key = "display.templates.inconclusive_none"
     else:
-        key = "display.templates.silence_both"
-    return term(key, language, **fields)
+        key = "display.templates.inconclusive"
+    sentence = term(key, language, **fields)
+    small = []
+    if quant_rule != "absent" and pd.notna(row["n"]) and row["n"] < small_n:
+        small.append(f"n = {int(row['n'])}")
+    if qual_rule != "absent" and pd.notna(row["interviewees"]) and 0 < row["interviewees"] < small_n:
+        small.append(term("display.interviewees", language, n=int(row["interviewees"])))
+    if small:
+        sentence += " " + term("display.small_n", language, counts=", ".join(small))
+    if quant_rule != "absent" and row["family"] == "secondary":
+        sentence += " " + term("display.exploratory", language)
+    return sentence
 
 
 # --- joint display ------------------------------------------------------------------------------
@@ -605,22 +820,37 @@ _DISPLAY_COLUMNS = [
     "construct",
     "construct_label",
     "case_id",
+    "outcome",
     "quant_summary",
     "quant_short",
+    "quant_notes",
     "quant_detail",
     "estimate",
     "ci_low",
     "ci_high",
     "p_value",
+    "p_integration",
+    "adjustment",
+    "family",
+    "family_size",
     "n",
     "effect_name",
     "n_results",
     "quant_evidence",
     "quant_tally",
+    "comparison",
+    "interviewees",
     "qual_summary",
     "support_share",
     "contrary_share",
     "lead_code",
+    "lead_text",
+    "qual_n",
+    "qual_total",
+    "qual_share",
+    "qual_low",
+    "qual_high",
+    "qual_p",
     "qual_evidence",
     "quotes",
     "quote_refs",
@@ -638,27 +868,36 @@ _DISPLAY_COLUMNS = [
 ]
 
 
-def _integration_inputs(inputs: DisplayInputs, options: DisplayOptions) -> tuple[IntegrationMap, pd.DataFrame, list[str]]:
-    """What every integration display starts from: checked inputs, the map, the results it picks, the cases."""
+def _integration_inputs(inputs: DisplayInputs, options: DisplayOptions) -> tuple[IntegrationMap, AnalysisPlan, pd.DataFrame, list[str]]:
+    """What every integration display starts from: checked inputs, the map, the plan, the results they pick, the cases."""
     if not isinstance(inputs, DisplayInputs):
         raise TypeError(f"inputs must be an integrate.DisplayInputs, not {type(inputs).__name__}")
     if not isinstance(options, DisplayOptions):
         raise TypeError(f"options must be an integrate.DisplayOptions, not {type(options).__name__}")
     imap = options.integration_map if isinstance(options.integration_map, IntegrationMap) else load_integration_map(options.integration_map)
+    plan = options.plan if isinstance(options.plan, AnalysisPlan) else load_analysis_plan(options.plan)
+    check_plan_against_map(plan, imap)
     require_columns(inputs.segments, _REQUIRED_SEGMENTS, "coded_segments")
     require_columns(inputs.participants, _REQUIRED_PARTICIPANTS, "participants")
-    picked = _select_results(inputs.results, imap, options.alpha, options.quant_basis)
-    return imap, picked, _case_list(inputs.participants, picked, options.cases)
+    picked = _select_results(inputs.results, imap, plan, _alpha(options, plan), options.quant_basis)
+    return imap, plan, picked, _case_list(inputs.participants, picked, options.cases)
 
 
-def _settings(options: DisplayOptions, imap: IntegrationMap) -> dict[str, Any]:
-    """The settings a display records (`Display`), from the options and the map it was built with."""
+def _alpha(options: DisplayOptions, plan: AnalysisPlan) -> float:
+    return plan.alpha if options.alpha is None else options.alpha
+
+
+def _threshold(options: DisplayOptions, plan: AnalysisPlan) -> float:
+    return plan.qual_threshold if options.qual_threshold is None else options.qual_threshold
+
+
+def _settings(options: DisplayOptions, imap: IntegrationMap, plan: AnalysisPlan) -> dict[str, Any]:
+    """The settings a display records (`Display`), from the options, the map and the plan it was built with."""
     return dict(
-        language=options.language, alpha=options.alpha, qual_threshold=options.qual_threshold, quant_basis=options.quant_basis,
-        min_cell=options.min_cell, integration_map=imap.source, schema_version=imap.schema_version,
+        language=options.language, alpha=_alpha(options, plan), qual_threshold=_threshold(options, plan), quant_basis=options.quant_basis,
+        min_cell=options.min_cell, integration_map=imap.source, schema_version=imap.schema_version, plan=plan.source,
+        pre_specified=plan.pre_specified, registered=plan.registered.isoformat(), small_n=plan.small_n, multiplicity=dict(plan.multiplicity),
     )
-
-
 def _case_list(participants: pd.DataFrame, picked: pd.DataFrame, cases: Sequence[str] | None) -> list[str]:
     if cases is not None:
         return list(cases)
@@ -674,54 +913,55 @@ def _names_from(participants: pd.DataFrame, names: Iterable[str] | None) -> list
     return participant_names(participants)
 
 
+
+
 def joint_display(inputs: DisplayInputs, options: DisplayOptions = DisplayOptions()) -> Display:
     """Side-by-side joint display: one row per construct x case, with a fit label.
 
     Parameters
     ----------
     inputs : DisplayInputs
-        Results, prevalence, coded segments and participants.
+        Results, prevalence (or, better, the unsuppressed ``presence``), coded segments and participants.
     options : DisplayOptions
-        Map, overrides, quotes, redaction, language, the fit rule's
-        thresholds, cases and the disclosure threshold (default: all
-        defaults).
+        Map, plan, overrides, quotes, redaction, language, cases and the disclosure threshold.
 
     Returns
     -------
     Display
-        ``kind="joint_display"``; its ``table`` has the columns in
-        `_DISPLAY_COLUMNS`, constructs in map order and cases in case order.
-        ``fit_label`` is the final label (overridden where an evaluator said
-        so), ``computed_fit_label`` the rule's; ``alpha``, ``quant_basis``
-        and ``qual_threshold`` record the rule's parameters (also as
-        attributes of the `Display`, with ``min_cell`` and the map).
+        ``kind="joint_display"``; its ``table`` has the columns in `_DISPLAY_COLUMNS`,
+        constructs in map order and cases in case order. ``quant_summary`` is the one line of
+        the result that decided (estimate [CI], p as the plan adjusted it, n), ``quant_notes``
+        its model notes, ``quant_detail`` every selected row; ``lead_text`` the theme (or the
+        between-role contrast) that decided the qualitative verdict; ``fit_label`` the final
+        label (overridden where an evaluator said so), ``computed_fit_label`` the rule's.
 
     Notes
     -----
-    The fit rule is the decision table in this module's docstring
-    (`FIT_RULE`); quotes are chosen by `select_quotes` from the codes on the
-    side of the qualitative verdict (all linked codes when there is none).
+    The fit rule is described in this module's docstring and `ponzoni_eval.integrate.fit`.
+    Quotes are chosen by `select_quotes` from the codes on the side of the qualitative verdict.
 
     References
     ----------
-    Guetterman, Fetters & Creswell (2015); O'Cathain, Murphy & Nicholl (2010).
+    Guetterman, Fetters & Creswell (2015); O'Cathain, Murphy & Nicholl (2010); Fetters, Curry & Creswell (2013).
 
     Examples
     --------
     >>> from ponzoni_eval._core.results import result_frame
-    >>> results = result_frame([dict(analysis="pre_post", case_id="a", group="t0->t2", outcome="trust",
-    ...     test="paired_t", n=12, p_value=0.01, effect_size=0.8, effect_name="hedges_g", ci_low=0.2, ci_high=1.4)])
-    >>> prevalence = pd.DataFrame({"case_id": ["a"], "code": ["growing_trust"], "n": [6], "n_at_risk": [12]})
+    >>> results = result_frame([dict(analysis="cross_case_mixed_model", case_id="a", group="t0->t2", outcome="trust",
+    ...     test="contrast", n=40, p_value=0.001, effect_size=0.8, effect_name="change", ci_low=0.4, ci_high=1.2)])
+    >>> prevalence = pd.DataFrame({"case_id": ["a"], "code": ["growing_trust"], "n": [16], "n_at_risk": [20]})
     >>> segments = pd.DataFrame({"document_id": ["d1"], "participant_id": ["p1"], "case_id": ["a"], "coder": ["c1"],
     ...     "code": ["growing_trust"], "start": [0], "end": [60],
     ...     "text": ["Since we organised the tea afternoons together we trust each other."]})
     >>> participants = pd.DataFrame({"participant_id": ["p1"], "case_id": ["a"], "role": ["migrant_org"]})
     >>> display = joint_display(DisplayInputs(results, prevalence, segments, participants), DisplayOptions(language="en"))
-    >>> table = display.table
-    >>> table.loc[table["construct"] == "trust", ["case_id", "quant_evidence", "qual_evidence", "fit_label"]].to_dict("records")
-    [{'case_id': 'a', 'quant_evidence': 'supportive', 'qual_evidence': 'supportive', 'fit_label': 'agreement'}]
+    >>> row = display.table.loc[display.table["construct"] == "trust"].iloc[0]
+    >>> row["quant_evidence"], row["qual_evidence"], row["fit_label"]
+    ('supportive', 'supportive', 'agreement')
+    >>> row["quant_summary"]
+    'Δ = 0.80 [0.40, 1.20], Holm-adjusted p = .001, n = 40'
     """
-    imap, picked, case_ids = _integration_inputs(inputs, options)
+    imap, plan, picked, case_ids = _integration_inputs(inputs, options)
     language = options.language
     segments, participants = inputs.segments, inputs.participants
 
@@ -729,14 +969,19 @@ def joint_display(inputs: DisplayInputs, options: DisplayOptions = DisplayOption
         [(c.name, c.label(language), case) for c in imap.constructs for case in case_ids],
         columns=["construct", "construct_label", "case_id"],
     )
+    outcome = {c.name: (plan.get(c.name).outcome if plan.get(c.name) else "secondary") for c in imap.constructs}
+    grid["outcome"] = grid["construct"].map(outcome)
     quant = _quant_strand(picked.loc[picked["case_id"].isin(case_ids)], language)
-    qual, _ = _qual_strand(inputs.prevalence, imap, case_ids, options.qual_threshold, language, options.min_cell)
+    qual, _ = _qual_strand(inputs, imap, plan, case_ids, _threshold(options, plan), _alpha(options, plan), language, options.min_cell)
     display = grid.merge(quant, on=["construct", "case_id"], how="left").merge(qual, on=["construct", "case_id"], how="left")
     display["quant_evidence"] = display["quant_evidence"].fillna("absent")
+    display["qual_evidence"] = display["qual_evidence"].fillna("absent")
     display["n_results"] = display["n_results"].fillna(0).astype("int64")
-    for column in ("quant_summary", "quant_short", "quant_detail", "quant_tally", "qual_summary", "effect_name"):
+    for column in ("quant_summary", "quant_short", "quant_detail", "quant_notes", "quant_tally", "qual_summary", "effect_name",
+                   "family", "adjustment", "lead_text", "comparison"):
         display[column] = display[column].fillna("").astype("str")
-    for column in ("estimate", "ci_low", "ci_high", "p_value", "support_share", "contrary_share"):
+    for column in ("estimate", "ci_low", "ci_high", "p_value", "p_integration", "family_size", "support_share", "contrary_share",
+                   "interviewees", "qual_n", "qual_total", "qual_share", "qual_low", "qual_high", "qual_p"):
         display[column] = pd.to_numeric(display[column]).astype("float64")
     display["n"] = pd.to_numeric(display["n"]).astype("Int64")
     display["computed_fit_label"] = fit_label(display["quant_evidence"], display["qual_evidence"])
@@ -752,7 +997,7 @@ def joint_display(inputs: DisplayInputs, options: DisplayOptions = DisplayOption
         window=options.quote_window,
     )
     display = display.merge(quotes, on=["construct", "case_id"], how="left")
-    display["meta_inference"] = display.apply(lambda row: _meta_inference(row, language), axis=1).astype("str")
+    display["meta_inference"] = display.apply(lambda row: _meta_inference(row, language, plan.small_n), axis=1).astype("str")
 
     chosen = read_overrides(options.overrides, constructs=imap.names, cases=case_ids)
     display = display.merge(
@@ -765,40 +1010,43 @@ def joint_display(inputs: DisplayInputs, options: DisplayOptions = DisplayOption
     text_given = display["_override_text"].fillna("") != ""
     display["fit_label"] = display["computed_fit_label"].where(~label_given, display["_override_label"]).astype("str")
     display["meta_inference"] = display["meta_inference"].where(~text_given, display["_override_text"]).astype("str")
-    display["fetters_fit"] = display["fit_label"].map(FETTERS_FIT).astype("str")
+    display["fetters_fit"] = display["fit_label"].map(FETTERS_FIT).fillna("").astype("str")
     display["computed_fit_label"] = display["computed_fit_label"].astype("str")
-    for column in ("evaluator", "override_date", "override_reason", "quotes", "quote_refs"):
+    for column in ("evaluator", "override_date", "override_reason", "quotes", "quote_refs", "lead_code"):
         display[column] = display[column].fillna("").astype("str")
-    display["alpha"] = options.alpha
+    display["lead_code"] = display["lead_code"].replace("", np.nan).astype("object")
+    display["alpha"] = _alpha(options, plan)
     display["quant_basis"] = options.quant_basis
-    display["qual_threshold"] = options.qual_threshold
+    display["qual_threshold"] = _threshold(options, plan)
 
-    return Display("joint_display", display.loc[:, _DISPLAY_COLUMNS].reset_index(drop=True), **_settings(options, imap))
+    return Display("joint_display", display.loc[:, _DISPLAY_COLUMNS].reset_index(drop=True), **_settings(options, imap, plan))
 
 
 def statistics_by_themes(inputs: DisplayInputs, options: DisplayOptions = DisplayOptions()) -> Display:
     """Statistics-by-themes display: per construct and case, the statistic beside each theme.
 
-    One row per construct x case x linked code: the quantitative summary of
-    the case (repeated on its theme rows), the code's direction, its
-    prevalence (n/n_at_risk, %), and the best exemplar quote for that code
-    (`select_quotes`, redacted). Guetterman, Fetters & Creswell (2015) call
-    this a statistics-by-themes joint display.
-
-    Parameters are those of `joint_display` (``overrides`` and
-    ``quotes_per_cell`` do not apply: one quote per theme, no fit label).
+    One row per construct x case x linked code: the one-line quantitative result of the case
+    (repeated on its theme rows), the code's direction, its prevalence among the matched
+    interviewees (n of N; a count below ``min_cell`` reads "fewer than ..." and its n and share
+    are blank), and the best exemplar quote for that code (`select_quotes`, redacted).
+    Guetterman, Fetters & Creswell (2015) call this a statistics-by-themes joint display.
 
     Returns
     -------
     Display
-        ``kind="statistics_by_themes"``; its ``table``: construct,
-        construct_label, case_id, statistic, quant_evidence, code,
-        code_direction, n, n_at_risk, share, prevalence, quote, quote_ref.
+        ``kind="statistics_by_themes"``; its ``table``: construct, construct_label, case_id,
+        statistic, quant_evidence, code, code_direction, n, n_at_risk, share, prevalence,
+        quote, quote_ref.
     """
-    imap, picked, case_ids = _integration_inputs(inputs, options)
+    imap, plan, picked, case_ids = _integration_inputs(inputs, options)
     language, segments, participants = options.language, inputs.segments, inputs.participants
     quant = _quant_strand(picked.loc[picked["case_id"].isin(case_ids)], language)
-    _, themes = _qual_strand(inputs.prevalence, imap, case_ids, options.qual_threshold, language, options.min_cell)
+    _, themes = _qual_strand(inputs, imap, plan, case_ids, _threshold(options, plan), _alpha(options, plan), language, options.min_cell)
+    themes = themes.assign(
+        n=themes["n"].where(themes["shown"]),
+        n_at_risk=themes["N"].where(themes["has_row"]),
+        share=(themes["n"] / themes["N"].where(themes["N"] > 0)).where(themes["shown"]),
+    )
     names = _names_from(participants, options.redact_names)
     redact = options.redact or privacy_redact
     quote_window = options.quote_window
@@ -825,11 +1073,9 @@ def statistics_by_themes(inputs: DisplayInputs, options: DisplayOptions = Displa
     out = table.loc[:, columns].reset_index(drop=True)
     for column in ("statistic", "prevalence", "quote", "quote_ref"):
         out[column] = out[column].fillna("").astype("str")
-    out["n"] = pd.to_numeric(out["n"]).astype("Int64")
-    out["n_at_risk"] = pd.to_numeric(out["n_at_risk"]).astype("Int64")
-    return Display("statistics_by_themes", out, **_settings(options, imap))
-
-
+    out["n"] = pd.to_numeric(out["n"]).round().astype("Int64")
+    out["n_at_risk"] = pd.to_numeric(out["n_at_risk"]).round().astype("Int64")
+    return Display("statistics_by_themes", out, **_settings(options, imap, plan))
 def meta_matrix(joint: Display, *, order_by: str = "trust", ascending: bool = False) -> Display:
     """Case-ordered meta-matrix: cases as rows, constructs as columns, both strands per cell.
 
@@ -862,17 +1108,16 @@ def meta_matrix(joint: Display, *, order_by: str = "trust", ascending: bool = Fa
     if not isinstance(joint, Display) or joint.kind != "joint_display":
         raise TypeError("meta_matrix needs the Display that joint_display returns")
     display = joint.table
-    require_columns(display, ("construct", "case_id", "estimate", "fit_label", "quant_short", "lead_code", "support_share", "contrary_share"), "joint display", kind="frame")
+    require_columns(display, ("construct", "case_id", "estimate", "fit_label", "quant_short", "lead_code", "qual_share", "support_share", "contrary_share"), "joint display", kind="frame")
     constructs = list(dict.fromkeys(display["construct"]))
     if order_by not in constructs:
         raise ValueError(f"order_by must be one of the display's constructs {constructs}, got {order_by!r}")
     language = joint.language
     short = display["quant_short"].where(display["quant_short"] != "", "—")
     percent = lambda share: (share * 100).round().astype("Int64").astype(str) + "%"  # noqa: E731
-    # The code behind the verdict with its share; without a verdict the largest shares on each side.
-    lead = display["lead_code"].astype(str) + " " + percent(
-        display["support_share"].where(display["qual_evidence"] == "supportive", display["contrary_share"])
-    )
+    # The code behind the verdict with its share (left out when its count is suppressed); without one the largest shares on each side.
+    lead_share = percent(display["qual_share"]).where(display["qual_share"].notna(), "")
+    lead = (display["lead_code"].astype(str) + " " + lead_share).str.strip()
     plus = ("+" + percent(display["support_share"])).where(display["support_share"].notna(), "")
     minus = ("−" + percent(display["contrary_share"])).where(display["contrary_share"].notna(), "")
     sides = (plus + " / " + minus).str.strip(" /").replace("", "—")

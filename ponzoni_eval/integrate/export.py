@@ -68,7 +68,11 @@ def _presentation(shown_display: Display, language: str) -> tuple[pd.DataFrame, 
             display["fit_label"].map(terms("fit.label", language)).fillna(display["fit_label"])
             + np.where(display["overridden"], " *" , "")
         )
-        shown["quant_summary"] = display["quant_detail"].where(display["quant_detail"] != "", "—")
+        # One line per cell (estimate [CI], p, n); the model notes go to the footer (`_footer`).
+        shown["quant_summary"] = display["quant_summary"].where(display["quant_summary"] != "", "—")
+        evidence = {**terms("display.evidence", language)}
+        shown["quant_evidence"] = display["quant_evidence"].map(evidence).fillna(display["quant_evidence"])
+        shown["qual_evidence"] = display["qual_evidence"].map(evidence).fillna(display["qual_evidence"])
         fits = pd.DataFrame("", index=shown.index, columns=columns)
         fits["fit_label"] = display["fit_label"]
     shown = shown.fillna("").astype("str")
@@ -89,6 +93,15 @@ def _footer(display: Display, language: str) -> list[str]:
         lines.append(term("export.overridden", language))
     if display.integration_map:
         lines.append(term("export.integration_map", language, file=Path(display.integration_map).name))
+    if display.plan:
+        key = "export.plan" if display.pre_specified else "export.no_plan"
+        lines.append(term(key, language, file=Path(display.plan).name, date=display.registered or ""))
+    if display.kind == "joint_display" and "quant_notes" in display.table:
+        notes = display.table.loc[display.table["quant_notes"].fillna("") != ""]
+        lines += [
+            term("export.note", language, construct=row.construct_label, case=row.case_id, notes=row.quant_notes)
+            for row in notes.itertuples()
+        ]
     return lines
 
 

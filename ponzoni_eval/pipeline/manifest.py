@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Mapping
@@ -35,6 +36,21 @@ def now() -> datetime:
 
 def iso(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds")
+
+
+def analysis_plan_entry(processed_dir: Path) -> dict[str, Any]:
+    """The analysis plan a run used: path, SHA-256 and registration date as `prepare` recorded them; ``pre_specified`` False without one.
+
+    Read from the processed ``manifest.json`` (no scientific imports: a run's own process stays light).
+    """
+    try:
+        processed = json.loads((Path(processed_dir) / MANIFEST_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {"pre_specified": False}
+    entry = (processed.get("files") or {}).get("analysis_plan")
+    if not entry:
+        return {"pre_specified": False}
+    return {"path": recorded_path(Path(processed_dir) / entry["file"]), "sha256": entry["sha256"], "registered": entry["registered"], "pre_specified": True}
 
 
 def write_manifest(run_dir: Path, manifest: Mapping[str, Any]) -> None:

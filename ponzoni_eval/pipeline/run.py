@@ -61,6 +61,7 @@ from ponzoni_eval.pipeline.executors import Executor, EXECUTORS, make_executor, 
 from ponzoni_eval.pipeline.index import write_index
 from ponzoni_eval.pipeline.kernels import kernel_options
 from ponzoni_eval.pipeline.manifest import (
+    analysis_plan_entry,
     iso,
     MANIFEST_FORMAT,
     notebook_entry,
@@ -446,6 +447,7 @@ def run_pipeline(
             )
         manifest["inputs"]["processed"] = folder_checksums(processed_dir, "*.parquet")
         manifest["dataset"] = {"synthetic": is_synthetic(processed_dir)}
+        manifest["analysis_plan"] = analysis_plan_entry(processed_dir)
         case_ids = _case_ids(processed_dir, cases)
         parameters["cases"] = case_ids
         common = {"alpha": float(alpha), "seed": int(seed), "language": language}

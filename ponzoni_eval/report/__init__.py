@@ -91,12 +91,14 @@ _SURFACE = {
         "theme_heatmap_section",
         "expectations_cross_section",
         "integration_map_for",
+        "analysis_plan_for",
         "overrides_for",
         "integration_summary",
         "joint_display_inputs",
         "joint_display_section",
         "fit_changes",
         "joint_display_documents",
+        "integration_procedure_document",
     ],
 }
 

@@ -121,12 +121,14 @@ __all__ = [
     "theme_heatmap_section",
     "expectations_cross_section",
     "integration_map_for",
+    "analysis_plan_for",
     "overrides_for",
     "integration_summary",
     "joint_display_inputs",
     "joint_display_section",
     "fit_changes",
     "joint_display_documents",
+    "integration_procedure_document",
 ]
 
 MIN_CELL = DEFAULT_MIN_CELL
@@ -166,10 +168,14 @@ class JointDisplayInputs:
     Attributes
     ----------
     results : DataFrame
-        Every result the integration map may select, stacked, p-values
-        adjusted within `FAMILIES`.
+        Every result the integration map may select, stacked, each analysis
+        with its own p-value adjustment (the joint display adjusts the
+        results it uses as the analysis plan says).
     prevalence : DataFrame
         Participants who mentioned each code per case, small cells suppressed.
+    presence : DataFrame or None
+        Who mentioned which code per wave, unsuppressed (`presence_for`): the
+        fit rule counts the plan's interviewees from it. Never show or save it.
     segments, participants : DataFrame
         The coded segments (source of quotes) and participants (roles beside quotes).
     names : list of str
@@ -187,6 +193,7 @@ class JointDisplayInputs:
     names: list[str]
     cases: list[str]
     min_cell: int = MIN_CELL
+    presence: pd.DataFrame | None = None
 
     def __repr__(self) -> str:  # the names must never be printed in a notebook
         return f"JointDisplayInputs({len(self.results)} results, {len(self.prevalence)} prevalence rows, {len(self.cases)} cases)"
@@ -789,6 +796,9 @@ def theme_prevalence_section(
         top = shown.sort_values(["percent", "code"], ascending=[False, True], kind="stable").iloc[0]
         opening = term("sections.most_mentioned", language).format(case=label, code=top["code"])
         sentence = describe_share(opening, top["n_with_code"], top["n_at_risk"], threshold=min_cell, language=language) + "."
+    elif (published["n_at_risk"] > 0).any():  # interviews exist, but every count is suppressed: never read that as absence
+        interviewed = int(published["n_at_risk"].max())
+        sentence = term("sections.all_suppressed", language, case=label, n=interviewed, min_cell=min_cell)
     else:
         sentence = term("sections.no_interviews", language).format(case=label) + "."
     return Section(
@@ -1108,6 +1118,28 @@ def integration_map_for(processed_dir: str | os.PathLike):
     return load_integration_map(path)
 
 
+def analysis_plan_for(processed_dir: str | os.PathLike):
+    """The analysis plan in force for processed data: the one `prepare` carried from the data folder, else the package's.
+
+    The package's plan is marked ``pre_specified=False`` (the report then says nothing was
+    pre-specified). The copy is checked against the checksum in the processed ``manifest.json``.
+
+    Raises
+    ------
+    DataError
+        The copy was changed after `prepare`.
+    """
+    processed_dir = Path(processed_dir)
+    manifest = json.loads((processed_dir / MANIFEST_FILE).read_text(encoding="utf-8"))
+    entry = (manifest.get("files") or {}).get("analysis_plan")
+    if entry is None:
+        return integrate.load_analysis_plan(None)
+    path = processed_dir / entry["file"]
+    if not path.is_file() or sha256_file(path) != entry["sha256"]:
+        raise DataError("the analysis plan differs from manifest.json (changed after prepare); run prepare again", file=str(path))
+    return integrate.load_analysis_plan(path)
+
+
 def overrides_for(tables: Mapping[str, pd.DataFrame], cases: Sequence[str]) -> pd.DataFrame | None:
     """The evaluator's overrides (carried by `prepare` from ``integration_overrides.csv``) for these cases; None without any.
 
@@ -1192,7 +1224,7 @@ def joint_display_inputs(
     monthly = _in_cases(monthly, case_ids) if len(monthly) else monthly
     its = _its_results(monthly)
     parts += [its, stats.its_case_differences(monthly) if len(its) and its["case_id"].nunique() > 1 else result_frame([])]
-    results = _adjusted(stack_results(*parts))
+    results = stack_results(*parts)  # each analysis's own adjustment; the display adjusts by the analysis plan
 
     participants = _in_cases(_table(tables, "participants"), case_ids).reset_index(drop=True)
     presence = presence_for(tables, unit="participant_id" if interview_wave is None else ("participant_id", "wave"))
@@ -1215,15 +1247,16 @@ def joint_display_inputs(
     terms = tables.get("redaction_terms")
     names = sorted(set(terms["term"].dropna().astype("str"))) if terms is not None else []
     participants = participants.astype({"participant_id": "str", "case_id": "str", "role": "str"})
-    return JointDisplayInputs(results, prevalence, segments, participants, names, case_ids, min_cell)
+    return JointDisplayInputs(results, prevalence, segments, participants, names, case_ids, min_cell, presence)
 
 
 def joint_display_section(
     inputs: JointDisplayInputs,
     *,
     integration_map: Any = None,
+    plan: Any = None,
     overrides: pd.DataFrame | None = None,
-    alpha: float = 0.05,
+    alpha: float | None = None,
     quant_basis: str = "ci",
     order_by: str = "trust",
     language: str = "en",
@@ -1238,10 +1271,12 @@ def joint_display_section(
     inputs : JointDisplayInputs
     integration_map : IntegrationMap, optional
         `integration_map_for` (default: the package's map).
+    plan : AnalysisPlan, optional
+        `analysis_plan_for` (default: the package's plan, reported as not pre-specified).
     overrides : DataFrame, optional
         `overrides_for`.
-    alpha : float
-        For result rows without a confidence interval.
+    alpha : float, optional
+        Overrides the plan's significance level (None: the plan's).
     quant_basis : {"ci", "estimate"}
         Judge the quantitative strand by the 95% CI (default: a label then
         claims evidence) or, descriptively, by the point estimate against the
@@ -1258,9 +1293,9 @@ def joint_display_section(
         fit label occurs; ``displays``: the three `integrate.Display`
         (the tables with their settings).
     """
-    data = integrate.DisplayInputs(inputs.results, inputs.prevalence, inputs.segments, inputs.participants)
+    data = integrate.DisplayInputs(inputs.results, inputs.prevalence, inputs.segments, inputs.participants, inputs.presence)
     options = integrate.DisplayOptions(
-        integration_map=integration_map, overrides=overrides, redact_names=inputs.names, redact=redact, language=language,
+        integration_map=integration_map, plan=plan, overrides=overrides, redact_names=inputs.names, redact=redact, language=language,
         alpha=alpha, quant_basis=quant_basis, cases=inputs.cases, min_cell=inputs.min_cell,
     )
     joint = integrate.joint_display(data, options)
@@ -1310,6 +1345,19 @@ def fit_changes(by_ci: pd.DataFrame, by_estimate: pd.DataFrame) -> pd.DataFrame:
     changed = both.loc[both["fit_label_ci"] != both["fit_label_estimate"]]
     columns = [*keys, "estimate", "ci_low", "ci_high", "quant_evidence_ci", "quant_evidence_estimate", "qual_evidence", "fit_label_ci", "fit_label_estimate"]
     return changed.loc[:, columns].reset_index(drop=True)
+
+
+def integration_procedure_document(section: DisplaySection, plan: Any, *, language: str = "en") -> str:
+    """The integration procedure and the GRAMMS checklist of a joint display section, as Markdown (`integrate.integration_procedure`).
+
+    Built from the section's published table (counts of people in it are the numbers of
+    interviewees, never a suppressed count) and the plan it was built with
+    (`analysis_plan_for`); hand it to ``run.save_document(text, "integration_procedure", format="md", ...)``.
+    """
+    if not isinstance(section, DisplaySection):
+        raise TypeError(f"integration_procedure_document needs the DisplaySection of joint_display_section, got {type(section).__name__}")
+    display = replace(section.displays[MAIN_TABLE], table=section.frame(MAIN_TABLE))
+    return integrate.integration_procedure(display, plan, language=language)
 
 
 def joint_display_documents(section: DisplaySection, *, language: str = "en") -> dict[str, dict[str, str | bytes]]:

@@ -414,7 +414,7 @@ def test_load_processed_needs_a_manifest_and_detects_changed_files(tmp_path):
 
 def test_templates_have_every_column_validate_and_never_overwrite(tmp_path):
     written = write_templates(tmp_path)
-    assert sorted(p.name for p in written) == sorted([f"{t}.csv" for t in schema.TABLES] + ["README.md"])
+    assert sorted(p.name for p in written) == sorted([f"{t}.csv" for t in schema.TABLES] + ["README.md", "analysis_plan.toml"])
     for table, spec in schema.TABLES.items():
         raw_bytes = (tmp_path / f"{table}.csv").read_bytes()
         assert raw_bytes.startswith(b"\xef\xbb\xbf")

@@ -24,7 +24,7 @@ from ponzoni_eval.data.validate import validate_dir
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "data" / "raw" / "example"
 # The interviews (coded_segments, codebook, documents) come as one REFI-QDA project, as an evaluator brings them.
-EXAMPLE_FILES = sorted([f"{t}.csv" for t in schema.TABLES if t not in QDA_TABLES] + [INTERVIEWS_FILE, "effects.json", "dataset.toml", "README.md"])
+EXAMPLE_FILES = sorted([f"{t}.csv" for t in schema.TABLES if t not in QDA_TABLES] + [INTERVIEWS_FILE, "effects.json", "dataset.toml", "README.md", "analysis_plan.toml"])
 
 
 @pytest.fixture(scope="module")

@@ -27,6 +27,9 @@ from ponzoni_eval._core.results import result_frame
 # --- hand-made inputs -------------------------------------------------------------------
 
 CASES = ("poelenburg_a", "poelenburg_b", "slotervaart")
+# Every construct exploratory (secondary, unadjusted), every selected result counts: the rule's mechanics
+# on hand-made data; tests/integrate/test_protocol.py tests the plan's families and Holm.
+PLAN = ig.load_analysis_plan(Path(__file__).parent.parent / "fixtures" / "integrate_plan_exploratory.toml")
 
 
 def make_results() -> pd.DataFrame:
@@ -57,12 +60,12 @@ def make_results() -> pd.DataFrame:
 
 def make_prevalence() -> pd.DataFrame:
     rows = [
-        ("slotervaart", "growing_trust", 6, 12),
+        ("slotervaart", "growing_trust", 9, 12),
         ("slotervaart", "we_they_thinking", 1, 12),
         ("slotervaart", "shared_positive_goal", 2, 12),
         ("poelenburg_b", "growing_trust", 7, 10),
         ("poelenburg_b", "we_they_thinking", 0, 10),
-        ("poelenburg_a", "help_seeking_youth_team", 5, 10),
+        ("poelenburg_a", "help_seeking_youth_team", 8, 10),
         ("poelenburg_a", "growing_trust", 0, 10),
     ]
     frame = pd.DataFrame(rows, columns=["case_id", "code", "n", "n_at_risk"])
@@ -103,11 +106,13 @@ def make_participants() -> pd.DataFrame:
 
 
 def joint(results, prevalence, segments, participants, **options) -> ig.Display:
-    """The joint display of these data with these options (`ig.DisplayOptions` fields)."""
+    """The joint display of these data with these options (`ig.DisplayOptions` fields; the plan `PLAN` unless given)."""
+    options.setdefault("plan", PLAN)
     return ig.joint_display(ig.DisplayInputs(results, prevalence, segments, participants), ig.DisplayOptions(**options))
 
 
 def themes_of(results, prevalence, segments, participants, **options) -> ig.Display:
+    options.setdefault("plan", PLAN)
     return ig.statistics_by_themes(ig.DisplayInputs(results, prevalence, segments, participants), ig.DisplayOptions(**options))
 
 
@@ -232,15 +237,17 @@ def test_selector_globs_and_lists_match_missing_group_as_empty():
 
 # The decision table of docs/integration.md, written out independently of ig.FIT_RULE.
 # Rows: quantitative evidence (negligible behaves as contrary, mixed as inconclusive).
-A, P, S, D = "agreement", "partial agreement", "silence", "dissonance"
+# A conclusive contrary strand against a strand with data that does not share it is dissonance; silence
+# is one strand only (O'Cathain et al. 2010); neither conclusive is inconclusive.
+A, P, S, D, I = "agreement", "partial agreement", "silence", "dissonance", "inconclusive"
 EXPECTED_FIT = {
     #               supportive contrary mixed inconclusive absent   (qualitative)
     "supportive":   (A,         D,       P,    P,           S),
-    "contrary":     (D,         A,       P,    P,           S),
-    "negligible":   (D,         A,       P,    P,           S),
-    "mixed":        (P,         P,       S,    S,           S),
-    "inconclusive": (P,         P,       S,    S,           S),
-    "absent":       (S,         S,       S,    S,           S),
+    "contrary":     (D,         A,       D,    D,           S),
+    "negligible":   (D,         A,       D,    D,           S),
+    "mixed":        (P,         D,       I,    I,           S),
+    "inconclusive": (P,         D,       I,    I,           S),
+    "absent":       (S,         S,       S,    S,           I),
 }
 QUAL_ORDER = ("supportive", "contrary", "mixed", "inconclusive", "absent")
 
@@ -302,10 +309,11 @@ def test_mirroring_the_data_and_the_direction_keeps_the_verdict(centre, half_wid
 @pytest.mark.parametrize(
     "support, contrary, mentioned, expected",
     [
-        (3 / 10, 0.0, True, "supportive"),  # exactly at the threshold counts
+        # the lower ends of the Wilson intervals of the supporting / contradicting codes
+        (0.30, 0.0, True, "supportive"),  # exactly at the threshold counts
         (0.29, 0.0, True, "inconclusive"),
-        (0.5, 0.4, True, "supportive"),
-        (0.4, 0.5, True, "contrary"),
+        (0.5, 0.29, True, "supportive"),
+        (0.29, 0.5, True, "contrary"),
         (0.3, 0.3, True, "mixed"),
         (0.2, 0.2, True, "inconclusive"),
         (np.nan, 0.35, True, "contrary"),
@@ -339,14 +347,14 @@ def test_joint_display_is_one_row_per_construct_and_case_with_the_expected_label
     assert trust_s["n_results"] == 1
     assert trust_s["estimate"] == pytest.approx(0.80) and trust_s["ci_low"] == pytest.approx(0.20)
     assert trust_s["n"] == 12 and trust_s["p_value"] == pytest.approx(0.01)
-    assert "g = 0.80 [0.20, 1.40]" in trust_s["quant_summary"] and "p = .010" in trust_s["quant_summary"]
-    assert trust_s["support_share"] == pytest.approx(0.5)
-    assert "+ growing_trust 6/12 (50%)" in trust_s["qual_summary"]
+    assert trust_s["quant_summary"] == "g = 0.80 [0.20, 1.40], p = .010, n = 12"  # one line: estimate [CI], p, n
+    assert trust_s["support_share"] == pytest.approx(0.75)
+    assert "+ growing_trust 9 of 12 (75%)" in trust_s["qual_summary"]
     assert trust_s["fetters_fit"] == "confirmation"
 
     trust_b = cell(display, "trust", "poelenburg_b")
     assert (trust_b["quant_evidence"], trust_b["qual_evidence"], trust_b["fit_label"]) == ("negligible", "supportive", "dissonance")
-    assert trust_b["meta_inference"].startswith("Discordance on mutual trust in poelenburg_b")
+    assert trust_b["meta_inference"].startswith("Dissonance (discordance) on mutual trust in poelenburg_b")
 
     help_a = cell(display, "help_seeking", "poelenburg_a")
     assert help_a["n_results"] == 2  # level and slope
@@ -357,21 +365,22 @@ def test_joint_display_is_one_row_per_construct_and_case_with_the_expected_label
     # perception gap falls (direction "less"); only 2/12 mention the shared goal
     gap_s = cell(display, "perception_gap", "slotervaart")
     assert (gap_s["quant_evidence"], gap_s["qual_evidence"], gap_s["fit_label"]) == ("supportive", "inconclusive", "partial agreement")
-    assert gap_s["fetters_fit"] == "expansion"
-    assert gap_s["meta_inference"].startswith("Expansion")
+    assert gap_s["fetters_fit"] == ""  # Fetters' expansion means different aspects, not an inconclusive strand
+    assert gap_s["meta_inference"].startswith("Partial agreement") and "the interviews (" in gap_s["meta_inference"]
+    assert "are not conclusive" in gap_s["meta_inference"]
 
 
 def test_missing_strands_give_silence():
     display = build()
     no_numbers = cell(display, "trust", "poelenburg_a")  # growing_trust recorded with n = 0, no result rows
-    assert (no_numbers["quant_evidence"], no_numbers["qual_evidence"], no_numbers["fit_label"]) == ("absent", "absent", "silence")
+    assert (no_numbers["quant_evidence"], no_numbers["qual_evidence"], no_numbers["fit_label"]) == ("absent", "absent", "inconclusive")
     no_codes = cell(display, "help_seeking", "slotervaart")
-    assert no_codes["fit_label"] == "silence" and no_codes["quotes"] == ""
+    assert no_codes["fit_label"] == "inconclusive" and no_codes["quotes"] == ""  # neither strand has data
     # numbers without voices
     only_numbers = joint(make_results(), make_prevalence().iloc[0:0], make_segments().iloc[0:0], make_participants())
     row = cell(only_numbers, "trust", "slotervaart")
     assert (row["quant_evidence"], row["qual_evidence"], row["fit_label"]) == ("supportive", "absent", "silence")
-    assert "no participant mentioned" in row["meta_inference"]
+    assert "no matched interviewee mentioned" in row["meta_inference"]
     # voices without numbers
     only_voices = joint(result_frame([]), make_prevalence(), make_segments(), make_participants())
     row = cell(only_voices, "trust", "slotervaart")
@@ -383,7 +392,7 @@ def test_thresholds_are_recorded_and_change_the_label():
     display = build(qual_threshold=0.6)
     assert display.table["qual_threshold"].eq(0.6).all() and display.table["alpha"].eq(0.05).all()
     assert (display.qual_threshold, display.alpha, display.quant_basis) == (0.6, 0.05, "ci")
-    # 6/12 = 50% no longer reaches the bar
+    # 9/12 = 75% (Wilson 95% CI 47% to 91%) no longer reaches the bar
     assert cell(display, "trust", "slotervaart")["fit_label"] == "partial agreement"
 
 
@@ -429,34 +438,34 @@ def test_pooled_results_add_an_all_row_with_pooled_prevalence():
     display = joint(results, make_prevalence(), make_segments(), make_participants())
     assert display.table["case_id"].unique().tolist() == [*CASES, "all"]
     pooled = cell(display, "trust", "all")
-    assert pooled["support_share"] == pytest.approx((6 + 7 + 0) / (12 + 10 + 10))
+    assert pooled["support_share"] == pytest.approx((9 + 7 + 0) / (12 + 10 + 10))
     assert pooled["fit_label"] == "agreement"
 
 
 def test_prevalence_from_quantitize_with_n_with_code_and_percent():
     prevalence = make_prevalence().rename(columns={"n": "n_with_code", "pct": "percent"}).drop(columns="suppressed")
     display = joint(make_results(), prevalence, make_segments(), make_participants(), min_cell=None)
-    expected = build()
+    expected = build(min_cell=None)
     pd.testing.assert_frame_equal(display.table, expected.table)
-    assert display.min_cell is None and expected.min_cell == 5
+    assert display.min_cell is None and build().min_cell == 5
 
 
 def test_counts_not_yet_suppressed_are_suppressed_by_default_in_every_export(tmp_path):
     prevalence = make_prevalence().rename(columns={"n": "n_with_code", "pct": "percent"}).drop(columns="suppressed")
     display = joint(make_results(), prevalence, make_segments(), make_participants())
     row = cell(display, "trust", "slotervaart")
-    assert "we_they_thinking <5/12" in row["qual_summary"] and "1/12" not in row["qual_summary"]
-    assert row["support_share"] == 0.5 and pd.isna(row["contrary_share"])  # the hidden count is unknown, not used
+    assert "we_they_thinking fewer than 5 of 12" in row["qual_summary"] and "1 of 12" not in row["qual_summary"]
+    assert row["support_share"] == 0.75 and pd.isna(row["contrary_share"])  # a suppressed count has no published share
     import openpyxl
 
     workbook = openpyxl.load_workbook(ig.to_xlsx(display, tmp_path / "display.xlsx"))
     xlsx = "\n".join(str(c.value) for sheet in workbook.worksheets for row in sheet.iter_rows() for c in row if c.value is not None)
     exports = [ig.to_markdown(display), ig.to_html(display).replace("&lt;", "<"), xlsx]
-    assert all("<5/12" in text and "1/12" not in text for text in exports)
+    assert all("fewer than 5 of 12" in text and " 1 of 12" not in text for text in exports)
     assert all("Counts of 1 to 4 people are suppressed (<5)" in text for text in exports)
     themes = themes_of(make_results(), prevalence, make_segments(), make_participants(), min_cell=2)
     shown = set(themes.table.loc[themes.table["case_id"] == "slotervaart", "prevalence"])
-    assert {"− we_they_thinking <2/12", "+ shared_positive_goal 2/12 (17%)"} <= shown  # the threshold is configurable
+    assert {"− we_they_thinking fewer than 2 of 12", "+ shared_positive_goal 2 of 12 (17%)"} <= shown  # the threshold is configurable
 
 
 def test_suppressed_cells_count_as_mentioned_but_carry_no_share():
@@ -464,7 +473,7 @@ def test_suppressed_cells_count_as_mentioned_but_carry_no_share():
     prevalence.loc[(prevalence["case_id"] == "slotervaart") & (prevalence["code"] == "growing_trust"), ["n", "suppressed"]] = [np.nan, True]
     display = joint(make_results(), prevalence, make_segments(), make_participants())
     row = cell(display, "trust", "slotervaart")
-    assert row["qual_evidence"] == "inconclusive" and "growing_trust suppressed" in row["qual_summary"]
+    assert row["qual_evidence"] == "inconclusive" and "growing_trust fewer than 5 of 12" in row["qual_summary"]
 
 
 def test_prevalence_after_small_cell_suppression_shows_the_flag():
@@ -475,7 +484,7 @@ def test_prevalence_after_small_cell_suppression_shows_the_flag():
     prevalence["n_with_code"] = prevalence["n_with_code"].astype("Int64").mask(small)
     display = joint(make_results(), prevalence, make_segments(), make_participants())
     row = cell(display, "trust", "slotervaart")
-    assert "− we_they_thinking <5/12" in row["qual_summary"] and "+ growing_trust 6/12 (50%)" in row["qual_summary"]
+    assert "− we_they_thinking fewer than 5 of 12" in row["qual_summary"] and "+ growing_trust 9 of 12 (75%)" in row["qual_summary"]
     assert np.isnan(row["contrary_share"])  # a suppressed count has no share
     assert row["qual_evidence"] == "supportive"
 
@@ -499,9 +508,10 @@ def test_dutch_display():
     display = build(language="nl")
     row = cell(display, "trust", "slotervaart")
     assert row["construct_label"] == "Wederzijds vertrouwen"
-    assert row["meta_inference"].startswith("Bevestiging")
+    assert row["meta_inference"].startswith("Overeenstemming (bevestiging)")
     assert "g = 0,80 [0,20; 1,40]" in row["quant_summary"]
-    assert cell(display, "trust", "poelenburg_b")["meta_inference"].startswith("Tegenstrijdigheid")
+    assert cell(display, "trust", "poelenburg_b")["meta_inference"].startswith("Dissonantie")
+    assert "zijn niet doorslaggevend" in cell(display, "perception_gap", "slotervaart")["meta_inference"]  # the interviews are
 
 
 # --- quotes --------------------------------------------------------------------------------------------
@@ -613,7 +623,7 @@ def test_override_replaces_label_and_text_and_keeps_the_computed_label(tmp_path)
     assert (row["computed_fit_label"], row["fit_label"], row["overridden"]) == ("dissonance", "partial agreement", True)
     assert row["meta_inference"].startswith("Trust grew among the interviewed board members")
     assert (row["evaluator"], row["override_date"], row["override_reason"]) == ("EP", "2024-05-01", "survey sample differs")
-    assert row["fetters_fit"] == "expansion"
+    assert row["fetters_fit"] == ""
     text_only = cell(display, "help_seeking", "poelenburg_a")
     assert text_only["fit_label"] == text_only["computed_fit_label"] == "agreement"
     assert text_only["meta_inference"] == "Help-seeking rose after the tea mornings started."
@@ -689,10 +699,11 @@ def test_meta_matrix_orders_cases_by_the_chosen_estimate():
     matrix = shown.table
     assert matrix["case_id"].tolist() == ["slotervaart", "poelenburg_b", "poelenburg_a"]  # 0.80, 0.02, none
     assert matrix["order_value"].iloc[0] == pytest.approx(0.80)
-    assert matrix.loc[0, "trust"] == "g = 0.80 [0.20, 1.40] · growing_trust 50% · agreement"
-    assert matrix.loc[0, "perception_gap"] == "g = -0.60 [-1.10, -0.05] · +17% / −8% · partial agreement"
-    assert matrix.loc[0, "safe_space"] == "— · +17% · silence"  # no contradicting code has data
-    assert matrix.loc[2, "trust"] == "— · — · silence"
+    assert matrix.loc[0, "trust"] == "g = 0.80 [0.20, 1.40] · growing_trust 75% · agreement"
+    # the largest theme without a verdict; its share is not shown (2 people)
+    assert matrix.loc[0, "perception_gap"] == "g = -0.60 [-1.10, -0.05] · shared_positive_goal · partial agreement"
+    assert matrix.loc[0, "safe_space"] == "— · shared_positive_goal · silence"
+    assert matrix.loc[2, "trust"] == "— · — · inconclusive"
     assert matrix.loc[1, "trust_fit"] == "dissonance"
     ascending = ig.meta_matrix(display, order_by="trust", ascending=True)
     assert ascending.table["case_id"].tolist() == ["poelenburg_b", "slotervaart", "poelenburg_a"]
@@ -709,7 +720,9 @@ def test_statistics_by_themes_puts_each_theme_beside_the_statistic():
     imap = ig.load_integration_map()
     assert len(table) == sum(len(c.codes) for c in imap.constructs) * len(CASES)
     row = table.loc[(table["construct"] == "trust") & (table["case_id"] == "slotervaart") & (table["code"] == "growing_trust")].iloc[0]
-    assert "g = 0.80" in row["statistic"] and row["n"] == 6 and row["n_at_risk"] == 12
+    assert "g = 0.80" in row["statistic"] and row["n"] == 9 and row["n_at_risk"] == 12
+    hidden = table.loc[(table["construct"] == "trust") & (table["case_id"] == "slotervaart") & (table["code"] == "we_they_thinking")].iloc[0]
+    assert pd.isna(hidden["n"]) and pd.isna(hidden["share"]) and hidden["prevalence"] == "− we_they_thinking fewer than 5 of 12"
     assert row["quote_ref"] == "int_s1@0-90" and "Fatima" not in row["quote"]
     against = table.loc[(table["construct"] == "trust") & (table["case_id"] == "slotervaart") & (table["code"] == "we_they_thinking")].iloc[0]
     assert against["code_direction"] == "contradicts" and "us and them" in against["quote"]
@@ -793,7 +806,7 @@ def test_xlsx_reads_back_with_fills_wrapping_and_is_byte_reproducible(tmp_path):
     assert sheet.column_dimensions["A"].width > 10
     assert sheet.freeze_panes == "A2"
     legend = workbook["legend"]
-    assert [legend.cell(row=i, column=1).value for i in range(1, 5)] == list(ig.FIT_LABELS)
+    assert [legend.cell(row=i, column=1).value for i in range(1, 6)] == list(ig.FIT_LABELS)
     row = next(r for r in range(2, sheet.max_row + 1) if sheet.cell(row=r, column=2).value == "slotervaart"
                and sheet.cell(row=r, column=1).value == "Mutual trust")
     quotes = sheet.cell(row=row, column=header.index("Exemplar quotes") + 1).value
@@ -820,12 +833,13 @@ def test_overridden_labels_are_starred_in_exports(tmp_path):
     [
         (0.25, -0.2, 0.7, "greater", 0.0, 0.2, "supportive"),  # wide CI, but the estimate matters
         (0.20, -0.2, 0.6, "greater", 0.0, 0.2, "supportive"),  # on the smallest meaningful effect
-        (0.15, -0.3, 0.6, "greater", 0.0, 0.2, "negligible"),
-        (-0.15, -0.6, 0.3, "greater", 0.0, 0.2, "negligible"),
+        # a point estimate short of the smallest meaningful effect is no evidence either way (not "negligible")
+        (0.15, -0.3, 0.6, "greater", 0.0, 0.2, "inconclusive"),
+        (-0.15, -0.6, 0.3, "greater", 0.0, 0.2, "inconclusive"),
         (-0.30, -0.8, 0.2, "greater", 0.0, 0.2, "contrary"),
         (-0.30, -0.8, 0.2, "less", 0.0, -0.2, "supportive"),
-        (1.05, 0.8, 1.4, "greater", 1.0, 1.1, "negligible"),
-        (0.01, -0.5, 0.5, "greater", 0.0, None, "supportive"),  # without a smallest effect any positive estimate counts
+        (1.05, 0.8, 1.4, "greater", 1.0, 1.1, "inconclusive"),
+        (1.013, 0.8, 1.4, "greater", 1.0, None, "inconclusive"),  # without a smallest effect an estimate says nothing
         (0.0, -0.5, 0.5, "greater", 0.0, None, "inconclusive"),
         (np.nan, np.nan, np.nan, "greater", 0.0, 0.2, "absent"),
     ],
@@ -840,12 +854,13 @@ def test_quantitative_evidence_by_point_estimate(estimate, low, high, direction,
 
 def test_estimate_basis_in_the_display_is_recorded():
     results = make_results()
-    # poelenburg_b trust: g = 0.15 with a wide CI: inconclusive by CI, negligible by estimate
-    results.loc[(results["case_id"] == "poelenburg_b"), ["effect_size", "ci_low", "ci_high"]] = [0.15, -0.3, 0.6]
+    # poelenburg_b trust: g = 0.25 with a wide CI: inconclusive by CI, past the smallest meaningful effect (0.2) by estimate
+    results.loc[(results["case_id"] == "poelenburg_b"), ["effect_size", "ci_low", "ci_high"]] = [0.25, -0.3, 0.8]
     by_ci = joint(results, make_prevalence(), make_segments(), make_participants())
     by_estimate = joint(results, make_prevalence(), make_segments(), make_participants(), quant_basis="estimate")
     assert cell(by_ci, "trust", "poelenburg_b")["fit_label"] == "partial agreement"
-    assert cell(by_estimate, "trust", "poelenburg_b")["fit_label"] == "dissonance"
+    assert cell(by_estimate, "trust", "poelenburg_b")["fit_label"] == "agreement"
+    assert "sensitivity view, not a claim" in ig.to_markdown(by_estimate)
     assert by_estimate.table["quant_basis"].eq("estimate").all() and by_estimate.quant_basis == "estimate"
     assert "point estimate" in ig.to_markdown(by_estimate) and "95% CI" in ig.to_markdown(by_ci)
 

@@ -6,25 +6,21 @@ the imported coded segments (quotes), privacy.redact with prepare's redaction_te
 (names) -> integrate.joint_display.
 
 Built in (`EFFECTS`): trust and help-seeking rise most in poelenburg_a, and its
-interviews say so (convergence); in poelenburg_b interviewees talk of growing trust at
-t2 as often as elsewhere although survey trust barely rises (dissonance).
+interviews say so (convergence); help-seeking falls in poelenburg_b.
 
-Prevalence is that of the t2 interviews. The constructs are about change by
-follow-up; at t0 the collaboration had not begun, and we-they talk from then (which
-the integration map counts against trust) would outweigh the growing trust reported
-at t2 if both waves were pooled per participant.
+The example's analysis plan (data/raw/example/analysis_plan.toml) decides: trust and
+help-seeking are primary (Holm over their results), the rest exploratory; the interview
+denominators are the roles the survey result speaks for at t2 (parents never answered the
+trust survey), and the rule runs on the unsuppressed counts (``presence``).
 
-Which quantitative basis (the integrate engineer's question). By its 95% CI the trust
-change in poelenburg_b, 0.25 [-0.03, 0.52], is *inconclusive*: the interval rules out
-neither no change nor a change of the smallest meaningful size (0.25), and the fit rule
-says "partial agreement". That is structural, not bad luck: with ~39 participants the
-CI's half-width (0.27) exceeds 0.25, so a CI below 0.25 needs an estimate below about
--0.02; over 200 survey draws with the built-in change of 0.15 that happened in 13.5%.
-Judged by its point estimate (`quant_basis="estimate"`, the descriptive basis the module
-offers for samples this small) the change is *negligible* (0.247 < 0.25; 80.5% of draws)
-and the display shows the built-in dissonance. So: the package default stays "ci" (a
-label then claims evidence), the example's dissonance is shown on the estimate basis, and
-the display records which basis was used.
+What changed with the protocol (issue 18): the example's "built-in trust dissonance" in
+poelenburg_b rested on parents' interviews (10 of the 18 t2 interviewees) set against a
+survey of professionals and organisations. With matched denominators fewer than 5 of the
+8 matched interviewees mention growing trust, and the survey change, 0.25 [-0.03, 0.52],
+is not conclusive either: the cell is *inconclusive*. On the point estimate (a sensitivity
+view) 0.247 falls short of the plan's 0.25, which is no evidence of *no* change, so it stays
+inconclusive there too. Help-seeking in poelenburg_b falls significantly (RR 0.70 [0.51,
+0.95], Holm-adjusted p = .042): a contrary result, hence dissonance.
 """
 
 from __future__ import annotations
@@ -65,19 +61,22 @@ def inputs(tables):
     by_wave = quantitize.prevalence(presence, tables["participants"], by=("case_id", "wave"))
     at_t2 = by_wave[by_wave["wave"] == "t2"].drop(columns="wave")
     names = tables["redaction_terms"]["term"].astype(str).tolist()
-    return integrate.DisplayInputs(results, at_t2, tables["coded_segments"], tables["participants"]), names
+    return integrate.DisplayInputs(results, at_t2, tables["coded_segments"], tables["participants"], presence), names
+
+
+PLAN = integrate.load_analysis_plan(EXAMPLE)
 
 
 @pytest.fixture(scope="module")
 def display(inputs):
     data, names = inputs
-    return integrate.joint_display(data, integrate.DisplayOptions(redact_names=names, redact=privacy.redact))
+    return integrate.joint_display(data, integrate.DisplayOptions(plan=PLAN, redact_names=names, redact=privacy.redact))
 
 
 @pytest.fixture(scope="module")
 def descriptive(inputs):
     data, names = inputs
-    return integrate.joint_display(data, integrate.DisplayOptions(redact_names=names, quant_basis="estimate"))  # privacy.redact is the default
+    return integrate.joint_display(data, integrate.DisplayOptions(plan=PLAN, redact_names=names, quant_basis="estimate"))  # privacy.redact is the default
 
 
 def cell(shown: integrate.Display, construct: str, case: str) -> pd.Series:
@@ -87,35 +86,54 @@ def cell(shown: integrate.Display, construct: str, case: str) -> pd.Series:
     return rows.iloc[0]
 
 
+def test_the_example_ships_a_pre_specified_plan(display):
+    assert PLAN.pre_specified and display.pre_specified and display.registered == "2017-06-01"
+    assert display.plan.endswith("analysis_plan.toml") and display.multiplicity == {"primary": "holm", "secondary": "none"}
+
+
 @pytest.mark.parametrize("basis", ["ci", "estimate"])
 def test_help_seeking_agrees_in_poelenburg_a(display, descriptive, basis):
     row = cell(display if basis == "ci" else descriptive, "help_seeking", EFFECTS["interviews"]["agreement"]["case_id"])
-    # survey side: level rate ratio 1.80 [1.46, 2.24] and a rising slope; interviews: help_seeking_youth_team 12/20 at t2
+    # survey side: level rate ratio 1.80 [1.46, 2.24]; interviews: every interviewed parent (7 of 7) at t2
     assert (row.quant_evidence, row.qual_evidence, row.fit_label) == ("supportive", "supportive", "agreement")
-    assert "RR (level) = 1.80 [1.46, 2.24]" in row.quant_summary and "help_seeking_youth_team 12/20 (60%)" in row.qual_summary
+    assert row.quant_summary.startswith("RR (level) = 1.80 [1.46, 2.24], Holm-adjusted p < .001, n = 48")
+    assert "help_seeking_youth_team 7 of 7 (100%)" in row.qual_summary
     assert "help_seeking_youth_team" in row.quotes
 
 
 @pytest.mark.parametrize("basis", ["ci", "estimate"])
-def test_trust_agrees_in_poelenburg_a_and_slotervaart(display, descriptive, basis):
+def test_trust_agrees_in_poelenburg_a_and_not_conclusively_in_slotervaart(display, descriptive, basis):
     shown = display if basis == "ci" else descriptive
-    for case in ("poelenburg_a", "slotervaart"):
-        row = cell(shown, "trust", case)
-        assert (row.quant_evidence, row.qual_evidence, row.fit_label) == ("supportive", "supportive", "agreement"), case
-    assert "Δ = 0.88 [0.63, 1.14]" in cell(shown, "trust", "poelenburg_a").quant_summary
+    row = cell(shown, "trust", "poelenburg_a")
+    assert (row.quant_evidence, row.qual_evidence, row.fit_label) == ("supportive", "supportive", "agreement")
+    assert "Δ = 0.88 [0.63, 1.14]" in row.quant_summary and "growing_trust: 9 of 13 = 69%, 95% CI 42% to 87%" in row.meta_inference
+    # slotervaart: fewer than 5 of the 9 matched interviewees (professionals, organisations) mention growing trust
+    row = cell(shown, "trust", "slotervaart")
+    assert (row.quant_evidence, row.qual_evidence, row.fit_label) == ("supportive", "inconclusive", "partial agreement")
+    assert row.interviewees == 9 and "growing_trust: fewer than 5 of 9" in row.meta_inference
+    assert "The numbers are small (9 interviewees)" in row.meta_inference
 
 
-def test_trust_in_poelenburg_b_is_the_built_in_dissonance_on_the_point_estimate(display, descriptive):
+def test_trust_in_poelenburg_b_is_inconclusive_once_the_populations_match(display, descriptive):
     case = EFFECTS["interviews"]["dissonance"]["case_id"]
+    for shown in (display, descriptive):
+        row = cell(shown, "trust", case)
+        assert (row.quant_evidence, row.qual_evidence, row.fit_label) == ("inconclusive", "inconclusive", "inconclusive")
+        assert row.interviewees == 8  # not the 18 interviewees with the parents
     row = cell(descriptive, "trust", case)
-    # interviews: growing_trust 7/18 (39%) above we_they_thinking 5/18 (28%); survey: 0.25 short of 0.25
-    assert (row.quant_evidence, row.qual_evidence, row.fit_label) == ("negligible", "supportive", "dissonance")
-    assert row.fetters_fit == "discordance" and row.quant_basis == "estimate"
-    assert "growing_trust 7/18 (39%)" in row.qual_summary and "growing_trust" in row.quotes
-    assert row.estimate < 0.25 < row.ci_high  # negligible as estimated, not as shown by the CI
-    by_ci = cell(display, "trust", case)
-    assert (by_ci.quant_evidence, by_ci.fit_label) == ("inconclusive", "partial agreement")
-    assert "point estimate" in integrate.to_markdown(descriptive) and "95% CI" in integrate.to_markdown(display)
+    assert row.estimate < 0.25 < row.ci_high and row.quant_basis == "estimate"
+    assert "sensitivity view, not a claim" in integrate.to_markdown(descriptive) and "95% CI" in integrate.to_markdown(display)
+
+
+def test_a_significant_fall_in_help_seeking_is_dissonance(display):
+    row = cell(display, "help_seeking", "poelenburg_b")
+    assert (row.quant_evidence, row.fit_label, row.fetters_fit) == ("contrary", "dissonance", "discordance")
+    assert row.p_integration == pytest.approx(0.042, abs=0.001) and row.family == "primary" and row.adjustment == "holm"
+    assert row.quant_summary == "RR (level) = 0.70 [0.51, 0.95], Holm-adjusted p = .042, n = 48"
+    assert row.quant_summary in row.meta_inference and "speaks against it" in row.meta_inference
+    # the slope of slotervaart (0.983, p = .041) is secondary: it no longer makes the level jump "mixed"
+    slotervaart = cell(display, "help_seeking", "slotervaart")
+    assert slotervaart.quant_evidence == "supportive" and "RR (slope)" in slotervaart.quant_detail
 
 
 # --- privacy ---------------------------------------------------------------------------------------

@@ -198,6 +198,15 @@ def test_theme_prevalence_never_reveals_a_suppressed_count(tables, tmp_path):
     assert not any(code in section.sentence for code in hidden)
 
 
+def test_a_case_whose_every_count_is_suppressed_has_interviews_not_none(tables):
+    """'kolenkit: no coded interviews' was printed when interviews existed but every count was below min_cell."""
+    for language, words in (("en", "interviewees with coded interviews"), ("nl", "geïnterviewden met gecodeerde interviews")):
+        section = sections.theme_prevalence_section(tables, CASE, min_cell=1000, language=language)
+        interviewed = int(section.tables["theme_prevalence_case"]["n_at_risk"].max())
+        assert f"{interviewed} {words}" in section.sentence and "1000" in section.sentence
+        assert "no coded interviews" not in section.sentence and "geen gecodeerde interviews" not in section.sentence
+
+
 def test_agreement_is_computed_on_the_double_coded_interviews_of_the_case(tables):
     section = sections.agreement_section(tables, CASE, seed=11, n_boot=200)
     check_section(section)
@@ -300,14 +309,17 @@ def test_expectations_cross_section_has_a_test_per_case_and_wave(answers, scores
 # --- the joint display ----------------------------------------------------------------------
 
 
-def test_joint_display_inputs_are_standard_results_adjusted_within_families(inputs, tables):
+def test_joint_display_inputs_are_standard_results_with_each_analysis_own_adjustment(inputs, tables):
     assert is_result_frame(inputs.results)
-    with_p = inputs.results.loc[inputs.results["p_value"].notna()]
-    assert with_p["p_adjusted"].notna().all()
     assert {"pre_post", "perception_gap_change", "expectation_mismatch", "cross_case_mixed_model", "help_seeking_its"} <= set(inputs.results["analysis"])
+    # No mechanical family over (analysis, test, effect_name) overwrites an analysis's own adjustment (the
+    # mixed model's per-scale Holm): the joint display adjusts the results it uses by the analysis plan.
+    mixed = inputs.results.loc[inputs.results["analysis"] == "cross_case_mixed_model"]
     recomputed = stats.adjust_pvalues(inputs.results.assign(p_adjusted=float("nan")), family=sections.FAMILIES)
-    assert inputs.results["p_adjusted"].tolist() == pytest.approx(recomputed["p_adjusted"].tolist(), nan_ok=True)
+    assert mixed["p_adjusted"].tolist() != pytest.approx(recomputed.loc[mixed.index, "p_adjusted"].tolist(), nan_ok=True)
     assert not inputs.prevalence["n_with_code"].between(1, sections.MIN_CELL - 1).any()
+    # the rule's own counts: who mentioned which code, unsuppressed (never saved or shown)
+    assert inputs.presence is not None and {"participant_id", "wave", "code", "present", "interviewed"} <= set(inputs.presence.columns)
     # The qualitative strand is that of the follow-up (t2) interviews: denominators, counts and quotes.
     presence = quantitize.code_presence(tables["coded_segments"], tables["participants"], unit=("participant_id", "wave"), codebook=tables["codebook"])
     at_t2 = quantitize.prevalence(presence, tables["participants"], by=("case_id", "wave")).query("wave == 't2'")
@@ -357,7 +369,7 @@ def test_joint_display_documents_state_each_displays_settings_after_the_section_
     documents = sections.joint_display_documents(saved, language="nl")
     for name in ("joint_display", "statistics_by_themes", "meta_matrix"):
         text = documents[name]["md"]
-        assert "α = 0,1 zonder BI" in text  # Dutch decimal comma (_core/numbers) and f"(<{inputs.min_cell})" in text and "Integratiekaart: integration_map.toml" in text
+        assert "α = 0,1;" in text  # Dutch decimal comma (_core/numbers) and f"(<{inputs.min_cell})" in text and "Integratiekaart: integration_map.toml" in text
     assert "Ordeningsschatting (safe_space)" in documents["meta_matrix"]["md"]
     with pytest.raises(TypeError, match="DisplaySection"):
         sections.joint_display_documents(report.Section(dutch.table, None, ""))
@@ -438,7 +450,8 @@ def test_an_integration_map_in_the_raw_folder_is_carried_and_checked(tmp_path):
         sections.integration_map_for(tmp_path / "processed")
     (raw / MAP_FILENAME).unlink()
     manifest = prepare(raw, tmp_path / "processed")
-    assert manifest["files"] == {} and not (tmp_path / "processed" / MAP_FILENAME).exists()
+    assert "integration_map" not in manifest["files"] and not (tmp_path / "processed" / MAP_FILENAME).exists()
+    assert manifest["files"]["analysis_plan"]["registered"] == "2017-06-01"  # the example's plan travels the same way
 
 
 def test_fit_changes_lists_the_cells_whose_label_depends_on_the_basis(inputs, joint):
@@ -447,10 +460,12 @@ def test_fit_changes_lists_the_cells_whose_label_depends_on_the_basis(inputs, jo
     merged = joint.table.merge(descriptive.table, on=["construct", "case_id"], suffixes=("", "_estimate"))
     assert len(changed) == int((merged["fit_label"] != merged["fit_label_estimate"]).sum())
     assert (changed["fit_label_ci"] != changed["fit_label_estimate"]).all()
-    # The example's built-in dissonance (survey trust barely rises in poelenburg_b, its interviews tell
-    # of growing trust) shows on the point estimate; by its CI the change is inconclusive.
-    trust_b = changed.set_index(["construct", "case_id"]).loc[("trust", "poelenburg_b")]
-    assert (trust_b["fit_label_ci"], trust_b["fit_label_estimate"]) == ("partial agreement", "dissonance")
+    # The perception gap in poelenburg_b shrinks by g_av = -0.26, past the plan's -0.2 on the point estimate,
+    # with a CI that reaches 0.03: a sensitivity view says partial agreement, the claim stays inconclusive.
+    # (Trust in poelenburg_b, 0.247 against 0.25, is no longer "no meaningful change" on the estimate.)
+    gap_b = changed.set_index(["construct", "case_id"]).loc[("perception_gap", "poelenburg_b")]
+    assert (gap_b["fit_label_ci"], gap_b["fit_label_estimate"]) == ("inconclusive", "partial agreement")
+    assert ("trust", "poelenburg_b") not in set(zip(changed["construct"], changed["case_id"]))
 
 
 def test_a_run_on_one_case_integrates_that_case_only(tables, scores, monthly):

@@ -46,6 +46,7 @@ from ponzoni_eval.config import DATASET_METADATA_FILE, DEFAULT_SEED
 from ponzoni_eval.data import schema
 from ponzoni_eval.data.read import QDA_TABLES, read_dataset_metadata
 from ponzoni_eval.data.synthetic import text
+from ponzoni_eval.integrate.plan import write_plan_template
 from ponzoni_eval.qual.write import write_qdpx
 
 __all__ = ["DEFAULT_SEED", "EFFECTS", "INTERVIEWS_FILE", "effects", "generate", "write_example"]
@@ -838,6 +839,7 @@ def _readme(effects_: dict, tables: dict[str, pd.DataFrame], interviews_format: 
     lines += [
         "| `effects.json` | the built-in effects below, machine-readable |",
         "| `dataset.toml` | `synthetic = true`, title, generator, seed |",
+        "| `analysis_plan.toml` | the integration's analysis plan: primary and secondary outcomes, smallest meaningful effects, populations |",
         "",
     ]
     if interviews_format == "qdpx":
@@ -941,7 +943,7 @@ def _refuse_other_data(out_dir: Path) -> None:
 
 def write_example(out_dir: Path | str, n_sites: int = 3, seed: int = DEFAULT_SEED, *, interviews: str = "qdpx") -> list[Path]:
     """Write the SYNTHETIC example: a CSV per survey/activity table, the interviews as ``interviews.qdpx``,
-    ``effects.json``, ``dataset.toml`` and ``README.md``.
+    ``effects.json``, ``dataset.toml``, ``README.md`` and the analysis plan ``analysis_plan.toml``.
 
     CSVs are UTF-8, comma-separated, ``\\n`` line ends, dates as YYYY-MM-DD.
     The interviews (``documents``, ``codebook``, ``coded_segments`` of
@@ -984,7 +986,7 @@ def write_example(out_dir: Path | str, n_sites: int = 3, seed: int = DEFAULT_SEE
     >>> with tempfile.TemporaryDirectory() as folder:
     ...     names = sorted(p.name for p in write_example(folder))
     >>> names  # doctest: +NORMALIZE_WHITESPACE
-    ['README.md', 'activity_log.csv', 'cases.csv', 'dataset.toml', 'effects.json', 'instrument.csv',
+    ['README.md', 'activity_log.csv', 'analysis_plan.toml', 'cases.csv', 'dataset.toml', 'effects.json', 'instrument.csv',
      'interviews.qdpx', 'participants.csv', 'survey_responses.csv']
     """
     if interviews not in ("qdpx", "csv"):
@@ -1002,4 +1004,5 @@ def write_example(out_dir: Path | str, n_sites: int = 3, seed: int = DEFAULT_SEE
     written.append(atomic_write_text(out_dir / "effects.json", json.dumps(built_in, indent=2, ensure_ascii=False) + "\n"))
     written.append(atomic_write_text(out_dir / DATASET_METADATA_FILE, _dataset_toml(n_sites, seed, interviews)))
     written.append(atomic_write_text(out_dir / "README.md", _readme(built_in, tables, interviews)))
+    written.append(write_plan_template(out_dir))  # the integration's analysis plan (integrate.load_analysis_plan)
     return written
