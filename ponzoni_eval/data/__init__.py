@@ -51,6 +51,16 @@ _SURFACE = {
         "render_template_guide",
         "FORMATS",
     ],
+    "plan": [
+        "RunPlan",
+        "PlanEntry",
+        "data_profile",
+        "run_plan",
+        "pre_post_pair",
+        "SECTIONS",
+        "NOTEBOOK_NEEDS",
+        "print_plan",
+    ],
     "templates": [
         "write_templates",
     ],

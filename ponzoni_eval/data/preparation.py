@@ -63,6 +63,7 @@ from ponzoni_eval._core.fingerprint import (
 )
 from ponzoni_eval.config import MANIFEST_FILE
 from ponzoni_eval.data import schema
+from ponzoni_eval.data.plan import data_profile
 from ponzoni_eval.data.read import QDA_MAPPING_FILE, QDA_TABLES, RawData, read_raw_dir, to_categorical
 from ponzoni_eval.data.validate import validate_raw, ValidationReport
 from ponzoni_eval.integrate.map import load_integration_map, MAP_FILENAME
@@ -390,6 +391,10 @@ def prepare(raw_dir: Path | str, out_dir: Path | str) -> dict:
     finally:
         if transcripts is not None:
             transcripts.cancel()
+    # A header-only optional file (as `templates` writes them) is an absent table (issue 14): the reports skip
+    # what needs it instead of failing on an empty, untyped frame.
+    tables = {name: frame for name, frame in tables.items()
+              if not (name in schema.TABLES and not schema.TABLES[name].required and len(frame) == 0)}
     overrides = integration_overrides(raw_dir, report.data["cases"])
     if overrides is not None:
         tables[INTEGRATION_OVERRIDES] = overrides
@@ -443,6 +448,7 @@ def prepare(raw_dir: Path | str, out_dir: Path | str) -> dict:
         "tables": written,
         "files": {"integration_map": carried_map} if carried_map else {},
         "validation": {"errors": report.n_errors, "warnings": report.n_warnings},
+        "profile": data_profile(report.data),  # what the data allow: the run plan is computed from it (data/plan.py)
         # counts only: the terms themselves stay in redaction_terms.parquet
         "redaction": {
             "terms": int(len(tables[REDACTION_TERMS])) if REDACTION_TERMS in tables else 0,

@@ -267,6 +267,7 @@ def notebook_tasks(
     case_ids: Sequence[str],
     common: Mapping[str, Any],
     cell_timeout: float | None,
+    cross_case_notebooks: Sequence[str] = CROSS_CASE_NOTEBOOKS,
 ) -> tuple[list[NotebookTask], list[NotebookTask]]:
     def task(notebook: str, name: str, parameters: dict[str, Any], case_id: str | None) -> NotebookTask:
         source = notebooks_dir / f"{notebook}.ipynb"
@@ -285,7 +286,7 @@ def notebook_tasks(
         )
 
     per_case = [task(CASE_NOTEBOOK, f"{CASE_NOTEBOOK}-{case}", {"case_id": case}, case) for case in case_ids]
-    cross_case = [task(name, name, {"case_id": "all", "cases": list(case_ids)}, None) for name in CROSS_CASE_NOTEBOOKS]
+    cross_case = [task(name, name, {"case_id": "all", "cases": list(case_ids)}, None) for name in cross_case_notebooks]
     return per_case, cross_case
 
 
@@ -307,6 +308,8 @@ def run_pipeline(
     show_progress: bool = True,
     console: "Console | None" = None,
     force_prepare: bool = False,
+    before: str | None = None,
+    after: str | None = None,
 ) -> RunResult:
     """Prepare the data and execute every report into a new run folder.
 
@@ -351,6 +354,9 @@ def run_pipeline(
         A progress bar on the terminal (stderr).
     force_prepare : bool
         Validate and prepare even when the processed tables are current.
+    before, after : str, optional
+        The waves of the pre/post comparisons (default: the first and the
+        last wave in the data).
 
     Returns
     -------
@@ -410,6 +416,8 @@ def run_pipeline(
         "alpha": float(alpha),
         "seed": int(seed),
         "min_cell": int(min_cell),
+        "before": before,
+        "after": after,
     }
     run_dir = _create_run_dir(out, started, _input_hash(raw, parameters)).resolve()
     manifest: dict[str, Any] = {
@@ -448,8 +456,16 @@ def run_pipeline(
         manifest["dataset"] = {"synthetic": is_synthetic(processed_dir)}
         case_ids = _case_ids(processed_dir, cases)
         parameters["cases"] = case_ids
-        common = {"alpha": float(alpha), "seed": int(seed), "language": language}
-        per_case, cross_case = notebook_tasks(notebooks_dir, run_dir, processed_dir, case_ids, common, cell_timeout)
+        # The run plan (issue 14): what the data allow; a notebook they do not allow is not run, and the
+        # manifest and index.html say why.
+        plan = data_layer.run_plan(_processed_profile(processed_dir), case_ids, before=before, after=after)
+        manifest["plan"] = plan.to_record(language)
+        data_layer.print_plan(plan, console, language=language)
+        common = {"alpha": float(alpha), "seed": int(seed), "language": language, "before": before, "after": after}
+        per_case, cross_case = notebook_tasks(
+            notebooks_dir, run_dir, processed_dir, case_ids, common, cell_timeout,
+            cross_case_notebooks=[name for name in CROSS_CASE_NOTEBOOKS if plan.notebook_runs(name)],
+        )
         all_tasks = per_case + cross_case
         source_sha = {task.notebook: sha256_file(Path(task.source)) for task in all_tasks}
         manifest["inputs"]["notebooks"] = {f"{name}.ipynb": sha for name, sha in sorted(source_sha.items())}
@@ -492,10 +508,25 @@ def run_pipeline(
         manifest["duration_s"] = round(time.perf_counter() - clock, 3)
         write_manifest(run_dir, manifest)
 
-    write_index(run_dir, manifest, registry)
+    write_index(run_dir, manifest, registry, plan_rows=plan.rows(language), language=language)
     (run_dir / INCOMPLETE_MARKER).unlink()
     _point_latest(out, run_dir)
     return RunResult(run_dir, manifest)
+
+
+def _processed_profile(processed_dir: Path) -> dict[str, Any]:
+    """The data profile `prepare` recorded in the processed manifest (no pandas needed to read it)."""
+    from ponzoni_eval.config import MANIFEST_FILE
+
+    manifest_file = processed_dir / MANIFEST_FILE
+    try:
+        profile = json.loads(manifest_file.read_text(encoding="utf-8")).get("profile")
+    except (OSError, ValueError):
+        profile = None
+    if profile is None:
+        raise DataError("the processed data have no profile (made by an older version)", file=str(manifest_file),
+                        expected="a manifest written by this version's prepare (run with --force-prepare)")
+    return profile
 
 
 def _execute_with_progress(

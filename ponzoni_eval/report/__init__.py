@@ -18,6 +18,13 @@ _SURFACE = {
         "synthetic_banner",
         "DOCUMENT_FORMATS",
     ],
+    "gating": [
+        "plan_for",
+        "planned",
+        "plan_notice",
+        "Notice",
+        "Skipped",
+    ],
     "publishing": [
         "TableSpec",
         "Section",
