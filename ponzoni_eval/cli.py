@@ -289,13 +289,6 @@ def run(
         errors.print(f"No data folder given: using the SYNTHETIC example in {escape(str(data))} "
                      "(`ponzoni-eval run DIR` runs your own data).", highlight=False)
     _warn_if_tracked(data)
-    checked = data_layer.validate_dir(data)  # every warning shown, also when the processed tables are current
-    if not checked.ok:
-        data_layer.print_problems(checked.problems, console=Console())
-        errors.print(f"[red]Not run[/red]: fix the errors above (`ponzoni-eval validate {escape(str(data))}` lists them again).")
-        raise typer.Exit(1)
-    if checked.n_warnings:
-        data_layer.print_problems(checked.problems, console=errors)
     try:
         result = pipeline.run_pipeline(
             data, before=before, after=after, cases=_split_cases(cases), jobs=jobs, out=out_dir, language=language.value,

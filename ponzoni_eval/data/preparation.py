@@ -49,7 +49,7 @@ import os
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import pandas as pd
 
@@ -335,7 +335,7 @@ def _raise_if_failed(report: ValidationReport) -> None:
     raise ValidationFailed(problems)
 
 
-def prepare(raw_dir: Path | str, out_dir: Path | str) -> dict:
+def prepare(raw_dir: Path | str, out_dir: Path | str, *, on_report: Callable[[ValidationReport], None] | None = None) -> dict:
     """Validate a raw folder, then write typed parquet tables and ``manifest.json``.
 
     Parameters
@@ -386,6 +386,8 @@ def prepare(raw_dir: Path | str, out_dir: Path | str) -> dict:
     transcripts = _BackgroundRedaction.start(raw_data, listed)
     try:
         report = validate_raw(raw_data)  # = validate_dir(raw_dir)
+        if on_report is not None:  # e.g. `run` shows every warning (issue 14)
+            on_report(report)
         _raise_if_failed(report)
         tables, replacements = _processed_and_redacted(report.data, extra_names=listed, transcripts=transcripts)
     finally:

@@ -144,14 +144,15 @@ class RunResult:
         lines = []
         for entry in self.failures:
             error = entry.get("error") or {}
-            where = ""
+            where = f" in section '{error['section']}'" if error.get("section") else ""
             if error.get("cell_index") is not None:
-                where = f" in cell {error['cell_index']} (In [{error.get('execution_count')}])"
+                where += f" in cell {error['cell_index']} (In [{error.get('execution_count')}])"
                 if error.get("cell_first_line"):
                     where += f" `{error['cell_first_line']}`"
             lines.append(
                 f"{entry['name']} failed{where}: {error.get('ename')}: {error.get('evalue')} "
-                f"(see {self.run_dir / entry['executed']})"
+                f"(see {self.run_dir / entry['executed']}"
+                + (f"; traceback in {self.run_dir / error['log']}" if error.get("log") else "") + ")"
             )
         return lines
 
@@ -226,18 +227,34 @@ def resolve_run_dir(path: str | os.PathLike) -> Path:
     return path.resolve()
 
 
-def _prepare(data_dir: Path, processed_dir: Path, *, force: bool = False) -> bool:
+def _prepare(data_dir: Path, processed_dir: Path, *, force: bool = False, console: "Console | None" = None) -> bool:
     """Validate the raw data and write the processed tables (ponzoni_eval.data.preparation); False when they were current.
 
     Processed tables made from the same raw files by the same code are kept
     (`ponzoni_eval._core.fingerprint.is_current`): validating and preparing them again
     would give the same bytes.
     """
+    def show_warnings(report: Any) -> None:
+        if console is not None and report.ok and report.n_warnings:
+            data_layer.print_problems(report.problems, console=console)
+
     if not force and is_current(data_dir, processed_dir):  # no pandas needed for this check
+        if console is not None and _recorded_warnings(processed_dir):  # shown again, as when they were prepared
+            show_warnings(data_layer.validate_dir(data_dir))
         return False
 
-    data_layer.prepare(data_dir, processed_dir)
+    data_layer.prepare(data_dir, processed_dir, on_report=show_warnings)
     return True
+
+
+def _recorded_warnings(processed_dir: Path) -> int:
+    """How many validation warnings `prepare` recorded in the processed manifest."""
+    from ponzoni_eval.config import MANIFEST_FILE
+
+    try:
+        return int(json.loads((processed_dir / MANIFEST_FILE).read_text(encoding="utf-8"))["validation"]["warnings"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0
 
 
 def _case_ids(processed_dir: Path, wanted: Sequence[str] | None) -> list[str]:
@@ -445,7 +462,7 @@ def run_pipeline(
         # notebooks run first (they take longest), then the case reports.
         runner.start([str(notebooks_dir / f"{name}.ipynb") for name in (*CROSS_CASE_NOTEBOOKS, CASE_NOTEBOOK)])
         with console.status("Validating and preparing the data ...", spinner="dots"):
-            prepared = _prepare(data_dir, processed_dir, force=force_prepare)
+            prepared = _prepare(data_dir, processed_dir, force=force_prepare, console=console)
         if not prepared:
             console.print(
                 f"Processed data in {processed_dir} are up to date with {data_dir} (same files, same code): "
@@ -523,9 +540,10 @@ def _processed_profile(processed_dir: Path) -> dict[str, Any]:
         profile = json.loads(manifest_file.read_text(encoding="utf-8")).get("profile")
     except (OSError, ValueError):
         profile = None
-    if profile is None:
-        raise DataError("the processed data have no profile (made by an older version)", file=str(manifest_file),
-                        expected="a manifest written by this version's prepare (run with --force-prepare)")
+    if profile is None:  # processed tables written by other means: read them (pandas loads here, not before)
+        import pyarrow.parquet as pq
+
+        profile = data_layer.data_profile({path.stem: pq.read_table(path).to_pandas() for path in sorted(processed_dir.glob("*.parquet"))})
     return profile
 
 

@@ -31,7 +31,7 @@ processed_tables = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(processed_tables)
 
 
-def fake_prepare(data_dir, processed_dir, *, force=False):
+def fake_prepare(data_dir, processed_dir, *, force=False, console=None):
     processed_tables.write_processed(processed_dir)
     return True
 
@@ -86,7 +86,7 @@ def test_a_run_prepares_only_when_the_processed_tables_are_not_current(tmp_path,
     example = Path(__file__).resolve().parents[2] / "data" / "raw" / "example"
     calls = []
     real_prepare = prepare_module.prepare
-    monkeypatch.setattr(prepare_module, "prepare", lambda *args: calls.append(args) or real_prepare(*args))
+    monkeypatch.setattr(prepare_module, "prepare", lambda *args, **kwargs: calls.append(args) or real_prepare(*args, **kwargs))
     out = tmp_path / "processed"
     assert run_module._prepare(example, out) is True
     assert run_module._prepare(example, out) is False  # same files, same code: kept
@@ -454,7 +454,7 @@ def test_ctrl_c_stops_the_run_at_once_and_leaves_it_incomplete(workspace, tmp_pa
         "import processed_tables\n"
         "from ponzoni_eval import cli\n"
         "from ponzoni_eval.pipeline import run\n"
-        "run._prepare = lambda data_dir, processed_dir, force=False: processed_tables.write_processed(processed_dir) or True\n"
+        "run._prepare = lambda data_dir, processed_dir, force=False, console=None: processed_tables.write_processed(processed_dir) or True\n"
         "if __name__ == '__main__':\n"
         "    cli.main(sys.argv[1:])\n"
     )
