@@ -66,6 +66,7 @@ from ponzoni_eval.report import quality, sections
 
 run = report.open_run(run_dir, "01_case_report", case_id=case_id)
 tables = load_processed(processed_dir)  # checks each file against the manifest written by prepare
+report.use_display_names(tables)  # cases by their name (cases.name) in titles, sentences and figures; ids stay in the data
 scores = sections.scores_for(tables)  # scale scores of every participant, computed once for all sections
 plan = report.plan_for(tables, case_id, before=before, after=after)  # what the data allow for this case
 report.synthetic_banner(processed_dir, language=language)
@@ -85,7 +86,7 @@ report.synthetic_banner(processed_dir, language=language)
 # %%
 # NBVAL_CHECK_OUTPUT
 checks = quality.data_quality(tables, case_id)
-run.save_table(checks["sample"], "sample", caption=f"Participants per role in case {case_id}.")
+run.save_table(checks["sample"], "sample", caption=f"Participants per role in case {plan.case_name(case_id)}.")
 
 # %% [markdown]
 # ### 1.2 Response per wave
@@ -95,7 +96,7 @@ run.save_table(checks["sample"], "sample", caption=f"Participants per role in ca
 
 # %%
 # NBVAL_CHECK_OUTPUT
-run.save_table(checks["response"], "response", caption=f"Participants who responded, per role and wave, in case {case_id}.")
+run.save_table(checks["response"], "response", caption=f"Participants who responded, per role and wave, in case {plan.case_name(case_id)}.")
 
 # %% [markdown]
 # ### 1.3 Missing answers per scale
@@ -104,7 +105,7 @@ run.save_table(checks["response"], "response", caption=f"Participants who respon
 
 # %%
 # NBVAL_CHECK_OUTPUT
-run.save_table(checks["missingness"], "missingness", caption=f"Missing answers per role, wave and scale in case {case_id}.")
+run.save_table(checks["missingness"], "missingness", caption=f"Missing answers per role, wave and scale in case {plan.case_name(case_id)}.")
 
 # %% [markdown]
 # ## 2. Reliability of the scales

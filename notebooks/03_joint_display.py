@@ -57,6 +57,7 @@ from ponzoni_eval.report import quality, sections
 
 run = report.open_run(run_dir, "03_joint_display")
 tables = load_processed(processed_dir)  # checks each file against the manifest written by prepare
+report.use_display_names(tables)  # cases by their name (cases.name) in titles, sentences and figures; ids stay in the data
 scores = sections.scores_for(tables)  # scale scores of every participant, computed once
 plan = report.plan_for(tables, cases, before=before, after=after)  # what the data allow
 report.synthetic_banner(processed_dir, language=language)

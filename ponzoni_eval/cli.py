@@ -340,6 +340,27 @@ def verify(
     raise typer.Exit(0 if result.ok else 1)
 
 
+@app.command()
+def runs(
+    out_dir: Path = typer.Option(Path("papermill_runs"), "--out", help="Folder that holds the run folders."),
+    clean: bool = typer.Option(False, "--clean", help="Remove the interrupted and failed run folders listed."),
+) -> None:
+    """List run folders that were interrupted or failed (and remove them with --clean)."""
+    from rich.markup import escape
+
+    found = pipeline.unfinished_runs(out_dir)
+    if not found:
+        _out().print(f"No interrupted or failed runs in {escape(str(out_dir))}.", highlight=False)
+        raise typer.Exit(0)
+    for folder, status in found:
+        _out().print(f"{escape(status):12} {escape(str(folder))}", highlight=False, soft_wrap=True)
+    if clean:
+        removed = pipeline.remove_runs([folder for folder, _ in found], out_dir)
+        _out().print(f"Removed {len(removed)} run folder(s).", highlight=False)
+    else:
+        _out().print("`ponzoni-eval runs --clean` removes them.", highlight=False)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app; user-data errors become a message and exit 1."""
     try:

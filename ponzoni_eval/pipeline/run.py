@@ -81,6 +81,8 @@ __all__ = [
     "CROSS_CASE_NOTEBOOKS",
     "LANGUAGES",
     "execute_in_place",
+    "unfinished_runs",
+    "remove_runs",
 ]
 
 
@@ -225,6 +227,47 @@ def resolve_run_dir(path: str | os.PathLike) -> Path:
     if path.is_file() and path.name == LATEST:
         return (path.parent / path.read_text(encoding="utf-8").strip()).resolve()
     return path.resolve()
+
+
+def unfinished_runs(out: str | os.PathLike = "papermill_runs") -> list[tuple[Path, str]]:
+    """Run folders under `out` that did not finish well: (folder, status), oldest first.
+
+    A folder still marked ``INCOMPLETE`` is ``interrupted`` (or ``running``, as
+    its manifest says: a run in progress in another terminal looks the same);
+    a finished folder whose manifest says ``failed`` is ``failed``. The folder
+    ``latest`` points to is never listed.
+    """
+    out = Path(out)
+    if not out.is_dir():
+        return []
+    latest = resolve_run_dir(out / LATEST) if (out / LATEST).exists() else None
+    found = []
+    for folder in sorted(path for path in out.iterdir() if path.is_dir() and not path.is_symlink()):
+        manifest_file = folder / "manifest.json"
+        if not manifest_file.is_file() or folder.resolve() == latest:
+            continue
+        try:
+            status = json.loads(manifest_file.read_text(encoding="utf-8")).get("status", "unknown")
+        except (OSError, ValueError):
+            status = "unreadable"
+        if (folder / INCOMPLETE_MARKER).exists():
+            found.append((folder, "interrupted" if status in ("complete", "failed") else status))
+        elif status != "complete":
+            found.append((folder, status))
+    return found
+
+
+def remove_runs(folders: Sequence[Path], out: str | os.PathLike = "papermill_runs") -> list[Path]:
+    """Remove run folders listed by `unfinished_runs` (only folders directly under `out` with a manifest)."""
+    out = Path(out).resolve()
+    removed = []
+    for folder in folders:
+        folder = Path(folder).resolve()
+        if folder.parent != out or not (folder / "manifest.json").is_file():
+            raise DataError("not a run folder of this output folder", file=str(folder), expected=f"a run folder in {out}")
+        shutil.rmtree(folder)
+        removed.append(folder)
+    return removed
 
 
 def _prepare(data_dir: Path, processed_dir: Path, *, force: bool = False, console: "Console | None" = None) -> bool:
@@ -433,8 +476,8 @@ def run_pipeline(
         "alpha": float(alpha),
         "seed": int(seed),
         "min_cell": int(min_cell),
-        "before": before,
-        "after": after,
+        # the pre/post waves, when chosen (default: first and last wave in the data, not recorded)
+        **{name: wave for name, wave in (("before", before), ("after", after)) if wave is not None},
     }
     run_dir = _create_run_dir(out, started, _input_hash(raw, parameters)).resolve()
     manifest: dict[str, Any] = {
@@ -478,7 +521,8 @@ def run_pipeline(
         plan = data_layer.run_plan(_processed_profile(processed_dir), case_ids, before=before, after=after)
         manifest["plan"] = plan.to_record(language)
         data_layer.print_plan(plan, console, language=language)
-        common = {"alpha": float(alpha), "seed": int(seed), "language": language, "before": before, "after": after}
+        common = {"alpha": float(alpha), "seed": int(seed), "language": language,
+                  **{name: wave for name, wave in (("before", before), ("after", after)) if wave is not None}}
         per_case, cross_case = notebook_tasks(
             notebooks_dir, run_dir, processed_dir, case_ids, common, cell_timeout,
             cross_case_notebooks=[name for name in CROSS_CASE_NOTEBOOKS if plan.notebook_runs(name)],

@@ -22,6 +22,7 @@ _SURFACE = {
         "plan_for",
         "planned",
         "plan_notice",
+        "use_display_names",
         "Notice",
         "Skipped",
     ],

@@ -21,12 +21,12 @@ from typing import Any, Callable, Mapping, Sequence
 
 import pandas as pd
 
-from ponzoni_eval._core.words import check_language, term
+from ponzoni_eval._core.words import check_language, set_display_names, term
 from ponzoni_eval.data.plan import RunPlan, data_profile, run_plan
 from ponzoni_eval.report.outputs import RunContext
 from ponzoni_eval.report.publishing import Section
 
-__all__ = ["plan_for", "planned", "Notice", "Skipped", "plan_notice"]
+__all__ = ["plan_for", "planned", "Notice", "Skipped", "plan_notice", "use_display_names"]
 
 
 def plan_for(tables: Mapping[str, pd.DataFrame], cases: str | Sequence[str] | None = None, *,
@@ -37,6 +37,29 @@ def plan_for(tables: Mapping[str, pd.DataFrame], cases: str | Sequence[str] | No
     """
     wanted = None if cases is None or cases == "all" else ([cases] if isinstance(cases, str) else list(cases))
     return run_plan(data_profile(tables), wanted, before=before, after=after)
+
+
+def use_display_names(tables: Mapping[str, pd.DataFrame]) -> dict[str, str]:
+    """Name the cases by ``cases.name`` in every title, sentence, caption and figure from here on (ids stay in the data).
+
+    A case without a name keeps the words tables' name (or its id). Returns the names used.
+
+    Examples
+    --------
+    >>> names = use_display_names({"cases": pd.DataFrame({"case_id": ["kolenkit"], "name": ["Kolenkitbuurt"]})})
+    >>> from ponzoni_eval.report.plots import label
+    >>> label("case", "kolenkit", "nl")
+    'Kolenkitbuurt'
+    >>> _ = use_display_names({"cases": pd.DataFrame({"case_id": [], "name": []})})
+    """
+    cases = tables["cases"]
+    names = {}
+    if "name" in cases.columns:
+        for case, name in zip(cases["case_id"].astype("str"), cases["name"]):
+            if isinstance(name, str) and name.strip():
+                names[case] = name.strip()
+    set_display_names("case", names)
+    return names
 
 
 @dataclass(frozen=True)
