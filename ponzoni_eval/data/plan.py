@@ -36,7 +36,7 @@ from typing import Any, Mapping, Sequence
 
 from ponzoni_eval._core.errors import DataError
 from ponzoni_eval._core.vocabulary import WAVES
-from ponzoni_eval._core.words import term
+from ponzoni_eval._core.words import term, terms
 
 __all__ = [
     "Needs",
@@ -263,7 +263,7 @@ class PlanEntry:
 
     def reason_text(self, language: str = "en") -> str:
         """Why it is skipped, in plain words (empty when it runs)."""
-        return "" if self.reason is None else term(f"plan.reason.{self.reason}", language, **self.fields)
+        return "" if self.reason is None else terms("plan.reason", language)[self.reason].format(**self.fields)
 
 
 @dataclass(frozen=True)
@@ -326,7 +326,7 @@ class RunPlan:
                 continue  # a running notebook needs no row; a skipped one needs one row, not one per section
             out.append({
                 "notebook": entry.notebook,
-                "section": term(f"plan.section.{entry.section}", language) if entry.section else term("plan.whole_notebook", language),
+                "section": terms("plan.section", language)[entry.section] if entry.section else term("plan.whole_notebook", language),
                 "case": self.case_name(entry.case_id) if entry.case_id else term("plan.all_cases", language),
                 "runs": term("plan.yes" if entry.runs else "plan.no", language),
                 "reason": entry.reason_text(language),
@@ -451,8 +451,8 @@ def print_plan(plan: RunPlan, console: Any = None, *, language: str = "en") -> N
     if not rows:
         return
     table = Table(title=term("plan.title", language), title_justify="left")
-    for key in ("notebook", "section", "case", "reason"):
-        table.add_column(term(f"plan.column_{key}", language), overflow="fold")
+    for key in ("plan.column_notebook", "plan.column_section", "plan.column_case", "plan.column_reason"):
+        table.add_column(term(key, language), overflow="fold")
     for row in rows:
         table.add_row(*(escape(row[key]) for key in ("notebook", "section", "case", "reason")))
     console.print(table)

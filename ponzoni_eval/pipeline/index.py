@@ -37,7 +37,7 @@ def write_index(run_dir: Path, manifest: Mapping[str, Any], registry: Mapping[st
     page = environment.from_string(template).render(
         manifest={**manifest, "notebooks": notebooks}, registry=registry, verify_path=recorded_path(run_dir),
         skipped=[row for row in plan_rows if row["runs"] == term("plan.no", language)],
-        plan_words={key: term(f"plan.{key}", language) for key in (
-            "title", "column_notebook", "column_section", "column_case", "column_reason")},
+        plan_words={key.split(".")[-1]: term(key, language) for key in (
+            "plan.title", "plan.column_notebook", "plan.column_section", "plan.column_case", "plan.column_reason")},
     )
     atomic_write_bytes(run_dir / "index.html", page.encode("utf-8"))
