@@ -65,7 +65,7 @@ from ponzoni_eval.config import MANIFEST_FILE
 from ponzoni_eval.data import schema
 from ponzoni_eval.data.plan import data_profile
 from ponzoni_eval.data.read import QDA_MAPPING_FILE, QDA_TABLES, RawData, read_raw_dir, to_categorical
-from ponzoni_eval.data.validate import validate_raw, ValidationReport
+from ponzoni_eval.data.validate import declared_missing, validate_raw, ValidationReport
 from ponzoni_eval.integrate.map import load_integration_map, MAP_FILENAME
 from ponzoni_eval.integrate.overrides import OVERRIDES_FILENAME, read_overrides
 from ponzoni_eval.privacy.names import name_variants, read_name_list
@@ -393,6 +393,11 @@ def prepare(raw_dir: Path | str, out_dir: Path | str, *, on_report: Callable[[Va
     finally:
         if transcripts is not None:
             transcripts.cancel()
+    # Declared missing-value codes (instrument.missing_codes, e.g. 99) are empty values in the processed data.
+    if "survey_responses" in tables and "instrument" in tables:
+        coded = declared_missing(tables["survey_responses"], tables["instrument"])
+        if coded.any():
+            tables["survey_responses"] = tables["survey_responses"].assign(value=tables["survey_responses"]["value"].mask(coded))
     # A header-only optional file (as `templates` writes them) is an absent table (issue 14): the reports skip
     # what needs it instead of failing on an empty, untyped frame.
     tables = {name: frame for name, frame in tables.items()
@@ -450,7 +455,7 @@ def prepare(raw_dir: Path | str, out_dir: Path | str, *, on_report: Callable[[Va
         "tables": written,
         "files": {"integration_map": carried_map} if carried_map else {},
         "validation": {"errors": report.n_errors, "warnings": report.n_warnings},
-        "profile": data_profile(report.data),  # what the data allow: the run plan is computed from it (data/plan.py)
+        "profile": data_profile(tables),  # what the data allow: the run plan is computed from it (data/plan.py)
         # counts only: the terms themselves stay in redaction_terms.parquet
         "redaction": {
             "terms": int(len(tables[REDACTION_TERMS])) if REDACTION_TERMS in tables else 0,
