@@ -185,6 +185,34 @@ def templates(
     _out().print(f"Wrote {len(written)} templates to {out_dir}")
 
 
+@app.command("reshape-wide")
+def reshape_wide(
+    path: Path = typer.Argument(..., help="Wide survey file (.csv, .xlsx, .sav): one row per participant, a column per item and wave."),
+    id_column: str = typer.Option(..., "--id", help="Column with the participant's pseudonym."),
+    waves: str = typer.Option(..., "--waves", help="Wave labels in the column names: 't0,t1', or 'pre=t0,post=t1'."),
+    pattern: str = typer.Option("{item}_{wave}", "--pattern", help="How item columns are named, e.g. '{scale}_{item}_{wave}'."),
+    out_file: Path = typer.Option(Path("survey_responses.csv"), "--out", help="The long table to write (never overwritten)."),
+    keep_empty: bool = typer.Option(False, "--keep-empty", help="A row for every empty cell too (default: empty cells give no row)."),
+) -> None:
+    """Turn a wide survey file into the long survey_responses.csv (participant x wave x item), checked against the schema."""
+    from rich.markup import escape
+
+    read = data_layer.read_table_collecting(path)  # a file that is not one of the raw tables is read as text
+    if not read.ok:
+        data_layer.print_problems(read.problems, console=_out())
+        raise typer.Exit(1)
+    long, unmatched = data_layer.reshape_wide(read.frame, id_column=id_column, waves=waves, pattern=pattern, keep_empty=keep_empty)
+    if unmatched:
+        _err().print(f"[yellow]Not placed[/yellow] (no item/wave in the name): {escape(', '.join(unmatched))}", highlight=False, soft_wrap=True)
+    written = data_layer.write_long(long, out_file)
+    checked = data_layer.read_table_collecting(written, table="survey_responses")
+    data_layer.print_problems(checked.problems, console=_out())
+    _out().print(f"Wrote {len(long):,} rows ({long['participant_id'].nunique()} participants, {long['item_id'].nunique()} items, "
+                 f"waves {', '.join(sorted(long['wave'].unique()))}) to {escape(str(written))}. Put it in your data folder "
+                 "and run `ponzoni-eval validate` on the folder.", highlight=False)
+    raise typer.Exit(0 if checked.ok else 1)
+
+
 @app.command()
 def dictionary(
     out_file: Optional[Path] = typer.Argument(None, help="Markdown file to write; prints to the screen when omitted."),

@@ -61,8 +61,15 @@ _SURFACE = {
         "NOTEBOOK_NEEDS",
         "print_plan",
     ],
+    "reshape": [
+        "reshape_wide",
+        "parse_waves",
+        "write_long",
+    ],
     "templates": [
         "write_templates",
+        "template_tables",
+        "SCALES_BY_SECTION",
     ],
     "synthetic": [
         "DEFAULT_SEED",
