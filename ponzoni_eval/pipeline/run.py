@@ -320,6 +320,46 @@ def _input_hash(raw: Mapping[str, str], parameters: Mapping[str, Any]) -> str:
     return hashlib.sha256(payload).hexdigest()[:10]
 
 
+def _code_cells(notebook: Any) -> list[str]:
+    return [cell.source.strip() for cell in notebook.cells if cell.cell_type == "code"]
+
+
+def fresh_source(notebook: Path, staging: Path, console: "Console | None" = None) -> Path:
+    """The notebook to execute: the ``.ipynb``, or its paired jupytext ``.py`` when that is newer and differs.
+
+    A student edits the ``.py`` (or the notebook in Lab); the run must execute
+    what was edited last, never a stale side silently. When the two differ in
+    their code, the newer file wins (the ``.py`` is converted into `staging`,
+    the user's files are not changed) and a note names it; when they differ
+    and are equally old, the run is refused with both names.
+    """
+    script = notebook.with_suffix(".py")
+    if not script.is_file():
+        return notebook
+    import jupytext
+    import nbformat
+
+    if not notebook.is_file():
+        newer, older = script, None
+    else:
+        if _code_cells(jupytext.read(script)) == _code_cells(nbformat.read(notebook, as_version=4)):
+            return notebook
+        script_time, notebook_time = script.stat().st_mtime, notebook.stat().st_mtime
+        if script_time == notebook_time:
+            raise DataError("the notebook and its paired .py differ and neither is newer", file=str(script),
+                            expected=f"the same code as {notebook.name}: run `jupytext --sync {script}`")
+        newer, older = (script, notebook) if script_time > notebook_time else (notebook, script)
+    if console is not None:
+        console.print(f"Note: {newer} is newer than {older.name if older else 'its .ipynb'} and its code differs: running {newer.name}.",
+                      highlight=False, soft_wrap=True)
+    if newer == notebook:
+        return notebook
+    staging.mkdir(parents=True, exist_ok=True)
+    converted = staging / notebook.name
+    atomic_write_bytes(converted, jupytext.writes(jupytext.read(script), fmt="ipynb").encode("utf-8"))
+    return converted
+
+
 def notebook_tasks(
     notebooks_dir: Path,
     run_dir: Path,
@@ -328,9 +368,10 @@ def notebook_tasks(
     common: Mapping[str, Any],
     cell_timeout: float | None,
     cross_case_notebooks: Sequence[str] = CROSS_CASE_NOTEBOOKS,
+    sources: Mapping[str, Path] | None = None,
 ) -> tuple[list[NotebookTask], list[NotebookTask]]:
     def task(notebook: str, name: str, parameters: dict[str, Any], case_id: str | None) -> NotebookTask:
-        source = notebooks_dir / f"{notebook}.ipynb"
+        source = (sources or {}).get(notebook, notebooks_dir / f"{notebook}.ipynb")
         if not source.is_file():
             raise DataError("report notebook not found", file=str(source), expected=f"{notebook}.ipynb in {notebooks_dir}")
         return NotebookTask(
@@ -523,9 +564,12 @@ def run_pipeline(
         data_layer.print_plan(plan, console, language=language)
         common = {"alpha": float(alpha), "seed": int(seed), "language": language,
                   **{name: wave for name, wave in (("before", before), ("after", after)) if wave is not None}}
+        running = [name for name in CROSS_CASE_NOTEBOOKS if plan.notebook_runs(name)]
+        # the newer side of a jupytext pair (issue 14): an edited .py is never silently ignored
+        sources = {name: fresh_source(notebooks_dir / f"{name}.ipynb", run_dir / "sources", console)
+                   for name in (CASE_NOTEBOOK, *running)}
         per_case, cross_case = notebook_tasks(
-            notebooks_dir, run_dir, processed_dir, case_ids, common, cell_timeout,
-            cross_case_notebooks=[name for name in CROSS_CASE_NOTEBOOKS if plan.notebook_runs(name)],
+            notebooks_dir, run_dir, processed_dir, case_ids, common, cell_timeout, cross_case_notebooks=running, sources=sources,
         )
         all_tasks = per_case + cross_case
         source_sha = {task.notebook: sha256_file(Path(task.source)) for task in all_tasks}

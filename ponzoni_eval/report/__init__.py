@@ -26,6 +26,12 @@ _SURFACE = {
         "Notice",
         "Skipped",
     ],
+    "recipes": [
+        "paired_scores",
+        "correlation",
+        "scatter",
+        "correlation_section",
+    ],
     "publishing": [
         "TableSpec",
         "Section",

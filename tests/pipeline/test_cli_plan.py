@@ -136,3 +136,51 @@ def test_the_report_without_code_shows_a_short_notice_instead_of_a_traceback():
         assert words in text and "ZeroDivisionError: division by zero" in text and "more" not in text
         assert "Traceback" not in json.dumps(clean)
     assert notebook.cells[0].outputs[1].output_type == "error"  # the notebook itself keeps the traceback
+
+
+# --- the newer side of a jupytext pair (issue 14) ---------------------------------------------------------
+
+def _pair(folder: Path, code: str) -> tuple[Path, Path]:
+    import jupytext
+
+    folder.mkdir(parents=True, exist_ok=True)
+    script = folder / "01_case_report.py"
+    script.write_text(f"# %%\n{code}\n", encoding="utf-8")
+    notebook = folder / "01_case_report.ipynb"
+    jupytext.write(jupytext.read(script), notebook)
+    return script, notebook
+
+
+def test_the_newer_side_of_a_jupytext_pair_runs(tmp_path, capsys):
+    import os
+
+    from rich.console import Console
+
+    from ponzoni_eval.pipeline.run import fresh_source
+
+    script, notebook = _pair(tmp_path / "nb", "x = 1")
+    assert fresh_source(notebook, tmp_path / "staging") == notebook  # same code: the notebook as it is
+
+    script.write_text("# %%\nx = 2\n", encoding="utf-8")
+    os.utime(script, (notebook.stat().st_mtime + 10, notebook.stat().st_mtime + 10))
+    chosen = fresh_source(notebook, tmp_path / "staging", Console(stderr=True))
+    assert chosen == tmp_path / "staging" / "01_case_report.ipynb"
+    assert "x = 2" in chosen.read_text(encoding="utf-8") and "x = 2" not in notebook.read_text(encoding="utf-8")
+    assert "01_case_report.py is newer" in " ".join(capsys.readouterr().err.split())
+
+    os.utime(notebook, (script.stat().st_mtime + 10, script.stat().st_mtime + 10))  # the notebook edited last
+    assert fresh_source(notebook, tmp_path / "staging") == notebook
+
+    os.utime(script, (notebook.stat().st_mtime, notebook.stat().st_mtime))
+    with pytest.raises(Exception, match="neither is newer"):
+        fresh_source(notebook, tmp_path / "staging")
+
+
+def test_the_repository_notebooks_and_their_scripts_have_the_same_code():
+    import jupytext
+
+    from ponzoni_eval.pipeline.run import _code_cells, default_notebooks_dir
+
+    for script in sorted(default_notebooks_dir().glob("0*.py")):
+        notebook = script.with_suffix(".ipynb")
+        assert _code_cells(jupytext.read(script)) == _code_cells(nbformat.read(notebook, as_version=4)), script.name
