@@ -184,3 +184,28 @@ def test_the_repository_notebooks_and_their_scripts_have_the_same_code():
     for script in sorted(default_notebooks_dir().glob("0*.py")):
         notebook = script.with_suffix(".ipynb")
         assert _code_cells(jupytext.read(script)) == _code_cells(nbformat.read(notebook, as_version=4)), script.name
+
+
+def test_run_shows_every_validation_warning_also_when_the_processed_tables_are_current(tmp_path):
+    import io
+    import sys
+
+    from rich.console import Console
+
+    from ponzoni_eval.pipeline import run as run_module
+
+    sys.path.insert(0, str(Path(__file__).parents[1]))
+    from data_shapes import Shape, write_shape
+
+    folder = write_shape(tmp_path / "raw", Shape(1, ("t0", "t1"), interviews=False, double_coding=False, activity=False))
+    text = (folder / "participants.csv").read_text(encoding="utf-8").splitlines()
+    first = text[1].split(",")
+    text[1] = ",".join(["Fatima", *first[1:]])  # a participant id that looks like a name: a warning, not an error
+    (folder / "participants.csv").write_text("\n".join(text) + "\n", encoding="utf-8")
+    (folder / "survey_responses.csv").write_text(
+        (folder / "survey_responses.csv").read_text(encoding="utf-8").replace(first[0] + ",", "Fatima,"), encoding="utf-8")
+    for expected_prepared in (True, False):
+        buffer = io.StringIO()
+        assert run_module._prepare(folder, tmp_path / "processed", console=Console(file=buffer, width=200)) is expected_prepared
+        shown = " ".join(buffer.getvalue().split())
+        assert "warning" in shown and "Fatima" in shown and "pseudonym" in shown

@@ -178,3 +178,36 @@ def test_every_report_runs_on_what_the_data_allow(shape, tmp_path, capsys, monke
             html = (run_dir / "html" / "01_case_report-slotervaart.html").read_text(encoding="utf-8")
             words = term(f"plan.reason.{reason}", "en", case="Slotervaart", n="2")
             assert words.replace("'", "&#39;") in html or words in html
+
+
+def _renamed(folder: Path, old: str, new: str, name: str) -> None:
+    """The case `old` of a written shape as `new` with the display name `name` (as an evaluator's own case)."""
+    for path in folder.glob("*.csv"):
+        text = path.read_text(encoding="utf-8")
+        if path.stem == "cases":
+            lines = text.splitlines()
+            lines[1] = lines[1].replace(f"{old},Slotervaart,", f"{new},{name},", 1)
+            text = "\n".join(lines) + "\n"
+        path.write_text(re.sub(rf"\b{old}\b", new, text), encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_a_case_of_ones_own_is_named_by_its_display_name_in_dutch(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    shape = Shape(1, ("t0", "t1"), interviews=True, double_coding=False, activity=True)
+    folder = write_shape(tmp_path / "raw", shape)
+    _renamed(folder, "slotervaart", "kolenkit", "Kolenkitbuurt")
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(["run", "--data", str(folder), "--language", "nl", "--out", str(tmp_path / "runs"),
+                  "--processed", str(tmp_path / "processed")])
+    captured = capsys.readouterr()
+    assert stopped.value.code == 0, captured.err[-3000:]
+    assert "één case in de data (Kolenkitbuurt)" in " ".join(captured.err.split())
+    run_dir = resolve_run_dir(tmp_path / "runs" / "latest")
+    report = (run_dir / "html" / "01_case_report-kolenkit.html").read_text(encoding="utf-8")
+    assert "Kolenkitbuurt" in report and "geen dubbel gecodeerde interviews voor Kolenkitbuurt" in report
+    sentences = re.findall(r"<pre>(.*?)</pre>", report, flags=re.S)
+    assert sentences and not any("kolenkit" in text.replace("Kolenkitbuurt", "") for text in sentences if "- " in text)
+    sidecar = json.loads((run_dir / "tables" / "kolenkit-sample.json").read_text(encoding="utf-8"))
+    assert "Kolenkitbuurt" in sidecar["caption"]
+    assert "één case in de data (Kolenkitbuurt)" in (run_dir / "index.html").read_text(encoding="utf-8")
