@@ -45,7 +45,7 @@ class Shape:
 MATRIX = tuple(
     Shape(n, waves, interviews, double, activity)
     for n, waves, interviews, double, activity in itertools.product(
-        (1, 2, 3), (("t0", "t1"), ("t0", "t2"), ("t0", "t1", "t2")), (True, False), (True, False), (True, False)
+        (1, 2, 3), (("t0", "t1"), ("t0", "t2"), ("t1", "t2"), ("t0", "t1", "t2")), (True, False), (True, False), (True, False)
     )
     if interviews or not double  # double coding needs interviews
 )
