@@ -10,6 +10,10 @@ VENV := .venv
 STAMP := $(VENV)/.synced
 DATA ?= data/raw/example
 JOBS ?= 2
+# Notebooks that nbval checks (`make test NOTEBOOKS=my_notebooks`) and that `make lab` opens.
+NOTEBOOKS ?= notebooks
+# Extra arguments of `make lab` (e.g. ARGS="--port 8899 --no-browser").
+ARGS ?=
 
 # Jupyter, IPython and matplotlib keep their state here, not in $HOME.
 STATE := $(CURDIR)/.state
@@ -25,7 +29,7 @@ UV_RUN := $(UV) run --locked --no-sync
 
 PROCESSED := data/processed
 # The notebooks' paired .py files are not modules to import (pyproject's --doctest-modules would).
-NBVAL := pytest --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg --ignore-glob='notebooks/*.py' notebooks/
+NBVAL := pytest --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg --ignore-glob='$(NOTEBOOKS)/*.py' $(NOTEBOOKS)/
 
 .PHONY: help setup run verify reference test test-fast lab bench example dictionary lock clean processed notebooks
 
@@ -33,7 +37,8 @@ help:
 	@echo "make run    the full pipeline on the example data ($(DATA))"
 	@echo "make test   the whole test suite (unit, reference, notebooks)"
 	@echo "make verify RUN=papermill_runs/reference   re-run a recorded run and compare its tables"
-	@echo "make lab    JupyterLab on notebooks/"
+	@echo "make test NOTEBOOKS=DIR   ... with nbval on your own notebooks"
+	@echo "make lab    JupyterLab on notebooks/ (NOTEBOOKS=DIR, ARGS=\"--port 8899\"; works as root)"
 	@echo "make bench  benchmarks (writes benchmarks/results.md)"
 	@echo "make notebooks  re-execute the notebooks on the example data (stored outputs for nbval)"
 	@echo "make setup  only install (done automatically by the others)"
@@ -50,7 +55,7 @@ $(STAMP): $(UV) pyproject.toml uv.lock
 setup: $(STAMP)
 
 run: setup
-	$(UV_RUN) ponzoni-eval run --data $(DATA) --jobs $(JOBS)
+	$(UV_RUN) ponzoni-eval run $(DATA) --jobs $(JOBS)
 
 # Reviewers: re-run a recorded run and compare every table (papermill_runs/latest, a run folder, or the reference).
 # `make verify RUN=papermill_runs/latest`; extra options in VERIFY_ARGS (e.g. VERIFY_ARGS="--keep --rtol 1e-8").
@@ -90,8 +95,9 @@ test-fast: setup
 	$(UV_RUN) lint-imports
 	HYPOTHESIS_PROFILE=dev $(UV_RUN) pytest -m "not slow" -x -q
 
+# As root (a container) Jupyter refuses to start without --allow-root: it is added when the user id is 0.
 lab: setup
-	$(UV_RUN) jupyter lab --notebook-dir=notebooks
+	$(UV_RUN) jupyter lab --notebook-dir=$(NOTEBOOKS) $$(test "$$(id -u)" = 0 && echo --allow-root) $(ARGS)
 
 bench: setup
 	$(UV_RUN) python benchmarks/bench.py

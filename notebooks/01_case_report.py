@@ -39,6 +39,8 @@ run_dir = None  # the run folder to write tables and figures to; None writes not
 alpha = 0.05  # significance level; this report gives exact p-values and 95% CIs, so alpha is only recorded
 seed = 20170616  # seed for everything random (bootstrap confidence intervals)
 language = "en"  # language of generated sentences and captions: "en" or "nl"
+before = None  # first wave of the pre/post comparisons; None: the first wave in the data
+after = None  # second wave of the pre/post comparisons; None: the last wave in the data
 
 # %% [markdown]
 # ## Set-up
@@ -51,6 +53,10 @@ language = "en"  # language of generated sentences and captions: "en" or "nl"
 # which participants may appear in interview text (used to redact quotes): never show or save it.
 # A red banner appears when the data are synthetic: the numbers then illustrate the method and are
 # not findings.
+#
+# `plan` is the run plan (`report.plan_for`, the plan `ponzoni-eval validate` prints): which sections
+# the data allow for this case. A section the data do not allow (one wave, no interviews, no activity
+# log, ...) is not computed; `report.planned` shows why instead.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -60,7 +66,9 @@ from ponzoni_eval.report import quality, sections
 
 run = report.open_run(run_dir, "01_case_report", case_id=case_id)
 tables = load_processed(processed_dir)  # checks each file against the manifest written by prepare
+report.use_display_names(tables)  # cases by their name (cases.name) in titles, sentences and figures; ids stay in the data
 scores = sections.scores_for(tables)  # scale scores of every participant, computed once for all sections
+plan = report.plan_for(tables, case_id, before=before, after=after)  # what the data allow for this case
 report.synthetic_banner(processed_dir, language=language)
 
 # %% [markdown]
@@ -78,7 +86,7 @@ report.synthetic_banner(processed_dir, language=language)
 # %%
 # NBVAL_CHECK_OUTPUT
 checks = quality.data_quality(tables, case_id)
-run.save_table(checks["sample"], "sample", caption=f"Participants per role in case {case_id}.")
+run.save_table(checks["sample"], "sample", caption=f"Participants per role in case {plan.case_name(case_id)}.")
 
 # %% [markdown]
 # ### 1.2 Response per wave
@@ -88,7 +96,7 @@ run.save_table(checks["sample"], "sample", caption=f"Participants per role in ca
 
 # %%
 # NBVAL_CHECK_OUTPUT
-run.save_table(checks["response"], "response", caption=f"Participants who responded, per role and wave, in case {case_id}.")
+run.save_table(checks["response"], "response", caption=f"Participants who responded, per role and wave, in case {plan.case_name(case_id)}.")
 
 # %% [markdown]
 # ### 1.3 Missing answers per scale
@@ -97,7 +105,7 @@ run.save_table(checks["response"], "response", caption=f"Participants who respon
 
 # %%
 # NBVAL_CHECK_OUTPUT
-run.save_table(checks["missingness"], "missingness", caption=f"Missing answers per role, wave and scale in case {case_id}.")
+run.save_table(checks["missingness"], "missingness", caption=f"Missing answers per role, wave and scale in case {plan.case_name(case_id)}.")
 
 # %% [markdown]
 # ## 2. Reliability of the scales
@@ -112,7 +120,7 @@ run.save_table(checks["missingness"], "missingness", caption=f"Missing answers p
 # group by role as well by calling `stats.reliability` yourself with `by=("case_id", "role", "wave")`.
 
 # %%
-reliability = run.save_section(sections.reliability_section(tables, case_id, language=language))
+reliability = report.planned(run, plan, "reliability", lambda: sections.reliability_section(tables, case_id, language=language), language=language)
 reliability.figure
 
 # %%
@@ -131,7 +139,11 @@ sections.rounded(reliability.table)
 # **To adapt.** Pass `scale="perceived_willingness"` (or any scale in the table) to draw another one.
 
 # %%
-trajectories = run.save_section(sections.trajectories_section(scores, case_id, scale="trust", language=language))
+trajectories = report.planned(
+    run, plan, "trajectories",
+    lambda: sections.trajectories_section(scores, case_id, scale="trust", before=plan.before, after=plan.after, language=language),
+    language=language,
+)
 trajectories.figure
 
 # %%
@@ -142,17 +154,23 @@ sections.rounded(trajectories.table)
 # %% [markdown]
 # ## 4. Change from before to follow-up (pre/post)
 #
-# **What is computed.** For every scale measured at t0 and t2, per role: the paired t-test with Hedges'
+# **What is computed.** For every scale measured at both waves of the pair (`plan.before` and
+# `plan.after`: the first and the last wave in the data unless the `before`/`after` parameters say
+# otherwise; t0 and t2 in the example), per role: the paired t-test with Hedges'
 # g_av and the Wilcoxon signed-rank test with the rank-biserial r, each with a 95% CI, on the people
 # who answered both times (`n`). `p_adjusted` is Holm-adjusted over all scales and roles of this
 # case; `min_detectable` is the smallest standardised change this n could detect with 80% power, so
 # a non-significant result with a large `min_detectable` means "too few people to tell", not "no
 # change". The forest plot shows g_av per scale and role; the sentence reads trust.
 #
-# **To adapt.** `before="t0", after="t1"` looks at the change up to the joint goal instead.
+# **To adapt.** The parameters `before="t0", after="t1"` look at the change up to the joint goal instead.
 
 # %%
-pre_post = run.save_section(sections.pre_post_section(scores, case_id, scale="trust", before="t0", after="t2", language=language))
+pre_post = report.planned(
+    run, plan, "pre_post",
+    lambda: sections.pre_post_section(scores, case_id, scale="trust", before=plan.before, after=plan.after, language=language),
+    language=language,
+)
 pre_post.figure
 
 # %%
@@ -174,7 +192,11 @@ sections.rounded(pre_post.table)
 # same people in the same wave.
 
 # %%
-gap = run.save_section(sections.perception_gap_section(scores, case_id, language=language))
+gap = report.planned(
+    run, plan, "perception_gap",
+    lambda: sections.perception_gap_section(scores, case_id, before=plan.before, after=plan.after, language=language),
+    language=language,
+)
 gap.figure
 
 # %%
@@ -196,8 +218,10 @@ sections.rounded(gap.table)
 # **To adapt.** `wave="t2"` draws and describes the follow-up instead of the baseline.
 
 # %%
-expectations = run.save_section(
-    sections.expectations_section(sections.expectation_answers(tables), scores, case_id, wave="t0", seed=seed, language=language)
+expectations = report.planned(
+    run, plan, "expectations",
+    lambda: sections.expectations_section(sections.expectation_answers(tables), scores, case_id, wave=plan.waves[0], seed=seed, language=language),
+    language=language,
 )
 expectations.figure
 
@@ -220,7 +244,9 @@ sections.rounded(expectations.table)
 # analyses another count of the activity log.
 
 # %%
-help_seeking = run.save_section(sections.help_seeking_section(sections.monthly_for(tables), case_id, language=language))
+help_seeking = report.planned(
+    run, plan, "help_seeking", lambda: sections.help_seeking_section(sections.monthly_for(tables), case_id, language=language), language=language
+)
 help_seeking.figure
 
 # %%
@@ -241,7 +267,9 @@ sections.rounded(help_seeking.table)
 # codes; `coder="any"` counts a code that either coder applied.
 
 # %%
-themes = run.save_section(sections.theme_prevalence_section(tables, case_id, min_cell=run.min_cell, language=language))
+themes = report.planned(
+    run, plan, "themes", lambda: sections.theme_prevalence_section(tables, case_id, min_cell=run.min_cell, language=language), language=language
+)
 themes.figure
 
 # %%
@@ -262,7 +290,9 @@ sections.rounded(themes.table)
 # of whole documents.
 
 # %%
-agreement = run.save_section(sections.agreement_section(tables, case_id, seed=seed, language=language))
+agreement = report.planned(
+    run, plan, "agreement", lambda: sections.agreement_section(tables, case_id, seed=seed, language=language), language=language
+)
 agreement.figure
 
 # %%

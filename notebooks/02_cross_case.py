@@ -16,7 +16,7 @@
 # %% [markdown]
 # # Cross-case comparison
 #
-# **Question.** Do the cases (Slotervaart, Poelenburg A and B) differ in how trust, willingness and
+# **Question.** Do the cases in the data (the example's: Slotervaart, Poelenburg A and B) differ in how trust, willingness and
 # help-seeking developed, and what do they have in common?
 #
 # **Inputs.** The processed tables in `processed_dir` (written by `ponzoni-eval prepare`; this notebook
@@ -35,13 +35,17 @@ run_dir = None  # the run folder to write tables and figures to; None writes not
 alpha = 0.05  # significance level; this report gives exact p-values and 95% CIs, so alpha is only recorded
 seed = 20170616  # seed for everything random (bootstrap confidence intervals)
 language = "en"  # language of generated sentences and captions: "en" or "nl"
+before = None  # first wave of the change comparisons; None: the first wave in the data
+after = None  # second wave of the change comparisons; None: the last wave in the data
 
 # %% [markdown]
 # ## Set-up
 #
 # The same helpers as in the case report; outputs of this notebook are saved under their own names.
 # The scale scores are computed once and passed to every section (each one function of
-# `ponzoni_eval.report.sections`, tested in `tests/`). The banner marks synthetic data.
+# `ponzoni_eval.report.sections`, tested in `tests/`). The banner marks synthetic data. `plan` is the run
+# plan (`report.plan_for`): a section the data do not allow (one wave, no interviews in two cases, ...)
+# is not computed and says why. `ponzoni-eval run` runs this report only with two or more cases.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -51,7 +55,9 @@ from ponzoni_eval.report import quality, sections
 
 run = report.open_run(run_dir, "02_cross_case")
 tables = load_processed(processed_dir)  # checks each file against the manifest written by prepare
+report.use_display_names(tables)  # cases by their name (cases.name) in titles, sentences and figures; ids stay in the data
 scores = sections.scores_for(tables)  # scale scores of every participant, computed once for all sections
+plan = report.plan_for(tables, cases, before=before, after=after)  # what the data allow
 report.synthetic_banner(processed_dir, language=language)
 
 # %% [markdown]
@@ -80,7 +86,11 @@ run.save_table(checks["response"], "response_by_case", caption="Participants who
 # **To adapt.** `scale="perceived_willingness"` draws another scale.
 
 # %%
-trajectories = run.save_section(sections.cross_case_trajectories_section(scores, cases, scale="trust", language=language))
+trajectories = report.planned(
+    run, plan, "trajectories",
+    lambda: sections.cross_case_trajectories_section(scores, cases, scale="trust", before=plan.before, after=plan.after, language=language),
+    language=language,
+)
 trajectories.figure
 
 # %%
@@ -102,7 +112,11 @@ sections.rounded(trajectories.table)
 # adjustment out; `formula=` takes any patsy formula on the score rows.
 
 # %%
-mixed = run.save_section(sections.mixed_model_section(scores, cases, scale="trust", language=language))
+mixed = report.planned(
+    run, plan, "mixed_model",
+    lambda: sections.mixed_model_section(scores, cases, scale="trust", before=plan.before, after=plan.after, language=language),
+    language=language,
+)
 mixed.figure
 
 # %%
@@ -123,7 +137,11 @@ sections.rounded(mixed.table)
 # every scale.
 
 # %%
-ranks = run.save_section(sections.kruskal_dunn_section(scores, cases, scale="trust", seed=seed, language=language))
+ranks = report.planned(
+    run, plan, "kruskal_dunn",
+    lambda: sections.kruskal_dunn_section(scores, cases, scale="trust", before=plan.before, after=plan.after, seed=seed, language=language),
+    language=language,
+)
 ranks.figure
 
 # %%
@@ -144,7 +162,9 @@ sections.rounded(ranks.table)
 # **To adapt.** `timeseries.its_case_differences(monthly, family="poisson")` fixes the count model.
 
 # %%
-help_seeking = run.save_section(sections.help_seeking_cross_section(sections.monthly_for(tables), cases, language=language))
+help_seeking = report.planned(
+    run, plan, "help_seeking", lambda: sections.help_seeking_cross_section(sections.monthly_for(tables), cases, language=language), language=language
+)
 help_seeking.figure
 
 # %%
@@ -164,7 +184,9 @@ sections.rounded(help_seeking.table)
 # roles instead of cases.
 
 # %%
-themes = run.save_section(sections.theme_heatmap_section(tables, cases, seed=seed, min_cell=run.min_cell, language=language))
+themes = report.planned(
+    run, plan, "themes", lambda: sections.theme_heatmap_section(tables, cases, seed=seed, min_cell=run.min_cell, language=language), language=language
+)
 themes.figure
 
 # %%
@@ -182,7 +204,11 @@ sections.rounded(themes.table)
 # **To adapt.** `wave="t2"` shows the follow-up.
 
 # %%
-expectations = run.save_section(sections.expectations_cross_section(sections.expectation_answers(tables), scores, cases, wave="t0", seed=seed, language=language))
+expectations = report.planned(
+    run, plan, "expectations",
+    lambda: sections.expectations_cross_section(sections.expectation_answers(tables), scores, cases, wave=plan.waves[0], seed=seed, language=language),
+    language=language,
+)
 expectations.figure
 
 # %%

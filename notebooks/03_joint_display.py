@@ -39,11 +39,15 @@ run_dir = None  # the run folder to write tables and figures to; None writes not
 alpha = 0.05  # the run's significance level; the joint display uses the analysis plan's own (pre-specified)
 seed = 20170616  # seed for everything random (bootstrap confidence intervals)
 language = "en"  # language of generated sentences and captions: "en" or "nl"
+before = None  # first wave of the change results; None: the first wave in the data
+after = None  # second wave of the change results and the interviews' wave; None: the last wave in the data
 
 # %% [markdown]
 # ## Set-up
 #
-# The same helpers as in the other reports. The banner marks synthetic data.
+# The same helpers as in the other reports. The banner marks synthetic data. `plan` is the run plan
+# (`report.plan_for`): `ponzoni-eval run` runs this report only when the data have coded interviews and
+# two waves; the change results compare `plan.before` with `plan.after` (first and last wave).
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -53,7 +57,9 @@ from ponzoni_eval.report import quality, sections
 
 run = report.open_run(run_dir, "03_joint_display")
 tables = load_processed(processed_dir)  # checks each file against the manifest written by prepare
+report.use_display_names(tables)  # cases by their name (cases.name) in titles, sentences and figures; ids stay in the data
 scores = sections.scores_for(tables)  # scale scores of every participant, computed once
+plan = report.plan_for(tables, cases, before=before, after=after)  # what the data allow
 report.synthetic_banner(processed_dir, language=language)
 
 # %% [markdown]
@@ -92,7 +98,9 @@ run.save_table(checks["sample"], "survey_sample", caption="Survey participants p
 # `interview_wave=None` pools the interviews of every wave.
 
 # %%
-inputs = sections.joint_display_inputs(tables, scores, sections.monthly_for(tables), cases, interview_wave="t2", seed=seed, min_cell=run.min_cell)
+inputs = sections.joint_display_inputs(
+    tables, scores, sections.monthly_for(tables), cases, before=plan.before, after=plan.after, interview_wave=plan.after, seed=seed, min_cell=run.min_cell
+)
 integration_map = sections.integration_map_for(processed_dir)  # the evaluator's copy, when prepare carried one
 plan = sections.analysis_plan_for(processed_dir)  # the data folder's analysis_plan.toml, else the package's (not pre-specified)
 overrides = sections.overrides_for(tables, inputs.cases)  # the evaluator's overrides, or None

@@ -24,10 +24,10 @@ app = typer.Typer(
     name="ponzoni-eval",
     help=(
         "Mixed-methods evaluation of collaboration between parenting-support workers and migrant "
-        "organisations (Slotervaart, Poelenburg A and B).\n\n"
-        "Typical use: put your files in a folder (see `ponzoni-eval templates`), then\n\n"
-        "  ponzoni-eval validate DIR   check every table and report all problems at once\n\n"
-        "  ponzoni-eval run --data DIR  validate, prepare and run all reports\n\n"
+        "organisations, for your own cases (the synthetic example has three).\n\n"
+        "Typical use: put your files in data/raw/<name>/ (see `ponzoni-eval templates`), then\n\n"
+        "  ponzoni-eval validate DIR   check every table, list all problems at once, show the run plan\n\n"
+        "  ponzoni-eval run DIR        validate, prepare and run every report the data allow\n\n"
         "Reviewers: `ponzoni-eval verify papermill_runs/latest` re-runs a run and compares results."
     ),
     no_args_is_help=True,
@@ -46,25 +46,106 @@ def _err() -> Console:
     return Console(stderr=True)
 
 
+class Language(str, Enum):
+    """Languages the reports can speak (generated sentences, captions, banner)."""
+
+    en = "en"
+    nl = "nl"
+
+
+EXAMPLE_DATA = Path("data/raw/example")
+"""The synthetic example's folder: what `run` uses when no data folder is given."""
+
+
+def _data_folder(argument: Optional[Path], option: Optional[Path], *, default: Optional[Path] = None) -> Path:
+    """The data folder from `DIR` or `--data DIR` (one of them; the same when both are given)."""
+    if argument is not None and option is not None and argument != option:
+        raise typer.BadParameter(f"two data folders given ({argument} and --data {option}); give one", param_hint="DIR")
+    folder = argument if argument is not None else option
+    if folder is None:
+        if default is None:
+            raise typer.BadParameter("give the data folder: `DIR` or `--data DIR`", param_hint="DIR")
+        return default
+    return folder
+
+
+def _warn_if_tracked(folder: Path) -> None:
+    """Warn when a data folder lies inside a git repository and git does not ignore it (raw data could be committed)."""
+    import shutil
+    import subprocess
+
+    from rich.markup import escape
+
+    if not folder.is_dir() or shutil.which("git") is None:
+        return
+    try:
+        inside = subprocess.run(["git", "-C", str(folder), "rev-parse", "--is-inside-work-tree"],
+                                capture_output=True, text=True, timeout=20)
+        if inside.returncode != 0 or inside.stdout.strip() != "true":
+            return
+        ignored = subprocess.run(["git", "-C", str(folder), "check-ignore", "-q", "."], capture_output=True, timeout=20)
+    except (OSError, subprocess.SubprocessError):
+        return
+    if ignored.returncode == 0:
+        return
+    metadata = folder / "dataset.toml"
+    if metadata.is_file() and "synthetic = true" in metadata.read_text(encoding="utf-8", errors="replace"):
+        return  # the synthetic example is committed on purpose
+    _err().print(
+        f"[yellow]Warning:[/yellow] {escape(str(folder))} is inside a git repository and not ignored by git, so its "
+        "files could be committed by accident. Keep your own data in data/raw/<name>/ (ignored), or add the folder "
+        "to .gitignore.", highlight=False, soft_wrap=True,
+    )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from ponzoni_eval import __version__
+
+        _out().print(f"ponzoni-eval {__version__}", highlight=False)
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+) -> None:
+    """Mixed-methods evaluation of youth-team / migrant-organisation collaboration."""
+
+
 @app.command()
 def validate(
-    data_dir: Path = typer.Argument(..., help="Folder with the raw tables (CSV, XLSX or SPSS .sav)."),
+    data_dir: Optional[Path] = typer.Argument(None, help="Folder with the raw tables (CSV, XLSX or SPSS .sav)."),
+    data: Optional[Path] = typer.Option(None, "--data", help="The same folder, as an option."),
+    before: Optional[str] = typer.Option(None, "--before", help="First wave of the pre/post comparisons (default: the first wave in the data)."),
+    after: Optional[str] = typer.Option(None, "--after", help="Second wave of the pre/post comparisons (default: the last wave in the data)."),
+    language: Language = typer.Option(Language.en, "--language", help="Language of the run plan."),
 ) -> None:
-    """Check every raw table and the rules between them; list ALL problems at once.
+    """Check every raw table and the rules between them; list ALL problems at once; show the run plan.
+
+    The run plan says which reports and sections the data allow, for which
+    cases, and why the others will be skipped.
 
     Exit status 0 when the data are valid (warnings may be shown), 1 otherwise.
     """
+    data_dir = _data_folder(data_dir, data)
+    _warn_if_tracked(data_dir)
     report = data_layer.validate_dir(data_dir)
     data_layer.print_report(report, console=_out())
+    if report.ok and report.data is not None:
+        plan = data_layer.run_plan(data_layer.data_profile(report.data), before=before, after=after)
+        data_layer.print_plan(plan, _out(), language=language.value)
     raise typer.Exit(0 if report.ok else 1)
 
 
 @app.command()
 def prepare(
-    data_dir: Path = typer.Argument(..., help="Folder with the raw tables."),
+    data_dir: Optional[Path] = typer.Argument(None, help="Folder with the raw tables."),
+    data: Optional[Path] = typer.Option(None, "--data", help="The same folder, as an option."),
     out_dir: Path = typer.Option(Path("data/processed"), "--out", help="Where the typed parquet tables go."),
 ) -> None:
     """Validate, then write typed tidy tables (parquet) and a manifest. Raw files are never written to."""
+    data_dir = _data_folder(data_dir, data)
     try:
         manifest = data_layer.prepare(data_dir, out_dir)
     except ValidationFailed as exc:
@@ -102,6 +183,34 @@ def templates(
     """Write empty template files for your own data, with a short guide."""
     written = data_layer.write_templates(out_dir)
     _out().print(f"Wrote {len(written)} templates to {out_dir}")
+
+
+@app.command("reshape-wide")
+def reshape_wide(
+    path: Path = typer.Argument(..., help="Wide survey file (.csv, .xlsx, .sav): one row per participant, a column per item and wave."),
+    id_column: str = typer.Option(..., "--id", help="Column with the participant's pseudonym."),
+    waves: str = typer.Option(..., "--waves", help="Wave labels in the column names: 't0,t1', or 'pre=t0,post=t1'."),
+    pattern: str = typer.Option("{item}_{wave}", "--pattern", help="How item columns are named, e.g. '{scale}_{item}_{wave}'."),
+    out_file: Path = typer.Option(Path("survey_responses.csv"), "--out", help="The long table to write (never overwritten)."),
+    keep_empty: bool = typer.Option(False, "--keep-empty", help="A row for every empty cell too (default: empty cells give no row)."),
+) -> None:
+    """Turn a wide survey file into the long survey_responses.csv (participant x wave x item), checked against the schema."""
+    from rich.markup import escape
+
+    read = data_layer.read_table_collecting(path)  # a file that is not one of the raw tables is read as text
+    if not read.ok:
+        data_layer.print_problems(read.problems, console=_out())
+        raise typer.Exit(1)
+    long, unmatched = data_layer.reshape_wide(read.frame, id_column=id_column, waves=waves, pattern=pattern, keep_empty=keep_empty)
+    if unmatched:
+        _err().print(f"[yellow]Not placed[/yellow] (no item/wave in the name): {escape(', '.join(unmatched))}", highlight=False, soft_wrap=True)
+    written = data_layer.write_long(long, out_file)
+    checked = data_layer.read_table_collecting(written, table="survey_responses")
+    data_layer.print_problems(checked.problems, console=_out())
+    _out().print(f"Wrote {len(long):,} rows ({long['participant_id'].nunique()} participants, {long['item_id'].nunique()} items, "
+                 f"waves {', '.join(sorted(long['wave'].unique()))}) to {escape(str(written))}. Put it in your data folder "
+                 "and run `ponzoni-eval validate` on the folder.", highlight=False)
+    raise typer.Exit(0 if checked.ok else 1)
 
 
 @app.command()
@@ -190,13 +299,6 @@ def qda_map(
                   "`ponzoni-eval validate` on that folder.", highlight=False)
 
 
-class Language(str, Enum):
-    """Languages the reports can speak (generated sentences, captions, banner)."""
-
-    en = "en"
-    nl = "nl"
-
-
 class ExecutorName(str, Enum):
     """Where `run` executes the notebooks."""
 
@@ -213,7 +315,10 @@ def _split_cases(values: Optional[list[str]]) -> Optional[list[str]]:
 
 @app.command()
 def run(
-    data: Path = typer.Option(Path("data/raw/example"), "--data", help="Folder with the raw tables."),
+    data_dir: Optional[Path] = typer.Argument(None, help="Folder with the raw tables (default: the synthetic example)."),
+    data: Optional[Path] = typer.Option(None, "--data", help="The same folder, as an option."),
+    before: Optional[str] = typer.Option(None, "--before", help="First wave of the pre/post comparisons (default: the first wave in the data)."),
+    after: Optional[str] = typer.Option(None, "--after", help="Second wave of the pre/post comparisons (default: the last wave in the data)."),
     cases: Optional[list[str]] = typer.Option(None, "--cases", help="Case ids to report on (repeat or comma-separate); default all."),
     jobs: int = typer.Option(2, "--jobs", min=1, help="Notebooks executed at once."),
     out_dir: Path = typer.Option(Path("papermill_runs"), "--out", help="Folder for the run folders and the 'latest' pointer."),
@@ -233,10 +338,13 @@ def run(
         help="Validate and prepare even when the processed tables were made from the same raw files by the same code.",
     ),
 ) -> None:
-    """Validate, prepare and run every report into papermill_runs/<time>-<hash>/.
+    """Validate, prepare and run every report the data allow into papermill_runs/<time>-<hash>/.
 
-    The data are validated and prepared unless the processed folder already
-    holds tables made from the very same raw files by the same code.
+    Without a data folder the SYNTHETIC example (data/raw/example) is used, and
+    said so. Every validation warning is shown, then the run plan: the reports
+    and sections the data allow, and why the others are skipped. The data are
+    prepared unless the processed folder already holds tables made from the
+    very same raw files by the same code.
 
     Exit status 0 when every notebook ran, 1 when one failed (the others still
     run; the message names the notebook and the cell).
@@ -247,9 +355,15 @@ def run(
         raise typer.BadParameter("--scheduler is only used with --executor dask", param_hint="--scheduler")
 
     errors = Console(stderr=True)  # created here, so the terminal width is read when the run starts
+    given = data_dir is not None or data is not None
+    data = _data_folder(data_dir, data, default=EXAMPLE_DATA)
+    if not given:
+        errors.print(f"No data folder given: using the SYNTHETIC example in {escape(str(data))} "
+                     "(`ponzoni-eval run DIR` runs your own data).", highlight=False)
+    _warn_if_tracked(data)
     try:
         result = pipeline.run_pipeline(
-            data, cases=_split_cases(cases), jobs=jobs, out=out_dir, language=language.value,
+            data, before=before, after=after, cases=_split_cases(cases), jobs=jobs, out=out_dir, language=language.value,
             processed_dir=processed, notebooks_dir=notebooks, min_cell=min_cell, console=errors, executor=executor.value,
             scheduler=scheduler, force_prepare=force_prepare,
         )
@@ -296,6 +410,27 @@ def verify(
     result = pipeline.verify_run(run_dir, data_dir=data, jobs=jobs, keep=keep, notebooks_dir=notebooks, rtol=rtol, atol=atol,
                                  console=Console(stderr=True))
     raise typer.Exit(0 if result.ok else 1)
+
+
+@app.command()
+def runs(
+    out_dir: Path = typer.Option(Path("papermill_runs"), "--out", help="Folder that holds the run folders."),
+    clean: bool = typer.Option(False, "--clean", help="Remove the interrupted and failed run folders listed."),
+) -> None:
+    """List run folders that were interrupted or failed (and remove them with --clean)."""
+    from rich.markup import escape
+
+    found = pipeline.unfinished_runs(out_dir)
+    if not found:
+        _out().print(f"No interrupted or failed runs in {escape(str(out_dir))}.", highlight=False)
+        raise typer.Exit(0)
+    for folder, status in found:
+        _out().print(f"{escape(status):12} {escape(str(folder))}", highlight=False, soft_wrap=True)
+    if clean:
+        removed = pipeline.remove_runs([folder for folder, _ in found], out_dir)
+        _out().print(f"Removed {len(removed)} run folder(s).", highlight=False)
+    else:
+        _out().print("`ponzoni-eval runs --clean` removes them.", highlight=False)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -33,7 +33,7 @@ from importlib import resources
 from types import MappingProxyType
 from typing import Any
 
-__all__ = ["LANGUAGES", "words", "term", "terms", "add_words", "all_keys", "check_language"]
+__all__ = ["LANGUAGES", "words", "term", "terms", "add_words", "all_keys", "check_language", "set_display_names"]
 
 _FOLDER = "resources/words"
 
@@ -73,11 +73,35 @@ def _leaves(table: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
     return found
 
 
+_DISPLAY_NAMES: dict[str, dict[str, str]] = {}
+"""Display names of data values taken from the data (issue 14: ``cases.name``), by kind; every language."""
+
+
 def _merged(language: str) -> dict[str, Any]:
     merged = copy.deepcopy(_package_words(language))
     for group, table in _ADDED[language].items():
         merged[group] = copy.deepcopy(table)
+    for kind, names in _DISPLAY_NAMES.items():
+        merged.setdefault("values", {}).setdefault(kind, {}).update(names)
     return merged
+
+
+def set_display_names(kind: str, names: Mapping[str, str]) -> None:
+    """Show the values of `kind` (``"case"``, ``"role"``, ``"wave"``) by these names in every language.
+
+    The names come from the data (``cases.name``), so they are the same in
+    every report language; they replace the words tables' entries for those
+    keys (``values.<kind>``) until set again. Ids stay what they are in the data.
+
+    Examples
+    --------
+    >>> set_display_names("case", {"kolenkit": "Kolenkitbuurt"})
+    >>> term("values.case.kolenkit", "nl")
+    'Kolenkitbuurt'
+    >>> set_display_names("case", {})
+    """
+    _DISPLAY_NAMES[kind] = {str(key): str(value) for key, value in names.items()}
+    _VIEWS.clear()
 
 
 _VIEWS: dict[str, Mapping[str, Any]] = {}

@@ -51,8 +51,25 @@ _SURFACE = {
         "render_template_guide",
         "FORMATS",
     ],
+    "plan": [
+        "RunPlan",
+        "PlanEntry",
+        "data_profile",
+        "run_plan",
+        "pre_post_pair",
+        "SECTIONS",
+        "NOTEBOOK_NEEDS",
+        "print_plan",
+    ],
+    "reshape": [
+        "reshape_wide",
+        "parse_waves",
+        "write_long",
+    ],
     "templates": [
         "write_templates",
+        "template_tables",
+        "SCALES_BY_SECTION",
     ],
     "synthetic": [
         "DEFAULT_SEED",

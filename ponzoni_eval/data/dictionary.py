@@ -9,6 +9,8 @@ templates`` writes beside the empty templates.
 
 from __future__ import annotations
 
+from typing import Mapping
+
 import pandera.pandas as pa
 
 from ponzoni_eval.data import schema
@@ -160,20 +162,25 @@ def render_dictionary() -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_template_guide() -> str:
-    """The ``README.md`` written beside the empty templates: what goes where and how to check it."""
+def render_template_guide(scales_by_section: Mapping[str, str] | None = None) -> str:
+    """The ``README.md`` written beside the templates: what goes where, which scales the reports read, how to check it."""
     lines = [
         "# Templates for your own data",
         "",
-        "One empty file (header only) per table. Fill in the tables you have, keep the file",
-        "names, and delete the optional tables you do not use. Then check and run:",
+        "One file per table. `instrument.csv` is filled in with every item of the scales the reports",
+        "use (keep the `scale` names; change wordings, ranges and items to your questionnaire); every",
+        "other file holds one example row (ids starting `EXAMPLE`) showing how a row looks: replace it",
+        "with your data. Keep the file names, and delete the optional tables you do not use (a file",
+        "with only its header row counts as absent). Then check and run:",
         "",
         "```",
-        "ponzoni-eval validate THIS_FOLDER      # lists ALL problems at once (file, row, column)",
-        "ponzoni-eval run --data THIS_FOLDER    # validate, prepare and run every report",
+        "ponzoni-eval validate THIS_FOLDER   # lists ALL problems at once (file, row, column) and the run plan",
+        "ponzoni-eval run THIS_FOLDER        # validate, prepare and run every report the data allow",
         "```",
         "",
-        "`validate` never changes your files; `run` and `prepare` only read them.",
+        "`validate` never changes your files; `run` and `prepare` only read them. A survey in wide",
+        "form (one row per participant, columns like `trust_1_t0`) becomes `survey_responses.csv` with",
+        "`ponzoni-eval reshape-wide FILE --id COLUMN --waves t0,t1`.",
         "",
         "## Privacy",
         "",
@@ -203,6 +210,11 @@ def render_template_guide() -> str:
         ]
         if optional:
             lines.append("- optional columns: " + ", ".join(f"`{c}`" for c in optional))
+        lines.append("")
+    if scales_by_section:
+        lines += ["## Which scales feed which report section", "",
+                  "A section whose scales or tables are missing is skipped, and the report says why.", ""]
+        lines += [f"- **{section}**: {scales}" for section, scales in scales_by_section.items()]
         lines.append("")
     lines += [
         "The full data dictionary (types, allowed values, every rule) is `docs/data-dictionary.md`",

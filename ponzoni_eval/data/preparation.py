@@ -49,7 +49,7 @@ import os
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import pandas as pd
 
@@ -63,8 +63,9 @@ from ponzoni_eval._core.fingerprint import (
 )
 from ponzoni_eval.config import MANIFEST_FILE
 from ponzoni_eval.data import schema
+from ponzoni_eval.data.plan import data_profile
 from ponzoni_eval.data.read import QDA_MAPPING_FILE, QDA_TABLES, RawData, read_raw_dir, to_categorical
-from ponzoni_eval.data.validate import validate_raw, ValidationReport
+from ponzoni_eval.data.validate import declared_missing, validate_raw, ValidationReport
 from ponzoni_eval.integrate.map import load_integration_map, MAP_FILENAME
 from ponzoni_eval.integrate.overrides import OVERRIDES_FILENAME, read_overrides
 from ponzoni_eval.integrate.plan import PLAN_FILENAME, plan_record
@@ -346,7 +347,7 @@ def _raise_if_failed(report: ValidationReport) -> None:
     raise ValidationFailed(problems)
 
 
-def prepare(raw_dir: Path | str, out_dir: Path | str) -> dict:
+def prepare(raw_dir: Path | str, out_dir: Path | str, *, on_report: Callable[[ValidationReport], None] | None = None) -> dict:
     """Validate a raw folder, then write typed parquet tables and ``manifest.json``.
 
     Parameters
@@ -397,11 +398,22 @@ def prepare(raw_dir: Path | str, out_dir: Path | str) -> dict:
     transcripts = _BackgroundRedaction.start(raw_data, listed)
     try:
         report = validate_raw(raw_data)  # = validate_dir(raw_dir)
+        if on_report is not None:  # e.g. `run` shows every warning (issue 14)
+            on_report(report)
         _raise_if_failed(report)
         tables, replacements = _processed_and_redacted(report.data, extra_names=listed, transcripts=transcripts)
     finally:
         if transcripts is not None:
             transcripts.cancel()
+    # Declared missing-value codes (instrument.missing_codes, e.g. 99) are empty values in the processed data.
+    if "survey_responses" in tables and "instrument" in tables:
+        coded = declared_missing(tables["survey_responses"], tables["instrument"])
+        if coded.any():
+            tables["survey_responses"] = tables["survey_responses"].assign(value=tables["survey_responses"]["value"].mask(coded))
+    # A header-only optional file (as `templates` writes them) is an absent table (issue 14): the reports skip
+    # what needs it instead of failing on an empty, untyped frame.
+    tables = {name: frame for name, frame in tables.items()
+              if not (name in schema.TABLES and not schema.TABLES[name].required and len(frame) == 0)}
     overrides = integration_overrides(raw_dir, report.data["cases"])
     if overrides is not None:
         tables[INTEGRATION_OVERRIDES] = overrides
@@ -456,6 +468,7 @@ def prepare(raw_dir: Path | str, out_dir: Path | str) -> dict:
         "tables": written,
         "files": {key: entry for key, entry in (("integration_map", carried_map), ("analysis_plan", carried_plan)) if entry},
         "validation": {"errors": report.n_errors, "warnings": report.n_warnings},
+        "profile": data_profile(tables),  # what the data allow: the run plan is computed from it (data/plan.py)
         # counts only: the terms themselves stay in redaction_terms.parquet
         "redaction": {
             "terms": int(len(tables[REDACTION_TERMS])) if REDACTION_TERMS in tables else 0,

@@ -58,6 +58,25 @@ def roles_are_known(series: pd.Series) -> pd.Series:
     return series.map(lambda v: pd.isna(v) or (bool(_split_list(v)) and set(_split_list(v)) <= set(ROLES))).astype(bool)
 
 
+def parse_codes(value: object) -> list[float]:
+    """The numbers of a ``missing_codes`` cell ('99;-9' -> [99.0, -9.0]); raises ValueError on anything else."""
+    if value is None or (isinstance(value, float) and value != value):
+        return []
+    return [float(part.strip().replace(",", ".")) for part in str(value).split(";") if part.strip()]
+
+
+def codes_are_numbers(series: pd.Series) -> pd.Series:
+    """Per entry: a ';'-list of numbers (missing entries pass)."""
+    def ok(value: object) -> bool:
+        try:
+            parse_codes(value)
+        except ValueError:
+            return False
+        return True
+
+    return series.map(ok).astype(bool)
+
+
 def waves_are_known(series: pd.Series) -> pd.Series:
     """Per entry: a ';'-list of known waves (missing entries pass)."""
     return series.map(lambda v: pd.isna(v) or set(_split_list(v)) <= set(WAVES)).astype(bool)
@@ -144,6 +163,14 @@ def _build_schemas() -> dict[str, Any]:
                 nullable=True,
                 required=False,
                 description="Optional labels as '1=label;2=label' (from SPSS value labels when read from .sav).",
+            ),
+            "missing_codes": pa.Column(
+                str,
+                pa.Check(codes_are_numbers, error="missing_codes must be a ';'-separated list of numbers, e.g. '99;-9'"),
+                nullable=True,
+                required=False,
+                description="Optional: numbers that mean 'missing' in this item's answers, ';'-separated (e.g. '99;-9'); "
+                "prepare turns them into empty values.",
             ),
         },
         checks=[

@@ -57,7 +57,10 @@ CROSS_TABLE_RULES: dict[str, str] = {
     "item_exists": "Every item_id in survey_responses is listed in instrument.",
     "role_may_answer": "A participant only answers items whose instrument `roles` include the participant's role.",
     "wave_asked": "An item is only answered in the waves listed in its instrument `waves` (empty = all waves).",
-    "value_in_range": "A survey value lies within the item's response_min..response_max.",
+    "value_in_range": "A survey value lies within the item's response_min..response_max, unless it is one of the item's "
+    "declared missing_codes; a value like 99, 999 or -9 outside the range is called a likely missing-value code.",
+    "reverse_coding": "Within a scale of three or more items, no item correlates negatively with the mean of the other "
+    "items once reverse_coded items are turned round (warning: the item is probably reverse coded, or wrongly marked so).",
     "whole_number_answer": "Answers to ordinal and nominal items (the default level is ordinal) are whole numbers.",
     "date_plausible": f"Dates lie between {EARLIEST_DATE.date()} and today.",
     "date_near_case": f"Survey and activity dates lie between {YEARS_BEFORE_START} years before and "
@@ -372,6 +375,7 @@ class _CrossTable:
         self.references()
         self.participant_case()
         self.survey_against_instrument()
+        self.reverse_coding()
         self.dates()
         self.coding()
         self.all_values_missing()
@@ -467,13 +471,22 @@ class _CrossTable:
             high = self.lookup("survey_responses", "item_id", items["response_max"])
             value = responses["value"]
             outside = value.notna() & low.notna() & high.notna() & ((value < low) | (value > high))
+            outside &= ~declared_missing(responses, self.tables["instrument"])  # declared codes are not answers
+
+            def range_details(rows: pd.DataFrame) -> list[str]:
+                return [
+                    f" (item '{i}' allows {items.at[i, 'response_min']}..{items.at[i, 'response_max']})"
+                    + (f"; {MISSING_CODE_HINT}" if v in MISSING_VALUE_CODES else "")
+                    for i, v in zip(rows["item_id"], rows["value"])
+                ]
+
             self.flag(
                 "survey_responses",
                 outside,
                 "value",
                 rule="value_in_range",
                 message="outside the item's response range",
-                details=lambda rows: [f" (item '{i}' allows {items.at[i, 'response_min']}..{items.at[i, 'response_max']})" for i in rows["item_id"]],
+                details=range_details,
             )
             level = self.lookup("survey_responses", "item_id", items["level"]) if "level" in items.columns else pd.Series(np.nan, index=responses.index)
             categorical = level.isna() | level.isin(["ordinal", "nominal"])
@@ -553,6 +566,25 @@ class _CrossTable:
                 message="the quoted text is longer than its start..end span; the offsets may have drifted (line breaks counted twice?)",
             )
 
+    def reverse_coding(self) -> None:
+        """An item that correlates negatively with the rest of its scale is probably reverse coded (warning, issue 14)."""
+        if not (self.has("survey_responses", "item_id", "value") and self.has("instrument", "item_id", "scale")):
+            return
+        instrument = self.tables["instrument"]
+        for scale, item, r in reverse_coding_suspects(self.tables["survey_responses"], instrument):
+            reverse = bool(instrument.loc[instrument["item_id"].astype("str") == item, "reverse_coded"].iloc[0]) \
+                if "reverse_coded" in instrument.columns else False
+            self.flag(
+                "instrument",
+                instrument["item_id"].astype("str") == item,
+                "reverse_coded",
+                rule="reverse_coding",
+                severity="warning",
+                message=(f"item '{item}' correlates negatively with the rest of scale '{scale}' (item-rest r = {r:.2f}): "
+                         f"it is probably {'not ' if reverse else ''}reverse coded; check reverse_coded "
+                         f"(now {'true' if reverse else 'false'})"),
+            )
+
     def all_values_missing(self) -> None:
         if not (self.has("survey_responses", "participant_id", "value") and self.has("participants", "participant_id")):
             return
@@ -600,6 +632,77 @@ class _CrossTable:
             for problem in check_pseudonyms(frame, columns, file=self.raw.source_name(table)):
                 # check_pseudonyms counts positions (first row = 2); our rows are the table's own
                 self.problems.append(dataclasses.replace(problem, row=int(frame.index[problem.row - 2])))
+
+
+MISSING_VALUE_CODES = (99.0, 999.0, 9999.0, -9.0, -99.0, -999.0)
+"""Values that usually mean 'missing' in survey exports (SPSS, Excel); outside a range they get `MISSING_CODE_HINT`."""
+MISSING_CODE_HINT = ("looks like a missing-value code: declare it (missing_codes in instrument, e.g. '99') "
+                     "or leave the cell empty")
+
+
+def declared_missing(responses: pd.DataFrame, instrument: pd.DataFrame) -> pd.Series:
+    """Per survey row: is its value one of the item's declared ``missing_codes``? (False without the column.)"""
+    if "missing_codes" not in instrument.columns or not {"item_id", "value"} <= set(responses.columns):
+        return pd.Series(False, index=responses.index)
+    pairs = []
+    for item, cell in zip(instrument["item_id"].astype("str"), instrument["missing_codes"]):
+        try:
+            pairs += [(item, code) for code in schema.parse_codes(cell)]
+        except ValueError:  # reported by the schema check
+            continue
+    if not pairs:
+        return pd.Series(False, index=responses.index)
+    declared = pd.MultiIndex.from_tuples(pairs)
+    keys = pd.MultiIndex.from_arrays([responses["item_id"].astype("str"), responses["value"].astype("float64")])
+    return pd.Series(keys.isin(declared), index=responses.index)
+
+
+REVERSE_CODING_MIN_ROWS = 10
+"""Participants with every item of a scale answered needed before an item-rest correlation is judged."""
+
+
+def reverse_coding_suspects(responses: pd.DataFrame, instrument: pd.DataFrame) -> list[tuple[str, str, float]]:
+    """Items whose answers correlate negatively with the rest of their scale: (scale, item, r), probably reverse coded.
+
+    Answers are first turned round where ``reverse_coded`` says so (``min + max - value``), then, per scale of
+    three or more items, each item is correlated with the mean of the other items (item-rest correlation) over
+    the participant x wave rows that answered every item of the scale.
+    """
+    needed = {"item_id", "scale", "response_min", "response_max"}
+    if not needed <= set(instrument.columns) or not {"participant_id", "wave", "item_id", "value"} <= set(responses.columns):
+        return []
+    items = instrument.drop_duplicates("item_id").assign(item_id=lambda f: f["item_id"].astype("str")).set_index("item_id")
+    if "level" in items.columns:
+        items = items.loc[items["level"].isna() | (items["level"].astype("str") != "nominal")]
+    answers = responses.loc[responses["value"].notna(), ["participant_id", "wave", "item_id", "value"]].astype(
+        {"participant_id": "str", "wave": "str", "item_id": "str"})
+    answers = answers.loc[answers["item_id"].isin(items.index)]
+    answers = answers.loc[~declared_missing(answers, instrument).to_numpy()]
+    if answers.empty:
+        return []
+    reverse = items["reverse_coded"].fillna(False).astype(bool) if "reverse_coded" in items.columns else pd.Series(False, index=items.index)
+    turn = answers["item_id"].map(reverse).fillna(False).astype(bool).to_numpy()
+    low, high = answers["item_id"].map(items["response_min"]), answers["item_id"].map(items["response_max"])
+    inside = ((answers["value"] >= low) & (answers["value"] <= high)).to_numpy()  # out-of-range values are errors of their own
+    answers["value"] = np.where(turn, low + high - answers["value"], answers["value"])
+    answers = answers.loc[inside]
+    wide = answers.pivot_table(index=["participant_id", "wave"], columns="item_id", values="value", aggfunc="first")
+    suspects = []
+    for scale, group in items.groupby("scale", sort=True):
+        columns = [item for item in group.index if item in wide.columns]
+        if len(columns) < 3:
+            continue
+        complete = wide[columns].dropna()
+        if len(complete) < REVERSE_CODING_MIN_ROWS:
+            continue
+        for item in columns:
+            rest = complete.drop(columns=item).mean(axis=1)
+            if complete[item].std() == 0 or rest.std() == 0:
+                continue
+            r = float(np.corrcoef(complete[item], rest)[0, 1])
+            if r < 0:
+                suspects.append((str(scale), item, r))
+    return suspects
 
 
 def _membership(lists: pd.Series, vocabulary: Sequence[str], *, empty_means_all: bool) -> np.ndarray:

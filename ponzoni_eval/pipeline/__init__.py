@@ -16,6 +16,8 @@ _SURFACE = {
         "CROSS_CASE_NOTEBOOKS",
         "LANGUAGES",
         "execute_in_place",
+        "unfinished_runs",
+        "remove_runs",
     ],
     "verify": [
         "verify_run",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -67,12 +68,49 @@ def _parameters_cell_index(source: str) -> int | None:
     return None
 
 
-def _error_record(task: NotebookTask, exc: BaseException) -> dict[str, Any]:
-    """What the manifest says about a failure: cell (in the source notebook), In [n], error name and text."""
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def _section_of(source: str, cell_index: int) -> str | None:
+    """The heading of the notebook section a cell belongs to: the last markdown heading above it."""
+    import nbformat
+
+    notebook = nbformat.read(source, as_version=4)
+    for cell in reversed(notebook.cells[: cell_index + 1]):
+        if cell.cell_type == "markdown":
+            headings = [line.lstrip("#").strip() for line in cell.source.splitlines() if line.startswith("#")]
+            if headings:
+                return headings[-1][:200]
+    return None
+
+
+def _write_log(task: NotebookTask, exc: BaseException) -> str:
+    """The full traceback in the run's ``logs/<name>.log``; returns its path relative to the run folder."""
+    import traceback
+
     from papermill.exceptions import PapermillExecutionError
 
+    run_dir = Path(task.output).parent.parent
+    if isinstance(exc, PapermillExecutionError):
+        text = "\n".join(_ANSI.sub("", line) for line in exc.traceback)
+    else:
+        text = "".join(traceback.format_exception(exc))
+    log = run_dir / "logs" / f"{task.name}.log"
+    log.parent.mkdir(exist_ok=True)
+    atomic_write_bytes(log, (text.rstrip() + "\n").encode("utf-8"))
+    return log.relative_to(run_dir).as_posix()
+
+
+def _error_record(task: NotebookTask, exc: BaseException) -> dict[str, Any]:
+    """What the manifest says about a failure: cell (in the source notebook), its section, In [n], error name and text, log file."""
+    from papermill.exceptions import PapermillExecutionError
+
+    try:
+        log = _write_log(task, exc)
+    except OSError:  # pragma: no cover - the run folder is gone; the executed notebook keeps the traceback
+        log = None
     if not isinstance(exc, PapermillExecutionError):
-        return {"cell_index": None, "execution_count": None, "ename": type(exc).__name__, "evalue": str(exc)[:2000]}
+        return {"cell_index": None, "execution_count": None, "ename": type(exc).__name__, "evalue": str(exc)[:2000], "log": log}
     cell_index = exc.cell_index
     parameters_cell = _parameters_cell_index(task.source)
     # papermill injects one cell after the parameters cell; count cells as in the source notebook.
@@ -80,6 +118,8 @@ def _error_record(task: NotebookTask, exc: BaseException) -> dict[str, Any]:
         cell_index -= 1
     first_line = next((line for line in str(exc.source).splitlines() if line.strip()), "")
     return {
+        "log": log,
+        "section": _section_of(task.source, cell_index),
         "cell_index": cell_index,
         "execution_count": exc.exec_count,
         "ename": exc.ename,
@@ -123,14 +163,54 @@ def warm_html_exporters() -> None:
         pass
 
 
+def without_tracebacks(notebook: Any, language: str = "en") -> Any:
+    """A copy of an executed notebook for readers without code: each error output becomes one short notice.
+
+    The error's name and first line stay (what went wrong); the traceback goes
+    (it is in the report with code and in the run's ``logs/``). Streams that
+    carry a traceback (a logged exception) are dropped too.
+    """
+    import copy
+    import html
+
+    import nbformat
+
+    from ponzoni_eval._core.words import term
+
+    clean = copy.deepcopy(notebook)
+    for cell in clean.cells:
+        if cell.cell_type != "code":
+            continue
+        outputs = []
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                first = next((line for line in _ANSI.sub("", str(output.get("evalue", ""))).splitlines() if line.strip()), "")
+                error = f"{output.get('ename', 'Error')}: {first}"[:300]
+                text = term("plan.failed", language, error=error)
+                outputs.append(nbformat.v4.new_output(
+                    "display_data",
+                    data={"text/plain": text,
+                          "text/html": '<div class="ponzoni-notice ponzoni-failed" role="alert" style="border-left:4px solid '
+                                       f'#b00020;background:#fff3f3;padding:0.6em 1em;font-family:sans-serif">{html.escape(text)}</div>'},
+                ))
+            elif output.get("output_type") == "stream" and "Traceback (most recent call last)" in str(output.get("text", "")):
+                continue
+            else:
+                outputs.append(output)
+        cell.outputs = outputs
+    return clean
+
+
 def _export_html(task: NotebookTask) -> None:
-    """The executed notebook as HTML, once without code (evaluators) and once with (students)."""
+    """The executed notebook as HTML, once without code (evaluators, no tracebacks) and once with (students)."""
     import nbformat
 
     notebook = nbformat.read(task.output, as_version=4)
+    language = str(task.parameters.get("language", "en"))
     for target, with_code in ((task.html_report, False), (task.html_code, True)):
+        shown = notebook if with_code else without_tracebacks(notebook, language)
         with _exporters_lock:
-            body, _ = _html_exporter(with_code).from_notebook_node(notebook, resources={"metadata": {"name": task.name}})
+            body, _ = _html_exporter(with_code).from_notebook_node(shown, resources={"metadata": {"name": task.name}})
         atomic_write_bytes(Path(target), body.encode("utf-8"))
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from ponzoni_eval._core.files import atomic_write_bytes
 from ponzoni_eval.pipeline.manifest import recorded_path
@@ -16,8 +16,14 @@ __all__ = [
 
 
 
-def write_index(run_dir: Path, manifest: Mapping[str, Any], registry: Mapping[str, Any]) -> None:
-    """``index.html``: every report, table and figure, with relative links only that exist."""
+def write_index(run_dir: Path, manifest: Mapping[str, Any], registry: Mapping[str, Any], *,
+                plan_rows: Sequence[Mapping[str, str]] = (), language: str = "en") -> None:
+    """``index.html``: every report, table and figure, with relative links only that exist, and what was skipped and why.
+
+    `plan_rows` are `ponzoni_eval.data.RunPlan.rows` of the run; those that do not run are listed with their reason.
+    """
+    from ponzoni_eval._core.words import term
+
     from importlib import resources
 
     import jinja2
@@ -29,6 +35,9 @@ def write_index(run_dir: Path, manifest: Mapping[str, Any], registry: Mapping[st
     template = resources.files("ponzoni_eval").joinpath("resources/run_index.html").read_text(encoding="utf-8")
     environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     page = environment.from_string(template).render(
-        manifest={**manifest, "notebooks": notebooks}, registry=registry, verify_path=recorded_path(run_dir)
+        manifest={**manifest, "notebooks": notebooks}, registry=registry, verify_path=recorded_path(run_dir),
+        skipped=[row for row in plan_rows if row["runs"] == term("plan.no", language)],
+        plan_words={key.split(".")[-1]: term(key, language) for key in (
+            "plan.title", "plan.column_notebook", "plan.column_section", "plan.column_case", "plan.column_reason")},
     )
     atomic_write_bytes(run_dir / "index.html", page.encode("utf-8"))

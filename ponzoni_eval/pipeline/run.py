@@ -82,6 +82,8 @@ __all__ = [
     "CROSS_CASE_NOTEBOOKS",
     "LANGUAGES",
     "execute_in_place",
+    "unfinished_runs",
+    "remove_runs",
 ]
 
 
@@ -145,14 +147,15 @@ class RunResult:
         lines = []
         for entry in self.failures:
             error = entry.get("error") or {}
-            where = ""
+            where = f" in section '{error['section']}'" if error.get("section") else ""
             if error.get("cell_index") is not None:
-                where = f" in cell {error['cell_index']} (In [{error.get('execution_count')}])"
+                where += f" in cell {error['cell_index']} (In [{error.get('execution_count')}])"
                 if error.get("cell_first_line"):
                     where += f" `{error['cell_first_line']}`"
             lines.append(
                 f"{entry['name']} failed{where}: {error.get('ename')}: {error.get('evalue')} "
-                f"(see {self.run_dir / entry['executed']})"
+                f"(see {self.run_dir / entry['executed']}"
+                + (f"; traceback in {self.run_dir / error['log']}" if error.get("log") else "") + ")"
             )
         return lines
 
@@ -227,18 +230,75 @@ def resolve_run_dir(path: str | os.PathLike) -> Path:
     return path.resolve()
 
 
-def _prepare(data_dir: Path, processed_dir: Path, *, force: bool = False) -> bool:
+def unfinished_runs(out: str | os.PathLike = "papermill_runs") -> list[tuple[Path, str]]:
+    """Run folders under `out` that did not finish well: (folder, status), oldest first.
+
+    A folder still marked ``INCOMPLETE`` is ``interrupted`` (or ``running``, as
+    its manifest says: a run in progress in another terminal looks the same);
+    a finished folder whose manifest says ``failed`` is ``failed``. The folder
+    ``latest`` points to is never listed.
+    """
+    out = Path(out)
+    if not out.is_dir():
+        return []
+    latest = resolve_run_dir(out / LATEST) if (out / LATEST).exists() else None
+    found = []
+    for folder in sorted(path for path in out.iterdir() if path.is_dir() and not path.is_symlink()):
+        manifest_file = folder / "manifest.json"
+        if not manifest_file.is_file() or folder.resolve() == latest:
+            continue
+        try:
+            status = json.loads(manifest_file.read_text(encoding="utf-8")).get("status", "unknown")
+        except (OSError, ValueError):
+            status = "unreadable"
+        if (folder / INCOMPLETE_MARKER).exists():
+            found.append((folder, "interrupted" if status in ("complete", "failed") else status))
+        elif status != "complete":
+            found.append((folder, status))
+    return found
+
+
+def remove_runs(folders: Sequence[Path], out: str | os.PathLike = "papermill_runs") -> list[Path]:
+    """Remove run folders listed by `unfinished_runs` (only folders directly under `out` with a manifest)."""
+    out = Path(out).resolve()
+    removed = []
+    for folder in folders:
+        folder = Path(folder).resolve()
+        if folder.parent != out or not (folder / "manifest.json").is_file():
+            raise DataError("not a run folder of this output folder", file=str(folder), expected=f"a run folder in {out}")
+        shutil.rmtree(folder)
+        removed.append(folder)
+    return removed
+
+
+def _prepare(data_dir: Path, processed_dir: Path, *, force: bool = False, console: "Console | None" = None) -> bool:
     """Validate the raw data and write the processed tables (ponzoni_eval.data.preparation); False when they were current.
 
     Processed tables made from the same raw files by the same code are kept
     (`ponzoni_eval._core.fingerprint.is_current`): validating and preparing them again
     would give the same bytes.
     """
+    def show_warnings(report: Any) -> None:
+        if console is not None and report.ok and report.n_warnings:
+            data_layer.print_problems(report.problems, console=console)
+
     if not force and is_current(data_dir, processed_dir):  # no pandas needed for this check
+        if console is not None and _recorded_warnings(processed_dir):  # shown again, as when they were prepared
+            show_warnings(data_layer.validate_dir(data_dir))
         return False
 
-    data_layer.prepare(data_dir, processed_dir)
+    data_layer.prepare(data_dir, processed_dir, on_report=show_warnings)
     return True
+
+
+def _recorded_warnings(processed_dir: Path) -> int:
+    """How many validation warnings `prepare` recorded in the processed manifest."""
+    from ponzoni_eval.config import MANIFEST_FILE
+
+    try:
+        return int(json.loads((processed_dir / MANIFEST_FILE).read_text(encoding="utf-8"))["validation"]["warnings"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0
 
 
 def _case_ids(processed_dir: Path, wanted: Sequence[str] | None) -> list[str]:
@@ -261,6 +321,46 @@ def _input_hash(raw: Mapping[str, str], parameters: Mapping[str, Any]) -> str:
     return hashlib.sha256(payload).hexdigest()[:10]
 
 
+def _code_cells(notebook: Any) -> list[str]:
+    return [cell.source.strip() for cell in notebook.cells if cell.cell_type == "code"]
+
+
+def fresh_source(notebook: Path, staging: Path, console: "Console | None" = None) -> Path:
+    """The notebook to execute: the ``.ipynb``, or its paired jupytext ``.py`` when that is newer and differs.
+
+    A student edits the ``.py`` (or the notebook in Lab); the run must execute
+    what was edited last, never a stale side silently. When the two differ in
+    their code, the newer file wins (the ``.py`` is converted into `staging`,
+    the user's files are not changed) and a note names it; when they differ
+    and are equally old, the run is refused with both names.
+    """
+    script = notebook.with_suffix(".py")
+    if not script.is_file():
+        return notebook
+    import jupytext
+    import nbformat
+
+    if not notebook.is_file():
+        newer, older = script, None
+    else:
+        if _code_cells(jupytext.read(script)) == _code_cells(nbformat.read(notebook, as_version=4)):
+            return notebook
+        script_time, notebook_time = script.stat().st_mtime, notebook.stat().st_mtime
+        if script_time == notebook_time:
+            raise DataError("the notebook and its paired .py differ and neither is newer", file=str(script),
+                            expected=f"the same code as {notebook.name}: run `jupytext --sync {script}`")
+        newer, older = (script, notebook) if script_time > notebook_time else (notebook, script)
+    if console is not None:
+        console.print(f"Note: {newer} is newer than {older.name if older else 'its .ipynb'} and its code differs: running {newer.name}.",
+                      highlight=False, soft_wrap=True)
+    if newer == notebook:
+        return notebook
+    staging.mkdir(parents=True, exist_ok=True)
+    converted = staging / notebook.name
+    atomic_write_bytes(converted, jupytext.writes(jupytext.read(script), fmt="ipynb").encode("utf-8"))
+    return converted
+
+
 def notebook_tasks(
     notebooks_dir: Path,
     run_dir: Path,
@@ -268,9 +368,11 @@ def notebook_tasks(
     case_ids: Sequence[str],
     common: Mapping[str, Any],
     cell_timeout: float | None,
+    cross_case_notebooks: Sequence[str] = CROSS_CASE_NOTEBOOKS,
+    sources: Mapping[str, Path] | None = None,
 ) -> tuple[list[NotebookTask], list[NotebookTask]]:
     def task(notebook: str, name: str, parameters: dict[str, Any], case_id: str | None) -> NotebookTask:
-        source = notebooks_dir / f"{notebook}.ipynb"
+        source = (sources or {}).get(notebook, notebooks_dir / f"{notebook}.ipynb")
         if not source.is_file():
             raise DataError("report notebook not found", file=str(source), expected=f"{notebook}.ipynb in {notebooks_dir}")
         return NotebookTask(
@@ -286,7 +388,7 @@ def notebook_tasks(
         )
 
     per_case = [task(CASE_NOTEBOOK, f"{CASE_NOTEBOOK}-{case}", {"case_id": case}, case) for case in case_ids]
-    cross_case = [task(name, name, {"case_id": "all", "cases": list(case_ids)}, None) for name in CROSS_CASE_NOTEBOOKS]
+    cross_case = [task(name, name, {"case_id": "all", "cases": list(case_ids)}, None) for name in cross_case_notebooks]
     return per_case, cross_case
 
 
@@ -308,6 +410,8 @@ def run_pipeline(
     show_progress: bool = True,
     console: "Console | None" = None,
     force_prepare: bool = False,
+    before: str | None = None,
+    after: str | None = None,
 ) -> RunResult:
     """Prepare the data and execute every report into a new run folder.
 
@@ -352,6 +456,9 @@ def run_pipeline(
         A progress bar on the terminal (stderr).
     force_prepare : bool
         Validate and prepare even when the processed tables are current.
+    before, after : str, optional
+        The waves of the pre/post comparisons (default: the first and the
+        last wave in the data).
 
     Returns
     -------
@@ -411,6 +518,8 @@ def run_pipeline(
         "alpha": float(alpha),
         "seed": int(seed),
         "min_cell": int(min_cell),
+        # the pre/post waves, when chosen (default: first and last wave in the data, not recorded)
+        **{name: wave for name, wave in (("before", before), ("after", after)) if wave is not None},
     }
     run_dir = _create_run_dir(out, started, _input_hash(raw, parameters)).resolve()
     manifest: dict[str, Any] = {
@@ -438,7 +547,7 @@ def run_pipeline(
         # notebooks run first (they take longest), then the case reports.
         runner.start([str(notebooks_dir / f"{name}.ipynb") for name in (*CROSS_CASE_NOTEBOOKS, CASE_NOTEBOOK)])
         with console.status("Validating and preparing the data ...", spinner="dots"):
-            prepared = _prepare(data_dir, processed_dir, force=force_prepare)
+            prepared = _prepare(data_dir, processed_dir, force=force_prepare, console=console)
         if not prepared:
             console.print(
                 f"Processed data in {processed_dir} are up to date with {data_dir} (same files, same code): "
@@ -450,8 +559,20 @@ def run_pipeline(
         manifest["analysis_plan"] = analysis_plan_entry(processed_dir)
         case_ids = _case_ids(processed_dir, cases)
         parameters["cases"] = case_ids
-        common = {"alpha": float(alpha), "seed": int(seed), "language": language}
-        per_case, cross_case = notebook_tasks(notebooks_dir, run_dir, processed_dir, case_ids, common, cell_timeout)
+        # The run plan (issue 14): what the data allow; a notebook they do not allow is not run, and the
+        # manifest and index.html say why.
+        plan = data_layer.run_plan(_processed_profile(processed_dir), case_ids, before=before, after=after)
+        manifest["plan"] = plan.to_record(language)
+        data_layer.print_plan(plan, console, language=language)
+        common = {"alpha": float(alpha), "seed": int(seed), "language": language,
+                  **{name: wave for name, wave in (("before", before), ("after", after)) if wave is not None}}
+        running = [name for name in CROSS_CASE_NOTEBOOKS if plan.notebook_runs(name)]
+        # the newer side of a jupytext pair (issue 14): an edited .py is never silently ignored
+        sources = {name: fresh_source(notebooks_dir / f"{name}.ipynb", run_dir / "sources", console)
+                   for name in (CASE_NOTEBOOK, *running)}
+        per_case, cross_case = notebook_tasks(
+            notebooks_dir, run_dir, processed_dir, case_ids, common, cell_timeout, cross_case_notebooks=running, sources=sources,
+        )
         all_tasks = per_case + cross_case
         source_sha = {task.notebook: sha256_file(Path(task.source)) for task in all_tasks}
         manifest["inputs"]["notebooks"] = {f"{name}.ipynb": sha for name, sha in sorted(source_sha.items())}
@@ -494,10 +615,26 @@ def run_pipeline(
         manifest["duration_s"] = round(time.perf_counter() - clock, 3)
         write_manifest(run_dir, manifest)
 
-    write_index(run_dir, manifest, registry)
+    write_index(run_dir, manifest, registry, plan_rows=plan.rows(language), language=language)
     (run_dir / INCOMPLETE_MARKER).unlink()
     _point_latest(out, run_dir)
     return RunResult(run_dir, manifest)
+
+
+def _processed_profile(processed_dir: Path) -> dict[str, Any]:
+    """The data profile `prepare` recorded in the processed manifest (no pandas needed to read it)."""
+    from ponzoni_eval.config import MANIFEST_FILE
+
+    manifest_file = processed_dir / MANIFEST_FILE
+    try:
+        profile = json.loads(manifest_file.read_text(encoding="utf-8")).get("profile")
+    except (OSError, ValueError):
+        profile = None
+    if profile is None:  # processed tables written by other means: read them (pandas loads here, not before)
+        import pyarrow.parquet as pq
+
+        profile = data_layer.data_profile({path.stem: pq.read_table(path).to_pandas() for path in sorted(processed_dir.glob("*.parquet"))})
+    return profile
 
 
 def _execute_with_progress(

@@ -186,6 +186,8 @@ def verify_run(
         alpha=parameters["alpha"],
         seed=parameters["seed"],
         min_cell=parameters.get("min_cell"),  # runs recorded before min_cell existed used the default
+        before=parameters.get("before"),  # the pre/post waves, when the run chose them
+        after=parameters.get("after"),
         processed_dir=workspace / "processed",
         notebooks_dir=notebooks_dir,
         console=console,

@@ -18,6 +18,20 @@ _SURFACE = {
         "synthetic_banner",
         "DOCUMENT_FORMATS",
     ],
+    "gating": [
+        "plan_for",
+        "planned",
+        "plan_notice",
+        "use_display_names",
+        "Notice",
+        "Skipped",
+    ],
+    "recipes": [
+        "paired_scores",
+        "correlation",
+        "scatter",
+        "correlation_section",
+    ],
     "publishing": [
         "TableSpec",
         "Section",

@@ -92,7 +92,8 @@ def data_quality(
         share_responding — a participant responds in a wave when at least one
         answer in that wave is not missing. Only the roles and waves the
         instrument asks (its ``roles`` and ``waves`` columns; every role and
-        wave when it has none), so parents who are interviewed but never
+        wave when it has none) and only waves present in ``survey_responses``
+        (a wave that never happened is not listed), so parents who are interviewed but never
         surveyed do not show up as non-response.
 
         ``missingness``: case_id, role, wave, scale, n_answers, n_missing,
@@ -157,6 +158,7 @@ def data_quality(
         .rename("n_responding")
     )
     asked = _asked_role_waves(tables["instrument"])
+    asked = asked[asked["wave"].isin(set(responses["wave"]))]  # only waves that happened (issue 14): no t2 row without t2 data
     wave_grid = pd.MultiIndex.from_frame(
         pd.merge(pd.DataFrame({"case_id": cases}), asked, how="cross").loc[:, ["case_id", "role", "wave"]]
     )

@@ -357,6 +357,11 @@ def _name(kind: str, key: Any, language: str) -> str:
     return label(kind, key, language)
 
 
+def _case_name(case_id: str) -> str:
+    """The display name of a case in a table caption (``cases.name`` via `report.use_display_names`; the same in every language)."""
+    return label("case", case_id, "en")
+
+
 def _names(kind: str, keys: Sequence[Any], language: str) -> dict[str, str]:
     return {str(key): _name(kind, key, language) for key in keys}
 
@@ -429,7 +434,7 @@ def reliability_section(tables: Mapping[str, pd.DataFrame], case_id: str, *, lan
         alpha, by=["outcome", "wave"], label=term("sections.alpha", language), names=_names("scale", alpha["outcome"].unique(), language),
         threshold=RELIABILITY_FLOOR, language=language,
     )
-    return Section(results, figure, sentence, specs={MAIN_TABLE: TableSpec("reliability", f"Cronbach's alpha and omega per scale and wave in case {case_id}.", "fitted")},
+    return Section(results, figure, sentence, specs={MAIN_TABLE: TableSpec("reliability", f"Cronbach's alpha and omega per scale and wave in case {_case_name(case_id)}.", "fitted")},
                    figure_name="reliability")
 
 
@@ -461,7 +466,7 @@ def trajectories_section(
         ) + "."
     else:
         sentence = describe_result({"outcome": scale, "note": f"no scores at {before} and {after}"}, label=label, language=language)
-    return Section(means, figure, sentence, specs={MAIN_TABLE: TableSpec("wave_means", f"Mean score per role, wave and scale in case {case_id}.")},
+    return Section(means, figure, sentence, specs={MAIN_TABLE: TableSpec("wave_means", f"Mean score per role, wave and scale in case {_case_name(case_id)}.")},
                    figure_name=f"trajectories_{scale}")
 
 
@@ -512,8 +517,8 @@ def pre_post_section(
         parts.append(describe_change(_plain(row, language), before=pair["mean_before"].iloc[0], after=pair["mean_after"].iloc[0], label=label, language=language))
     sentence = _capital("; ".join(parts)) + "." if parts else describe_result({"outcome": scale, "note": "no complete pairs"}, language=language)
     specs = {
-        "pair_means": TableSpec("pair_means", f"Mean before and after over the complete pairs, per role and scale, in case {case_id}."),
-        MAIN_TABLE: TableSpec("pre_post", f"Change {before} to {after} per scale and role in case {case_id}: paired t and Wilcoxon tests."),
+        "pair_means": TableSpec("pair_means", f"Mean before and after over the complete pairs, per role and scale, in case {_case_name(case_id)}."),
+        MAIN_TABLE: TableSpec("pre_post", f"Change {before} to {after} per scale and role in case {_case_name(case_id)}: paired t and Wilcoxon tests."),
     }
     return Section(results, figure, sentence, {"pair_means": means}, specs, figure_name="pre_post")
 
@@ -549,8 +554,8 @@ def perception_gap_section(
         parts.append(describe_change(_plain(row, language), before=pair["gap_before"].iloc[0], after=pair["gap_after"].iloc[0], label=label, language=language))
     sentence = _capital("; ".join(parts)) + "." if parts else describe_result({"outcome": "perception_gap", "note": "no complete pairs"}, language=language)
     specs = {
-        "gap_means": TableSpec("gap_means", f"Mean perception gap at {before} and {after} over the complete pairs, per role, in case {case_id}."),
-        MAIN_TABLE: TableSpec("perception_gap", f"Perception gap per role and wave, and its change {before} to {after}, in case {case_id}."),
+        "gap_means": TableSpec("gap_means", f"Mean perception gap at {before} and {after} over the complete pairs, per role, in case {_case_name(case_id)}."),
+        MAIN_TABLE: TableSpec("perception_gap", f"Perception gap per role and wave, and its change {before} to {after}, in case {_case_name(case_id)}."),
     }
     return Section(results, figure, sentence, {"gap_means": gaps}, specs, figure_name="perception_gap")
 
@@ -658,12 +663,12 @@ def expectations_section(
         else describe_result({"outcome": "expectation", "note": "no answers"}, label=label, language=language)
     )
     specs = {
-        "expectation_residuals": TableSpec("expectation_residuals", f"Adjusted residuals of role x primary expectation per wave in case {case_id}."),
+        "expectation_residuals": TableSpec("expectation_residuals", f"Adjusted residuals of role x primary expectation per wave in case {_case_name(case_id)}."),
         "expectation_counts": TableSpec(
-            "expectation_counts", f"Respondents per wave, role and primary expectation in case {case_id} (counts below {{min_cell}} suppressed).",
+            "expectation_counts", f"Respondents per wave, role and primary expectation in case {_case_name(case_id)} (counts below {{min_cell}} suppressed).",
             counts=EXPECTATION_COUNTS,
         ),
-        MAIN_TABLE: TableSpec("expectations", f"Role x primary expectation per wave, and the expectation scales by role, in case {case_id}."),
+        MAIN_TABLE: TableSpec("expectations", f"Role x primary expectation per wave, and the expectation scales by role, in case {_case_name(case_id)}."),
     }
     return Section(
         results, figure, sentence, {"expectation_counts": counts, "expectation_residuals": residuals}, specs,
@@ -709,9 +714,9 @@ def help_seeking_section(monthly: pd.DataFrame, case_id: str, *, language: str =
     )
     specs = {
         "help_seeking_fit": TableSpec(
-            "help_seeking_fit", f"Monthly parenting questions to the youth team with the fitted and counterfactual series in case {case_id}.", "fitted"
+            "help_seeking_fit", f"Monthly parenting questions to the youth team with the fitted and counterfactual series in case {_case_name(case_id)}.", "fitted"
         ),
-        MAIN_TABLE: TableSpec("help_seeking", f"Interrupted time series of help-seeking in case {case_id}: rate ratios.", "fitted"),
+        MAIN_TABLE: TableSpec("help_seeking", f"Interrupted time series of help-seeking in case {_case_name(case_id)}: rate ratios.", "fitted"),
     }
     return Section(results, figure, sentence, {"help_seeking_fit": fitted}, specs, figure_name="help_seeking")
 
@@ -738,12 +743,12 @@ def _heatmap_frame(published: pd.DataFrame) -> pd.DataFrame:
 def _theme_prevalence_specs(case_id: str) -> dict[str, TableSpec]:
     return {
         "theme_prevalence_case": TableSpec(
-            "theme_prevalence_case", f"Interviewed participants who mentioned each code in case {case_id} (counts below {{min_cell}} suppressed).",
+            "theme_prevalence_case", f"Interviewed participants who mentioned each code in case {_case_name(case_id)} (counts below {{min_cell}} suppressed).",
             counts=qual.PREVALENCE_COUNTS,
         ),
         MAIN_TABLE: TableSpec(
             "theme_prevalence",
-            f"Interviewed participants who mentioned each code, per role and wave, in case {case_id} (counts below {{min_cell}} suppressed).",
+            f"Interviewed participants who mentioned each code, per role and wave, in case {_case_name(case_id)} (counts below {{min_cell}} suppressed).",
             counts=qual.PREVALENCE_COUNTS,
         ),
     }
@@ -808,7 +813,7 @@ def theme_prevalence_section(
 
 
 def _agreement_specs(case_id: str) -> dict[str, TableSpec]:
-    return {MAIN_TABLE: TableSpec("intercoder_agreement", f"Intercoder agreement per code on the double-coded interviews of case {case_id}.")}
+    return {MAIN_TABLE: TableSpec("intercoder_agreement", f"Intercoder agreement per code on the double-coded interviews of case {_case_name(case_id)}.")}
 
 
 def agreement_section(

@@ -40,4 +40,4 @@ def test_template_guide_names_every_table_and_the_workflow():
     guide = render_template_guide()
     for table, spec in schema.TABLES.items():
         assert f"### `{table}.csv` ({'required' if spec.required else 'optional'})" in guide
-    assert "ponzoni-eval validate THIS_FOLDER" in guide and "ponzoni-eval run --data THIS_FOLDER" in guide
+    assert "ponzoni-eval validate THIS_FOLDER" in guide and "ponzoni-eval run THIS_FOLDER" in guide

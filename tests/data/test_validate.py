@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -74,7 +75,24 @@ CROSS_TABLE_CASES = [
     ("segment_text_length", _break("coded_segments", 2, "start", str(QUOTE_END - 3)), "coded_segments.csv", 2, "text", "longer than its start..end span", "warning"),
     ("all_values_missing", lambda folder: [set_cell(folder, "survey_responses", r, "value", "") for r in (7, 8)], "participants.csv", 4, "participant_id", "every survey value of this participant is missing", "warning"),
     ("pseudonym", _break("participants", 6, "participant_id", "Khadija"), "participants.csv", 6, "participant_id", "looks like a person's name", "warning"),
+    # issue 14: needs enough answers for a correlation, so the folder becomes one case of the example with trust_5 unmarked
+    ("reverse_coding", lambda folder: _reverse_coding_unmarked(folder), "instrument.csv", 6, "reverse_coded", "item 'trust_5' correlates negatively with the rest of scale 'trust'", "warning"),
 ]
+
+
+def _reverse_coding_unmarked(folder):
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parents[1]))
+    from data_shapes import Shape, write_shape
+
+    for old in folder.glob("*.csv"):
+        old.unlink()
+    write_shape(folder, Shape(1, ("t0", "t1"), interviews=False, double_coding=False, activity=False))
+    instrument = (folder / "instrument.csv").read_text(encoding="utf-8").splitlines()
+    assert instrument[5].startswith("trust_5,") and instrument[5].count(",true,") == 1  # row 6 of the spreadsheet
+    instrument[5] = instrument[5].replace(",true,", ",false,")
+    (folder / "instrument.csv").write_text("\n".join(instrument) + "\n", encoding="utf-8")
 
 
 @pytest.mark.parametrize(("rule", "breaker", "file", "row", "column", "message", "severity"), CROSS_TABLE_CASES, ids=[c[0] for c in CROSS_TABLE_CASES])

@@ -56,7 +56,7 @@ def test_notebook_opens_with_title_question_inputs_then_parameters(name):
 
 def test_notebooks_accept_every_parameter_the_run_passes(tmp_path):
     per_case, cross_case = run_module.notebook_tasks(NOTEBOOKS, tmp_path, tmp_path, ["slotervaart"], {"alpha": 0.05, "seed": 1,
-                                                                                              "language": "en"}, None)
+                                                                                              "language": "en", "before": "t0", "after": "t1"}, None)
     for task in per_case + cross_case:
         parameters_cell = nbformat.read(task.source, as_version=4).cells[1]
         defined = {target.id for node in ast.parse(parameters_cell.source).body for target in node.targets}

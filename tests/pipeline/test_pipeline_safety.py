@@ -138,7 +138,10 @@ def test_two_runs_on_the_same_inputs_give_identical_tables_and_manifests(pipelin
     ours, theirs = comparable(first), comparable(second)
     assert ours == theirs
     assert ours["parameters"]["cases"] == [CASE] and ours["parameters"]["min_cell"] == 5
-    assert [entry["name"] for entry in ours["notebooks"]] == [f"01_case_report-{CASE}", "02_cross_case", "03_joint_display"]
+    # one case: the cross-case report is not run, and the run plan says why (issue 14)
+    assert [entry["name"] for entry in ours["notebooks"]] == [f"01_case_report-{CASE}", "03_joint_display"]
+    (skipped,) = [e for e in ours["plan"]["entries"] if e["notebook"] == "02_cross_case" and e["section"] is None]
+    assert not skipped["runs"] and skipped["reason"] == "one_case" and "nothing to compare between cases" in skipped["reason_text"]
     assert all(entry["status"] == "ok" for entry in ours["notebooks"])
 
 

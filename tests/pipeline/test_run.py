@@ -31,7 +31,7 @@ processed_tables = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(processed_tables)
 
 
-def fake_prepare(data_dir, processed_dir, *, force=False):
+def fake_prepare(data_dir, processed_dir, *, force=False, console=None):
     processed_tables.write_processed(processed_dir)
     return True
 
@@ -86,7 +86,7 @@ def test_a_run_prepares_only_when_the_processed_tables_are_not_current(tmp_path,
     example = Path(__file__).resolve().parents[2] / "data" / "raw" / "example"
     calls = []
     real_prepare = prepare_module.prepare
-    monkeypatch.setattr(prepare_module, "prepare", lambda *args: calls.append(args) or real_prepare(*args))
+    monkeypatch.setattr(prepare_module, "prepare", lambda *args, **kwargs: calls.append(args) or real_prepare(*args, **kwargs))
     out = tmp_path / "processed"
     assert run_module._prepare(example, out) is True
     assert run_module._prepare(example, out) is False  # same files, same code: kept
@@ -272,7 +272,7 @@ def test_a_run_leaves_a_complete_folder(completed_run, workspace):
     assert manifest["parameters"] == {"data_dir": str(workspace["raw"].resolve()), "cases": ["slotervaart", "poelenburg_a", "poelenburg_b"],
                                       "language": "en", "alpha": 0.05, "seed": run_module.DEFAULT_SEED, "min_cell": 5}
     assert sorted(manifest["inputs"]["raw"]) == ["cases.csv", "survey/wave_t0.csv"]
-    assert sorted(manifest["inputs"]["processed"]) == ["cases.parquet", "instrument.parquet", "participants.parquet",
+    assert sorted(manifest["inputs"]["processed"]) == ["cases.parquet", "coded_segments.parquet", "instrument.parquet", "participants.parquet",
                                                        "survey_responses.parquet"]
     assert sorted(manifest["inputs"]["notebooks"]) == ["01_case_report.ipynb", "02_cross_case.ipynb", "03_joint_display.ipynb"]
     assert manifest["dataset"] == {"synthetic": True}
@@ -346,7 +346,9 @@ def test_a_failing_notebook_is_recorded_and_the_others_still_run(workspace, fixt
                   "--processed", str(tmp_path / "processed"), "--notebooks", str(notebooks)])
     assert exit_info.value.code == 1
     message = " ".join(capsys.readouterr().err.split())
-    assert "01_case_report-poelenburg_a failed in cell 3 (In [4])" in message  # In [n] counts the injected parameters cell
+    # the section is the last heading above the cell; In [n] counts the injected parameters cell
+    assert "01_case_report-poelenburg_a failed in section 'Fixture: per-case report (tests of the run machinery)' in cell 3 (In [4])" in message
+    assert "logs/01_case_report-poelenburg_a.log" in message
     assert 'raise ValueError("no trust scale")' not in message and "ValueError: no trust scale" in message
 
     run_dir = resolve_run_dir(tmp_path / "runs" / "latest")
@@ -361,6 +363,11 @@ def test_a_failing_notebook_is_recorded_and_the_others_still_run(workspace, fixt
     errors = [o for cell in executed.cells for o in cell.get("outputs", []) if o.output_type == "error"]
     assert [e.evalue for e in errors] == ["no trust scale"]
     assert (run_dir / failed["html"]["report"]).is_file()
+    # readers without code see a short notice; the traceback is in the report with code and in the log
+    report = (run_dir / failed["html"]["report"]).read_text(encoding="utf-8")
+    assert "Traceback" not in report and "could not be computed (ValueError: no trust scale)" in report
+    assert "raise ValueError" in (run_dir / failed["error"]["log"]).read_text(encoding="utf-8")
+    assert "Traceback" in (run_dir / failed["html"]["code"]).read_text(encoding="utf-8") or "ValueError" in (run_dir / failed["html"]["code"]).read_text(encoding="utf-8")
     assert not (run_dir / "tables" / "poelenburg_a-draws.csv").exists()
     assert (run_dir / "tables" / "poelenburg_b-draws.csv").exists()
 
@@ -454,7 +461,7 @@ def test_ctrl_c_stops_the_run_at_once_and_leaves_it_incomplete(workspace, tmp_pa
         "import processed_tables\n"
         "from ponzoni_eval import cli\n"
         "from ponzoni_eval.pipeline import run\n"
-        "run._prepare = lambda data_dir, processed_dir, force=False: processed_tables.write_processed(processed_dir) or True\n"
+        "run._prepare = lambda data_dir, processed_dir, force=False, console=None: processed_tables.write_processed(processed_dir) or True\n"
         "if __name__ == '__main__':\n"
         "    cli.main(sys.argv[1:])\n"
     )
@@ -532,7 +539,7 @@ def test_the_dask_executor_leaves_the_same_run_record_as_the_local_one(completed
     (failed,) = on_dask.failures
     assert failed["error"]["cell_index"] == 3 and failed["error"]["execution_count"] == 4
     assert (failed["error"]["ename"], failed["error"]["evalue"]) == ("ValueError", "no trust scale")
-    assert "01_case_report-poelenburg_a failed in cell 3 (In [4])" in on_dask.failure_messages()[0]
+    assert "in cell 3 (In [4])" in on_dask.failure_messages()[0]
     assert (on_dask.run_dir / failed["executed"]).is_file() and (on_dask.run_dir / failed["html"]["report"]).is_file()
 
     # every table of the notebooks that ran is the same; the failed case wrote none
