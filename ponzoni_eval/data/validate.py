@@ -75,7 +75,8 @@ CROSS_TABLE_RULES: dict[str, str] = {
 """Rules between tables (and a few within a table that pandera cannot express), by rule name."""
 
 # Rules of the reading/typing layer: a schema failure on the same cell would only repeat them.
-_TYPING_RULES = frozenset({"yes_no", "date", "number", "whole_number", "required_column", "value_label"})
+_TYPING_RULES = frozenset({"yes_no", "date", "number", "whole_number", "required_column", "value_label",
+                           "thousands_separator", "number_too_large"})
 
 _NAME_LIKE_ID = r"^[A-Z][a-z]+(?:[._\-]?(?:[A-Z][a-z]+|[a-z]{2,}))*$"
 
