@@ -84,6 +84,11 @@ def atomic_target(path: Path | str) -> Iterator[Path]:
             os.fsync(written.fileno())
         os.chmod(temporary, FILE_MODE)  # mkstemp creates 0600
         os.replace(temporary, path)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        if exc.filename is None or str(exc.filename) == str(temporary):  # name the file the user asked for
+            raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
+        raise
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise

@@ -587,19 +587,47 @@ def _read_xlsx_text(path: Path, table: str | None, problems: list[Problem]) -> p
     return _finish_text_frame(frame, path, problems, table=table)
 
 
+_SPSS_DATE_FORMATS = ("DATE", "ADATE", "EDATE", "JDATE", "SDATE", "DATETIME", "YMDHMS", "MOYR", "QYR", "WKYR")
+_SPSS_EPOCH = (1582, 10, 14)
+
+
+def _spss_date_text(seconds) -> str | None:
+    """An SPSS date (seconds since 14 October 1582) as YYYY-MM-DD; a value beyond the calendar stays a number,
+    so that the date check names its row and column."""
+    import datetime as dt
+
+    if seconds is None or pd.isna(seconds):
+        return None
+    try:
+        return (dt.date(*_SPSS_EPOCH) + dt.timedelta(seconds=float(seconds))).isoformat()
+    except (OverflowError, ValueError):
+        return _cell_text(float(seconds))
+
+
 def _read_spss_text(path: Path, problems: list[Problem]) -> tuple[pd.DataFrame | None, dict[str, dict[str, str]]]:
     """The SPSS file as text, and its value labels (``{column: {"1": "label", ...}}``)."""
     import pyreadstat
 
+    raw_dates: set[str] = set()
     try:
         frame, meta = pyreadstat.read_sav(str(path), apply_value_formats=False, dates_as_pandas_datetime=True)
+    except (OverflowError, ValueError):  # a date beyond any calendar in one cell: read the numbers, say which cell
+        try:
+            frame, meta = pyreadstat.read_sav(str(path), apply_value_formats=False, disable_datetime_conversion=True)
+        except Exception as exc:
+            problems.append(_file_problem(path, f"could not open the SPSS file ({type(exc).__name__}: {exc})", rule="unreadable_file"))
+            return None, {}
+        raw_dates = {column for column, kind in (meta.original_variable_types or {}).items()
+                     if str(kind).upper().startswith(_SPSS_DATE_FORMATS)}
     except Exception as exc:  # pyreadstat raises ReadstatError/PyreadstatError or OSError for broken files
         problems.append(_file_problem(path, f"could not open the SPSS file ({type(exc).__name__}: {exc})", rule="unreadable_file"))
         return None, {}
     text = pd.DataFrame(index=frame.index)
     for column in frame.columns:
         values = frame[column]
-        if pd.api.types.is_datetime64_any_dtype(values):
+        if column in raw_dates:
+            text[column] = values.map(_spss_date_text)
+        elif pd.api.types.is_datetime64_any_dtype(values):
             text[column] = values.dt.strftime("%Y-%m-%d")
         elif pd.api.types.is_numeric_dtype(values):
             text[column] = values.astype("float64").astype("str").str.replace(r"\.0$", "", regex=True).where(values.notna())
