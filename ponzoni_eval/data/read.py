@@ -65,6 +65,7 @@ from __future__ import annotations
 
 import csv
 import io as _stdio
+from collections import Counter
 import os
 import re
 import tomllib
@@ -253,7 +254,8 @@ def _finish_text_frame(
     frame.columns = _normalise_header(frame.columns)
     frame.index = pd.RangeIndex(2, 2 + len(frame), name=ROW_INDEX_NAME)
     named = [c for c in frame.columns if c and not c.startswith("unnamed:")]
-    duplicated = sorted({c for c in named if named.count(c) > 1})
+    seen_names = Counter(named)  # one pass: a file with 20,000 columns must not take minutes
+    duplicated = sorted(c for c, times in seen_names.items() if times > 1)
     if duplicated:
         problems.append(
             Problem("error", _display_name(file), 1, None, None, "duplicate_column",
@@ -334,13 +336,44 @@ def _sniff(first_line: str) -> tuple[str, list[str]]:
     return delimiter, next(csv.reader([first_line], delimiter=delimiter), [])
 
 
+MAX_UNKNOWN_COLUMNS_READ = 200
+"""Of a file with more columns than its table knows, at most this many unknown columns are read (a warning counts the rest)."""
+
+
+def _columns_to_read(header: list[str], table: str | None, path: Path, problems: list[Problem]) -> list[int] | None:
+    """Positions of the columns to read, or None for all: the table's columns and the first unknown ones.
+
+    A file with tens of thousands of columns (a wide export, a generated file) would take
+    minutes to type and list; its known columns are read, and the unknown ones up to
+    `MAX_UNKNOWN_COLUMNS_READ`, so the work is bounded by what the analysis uses.
+    """
+    if table is None or len(header) <= MAX_UNKNOWN_COLUMNS_READ:
+        return None
+    known = set(schema.TABLES[table].schema.columns) | ({"month"} if table == "activity_log" else set())
+    names = _normalise_header(header)
+    kept, unknown = [], 0
+    for position, name in enumerate(names):
+        if name in known:
+            kept.append(position)
+        elif unknown < MAX_UNKNOWN_COLUMNS_READ:
+            kept.append(position)
+            unknown += 1
+    if len(kept) == len(header):
+        return None
+    problems.append(_file_problem(
+        path, f"the file has {len(header):,} columns; {len(header) - len(kept):,} unknown columns after the first "
+              f"{MAX_UNKNOWN_COLUMNS_READ} are not read (the analyses use only the {table} table's own columns)",
+        rule="too_many_columns", severity="warning"))
+    return kept
+
+
 def _named(frame: pd.DataFrame, header: list[str]) -> pd.DataFrame:
     if len(header) == frame.shape[1]:
         frame.columns = [name if name.strip() else f"unnamed: {i}" for i, name in enumerate(header)]
     return frame
 
 
-def _read_csv_arrow(data: bytes, delimiter: str, width: int) -> pd.DataFrame | None:
+def _read_csv_arrow(data: bytes, delimiter: str, width: int, keep: list[int] | None = None) -> pd.DataFrame | None:
     """The fast path: pyarrow's parser, every column as text. None when the file needs the careful path."""
     import pyarrow as pa
     import pyarrow.csv as pa_csv
@@ -351,14 +384,19 @@ def _read_csv_arrow(data: bytes, delimiter: str, width: int) -> pd.DataFrame | N
             read_options=pa_csv.ReadOptions(skip_rows=1, autogenerate_column_names=True),
             parse_options=pa_csv.ParseOptions(delimiter=delimiter, newlines_in_values=True, ignore_empty_lines=False),
             convert_options=pa_csv.ConvertOptions(
-                column_types={f"f{i}": pa.string() for i in range(width)}, strings_can_be_null=False, quoted_strings_can_be_null=False
+                column_types={f"f{i}": pa.string() for i in (range(width) if keep is None else keep)},
+                strings_can_be_null=False, quoted_strings_can_be_null=False,
+                include_columns=None if keep is None else [f"f{i}" for i in keep],
             ),
         )
-    except (pa.ArrowInvalid, pa.ArrowTypeError):  # ragged rows, text that is not UTF-8: the careful path reports them
+    except (pa.ArrowInvalid, pa.ArrowTypeError, KeyError):  # ragged rows, text that is not UTF-8: the careful path reports them
         return None
-    if table.num_columns != width:
+    if table.num_columns != (width if keep is None else len(keep)):
         return None
-    return pd.DataFrame({name: pd.Series(_clean_text(table.column(name)), dtype="str") for name in table.column_names})
+    import pyarrow as pa
+
+    cleaned = pa.table({name: _clean_text(table.column(name)) for name in table.column_names})
+    return cleaned.to_pandas(types_mapper={pa.string(): pd.StringDtype(na_value=np.nan)}.get)
 
 
 def _clean_text(column):
@@ -426,9 +464,12 @@ def _read_csv_text(path: Path, problems: list[Problem], table: str | None = None
     # the fast path for UTF-8 (Windows-1252 and rows that do not line up take the careful one)
     first_line = data.split(b"\n", 1)[0].rstrip(b"\r").decode("utf-8-sig", errors="replace")
     delimiter, header = _sniff(first_line)
-    frame = _read_csv_arrow(data, delimiter, len(header))
+    found: list[Problem] = []
+    keep = _columns_to_read(header, table, path, found)
+    frame = _read_csv_arrow(data, delimiter, len(header), keep)
     if frame is not None:
-        return _finish_text_frame(_named(frame, header), path, problems, clean=True, table=table)
+        problems += found
+        return _finish_text_frame(_named(frame, header if keep is None else [header[i] for i in keep]), path, problems, clean=True, table=table)
     return _read_csv_careful(data, path, problems, table)
 
 
@@ -498,10 +539,12 @@ def _read_csv_careful(
 
 def _parse_csv_text(text: str, path: Path, problems: list[Problem], table: str | None) -> pd.DataFrame | None:
     delimiter, header = _sniff(text.split("\n", 1)[0].rstrip("\r"))
+    keep = _columns_to_read(header, table, path, problems)
     try:
         frame = pd.read_csv(
             _stdio.StringIO(text),
             sep=delimiter,
+            usecols=keep,
             dtype=str,
             keep_default_na=False,
             na_filter=False,
@@ -522,7 +565,7 @@ def _parse_csv_text(text: str, path: Path, problems: list[Problem], table: str |
             )
         )
         return None
-    return _finish_text_frame(_named(frame, header), path, problems, table=table)
+    return _finish_text_frame(_named(frame, header if keep is None else [header[i] for i in keep]), path, problems, table=table)
 
 
 def _cell_text(value) -> str | None:
