@@ -255,17 +255,34 @@ def neutralise_workbook(workbook: Any) -> Any:
     return workbook
 
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]{}|~#!])")
+_MARKDOWN_ALWAYS = re.compile(r"([\\`\[\]|~])")
+_MARKDOWN_TAG = re.compile(r"<(?=[A-Za-z/!?])")
+_MARKDOWN_EMPHASIS = re.compile(r"(?<=\S)[*_]|[*_](?=\S)")
+
+
+def _emphasis(match: re.Match) -> str:
+    """``*``/``_`` escaped unless it cannot start or end emphasis (inside a word for ``_``)."""
+    text, position, mark = match.string, match.start(), match.group()
+    before = text[position - 1] if position else " "
+    after = text[position + 1] if position + 1 < len(text) else " "
+    if mark == "_" and before.isalnum() and after.isalnum():  # we_they_thinking: no emphasis inside a word
+        return mark
+    return "\\" + mark
 
 
 def markdown_cell(text: Any) -> str:
-    """Text for a Markdown (GitHub) table cell: markup characters escaped, HTML as text, line breaks as ``<br>``.
+    """Text for a Markdown (GitHub) table cell: markup from the inputs shown as text, line breaks as ``<br>``.
 
-    >>> markdown_cell("**bold** <script>x</script> [a](http://x) | y")
-    '\\\\*\\\\*bold\\\\*\\\\* &lt;script&gt;x&lt;/script&gt; \\\\[a\\\\](http://x) \\\\| y'
+    Backslash, backtick, brackets, pipes and tildes are escaped, ``*`` and ``_`` where
+    they could start or end emphasis, and ``<`` where it could open an HTML tag
+    (``<5`` stays as it is); codes like ``we_they_thinking`` keep their underscores.
+
+    >>> print(markdown_cell("**bold** <script>x</script> [a](http://x) | <5 we_they"))
+    \\*\\*bold\\*\\* &lt;script>x&lt;/script> \\[a\\](http://x) \\| <5 we_they
     """
-    text = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    text = _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+    text = _MARKDOWN_ALWAYS.sub(r"\\\1", str(text))
+    text = _MARKDOWN_EMPHASIS.sub(_emphasis, text)
+    text = _MARKDOWN_TAG.sub("&lt;", text)
     return text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "<br>")
 
 
