@@ -218,13 +218,25 @@ def neutralise_cell(value: Any) -> Any:
     return value
 
 
+def _safe_text(value: Any) -> Any:
+    """`neutralise_cell`, then carriage returns as line feeds: the CSV writer quotes a cell with a line feed,
+    but not one with a bare carriage return, which readers take for the end of the row."""
+    value = neutralise_cell(value)
+    if isinstance(value, str) and "\r" in value:
+        value = value.replace("\r\n", "\n").replace("\r", "\n")
+    return value
+
+
 def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy of `frame` whose text cells and column names are neutralised; numeric columns untouched."""
+    """A copy of `frame` whose text cells and column names are neutralised; numeric columns untouched.
+
+    A carriage return inside a text cell becomes a line feed, so that the cell is quoted and stays one cell.
+    """
     import pandas as pd
 
     def risky(values: pd.Series) -> bool:
         text = values.astype("str")
-        return bool(text.str.startswith(FORMULA_STARTS).any())
+        return bool(text.str.startswith(FORMULA_STARTS).any() or text.str.contains("\r", regex=False).any())
 
     columns = [neutralise_cell(c) if isinstance(c, str) else c for c in frame.columns]
     text_columns = [
@@ -239,7 +251,7 @@ def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
         values = out[name]
         if isinstance(values.dtype, pd.CategoricalDtype):
             values = values.astype("object")
-        out[name] = values.map(neutralise_cell, na_action="ignore")
+        out[name] = values.map(_safe_text, na_action="ignore")
     out.columns = columns
     return out
 

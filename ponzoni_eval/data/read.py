@@ -1094,10 +1094,12 @@ def read_raw_dir(path: Path | str) -> RawData:
     qda_files: list[Path] = []
     entries = [e for e in sorted(root.iterdir()) if not e.name.startswith((".", "~$"))]  # hidden, Office lock files
     bare_project = any(e.suffix.lower() == ".qde" for e in entries)
+    unreadable: set[str] = set()
     for entry in entries:
         name, suffix = entry.name, entry.suffix.lower()
         if not entry.is_dir() and not entry.is_file():
             if entry.stem.lower() in schema.TABLES or suffix in TABLE_SUFFIXES + QDA_SUFFIXES:
+                unreadable.add(entry.stem.lower())  # named, so not "missing" as well
                 problems.append(_file_problem(entry, f"is not a regular file but {_special_kind(entry)}; it is not read "
                                                      "(copy the data into a file)", rule="special_file"))
             else:
@@ -1139,7 +1141,7 @@ def read_raw_dir(path: Path | str) -> RawData:
                     found[0], f"more than one file for table '{table}': {', '.join(p.name for p in found)}; keep one", rule="duplicate_table"
                 )]))
             elif not found:
-                if spec.required:
+                if spec.required and table not in unreadable:
                     slots.append((table, None, [Problem(
                         "error", f"{table}.csv", None, None, None, "required_table",
                         f"required table '{table}' is missing (expected {table}.csv, .xlsx or .sav in {root})",
