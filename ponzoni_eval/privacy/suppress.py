@@ -149,7 +149,7 @@ def suppress_small_cells(
         unknown = sorted({c for group in groups for c in group} - set(table.columns))
         if unknown:
             raise DataError(f"group column(s) {', '.join(unknown)} not in the table", expected="existing columns", rule="required_columns")
-        secondary[:, 0] |= _secondary_in_groups(table, counts[:, 0], primary[:, 0] | secondary[:, 0], groups)
+        secondary[:, 0] |= _secondary_in_groups(table, counts[:, 0], primary[:, 0] | secondary[:, 0], groups, primary[:, 0], threshold)
         secondary &= ~primary
 
     out = table.copy()
@@ -260,8 +260,51 @@ def _secondary_suppression(counts: np.ndarray, primary: np.ndarray, margins: str
     return secondary & ~primary
 
 
-def _secondary_in_groups(table: pd.DataFrame, counts: np.ndarray, hidden: np.ndarray, groups: Sequence[Sequence[str]]) -> np.ndarray:
-    """Rows to suppress so that no line of a long table (rows equal in a group's columns) has exactly one hidden count."""
+MAX_CELLS_CHECKED = 7
+"""A line with more hidden cells than this is taken as protected (the check enumerates every assignment)."""
+
+
+def _pinned(values: np.ndarray, is_primary: np.ndarray, threshold: int) -> bool:
+    """Whether a reader who knows the line's total pins a primary-suppressed count of it to one value.
+
+    The reader knows the rule: a primary cell holds 1..threshold-1, a secondary one 0 or at
+    least `threshold`. With the hidden cells' sum known (total minus the shown cells), two
+    hidden primaries adding up to 2 (or to 8 for threshold 5) are both pinned, and so is a
+    primary beside a secondary zero when their sum is below the threshold.
+    """
+    if len(values) > MAX_CELLS_CHECKED or not is_primary.any():
+        return False
+    total = int(values.sum())
+    domains = [range(1, min(threshold - 1, total) + 1) if primary else [0, *range(threshold, total + 1)]
+               for primary in is_primary]
+    seen: list[set[int]] = [set() for _ in values]
+    for assignment in _assignments(domains, total):
+        for position, value in enumerate(assignment):
+            seen[position].add(value)
+    return any(primary and len(found) == 1 for primary, found in zip(is_primary, seen))
+
+
+def _assignments(domains: list, total: int):
+    """Every tuple from `domains` that adds up to `total` (depth-first, pruned by the remaining sum)."""
+    if not domains:
+        if total == 0:
+            yield ()
+        return
+    for value in domains[0]:
+        if value > total:
+            break
+        for rest in _assignments(domains[1:], total - value):
+            yield (value, *rest)
+
+
+def _secondary_in_groups(
+    table: pd.DataFrame, counts: np.ndarray, hidden: np.ndarray, groups: Sequence[Sequence[str]],
+    primary: np.ndarray | None = None, threshold: int = DEFAULT_MIN_CELL,
+) -> np.ndarray:
+    """Rows to suppress so that in no line of a long table (rows equal in a group's columns) the
+    line's total pins a hidden count: never exactly one hidden count, and never hidden counts
+    whose sum leaves them one value each (`_pinned`)."""
+    primary = hidden.copy() if primary is None else primary
     hidden = hidden.copy()
     start = hidden.copy()
     cost = np.where(np.isnan(counts), np.inf, np.where(counts > 0, counts, np.nanmax(counts, initial=0) + 1))
@@ -273,8 +316,13 @@ def _secondary_in_groups(table: pd.DataFrame, counts: np.ndarray, hidden: np.nda
         changed = False
         for members_of_group in lines:
             for members in members_of_group:
-                if hidden[members].sum() != 1:
+                n_hidden = int(hidden[members].sum())
+                if n_hidden == 0:
                     continue
+                if n_hidden > 1:
+                    inside = members[hidden[members]]
+                    if np.isnan(counts[inside]).any() or not _pinned(counts[inside], primary[inside], threshold):
+                        continue
                 available = np.where(hidden[members], np.inf, cost[members])
                 if np.isfinite(available.min()):
                     hidden[members[int(np.argmin(available))]] = True
