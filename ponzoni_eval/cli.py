@@ -263,13 +263,13 @@ LOG_DIR_VARIABLE = "PONZONI_EVAL_LOG_DIR"
 """Where the log of an internal error goes (default ``$XDG_STATE_HOME/ponzoni-eval/logs``, else the temp folder)."""
 
 _OUTPUT_ADVICE = {
-    errno.ENOSPC: "the disk is full: free some space or give another folder (--out)",
-    errno.EDQUOT: "your disk quota is used up: free some space or give another folder (--out)",
-    errno.EROFS: "the disk is read-only: give a folder you can write to (--out)",
-    errno.EACCES: "no permission: give a folder you can write to (--out), or change the permissions",
-    errno.EPERM: "no permission: give a folder you can write to (--out), or change the permissions",
-    errno.ENOTDIR: "a file stands where a folder is needed: give another path (--out) or move the file away",
-    errno.EEXIST: "a file stands where a folder is needed: give another path (--out) or move the file away",
+    errno.ENOSPC: "the disk is full: free some space or choose another output folder",
+    errno.EDQUOT: "your disk quota is used up: free some space or choose another output folder",
+    errno.EROFS: "the disk is read-only: choose an output folder you can write to",
+    errno.EACCES: "no permission: choose an output folder you can write to, or change the permissions",
+    errno.EPERM: "no permission: choose an output folder you can write to, or change the permissions",
+    errno.ENOTDIR: "a file stands where a folder is needed: choose another output path or move the file away",
+    errno.EEXIST: "a file stands where a folder is needed: choose another output path or move the file away",
     errno.EISDIR: "a folder stands where a file is needed: give the name of a file",
     errno.ENAMETOOLONG: "the path is too long: give a shorter one",
 }

@@ -425,6 +425,18 @@ def test_a_write_that_fails_names_the_file_and_leaves_nothing_half_written(tmp_p
     assert _no_temporaries(out) == [] and not any(out.glob("*.parquet")) and not (out / "manifest.json").exists()
 
 
+@pytest.mark.parametrize("option", ["--out", "--processed"])
+def test_run_into_a_path_that_is_a_file_is_one_message(tmp_path, cli, option):
+    folder = raw(tmp_path)
+    blocker = tmp_path / "blocker"
+    blocker.write_text("x", encoding="utf-8")
+    paths = {"--out": tmp_path / "runs", "--processed": tmp_path / "processed", option: blocker}
+    outcome = cli("run", "--data", folder, "--out", paths["--out"], "--processed", paths["--processed"])
+    assert_clean(outcome, 1)
+    lines = [line for line in outcome.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and str(blocker) in lines[0] and "a file stands where a folder is needed" in lines[0]
+
+
 def test_qda_import_into_a_file_is_one_message(tmp_path, cli):
     from rawdata import move_interviews_to_qdpx
 
