@@ -1204,6 +1204,14 @@ def _import_qda_project(project: Path, root: Path) -> tuple[dict[str, pd.DataFra
         imported = import_qda_project(project, mapping=mapping if mapping.is_file() else None)
     except DataError as exc:
         return {}, None, {}, [_import_problem(exc, project)]
+    except UnicodeError as exc:  # a text source in UTF-16 with an odd length, a lone surrogate, ...
+        return {}, None, {}, [_file_problem(
+            project, f"a text source of the project is not readable text ({exc}); export the project again from the "
+                     "QDA program (UTF-8 sources)", rule="qda_import")]
+    except (ValueError, KeyError, IndexError, OSError, EOFError) as exc:  # damage the importer did not name
+        return {}, None, {}, [_file_problem(
+            project, f"the project could not be read ({type(exc).__name__}: {exc}); export it again from the QDA program",
+            rule="qda_import")]
 
     segments, codebook, documents, report = imported.segments, imported.codebook, imported.documents, imported.report
 

@@ -199,6 +199,26 @@ def _named_pipe(tmp_path: Path) -> Path:
     return folder
 
 
+def _project_with_source(tmp_path: Path, source: bytes) -> Path:
+    from qda_builders import G, basic_project, qdpx
+    from rawdata import QDA_TABLES
+
+    folder = raw(tmp_path)
+    for table in QDA_TABLES:
+        (folder / f"{table}.csv").unlink()
+    qdpx(folder, {"project.qde": basic_project(), f"sources/{G['src1']}.txt": source}, name="interviews.qdpx")
+    return folder
+
+
+def _project_with_mapping(tmp_path: Path, mapping: bytes) -> Path:
+    from rawdata import move_interviews_to_qdpx
+
+    folder = raw(tmp_path)
+    move_interviews_to_qdpx(folder)
+    (folder / "qda_mapping.toml").write_bytes(mapping)
+    return folder
+
+
 CASES_CSV = to_csv(MINIMAL["cases"])
 
 DATA_CASES: dict[str, tuple[Callable[[Path], Path], Row]] = {
@@ -237,6 +257,15 @@ DATA_CASES: dict[str, tuple[Callable[[Path], Path], Row]] = {
                                     Row("cases.xlsx", "2", "", "header_row", "the header is not in row 1")),
     # special files
     "named_pipe_as_table": (_named_pipe, Row("cases.csv", "", "", "special_file", "named pipe")),
+    # positions and sources of coded interviews
+    "segment_position_1e300": (_cell("coded_segments", 2, "start", "1e300"),
+                               Row("coded_segments.csv", "2", "start", "number_too_large", "too large")),
+    "refi_source_utf16_odd_length": (lambda tmp_path: _project_with_source(tmp_path, "Hallo daar".encode("utf-16") + b"x"),
+                                     Row("interviews.qdpx", "", "", "qda_import", "not readable text")),
+    "refi_source_lone_surrogate": (lambda tmp_path: _project_with_source(tmp_path, b"\xff\xfe\x00\xd8a\x00" + "Hallo".encode("utf-16-le")),
+                                   Row("interviews.qdpx", "", "", "qda_import", "not readable text")),
+    "qda_mapping_not_utf8": (lambda tmp_path: _project_with_mapping(tmp_path, "[variables]\nparticipant_id = \"café\"\n".encode("cp1252")),
+                             Row("qda_mapping.toml", "", "", "mapping", "can't decode")),
     # the evaluator's optional integration files
     "overrides_windows_1252": (_bytes("integration_overrides.csv", "construct,case_id,fit_label,evaluator,date,reason\n"
                                       "trust,slo,agreement,EP,2024-05-01,café\n".encode("cp1252")),
