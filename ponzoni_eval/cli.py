@@ -11,6 +11,7 @@ import errno
 import os
 import sys
 import tempfile
+import warnings
 from enum import Enum
 from pathlib import Path
 from typing import Optional
@@ -317,6 +318,21 @@ def _write_error_log(exc: BaseException, argv: list[str] | None) -> Path | None:
     return None
 
 
+_DEFAULT_SHOWWARNING = warnings.showwarning
+
+
+def _warnings_shown_normally() -> bool:
+    implementation = getattr(warnings, "_showwarnmsg_impl", None)
+    return warnings.showwarning is _DEFAULT_SHOWWARNING and getattr(implementation, "__module__", None) == "warnings"
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A warning about the user's data as one plain line (not Python's "file:line: Category: ..." form)."""
+    from rich.markup import escape
+
+    _err().print(f"[yellow]Warning:[/yellow] {escape(str(message))}", highlight=False, soft_wrap=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point, the one top-level handler: nobody sees a traceback.
 
@@ -331,7 +347,10 @@ def main(argv: list[str] | None = None) -> None:
     from rich.markup import escape
 
     try:
-        app(args=argv)  # standalone: click prints usage errors itself (exit 2)
+        with warnings.catch_warnings():
+            if _warnings_shown_normally():  # not while warnings are recorded (a test, warnings.catch_warnings(record=True))
+                warnings.showwarning = _show_warning
+            app(args=argv)  # standalone: click prints usage errors itself (exit 2)
     except DataError as exc:
         _err().print(f"[bold red]Error:[/bold red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(1)

@@ -711,6 +711,17 @@ def test_a_name_in_an_unknown_free_text_column_is_redacted_with_a_warning_naming
             assert not any(name in unicodedata.normalize("NFC", text) for name in ("Anouk", "Ayşe", "Fatma")), table.name
 
 
+def test_the_redaction_warning_is_one_plain_line_in_a_fresh_process(tmp_path):
+    folder = raw(tmp_path)
+    rows = read_rows(folder, "activity_log")
+    write_rows(folder, "activity_log", [rows[0] + ["note"], rows[1] + ["gesprek met Anouk"], rows[2] + [""]])
+    completed = subprocess.run([sys.executable, "-m", "ponzoni_eval.cli", "prepare", str(folder), "--out", str(tmp_path / "processed")],
+                               capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "1000"})
+    assert completed.returncode == 0, completed.stderr
+    assert "Warning: activity_log, column 'note': 1 name(s)" in completed.stderr
+    assert "DataWarning" not in completed.stderr and "warnings.warn" not in completed.stderr
+
+
 # --- 6: disclosure control that holds -----------------------------------------------------------------
 
 
