@@ -55,6 +55,7 @@ __all__ = [
     "neutralise_workbook",
     "markdown_cell",
     "TEMPORARY_PREFIX",
+    "TEMPORARY_SUFFIX",
     "remove_stale_temporaries",
 ]
 
@@ -141,7 +142,7 @@ def remove_stale_temporaries(folder: Path | str, *, max_age_seconds: float = 7 *
     now = time.time()
     for entry in entries:
         found = _TEMPORARY.match(entry.name)
-        if found is None or not entry.is_file(follow_symlinks=False):
+        if found is None or not (entry.is_file(follow_symlinks=False) or entry.is_symlink()):
             continue
         try:
             old = now - entry.stat(follow_symlinks=False).st_mtime > max_age_seconds

@@ -569,8 +569,10 @@ def test_a_temporary_of_a_live_writer_is_left_alone(tmp_path):
     foreign = tmp_path / ".notes.swp"
     for path in (live, dead, foreign):
         path.write_bytes(b"partial")
+    pointer = tmp_path / f".latest.{dead_pid}.link.ponzoni-tmp"  # the half-made 'latest' link of a killed run
+    os.symlink("20240101-000000-abc", pointer)
     removed = remove_stale_temporaries(tmp_path)
-    assert removed == [dead] and live.exists() and foreign.exists()
+    assert sorted(removed) == sorted([dead, pointer]) and live.exists() and foreign.exists() and not os.path.lexists(pointer)
 
 
 def _a_dead_pid() -> int:
