@@ -7,7 +7,11 @@ printed as a plain message and exits with status 1, never as a traceback.
 
 from __future__ import annotations
 
+import errno
+import os
 import sys
+import tempfile
+import warnings
 from enum import Enum
 from pathlib import Path
 from typing import Optional
@@ -433,18 +437,121 @@ def runs(
         _out().print("`ponzoni-eval runs --clean` removes them.", highlight=False)
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the app; user-data errors become a message and exit 1."""
-    try:
-        app(args=argv)  # standalone: click prints usage errors itself (exit 2)
-    except DataError as exc:
-        from rich.markup import escape
+# --- the one top-level handler (issue 19) -----------------------------------------------------
 
+LOG_DIR_VARIABLE = "PONZONI_EVAL_LOG_DIR"
+"""Where the log of an internal error goes (default ``$XDG_STATE_HOME/ponzoni-eval/logs``, else the temp folder)."""
+
+_OUTPUT_ADVICE = {
+    errno.ENOSPC: "the disk is full: free some space or choose another output folder",
+    errno.EDQUOT: "your disk quota is used up: free some space or choose another output folder",
+    errno.EROFS: "the disk is read-only: choose an output folder you can write to",
+    errno.EACCES: "no permission: choose an output folder you can write to, or change the permissions",
+    errno.EPERM: "no permission: choose an output folder you can write to, or change the permissions",
+    errno.ENOTDIR: "a file stands where a folder is needed: choose another output path or move the file away",
+    errno.EEXIST: "a file stands where a folder is needed: choose another output path or move the file away",
+    errno.EISDIR: "a folder stands where a file is needed: give the name of a file",
+    errno.ENAMETOOLONG: "the path is too long: give a shorter one",
+}
+
+
+def _os_error_message(exc: OSError) -> str:
+    """One line naming the path, what went wrong and what to do (no traceback)."""
+    path = exc.filename if exc.filename is not None else "(no path given)"
+    if exc.filename2 is not None:
+        path = f"{path} -> {exc.filename2}"
+    reason = exc.strerror or type(exc).__name__
+    advice = _OUTPUT_ADVICE.get(exc.errno, "check that the path exists and that you may read or write it")
+    return f"{path}: {reason}; {advice}"
+
+
+def _log_folder() -> Path:
+    given = os.environ.get(LOG_DIR_VARIABLE)
+    if given:
+        return Path(given)
+    state = os.environ.get("XDG_STATE_HOME")
+    if state:
+        return Path(state) / "ponzoni-eval" / "logs"
+    return Path(tempfile.gettempdir()) / f"ponzoni-eval-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
+
+
+def _write_error_log(exc: BaseException, argv: list[str] | None) -> Path | None:
+    """The traceback of an unexpected error in a log file only its owner may read (it may quote data)."""
+    import datetime as dt
+    import traceback
+
+    text = (
+        f"ponzoni-eval internal error at {dt.datetime.now(dt.timezone.utc).isoformat()}\n"
+        f"command: {' '.join(sys.argv[:1] + list(argv if argv is not None else sys.argv[1:]))}\n"
+        f"python: {sys.version.split()[0]}\n\n" + "".join(traceback.format_exception(exc))
+    )
+    for folder in (_log_folder(), Path(tempfile.gettempdir())):
+        try:
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            handle, name = tempfile.mkstemp(dir=folder, prefix="error-", suffix=".log")  # mode 0600
+            with os.fdopen(handle, "w", encoding="utf-8") as log:
+                log.write(text)
+            return Path(name)
+        except OSError:
+            continue
+    return None
+
+
+_DEFAULT_SHOWWARNING = warnings.showwarning
+
+
+def _warnings_shown_normally() -> bool:
+    implementation = getattr(warnings, "_showwarnmsg_impl", None)
+    return warnings.showwarning is _DEFAULT_SHOWWARNING and getattr(implementation, "__module__", None) == "warnings"
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A warning about the user's data as one plain line (not Python's "file:line: Category: ..." form)."""
+    from rich.markup import escape
+
+    _err().print(f"[yellow]Warning:[/yellow] {escape(str(message))}", highlight=False, soft_wrap=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point, the one top-level handler: nobody sees a traceback.
+
+    - a problem with the user's data or arguments (`DataError`, `ValidationFailed`): the
+      located message, exit status 1;
+    - a file that cannot be read or written (`OSError`: path is a file, read-only, disk full,
+      no permission): one message naming the path and what to do, exit status 1 (the writers
+      are atomic, so nothing half-written is left behind);
+    - anything else: "internal error" with the path of a log file holding the details,
+      exit status 2.
+    """
+    from rich.markup import escape
+
+    try:
+        with warnings.catch_warnings():
+            if _warnings_shown_normally():  # not while warnings are recorded (a test, warnings.catch_warnings(record=True))
+                warnings.showwarning = _show_warning
+            app(args=argv)  # standalone: click prints usage errors itself (exit 2)
+    except DataError as exc:
         _err().print(f"[bold red]Error:[/bold red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except ValidationFailed as exc:
+        data_layer.print_problems(exc.problems, console=_out())
+        _err().print("[bold red]Error:[/bold red] fix the problems listed above.", highlight=False)
         sys.exit(1)
     except KeyboardInterrupt:
         _err().print("[yellow]Interrupted.[/yellow]")
         sys.exit(130)
+    except OSError as exc:
+        _err().print(f"[bold red]Error:[/bold red] {escape(_os_error_message(exc))}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except Exception as exc:  # the promise for cases nobody foresaw: a message and a log, never a traceback
+        log = _write_error_log(exc, argv)
+        where = f"the details are in {log}" if log is not None else "no log could be written"
+        _err().print(
+            f"[bold red]Internal error[/bold red] ({escape(type(exc).__name__)}): this is a fault of ponzoni-eval, "
+            f"not of your data; {escape(where)}. Please report it with that file (read it first: it may quote your data).",
+            highlight=False, soft_wrap=True,
+        )
+        sys.exit(2)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -47,6 +47,7 @@ import json
 import multiprocessing
 import os
 import traceback
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Sequence
@@ -64,7 +65,7 @@ from ponzoni_eval._core.fingerprint import (
 from ponzoni_eval.config import MANIFEST_FILE
 from ponzoni_eval.data import schema
 from ponzoni_eval.data.plan import data_profile
-from ponzoni_eval.data.read import QDA_MAPPING_FILE, QDA_TABLES, RawData, read_raw_dir, to_categorical
+from ponzoni_eval.data.read import QDA_MAPPING_FILE, QDA_TABLES, DataWarning, RawData, read_raw_dir, to_categorical
 from ponzoni_eval.data.validate import declared_missing, validate_raw, ValidationReport
 from ponzoni_eval.integrate.map import load_integration_map, MAP_FILENAME
 from ponzoni_eval.integrate.overrides import OVERRIDES_FILENAME, read_overrides
@@ -188,7 +189,45 @@ def _processed_and_redacted(
             replaced += redacted.n_replacements
             memos[column] = redacted.texts
         replacements["memos"] = replaced
+    replacements.update(_redact_other_text(out, terms, skip=set(categories)))
     return out, replacements
+
+
+_REDACTED_ABOVE = {"documents": ("text",), "coded_segments": ("text",), "memos": ("text", "title")}
+
+
+def _redact_other_text(out: dict[str, pd.DataFrame], terms: list[str], *, skip: set[str]) -> dict[str, int]:
+    """Names, e-mail addresses and phone numbers in every other text column (known to the schema or not), redacted.
+
+    A participant's name typed into a free-text note of the activity log, or into a
+    column the schema does not know, is replaced like one in a transcript; each
+    column where something was replaced is named in a `DataWarning` and counted in
+    the manifest (``redaction.replacements["<table>.<column>"]``). Identifier and
+    vocabulary columns (categoricals) are left alone.
+    """
+    counts: dict[str, int] = {}
+    for table, frame in out.items():
+        if table == REDACTION_TERMS:
+            continue
+        for column in frame.columns:
+            values = frame[column]
+            if column in skip or column in _REDACTED_ABOVE.get(table, ()):
+                continue
+            if not (pd.api.types.is_string_dtype(values) or pd.api.types.is_object_dtype(values)):
+                continue
+            if isinstance(values.dtype, pd.CategoricalDtype) or not values.notna().any():
+                continue
+            present = values.dropna()
+            if not present.map(lambda value: isinstance(value, str)).all():
+                continue
+            redacted = redact_counted(present, terms)
+            if redacted.n_replacements:
+                frame[column] = values.astype("object").where(values.isna(), redacted.texts.reindex(values.index)).astype(values.dtype)
+                counts[f"{table}.{column}"] = redacted.n_replacements
+                warnings.warn(DataWarning(
+                    f"{table}, column '{column}': {redacted.n_replacements} name(s), e-mail address(es) or phone number(s) "
+                    "replaced in the processed table; keep names out of this column"), stacklevel=2)
+    return counts
 
 
 def _redact_in_child(connection, texts: list, names: list[str]) -> None:

@@ -65,6 +65,7 @@ from __future__ import annotations
 
 import csv
 import io as _stdio
+from collections import Counter
 import os
 import re
 import tomllib
@@ -94,6 +95,7 @@ __all__ = [
     "cell_problems",
     "to_categorical",
     "MAX_PROBLEMS_PER_RULE",
+    "MAX_UNKNOWN_COLUMNS_LISTED",
     "QDA_TABLES",
     "QDA_MAPPING_FILE",
 ]
@@ -114,6 +116,9 @@ SIDE_FILE_SUFFIXES = (".md", ".txt", ".toml", ".json", ".pdf", ".docx", ".doc", 
 
 MAX_PROBLEMS_PER_RULE = 50
 """At most this many problems are listed per file, column and rule; the rest are summarised in one line."""
+
+MAX_UNKNOWN_COLUMNS_LISTED = 20
+"""At most this many unknown columns of one file are named one by one; one more warning counts the rest."""
 
 ROW_INDEX_NAME = "row"
 
@@ -197,7 +202,10 @@ def _shown(value) -> str | None:
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return None
     if isinstance(value, pd.Timestamp):
-        return value.date().isoformat() if value == value.normalize() else value.isoformat(sep=" ")
+        try:
+            return value.date().isoformat() if value == value.normalize() else value.isoformat(sep=" ")
+        except (NotImplementedError, ValueError, OverflowError):  # outside Python's years 1..9999
+            return str(value)
     if isinstance(value, (float, np.floating)) and float(value).is_integer():
         return str(int(value))
     return str(value)
@@ -246,7 +254,8 @@ def _finish_text_frame(
     frame.columns = _normalise_header(frame.columns)
     frame.index = pd.RangeIndex(2, 2 + len(frame), name=ROW_INDEX_NAME)
     named = [c for c in frame.columns if c and not c.startswith("unnamed:")]
-    duplicated = sorted({c for c in named if named.count(c) > 1})
+    seen_names = Counter(named)  # one pass: a file with 20,000 columns must not take minutes
+    duplicated = sorted(c for c, times in seen_names.items() if times > 1)
     if duplicated:
         problems.append(
             Problem("error", _display_name(file), 1, None, None, "duplicate_column",
@@ -327,13 +336,44 @@ def _sniff(first_line: str) -> tuple[str, list[str]]:
     return delimiter, next(csv.reader([first_line], delimiter=delimiter), [])
 
 
+MAX_UNKNOWN_COLUMNS_READ = 200
+"""Of a file with more columns than its table knows, at most this many unknown columns are read (a warning counts the rest)."""
+
+
+def _columns_to_read(header: list[str], table: str | None, path: Path, problems: list[Problem]) -> list[int] | None:
+    """Positions of the columns to read, or None for all: the table's columns and the first unknown ones.
+
+    A file with tens of thousands of columns (a wide export, a generated file) would take
+    minutes to type and list; its known columns are read, and the unknown ones up to
+    `MAX_UNKNOWN_COLUMNS_READ`, so the work is bounded by what the analysis uses.
+    """
+    if table is None or len(header) <= MAX_UNKNOWN_COLUMNS_READ:
+        return None
+    known = set(schema.TABLES[table].schema.columns) | ({"month"} if table == "activity_log" else set())
+    names = _normalise_header(header)
+    kept, unknown = [], 0
+    for position, name in enumerate(names):
+        if name in known:
+            kept.append(position)
+        elif unknown < MAX_UNKNOWN_COLUMNS_READ:
+            kept.append(position)
+            unknown += 1
+    if len(kept) == len(header):
+        return None
+    problems.append(_file_problem(
+        path, f"the file has {len(header):,} columns; {len(header) - len(kept):,} unknown columns after the first "
+              f"{MAX_UNKNOWN_COLUMNS_READ} are not read (the analyses use only the {table} table's own columns)",
+        rule="too_many_columns", severity="warning"))
+    return kept
+
+
 def _named(frame: pd.DataFrame, header: list[str]) -> pd.DataFrame:
     if len(header) == frame.shape[1]:
         frame.columns = [name if name.strip() else f"unnamed: {i}" for i, name in enumerate(header)]
     return frame
 
 
-def _read_csv_arrow(data: bytes, delimiter: str, width: int) -> pd.DataFrame | None:
+def _read_csv_arrow(data: bytes, delimiter: str, width: int, keep: list[int] | None = None) -> pd.DataFrame | None:
     """The fast path: pyarrow's parser, every column as text. None when the file needs the careful path."""
     import pyarrow as pa
     import pyarrow.csv as pa_csv
@@ -344,14 +384,19 @@ def _read_csv_arrow(data: bytes, delimiter: str, width: int) -> pd.DataFrame | N
             read_options=pa_csv.ReadOptions(skip_rows=1, autogenerate_column_names=True),
             parse_options=pa_csv.ParseOptions(delimiter=delimiter, newlines_in_values=True, ignore_empty_lines=False),
             convert_options=pa_csv.ConvertOptions(
-                column_types={f"f{i}": pa.string() for i in range(width)}, strings_can_be_null=False, quoted_strings_can_be_null=False
+                column_types={f"f{i}": pa.string() for i in (range(width) if keep is None else keep)},
+                strings_can_be_null=False, quoted_strings_can_be_null=False,
+                include_columns=None if keep is None else [f"f{i}" for i in keep],
             ),
         )
-    except (pa.ArrowInvalid, pa.ArrowTypeError):  # ragged rows, text that is not UTF-8: the careful path reports them
+    except (pa.ArrowInvalid, pa.ArrowTypeError, KeyError):  # ragged rows, text that is not UTF-8: the careful path reports them
         return None
-    if table.num_columns != width:
+    if table.num_columns != (width if keep is None else len(keep)):
         return None
-    return pd.DataFrame({name: pd.Series(_clean_text(table.column(name)), dtype="str") for name in table.column_names})
+    import pyarrow as pa
+
+    cleaned = pa.table({name: _clean_text(table.column(name)) for name in table.column_names})
+    return cleaned.to_pandas(types_mapper={pa.string(): pd.StringDtype(na_value=np.nan)}.get)
 
 
 def _clean_text(column):
@@ -364,28 +409,114 @@ def _clean_text(column):
     return pc.if_else(pc.equal(column, ""), None, column)
 
 
+_UTF32_BOMS = (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def _wide_encoding(data: bytes) -> str | None:
+    """UTF-16 or UTF-32 recognised by its BOM or, without one, by where the zero bytes of ASCII text fall."""
+    if data.startswith(_UTF32_BOMS):
+        return "utf-32"
+    if data.startswith(_UTF16_BOMS):
+        return "utf-16"
+    head = data[:4096]
+    if b"\x00" not in head or len(head) < 4:
+        return None
+    quads = len(head) // 4 * 4
+    if quads and all(head[i + 1 : i + 4] == b"\x00\x00\x00" for i in range(0, min(quads, 64), 4)):
+        return "utf-32-le"
+    if quads and all(head[i : i + 3] == b"\x00\x00\x00" for i in range(0, min(quads, 64), 4)):
+        return "utf-32-be"
+    pairs = len(head) // 2 * 2
+    odd_zero = sum(head[i + 1] == 0 for i in range(0, pairs, 2))
+    even_zero = sum(head[i] == 0 for i in range(0, pairs, 2))
+    if odd_zero > 0.4 * pairs / 2 and even_zero == 0:
+        return "utf-16-le"
+    if even_zero > 0.4 * pairs / 2 and odd_zero == 0:
+        return "utf-16-be"
+    return "binary"
+
+
+def _leading_blank_rows(text: str) -> int:
+    """How many rows at the top hold nothing (empty, or only separators and spaces)."""
+    count = 0
+    for line in text.split("\n", 50)[:50]:
+        if line.strip(" \t\r,;\ufeff"):
+            return count
+        count += 1
+    return count
+
+
 def _read_csv_text(path: Path, problems: list[Problem], table: str | None = None) -> pd.DataFrame | None:
     data = path.read_bytes()
     if not data.strip():
         problems.append(_file_problem(path, "the file is empty (not even a header row)", rule="empty_file"))
         return None
-    if not data.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 (Excel's "Unicode text") takes the careful path
-        first_line = data.split(b"\n", 1)[0].rstrip(b"\r").decode("utf-8-sig", errors="replace")
-        delimiter, header = _sniff(first_line)
-        frame = _read_csv_arrow(data, delimiter, len(header))
-        if frame is not None:
-            return _finish_text_frame(_named(frame, header), path, problems, clean=True, table=table)
+    wide = _wide_encoding(data)
+    if wide is not None:  # UTF-16/32 (Excel's "Unicode text"), with or without a BOM, takes the careful path
+        return _read_csv_careful(data, path, problems, table, encoding=wide)
+    if b"\r" in data and b"\n" not in data:  # CR-only line ends (classic Mac Excel): the same rows
+        data = data.replace(b"\r", b"\n")
+    blank = _leading_blank_rows(data[:65536].decode("utf-8", errors="replace"))
+    if blank:
+        problems.append(_header_not_in_row_one(path, blank + 1))
+        return None
+    # the fast path for UTF-8 (Windows-1252 and rows that do not line up take the careful one)
+    first_line = data.split(b"\n", 1)[0].rstrip(b"\r").decode("utf-8-sig", errors="replace")
+    delimiter, header = _sniff(first_line)
+    found: list[Problem] = []
+    keep = _columns_to_read(header, table, path, found)
+    frame = _read_csv_arrow(data, delimiter, len(header), keep)
+    if frame is not None:
+        problems += found
+        return _finish_text_frame(_named(frame, header if keep is None else [header[i] for i in keep]), path, problems, clean=True, table=table)
     return _read_csv_careful(data, path, problems, table)
 
 
-def _read_csv_careful(data: bytes, path: Path, problems: list[Problem], table: str | None = None) -> pd.DataFrame | None:
-    """pandas' parser on decoded text: Windows-1252 and UTF-16 text, and messages for rows that do not line up."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        encoding = "utf-16"
-    elif data.startswith(b"\xef\xbb\xbf"):
-        encoding = "utf-8-sig"
-    else:
-        encoding = "utf-8"
+def _header_not_in_row_one(path: Path, row: int) -> Problem:
+    return Problem(
+        "error", _display_name(path), row, None, None, "header_row",
+        f"the header is not in row 1: rows 1-{row - 1} are empty and the column names come in row {row}; "
+        "delete the empty rows above them: the header must be the first row" if row > 2 else
+        "the header is not in row 1: row 1 is empty and the column names come in row 2; delete the empty row: "
+        "the header must be the first row",
+    )
+
+
+def _read_csv_careful(
+    data: bytes, path: Path, problems: list[Problem], table: str | None = None, *, encoding: str | None = None
+) -> pd.DataFrame | None:
+    """pandas' parser on decoded text: Windows-1252 and UTF-16/32 text, and messages for rows that do not line up."""
+    if encoding == "binary":
+        problems.append(_file_problem(
+            path, "the file holds zero bytes but is not UTF-16 or UTF-32 text: it is not a text (CSV) file; "
+                  "in Excel use 'Save as' > 'CSV UTF-8 (comma delimited)'", rule="encoding"))
+        return None
+    if encoding is not None:
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError as exc:
+            problems.append(_file_problem(
+                path, f"the file is {encoding.upper().replace('-LE', ' (little-endian)').replace('-BE', ' (big-endian)')} "
+                      f"text but damaged at byte {exc.start:,} ({exc.reason}: an odd length or a lone surrogate); "
+                      "in Excel use 'Save as' > 'CSV UTF-8 (comma delimited)'", rule="encoding"))
+            return None
+        text = text.lstrip("\ufeff")
+        if "\x00" in text:
+            problems.append(_file_problem(path, "the text holds zero characters (NUL): it is not a text (CSV) file", rule="encoding"))
+            return None
+        if not data.startswith(_UTF16_BOMS + _UTF32_BOMS):
+            problems.append(_file_problem(
+                path, f"the file is {encoding.upper()} text without a byte-order mark; it was read as such. Save it as "
+                      "'CSV UTF-8' to be sure", rule="encoding", severity="warning"))
+        if "\r" in text and "\n" not in text:
+            text = text.replace("\r", "\n")
+        blank = _leading_blank_rows(text)
+        if blank:
+            problems.append(_header_not_in_row_one(path, blank + 1))
+            return None
+        return _parse_csv_text(text, path, problems, table)
+    encoding = "utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8"
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError:
@@ -403,11 +534,17 @@ def _read_csv_careful(data: bytes, path: Path, problems: list[Problem], table: s
                 severity="warning",
             )
         )
+    return _parse_csv_text(text, path, problems, table)
+
+
+def _parse_csv_text(text: str, path: Path, problems: list[Problem], table: str | None) -> pd.DataFrame | None:
     delimiter, header = _sniff(text.split("\n", 1)[0].rstrip("\r"))
+    keep = _columns_to_read(header, table, path, problems)
     try:
         frame = pd.read_csv(
             _stdio.StringIO(text),
             sep=delimiter,
+            usecols=keep,
             dtype=str,
             keep_default_na=False,
             na_filter=False,
@@ -428,7 +565,7 @@ def _read_csv_careful(data: bytes, path: Path, problems: list[Problem], table: s
             )
         )
         return None
-    return _finish_text_frame(_named(frame, header), path, problems, table=table)
+    return _finish_text_frame(_named(frame, header if keep is None else [header[i] for i in keep]), path, problems, table=table)
 
 
 def _cell_text(value) -> str | None:
@@ -448,6 +585,14 @@ def _cell_text(value) -> str | None:
     return str(value)
 
 
+def _trimmed_rows(rows: list[tuple]) -> list[tuple]:
+    """Rows as wide as the widest, without the empty rows at the end and the empty cells at the right (formatting only)."""
+    while rows and all(value is None for value in rows[-1]):
+        rows.pop()
+    width = max((max((i + 1 for i, v in enumerate(row) if v is not None), default=0) for row in rows), default=0)
+    return [tuple(row[:width]) + (None,) * (width - len(row)) for row in rows]
+
+
 def _read_xlsx_text(path: Path, table: str | None, problems: list[Problem]) -> pd.DataFrame | None:
     import openpyxl
 
@@ -459,11 +604,23 @@ def _read_xlsx_text(path: Path, table: str | None, problems: list[Problem]) -> p
     try:
         by_name = {name.strip().lower(): name for name in workbook.sheetnames}
         sheet = workbook[by_name.get(table or "", workbook.sheetnames[0])]
-        rows = list(sheet.iter_rows(values_only=True))
+        # The dimension stored in the file (A1:F5) may be stale or absurd (A1:XFD1048576): read the rows the
+        # sheet's XML holds, not the ones it claims, so no row is lost and no empty cell is made up.
+        sheet.reset_dimensions()
+        rows = [row for row in sheet.iter_rows(values_only=True)]
+    except Exception as exc:  # a damaged sheet (truncated XML) shows only when its rows are read
+        problems.append(_file_problem(path, f"could not read the Excel sheet ({type(exc).__name__}: {exc}); save the "
+                                            "workbook again from Excel", rule="unreadable_file"))
+        return None
     finally:
         workbook.close()
+    rows = _trimmed_rows(rows)
     if not rows:
         problems.append(_file_problem(path, "the sheet is empty (not even a header row)", rule="empty_file"))
+        return None
+    blank = next((i for i, row in enumerate(rows) if any(_cell_text(v) not in (None, "") for v in row)), 0)
+    if blank:
+        problems.append(_header_not_in_row_one(path, blank + 1))
         return None
     header, body = rows[0], rows[1:]
     width = len(header)
@@ -473,19 +630,47 @@ def _read_xlsx_text(path: Path, table: str | None, problems: list[Problem]) -> p
     return _finish_text_frame(frame, path, problems, table=table)
 
 
+_SPSS_DATE_FORMATS = ("DATE", "ADATE", "EDATE", "JDATE", "SDATE", "DATETIME", "YMDHMS", "MOYR", "QYR", "WKYR")
+_SPSS_EPOCH = (1582, 10, 14)
+
+
+def _spss_date_text(seconds) -> str | None:
+    """An SPSS date (seconds since 14 October 1582) as YYYY-MM-DD; a value beyond the calendar stays a number,
+    so that the date check names its row and column."""
+    import datetime as dt
+
+    if seconds is None or pd.isna(seconds):
+        return None
+    try:
+        return (dt.date(*_SPSS_EPOCH) + dt.timedelta(seconds=float(seconds))).isoformat()
+    except (OverflowError, ValueError):
+        return _cell_text(float(seconds))
+
+
 def _read_spss_text(path: Path, problems: list[Problem]) -> tuple[pd.DataFrame | None, dict[str, dict[str, str]]]:
     """The SPSS file as text, and its value labels (``{column: {"1": "label", ...}}``)."""
     import pyreadstat
 
+    raw_dates: set[str] = set()
     try:
         frame, meta = pyreadstat.read_sav(str(path), apply_value_formats=False, dates_as_pandas_datetime=True)
+    except (OverflowError, ValueError):  # a date beyond any calendar in one cell: read the numbers, say which cell
+        try:
+            frame, meta = pyreadstat.read_sav(str(path), apply_value_formats=False, disable_datetime_conversion=True)
+        except Exception as exc:
+            problems.append(_file_problem(path, f"could not open the SPSS file ({type(exc).__name__}: {exc})", rule="unreadable_file"))
+            return None, {}
+        raw_dates = {column for column, kind in (meta.original_variable_types or {}).items()
+                     if str(kind).upper().startswith(_SPSS_DATE_FORMATS)}
     except Exception as exc:  # pyreadstat raises ReadstatError/PyreadstatError or OSError for broken files
         problems.append(_file_problem(path, f"could not open the SPSS file ({type(exc).__name__}: {exc})", rule="unreadable_file"))
         return None, {}
     text = pd.DataFrame(index=frame.index)
     for column in frame.columns:
         values = frame[column]
-        if pd.api.types.is_datetime64_any_dtype(values):
+        if column in raw_dates:
+            text[column] = values.map(_spss_date_text)
+        elif pd.api.types.is_datetime64_any_dtype(values):
             text[column] = values.dt.strftime("%Y-%m-%d")
         elif pd.api.types.is_numeric_dtype(values):
             text[column] = values.astype("float64").astype("str").str.replace(r"\.0$", "", regex=True).where(values.notna())
@@ -588,7 +773,8 @@ def _parse_dates(text: pd.Series) -> pd.Series:
         day = parts["d1"].fillna(parts["d2"]).fillna("1").where(year.notna())
         components = pd.DataFrame({"year": year, "month": month, "day": day}).apply(pd.to_numeric)
         parsed.loc[rest] = pd.to_datetime(components, errors="coerce")
-    return parsed
+    # Year 0 and years beyond 9999 are no calendar dates (Python cannot hold them): unreadable, not misread.
+    return parsed.where(parsed.isna() | ((parsed.dt.year >= 1) & (parsed.dt.year <= 9999)))
 
 
 def _type_column(text: pd.Series, kind: str) -> tuple[pd.Series, pd.Series, str]:
@@ -605,13 +791,53 @@ def _type_column(text: pd.Series, kind: str) -> tuple[pd.Series, pd.Series, str]
         values = _parse_dates(text)
         return values, present & values.isna(), "date"
     numbers = _parse_numbers(text)
+    finite = numbers.abs() <= LARGEST_NUMBER
     if kind == "float":
+        numbers = numbers.where(finite)
         return numbers, present & numbers.isna(), "number"
-    whole = numbers.where(numbers % 1 == 0)
+    whole = numbers.where((numbers % 1 == 0) & finite)
     values = whole.astype("Int64")
     if not values.isna().any():
         values = values.astype("int64")
     return values, present & whole.isna(), "whole_number"
+
+
+LARGEST_NUMBER = 2.0**53
+"""Numbers beyond +-2**53 (9,007,199,254,740,992) are refused: a double cannot hold every whole number beyond it."""
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(?:\.\d{3})+$|^[+-]?\d{1,3}(?:,\d{3})+$")
+
+
+def _number_refusals(
+    text: pd.Series, values: pd.Series, bad: pd.Series, kind: str, file: str, column: str
+) -> tuple[pd.Series, pd.Series, list[Problem]]:
+    """Cells that parse as numbers but would be misread: thousands separators (whole numbers) and sizes beyond 2**53.
+
+    ``1.000`` and ``1,000`` in a whole-number column are a thousand written with a Dutch
+    or English thousands separator far more often than the number one: refused with a
+    hint instead of read as 1. ``1e308`` or a 20-digit number is refused as too large
+    (it cannot be held exactly, and would overflow a whole-number column).
+    """
+    problems: list[Problem] = []
+    present = text.notna()
+    if kind == "int":
+        separated = present & text.str.match(_THOUSANDS).fillna(False).astype(bool)
+        if separated.any():
+            problems += cell_problems(
+                file, separated.index[separated], column, text[separated], rule="thousands_separator",
+                message="looks like a number with a thousands separator ('1.000' or '1,000' for one thousand); "
+                        "write whole numbers without separators (1000)",
+            )
+            values = values.astype("Int64").where(~separated)
+            bad = bad & ~separated
+    parsed = _parse_numbers(text.where(bad))
+    too_large = bad & parsed.notna() & ~(parsed.abs() <= LARGEST_NUMBER)
+    if too_large.any():
+        problems += cell_problems(
+            file, too_large.index[too_large], column, text[too_large], rule="number_too_large",
+            message=f"the number is too large; expected at most {LARGEST_NUMBER:,.0f} in size",
+        )
+        bad = bad & ~too_large
+    return values, bad, problems
 
 
 def _apply_value_labels(codes: pd.Series, labels: dict[str, str]) -> tuple[pd.Series, pd.Series]:
@@ -665,6 +891,9 @@ def type_table(
                     message=f"the SPSS value has no value label; expected one of the labelled values ({known})",
                 )
         values, bad, rule = _type_column(frame[name], kind)
+        if kind in ("int", "float"):
+            values, bad, more = _number_refusals(frame[name], values, bad, kind, file, name)
+            problems += more
         frame[name] = values
         if bad.any():
             problems += cell_problems(
@@ -676,7 +905,8 @@ def type_table(
                 message=f"cannot be read as {_EXPECTED[kind]}",
             )
     unknown = [c for c in frame.columns if c not in known]
-    for name in unknown:
+    n_unknown = len(unknown)
+    for name in unknown[:MAX_UNKNOWN_COLUMNS_LISTED]:
         problems.append(
             Problem(
                 "warning",
@@ -688,6 +918,13 @@ def type_table(
                 f"column '{name}' is not part of the {table} table and is ignored by the analyses "
                 f"(known columns: {', '.join(known)})",
             )
+        )
+    if n_unknown > MAX_UNKNOWN_COLUMNS_LISTED:
+        rest = n_unknown - MAX_UNKNOWN_COLUMNS_LISTED
+        problems.append(
+            Problem("warning", file, 1, None, None, "unknown_column",
+                    f"and {rest:,} more columns that are not part of the {table} table and are ignored by the analyses "
+                    f"(the first {MAX_UNKNOWN_COLUMNS_LISTED} of {n_unknown:,} unknown columns are listed above)")
         )
     return frame, problems
 
@@ -706,6 +943,8 @@ def read_table_collecting(path: Path | str, table: str | None = None) -> TableRe
     """
     path = Path(path)
     if not path.is_file():
+        if path.exists():  # reading a named pipe would wait for a writer for ever
+            raise DataError(f"is not a regular file but {_special_kind(path)}; give a file", file=str(path), rule="special_file")
         raise DataError("file not found", file=str(path))
     table = table or (path.stem.lower() if path.stem.lower() in schema.TABLES else None)
     problems: list[Problem] = []
@@ -716,6 +955,21 @@ def read_table_collecting(path: Path | str, table: str | None = None) -> TableRe
         return TableRead(path, None, text, problems, labels)
     frame, typing_problems = type_table(text, table, _display_name(path), labels)
     return TableRead(path, table, frame, problems + typing_problems, labels)
+
+
+def _special_kind(path: Path) -> str:
+    """What a path that is neither a file nor a folder is, in words."""
+    import stat as _stat
+
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return "something that cannot be read"
+    for test, name in ((_stat.S_ISFIFO, "a named pipe"), (_stat.S_ISCHR, "a character device"),
+                       (_stat.S_ISBLK, "a block device"), (_stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "a special file"
 
 
 def read_table(path: Path | str, table: str | None = None) -> pd.DataFrame:
@@ -840,9 +1094,17 @@ def read_raw_dir(path: Path | str) -> RawData:
     qda_files: list[Path] = []
     entries = [e for e in sorted(root.iterdir()) if not e.name.startswith((".", "~$"))]  # hidden, Office lock files
     bare_project = any(e.suffix.lower() == ".qde" for e in entries)
+    unreadable: set[str] = set()
     for entry in entries:
         name, suffix = entry.name, entry.suffix.lower()
-        if entry.is_dir():
+        if not entry.is_dir() and not entry.is_file():
+            if entry.stem.lower() in schema.TABLES or suffix in TABLE_SUFFIXES + QDA_SUFFIXES:
+                unreadable.add(entry.stem.lower())  # named, so not "missing" as well
+                problems.append(_file_problem(entry, f"is not a regular file but {_special_kind(entry)}; it is not read "
+                                                     "(copy the data into a file)", rule="special_file"))
+            else:
+                problems.append(_file_problem(entry, f"is {_special_kind(entry)}; ignored", rule="special_file", severity="warning"))
+        elif entry.is_dir():
             if not (bare_project and name.casefold() == "sources"):  # a bare .qde keeps its texts there
                 problems.append(_file_problem(entry, "sub-folders are not read", rule="unknown_file", severity="warning"))
         elif suffix in QDA_SUFFIXES:
@@ -879,7 +1141,7 @@ def read_raw_dir(path: Path | str) -> RawData:
                     found[0], f"more than one file for table '{table}': {', '.join(p.name for p in found)}; keep one", rule="duplicate_table"
                 )]))
             elif not found:
-                if spec.required:
+                if spec.required and table not in unreadable:
                     slots.append((table, None, [Problem(
                         "error", f"{table}.csv", None, None, None, "required_table",
                         f"required table '{table}' is missing (expected {table}.csv, .xlsx or .sav in {root})",
@@ -942,6 +1204,14 @@ def _import_qda_project(project: Path, root: Path) -> tuple[dict[str, pd.DataFra
         imported = import_qda_project(project, mapping=mapping if mapping.is_file() else None)
     except DataError as exc:
         return {}, None, {}, [_import_problem(exc, project)]
+    except UnicodeError as exc:  # a text source in UTF-16 with an odd length, a lone surrogate, ...
+        return {}, None, {}, [_file_problem(
+            project, f"a text source of the project is not readable text ({exc}); export the project again from the "
+                     "QDA program (UTF-8 sources)", rule="qda_import")]
+    except (ValueError, KeyError, IndexError, OSError, EOFError) as exc:  # damage the importer did not name
+        return {}, None, {}, [_file_problem(
+            project, f"the project could not be read ({type(exc).__name__}: {exc}); export it again from the QDA program",
+            rule="qda_import")]
 
     segments, codebook, documents, report = imported.segments, imported.codebook, imported.documents, imported.report
 

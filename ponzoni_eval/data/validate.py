@@ -36,8 +36,8 @@ import pandera.pandas as pa
 from ponzoni_eval._core.errors import DataError, Problem, problems_frame
 from ponzoni_eval.data import schema
 from ponzoni_eval.data.read import cell_problems, MAX_PROBLEMS_PER_RULE, RawData, read_raw_dir, to_categorical
-from ponzoni_eval.integrate.map import load_integration_map
-from ponzoni_eval.integrate.plan import check_plan_against_map, load_analysis_plan
+from ponzoni_eval.integrate.map import MAP_FILENAME, load_integration_map
+from ponzoni_eval.integrate.plan import PLAN_FILENAME, check_plan_against_map, load_analysis_plan
 from ponzoni_eval.integrate.overrides import OVERRIDES_FILENAME, read_overrides
 from ponzoni_eval.privacy.names import check_pseudonyms, looks_like_name_or_email
 
@@ -79,7 +79,8 @@ CROSS_TABLE_RULES: dict[str, str] = {
 """Rules between tables (and a few within a table that pandera cannot express), by rule name."""
 
 # Rules of the reading/typing layer: a schema failure on the same cell would only repeat them.
-_TYPING_RULES = frozenset({"yes_no", "date", "number", "whole_number", "required_column", "value_label"})
+_TYPING_RULES = frozenset({"yes_no", "date", "number", "whole_number", "required_column", "value_label",
+                           "thousands_separator", "number_too_large"})
 
 _NAME_LIKE_ID = r"^[A-Z][a-z]+(?:[._\-]?(?:[A-Z][a-z]+|[a-z]{2,}))*$"
 
@@ -152,10 +153,14 @@ def _with_integration_files(problems: list[Problem], raw: RawData) -> list[Probl
         integration_map = load_integration_map(raw.root)  # the folder's own map, else the package default
     except DataError as exc:
         return kept + [exc.as_problem()]
+    except Exception as exc:  # not UTF-8, unreadable: the file and the reason, never a traceback (issue 19)
+        return kept + [_side_file_problem(raw.root / MAP_FILENAME, exc, "integration_map")]
     try:
         check_plan_against_map(load_analysis_plan(raw.root), integration_map)  # the folder's analysis_plan.toml, else the package's
     except DataError as exc:
         kept.append(exc.as_problem())
+    except Exception as exc:  # not UTF-8, unreadable: the file and the reason, never a traceback
+        kept.append(_side_file_problem(raw.root / PLAN_FILENAME, exc, "analysis_plan"))
     overrides = raw.root / OVERRIDES_FILENAME
     cases = raw.tables.get("cases")
     if not overrides.is_file() or cases is None or "case_id" not in cases.columns:
@@ -166,7 +171,25 @@ def _with_integration_files(problems: list[Problem], raw: RawData) -> list[Probl
     except DataError as exc:
         problem = exc.as_problem()
         kept.append(Problem(problem.severity, OVERRIDES_FILENAME, problem.row, problem.column, problem.value, "integration_overrides", problem.message))
+    except Exception as exc:  # not UTF-8, empty, rows that do not line up
+        kept.append(_side_file_problem(overrides, exc, "integration_overrides"))
     return kept
+
+
+def _side_file_problem(path: Path, exc: Exception, rule: str) -> Problem:
+    """An optional evaluator file that cannot be read: one error naming the file and the reason."""
+    if isinstance(exc, UnicodeDecodeError):
+        reason = (f"is not UTF-8 text (byte {exc.start:,} cannot be read; Windows-1252 perhaps); save it as UTF-8 "
+                  "('CSV UTF-8' in Excel, UTF-8 in a text editor)")
+    elif isinstance(exc, pd.errors.EmptyDataError):
+        reason = "the file is empty (not even a header row); delete it or give the header and rows"
+    elif isinstance(exc, pd.errors.ParserError):
+        reason = f"rows do not line up with the header ({exc}); a separator inside a value must be quoted"
+    elif isinstance(exc, OSError):
+        reason = f"cannot be read ({exc.strerror or exc})"
+    else:
+        reason = f"cannot be read ({type(exc).__name__}: {exc})"
+    return Problem("error", path.name, None, None, None, rule, reason)
 
 
 def _without_repeats(problems: list[Problem]) -> list[Problem]:

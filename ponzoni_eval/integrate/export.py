@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ponzoni_eval._core.files import atomic_write_bytes, deterministic_zip
+from ponzoni_eval._core.files import atomic_write_bytes, deterministic_zip, markdown_cell, neutralise_workbook
 from ponzoni_eval._core.numbers import format_number, format_plain
 from ponzoni_eval._core.words import term, terms
 from ponzoni_eval.integrate.display import Display
@@ -163,7 +163,7 @@ def to_html(display: Display, *, language: str | None = None, title: str | None 
 
 
 def _markdown_cell(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", "<br>")
+    return markdown_cell(text)  # markup from the inputs is escaped (issue 19)
 
 
 def to_markdown(display: Display, *, language: str | None = None) -> str:
@@ -174,7 +174,8 @@ def to_markdown(display: Display, *, language: str | None = None) -> str:
     table = shown.to_markdown(index=False, tablefmt="github")
     names, meanings = terms("fit.label", language), terms("fit.meaning", language)
     legend = [f"- **{names[label]}**: {meanings[label]}" for label in FIT_LABELS]
-    return "\n".join([table, "", *legend, "", *_footer(display, language)]).rstrip() + "\n"
+    footer = [markdown_cell(line) for line in _footer(display, language)]
+    return "\n".join([table, "", *legend, "", *footer]).rstrip() + "\n"
 
 
 _FIXED_TIME = (2000, 1, 1, 0, 0, 0)
@@ -234,6 +235,7 @@ def to_xlsx(display: Display, path: str | os.PathLike, *, language: str | None =
     stamp = datetime(*_FIXED_TIME)
     workbook.properties.created = stamp
     workbook.properties.modified = stamp
+    neutralise_workbook(workbook)  # text stays text, never a formula (issue 19)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return _write_reproducible_zip(buffer.getvalue(), Path(path))

@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from ponzoni_eval import data as data_layer
 from ponzoni_eval._core.errors import DataError
-from ponzoni_eval._core.files import atomic_write_bytes
+from ponzoni_eval._core.files import TEMPORARY_SUFFIX, atomic_write_bytes, remove_stale_temporaries
 from ponzoni_eval._core.fingerprint import code_fingerprint, folder_checksums, is_current, sha256_file
 from ponzoni_eval._core.reproducibility import environment_record, notebook_code_sha256
 from ponzoni_eval._core.run_folder import FIGURES_DIR, TABLES_DIR, collect_outputs, is_synthetic
@@ -210,7 +210,8 @@ def _create_run_dir(out: Path, started: datetime, input_hash: str) -> Path:
 def _point_latest(out: Path, run_dir: Path) -> None:
     """Point ``out/latest`` at `run_dir`: a relative symlink, or a text file holding the name."""
     latest = out / LATEST
-    temporary = out / f".{LATEST}.{os.getpid()}.tmp"
+    remove_stale_temporaries(out)  # a pointer a killed run left half-made
+    temporary = out / f".{LATEST}.{os.getpid()}.link{TEMPORARY_SUFFIX}"
     temporary.unlink(missing_ok=True)
     try:
         os.symlink(run_dir.name, temporary, target_is_directory=True)

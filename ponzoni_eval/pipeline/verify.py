@@ -103,7 +103,32 @@ def _load_manifest(run_dir: Path) -> dict[str, Any]:
     if missing:
         raise DataError("manifest.json lacks what a re-run needs; the run folder is damaged", file=str(path),
                         expected="the keys parameters, inputs and notebooks", found=", ".join(missing) + " missing")
+    _check_recorded_parameters(manifest, path)
     return manifest
+
+
+def _check_recorded_parameters(manifest: dict, path: Path) -> None:
+    """A damaged manifest (empty parameters, an unknown language, ...) is a located message, not a crash (issue 19)."""
+    from ponzoni_eval._core.words import LANGUAGES
+
+    parameters, inputs = manifest["parameters"], manifest["inputs"]
+    checks = {
+        "data_dir": (lambda v: isinstance(v, str) and v != "", "the path of the raw data folder"),
+        "cases": (lambda v: v is None or (isinstance(v, list) and all(isinstance(c, str) for c in v)), "a list of case ids"),
+        "language": (lambda v: v in LANGUAGES, f"one of {', '.join(LANGUAGES)}"),
+        "alpha": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v < 1, "a number between 0 and 1"),
+        "seed": (lambda v: isinstance(v, int) and not isinstance(v, bool), "a whole number"),
+    }
+    if not isinstance(parameters, dict):
+        raise DataError("the recorded parameters are not a table of names and values; the run folder is damaged",
+                        file=str(path), column="parameters", found=type(parameters).__name__)
+    for key, (valid, expected) in checks.items():
+        if key not in parameters or not valid(parameters[key]):
+            raise DataError("a recorded parameter is missing or not valid; the run folder is damaged", file=str(path),
+                            column=f"parameters.{key}", expected=expected, found=parameters.get(key, "nothing"))
+    if not isinstance(inputs, dict) or not isinstance(inputs.get("raw"), dict):
+        raise DataError("the recorded input checksums are missing; the run folder is damaged", file=str(path),
+                        column="inputs.raw", expected="a table of file names and checksums")
 
 
 def verify_run(

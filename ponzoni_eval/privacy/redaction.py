@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from typing import Any, Iterable, Iterator, NamedTuple, Sequence
 
 import numpy as np
@@ -62,7 +63,7 @@ def _name_alternation(names: Iterable[str], *, lowered: bool = False) -> str:
     of the lower-case letters ``re.IGNORECASE`` holds equal to it (``i`` ->
     ``[iı]``), so that the two ways of matching find the same names.
     """
-    cleaned = sorted({normalise_name(str(n)).strip() for n in names if n is not None and not pd.isna(n)})
+    cleaned = sorted({unicodedata.normalize("NFKC", str(n)).strip() for n in names if n is not None and not pd.isna(n)})
     trie: dict = {}
     for name in (n for n in cleaned if len(n) >= 2):
         node = trie
@@ -70,7 +71,10 @@ def _name_alternation(names: Iterable[str], *, lowered: bool = False) -> str:
             # Branch on the case-folded atom so "AYŞE" and "Ayşe Yılmaz" share a
             # path (the pattern is compiled with IGNORECASE anyway).
             key = r"\s+" if atom.isspace() else _fold(atom)
-            if atom.isspace():
+            if atom in APOSTROPHES or atom in HYPHENS:  # D'Souza = D’Souza, Al-Amin = Al‑Amin
+                key = APOSTROPHES[0] if atom in APOSTROPHES else HYPHENS[0]
+                shown = _APOSTROPHE_CLASS if atom in APOSTROPHES else _HYPHEN_CLASS
+            elif atom.isspace():
                 shown = r"\s+"
             elif lowered:
                 shown = _CASE_CLASS.get(key, re.escape(key))
@@ -79,6 +83,36 @@ def _name_alternation(names: Iterable[str], *, lowered: bool = False) -> str:
             pattern, node = node.setdefault(key, (shown, {}))
         node[""] = ("", {})  # a listed name ends here
     return _trie_regex(trie)
+
+
+APOSTROPHES = "'\u2019\u2018\u02bc\u00b4`\u2032\u02b9"
+"""Characters taken as the same apostrophe in a name (ASCII, typographic right and left, modifier letter, accents, prime)."""
+HYPHENS = "-\u2010\u2011\u2012\u2013\u2014\u2212\ufe63\uff0d"
+"""Characters taken as the same hyphen in a name (ASCII, Unicode hyphen, non-breaking hyphen, dashes, minus)."""
+_APOSTROPHE_CLASS = "[" + re.escape(APOSTROPHES) + "]"
+_HYPHEN_CLASS = "[" + re.escape(HYPHENS) + "]"
+
+
+def _normalised_with_positions(text: str) -> tuple[str, list[int], list[int]] | None:
+    """`text` in Unicode NFKC form, with each character's span in `text`; None when it is already NFKC.
+
+    Names are matched in the normalised form (a decomposed "O" + diaeresis as
+    macOS writes it, full-width letters, ligatures), and replaced in the text
+    as it was: every normalised character knows the span of the characters it
+    came from (a base character and the combining marks after it).
+    """
+    if unicodedata.is_normalized("NFKC", text):
+        return None
+    pieces: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    bounds = [i for i, character in enumerate(text) if i == 0 or not unicodedata.combining(character)] + [len(text)]
+    for start, end in zip(bounds, bounds[1:]):
+        normalised = unicodedata.normalize("NFKC", text[start:end])
+        pieces.append(normalised)
+        starts += [start] * len(normalised)
+        ends += [end] * len(normalised)
+    return "".join(pieces), starts, ends
 
 
 def _fold(character: str) -> str:
@@ -230,13 +264,26 @@ class _Redactor:
             pattern = self.full_lowered if self._may_hold_more_than_names(lowered) else self.names_only_lowered
         return iter(()) if pattern is None else pattern.finditer(text)
 
+    def spans(self, text: str) -> Iterator[tuple[int, int, str]]:
+        """``(start, end, kind)`` of every match, in `text`'s positions; matched in NFKC form when `text` is not."""
+        mapped = _normalised_with_positions(text) if not text.isascii() else None
+        if mapped is None:
+            for match in self.matches(text):
+                yield match.start(), match.end(), match.lastgroup
+            return
+        normalised, starts, ends = mapped
+        for match in self.matches(normalised):
+            if match.end() > match.start():
+                yield starts[match.start()], ends[match.end() - 1], match.lastgroup
+
     def substitute(self, text: str, placeholder: str) -> tuple[str, list[tuple[int, int]], list[tuple[int, int]]]:
         """`text` with every match replaced; the matches' spans in `text` and their placeholders' spans in the result."""
         replacement = {"email": EMAIL_PLACEHOLDER, "phone": PHONE_PLACEHOLDER, "name": placeholder}
         pieces, old, new, position, shift = [], [], [], 0, 0
-        for match in self.matches(text):
-            start, end = match.span()
-            text_for = replacement[match.lastgroup]
+        for start, end, kind in self.spans(text):
+            if start < position:  # two normalised matches from one original character: already replaced
+                continue
+            text_for = replacement[kind]
             pieces += [text[position:start], text_for]
             old.append((start, end))
             new.append((start + shift, start + shift + len(text_for)))
@@ -269,7 +316,7 @@ def _redaction_pattern(
     if name_pattern:
         # A glued possessive / inflection: 's, ’s, a bare s, or apostrophe + Turkish suffix.
         s = _CASE_CLASS.get("s", "s") if lowered else "s"
-        parts.append(rf"(?P<name>(?<!\w)(?:{name_pattern})(?:['’]\w*|{s})?(?!\w))")
+        parts.append(rf"(?P<name>(?<!\w)(?:{name_pattern})(?:{_APOSTROPHE_CLASS}\w*|{s})?(?!\w))")
     if not parts:
         return None
     return re.compile("|".join(parts), flags=0 if lowered else re.IGNORECASE)

@@ -33,6 +33,7 @@ def suppress_small_cells(
     margins: str | None = None,
     marker: str | None = None,
     secondary_marker: str = "x",
+    groups: Sequence[Sequence[str]] | None = None,
 ) -> pd.DataFrame:
     """Disclosure control for published count tables: blank counts below a threshold.
 
@@ -60,6 +61,16 @@ def suppress_small_cells(
     marker : str, optional
         Display text of a primary-suppressed count (default ``"<threshold"``,
         e.g. ``"<5"``).
+    groups : sequence of column lists, optional
+        For a table in long form (one count per row): each entry names the
+        columns whose equal values make a *line* of rows that add up to a
+        total published elsewhere, e.g. ``[("case_id", "wave", "role"),
+        ("case_id", "wave")]`` for respondents per role (the response
+        table) and per wave (the test's n). A line with exactly one
+        suppressed count gets a second one (the smallest positive count of
+        the line), so the total minus the shown counts gives a sum of
+        several hidden cells, not one cell; repeated until stable over all
+        groups. ``count_columns`` must then be one column.
     secondary_marker : str
         Display text of secondary-suppressed and derived cells (default
         ``"x"``, as Statistics Netherlands marks confidential cells): showing
@@ -132,6 +143,14 @@ def suppress_small_cells(
         )
     primary = (counts >= 1) & (counts < threshold)
     secondary = _secondary_suppression(counts, primary, margins)
+    if groups:
+        if len(columns) != 1:
+            raise ValueError("groups is for tables in long form: give one count column")
+        unknown = sorted({c for group in groups for c in group} - set(table.columns))
+        if unknown:
+            raise DataError(f"group column(s) {', '.join(unknown)} not in the table", expected="existing columns", rule="required_columns")
+        secondary[:, 0] |= _secondary_in_groups(table, counts[:, 0], primary[:, 0] | secondary[:, 0], groups, primary[:, 0], threshold)
+        secondary &= ~primary
 
     out = table.copy()
     marker = f"<{threshold}" if marker is None else marker
@@ -161,6 +180,9 @@ class CountRules:
     margins : {None, "rows", "columns", "both"}
         Published totals the counts add up to (secondary suppression), as for
         `suppress_small_cells`.
+    groups : sequence of column lists
+        For a long table: lines of rows that add up to a published total
+        (secondary suppression within each line), as for `suppress_small_cells`.
 
     Notes
     -----
@@ -182,12 +204,14 @@ class CountRules:
     count_columns: tuple[str, ...]
     derived: Mapping[str, str] = field(default_factory=dict)
     margins: str | None = None
+    groups: tuple[tuple[str, ...], ...] = ()
 
     def __post_init__(self) -> None:
         if isinstance(self.count_columns, str) or not self.count_columns:
             raise TypeError("CountRules needs a list of the columns that count people, e.g. CountRules(['n'])")
         object.__setattr__(self, "count_columns", tuple(self.count_columns))
         object.__setattr__(self, "derived", dict(self.derived or {}))
+        object.__setattr__(self, "groups", tuple(tuple(group) for group in (self.groups or ())))
         unknown = sorted(set(self.derived.values()) - set(self.count_columns))
         if unknown:
             raise ValueError(f"derived columns must come from count_columns; not counted: {unknown}")
@@ -197,12 +221,14 @@ class CountRules:
     def apply(self, table: pd.DataFrame, *, threshold: int = DEFAULT_MIN_CELL) -> pd.DataFrame:
         """`suppress_small_cells` of `table` under these rules (a copy; `table` is not changed)."""
         return suppress_small_cells(
-            table, count_columns=self.count_columns, derived=self.derived, margins=self.margins, threshold=threshold
+            table, count_columns=self.count_columns, derived=self.derived, margins=self.margins, threshold=threshold,
+            groups=self.groups or None,
         )
 
     def record(self, threshold: int) -> dict:
         """What a run records about the suppression of a table (its sidecar's ``suppressed``)."""
-        return {"count_columns": list(self.count_columns), "threshold": threshold, **({"derived": dict(self.derived)} if self.derived else {})}
+        return {"count_columns": list(self.count_columns), "threshold": threshold, **({"derived": dict(self.derived)} if self.derived else {}),
+                **({"groups": [list(group) for group in self.groups]} if self.groups else {})}
 
 
 def _secondary_suppression(counts: np.ndarray, primary: np.ndarray, margins: str | None) -> np.ndarray:
@@ -232,6 +258,78 @@ def _secondary_suppression(counts: np.ndarray, primary: np.ndarray, margins: str
         if not changed:
             break
     return secondary & ~primary
+
+
+MAX_CELLS_CHECKED = 7
+"""A line with more hidden cells than this is taken as protected (the check enumerates every assignment)."""
+
+
+def _pinned(values: np.ndarray, is_primary: np.ndarray, threshold: int) -> bool:
+    """Whether a reader who knows the line's total pins a primary-suppressed count of it to one value.
+
+    The reader knows the rule: a primary cell holds 1..threshold-1, a secondary one 0 or at
+    least `threshold`. With the hidden cells' sum known (total minus the shown cells), two
+    hidden primaries adding up to 2 (or to 8 for threshold 5) are both pinned, and so is a
+    primary beside a secondary zero when their sum is below the threshold.
+    """
+    if len(values) > MAX_CELLS_CHECKED or not is_primary.any():
+        return False
+    total = int(values.sum())
+    domains = [range(1, min(threshold - 1, total) + 1) if primary else [0, *range(threshold, total + 1)]
+               for primary in is_primary]
+    seen: list[set[int]] = [set() for _ in values]
+    for assignment in _assignments(domains, total):
+        for position, value in enumerate(assignment):
+            seen[position].add(value)
+    return any(primary and len(found) == 1 for primary, found in zip(is_primary, seen))
+
+
+def _assignments(domains: list, total: int):
+    """Every tuple from `domains` that adds up to `total` (depth-first, pruned by the remaining sum)."""
+    if not domains:
+        if total == 0:
+            yield ()
+        return
+    for value in domains[0]:
+        if value > total:
+            break
+        for rest in _assignments(domains[1:], total - value):
+            yield (value, *rest)
+
+
+def _secondary_in_groups(
+    table: pd.DataFrame, counts: np.ndarray, hidden: np.ndarray, groups: Sequence[Sequence[str]],
+    primary: np.ndarray | None = None, threshold: int = DEFAULT_MIN_CELL,
+) -> np.ndarray:
+    """Rows to suppress so that in no line of a long table (rows equal in a group's columns) the
+    line's total pins a hidden count: never exactly one hidden count, and never hidden counts
+    whose sum leaves them one value each (`_pinned`)."""
+    primary = hidden.copy() if primary is None else primary
+    hidden = hidden.copy()
+    start = hidden.copy()
+    cost = np.where(np.isnan(counts), np.inf, np.where(counts > 0, counts, np.nanmax(counts, initial=0) + 1))
+    lines = [
+        list(pd.Series(np.arange(len(table))).groupby([table[c].astype("str").to_numpy() for c in group], sort=False).indices.values())
+        for group in groups
+    ]
+    for _ in range(len(counts) + 1):  # each pass hides at least one more row or stops
+        changed = False
+        for members_of_group in lines:
+            for members in members_of_group:
+                n_hidden = int(hidden[members].sum())
+                if n_hidden == 0:
+                    continue
+                if n_hidden > 1:
+                    inside = members[hidden[members]]
+                    if np.isnan(counts[inside]).any() or not _pinned(counts[inside], primary[inside], threshold):
+                        continue
+                available = np.where(hidden[members], np.inf, cost[members])
+                if np.isfinite(available.min()):
+                    hidden[members[int(np.argmin(available))]] = True
+                    changed = True
+        if not changed:
+            break
+    return hidden & ~start
 
 
 def format_suppressed(frame: pd.DataFrame) -> pd.DataFrame:

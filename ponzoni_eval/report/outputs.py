@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from ponzoni_eval._core.files import atomic_write_bytes, json_bytes, sha256_bytes
+from ponzoni_eval._core.files import atomic_write_bytes, csv_bytes, json_bytes, sha256_bytes
 from ponzoni_eval._core.reproducibility import PRECISIONS
 from ponzoni_eval._core.run_folder import (
     collect_outputs,
@@ -254,8 +254,8 @@ def _table_for_writing(frame: "pd.DataFrame") -> "pd.DataFrame":
 def _csv_bytes(frame: "pd.DataFrame") -> bytes:
     # pandas writes floats with repr precision (shortest text that reads back to the same double),
     # so CSV and parquet hold the same numbers and two runs give the same bytes.
-    text = frame.to_csv(index=False, lineterminator="\n", date_format="%Y-%m-%dT%H:%M:%S")
-    return text.encode("utf-8")
+    # Text a spreadsheet would run as a formula gets a leading apostrophe (the one writer layer, issue 19).
+    return csv_bytes(frame, date_format="%Y-%m-%dT%H:%M:%S")
 
 
 def _parquet_bytes(frame: "pd.DataFrame") -> bytes:

@@ -141,7 +141,9 @@ derived={"percent": "n_with_code"})`` publishes it, so none of them reveals a
 suppressed count.
 """
 
-EXPECTATION_COUNTS = CountRules(["n"])
+# Respondents per role (the response table) and per wave (the crosstab test's n) are published: a lone
+# suppressed count in such a line would follow by subtraction, so a second one is hidden (issue 19).
+EXPECTATION_COUNTS = CountRules(["n"], groups=[("case_id", "wave", "role"), ("case_id", "wave")])
 """The publishing rule of the expectation counts: ``n`` counts respondents."""
 
 FAMILIES = ("analysis", "test", "effect_name")

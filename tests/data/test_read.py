@@ -439,4 +439,4 @@ def test_templates_have_every_column_validate_and_never_overwrite(tmp_path):
     with pytest.raises(DataError, match="will not overwrite existing file"):
         write_templates(tmp_path)
     assert (tmp_path / "cases.csv").read_text(encoding="utf-8") == "case_id\nmy data\n"
-    assert not any(name.endswith(".tmp") for name in os.listdir(tmp_path))
+    assert not any(name.endswith((".tmp", ".ponzoni-tmp")) for name in os.listdir(tmp_path))

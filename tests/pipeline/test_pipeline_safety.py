@@ -111,8 +111,8 @@ def test_every_command_leaves_the_raw_folder_byte_identical(pipeline):
 
 
 def test_writes_leave_no_temporary_files(pipeline):
-    leftovers = [p for p in pipeline["base"].rglob("*") if p.name.endswith(".tmp") or p.name == "INCOMPLETE"]
-    leftovers += [p for p in pipeline["rerun_dir"].rglob("*") if p.name.endswith(".tmp")]
+    leftovers = [p for p in pipeline["base"].rglob("*") if p.name.endswith((".tmp", ".ponzoni-tmp")) or p.name == "INCOMPLETE"]
+    leftovers += [p for p in pipeline["rerun_dir"].rglob("*") if p.name.endswith((".tmp", ".ponzoni-tmp"))]
     # the refused "run into raw" never started; every run that started finished and lost its marker
     assert leftovers == []
 

@@ -996,7 +996,7 @@ def write_example(out_dir: Path | str, n_sites: int = 3, seed: int = DEFAULT_SEE
     tables = generate(n_sites=n_sites, seed=seed)
     built_in = effects(n_sites=n_sites, seed=seed)
     as_csv = [name for name in tables if name not in QDA_TABLES or interviews == "csv"]
-    written = [write_csv(_as_csv_frame(tables[name]), out_dir / f"{name}.csv") for name in as_csv]
+    written = [write_csv(_as_csv_frame(tables[name]), out_dir / f"{name}.csv", neutralise=False) for name in as_csv]  # raw data, read back as typed
     if interviews == "qdpx":
         written.append(
             write_qdpx(tables["coded_segments"], tables["codebook"], tables["documents"], out_dir / INTERVIEWS_FILE, project_name=INTERVIEWS_PROJECT)
