@@ -30,6 +30,7 @@ from ponzoni_eval.stats.multitest import (
     adjust_pvalues,
 )
 from ponzoni_eval.stats.paired import (
+    PairedOptions,
     pre_post,
     perception_gap,
     perception_gap_change,
@@ -79,6 +80,7 @@ __all__ = [
     "min_detectable_effect",
     "ADJUST_METHODS",
     "adjust_pvalues",
+    "PairedOptions",
     "pre_post",
     "perception_gap",
     "perception_gap_change",
