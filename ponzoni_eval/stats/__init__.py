@@ -46,6 +46,8 @@ from ponzoni_eval.stats.crosstab import (
 )
 from ponzoni_eval.stats.ranks import (
     kruskal_dunn,
+    mann_whitney,
+    change_ancova,
 )
 from ponzoni_eval.stats.mixed import (
     mixed_model,
@@ -90,6 +92,8 @@ __all__ = [
     "expectation_crosstab",
     "crosstab_residuals",
     "kruskal_dunn",
+    "mann_whitney",
+    "change_ancova",
     "mixed_model",
     "marginal_means",
     "ordinal_model",
