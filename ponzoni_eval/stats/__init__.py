@@ -49,6 +49,13 @@ from ponzoni_eval.stats.ranks import (
     mann_whitney,
     change_ancova,
 )
+from ponzoni_eval.stats.missing import (
+    missingness_report,
+    missingness_patterns,
+    rubin_combine,
+    pre_post_imputed,
+    delta_sensitivity,
+)
 from ponzoni_eval.stats.mixed import (
     mixed_model,
     marginal_means,
@@ -94,6 +101,11 @@ __all__ = [
     "kruskal_dunn",
     "mann_whitney",
     "change_ancova",
+    "missingness_report",
+    "missingness_patterns",
+    "rubin_combine",
+    "pre_post_imputed",
+    "delta_sensitivity",
     "mixed_model",
     "marginal_means",
     "ordinal_model",
