@@ -341,7 +341,7 @@ def test_perception_gap_change_equals_pre_post_on_the_gap():
 def test_reliability_rows_per_case_and_wave():
     responses, instrument, participants = simulated_survey(seed=8)
     res = stats.reliability(responses, instrument, participants)
-    assert len(res) == 2 * 2 * 2  # cases x waves x (alpha, omega)
+    assert len(res) == 2 * 2 * 3  # cases x waves x (alpha, omega model-implied, omega observed variance)
     assert set(res.group) == {"wave=t0", "wave=t2"}
     alpha = res[res.test == "cronbach_alpha"]
     assert alpha.effect_size.between(0.5, 0.95).all()
