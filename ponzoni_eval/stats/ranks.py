@@ -86,8 +86,8 @@ def kruskal_dunn(
         ``bonferroni``, ``hochberg``, ``BH``, ``BY``, ``sidak``,
         ``holm-sidak`` or ``none``.
     n_boot : int, default 2000
-        Bootstrap replicates for the CIs of epsilon-squared and the
-        rank-biserial correlations.
+        Bootstrap replicates for the CIs of the pairwise rank-biserial
+        correlations (epsilon-squared's CI is analytic).
     seed : int, default `ponzoni_eval.config.DEFAULT_SEED` (20170616)
         Seed of the bootstrap; the same seed gives the same CIs.
     scale_column : str, default "scale"
