@@ -10,7 +10,13 @@ time) and reports, per code and over all codes:
 - Krippendorff's alpha (the ``krippendorff`` package; nominal by default),
 - Brennan-Prediger's kappa (chance agreement 1/q),
 
-each with a seeded percentile bootstrap 95% CI that resamples documents.
+each with a seeded percentile bootstrap 95% CI that resamples documents. At
+perfect agreement, where every resample gives 1, the CI is a Wilson-type
+bound instead of [1, 1] (`perfect_agreement_lower`).
+
+For ordered ratings of two coders, `weighted_kappa` gives Cohen's weighted
+kappa (linear or quadratic weights) with the Fleiss-Cohen-Everitt asymptotic
+CI and a bootstrap CI, in the standard result shape.
 
 Units of analysis
 -----------------
@@ -781,8 +787,10 @@ def perfect_agreement_lower(n_units: int, chance: float, ci: float = 0.95) -> fl
     bound used instead: the Wilson score interval of the observed agreement
     (n_units agreements in n_units units) gives p_low = n / (n + z^2); mapped
     through the coefficient with the chance term held at its observed value,
-    kappa_low = (p_low - p_e) / (1 - p_e). The upper limit is 1. With the
-    one-sided ``ci`` level it is the two-sided Wilson limit at ``ci``.
+    kappa_low = (p_low - p_e) / (1 - p_e). The upper limit is 1. ``ci`` is
+    the two-sided level of the Wilson interval (z = Phi^-1(1 - (1 - ci)/2)).
+    Percent agreement uses p_e = 0, Brennan-Prediger 1/q, Krippendorff's
+    nominal alpha 1 - D_e.
     """
     from scipy import stats
 
