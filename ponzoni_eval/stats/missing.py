@@ -256,7 +256,7 @@ def _wide(scores: pd.DataFrame, *, outcome: str, before: str, after: str, by: tu
         raise DataError(f"no scores of scale {outcome!r} at {before} or {after}", file="scores", column="scale", found=outcome,
                         rule="unknown_outcome")
     wide = rows.pivot_table(index=["participant_id", *by], columns=rows["wave"].astype(str), values="value",
-                            aggfunc="first", observed=True, dropna=False).reset_index()
+                            aggfunc="first", observed=True).reset_index()
     for wave in (before, after):
         if wave not in wide.columns:
             wide[wave] = np.nan

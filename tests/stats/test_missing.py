@@ -108,3 +108,12 @@ def test_too_few_complete_pairs_gives_a_note_and_errors_name_the_problem():
         stats.pre_post_imputed(scores, outcome="respect")
     with pytest.raises(DataError):
         stats.pre_post_imputed(scores, outcome="trust", after="t9")
+
+
+def test_groups_are_imputed_separately_and_counted_by_their_own_participants():
+    first, _, _, leave_a = panel(seed=5, n=12, case="slotervaart")
+    second, _, _, leave_b = panel(seed=6, n=15, case="poelenburg_a", role="migrant_org")
+    res = stats.pre_post_imputed(pd.concat([first, second]), outcome="trust", n_imputations=4)
+    assert res["case_id"].tolist() == ["poelenburg_a", "slotervaart"]
+    assert res["n"].tolist() == [15, 12]
+    assert f"{int(leave_b.sum())} imputed" in res.iloc[0]["note"] and f"{int(leave_a.sum())} imputed" in res.iloc[1]["note"]
