@@ -10,7 +10,13 @@ time) and reports, per code and over all codes:
 - Krippendorff's alpha (the ``krippendorff`` package; nominal by default),
 - Brennan-Prediger's kappa (chance agreement 1/q),
 
-each with a seeded percentile bootstrap 95% CI that resamples documents.
+each with a seeded percentile bootstrap 95% CI that resamples documents. At
+perfect agreement, where every resample gives 1, the CI is a Wilson-type
+bound instead of [1, 1] (`perfect_agreement_lower`).
+
+For ordered ratings of two coders, `weighted_kappa` gives Cohen's weighted
+kappa (linear or quadratic weights) with the Fleiss-Cohen-Everitt asymptotic
+CI and a bootstrap CI, in the standard result shape.
 
 Units of analysis
 -----------------
@@ -64,6 +70,9 @@ __all__ = [
     "agreement",
     "agreement_coefficients",
     "as_result_frame",
+    "KAPPA_WEIGHTS",
+    "weighted_kappa",
+    "perfect_agreement_lower",
 ]
 
 STATISTICS = ("percent_agreement", "cohen_kappa", "fleiss_kappa", "krippendorff_alpha", "brennan_prediger")
@@ -376,12 +385,19 @@ def _summarise(
     pairable = m >= 2
     n_coders = int((~np.isnan(ratings[pairable])).any(axis=0).sum())
     tail = 100 * (1 - ci) / 2
+    chance = _chance_terms(cluster_totals.sum(axis=0, keepdims=True), categories)
     rows = []
     for name in statistics:
         estimate = float(point[name][0])
         low = high = np.nan
         notes = []
-        if not np.isfinite(estimate):
+        perfect = np.isfinite(estimate) and estimate >= 1.0 - 1e-12 and name in chance
+        if perfect and (name != "krippendorff_alpha" or level == "nominal" or len(categories) == 2):
+            # Every resample would give 1: a Wilson-type bound instead of [1, 1] (issue 17).
+            low, high = perfect_agreement_lower(int(pairable.sum()), chance[name], ci), 1.0
+            notes.append("perfect agreement: CI = [Wilson lower limit of agreement in every unit, carried through "
+                         "the coefficient with its chance term fixed, 1] instead of the degenerate bootstrap [1, 1]")
+        elif not np.isfinite(estimate):
             notes.append("undefined: every coder gave every unit the same value (no variation)")
         elif replicates:
             values = replicates[name]
@@ -394,6 +410,31 @@ def _summarise(
             dict(statistic=name, estimate=estimate, ci_low=low, ci_high=high, n_units=int(pairable.sum()), n_coders=n_coders, note="; ".join(notes))
         )
     return rows
+
+
+def _chance_terms(totals: np.ndarray, categories: np.ndarray) -> dict[str, float]:
+    """Chance agreement p_e of each coefficient of the form (p - p_e) / (1 - p_e), from summed unit features.
+
+    Percent agreement: 0; Brennan-Prediger: 1/q; Fleiss: sum pi_k^2; Cohen:
+    sum of the products of the coders' margins; nominal Krippendorff alpha:
+    1 - D_e with D_e the expected disagreement of the coincidence margins.
+    """
+    q = len(categories)
+    part = {name: totals[:, where] for name, where in _layout(q).items()}
+    pi = _divide(part["share"], part["rated"])
+    table = part["cell"].reshape(-1, q, q)
+    total = table.sum(axis=(1, 2))
+    coincidences = part["coincidence"].reshape(-1, q, q)
+    marginals = coincidences.sum(axis=2)
+    n = marginals.sum(axis=1)
+    expected = _divide((marginals[:, :, None] * marginals[:, None, :] * (1.0 - np.eye(q))).sum(axis=(1, 2)), n * (n - 1))
+    return {
+        "percent_agreement": 0.0,
+        "brennan_prediger": 1.0 / q if q else float("nan"),
+        "fleiss_kappa": float((pi**2).sum(axis=1)[0]),
+        "cohen_kappa": float(_divide((table.sum(axis=2) * table.sum(axis=1)).sum(axis=1), total**2)[0]),
+        "krippendorff_alpha": float(1.0 - expected[0]),
+    }
 
 
 def _sum_by(features: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:
@@ -695,4 +736,243 @@ def as_result_frame(table: pd.DataFrame, *, unit: str) -> pd.DataFrame:
         )
         for record in table.to_dict("records")
     ]
+    return result_frame(rows)
+
+
+# --- weighted kappa (issue 17) ------------------------------------------------------
+
+KAPPA_WEIGHTS = ("unweighted", "linear", "quadratic")
+"""Agreement weights of `weighted_kappa` (R ``irr::kappa2``: "unweighted", "equal", "squared")."""
+
+
+def _kappa_weight_matrix(q: int, weights: str) -> np.ndarray:
+    """Agreement weights w_ij = 1 - |i - j| / (q - 1) (linear) or 1 - (i - j)^2 / (q - 1)^2 (quadratic)."""
+    if weights == "unweighted" or q < 2:
+        return np.eye(q)
+    distance = np.abs(np.subtract.outer(np.arange(q), np.arange(q))) / (q - 1.0)
+    return 1.0 - (distance if weights == "linear" else distance**2)
+
+
+def _kappa_from_table(table: np.ndarray, w: np.ndarray) -> tuple[float, float, float, float, float]:
+    """Weighted kappa, its non-null and null asymptotic SE (Fleiss, Cohen & Everitt 1969), p_o and p_e."""
+    n = table.sum()
+    p = table / n
+    rows, cols = p.sum(axis=1), p.sum(axis=0)
+    p_o = float((w * p).sum())
+    p_e = float((w * np.outer(rows, cols)).sum())
+    if 1.0 - p_e <= 1e-12:
+        return float("nan"), float("nan"), float("nan"), p_o, p_e
+    kappa = (p_o - p_e) / (1.0 - p_e)
+    w_row = w @ cols  # wbar_i. = sum_j p_.j w_ij
+    w_col = rows @ w  # wbar_.j = sum_i p_i. w_ij
+    spread = w - (w_row[:, None] + w_col[None, :]) * (1.0 - kappa)
+    var = ((p * spread**2).sum() - (kappa - p_e * (1.0 - kappa)) ** 2) / (n * (1.0 - p_e) ** 2)
+    var_null = ((np.outer(rows, cols) * (w - (w_row[:, None] + w_col[None, :])) ** 2).sum() - p_e**2) / (n * (1.0 - p_e) ** 2)
+    return float(kappa), float(np.sqrt(max(var, 0.0))), float(np.sqrt(max(var_null, 0.0))), p_o, p_e
+
+
+def _wilson_lower(successes: float, n: float, z: float) -> float:
+    """Lower limit of the Wilson (1927) score interval for a proportion."""
+    share = successes / n
+    centre = share + z**2 / (2 * n)
+    half = z * np.sqrt(share * (1 - share) / n + z**2 / (4 * n**2))
+    return float((centre - half) / (1 + z**2 / n))
+
+
+def perfect_agreement_lower(n_units: int, chance: float, ci: float = 0.95) -> float:
+    """Lower CI limit of a chance-corrected coefficient when every unit agrees.
+
+    At perfect agreement (p_o = 1) the asymptotic SE of kappa is 0 and every
+    bootstrap resample gives 1, so both intervals collapse to [1, 1]. The
+    bound used instead: the Wilson score interval of the observed agreement
+    (n_units agreements in n_units units) gives p_low = n / (n + z^2); mapped
+    through the coefficient with the chance term held at its observed value,
+    kappa_low = (p_low - p_e) / (1 - p_e). The upper limit is 1. ``ci`` is
+    the two-sided level of the Wilson interval (z = Phi^-1(1 - (1 - ci)/2)).
+    Percent agreement uses p_e = 0, Brennan-Prediger 1/q, Krippendorff's
+    nominal alpha 1 - D_e.
+    """
+    from scipy import stats
+
+    z = float(stats.norm.ppf(1 - (1 - ci) / 2))
+    low = _wilson_lower(n_units, n_units, z)
+    if not np.isfinite(chance) or chance >= 1:
+        return float("nan")
+    return float((low - chance) / (1.0 - chance))
+
+
+def weighted_kappa(
+    ratings: pd.DataFrame | np.ndarray,
+    *,
+    weights: str = "linear",
+    categories: Sequence | None = None,
+    n_boot: int = 2000,
+    seed: int = DEFAULT_SEED,
+    ci: float = 0.95,
+    outcome: str = "",
+    case_id: str = "all",
+) -> pd.DataFrame:
+    """Cohen's weighted kappa of two coders with an asymptotic-SE and a bootstrap CI.
+
+    Parameters
+    ----------
+    ratings : DataFrame or 2-D array
+        One row per unit, two columns (the two coders), numeric ordered
+        category codes; units with a missing rating are left out (counted in
+        ``note``).
+    weights : {"linear", "quadratic", "unweighted"}
+        Agreement weights over the ordered categories (see Notes).
+    categories : sequence, optional
+        All possible categories in order (default: those observed). The
+        weights depend on the number of categories, so pass the full scale
+        when a category was never used (e.g. 1..5 on a 5-point scale).
+    n_boot : int, default 2000
+        Bootstrap resamples of units for the percentile CI (0: no bootstrap row).
+    seed : int
+        Seed of the bootstrap.
+    ci : float
+        Confidence level.
+    outcome, case_id : str
+        Labels of the result rows.
+
+    Returns
+    -------
+    DataFrame
+        Standard result shape, analysis ``intercoder_agreement``,
+        ``test = effect_name = "cohen_kappa_<weights>"``: one row with
+        ``group = "ci=asymptotic"`` (statistic z = kappa / SE_0 and its
+        two-sided p against kappa = 0, CI kappa +/- z SE) and, when
+        ``n_boot > 0``, one row with ``group = "ci=bootstrap"`` (percentile
+        interval over resampled units; no test).
+
+    Notes
+    -----
+    With cell proportions p_ij (coder 1 in category i, coder 2 in j), margins
+    p_i. and p_.j and agreement weights w_ij::
+
+        linear:    w_ij = 1 - |i - j| / (q - 1)
+        quadratic: w_ij = 1 - (i - j)^2 / (q - 1)^2
+        p_o = sum w_ij p_ij,  p_e = sum w_ij p_i. p_.j,  kappa_w = (p_o - p_e) / (1 - p_e)
+
+    (Cohen 1968). Categories are equally spaced by their rank in
+    ``categories``; sklearn's ``cohen_kappa_score(weights=...)``, R
+    ``irr::kappa2`` ("equal", "squared") and ``vcd::Kappa`` ("Equal-Spacing",
+    "Fleiss-Cohen") use the same weights. The quadratic weighted kappa equals
+    the intraclass correlation ICC(3,1) up to a term in 1/n (Fleiss & Cohen 1973).
+
+    *Asymptotic SE* (Fleiss, Cohen & Everitt 1969), with
+    wbar_i. = sum_j p_.j w_ij and wbar_.j = sum_i p_i. w_ij::
+
+        var(kappa_w) = [sum p_ij (w_ij - (wbar_i. + wbar_.j)(1 - kappa_w))^2
+                        - (kappa_w - p_e (1 - kappa_w))^2] / (n (1 - p_e)^2)
+
+    gives the CI (as ``vcd::Kappa``'s ASE); the null variance (kappa = 0,
+    p_ij = p_i. p_.j)::
+
+        var_0 = [sum p_i. p_.j (w_ij - (wbar_i. + wbar_.j))^2 - p_e^2] / (n (1 - p_e)^2)
+
+    gives z and p (as ``irr::kappa2``). Limits are clipped to [-1, 1].
+
+    *Perfect agreement.* When every unit lies on the diagonal the SE is 0 and
+    every resample gives 1, so both intervals would collapse to [1, 1]. Then
+    the lower limit is the Wilson score limit of the observed agreement
+    (n of n units agree), n / (n + z^2), carried through kappa with p_e at its
+    observed value (`perfect_agreement_lower`); the upper limit is 1; the note says so.
+
+    References
+    ----------
+    Cohen, J. (1968). Weighted kappa. *Psychological Bulletin*, 70, 213-220.
+    Fleiss, J. L., Cohen, J., & Everitt, B. S. (1969). Large sample standard
+    errors of kappa and weighted kappa. *Psychological Bulletin*, 72, 323-327.
+    Fleiss, J. L., & Cohen, J. (1973). The equivalence of weighted kappa and
+    the intraclass correlation coefficient. *Educational and Psychological
+    Measurement*, 33, 613-619.
+    Wilson, E. B. (1927). Probable inference. *JASA*, 22, 209-212.
+
+    Examples
+    --------
+    Friendly's ``SexualFun`` table (husband x wife, 91 couples); R
+    ``vcd::Kappa(SexualFun)``: unweighted 0.1293 (ASE 0.06860), weighted
+    (equal spacing) 0.2374 (ASE 0.07832):
+
+    >>> import numpy as np
+    >>> table = np.array([[7, 7, 2, 3], [2, 8, 3, 7], [1, 5, 4, 9], [2, 8, 9, 14]])
+    >>> i, j = np.indices(table.shape)
+    >>> pairs = np.column_stack([np.repeat(i.ravel(), table.ravel()), np.repeat(j.ravel(), table.ravel())])
+    >>> res = weighted_kappa(pairs, weights="linear", n_boot=0)
+    >>> float(round(res.loc[0, "effect_size"], 4))
+    0.2374
+    """
+    if weights not in KAPPA_WEIGHTS:
+        raise DataError("unknown kappa weights", expected=", ".join(KAPPA_WEIGHTS), found=weights, rule="argument")
+    matrix = np.asarray(ratings.to_numpy(dtype=float) if isinstance(ratings, pd.DataFrame) else ratings, dtype=float)
+    if matrix.ndim != 2 or matrix.shape[1] != 2:
+        raise DataError("weighted kappa needs exactly two coders (two columns)", found=f"shape {matrix.shape}", rule="argument")
+    complete = ~np.isnan(matrix).any(axis=1)
+    dropped = int((~complete).sum())
+    matrix = matrix[complete]
+    observed = np.unique(matrix)
+    domain = observed if categories is None else np.asarray(sorted(categories), dtype=float)
+    outside = np.setdiff1d(observed, domain)
+    if len(outside):
+        raise DataError("ratings contain values outside the given categories", expected=list(domain), found=list(outside), rule="argument")
+    name = f"cohen_kappa_{weights}"
+    labels = dict(analysis="intercoder_agreement", case_id=case_id, outcome=outcome, test=name, effect_name=name)
+    n = len(matrix)
+    dropped_note = f"{dropped} unit(s) with a missing rating left out" if dropped else None
+    q = len(domain)
+    if n < 2 or q < 2:
+        note = f"not estimated: needs at least 2 units rated by both coders and 2 categories (has {n} and {q})"
+        return result_frame([dict(labels, group="ci=asymptotic", n=n, note="; ".join(filter(None, [note, dropped_note])))])
+    codes = np.searchsorted(domain, matrix).astype(int)
+    w = _kappa_weight_matrix(q, weights)
+    table = np.zeros((q, q))
+    np.add.at(table, (codes[:, 0], codes[:, 1]), 1.0)
+    kappa, se, se0, p_o, p_e = _kappa_from_table(table, w)
+    from scipy import stats
+
+    z = float(stats.norm.ppf(1 - (1 - ci) / 2))
+    weight_note = {"unweighted": "unweighted (nominal)", "linear": "linear agreement weights", "quadratic": "quadratic agreement weights"}[weights]
+    common = f"Cohen's kappa, {weight_note}, {q} categories"
+    if not np.isfinite(kappa):
+        note = "undefined: both coders used a single category (no variation)"
+        return result_frame([dict(labels, group="ci=asymptotic", n=n, note="; ".join(filter(None, [common, note, dropped_note])))])
+    perfect = bool(np.all(codes[:, 0] == codes[:, 1]))
+    if perfect:
+        low, high = perfect_agreement_lower(n, p_e, ci), 1.0
+        ci_note = (f"perfect agreement: SE = 0, so the CI is [Wilson lower limit of agreement in {n} of {n} units "
+                   "carried through kappa with p_e fixed, 1]")
+    else:
+        low, high = max(-1.0, kappa - z * se), min(1.0, kappa + z * se)
+        ci_note = f"CI: kappa +/- z ASE, non-null ASE = {se:.4f} (Fleiss, Cohen & Everitt 1969)"
+    z_stat = kappa / se0 if se0 > 0 else float("nan")
+    p_value = float(2 * stats.norm.sf(abs(z_stat))) if np.isfinite(z_stat) else float("nan")
+    rows = [
+        dict(labels, group="ci=asymptotic", n=n, statistic=z_stat, p_value=p_value, effect_size=kappa, ci_low=low, ci_high=high,
+             note="; ".join(filter(None, [common, "z = kappa / null SE, two-sided", ci_note, dropped_note])))
+    ]
+    if n_boot > 0:
+        rng = np.random.default_rng(seed)
+        draws = rng.integers(0, n, size=(n_boot, n))
+        cells = codes[:, 0] * q + codes[:, 1]
+        tables = np.zeros((n_boot, q * q))
+        np.add.at(tables, (np.repeat(np.arange(n_boot), n), cells[draws].ravel()), 1.0)
+        tables = tables.reshape(n_boot, q, q) / n
+        p_o_b = (tables * w).sum(axis=(1, 2))
+        p_e_b = np.einsum("bi,ij,bj->b", tables.sum(axis=2), w, tables.sum(axis=1))
+        kappa_b = _divide(p_o_b - p_e_b, 1.0 - p_e_b)
+        finite = kappa_b[np.isfinite(kappa_b)]
+        tail = 100 * (1 - ci) / 2
+        notes = [common, f"CI: percentile bootstrap of units, {n_boot} resamples, seed {seed}"]
+        if perfect:
+            b_low, b_high = low, 1.0
+            notes.append("perfect agreement: every resample gives 1, so the CI is the Wilson-type bound of the asymptotic row")
+        elif len(finite):
+            b_low, b_high = (float(x) for x in np.percentile(finite, [tail, 100 - tail]))
+        else:
+            b_low = b_high = float("nan")
+        if len(finite) < n_boot:
+            notes.append(f"{n_boot - len(finite)} of {n_boot} resamples had no variation and were left out of the CI")
+        rows.append(dict(labels, group="ci=bootstrap", n=n, effect_size=kappa, ci_low=b_low, ci_high=b_high,
+                         note="; ".join(filter(None, [*notes, dropped_note]))))
     return result_frame(rows)

@@ -430,10 +430,14 @@ def reliability_section(tables: Mapping[str, pd.DataFrame], case_id: str, *, lan
     responses = _table(tables, "survey_responses")
     responses = responses.loc[responses["participant_id"].astype("str").isin(in_case["participant_id"].astype("str"))]
     results = stats.reliability(responses, _table(tables, "instrument"), in_case, by=("case_id", "wave"))
-    alpha = results.loc[results["test"] == "cronbach_alpha"].assign(wave=lambda f: f["group"].str.removeprefix("wave="))
-    figure = _floor_caption(forest(alpha, label_columns=("outcome", "wave"), ref_line=RELIABILITY_FLOOR, log_scale=False, language=language), language)
+    # Issue 17: a 2-item scale has a Spearman-Brown row instead of alpha; both are shown against the floor.
+    alpha = results.loc[results["test"].isin(["cronbach_alpha", "spearman_brown"])].assign(wave=lambda f: f["group"].str.removeprefix("wave="))
+    two_item = bool((alpha["test"] == "spearman_brown").any())
+    alpha_label = term("sections.alpha_or_spearman_brown" if two_item else "sections.alpha", language)
+    plotted = alpha.assign(effect_name="internal_consistency") if two_item else alpha
+    figure = _floor_caption(forest(plotted, label_columns=("outcome", "wave"), ref_line=RELIABILITY_FLOOR, log_scale=False, language=language), language)
     sentence = describe_range(
-        alpha, by=["outcome", "wave"], label=term("sections.alpha", language), names=_names("scale", alpha["outcome"].unique(), language),
+        alpha, by=["outcome", "wave"], label=alpha_label, names=_names("scale", alpha["outcome"].unique(), language),
         threshold=RELIABILITY_FLOOR, language=language,
     )
     return Section(results, figure, sentence, specs={MAIN_TABLE: TableSpec("reliability", f"Cronbach's alpha and omega per scale and wave in case {_case_name(case_id)}.", "fitted")},

@@ -30,6 +30,7 @@ from ponzoni_eval.stats.multitest import (
     adjust_pvalues,
 )
 from ponzoni_eval.stats.paired import (
+    PairedOptions,
     pre_post,
     perception_gap,
     perception_gap_change,
@@ -45,6 +46,15 @@ from ponzoni_eval.stats.crosstab import (
 )
 from ponzoni_eval.stats.ranks import (
     kruskal_dunn,
+    mann_whitney,
+    change_ancova,
+)
+from ponzoni_eval.stats.missing import (
+    missingness_report,
+    missingness_patterns,
+    rubin_combine,
+    pre_post_imputed,
+    delta_sensitivity,
 )
 from ponzoni_eval.stats.mixed import (
     mixed_model,
@@ -79,6 +89,7 @@ __all__ = [
     "min_detectable_effect",
     "ADJUST_METHODS",
     "adjust_pvalues",
+    "PairedOptions",
     "pre_post",
     "perception_gap",
     "perception_gap_change",
@@ -88,6 +99,13 @@ __all__ = [
     "expectation_crosstab",
     "crosstab_residuals",
     "kruskal_dunn",
+    "mann_whitney",
+    "change_ancova",
+    "missingness_report",
+    "missingness_patterns",
+    "rubin_combine",
+    "pre_post_imputed",
+    "delta_sensitivity",
     "mixed_model",
     "marginal_means",
     "ordinal_model",

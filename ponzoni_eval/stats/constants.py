@@ -11,6 +11,9 @@ __all__ = [
     "MIN_PAIRS",
     "POWER",
     "DEFAULT_SEED",
+    "ALTERNATIVES",
+    "EXACT_CONDITIONAL_MAX_N",
+    "BOOTSTRAP_RESAMPLES",
 ]
 
 
@@ -33,3 +36,16 @@ would count as different ranks and turn ties into an "exact" test.
 """
 MONTE_CARLO_RESAMPLES = 9999
 """Tables drawn for a Monte Carlo chi-square p (R's ``chisq.test`` uses B = 2000)."""
+
+# --- issue 17: nonparametric tests -------------------------------------------------
+ALTERNATIVES = ("two-sided", "greater", "less")
+"""Alternative hypotheses, scipy's and R's names; "greater": the second minus the first (or group A) is larger."""
+EXACT_CONDITIONAL_MAX_N = 200
+"""Largest sample for which rank tests compute the exact conditional (permutation) p with ties.
+
+The null distribution is built by convolution of the doubled mid-ranks
+(integers), which costs about n^3 operations for the signed-rank test and
+n1 n^3 / 2 for the rank-sum test: well under a second at 200.
+"""
+BOOTSTRAP_RESAMPLES = 2000
+"""Bootstrap resamples for BCa intervals of rank effect sizes."""

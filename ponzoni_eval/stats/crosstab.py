@@ -70,6 +70,19 @@ def _cramers_v(x2: float, total: float, shape: tuple[int, int], level: float = C
     return v, min(1.0, math.sqrt(ncp_low / denominator)), min(1.0, math.sqrt(ncp_high / denominator))
 
 
+def _odds_ratio_at_phi(counts: np.ndarray, phi: float) -> float:
+    """Odds ratio of the 2 x 2 table with the margins of `counts` whose phi coefficient is `phi` (> 0)."""
+    if not np.isfinite(phi):
+        return float("nan")
+    rows, cols, total = counts.sum(axis=1), counts.sum(axis=0), counts.sum()
+    a = rows[0] * cols[0] / total + phi * math.sqrt(rows.prod() * cols.prod()) / total
+    b, c = rows[0] - a, cols[0] - a
+    d = total - a - b - c
+    if min(a, b, c, d) <= 0:
+        return float("nan")
+    return float(a * d / (b * c))
+
+
 def crosstab_test(
     table: pd.DataFrame | np.ndarray,
     *,
@@ -79,8 +92,10 @@ def crosstab_test(
     case_id: str = "all",
     group: str = "",
     outcome: str = "",
+    alternative: str = "two-sided",
+    effect: str = "cramers_v",
 ) -> pd.DataFrame:
-    """Test of independence for a contingency table, with Cramér's V.
+    """Test of independence for a contingency table, with Cramér's V or (2 x 2) the odds ratio.
 
     Parameters
     ----------
@@ -90,6 +105,14 @@ def crosstab_test(
         Random seed and number of tables for the Monte Carlo p.
     analysis, case_id, group, outcome : str
         Labels of the result row.
+    alternative : {"two-sided", "greater", "less"}
+        2 x 2 only (Fisher): "greater" = odds ratio above 1 (as R
+        ``fisher.test(alternative=)``); r x c tables are two-sided only.
+    effect : {"cramers_v", "odds_ratio"}
+        Effect of a 2 x 2 table: Cramér's V (|phi|, default, comparable with
+        r x c tables) or the conditional MLE odds ratio with its exact
+        conditional CI (R ``fisher.test``). The odds ratio and its CI are in
+        ``note`` either way.
 
     Returns
     -------
@@ -102,7 +125,13 @@ def crosstab_test(
     Notes
     -----
     *2 x 2*: Fisher's exact test, two-sided (tables at most as probable as the
-    observed one), the same p as R's ``fisher.test``.
+    observed one) or one-sided, the same p as R's ``fisher.test``. Odds
+    ratio: the conditional maximum-likelihood estimate (the noncentral
+    hypergeometric MLE) with the exact conditional CI (Cornfield 1956; as R
+    ``fisher.test``, via `scipy.stats.contingency.odds_ratio(kind="conditional")`;
+    one-sided alternatives give one-sided 95% limits, as R). With
+    ``effect="odds_ratio"``, ``min_detectable`` is the odds ratio of the table
+    with the observed margins whose phi equals the detectable Cramér's V.
 
     *r x c*: Pearson's :math:`X^2 = \\sum (O - E)^2 / E`, df = (r-1)(c-1),
     asymptotic p when every expected count is at least 5; otherwise a Monte
@@ -169,21 +198,37 @@ def crosstab_test(
     )
     small = int(np.sum(expected < 5))
     v_note = "Cramér's V CI: noncentral chi-square; min_detectable is Cramér's V"
+    if alternative not in ("two-sided", "greater", "less"):
+        raise DataError("unknown alternative", expected="two-sided, greater, less", found=alternative, rule="argument")
+    if effect not in ("cramers_v", "odds_ratio"):
+        raise DataError("unknown effect", expected="cramers_v, odds_ratio", found=effect, rule="argument")
     if counts.shape == (2, 2):
-        p = float(sps.fisher_exact(counts.astype(int)).pvalue)
-        odds = float(sps.contingency.odds_ratio(counts.astype(int), kind="conditional").statistic)
+        p = float(sps.fisher_exact(counts.astype(int), alternative=alternative).pvalue)
+        odds_result = sps.contingency.odds_ratio(counts.astype(int), kind="conditional")
+        odds = float(odds_result.statistic)
+        odds_ci = odds_result.confidence_interval(confidence_level=CI_LEVEL, alternative=alternative)
         odds_usable = bool(np.isfinite(odds) and odds > 0)
         or_note = (
-            "statistic = conditional MLE odds ratio"
+            f"statistic = conditional MLE odds ratio, exact conditional {CI_LEVEL:.0%} CI "
+            f"[{odds_ci.low:.4g}, {odds_ci.high:.4g}]"
             if odds_usable
-            else "odds ratio 0 or infinite (a zero cell): statistic left empty"
+            else f"odds ratio {odds:g} (a zero cell): statistic left empty; exact conditional CI [{odds_ci.low:.4g}, {odds_ci.high:.4g}]"
         )
+        sided = "two-sided" if alternative == "two-sided" else f"one-sided ({alternative}: odds ratio {'>' if alternative == 'greater' else '<'} 1)"
         fisher_row = common | dict(
             test="fisher_exact",
             statistic=odds if odds_usable else float("nan"),
             p_value=p,
-            note=join_notes("Fisher's exact test, two-sided", or_note, v_note, dropped_note),
+            note=join_notes(f"Fisher's exact test, {sided}", or_note, v_note, dropped_note),
         )
+        if effect == "odds_ratio":
+            fisher_row |= dict(
+                effect_size=odds, effect_name="odds_ratio", ci_low=float(odds_ci.low), ci_high=float(odds_ci.high),
+                min_detectable=_odds_ratio_at_phi(counts, common["min_detectable"]),
+                note=join_notes(f"Fisher's exact test, {sided}", or_note,
+                                "effect: conditional MLE odds ratio; min_detectable is the odds ratio at the observed margins",
+                                dropped_note),
+            )
         return result_frame([fisher_row])
     if small:
         rng = np.random.default_rng(seed)

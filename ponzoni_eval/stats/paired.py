@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -41,10 +42,20 @@ from ponzoni_eval._core.errors import DataError, require_columns
 from ponzoni_eval._core.results import result_frame
 from ponzoni_eval._core.vocabulary import WAVES
 from ponzoni_eval.stats.common import as_tuple, group_labels, join_notes, split_groups
-from ponzoni_eval.stats.constants import CI_LEVEL, EXACT_WILCOXON_MAX_N, MIN_PAIRS, RANK_DECIMALS
+from ponzoni_eval.stats.constants import (
+    BOOTSTRAP_RESAMPLES,
+    CI_LEVEL,
+    DEFAULT_SEED,
+    EXACT_CONDITIONAL_MAX_N,
+    EXACT_WILCOXON_MAX_N,
+    MIN_PAIRS,
+    RANK_DECIMALS,
+)
 from ponzoni_eval.stats.power import min_detectable_cached, noncentral_t_limits
+from ponzoni_eval.stats.resampling import bca_interval, check_alternative, exact_shift_distribution, one_or_two_sided, rank_rows
 
 __all__ = [
+    "PairedOptions",
     "pre_post",
     "perception_gap",
     "perception_gap_change",
@@ -56,36 +67,71 @@ def _hedges_j_paired(n: int) -> float:
     return 1 - 3 / (4 * (2 * n) - 9)
 
 
-def _wilcoxon_signed_rank(differences: np.ndarray) -> dict[str, Any]:
-    """Signed-rank test of `differences` exactly as R's ``wilcox.test(paired = TRUE)``.
+def _wilcoxon_signed_rank(differences: np.ndarray, *, alternative: str = "two-sided", method: str = "exact_conditional") -> dict[str, Any]:
+    """Signed-rank test of `differences` (V = sum of the ranks of the positive differences).
 
-    Zeros are dropped; the p-value is exact when fewer than 50 non-zero
-    differences remain and none are tied, otherwise the normal approximation
-    with tie-corrected variance and continuity correction.
+    Zeros are dropped first (Wilcoxon's method, as R). ``method``:
+
+    - ``"exact_conditional"``: the exact permutation distribution of V given
+      the observed mid-ranks, over all 2^m sign assignments (computed by
+      convolution of the doubled, integer mid-ranks, so ties are handled
+      exactly), up to `EXACT_CONDITIONAL_MAX_N` non-zero differences; the
+      normal approximation (as R) above that. Without ties this is R's exact p.
+    - ``"r"``: as R's ``wilcox.test(paired = TRUE)``: exact p for fewer than
+      50 non-zero differences without ties or zeros, otherwise the normal
+      approximation with tie-corrected variance and continuity correction.
     """
     rounded = np.round(np.asarray(differences, dtype=float), RANK_DECIMALS)
     zeros = int(np.sum(rounded == 0))
     nonzero = rounded[rounded != 0]
     m = nonzero.size
-    result: dict[str, Any] = dict(n=m, zeros=zeros, v=np.nan, p=np.nan, exact=False, tie_groups=0, z=np.nan)
+    result: dict[str, Any] = dict(n=m, zeros=zeros, v=np.nan, p=np.nan, exact=False, conditional=False, tie_groups=0, z=np.nan)
     if m == 0:
         return result
     ranks = sps.rankdata(np.abs(nonzero))
     v = float(ranks[nonzero > 0].sum())
     _, tie_sizes = np.unique(ranks, return_counts=True)
     tie_groups = int(np.sum(tie_sizes > 1))
+    if method == "exact_conditional" and m <= EXACT_CONDITIONAL_MAX_N:
+        # Doubled mid-ranks are integers; 2V has the distribution of a sum of independent 0 / 2r_i terms.
+        doubled = np.rint(2 * ranks).astype(np.int64)
+        probability = exact_shift_distribution(doubled)
+        observed = int(round(2 * v))
+        p = one_or_two_sided(probability[observed:].sum(), probability[: observed + 1].sum(), alternative)
+        return dict(n=m, zeros=zeros, v=v, p=p, exact=True, conditional=True, tie_groups=tie_groups, z=np.nan)
     exact = m < EXACT_WILCOXON_MAX_N and tie_groups == 0 and zeros == 0
     if exact:
-        p = float(sps.wilcoxon(nonzero, method="exact").pvalue)
+        p = float(sps.wilcoxon(nonzero, method="exact", alternative=alternative).pvalue)
         z = np.nan
     else:
         centred = v - m * (m + 1) / 4
         sigma = math.sqrt(m * (m + 1) * (2 * m + 1) / 24 - float(np.sum(tie_sizes**3 - tie_sizes)) / 48)
         if sigma == 0:
             return result | dict(v=v, tie_groups=tie_groups)
-        z = (centred - math.copysign(0.5, centred) * (centred != 0)) / sigma
-        p = float(min(1.0, 2 * min(sps.norm.cdf(z), sps.norm.sf(z))))
-    return dict(n=m, zeros=zeros, v=v, p=p, exact=exact, tie_groups=tie_groups, z=z)
+        # R: correction = sign(z) * 0.5 (two-sided), 0.5 (greater), -0.5 (less)
+        shift = {"two-sided": math.copysign(0.5, centred) * (centred != 0), "greater": 0.5, "less": -0.5}[alternative]
+        z = (centred - shift) / sigma
+        p = one_or_two_sided(float(sps.norm.sf(z)), float(sps.norm.cdf(z)), alternative)
+    return dict(n=m, zeros=zeros, v=v, p=p, exact=exact, conditional=False, tie_groups=tie_groups, z=z)
+
+
+def _signed_rank_r(differences: np.ndarray) -> np.ndarray:
+    """Matched-pairs rank-biserial r of each row of a (B, m) matrix of non-zero differences."""
+    ranks = rank_rows(np.abs(differences))
+    total = ranks.sum(axis=1)
+    positive = np.where(differences > 0, ranks, 0.0).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (2 * positive - total) / total
+
+
+def _rank_biserial_bca(nonzero: np.ndarray, *, n_boot: int, seed: int, level: float = CI_LEVEL) -> tuple[float, float]:
+    """BCa bootstrap CI of the matched-pairs rank-biserial r (Efron 1987), resampling the non-zero differences."""
+    rng = np.random.default_rng(seed)
+    m = nonzero.size
+    replicates = _signed_rank_r(nonzero[rng.integers(0, m, size=(n_boot, m))])
+    leave_one_out = _signed_rank_r(np.array([np.delete(nonzero, i) for i in range(m)]))
+    observed = float(_signed_rank_r(nonzero[None, :])[0])
+    return bca_interval(observed, replicates, leave_one_out, level)
 
 
 def _rank_biserial(v: float, m: int, level: float = CI_LEVEL) -> tuple[float, float, float]:
@@ -106,6 +152,56 @@ def _rank_biserial(v: float, m: int, level: float = CI_LEVEL) -> tuple[float, fl
 # --- paired comparisons ------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class PairedOptions:
+    """How `pre_post`, `perception_gap` and `perception_gap_change` test each group (issue 17).
+
+    Attributes
+    ----------
+    alternative : {"two-sided", "greater", "less"}
+        Alternative of both tests; "greater": the second measure (``after``,
+        ``own``) is higher. One-sided p-values; CIs stay two-sided 95%.
+    primary : {"paired_t", "wilcoxon_signed_rank"}
+        The declared primary test of each hypothesis; the other row is
+        labelled a sensitivity analysis in ``note`` (declare it before seeing
+        the data, in the analysis plan).
+    wilcoxon_p : {"exact_conditional", "r"}
+        Exact conditional p with ties (default) or R ``wilcox.test``'s choice.
+    rank_biserial_ci : {"bca", "fisher_z"}
+        BCa bootstrap (default) or the Fisher-z interval of R effectsize.
+    n_boot, seed : int
+        Bootstrap resamples and seed of the BCa interval.
+    """
+
+    alternative: str = "two-sided"
+    primary: str = "paired_t"
+    wilcoxon_p: str = "exact_conditional"
+    rank_biserial_ci: str = "bca"
+    n_boot: int = BOOTSTRAP_RESAMPLES
+    seed: int = DEFAULT_SEED
+
+    def __post_init__(self) -> None:
+        check_alternative(self.alternative)
+        for name, allowed in (("primary", ("paired_t", "wilcoxon_signed_rank")), ("wilcoxon_p", ("exact_conditional", "r")),
+                              ("rank_biserial_ci", ("bca", "fisher_z"))):
+            if getattr(self, name) not in allowed:
+                raise DataError(f"unknown {name}", expected=", ".join(allowed), found=getattr(self, name), rule="argument")
+
+    def role(self, test: str) -> str:
+        if test == self.primary:
+            return "primary test"
+        return f"sensitivity analysis (primary: {self.primary})"
+
+
+def r_from_dz(dz: float) -> float:
+    """Rank-biserial r that a normal shift of d_z produces in large samples: 2 Phi(sqrt(2) d_z) - 1.
+
+    The matched-pairs r estimates 2 P(D_i + D_j > 0) - 1 (the Walsh
+    averages), and D_i + D_j ~ N(2 mu, 2 sigma^2) under normality.
+    """
+    return float(2 * sps.norm.cdf(math.sqrt(2) * dz) - 1) if np.isfinite(dz) else float("nan")
+
+
 def _paired_rows(
     first: np.ndarray,
     second: np.ndarray,
@@ -113,32 +209,36 @@ def _paired_rows(
     labels: dict[str, str],
     n_incomplete: int,
     direction: str,
+    options: PairedOptions = PairedOptions(),
 ) -> list[dict[str, Any]]:
     """Paired t-test and Wilcoxon signed-rank rows for second - first."""
     n = int(first.size)
     dropped = f"{n_incomplete} incomplete pair(s) dropped" if n_incomplete else None
     pairs = f"{n} complete pair(s)"
+    sided = None if options.alternative == "two-sided" else f"one-sided p ({options.alternative}); CI two-sided {CI_LEVEL:.0%}"
     t_row = dict(labels, test="paired_t", n=n, effect_name="hedges_g_av")
     w_row = dict(labels, test="wilcoxon_signed_rank", effect_name="rank_biserial_r")
+    t_role, w_role = options.role("paired_t"), options.role("wilcoxon_signed_rank")
     if n < MIN_PAIRS:
         why = f"not run: {n} complete pair(s), a paired test needs at least {MIN_PAIRS}"
-        return [t_row | dict(note=join_notes(why, dropped)), w_row | dict(n=n, note=join_notes(why, dropped))]
+        return [t_row | dict(note=join_notes(t_role, why, dropped)), w_row | dict(n=n, note=join_notes(w_role, why, dropped))]
 
     differences = second - first
     mean_difference = float(differences.mean())
     sd_difference = float(differences.std(ddof=1))
     sd_average = (float(first.std(ddof=1)) + float(second.std(ddof=1))) / 2
+    dz_min = min_detectable_cached(n, test="paired_t")
 
     # Paired t-test with Hedges' g_av (Lakens 2013).
-    t_note = [f"paired t-test on {direction}", pairs, dropped]
+    t_note = [t_role, f"paired t-test on {direction}", sided, pairs, dropped]
     if sd_difference == 0:
-        t_note.insert(0, "not run: every pair has the same difference, t is undefined")
+        t_note.insert(1, "not run: every pair has the same difference, t is undefined")
         t_row |= dict(note=join_notes(*t_note))
     else:
         t_value = mean_difference / (sd_difference / math.sqrt(n))
         df = n - 1
-        p_value = float(2 * sps.t.sf(abs(t_value), df))
-        g_av = ci_low = ci_high = float("nan")
+        p_value = one_or_two_sided(float(sps.t.sf(t_value, df)), float(sps.t.cdf(t_value, df)), options.alternative)
+        g_av = ci_low = ci_high = min_detectable = float("nan")
         if sd_average > 0:
             j = _hedges_j_paired(n)
             g_av = j * mean_difference / sd_average
@@ -146,10 +246,12 @@ def _paired_rows(
             # Algina & Keselman (2003): the t pivot's limits rescaled to the d_av metric.
             scale = j * sd_difference / (math.sqrt(n) * sd_average)
             ci_low, ci_high = ncp_low * scale, ncp_high * scale
+            # The same rescaling carries the detectable d_z to the g_av metric.
+            min_detectable = dz_min * j * sd_difference / sd_average
             t_note.append("g_av = mean change / mean of the two SDs x Hedges' J; CI from the noncentral t, rescaled")
+            t_note.append("min_detectable is g_av (d_z at 80% power x J s_d / s_av)")
         else:
             t_note.append("g_av undefined: no variation within either wave")
-        t_note.append("min_detectable is d_z")
         t_row |= dict(
             statistic=t_value,
             df=float(df),
@@ -157,24 +259,32 @@ def _paired_rows(
             effect_size=g_av,
             ci_low=ci_low,
             ci_high=ci_high,
-            min_detectable=min_detectable_cached(n, test="paired_t"),
+            min_detectable=min_detectable,
             note=join_notes(*t_note),
         )
 
     # Wilcoxon signed-rank with the matched-pairs rank-biserial r (Kerby 2014).
-    signed_rank = _wilcoxon_signed_rank(differences)
+    signed_rank = _wilcoxon_signed_rank(differences, alternative=options.alternative, method=options.wilcoxon_p)
     m = signed_rank["n"]
     zero_note = f"{signed_rank['zeros']} zero difference(s) dropped" if signed_rank["zeros"] else None
     if m < MIN_PAIRS:
         why = f"not run: {m} non-zero difference(s), needs at least {MIN_PAIRS}"
-        return [t_row, w_row | dict(n=m, note=join_notes(why, zero_note, pairs, dropped))]
-    if signed_rank["exact"]:
+        return [t_row, w_row | dict(n=m, note=join_notes(w_role, why, zero_note, pairs, dropped))]
+    if signed_rank["conditional"]:
+        ties = f" with {signed_rank['tie_groups']} group(s) of tied ranks" if signed_rank["tie_groups"] else ""
+        method = f"exact conditional p{ties} (all 2^{m} sign assignments of the mid-ranks)"
+    elif signed_rank["exact"]:
         method = "exact p"
     else:
         ties = f", {signed_rank['tie_groups']} group(s) of tied ranks" if signed_rank["tie_groups"] else ""
         method = f"normal approximation with continuity correction{ties} (as R wilcox.test)"
     r, r_low, r_high = _rank_biserial(signed_rank["v"], m)
-    r_ci_note = "r = +/-1, Fisher-z CI undefined" if math.isnan(r_low) else "CI: Fisher z"
+    if options.rank_biserial_ci == "bca" and abs(r) < 1:
+        nonzero = np.round(differences, RANK_DECIMALS)
+        r_low, r_high = _rank_biserial_bca(nonzero[nonzero != 0], n_boot=options.n_boot, seed=options.seed)
+        r_ci_note = f"CI: BCa bootstrap of the non-zero differences, B = {options.n_boot}, seed = {options.seed}"
+    else:
+        r_ci_note = "r = +/-1, CI undefined" if math.isnan(r_low) else "CI: Fisher z"
     w_row |= dict(
         n=m,
         statistic=signed_rank["v"],
@@ -182,15 +292,17 @@ def _paired_rows(
         effect_size=r,
         ci_low=r_low,
         ci_high=r_high,
-        min_detectable=min_detectable_cached(m, test="wilcoxon_signed_rank"),
+        min_detectable=r_from_dz(min_detectable_cached(m, test="wilcoxon_signed_rank")),
         note=join_notes(
+            w_role,
             f"Wilcoxon signed-rank on {direction}, V = sum of positive ranks",
             method,
+            sided,
             zero_note,
             pairs,
             dropped,
             r_ci_note,
-            "min_detectable is d_z (n x 3/pi)",
+            "min_detectable is rank-biserial r (d_z at 80% power, n x 3/pi, as 2 Phi(sqrt(2) d_z) - 1)",
         ),
     )
     return [t_row, w_row]
@@ -206,6 +318,7 @@ def _paired_by_group(
     outcome: str,
     extra: str,
     direction: str,
+    options: PairedOptions = PairedOptions(),
 ) -> pd.DataFrame:
     rows: list[dict[str, Any]] = []
     for keys, sub in split_groups(wide, by):
@@ -219,6 +332,7 @@ def _paired_by_group(
             labels=group_labels(analysis, keys, outcome, extra),
             n_incomplete=incomplete,
             direction=direction,
+            options=options,
         )
     return result_frame(rows)
 
@@ -288,6 +402,7 @@ def pre_post(
     before: str = "t0",
     after: str = "t2",
     by: str | Sequence[str] | None = ("case_id", "role"),
+    options: PairedOptions | None = None,
 ) -> pd.DataFrame:
     """Change in one scale score between two waves, per group.
 
@@ -305,6 +420,10 @@ def pre_post(
         The waves; the change is ``after - before``.
     by : str or sequence of str, default ("case_id", "role")
         Groups to test separately (empty: everyone together, case_id "all").
+    options : PairedOptions, optional
+        Alternative, declared primary test, Wilcoxon p and rank-biserial CI
+        method (default: two-sided, primary paired t, exact conditional
+        Wilcoxon p, BCa CI).
 
     Returns
     -------
@@ -313,7 +432,9 @@ def pre_post(
         df, effect Hedges' g_av) and ``wilcoxon_signed_rank`` (statistic V =
         sum of positive ranks, effect rank-biserial r). ``n`` counts complete
         pairs (t) or non-zero differences (Wilcoxon); ``min_detectable`` is
-        Cohen's d_z at 80% power.
+        on the metric of ``effect_name`` (g_av, rank-biserial r) at 80%
+        power. ``note`` starts with "primary test" or "sensitivity analysis
+        (primary: ...)" (`PairedOptions.primary`, default the paired t).
 
     Notes
     -----
@@ -328,17 +449,36 @@ def pre_post(
     :math:`s_d / (\\sqrt n \\, s_{av})` (Algina & Keselman 2003); treating that
     ratio as known makes the interval approximate in small samples.
 
-    *Wilcoxon signed-rank*, as R's ``wilcox.test(after, before, paired =
-    TRUE)``: zero differences are dropped; exact p for fewer than 50 non-zero
-    differences without ties, otherwise the normal approximation with the
-    tie-corrected variance and a continuity correction. Differences are rounded
-    to `RANK_DECIMALS` decimals first, so floating-point noise in scale means
-    neither breaks ties nor hides zeros.
+    *Wilcoxon signed-rank*: zero differences are dropped (Wilcoxon's method,
+    as R); V = sum of the mid-ranks of the positive differences. Default
+    p: the exact conditional (permutation) distribution of V given the
+    observed mid-ranks over all 2^m sign assignments, computed by convolution
+    of the doubled mid-ranks, so Likert ties are handled exactly (as
+    ``coin::wilcoxsign_test(distribution = "exact", zero.method =
+    "Wilcoxon")``; without ties it is R's exact p), for up to
+    `EXACT_CONDITIONAL_MAX_N` non-zero differences; above that the normal
+    approximation. ``PairedOptions(wilcoxon_p="r")`` gives R
+    ``wilcox.test``'s choice (exact only below 50 differences without ties
+    or zeros, else normal with continuity correction). Differences are
+    rounded to `RANK_DECIMALS` decimals first, so floating-point noise in
+    scale means neither breaks ties nor hides zeros. Two-sided p = twice the
+    smaller tail (the null distribution is symmetric).
 
     *Rank-biserial r* (Kerby 2014): :math:`r = (R_+ - R_-)/(R_+ + R_-)`, the
     share of favourable minus unfavourable signed ranks; positive = increase.
-    CI on Fisher's z with the standard error used by R's effectsize
-    (:math:`\\sqrt{(2m^3 + 3m^2 + m)/6} / (m(m+1)/2)`); undefined when r = +/-1.
+    Default CI: BCa bootstrap (Efron 1987) of the non-zero differences, seeded;
+    the Fisher-z CI of R's effectsize (SE
+    :math:`\\sqrt{(2m^3 + 3m^2 + m)/6} / (m(m+1)/2)`) undercovers at
+    n = 10-35 (see docs/calibration-nonparametric.md) and remains as
+    ``PairedOptions(rank_biserial_ci="fisher_z")``. Undefined when r = +/-1.
+
+    *One-sided tests* (``PairedOptions(alternative=...)``): the tail of the
+    same t or V distribution; the CIs stay two-sided 95%.
+
+    *min_detectable*: d_z at 80% power (two-sided .05) carried to g_av by
+    :math:`J s_d / s_{av}` (the rescaling of the CI), and for the Wilcoxon row
+    the A.R.E.-adjusted d_z carried to r by :math:`2\\Phi(\\sqrt 2 d_z) - 1`
+    (the r a normal shift produces).
 
     References
     ----------
@@ -352,6 +492,7 @@ def pre_post(
     estimation. In *What if there were no significance tests?* (pp. 221-257).
     Hollander, M., & Wolfe, D. A. (1973). *Nonparametric statistical methods*.
     Wiley (the depression example below).
+    Efron, B. (1987). Better bootstrap confidence intervals. *JASA*, 82, 171-185.
 
     Examples
     --------
@@ -382,6 +523,7 @@ def pre_post(
         outcome=outcome,
         extra=f"{before}->{after}",
         direction=f"{after} - {before}",
+        options=options or PairedOptions(),
     )
 
 
@@ -391,6 +533,7 @@ def perception_gap(
     own: str = "own_willingness",
     perceived: str = "perceived_willingness",
     by: str | Sequence[str] | None = ("case_id", "role", "wave"),
+    options: PairedOptions | None = None,
 ) -> pd.DataFrame:
     """Own willingness against the willingness perceived in the other side.
 
@@ -407,6 +550,8 @@ def perception_gap(
         The two scales.
     by : str or sequence of str, default ("case_id", "role", "wave")
         Groups tested separately.
+    options : PairedOptions, optional
+        See `pre_post`.
 
     Returns
     -------
@@ -452,6 +597,7 @@ def perception_gap(
         outcome=f"{own} vs {perceived}",
         extra="own - perceived",
         direction=f"{own} - {perceived}",
+        options=options or PairedOptions(),
     )
 
 
@@ -463,6 +609,7 @@ def perception_gap_change(
     before: str = "t0",
     after: str = "t2",
     by: str | Sequence[str] | None = ("case_id", "role"),
+    options: PairedOptions | None = None,
 ) -> pd.DataFrame:
     """Change of the perception gap (own - perceived) between two waves.
 
@@ -480,6 +627,8 @@ def perception_gap_change(
         Waves compared; the change is ``gap(after) - gap(before)``.
     by : str or sequence of str, default ("case_id", "role")
         Groups tested separately.
+    options : PairedOptions, optional
+        See `pre_post`.
 
     Returns
     -------
@@ -523,4 +672,5 @@ def perception_gap_change(
         outcome=f"gap ({own} - {perceived})",
         extra=f"{before}->{after}",
         direction=f"gap at {after} - gap at {before}",
+        options=options or PairedOptions(),
     )

@@ -10,9 +10,14 @@ from ponzoni_eval._core.results import RESULT_COLUMNS, result_frame, stack_resul
 from ponzoni_eval.config import DEFAULT_SEED
 from ponzoni_eval.stats.common import not_run_row, observed_levels, select_outcome
 from ponzoni_eval.stats.multitest import adjust_p
+from ponzoni_eval.stats.power import min_detectable_cached, noncentral_chi2_limits
+from ponzoni_eval.stats.resampling import bca_interval, check_alternative, exact_rank_sum_distribution, one_or_two_sided
+from ponzoni_eval.stats.constants import BOOTSTRAP_RESAMPLES, EXACT_CONDITIONAL_MAX_N
 
 __all__ = [
     "kruskal_dunn",
+    "mann_whitney",
+    "change_ancova",
 ]
 
 
@@ -81,8 +86,8 @@ def kruskal_dunn(
         ``bonferroni``, ``hochberg``, ``BH``, ``BY``, ``sidak``,
         ``holm-sidak`` or ``none``.
     n_boot : int, default 2000
-        Bootstrap replicates for the CIs of epsilon-squared and the
-        rank-biserial correlations.
+        Bootstrap replicates for the CIs of the pairwise rank-biserial
+        correlations (epsilon-squared's CI is analytic).
     seed : int, default `ponzoni_eval.config.DEFAULT_SEED` (20170616)
         Seed of the bootstrap; the same seed gives the same CIs.
     scale_column : str, default "scale"
@@ -121,10 +126,16 @@ def kruskal_dunn(
 
         E^2 = H / ((N^2 - 1) / (N + 1)) = H / (N - 1)
 
-    between 0 (no group differences in rank) and 1. Its 95% CI is the
-    percentile interval of E^2 over ``n_boot`` stratified bootstrap
-    replicates (resampling within each group, sizes kept). Because E^2 is
-    never negative the interval never contains 0 and is not a test.
+    between 0 (no group differences in rank) and 1. Its 95% CI inverts the
+    noncentral chi-square distribution of H (the noncentrality limits
+    lambda_low, lambda_high with P(X <= H | lambda) = .975, .025, divided by
+    N - 1), the convention of the Cramer's V interval (Cumming & Finch
+    2001): it contains 0 exactly when H is below the 97.5% point of the
+    central chi-square, so it agrees with the test. (The percentile bootstrap
+    used before never contained 0: under a permuted null its interval was
+    [.0007, .103]; see docs/calibration-nonparametric.md for the null
+    coverage of this one.) The point estimate H / (N - 1) includes the null
+    expectation (k - 1) / (N - 1), so it can lie above a CI that starts at 0.
 
     *Dunn's test* (Dunn 1964) compares mean ranks from the joint ranking::
 
@@ -217,12 +228,14 @@ def kruskal_dunn(
     boot_codes = value_codes[boot_index]
     del boot_index
     pairs_a, pairs_b = np.triu_indices(k, k=1)
-    boot_eps, boot_twice_u = _bootstrap_statistics(boot_codes, group_codes, group_n, n_unique, pairs_a, pairs_b)
-    eps_ci = np.nanpercentile(boot_eps, [2.5, 97.5]) if np.isfinite(boot_eps).any() else [np.nan, np.nan]
+    _, boot_twice_u = _bootstrap_statistics(boot_codes, group_codes, group_n, n_unique, pairs_a, pairs_b)
+    # Epsilon-squared CI: noncentral chi-square limits of H over N - 1 (issue 17; can contain 0).
+    ncp_low, ncp_high = noncentral_chi2_limits(h, k - 1) if np.isfinite(h) else (np.nan, np.nan)
+    eps_ci = [ncp_low / (n_total - 1.0), ncp_high / (n_total - 1.0)]
 
     kw_notes = [
         "tie-corrected H, chi-squared approximation with k - 1 df",
-        f"epsilon-squared CI: percentile bootstrap within groups, B = {n_boot}, seed = {seed}",
+        "epsilon-squared CI: noncentrality limits of H (noncentral chi-square) / (N - 1), 0 when p >= .025",
     ]
     if group_n.min() < 5:
         small = [f"{lvl} (n = {n})" for lvl, n in zip(levels, group_n) if n < 5]
@@ -310,3 +323,298 @@ def _bootstrap_statistics(codes, group_codes, group_n, n_unique, pairs_a, pairs_
         pair_u = counts @ (2.0 * group_below + counts).transpose(0, 2, 1)  # [r, A, B] = 2 U_A of (A, B)
         twice_u[first:first + n_block] = pair_u[:, pairs_a, pairs_b]
     return eps, twice_u
+
+
+# --- issue 17: Mann-Whitney with its exact conditional p; ANCOVA on t2 adjusted for t0 ----------
+
+
+def _two_sample_r(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Rank-biserial r = 2 U_x / (n_x n_y) - 1 for rows of (B, n_x) and (B, n_y) samples."""
+    from scipy import stats
+
+    x, y = np.atleast_2d(x), np.atleast_2d(y)
+    n_x, n_y = x.shape[1], y.shape[1]
+    ranks = stats.rankdata(np.concatenate([x, y], axis=1), axis=1)
+    u_x = ranks[:, :n_x].sum(axis=1) - n_x * (n_x + 1) / 2.0
+    return 2.0 * u_x / (n_x * n_y) - 1.0
+
+
+def _two_sample_r_bca(x: np.ndarray, y: np.ndarray, *, n_boot: int, seed: int) -> tuple[float, float]:
+    """BCa CI of the two-sample rank-biserial r: resampling within each group, jackknife over all observations."""
+    rng = np.random.default_rng(seed)
+    boot = _two_sample_r(x[rng.integers(0, len(x), (n_boot, len(x)))], y[rng.integers(0, len(y), (n_boot, len(y)))])
+    jack = np.concatenate([
+        [_two_sample_r(np.delete(x, i), y)[0] for i in range(len(x))] if len(x) > 1 else [],
+        [_two_sample_r(x, np.delete(y, i))[0] for i in range(len(y))] if len(y) > 1 else [],
+    ])
+    return bca_interval(float(_two_sample_r(x, y)[0]), boot, np.asarray(jack, dtype=float))
+
+
+def mann_whitney(
+    data: pd.DataFrame,
+    *,
+    outcome: str,
+    group: str = "case_id",
+    levels: tuple[str, str] | None = None,
+    alternative: str = "two-sided",
+    n_boot: int = BOOTSTRAP_RESAMPLES,
+    seed: int = DEFAULT_SEED,
+    scale_column: str = "scale",
+    analysis: str = "two_sample",
+) -> pd.DataFrame:
+    """Do two independent groups differ? Wilcoxon-Mann-Whitney test with its exact conditional p.
+
+    Parameters
+    ----------
+    data : DataFrame
+        One row per participant and scale: ``scale_column``, ``value`` and
+        ``group`` (e.g. change scores from `transforms.change_scores`).
+    outcome : str
+        The scale to compare (a value of ``scale_column``).
+    group : str, default "case_id"
+        Column with the two groups.
+    levels : (str, str), optional
+        Group A and group B (default: the two observed levels, sorted). U,
+        r and the one-sided alternatives refer to A versus B.
+    alternative : {"two-sided", "greater", "less"}
+        "greater": values in A tend to be larger than in B.
+    n_boot, seed : int
+        Bootstrap resamples and seed of the BCa CI of r.
+    scale_column : str, default "scale"
+        Column that names the scale.
+    analysis : str, default "two_sample"
+        The ``analysis`` label of the row.
+
+    Returns
+    -------
+    DataFrame
+        Standard result shape, one row ``test = "mann_whitney"``:
+        ``statistic`` = W = U_A (as R ``wilcox.test(a, b)``), ``p_value``,
+        ``effect_name = "rank_biserial_r"`` with a BCa CI and
+        ``min_detectable`` on the r metric. ``group = "A - B"``.
+
+    Notes
+    -----
+    U_A = R_A - n_A (n_A + 1) / 2 with mid-ranks R_A of group A in the pooled
+    sample. The p-value is the exact conditional (permutation) p: the null
+    distribution of the rank sum given the observed mid-ranks, counted over
+    all C(N, n_A) splits by dynamic programming on the doubled mid-ranks, so
+    ties are handled exactly (as ``coin::wilcox_test(distribution =
+    "exact")``; without ties it equals R ``wilcox.test``'s and scipy's
+    ``method="exact"`` p). Up to `EXACT_CONDITIONAL_MAX_N` observations;
+    above, the normal approximation with tie-corrected variance and
+    continuity correction (as R). Two-sided p = twice the smaller tail.
+
+    Rank-biserial r = 2 U_A / (n_A n_B) - 1 = P(A > B) - P(A < B) (Glass
+    1965; equal to Cliff's delta). CI: BCa bootstrap (Efron 1987),
+    resampling within groups; coverage in docs/calibration-nonparametric.md.
+    ``min_detectable``: Cohen's d detectable with 80% power by a two-sample t
+    at n x 3/pi per group (A.R.E.), carried to r by 2 Phi(d / sqrt 2) - 1.
+
+    References
+    ----------
+    Mann, H. B., & Whitney, D. R. (1947). On a test of whether one of two
+    random variables is stochastically larger than the other. *Annals of
+    Mathematical Statistics*, 18, 50-60.
+    Glass, G. V. (1965). A ranking variable analogue of biserial correlation.
+    *Educational and Psychological Measurement*, 25, 91-95.
+    Efron, B. (1987). Better bootstrap confidence intervals. *JASA*, 82, 171-185.
+
+    Examples
+    --------
+    R ``?wilcox.test``: ``wilcox.test(x, y, alternative = "g")`` gives W = 35, p = 0.1272.
+
+    >>> import pandas as pd
+    >>> x = [0.80, 0.83, 1.89, 1.04, 1.45, 1.38, 1.91, 1.64, 0.73, 1.46]
+    >>> y = [1.15, 0.88, 0.90, 0.74, 1.21]
+    >>> data = pd.DataFrame({"case_id": ["x"] * 10 + ["y"] * 5, "scale": "s", "value": x + y})
+    >>> row = mann_whitney(data, outcome="s", alternative="greater").iloc[0]
+    >>> float(row.statistic), float(round(row.p_value, 4))
+    (35.0, 0.1272)
+    """
+    from scipy import stats
+
+    check_alternative(alternative)
+    require_columns(data, (scale_column, "value", group), "data")
+    rows = select_outcome(data, column=scale_column, outcome=outcome, table="data")
+    rows = rows.loc[rows["value"].notna() & rows[group].notna(), [group, "value"]]
+    found = observed_levels(rows[group])
+    a_level, b_level = levels if levels is not None else (tuple(found) if len(found) == 2 else (None, None))
+    label = f"{a_level} - {b_level}"
+    if a_level is None or a_level not in found or b_level not in found:
+        return not_run_row(analysis, outcome, "mann_whitney",
+                           f"not run: needs exactly two {group} values with data (found {found}; levels {levels})", n=len(rows))
+    x = rows.loc[rows[group] == a_level, "value"].to_numpy(float)
+    y = rows.loc[rows[group] == b_level, "value"].to_numpy(float)
+    n_x, n_y = len(x), len(y)
+    pooled = np.round(np.concatenate([x, y]), 10)
+    base = dict(analysis=analysis, case_id="all", group=label, outcome=outcome, test="mann_whitney", n=n_x + n_y,
+                effect_name="rank_biserial_r")
+    if min(n_x, n_y) < 2 or np.ptp(pooled) == 0:
+        return result_frame([base | dict(note=f"not run: needs 2 values per group and some variation (n = {n_x}, {n_y})")])
+    ranks = stats.rankdata(pooled)
+    rank_sum = float(ranks[:n_x].sum())
+    u = rank_sum - n_x * (n_x + 1) / 2.0
+    _, tie_sizes = np.unique(ranks, return_counts=True)
+    tie_groups = int(np.sum(tie_sizes > 1))
+    n_total = n_x + n_y
+    if n_total <= EXACT_CONDITIONAL_MAX_N:
+        probability = exact_rank_sum_distribution(np.rint(2 * ranks).astype(np.int64), n_x)
+        observed = int(round(2 * rank_sum))
+        p = one_or_two_sided(probability[observed:].sum(), probability[: observed + 1].sum(), alternative)
+        ties = f" with {tie_groups} group(s) of tied ranks" if tie_groups else ""
+        method = f"exact conditional p{ties} (all C(N, n_A) splits of the mid-ranks)"
+    else:
+        centred = u - n_x * n_y / 2.0
+        sigma = np.sqrt(n_x * n_y / 12.0 * ((n_total + 1) - float(np.sum(tie_sizes**3 - tie_sizes)) / (n_total * (n_total - 1))))
+        shift = {"two-sided": np.sign(centred) * 0.5, "greater": 0.5, "less": -0.5}[alternative]
+        z = (centred - shift) / sigma
+        p = one_or_two_sided(float(stats.norm.sf(z)), float(stats.norm.cdf(z)), alternative)
+        method = "normal approximation with tie-corrected variance and continuity correction (as R wilcox.test)"
+    r = 2.0 * u / (n_x * n_y) - 1.0
+    low, high = _two_sample_r_bca(x, y, n_boot=n_boot, seed=seed) if abs(r) < 1 else (np.nan, np.nan)
+    d_min = min_detectable_cached(n_x * 3 / np.pi, test="two_sample_t", n2=n_y * 3 / np.pi)
+    notes = [
+        f"Wilcoxon-Mann-Whitney, W = U of {a_level} (n = {n_x}) against {b_level} (n = {n_y})",
+        method,
+        None if alternative == "two-sided" else f"one-sided p ({alternative}); CI two-sided 95%",
+        f"r CI: BCa bootstrap within groups, B = {n_boot}, seed = {seed}" if abs(r) < 1 else "r = +/-1, CI undefined",
+        "min_detectable is rank-biserial r (d at 80% power, n x 3/pi, as 2 Phi(d / sqrt 2) - 1)",
+    ]
+    return result_frame([base | dict(
+        statistic=u, p_value=p, effect_size=r, ci_low=low, ci_high=high,
+        min_detectable=float(2 * stats.norm.cdf(d_min / np.sqrt(2)) - 1) if np.isfinite(d_min) else np.nan,
+        note="; ".join(n for n in notes if n),
+    )])
+
+
+def _noncentral_f_limits(f: float, df1: float, df2: float, level: float = 0.95) -> tuple[float, float]:
+    """Noncentrality limits of an observed F (0 where the interval reaches it; Steiger 2004)."""
+    from scipy import optimize, stats
+
+    tail = (1 - level) / 2
+
+    def solve(target: float) -> float:
+        if stats.f.cdf(f, df1, df2) <= target:
+            return 0.0
+        high = max(10.0, 4.0 * f * df1 + 10.0)
+        while stats.ncf.cdf(f, df1, df2, high) > target:
+            high *= 2
+        return float(optimize.brentq(lambda ncp: stats.ncf.cdf(f, df1, df2, ncp) - target, 0.0, high, xtol=1e-10))
+
+    return solve(1 - tail), solve(tail)
+
+
+def change_ancova(
+    scores: pd.DataFrame,
+    *,
+    outcome: str,
+    before: str = "t0",
+    after: str = "t2",
+    group: str = "case_id",
+) -> pd.DataFrame:
+    """Does the score after differ between cases once the score before is held equal? ANCOVA after ~ before + case.
+
+    The analysis of covariance of Vickers & Altman (2001) for pre/post
+    designs: it uses the baseline, which a Kruskal-Wallis test of change
+    scores (`kruskal_dunn`) ignores, and has more power when before and after
+    correlate. Report it beside Kruskal-Wallis.
+
+    Parameters
+    ----------
+    scores : DataFrame
+        Long scores: participant_id, wave, scale, value and ``group``.
+    outcome : str
+        The scale.
+    before, after : str
+        The waves: ``after`` is the response, ``before`` the covariate.
+    group : str, default "case_id"
+        The factor compared.
+
+    Returns
+    -------
+    DataFrame
+        Standard result shape, analysis ``cross_case``, one row ``test =
+        "ancova"``: ``statistic`` = F of ``group`` adjusted for ``before``
+        (type II = type III here: no interaction), ``df`` = k - 1 (the error
+        df in ``note``), ``effect_name = "partial_eta_squared"`` with a 95%
+        CI, ``n`` = participants with both scores.
+
+    Notes
+    -----
+    OLS fit of after = b0 + b1 before + case effects; F = (SS_case / (k - 1))
+    / (SS_res / (n - k - 1)) from the drop in residual SS when the case
+    dummies leave the model. Partial eta^2 = SS_case / (SS_case + SS_res).
+    CI: the noncentrality limits of F (Steiger 2004) mapped by
+    lambda / (lambda + df1 + df2 + 1), as R ``effectsize::F_to_eta2``; it
+    contains 0 when the test is not significant at .025 one-sided.
+    Assumes parallel slopes across cases (no before x case interaction) and
+    roughly normal residuals.
+
+    References
+    ----------
+    Vickers, A. J., & Altman, D. G. (2001). Analysing controlled trials with
+    baseline and follow up measurements. *BMJ*, 323, 1123-1124.
+    Steiger, J. H. (2004). Beyond the F test: effect size confidence
+    intervals and tests of close fit in the analysis of variance and
+    contrast analysis. *Psychological Methods*, 9, 164-182.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t0 = [3.0, 3.5, 2.5, 4.0, 3.0, 3.5, 2.0, 2.5, 3.0, 4.0, 3.5, 2.5]
+    >>> t2 = [3.5, 3.5, 3.0, 4.5, 4.0, 4.5, 2.5, 3.5, 3.0, 4.0, 3.5, 3.0]
+    >>> scores = pd.DataFrame({"participant_id": [f"p{i}" for i in range(12)] * 2, "wave": ["t0"] * 12 + ["t2"] * 12,
+    ...     "case_id": (["a"] * 4 + ["b"] * 4 + ["c"] * 4) * 2, "scale": "trust", "value": t0 + t2})
+    >>> row = change_ancova(scores, outcome="trust").iloc[0]
+    >>> int(row.n), float(row.df), float(round(row.statistic, 3))
+    (12, 2.0, 6.898)
+    """
+    import statsmodels.api as sm
+
+    require_columns(scores, ("participant_id", "wave", "scale", "value", group), "scores")
+    rows = select_outcome(scores, column="scale", outcome=outcome, table="scores")
+    rows = rows.loc[rows["wave"].astype(str).isin([before, after])]
+    wide = rows.pivot_table(index=["participant_id", group], columns=rows["wave"].astype(str), values="value",
+                            aggfunc="first", observed=True).reset_index()
+    for wave in (before, after):
+        if wave not in wide.columns:
+            wide[wave] = np.nan
+    complete = wide.dropna(subset=[before, after])
+    dropped = len(wide) - len(complete)
+    levels = observed_levels(complete[group])
+    n, k = len(complete), len(levels)
+    labels = dict(analysis="cross_case", case_id="all", group=f"{group}: " + " | ".join(map(str, levels)), outcome=outcome,
+                  test="ancova", n=n, effect_name="partial_eta_squared")
+    dropped_note = f"{dropped} participant(s) without both scores left out" if dropped else None
+    if k < 2 or n - k - 1 < 1:
+        why = f"not run: needs two {group} values and more participants than parameters (n = {n}, k = {k})"
+        return result_frame([labels | dict(note="; ".join(filter(None, [why, dropped_note])))])
+    covariate = complete[before].to_numpy(float)
+    dummies = pd.get_dummies(pd.Categorical(complete[group], categories=levels), drop_first=True).to_numpy(float)
+    response = complete[after].to_numpy(float)
+    full = sm.OLS(response, np.column_stack([np.ones(n), covariate, dummies])).fit()
+    reduced = sm.OLS(response, np.column_stack([np.ones(n), covariate])).fit()
+    df1, df2 = k - 1, n - k - 1
+    ss_case = reduced.ssr - full.ssr
+    if full.ssr <= 0:
+        return result_frame([labels | dict(note="; ".join(filter(None, ["not run: the model fits perfectly (no residual variance)", dropped_note])))])
+    from scipy import stats
+
+    f_value = (ss_case / df1) / (full.ssr / df2)
+    p = float(stats.f.sf(f_value, df1, df2))
+    eta = ss_case / (ss_case + full.ssr)
+    ncp_low, ncp_high = _noncentral_f_limits(f_value, df1, df2)
+    total_df = df1 + df2 + 1
+    notes = [
+        f"ANCOVA {after} ~ {before} + {group}: F of {group} adjusted for {before}, df = {df1}, {df2}",
+        f"slope of {before} = {full.params[1]:.3f}",
+        "partial eta-squared CI: noncentral F (Steiger 2004)",
+        "assumes parallel slopes and normal residuals; Kruskal-Wallis on change scores is the rank-based companion",
+        dropped_note,
+    ]
+    return result_frame([labels | dict(
+        statistic=f_value, df=float(df1), p_value=p, effect_size=eta,
+        ci_low=ncp_low / (ncp_low + total_df), ci_high=ncp_high / (ncp_high + total_df),
+        note="; ".join(filter(None, notes)),
+    )])

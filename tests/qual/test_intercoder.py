@@ -179,6 +179,14 @@ def test_perfect_agreement_and_no_variation():
     assert other.loc["percent_agreement", "estimate"] == 1.0
     assert other.loc[["cohen_kappa", "krippendorff_alpha"], "estimate"].isna().all()
     assert other.loc["cohen_kappa", "note"].find("no variation") >= 0
+    # Issue 17: perfect agreement no longer gets the degenerate CI [1, 1]: the Wilson lower limit of
+    # 4 agreements in 4 units, 4 / (4 + z^2), carried through each coefficient with its chance term fixed.
+    p_low = 4 / (4 + 1.959963984540054**2)
+    assert (trust["ci_high"] == 1.0).all() and (trust["ci_low"] < 1.0).all()
+    assert trust.loc["percent_agreement", "ci_low"] == pytest.approx(p_low)
+    assert trust.loc["brennan_prediger", "ci_low"] == pytest.approx((p_low - 0.5) / 0.5)
+    assert trust.loc["cohen_kappa", "ci_low"] == pytest.approx((p_low - 0.5) / 0.5)  # margins 1/2, 1/2
+    assert trust["note"].str.contains("perfect agreement").all()
 
 
 def test_no_double_coded_documents_gives_a_note():

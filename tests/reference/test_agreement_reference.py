@@ -145,3 +145,96 @@ def test_cohen_kappa_wikipedia_example_through_coded_segments():
     values = table[table["code"] == "trust"].set_index("statistic")["estimate"]
     assert values["percent_agreement"] == pytest.approx(0.7)
     assert values["cohen_kappa"] == pytest.approx(0.4)
+
+
+# --- weighted kappa (issue 17) ---------------------------------------------------------------
+
+# Friendly's SexualFun table (husband rows x wife columns, 91 couples), R vcd's `SexualFun`.
+# R: vcd::Kappa(SexualFun) prints
+#   Unweighted 0.1293 ASE 0.06860;  Weighted (Equal-Spacing) 0.2374 ASE 0.07832
+SEXUAL_FUN = np.array([[7, 7, 2, 3], [2, 8, 3, 7], [1, 5, 4, 9], [2, 8, 9, 14]])
+
+
+@pytest.mark.parametrize(("weights", "kappa", "ase"), [("unweighted", 0.1293, 0.06860), ("linear", 0.2374, 0.07832)])
+def test_weighted_kappa_matches_vcd_kappa(weights, kappa, ase):
+    from ponzoni_eval._core.results import RESULT_COLUMNS
+    from ponzoni_eval.qual.intercoder import weighted_kappa
+
+    res = weighted_kappa(expand_table(SEXUAL_FUN), weights=weights, n_boot=0)
+    assert list(res.columns) == list(RESULT_COLUMNS)
+    row = res.iloc[0]
+    assert row["effect_size"] == pytest.approx(kappa, abs=5e-5)
+    z = 1.959963984540054
+    assert (row["ci_high"] - row["ci_low"]) / (2 * z) == pytest.approx(ase, abs=5e-6)
+    assert f"{ase:.4f}" in row["note"]
+
+
+def _hand_kappa(a, b, q, power):
+    """sklearn's cohen_kappa_score formula: 1 - sum(w O) / sum(w E), disagreement weights |i-j|^power."""
+    observed = np.zeros((q, q))
+    np.add.at(observed, (a, b), 1)
+    expected = np.outer(observed.sum(1), observed.sum(0)) / observed.sum()
+    i, j = np.indices((q, q))
+    w = np.abs(i - j) ** power if power else (i != j).astype(float)
+    return 1 - (w * observed).sum() / (w * expected).sum()
+
+
+@pytest.mark.parametrize("weights", ["unweighted", "linear", "quadratic"])
+def test_weighted_kappa_equals_sklearn_and_hand_formula(weights):
+    from sklearn.metrics import cohen_kappa_score
+
+    from ponzoni_eval.qual.intercoder import weighted_kappa
+
+    rng = np.random.default_rng(7)
+    truth = rng.integers(0, 5, 60)
+    a = np.clip(truth + rng.integers(-1, 2, 60), 0, 4)
+    b = np.clip(truth + rng.integers(-2, 2, 60), 0, 4)
+    ours = weighted_kappa(np.column_stack([a, b]), weights=weights, categories=range(5), n_boot=0).loc[0, "effect_size"]
+    power = {"unweighted": 0, "linear": 1, "quadratic": 2}[weights]
+    assert ours == pytest.approx(_hand_kappa(a, b, 5, power), abs=1e-12)
+    sk = cohen_kappa_score(a, b, weights=None if weights == "unweighted" else weights, labels=list(range(5)))
+    assert ours == pytest.approx(sk, abs=1e-12)
+
+
+def test_weighted_kappa_bootstrap_row_is_seeded_and_brackets_estimate():
+    from ponzoni_eval.qual.intercoder import weighted_kappa
+
+    pairs = expand_table(SEXUAL_FUN)
+    first = weighted_kappa(pairs, weights="quadratic", n_boot=500, seed=3)
+    again = weighted_kappa(pairs, weights="quadratic", n_boot=500, seed=3)
+    boot = first.set_index("group").loc["ci=bootstrap"]
+    assert boot["ci_low"] == again.set_index("group").loc["ci=bootstrap", "ci_low"]
+    assert boot["ci_low"] < boot["effect_size"] < boot["ci_high"]
+    asymptotic = first.set_index("group").loc["ci=asymptotic"]
+    # The two intervals agree to about 0.03 at n = 91.
+    assert abs(boot["ci_low"] - asymptotic["ci_low"]) < 0.03 and abs(boot["ci_high"] - asymptotic["ci_high"]) < 0.03
+
+
+def test_weighted_kappa_perfect_agreement_has_a_wilson_lower_limit():
+    from ponzoni_eval.qual.intercoder import weighted_kappa
+
+    ratings = np.array([[1, 1], [2, 2], [3, 3], [4, 4], [5, 5]] * 4, dtype=float)
+    res = weighted_kappa(ratings, weights="linear", n_boot=200).set_index("group")
+    n, z = 20, 1.959963984540054
+    p_low = n / (n + z**2)  # Wilson lower limit of 20 agreements in 20 units
+    w = 1 - np.abs(np.subtract.outer(np.arange(5), np.arange(5))) / 4
+    p_e = (w * np.outer(np.full(5, 0.2), np.full(5, 0.2))).sum()
+    for group in ("ci=asymptotic", "ci=bootstrap"):
+        assert res.loc[group, "effect_size"] == 1.0
+        assert res.loc[group, "ci_high"] == 1.0
+        assert res.loc[group, "ci_low"] == pytest.approx((p_low - p_e) / (1 - p_e), abs=1e-12)
+        assert res.loc[group, "ci_low"] < 1.0
+
+
+def test_weighted_kappa_errors_and_missing():
+    from ponzoni_eval._core.errors import DataError
+    from ponzoni_eval.qual.intercoder import weighted_kappa
+
+    with pytest.raises(DataError):
+        weighted_kappa(np.zeros((4, 3)))
+    with pytest.raises(DataError):
+        weighted_kappa(np.array([[1, 2], [2, 9]]), categories=[1, 2, 3])
+    with pytest.raises(DataError):
+        weighted_kappa(np.array([[1, 2], [2, 2]]), weights="cubic")
+    res = weighted_kappa(np.array([[1, 1], [2, nan], [3, 2], [2, 2], [1, 2]]), n_boot=0)
+    assert res.loc[0, "n"] == 4 and "1 unit(s) with a missing rating" in res.loc[0, "note"]

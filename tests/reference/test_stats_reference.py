@@ -77,19 +77,38 @@ def test_wilcoxon_exact_matches_r_depression_example():
     wilcoxon = row(res, "wilcoxon_signed_rank")
     assert wilcoxon.statistic == 40
     assert wilcoxon.p_value == pytest.approx(0.03906, abs=5e-6)
-    assert "exact p" in wilcoxon.note
+    assert "exact conditional p" in wilcoxon.note  # without ties: R's exact p
+    r_way = row(stats.pre_post(paired_scores(DEPRESSION_X, DEPRESSION_Y), outcome="outcome", by=None,
+                               options=stats.PairedOptions(wilcoxon_p="r")), "wilcoxon_signed_rank")
+    assert r_way.p_value == pytest.approx(0.03906, abs=5e-6) and "exact p" in r_way.note
+    # R: wilcox.test(x, y, paired = TRUE, alternative = "greater") -> p-value = 0.01953
+    greater = row(stats.pre_post(paired_scores(DEPRESSION_X, DEPRESSION_Y), outcome="outcome", by=None,
+                                 options=stats.PairedOptions(alternative="greater")), "wilcoxon_signed_rank")
+    assert greater.p_value == pytest.approx(0.01953, abs=5e-6) and "one-sided p (greater)" in greater.note
 
 
 def test_wilcoxon_with_zero_and_ties_matches_r_sleep():
     # R: wilcox.test(extra ~ group, data = sleep, paired = TRUE)
     #    -> V = 0, p-value = 0.009091 ("cannot compute exact p-value with ties / zeroes")
-    res = stats.pre_post(paired_scores(SLEEP_DRUG1, SLEEP_DRUG2), outcome="outcome", by=None)
+    options = stats.PairedOptions(wilcoxon_p="r")
+    res = stats.pre_post(paired_scores(SLEEP_DRUG1, SLEEP_DRUG2), outcome="outcome", by=None, options=options)
     wilcoxon = row(res, "wilcoxon_signed_rank")
     assert wilcoxon.statistic == 0
     assert wilcoxon.p_value == pytest.approx(0.009091, abs=5e-7)
     assert wilcoxon.n == 9  # one zero difference dropped, as R does
     assert "normal approximation with continuity correction" in wilcoxon.note
     assert "1 zero difference(s) dropped" in wilcoxon.note
+
+
+def test_wilcoxon_exact_conditional_with_zero_and_ties_sleep():
+    # All 9 non-zero differences share one sign: of the 2^9 equally likely sign assignments of the
+    # (tied) mid-ranks only one gives V = 0 and one V = 45, so the exact conditional p is 2 / 512
+    # (coin::wilcoxsign_test(extra ~ group, sleep, distribution = "exact", zero.method = "Wilcoxon")).
+    res = stats.pre_post(paired_scores(SLEEP_DRUG1, SLEEP_DRUG2), outcome="outcome", by=None)
+    wilcoxon = row(res, "wilcoxon_signed_rank")
+    assert wilcoxon.statistic == 0 and wilcoxon.n == 9
+    assert wilcoxon.p_value == pytest.approx(2 / 512, rel=1e-12)
+    assert "exact conditional p with 1 group(s) of tied ranks" in wilcoxon.note
 
 
 def test_paired_t_matches_r_sleep():
@@ -120,7 +139,8 @@ def test_paired_t_and_effect_sizes_match_lakens_2013():
 def test_rank_biserial_and_ci_match_effectsize_depression():
     # R effectsize::rank_biserial(x, y, paired = TRUE) on the depression data
     # (effectsize tests/testthat/test-rankES.R): r = 0.777, CI [0.2953631, 0.9441559]
-    res = stats.pre_post(paired_scores(DEPRESSION_X, DEPRESSION_Y), outcome="outcome", by=None)
+    options = stats.PairedOptions(rank_biserial_ci="fisher_z")
+    res = stats.pre_post(paired_scores(DEPRESSION_X, DEPRESSION_Y), outcome="outcome", by=None, options=options)
     wilcoxon = row(res, "wilcoxon_signed_rank")
     assert wilcoxon.effect_name == "rank_biserial_r"
     assert wilcoxon.effect_size == pytest.approx(0.777, abs=0.001)  # (40 - 5) / 45

@@ -109,7 +109,9 @@ def test_reliability_is_stats_reliability_of_the_case(tables):
     responses = responses.loc[responses["participant_id"].isin(participants["participant_id"])]
     expected = stats.reliability(responses, tables["instrument"], participants, by=("case_id", "wave"))
     pd.testing.assert_frame_equal(section.table, expected)
-    alpha = expected.loc[expected["test"] == "cronbach_alpha", "effect_size"]
+    # Issue 17: 2-item scales report Spearman-Brown instead of alpha; the sentence and figure show both.
+    alpha = expected.loc[expected["test"].isin(["cronbach_alpha", "spearman_brown"]), "effect_size"]
+    assert "Spearman-Brown" in section.sentence
     for value in (alpha.min(), alpha.max()):
         assert report.format_number(value, 2) in section.sentence
     assert "0.70" in section.figure.caption and "no effect" not in section.figure.caption
@@ -224,7 +226,7 @@ def test_sections_speak_dutch(tables, scores, answers, monthly):
         sections.pre_post_section(scores, CASE, language="nl").sentence,
         sections.help_seeking_section(monthly, CASE, language="nl").sentence,
     ]
-    assert sentences[0].startswith("Cronbachs alfa liep uiteen van")
+    assert sentences[0].startswith("Cronbachs alfa (Spearman-Brown voor schalen met 2 items) liep uiteen van")
     assert "steeg van" in sentences[1] or "daalde van" in sentences[1]
     assert "95%-BI" in sentences[2]
 

@@ -133,10 +133,10 @@ def test_pre_post_constant_nonzero_difference():
     res = stats.pre_post(paired_scores([4, 5, 6, 3], [3, 4, 5, 2]), outcome="trust")
     t_row, w_row = res.iloc[0], res.iloc[1]
     assert math.isnan(t_row.statistic)
-    # every difference is +1: tied ranks, normal approximation, r = 1 without a CI
+    # every difference is +1: tied ranks, exact conditional p = 2 / 2^4, r = 1 without a CI
     assert w_row.statistic == 10 and w_row.effect_size == 1.0
-    assert math.isnan(w_row.ci_low) and "Fisher-z CI undefined" in w_row.note
-    assert "normal approximation" in w_row.note
+    assert math.isnan(w_row.ci_low) and "CI undefined" in w_row.note
+    assert "exact conditional p" in w_row.note and w_row.p_value == pytest.approx(2 / 16)
 
 
 def test_float_noise_in_scale_means_counts_as_a_tie():
@@ -156,10 +156,60 @@ def test_wilcoxon_matches_scipy_where_both_follow_r():
     assert ours["exact"]
     assert ours["p"] == pytest.approx(sps.wilcoxon(small, method="exact").pvalue, rel=1e-12)
     large = rng.normal(0.3, 1, 80)  # n >= 50: normal approximation with continuity correction
-    ours = paired._wilcoxon_signed_rank(large)
+    ours = paired._wilcoxon_signed_rank(large, method="r")
     assert not ours["exact"]
     expected = sps.wilcoxon(large, method="asymptotic", correction=True).pvalue
     assert ours["p"] == pytest.approx(expected, rel=1e-9)
+
+
+@pytest.mark.parametrize("alternative", ["two-sided", "greater", "less"])
+def test_wilcoxon_exact_conditional_with_ties_equals_scipy_complete_enumeration(alternative):
+    # Likert-like differences (quarter points) with ties and zeros; scipy's permutation_test flips
+    # the signs of all 2^m differences (m = 14 after dropping zeros) when n_resamples >= 2^m.
+    rng = np.random.default_rng(3)
+    differences = rng.integers(-3, 6, 16) / 4
+    nonzero = differences[differences != 0]
+
+    def v(x, axis=-1):
+        ranks = sps.rankdata(np.abs(x), axis=axis)
+        return np.where(x > 0, ranks, 0).sum(axis=axis)
+
+    reference = sps.permutation_test((nonzero,), v, permutation_type="samples", n_resamples=np.inf,
+                                     alternative=alternative).pvalue
+    ours = paired._wilcoxon_signed_rank(differences, alternative=alternative)
+    assert ours["conditional"] and ours["tie_groups"] > 0
+    assert ours["p"] == pytest.approx(reference, rel=1e-9)
+
+
+def test_paired_t_one_sided_matches_scipy():
+    before, after = [3.0, 3.5, 2.5, 4.0, 3.25, 2.75, 3.0], [3.5, 3.75, 3.0, 4.0, 3.0, 3.5, 3.75]
+    for alternative in ("greater", "less"):
+        res = stats.pre_post(paired_scores(after, before), outcome="trust",
+                             options=stats.PairedOptions(alternative=alternative))
+        t_row = res[res.test == "paired_t"].iloc[0]
+        assert t_row.p_value == pytest.approx(sps.ttest_rel(after, before, alternative=alternative).pvalue, rel=1e-12)
+        assert f"one-sided p ({alternative})" in t_row.note
+
+
+def test_primary_test_is_declared_and_min_detectable_on_the_shown_metric():
+    before, after = [3.0, 3.5, 2.5, 4.0, 3.25, 2.75, 3.0, 3.5], [3.5, 3.75, 3.0, 4.0, 3.0, 3.5, 3.75, 4.25]
+    res = stats.pre_post(paired_scores(after, before), outcome="trust").set_index("test")
+    assert res.loc["paired_t", "note"].startswith("primary test")
+    assert res.loc["wilcoxon_signed_rank", "note"].startswith("sensitivity analysis (primary: paired_t)")
+    flipped = stats.pre_post(paired_scores(after, before), outcome="trust",
+                             options=stats.PairedOptions(primary="wilcoxon_signed_rank")).set_index("test")
+    assert flipped.loc["wilcoxon_signed_rank", "note"].startswith("primary test")
+    # min_detectable of the t row is on the g_av metric: d_z(80%, n = 8) x J x s_d / s_av
+    d = np.subtract(after, before)
+    s_av = (np.std(before, ddof=1) + np.std(after, ddof=1)) / 2
+    j = 1 - 3 / (8 * 8 - 9)
+    expected = stats.min_detectable_effect(8, test="paired_t") * j * np.std(d, ddof=1) / s_av
+    assert res.loc["paired_t", "min_detectable"] == pytest.approx(expected, rel=1e-12)
+    m = int(np.sum(d != 0))
+    dz = stats.min_detectable_effect(m, test="wilcoxon_signed_rank")
+    assert res.loc["wilcoxon_signed_rank", "min_detectable"] == pytest.approx(2 * sps.norm.cdf(np.sqrt(2) * dz) - 1)
+    with pytest.raises(DataError):
+        stats.PairedOptions(alternative="two.sided")
 
 
 def test_effect_directions_follow_after_minus_before():
@@ -291,7 +341,7 @@ def test_perception_gap_change_equals_pre_post_on_the_gap():
 def test_reliability_rows_per_case_and_wave():
     responses, instrument, participants = simulated_survey(seed=8)
     res = stats.reliability(responses, instrument, participants)
-    assert len(res) == 2 * 2 * 2  # cases x waves x (alpha, omega)
+    assert len(res) == 2 * 2 * 3  # cases x waves x (alpha, omega model-implied, omega observed variance)
     assert set(res.group) == {"wave=t0", "wave=t2"}
     alpha = res[res.test == "cronbach_alpha"]
     assert alpha.effect_size.between(0.5, 0.95).all()
