@@ -58,6 +58,7 @@ from ponzoni_eval.stats.timeseries import (
     interrupted_time_series,
     its_case_differences,
     its_trajectories,
+    its_sensitivity,
     count_regression,
 )
 
@@ -95,5 +96,6 @@ __all__ = [
     "interrupted_time_series",
     "its_case_differences",
     "its_trajectories",
+    "its_sensitivity",
     "count_regression",
 ]
