@@ -139,9 +139,26 @@ class _RandomInterceptResult:
     converged: bool
     nobs: int
     gamma: float
+    minus2l: float = float("nan")  # -2 (RE)ML log-likelihood at the optimum (lme4's deviance / REML criterion)
+    reml: bool = True
+    deviance: Any = None  # (tau2, sigma2) -> -2 (RE)ML log-likelihood, not profiled (for Satterthwaite df)
+    cov_at: Any = None  # (tau2, sigma2) -> Cov(beta) at those variance parameters
 
     def cov_params(self) -> pd.DataFrame:
         return self.covariance
+
+    @property
+    def loglik(self) -> float:
+        return -0.5 * self.minus2l
+
+    @property
+    def n_params(self) -> int:
+        """Parameters counted by AIC: the fixed effects, the intercept variance and the residual variance."""
+        return len(self.fe_params) + 2
+
+    @property
+    def aic(self) -> float:
+        return self.minus2l + 2 * self.n_params
 
 
 def _random_intercept_fit(rows: np.ndarray, row_of: np.ndarray, y: np.ndarray, group: np.ndarray, names: list[str],
@@ -270,6 +287,26 @@ def _random_intercept_fit(rows: np.ndarray, row_of: np.ndarray, y: np.ndarray, g
     value, beta, sigma2, a = criterion(gamma)
     converged = converged and np.isfinite(value)
     covariance = sigma2 * linalg.inv(a) if converged else np.full((p, p), np.nan)
+
+    def deviance(tau2: float, sigma2_: float) -> float:
+        """-2 (RE)ML log-likelihood at (tau2, sigma2), beta at its GLS value (REML) or profiled (ML).
+
+        V = sigma2 H(gamma), gamma = tau2 / sigma2: log|V| = N log sigma2 + sum log(1 + gamma n_i),
+        r'V^-1 r = q(gamma) / sigma2, and for REML log|X'V^-1 X| = log|A| - p log sigma2.
+        """
+        g = tau2 / sigma2_
+        a_, b_, c_, _ = pieces(g)
+        beta_ = np.linalg.solve(a_, b_)
+        q = c_ - float(b_ @ beta_)
+        out = n_obs * np.log(2 * np.pi) + n_obs * np.log(sigma2_) + np.sum(np.log1p(g * group_n)) + q / sigma2_
+        if reml:
+            out += np.linalg.slogdet(a_)[1] - p * np.log(sigma2_) - p * np.log(2 * np.pi)
+        return float(out)
+
+    def cov_at(tau2: float, sigma2_: float) -> np.ndarray:
+        a_, _, _, _ = pieces(tau2 / sigma2_)
+        return sigma2_ * np.linalg.inv(a_)
+
     return _RandomInterceptResult(
         fe_params=pd.Series(beta, index=names),
         covariance=pd.DataFrame(covariance, index=names, columns=names),
@@ -278,6 +315,10 @@ def _random_intercept_fit(rows: np.ndarray, row_of: np.ndarray, y: np.ndarray, g
         converged=converged,
         nobs=n_obs,
         gamma=gamma,
+        minus2l=float(value),
+        reml=reml,
+        deviance=deviance,
+        cov_at=cov_at,
     )
 
 
@@ -368,6 +409,75 @@ def _has_case_wave(fit: _MixedFit) -> bool:
     return {"case_id", "wave"} <= set(fit.data.columns) and "case_id" in fit.formula and "wave" in fit.formula
 
 
+MIN_PARTICIPANTS_PER_CASE = 5
+"""A case's change (and its differences from other cases) is estimated only when at least this many
+participants have a score in both waves of the change; below it the contrast row says so instead
+(with 1-4 people the case's change rests on its few members' own changes, and the model's common
+residual variance, borrowed from the other cases, would hide how little that is)."""
+
+
+def _satterthwaite_df(result, contrasts: np.ndarray) -> np.ndarray:
+    """Satterthwaite df of each contrast l' beta, as ``lmerTest`` (Kuznetsova, Brockhoff & Christensen 2017).
+
+    df = 2 (l' C l)^2 / (g' A g), with C = Cov(beta) as a function of the variance parameters
+    phi = (tau^2, sigma^2), g = d(l' C l) / d phi (central differences) and A = 2 H^-1 the
+    asymptotic covariance of phi, H the Hessian of the -2 (RE)ML log-likelihood in phi (central
+    differences, step 1e-4 of each parameter). At a singular fit (tau^2 = 0) only sigma^2 varies.
+    """
+    contrasts = np.atleast_2d(contrasts)
+    tau2, sigma2 = float(np.asarray(result.cov_re)[0, 0]), float(result.scale)
+    phi = np.array([tau2, sigma2])
+    free = [0, 1] if result.gamma > 1e-6 else [1]
+    steps = 1e-4 * phi
+    dev = result.deviance
+
+    def at(shift: np.ndarray) -> np.ndarray:
+        return phi + shift
+
+    k = len(free)
+    hessian = np.zeros((k, k))
+    centre = dev(*phi)
+    for a, i in enumerate(free):
+        ei = np.zeros(2)
+        ei[i] = steps[i]
+        for b, j in enumerate(free):
+            if b < a:
+                continue
+            ej = np.zeros(2)
+            ej[j] = steps[j]
+            if i == j:
+                value = (dev(*at(ei)) - 2 * centre + dev(*at(-ei))) / steps[i] ** 2
+            else:
+                value = (dev(*at(ei + ej)) - dev(*at(ei - ej)) - dev(*at(-ei + ej)) + dev(*at(-ei - ej))) / (4 * steps[i] * steps[j])
+            hessian[a, b] = hessian[b, a] = value
+    try:
+        asymptotic = 2.0 * np.linalg.inv(hessian)
+    except np.linalg.LinAlgError:
+        return np.full(len(contrasts), np.nan)
+    variance = np.einsum("ij,jk,ik->i", contrasts, result.cov_at(*phi), contrasts)
+    gradient = np.empty((len(contrasts), k))
+    for a, i in enumerate(free):
+        ei = np.zeros(2)
+        ei[i] = steps[i]
+        d_cov = (result.cov_at(*at(ei)) - result.cov_at(*at(-ei))) / (2 * steps[i])
+        gradient[:, a] = np.einsum("ij,jk,ik->i", contrasts, d_cov, contrasts)
+    denominator = np.einsum("ij,jk,ik->i", gradient, asymptotic, gradient)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        df = 2.0 * variance**2 / denominator
+    return np.where(np.isfinite(df) & (df > 0), df, np.nan)
+
+
+def _t_tests(estimate: np.ndarray, se: np.ndarray, df: np.ndarray):
+    """t = estimate / se, two-sided p and 95% CI on `df` (normal where df is unknown)."""
+    from scipy import stats
+
+    t = estimate / se
+    known = np.isfinite(df)
+    p = np.where(known, 2 * stats.t.sf(np.abs(t), np.where(known, df, 1.0)), 2 * stats.norm.sf(np.abs(t)))
+    crit = np.where(known, stats.t.ppf(0.975, np.where(known, df, 1.0)), Z95)
+    return t, p, estimate - crit * se, estimate + crit * se
+
+
 def mixed_model(
     scores: pd.DataFrame,
     *,
@@ -419,7 +529,12 @@ def mixed_model(
         Standard result shape, ``analysis = "cross_case_mixed_model"``:
 
         - ``test = "fixed_effect"`` per model term (``group`` = term,
-          ``effect_name = "b"``, Wald z in ``statistic``);
+          ``effect_name = "b"``, t in ``statistic`` with its Satterthwaite
+          ``df``);
+        - ``test = "model_fit"``: the (RE)ML log-likelihood (``effect_name
+          = "loglik"``, as ``logLik`` of ``lme4::lmer``), AIC (``"aic"``,
+          -2 logLik + 2 k, k = fixed effects + 2 variance parameters),
+          ``"converged"`` and ``"singular"`` (1 = yes, 0 = no);
         - ``test = "variance_component"`` for the participant intercept and
           the residual (``effect_name = "variance"``) and the intraclass
           correlation (``effect_name = "icc"``);
@@ -428,6 +543,11 @@ def mixed_model(
         - ``test = "contrast"``, ``effect_name = "change_difference"``:
           change in case A minus change in case B (``case_id = "all"``,
           ``group = "A - B: t0->t2"``).
+
+        A case with fewer than `MIN_PARTICIPANTS_PER_CASE` (5) participants
+        with scores in both ``before`` and ``after`` gets a change row with
+        a "not estimated" note (``n`` = those participants) and is left out
+        of the case differences.
 
         ``n`` is the number of observations on model rows and the number
         of participants in the case(s) on contrast rows. Contrast rows
@@ -460,9 +580,15 @@ def mixed_model(
     CPUs and BLAS kernels. Missing
     waves are allowed (likelihood-based, valid under missing at random).
     A contrast c = L beta (e.g. change = EMM(after) - EMM(before) for one
-    case) has Var(c) = L Cov(beta) L'; tests are Wald z and CIs are
-    c +/- 1.96 SE. With few participants per case these are liberal: lme4 +
-    lmerTest would use Satterthwaite df. ICC = tau^2 / (tau^2 + sigma^2).
+    case) has Var(c) = L Cov(beta) L'; tests are t = c / SE with
+    Satterthwaite df and CIs c +/- t(0.975, df) SE, as ``lmerTest``
+    (Kuznetsova et al. 2017): df = 2 Var(c)^2 / (g' A g), g the gradient of
+    Var(c) in the variance parameters (tau^2, sigma^2) and A their
+    asymptotic covariance, twice the inverse Hessian of the -2 (RE)ML
+    log-likelihood, both by central differences (`_satterthwaite_df`). In
+    balanced data these are the classical split-plot df (within-participant
+    contrasts: the residual stratum's df; cell means: the Satterthwaite mix
+    of the two strata), checked in `tests/stats/test_crosscase.py`. ICC = tau^2 / (tau^2 + sigma^2).
     Marginal means average the role effect with weights equal to each role's
     share of the observations (emmeans ``weights = "proportional"``).
 
@@ -470,6 +596,9 @@ def mixed_model(
     ----------
     Bates, D., Maechler, M., Bolker, B. & Walker, S. (2015). Fitting linear
     mixed-effects models using lme4. Journal of Statistical Software 67(1).
+    Kuznetsova, A., Brockhoff, P. B. & Christensen, R. H. B. (2017). lmerTest
+    package: tests in linear mixed effects models. Journal of Statistical
+    Software 82(13).
     Fixed effects, SEs and variance components checked against
     ``lme4::lmer(Weight ~ Time + (1 | Pig), data = dietox)``.
 
@@ -500,15 +629,26 @@ def mixed_model(
 
     names, beta, cov = _fixed_effects(fit)
     se = np.sqrt(np.diag(cov))
-    z = beta / se
+    df = _satterthwaite_df(result, np.eye(len(names)))
+    t, p, low, high = _t_tests(beta, se, df)
+    note_t = f"{note}; t tests with Satterthwaite df"
     rows: list[dict] = [
         dict(
             analysis=analysis, case_id="all", group=name, outcome=outcome, test="fixed_effect", n=n_obs,
-            statistic=z[i], p_value=2 * stats.norm.sf(abs(z[i])), effect_size=beta[i], effect_name="b",
-            ci_low=beta[i] - Z95 * se[i], ci_high=beta[i] + Z95 * se[i], note=note,
+            statistic=t[i], df=df[i], p_value=p[i], effect_size=beta[i], effect_name="b",
+            ci_low=low[i], ci_high=high[i], note=note_t,
         )
         for i, name in enumerate(names)
     ]
+    criterion = "REML" if reml else "ML"
+    for label, value, name in (
+        (f"log-likelihood ({criterion})", result.loglik, "loglik"),
+        (f"AIC ({criterion}; {result.n_params} parameters)", result.aic, "aic"),
+        ("converged (1 = yes)", float(result.converged), "converged"),
+        ("singular fit (1 = intercept variance at 0)", float(result.gamma <= 1e-6), "singular"),
+    ):
+        rows.append(dict(analysis=analysis, case_id="all", group=label, outcome=outcome, test="model_fit",
+                         n=n_obs, effect_size=value, effect_name=name, note=note))
     tau2 = float(np.asarray(result.cov_re)[0, 0])
     sigma2 = float(result.scale)
     for label, value, name in (
@@ -538,8 +678,15 @@ def _change_contrasts(fit: _MixedFit, *, outcome, before, after, p_adjust, note)
     if before not in waves or after not in waves:
         return [dict(analysis=analysis, case_id="all", group=label, outcome=outcome, test="contrast",
                      effect_name="change", note=f"{note}; no change contrast: waves present are {waves}")]
+    in_both = (
+        data.loc[data["wave"].astype(str).isin([str(before), str(after)])]
+        .groupby(["case_id", fit.groups], observed=True)["wave"].nunique()
+    )
+    pairs = (in_both == 2).groupby(level=0, observed=True).sum()
     usable = [c for c in cases if (c, before) in present.index and (c, after) in present.index]
     skipped = [c for c in cases if c not in usable]
+    too_small = [c for c in usable if int(pairs.get(c, 0)) < MIN_PARTICIPANTS_PER_CASE]
+    usable = [c for c in usable if c not in too_small]
     grid = pd.DataFrame({"case_id": usable})
     change_l = _cell_contrasts(fit, grid.assign(wave=after)) - _cell_contrasts(fit, grid.assign(wave=before))
     # Every pair's difference of changes from the changes' own covariance (k x k), not from a
@@ -549,33 +696,40 @@ def _change_contrasts(fit: _MixedFit, *, outcome, before, after, p_adjust, note)
     change_cov = change_l @ cov @ change_l.T
     first, second = np.triu_indices(len(usable), k=1)
 
-    def wald(estimate, variance):
+    def tested(estimate, variance, contrasts):
         se = np.sqrt(variance)
-        z = estimate / se
-        return estimate, se, z, 2 * stats.norm.sf(np.abs(z))
+        df = _satterthwaite_df(fit.result, contrasts)
+        t, p, low, high = _t_tests(estimate, se, df)
+        return estimate, df, t, p, low, high
 
-    contrast_note = f"{note}; Wald z from the fixed-effect covariance, p_adjusted: {p_adjust}"
+    contrast_note = f"{note}; t tests with Satterthwaite df (lmerTest), p_adjusted: {p_adjust}"
     n_case = data.groupby("case_id", observed=True)[fit.groups].nunique().reindex(usable).to_numpy(dtype=int)
     cases_text = np.array([str(case) for case in usable], dtype=object)
-    est, se, z, p = wald(change, np.diag(change_cov))
+    est, df, t, p, low, high = tested(change, np.diag(change_cov), change_l)
     frames = [pd.DataFrame(dict(
         analysis=analysis, case_id=cases_text, group=label, outcome=outcome, test="contrast", n=n_case,
-        statistic=z, p_value=p, p_adjusted=adjust_p(p, p_adjust), effect_size=est, effect_name="change",
-        ci_low=est - Z95 * se, ci_high=est + Z95 * se, note=contrast_note,
+        statistic=t, df=df, p_value=p, p_adjusted=adjust_p(p, p_adjust), effect_size=est, effect_name="change",
+        ci_low=low, ci_high=high, note=contrast_note,
     ))]
     if len(first):
         variance = change_cov[first, first] + change_cov[second, second] - 2 * change_cov[first, second]
-        est, se, z, p = wald(change[first] - change[second], variance)
+        est, df, t, p, low, high = tested(change[first] - change[second], variance, change_l[first] - change_l[second])
         frames.append(pd.DataFrame(dict(
             analysis=analysis, case_id="all", group=cases_text[first] + " - " + cases_text[second] + f": {label}",
-            outcome=outcome, test="contrast", n=n_case[first] + n_case[second], statistic=z, p_value=p,
+            outcome=outcome, test="contrast", n=n_case[first] + n_case[second], statistic=t, df=df, p_value=p,
             p_adjusted=adjust_p(p, p_adjust), effect_size=est, effect_name="change_difference",
-            ci_low=est - Z95 * se, ci_high=est + Z95 * se, note=contrast_note,
+            ci_low=low, ci_high=high, note=contrast_note,
         )))
     rows = [record for frame in frames for record in frame.to_dict("records")]
     for case in skipped:
         rows.append(dict(analysis=analysis, case_id=str(case), group=label, outcome=outcome, test="contrast",
                          effect_name="change", note=f"{note}; no change contrast: no data in {before} or {after}"))
+    for case in too_small:
+        rows.append(dict(analysis=analysis, case_id=str(case), group=label, outcome=outcome, test="contrast",
+                         n=int(pairs.get(case, 0)), effect_name="change",
+                         note=f"{note}; not estimated: {int(pairs.get(case, 0))} participant(s) with scores in both "
+                              f"{before} and {after}, fewer than {MIN_PARTICIPANTS_PER_CASE} (MIN_PARTICIPANTS_PER_CASE); "
+                              "left out of the case differences"))
     return rows
 
 
@@ -608,7 +762,8 @@ def marginal_means(
     -----
     EMM = L beta with L the design row of the cell (roles averaged by their
     share of the observations); SE = sqrt(L Cov(beta) L'); 95% CI = EMM +/-
-    1.96 SE (Wald; liberal with few participants).
+    t(0.975, df) SE with Satterthwaite df (as `mixed_model`; emmeans with
+    ``lmer.df = "satterthwaite"``).
 
     Examples
     --------
@@ -632,6 +787,7 @@ def marginal_means(
     _, beta, cov = _fixed_effects(fit)
     estimate = contrast_l @ beta
     se = np.sqrt(np.einsum("ij,jk,ik->i", contrast_l, cov, contrast_l))
+    _, _, low, high = _t_tests(estimate, se, _satterthwaite_df(fit.result, contrast_l))
     return pd.DataFrame(
         {
             "case_id": cells["case_id"].astype(str).to_numpy(),
@@ -639,8 +795,8 @@ def marginal_means(
             "outcome": outcome,
             "estimate": estimate,
             "se": se,
-            "ci_low": estimate - Z95 * se,
-            "ci_high": estimate + Z95 * se,
+            "ci_low": low,
+            "ci_high": high,
             "n": counts.to_numpy(),
             "note": "; ".join(fit.notes),
         },
