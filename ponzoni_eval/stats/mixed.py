@@ -25,10 +25,14 @@ import pandas as pd
 
 from ponzoni_eval._core.errors import DataError, require_columns
 from ponzoni_eval._core.results import result_frame
-from ponzoni_eval.stats.common import formula_errors, not_run_row, observed_levels, select_outcome, Z95
+from ponzoni_eval.stats.common import (
+    MANY_CASES, comparison_mode as _comparison_mode, formula_errors, not_run_row, observed_levels, select_outcome, Z95,
+)
 from ponzoni_eval.stats.multitest import adjust_p
 
 __all__ = [
+    "MANY_CASES",
+    "MIN_PARTICIPANTS_PER_CASE",
     "mixed_model",
     "marginal_means",
 ]
@@ -416,55 +420,62 @@ participants have a score in both waves of the change; below it the contrast row
 residual variance, borrowed from the other cases, would hide how little that is)."""
 
 
-def _satterthwaite_df(result, contrasts: np.ndarray) -> np.ndarray:
-    """Satterthwaite df of each contrast l' beta, as ``lmerTest`` (Kuznetsova, Brockhoff & Christensen 2017).
+def _variance_derivatives(result):
+    """Cov(beta), its derivatives in the variance parameters and their asymptotic covariance (cached on `result`).
 
-    df = 2 (l' C l)^2 / (g' A g), with C = Cov(beta) as a function of the variance parameters
-    phi = (tau^2, sigma^2), g = d(l' C l) / d phi (central differences) and A = 2 H^-1 the
-    asymptotic covariance of phi, H the Hessian of the -2 (RE)ML log-likelihood in phi (central
-    differences, step 1e-4 of each parameter). At a singular fit (tau^2 = 0) only sigma^2 varies.
+    phi = (tau^2, sigma^2); A = 2 H^-1 with H the Hessian of the -2 (RE)ML log-likelihood in phi, and
+    dC/dphi_i, both by central differences with a step of 1e-4 of each parameter. At a singular fit
+    (tau^2 = 0) only sigma^2 varies. Returns (C, [dC/dphi_i], A).
     """
-    contrasts = np.atleast_2d(contrasts)
-    tau2, sigma2 = float(np.asarray(result.cov_re)[0, 0]), float(result.scale)
-    phi = np.array([tau2, sigma2])
+    cached = getattr(result, "_satterthwaite_pieces", None)
+    if cached is not None:
+        return cached
+    phi = np.array([float(np.asarray(result.cov_re)[0, 0]), float(result.scale)])
     free = [0, 1] if result.gamma > 1e-6 else [1]
     steps = 1e-4 * phi
     dev = result.deviance
-
-    def at(shift: np.ndarray) -> np.ndarray:
-        return phi + shift
-
+    unit = [np.eye(2)[i] * steps[i] for i in range(2)]
+    centre = dev(*phi)
     k = len(free)
     hessian = np.zeros((k, k))
-    centre = dev(*phi)
     for a, i in enumerate(free):
-        ei = np.zeros(2)
-        ei[i] = steps[i]
-        for b, j in enumerate(free):
-            if b < a:
-                continue
-            ej = np.zeros(2)
-            ej[j] = steps[j]
+        for b, j in enumerate(free[a:], start=a):
             if i == j:
-                value = (dev(*at(ei)) - 2 * centre + dev(*at(-ei))) / steps[i] ** 2
+                value = (dev(*(phi + unit[i])) - 2 * centre + dev(*(phi - unit[i]))) / steps[i] ** 2
             else:
-                value = (dev(*at(ei + ej)) - dev(*at(ei - ej)) - dev(*at(-ei + ej)) + dev(*at(-ei - ej))) / (4 * steps[i] * steps[j])
+                value = (dev(*(phi + unit[i] + unit[j])) - dev(*(phi + unit[i] - unit[j]))
+                         - dev(*(phi - unit[i] + unit[j])) + dev(*(phi - unit[i] - unit[j]))) / (4 * steps[i] * steps[j])
             hessian[a, b] = hessian[b, a] = value
     try:
         asymptotic = 2.0 * np.linalg.inv(hessian)
     except np.linalg.LinAlgError:
-        return np.full(len(contrasts), np.nan)
-    variance = np.einsum("ij,jk,ik->i", contrasts, result.cov_at(*phi), contrasts)
-    gradient = np.empty((len(contrasts), k))
-    for a, i in enumerate(free):
-        ei = np.zeros(2)
-        ei[i] = steps[i]
-        d_cov = (result.cov_at(*at(ei)) - result.cov_at(*at(-ei))) / (2 * steps[i])
-        gradient[:, a] = np.einsum("ij,jk,ik->i", contrasts, d_cov, contrasts)
-    denominator = np.einsum("ij,jk,ik->i", gradient, asymptotic, gradient)
+        asymptotic = np.full((k, k), np.nan)
+    derivatives = [(result.cov_at(*(phi + unit[i])) - result.cov_at(*(phi - unit[i]))) / (2 * steps[i]) for i in free]
+    pieces = (result.cov_at(*phi), derivatives, asymptotic)
+    result._satterthwaite_pieces = pieces
+    return pieces
+
+
+def _satterthwaite(variance: np.ndarray, gradients: np.ndarray, asymptotic: np.ndarray) -> np.ndarray:
+    """df = 2 Var(c)^2 / (g' A g) per contrast (gradients: contrasts x parameters); NaN where undefined."""
+    denominator = np.einsum("ij,jk,ik->i", gradients, asymptotic, gradients)
     with np.errstate(divide="ignore", invalid="ignore"):
         df = 2.0 * variance**2 / denominator
     return np.where(np.isfinite(df) & (df > 0), df, np.nan)
+
+
+def _satterthwaite_df(result, contrasts: np.ndarray) -> np.ndarray:
+    """Satterthwaite df of each contrast l' beta (rows of `contrasts`), as ``lmerTest``.
+
+    Kuznetsova, Brockhoff & Christensen (2017): df = 2 (l' C l)^2 / (g' A g), C = Cov(beta) as a
+    function of the variance parameters phi = (tau^2, sigma^2), g = d(l' C l) / d phi and A the
+    asymptotic covariance of phi (`_variance_derivatives`).
+    """
+    contrasts = np.atleast_2d(contrasts)
+    cov, derivatives, asymptotic = _variance_derivatives(result)
+    variance = np.einsum("ij,jk,ik->i", contrasts, cov, contrasts)
+    gradients = np.column_stack([np.einsum("ij,jk,ik->i", contrasts, d, contrasts) for d in derivatives])
+    return _satterthwaite(variance, gradients, asymptotic)
 
 
 def _t_tests(estimate: np.ndarray, se: np.ndarray, df: np.ndarray):
@@ -490,6 +501,7 @@ def mixed_model(
     reml: bool = True,
     p_adjust: str = "holm",
     scale_column: str = "scale",
+    comparisons: str = "auto",
 ) -> pd.DataFrame:
     """Linear mixed model of a scale score over waves and cases, with case contrasts.
 
@@ -522,6 +534,12 @@ def mixed_model(
         between-case differences), R ``p.adjust`` names.
     scale_column : str, default "scale"
         Column naming the scale.
+    comparisons : {"auto", "pairs", "mean"}, default "auto"
+        How cases are compared: ``pairs`` = every pair of cases
+        (``change_difference`` rows); ``mean`` = each case against the
+        unweighted mean change of all cases (``change_deviation`` rows,
+        k tests, Holm); ``auto`` = pairs up to `MANY_CASES` (8) cases,
+        else mean.
 
     Returns
     -------
@@ -542,7 +560,11 @@ def mixed_model(
           ``after - before`` change per case (``case_id`` = the case);
         - ``test = "contrast"``, ``effect_name = "change_difference"``:
           change in case A minus change in case B (``case_id = "all"``,
-          ``group = "A - B: t0->t2"``).
+          ``group = "A - B: t0->t2"``);
+        - with more than `MANY_CASES` cases (or ``comparisons = "mean"``)
+          instead: ``effect_name = "change_deviation"``, the change in the
+          case minus the mean change of all cases (``case_id`` = the case,
+          ``group = "case - mean of k cases: t0->t2"``).
 
         A case with fewer than `MIN_PARTICIPANTS_PER_CASE` (5) participants
         with scores in both ``before`` and ``after`` gets a change row with
@@ -629,7 +651,8 @@ def mixed_model(
 
     names, beta, cov = _fixed_effects(fit)
     se = np.sqrt(np.diag(cov))
-    df = _satterthwaite_df(result, np.eye(len(names)))
+    _, derivatives, asymptotic = _variance_derivatives(result)
+    df = _satterthwaite(np.diag(cov), np.column_stack([np.diag(d) for d in derivatives]), asymptotic)
     t, p, low, high = _t_tests(beta, se, df)
     note_t = f"{note}; t tests with Satterthwaite df"
     rows: list[dict] = [
@@ -661,11 +684,12 @@ def mixed_model(
                  n=n_obs, effect_size=value, effect_name=name, note=note)
         )
     if _has_case_wave(fit):
-        rows.extend(_change_contrasts(fit, outcome=outcome, before=before, after=after, p_adjust=p_adjust, note=note))
+        rows.extend(_change_contrasts(fit, outcome=outcome, before=before, after=after, p_adjust=p_adjust, note=note,
+                                      comparisons=comparisons))
     return result_frame(rows)
 
 
-def _change_contrasts(fit: _MixedFit, *, outcome, before, after, p_adjust, note) -> list[dict]:
+def _change_contrasts(fit: _MixedFit, *, outcome, before, after, p_adjust, note, comparisons="auto") -> list[dict]:
     from scipy import stats
 
     analysis = "cross_case_mixed_model"
@@ -693,32 +717,59 @@ def _change_contrasts(fit: _MixedFit, *, outcome, before, after, p_adjust, note)
     # (pairs x p) contrast matrix: 300 cases give 44 850 pairs, which as rows of 900 coefficients
     # took 0.3 GB and most of the fit's time.
     change = change_l @ beta
+    _, derivatives, asymptotic = _variance_derivatives(fit.result)
     change_cov = change_l @ cov @ change_l.T
-    first, second = np.triu_indices(len(usable), k=1)
+    change_derivatives = [change_l @ d @ change_l.T for d in derivatives]  # k x k each
 
-    def tested(estimate, variance, contrasts):
-        se = np.sqrt(variance)
-        df = _satterthwaite_df(fit.result, contrasts)
-        t, p, low, high = _t_tests(estimate, se, df)
+    def tested(estimate, combine):
+        """Contrasts combine @ change (combine: rows x k); Var and its gradient from the k x k matrices."""
+        variance = np.einsum("ij,jk,ik->i", combine, change_cov, combine)
+        gradients = np.column_stack([np.einsum("ij,jk,ik->i", combine, d, combine) for d in change_derivatives])
+        df = _satterthwaite(variance, gradients, asymptotic)
+        t, p, low, high = _t_tests(estimate, np.sqrt(variance), df)
         return estimate, df, t, p, low, high
+
+    def pair_tested(first, second):
+        """Differences change[first] - change[second] without a (pairs x k) matrix (300 cases: 44 850 pairs)."""
+        def pick(matrix):
+            return matrix[first, first] + matrix[second, second] - 2 * matrix[first, second]
+
+        variance = pick(change_cov)
+        gradients = np.column_stack([pick(d) for d in change_derivatives])
+        df = _satterthwaite(variance, gradients, asymptotic)
+        t, p, low, high = _t_tests(change[first] - change[second], np.sqrt(variance), df)
+        return change[first] - change[second], df, t, p, low, high
 
     contrast_note = f"{note}; t tests with Satterthwaite df (lmerTest), p_adjusted: {p_adjust}"
     n_case = data.groupby("case_id", observed=True)[fit.groups].nunique().reindex(usable).to_numpy(dtype=int)
     cases_text = np.array([str(case) for case in usable], dtype=object)
-    est, df, t, p, low, high = tested(change, np.diag(change_cov), change_l)
+    k = len(usable)
+    est, df, t, p, low, high = tested(change, np.eye(k))
     frames = [pd.DataFrame(dict(
         analysis=analysis, case_id=cases_text, group=label, outcome=outcome, test="contrast", n=n_case,
         statistic=t, df=df, p_value=p, p_adjusted=adjust_p(p, p_adjust), effect_size=est, effect_name="change",
         ci_low=low, ci_high=high, note=contrast_note,
     ))]
-    if len(first):
-        variance = change_cov[first, first] + change_cov[second, second] - 2 * change_cov[first, second]
-        est, df, t, p, low, high = tested(change[first] - change[second], variance, change_l[first] - change_l[second])
+    mode = _comparison_mode(comparisons, k)
+    if mode == "pairs" and k > 1:
+        first, second = np.triu_indices(k, k=1)
+        est, df, t, p, low, high = pair_tested(first, second)
         frames.append(pd.DataFrame(dict(
             analysis=analysis, case_id="all", group=cases_text[first] + " - " + cases_text[second] + f": {label}",
             outcome=outcome, test="contrast", n=n_case[first] + n_case[second], statistic=t, df=df, p_value=p,
             p_adjusted=adjust_p(p, p_adjust), effect_size=est, effect_name="change_difference",
             ci_low=low, ci_high=high, note=contrast_note,
+        )))
+    elif mode == "mean" and k > 1:
+        # each case's change minus the unweighted mean change of all k cases: (I - J/k) change
+        combine = np.eye(k) - np.full((k, k), 1.0 / k)
+        est, df, t, p, low, high = tested(combine @ change, combine)
+        frames.append(pd.DataFrame(dict(
+            analysis=analysis, case_id=cases_text, group=f"case - mean of {k} cases: {label}", outcome=outcome,
+            test="contrast", n=n_case, statistic=t, df=df, p_value=p, p_adjusted=adjust_p(p, p_adjust),
+            effect_size=est, effect_name="change_deviation", ci_low=low, ci_high=high,
+            note=f"{contrast_note}; each case against the mean change of all cases (comparisons: "
+                 f"{comparisons!r}; pairs up to {MANY_CASES} cases under 'auto', or with 'pairs')",
         )))
     rows = [record for frame in frames for record in frame.to_dict("records")]
     for case in skipped:

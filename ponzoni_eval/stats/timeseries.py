@@ -30,7 +30,7 @@ import pandas as pd
 
 from ponzoni_eval._core.errors import DataError
 from ponzoni_eval._core.results import RESULT_COLUMNS, result_frame, stack_results
-from ponzoni_eval.stats.common import fit_warnings, formula_errors, newton_polish
+from ponzoni_eval.stats.common import MANY_CASES, comparison_mode as _comparison_mode, fit_warnings, formula_errors, newton_polish
 from ponzoni_eval.stats.multitest import adjust_p
 
 __all__ = [
@@ -879,6 +879,7 @@ def its_case_differences(
     phase_in: int = 0,
     seasonality: int = 0,
     p_adjust: str = "holm",
+    comparisons: str = "auto",
 ) -> pd.DataFrame:
     """Do the level and slope changes in help-seeking differ between cases?
 
@@ -897,6 +898,12 @@ def its_case_differences(
     p_adjust : str, default "holm"
         Adjustment of the pairwise comparisons within each family (level,
         slope), R ``p.adjust`` names.
+    comparisons : {"auto", "pairs", "mean"}, default "auto"
+        ``pairs``: every pair of cases; ``mean``: each case's log rate
+        ratio against the unweighted mean over the cases (``test =
+        "level_change_vs_mean"`` / ``"slope_change_vs_mean"``, effect the
+        ratio of the case's RR to the geometric mean RR); ``auto``: pairs
+        up to ``ponzoni_eval.stats.common.MANY_CASES`` (8) cases, else mean.
 
     Returns
     -------
@@ -991,7 +998,9 @@ def its_case_differences(
     names = list(fit.params.index)
     beta = fit.params.to_numpy(dtype=float)
     cov = fit.cov.to_numpy(dtype=float)
-    first, second = np.triu_indices(len(usable), k=1)
+    k = len(usable)
+    mode = _comparison_mode(comparisons, k)
+    first, second = np.triu_indices(k, k=1)
     case_names = np.array([str(case) for case in usable], dtype=object)
     frames = [result_frame(out)]
     for term, kind in (("post", "level"), ("time_since_start", "slope")):
@@ -1004,11 +1013,31 @@ def its_case_differences(
             case_l[position, names.index(f"{term}:C(case_id)[T.{case}]")] = 1.0
         case_estimate = case_l @ beta
         case_cov = case_l @ cov @ case_l.T
+        crit = _critical(fit)
+
+        def reference_p(z):
+            return 2 * (stats.t.sf(np.abs(z), fit.df_resid) if fit.df_resid is not None else stats.norm.sf(np.abs(z)))
+
+        if mode == "mean":
+            combine = np.eye(k) - np.full((k, k), 1.0 / k)
+            estimate = combine @ case_estimate
+            se = np.sqrt(np.einsum("ij,jk,ik->i", combine, case_cov, combine))
+            z = estimate / se
+            p = reference_p(z)
+            frames.append(pd.DataFrame(dict(
+                analysis=analysis, case_id=case_names, group=f"case / geometric mean of {k} cases", outcome=event_type,
+                test=f"{kind}_change_vs_mean", n=n, statistic=z, df=fit.df_resid, p_value=p,
+                p_adjusted=adjust_p(p, p_adjust), effect_size=np.exp(estimate), effect_name="ratio_to_mean_rate_ratio",
+                ci_low=np.exp(estimate - crit * se), ci_high=np.exp(estimate + crit * se),
+                note=f"RR_{kind} of the case divided by the geometric mean RR_{kind} of all {k} cases "
+                     f"(comparisons: {comparisons!r}; pairs up to {MANY_CASES} cases under 'auto', or with 'pairs'); "
+                     f"p_adjusted: {p_adjust}; {note}",
+            )).reindex(columns=list(RESULT_COLUMNS)))
+            continue
         estimate = case_estimate[first] - case_estimate[second]
         se = np.sqrt(case_cov[first, first] + case_cov[second, second] - 2 * case_cov[first, second])
         z = estimate / se
-        p = 2 * (stats.t.sf(np.abs(z), fit.df_resid) if fit.df_resid is not None else stats.norm.sf(np.abs(z)))
-        crit = _critical(fit)
+        p = reference_p(z)
         frames.append(pd.DataFrame(dict(
             analysis=analysis, case_id="all", group=case_names[first] + " / " + case_names[second], outcome=event_type,
             test=f"{kind}_change_ratio", n=n, statistic=z, df=fit.df_resid, p_value=p, p_adjusted=adjust_p(p, p_adjust),

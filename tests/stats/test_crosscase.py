@@ -469,3 +469,28 @@ def test_cases_below_the_minimum_size_are_flagged_not_estimated():
     assert change.loc["c", "n"] == 2 < MIN_PARTICIPANTS_PER_CASE
     differences = res.loc[res["effect_name"] == "change_difference", "group"].tolist()
     assert differences == ["a - b: t0->t2"]
+
+
+def test_many_cases_compare_each_case_with_the_mean_change():
+    from ponzoni_eval.stats.mixed import MANY_CASES, mixed_model
+
+    cases = tuple(f"s{i:02d}" for i in range(MANY_CASES + 2))
+    scores, *_ = _balanced_split_plot(seed=6, n_per_case=6, cases=cases)
+    res = mixed_model(scores, outcome="trust", role=False)
+    change = res.loc[res["effect_name"] == "change"].set_index("case_id")["effect_size"]
+    deviation = res.loc[res["effect_name"] == "change_deviation"].set_index("case_id")
+    assert len(deviation) == len(cases) and not (res["effect_name"] == "change_difference").any()
+    assert deviation["effect_size"].to_numpy() == pytest.approx((change - change.mean()).reindex(deviation.index).to_numpy())
+    assert deviation["effect_size"].sum() == pytest.approx(0, abs=1e-10)
+    # Holm over the k deviations
+    from statsmodels.stats.multitest import multipletests
+
+    assert deviation["p_adjusted"].to_numpy() == pytest.approx(multipletests(deviation["p_value"], method="holm")[1])
+    # balanced: within-participant contrasts, residual-stratum df
+    assert deviation["df"].to_numpy() == pytest.approx(np.full(len(cases), len(cases) * 5 * 2), rel=1e-4)
+    pairs = mixed_model(scores, outcome="trust", role=False, comparisons="pairs")
+    assert (pairs["effect_name"] == "change_difference").sum() == len(cases) * (len(cases) - 1) // 2
+    few = mixed_model(_balanced_split_plot(seed=6)[0], outcome="trust", role=False, comparisons="mean")
+    assert (few["effect_name"] == "change_deviation").sum() == 3
+    with pytest.raises(ValueError, match="comparisons"):
+        mixed_model(scores, outcome="trust", role=False, comparisons="all")

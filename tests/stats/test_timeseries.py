@@ -430,3 +430,21 @@ def test_pooled_quasi_poisson_uses_one_scale_and_f_tests():
     assert joint["statistic"] == pytest.approx(poisson.loc["wald_level_change_difference", "statistic"] / phi / 2, rel=1e-6)
     assert joint["p_value"] == pytest.approx(stats.f.sf(joint["statistic"], 2, fit.df_resid), rel=1e-6)
     assert len(y) == joint["n"]
+
+
+def test_many_cases_compare_each_case_with_the_geometric_mean_rate_ratio():
+    from ponzoni_eval.stats.common import MANY_CASES
+
+    cases = [f"s{i:02d}" for i in range(MANY_CASES + 1)]
+    monthly = pd.concat([series(case, baseline=15.0, level=1.0 + 0.1 * i, seed=40 + i) for i, case in enumerate(cases)],
+                        ignore_index=True)
+    res = its_case_differences(monthly)
+    assert not res["test"].isin(["level_change_ratio", "slope_change_ratio"]).any()
+    vs_mean = res.loc[res["test"] == "level_change_vs_mean"].set_index("case_id")
+    assert len(vs_mean) == len(cases)
+    per_case = interrupted_time_series(monthly)
+    level = per_case.loc[per_case["test"] == "its_level_change"].set_index("case_id")["effect_size"]
+    geometric = np.exp(np.log(level).mean())
+    assert vs_mean["effect_size"].to_numpy() == pytest.approx((level / geometric).reindex(vs_mean.index).to_numpy(), rel=1e-6)
+    pairs = its_case_differences(monthly, comparisons="pairs")
+    assert (pairs["test"] == "level_change_ratio").sum() == len(cases) * (len(cases) - 1) // 2
