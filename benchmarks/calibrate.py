@@ -10,7 +10,7 @@ how often a true null is rejected at alpha .05 (type-I error) and how often
 the 95% CI holds the true value (coverage). Targets: type-I .035-.065,
 coverage .93-.97.
 
-    python benchmarks/calibrate.py                 # the full study (make calibrate), ~15 min on 2 cores
+    python benchmarks/calibrate.py                 # the full study (make calibrate), ~10-15 min on 2 free cores
     python benchmarks/calibrate.py --reps-scale 0.1 --out /tmp/cal.md
 
 Writes ``docs/calibration.md`` (the table, reps per cell, seeds) and
@@ -283,12 +283,12 @@ def cells(scale: float = 1.0) -> list[Cell]:
     r = lambda n: max(int(round(n * scale)), 5)  # noqa: E731
     out = []
     for scenario in SURVEY_SCENARIOS:
-        out += [Cell("survey", scenario, True, r(500)), Cell("survey", scenario, False, r(300))]
-    out += [Cell("crosstab", "2 x 2", True, r(1000)), Cell("crosstab", "2 x 3", True, r(400))]
+        out += [Cell("survey", scenario, True, r(400)), Cell("survey", scenario, False, r(200))]
+    out += [Cell("crosstab", "2 x 2", True, r(1000)), Cell("crosstab", "2 x 3", True, r(300))]
     for scenario in ITS_SCENARIOS:
-        out += [Cell("its", scenario, True, r(500)), Cell("its", scenario, False, r(300))]
+        out += [Cell("its", scenario, True, r(400)), Cell("its", scenario, False, r(200))]
     for scenario in ("Poisson", "NB2 alpha .03", "latent AR(1) .5"):
-        out.append(Cell("its_pooled", scenario, True, r(300)))
+        out.append(Cell("its_pooled", scenario, True, r(200)))
     return out
 
 
