@@ -146,7 +146,7 @@ class _RandomInterceptResult:
     minus2l: float = float("nan")  # -2 (RE)ML log-likelihood at the optimum (lme4's deviance / REML criterion)
     reml: bool = True
     deviance: Any = None  # (tau2, sigma2) -> -2 (RE)ML log-likelihood, not profiled (for Satterthwaite df)
-    cov_at: Any = None  # (tau2, sigma2) -> Cov(beta) at those variance parameters
+    cov_at: Any = None  # (tau2, sigma2) -> (Cov(beta), dCov/dtau2, dCov/dsigma2) at those variance parameters
 
     def cov_params(self) -> pd.DataFrame:
         return self.covariance
@@ -300,16 +300,28 @@ def _random_intercept_fit(rows: np.ndarray, row_of: np.ndarray, y: np.ndarray, g
         """
         g = tau2 / sigma2_
         a_, b_, c_, _ = pieces(g)
-        beta_ = np.linalg.solve(a_, b_)
+        factor = linalg.cho_factor(a_, lower=True)
+        beta_ = linalg.cho_solve(factor, b_)
         q = c_ - float(b_ @ beta_)
         out = n_obs * np.log(2 * np.pi) + n_obs * np.log(sigma2_) + np.sum(np.log1p(g * group_n)) + q / sigma2_
         if reml:
-            out += np.linalg.slogdet(a_)[1] - p * np.log(sigma2_) - p * np.log(2 * np.pi)
+            out += 2.0 * np.sum(np.log(np.diag(factor[0]))) - p * np.log(sigma2_) - p * np.log(2 * np.pi)
         return float(out)
 
-    def cov_at(tau2: float, sigma2_: float) -> np.ndarray:
-        a_, _, _, _ = pieces(tau2 / sigma2_)
-        return sigma2_ * np.linalg.inv(a_)
+    def cov_at(tau2: float, sigma2_: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Cov(beta) = sigma2 A^-1 at (tau2, sigma2) and its analytic derivatives in tau2 and sigma2.
+
+        With dA/dgamma = -S' diag(v) S =: -D (v_i = 1 / (1 + gamma n_i)^2) and gamma = tau2 / sigma2:
+        dC/dtau2 = A^-1 D A^-1, dC/dsigma2 = A^-1 - gamma A^-1 D A^-1.
+        """
+        g = tau2 / sigma2_
+        a_, _, _, _ = pieces(g)
+        inverse = linalg.cho_solve(linalg.cho_factor(a_, lower=True), np.eye(p))
+        v = 1.0 / (1.0 + g * group_n) ** 2
+        weighted = (membership.T @ sparse.diags(v) @ membership).tocsr()
+        d_a = (sparse_rows.T @ (weighted @ sparse_rows)).toarray()
+        sandwich = inverse @ d_a @ inverse
+        return sigma2_ * inverse, sandwich, inverse - g * sandwich
 
     return _RandomInterceptResult(
         fe_params=pd.Series(beta, index=names),
@@ -423,8 +435,8 @@ residual variance, borrowed from the other cases, would hide how little that is)
 def _variance_derivatives(result):
     """Cov(beta), its derivatives in the variance parameters and their asymptotic covariance (cached on `result`).
 
-    phi = (tau^2, sigma^2); A = 2 H^-1 with H the Hessian of the -2 (RE)ML log-likelihood in phi, and
-    dC/dphi_i, both by central differences with a step of 1e-4 of each parameter. At a singular fit
+    phi = (tau^2, sigma^2); A = 2 H^-1 with H the Hessian of the -2 (RE)ML log-likelihood in phi by
+    central differences (step 1e-4 of each parameter); dC/dphi_i analytic (`cov_at`). At a singular fit
     (tau^2 = 0) only sigma^2 varies. Returns (C, [dC/dphi_i], A).
     """
     cached = getattr(result, "_satterthwaite_pieces", None)
@@ -450,8 +462,9 @@ def _variance_derivatives(result):
         asymptotic = 2.0 * np.linalg.inv(hessian)
     except np.linalg.LinAlgError:
         asymptotic = np.full((k, k), np.nan)
-    derivatives = [(result.cov_at(*(phi + unit[i])) - result.cov_at(*(phi - unit[i]))) / (2 * steps[i]) for i in free]
-    pieces = (result.cov_at(*phi), derivatives, asymptotic)
+    cov, d_tau2, d_sigma2 = result.cov_at(*phi)
+    derivatives = [(d_tau2, d_sigma2)[i] for i in free]
+    pieces = (cov, derivatives, asymptotic)
     result._satterthwaite_pieces = pieces
     return pieces
 
