@@ -12,8 +12,15 @@ by segmented regression of counts (Lopez Bernal, Cummins & Gasparrini 2017):
   level and slope changes differ between cases?
 - `its_trajectories`: fitted values and the counterfactual (no-intervention)
   trajectory with CIs per month and case, for the help-seeking figure.
-- `count_regression`: the count model underneath (Poisson or negative
-  binomial, chosen by an overdispersion test) for any formula.
+- `its_sensitivity`: the level change under other model choices (family,
+  AR(1), month 0 left out, offset, seasonality) and a placebo break.
+- `count_regression`: the count model underneath (quasi-Poisson by default;
+  Poisson, NB2, or the old pretest switch on request) for any formula.
+
+Quasi-Poisson (Pearson scale, t on the residual df) is the default because
+the calibration study (docs/calibration.md) found it holds its level under
+the overdispersion these series have, where Poisson and the pretest-chosen
+Poisson/NB2 did not.
 
 All return the standard result shape (`ponzoni_eval._core.results`) except
 `its_trajectories`, which returns a tidy frame for plotting.
