@@ -562,6 +562,10 @@ def mixed_model(
         - ``test = "fixed_effect"`` per model term (``group`` = term,
           ``effect_name = "b"``, t in ``statistic`` with its Satterthwaite
           ``df``);
+        - ``test = "f_test"``, ``group`` = ``"wave"``, ``"case"``, ``"wave x
+          case"``: type III F tests of the whole effects on the cell means
+          (statistic F, ``df`` = Satterthwaite denominator df,
+          ``effect_size`` = numerator df), as ``anova()`` of lmerTest;
         - ``test = "model_fit"``: the (RE)ML log-likelihood (``effect_name
           = "loglik"``, as ``logLik`` of ``lme4::lmer``), AIC (``"aic"``,
           -2 logLik + 2 k, k = fixed effects + 2 variance parameters),
@@ -697,9 +701,68 @@ def mixed_model(
                  n=n_obs, effect_size=value, effect_name=name, note=note)
         )
     if _has_case_wave(fit):
+        rows.extend(_whole_effect_tests(fit, outcome=outcome, note=note))
         rows.extend(_change_contrasts(fit, outcome=outcome, before=before, after=after, p_adjust=p_adjust, note=note,
                                       comparisons=comparisons))
     return result_frame(rows)
+
+
+def _satterthwaite_f(fit: _MixedFit, hypothesis: np.ndarray) -> tuple[float, int, float, float]:
+    """F test of K beta = 0 with Satterthwaite denominator df, as ``lmerTest::anova`` (Kuznetsova et al. 2017, sec. 3.3).
+
+    K C K' = P D P'; each eigen-direction l_i = P_i' K is a 1-df contrast with t_i^2 = (l_i beta)^2 / D_i
+    and its own Satterthwaite df nu_i; F = sum t_i^2 / q; E = sum nu_i / (nu_i - 2) over nu_i > 2,
+    denominator df = 2 E / (E - q) (when E > q). Returns (F, q, df, p).
+    """
+    from scipy import stats
+
+    _, beta, cov = _fixed_effects(fit)
+    values, vectors = np.linalg.eigh(hypothesis @ cov @ hypothesis.T)
+    keep = values > values.max() * 1e-10
+    directions = vectors[:, keep].T @ hypothesis
+    q = int(keep.sum())
+    t2 = (directions @ beta) ** 2 / values[keep]
+    nu = _satterthwaite_df(fit.result, directions)
+    f = float(t2.sum() / q)
+    usable = nu[np.isfinite(nu) & (nu > 2)]
+    e = float(np.sum(usable / (usable - 2)))
+    df = 2 * e / (e - q) if len(usable) == q and e > q else float("nan")
+    p = float(stats.f.sf(f, q, df)) if np.isfinite(df) else float(stats.chi2.sf(f * q, q))
+    return f, q, df, p
+
+
+def _whole_effect_tests(fit: _MixedFit, *, outcome: str, note: str) -> list[dict]:
+    """Type III F tests of wave, case and wave x case on the cell means (roles averaged by share)."""
+    analysis = "cross_case_mixed_model"
+    present = fit.data.groupby(["case_id", "wave"], observed=True).size()
+    cases = observed_levels(fit.data["case_id"])
+    waves = observed_levels(fit.data["wave"])
+    if len(present) < len(cases) * len(waves) or len(cases) < 2 or len(waves) < 2:
+        return [dict(analysis=analysis, case_id="all", group="wave x case", outcome=outcome, test="f_test",
+                     note=f"{note}; no whole-effect F tests: not every case x wave cell has data")]
+    grid = pd.DataFrame([(c, w) for c in cases for w in waves], columns=["case_id", "wave"])
+    cells = _cell_contrasts(fit, grid)  # (cases x waves) x p, case-major
+
+    def differences(k: int) -> np.ndarray:
+        """(k - 1) x k successive differences: a full-rank set of contrasts among k levels."""
+        return np.eye(k)[:-1] - np.eye(k)[1:]
+
+    average_waves = np.full((1, len(waves)), 1.0 / len(waves))
+    average_cases = np.full((1, len(cases)), 1.0 / len(cases))
+    hypotheses = {
+        "wave": np.kron(average_cases, differences(len(waves))),
+        "case": np.kron(differences(len(cases)), average_waves),
+        "wave x case": np.kron(differences(len(cases)), differences(len(waves))),
+    }
+    rows = []
+    for label, on_cells in hypotheses.items():
+        f, q, df, p = _satterthwaite_f(fit, on_cells @ cells)
+        rows.append(dict(analysis=analysis, case_id="all", group=label, outcome=outcome, test="f_test",
+                         n=int(fit.result.nobs), statistic=f, df=df, p_value=p, effect_name="numerator_df",
+                         effect_size=float(q),
+                         note=f"{note}; type III F test on the cell means (equal weights over the other factor), "
+                              f"F({q}, {df:.1f}) with Satterthwaite denominator df (lmerTest anova)"))
+    return rows
 
 
 def _change_contrasts(fit: _MixedFit, *, outcome, before, after, p_adjust, note, comparisons="auto") -> list[dict]:

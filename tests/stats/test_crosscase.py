@@ -494,3 +494,29 @@ def test_many_cases_compare_each_case_with_the_mean_change():
     assert (few["effect_name"] == "change_deviation").sum() == 3
     with pytest.raises(ValueError, match="comparisons"):
         mixed_model(scores, outcome="trust", role=False, comparisons="all")
+
+
+def test_whole_effect_f_tests_equal_the_split_plot_anova():
+    """Balanced data: lmerTest's type III F tests are the split-plot ANOVA's (Satterthwaite df = stratum df)."""
+    from ponzoni_eval.stats.mixed import mixed_model
+
+    scores, g, n, m = _balanced_split_plot(seed=7)
+    res = mixed_model(scores, outcome="trust", role=False)
+    f_tests = res.loc[res["test"] == "f_test"].set_index("group")
+    grand = scores["value"].mean()
+    case_mean = scores.groupby("case_id")["value"].transform("mean")
+    wave_mean = scores.groupby("wave")["value"].transform("mean")
+    cell_mean = scores.groupby(["case_id", "wave"])["value"].transform("mean")
+    subject_mean = scores.groupby("participant_id")["value"].transform("mean")
+    ms_case = ((case_mean - grand) ** 2).sum() / (g - 1)
+    ms_subject = ((subject_mean - case_mean) ** 2).sum() / (g * (n - 1))
+    ms_wave = ((wave_mean - grand) ** 2).sum() / (m - 1)
+    ms_inter = ((cell_mean - case_mean - wave_mean + grand) ** 2).sum() / ((g - 1) * (m - 1))
+    ms_error = ((scores["value"] - subject_mean - cell_mean + case_mean) ** 2).sum() / (g * (n - 1) * (m - 1))
+    expected = {"case": (ms_case / ms_subject, g - 1, g * (n - 1)), "wave": (ms_wave / ms_error, m - 1, g * (n - 1) * (m - 1)),
+                "wave x case": (ms_inter / ms_error, (g - 1) * (m - 1), g * (n - 1) * (m - 1))}
+    for effect, (f, q, df) in expected.items():
+        row = f_tests.loc[effect]
+        assert row["statistic"] == pytest.approx(f, rel=1e-6), effect
+        assert row["effect_size"] == q and row["df"] == pytest.approx(df, rel=1e-3), effect
+        assert row["p_value"] == pytest.approx(stats.f.sf(f, q, df), rel=1e-3), effect
