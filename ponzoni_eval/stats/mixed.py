@@ -444,6 +444,13 @@ def _variance_derivatives(result):
         return cached
     phi = np.array([float(np.asarray(result.cov_re)[0, 0]), float(result.scale)])
     free = [0, 1] if result.gamma > 1e-6 else [1]
+    if not (result.converged and np.all(np.isfinite(phi)) and phi[1] > 0 and result.deviance is not None):
+        # no optimum, no df: the t tests fall back to the normal reference and the note says the fit did not converge
+        p = len(result.fe_params)
+        cov = result.cov_params().to_numpy(dtype=float)
+        pieces = (cov, [np.zeros((p, p)) for _ in free], np.full((len(free), len(free)), np.nan))
+        result._satterthwaite_pieces = pieces
+        return pieces
     steps = 1e-4 * phi
     dev = result.deviance
     unit = [np.eye(2)[i] * steps[i] for i in range(2)]
@@ -737,6 +744,9 @@ def _whole_effect_tests(fit: _MixedFit, *, outcome: str, note: str) -> list[dict
     present = fit.data.groupby(["case_id", "wave"], observed=True).size()
     cases = observed_levels(fit.data["case_id"])
     waves = observed_levels(fit.data["wave"])
+    if not np.all(np.isfinite(_fixed_effects(fit)[2])):
+        return [dict(analysis=analysis, case_id="all", group="wave x case", outcome=outcome, test="f_test",
+                     note=f"{note}; no whole-effect F tests: no covariance of the fixed effects")]
     if len(present) < len(cases) * len(waves) or len(cases) < 2 or len(waves) < 2:
         return [dict(analysis=analysis, case_id="all", group="wave x case", outcome=outcome, test="f_test",
                      note=f"{note}; no whole-effect F tests: not every case x wave cell has data")]
