@@ -388,6 +388,11 @@ REASONS = (
     (lambda r: r["method"].startswith("Fisher"),
      "Fisher's exact test conditions on both margins and is discrete: its size is below alpha at these n by "
      "construction (conservative, not liberal)"),
+    (lambda r: r["method"].startswith("chi-squared"),
+     "the Monte Carlo / chi-squared test conditions on the margins of small tables: conservative"),
+    (lambda r: r["method"].startswith("Kruskal") and "random slope" in r["scenario"],
+     "change scores whose spread differs by case (random slopes) make the rank test sensitive to spread, not only "
+     "location"),
     (lambda r: r["method"].startswith("Wilcoxon"),
      "Wilcoxon signed-rank with many tied and zero differences (Likert means) uses the normal approximation"),
 )
@@ -409,8 +414,9 @@ def markdown(table: pd.DataFrame, *, seconds: float, scale: float, seed: int) ->
         "",
         f"Targets at alpha = {ALPHA}: type-I error {TYPE_I_TARGET[0]}-{TYPE_I_TARGET[1]}, "
         f"95% CI coverage {COVERAGE_TARGET[0]}-{COVERAGE_TARGET[1]}. `reps` = simulated data sets in the cell, "
-        "`tests` = tests counted (several per data set: one per case or pair of cases). Monte Carlo SE of a rate "
-        "near .05 with 1 500 tests is about .006; near .95 with 900 tests about .007.",
+        "`tests` = tests counted (several per data set: one per case or pair of cases; those of one data set are "
+        "correlated, so the Monte Carlo error is somewhat larger than the binomial one used for 'borderline'). "
+        "Monte Carlo SE of a rate near .05 with 900 tests is about .007; with 200 tests about .015.",
         "",
         "Simulated data: survey cells have three cases of 10-40 participants each (uniform), two roles (level shift "
         f"{ROLE_SHIFT}), latent t0 mean {T0_MEAN}, person SD {PERSON_SD}, occasion SD {OCCASION_SD}, {N_ITEMS} items "
@@ -425,6 +431,7 @@ def markdown(table: pd.DataFrame, *, seconds: float, scale: float, seed: int) ->
         "| method | quantity | scenario | effects | reps | tests | type-I | coverage | verdict |",
         "|---|---|---|---|---:|---:|---:|---:|---|",
     ]
+    table = table.loc[np.isfinite(table["type_i"]) | np.isfinite(table["coverage"])].reset_index(drop=True)
     for _, row in table.iterrows():
         fmt = lambda v: "" if not np.isfinite(v) else f"{v:.3f}"  # noqa: E731
         lines.append(f"| {row['method']} | {row['quantity']} | {row['scenario']} | {row['effects']} | {row['reps']} | "
@@ -446,7 +453,9 @@ def markdown(table: pd.DataFrame, *, seconds: float, scale: float, seed: int) ->
     for _, row in borderline.iterrows():
         numbers = ", ".join(f"{name} {row[key]:.3f}" for name, key in (("type-I", "type_i"), ("coverage", "coverage"))
                             if np.isfinite(row[key]))
-        lines.append(f"- {row['method']}, {row['quantity']}, {row['scenario']} ({row['effects']}), {int(row['tests'])} tests: {numbers}.")
+        why = reasons(row)
+        lines.append(f"- {row['method']}, {row['quantity']}, {row['scenario']} ({row['effects']}), {int(row['tests'])} tests: "
+                     f"{numbers}.{' Likely reason: ' + why + '.' if why else ''}")
     return "\n".join(lines) + "\n"
 
 
