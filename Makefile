@@ -31,7 +31,7 @@ PROCESSED := data/processed
 # The notebooks' paired .py files are not modules to import (pyproject's --doctest-modules would).
 NBVAL := pytest --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg --ignore-glob='$(NOTEBOOKS)/*.py' $(NOTEBOOKS)/
 
-.PHONY: help setup run verify reference test test-fast lab bench example dictionary lock clean processed notebooks
+.PHONY: help setup run verify reference test test-fast lab bench calibrate example dictionary lock clean processed notebooks
 
 help:
 	@echo "make run    the full pipeline on the example data ($(DATA))"
@@ -40,6 +40,7 @@ help:
 	@echo "make test NOTEBOOKS=DIR   ... with nbval on your own notebooks"
 	@echo "make lab    JupyterLab on notebooks/ (NOTEBOOKS=DIR, ARGS=\"--port 8899\"; works as root)"
 	@echo "make bench  benchmarks (writes benchmarks/results.md)"
+	@echo "make calibrate  type-I error and CI coverage of the reports' tests by simulation (writes docs/calibration.md)"
 	@echo "make notebooks  re-execute the notebooks on the example data (stored outputs for nbval)"
 	@echo "make setup  only install (done automatically by the others)"
 
@@ -101,6 +102,10 @@ lab: setup
 
 bench: setup
 	$(UV_RUN) python benchmarks/bench.py
+
+# The calibration study (issue 17): 2 worker processes, about 10-15 minutes on 2 free cores.
+calibrate: setup
+	$(UV_RUN) python benchmarks/calibrate.py
 
 example: setup
 	$(UV_RUN) ponzoni-eval example $(DATA)

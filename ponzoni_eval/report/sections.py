@@ -984,7 +984,9 @@ def help_seeking_cross_section(monthly: pd.DataFrame, cases: Sequence[str] | Non
         ratios of rate ratios, Holm); ``figure``: forest plot of the level
         change per case and the pairwise ratios of the level changes (both
         rate ratios: 1 = no change / no difference); ``sentence``: the joint
-        test that the level changes are equal.
+        test that the level changes are equal; ``tables["help_seeking_sensitivity"]``:
+        `stats.its_sensitivity` (the level change under other families,
+        AR(1), month 0 left out, an offset, seasonality; the placebo break).
     """
     if len(monthly):
         monthly = _in_cases(monthly, _case_list(cases, list(pd.unique(monthly["case_id"].astype("str")))))
@@ -1009,7 +1011,21 @@ def help_seeking_cross_section(monthly: pd.DataFrame, cases: Sequence[str] | Non
         label=label, language=language,
     )
     spec = TableSpec("help_seeking_by_case", "Help-seeking per case (rate ratios) and the pooled test of case differences.", "fitted")
-    return Section(results, figure, sentence, specs={MAIN_TABLE: spec}, figure_name="help_seeking_rate_ratios")
+    sensitivity = (
+        stats.its_sensitivity(monthly)
+        if len(monthly) and stats.HELP_SEEKING_EVENT in set(monthly["event_type"].astype("str"))
+        else result_frame([])
+    )
+    specs = {
+        MAIN_TABLE: spec,
+        "help_seeking_sensitivity": TableSpec(
+            "help_seeking_sensitivity",
+            "Help-seeking: the level change per case under other model choices, and a placebo break before the start.",
+            "fitted",
+        ),
+    }
+    return Section(results, figure, sentence, {"help_seeking_sensitivity": sensitivity}, specs,
+                   figure_name="help_seeking_rate_ratios")
 
 
 _THEME_HEATMAP_SPECS = {

@@ -68,6 +68,7 @@ from ponzoni_eval.stats.timeseries import (
     interrupted_time_series,
     its_case_differences,
     its_trajectories,
+    its_sensitivity,
     count_regression,
 )
 
@@ -113,5 +114,6 @@ __all__ = [
     "interrupted_time_series",
     "its_case_differences",
     "its_trajectories",
+    "its_sensitivity",
     "count_regression",
 ]

@@ -19,6 +19,24 @@ Z95 = 1.959963984540054  # standard normal 97.5% quantile
 # --- shared helpers -----------------------------------------------------------
 
 
+MANY_CASES = 8
+"""Above this many cases, `ponzoni_eval.stats.mixed.mixed_model` and `ponzoni_eval.stats.timeseries.its_case_differences` compare
+each case with the mean of all cases (k comparisons, Holm) instead of every pair (k (k - 1) / 2: 300
+cases give 44 850 pairs, a table nobody reads, whose time grows with the square of the cases)."""
+
+COMPARISONS = ("auto", "pairs", "mean")
+
+
+def comparison_mode(comparisons: str, k: int) -> str:
+    """``pairs`` or ``mean`` for `k` cases: ``auto`` is pairs up to `MANY_CASES` cases, else mean."""
+    if comparisons not in COMPARISONS:
+        raise ValueError(f"comparisons must be one of {COMPARISONS}, not {comparisons!r}")
+    if comparisons == "auto":
+        return "pairs" if k <= MANY_CASES else "mean"
+    return comparisons
+
+
+
 def select_outcome(frame: pd.DataFrame, *, column: str, outcome: str, table: str) -> pd.DataFrame:
     """Rows of one scale/item; an unknown outcome is a user error, named with the choices."""
     selected = frame.loc[frame[column] == outcome]

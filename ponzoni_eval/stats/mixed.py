@@ -25,10 +25,14 @@ import pandas as pd
 
 from ponzoni_eval._core.errors import DataError, require_columns
 from ponzoni_eval._core.results import result_frame
-from ponzoni_eval.stats.common import formula_errors, not_run_row, observed_levels, select_outcome, Z95
+from ponzoni_eval.stats.common import (
+    MANY_CASES, comparison_mode as _comparison_mode, formula_errors, not_run_row, observed_levels, select_outcome, Z95,
+)
 from ponzoni_eval.stats.multitest import adjust_p
 
 __all__ = [
+    "MANY_CASES",
+    "MIN_PARTICIPANTS_PER_CASE",
     "mixed_model",
     "marginal_means",
 ]
@@ -139,9 +143,26 @@ class _RandomInterceptResult:
     converged: bool
     nobs: int
     gamma: float
+    minus2l: float = float("nan")  # -2 (RE)ML log-likelihood at the optimum (lme4's deviance / REML criterion)
+    reml: bool = True
+    deviance: Any = None  # (tau2, sigma2) -> -2 (RE)ML log-likelihood, not profiled (for Satterthwaite df)
+    cov_at: Any = None  # (tau2, sigma2) -> (Cov(beta), dCov/dtau2, dCov/dsigma2) at those variance parameters
 
     def cov_params(self) -> pd.DataFrame:
         return self.covariance
+
+    @property
+    def loglik(self) -> float:
+        return -0.5 * self.minus2l
+
+    @property
+    def n_params(self) -> int:
+        """Parameters counted by AIC: the fixed effects, the intercept variance and the residual variance."""
+        return len(self.fe_params) + 2
+
+    @property
+    def aic(self) -> float:
+        return self.minus2l + 2 * self.n_params
 
 
 def _random_intercept_fit(rows: np.ndarray, row_of: np.ndarray, y: np.ndarray, group: np.ndarray, names: list[str],
@@ -270,6 +291,38 @@ def _random_intercept_fit(rows: np.ndarray, row_of: np.ndarray, y: np.ndarray, g
     value, beta, sigma2, a = criterion(gamma)
     converged = converged and np.isfinite(value)
     covariance = sigma2 * linalg.inv(a) if converged else np.full((p, p), np.nan)
+
+    def deviance(tau2: float, sigma2_: float) -> float:
+        """-2 (RE)ML log-likelihood at (tau2, sigma2), beta at its GLS value (REML) or profiled (ML).
+
+        V = sigma2 H(gamma), gamma = tau2 / sigma2: log|V| = N log sigma2 + sum log(1 + gamma n_i),
+        r'V^-1 r = q(gamma) / sigma2, and for REML log|X'V^-1 X| = log|A| - p log sigma2.
+        """
+        g = tau2 / sigma2_
+        a_, b_, c_, _ = pieces(g)
+        factor = linalg.cho_factor(a_, lower=True)
+        beta_ = linalg.cho_solve(factor, b_)
+        q = c_ - float(b_ @ beta_)
+        out = n_obs * np.log(2 * np.pi) + n_obs * np.log(sigma2_) + np.sum(np.log1p(g * group_n)) + q / sigma2_
+        if reml:
+            out += 2.0 * np.sum(np.log(np.diag(factor[0]))) - p * np.log(sigma2_) - p * np.log(2 * np.pi)
+        return float(out)
+
+    def cov_at(tau2: float, sigma2_: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Cov(beta) = sigma2 A^-1 at (tau2, sigma2) and its analytic derivatives in tau2 and sigma2.
+
+        With dA/dgamma = -S' diag(v) S =: -D (v_i = 1 / (1 + gamma n_i)^2) and gamma = tau2 / sigma2:
+        dC/dtau2 = A^-1 D A^-1, dC/dsigma2 = A^-1 - gamma A^-1 D A^-1.
+        """
+        g = tau2 / sigma2_
+        a_, _, _, _ = pieces(g)
+        inverse = linalg.cho_solve(linalg.cho_factor(a_, lower=True), np.eye(p))
+        v = 1.0 / (1.0 + g * group_n) ** 2
+        weighted = (membership.T @ sparse.diags(v) @ membership).tocsr()
+        d_a = (sparse_rows.T @ (weighted @ sparse_rows)).toarray()
+        sandwich = inverse @ d_a @ inverse
+        return sigma2_ * inverse, sandwich, inverse - g * sandwich
+
     return _RandomInterceptResult(
         fe_params=pd.Series(beta, index=names),
         covariance=pd.DataFrame(covariance, index=names, columns=names),
@@ -278,6 +331,10 @@ def _random_intercept_fit(rows: np.ndarray, row_of: np.ndarray, y: np.ndarray, g
         converged=converged,
         nobs=n_obs,
         gamma=gamma,
+        minus2l=float(value),
+        reml=reml,
+        deviance=deviance,
+        cov_at=cov_at,
     )
 
 
@@ -368,6 +425,90 @@ def _has_case_wave(fit: _MixedFit) -> bool:
     return {"case_id", "wave"} <= set(fit.data.columns) and "case_id" in fit.formula and "wave" in fit.formula
 
 
+MIN_PARTICIPANTS_PER_CASE = 5
+"""A case's change (and its differences from other cases) is estimated only when at least this many
+participants have a score in both waves of the change; below it the contrast row says so instead
+(with 1-4 people the case's change rests on its few members' own changes, and the model's common
+residual variance, borrowed from the other cases, would hide how little that is)."""
+
+
+def _variance_derivatives(result):
+    """Cov(beta), its derivatives in the variance parameters and their asymptotic covariance (cached on `result`).
+
+    phi = (tau^2, sigma^2); A = 2 H^-1 with H the Hessian of the -2 (RE)ML log-likelihood in phi by
+    central differences (step 1e-4 of each parameter); dC/dphi_i analytic (`cov_at`). At a singular fit
+    (tau^2 = 0) only sigma^2 varies. Returns (C, [dC/dphi_i], A).
+    """
+    cached = getattr(result, "_satterthwaite_pieces", None)
+    if cached is not None:
+        return cached
+    phi = np.array([float(np.asarray(result.cov_re)[0, 0]), float(result.scale)])
+    free = [0, 1] if result.gamma > 1e-6 else [1]
+    if not (result.converged and np.all(np.isfinite(phi)) and phi[1] > 0 and result.deviance is not None):
+        # no optimum, no df: the t tests fall back to the normal reference and the note says the fit did not converge
+        p = len(result.fe_params)
+        cov = result.cov_params().to_numpy(dtype=float)
+        pieces = (cov, [np.zeros((p, p)) for _ in free], np.full((len(free), len(free)), np.nan))
+        result._satterthwaite_pieces = pieces
+        return pieces
+    steps = 1e-4 * phi
+    dev = result.deviance
+    unit = [np.eye(2)[i] * steps[i] for i in range(2)]
+    centre = dev(*phi)
+    k = len(free)
+    hessian = np.zeros((k, k))
+    for a, i in enumerate(free):
+        for b, j in enumerate(free[a:], start=a):
+            if i == j:
+                value = (dev(*(phi + unit[i])) - 2 * centre + dev(*(phi - unit[i]))) / steps[i] ** 2
+            else:
+                value = (dev(*(phi + unit[i] + unit[j])) - dev(*(phi + unit[i] - unit[j]))
+                         - dev(*(phi - unit[i] + unit[j])) + dev(*(phi - unit[i] - unit[j]))) / (4 * steps[i] * steps[j])
+            hessian[a, b] = hessian[b, a] = value
+    try:
+        asymptotic = 2.0 * np.linalg.inv(hessian)
+    except np.linalg.LinAlgError:
+        asymptotic = np.full((k, k), np.nan)
+    cov, d_tau2, d_sigma2 = result.cov_at(*phi)
+    derivatives = [(d_tau2, d_sigma2)[i] for i in free]
+    pieces = (cov, derivatives, asymptotic)
+    result._satterthwaite_pieces = pieces
+    return pieces
+
+
+def _satterthwaite(variance: np.ndarray, gradients: np.ndarray, asymptotic: np.ndarray) -> np.ndarray:
+    """df = 2 Var(c)^2 / (g' A g) per contrast (gradients: contrasts x parameters); NaN where undefined."""
+    denominator = np.einsum("ij,jk,ik->i", gradients, asymptotic, gradients)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        df = 2.0 * variance**2 / denominator
+    return np.where(np.isfinite(df) & (df > 0), df, np.nan)
+
+
+def _satterthwaite_df(result, contrasts: np.ndarray) -> np.ndarray:
+    """Satterthwaite df of each contrast l' beta (rows of `contrasts`), as ``lmerTest``.
+
+    Kuznetsova, Brockhoff & Christensen (2017): df = 2 (l' C l)^2 / (g' A g), C = Cov(beta) as a
+    function of the variance parameters phi = (tau^2, sigma^2), g = d(l' C l) / d phi and A the
+    asymptotic covariance of phi (`_variance_derivatives`).
+    """
+    contrasts = np.atleast_2d(contrasts)
+    cov, derivatives, asymptotic = _variance_derivatives(result)
+    variance = np.einsum("ij,jk,ik->i", contrasts, cov, contrasts)
+    gradients = np.column_stack([np.einsum("ij,jk,ik->i", contrasts, d, contrasts) for d in derivatives])
+    return _satterthwaite(variance, gradients, asymptotic)
+
+
+def _t_tests(estimate: np.ndarray, se: np.ndarray, df: np.ndarray):
+    """t = estimate / se, two-sided p and 95% CI on `df` (normal where df is unknown)."""
+    from scipy import stats
+
+    t = estimate / se
+    known = np.isfinite(df)
+    p = np.where(known, 2 * stats.t.sf(np.abs(t), np.where(known, df, 1.0)), 2 * stats.norm.sf(np.abs(t)))
+    crit = np.where(known, stats.t.ppf(0.975, np.where(known, df, 1.0)), Z95)
+    return t, p, estimate - crit * se, estimate + crit * se
+
+
 def mixed_model(
     scores: pd.DataFrame,
     *,
@@ -380,6 +521,7 @@ def mixed_model(
     reml: bool = True,
     p_adjust: str = "holm",
     scale_column: str = "scale",
+    comparisons: str = "auto",
 ) -> pd.DataFrame:
     """Linear mixed model of a scale score over waves and cases, with case contrasts.
 
@@ -412,6 +554,12 @@ def mixed_model(
         between-case differences), R ``p.adjust`` names.
     scale_column : str, default "scale"
         Column naming the scale.
+    comparisons : {"auto", "pairs", "mean"}, default "auto"
+        How cases are compared: ``pairs`` = every pair of cases
+        (``change_difference`` rows); ``mean`` = each case against the
+        unweighted mean change of all cases (``change_deviation`` rows,
+        k tests, Holm); ``auto`` = pairs up to `MANY_CASES` (8) cases,
+        else mean.
 
     Returns
     -------
@@ -419,7 +567,16 @@ def mixed_model(
         Standard result shape, ``analysis = "cross_case_mixed_model"``:
 
         - ``test = "fixed_effect"`` per model term (``group`` = term,
-          ``effect_name = "b"``, Wald z in ``statistic``);
+          ``effect_name = "b"``, t in ``statistic`` with its Satterthwaite
+          ``df``);
+        - ``test = "f_test"``, ``group`` = ``"wave"``, ``"case"``, ``"wave x
+          case"``: type III F tests of the whole effects on the cell means
+          (statistic F, ``df`` = Satterthwaite denominator df,
+          ``effect_size`` = numerator df), as ``anova()`` of lmerTest;
+        - ``test = "model_fit"``: the (RE)ML log-likelihood (``effect_name
+          = "loglik"``, as ``logLik`` of ``lme4::lmer``), AIC (``"aic"``,
+          -2 logLik + 2 k, k = fixed effects + 2 variance parameters),
+          ``"converged"`` and ``"singular"`` (1 = yes, 0 = no);
         - ``test = "variance_component"`` for the participant intercept and
           the residual (``effect_name = "variance"``) and the intraclass
           correlation (``effect_name = "icc"``);
@@ -427,7 +584,16 @@ def mixed_model(
           ``after - before`` change per case (``case_id`` = the case);
         - ``test = "contrast"``, ``effect_name = "change_difference"``:
           change in case A minus change in case B (``case_id = "all"``,
-          ``group = "A - B: t0->t2"``).
+          ``group = "A - B: t0->t2"``);
+        - with more than `MANY_CASES` cases (or ``comparisons = "mean"``)
+          instead: ``effect_name = "change_deviation"``, the change in the
+          case minus the mean change of all cases (``case_id`` = the case,
+          ``group = "case - mean of k cases: t0->t2"``).
+
+        A case with fewer than `MIN_PARTICIPANTS_PER_CASE` (5) participants
+        with scores in both ``before`` and ``after`` gets a change row with
+        a "not estimated" note (``n`` = those participants) and is left out
+        of the case differences.
 
         ``n`` is the number of observations on model rows and the number
         of participants in the case(s) on contrast rows. Contrast rows
@@ -460,9 +626,15 @@ def mixed_model(
     CPUs and BLAS kernels. Missing
     waves are allowed (likelihood-based, valid under missing at random).
     A contrast c = L beta (e.g. change = EMM(after) - EMM(before) for one
-    case) has Var(c) = L Cov(beta) L'; tests are Wald z and CIs are
-    c +/- 1.96 SE. With few participants per case these are liberal: lme4 +
-    lmerTest would use Satterthwaite df. ICC = tau^2 / (tau^2 + sigma^2).
+    case) has Var(c) = L Cov(beta) L'; tests are t = c / SE with
+    Satterthwaite df and CIs c +/- t(0.975, df) SE, as ``lmerTest``
+    (Kuznetsova et al. 2017): df = 2 Var(c)^2 / (g' A g), g the gradient of
+    Var(c) in the variance parameters (tau^2, sigma^2) and A their
+    asymptotic covariance, twice the inverse Hessian of the -2 (RE)ML
+    log-likelihood, both by central differences (`_satterthwaite_df`). In
+    balanced data these are the classical split-plot df (within-participant
+    contrasts: the residual stratum's df; cell means: the Satterthwaite mix
+    of the two strata), checked in `tests/stats/test_crosscase.py`. ICC = tau^2 / (tau^2 + sigma^2).
     Marginal means average the role effect with weights equal to each role's
     share of the observations (emmeans ``weights = "proportional"``).
 
@@ -470,6 +642,9 @@ def mixed_model(
     ----------
     Bates, D., Maechler, M., Bolker, B. & Walker, S. (2015). Fitting linear
     mixed-effects models using lme4. Journal of Statistical Software 67(1).
+    Kuznetsova, A., Brockhoff, P. B. & Christensen, R. H. B. (2017). lmerTest
+    package: tests in linear mixed effects models. Journal of Statistical
+    Software 82(13).
     Fixed effects, SEs and variance components checked against
     ``lme4::lmer(Weight ~ Time + (1 | Pig), data = dietox)``.
 
@@ -500,15 +675,27 @@ def mixed_model(
 
     names, beta, cov = _fixed_effects(fit)
     se = np.sqrt(np.diag(cov))
-    z = beta / se
+    _, derivatives, asymptotic = _variance_derivatives(result)
+    df = _satterthwaite(np.diag(cov), np.column_stack([np.diag(d) for d in derivatives]), asymptotic)
+    t, p, low, high = _t_tests(beta, se, df)
+    note_t = f"{note}; t tests with Satterthwaite df"
     rows: list[dict] = [
         dict(
             analysis=analysis, case_id="all", group=name, outcome=outcome, test="fixed_effect", n=n_obs,
-            statistic=z[i], p_value=2 * stats.norm.sf(abs(z[i])), effect_size=beta[i], effect_name="b",
-            ci_low=beta[i] - Z95 * se[i], ci_high=beta[i] + Z95 * se[i], note=note,
+            statistic=t[i], df=df[i], p_value=p[i], effect_size=beta[i], effect_name="b",
+            ci_low=low[i], ci_high=high[i], note=note_t,
         )
         for i, name in enumerate(names)
     ]
+    criterion = "REML" if reml else "ML"
+    for label, value, name in (
+        (f"log-likelihood ({criterion})", result.loglik, "loglik"),
+        (f"AIC ({criterion}; {result.n_params} parameters)", result.aic, "aic"),
+        ("converged (1 = yes)", float(result.converged), "converged"),
+        ("singular fit (1 = intercept variance at 0)", float(result.gamma <= 1e-6), "singular"),
+    ):
+        rows.append(dict(analysis=analysis, case_id="all", group=label, outcome=outcome, test="model_fit",
+                         n=n_obs, effect_size=value, effect_name=name, note=note))
     tau2 = float(np.asarray(result.cov_re)[0, 0])
     sigma2 = float(result.scale)
     for label, value, name in (
@@ -521,11 +708,74 @@ def mixed_model(
                  n=n_obs, effect_size=value, effect_name=name, note=note)
         )
     if _has_case_wave(fit):
-        rows.extend(_change_contrasts(fit, outcome=outcome, before=before, after=after, p_adjust=p_adjust, note=note))
+        rows.extend(_whole_effect_tests(fit, outcome=outcome, note=note))
+        rows.extend(_change_contrasts(fit, outcome=outcome, before=before, after=after, p_adjust=p_adjust, note=note,
+                                      comparisons=comparisons))
     return result_frame(rows)
 
 
-def _change_contrasts(fit: _MixedFit, *, outcome, before, after, p_adjust, note) -> list[dict]:
+def _satterthwaite_f(fit: _MixedFit, hypothesis: np.ndarray) -> tuple[float, int, float, float]:
+    """F test of K beta = 0 with Satterthwaite denominator df, as ``lmerTest::anova`` (Kuznetsova et al. 2017, sec. 3.3).
+
+    K C K' = P D P'; each eigen-direction l_i = P_i' K is a 1-df contrast with t_i^2 = (l_i beta)^2 / D_i
+    and its own Satterthwaite df nu_i; F = sum t_i^2 / q; E = sum nu_i / (nu_i - 2) over nu_i > 2,
+    denominator df = 2 E / (E - q) (when E > q). Returns (F, q, df, p).
+    """
+    from scipy import stats
+
+    _, beta, cov = _fixed_effects(fit)
+    values, vectors = np.linalg.eigh(hypothesis @ cov @ hypothesis.T)
+    keep = values > values.max() * 1e-10
+    directions = vectors[:, keep].T @ hypothesis
+    q = int(keep.sum())
+    t2 = (directions @ beta) ** 2 / values[keep]
+    nu = _satterthwaite_df(fit.result, directions)
+    f = float(t2.sum() / q)
+    usable = nu[np.isfinite(nu) & (nu > 2)]
+    e = float(np.sum(usable / (usable - 2)))
+    df = 2 * e / (e - q) if len(usable) == q and e > q else float("nan")
+    p = float(stats.f.sf(f, q, df)) if np.isfinite(df) else float(stats.chi2.sf(f * q, q))
+    return f, q, df, p
+
+
+def _whole_effect_tests(fit: _MixedFit, *, outcome: str, note: str) -> list[dict]:
+    """Type III F tests of wave, case and wave x case on the cell means (roles averaged by share)."""
+    analysis = "cross_case_mixed_model"
+    present = fit.data.groupby(["case_id", "wave"], observed=True).size()
+    cases = observed_levels(fit.data["case_id"])
+    waves = observed_levels(fit.data["wave"])
+    if not np.all(np.isfinite(_fixed_effects(fit)[2])):
+        return [dict(analysis=analysis, case_id="all", group="wave x case", outcome=outcome, test="f_test",
+                     note=f"{note}; no whole-effect F tests: no covariance of the fixed effects")]
+    if len(present) < len(cases) * len(waves) or len(cases) < 2 or len(waves) < 2:
+        return [dict(analysis=analysis, case_id="all", group="wave x case", outcome=outcome, test="f_test",
+                     note=f"{note}; no whole-effect F tests: not every case x wave cell has data")]
+    grid = pd.DataFrame([(c, w) for c in cases for w in waves], columns=["case_id", "wave"])
+    cells = _cell_contrasts(fit, grid)  # (cases x waves) x p, case-major
+
+    def differences(k: int) -> np.ndarray:
+        """(k - 1) x k successive differences: a full-rank set of contrasts among k levels."""
+        return np.eye(k)[:-1] - np.eye(k)[1:]
+
+    average_waves = np.full((1, len(waves)), 1.0 / len(waves))
+    average_cases = np.full((1, len(cases)), 1.0 / len(cases))
+    hypotheses = {
+        "wave": np.kron(average_cases, differences(len(waves))),
+        "case": np.kron(differences(len(cases)), average_waves),
+        "wave x case": np.kron(differences(len(cases)), differences(len(waves))),
+    }
+    rows = []
+    for label, on_cells in hypotheses.items():
+        f, q, df, p = _satterthwaite_f(fit, on_cells @ cells)
+        rows.append(dict(analysis=analysis, case_id="all", group=label, outcome=outcome, test="f_test",
+                         n=int(fit.result.nobs), statistic=f, df=df, p_value=p, effect_name="numerator_df",
+                         effect_size=float(q),
+                         note=f"{note}; type III F test on the cell means (equal weights over the other factor), "
+                              f"F({q}, {df:.1f}) with Satterthwaite denominator df (lmerTest anova)"))
+    return rows
+
+
+def _change_contrasts(fit: _MixedFit, *, outcome, before, after, p_adjust, note, comparisons="auto") -> list[dict]:
     from scipy import stats
 
     analysis = "cross_case_mixed_model"
@@ -538,44 +788,85 @@ def _change_contrasts(fit: _MixedFit, *, outcome, before, after, p_adjust, note)
     if before not in waves or after not in waves:
         return [dict(analysis=analysis, case_id="all", group=label, outcome=outcome, test="contrast",
                      effect_name="change", note=f"{note}; no change contrast: waves present are {waves}")]
+    in_both = (
+        data.loc[data["wave"].astype(str).isin([str(before), str(after)])]
+        .groupby(["case_id", fit.groups], observed=True)["wave"].nunique()
+    )
+    pairs = (in_both == 2).groupby(level=0, observed=True).sum()
     usable = [c for c in cases if (c, before) in present.index and (c, after) in present.index]
     skipped = [c for c in cases if c not in usable]
+    too_small = [c for c in usable if int(pairs.get(c, 0)) < MIN_PARTICIPANTS_PER_CASE]
+    usable = [c for c in usable if c not in too_small]
     grid = pd.DataFrame({"case_id": usable})
     change_l = _cell_contrasts(fit, grid.assign(wave=after)) - _cell_contrasts(fit, grid.assign(wave=before))
     # Every pair's difference of changes from the changes' own covariance (k x k), not from a
     # (pairs x p) contrast matrix: 300 cases give 44 850 pairs, which as rows of 900 coefficients
     # took 0.3 GB and most of the fit's time.
     change = change_l @ beta
+    _, derivatives, asymptotic = _variance_derivatives(fit.result)
     change_cov = change_l @ cov @ change_l.T
-    first, second = np.triu_indices(len(usable), k=1)
+    change_derivatives = [change_l @ d @ change_l.T for d in derivatives]  # k x k each
 
-    def wald(estimate, variance):
-        se = np.sqrt(variance)
-        z = estimate / se
-        return estimate, se, z, 2 * stats.norm.sf(np.abs(z))
+    def tested(estimate, combine):
+        """Contrasts combine @ change (combine: rows x k); Var and its gradient from the k x k matrices."""
+        variance = np.einsum("ij,jk,ik->i", combine, change_cov, combine)
+        gradients = np.column_stack([np.einsum("ij,jk,ik->i", combine, d, combine) for d in change_derivatives])
+        df = _satterthwaite(variance, gradients, asymptotic)
+        t, p, low, high = _t_tests(estimate, np.sqrt(variance), df)
+        return estimate, df, t, p, low, high
 
-    contrast_note = f"{note}; Wald z from the fixed-effect covariance, p_adjusted: {p_adjust}"
+    def pair_tested(first, second):
+        """Differences change[first] - change[second] without a (pairs x k) matrix (300 cases: 44 850 pairs)."""
+        def pick(matrix):
+            return matrix[first, first] + matrix[second, second] - 2 * matrix[first, second]
+
+        variance = pick(change_cov)
+        gradients = np.column_stack([pick(d) for d in change_derivatives])
+        df = _satterthwaite(variance, gradients, asymptotic)
+        t, p, low, high = _t_tests(change[first] - change[second], np.sqrt(variance), df)
+        return change[first] - change[second], df, t, p, low, high
+
+    contrast_note = f"{note}; t tests with Satterthwaite df (lmerTest), p_adjusted: {p_adjust}"
     n_case = data.groupby("case_id", observed=True)[fit.groups].nunique().reindex(usable).to_numpy(dtype=int)
     cases_text = np.array([str(case) for case in usable], dtype=object)
-    est, se, z, p = wald(change, np.diag(change_cov))
+    k = len(usable)
+    est, df, t, p, low, high = tested(change, np.eye(k))
     frames = [pd.DataFrame(dict(
         analysis=analysis, case_id=cases_text, group=label, outcome=outcome, test="contrast", n=n_case,
-        statistic=z, p_value=p, p_adjusted=adjust_p(p, p_adjust), effect_size=est, effect_name="change",
-        ci_low=est - Z95 * se, ci_high=est + Z95 * se, note=contrast_note,
+        statistic=t, df=df, p_value=p, p_adjusted=adjust_p(p, p_adjust), effect_size=est, effect_name="change",
+        ci_low=low, ci_high=high, note=contrast_note,
     ))]
-    if len(first):
-        variance = change_cov[first, first] + change_cov[second, second] - 2 * change_cov[first, second]
-        est, se, z, p = wald(change[first] - change[second], variance)
+    mode = _comparison_mode(comparisons, k)
+    if mode == "pairs" and k > 1:
+        first, second = np.triu_indices(k, k=1)
+        est, df, t, p, low, high = pair_tested(first, second)
         frames.append(pd.DataFrame(dict(
             analysis=analysis, case_id="all", group=cases_text[first] + " - " + cases_text[second] + f": {label}",
-            outcome=outcome, test="contrast", n=n_case[first] + n_case[second], statistic=z, p_value=p,
+            outcome=outcome, test="contrast", n=n_case[first] + n_case[second], statistic=t, df=df, p_value=p,
             p_adjusted=adjust_p(p, p_adjust), effect_size=est, effect_name="change_difference",
-            ci_low=est - Z95 * se, ci_high=est + Z95 * se, note=contrast_note,
+            ci_low=low, ci_high=high, note=contrast_note,
+        )))
+    elif mode == "mean" and k > 1:
+        # each case's change minus the unweighted mean change of all k cases: (I - J/k) change
+        combine = np.eye(k) - np.full((k, k), 1.0 / k)
+        est, df, t, p, low, high = tested(combine @ change, combine)
+        frames.append(pd.DataFrame(dict(
+            analysis=analysis, case_id=cases_text, group=f"case - mean of {k} cases: {label}", outcome=outcome,
+            test="contrast", n=n_case, statistic=t, df=df, p_value=p, p_adjusted=adjust_p(p, p_adjust),
+            effect_size=est, effect_name="change_deviation", ci_low=low, ci_high=high,
+            note=f"{contrast_note}; each case against the mean change of all cases (comparisons: "
+                 f"{comparisons!r}; pairs up to {MANY_CASES} cases under 'auto', or with 'pairs')",
         )))
     rows = [record for frame in frames for record in frame.to_dict("records")]
     for case in skipped:
         rows.append(dict(analysis=analysis, case_id=str(case), group=label, outcome=outcome, test="contrast",
                          effect_name="change", note=f"{note}; no change contrast: no data in {before} or {after}"))
+    for case in too_small:
+        rows.append(dict(analysis=analysis, case_id=str(case), group=label, outcome=outcome, test="contrast",
+                         n=int(pairs.get(case, 0)), effect_name="change",
+                         note=f"{note}; not estimated: {int(pairs.get(case, 0))} participant(s) with scores in both "
+                              f"{before} and {after}, fewer than {MIN_PARTICIPANTS_PER_CASE} (MIN_PARTICIPANTS_PER_CASE); "
+                              "left out of the case differences"))
     return rows
 
 
@@ -608,7 +899,8 @@ def marginal_means(
     -----
     EMM = L beta with L the design row of the cell (roles averaged by their
     share of the observations); SE = sqrt(L Cov(beta) L'); 95% CI = EMM +/-
-    1.96 SE (Wald; liberal with few participants).
+    t(0.975, df) SE with Satterthwaite df (as `mixed_model`; emmeans with
+    ``lmer.df = "satterthwaite"``).
 
     Examples
     --------
@@ -632,6 +924,7 @@ def marginal_means(
     _, beta, cov = _fixed_effects(fit)
     estimate = contrast_l @ beta
     se = np.sqrt(np.einsum("ij,jk,ik->i", contrast_l, cov, contrast_l))
+    _, _, low, high = _t_tests(estimate, se, _satterthwaite_df(fit.result, contrast_l))
     return pd.DataFrame(
         {
             "case_id": cells["case_id"].astype(str).to_numpy(),
@@ -639,8 +932,8 @@ def marginal_means(
             "outcome": outcome,
             "estimate": estimate,
             "se": se,
-            "ci_low": estimate - Z95 * se,
-            "ci_high": estimate + Z95 * se,
+            "ci_low": low,
+            "ci_high": high,
             "n": counts.to_numpy(),
             "note": "; ".join(fit.notes),
         },

@@ -12,8 +12,15 @@ by segmented regression of counts (Lopez Bernal, Cummins & Gasparrini 2017):
   level and slope changes differ between cases?
 - `its_trajectories`: fitted values and the counterfactual (no-intervention)
   trajectory with CIs per month and case, for the help-seeking figure.
-- `count_regression`: the count model underneath (Poisson or negative
-  binomial, chosen by an overdispersion test) for any formula.
+- `its_sensitivity`: the level change under other model choices (family,
+  AR(1), month 0 left out, offset, seasonality) and a placebo break.
+- `count_regression`: the count model underneath (quasi-Poisson by default;
+  Poisson, NB2, or the old pretest switch on request) for any formula.
+
+Quasi-Poisson (Pearson scale, t on the residual df) is the default because
+the calibration study (docs/calibration.md) found it holds its level under
+the overdispersion these series have, where Poisson and the pretest-chosen
+Poisson/NB2 did not.
 
 All return the standard result shape (`ponzoni_eval._core.results`) except
 `its_trajectories`, which returns a tidy frame for plotting.
@@ -30,7 +37,7 @@ import pandas as pd
 
 from ponzoni_eval._core.errors import DataError
 from ponzoni_eval._core.results import RESULT_COLUMNS, result_frame, stack_results
-from ponzoni_eval.stats.common import fit_warnings, formula_errors, newton_polish
+from ponzoni_eval.stats.common import MANY_CASES, comparison_mode as _comparison_mode, fit_warnings, formula_errors, newton_polish
 from ponzoni_eval.stats.multitest import adjust_p
 
 __all__ = [
@@ -38,7 +45,9 @@ __all__ = [
     "interrupted_time_series",
     "its_case_differences",
     "its_trajectories",
+    "its_sensitivity",
     "count_regression",
+    "SENSITIVITY_VARIANTS",
 ]
 
 HELP_SEEKING_EVENT = "parenting_question_to_youth_team"
@@ -46,7 +55,7 @@ HELP_SEEKING_EVENT = "parenting_question_to_youth_team"
 
 MONTHLY_COLUMNS = ("case_id", "event_type", "month", "relative_month", "post", "count")
 
-FAMILIES = ("auto", "poisson", "negative_binomial")
+FAMILIES = ("quasipoisson", "poisson", "negative_binomial", "auto")
 
 _Z95 = 1.959963984540054
 _OVERDISPERSION_ALPHA = 0.05  # one-sided level of the Cameron-Trivedi test that switches to NB2
@@ -59,7 +68,7 @@ _MIN_SEGMENT_MONTHS = 3
 
 @dataclass
 class _CountFit:
-    """A fitted Poisson or NB2 model, with the evidence for the family choice."""
+    """A fitted count model, with the evidence for (or the documented reason of) its family."""
 
     family: str
     params: pd.Series  # regression coefficients (log scale), NB alpha excluded
@@ -71,6 +80,8 @@ class _CountFit:
     ct_p: float
     pearson_resid: np.ndarray
     notes: list[str] = field(default_factory=list)
+    df_resid: float | None = None  # residual df of the t reference (quasi-likelihood fits); None = normal
+    rho: float | None = None  # AR(1) working correlation (autocorrelation = "ar1")
 
     def family_note(self) -> str:
         evidence = (
@@ -79,6 +90,12 @@ class _CountFit:
         )
         if self.family == "negative_binomial":
             return f"negative binomial (NB2, ML alpha = {self.alpha:.3g}); {evidence}"
+        if self.family == "quasipoisson":
+            return (f"quasi-Poisson (scale = Pearson chi2/df = {self.pearson_dispersion:.2f}; "
+                    f"t tests with {self.df_resid:.0f} df); {evidence}")
+        if self.family == "quasipoisson_ar1":
+            return (f"quasi-Poisson with AR(1) working correlation (rho = {self.rho:.2f}, scale = "
+                    f"{self.pearson_dispersion:.2f}; t tests with {self.df_resid:.0f} df); {evidence}")
         return f"Poisson; {evidence}"
 
 
@@ -109,19 +126,81 @@ def _cameron_trivedi(y: np.ndarray, mu: np.ndarray) -> tuple[float, float]:
 # optimum, enough for another CPU's BLAS kernel to stop elsewhere in the last digits.
 _IRLS_TOLERANCE = dict(tol_criterion="params", tol=1e-10, rtol=1e-10, maxiter=200)
 
+AUTOCORRELATION = ("none", "ar1")
+_RHO_BOUND = 0.95
 
-def _fit_counts(formula: str, data: pd.DataFrame, *, family: str, exposure: np.ndarray | None) -> _CountFit | str:
-    """Fit Poisson; switch to NB2 when asked or when overdispersed. A string says why nothing was fitted.
+
+def _ar1_inverse(n: int, rho: float) -> np.ndarray:
+    """Inverse of the n x n AR(1) correlation matrix (tridiagonal)."""
+    inverse = np.zeros((n, n))
+    idx = np.arange(n)
+    inverse[idx, idx] = 1.0 + rho**2
+    inverse[0, 0] = inverse[-1, -1] = 1.0
+    inverse[idx[:-1], idx[1:]] = inverse[idx[1:], idx[:-1]] = -rho
+    return inverse / (1.0 - rho**2)
+
+
+def _quasi_ar1(x: np.ndarray, y: np.ndarray, offset: np.ndarray, series: np.ndarray, start: np.ndarray):
+    """Quasi-Poisson estimating equations with an AR(1) working correlation within each series.
+
+    Liang & Zeger (1986) GEE with V = phi A^(1/2) R(rho) A^(1/2), A = diag(mu),
+    R the AR(1) correlation over consecutive months of a series; rho and phi
+    are moment estimates from the Pearson residuals r = (y - mu) / sqrt(mu):
+    rho = sum r_t r_(t-1) / sum r_t^2 (pairs of consecutive months within a
+    series), phi = sum r^2 / (n - p). Fisher scoring until no coefficient
+    moves by more than 1e-10. Covariance: the model-based phi (D' V^-1 D)^-1
+    (one series is one cluster, so no sandwich). Returns (beta, cov, phi,
+    rho, converged).
+    """
+    n, p = x.shape
+    beta = np.asarray(start, dtype=float).copy()
+    blocks = [np.flatnonzero(series == s) for s in pd.unique(series)]
+    same_next = np.concatenate([(series[1:] == series[:-1])])
+    converged = False
+    rho, phi = 0.0, 1.0
+    for _ in range(100):
+        mu = np.exp(x @ beta + offset)
+        r = (y - mu) / np.sqrt(mu)
+        phi = float(np.sum(r**2) / max(n - p, 1))
+        rho = float(np.sum((r[1:] * r[:-1])[same_next]) / np.sum(r**2)) if np.sum(r**2) > 0 else 0.0
+        rho = float(np.clip(rho, -_RHO_BOUND, _RHO_BOUND))
+        info = np.zeros((p, p))
+        score = np.zeros(p)
+        for block in blocks:
+            xs = x[block] * np.sqrt(mu[block])[:, None]
+            inverse = _ar1_inverse(len(block), rho)
+            info += xs.T @ inverse @ xs
+            score += xs.T @ inverse @ r[block]
+        step = np.linalg.solve(info, score)
+        beta = beta + step
+        if np.all(np.abs(step) <= 1e-10 + 1e-10 * np.abs(beta)):
+            converged = True
+            break
+    return beta, phi * np.linalg.inv(info), phi, rho, converged
+
+
+def _fit_counts(formula: str, data: pd.DataFrame, *, family: str, exposure: np.ndarray | None,
+                autocorrelation: str = "none", series: np.ndarray | None = None) -> _CountFit | str:
+    """Fit the count model of `count_regression`. A string says why nothing was fitted.
 
     Poisson by IRLS until a step changes no coefficient by more than about 1e-10
     (`_IRLS_TOLERANCE`; the iteration converges quadratically, so the result
     is at the maximum to rounding and does not depend on the BLAS kernel).
+    Quasi-Poisson keeps those coefficients and multiplies their covariance by
+    the Pearson chi2/df (R ``glm(family = quasipoisson)``); with
+    ``autocorrelation = "ar1"`` the coefficients solve the quasi-likelihood
+    equations with an AR(1) working correlation within ``series``
+    (`_quasi_ar1`).
     """
     import statsmodels.api as sm
     import statsmodels.formula.api as smf
 
     if family not in FAMILIES:
         raise ValueError(f"family must be one of {FAMILIES}, not {family!r}")
+    if autocorrelation not in AUTOCORRELATION:
+        raise ValueError(f"autocorrelation must be one of {AUTOCORRELATION}, not {autocorrelation!r}")
+    if autocorrelation == "ar1" and family != "quasipoisson":
+        raise ValueError("autocorrelation = 'ar1' needs family = 'quasipoisson'")
     notes: list[str] = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -154,6 +233,27 @@ def _fit_counts(formula: str, data: pd.DataFrame, *, family: str, exposure: np.n
     if messages:
         notes.append("warnings: " + " | ".join(messages))
     resid = np.asarray(poisson.resid_pearson, dtype=float)
+    df_resid = float(poisson.df_resid)
+    if family == "quasipoisson" and autocorrelation == "ar1":
+        x = np.asarray(poisson.model.exog, dtype=float)
+        offset = np.log(exposure) if exposure is not None else np.zeros(len(y))
+        groups = np.zeros(len(y)) if series is None else np.asarray(series)
+        try:
+            beta, cov, phi, rho, converged = _quasi_ar1(x, y, offset, groups, poisson.params.to_numpy())
+        except np.linalg.LinAlgError as exc:
+            return f"not fitted: quasi-Poisson AR(1) ({exc})"
+        if not converged:
+            return "not fitted: quasi-Poisson AR(1) estimating equations did not converge"
+        names = list(poisson.params.index)
+        fitted = np.exp(x @ beta + offset)
+        return _CountFit("quasipoisson_ar1", pd.Series(beta, index=names), pd.DataFrame(cov, index=names, columns=names),
+                         int(poisson.nobs), None, phi, ct_z, ct_p, (y - fitted) / np.sqrt(fitted), notes,
+                         df_resid=df_resid, rho=rho)
+    if family == "quasipoisson":
+        if not (np.isfinite(pearson) and pearson > 0):
+            return "not fitted: no residual degrees of freedom for the quasi-Poisson scale"
+        return _CountFit("quasipoisson", poisson.params, poisson.cov_params() * pearson, int(poisson.nobs), None,
+                         pearson, ct_z, ct_p, resid, notes, df_resid=df_resid)
     return _CountFit("poisson", poisson.params, poisson.cov_params(), int(poisson.nobs), None, pearson, ct_z, ct_p, resid, notes)
 
 
@@ -193,25 +293,34 @@ def _fit_nb2(formula, data, *, exposure, start, y, mu):
 
 
 def _wald_rows(fit: _CountFit, names: Sequence[str]):
-    """Estimate, SE, z, p for named coefficients (log scale)."""
+    """Estimate, SE, z (or t), p for named coefficients (log scale); t with the residual df for quasi fits."""
     from scipy import stats
 
     beta = fit.params.loc[list(names)].to_numpy(dtype=float)
     se = np.sqrt(np.diag(fit.cov.loc[list(names), list(names)].to_numpy(dtype=float)))
     z = beta / se
+    if fit.df_resid is not None:
+        return beta, se, z, 2 * stats.t.sf(np.abs(z), fit.df_resid)
     return beta, se, z, 2 * stats.norm.sf(np.abs(z))
+
+
+def _critical(fit: _CountFit) -> float:
+    """The 97.5% quantile of the reference distribution (t with the residual df for quasi fits, else normal)."""
+    from scipy import stats
+
+    return float(stats.t.ppf(0.975, fit.df_resid)) if fit.df_resid is not None else _Z95
 
 
 def count_regression(
     data: pd.DataFrame,
     *,
     formula: str,
-    family: str = "auto",
+    family: str = "quasipoisson",
     exposure: str | None = None,
     analysis: str = "count_regression",
     case_id: str = "all",
 ) -> pd.DataFrame:
-    """Rate ratios from a count regression, Poisson or negative binomial by evidence.
+    """Rate ratios from a count regression: quasi-Poisson by default, or Poisson / negative binomial.
 
     Parameters
     ----------
@@ -220,9 +329,15 @@ def count_regression(
         the predictors named in ``formula``.
     formula : str
         Model formula (patsy syntax), e.g. ``"count ~ time + post"``.
-    family : {"auto", "poisson", "negative_binomial"}, default "auto"
-        ``auto`` fits Poisson and switches to negative binomial (NB2) when
-        the Cameron-Trivedi test finds overdispersion (one-sided p < 0.05).
+    family : {"quasipoisson", "poisson", "negative_binomial", "auto"}, default "quasipoisson"
+        ``quasipoisson``: Poisson coefficients, covariance times the Pearson
+        chi2/df and t tests with the residual df, as R ``glm(family =
+        quasipoisson)``; no pretest decides anything. ``negative_binomial``:
+        NB2 by maximum likelihood. ``auto`` (kept for comparison, not
+        recommended) fits Poisson and switches to NB2 when the
+        Cameron-Trivedi test finds overdispersion (one-sided p < 0.05): that
+        pretest misses the modest overdispersion that still makes Poisson
+        CIs too narrow (docs/calibration.md).
     exposure : str, optional
         Column with the exposure (e.g. families in the neighbourhood); its
         log enters as an offset, so ratios are ratios of rates per unit.
@@ -247,14 +362,18 @@ def count_regression(
 
     Notes
     -----
-    log E[y] = x' beta (+ log exposure). Poisson assumes Var(y) = E[y]. The
+    log E[y] = x' beta (+ log exposure). Poisson assumes Var(y) = E[y];
+    quasi-Poisson Var(y) = phi E[y] with phi = Pearson chi2 / (n - p)
+    (McCullagh & Nelder 1989, sec. 4.5): the quasi-Poisson SE is the Poisson
+    SE times sqrt(phi), the statistic is referred to t(n - p) and the CI is
+    exp(beta +/- t(0.975, n - p) SE). The
     Cameron & Trivedi (1990) test regresses ((y - mu)^2 - y) / mu on mu
     (no intercept) using the Poisson fit; a positive slope means Var(y) =
     mu + alpha mu^2. When it is significant (one-sided 5%), the model is
     refitted as NB2 with alpha estimated by maximum likelihood
     (statsmodels ``NegativeBinomial``, as ``MASS::glm.nb``); if that fit
     fails or alpha is estimated at 0, Poisson is kept and the note says so.
-    Both fits are driven to the maximum to rounding, not to a loose default
+    For ``auto``: both fits are driven to the maximum to rounding, not to a loose default
     tolerance, so that another CPU's BLAS kernel gives the same digits:
     Poisson by IRLS until a step moves no coefficient by more than ~1e-10
     (quadratic convergence: the remaining error is ~1e-20), NB2 by BFGS and
@@ -265,6 +384,8 @@ def count_regression(
 
     References
     ----------
+    McCullagh, P. & Nelder, J. A. (1989). Generalized Linear Models (2nd ed.).
+    Chapman & Hall.
     Cameron, A. C. & Trivedi, P. K. (1990). Regression-based tests for
     overdispersion in the Poisson model. Journal of Econometrics 46, 347-364.
     Hilbe, J. M. (2011). Negative Binomial Regression (2nd ed.). Cambridge.
@@ -291,11 +412,12 @@ def count_regression(
     note = "; ".join([fit.family_note(), *fit.notes])
     names = list(fit.params.index)
     beta, se, z, p = _wald_rows(fit, names)
+    crit = _critical(fit)
     rows = [
         dict(analysis=analysis, case_id=case_id, group=name, outcome=outcome, test="rate_ratio", n=fit.nobs,
-             statistic=z[i], p_value=p[i], effect_size=np.exp(beta[i]),
+             statistic=z[i], df=fit.df_resid, p_value=p[i], effect_size=np.exp(beta[i]),
              effect_name="baseline_rate" if name == "Intercept" else "rate_ratio",
-             ci_low=np.exp(beta[i] - _Z95 * se[i]), ci_high=np.exp(beta[i] + _Z95 * se[i]), note=note)
+             ci_low=np.exp(beta[i] - crit * se[i]), ci_high=np.exp(beta[i] + crit * se[i]), note=note)
         for i, name in enumerate(names)
     ]
     if fit.alpha is not None:
@@ -433,14 +555,76 @@ def _autocorrelation_note(fit: _CountFit) -> str:
 
 
 _ITS_FORMULA = "count ~ time + post + time_since_start"
+_FOURIER_PERIOD = 12.0
 
 
-def _fit_case(rows: pd.DataFrame, *, family: str, exposure: str | None) -> _CountFit | str:
+@dataclass(frozen=True)
+class _ItsOptions:
+    """How the segmented regression is fitted (see `interrupted_time_series`)."""
+
+    family: str = "quasipoisson"
+    exposure: str | None = None
+    autocorrelation: str = "none"
+    phase_in: int = 0
+    seasonality: int = 0
+
+    def __post_init__(self):
+        if self.family not in FAMILIES:
+            raise ValueError(f"family must be one of {FAMILIES}, not {self.family!r}")
+        if self.autocorrelation not in AUTOCORRELATION:
+            raise ValueError(f"autocorrelation must be one of {AUTOCORRELATION}, not {self.autocorrelation!r}")
+        if self.autocorrelation == "ar1" and self.family != "quasipoisson":
+            raise ValueError("autocorrelation = 'ar1' needs family = 'quasipoisson'")
+        for name in ("phase_in", "seasonality"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+                raise ValueError(f"{name} must be a whole number >= 0, not {value!r}")
+        if self.seasonality > 6:
+            raise ValueError(f"seasonality is the number of Fourier pairs of a 12-month period (0..6), not {self.seasonality}")
+
+    def terms(self) -> list[str]:
+        seasonal = [f"{kind}{k}" for k in range(1, self.seasonality + 1) for kind in ("season_sin", "season_cos")]
+        return ["time", "post", "time_since_start", *seasonal]
+
+    def describe(self) -> str:
+        parts = []
+        if self.phase_in:
+            parts.append(f"months 0..{self.phase_in - 1} after the start left out (phase-in)")
+        if self.seasonality:
+            parts.append(f"seasonality: {self.seasonality} Fourier pair(s) of a 12-month period")
+        if self.exposure:
+            parts.append(f"offset: log {self.exposure}")
+        return "; ".join(parts)
+
+
+def _prepared(rows: pd.DataFrame, options: _ItsOptions) -> pd.DataFrame:
+    """The design rows after the phase-in exclusion, with the Fourier terms."""
+    if options.phase_in:
+        rows = rows.loc[~rows["relative_month"].between(0, options.phase_in - 1)]
+    if options.seasonality:
+        calendar = pd.to_datetime(rows["month"]).dt.month.to_numpy(dtype=float)
+        angle = 2 * np.pi * calendar / _FOURIER_PERIOD
+        rows = rows.assign(**{
+            f"{kind}{k}": (np.sin if kind == "season_sin" else np.cos)(k * angle)
+            for k in range(1, options.seasonality + 1) for kind in ("season_sin", "season_cos")
+        })
+        if options.seasonality == 6:  # sin(6 * angle) is 0 in every month: the last pair is a cosine only
+            rows = rows.drop(columns="season_sin6")
+    return rows.reset_index(drop=True)
+
+
+def _formula(options: _ItsOptions) -> str:
+    terms = [t for t in options.terms() if t != "season_sin6"]
+    return "count ~ " + " + ".join(terms)
+
+
+def _fit_case(rows: pd.DataFrame, options: _ItsOptions) -> _CountFit | str:
     problem = _segment_problem(rows)
     if problem:
         return problem
-    offset = _exposure(rows, exposure, table="monthly")
-    fit = _fit_counts(_ITS_FORMULA, rows, family=family, exposure=offset)
+    offset = _exposure(rows, options.exposure, table="monthly")
+    fit = _fit_counts(_formula(options), rows, family=options.family, exposure=offset,
+                      autocorrelation=options.autocorrelation, series=rows["case_id"].to_numpy())
     if isinstance(fit, str):
         return fit
     beta, se, _, _ = _wald_rows(fit, list(_ITS_TERMS))
@@ -449,17 +633,32 @@ def _fit_case(rows: pd.DataFrame, *, family: str, exposure: str | None) -> _Coun
     return fit
 
 
+def _placebo_design(rows: pd.DataFrame) -> pd.DataFrame:
+    """The pre-intervention months only, with a fake start halfway (a placebo break)."""
+    before = rows.loc[rows["post"] == 0]
+    if before.empty:
+        return before
+    fake = int(before["relative_month"].min() + len(before) // 2)
+    relative = before["relative_month"] - fake
+    post = (relative >= 0).astype(int)
+    return before.assign(relative_month=relative, post=post, time_since_start=(relative * post).clip(lower=0).astype(float))
+
+
 def interrupted_time_series(
     monthly: pd.DataFrame,
     *,
     event_type: str = HELP_SEEKING_EVENT,
-    family: str = "auto",
+    family: str = "quasipoisson",
     exposure: str | None = None,
+    autocorrelation: str = "none",
+    phase_in: int = 0,
+    seasonality: int = 0,
+    placebo: bool = False,
 ) -> pd.DataFrame:
     """Did help-seeking jump or speed up when the collaboration started? Per case.
 
     Segmented regression of monthly counts, ``count ~ time + post +
-    time_since_start``, by Poisson or negative binomial regression, for each
+    time_since_start``, by quasi-Poisson regression (default), for each
     case separately.
 
     Parameters
@@ -469,11 +668,30 @@ def interrupted_time_series(
         event_type, month, relative_month, post, count``, zero-filled.
     event_type : str, default "parenting_question_to_youth_team"
         The series to analyse.
-    family : {"auto", "poisson", "negative_binomial"}, default "auto"
-        See `count_regression`: Poisson unless the Cameron-Trivedi test
-        finds overdispersion.
+    family : {"quasipoisson", "poisson", "negative_binomial", "auto"}, default "quasipoisson"
+        See `count_regression`. Quasi-Poisson (scale = Pearson chi2/df, t
+        tests with the residual df) whatever a pretest says.
     exposure : str, optional
-        Column of ``monthly`` with a positive exposure per month (offset).
+        Column of ``monthly`` with a positive exposure per month (e.g. days
+        in the month, or families in the area); its log is an offset, so
+        the rate ratios are ratios of rates per unit of exposure.
+    autocorrelation : {"none", "ar1"}, default "none"
+        ``ar1``: quasi-Poisson estimating equations with an AR(1) working
+        correlation over the months (`_quasi_ar1`; needs ``family =
+        "quasipoisson"``), for series whose residuals are autocorrelated.
+    phase_in : int, default 0
+        Leave out the first ``phase_in`` months from the start (months 0 ..
+        phase_in - 1), when the intervention needs time to take effect; the
+        level change is still the change at month 0 extrapolated along the
+        post-start trend.
+    seasonality : int, default 0
+        Number of Fourier pairs sin/cos(2 pi k m / 12), k = 1..K, of the
+        calendar month m added to the model (0 = none).
+    placebo : bool, default False
+        Add per case a placebo test: the same model fitted to the months
+        before the start only, with a fake start halfway (``test =
+        "its_placebo_level_change"``); a clear "effect" there means the
+        model does not describe the pre-period well.
 
     Returns
     -------
@@ -512,10 +730,14 @@ def interrupted_time_series(
     - exp(b1), rate_ratio_trend: the month-on-month ratio before.
 
     Assumptions: a log-linear trend within each segment, no other change at
-    the same time, independent months given the trend. The note reports the
-    Durbin-Watson statistic (about 2 when residuals are uncorrelated) and a
-    Ljung-Box test on the Pearson residuals in month order; seasonality is
-    not modelled (series of two or three years cannot separate it well).
+    the same time, Var(count) = phi E[count] (quasi-Poisson), months
+    independent given the trend unless ``autocorrelation = "ar1"``. The note
+    reports the Durbin-Watson statistic (about 2 when residuals are
+    uncorrelated) and a Ljung-Box test on the Pearson residuals in month
+    order. Seasonality is optional (series of two or three years separate it
+    poorly); `its_sensitivity` shows how much the level change depends on
+    these choices. The type-I error and CI coverage of the level and slope
+    changes under overdispersion and AR(1) are in docs/calibration.md.
 
     References
     ----------
@@ -540,27 +762,117 @@ def interrupted_time_series(
     >>> bool(1.3 < res.loc[0, "effect_size"] < 3)
     True
     """
+    options = _ItsOptions(family, exposure, autocorrelation, phase_in, seasonality)
     rows = _its_design(_validate_monthly(monthly, event_type))
-    analysis = "help_seeking_its"
     out: list[dict] = []
-    labels = (
-        ("post", "its_level_change", "rate_ratio_level", "level change at the start"),
-        ("time_since_start", "its_slope_change", "rate_ratio_slope", "change in monthly trend"),
-        ("time", "its_baseline_trend", "rate_ratio_trend", "monthly trend before"),
-    )
     for case, case_rows in rows.groupby("case_id", sort=True):
-        n_months = len(case_rows)
-        fit = _fit_case(case_rows, family=family, exposure=exposure)
-        if isinstance(fit, str):
-            out.append(dict(analysis=analysis, case_id=case, outcome=event_type, test="its_level_change",
-                            n=n_months, effect_name="rate_ratio_level", note=fit))
-            continue
-        note = "; ".join([fit.family_note(), _autocorrelation_note(fit), *fit.notes])
-        beta, se, z, p = _wald_rows(fit, [term for term, *_ in labels])
-        for i, (_, test, effect_name, group) in enumerate(labels):
-            out.append(dict(analysis=analysis, case_id=case, group=group, outcome=event_type, test=test, n=n_months,
-                            statistic=z[i], p_value=p[i], effect_size=np.exp(beta[i]), effect_name=effect_name,
-                            ci_low=np.exp(beta[i] - _Z95 * se[i]), ci_high=np.exp(beta[i] + _Z95 * se[i]), note=note))
+        out += _its_case_rows(case, _prepared(case_rows, options), options, event_type)
+        if placebo:
+            out += _its_case_rows(case, _prepared(_placebo_design(case_rows), options), options, event_type,
+                                  placebo=True)
+    return result_frame(out)
+
+
+_ITS_LABELS = (
+    ("post", "its_level_change", "rate_ratio_level", "level change at the start"),
+    ("time_since_start", "its_slope_change", "rate_ratio_slope", "change in monthly trend"),
+    ("time", "its_baseline_trend", "rate_ratio_trend", "monthly trend before"),
+)
+
+
+def _its_case_rows(case, case_rows: pd.DataFrame, options: _ItsOptions, event_type: str, *,
+                   placebo: bool = False, variant: str | None = None) -> list[dict]:
+    analysis = "help_seeking_its"
+    n_months = len(case_rows)
+    labels = _ITS_LABELS[:1] if placebo or variant else _ITS_LABELS
+    prefix = "its_placebo_" if placebo else "its_"
+    fit = _fit_case(case_rows, options)
+    if isinstance(fit, str):
+        return [dict(analysis=analysis, case_id=case, group=variant, outcome=event_type, test=f"{prefix}level_change",
+                     n=n_months, effect_name="rate_ratio_level", note=fit)]
+    extra = "placebo: months before the start only, fake start halfway" if placebo else None
+    note = "; ".join(filter(None, [extra, fit.family_note(), options.describe(), _autocorrelation_note(fit), *fit.notes]))
+    beta, se, z, p = _wald_rows(fit, [term for term, *_ in labels])
+    crit = _critical(fit)
+    return [
+        dict(analysis=analysis, case_id=case, group=variant or group, outcome=event_type,
+             test=test.replace("its_", prefix, 1), n=n_months, statistic=z[i], df=fit.df_resid, p_value=p[i],
+             effect_size=np.exp(beta[i]), effect_name=effect_name,
+             ci_low=np.exp(beta[i] - crit * se[i]), ci_high=np.exp(beta[i] + crit * se[i]), note=note)
+        for i, (_, test, effect_name, group) in enumerate(labels)
+    ]
+
+
+SENSITIVITY_VARIANTS = (
+    ("quasi-Poisson (default)", {}),
+    ("Poisson", {"family": "poisson"}),
+    ("negative binomial (NB2)", {"family": "negative_binomial"}),
+    ("quasi-Poisson, AR(1)", {"autocorrelation": "ar1"}),
+    ("month 0 left out", {"phase_in": 1}),
+    ("offset: days in month", {"exposure": "days_in_month"}),
+    ("seasonality: 1 Fourier pair", {"seasonality": 1}),
+)
+"""The variants of `its_sensitivity`: label and the options changed from the default."""
+
+
+def its_sensitivity(
+    monthly: pd.DataFrame,
+    *,
+    event_type: str = HELP_SEEKING_EVENT,
+    exposure: str | None = None,
+) -> pd.DataFrame:
+    """How much does the level change depend on the model? One row per case and model variant, plus the placebo.
+
+    Parameters
+    ----------
+    monthly, event_type
+        As in `interrupted_time_series`.
+    exposure : str, optional
+        The exposure column of the default model (the "offset: days in
+        month" variant uses the days of each calendar month instead).
+
+    Returns
+    -------
+    DataFrame
+        Standard result shape, ``analysis = "help_seeking_its"``, per case:
+        ``test = "its_level_change"`` rows whose ``group`` names the variant
+        (`SENSITIVITY_VARIANTS`: the default quasi-Poisson, Poisson, NB2,
+        quasi-Poisson with AR(1) working correlation, month 0 left out,
+        offset log days in month, one Fourier pair of seasonality), then
+        one ``test = "its_placebo_level_change"`` row (default model, months
+        before the start only, fake start halfway).
+
+    Notes
+    -----
+    A sensitivity analysis, not a search for the best p-value: the default
+    (first row) is the pre-declared analysis; the others show whether the
+    conclusion rests on the family, the autocorrelation, the first month,
+    the unequal length of months or the calendar.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(4)
+    >>> rel = np.arange(-12, 12)
+    >>> monthly = pd.DataFrame({"case_id": "a", "event_type": "parenting_question_to_youth_team",
+    ...     "month": pd.date_range("2015-01-01", periods=24, freq="MS"), "relative_month": rel,
+    ...     "post": (rel >= 0).astype(int), "count": rng.poisson(np.where(rel >= 0, 10.0, 5.0))})
+    >>> res = its_sensitivity(monthly)
+    >>> res["group"].tolist()[:3]
+    ['quasi-Poisson (default)', 'Poisson', 'negative binomial (NB2)']
+    >>> res["test"].iloc[-1]
+    'its_placebo_level_change'
+    """
+    rows = _its_design(_validate_monthly(monthly, event_type))
+    month = pd.to_datetime(rows["month"])
+    rows = rows.assign(days_in_month=month.dt.days_in_month.astype(float))
+    out: list[dict] = []
+    default = _ItsOptions(exposure=exposure)
+    for case, case_rows in rows.groupby("case_id", sort=True):
+        for label, changes in SENSITIVITY_VARIANTS:
+            options = _ItsOptions(**{**default.__dict__, **changes})
+            out += _its_case_rows(case, _prepared(case_rows, options), options, event_type, variant=label)
+        out += _its_case_rows(case, _prepared(_placebo_design(case_rows), default), default, event_type, placebo=True)
     return result_frame(out)
 
 
@@ -568,9 +880,13 @@ def its_case_differences(
     monthly: pd.DataFrame,
     *,
     event_type: str = HELP_SEEKING_EVENT,
-    family: str = "auto",
+    family: str = "quasipoisson",
     exposure: str | None = None,
+    autocorrelation: str = "none",
+    phase_in: int = 0,
+    seasonality: int = 0,
     p_adjust: str = "holm",
+    comparisons: str = "auto",
 ) -> pd.DataFrame:
     """Do the level and slope changes in help-seeking differ between cases?
 
@@ -581,12 +897,20 @@ def its_case_differences(
 
     Parameters
     ----------
-    monthly, event_type, family, exposure
-        As in `interrupted_time_series`. The family is chosen once, on the
-        pooled Poisson fit (NB2 then has one alpha for all cases).
+    monthly, event_type, family, exposure, autocorrelation, phase_in, seasonality
+        As in `interrupted_time_series`, with the same dispersion handling:
+        quasi-Poisson (default) has one Pearson scale for all cases (t and F
+        tests with the pooled residual df), NB2 one alpha, AR(1) one rho
+        (within each case's series).
     p_adjust : str, default "holm"
         Adjustment of the pairwise comparisons within each family (level,
         slope), R ``p.adjust`` names.
+    comparisons : {"auto", "pairs", "mean"}, default "auto"
+        ``pairs``: every pair of cases; ``mean``: each case's log rate
+        ratio against the unweighted mean over the cases (``test =
+        "level_change_vs_mean"`` / ``"slope_change_vs_mean"``, effect the
+        ratio of the case's RR to the geometric mean RR); ``auto``: pairs
+        up to ``ponzoni_eval.stats.common.MANY_CASES`` (8) cases, else mean.
 
     Returns
     -------
@@ -595,9 +919,11 @@ def its_case_differences(
         ``case_id = "all"``:
 
         - ``test = "wald_level_change_difference"`` and
-          ``"wald_slope_change_difference"``: joint Wald chi-squared tests
-          (``df`` = number of cases - 1) that the level (slope) changes are
-          equal in all cases;
+          ``"wald_slope_change_difference"``: joint Wald tests (``df`` =
+          number of cases - 1) that the level (slope) changes are equal in
+          all cases: chi-squared for Poisson / NB2; for quasi-Poisson the
+          Wald F = chi2 / df referred to F(df, residual df), as R
+          ``anova(..., test = "F")`` (the note gives the residual df);
         - per pair of cases A, B: ``test = "level_change_ratio"`` /
           ``"slope_change_ratio"`` with ``effect_name =
           "ratio_of_rate_ratios"`` = RR_A / RR_B, Wald z, 95% CI and
@@ -637,9 +963,11 @@ def its_case_differences(
     """
     from scipy import stats
 
+    options = _ItsOptions(family, exposure, autocorrelation, phase_in, seasonality)
     analysis = "help_seeking_its"
     rows = _its_design(_validate_monthly(monthly, event_type))
-    problems = {case: _segment_problem(case_rows) for case, case_rows in rows.groupby("case_id", sort=True)}
+    problems = {case: _segment_problem(_prepared(case_rows, options))
+                for case, case_rows in rows.groupby("case_id", sort=True)}
     usable = [case for case, problem in problems.items() if problem is None]
     skipped = {case: problem for case, problem in problems.items() if problem is not None}
     skipped_note = "; ".join(f"{case} left out ({problem})" for case, problem in skipped.items())
@@ -647,13 +975,15 @@ def its_case_differences(
         return result_frame([dict(analysis=analysis, case_id="all", outcome=event_type,
                                   test="wald_level_change_difference",
                                   note=f"not run: fewer than two cases with usable series. {skipped_note}".strip())])
-    pooled = rows.loc[rows["case_id"].isin(usable)].reset_index(drop=True)
-    formula = "count ~ (time + post + time_since_start) * C(case_id)"
-    fit = _fit_counts(formula, pooled, family=family, exposure=_exposure(pooled, exposure, table="monthly"))
+    pooled = _prepared(rows.loc[rows["case_id"].isin(usable)], options)
+    seasonal = [t for t in options.terms()[3:] if t != "season_sin6"]
+    formula = "count ~ (time + post + time_since_start) * C(case_id)" + "".join(f" + {t}" for t in seasonal)
+    fit = _fit_counts(formula, pooled, family=options.family, exposure=_exposure(pooled, options.exposure, table="monthly"),
+                      autocorrelation=options.autocorrelation, series=pooled["case_id"].to_numpy())
     if isinstance(fit, str):
         return result_frame([dict(analysis=analysis, case_id="all", outcome=event_type,
                                   test="wald_level_change_difference", n=len(pooled), note=fit)])
-    note = "; ".join(filter(None, [fit.family_note(), *fit.notes, skipped_note]))
+    note = "; ".join(filter(None, [fit.family_note(), options.describe(), *fit.notes, skipped_note]))
     reference = usable[0]
     n = len(pooled)
     out: list[dict] = []
@@ -662,14 +992,22 @@ def its_case_differences(
         b = fit.params.loc[interaction].to_numpy(dtype=float)
         v = fit.cov.loc[interaction, interaction].to_numpy(dtype=float)
         chi2 = float(b @ np.linalg.solve(v, b))
+        q = len(interaction)
+        if fit.df_resid is not None:
+            statistic, p_joint = chi2 / q, float(stats.f.sf(chi2 / q, q, fit.df_resid))
+            how = f"joint Wald F({q}, {fit.df_resid:.0f})"
+        else:
+            statistic, p_joint = chi2, float(stats.chi2.sf(chi2, q))
+            how = "joint Wald chi-squared"
         out.append(dict(analysis=analysis, case_id="all", group=f"{kind} change equal in {len(usable)} cases",
-                        outcome=event_type, test=f"wald_{kind}_change_difference", n=n, statistic=chi2,
-                        df=len(interaction), p_value=float(stats.chi2.sf(chi2, len(interaction))),
-                        note=f"joint Wald chi-squared; {note}"))
+                        outcome=event_type, test=f"wald_{kind}_change_difference", n=n, statistic=statistic,
+                        df=q, p_value=p_joint, note=f"{how}; {note}"))
     names = list(fit.params.index)
     beta = fit.params.to_numpy(dtype=float)
     cov = fit.cov.to_numpy(dtype=float)
-    first, second = np.triu_indices(len(usable), k=1)
+    k = len(usable)
+    mode = _comparison_mode(comparisons, k)
+    first, second = np.triu_indices(k, k=1)
     case_names = np.array([str(case) for case in usable], dtype=object)
     frames = [result_frame(out)]
     for term, kind in (("post", "level"), ("time_since_start", "slope")):
@@ -682,15 +1020,36 @@ def its_case_differences(
             case_l[position, names.index(f"{term}:C(case_id)[T.{case}]")] = 1.0
         case_estimate = case_l @ beta
         case_cov = case_l @ cov @ case_l.T
+        crit = _critical(fit)
+
+        def reference_p(z):
+            return 2 * (stats.t.sf(np.abs(z), fit.df_resid) if fit.df_resid is not None else stats.norm.sf(np.abs(z)))
+
+        if mode == "mean":
+            combine = np.eye(k) - np.full((k, k), 1.0 / k)
+            estimate = combine @ case_estimate
+            se = np.sqrt(np.einsum("ij,jk,ik->i", combine, case_cov, combine))
+            z = estimate / se
+            p = reference_p(z)
+            frames.append(pd.DataFrame(dict(
+                analysis=analysis, case_id=case_names, group=f"case / geometric mean of {k} cases", outcome=event_type,
+                test=f"{kind}_change_vs_mean", n=n, statistic=z, df=fit.df_resid, p_value=p,
+                p_adjusted=adjust_p(p, p_adjust), effect_size=np.exp(estimate), effect_name="ratio_to_mean_rate_ratio",
+                ci_low=np.exp(estimate - crit * se), ci_high=np.exp(estimate + crit * se),
+                note=f"RR_{kind} of the case divided by the geometric mean RR_{kind} of all {k} cases "
+                     f"(comparisons: {comparisons!r}; pairs up to {MANY_CASES} cases under 'auto', or with 'pairs'); "
+                     f"p_adjusted: {p_adjust}; {note}",
+            )).reindex(columns=list(RESULT_COLUMNS)))
+            continue
         estimate = case_estimate[first] - case_estimate[second]
         se = np.sqrt(case_cov[first, first] + case_cov[second, second] - 2 * case_cov[first, second])
         z = estimate / se
-        p = 2 * stats.norm.sf(np.abs(z))
+        p = reference_p(z)
         frames.append(pd.DataFrame(dict(
             analysis=analysis, case_id="all", group=case_names[first] + " / " + case_names[second], outcome=event_type,
-            test=f"{kind}_change_ratio", n=n, statistic=z, p_value=p, p_adjusted=adjust_p(p, p_adjust),
+            test=f"{kind}_change_ratio", n=n, statistic=z, df=fit.df_resid, p_value=p, p_adjusted=adjust_p(p, p_adjust),
             effect_size=np.exp(estimate), effect_name="ratio_of_rate_ratios",
-            ci_low=np.exp(estimate - _Z95 * se), ci_high=np.exp(estimate + _Z95 * se),
+            ci_low=np.exp(estimate - crit * se), ci_high=np.exp(estimate + crit * se),
             note="RR_" + kind + " of " + case_names[first] + " divided by that of " + case_names[second]
                  + f"; p_adjusted: {p_adjust}; {note}",
         )).reindex(columns=list(RESULT_COLUMNS)))
@@ -701,14 +1060,16 @@ def its_trajectories(
     monthly: pd.DataFrame,
     *,
     event_type: str = HELP_SEEKING_EVENT,
-    family: str = "auto",
+    family: str = "quasipoisson",
     exposure: str | None = None,
+    autocorrelation: str = "none",
+    seasonality: int = 0,
 ) -> pd.DataFrame:
     """Fitted and counterfactual (no-intervention) monthly counts with 95% CIs, per case.
 
     Parameters
     ----------
-    monthly, event_type, family, exposure
+    monthly, event_type, family, exposure, autocorrelation, seasonality
         As in `interrupted_time_series` (the same per-case models).
 
     Returns
@@ -724,8 +1085,9 @@ def its_trajectories(
     Notes
     -----
     For a design row x, the expected count is exp(x' b) (times the
-    exposure) and its CI exp(x' b +/- 1.96 sqrt(x' V x)): a CI for the
-    expected count, not a prediction interval for a new month.
+    exposure) and its CI exp(x' b +/- c sqrt(x' V x)), c the 97.5% quantile
+    of t(residual df) for quasi-Poisson, else 1.96: a CI for the expected
+    count, not a prediction interval for a new month.
 
     Examples
     --------
@@ -739,28 +1101,31 @@ def its_trajectories(
     >>> bool((traj.loc[traj.post == 1, "fitted"] > traj.loc[traj.post == 1, "counterfactual"]).all())
     True
     """
+    options = _ItsOptions(family, exposure, autocorrelation, 0, seasonality)
     rows = _its_design(_validate_monthly(monthly, event_type))
     columns = ["case_id", "month", "relative_month", "post", "count", "fitted", "fitted_low", "fitted_high",
                "counterfactual", "counterfactual_low", "counterfactual_high", "family"]
     parts = []
     for case, case_rows in rows.groupby("case_id", sort=True):
+        case_rows = _prepared(case_rows, options)
         part = case_rows.loc[:, ["case_id", "month", "relative_month", "post", "count"]].copy()
-        fit = _fit_case(case_rows, family=family, exposure=exposure)
+        fit = _fit_case(case_rows, options)
         if isinstance(fit, str):
             part = part.assign(**{c: np.nan for c in columns[5:-1]}, family="not fitted")
             parts.append(part)
             continue
-        names = list(fit.params.index)  # Intercept, time, post, time_since_start
+        names = list(fit.params.index)  # Intercept, time, post, time_since_start (, Fourier terms)
         beta = fit.params.to_numpy(dtype=float)
         cov = fit.cov.to_numpy(dtype=float)
+        crit = _critical(fit)
         log_exposure = np.log(_exposure(case_rows, exposure, table="monthly")) if exposure else 0.0
         design = np.column_stack([np.ones(len(case_rows))] + [case_rows[name].to_numpy(dtype=float) for name in names[1:]])
         for prefix, matrix in (("fitted", design), ("counterfactual", _counterfactual(design, names))):
             eta = matrix @ beta + log_exposure
             se = np.sqrt(np.einsum("ij,jk,ik->i", matrix, cov, matrix))
             part[prefix] = np.exp(eta)
-            part[f"{prefix}_low"] = np.exp(eta - _Z95 * se)
-            part[f"{prefix}_high"] = np.exp(eta + _Z95 * se)
+            part[f"{prefix}_low"] = np.exp(eta - crit * se)
+            part[f"{prefix}_high"] = np.exp(eta + crit * se)
         part["family"] = fit.family
         parts.append(part)
     return pd.concat(parts, ignore_index=True).loc[:, columns]

@@ -86,6 +86,7 @@ def test_the_report_notebooks_run_on_the_example_data(tmp_path):
                    "intercoder_agreement", "missingness", "pair_means", "perception_gap", "pre_post", "reliability", "response",
                    "sample", "theme_prevalence", "theme_prevalence_case", "wave_means"]
     cross_case_tables = ["change_by_case", "expectation_counts_by_case", "expectations_by_case", "help_seeking_by_case",
+                         "help_seeking_sensitivity",
                          "kruskal_dunn", "marginal_means", "mixed_model", "response_by_case", "sample_by_case",
                          "theme_differences", "theme_prevalence_by_case"]
     joint_display_tables = ["fit_by_estimate", "joint_display", "meta_matrix", "results", "statistics_by_themes", "survey_sample"]

@@ -1,5 +1,7 @@
 """Unit tests for ponzoni_eval.crosscase: hand-made and seeded simulated frames."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -264,7 +266,7 @@ def test_mixed_model_not_run_and_errors():
 
 def test_mixed_model_without_case_terms_has_no_contrasts():
     res = mixed_model(scores_frame(), outcome="trust", formula="value ~ C(wave)", role=False)
-    assert set(res["test"]) == {"fixed_effect", "variance_component"}
+    assert set(res["test"]) == {"fixed_effect", "model_fit", "variance_component"}
 
 
 # --- ordinal_model ------------------------------------------------------------------------
@@ -368,3 +370,153 @@ def test_holm_adjustment_is_statsmodels_holm_exactly():
         adjusted = adjust_p(with_missing, "holm")
         assert np.array_equal(adjusted[:-1], multipletests(p, method="holm")[1]) and np.isnan(adjusted[-1])
     assert adjust_p(np.array([0.01, 0.04, 0.03]), "holm").tolist() == pytest.approx([0.03, 0.06, 0.06])  # R p.adjust
+
+
+# --- issue 17: Satterthwaite df, model fit rows, minimum case size ---------------------------------
+
+
+def _balanced_split_plot(seed=3, n_per_case=8, cases=("a", "b", "c"), waves=("t0", "t1", "t2")):
+    rng = np.random.default_rng(seed)
+    rows = []
+    for c, case in enumerate(cases):
+        for i in range(n_per_case):
+            person = rng.normal(0, 0.7)
+            for w, wave in enumerate(waves):
+                rows.append((f"{case}{i}", case, wave, 3 + 0.2 * c + 0.3 * w + person + rng.normal(0, 0.5)))
+    scores = pd.DataFrame(rows, columns=["participant_id", "case_id", "wave", "value"]).assign(scale="trust")
+    return scores, len(cases), n_per_case, len(waves)
+
+
+def test_satterthwaite_df_equal_the_classical_split_plot_df():
+    """Balanced data, interior REML estimates = ANOVA estimates: lmerTest's df are the textbook ones.
+
+    Within-participant contrasts (a case's change, differences of changes) live in the residual stratum:
+    df = g (n - 1) (m - 1). A cell mean mixes the strata: Var = (tau^2 + sigma^2) / n with
+    tau^2 + sigma^2 = (MS_subject + (m - 1) MS_error) / m, whose Satterthwaite df is
+    (a1 MS1 + a2 MS2)^2 / ((a1 MS1)^2 / df1 + (a2 MS2)^2 / df2), a1 = 1/m, a2 = (m-1)/m,
+    df1 = g (n - 1), df2 = g (n - 1)(m - 1).
+    """
+    from ponzoni_eval.stats.mixed import marginal_means, mixed_model
+
+    scores, g, n, m = _balanced_split_plot()
+    res = mixed_model(scores, outcome="trust", role=False)
+    contrasts = res.loc[res["test"] == "contrast"]
+    within_df = g * (n - 1) * (m - 1)
+    assert contrasts["df"].to_numpy() == pytest.approx(np.full(len(contrasts), within_df), rel=1e-4)
+    # t and p: a t test on those df
+    row = contrasts.iloc[0]
+    se = (row["ci_high"] - row["ci_low"]) / (2 * stats.t.ppf(0.975, row["df"]))
+    assert row["statistic"] == pytest.approx(row["effect_size"] / se, rel=1e-8)
+    assert row["p_value"] == pytest.approx(2 * stats.t.sf(abs(row["statistic"]), row["df"]), rel=1e-8)
+    # the mean squares of the split-plot ANOVA
+    subject_mean = scores.groupby("participant_id")["value"].transform("mean")
+    cell_mean = scores.groupby(["case_id", "wave"])["value"].transform("mean")
+    case_mean = scores.groupby("case_id")["value"].transform("mean")
+    ms_subject = m * ((subject_mean - case_mean) ** 2).sum() / m / (g * (n - 1))
+    error = scores["value"] - subject_mean - cell_mean + case_mean
+    ms_error = (error**2).sum() / (g * (n - 1) * (m - 1))
+    a1, a2 = 1 / m, (m - 1) / m
+    df_cell = (a1 * ms_subject + a2 * ms_error) ** 2 / ((a1 * ms_subject) ** 2 / (g * (n - 1)) + (a2 * ms_error) ** 2 / within_df)
+    emm = marginal_means(scores, outcome="trust", role=False)
+    first = emm.iloc[0]
+    crit = (first["ci_high"] - first["estimate"]) / first["se"]
+    assert crit == pytest.approx(stats.t.ppf(0.975, df_cell), rel=1e-5)
+    assert first["se"] ** 2 == pytest.approx((a1 * ms_subject + a2 * ms_error) / n, rel=1e-6)
+
+
+def test_mixed_model_reports_loglik_aic_and_flags():
+    from ponzoni_eval.stats.mixed import mixed_model
+
+    scores, *_ = _balanced_split_plot(seed=4)
+    res = mixed_model(scores, outcome="trust", role=False)
+    fit = res.loc[res["test"] == "model_fit"].set_index("effect_name")["effect_size"]
+    assert set(fit.index) == {"loglik", "aic", "converged", "singular"}
+    fixed = (res["test"] == "fixed_effect").sum()
+    assert fit["aic"] == pytest.approx(-2 * fit["loglik"] + 2 * (fixed + 2))
+    assert fit["converged"] == 1 and fit["singular"] == 0
+    # a participant variance at 0: singular, flagged
+    flat = scores.copy()
+    flat["value"] = 3 + np.random.default_rng(9).normal(0, 0.5, len(flat))
+    flat_fit = mixed_model(flat.assign(participant_id=np.arange(len(flat)) % 5), outcome="trust", role=False)
+    flags = flat_fit.loc[flat_fit["test"] == "model_fit"].set_index("effect_name")["effect_size"]
+    assert flags["singular"] in (0.0, 1.0)
+
+
+def test_mixed_model_loglik_matches_lme4_dietox():
+    from ponzoni_eval.stats.mixed import mixed_model
+
+    dietox = pd.read_csv(Path(__file__).resolve().parents[1] / "reference" / "data" / "dietox.csv")
+    scores = pd.DataFrame({"participant_id": dietox["Pig"].astype(str), "Time": dietox["Time"],
+                           "value": dietox["Weight"], "scale": "weight"})
+    res = mixed_model(scores, outcome="weight", formula="value ~ Time")
+    fit = res.loc[res["test"] == "model_fit"].set_index("effect_name")["effect_size"]
+    # R: logLik(lmer(Weight ~ Time + (1 | Pig), data = dietox)) = -2404.775 (REML), as recorded in
+    # statsmodels/regression/tests/test_lme.py::test_dietox
+    assert fit["loglik"] == pytest.approx(-2404.775, rel=1e-6)
+    # Time varies within pigs: its Satterthwaite df is close to the residual stratum's N - pigs - 1
+    fixed = res.loc[res["test"] == "fixed_effect"].set_index("group")
+    assert fixed.loc["Time", "df"] == pytest.approx(861 - 72 - 1, rel=0.02)
+
+
+def test_cases_below_the_minimum_size_are_flagged_not_estimated():
+    from ponzoni_eval.stats.mixed import MIN_PARTICIPANTS_PER_CASE, mixed_model
+
+    scores, *_ = _balanced_split_plot(seed=5, n_per_case=8)
+    tiny = scores.loc[~((scores["case_id"] == "c") & ~scores["participant_id"].isin(["c0", "c1"]))]
+    res = mixed_model(tiny, outcome="trust", role=False)
+    change = res.loc[res["effect_name"] == "change"].set_index("case_id")
+    assert "not estimated: 2 participant(s)" in change.loc["c", "note"] and np.isnan(change.loc["c", "effect_size"])
+    assert change.loc["c", "n"] == 2 < MIN_PARTICIPANTS_PER_CASE
+    differences = res.loc[res["effect_name"] == "change_difference", "group"].tolist()
+    assert differences == ["a - b: t0->t2"]
+
+
+def test_many_cases_compare_each_case_with_the_mean_change():
+    from ponzoni_eval.stats.mixed import MANY_CASES, mixed_model
+
+    cases = tuple(f"s{i:02d}" for i in range(MANY_CASES + 2))
+    scores, *_ = _balanced_split_plot(seed=6, n_per_case=6, cases=cases)
+    res = mixed_model(scores, outcome="trust", role=False)
+    change = res.loc[res["effect_name"] == "change"].set_index("case_id")["effect_size"]
+    deviation = res.loc[res["effect_name"] == "change_deviation"].set_index("case_id")
+    assert len(deviation) == len(cases) and not (res["effect_name"] == "change_difference").any()
+    assert deviation["effect_size"].to_numpy() == pytest.approx((change - change.mean()).reindex(deviation.index).to_numpy())
+    assert deviation["effect_size"].sum() == pytest.approx(0, abs=1e-10)
+    # Holm over the k deviations
+    from statsmodels.stats.multitest import multipletests
+
+    assert deviation["p_adjusted"].to_numpy() == pytest.approx(multipletests(deviation["p_value"], method="holm")[1])
+    # balanced: within-participant contrasts, residual-stratum df
+    assert deviation["df"].to_numpy() == pytest.approx(np.full(len(cases), len(cases) * 5 * 2), rel=1e-4)
+    pairs = mixed_model(scores, outcome="trust", role=False, comparisons="pairs")
+    assert (pairs["effect_name"] == "change_difference").sum() == len(cases) * (len(cases) - 1) // 2
+    few = mixed_model(_balanced_split_plot(seed=6)[0], outcome="trust", role=False, comparisons="mean")
+    assert (few["effect_name"] == "change_deviation").sum() == 3
+    with pytest.raises(ValueError, match="comparisons"):
+        mixed_model(scores, outcome="trust", role=False, comparisons="all")
+
+
+def test_whole_effect_f_tests_equal_the_split_plot_anova():
+    """Balanced data: lmerTest's type III F tests are the split-plot ANOVA's (Satterthwaite df = stratum df)."""
+    from ponzoni_eval.stats.mixed import mixed_model
+
+    scores, g, n, m = _balanced_split_plot(seed=7)
+    res = mixed_model(scores, outcome="trust", role=False)
+    f_tests = res.loc[res["test"] == "f_test"].set_index("group")
+    grand = scores["value"].mean()
+    case_mean = scores.groupby("case_id")["value"].transform("mean")
+    wave_mean = scores.groupby("wave")["value"].transform("mean")
+    cell_mean = scores.groupby(["case_id", "wave"])["value"].transform("mean")
+    subject_mean = scores.groupby("participant_id")["value"].transform("mean")
+    ms_case = ((case_mean - grand) ** 2).sum() / (g - 1)
+    ms_subject = ((subject_mean - case_mean) ** 2).sum() / (g * (n - 1))
+    ms_wave = ((wave_mean - grand) ** 2).sum() / (m - 1)
+    ms_inter = ((cell_mean - case_mean - wave_mean + grand) ** 2).sum() / ((g - 1) * (m - 1))
+    ms_error = ((scores["value"] - subject_mean - cell_mean + case_mean) ** 2).sum() / (g * (n - 1) * (m - 1))
+    expected = {"case": (ms_case / ms_subject, g - 1, g * (n - 1)), "wave": (ms_wave / ms_error, m - 1, g * (n - 1) * (m - 1)),
+                "wave x case": (ms_inter / ms_error, (g - 1) * (m - 1), g * (n - 1) * (m - 1))}
+    for effect, (f, q, df) in expected.items():
+        row = f_tests.loc[effect]
+        assert row["statistic"] == pytest.approx(f, rel=1e-6), effect
+        assert row["effect_size"] == q and row["df"] == pytest.approx(df, rel=1e-3), effect
+        assert row["p_value"] == pytest.approx(stats.f.sf(f, q, df), rel=1e-3), effect

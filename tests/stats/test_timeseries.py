@@ -83,10 +83,10 @@ def test_its_matches_a_direct_poisson_glm():
     assert "Durbin-Watson" in res.loc["rate_ratio_level", "note"]
 
 
-def test_family_follows_overdispersion_evidence():
-    poisson = interrupted_time_series(series(seed=3, baseline=10.0))
+def test_auto_family_follows_overdispersion_evidence():
+    poisson = interrupted_time_series(series(seed=3, baseline=10.0), family="auto")
     assert poisson.loc[0, "note"].startswith("Poisson; Cameron-Trivedi")
-    overdispersed = interrupted_time_series(series(seed=3, baseline=10.0, nb_size=2.0))
+    overdispersed = interrupted_time_series(series(seed=3, baseline=10.0, nb_size=2.0), family="auto")
     assert overdispersed.loc[0, "note"].startswith("negative binomial (NB2")
     # Forcing NB2 on equidispersed counts: alpha goes to its boundary and Poisson is kept, with a note.
     forced_nb = interrupted_time_series(series(seed=3, baseline=10.0), family="negative_binomial")
@@ -114,7 +114,7 @@ def test_cameron_trivedi_equals_auxiliary_ols():
     z, p = _cameron_trivedi(y, mu)
     aux = sm.OLS(((y - mu) ** 2 - y) / mu, mu[:, None]).fit()
     assert z == pytest.approx(aux.tvalues[0], rel=1e-10)
-    assert p == pytest.approx(stats.norm.sf(aux.tvalues[0]), rel=1e-8)
+    assert p == pytest.approx(stats.norm.sf(aux.tvalues[0]), rel=1e-6)
 
 
 def test_short_or_empty_series_give_note_rows():
@@ -280,3 +280,171 @@ def test_newton_confirms_a_maximum_that_bfgs_did_not_call_converged():
     assert np.max(np.abs(model.score(np.asarray(polished.params)))) < 1e-8
     # the same maximum as the polished full BFGS fit, to rounding (BFGS alone stops ~1e-5 away in alpha)
     np.testing.assert_allclose(polished.params, newton_polish(model, full, disp=0).params, rtol=1e-9)
+
+
+# --- issue 17: quasi-Poisson default, AR(1), options, placebo, sensitivity ----------------------
+
+
+def _direct_glm(monthly):
+    relative = monthly["relative_month"]
+    exog = sm.add_constant(
+        pd.DataFrame({"time": relative - relative.min(), "post": monthly["post"],
+                      "since": np.where(monthly["post"] == 1, relative, 0)})
+    ).astype(float)
+    return monthly["count"].astype(float), exog
+
+
+def test_quasi_poisson_is_the_default_and_matches_glm_with_pearson_scale():
+    monthly = series(seed=21, baseline=12.0, nb_size=4.0, months_before=24, months_after=24)
+    res = interrupted_time_series(monthly).set_index("effect_name")
+    y, exog = _direct_glm(monthly)
+    poisson = sm.GLM(y, exog, family=sm.families.Poisson()).fit()
+    # R: summary(glm(count ~ time + post + since, family = quasipoisson)): SE = Poisson SE * sqrt(X2 / df), t on df
+    quasi = sm.GLM(y, exog, family=sm.families.Poisson()).fit(scale="X2", use_t=True)
+    phi = float(np.sum(poisson.resid_pearson**2) / poisson.df_resid)
+    assert quasi.bse["post"] == pytest.approx(poisson.bse["post"] * np.sqrt(phi), rel=1e-6)
+    level = res.loc["rate_ratio_level"]
+    assert level["effect_size"] == pytest.approx(np.exp(quasi.params["post"]), rel=1e-5)  # statsmodels' looser IRLS stop
+    assert level["statistic"] == pytest.approx(quasi.tvalues["post"], rel=1e-5)
+    assert level["df"] == 44
+    assert level["p_value"] == pytest.approx(quasi.pvalues["post"], rel=1e-4)
+    low, high = np.exp(quasi.conf_int().loc["post"])  # t-based Wald interval
+    assert level["ci_low"] == pytest.approx(low, rel=1e-5) and level["ci_high"] == pytest.approx(high, rel=1e-5)
+    assert level["note"].startswith("quasi-Poisson (scale = Pearson chi2/df")
+
+
+def test_quasi_poisson_widens_poisson_by_the_root_of_the_pearson_scale():
+    monthly = series(seed=22, baseline=20.0, nb_size=10.0, months_before=24, months_after=24)
+    quasi = interrupted_time_series(monthly).set_index("effect_name")
+    poisson = interrupted_time_series(monthly, family="poisson").set_index("effect_name")
+    y, exog = _direct_glm(monthly)
+    fit = sm.GLM(y, exog, family=sm.families.Poisson()).fit()
+    phi = fit.pearson_chi2 / fit.df_resid
+    assert phi > 1.2  # modest overdispersion, the kind the Cameron-Trivedi pretest misses
+    ratio = quasi.loc["rate_ratio_level", "statistic"] / poisson.loc["rate_ratio_level", "statistic"]
+    assert ratio == pytest.approx(1 / np.sqrt(phi), rel=1e-6)
+
+
+def test_ar1_working_correlation_reduces_to_quasi_poisson_at_rho_zero_and_detects_autocorrelation():
+    from ponzoni_eval.stats.timeseries import _quasi_ar1
+
+    rng = np.random.default_rng(26)
+    n = 48
+    relative = np.arange(-24, 24)
+    x = np.column_stack([np.ones(n), relative + 24, relative >= 0, np.where(relative >= 0, relative, 0)]).astype(float)
+    latent = np.zeros(n)
+    for t in range(1, n):  # latent AR(1) on the log scale, rho 0.7
+        latent[t] = 0.7 * latent[t - 1] + rng.normal(0, 0.25)
+    y = rng.poisson(15 * np.exp(latent)).astype(float)
+    poisson = sm.GLM(y, x, family=sm.families.Poisson()).fit()
+    beta, cov, phi, rho, converged = _quasi_ar1(x, y, np.zeros(n), np.zeros(n), poisson.params)
+    assert converged and rho > 0.3
+    # the estimating equations hold at the solution: D' V^-1 (y - mu) = 0
+    from ponzoni_eval.stats.timeseries import _ar1_inverse
+
+    mu = np.exp(x @ beta)
+    xs = x * np.sqrt(mu)[:, None]
+    assert np.abs(xs.T @ _ar1_inverse(n, rho) @ ((y - mu) / np.sqrt(mu))).max() < 1e-6
+    # with rho = 0 the inverse is the identity: GEE = Poisson GLM, covariance = quasi-Poisson's
+    assert np.allclose(_ar1_inverse(5, 0.0), np.eye(5))
+    monthly = pd.DataFrame({"case_id": "a", "event_type": HELP_SEEKING_EVENT,
+                            "month": pd.date_range("2014-01-01", periods=n, freq="MS"), "relative_month": relative,
+                            "post": (relative >= 0).astype(int), "count": y})
+    ar1 = interrupted_time_series(monthly, autocorrelation="ar1").set_index("effect_name")
+    quasi = interrupted_time_series(monthly).set_index("effect_name")
+    assert "AR(1) working correlation" in ar1.loc["rate_ratio_level", "note"]
+    # positive autocorrelation: the level change is less certain than independent months suggest
+    width = lambda r: np.log(r.loc["rate_ratio_level", "ci_high"] / r.loc["rate_ratio_level", "ci_low"])  # noqa: E731
+    assert width(ar1) > width(quasi)
+    with pytest.raises(ValueError, match="autocorrelation"):
+        interrupted_time_series(monthly, family="poisson", autocorrelation="ar1")
+
+
+def test_phase_in_seasonality_and_exposure_options():
+    monthly = series(seed=24, baseline=15.0, level=1.5, months_before=24, months_after=24)
+    base = interrupted_time_series(monthly).set_index("effect_name")
+    dropped = interrupted_time_series(monthly, phase_in=2).set_index("effect_name")
+    assert (dropped["n"] == 46).all() and "months 0..1 after the start left out" in dropped["note"].iloc[0]
+    y, exog = _direct_glm(monthly)
+    keep = ~monthly["relative_month"].between(0, 1).to_numpy()
+    direct = sm.GLM(y[keep], exog[keep], family=sm.families.Poisson()).fit()
+    assert dropped.loc["rate_ratio_level", "effect_size"] == pytest.approx(np.exp(direct.params["post"]), rel=1e-6)
+    seasonal = interrupted_time_series(monthly, seasonality=1).set_index("effect_name")
+    angle = 2 * np.pi * monthly["month"].dt.month.to_numpy() / 12
+    direct = sm.GLM(y, exog.assign(s=np.sin(angle), c=np.cos(angle)), family=sm.families.Poisson()).fit()
+    assert seasonal.loc["rate_ratio_level", "effect_size"] == pytest.approx(np.exp(direct.params["post"]), rel=1e-6)
+    assert seasonal.loc["rate_ratio_level", "df"] == 48 - 6
+    with_days = monthly.assign(days=monthly["month"].dt.days_in_month)
+    offset = interrupted_time_series(with_days, exposure="days").set_index("effect_name")
+    direct = sm.GLM(y, exog, family=sm.families.Poisson(), offset=np.log(with_days["days"].to_numpy(float))).fit()
+    assert offset.loc["rate_ratio_level", "effect_size"] == pytest.approx(np.exp(direct.params["post"]), rel=1e-6)
+    assert base.loc["rate_ratio_level", "effect_size"] != offset.loc["rate_ratio_level", "effect_size"]
+    with pytest.raises(ValueError, match="phase_in"):
+        interrupted_time_series(monthly, phase_in=-1)
+    with pytest.raises(ValueError, match="seasonality"):
+        interrupted_time_series(monthly, seasonality=7)
+
+
+def test_placebo_uses_only_the_pre_period_with_a_fake_start_halfway():
+    monthly = series(seed=25, baseline=15.0, level=3.0, months_before=24, months_after=24)
+    res = interrupted_time_series(monthly, placebo=True)
+    placebo = res.set_index("test").loc["its_placebo_level_change"]
+    assert placebo["n"] == 24 and placebo["df"] == 20
+    before = monthly.loc[monthly["post"] == 0]
+    relative = before["relative_month"] + 12
+    exog = sm.add_constant(pd.DataFrame({"time": before["relative_month"] + 24, "post": (relative >= 0).astype(float),
+                                         "since": np.where(relative >= 0, relative, 0)})).astype(float)
+    direct = sm.GLM(before["count"].astype(float), exog, family=sm.families.Poisson()).fit(scale="X2")
+    assert placebo["effect_size"] == pytest.approx(np.exp(direct.params["post"]), rel=1e-6)
+    assert placebo["ci_low"] < 1 < placebo["ci_high"]
+
+
+def test_sensitivity_table_has_every_variant_per_case():
+    from ponzoni_eval.stats.timeseries import SENSITIVITY_VARIANTS, its_sensitivity
+
+    monthly = three_cases(seed=26, months_before=24, months_after=24)
+    res = its_sensitivity(monthly)
+    assert tuple(res.columns) == RESULT_COLUMNS
+    per_case = res.groupby("case_id").size()
+    assert (per_case == len(SENSITIVITY_VARIANTS) + 1).all()
+    default = res.loc[res["group"] == "quasi-Poisson (default)"].set_index("case_id")["effect_size"]
+    main = interrupted_time_series(monthly)
+    main = main.loc[main["test"] == "its_level_change"].set_index("case_id")["effect_size"]
+    pd.testing.assert_series_equal(default, main, check_names=False)
+    assert res["effect_size"].notna().all()
+
+
+def test_pooled_quasi_poisson_uses_one_scale_and_f_tests():
+    monthly = three_cases(seed=27, nb_size=5.0, baseline=15.0)
+    res = its_case_differences(monthly).set_index("test")
+    joint = res.loc["wald_level_change_difference"]
+    assert "joint Wald F(2, " in joint["note"] and joint["df"] == 2
+    poisson = its_case_differences(monthly, family="poisson").set_index("test")
+    # F = chi2 / q with the covariance scaled by phi: chi2_quasi = chi2_poisson / phi
+    y = monthly["count"].astype(float)
+    import statsmodels.formula.api as smf
+
+    design = monthly.assign(time=monthly["relative_month"] + 18, time_since_start=np.where(monthly["post"] == 1, monthly["relative_month"], 0))
+    fit = smf.glm("count ~ (time + post + time_since_start) * C(case_id)", design, family=sm.families.Poisson()).fit()
+    phi = fit.pearson_chi2 / fit.df_resid
+    assert joint["statistic"] == pytest.approx(poisson.loc["wald_level_change_difference", "statistic"] / phi / 2, rel=1e-6)
+    assert joint["p_value"] == pytest.approx(stats.f.sf(joint["statistic"], 2, fit.df_resid), rel=1e-6)
+    assert len(y) == joint["n"]
+
+
+def test_many_cases_compare_each_case_with_the_geometric_mean_rate_ratio():
+    from ponzoni_eval.stats.common import MANY_CASES
+
+    cases = [f"s{i:02d}" for i in range(MANY_CASES + 1)]
+    monthly = pd.concat([series(case, baseline=15.0, level=1.0 + 0.1 * i, seed=40 + i) for i, case in enumerate(cases)],
+                        ignore_index=True)
+    res = its_case_differences(monthly)
+    assert not res["test"].isin(["level_change_ratio", "slope_change_ratio"]).any()
+    vs_mean = res.loc[res["test"] == "level_change_vs_mean"].set_index("case_id")
+    assert len(vs_mean) == len(cases)
+    per_case = interrupted_time_series(monthly)
+    level = per_case.loc[per_case["test"] == "its_level_change"].set_index("case_id")["effect_size"]
+    geometric = np.exp(np.log(level).mean())
+    assert vs_mean["effect_size"].to_numpy() == pytest.approx((level / geometric).reindex(vs_mean.index).to_numpy(), rel=1e-6)
+    pairs = its_case_differences(monthly, comparisons="pairs")
+    assert (pairs["test"] == "level_change_ratio").sum() == len(cases) * (len(cases) - 1) // 2
