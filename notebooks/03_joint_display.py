@@ -160,3 +160,14 @@ descriptive = sections.joint_display_section(inputs, integration_map=integration
 changed = sections.fit_changes(joint.table, descriptive.table)
 print(descriptive.sentence)
 sections.rounded(run.save_table(changed, "fit_by_estimate", precision="fitted", caption="Construct x case cells whose fit label changes when the quantitative strand is judged on the point estimate."))
+
+# %% [markdown]
+# ## The report
+#
+# `run.write_report` turns what this notebook saved into the report for readers without code: the
+# run folder's `html/<name>.html`, with a title page, a summary of the findings, the figures and the
+# tables formatted for reading, and every table at full precision in an Excel workbook. Opened by hand
+# (`run_dir = None`) it writes nothing.
+
+# %%
+report_file = run.write_report(tables, processed_dir=processed_dir, language=language)

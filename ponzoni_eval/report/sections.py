@@ -99,6 +99,7 @@ __all__ = [
     "JointDisplayInputs",
     "DisplaySection",
     "MIN_CELL",
+    "MIN_DOUBLE_CODED",
     "FAMILIES",
     "scores_for",
     "monthly_for",
@@ -144,6 +145,11 @@ EXPECTATION_COUNTS = CountRules(["n"])
 
 FAMILIES = ("analysis", "test", "effect_name")
 """Columns whose combinations are one family for the Holm adjustment of p-values (`stats.adjust_pvalues`)."""
+
+MIN_DOUBLE_CODED = 10
+"""Intercoder agreement from fewer double-coded documents carries a warning in its sentence: with a handful of
+documents the bootstrap interval (which resamples documents) understates the uncertainty. Ten documents, or
+10-25% of the material, is the usual minimum for an agreement check (O'Connor & Joffe, 2020)."""
 
 RELIABILITY_FLOOR = 0.70
 """Conventional lower bound of acceptable internal consistency (Nunnally 1978), named in the reliability sentence."""
@@ -785,10 +791,14 @@ def theme_prevalence_section(
     published = _published_prevalence(overall, min_cell)
     figure = draw({"theme_prevalence_case": published}, min_cell)
     shown = published.loc[published["n_with_code"].notna() & (published["n_at_risk"] > 0)]
+    interviewed = int(pd.to_numeric(published["n_at_risk"], errors="coerce").fillna(0).max()) if len(published) else 0
     if len(shown):
         top = shown.sort_values(["percent", "code"], ascending=[False, True], kind="stable").iloc[0]
-        opening = term("sections.most_mentioned", language).format(case=label, code=top["code"])
+        opening = term("sections.most_mentioned", language).format(case=label, code=_name("code", top["code"], language))
         sentence = describe_share(opening, top["n_with_code"], top["n_at_risk"], threshold=min_cell, language=language) + "."
+    elif interviewed > 0:
+        # Every count was suppressed: people were interviewed, each code was mentioned by fewer than min_cell (or none).
+        sentence = term("sections.all_suppressed", language, case=label, n=interviewed, min_cell=min_cell)
     else:
         sentence = term("sections.no_interviews", language).format(case=label) + "."
     return Section(
@@ -834,6 +844,9 @@ def agreement_section(
     sentence = describe_result(
         _plain(overall, language), label=term("sections.agreement", language).format(case=label, units=int(overall["n"])), language=language
     )
+    documents = int((segments.groupby("document_id", observed=True)["coder"].nunique() > 1).sum())
+    if documents < MIN_DOUBLE_CODED:
+        sentence = sentence.rstrip(".") + term("sections.few_double_coded", language, n=documents, minimum=MIN_DOUBLE_CODED) + "."
     return Section(results, figure, sentence, specs=_agreement_specs(case_id), figure_name="intercoder_agreement")
 
 
@@ -1039,10 +1052,10 @@ def theme_heatmap_section(
     tested = results.loc[results["p_adjusted"].notna()].sort_values(["p_adjusted", "outcome"], kind="stable")
     if len(tested):
         top = tested.iloc[0]
-        label = term("sections.theme_most", language).format(code=top["outcome"])
+        label = term("sections.theme_most", language).format(code=_name("code", top["outcome"], language))
         sentence = describe_result(_plain(top, language), label=label, language=language, p_column="p_adjusted")
     else:
-        sentence = describe_result({"outcome": "theme", "note": "no code could be tested"}, language=language)
+        sentence = term("sections.no_code_tested", language)
     return Section(results, figure, sentence, {"theme_prevalence": prevalence}, _THEME_HEATMAP_SPECS, figure_name="theme_heatmap", draw=draw)
 
 
