@@ -130,6 +130,7 @@ td.num { text-align: right; white-space: nowrap; }
 th.num { text-align: right; }
 .table-notes { font-size: 8.4pt; color: var(--muted); margin: 0 0 5mm; }
 .file { font-size: 8.6pt; color: var(--muted); }
+code { font-family: "DejaVu Sans Mono", monospace; font-size: 8pt; }
 a { color: var(--accent); }
 footer { margin-top: 10mm; font-size: 8.4pt; color: var(--muted); border-top: 1px solid var(--rule); padding-top: 2mm; }
 @media print {
@@ -154,6 +155,12 @@ def _numeric_like(text: str) -> bool:
     return bool(stripped) and all(ch.isdigit() or ch in ".,-–∞" for ch in stripped)
 
 
+def _with_file(text: str, file: str) -> str:
+    """`text` escaped, with the file (relative to the run folder) as a link from ``html/`` in place of the NUL mark."""
+    link = f'<a href="../{_esc(file)}"><code>{_esc(file)}</code></a>'
+    return _esc(text).replace("\0", link)
+
+
 def _table_html(table: ReportTable, number: int, language: str, min_cell: int) -> str:
     shown = table.frame
     keep = REPORT_COLUMNS.get(table.name)
@@ -161,9 +168,10 @@ def _table_html(table: ReportTable, number: int, language: str, min_cell: int) -
         shown = shown[[c for c in keep if c in shown.columns]]
     formatted = format_table(shown, language=language, min_cell=min_cell)
     caption = terms("report.caption", language).get(table.name, table.caption)
-    file_line = f'<p class="file">{_esc(term("report.full_table", language, file=table.file))}</p>'
+    full = _with_file(term("report.full_table", language, file="\0"), table.file)
+    file_line = f'<p class="file">{full}</p>'
     if len(formatted.frame) > REPORT_MAX_ROWS or len(formatted.frame) == 0 or formatted.frame.shape[1] == 0:
-        return f'<p class="file"><b>{_esc(term("report.table", language, n=number))}</b> {_esc(caption)} {_esc(term("report.full_table", language, file=table.file))}</p>'
+        return f'<p class="file"><b>{_esc(term("report.table", language, n=number))}</b> {_esc(caption)} {full}</p>'
     frame = formatted.frame
     numeric = [all(_numeric_like(str(v)) or str(v) in ("", "–") for v in frame[c]) and frame[c].astype(bool).any() for c in frame.columns]
     num = ' class="num"'
@@ -261,7 +269,7 @@ def render_report(items: Sequence[ReportItem], meta: ReportMeta, *, language: st
     workbook = meta.workbook or ""
     parts.append(
         f'<section class="appendix"><h2>{_esc(term("report.appendix", language))}</h2>'
-        f"<p>{_esc(term('report.appendix_text', language, workbook=workbook))}</p></section>"
+        f"<p>{_with_file(term('report.appendix_text', language, workbook=chr(0)), workbook) if workbook else ''}</p></section>"
     )
     return (
         f'<!DOCTYPE html>\n<html lang="{_esc(language)}">\n<head>\n<meta charset="utf-8">\n'

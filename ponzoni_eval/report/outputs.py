@@ -712,6 +712,7 @@ def _report_meta(run: RunContext, tables: Mapping[str, "pd.DataFrame"] | None, p
             source = Path(str(manifest["source"])).name.replace("_", " ")
         if is_synthetic(processed_dir):
             banner = (term("banner.title", language), term("banner.text", language))
+            source = term("report.source_example", language)
     key = NOTEBOOK_TITLES.get(run.notebook, "report.title_other")
     heading = title or term(key, language, case=", ".join(case_names))
     min_cell = DEFAULT_MIN_CELL if run.min_cell is None else run.min_cell

@@ -244,7 +244,7 @@ def format_table(frame: "pd.DataFrame", *, language: str = "en", min_cell: int =
     Examples
     --------
     >>> import pandas as pd
-    >>> table = pd.DataFrame({"analysis": ["pre_post"], "case_id": ["slotervaart"], "outcome": ["trust"],
+    >>> table = pd.DataFrame({"analysis": ["pre_post"], "outcome": ["trust"],
     ...     "n": [16.0], "p_value": [1.0], "effect_name": ["hedges_g_av"], "effect_size": [0.9], "ci_low": [0.2],
     ...     "ci_high": [1.4], "note": [None]})
     >>> formatted = format_table(table, language="nl")

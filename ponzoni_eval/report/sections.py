@@ -790,7 +790,9 @@ def theme_prevalence_section(
 
     published = _published_prevalence(overall, min_cell)
     figure = draw({"theme_prevalence_case": published}, min_cell)
-    shown = published.loc[published["n_with_code"].notna() & (published["n_at_risk"] > 0)]
+    # "Most often" is true only of a shown count of at least min_cell: a suppressed count (1 to min_cell - 1)
+    # may be larger than a shown 0, never larger than a shown count.
+    shown = published.loc[(pd.to_numeric(published["n_with_code"], errors="coerce") >= min_cell) & (published["n_at_risk"] > 0)]
     interviewed = int(pd.to_numeric(published["n_at_risk"], errors="coerce").fillna(0).max()) if len(published) else 0
     if len(shown):
         top = shown.sort_values(["percent", "code"], ascending=[False, True], kind="stable").iloc[0]
