@@ -23,7 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["chromium_path", "Browser", "PageReport"]
+__all__ = ["chromium_path", "Browser", "PageReport", "run_pages", "check_run", "CHECKS_DIR"]
+
+CHECKS_DIR = "checks"
+"""Where the screenshots of a run's pages are kept, in the run folder, for a person to look at."""
 
 _MEASURE = r"""
 (() => {
@@ -44,12 +47,19 @@ _MEASURE = r"""
     if (/^(nan|NaN|None|<NA>|NaT|null|undefined)$/.test(text)) cells.push(text);
   }
   const text = body.innerText;
+  const clone = body.cloneNode(true);
+  for (const code of clone.querySelectorAll('code, pre, style, script')) code.remove();
+  document.documentElement.appendChild(clone);  // innerText needs a rendered node
+  clone.style.position = 'absolute'; clone.style.left = '-99999px';
+  const prose = clone.innerText;
+  clone.remove();
   return {
     title: document.title,
     lang: document.documentElement.lang,
     wide: wide,
     missing_cells: cells,
     text: text,
+    prose: prose,
     page_width: width,
     scroll_width: document.documentElement.scrollWidth,
     height: Math.max(document.documentElement.scrollHeight, body.scrollHeight),
@@ -79,6 +89,8 @@ class PageReport:
     wide_tables: list[str] = field(default_factory=list)
     missing_cells: list[str] = field(default_factory=list)
     text: str = ""
+    prose: str = ""
+    """The text without file names and code (``<code>``, ``<pre>``): what is read as sentences and labels."""
     lang: str = ""
     title: str = ""
     page_width: int = 0
@@ -144,11 +156,16 @@ class Browser:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/json/close/{target}", timeout=10):
             pass
 
-    def open(self, path: Path, screenshot: Path | None = None, *, timeout: float = 60.0) -> PageReport:
-        """Load a local file, wait until it has loaded, measure it and save a full-page PNG screenshot."""
+    def open(self, path: Path, screenshot: Path | None = None, *, root: Path | None = None, timeout: float = 60.0) -> PageReport:
+        """Load a local file, wait until it has loaded, measure it and save a full-page PNG screenshot.
+
+        A request for a file under `root` (the run folder: the index shows the run's figures) is the page
+        reading its own folder; any other request (http, https, a file elsewhere) is recorded.
+        """
         import websocket
 
         url = Path(path).resolve().as_uri()
+        allowed = Path(root).resolve().as_uri() + "/" if root is not None else None
         tab = self._new_tab()
         connection = websocket.create_connection(tab["webSocketDebuggerUrl"], timeout=timeout, suppress_origin=True)
         report = PageReport(url)
@@ -161,7 +178,7 @@ class Browser:
             params = message.get("params", {})
             if method == "Network.requestWillBeSent":
                 requested = params["request"]["url"]
-                if requested != url and not requested.startswith("data:"):
+                if requested != url and not requested.startswith("data:") and not (allowed and requested.startswith(allowed)):
                     report.requests.append(requested)
             elif method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
                 report.console_errors.append(" ".join(str(a.get("value", a.get("description", ""))) for a in params.get("args", [])))
@@ -201,6 +218,7 @@ class Browser:
             report.wide_tables = measured["wide"]
             report.missing_cells = measured["missing_cells"]
             report.text = measured["text"]
+            report.prose = measured["prose"]
             report.lang = measured["lang"]
             report.title = measured["title"]
             report.page_width, report.scroll_width = measured["page_width"], measured["scroll_width"]
@@ -216,10 +234,62 @@ class Browser:
         return report
 
 
-if __name__ == "__main__":  # pragma: no cover - a person's look: python tests/browser.py page.html shot.png
+def run_pages(run_dir: Path) -> dict[str, list[Path]]:
+    """A run's pages by kind: ``index``, ``report`` (html/<name>.html), ``code`` (html/<name>-code.html), ``document``."""
+    html_dir = Path(run_dir) / "html"
+    code = sorted(html_dir.glob("*-code.html"))
+    return {
+        "index": [Path(run_dir) / "index.html"],
+        "report": sorted(set(html_dir.glob("*.html")) - set(code)),
+        "code": code,
+        "document": sorted((Path(run_dir) / "documents").glob("*.html")),
+    }
+
+
+_TRACEBACK = ("Traceback (most recent call last)", "Error:", "Exception:", "UserWarning", "RuntimeWarning", "FutureWarning", "DeprecationWarning")
+
+
+def check_run(run_dir: Path, browser: Browser) -> dict[str, list[str]]:
+    """Open every page of a run, keep a screenshot of each in ``<run>/checks/``, and list what is wrong per page.
+
+    Every page: no console error, no uncaught exception, no network request, no traceback or Python
+    warning text, no absolute path of this machine. Reports and documents (for readers): no table wider
+    than the page, no ``NaN`` / ``nan`` / ``None`` cell.
+    """
+    run_dir = Path(run_dir)
+    problems: dict[str, list[str]] = {}
+    home = str(Path.cwd().resolve())
+    for kind, pages in run_pages(run_dir).items():
+        for page in pages:
+            name = page.relative_to(run_dir).as_posix()
+            found = browser.open(page, run_dir / CHECKS_DIR / (name.replace("/", "__").removesuffix(".html") + ".png"), root=run_dir)
+            wrong = [f"console error: {e}" for e in found.console_errors] + [f"exception: {e}" for e in found.exceptions]
+            wrong += [f"network request: {r}" for r in found.requests]
+            wrong += [f"text: {t}" for t in _TRACEBACK if t in found.text]
+            if home in found.text or str(run_dir.resolve()) in found.text:
+                wrong.append("an absolute path of this machine")
+            if kind in ("report", "document", "index"):
+                wrong += [f"table wider than the page: {t}" for t in found.wide_tables]
+                if found.scroll_width > found.page_width + 1:
+                    wrong.append(f"page scrolls sideways ({found.scroll_width} > {found.page_width} px)")
+            if kind in ("report", "document"):
+                wrong += [f"missing-value cell: {c}" for c in sorted(set(found.missing_cells))]
+            if wrong:
+                problems[name] = wrong
+    return problems
+
+
+if __name__ == "__main__":  # pragma: no cover - a person's look: python tests/browser.py RUN_DIR (screenshots in RUN_DIR/checks)
     import sys
 
-    with Browser(chromium_path() or "chromium") as browser:
-        found = browser.open(Path(sys.argv[1]), Path(sys.argv[2]) if len(sys.argv) > 2 else None)
-        print(json.dumps({k: v for k, v in found.__dict__.items() if k != "text"}, indent=1, ensure_ascii=False))
+    executable = chromium_path()
+    if executable is None:
+        sys.exit("Chromium is not installed: `make browser` installs the Debian package chromium")
+    with Browser(executable) as browser:
+        target = Path(sys.argv[1])
+        if target.is_dir():
+            print(json.dumps(check_run(target, browser), indent=1, ensure_ascii=False))
+        else:
+            found = browser.open(target, Path(sys.argv[2]) if len(sys.argv) > 2 else None)
+            print(json.dumps({k: v for k, v in found.__dict__.items() if k not in ("text", "prose")}, indent=1, ensure_ascii=False))
     os._exit(0)

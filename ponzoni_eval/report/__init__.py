@@ -62,6 +62,7 @@ _SURFACE = {
         "theme",
         "save",
         "label",
+        "display_text",
         "palette",
         "LABELS",
         "OKABE_ITO",

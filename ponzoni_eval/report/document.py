@@ -33,7 +33,7 @@ from ponzoni_eval.report.publishing import format_table
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import pandas as pd
 
-__all__ = ["ReportTable", "ReportItem", "ReportMeta", "render_report", "REPORT_MAX_ROWS", "REPORT_COLUMNS", "NOTEBOOK_TITLES"]
+__all__ = ["ReportTable", "ReportItem", "ReportMeta", "render_report", "REPORT_MAX_ROWS", "REPORT_COLUMNS", "REPORT_FILE_ONLY", "NOTEBOOK_TITLES"]
 
 REPORT_MAX_ROWS = 30
 """A table with more rows (after leaving out a model's inside) is not printed in the report; the report points to its file."""
@@ -43,6 +43,9 @@ REPORT_COLUMNS: Mapping[str, Sequence[str]] = {
     "fit_by_estimate": ("construct", "case_id", "fit_label_ci", "fit_label_estimate"),
 }
 """Tables whose report version shows only these columns (the full table keeps every one)."""
+
+REPORT_FILE_ONLY = frozenset({"meta_matrix", "statistics_by_themes", "results", "help_seeking_fit"})
+"""Tables the report names with their file but does not print (the documents show them, or they are inputs)."""
 
 NOTEBOOK_TITLES: Mapping[str, str] = {
     "01_case_report": "report.title_case",
@@ -76,8 +79,8 @@ class ReportItem:
     tables: tuple[ReportTable, ...] = ()
     figure_png: bytes | None = None
     figure_caption: str | None = None
-    documents: tuple[tuple[str, str], ...] = ()
-    """(caption, file relative to the run folder) of documents saved with it."""
+    documents: tuple[tuple[str, str, str], ...] = ()
+    """(name, caption, file relative to the run folder) of documents saved with it."""
 
 
 @dataclass(frozen=True)
@@ -170,12 +173,19 @@ def _table_html(table: ReportTable, number: int, language: str, min_cell: int) -
     caption = terms("report.caption", language).get(table.name, table.caption)
     full = _with_file(term("report.full_table", language, file="\0"), table.file)
     file_line = f'<p class="file">{full}</p>'
-    if len(formatted.frame) > REPORT_MAX_ROWS or len(formatted.frame) == 0 or formatted.frame.shape[1] == 0:
+    if table.name in REPORT_FILE_ONLY or len(formatted.frame) > REPORT_MAX_ROWS or len(formatted.frame) == 0 or formatted.frame.shape[1] == 0:
         return f'<p class="file"><b>{_esc(term("report.table", language, n=number))}</b> {_esc(caption)} {full}</p>'
     frame = formatted.frame
     numeric = [all(_numeric_like(str(v)) or str(v) in ("", "–") for v in frame[c]) and frame[c].astype(bool).any() for c in frame.columns]
     num = ' class="num"'
-    head = "".join(f'<th scope="col"{num if is_num else ""}>{_esc(c)}</th>' for c, is_num in zip(frame.columns, numeric))
+    # A text column is at least as wide as its longest word (up to a limit), so that the browser breaks
+    # words only when a word is longer than that, and never splits a short word over three lines.
+    limit = 16 if frame.shape[1] <= 5 else 12
+    widths = [min(limit, max([len(w) for v in [c, *frame[c].astype(str)] for w in str(v).split()] or [1])) for c in frame.columns]
+    head = "".join(
+        f'<th scope="col"{num if is_num else ""} style="min-width:{0 if is_num else round(width * 0.62, 1)}em">{_esc(c)}</th>'
+        for c, is_num, width in zip(frame.columns, numeric, widths)
+    )
     rows = []
     for record in frame.itertuples(index=False):
         cells = "".join(f'<td{num if is_num else ""}>{_esc(v)}</td>' for v, is_num in zip(record, numeric))
@@ -263,7 +273,11 @@ def render_report(items: Sequence[ReportItem], meta: ReportMeta, *, language: st
             table_number += 1
             body.append(_table_html(table, table_number, language, meta.min_cell))
         if item.documents:
-            links = "".join(f'<li><a href="../{_esc(file)}">{_esc(caption)}</a></li>' for caption, file in item.documents)
+            titles = terms("export.titles", language)
+            links = "".join(
+                f'<li><a href="../{_esc(file)}">{_esc(titles.get(name, caption))} ({_esc(file.rsplit(".", 1)[-1].upper())})</a></li>'
+                for name, caption, file in item.documents
+            )
             body.append(f"<h3>{_esc(term('report.documents', language))}</h3><ul>{links}</ul>")
         parts.append(f"<section>{''.join(body)}</section>")
     workbook = meta.workbook or ""

@@ -190,7 +190,7 @@ class RunContext:
         """`save_document` into this run."""
         save_document(content, name, self.run_dir, format=format, caption=caption, notebook=self.notebook, case_id=self.case_id)
         if self.run_dir is not None:
-            link = (caption, f"{DOCUMENTS_DIR}/{self._stem(name)}.{format}")
+            link = (name, caption, f"{DOCUMENTS_DIR}/{self._stem(name)}.{format}")
             if self.items:
                 self.items[-1] = replace(self.items[-1], documents=(*self.items[-1].documents, link))
             else:

@@ -33,6 +33,7 @@ from __future__ import annotations
 import io
 import math
 import os
+import re
 import textwrap
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -54,6 +55,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 
 __all__ = [
     "Figure",
+    "display_text",
     "theme",
     "save",
     "label",
@@ -162,6 +164,46 @@ def label(kind: str, key: Any, language: str = "en") -> str:
     """
     _words(language)
     return terms("values", language).get(kind, {}).get(str(key), str(key).replace("_", " "))
+
+
+_PAIR = re.compile(r"\b([a-z_]+)=([A-Za-z0-9_.]+)")
+_KEY_PREFIX = re.compile(r"\b(?:case_id|role|wave|scale|code|unit|outcome):\s*")
+_VALUE_GROUPS = ("case", "role", "wave", "scale", "event_type", "expectation", "effect", "statistic", "test", "code", "phrase")
+
+
+def display_text(text: Any, language: str = "en") -> str:
+    """A data value or a result's group text as a reader reads it, in the report language.
+
+    Known values (cases, roles, waves, scales, codes, tests, effects: ``values.*`` in the words
+    tables) by their display name, ``role=professional`` as the value, ``t0->t2`` with an arrow, the
+    statistics' fixed phrases (``values.phrase``) translated, and any other identifier with spaces for
+    its underscores, so that no ``snake_case`` reaches a reader.
+
+    Examples
+    --------
+    >>> display_text("role=migrant_org, t0->t2", "nl")
+    'migrantenorganisatie, voormeting → follow-up'
+    >>> display_text("case_id: slotervaart | poelenburg_a", "en")
+    'Slotervaart, Poelenburg A'
+    >>> display_text("site_017")
+    'site 017'
+    """
+    _words(language)
+    values = terms("values", language)
+    known: dict[str, str] = {}
+    for group in _VALUE_GROUPS:
+        known.update({str(key): str(value) for key, value in values.get(group, {}).items()})
+    text = str(text)
+    if text in known:
+        return known[text]
+    phrases = sorted(((k, v) for k, v in values.get("phrase", {}).items() if not k.isidentifier()), key=lambda kv: -len(kv[0]))
+    for phrase, shown in phrases:
+        text = text.replace(phrase, shown)
+    text = _KEY_PREFIX.sub("", text)
+    text = _PAIR.sub(lambda m: m.group(2), text)  # "role=professional" -> "professional"
+    text = text.replace("->", " → ").replace(" | ", ", ")
+    text = re.sub(r"[A-Za-z][A-Za-z0-9_]*", lambda m: known.get(m.group(0), m.group(0).replace("_", " ")), text)
+    return re.sub(r"\s+", " ", text).strip()
 
 
 def _words(language: str) -> Mapping[str, Mapping[str, str]]:
@@ -1406,7 +1448,7 @@ def _row_labels(data: pd.DataFrame, columns: Sequence[str], language: str) -> pd
         # An outcome is a scale or an event type; whichever dictionary knows it names it.
         names = {**words["event_type"], **words["scale"]} if column == "outcome" else words.get(kinds.get(column, column), {})
         # A value without a display name is shown as it is (map with a default: no all-NaN float column to fill).
-        parts.append(text.map(lambda value: names.get(value, value)).astype("str"))
+        parts.append(text.map(lambda value: names.get(value, display_text(value, language) if value else value)).astype("str"))
     if not parts:
         return pd.Series("", index=data.index, dtype="str")
     joined = parts[0].str.cat(parts[1:], sep=" · ") if len(parts) > 1 else parts[0]

@@ -134,8 +134,6 @@ def published(section: Section, min_cell: int = DEFAULT_MIN_CELL) -> dict[str, "
 
 # --- tables as a reader sees them (issue 15) ---------------------------------------------------
 
-_IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+")
-_PAIR = re.compile(r"\b([a-z_]+)=([A-Za-z0-9_.]+)")
 _P_COLUMNS = ("p_value", "p_adjusted")
 _COUNT_PREFIXES = ("n_", "n")
 _SHARE_COLUMNS = ("share", "share_missing", "share_responding", "proportion")
@@ -171,28 +169,9 @@ def _is_count(column: str) -> bool:
 
 
 def _humanise(text: str, language: str) -> str:
-    """A data value as a reader reads it: known values by their display name, identifiers without underscores."""
-    from ponzoni_eval._core.words import terms
+    from ponzoni_eval.report.plots import display_text
 
-    values = terms("values", language)
-    known: dict[str, str] = {}
-    for group in ("case", "role", "wave", "scale", "event_type", "expectation", "effect", "statistic", "test", "code", "phrase"):
-        known.update({str(key): str(value) for key, value in values.get(group, {}).items()})
-    phrases = sorted(((k, v) for k, v in values.get("phrase", {}).items() if not k.isidentifier()), key=lambda kv: -len(kv[0]))
-
-    def word(match: "re.Match[str]") -> str:
-        token = match.group(0)
-        return known.get(token, token.replace("_", " "))
-
-    if str(text) in known:
-        return known[str(text)]
-    text = str(text)
-    for phrase, shown in phrases:
-        text = text.replace(phrase, shown)
-    text = _PAIR.sub(lambda m: m.group(2), text)  # "role=professional" -> "professional"
-    text = text.replace("->", " → ")
-    text = re.sub(r"[A-Za-z][A-Za-z0-9_]*", word, text)
-    return re.sub(r"\s+", " ", text).strip()
+    return display_text(text, language)
 
 
 def _column_label(column: str, language: str) -> str:
