@@ -84,7 +84,7 @@ def test_the_report_notebooks_run_on_the_example_data(tmp_path):
     assert result.manifest["dataset"]["synthetic"] is True
     case_tables = ["expectation_counts", "expectation_residuals", "expectations", "gap_means", "help_seeking", "help_seeking_fit",
                    "intercoder_agreement", "missingness", "pair_means", "perception_gap", "pre_post", "reliability", "response",
-                   "sample", "theme_prevalence", "theme_prevalence_case", "wave_means"]
+                   "sample", "theme_prevalence", "theme_prevalence_case", "wave_means", "wave_means_pooled"]
     cross_case_tables = ["change_by_case", "expectation_counts_by_case", "expectations_by_case", "help_seeking_by_case",
                          "kruskal_dunn", "marginal_means", "mixed_model", "response_by_case", "sample_by_case",
                          "theme_differences", "theme_prevalence_by_case"]

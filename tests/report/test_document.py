@@ -242,3 +242,46 @@ def test_agreement_from_few_double_coded_interviews_carries_a_warning(example):
     assert "only 2 interviews were coded by both coders (fewer than 10)" in section.sentence
     section_nl = sections.agreement_section(few, CASE, seed=3, n_boot=50, language="nl")
     assert "slechts 2 interviews zijn door beide codeurs gecodeerd (minder dan 10)" in section_nl.sentence
+
+
+_NUMBER = re.compile(r"(?<![\w.,])-?(?:\d+(?:[.,]\d+)?|[.,]\d+)(?![\w])")
+
+
+def _numbers_in(sentence: str) -> list[tuple[float, int]]:
+    """Every number of a sentence with its decimals (``,092`` -> (0.092, 3)); wave codes (t0) are not numbers."""
+    found = []
+    for token in _NUMBER.findall(sentence):
+        text = token.replace(",", ".")
+        decimals = len(text.split(".")[1]) if "." in text else 0
+        found.append((float(text), decimals))
+    return found
+
+
+@pytest.mark.parametrize("language", ["en", "nl"])
+def test_every_number_in_a_sentence_is_a_number_of_its_section_tables(example, language):
+    """A sentence never states a number its own (published) tables do not hold: each number, at the precision
+    the sentence prints it, is a value of the section's tables, or one of the report's fixed thresholds."""
+    _, tables = example
+    scores = sections.scores_for(tables)
+    built = [
+        sections.reliability_section(tables, CASE, language=language),
+        sections.trajectories_section(scores, CASE, scale="trust", language=language),
+        sections.pre_post_section(scores, CASE, scale="trust", before="t0", after="t2", language=language),
+        sections.perception_gap_section(scores, CASE, language=language),
+        sections.expectations_section(sections.expectation_answers(tables), scores, CASE, wave="t0", seed=3, language=language),
+        sections.help_seeking_section(sections.monthly_for(tables), CASE, language=language),
+        sections.theme_prevalence_section(tables, CASE, min_cell=5, language=language),
+        sections.agreement_section(tables, CASE, seed=3, n_boot=100, language=language),
+    ]
+    fixed = {95.0, 0.001, 0.999, 5.0, 0.70, float(sections.MIN_DOUBLE_CODED)}
+    for section in built:
+        frames = list(report.published(section, 5).values())
+        values = np.concatenate([frame.select_dtypes("number").to_numpy(dtype="float64").ravel() for frame in frames])
+        values = values[np.isfinite(values)]
+        # A sentence may also count rows ("over 20 estimates; 0 of them below .70"): the number of values of a column.
+        counts = {0.0} | {float(frame[c].notna().sum()) for frame in frames for c in frame.columns} | {float(len(frame)) for frame in frames}
+        for number, decimals in _numbers_in(section.sentence):
+            if number in fixed or (decimals == 0 and number in counts):
+                continue
+            step = 10.0 ** -decimals
+            assert np.any(np.abs(values - number) <= step / 2 + 1e-9), f"{number} in {section.sentence!r} is in none of its tables"
