@@ -158,6 +158,15 @@ def _numeric_like(text: str) -> bool:
     return bool(stripped) and all(ch.isdigit() or ch in ".,-–∞" for ch in stripped)
 
 
+def _own_words(name: str, key: str, language: str) -> str | None:
+    """A student's own section: the words she added for it (``add_words(name, {...: {"title": ..., "caption": ...}})``)."""
+    from ponzoni_eval._core.words import words
+
+    group = words(language).get(name)
+    value = group.get(key) if isinstance(group, Mapping) else None
+    return value if isinstance(value, str) else None
+
+
 def _with_file(text: str, file: str) -> str:
     """`text` escaped, with the file (relative to the run folder) as a link from ``html/`` in place of the NUL mark."""
     link = f'<a href="../{_esc(file)}"><code>{_esc(file)}</code></a>'
@@ -170,7 +179,7 @@ def _table_html(table: ReportTable, number: int, language: str, min_cell: int) -
     if keep:
         shown = shown[[c for c in keep if c in shown.columns]]
     formatted = format_table(shown, language=language, min_cell=min_cell)
-    caption = terms("report.caption", language).get(table.name, table.caption)
+    caption = _own_words(table.name, "caption", language) or terms("report.caption", language).get(table.name, table.caption)
     full = _with_file(term("report.full_table", language, file="\0"), table.file)
     file_line = f'<p class="file">{full}</p>'
     if table.name in REPORT_FILE_ONLY or len(formatted.frame) > REPORT_MAX_ROWS or len(formatted.frame) == 0 or formatted.frame.shape[1] == 0:
@@ -257,7 +266,7 @@ def render_report(items: Sequence[ReportItem], meta: ReportMeta, *, language: st
         parts.append(f'<section class="summary"><h2>{_esc(term("report.summary", language))}</h2><ul>{bullets}</ul></section>')
     figure_number = table_number = 0
     for index, item in enumerate(items, start=1):
-        heading = terms("report.heading", language).get(item.name, item.name.replace("_", " ").capitalize())
+        heading = _own_words(item.name, "title", language) or terms("report.heading", language).get(item.name, item.name.replace("_", " ").capitalize())
         body = [f'<h2 id="part-{index}">{_esc(heading)}</h2>']
         if item.figure_png is not None:
             figure_number += 1

@@ -168,7 +168,7 @@ def label(kind: str, key: Any, language: str = "en") -> str:
 
 _PAIR = re.compile(r"\b([a-z_]+)=([A-Za-z0-9_.]+)")
 _KEY_PREFIX = re.compile(r"\b(?:case_id|role|wave|scale|code|unit|outcome):\s*")
-_VALUE_GROUPS = ("case", "role", "wave", "scale", "event_type", "expectation", "effect", "statistic", "test", "code", "phrase")
+_VALUE_GROUPS = ("case", "role", "wave", "scale", "event_type", "expectation", "effect", "statistic", "test", "code", "evidence", "construct", "phrase")
 
 
 def display_text(text: Any, language: str = "en") -> str:

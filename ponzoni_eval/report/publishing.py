@@ -138,6 +138,7 @@ _P_COLUMNS = ("p_value", "p_adjusted")
 _COUNT_PREFIXES = ("n_", "n")
 _SHARE_COLUMNS = ("share", "share_missing", "share_responding", "proportion")
 _PERCENT_COLUMNS = ("percent", "prevalence_percent")
+_FIT_COLUMNS = ("fit_label", "computed_fit_label", "fit_label_ci", "fit_label_estimate")
 _MODEL_ROWS = ("fixed_effect", "variance_component")
 """Tests whose rows describe a model's inside (coefficients, variance components): in the appendix, not the report."""
 _HIDDEN_COLUMNS = ("analysis", "family", "order_value", "quote_ref", "quote_refs", "post", "relative_month", "statistic", "df")
@@ -289,6 +290,11 @@ def format_table(frame: "pd.DataFrame", *, language: str = "en", min_cell: int =
             from ponzoni_eval._core.words import term
 
             out[column] = values.map(lambda v: term("report.yes", language) if v else term("report.no", language))
+        elif column in _FIT_COLUMNS or column.endswith("_fit"):
+            from ponzoni_eval._core.words import terms
+
+            fit = terms("fit.label", language)  # a fit label is one term ("partial agreement"), never words to translate one by one
+            out[column] = values.map(lambda v: "" if is_missing(v) else fit.get(str(v), _humanise(str(v), language)))
         else:
             out[column] = values.map(lambda v: "" if is_missing(v) else _humanise(str(v), language))
     shown = pd.DataFrame(out, index=table.index)

@@ -285,3 +285,16 @@ def test_every_number_in_a_sentence_is_a_number_of_its_section_tables(example, l
                 continue
             step = 10.0 ** -decimals
             assert np.any(np.abs(values - number) <= step / 2 + 1e-9), f"{number} in {section.sentence!r} is in none of its tables"
+
+
+def test_a_students_own_section_is_titled_and_captioned_with_her_own_words(tmp_path):
+    report.add_words("waiting_times", {
+        "en": {"title": "Waiting times", "caption": "Weeks on the waiting list per family."},
+        "nl": {"title": "Wachttijden", "caption": "Weken op de wachtlijst per gezin."},
+    })
+    run = report.open_run(tmp_path, "my_report")
+    run.save_table(pd.DataFrame({"role": ["parent", "professional"], "n": [12, 3], "mean": [4.25, 2.0]}), "waiting_times", caption="x")
+    page = run.write_report(language="nl").read_text(encoding="utf-8")
+    text = " ".join(read_page(page).parts)
+    assert "Wachttijden" in text and "Weken op de wachtlijst per gezin." in text
+    assert "ouder" in text and "4,25" in text and "Rapport" in text
