@@ -192,7 +192,7 @@ def _table_html(table: ReportTable, number: int, language: str, min_cell: int) -
     limit = 16 if frame.shape[1] <= 5 else 12
     widths = [min(limit, max([len(w) for v in [c, *frame[c].astype(str)] for w in str(v).split()] or [1])) for c in frame.columns]
     head = "".join(
-        f'<th scope="col"{num if is_num else ""} style="min-width:{0 if is_num else round(width * 0.62, 1)}em">{_esc(c)}</th>'
+        f'<th scope="col"{num if is_num else ""} style="min-width:{round((min(width, 8) if is_num else width) * 0.62, 1)}em">{_esc(c)}</th>'
         for c, is_num, width in zip(frame.columns, numeric, widths)
     )
     rows = []

@@ -253,8 +253,8 @@ def format_table(frame: "pd.DataFrame", *, language: str = "en", min_cell: int =
             values = values.astype("object")
         if column.endswith("_flag") or column in _HIDDEN_COLUMNS:
             continue
-        if column in ("effect_name", "ci_low", "ci_high") and has_effect:
-            continue
+        if column in ("effect_name", "ci_low", "ci_high") and (has_effect or "effect_size" in table.columns):
+            continue  # shown in the effect column; without any estimate, an effect's name alone says nothing
         if column == "effect_size":
             if has_effect:
                 out["effect_size"] = _effect_cells(table, language)
