@@ -168,10 +168,13 @@ def label(kind: str, key: Any, language: str = "en") -> str:
 
 _PAIR = re.compile(r"\b([a-z_]+)=([A-Za-z0-9_.]+)")
 _KEY_PREFIX = re.compile(r"\b(?:case_id|role|wave|scale|code|unit|outcome):\s*")
-_VALUE_GROUPS = ("case", "role", "wave", "scale", "event_type", "expectation", "effect", "statistic", "test", "code", "evidence", "construct", "phrase")
+_VALUE_GROUPS = ("phrase", "construct", "evidence", "code", "statistic", "test", "effect", "expectation", "event_type", "scale", "wave", "role", "case")
+"""The groups of display names a data value is looked up in, the last winning where two groups share a key
+(``trust`` is a scale and a construct, ``expect_bridge`` a scale and a code); `display_text`'s ``prefer``
+puts one group last."""
 
 
-def display_text(text: Any, language: str = "en") -> str:
+def display_text(text: Any, language: str = "en", *, prefer: str | None = None) -> str:
     """A data value or a result's group text as a reader reads it, in the report language.
 
     Known values (cases, roles, waves, scales, codes, tests, effects: ``values.*`` in the words
@@ -187,11 +190,13 @@ def display_text(text: Any, language: str = "en") -> str:
     'Slotervaart, Poelenburg A'
     >>> display_text("site_017")
     'site 017'
+    >>> display_text("trust", "nl"), display_text("trust", "nl", prefer="construct")
+    ('vertrouwen', 'wederzijds vertrouwen')
     """
     _words(language)
     values = terms("values", language)
     known: dict[str, str] = {}
-    for group in _VALUE_GROUPS:
+    for group in (*[g for g in _VALUE_GROUPS if g != prefer], *([prefer] if prefer else [])):
         known.update({str(key): str(value) for key, value in values.get(group, {}).items()})
     text = str(text)
     if text in known:

@@ -169,10 +169,16 @@ def _is_count(column: str) -> bool:
     return column == "n" or column == "count" or column.startswith("n_")
 
 
-def _humanise(text: str, language: str) -> str:
+_PREFER = {"code": "code", "lead_code": "code", "construct": "construct", "outcome": "scale", "scale": "scale", "case_id": "case",
+           "role": "role", "wave": "wave", "test": "test", "effect_name": "effect", "expectation": "expectation",
+           "event_type": "event_type", "quant_evidence": "evidence", "qual_evidence": "evidence"}
+"""Which display names a column's values are first (``values.<group>``): a code column reads codes, an outcome scales."""
+
+
+def _humanise(text: str, language: str, column: str | None = None) -> str:
     from ponzoni_eval.report.plots import display_text
 
-    return display_text(text, language)
+    return display_text(text, language, prefer=_PREFER.get(column or ""))
 
 
 def _column_label(column: str, language: str) -> str:
@@ -296,7 +302,7 @@ def format_table(frame: "pd.DataFrame", *, language: str = "en", min_cell: int =
             fit = terms("fit.label", language)  # a fit label is one term ("partial agreement"), never words to translate one by one
             out[column] = values.map(lambda v: "" if is_missing(v) else fit.get(str(v), _humanise(str(v), language)))
         else:
-            out[column] = values.map(lambda v: "" if is_missing(v) else _humanise(str(v), language))
+            out[column] = values.map(lambda v, c=column: "" if is_missing(v) else _humanise(str(v), language, c))
     shown = pd.DataFrame(out, index=table.index)
     shown.columns = [_column_label(column, language) for column in shown.columns]
     return FormattedTable(shown.reset_index(drop=True), tuple(notes), omitted)
