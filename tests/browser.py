@@ -288,7 +288,11 @@ if __name__ == "__main__":  # pragma: no cover - a person's look: python tests/b
     with Browser(executable) as browser:
         target = Path(sys.argv[1])
         if target.is_dir():
-            print(json.dumps(check_run(target, browser), indent=1, ensure_ascii=False))
+            found_problems = check_run(target, browser)
+            print(json.dumps(found_problems, indent=1, ensure_ascii=False))
+            print(f"screenshots: {target / CHECKS_DIR}", file=sys.stderr)
+            if found_problems:
+                os._exit(1)
         else:
             found = browser.open(target, Path(sys.argv[2]) if len(sys.argv) > 2 else None)
             print(json.dumps({k: v for k, v in found.__dict__.items() if k not in ("text", "prose")}, indent=1, ensure_ascii=False))
