@@ -31,7 +31,7 @@ PROCESSED := data/processed
 # The notebooks' paired .py files are not modules to import (pyproject's --doctest-modules would).
 NBVAL := pytest --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg --ignore-glob='$(NOTEBOOKS)/*.py' $(NOTEBOOKS)/
 
-.PHONY: help setup run verify reference test test-fast lab bench calibrate example dictionary lock clean processed notebooks
+.PHONY: help setup run verify reference test test-fast lab bench calibrate example dictionary lock clean processed notebooks browser browser-check
 
 help:
 	@echo "make run    the full pipeline on the example data ($(DATA))"
@@ -42,6 +42,7 @@ help:
 	@echo "make bench  benchmarks (writes benchmarks/results.md)"
 	@echo "make calibrate  type-I error and CI coverage of the reports' tests by simulation (writes docs/calibration.md)"
 	@echo "make notebooks  re-execute the notebooks on the example data (stored outputs for nbval)"
+	@echo "make browser-check RUN=papermill_runs/<run>   open every page of a run in headless Chromium (screenshots in RUN/checks/)"
 	@echo "make setup  only install (done automatically by the others)"
 
 $(UV):
@@ -81,7 +82,21 @@ processed: setup
 # Then the tests and the package's docstring examples (pyproject: testpaths, --doctest-modules), every
 # property test with its full example count (the `ci` hypothesis profile, tests/conftest.py), and nbval.
 # Two workers: slow tests first, a module's shared fixture on one worker (tests/conftest.py).
-test: setup processed
+# Chromium for the browser test (tests/pipeline/test_browser.py): the Debian package, installed when missing.
+# Without root or without the Debian archive it cannot be installed; the test then skips and says so.
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  echo "Installing Chromium (Debian package chromium) for the browser test"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO="sudo -n"; fi; \
+	  { $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends chromium; } \
+	  || echo "Chromium could not be installed (needs root and the Debian archive): the browser test will be skipped"; }
+
+# Open every page of a run in headless Chromium; screenshots in RUN/checks/ (default: the latest run).
+RUN ?= papermill_runs/latest
+browser-check: setup browser
+	$(UV_RUN) python tests/browser.py $(RUN)
+
+test: setup processed browser
 	$(UV_RUN) lint-imports
 	HYPOTHESIS_PROFILE=ci $(UV_RUN) pytest -n 2 --dist loadgroup --no-loadscope-reorder
 	$(UV_RUN) $(NBVAL)

@@ -309,3 +309,14 @@ sections.rounded(agreement.table)
 # NBVAL_CHECK_OUTPUT
 for section in (reliability, trajectories, pre_post, gap, expectations, help_seeking, themes, agreement):
     print("-", section.sentence)
+
+# %% [markdown]
+# ## The report
+#
+# `run.write_report` turns what this notebook saved into the report for readers without code: the
+# run folder's `html/<name>.html`, with a title page, a summary of the findings, the figures and the
+# tables formatted for reading, and every table at full precision in an Excel workbook. Opened by hand
+# (`run_dir = None`) it writes nothing.
+
+# %%
+report_file = run.write_report(tables, processed_dir=processed_dir, language=language)

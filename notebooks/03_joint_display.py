@@ -193,3 +193,14 @@ from IPython.display import Markdown
 procedure = sections.integration_procedure_document(joint, plan, language=language)
 run.save_document(procedure, "integration_procedure", format="md", caption="Integration procedure and GRAMMS checklist.")
 Markdown(procedure)
+
+# %% [markdown]
+# ## The report
+#
+# `run.write_report` turns what this notebook saved into the report for readers without code: the
+# run folder's `html/<name>.html`, with a title page, a summary of the findings, the figures and the
+# tables formatted for reading, and every table at full precision in an Excel workbook. Opened by hand
+# (`run_dir = None`) it writes nothing.
+
+# %%
+report_file = run.write_report(tables, processed_dir=processed_dir, language=language)

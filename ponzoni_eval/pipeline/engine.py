@@ -128,6 +128,13 @@ def _error_record(task: NotebookTask, exc: BaseException) -> dict[str, Any]:
     }
 
 
+_OFFLINE_TEMPLATE = """{%- extends 'index.html.j2' -%}
+{%- block html_head_js -%}{%- endblock html_head_js -%}
+{% block jupyter_widgets %}{% endblock jupyter_widgets %}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+"""
+
 _exporters: dict[bool, Any] = {}
 _exporters_lock = threading.Lock()
 
@@ -139,10 +146,14 @@ def _html_exporter(with_code: bool):
     which took 0.3 s of the 0.35 s a conversion took; later conversions take
     about 0.05 s, so converting one notebook at a time costs little.
     """
+    import jinja2
     from nbconvert import HTMLExporter
 
     if with_code not in _exporters:
-        exporter = HTMLExporter(template_name="lab")
+        # The lab template without what it loads from the network (require.js, MathJax, Mermaid, widgets):
+        # the pages work offline, and the notebooks use no formula, diagram or widget.
+        offline = jinja2.DictLoader({"offline.html.j2": _OFFLINE_TEMPLATE})
+        exporter = HTMLExporter(template_name="lab", extra_loaders=[offline], template_file="offline.html.j2")
         exporter.exclude_input = not with_code
         exporter.exclude_input_prompt = not with_code
         exporter.exclude_output_prompt = not with_code
@@ -201,13 +212,45 @@ def without_tracebacks(notebook: Any, language: str = "en") -> Any:
     return clean
 
 
-def _export_html(task: NotebookTask) -> None:
-    """The executed notebook as HTML, once without code (evaluators, no tracebacks) and once with (students)."""
+def _shown_path(value: str) -> str:
+    """An absolute path as a page shows it: relative to the working folder (the checkout) when inside it."""
+    path = Path(value)
+    try:
+        return path.relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return path.name
+
+
+def _without_absolute_paths(notebook: Any, task: NotebookTask) -> Any:
+    """The notebook as its pages show it: the injected parameters name folders relative to the checkout.
+
+    papermill writes the run's absolute paths into the parameters cell; a page a reader opens (or
+    forwards) should not carry the machine's folder layout.
+    """
+    paths = {value: _shown_path(value) for value in task.parameters.values() if isinstance(value, str) and Path(value).is_absolute()}
+    for cell in notebook.cells:
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            for absolute, shown in sorted(paths.items(), key=lambda item: -len(item[0])):
+                cell.source = cell.source.replace(absolute, shown)
+    return notebook
+
+
+def _export_html(task: NotebookTask, started: float | None = None) -> None:
+    """The executed notebook as HTML with its code (students, reviewers).
+
+    The report for readers without code (``task.html_report``) is written by the notebook itself
+    (``run.write_report(...)`` in its last cell, `ponzoni_eval.report.document`), from the tables and
+    figures it saved. Only when the notebook did not get that far (an error before its last cell) is
+    the notebook exported without code in its place, so that the link in the index still shows what ran.
+    """
     import nbformat
 
-    notebook = nbformat.read(task.output, as_version=4)
+    notebook = _without_absolute_paths(nbformat.read(task.output, as_version=4), task)
     language = str(task.parameters.get("language", "en"))
-    for target, with_code in ((task.html_report, False), (task.html_code, True)):
+    report = Path(task.html_report)
+    written = report.is_file() and (started is None or report.stat().st_mtime >= started)
+    targets = [(task.html_code, True)] if written else [(task.html_report, False), (task.html_code, True)]
+    for target, with_code in targets:
         shown = notebook if with_code else without_tracebacks(notebook, language)
         with _exporters_lock:
             body, _ = _html_exporter(with_code).from_notebook_node(shown, resources={"metadata": {"name": task.name}})
@@ -283,6 +326,7 @@ def execute_notebook_task(task: NotebookTask, kernel: Any = None) -> NotebookRes
     import papermill
 
     started = time.perf_counter()
+    started_wall = time.time() - 1.0  # file times may be coarser than the clock
     error = None
     try:
         papermill.execute_notebook(
@@ -306,7 +350,7 @@ def execute_notebook_task(task: NotebookTask, kernel: Any = None) -> NotebookRes
             shutdown_in_background(kernel)
     if Path(task.output).is_file():
         try:
-            _export_html(task)
+            _export_html(task, started_wall)
         except Exception as exc:  # the executed notebook is still there to read
             error = error or {"cell_index": None, "execution_count": None, "ename": type(exc).__name__,
                               "evalue": f"HTML export failed: {exc}"[:2000]}

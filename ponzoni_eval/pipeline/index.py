@@ -16,6 +16,13 @@ __all__ = [
 
 
 
+def _shown(run_dir: Path) -> str:
+    """The run folder as the page names it: relative to the working folder, or its name (a page never shows
+    the machine's folder layout)."""
+    recorded = recorded_path(run_dir)
+    return run_dir.name if Path(recorded).is_absolute() else recorded
+
+
 def write_index(run_dir: Path, manifest: Mapping[str, Any], registry: Mapping[str, Any], *,
                 plan_rows: Sequence[Mapping[str, str]] = (), language: str = "en") -> None:
     """``index.html``: every report, table and figure, with relative links only that exist, and what was skipped and why.
@@ -35,7 +42,7 @@ def write_index(run_dir: Path, manifest: Mapping[str, Any], registry: Mapping[st
     template = resources.files("ponzoni_eval").joinpath("resources/run_index.html").read_text(encoding="utf-8")
     environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     page = environment.from_string(template).render(
-        manifest={**manifest, "notebooks": notebooks}, registry=registry, verify_path=recorded_path(run_dir),
+        manifest={**manifest, "notebooks": notebooks}, registry=registry, verify_path=_shown(run_dir),
         skipped=[row for row in plan_rows if row["runs"] == term("plan.no", language)],
         plan_words={key.split(".")[-1]: term(key, language) for key in (
             "plan.title", "plan.column_notebook", "plan.column_section", "plan.column_case", "plan.column_reason")},

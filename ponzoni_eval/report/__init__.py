@@ -16,7 +16,21 @@ _SURFACE = {
         "save_figure",
         "save_document",
         "synthetic_banner",
+        "write_report",
         "DOCUMENT_FORMATS",
+        "REPORT_DIR",
+    ],
+    "document": [
+        "ReportItem",
+        "ReportMeta",
+        "ReportTable",
+        "render_report",
+    ],
+    "words": [
+        "glossary",
+        "LANGUAGES",
+        "all_keys",
+        "check_language",
     ],
     "gating": [
         "plan_for",
@@ -37,6 +51,8 @@ _SURFACE = {
         "Section",
         "MAIN_TABLE",
         "published",
+        "FormattedTable",
+        "format_table",
     ],
     "describe": [
         "format_number",
@@ -60,6 +76,7 @@ _SURFACE = {
         "theme",
         "save",
         "label",
+        "display_text",
         "palette",
         "LABELS",
         "OKABE_ITO",

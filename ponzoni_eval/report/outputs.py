@@ -40,7 +40,7 @@ import io
 import json
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
@@ -53,9 +53,10 @@ from ponzoni_eval._core.run_folder import (
     is_synthetic,
     TABLES_DIR,
 )
-from ponzoni_eval._core.words import check_language, term
+from ponzoni_eval._core.words import check_language, term, terms
 from ponzoni_eval.privacy.suppress import CountRules, DEFAULT_MIN_CELL
-from ponzoni_eval.report.publishing import published, Section
+from ponzoni_eval.report.document import NOTEBOOK_TITLES, ReportItem, ReportMeta, ReportTable, render_report
+from ponzoni_eval.report.publishing import MAIN_TABLE, published, Section
 from ponzoni_eval.report.plots import theme
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; kept out of light imports
@@ -69,7 +70,9 @@ __all__ = [
     "save_figure",
     "save_document",
     "synthetic_banner",
+    "write_report",
     "DOCUMENT_FORMATS",
+    "REPORT_DIR",
 ]
 
 
@@ -110,6 +113,8 @@ class RunContext:
     notebook: str
     case_id: str | None = None
     min_cell: int | None = None
+    items: list[ReportItem] = field(default_factory=list, compare=False, repr=False)
+    """What the notebook saved, in order: the parts of its report (`write_report`)."""
 
     def save_table(self, frame: "pd.DataFrame", name: str, *, caption: str | None = None, **publishing: Any) -> "pd.DataFrame":
         """`save_table` into this run (``publish=``, ``count_columns=``, ``derived=``, ``threshold=``, ``precision=`` as there); returns the table as written.
@@ -118,7 +123,10 @@ class RunContext:
         """
         if self.min_cell is not None:
             publishing.setdefault("threshold", self.min_cell)
-        return save_table(frame, name, self.run_dir, caption=caption, notebook=self.notebook, case_id=self.case_id, **publishing)
+        table = save_table(frame, name, self.run_dir, caption=caption, notebook=self.notebook, case_id=self.case_id, **publishing)
+        if self.run_dir is not None:
+            self.items.append(ReportItem(name, tables=(self._report_table(name, table, caption),)))
+        return table
 
     def save_section(self, section: Section) -> Section:
         """Save a report section in one call: its tables published by their own rules, the figure drawn from them.
@@ -147,17 +155,58 @@ class RunContext:
                 case_id=self.case_id, counts=spec.counts, threshold=min_cell, precision=spec.precision,
             )
         if section.figure_name is not None and figure is not None:
-            self.save_figure(figure, section.figure_name)
+            save_figure(figure, section.figure_name, self.run_dir, notebook=self.notebook, case_id=self.case_id)
+        if self.run_dir is not None:
+            ordered = [key for key in section.specs if key == MAIN_TABLE] + [key for key in section.specs if key != MAIN_TABLE]
+            tables = tuple(self._report_table(section.specs[key].name, frames[key], section.specs[key].caption_for(min_cell)) for key in ordered)
+            png, caption = self._figure_png(section.figure_name) if section.figure_name is not None and figure is not None else (None, None)
+            self.items.append(ReportItem(section.specs[MAIN_TABLE].name if MAIN_TABLE in section.specs else (section.figure_name or "section"),
+                                         sentence=section.sentence, tables=tables, figure_png=png, figure_caption=caption))
         return section.with_tables(frames, figure)
+
+    def _stem(self, name: str) -> str:
+        return _output_stem(name, self.case_id)
+
+    def _report_table(self, name: str, table: "pd.DataFrame", caption: str | None) -> ReportTable:
+        stem = self._stem(name)
+        sidecar = json.loads((self.run_dir / TABLES_DIR / f"{stem}.json").read_text(encoding="utf-8"))
+        return ReportTable(name, f"{TABLES_DIR}/{stem}.csv", caption or "", table, sidecar.get("suppressed"))
+
+    def _figure_png(self, name: str) -> tuple[bytes | None, str | None]:
+        stem = self._stem(name)
+        png = self.run_dir / FIGURES_DIR / f"{stem}.png"
+        sidecar = json.loads((self.run_dir / FIGURES_DIR / f"{stem}.json").read_text(encoding="utf-8"))
+        return png.read_bytes(), sidecar.get("caption")
 
     def save_figure(self, fig: Any, name: str, *, caption: str | None = None) -> Any:
         """`save_figure` into this run; returns the figure, so a cell ending with this call shows it."""
         save_figure(fig, name, self.run_dir, caption=caption, notebook=self.notebook, case_id=self.case_id)
+        if self.run_dir is not None:
+            png, shown = self._figure_png(name)
+            self.items.append(ReportItem(name, figure_png=png, figure_caption=shown))
         return fig
 
     def save_document(self, content: str | bytes, name: str, *, format: str, caption: str) -> None:
         """`save_document` into this run."""
         save_document(content, name, self.run_dir, format=format, caption=caption, notebook=self.notebook, case_id=self.case_id)
+        if self.run_dir is not None:
+            link = (name, caption, f"{DOCUMENTS_DIR}/{self._stem(name)}.{format}")
+            if self.items:
+                self.items[-1] = replace(self.items[-1], documents=(*self.items[-1].documents, link))
+            else:
+                self.items.append(ReportItem(name, documents=(link,)))
+
+    def write_report(self, tables: Mapping[str, "pd.DataFrame"] | None = None, *, processed_dir: str | os.PathLike | None = None,
+                     language: str = "en", title: str | None = None) -> Path | None:
+        """Write the report of this notebook (``html/<notebook>[-<case>].html``): what it saved, for readers without code.
+
+        Call it in the notebook's last cell. The title page names the case (``cases.name``), the period of
+        the survey answers and the data set; the synthetic-data banner appears when the processed data are
+        synthetic. The tables saved by the notebook go to one Excel workbook as well
+        (``documents/<notebook>[-<case>]-tables.xlsx``, full precision). Nothing is written without a run
+        folder (returns None).
+        """
+        return write_report(self, tables, processed_dir=processed_dir, language=language, title=title)
 
 
 def open_run(run_dir: str | os.PathLike | None, notebook: str, *, case_id: str | None = None, min_cell: int | None = None) -> RunContext:
@@ -193,7 +242,35 @@ def open_run(run_dir: str | os.PathLike | None, notebook: str, *, case_id: str |
         min_cell = _run_min_cell(folder)
     if not isinstance(min_cell, int) or min_cell < 1:
         raise ValueError(f"min_cell must be a whole number of at least 1, not {min_cell!r}")
+    if folder is not None:
+        _warnings_to_log(folder, f"{notebook}-{case_id}" if case_id else notebook)
     return RunContext(folder, notebook, case_id, min_cell)
+
+
+LOGS_DIR = "logs"
+"""Where a run's notebooks log the Python warnings they raise (``logs/<notebook>[-<case>].log``)."""
+
+
+def _warnings_to_log(run_dir: Path, stem: str) -> None:
+    """Python warnings of this notebook go to the run's log, not into its pages.
+
+    A warning printed in a cell's output (with the absolute path of the module that raised it) would
+    appear in the notebook's HTML; in a report run it is written to ``logs/<stem>.log`` instead, where
+    the person running the analysis looks (`logging.captureWarnings`).
+    """
+    import logging
+
+    logger = logging.getLogger("py.warnings")
+    for handler in [h for h in logger.handlers if getattr(h, "ponzoni_eval_run", False)]:
+        logger.removeHandler(handler)
+        handler.close()
+    handler = logging.FileHandler(run_dir / LOGS_DIR / f"{stem}.log", encoding="utf-8", delay=True)
+    (run_dir / LOGS_DIR).mkdir(parents=True, exist_ok=True)
+    handler.ponzoni_eval_run = True  # type: ignore[attr-defined]
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    logger.addHandler(handler)
+    logger.propagate = False
+    logging.captureWarnings(True)
 
 
 def _run_min_cell(run_dir: Path | None) -> int:
@@ -594,3 +671,107 @@ def synthetic_banner(processed_dir: str | os.PathLike, *, language: str = "en") 
     if not is_synthetic(processed_dir):
         return None
     return Banner(term("banner.title", language), term("banner.text", language))
+
+
+# --- the report (issue 15) -----------------------------------------------------------------
+
+REPORT_DIR = "html"
+"""Where the reports (and the notebooks as HTML) are in a run folder."""
+
+
+def _report_meta(run: RunContext, tables: Mapping[str, "pd.DataFrame"] | None, processed_dir: str | os.PathLike | None,
+                 language: str, title: str | None, workbook: str | None) -> ReportMeta:
+    """The title page: the case's display name (``cases.name``), the period of the survey answers, the data set."""
+    import pandas as pd
+
+    from ponzoni_eval.report.plots import label
+
+    tables = tables or {}
+    cases = tables.get("cases")
+    names: dict[str, str] = {}
+    if cases is not None and "case_id" in cases.columns:
+        shown = cases["name"] if "name" in cases.columns else pd.Series([None] * len(cases), index=cases.index)
+        for case, name in zip(cases["case_id"].astype("str"), shown):
+            names[case] = str(name) if isinstance(name, str) and name.strip() else label("case", case, language)
+    case_names = (names.get(run.case_id, label("case", run.case_id, language)),) if run.case_id else tuple(names.values())
+    period = n_participants = n_responses = None
+    participants = tables.get("participants")
+    responses = tables.get("survey_responses")
+    if participants is not None and responses is not None and "response_date" in responses.columns:
+        people = participants if run.case_id is None else participants.loc[participants["case_id"].astype("str") == run.case_id]
+        answered = responses.loc[responses["participant_id"].astype("str").isin(set(people["participant_id"].astype("str")))]
+        answered = answered.loc[answered["value"].notna()]
+        dates = pd.to_datetime(answered["response_date"], errors="coerce").dropna()
+        if len(dates):
+            period = (dates.min().strftime("%Y-%m-%d"), dates.max().strftime("%Y-%m-%d"))
+        n_participants, n_responses = int(people["participant_id"].nunique()), int(len(answered))
+    source = banner = None
+    if processed_dir is not None and (Path(processed_dir) / "manifest.json").is_file():
+        manifest = json.loads((Path(processed_dir) / "manifest.json").read_text(encoding="utf-8"))
+        if manifest.get("source"):
+            source = Path(str(manifest["source"])).name.replace("_", " ")
+        if is_synthetic(processed_dir):
+            banner = (term("banner.title", language), term("banner.text", language))
+            source = term("report.source_example", language)
+    key = NOTEBOOK_TITLES.get(run.notebook, "report.title_other")
+    heading = title or term(key, language, case=", ".join(case_names))
+    min_cell = DEFAULT_MIN_CELL if run.min_cell is None else run.min_cell
+    return ReportMeta(heading, case_names, period, source, n_participants, n_responses, banner, workbook, min_cell)
+
+
+def _sheet_names(names: Sequence[str]) -> list[str]:
+    """Excel sheet names (at most 31 characters, unique)."""
+    taken: list[str] = []
+    for name in names:
+        base = name[:31]
+        candidate, k = base, 1
+        while candidate in taken:
+            k += 1
+            candidate = f"{base[: 31 - len(str(k)) - 1]}~{k}"
+        taken.append(candidate)
+    return taken
+
+
+def _workbook_bytes(tables: Sequence[ReportTable]) -> bytes:
+    """Every table of the report at full precision, one sheet each, as reproducible XLSX bytes."""
+    import zipfile
+
+    import pandas as pd
+
+    from ponzoni_eval._core.files import deterministic_zip
+
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        for sheet, table in zip(_sheet_names([t.name for t in tables]), tables):
+            frame = table.frame.copy()
+            for column in frame.columns:  # Excel has no time zones and no categoricals
+                if isinstance(frame[column].dtype, pd.CategoricalDtype):
+                    frame[column] = frame[column].astype("object")
+            frame.to_excel(writer, sheet_name=sheet, index=False)
+    members = []
+    with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as source:
+        for info in source.infolist():
+            content = source.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                content = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:(?:created|modified)>)", rb"\g<1>2000-01-01T00:00:00Z\g<2>", content)
+            members.append((info.filename, content))
+    return deterministic_zip(members, compression=zipfile.ZIP_DEFLATED)
+
+
+def write_report(run: RunContext, tables: Mapping[str, "pd.DataFrame"] | None = None, *, processed_dir: str | os.PathLike | None = None,
+                 language: str = "en", title: str | None = None) -> Path | None:
+    """Render what `run` saved as the report of its notebook (`RunContext.write_report`); None without a run folder."""
+    check_language(language)
+    if run.run_dir is None:
+        return None
+    stem = f"{run.notebook}-{run.case_id}" if run.case_id else run.notebook
+    report_tables = [table for item in run.items for table in item.tables]
+    workbook = None
+    if report_tables:
+        workbook_name = f"{run.notebook}_tables"
+        save_document(_workbook_bytes(report_tables), workbook_name, run.run_dir, format="xlsx",
+                      caption=term("report.appendix", language), notebook=run.notebook, case_id=run.case_id)
+        workbook = f"{DOCUMENTS_DIR}/{_output_stem(workbook_name, run.case_id)}.xlsx"
+    meta = _report_meta(run, tables, processed_dir, language, title, workbook)
+    page = render_report(run.items, meta, language=language)
+    return atomic_write_bytes(run.run_dir / REPORT_DIR / f"{stem}.html", page.encode("utf-8"))

@@ -33,6 +33,7 @@ from __future__ import annotations
 import io
 import math
 import os
+import re
 import textwrap
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -54,6 +55,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 
 __all__ = [
     "Figure",
+    "display_text",
     "theme",
     "save",
     "label",
@@ -156,11 +158,57 @@ LABELS: Mapping[str, Mapping[str, Mapping[str, str]]] = _Labels()
 def label(kind: str, key: Any, language: str = "en") -> str:
     """The display text for one value, e.g. ``label("wave", "t1", "nl")``.
 
-    Unknown keys (a new scale, ``site_001``) are shown as they are, so a new
-    value never breaks a figure; add it to `LABELS` to give it a nicer name.
+    Unknown keys (a new scale, ``site_001``) are shown with their underscores as spaces
+    (``site 001``), so a new value never breaks a figure and no identifier reaches a reader;
+    add it to the words tables (``values.<kind>``) to give it a nicer name.
     """
     _words(language)
-    return terms("values", language).get(kind, {}).get(str(key), str(key))
+    return terms("values", language).get(kind, {}).get(str(key), str(key).replace("_", " "))
+
+
+_PAIR = re.compile(r"\b([a-z_]+)=([A-Za-z0-9_.]+)")
+_KEY_PREFIX = re.compile(r"\b(?:case_id|role|wave|scale|code|unit|outcome):\s*")
+_VALUE_GROUPS = ("phrase", "construct", "evidence", "code", "statistic", "test", "effect", "expectation", "event_type", "scale", "wave", "role", "case")
+"""The groups of display names a data value is looked up in, the last winning where two groups share a key
+(``trust`` is a scale and a construct, ``expect_bridge`` a scale and a code); `display_text`'s ``prefer``
+puts one group last."""
+
+
+def display_text(text: Any, language: str = "en", *, prefer: str | None = None) -> str:
+    """A data value or a result's group text as a reader reads it, in the report language.
+
+    Known values (cases, roles, waves, scales, codes, tests, effects: ``values.*`` in the words
+    tables) by their display name, ``role=professional`` as the value, ``t0->t2`` with an arrow, the
+    statistics' fixed phrases (``values.phrase``) translated, and any other identifier with spaces for
+    its underscores, so that no ``snake_case`` reaches a reader.
+
+    Examples
+    --------
+    >>> display_text("role=migrant_org, t0->t2", "nl")
+    'migrantenorganisatie, voormeting → follow-up'
+    >>> display_text("case_id: slotervaart | poelenburg_a", "en")
+    'Slotervaart, Poelenburg A'
+    >>> display_text("site_017")
+    'site 017'
+    >>> display_text("trust", "nl"), display_text("trust", "nl", prefer="construct")
+    ('vertrouwen', 'wederzijds vertrouwen')
+    """
+    _words(language)
+    values = terms("values", language)
+    known: dict[str, str] = {}
+    for group in (*[g for g in _VALUE_GROUPS if g != prefer], *([prefer] if prefer else [])):
+        known.update({str(key): str(value) for key, value in values.get(group, {}).items()})
+    text = str(text)
+    if text in known:
+        return known[text]
+    phrases = sorted(((k, v) for k, v in values.get("phrase", {}).items() if not k.isidentifier()), key=lambda kv: -len(kv[0]))
+    for phrase, shown in phrases:
+        text = text.replace(phrase, shown)
+    text = _KEY_PREFIX.sub("", text)
+    text = _PAIR.sub(lambda m: m.group(2), text)  # "role=professional" -> "professional"
+    text = text.replace("->", " → ").replace(" | ", ", ")
+    text = re.sub(r"[A-Za-z][A-Za-z0-9_]*", lambda m: known.get(m.group(0), m.group(0).replace("_", " ")), text)
+    return re.sub(r"\s+", " ", text).strip()
 
 
 def _words(language: str) -> Mapping[str, Mapping[str, str]]:
@@ -1161,32 +1209,47 @@ def theme_heatmap(
     else:
         cells = np.char.add(np.char.add(np.nan_to_num(n).astype(int).astype(str), "/"), np.nan_to_num(n_at_risk).astype(int).astype(str))
 
-    width = min(max(3.6, 1.8 + 0.5 * len(items)), 16)
-    height = min(max(1.8, 1.0 + 0.3 * len(cases)), 16)
+    # Codes are the rows (their names are long and read horizontally), cases the columns. The figure is
+    # sized from the number of rows and columns and the length of the code names, so the cells never
+    # collapse, whatever the number of codes (1..40+) and cases (1..10+); the colour bar spans the rows.
+    row_labels = [_wrap(label("code", c, language), 34) for c in items]
+    column_labels = [_wrap(label("case", c, language), 14) for c in cases] if len(cases) <= _ROW_LABEL_LIMIT else False
+    longest = max((len(line) for text in row_labels for line in text.split("\n")), default=4)
+    lines = max((text.count("\n") + 1 for text in row_labels), default=1)
+    label_width = 0.3 + 0.068 * longest
+    cell_width = 0.75 if annotate else 0.3
+    cell_height = max(0.26, 0.15 * lines + 0.08)
+    width = min(max(4.2, label_width + cell_width * len(cases) + 1.5), 16)
+    height = min(max(2.4, 1.2 + cell_height * len(items)), 22)
     with theme():
         import seaborn as sns
+        from matplotlib import ticker
         from matplotlib.collections import PatchCollection
         from matplotlib.patches import Rectangle
 
         fig = _new_figure(width, height)
         ax = fig.add_subplot()
+        matrix = percent.T
+        colour_bar = {"label": term("figures.pct_mentioning", language), "shrink": min(1.0, max(0.5, 2.2 / height)),
+                      "ticks": [0, 25, 50, 75, 100], "format": ticker.FuncFormatter(lambda v, _: f"{v:g}%"), "aspect": 18}
         sns.heatmap(
-            percent,
-            mask=percent.isna().to_numpy(),
+            matrix,
+            mask=matrix.isna().to_numpy(),
             cmap="Blues",
             vmin=0,
             vmax=100,
-            annot=cells if annotate else False,
+            annot=cells.T if annotate else False,
             fmt="",
             annot_kws={"fontsize": 7},
             linewidths=0.5,
             linecolor="white",
-            cbar_kws={"label": term("figures.pct_mentioning", language), "shrink": 0.8},
-            xticklabels=[label("code", c, language) for c in items],
-            yticklabels=[label("case", c, language) for c in cases] if len(cases) <= _ROW_LABEL_LIMIT else False,
+            cbar_kws=colour_bar,
+            xticklabels=column_labels,
+            yticklabels=row_labels,
             ax=ax,
         )
-        rows, columns = np.nonzero(hidden)
+        hidden_t, absent_t = hidden.T, absent.T
+        rows, columns = np.nonzero(hidden_t)
         ax.add_collection(
             PatchCollection(
                 [Rectangle((c, r), 1, 1) for r, c in zip(rows, columns)],
@@ -1199,14 +1262,17 @@ def theme_heatmap(
         if annotate:
             for r, c in zip(rows, columns):
                 ax.text(c + 0.5, r + 0.5, f"<{min_cell}", ha="center", va="center", fontsize=7, color=OKABE_ITO["black"])
-            for r, c in zip(*np.nonzero(absent)):
+            for r, c in zip(*np.nonzero(absent_t)):
                 ax.text(c + 0.5, r + 0.5, "–", ha="center", va="center", fontsize=7, color=_TEXT_GREY)
         ax.set_xlabel("")
         ax.set_ylabel("")
-        ax.tick_params(axis="x", labelrotation=40)
-        for tick in ax.get_xticklabels():
-            tick.set_horizontalalignment("right")
-            tick.set_rotation_mode("anchor")
+        ax.tick_params(axis="y", labelrotation=0, labelsize=7.5)
+        ax.tick_params(axis="x", labelsize=8, labelrotation=0 if len(cases) <= 4 else 40, top=False, bottom=False)
+        ax.xaxis.tick_top()
+        if len(cases) > 4:
+            for tick in ax.get_xticklabels():
+                tick.set_horizontalalignment("left")
+                tick.set_rotation_mode("anchor")
 
     participants = data.groupby("case_id")["n_at_risk"].max().sum()
     items_noun = "figures.theme_many" if item == "theme" else "figures.code_many"
@@ -1272,7 +1338,7 @@ def forest(
     >>> figure.fig.axes[0].get_xscale()
     'log'
     >>> [t.get_text() for t in figure.fig.axes[0].texts][-1]
-    'n = 24   p_adj = .002'
+    'n = 24   p (adj.) = .002'
     """
     _words(language)
     label_columns = list(label_columns)
@@ -1387,7 +1453,7 @@ def _row_labels(data: pd.DataFrame, columns: Sequence[str], language: str) -> pd
         # An outcome is a scale or an event type; whichever dictionary knows it names it.
         names = {**words["event_type"], **words["scale"]} if column == "outcome" else words.get(kinds.get(column, column), {})
         # A value without a display name is shown as it is (map with a default: no all-NaN float column to fill).
-        parts.append(text.map(lambda value: names.get(value, value)).astype("str"))
+        parts.append(text.map(lambda value: names.get(value, display_text(value, language) if value else value)).astype("str"))
     if not parts:
         return pd.Series("", index=data.index, dtype="str")
     joined = parts[0].str.cat(parts[1:], sep=" · ") if len(parts) > 1 else parts[0]
@@ -1398,9 +1464,10 @@ def _row_labels(data: pd.DataFrame, columns: Sequence[str], language: str) -> pd
 def _forest_right_text(data: pd.DataFrame, estimable: pd.Series, p_column: str | None, language: str) -> list[str]:
     n_text = "n = " + data["n"].astype("Int64").astype("str").replace("<NA>", "–")
     if p_column:
-        p_text = data[p_column].astype("float64").map(lambda p: format_p_value(p, language=language, missing="= –"))
-        p_name = "p_adj" if p_column == "p_adjusted" else "p"
-        text = n_text + f"   {p_name} " + p_text
+        p_name = term("figures.p_adjusted", language) if p_column == "p_adjusted" else "p"
+        # A row without a p-value shows only its n (never "p = –").
+        p_text = data[p_column].astype("float64").map(lambda p: "" if pd.isna(p) else f"   {p_name} " + format_p_value(p, language=language))
+        text = n_text + p_text
     else:
         text = n_text
     return text.where(estimable, term("figures.not_estimable", language)).tolist()

@@ -13,8 +13,9 @@ cell has nothing to forget.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from ponzoni_eval._core.reproducibility import PRECISIONS
 from ponzoni_eval.config import DEFAULT_MIN_CELL
@@ -23,7 +24,7 @@ from ponzoni_eval.privacy.suppress import CountRules
 if TYPE_CHECKING:  # pragma: no cover - typing only; kept out of light imports
     import pandas as pd
 
-__all__ = ["TableSpec", "Section", "MAIN_TABLE", "published"]
+__all__ = ["TableSpec", "Section", "MAIN_TABLE", "published", "FormattedTable", "format_table"]
 
 MAIN_TABLE = "table"
 """The key of a section's key table (`Section.table`) in `Section.specs`; supporting tables use their `Section.tables` key."""
@@ -129,3 +130,196 @@ def published(section: Section, min_cell: int = DEFAULT_MIN_CELL) -> dict[str, "
     if not isinstance(min_cell, int) or min_cell < 1:
         raise ValueError(f"min_cell must be a whole number of at least 1, not {min_cell!r}")
     return {key: spec.publish(section.frame(key), min_cell) for key, spec in section.specs.items()}
+
+
+# --- tables as a reader sees them (issue 15) ---------------------------------------------------
+
+_P_COLUMNS = ("p_value", "p_adjusted")
+_COUNT_PREFIXES = ("n_", "n")
+_SHARE_COLUMNS = ("share", "share_missing", "share_responding", "proportion")
+_PERCENT_COLUMNS = ("percent", "prevalence_percent")
+_FIT_COLUMNS = ("fit_label", "computed_fit_label", "fit_label_ci", "fit_label_estimate")
+_MODEL_ROWS = ("fixed_effect", "variance_component")
+"""Tests whose rows describe a model's inside (coefficients, variance components): in the appendix, not the report."""
+_HIDDEN_COLUMNS = ("analysis", "family", "order_value", "quote_ref", "quote_refs", "post", "relative_month", "statistic", "df")
+"""Columns the report leaves to the full table: bookkeeping, and the test statistic and its df (the p-value and the
+effect size with its CI say what a reader needs; APA tables with every statistic are the CSV and Excel appendix)."""
+
+
+@dataclass(frozen=True)
+class FormattedTable:
+    """A table as the report prints it: text cells, human column labels, no index, and its notes.
+
+    Attributes
+    ----------
+    frame : DataFrame
+        Every cell is text (numbers rounded to their reported precision in the report's language).
+    notes : tuple of str
+        ``("note",)`` when rows carry method notes (they stay in the full table; the report says so).
+    omitted : int
+        Rows left out of the report (model coefficients; they stay in the full table).
+    """
+
+    frame: "pd.DataFrame"
+    notes: tuple[str, ...] = ()
+    omitted: int = 0
+
+
+def _is_count(column: str) -> bool:
+    return column == "n" or column == "count" or column.startswith("n_")
+
+
+_PREFER = {"code": "code", "lead_code": "code", "construct": "construct", "outcome": "scale", "scale": "scale", "case_id": "case",
+           "role": "role", "wave": "wave", "test": "test", "effect_name": "effect", "expectation": "expectation",
+           "event_type": "event_type", "quant_evidence": "evidence", "qual_evidence": "evidence"}
+"""Which display names a column's values are first (``values.<group>``): a code column reads codes, an outcome scales."""
+
+
+def _humanise(text: str, language: str, column: str | None = None) -> str:
+    from ponzoni_eval.report.plots import display_text
+
+    return display_text(text, language, prefer=_PREFER.get(column or ""))
+
+
+def _column_label(column: str, language: str) -> str:
+    from ponzoni_eval._core.words import terms
+
+    labels = terms("report.columns", language)
+    return str(labels.get(column, column.replace("_", " ").capitalize()))
+
+
+def _effect_cells(frame: "pd.DataFrame", language: str) -> "pd.Series":
+    """"Hedges' g (average SD) = 0.90 [0.20, 1.40]": the effect's human name, estimate and interval."""
+    import pandas as pd
+
+    from ponzoni_eval._core.numbers import format_effect, is_missing
+    from ponzoni_eval._core.words import terms
+
+    names = terms("values.effect", language)
+    cells = []
+    for record in frame.to_dict(orient="records"):
+        name = record.get("effect_name")
+        shown = names.get(str(name), _humanise(str(name), language)) if isinstance(name, str) and name else None
+        text = format_effect(record.get("effect_size"), record.get("ci_low"), record.get("ci_high"), language=language)
+        cells.append(f"{shown} = {text}" if shown and not is_missing(record.get("effect_size")) else text)
+    return pd.Series(cells, index=frame.index, dtype="object")
+
+
+def format_table(frame: "pd.DataFrame", *, language: str = "en", min_cell: int = DEFAULT_MIN_CELL, keep_constant: Sequence[str] = ()) -> FormattedTable:
+    """The report's version of a published table: rounded, labelled, without empty or constant columns.
+
+    The numbers stay in the run folder at full precision (CSV, parquet); this is what a reader of the
+    report sees. Every number goes through `ponzoni_eval._core.numbers` (decimal comma in Dutch,
+    p-values in APA style: ``.006``, ``< .001``, ``> .999``), counts are whole numbers, a suppressed count
+    reads ``<5`` (never 0 or empty), effect sizes are shown with their human name and CI in one column,
+    and method notes, test statistics and rows of a model's inside (coefficients, variance components)
+    are left to the full table.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        A table as it was published (`RunContext.save_section` / `save_table`).
+    language : str
+        A report language.
+    min_cell : int
+        The run's suppression threshold (a suppressed count reads ``<min_cell``).
+    keep_constant : sequence of str
+        Columns kept even when every row has the same value (by default such a column, e.g. the case
+        of a case report, is said once in the caption instead).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({"analysis": ["pre_post"], "outcome": ["trust"],
+    ...     "n": [16.0], "p_value": [1.0], "effect_name": ["hedges_g_av"], "effect_size": [0.9], "ci_low": [0.2],
+    ...     "ci_high": [1.4], "note": [None]})
+    >>> formatted = format_table(table, language="nl")
+    >>> list(formatted.frame.columns)
+    ['Uitkomst', 'n', 'p', 'Effectgrootte [95%-BI]']
+    >>> formatted.frame.iloc[0].tolist()
+    ['vertrouwen', '16', '> ,999', "Hedges' g (gemiddelde SD) = 0,90 [0,20; 1,40]"]
+    """
+    import pandas as pd
+
+    from ponzoni_eval._core.numbers import MISSING, format_number, format_p_value, is_missing
+
+    table = frame.reset_index(drop=True)
+    omitted = 0
+    if "test" in table.columns:
+        model = table["test"].astype("str").isin(_MODEL_ROWS)
+        omitted = int(model.sum())
+        table = table.loc[~model].reset_index(drop=True)
+    out: dict[str, pd.Series] = {}
+    flags = {column[: -len("_flag")] for column in table.columns if column.endswith("_flag")}
+    has_effect = "effect_size" in table.columns and table["effect_size"].notna().any()
+    notes: list[str] = []
+    for column in table.columns:
+        values = table[column]
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            values = values.astype("object")
+        if column.endswith("_flag") or column in _HIDDEN_COLUMNS:
+            continue
+        if column in ("effect_name", "ci_low", "ci_high") and (has_effect or "effect_size" in table.columns):
+            continue  # shown in the effect column; without any estimate, an effect's name alone says nothing
+        if column == "effect_size":
+            if has_effect:
+                out["effect_size"] = _effect_cells(table, language)
+            continue
+        if column == "note":
+            # Method notes (how a test was computed, why one was not) are written by the statistics in English
+            # and can be long: they stay in the full table; the report says where.
+            if not values.map(is_missing).all():
+                notes.append("note")
+            continue
+        if values.map(is_missing).all() and column not in flags:
+            continue  # an all-empty column says nothing
+        if column not in keep_constant and column in ("case_id", "construct") and values.astype("str").nunique() == 1 and len(values) > 1:
+            continue
+        if column in flags:
+            flag = table[f"{column}_flag"].astype("object")
+            suppressed = flag.map(lambda f: isinstance(f, str) and f.strip() != "")
+            if _is_count(column):
+                text = values.map(lambda v: MISSING if is_missing(v) else format_number(v, 0, language=language))
+                text = text.where(~suppressed, f"<{min_cell}")
+            else:
+                text = _format_numbers(column, values, language)
+                text = text.where(~suppressed, "·")
+            out[column] = text
+            continue
+        if pd.api.types.is_datetime64_any_dtype(values):
+            out[column] = values.map(lambda v: MISSING if is_missing(v) else v.strftime("%Y-%m-%d"))
+        elif column in _P_COLUMNS:
+            out[column] = values.map(lambda p: MISSING if is_missing(p) else format_p_value(p, language=language).removeprefix("= "))
+        elif pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            out[column] = _format_numbers(column, values, language)
+        elif pd.api.types.is_bool_dtype(values):
+            from ponzoni_eval._core.words import term
+
+            out[column] = values.map(lambda v: term("report.yes", language) if v else term("report.no", language))
+        elif column in _FIT_COLUMNS or column.endswith("_fit"):
+            from ponzoni_eval._core.words import terms
+
+            fit = terms("fit.label", language)  # a fit label is one term ("partial agreement"), never words to translate one by one
+            out[column] = values.map(lambda v: "" if is_missing(v) else fit.get(str(v), _humanise(str(v), language)))
+        else:
+            out[column] = values.map(lambda v, c=column: "" if is_missing(v) else _humanise(str(v), language, c))
+    shown = pd.DataFrame(out, index=table.index)
+    shown.columns = [_column_label(column, language) for column in shown.columns]
+    return FormattedTable(shown.reset_index(drop=True), tuple(notes), omitted)
+
+
+def _format_numbers(column: str, values: "pd.Series", language: str) -> "pd.Series":
+    """Numbers at the precision they are reported with: counts whole, percentages whole, df as needed, else 2 decimals."""
+    from ponzoni_eval._core.numbers import MISSING, format_number, format_plain, is_missing
+
+    if _is_count(column):
+        return values.map(lambda v: MISSING if is_missing(v) else format_number(v, 0, language=language))
+    if column in _PERCENT_COLUMNS:
+        return values.map(lambda v: MISSING if is_missing(v) else format_number(v, 0, language=language) + "%")
+    if column in _SHARE_COLUMNS:
+        return values.map(lambda v: MISSING if is_missing(v) else format_number(100 * float(v), 0, language=language) + "%")
+    if column == "df":
+        return values.map(lambda v: MISSING if is_missing(v) else (format_plain(round(float(v), 1), language=language)))
+    if column == "month":
+        return values.map(lambda v: MISSING if is_missing(v) else str(v)[:7])
+    return values.map(lambda v: MISSING if is_missing(v) else format_number(v, 2, language=language))

@@ -99,6 +99,7 @@ __all__ = [
     "JointDisplayInputs",
     "DisplaySection",
     "MIN_CELL",
+    "MIN_DOUBLE_CODED",
     "FAMILIES",
     "scores_for",
     "monthly_for",
@@ -148,6 +149,11 @@ EXPECTATION_COUNTS = CountRules(["n"], groups=[("case_id", "wave", "role"), ("ca
 
 FAMILIES = ("analysis", "test", "effect_name")
 """Columns whose combinations are one family for the Holm adjustment of p-values (`stats.adjust_pvalues`)."""
+
+MIN_DOUBLE_CODED = 10
+"""Intercoder agreement from fewer double-coded documents carries a warning in its sentence: with a handful of
+documents the bootstrap interval (which resamples documents) understates the uncertainty. Ten documents, or
+10-25% of the material, is the usual minimum for an agreement check (O'Connor & Joffe, 2020)."""
 
 RELIABILITY_FLOOR = 0.70
 """Conventional lower bound of acceptable internal consistency (Nunnally 1978), named in the reliability sentence."""
@@ -254,12 +260,11 @@ def _in_cases(frame: pd.DataFrame, cases: Sequence[str]) -> pd.DataFrame:
 
 
 def _plain(row: Any, language: str) -> dict[str, Any]:
-    """A result row as a sentence reads it: the effect's display name, no group (the label says it), and the
-    note (method details, kept in the table) only when it says why nothing was tested."""
+    """A result row as a sentence reads it: the effect's display name, no group (the label says it), and no
+    note: the statistics write their method notes (also why a test could not run) in English, in the table's
+    ``note`` column, where the report points to them; a sentence in any report language stays in that language."""
     record = dict(row)
-    tested = not (pd.isna(record.get("effect_size")) and pd.isna(record.get("p_value")))
-    if tested:
-        record["note"] = None
+    record["note"] = None
     record["group"] = None
     if isinstance(record.get("effect_name"), str):
         record["effect_name"] = _name("effect", record["effect_name"], language)
@@ -459,7 +464,10 @@ def trajectories_section(
     in_case = _in_cases(scores, [case_id])
     means = wave_means(in_case)
     figure = trajectories(in_case, scale=scale, by="role", language=language)
-    pooled = wave_means(in_case.loc[in_case["scale"] == scale], by=("case_id",)).set_index("wave")
+    # The sentence reads the mean over both roles: it is published beside the means per role, so that every
+    # number of the sentence is a number of the section's tables.
+    both_roles = wave_means(in_case, by=("case_id",))
+    pooled = both_roles.loc[both_roles["scale"] == scale].set_index("wave")
     check_language(language)
     label = term("sections.mean", language).format(scale=_name("scale", scale, language))
     if before in pooled.index and after in pooled.index:
@@ -471,9 +479,12 @@ def trajectories_section(
             label=label, language=language,
         ) + "."
     else:
-        sentence = describe_result({"outcome": scale, "note": f"no scores at {before} and {after}"}, label=label, language=language)
-    return Section(means, figure, sentence, specs={MAIN_TABLE: TableSpec("wave_means", f"Mean score per role, wave and scale in case {_case_name(case_id)}.")},
-                   figure_name=f"trajectories_{scale}")
+        sentence = term("sections.no_scores", language, label=label, before=before, after=after)
+    specs = {
+        MAIN_TABLE: TableSpec("wave_means", f"Mean score per role, wave and scale in case {_case_name(case_id)}."),
+        "wave_means_pooled": TableSpec("wave_means_pooled", f"Mean score of all respondents (every role) per wave and scale in case {_case_name(case_id)}."),
+    }
+    return Section(means, figure, sentence, {"wave_means_pooled": both_roles}, specs, figure_name=f"trajectories_{scale}")
 
 
 def _pair_means(scores: pd.DataFrame, *, before: str, after: str, by: Sequence[str] = ("case_id", "role")) -> pd.DataFrame:
@@ -521,7 +532,7 @@ def pre_post_section(
             scale=_name("scale", scale, language), role=_name("role", row["role"], language), before=before, after=after
         )
         parts.append(describe_change(_plain(row, language), before=pair["mean_before"].iloc[0], after=pair["mean_after"].iloc[0], label=label, language=language))
-    sentence = _capital("; ".join(parts)) + "." if parts else describe_result({"outcome": scale, "note": "no complete pairs"}, language=language)
+    sentence = _capital("; ".join(parts)) + "." if parts else describe_result({"outcome": scale, "note": term("sections.reason_no_pairs", language)}, language=language)
     specs = {
         "pair_means": TableSpec("pair_means", f"Mean before and after over the complete pairs, per role and scale, in case {_case_name(case_id)}."),
         MAIN_TABLE: TableSpec("pre_post", f"Change {before} to {after} per scale and role in case {_case_name(case_id)}: paired t and Wilcoxon tests."),
@@ -558,7 +569,7 @@ def perception_gap_section(
             continue
         label = term("sections.gap_in_role", language).format(role=_name("role", row["role"], language), before=before, after=after)
         parts.append(describe_change(_plain(row, language), before=pair["gap_before"].iloc[0], after=pair["gap_after"].iloc[0], label=label, language=language))
-    sentence = _capital("; ".join(parts)) + "." if parts else describe_result({"outcome": "perception_gap", "note": "no complete pairs"}, language=language)
+    sentence = _capital("; ".join(parts)) + "." if parts else describe_result({"outcome": "perception_gap", "note": term("sections.reason_no_pairs", language)}, language=language)
     specs = {
         "gap_means": TableSpec("gap_means", f"Mean perception gap at {before} and {after} over the complete pairs, per role, in case {_case_name(case_id)}."),
         MAIN_TABLE: TableSpec("perception_gap", f"Perception gap per role and wave, and its change {before} to {after}, in case {_case_name(case_id)}."),
@@ -666,7 +677,7 @@ def expectations_section(
     sentence = (
         describe_result(_plain(row.iloc[0], language), label=label, language=language)
         if len(row)
-        else describe_result({"outcome": "expectation", "note": "no answers"}, label=label, language=language)
+        else describe_result({"outcome": "expectation", "note": term("sections.reason_no_answers", language)}, label=label, language=language)
     )
     specs = {
         "expectation_residuals": TableSpec("expectation_residuals", f"Adjusted residuals of role x primary expectation per wave in case {_case_name(case_id)}."),
@@ -715,7 +726,7 @@ def help_seeking_section(monthly: pd.DataFrame, case_id: str, *, language: str =
     label = term("sections.level_change", language).format(case=_name("case", case_id, language))
     level = results.loc[results["test"] == "its_level_change"]
     sentence = describe_result(
-        _plain(level.iloc[0], language) if len(level) else {"outcome": stats.HELP_SEEKING_EVENT, "note": "no activity log"},
+        _plain(level.iloc[0], language) if len(level) else {"outcome": stats.HELP_SEEKING_EVENT, "note": term("sections.reason_no_activity", language)},
         label=label, language=language,
     )
     specs = {
@@ -802,13 +813,16 @@ def theme_prevalence_section(
 
     published = _published_prevalence(overall, min_cell)
     figure = draw({"theme_prevalence_case": published}, min_cell)
-    shown = published.loc[published["n_with_code"].notna() & (published["n_at_risk"] > 0)]
+    # "Most often" is true only of a shown count of at least min_cell: a suppressed count (1 to min_cell - 1)
+    # may be larger than a shown 0, never larger than a shown count.
+    shown = published.loc[(pd.to_numeric(published["n_with_code"], errors="coerce") >= min_cell) & (published["n_at_risk"] > 0)]
+    interviewed = int(pd.to_numeric(published["n_at_risk"], errors="coerce").fillna(0).max()) if len(published) else 0
     if len(shown):
         top = shown.sort_values(["percent", "code"], ascending=[False, True], kind="stable").iloc[0]
-        opening = term("sections.most_mentioned", language).format(case=label, code=top["code"])
+        opening = term("sections.most_mentioned", language).format(case=label, code=_name("code", top["code"], language))
         sentence = describe_share(opening, top["n_with_code"], top["n_at_risk"], threshold=min_cell, language=language) + "."
-    elif (published["n_at_risk"] > 0).any():  # interviews exist, but every count is suppressed: never read that as absence
-        interviewed = int(published["n_at_risk"].max())
+    elif interviewed > 0:
+        # Every count was suppressed: people were interviewed, each code was mentioned by fewer than min_cell (or none).
         sentence = term("sections.all_suppressed", language, case=label, n=interviewed, min_cell=min_cell)
     else:
         sentence = term("sections.no_interviews", language).format(case=label) + "."
@@ -855,6 +869,9 @@ def agreement_section(
     sentence = describe_result(
         _plain(overall, language), label=term("sections.agreement", language).format(case=label, units=int(overall["n"])), language=language
     )
+    documents = int((segments.groupby("document_id", observed=True)["coder"].nunique() > 1).sum())
+    if documents < MIN_DOUBLE_CODED:
+        sentence = sentence.rstrip(".") + term("sections.few_double_coded", language, n=documents, minimum=MIN_DOUBLE_CODED) + "."
     return Section(results, figure, sentence, specs=_agreement_specs(case_id), figure_name="intercoder_agreement")
 
 
@@ -887,7 +904,7 @@ def cross_case_trajectories_section(
         if before in at.index and after in at.index:
             label = term("sections.emm", language).format(scale=_name("scale", scale, language), case=_name("case", case, language))
             parts.append(describe_change({"outcome": scale}, before=at[before], after=at[after], label=label, language=language))
-    sentence = _capital("; ".join(parts)) + "." if parts else describe_result({"outcome": scale, "note": "no model"}, language=language)
+    sentence = _capital("; ".join(parts)) + "." if parts else describe_result({"outcome": scale, "note": term("sections.reason_no_model", language)}, language=language)
     return Section(means, figure, sentence,
                    specs={MAIN_TABLE: TableSpec("marginal_means", "Model-based mean per case, wave and scale (estimated marginal means of the mixed model).", "fitted")},
                    figure_name=f"trajectories_{scale}_by_case")
@@ -1007,7 +1024,7 @@ def help_seeking_cross_section(monthly: pd.DataFrame, cases: Sequence[str] | Non
     equal = results.loc[results["test"] == "wald_level_change_difference"]
     label = term("sections.its_equal", language)
     sentence = describe_result(
-        _plain(equal.iloc[0], language) if len(equal) else {"outcome": stats.HELP_SEEKING_EVENT, "note": "fewer than two cases with a series"},
+        _plain(equal.iloc[0], language) if len(equal) else {"outcome": stats.HELP_SEEKING_EVENT, "note": term("sections.reason_few_series", language)},
         label=label, language=language,
     )
     spec = TableSpec("help_seeking_by_case", "Help-seeking per case (rate ratios) and the pooled test of case differences.", "fitted")
@@ -1076,10 +1093,10 @@ def theme_heatmap_section(
     tested = results.loc[results["p_adjusted"].notna()].sort_values(["p_adjusted", "outcome"], kind="stable")
     if len(tested):
         top = tested.iloc[0]
-        label = term("sections.theme_most", language).format(code=top["outcome"])
+        label = term("sections.theme_most", language).format(code=_name("code", top["outcome"], language))
         sentence = describe_result(_plain(top, language), label=label, language=language, p_column="p_adjusted")
     else:
-        sentence = describe_result({"outcome": "theme", "note": "no code could be tested"}, language=language)
+        sentence = term("sections.no_code_tested", language)
     return Section(results, figure, sentence, {"theme_prevalence": prevalence}, _THEME_HEATMAP_SPECS, figure_name="theme_heatmap", draw=draw)
 
 

@@ -84,7 +84,7 @@ def test_the_report_notebooks_run_on_the_example_data(tmp_path):
     assert result.manifest["dataset"]["synthetic"] is True
     case_tables = ["expectation_counts", "expectation_residuals", "expectations", "gap_means", "help_seeking", "help_seeking_fit",
                    "intercoder_agreement", "missingness", "pair_means", "perception_gap", "pre_post", "reliability", "response",
-                   "sample", "theme_prevalence", "theme_prevalence_case", "wave_means"]
+                   "sample", "theme_prevalence", "theme_prevalence_case", "wave_means", "wave_means_pooled"]
     cross_case_tables = ["change_by_case", "expectation_counts_by_case", "expectations_by_case", "help_seeking_by_case",
                          "help_seeking_sensitivity",
                          "kruskal_dunn", "marginal_means", "mixed_model", "response_by_case", "sample_by_case",
@@ -92,12 +92,14 @@ def test_the_report_notebooks_run_on_the_example_data(tmp_path):
     joint_display_tables = ["fit_by_estimate", "joint_display", "meta_matrix", "results", "statistics_by_themes", "survey_sample"]
     outputs = result.manifest["outputs"]
     assert sorted(outputs["tables"]) == sorted([f"poelenburg_a-{name}" for name in case_tables] + cross_case_tables + joint_display_tables)
-    assert len(outputs["figures"]) == 8 + 6 and len(outputs["documents"]) == 9
+    # 9 joint-display documents, and one workbook of each report's tables at full precision (issue 15)
+    assert len(outputs["figures"]) == 8 + 6 and len(outputs["documents"]) == 9 + 3
     published = json.loads((result.run_dir / "tables" / "poelenburg_a-theme_prevalence.json").read_text())["suppressed"]
     assert published == {"count_columns": ["n_with_code"], "threshold": 5, "derived": {"percent": "n_with_code"}}
     # A case report's sentences are in its HTML, and the joint display's quotes carry no names.
     report_html = (result.run_dir / "html" / "01_case_report-poelenburg_a.html").read_text()
-    assert "Trust among migrant organisations (t0-&gt;t2)" in report_html or "Trust among migrant organisations (t0->t2)" in report_html
+    assert "Trust among migrant organisations (t0 → t2)" in report_html
+    assert "Case report: Poelenburg A" in report_html and "<script" not in report_html and "import " not in report_html
     names = pd.read_parquet(tmp_path / "processed" / "redaction_terms.parquet")["term"]
     display = (result.run_dir / "documents" / "joint_display.html").read_text()
     assert "[NAAM]" in display and not [n for n in names if re.search(rf"(?<!\w){re.escape(n)}(?!\w)", display)]

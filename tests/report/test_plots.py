@@ -159,7 +159,7 @@ def test_both_languages_have_the_same_words():
         assert en[kind].keys() == nl[kind].keys(), kind
     assert plots.label("wave", "t1", "nl") == "na gezamenlijk doel"
     assert plots.label("wave", "t0", "en") == "before"
-    assert plots.label("case", "site_017", "nl") == "site_017"  # unknown keys pass through
+    assert plots.label("case", "site_017", "nl") == "site 017"  # unknown keys read with spaces for underscores
 
 
 def test_unknown_language_is_a_data_error():
@@ -311,7 +311,7 @@ def test_dumbbell_renders_and_states_n(n_cases, tmp_path):
     figure = plots.perception_gap_dumbbell(simulate_scores(n_cases), language="nl")
     render(figure, tmp_path)
     assert f"n = {12 * n_cases} deelnemers" in figure.caption
-    assert "Perceptiekloof" in figure.caption
+    assert "Beeldvormingsverschil" in figure.caption
 
 
 def test_dumbbell_points_are_the_group_means():
@@ -414,6 +414,35 @@ def test_heatmap_renders_and_states_n(n_cases, tmp_path):
     assert "5 codes" in figure.caption and "'<5'" in figure.caption
 
 
+@pytest.mark.parametrize("n_codes, n_cases", [(1, 1), (15, 1), (40, 1), (1, 10), (15, 3), (40, 10), (7, 7)])
+@pytest.mark.parametrize("language", ["en", "nl"])
+def test_heatmap_never_collapses_for_any_number_of_codes_and_cases(n_codes, n_cases, language, tmp_path):
+    """Issue 15: one case x 15 codes collapsed its axes (constrained_layout warning) and squashed the colour
+    bar; every size from 1 to 40 codes and 1 to 10 cases now draws readable cells and a full colour bar,
+    in PNG and SVG, without a warning (the suite turns warnings into errors)."""
+    rng = np.random.default_rng(n_codes * 100 + n_cases)
+    codes = [f"a_code_with_a_rather_long_name_{i}" if i % 2 else f"c{i}" for i in range(n_codes)]
+    rows = []
+    for case in case_ids(n_cases):
+        for code in codes:
+            at_risk = int(rng.integers(5, 30))
+            n = int(rng.integers(0, at_risk + 1))
+            rows.append({"case_id": case, "code": code, "n": n, "n_at_risk": at_risk, "pct": 100 * n / at_risk})
+    figure = plots.theme_heatmap(pd.DataFrame(rows), language=language)
+    files = render(figure, tmp_path)
+    assert {"png", "svg"} <= set(files)
+    heatmap, colour_bar = figure.fig.axes[0], figure.fig.axes[1]
+    figure.fig.canvas.draw()
+    box = heatmap.get_window_extent()
+    dpi = figure.fig.dpi
+    assert box.width / n_cases >= 0.25 * dpi and box.height / n_codes >= 0.2 * dpi  # cells at least 6 x 5 mm
+    assert colour_bar.get_window_extent().height >= 1.2 * dpi  # a colour bar with room for 0% ... 100%
+    ticks = [t.get_text() for t in colour_bar.get_yticklabels()]
+    assert ticks[0] == "0%" and ticks[-1] == "100%"
+    assert [t.get_text() for t in heatmap.get_yticklabels()][0] == codes[0]
+    assert all("_" not in t.get_text() for t in heatmap.get_yticklabels())  # identifiers read as words
+
+
 def test_heatmap_marks_suppressed_cells_and_prints_n_over_n():
     prevalence = pd.DataFrame(
         {
@@ -453,8 +482,8 @@ def test_heatmap_all_cells_suppressed(tmp_path):
     assert np.ma.getmaskarray(mesh.get_array()).all()  # no cell is coloured as a percentage ...
     assert hatched.get_hatch() == "///" and len(hatched.get_paths()) == 5  # ... every cell is hatched grey
     assert sorted(t.get_text() for t in ax.texts) == ["<5"] * 5  # and no number is printed, not even the 83% one
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["Slotervaart"]
-    assert len(ax.get_xticklabels()) == 5
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["Slotervaart"]  # codes are the rows, cases the columns
+    assert len(ax.get_yticklabels()) == 5
     assert "N = 12 participants" in figure.caption and "5 codes" in figure.caption and "'<5'" in figure.caption
 
 

@@ -276,7 +276,7 @@ def test_kruskal_dunn_section_reads_the_omnibus_test_and_the_pairs(scores):
     expected = stats.kruskal_dunn(change, outcome="trust", seed=5)
     trust = section.table.loc[section.table["outcome"] == "trust"].reset_index(drop=True)
     pd.testing.assert_frame_equal(trust, expected)
-    assert section.sentence.count("rank-biserial r") == 3 and "epsilon_squared" in section.sentence
+    assert section.sentence.count("rank-biserial r") == 3 and "ε²" in section.sentence and "epsilon_squared" not in section.sentence
     assert set(section.tables["change_by_case"]["scale"]) == set(section.table["outcome"])
 
 
