@@ -705,8 +705,11 @@ def reverse_coding_suspects(responses: pd.DataFrame, instrument: pd.DataFrame) -
         return []
     reverse = items["reverse_coded"].fillna(False).astype(bool) if "reverse_coded" in items.columns else pd.Series(False, index=items.index)
     turn = answers["item_id"].map(reverse).fillna(False).astype(bool).to_numpy()
-    low, high = answers["item_id"].map(items["response_min"]), answers["item_id"].map(items["response_max"])
-    inside = ((answers["value"] >= low) & (answers["value"] <= high)).to_numpy()  # out-of-range values are errors of their own
+    # A range that could not be read (empty, not a number, beyond 2^53) is an error of its own: its answers are not judged.
+    low = pd.to_numeric(answers["item_id"].map(items["response_min"]), errors="coerce").astype("float64")
+    high = pd.to_numeric(answers["item_id"].map(items["response_max"]), errors="coerce").astype("float64")
+    value = pd.to_numeric(answers["value"], errors="coerce").astype("float64")
+    inside = ((value >= low) & (value <= high)).fillna(False).to_numpy(dtype=bool)  # out-of-range values are errors of their own
     answers["value"] = np.where(turn, low + high - answers["value"], answers["value"])
     answers = answers.loc[inside]
     wide = answers.pivot_table(index=["participant_id", "wave"], columns="item_id", values="value", aggfunc="first")

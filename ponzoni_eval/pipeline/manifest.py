@@ -39,7 +39,7 @@ def iso(moment: datetime) -> str:
 
 
 def analysis_plan_entry(processed_dir: Path) -> dict[str, Any]:
-    """The analysis plan a run used: path, SHA-256 and registration date as `prepare` recorded them; ``pre_specified`` False without one.
+    """The analysis plan a run used: file name, SHA-256 and registration date as `prepare` recorded them; ``pre_specified`` False without one.
 
     Read from the processed ``manifest.json`` (no scientific imports: a run's own process stays light).
     """
@@ -50,7 +50,8 @@ def analysis_plan_entry(processed_dir: Path) -> dict[str, Any]:
     entry = (processed.get("files") or {}).get("analysis_plan")
     if not entry:
         return {"pre_specified": False}
-    return {"path": recorded_path(Path(processed_dir) / entry["file"]), "sha256": entry["sha256"], "registered": entry["registered"], "pre_specified": True}
+    # The file name, not its folder: the checksum identifies the plan, and a folder differs between machines (and may name a user).
+    return {"file": entry["file"], "sha256": entry["sha256"], "registered": entry["registered"], "pre_specified": True}
 
 
 def write_manifest(run_dir: Path, manifest: Mapping[str, Any]) -> None:

@@ -15,8 +15,9 @@ from ponzoni_eval.pipeline.engine import without_tracebacks
 from ponzoni_eval.pipeline.run import INCOMPLETE_MARKER, remove_runs, unfinished_runs
 
 
-class Called(Exception):
-    pass
+class Called(BaseException):
+    """Raised by the recorder; a BaseException, so that the CLI's top-level handler (which turns any
+    Exception into "internal error", exit 2) lets it through to the test."""
 
 
 @pytest.fixture
