@@ -1720,9 +1720,12 @@ def expectation_bars(crosstab_frame: pd.DataFrame, *, language: str = "en") -> F
     if compact:
         caption += term("captions.expectation_compact", language, first=label("expectation", expectations[0], language))
     else:
-        with_data = set(answered.index.get_level_values("case_id"))
+        # A case whose bars are all suppressed has data: it is hidden, not absent (said below, never "no data").
+        with_data = set(answered.index.get_level_values("case_id")) | set(suppressed[suppressed].index.get_level_values("case_id"))
         caption += term("captions.expectation_totals", language)
         caption += _missing_groups([label("case", c, language) for c in cases if c not in with_data], language)
+    if suppressed.any():
+        caption += term("captions.expectation_hidden", language, bars=int(suppressed.sum()))
     return Figure(fig, caption, name, language)
 
 

@@ -654,6 +654,26 @@ def test_expectation_bars_proportions_and_an_empty_role(tmp_path):
     assert "n = 8 respondenten" in figure.caption
 
 
+def test_expectation_bars_say_that_suppressed_bars_are_hidden_not_absent(tmp_path):
+    # Poelenburg A's professionals and Slotervaart's whole case have a suppressed count (NaN): those bars are
+    # not drawn, n counts only the bars drawn, and no case with hidden bars is called "no data".
+    crosstab = pd.DataFrame(
+        {
+            "case_id": ["poelenburg_a"] * 4 + ["slotervaart"] * 4,
+            "role": ["professional", "professional", "migrant_org", "migrant_org"] * 2,
+            "expectation": ["bridge_to_parents", "strengthen_organisation"] * 4,
+            "n": [7, np.nan, 6, 9, np.nan, 8, 5, np.nan],
+        }
+    )
+    figure = plots.expectation_bars(crosstab)
+    render(figure, tmp_path)
+    assert "n = 15 respondents" in figure.caption
+    assert "3 role bar(s) are not drawn" in figure.caption
+    assert "No data for" not in figure.caption
+    dutch = plots.expectation_bars(crosstab, language="nl")
+    assert "3 rolbalk(en) zijn niet getekend" in dutch.caption and "Geen gegevens voor" not in dutch.caption
+
+
 def test_expectation_bars_missing_column():
     with pytest.raises(DataError) as caught:
         plots.expectation_bars(simulate_expectations(1).drop(columns="expectation"))
