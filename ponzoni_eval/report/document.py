@@ -81,6 +81,10 @@ class ReportItem:
     figure_caption: str | None = None
     documents: tuple[tuple[str, str, str], ...] = ()
     """(name, caption, file relative to the run folder) of documents saved with it."""
+    heading: str | None = None
+    """The heading in the reader's words, when `name` is not a key of ``report.heading`` (a skipped section)."""
+    notice: str | None = None
+    """A notice in place of the results (a section the data do not allow, with the reason); not a finding."""
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,7 @@ dl.facts dd { margin: 0; }
 .banner strong { font-size: 12pt; display: block; }
 .summary li { margin-bottom: 2mm; }
 .sentence { font-size: 10.5pt; }
+.notice { border-left: 3px solid #666; background: #f4f4f4; padding: 1.5mm 3mm; }
 figure { margin: 4mm 0 5mm; break-inside: avoid; page-break-inside: avoid; }
 figure img { display: block; max-width: 100%; height: auto; margin: 0 auto; }
 figcaption, caption { font-size: 9pt; color: var(--muted); text-align: left; }
@@ -266,8 +271,10 @@ def render_report(items: Sequence[ReportItem], meta: ReportMeta, *, language: st
         parts.append(f'<section class="summary"><h2>{_esc(term("report.summary", language))}</h2><ul>{bullets}</ul></section>')
     figure_number = table_number = 0
     for index, item in enumerate(items, start=1):
-        heading = _own_words(item.name, "title", language) or terms("report.heading", language).get(item.name, item.name.replace("_", " ").capitalize())
+        heading = item.heading or _own_words(item.name, "title", language) or terms("report.heading", language).get(item.name, item.name.replace("_", " ").capitalize())
         body = [f'<h2 id="part-{index}">{_esc(heading)}</h2>']
+        if item.notice:
+            body.append(f'<p class="notice">{_esc(item.notice)}</p>')
         if item.figure_png is not None:
             figure_number += 1
             data = base64.b64encode(item.figure_png).decode("ascii")

@@ -23,6 +23,7 @@ import pandas as pd
 
 from ponzoni_eval._core.words import check_language, set_display_names, term
 from ponzoni_eval.data.plan import RunPlan, data_profile, run_plan
+from ponzoni_eval.report.document import ReportItem
 from ponzoni_eval.report.outputs import RunContext
 from ponzoni_eval.report.publishing import Section
 
@@ -120,4 +121,8 @@ def planned(run: RunContext, plan: RunPlan, key: str, make: Callable[[], Section
     if plan.runs(run.notebook, key, run.case_id):
         return run.save_section(make())
     reason = plan.reason(run.notebook, key, run.case_id, language=language)
-    return Skipped(key, reason, Notice(term("plan.skipped", language), reason))
+    skipped = Skipped(key, reason, Notice(term("plan.skipped", language), reason))
+    # The report for readers without code (run.write_report) lists the section with its reason, never silently drops it.
+    heading = term(f"plan.section.{key}", language)
+    run.items.append(ReportItem(key, heading=heading[:1].upper() + heading[1:], notice=skipped.sentence))
+    return skipped

@@ -738,7 +738,7 @@ def _workbook_bytes(tables: Sequence[ReportTable]) -> bytes:
 
     import pandas as pd
 
-    from ponzoni_eval._core.files import deterministic_zip
+    from ponzoni_eval._core.files import deterministic_zip, neutralise_workbook
 
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
@@ -748,6 +748,7 @@ def _workbook_bytes(tables: Sequence[ReportTable]) -> bytes:
                 if isinstance(frame[column].dtype, pd.CategoricalDtype):
                     frame[column] = frame[column].astype("object")
             frame.to_excel(writer, sheet_name=sheet, index=False)
+        neutralise_workbook(writer.book)  # text from the inputs stays text, never a formula (issue 19)
     members = []
     with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as source:
         for info in source.infolist():

@@ -38,7 +38,7 @@ def browser():
 @pytest.fixture(scope="module", params=["en", "nl"])
 def example_run(request, tmp_path_factory):
     folder = tmp_path_factory.mktemp(f"browser_{request.param}")
-    result = run_module.run_pipeline(EXAMPLE, cases=["poelenburg_b"], out=folder / "runs", processed_dir=folder / "processed",
+    result = run_module.run_pipeline(EXAMPLE, cases=["poelenburg_a", "poelenburg_b"], out=folder / "runs", processed_dir=folder / "processed",
                                      notebooks_dir=NOTEBOOKS, show_progress=False, language=request.param)
     assert result.ok, result.failure_messages()
     return request.param, result.run_dir
@@ -56,7 +56,8 @@ def problems(example_run, browser):
 def test_every_page_of_a_run_opens_cleanly_in_chromium(example_run, problems):
     language, run_dir = example_run
     pages = run_pages(run_dir)
-    assert len(pages["report"]) == 3 and len(pages["code"]) == 3 and pages["document"]
+    # two case reports, the cross-case report (two cases: it runs) and the joint display, each also with code
+    assert len(pages["report"]) == 4 and len(pages["code"]) == 4 and pages["document"]
     assert {page: found for page, found in problems.items() if page not in WIDE_DOCUMENTS} == {}
     for page in WIDE_DOCUMENTS:  # these may only be too wide, nothing else
         assert all(p.startswith(("table wider than the page", "page scrolls sideways")) for p in problems.get(page, [])), page

@@ -78,7 +78,8 @@ def test_notebooks_never_read_raw_data_and_store_checked_outputs(name):
 def test_the_report_notebooks_run_on_the_example_data(tmp_path):
     pytest.importorskip("ponzoni_eval.data.preparation")  # io and prepare come from the foundation branch
     example = Path(__file__).resolve().parents[2] / "data" / "raw" / "example"
-    result = run_module.run_pipeline(example, cases=["poelenburg_a"], out=tmp_path / "runs",
+    # Two cases: with one the run plan skips the cross-case report (nothing to compare; tests/pipeline/test_data_shapes.py).
+    result = run_module.run_pipeline(example, cases=["poelenburg_a", "poelenburg_b"], out=tmp_path / "runs",
                                      processed_dir=tmp_path / "processed", notebooks_dir=NOTEBOOKS, show_progress=False)
     assert result.ok, result.failure_messages()
     assert result.manifest["dataset"]["synthetic"] is True
@@ -91,9 +92,12 @@ def test_the_report_notebooks_run_on_the_example_data(tmp_path):
                          "theme_differences", "theme_prevalence_by_case"]
     joint_display_tables = ["fit_by_estimate", "joint_display", "meta_matrix", "results", "statistics_by_themes", "survey_sample"]
     outputs = result.manifest["outputs"]
-    assert sorted(outputs["tables"]) == sorted([f"poelenburg_a-{name}" for name in case_tables] + cross_case_tables + joint_display_tables)
-    # 9 joint-display documents, and one workbook of each report's tables at full precision (issue 15)
-    assert len(outputs["figures"]) == 8 + 6 and len(outputs["documents"]) == 9 + 3
+    assert sorted(outputs["tables"]) == sorted([f"{case}-{name}" for case in ("poelenburg_a", "poelenburg_b") for name in case_tables]
+                                               + cross_case_tables + joint_display_tables)
+    # 8 figures per case report, 6 cross-case; 9 joint-display documents and the integration procedure (issue 18),
+    # and one workbook of each report's tables at full precision (issue 15): 2 case reports, cross-case, joint display
+    print(len(outputs["figures"]), len(outputs["documents"]))
+    assert len(outputs["figures"]) == 2 * 8 + 6 and len(outputs["documents"]) == 9 + 1 + 4
     published = json.loads((result.run_dir / "tables" / "poelenburg_a-theme_prevalence.json").read_text())["suppressed"]
     assert published == {"count_columns": ["n_with_code"], "threshold": 5, "derived": {"percent": "n_with_code"}}
     # A case report's sentences are in its HTML, and the joint display's quotes carry no names.
