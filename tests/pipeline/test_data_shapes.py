@@ -206,8 +206,8 @@ def test_a_case_of_ones_own_is_named_by_its_display_name_in_dutch(tmp_path, caps
     run_dir = resolve_run_dir(tmp_path / "runs" / "latest")
     report = (run_dir / "html" / "01_case_report-kolenkit.html").read_text(encoding="utf-8")
     assert "Kolenkitbuurt" in report and "geen dubbel gecodeerde interviews voor Kolenkitbuurt" in report
-    sentences = re.findall(r"<pre>(.*?)</pre>", report, flags=re.S)
-    assert sentences and not any("kolenkit" in text.replace("Kolenkitbuurt", "") for text in sentences if "- " in text)
+    sentences = re.findall(r'<p class="sentence">(.*?)</p>', report, flags=re.S)  # the report's prose (report/document.py)
+    assert sentences and not any("kolenkit" in text.replace("Kolenkitbuurt", "") for text in sentences)
     sidecar = json.loads((run_dir / "tables" / "kolenkit-sample.json").read_text(encoding="utf-8"))
     assert "Kolenkitbuurt" in sidecar["caption"]
     assert "één case in de data (Kolenkitbuurt)" in (run_dir / "index.html").read_text(encoding="utf-8")
