@@ -1,7 +1,10 @@
 """Cross-case comparison with a linear mixed model: did the cases change by different amounts?
 
 - `mixed_model`: a wave x case linear mixed model on scale scores with a
-  random intercept per participant; the t0 -> t2 change per case and the
+  random intercept per participant (default), or a random slope of wave, an
+  unstructured covariance over waves (MMRM), an LRT choice between intercept
+  and slope (`STRUCTURES`), an organisation variance component and wave x
+  case x role terms as options; the t0 -> t2 change per case and the
   differences of that change between cases, in the standard result shape
   (`ponzoni_eval._core.results`).
 - `marginal_means`: estimated marginal means per case x wave from the mixed
@@ -31,7 +34,9 @@ from ponzoni_eval.stats.common import (
 from ponzoni_eval.stats.multitest import adjust_p
 
 __all__ = [
+    "COMPARE_ALPHA",
     "MANY_CASES",
+    "STRUCTURES",
     "MIN_PARTICIPANTS_PER_CASE",
     "mixed_model",
     "marginal_means",
@@ -56,7 +61,7 @@ class _MixedFit:
     role_weights: np.ndarray | None = None
 
 
-def _prepare_mixed(scores, *, outcome, formula, groups, role, scale_column):
+def _prepare_mixed(scores, *, outcome, formula, groups, role, scale_column, role_by_wave=False):
     require_columns(scores, (scale_column, "value", groups), "scores")
     data = select_outcome(scores, column=scale_column, outcome=outcome, table="scores")
     data = data.loc[data["value"].notna() & data[groups].notna()].copy()
@@ -70,8 +75,14 @@ def _prepare_mixed(scores, *, outcome, formula, groups, role, scale_column):
         if "role" not in data.columns:
             notes.append("role not adjusted for (no role column)")
         elif data["role"].nunique() > 1:
-            formula = f"{formula} + C(role)"
+            if role_by_wave:
+                lhs, rhs = (part.strip() for part in formula.split("~", 1))
+                formula = f"{lhs} ~ ({rhs}) * C(role)"
+            else:
+                formula = f"{formula} + C(role)"
             role_levels = observed_levels(data["role"])
+        elif role_by_wave:
+            notes.append("no wave x case x role terms: one role in the data")
     return data, formula, notes, role_levels
 
 
@@ -338,11 +349,341 @@ def _random_intercept_fit(rows: np.ndarray, row_of: np.ndarray, y: np.ndarray, g
     )
 
 
-def _fit_mixed(scores, *, outcome, formula, groups, role, reml, scale_column) -> _MixedFit | str:
-    """Fit the model; a string return value says why it could not be fitted."""
-    data, formula, notes, role_levels = _prepare_mixed(
-        scores, outcome=outcome, formula=formula, groups=groups, role=role, scale_column=scale_column
+# --- general covariance structures (random slope, organisation, unstructured) -------------------------
+
+STRUCTURES = ("intercept", "slope", "unstructured", "compare")
+"""Covariance structures of `mixed_model`: ``intercept`` (random intercept per participant, the default),
+``slope`` (random intercept and slope of wave, correlated), ``unstructured`` (MMRM: an unstructured
+covariance over waves within a participant), ``compare`` (intercept vs slope by a REML likelihood-ratio
+test, the slope kept when the 50:50 chi-square mixture p < `COMPARE_ALPHA`)."""
+
+COMPARE_ALPHA = 0.05
+"""Level of the REML likelihood-ratio test that keeps the random slope under ``structure = "compare"``."""
+
+
+@dataclass
+class _GeneralResult:
+    """A fitted model with a general covariance structure (the attributes `mixed_model` reads)."""
+
+    fe_params: pd.Series
+    covariance: pd.DataFrame
+    converged: bool
+    nobs: int
+    minus2l: float
+    reml: bool
+    n_params: int
+    components: list  # (label, value, effect_name) rows of the variance components
+    singular: bool
+    structure: str
+    scale: float = float("nan")
+    cov_re: Any = None
+    gamma: float = float("nan")
+
+    def cov_params(self) -> pd.DataFrame:
+        return self.covariance
+
+    @property
+    def loglik(self) -> float:
+        return -0.5 * self.minus2l
+
+    @property
+    def aic(self) -> float:
+        return self.minus2l + 2 * self.n_params
+
+
+def _wave_positions(waves: pd.Series) -> tuple[np.ndarray, np.ndarray, list]:
+    """Each observation's wave as index 0..K-1 (observed order) and as position index / (K - 1) (first 0, last 1)."""
+    levels = observed_levels(waves)
+    index = pd.Categorical(waves, categories=levels).codes.astype(int)
+    position = index / max(len(levels) - 1, 1)
+    return index, position.astype(float), levels
+
+
+def _general_fit(x: np.ndarray, y: np.ndarray, person: np.ndarray, wave_index: np.ndarray, wave_position: np.ndarray,
+                 organisation: np.ndarray | None, names: list[str], *, structure: str, reml: bool,
+                 person_label: str = "participant_id", organisation_label: str = "organisation",
+                 wave_levels: list | None = None) -> _GeneralResult:
+    """(RE)ML fit of y = X beta + e, e ~ N(0, V), V block-diagonal by cluster, with
+
+    - ``intercept``:    V_ij = tau^2 [same person] + sigma^2 [i = j]
+    - ``slope``:        V_ij = (g11 + g12 (w_i + w_j) + g22 w_i w_j) [same person] + sigma^2 [i = j]
+                        (w = wave position, first wave 0, last 1: g22 is the variance of the first -> last change)
+    - ``unstructured``: V_ij = Sigma[wave_i, wave_j] [same person] (MMRM; Sigma K x K, any positive definite)
+
+    plus omega^2 [same organisation] when `organisation` is given (participants nested in organisations;
+    the cluster is then the organisation, else the person). The -2 (RE)ML log-likelihood
+
+        ML:   N log 2 pi + sum_c log|V_c| + r' V^-1 r
+        REML: (N - p) log 2 pi + sum_c log|V_c| + log|X' V^-1 X| + r' V^-1 r,   r = y - X beta_GLS
+
+    (lme4's deviance / REML criterion) is computed per cluster, clusters of equal size stacked, and
+    minimised by L-BFGS-B over Cholesky factors (variances bounded at 0; log of sigma and of Sigma's
+    diagonal) from two starts. Cov(beta) = (X' V^-1 X)^-1. The Satterthwaite pieces (Cov(beta), its
+    derivatives in the variance parameters phi, and 2 H^-1 with H the Hessian of the criterion in phi)
+    are computed by central differences in phi (natural scale: variances and covariances) and cached
+    as `_variance_derivatives` expects; parameters on the boundary (a variance at 0) are held fixed,
+    as in the random-intercept fit.
+    """
+    from scipy import optimize
+
+    n_obs, p = x.shape
+    with_org = organisation is not None
+    cluster = organisation if with_org else person
+    _, cluster_index = np.unique(cluster, return_inverse=True)
+    _, person_index = np.unique(person, return_inverse=True)
+    order = np.argsort(cluster_index, kind="stable")
+    sizes = np.bincount(cluster_index)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    batches = []
+    for size in np.unique(sizes):
+        members = np.flatnonzero(sizes == size)
+        obs = order[starts[members][:, None] + np.arange(size)]
+        pid = person_index[obs]
+        batches.append(dict(
+            x=x[obs], y=y[obs], same=(pid[:, :, None] == pid[:, None, :]).astype(float),
+            w=wave_position[obs], k=wave_index[obs], eye=np.eye(size),
+        ))
+    n_waves = int(wave_index.max()) + 1
+
+    # natural parameters phi and their names
+    if structure == "intercept":
+        labels = [f"{person_label} intercept"]
+    elif structure == "slope":
+        labels = [f"{person_label} intercept", f"{person_label} intercept-slope covariance", f"{person_label} slope of wave"]
+    else:
+        labels = [(i, j) for i in range(n_waves) for j in range(i + 1)]
+    n_re = len(labels)
+    if with_org:
+        labels = labels + [f"{organisation_label} intercept"]
+    if structure != "unstructured":
+        labels = labels + ["residual"]
+
+    def covariance_of(phi: np.ndarray, batch) -> np.ndarray:
+        same, w = batch["same"], batch["w"]
+        if structure == "unstructured":
+            sigma = np.zeros((n_waves, n_waves))
+            rows, cols = np.tril_indices(n_waves)
+            sigma[rows, cols] = phi[:n_re]
+            sigma[cols, rows] = phi[:n_re]
+            k = batch["k"]
+            v = same * sigma[k[:, :, None], k[:, None, :]]
+        elif structure == "slope":
+            g11, g12, g22 = phi[:3]
+            v = same * (g11 + g12 * (w[:, :, None] + w[:, None, :]) + g22 * w[:, :, None] * w[:, None, :])
+            v = v + phi[-1] * batch["eye"]
+        else:
+            v = same * phi[0] + phi[-1] * batch["eye"]
+        if with_org:
+            v = v + phi[n_re]
+        return v
+
+    def pieces(phi: np.ndarray):
+        """(criterion, beta, X'V^-1X); criterion inf where V is not positive definite."""
+        logdet, xvx, xvy, yvy = 0.0, np.zeros((p, p)), np.zeros(p), 0.0
+        for batch in batches:
+            try:
+                chol = np.linalg.cholesky(covariance_of(phi, batch))
+            except np.linalg.LinAlgError:
+                return np.inf, None, None
+            logdet += 2.0 * float(np.log(np.diagonal(chol, axis1=1, axis2=2)).sum())
+            xs = np.linalg.solve(chol, batch["x"])
+            ys = np.linalg.solve(chol, batch["y"][:, :, None])[:, :, 0]
+            xvx += np.einsum("mnp,mnq->pq", xs, xs)
+            xvy += np.einsum("mnp,mn->p", xs, ys)
+            yvy += float(np.sum(ys**2))
+        try:
+            factor = np.linalg.cholesky(xvx)
+        except np.linalg.LinAlgError:
+            return np.inf, None, None
+        beta = np.linalg.solve(xvx, xvy)
+        value = logdet + (yvy - float(xvy @ beta))
+        if reml:
+            value += (n_obs - p) * np.log(2 * np.pi) + 2.0 * float(np.sum(np.log(np.diag(factor))))
+        else:
+            value += n_obs * np.log(2 * np.pi)
+        return float(value), beta, xvx
+
+    # optimisation parameters u -> phi
+    def to_phi(u: np.ndarray) -> np.ndarray:
+        out = []
+        if structure == "unstructured":
+            lower = np.zeros((n_waves, n_waves))
+            rows, cols = np.tril_indices(n_waves)
+            lower[rows, cols] = u[:n_re]
+            lower[np.diag_indices(n_waves)] = np.exp(np.diag(lower))
+            full = lower @ lower.T
+            out.extend(full[rows, cols])
+        elif structure == "slope":
+            l11, l21, l22 = u[:3]
+            out.extend([l11**2, l11 * l21, l21**2 + l22**2])
+        else:
+            out.append(u[0] ** 2)
+        if with_org:
+            out.append(u[n_re] ** 2)
+        if structure != "unstructured":
+            out.append(np.exp(2 * u[-1]))
+        return np.array(out, dtype=float)
+
+    # starting values from an OLS fit
+    beta0, *_ = np.linalg.lstsq(x, y, rcond=None)
+    resid_var = max(float(np.var(y - x @ beta0)), 1e-8)
+    half = np.sqrt(resid_var / 2)
+    bounds: list = []
+    if structure == "unstructured":
+        rows, cols = np.tril_indices(n_waves)
+        # compound-symmetric start: half the variance shared
+        lower = np.linalg.cholesky(resid_var * (0.5 * np.eye(n_waves) + 0.5))
+        start = lower[rows, cols].copy()
+        start[rows == cols] = np.log(start[rows == cols])
+        bounds.extend([(None, None)] * n_re)
+    elif structure == "slope":
+        start = np.array([half, 0.0, 0.3 * half])
+        bounds.extend([(0.0, None), (None, None), (0.0, None)])
+    else:
+        start = np.array([half])
+        bounds.append((0.0, None))
+    if with_org:
+        start = np.append(start, 0.3 * half)
+        bounds.append((0.0, None))
+    if structure != "unstructured":
+        start = np.append(start, 0.5 * np.log(resid_var / 2))
+        bounds.append((None, None))
+
+    def objective(u: np.ndarray) -> float:
+        value = pieces(to_phi(u))[0]
+        return value if np.isfinite(value) else 1e12
+
+    best = None
+    for first in (start, start * np.where(np.isfinite([b[0] if b[0] is not None else np.nan for b in bounds]), 2.0, 1.0)):
+        fitted = optimize.minimize(objective, first, method="L-BFGS-B", bounds=bounds,
+                                   options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 2000, "maxls": 50})
+        refit = optimize.minimize(objective, fitted.x, method="L-BFGS-B", bounds=bounds,
+                                  options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 2000, "maxls": 50})
+        if best is None or refit.fun < best.fun:
+            best = refit
+    phi = to_phi(best.x)
+    value, beta, xvx = pieces(phi)
+    converged = bool(np.isfinite(value)) and best.fun < 1e11 and (best.success or _small_gradient(objective, best.x, bounds))
+    covariance = np.linalg.inv(xvx) if converged else np.full((p, p), np.nan)
+
+    # boundary: variances at 0 (their covariances then too); held fixed for the Satterthwaite df
+    scale = phi[-1] if structure != "unstructured" else float(np.mean(np.diag(_unstructured(phi[:n_re], n_waves))))
+    tiny = 1e-6 * max(scale, 1e-12)
+    at_boundary = np.zeros(len(phi), dtype=bool)
+    singular = False
+    if structure == "intercept":
+        at_boundary[0] = phi[0] <= tiny
+    elif structure == "slope":
+        correlation = phi[1] / np.sqrt(phi[0] * phi[2]) if phi[0] > tiny and phi[2] > tiny else np.nan
+        if phi[0] <= tiny or phi[2] <= tiny:
+            at_boundary[:3] = [phi[0] <= tiny, True, phi[2] <= tiny]
+        singular = bool(np.isfinite(correlation) and abs(correlation) > 0.999)
+    else:
+        eigen = np.linalg.eigvalsh(_unstructured(phi[:n_re], n_waves))
+        singular = bool(eigen.min() <= tiny)
+    if with_org:
+        at_boundary[n_re] = phi[n_re] <= tiny
+    singular = singular or bool(at_boundary.any())
+
+    components = []
+    if structure == "unstructured":
+        for (i, j), value_ij in zip(labels[:n_re], phi[:n_re]):
+            wave_i, wave_j = (wave_levels or list(range(n_waves)))[i], (wave_levels or list(range(n_waves)))[j]
+            name = "variance" if i == j else "covariance"
+            components.append((f"{person_label} wave {wave_j}, {wave_i}" if i != j else f"{person_label} wave {wave_i}",
+                               float(value_ij), name))
+    else:
+        for label, value_i in zip(labels, phi):
+            components.append((label, float(value_i), "covariance" if "covariance" in label else "variance"))
+        if structure == "slope" and phi[0] > tiny and phi[2] > tiny:
+            components.append((f"{person_label} intercept-slope correlation", float(phi[1] / np.sqrt(phi[0] * phi[2])),
+                               "correlation"))
+    if structure == "unstructured" and with_org:
+        components.append((f"{organisation_label} intercept", float(phi[n_re]), "variance"))
+
+    result = _GeneralResult(
+        fe_params=pd.Series(beta if beta is not None else np.full(p, np.nan), index=names),
+        covariance=pd.DataFrame(covariance, index=names, columns=names),
+        converged=converged, nobs=n_obs, minus2l=float(value), reml=reml, n_params=p + len(phi),
+        components=components, singular=singular, structure=structure,
+        scale=float(phi[-1]) if structure != "unstructured" else float("nan"),
     )
+    result.phi = phi
+
+    # Satterthwaite pieces by central differences in phi (free parameters only)
+    free = [i for i in range(len(phi)) if not at_boundary[i]]
+    if not converged or not free:
+        result._satterthwaite_pieces = (covariance, [np.zeros((p, p)) for _ in free],
+                                        np.full((len(free), len(free)), np.nan))
+        return result
+    reference = np.where(np.abs(phi) > tiny, np.abs(phi), scale)
+    steps = 1e-4 * reference
+
+    def criterion_at(vector: np.ndarray) -> float:
+        return pieces(vector)[0]
+
+    def cov_at(vector: np.ndarray) -> np.ndarray:
+        _, _, matrix = pieces(vector)
+        return np.linalg.inv(matrix)
+
+    unit = [np.eye(len(phi))[i] * steps[i] for i in range(len(phi))]
+    centre = value
+    k = len(free)
+    hessian = np.zeros((k, k))
+    for a, i in enumerate(free):
+        for b, j in enumerate(free[a:], start=a):
+            if i == j:
+                h = (criterion_at(phi + unit[i]) - 2 * centre + criterion_at(phi - unit[i])) / steps[i] ** 2
+            else:
+                h = (criterion_at(phi + unit[i] + unit[j]) - criterion_at(phi + unit[i] - unit[j])
+                     - criterion_at(phi - unit[i] + unit[j]) + criterion_at(phi - unit[i] - unit[j])) / (4 * steps[i] * steps[j])
+            hessian[a, b] = hessian[b, a] = h
+    try:
+        asymptotic = 2.0 * np.linalg.inv(hessian)
+        derivatives = [(cov_at(phi + unit[i]) - cov_at(phi - unit[i])) / (2 * steps[i]) for i in free]
+    except (np.linalg.LinAlgError, TypeError):
+        asymptotic = np.full((k, k), np.nan)
+        derivatives = [np.zeros((p, p)) for _ in free]
+    if not np.all(np.isfinite(hessian)):
+        asymptotic = np.full((k, k), np.nan)
+    result._satterthwaite_pieces = (covariance, derivatives, asymptotic)
+    return result
+
+
+def _unstructured(values: np.ndarray, n_waves: int) -> np.ndarray:
+    sigma = np.zeros((n_waves, n_waves))
+    rows, cols = np.tril_indices(n_waves)
+    sigma[rows, cols] = values
+    sigma[cols, rows] = values
+    return sigma
+
+
+def _small_gradient(objective, u: np.ndarray, bounds) -> bool:
+    """L-BFGS-B sometimes stops on 'ABNORMAL_TERMINATION_IN_LNSRCH' at the optimum: accept a projected gradient ~0."""
+    step = 1e-6 * np.maximum(np.abs(u), 1.0)
+    gradient = np.array([(objective(u + e) - objective(u - e)) / (2 * s) for e, s in zip(np.diag(step), step)])
+    lower = np.array([b[0] if b[0] is not None else -np.inf for b in bounds])
+    pinned = (u <= lower + 1e-10) & (gradient > 0)
+    return bool(np.all(np.abs(gradient[~pinned]) < 1e-3))
+
+
+def _fit_mixed(scores, *, outcome, formula, groups, role, reml, scale_column, structure="intercept",
+               organisation=None, role_by_wave=False) -> _MixedFit | str:
+    """Fit the model; a string return value says why it could not be fitted."""
+    if structure not in STRUCTURES or structure == "compare":
+        raise ValueError(f"structure must be one of {STRUCTURES[:-1]} here, not {structure!r}")
+    data, formula, notes, role_levels = _prepare_mixed(
+        scores, outcome=outcome, formula=formula, groups=groups, role=role, scale_column=scale_column,
+        role_by_wave=role_by_wave,
+    )
+    if organisation is not None:
+        require_columns(scores, (organisation,), "scores")
+        data = data.loc[data[organisation].notna()]
+        per_person = data.groupby(groups, observed=True)[organisation].nunique()
+        if (per_person > 1).any():
+            crossed = ", ".join(map(str, per_person.index[per_person > 1][:5]))
+            return (f"not fitted: {groups} not nested in {organisation} (in more than one {organisation}: {crossed}); "
+                    "an organisation variance component needs each participant in one organisation")
     n_groups = data[groups].nunique()
     if n_groups < 3:
         return f"not fitted: {n_groups} {groups} value(s) with data; a random intercept needs at least 3"
@@ -376,13 +717,40 @@ def _fit_mixed(scores, *, outcome, formula, groups, role, reml, scale_column) ->
     gram = rows.T @ (np.bincount(row_of, minlength=len(rows))[:, None] * rows)
     if np.linalg.matrix_rank(gram, hermitian=True) < len(kept):  # rank(X) = rank(X'X)
         return "not fitted: the fixed-effects design is rank deficient"
-    result = _random_intercept_fit(rows, row_of, y, data[groups].to_numpy(), names, reml=reml)
-    notes = [f"{'REML' if reml else 'ML'} fit, random intercept per {groups}"] + notes
+    waves_present = data["wave"].nunique() if "wave" in data.columns else 0
+    if structure in ("slope", "unstructured") and waves_present < 3 and structure == "slope":
+        notes.append(f"no random slope: {waves_present} wave(s), a random slope of wave beside the intercept and the "
+                     "residual needs at least 3; random intercept fitted")
+        structure = "intercept"
+    if structure == "unstructured" and waves_present < 2:
+        return f"not fitted: {waves_present} wave(s); an unstructured covariance over waves needs at least 2"
+    if structure == "intercept" and organisation is None:
+        result = _random_intercept_fit(rows, row_of, y, data[groups].to_numpy(), names, reml=reml)
+        described = f"random intercept per {groups}"
+    else:
+        wave_index, wave_position, wave_levels = _wave_positions(data["wave"])
+        result = _general_fit(rows[row_of], y, data[groups].to_numpy(), wave_index, wave_position,
+                              None if organisation is None else data[organisation].astype(str).to_numpy(), names,
+                              structure=structure, reml=reml, person_label=groups,
+                              organisation_label=organisation or "organisation", wave_levels=wave_levels)
+        described = {
+            "intercept": f"random intercept per {groups}",
+            "slope": f"random intercept and slope of wave per {groups} (correlated; wave position {wave_levels[0]} = 0 "
+                     f"to {wave_levels[-1]} = 1)",
+            "unstructured": f"unstructured covariance over waves within {groups} (MMRM)",
+        }[structure]
+        if organisation is not None:
+            described += f", plus a random intercept per {organisation} ({groups} nested)"
+    notes = [f"{'REML' if reml else 'ML'} fit, {described}"] + notes
     if role_levels:
-        notes.append("adjusted for role (fixed effect); marginal means average roles by their share of observations")
+        notes.append(("wave x case x role terms" if role_by_wave else "adjusted for role (fixed effect)")
+                     + "; marginal means average roles by their share of observations")
     if not result.converged:
         notes.append("optimizer did NOT converge: treat estimates with caution")
-    if result.gamma <= 1e-6:
+    if isinstance(result, _GeneralResult):
+        if result.singular:
+            notes.append("singular fit: a variance estimated at 0 or a correlation at +/-1 (boundary)")
+    elif result.gamma <= 1e-6:
         notes.append("singular fit: participant intercept variance estimated at 0 (boundary)")
     role_weights = None
     if role_levels:
@@ -509,6 +877,50 @@ def _t_tests(estimate: np.ndarray, se: np.ndarray, df: np.ndarray):
     return t, p, estimate - crit * se, estimate + crit * se
 
 
+def _compare_structures(scores, options: dict, *, analysis: str) -> tuple[_MixedFit | str, list[dict]]:
+    """Random intercept vs random intercept + slope of wave by a REML likelihood-ratio test (and AIC).
+
+    Both are fitted by the criterion of `options` (REML by default: the fixed effects are the same, so
+    REML likelihoods are comparable). The slope model adds the slope variance and the intercept-slope
+    covariance; under H0 the slope variance is on the boundary of its space, so the LRT statistic is
+    referred to the 50:50 mixture of chi-square(1) and chi-square(2) (Self & Liang 1987; Stram & Lee 1994;
+    Verbeke & Molenberghs 2000, sec. 6.3.4): p = (P(chi2_1 > LRT) + P(chi2_2 > LRT)) / 2, which the naive
+    chi-square(2) would make conservative. The slope model is kept when p < `COMPARE_ALPHA`.
+    """
+    from scipy import stats
+
+    outcome = options["outcome"]
+    intercept = _fit_mixed(scores, structure="intercept", **options)
+    slope = _fit_mixed(scores, structure="slope", **options)
+    if isinstance(intercept, str):
+        return intercept, []
+    if isinstance(slope, str) or not isinstance(slope.result, _GeneralResult) or slope.result.structure != "slope" \
+            or not slope.result.converged or not intercept.result.converged:
+        why = slope if isinstance(slope, str) else "the random-slope model could not be fitted or did not converge"
+        return intercept, [dict(analysis=analysis, case_id="all", group="random slope vs random intercept",
+                                outcome=outcome, test="model_comparison", effect_name="lrt",
+                                note=f"no comparison ({why}); chosen: random intercept")]
+    criterion = "REML" if options["reml"] else "ML"
+    lrt = max(2.0 * (slope.result.loglik - intercept.result.loglik), 0.0)
+    p = 0.5 * float(stats.chi2.sf(lrt, 1)) + 0.5 * float(stats.chi2.sf(lrt, 2))
+    chosen = slope if p < COMPARE_ALPHA else intercept
+    chosen_name = "random slope of wave" if chosen is slope else "random intercept"
+    n_obs = int(intercept.result.nobs)
+    rows = [
+        dict(analysis=analysis, case_id="all", group=f"{label}: AIC ({criterion})", outcome=outcome,
+             test="model_comparison", n=n_obs, effect_size=fitted.result.aic, effect_name="aic",
+             note=f"log-likelihood {fitted.result.loglik:.3f}, {fitted.result.n_params} parameters")
+        for label, fitted in (("random intercept", intercept), ("random slope of wave", slope))
+    ]
+    rows.append(dict(analysis=analysis, case_id="all", group="random slope vs random intercept", outcome=outcome,
+                     test="model_comparison", n=n_obs, statistic=lrt, df=float("nan"), p_value=p, effect_name="lrt",
+                     note=f"{criterion} likelihood-ratio test, p from the 50:50 mixture of chi-square(1) and "
+                          f"chi-square(2) (slope variance on the boundary under H0); chosen: {chosen_name} "
+                          f"(slope kept when p < {COMPARE_ALPHA})"))
+    chosen.notes.append(f"structure chosen by the {criterion} LRT: {chosen_name}")
+    return chosen, rows
+
+
 def mixed_model(
     scores: pd.DataFrame,
     *,
@@ -522,6 +934,9 @@ def mixed_model(
     p_adjust: str = "holm",
     scale_column: str = "scale",
     comparisons: str = "auto",
+    structure: str = "intercept",
+    organisation: str | None = None,
+    role_by_wave: bool = False,
 ) -> pd.DataFrame:
     """Linear mixed model of a scale score over waves and cases, with case contrasts.
 
@@ -560,6 +975,28 @@ def mixed_model(
         unweighted mean change of all cases (``change_deviation`` rows,
         k tests, Holm); ``auto`` = pairs up to `MANY_CASES` (8) cases,
         else mean.
+    structure : {"intercept", "slope", "unstructured", "compare"}, default "intercept"
+        Covariance of a participant's scores (`STRUCTURES`): a random
+        intercept (compound symmetry); a random intercept and a correlated
+        random slope of wave (lme4 ``(1 + w | participant)`` with w the wave
+        position, first wave 0, last wave 1, so the slope variance is the
+        variance of the first -> last change; needs 3 waves, else the
+        intercept model with a note); an unstructured covariance over waves
+        (MMRM, REML, Satterthwaite df); or ``compare``: intercept vs slope
+        by a REML likelihood-ratio test with the 50:50 chi-square(1)/(2)
+        mixture p (the slope kept when p < `COMPARE_ALPHA`), reported in
+        ``test = "model_comparison"`` rows with both AICs and the chosen
+        structure.
+    organisation : str or None, default None
+        Column whose values get an extra random intercept (participants
+        nested in organisations, statsmodels ``vc_formula`` /
+        lme4 ``(1 | organisation) + (1 | participant)``). Not fitted (one
+        row with a note) when a participant is in more than one.
+    role_by_wave : bool, default False
+        With `role`: the fixed effects ``(wave x case) x role`` (every
+        wave x case x role term) instead of a role main effect; marginal
+        means and changes then average the roles by their share of the
+        observations.
 
     Returns
     -------
@@ -663,7 +1100,15 @@ def mixed_model(
     True
     """
     analysis = "cross_case_mixed_model"
-    fit = _fit_mixed(scores, outcome=outcome, formula=formula, groups=groups, role=role, reml=reml, scale_column=scale_column)
+    if structure not in STRUCTURES:
+        raise ValueError(f"structure must be one of {STRUCTURES}, not {structure!r}")
+    options = dict(outcome=outcome, formula=formula, groups=groups, role=role, reml=reml, scale_column=scale_column,
+                   organisation=organisation, role_by_wave=role_by_wave)
+    comparison_rows: list[dict] = []
+    if structure == "compare":
+        fit, comparison_rows = _compare_structures(scores, options, analysis=analysis)
+    else:
+        fit = _fit_mixed(scores, structure=structure, **options)
     if isinstance(fit, str):
         return not_run_row(analysis, outcome, "fixed_effect", fit)
     result = fit.result
@@ -692,17 +1137,23 @@ def mixed_model(
         (f"log-likelihood ({criterion})", result.loglik, "loglik"),
         (f"AIC ({criterion}; {result.n_params} parameters)", result.aic, "aic"),
         ("converged (1 = yes)", float(result.converged), "converged"),
-        ("singular fit (1 = intercept variance at 0)", float(result.gamma <= 1e-6), "singular"),
+        ("singular fit (1 = a variance at 0 or a correlation at +/-1)",
+         float(result.singular if isinstance(result, _GeneralResult) else result.gamma <= 1e-6), "singular"),
     ):
         rows.append(dict(analysis=analysis, case_id="all", group=label, outcome=outcome, test="model_fit",
                          n=n_obs, effect_size=value, effect_name=name, note=note))
-    tau2 = float(np.asarray(result.cov_re)[0, 0])
-    sigma2 = float(result.scale)
-    for label, value, name in (
-        (f"{groups} intercept", tau2, "variance"),
-        ("residual", sigma2, "variance"),
-        (f"{groups} intercept / total", tau2 / (tau2 + sigma2), "icc"),
-    ):
+    rows.extend(dict(row, note=f"{note}; {row['note']}") for row in comparison_rows)
+    if isinstance(result, _GeneralResult):
+        components = list(result.components)
+        if result.structure == "intercept" and len(components) == 2:
+            tau2, sigma2 = components[0][1], result.scale
+            components.append((f"{groups} intercept / total", tau2 / (tau2 + sigma2), "icc"))
+    else:
+        tau2 = float(np.asarray(result.cov_re)[0, 0])
+        sigma2 = float(result.scale)
+        components = [(f"{groups} intercept", tau2, "variance"), ("residual", sigma2, "variance"),
+                      (f"{groups} intercept / total", tau2 / (tau2 + sigma2), "icc")]
+    for label, value, name in components:
         rows.append(
             dict(analysis=analysis, case_id="all", group=label, outcome=outcome, test="variance_component",
                  n=n_obs, effect_size=value, effect_name=name, note=note)
@@ -879,12 +1330,15 @@ def marginal_means(
     role: bool = True,
     reml: bool = True,
     scale_column: str = "scale",
+    structure: str = "intercept",
+    organisation: str | None = None,
+    role_by_wave: bool = False,
 ) -> pd.DataFrame:
     """Estimated marginal means per case x wave from the mixed model, for trajectory plots.
 
     Parameters
     ----------
-    scores, outcome, formula, groups, role, reml, scale_column
+    scores, outcome, formula, groups, role, reml, scale_column, structure, organisation, role_by_wave
         As in `mixed_model` (the same model is fitted).
 
     Returns
@@ -915,7 +1369,12 @@ def marginal_means(
     [['a', 't0'], ['a', 't2'], ['b', 't0'], ['b', 't2']]
     """
     columns = ["case_id", "wave", "outcome", "estimate", "se", "ci_low", "ci_high", "n", "note"]
-    fit = _fit_mixed(scores, outcome=outcome, formula=formula, groups=groups, role=role, reml=reml, scale_column=scale_column)
+    options = dict(outcome=outcome, formula=formula, groups=groups, role=role, reml=reml, scale_column=scale_column,
+                   organisation=organisation, role_by_wave=role_by_wave)
+    if structure == "compare":
+        fit = _compare_structures(scores, options, analysis="cross_case_mixed_model")[0]
+    else:
+        fit = _fit_mixed(scores, structure=structure, **options)
     if isinstance(fit, str) or not _has_case_wave(fit):
         return pd.DataFrame(columns=columns)
     counts = fit.data.groupby(["case_id", "wave"], observed=True).size()
