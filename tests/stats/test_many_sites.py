@@ -54,3 +54,42 @@ def test_pairs_on_request_and_at_few_sites():
     pd.testing.assert_frame_equal(few.iloc[:1], mean.iloc[:1])
     with pytest.raises(ValueError, match="comparisons"):
         kruskal_dunn(data, outcome="trust", comparisons="some")
+
+
+def panel(k, seed=3, per_site=9):
+    rng = np.random.default_rng(seed)
+    rows = []
+    for site in range(k):
+        gain = rng.normal(0.4, 0.3)
+        for i in range(per_site):
+            person = rng.normal(0, 0.6)
+            role = ("professional", "migrant_org")[i % 2]
+            for position, wave in ((0.0, "t0"), (0.5, "t1"), (1.0, "t2")):
+                if wave != "t0" and rng.random() < 0.15:
+                    continue
+                if site == 1 and wave == "t1":  # one site without a t1 cell: blocks of unequal size
+                    continue
+                rows.append((f"s{site}p{i}", f"site_{site:02d}", role, wave, "trust",
+                             2.8 + person + 0.3 * (role == "professional") + gain * position + rng.normal(0, 0.5)))
+    return pd.DataFrame(rows, columns=["participant_id", "case_id", "role", "wave", "scale", "value"])
+
+
+def test_many_sites_block_fit_equals_the_dense_fit(monkeypatch):
+    """Above MANY_CASES the fit runs in cell-means coding with a bordered block solver; it must give the dense
+    fit's numbers (coefficients in the formula's coding, log-likelihood with the REML coding constant, df)."""
+    from ponzoni_eval.stats import mixed
+
+    data = panel(MANY_CASES + 5)
+    layouts = []
+    original = mixed._cell_layout
+    monkeypatch.setattr(mixed, "_cell_layout", lambda *args: layouts.append(original(*args)) or layouts[-1])
+    block = mixed.mixed_model(data, outcome="trust", comparisons="pairs")
+    assert layouts and layouts[0] is not None  # the block path was taken
+    monkeypatch.setattr(mixed, "_cell_layout", lambda *args, **kwargs: None)
+    dense = mixed.mixed_model(data, outcome="trust", comparisons="pairs")
+    assert list(block["group"]) == list(dense["group"])
+    for column, tolerance in (("effect_size", 1e-8), ("statistic", 1e-7), ("ci_low", 1e-6), ("p_value", 1e-7)):
+        np.testing.assert_allclose(block[column].to_numpy(dtype=float), dense[column].to_numpy(dtype=float),
+                                   atol=tolerance, rtol=tolerance)
+    np.testing.assert_allclose(block["df"].to_numpy(dtype=float), dense["df"].to_numpy(dtype=float), rtol=1e-3)
+
