@@ -402,14 +402,17 @@ def _random_intercept_fit(rows: np.ndarray, row_of: np.ndarray, y: np.ndarray, g
         """
         g = tau2 / sigma2_
         a_, _, _, _ = pieces(g)
-        if blocks is None:
-            inverse = linalg.cho_solve(linalg.cho_factor(a_, lower=True), np.eye(p))
-        else:
-            inverse = blocks.factor(a_).inverse()
         v = 1.0 / (1.0 + g * group_n) ** 2
         weighted = (membership.T @ sparse.diags(v) @ membership).tocsr()
         d_a = (sparse_rows.T @ (weighted @ sparse_rows)).toarray()
-        sandwich = inverse @ d_a @ inverse
+        if blocks is None:
+            inverse = linalg.cho_solve(linalg.cho_factor(a_, lower=True), np.eye(p))
+            sandwich = inverse @ d_a @ inverse
+        else:  # A^-1 D A^-1 by two block solves (O(p^2)), not two dense p x p products
+            factor = blocks.factor(a_)
+            inverse = factor.inverse()
+            sandwich = factor.solve(factor.solve(d_a).T).T
+            sandwich = (sandwich + sandwich.T) / 2.0
         return sigma2_ * inverse, sandwich, inverse - g * sandwich
 
     return _RandomInterceptResult(
@@ -771,14 +774,23 @@ def _cell_layout(data: pd.DataFrame, rows: np.ndarray, row_of: np.ndarray, names
     z_used[np.arange(len(used_rows)), cell_codes] = 1.0
     z_used[:, n_cells:] = rows[used_rows][:, border_columns]
     x_used = rows[used_rows]
+    from scipy import sparse
+    from scipy.sparse import linalg as sparse_linalg
+
+    # Z = X Minv: Minv = (X'X)^-1 X'Z, by sparse LU (dummy codings are sparse; dense solves would be O(p^3));
+    # log|det Minv| = log|det X'Z| - log|det X'X| from the LU diagonals (SuperLU's L has a unit diagonal)
+    sparse_x = sparse.csr_matrix(x_used)
+    cross_x = (sparse_x.T @ sparse_x).tocsc()
+    cross_xz = (sparse_x.T @ sparse.csr_matrix(z_used)).tocsc()
     try:
-        minv = np.linalg.solve(x_used.T @ x_used, x_used.T @ z_used)  # Z = X Minv (least squares, exact here)
-    except np.linalg.LinAlgError:
+        lu_x, lu_xz = sparse_linalg.splu(cross_x), sparse_linalg.splu(cross_xz)
+    except RuntimeError:  # exactly singular
         return None
+    minv = lu_x.solve(cross_xz.toarray())
     if not np.allclose(x_used @ minv, z_used, atol=1e-8):
         return None
-    sign, logdet_minv = np.linalg.slogdet(minv)
-    if sign == 0 or not np.isfinite(logdet_minv):
+    logdet_minv = float(np.sum(np.log(np.abs(lu_xz.U.diagonal()))) - np.sum(np.log(np.abs(lu_x.U.diagonal()))))
+    if not np.isfinite(logdet_minv):
         return None
     z_rows = np.zeros((rows.shape[0], p))
     z_rows[used_rows] = z_used
@@ -799,19 +811,28 @@ def _cell_means_fit(layout: dict, row_of, y, group, names, *, reml: bool) -> _Ra
     The REML criterion depends on the coding through log|X'V^-1X| = log|Z'V^-1Z| - 2 log|det Minv|: the
     constant is added, so log-likelihood and AIC equal those of the dense fit (lme4's, in X's coding).
     """
+    from scipy import sparse
+
     minv = layout["minv"]
+    # Minv is sparse (a cell indicator is a combination of a few treatment-coded columns, k for the reference
+    # case's cells): Minv C Minv' as sparse x dense products, O(p^2) instead of O(p^3)
+    sparse_minv = sparse.csr_matrix(np.where(np.abs(minv) > 1e-12, minv, 0.0))
+
+    def mapped(matrix: np.ndarray) -> np.ndarray:
+        return np.asarray(sparse_minv @ np.asarray(sparse_minv @ matrix).T).T
+
     z_names = [f"z{i}" for i in range(minv.shape[1])]
     fitted = _random_intercept_fit(layout["z_rows"], row_of, y, group, z_names, reml=reml, blocks=layout["blocks"])
     shift = -2.0 * layout["logdet_minv"] if reml else 0.0
     beta = minv @ fitted.fe_params.to_numpy()
-    covariance = minv @ fitted.covariance.to_numpy() @ minv.T
+    covariance = mapped(fitted.covariance.to_numpy())
     z_deviance, z_cov_at = fitted.deviance, fitted.cov_at
 
     def deviance(tau2: float, sigma2: float) -> float:
         return z_deviance(tau2, sigma2) + shift
 
     def cov_at(tau2: float, sigma2: float):
-        return tuple(minv @ matrix @ minv.T for matrix in z_cov_at(tau2, sigma2))
+        return tuple(mapped(matrix) for matrix in z_cov_at(tau2, sigma2))
 
     return _RandomInterceptResult(
         fe_params=pd.Series(beta, index=names), covariance=pd.DataFrame(covariance, index=names, columns=names),
@@ -867,9 +888,11 @@ def _fit_mixed(scores, *, outcome, formula, groups, role, reml, scale_column, st
     names = [design.names[i] for i in kept]
     if len(kept) >= len(y):
         return f"not fitted: {len(y)} observations for {len(kept)} fixed effects"
-    gram = rows.T @ (np.bincount(row_of, minlength=len(rows))[:, None] * rows)
-    if np.linalg.matrix_rank(gram, hermitian=True) < len(kept):  # rank(X) = rank(X'X)
-        return "not fitted: the fixed-effects design is rank deficient"
+    layout = _cell_layout(data, rows, row_of, names, groups) if structure == "intercept" and organisation is None else None
+    if layout is None:  # (a cell-means layout exists only for a full-rank design: Z = X Minv with Minv invertible)
+        gram = rows.T @ (np.bincount(row_of, minlength=len(rows))[:, None] * rows)
+        if np.linalg.matrix_rank(gram, hermitian=True) < len(kept):  # rank(X) = rank(X'X)
+            return "not fitted: the fixed-effects design is rank deficient"
     waves_present = data["wave"].nunique() if "wave" in data.columns else 0
     if structure in ("slope", "unstructured") and waves_present < 3 and structure == "slope":
         notes.append(f"no random slope: {waves_present} wave(s), a random slope of wave beside the intercept and the "
@@ -878,7 +901,6 @@ def _fit_mixed(scores, *, outcome, formula, groups, role, reml, scale_column, st
     if structure == "unstructured" and waves_present < 2:
         return f"not fitted: {waves_present} wave(s); an unstructured covariance over waves needs at least 2"
     if structure == "intercept" and organisation is None:
-        layout = _cell_layout(data, rows, row_of, names, groups)
         if layout is None:
             result = _random_intercept_fit(rows, row_of, y, data[groups].to_numpy(), names, reml=reml)
         else:
