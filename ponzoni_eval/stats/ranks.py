@@ -242,14 +242,14 @@ def kruskal_dunn(
     # Stratified bootstrap: resample within each group, group sizes fixed.
     rng = np.random.default_rng(seed)
     starts = np.concatenate([[0], np.cumsum(group_n)[:-1]])
-    boot_index = np.concatenate(
-        [start + rng.integers(0, size, size=(n_boot, size)) for start, size in zip(starts, group_n)], axis=1
-    )
-    boot_codes = value_codes[boot_index]
-    del boot_index
     mode = comparison_mode(comparisons, k)
     pairs_a, pairs_b = np.triu_indices(k, k=1)
     if mode == "pairs":
+        boot_index = np.concatenate(
+            [start + rng.integers(0, size, size=(n_boot, size)) for start, size in zip(starts, group_n)], axis=1
+        )
+        boot_codes = value_codes[boot_index]
+        del boot_index
         _, boot_twice_u = _bootstrap_statistics(boot_codes, group_codes, group_n, n_unique, pairs_a, pairs_b)
     # Epsilon-squared CI: noncentral chi-square limits of H over N - 1 (issue 17; can contain 0).
     ncp_low, ncp_high = noncentral_chi2_limits(h, k - 1) if np.isfinite(h) else (np.nan, np.nan)
@@ -280,8 +280,15 @@ def kruskal_dunn(
         p_dunn = 2.0 * stats.norm.sf(np.abs(z))
         rest_n = (n_total - group_n).astype(float)
         observed = _vs_rest_twice_u(value_codes[None, :], group_codes, k, n_unique)[0] / (group_n * rest_n) - 1.0
-        boot = np.concatenate([_vs_rest_twice_u(boot_codes[i:i + _REPLICATES_PER_BLOCK], group_codes, k, n_unique)
-                               for i in range(0, len(boot_codes), _REPLICATES_PER_BLOCK)])
+        # the same stratified bootstrap, drawn a block of replicates at a time (many groups: a replicates x
+        # observations matrix of codes would be 2000 x N, memory-bound)
+        boot = []
+        for first in range(0, n_boot, _REPLICATES_PER_BLOCK):
+            size_block = min(_REPLICATES_PER_BLOCK, n_boot - first)
+            index = np.concatenate([start + rng.integers(0, size, size=(size_block, size))
+                                    for start, size in zip(starts, group_n)], axis=1)
+            boot.append(_vs_rest_twice_u(value_codes[index], group_codes, k, n_unique))
+        boot = np.concatenate(boot)
         ci = np.percentile(boot / (group_n * rest_n) - 1.0, [2.5, 97.5], axis=0)
         versus_rest = pd.DataFrame(dict(
             analysis=analysis, case_id=names, group=names + " - rest", outcome=outcome, test="dunn",
