@@ -158,8 +158,24 @@ class _Blocks:
         self.mask = idx >= 0
         self.safe = np.where(self.mask, idx, 0)
 
-    def gather(self, matrix: np.ndarray):
+    def gather(self, matrix):
         mask2 = self.mask[:, :, None] & self.mask[:, None, :]
+        if not isinstance(matrix, np.ndarray):  # a scipy sparse matrix: read the needed entries only
+            sparse_matrix = matrix.tocsr()
+            k, width = self.idx.shape
+            r = len(self.border)
+
+            def pick(rows, cols):
+                rows, cols = np.broadcast_arrays(rows, cols)
+                if rows.size == 0:
+                    return np.zeros(rows.shape)
+                return np.asarray(sparse_matrix[rows.ravel(), cols.ravel()]).reshape(rows.shape)
+
+            block = pick(self.safe[:, :, None], self.safe[:, None, :]) * mask2
+            block = block + np.eye(width) * (~self.mask)[:, :, None]
+            edge = pick(self.safe[:, :, None], self.border[None, None, :]).reshape(k, width, r) * self.mask[:, :, None]
+            corner = pick(self.border[:, None], self.border[None, :]).reshape(r, r)
+            return block, edge, corner
         block = matrix[self.safe[:, :, None], self.safe[:, None, :]] * mask2
         block = block + np.eye(self.idx.shape[1]) * (~self.mask)[:, :, None]  # padding: identity
         edge = matrix[self.safe][:, :, self.border] * self.mask[:, :, None]
@@ -293,7 +309,10 @@ def _random_intercept_fit(rows: np.ndarray, row_of: np.ndarray, y: np.ndarray, g
     # observation counts and sums per design row, and per (group, design row)
     row_count = np.bincount(row_of, minlength=n_rows).astype(float)
     row_y = np.bincount(row_of, weights=y, minlength=n_rows)
-    xtx = rows.T @ (row_count[:, None] * rows)
+    if blocks is None:
+        xtx = rows.T @ (row_count[:, None] * rows)
+    else:  # many sites: X'X and A stay sparse; the block solver reads only the blocks and the border
+        xtx = (sparse.csr_matrix(rows).T @ sparse.diags(row_count) @ sparse.csr_matrix(rows)).tocsr()
     xty = rows.T @ row_y
     yty = float(y @ y)
     membership = sparse.csr_matrix((np.ones(n_obs), (group_index, row_of)), shape=(n_groups, n_rows))  # group x design row counts
@@ -306,7 +325,8 @@ def _random_intercept_fit(rows: np.ndarray, row_of: np.ndarray, y: np.ndarray, g
         # S = M rows (M: group x design-row counts), so S' diag(w) S = rows' (M' diag(w) M) rows with
         # M' diag(w) M sparse (only design rows that share a group meet), and S' v = rows' (M' v)
         between = (membership.T @ sparse.diags(w) @ membership).tocsr()
-        a = xtx - (sparse_rows.T @ (between @ sparse_rows)).toarray()
+        product = sparse_rows.T @ (between @ sparse_rows)
+        a = xtx - (product.toarray() if blocks is None else product.tocsr())
         b = xty - rows.T @ (membership.T @ (w * group_y))
         c = yty - float(w @ group_y**2)
         return a, b, c, w
@@ -341,7 +361,8 @@ def _random_intercept_fit(rows: np.ndarray, row_of: np.ndarray, y: np.ndarray, g
         value = -dof * float(v @ resid_sums**2) / q + float(np.sum(group_n / (1.0 + gamma * group_n)))
         if reml:
             weighted = (membership.T @ sparse.diags(v) @ membership).tocsr()
-            d_a = (sparse_rows.T @ (weighted @ sparse_rows)).toarray()  # = -dA/dgamma
+            d_a = sparse_rows.T @ (weighted @ sparse_rows)  # = -dA/dgamma
+            d_a = d_a.toarray() if blocks is None else d_a.tocsr()
             value -= float(np.trace(linalg.cho_solve(factor, d_a))) if blocks is None else factor.trace_solve(d_a)
         return value
 
