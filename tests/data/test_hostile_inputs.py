@@ -220,6 +220,7 @@ def _project_with_mapping(tmp_path: Path, mapping: bytes) -> Path:
 
 
 CASES_CSV = to_csv(MINIMAL["cases"])
+SOURCE_GUID = "44444444-0000-4000-8000-000000000001"  # qda_builders.G["src1"]: the text source of the test project
 
 DATA_CASES: dict[str, tuple[Callable[[Path], Path], Row]] = {
     # numbers: overflow and misreads
@@ -261,9 +262,14 @@ DATA_CASES: dict[str, tuple[Callable[[Path], Path], Row]] = {
     "segment_position_1e300": (_cell("coded_segments", 2, "start", "1e300"),
                                Row("coded_segments.csv", "2", "start", "number_too_large", "too large")),
     "refi_source_utf16_odd_length": (lambda tmp_path: _project_with_source(tmp_path, "Hallo daar".encode("utf-16") + b"x"),
-                                     Row("interviews.qdpx", "", "", "qda_import", "not readable text")),
+                                     Row(f"interviews.qdpx [sources/{SOURCE_GUID}.txt]", "", "", "text_encoding",
+                                         "not readable text: the UTF-16 text has 23 bytes, not a multiple of 2")),
     "refi_source_lone_surrogate": (lambda tmp_path: _project_with_source(tmp_path, b"\xff\xfe\x00\xd8a\x00" + "Hallo".encode("utf-16-le")),
-                                   Row("interviews.qdpx", "", "", "qda_import", "not readable text")),
+                                   Row(f"interviews.qdpx [sources/{SOURCE_GUID}.txt]", "", "", "text_encoding",
+                                       "lone surrogate at byte 2")),
+    "refi_source_utf32_cut_off": (lambda tmp_path: _project_with_source(tmp_path, "Hallo daar".encode("utf-32")[:-1]),
+                                  Row(f"interviews.qdpx [sources/{SOURCE_GUID}.txt]", "", "", "text_encoding",
+                                      "the UTF-32 text has 43 bytes, not a multiple of 4")),
     "qda_mapping_not_utf8": (lambda tmp_path: _project_with_mapping(tmp_path, "[variables]\nparticipant_id = \"café\"\n".encode("cp1252")),
                              Row("qda_mapping.toml", "", "", "mapping", "can't decode")),
     # the evaluator's optional integration files
@@ -292,6 +298,99 @@ def test_a_hostile_input_is_one_located_error_row_never_a_traceback(tmp_path, cl
     assert expected.message in error["message"], error["message"]
     if command == "prepare":
         assert not (tmp_path / "processed").exists() or not any((tmp_path / "processed").glob("*.parquet"))
+
+
+# --- 1: qda-import of a damaged export is one located message (issue 16/19 leftovers) ---------------
+
+MAXQDA_HEADER = "Document name,Code,Begin,End,Segment,Created by"
+ATLAS_HEADER = "Document,Codes,Quotation Content,Reference,Created by"
+
+
+def _export(name: str, data: bytes) -> Callable[[Path], Path]:
+    def build(tmp_path: Path) -> Path:
+        path = tmp_path / "exports" / name
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(data)
+        return path
+
+    return build
+
+
+def _lines(*lines: str) -> bytes:
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def _refi(source: bytes) -> Callable[[Path], Path]:
+    def build(tmp_path: Path) -> Path:
+        from qda_builders import basic_project, qdpx
+
+        (tmp_path / "exports").mkdir(exist_ok=True)
+        return qdpx(tmp_path / "exports", {"project.qde": basic_project(), f"sources/{SOURCE_GUID}.txt": source}, name="interviews.qdpx")
+
+    return build
+
+
+def _empty_workbook(tmp_path: Path) -> Path:
+    import openpyxl
+
+    path = tmp_path / "exports" / "segments.xlsx"
+    path.parent.mkdir(exist_ok=True)
+    openpyxl.Workbook().save(path)
+    return path
+
+
+QDA_IMPORT_CASES: dict[str, tuple[Callable[[Path], Path], str, str]] = {
+    # name: (builder, where the message points, what it says)
+    "maxqda_empty_csv": (_export("segments.csv", b""), "segments.csv:", "the file is empty"),
+    "maxqda_only_blank_lines": (_export("segments.csv", b"\n\r\n,,,\n  \n"), "segments.csv:", "the file is empty"),
+    "maxqda_header_only": (_export("segments.csv", _lines(MAXQDA_HEADER)), "segments.csv, row 2:", "a header but no coded segments"),
+    "maxqda_row_too_long": (_export("segments.csv", _lines(MAXQDA_HEADER, "P01,Trust\\Own,1,2,ja,EP", "P02,Trust\\Own,3,4,ja, nee,EP")),
+                            "segments.csv, row 3:", "row has 7 cells where the header has 6"),
+    "maxqda_row_too_short": (_export("segments.csv", _lines(MAXQDA_HEADER, "P01,Trust\\Own,1,2,ja,EP", "P02,Trust\\Own,3")),
+                             "segments.csv, row 3, column 'End':", "row has 3 cells where the header has 6"),
+    "maxqda_row_after_blank_line": (_export("segments.csv", _lines(MAXQDA_HEADER, "P01,Trust\\Own,1,2,ja,EP", "", "P02;x")),
+                                    "segments.csv, row 4, column 'Code':", "row has 1 cells where the header has 6"),
+    "maxqda_semicolon_row_too_long": (_export("segments.csv", _lines(MAXQDA_HEADER.replace(",", ";"), "P01;Trust\\Own;1;2;ja;EP;x;y")),
+                                      "segments.csv, row 2:", "row has 8 cells where the header has 6"),
+    "maxqda_nul_byte": (_export("segments.csv", _lines(MAXQDA_HEADER, "P01,Trust\\Own,1,2,ja,EP") + b"P02,\x00\x00,1,2,x,EP\n"),
+                        "segments.csv, row 3:", "holds a NUL byte"),
+    "maxqda_utf16_cut_off": (_export("segments.csv", _lines(MAXQDA_HEADER, "P01,Trust\\Own,1,2,ja,EP").decode().encode("utf-16")[:-1]),
+                             "segments.csv:", "UTF-16 text that cannot be read"),
+    "atlasti_row_too_long": (_export("quotations.csv", _lines(ATLAS_HEADER, "D 1: P01,Trust,ja,3,EP,extra")),
+                             "quotations.csv, row 2:", "row has 6 cells where the header has 5"),
+    "atlasti_empty_csv": (_export("quotations.csv", b"\xef\xbb\xbf"), "quotations.csv:", "the file is empty"),
+    "empty_workbook": (_empty_workbook, "segments.xlsx:", "no header row"),
+    "refi_source_utf16_odd_length": (_refi("Hallo daar".encode("utf-16") + b"x"),
+                                     f"interviews.qdpx [sources/{SOURCE_GUID}.txt]:", "the UTF-16 text has 23 bytes, not a multiple of 2"),
+    "refi_source_lone_surrogate": (_refi(b"\xff\xfe\x00\xd8a\x00" + "Hallo".encode("utf-16-le")),
+                                   f"interviews.qdpx [sources/{SOURCE_GUID}.txt]:", "lone surrogate at byte 2"),
+}
+
+
+@pytest.mark.parametrize("case", list(QDA_IMPORT_CASES), ids=list(QDA_IMPORT_CASES))
+def test_qda_import_of_a_damaged_export_is_one_located_message(tmp_path, cli, case):
+    build, where, message = QDA_IMPORT_CASES[case]
+    path = build(tmp_path)
+    out = tmp_path / "raw"
+    outcome = cli("qda-import", path, "--out", out)
+    assert_clean(outcome, 1)
+    assert "Internal error" not in outcome.text
+    lines = [line for line in outcome.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith(f"Error: {where} "), outcome.text
+    assert message in lines[0], lines[0]
+    assert str(tmp_path) not in outcome.text  # file names only (issue 16 item 6)
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_a_ragged_free_export_with_blank_lines_and_quoted_line_breaks_is_read_whole(tmp_path, cli):
+    """The checks refuse ragged rows, not blank lines, trailing separators or line breaks inside quotes."""
+    data = _lines(MAXQDA_HEADER + ",", "P01,Trust\\Own,1,2,ja,EP,", "", 'P02,Trust\\Other,3,4,"twee\nregels",AB,')
+    path = _export("segments.csv", data)(tmp_path)
+    outcome = cli("qda-import", path, "--out", tmp_path / "raw")
+    assert_clean(outcome, 0)
+    segments = pd.read_csv(tmp_path / "raw" / "coded_segments.csv")
+    assert segments["document_id"].tolist() == ["P01", "P02"] and segments["text"].tolist() == ["ja", "twee\nregels"]
+    assert segments[["start", "end"]].to_numpy().tolist() == [[0, 2], [2, 4]]
 
 
 # --- 2: no silent misread: what is accepted is read right -----------------------------------------
@@ -475,7 +574,9 @@ def test_qda_import_into_a_file_is_one_message(tmp_path, cli):
     blocker.write_text("x", encoding="utf-8")
     outcome = cli("qda-import", project, "--out", blocker / "out")
     assert_clean(outcome, 1)
-    assert "Error:" in outcome.stderr and str(blocker / "out") in outcome.stderr
+    lines = [line for line in outcome.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("Error: out: ") and "a file stands where a folder is needed" in lines[0]
+    assert str(tmp_path) not in outcome.text  # qda-import names files, never the folders (issue 16 item 6)
 
 
 def test_an_unexpected_exception_is_an_internal_error_with_a_private_log(tmp_path, cli, monkeypatch):
