@@ -1220,6 +1220,8 @@ def _import_qda_project(project: Path, root: Path) -> tuple[dict[str, pd.DataFra
         out.index = pd.RangeIndex(1, len(out) + 1, name=ROW_INDEX_NAME)
         return out
 
+    if "position_unit" in segments.columns and segments["position_unit"].isin(["character"]).all():
+        segments = segments.drop(columns="position_unit")  # REFI-QDA positions are characters: the column says nothing
     tables = {
         "coded_segments": numbered(segments, schema.TABLES["coded_segments"].schema.columns),
         "codebook": numbered(codebook, schema.TABLES["codebook"].schema.columns),

@@ -908,3 +908,35 @@ def test_the_expectations_figure_draws_no_bar_with_a_hidden_count():
     assert "n = 22" in texts  # the parents' row, nothing hidden in it
     assert not [t for t in texts if t in ("n = 25", "n = 17", "n = 19", "n = 13")]  # no total of a row with a hidden cell
     assert "n = 25" not in figure.caption and "17" not in figure.caption
+
+
+# --- the coded_segments position_unit column that qda-import writes is known (issue 16 leftover) ---------
+
+
+@pytest.mark.parametrize("unit, code", [("character", 0), ("", 0), ("paragraph", 0), ("page", 1)])
+def test_the_position_unit_column_written_by_qda_import_is_read_back_without_an_unknown_column_warning(tmp_path, cli, unit, code):
+    folder = raw(tmp_path)
+    rows = read_rows(folder, "coded_segments")
+    write_rows(folder, "coded_segments", [rows[0] + ["position_unit"]] + [row + [unit] for row in rows[1:]])
+    outcome = cli("validate", folder)
+    assert_clean(outcome, code)
+    assert not [w for w in outcome.rows("warning") if w["column"] == "position_unit"], outcome.stdout
+    errors = outcome.rows("error")
+    if code:
+        assert [(e["file"], e["row"], e["column"], e["value"]) for e in errors] == [("coded_segments.csv", "2", "position_unit", "page")]
+    else:
+        assert errors == []
+
+
+def test_a_vendor_table_imported_by_qda_import_validates_without_unknown_columns(tmp_path, cli):
+    """MAXQDA segments -> qda-import -> the raw folder: position_unit = paragraph is a known column."""
+    folder = raw(tmp_path)
+    for table in ("coded_segments", "codebook"):
+        (folder / f"{table}.csv").unlink()
+    export = _export("segments.csv", _lines(MAXQDA_HEADER, "SLO-M01_t0,process\\\\growing_trust,1,2,Het vertrouwen groeit.,EP"))(tmp_path)
+    mapping = tmp_path / "mapping.toml"
+    mapping.write_text('[documents]\npattern = "(?P<participant_id>SLO-M01)_(?P<wave>t0)"\n[defaults]\ncase_id = "slo"\n', encoding="utf-8")
+    assert_clean(cli("qda-import", export, "--out", folder, "--mapping", mapping), 0)
+    assert pd.read_csv(folder / "coded_segments.csv")["position_unit"].tolist() == ["paragraph"]
+    outcome = cli("validate", folder)
+    assert not [w for w in outcome.rows("warning") if w["rule"] == "unknown_column"], outcome.stdout
