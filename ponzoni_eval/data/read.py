@@ -68,7 +68,6 @@ import io as _stdio
 from collections import Counter
 import os
 import re
-import tomllib
 import warnings
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -79,6 +78,7 @@ import numpy as np
 import pandas as pd
 
 from ponzoni_eval._core.errors import DataError, Problem, ValidationFailed
+from ponzoni_eval._core.tomlfile import read_toml
 from ponzoni_eval.config import DATASET_METADATA_FILE
 from ponzoni_eval.data import schema
 from ponzoni_eval.qual.importer import import_qda_project
@@ -1059,14 +1059,34 @@ class RawData:
 
 
 def read_dataset_metadata(folder: Path | str) -> tuple[dict, list[Problem]]:
-    """The optional ``dataset.toml`` of a raw folder (empty when absent)."""
+    """The optional ``dataset.toml`` of a raw folder (empty when absent).
+
+    Its keys are free (a description of the folder), but what the package reads must be read
+    right: a file that cannot be read, ``synthetic`` that is not ``true``/``false``, or a key
+    that looks like a misspelt ``synthetic`` is an error, because losing the flag would take the
+    SYNTHETIC banner off reports made from example data (issue 19).
+    """
+    import difflib
+
     path = Path(folder) / DATASET_METADATA_FILE
-    if not path.is_file():
+    if not path.exists():  # a folder or a pipe by that name is refused by read_toml
         return {}, []
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8")), []
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        return {}, [_file_problem(path, f"not valid TOML ({exc}); the dataset description is ignored", rule="dataset_toml", severity="warning")]
+        metadata = read_toml(path, rule="dataset_toml")
+    except DataError as exc:
+        problem = exc.as_problem()
+        return {}, [Problem("error", path.name, problem.row, problem.column, problem.value, "dataset_toml",
+                            f"{problem.message}; `synthetic = true` or false must be readable")]
+    problems = []
+    if "synthetic" in metadata and not isinstance(metadata["synthetic"], bool):
+        problems.append(Problem("error", path.name, None, "synthetic", repr(metadata["synthetic"])[:60], "dataset_toml",
+                                "must be true or false, without quotes"))
+    for key in metadata:
+        if key != "synthetic" and difflib.get_close_matches(key.casefold(), ["synthetic"], n=1, cutoff=0.8):
+            problems.append(Problem("error", path.name, None, key, None, "dataset_toml",
+                                    "looks like a misspelt 'synthetic' (the key the package reads); write synthetic = true "
+                                    "or false"))
+    return ({} if problems else metadata), problems
 
 
 def read_raw_dir(path: Path | str) -> RawData:
@@ -1201,7 +1221,7 @@ def _import_qda_project(project: Path, root: Path) -> tuple[dict[str, pd.DataFra
     """Import a REFI-QDA project as raw tables; refusals become an error, report warnings become warnings."""
     mapping = root / QDA_MAPPING_FILE
     try:
-        imported = import_qda_project(project, mapping=mapping if mapping.is_file() else None)
+        imported = import_qda_project(project, mapping=mapping if mapping.exists() else None)  # a folder is refused
     except DataError as exc:
         return {}, None, {}, [_import_problem(exc, project)]
     except UnicodeError as exc:  # a text source in UTF-16 with an odd length, a lone surrogate, ...
