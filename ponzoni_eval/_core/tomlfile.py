@@ -3,7 +3,8 @@
 One reader for every optional TOML file of a data folder, so that each hostile or damaged file is
 a located `DataError` (issue 19), never a traceback and never a silent misread:
 
-- a special file (named pipe, device) or a folder is refused as such, before it is opened;
+- a special file (named pipe, device) or a folder is refused as such, before it is opened, and so is a
+  symbolic link to a file outside the file's folder (it could make the package read and quote any file);
 - a file larger than `MAX_TOML_BYTES` is refused by its size (these files are a few kilobytes);
 - UTF-16/32 text (a byte-order mark) and text that is not UTF-8 are named, with the line of the
   first byte that cannot be read; a UTF-8 byte-order mark (Windows Notepad) is accepted;
@@ -66,6 +67,9 @@ def read_toml(path: str | Path, *, rule: str, label: str | None = None, allow_em
     """
     path = Path(path)
     name = label or path.name
+    if path.is_symlink() and path.parent.resolve() not in path.resolve().parents:
+        raise DataError("is a symbolic link to a file outside its folder; it is not read (copy the file into the "
+                        "folder)", file=name, rule=rule)
     try:
         mode = path.stat().st_mode
     except FileNotFoundError:
