@@ -506,9 +506,11 @@ def _read_csv_careful(
 ) -> pd.DataFrame | None:
     """pandas' parser on decoded text: Windows-1252 and UTF-16/32 text, and messages for rows that do not line up."""
     if encoding == "binary":
-        problems.append(_file_problem(
-            path, "the file holds zero bytes but is not UTF-16 or UTF-32 text: it is not a text (CSV) file; "
-                  "in Excel use 'Save as' > 'CSV UTF-8 (comma delimited)'", rule="encoding"))
+        line = data[: data.index(b"\x00")].count(b"\n") + 1 if b"\x00" in data else None
+        problems.append(Problem(
+            "error", _display_name(path), line, None, None, "encoding",
+            "the file holds zero bytes but is not UTF-16 or UTF-32 text: it is not a text (CSV) file; "
+            "in Excel use 'Save as' > 'CSV UTF-8 (comma delimited)'" + (f" (the first zero byte is in row {line})" if line else "")))
         return None
     if encoding is not None:
         try:

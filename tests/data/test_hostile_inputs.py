@@ -272,7 +272,7 @@ DATA_CASES: dict[str, tuple[Callable[[Path], Path], Row]] = {
     "utf16_lone_surrogate": (_bytes("cases.csv", _utf16(CASES_CSV, "utf-16-le", bom=True) + b"\x00\xd8a\x00"),
                              Row("cases.csv", "", "", "encoding", "lone surrogate")),
     "binary_with_zero_bytes": (_bytes("cases.csv", b"case_id,name\n\x00\x01\x02\x03\x04\x00\x00\xff\n"),
-                               Row("cases.csv", "", "", "encoding", "not a text (CSV) file")),
+                               Row("cases.csv", "2", "", "encoding", "not a text (CSV) file")),
     # the header is not in row 1
     "blank_line_above_header": (_blank_rows_above("cases", 1), Row("cases.csv", "2", "", "header_row", "the header is not in row 1")),
     "separator_line_above_header": (_blank_rows_above("participants", 2, ",,,"),
@@ -1009,3 +1009,168 @@ def test_a_vendor_table_imported_by_qda_import_validates_without_unknown_columns
     assert pd.read_csv(folder / "coded_segments.csv")["position_unit"].tolist() == ["paragraph"]
     outcome = cli("validate", folder)
     assert not [w for w in outcome.rows("warning") if w["rule"] == "unknown_column"], outcome.stdout
+
+
+# --- 6: more hostile files of each kind (issue 19, third round) ---------------------------------------
+
+
+def _rezipped(data: bytes, *, change: Callable[[bytes], bytes] | None = None, extra: dict[str, bytes] | None = None) -> bytes:
+    """A zip with its sheet XML (or project file) changed and members added, deflated fast."""
+    source, out = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as target:
+        for info in source.infolist():
+            content = source.read(info.filename)
+            target.writestr(info.filename, change(content) if change and info.filename == "xl/worksheets/sheet1.xml" else content)
+        for name, content in (extra or {}).items():
+            target.writestr(name, content)
+    return out.getvalue()
+
+
+def _claimed(data: bytes, member: str, size: int) -> bytes:
+    from qda_builders import patch_sizes
+
+    return patch_sizes(bytearray(data), member, size)
+
+
+def _qdpx_changed(change: Callable[[Path], None]) -> Callable[[Path], Path]:
+    def build(tmp_path: Path) -> Path:
+        from rawdata import move_interviews_to_qdpx
+
+        folder = raw(tmp_path)
+        change(move_interviews_to_qdpx(folder))
+        return folder
+
+    return build
+
+
+def _linked_outside(name: str, content: bytes) -> Callable[[Path], Path]:
+    def build(tmp_path: Path) -> Path:
+        folder = raw(tmp_path)
+        secret = tmp_path / "elsewhere" / name
+        secret.parent.mkdir()
+        secret.write_bytes(content)
+        (folder / name).unlink(missing_ok=True)
+        os.symlink(secret, folder / name)
+        return folder
+
+    return build
+
+
+def _append_member(path: Path, name: str) -> None:
+    with zipfile.ZipFile(path, "a") as archive:
+        archive.writestr(name, "x")
+
+
+BOMB_PADDING = b" " * (64 * 1024 * 1024)  # white space between rows is valid XML: 64 MiB deflates to about 64 KiB
+
+HOSTILE_FILES: dict[str, tuple[Callable[[Path], Path], Row]] = {
+    "xlsx_decompression_bomb": (_xlsx_table("cases", _rezipped(_xlsx_bytes(MINIMAL["cases"]),
+                                                              change=lambda xml: xml.replace(b"<sheetData>", b"<sheetData>" + BOMB_PADDING))),
+                                Row("cases.xlsx", "", "", "zip_ratio", "exceeds the limit of 200:1")),
+    "xlsx_claims_4_gib": (_xlsx_table("cases", _claimed(_xlsx_bytes(MINIMAL["cases"]), "xl/worksheets/sheet1.xml", 0xFFFFFFF0)),
+                          Row("cases.xlsx", "", "", "zip_total_size", "decompression bomb protection")),
+    "xlsx_member_leaves_the_archive": (_xlsx_table("cases", _rezipped(_xlsx_bytes(MINIMAL["cases"]), extra={"../../evil.xml": b"<x/>"})),
+                                       Row("cases.xlsx", "", "", "zip_path", "member path leaves the archive ('..')")),
+    "qdpx_claims_4_gib": (_qdpx_changed(lambda p: p.write_bytes(_claimed(p.read_bytes(), "project.qde", 0xFFFFFFF0))),
+                          Row("interviews.qdpx [project.qde]", "", "", "zip_ratio", "zip bomb protection")),
+    "qdpx_member_leaves_the_archive": (_qdpx_changed(lambda p: _append_member(p, "sources/../../evil.txt")),
+                                       Row("interviews.qdpx [sources/../../evil.txt]", "", "", "zip_path", "leaves the archive")),
+    "table_linked_outside_the_folder": (_linked_outside("cases.csv", CASES_CSV.encode()),
+                                        Row("cases.csv", "", "", "symlink_outside", "symbolic link to a file outside the data folder")),
+    "project_linked_outside_the_folder": (_linked_outside("interviews.qdpx", b"PK"),
+                                          Row("interviews.qdpx", "", "", "symlink_outside", "it is not read")),
+    "csv_with_one_nul_byte": (_bytes("cases.csv", CASES_CSV.replace("Slotervaart,Amsterdam", "Sloter\x00vaart,Amsterdam", 1).encode()),
+                              Row("cases.csv", "2", "", "encoding", "the first zero byte is in row 2")),
+}
+
+
+@pytest.mark.parametrize("command", ["validate", "prepare"])
+@pytest.mark.parametrize("case", list(HOSTILE_FILES), ids=list(HOSTILE_FILES))
+def test_a_hostile_file_is_refused_before_it_is_inflated_or_followed(tmp_path, cli, case, command):
+    build, expected = HOSTILE_FILES[case]
+    folder = build(tmp_path)
+    args = [command, folder] + (["--out", tmp_path / "processed"] if command == "prepare" else [])
+    started = time.perf_counter()
+    outcome = cli(*args)
+    assert time.perf_counter() - started < 30
+    assert_clean(outcome, 1)
+    errors = outcome.rows("error")
+    assert [(e["file"], e["row"], e["column"], e["rule"]) for e in errors] == [(expected.file, expected.row, expected.column, expected.rule)], outcome.stdout
+    assert expected.message in errors[0]["message"], errors[0]["message"]
+    assert not (tmp_path / "processed").exists() or not any((tmp_path / "processed").glob("*.parquet"))
+
+
+def test_a_settings_file_linked_outside_the_folder_is_refused_and_not_quoted(tmp_path, cli):
+    """An analysis plan that is a link to another file: refused by its name, the target's content never printed."""
+    secret = 'schema_version = 1\nregistered = 2017-06-01\n[constructs.SECRET_TOKEN_abc123]\noutcome = "primary"\n'
+    folder = _linked_outside("analysis_plan.toml", secret.encode())(tmp_path)
+    outcome = cli("validate", folder)
+    assert_clean(outcome, 1)
+    assert {(e["file"], e["rule"]) for e in outcome.rows("error")} == {("analysis_plan.toml", "symlink_outside"), ("analysis_plan.toml", "analysis_plan")}
+    assert "SECRET_TOKEN" not in outcome.text and str(tmp_path / "elsewhere") not in outcome.text
+
+
+def test_a_link_inside_the_folder_is_read(tmp_path, cli):
+    folder = raw(tmp_path)
+    (folder / "versions").mkdir()
+    (folder / "cases.csv").rename(folder / "versions" / "cases_v2.csv")
+    os.symlink(Path("versions") / "cases_v2.csv", folder / "cases.csv")
+    outcome = cli("validate", folder)
+    assert_clean(outcome, 0)
+    assert "cases 2" in outcome.stdout
+
+
+def test_an_spss_file_declaring_two_billion_rows_reads_the_rows_it_holds(tmp_path, cli):
+    """The .sav header's case count (bytes 80-83) says 2,147,483,647; the file holds 2 rows: read, fast and small."""
+    import struct
+
+    import pyreadstat
+
+    from ponzoni_eval.data.read import read_table_collecting
+
+    folder = raw(tmp_path)
+    rows = read_rows(folder, "cases")
+    (folder / "cases.csv").unlink()
+    pyreadstat.write_sav(pd.DataFrame(rows[1:], columns=rows[0]), str(folder / "cases.sav"))
+    data = bytearray((folder / "cases.sav").read_bytes())
+    assert struct.unpack_from("<i", data, 80)[0] == 2  # the header's ncases field
+    struct.pack_into("<i", data, 80, 2**31 - 1)
+    (folder / "cases.sav").write_bytes(bytes(data))
+    started = time.perf_counter()
+    read = read_table_collecting(folder / "cases.sav", "cases")
+    assert time.perf_counter() - started < 10
+    assert read.ok and read.frame["case_id"].tolist() == ["slo", "pa"]
+    assert_clean(cli("validate", folder), 0)
+
+
+def _peak_rss_mib(args: list[str], cwd: Path) -> tuple[int, float, str]:
+    """Exit status, peak resident memory (MiB) and output of `ponzoni-eval ARGS` in a fresh process."""
+    probe = ("import resource, subprocess, sys, json\n"
+             "done = subprocess.run([sys.executable, '-m', 'ponzoni_eval.cli', *sys.argv[1:]], capture_output=True, text=True)\n"
+             "print(json.dumps([done.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, done.stdout + done.stderr]))\n")
+    completed = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, timeout=300, cwd=cwd,
+                               env={**os.environ, "COLUMNS": "1000"})
+    code, peak, text = json.loads(completed.stdout.strip().splitlines()[-1])
+    return code, peak, text
+
+
+@pytest.mark.parametrize("shape", ["one_100_mib_line", "one_100_mib_cell"])
+def test_a_100_mib_single_line_is_bounded_in_time_and_memory(tmp_path, shape):
+    """One line of 100 MiB: as a header it is one message on row 1; as a cell it is read whole. Measured (2 cores):
+    about 4 s and 370 MiB for the header, 5 s and 1.2 GiB for the cell; the bounds leave room for slower machines."""
+    folder = raw(tmp_path)
+    if shape == "one_100_mib_line":
+        (folder / "cases.csv").write_bytes(b"case_id," + b"x" * (100 * 1024 * 1024))
+    else:
+        text = (folder / "cases.csv").read_text(encoding="utf-8")
+        (folder / "cases.csv").write_text(text.replace("mosque association", "m" * (100 * 1024 * 1024), 1), encoding="utf-8")
+    started = time.perf_counter()
+    code, peak, text = _peak_rss_mib(["validate", str(folder)], tmp_path)
+    elapsed = time.perf_counter() - started
+    assert "Traceback" not in text and "Internal error" not in text, text[-2000:]
+    if shape == "one_100_mib_line":
+        assert code == 1 and "the header row cannot be read" in text and "104,857,608 characters" in text
+    else:
+        assert code == 0, text[-2000:]
+    assert elapsed < 90, f"{elapsed:.0f} s"
+    assert peak < 2500, f"{peak:.0f} MiB"
