@@ -7,6 +7,7 @@ printed as a plain message and exits with status 1, never as a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import sys
@@ -230,6 +231,44 @@ def dictionary(
         _out().print(f"Wrote {out_file}")
 
 
+@contextlib.contextmanager
+def _file_names_only(*paths: Path):
+    """What a QDA command prints names files, never the folders they lie in (issue 16 item 6).
+
+    A refusal (`DataError`) or a file that cannot be written (`OSError`) raised inside is raised
+    again with the folders of the given paths (and of the working folder) taken out: an export's
+    folder often holds a user's or a machine's name.
+    """
+    folders = sorted({str(folder) for path in paths for folder in (Path(path).parent, Path(path).absolute().parent)
+                      if str(folder) not in ("", ".", "/")} | {str(Path.cwd())}, key=len, reverse=True)
+
+    def scrub(text):
+        if not isinstance(text, str):
+            return text
+        for folder in folders:
+            for prefix in {folder, folder.replace("\\", "/")}:
+                text = text.replace(prefix + "/", "").replace(prefix + "\\", "").replace(prefix, "")
+        return text
+
+    def name_of(file: str | None) -> str | None:
+        if file is None:
+            return None
+        head, bracket, member = str(file).partition(" [")
+        return Path(head).name + bracket + member
+
+    try:
+        yield
+    except ValidationFailed:
+        raise
+    except DataError as exc:
+        found = exc.found if not isinstance(exc.found, (list, tuple)) else [scrub(str(v)) for v in exc.found]
+        raise DataError(scrub(exc.message), file=name_of(exc.file), row=exc.row, column=exc.column,
+                        expected=scrub(exc.expected), found=scrub(found), rule=exc.rule) from None
+    except OSError as exc:
+        names = [None if f is None else Path(os.fsdecode(f)).name or str(f) for f in (exc.filename, exc.filename2)]
+        raise OSError(exc.errno, exc.strerror or type(exc).__name__, names[0], None, names[1]) from None
+
+
 @app.command("qda-import")
 def qda_import(
     path: Path = typer.Argument(..., help="REFI-QDA project (.qdpx, .qde) or codebook (.qdc), or a MAXQDA / ATLAS.ti "
@@ -252,8 +291,10 @@ def qda_import(
     """
     from rich.markup import escape
 
-    written, report = qual.import_qda_to_folder(path, out_dir, mapping=mapping, vendor=vendor, overwrite=force,
-                                                keep_user_names=keep_user_names, theme_folders=tuple(theme_folder or ()))
+    with _file_names_only(path, out_dir / "x", *([mapping] if mapping is not None else [])):
+        written, report = qual.import_qda_to_folder(path, out_dir, mapping=mapping, vendor=vendor, overwrite=force,
+                                                    keep_user_names=keep_user_names,
+                                                    theme_folders=tuple(theme_folder or ()))
     counts = report.counts
     _out().print(f"Read {escape(report.format)}: {counts.get('codings', counts.get('segments', 0))} coded segments, "
               f"{counts.get('codes', 0)} codes, {counts.get('documents', 0)} documents.", highlight=False)
@@ -281,8 +322,9 @@ def qda_map(
 
     if out.exists() and not force:
         raise DataError("refusing to overwrite an existing mapping; remove it or allow overwriting (--force)",
-                        file=str(out), rule="overwrite")
-    proposal = qual.propose_mapping(path)
+                        file=out.name, rule="overwrite")
+    with _file_names_only(path, out):
+        proposal = qual.propose_mapping(path)
     table = Table(title=f"What each document of {escape(path.name)} becomes")
     for column in ("document", "participant_id", "case_id", "wave"):
         table.add_column(column)
@@ -298,8 +340,9 @@ def qda_map(
             console.print(f"[yellow]{n} document(s) still have no {target}[/yellow]", highlight=False)
     for guess in proposal.guesses:
         console.print(f"[yellow]check:[/yellow] {escape(guess)}", highlight=False)
-    atomic_write_text(out, proposal.to_toml(path.name))
-    console.print(f"Wrote {escape(str(out))}: put it beside {escape(path.name)} in your data folder, then run "
+    with _file_names_only(path, out):
+        atomic_write_text(out, proposal.to_toml(path.name))
+    console.print(f"Wrote {escape(out.name)}: put it beside {escape(path.name)} in your data folder, then run "
                   "`ponzoni-eval validate` on that folder.", highlight=False)
 
 

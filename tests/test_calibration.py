@@ -70,3 +70,15 @@ def test_markdown_table_names_targets_reps_and_seed(calibrate):
     table["verdict"] = table.apply(calibrate.verdict, axis=1)
     text = calibrate.markdown(table, seconds=60.0, scale=1.0, seed=5)
     assert "type-I LIBERAL, UNDERCOVERS" in text and "base seed 5" in text and "| m | q | s | null | 10 | 30 | 0.200 | 0.800 |" in text
+
+
+def test_random_slope_structures_run_and_stay_within_loose_bounds(calibrate):
+    """Issue 17c: the random-slope / MMRM / LRT-chosen cells in miniature (6 data sets)."""
+    rates = _rates(calibrate, "survey_structures", "random slope SD 0.5", True, reps=6)
+    for name in calibrate.STRUCTURE_METHODS.values():
+        for key in ((f"mixed model ({name}): change per case", "change"),
+                    (f"mixed model ({name}): case difference in change", "change difference")):
+            type_i, coverage = rates[key]
+            assert type_i <= 0.34 and coverage >= 0.66, (key, type_i, coverage)
+    lrt = _rates(calibrate, "survey_structures", "random intercept", True, reps=3)
+    assert ("LRT keeps the random slope (share of data sets)", "structure") in lrt

@@ -67,3 +67,59 @@ def test_qda_import_prints_what_it_skipped_and_why(tmp_path, capsys):
             "2 selection(s) with 2 coding(s) not imported") in " ".join(out.split())
     written = (tmp_path / "out" / "qda_import_report.md").read_text(encoding="utf-8")
     assert "elena" not in out and "elena" not in written
+
+
+def test_qda_commands_print_file_names_never_folders(tmp_path, capsys, monkeypatch):
+    """Issue 16 item 6: the folders of the export, the mapping and --out (often a user's or machine's name) never
+    appear on screen, whether the command succeeds, refuses or cannot write."""
+    import errno
+    import os
+    import stat
+
+    from ponzoni_eval._core import files
+
+    monkeypatch.setenv("COLUMNS", "1000")
+    home = tmp_path / "Users" / "elena.de.vries" / "Documents"
+    home.mkdir(parents=True)
+    good = qdpx(home, {"project.qde": basic_project(), f"sources/{G['src1']}.txt": TEXT1}, name="interviews.qdpx")
+    damaged = qdpx(home, {"project.qde": basic_project(), f"sources/{G['src1']}.txt": "Hallo".encode("utf-16") + b"x"},
+                   name="damaged.qdpx")
+    ragged = home / "segments.csv"
+    ragged.write_text("Document name,Code,Begin,End,Segment,Created by\nP01,Trust,1,2,ja,EP,extra\n", encoding="utf-8")
+    unknown = home / "notes.docx"
+    unknown.write_bytes(b"PK")
+    out, mapping = home / "raw", home / "qda_mapping.toml"
+
+    screens = []
+
+    def screen(*args: str) -> tuple[int, str]:
+        code = run(*args)
+        captured = capsys.readouterr()
+        screens.append(captured.out + captured.err)
+        return code, " ".join((captured.out + captured.err).split())
+
+    assert screen("qda-import", str(good), "--out", str(out))[0] == 0
+    assert screen("qda-import", str(good), "--out", str(out))[1].startswith("Error: raw: refusing to overwrite")
+    assert screen("qda-import", str(damaged), "--out", str(home / "other"))[1].startswith(
+        f"Error: damaged.qdpx [sources/{G['src1']}.txt]: is not readable text")
+    assert screen("qda-import", str(ragged), "--out", str(home / "other"))[1].startswith("Error: segments.csv, row 2: ")
+    assert screen("qda-import", str(unknown), "--out", str(home / "other"))[1].startswith("Error: notes.docx: not a QDA export")
+    assert screen("qda-map", str(good), "--out", str(mapping))[0] == 0
+    assert screen("qda-map", str(good), "--out", str(mapping))[1].startswith("Error: qda_mapping.toml: refusing to overwrite")
+    assert screen("qda-import", str(good), "--out", str(out), "--force", "--mapping", str(home / "missing.toml"))[1].startswith(
+        "Error: missing.toml: mapping file not found")
+
+    real_fsync = os.fsync
+
+    def disk_full(descriptor):
+        if stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_fsync(descriptor)
+
+    monkeypatch.setattr(files.os, "fsync", disk_full)
+    code, text = screen("qda-import", str(good), "--out", str(home / "full"))
+    assert code == 1 and text.startswith("Error: ") and "the disk is full" in text and ".ponzoni-tmp" not in text
+    code, text = screen("qda-map", str(good), "--out", str(home / "full.toml"))
+    assert code == 1 and "the disk is full" in text
+    for shown in screens:
+        assert "elena" not in shown and str(tmp_path) not in shown and "Users" not in shown, shown

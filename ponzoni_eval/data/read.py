@@ -68,7 +68,6 @@ import io as _stdio
 from collections import Counter
 import os
 import re
-import tomllib
 import warnings
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -79,8 +78,10 @@ import numpy as np
 import pandas as pd
 
 from ponzoni_eval._core.errors import DataError, Problem, ValidationFailed
+from ponzoni_eval._core.tomlfile import read_toml
 from ponzoni_eval.config import DATASET_METADATA_FILE
 from ponzoni_eval.data import schema
+from ponzoni_eval.qual.archive import ArchiveLimits, SafeArchive
 from ponzoni_eval.qual.importer import import_qda_project
 from ponzoni_eval.qual.model import ImportReport
 
@@ -219,6 +220,12 @@ def _display_name(path: Path | str) -> str:
     return Path(path).name
 
 
+def _inside(path: Path, folder: Path) -> bool:
+    """Whether a path, its links followed, lies inside a folder (its own links followed too)."""
+    resolved, base = path.resolve(), folder.resolve()
+    return base in resolved.parents
+
+
 # --- reading text -----------------------------------------------------------------
 
 
@@ -334,6 +341,13 @@ def _sniff(first_line: str) -> tuple[str, list[str]]:
     delimiter = max((";", ",", "\t"), key=lambda sep: (first_line.count(sep), sep == ","))
     # parsed here because pandas would rename repeated names (a, a.1) and hide them
     return delimiter, next(csv.reader([first_line], delimiter=delimiter), [])
+
+
+def _unreadable_header(path: Path, first_line: str, exc: csv.Error) -> Problem:
+    """A header the csv module refuses (a "name" beyond its field limit, e.g. a 100 MB line): no table, one message."""
+    return Problem("error", _display_name(path), 1, None, None, "csv_structure",
+                   f"the header row cannot be read ({exc}): row 1 is {len(first_line):,} characters long, which is not "
+                   "a row of column names; is this the right file?")
 
 
 MAX_UNKNOWN_COLUMNS_READ = 200
@@ -463,7 +477,11 @@ def _read_csv_text(path: Path, problems: list[Problem], table: str | None = None
         return None
     # the fast path for UTF-8 (Windows-1252 and rows that do not line up take the careful one)
     first_line = data.split(b"\n", 1)[0].rstrip(b"\r").decode("utf-8-sig", errors="replace")
-    delimiter, header = _sniff(first_line)
+    try:
+        delimiter, header = _sniff(first_line)
+    except csv.Error as exc:
+        problems.append(_unreadable_header(path, first_line, exc))
+        return None
     found: list[Problem] = []
     keep = _columns_to_read(header, table, path, found)
     frame = _read_csv_arrow(data, delimiter, len(header), keep)
@@ -488,9 +506,11 @@ def _read_csv_careful(
 ) -> pd.DataFrame | None:
     """pandas' parser on decoded text: Windows-1252 and UTF-16/32 text, and messages for rows that do not line up."""
     if encoding == "binary":
-        problems.append(_file_problem(
-            path, "the file holds zero bytes but is not UTF-16 or UTF-32 text: it is not a text (CSV) file; "
-                  "in Excel use 'Save as' > 'CSV UTF-8 (comma delimited)'", rule="encoding"))
+        line = data[: data.index(b"\x00")].count(b"\n") + 1 if b"\x00" in data else None
+        problems.append(Problem(
+            "error", _display_name(path), line, None, None, "encoding",
+            "the file holds zero bytes but is not UTF-16 or UTF-32 text: it is not a text (CSV) file; "
+            "in Excel use 'Save as' > 'CSV UTF-8 (comma delimited)'" + (f" (the first zero byte is in row {line})" if line else "")))
         return None
     if encoding is not None:
         try:
@@ -538,7 +558,12 @@ def _read_csv_careful(
 
 
 def _parse_csv_text(text: str, path: Path, problems: list[Problem], table: str | None) -> pd.DataFrame | None:
-    delimiter, header = _sniff(text.split("\n", 1)[0].rstrip("\r"))
+    first_line = text.split("\n", 1)[0].rstrip("\r")
+    try:
+        delimiter, header = _sniff(first_line)
+    except csv.Error as exc:
+        problems.append(_unreadable_header(path, first_line, exc))
+        return None
     keep = _columns_to_read(header, table, path, problems)
     try:
         frame = pd.read_csv(
@@ -593,9 +618,42 @@ def _trimmed_rows(rows: list[tuple]) -> list[tuple]:
     return [tuple(row[:width]) + (None,) * (width - len(row)) for row in rows]
 
 
+XLSX_LIMITS = ArchiveLimits(max_members=10_000, max_total_bytes=2 * 1024**3, max_member_bytes=1024**3, max_ratio=200.0)
+"""What an .xlsx (a zip of XML) may claim before it is opened: a sheet that inflates more than 200:1, or to more
+than 1 GiB, is a decompression bomb, not a table (Excel's own sheets compress about 5-30:1)."""
+
+
+def _xlsx_refusal(path: Path) -> Problem | None:
+    """A workbook's zip directory checked before openpyxl inflates anything (sizes, ratios, '..' names, links)."""
+    import zipfile
+
+    if not zipfile.is_zipfile(path):
+        return None  # openpyxl says what it is (a CSV saved as .xlsx, a damaged file)
+    try:
+        with SafeArchive(path, XLSX_LIMITS) as archive:
+            for info in archive.members:
+                if info.file_size > XLSX_LIMITS.max_member_bytes:
+                    return _file_problem(path, f"refused: the member {info.filename} claims {info.file_size:,} bytes, "
+                                               f"more than the {XLSX_LIMITS.max_member_bytes:,} a sheet may have "
+                                               "(decompression bomb protection)", rule="zip_member_size")
+    except DataError as exc:
+        if exc.rule == "zip_corrupt":
+            return None
+        member = exc.file[len(str(path)):].strip() if exc.file and exc.file.startswith(str(path)) else ""
+        message = (f"refused: the sheets claim more than {XLSX_LIMITS.max_total_bytes:,} bytes in all (decompression bomb "
+                   "protection)" if exc.rule == "zip_total_size" else exc.message)
+        return _file_problem(path, f"{message}{' ' + member if member else ''}; save the workbook again from Excel",
+                             rule=exc.rule or "unreadable_file")
+    return None
+
+
 def _read_xlsx_text(path: Path, table: str | None, problems: list[Problem]) -> pd.DataFrame | None:
     import openpyxl
 
+    refusal = _xlsx_refusal(path)
+    if refusal is not None:
+        problems.append(refusal)
+        return None
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types (BadZipFile, KeyError, InvalidFileException) for broken files
@@ -1059,14 +1117,34 @@ class RawData:
 
 
 def read_dataset_metadata(folder: Path | str) -> tuple[dict, list[Problem]]:
-    """The optional ``dataset.toml`` of a raw folder (empty when absent)."""
+    """The optional ``dataset.toml`` of a raw folder (empty when absent).
+
+    Its keys are free (a description of the folder), but what the package reads must be read
+    right: a file that cannot be read, ``synthetic`` that is not ``true``/``false``, or a key
+    that looks like a misspelt ``synthetic`` is an error, because losing the flag would take the
+    SYNTHETIC banner off reports made from example data (issue 19).
+    """
+    import difflib
+
     path = Path(folder) / DATASET_METADATA_FILE
-    if not path.is_file():
+    if not path.exists():  # a folder or a pipe by that name is refused by read_toml
         return {}, []
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8")), []
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        return {}, [_file_problem(path, f"not valid TOML ({exc}); the dataset description is ignored", rule="dataset_toml", severity="warning")]
+        metadata = read_toml(path, rule="dataset_toml")
+    except DataError as exc:
+        problem = exc.as_problem()
+        return {}, [Problem("error", path.name, problem.row, problem.column, problem.value, "dataset_toml",
+                            f"{problem.message}; `synthetic = true` or false must be readable")]
+    problems = []
+    if "synthetic" in metadata and not isinstance(metadata["synthetic"], bool):
+        problems.append(Problem("error", path.name, None, "synthetic", repr(metadata["synthetic"])[:60], "dataset_toml",
+                                "must be true or false, without quotes"))
+    for key in metadata:
+        if key != "synthetic" and difflib.get_close_matches(key.casefold(), ["synthetic"], n=1, cutoff=0.8):
+            problems.append(Problem("error", path.name, None, key, None, "dataset_toml",
+                                    "looks like a misspelt 'synthetic' (the key the package reads); write synthetic = true "
+                                    "or false"))
+    return ({} if problems else metadata), problems
 
 
 def read_raw_dir(path: Path | str) -> RawData:
@@ -1097,6 +1175,14 @@ def read_raw_dir(path: Path | str) -> RawData:
     unreadable: set[str] = set()
     for entry in entries:
         name, suffix = entry.name, entry.suffix.lower()
+        if entry.is_symlink() and entry.is_file() and not _inside(entry, root):
+            if entry.stem.lower() in schema.TABLES or suffix in TABLE_SUFFIXES + QDA_SUFFIXES:
+                unreadable.add(entry.stem.lower())  # named, so not "missing" as well
+            problems.append(_file_problem(
+                entry, "is a symbolic link to a file outside the data folder; it is not read (a link could make the "
+                       "program read, and quote in its messages, any file of this computer): copy the file into the "
+                       "folder", rule="symlink_outside"))
+            continue
         if not entry.is_dir() and not entry.is_file():
             if entry.stem.lower() in schema.TABLES or suffix in TABLE_SUFFIXES + QDA_SUFFIXES:
                 unreadable.add(entry.stem.lower())  # named, so not "missing" as well
@@ -1201,7 +1287,7 @@ def _import_qda_project(project: Path, root: Path) -> tuple[dict[str, pd.DataFra
     """Import a REFI-QDA project as raw tables; refusals become an error, report warnings become warnings."""
     mapping = root / QDA_MAPPING_FILE
     try:
-        imported = import_qda_project(project, mapping=mapping if mapping.is_file() else None)
+        imported = import_qda_project(project, mapping=mapping if mapping.exists() else None)  # a folder is refused
     except DataError as exc:
         return {}, None, {}, [_import_problem(exc, project)]
     except UnicodeError as exc:  # a text source in UTF-16 with an odd length, a lone surrogate, ...
@@ -1220,6 +1306,8 @@ def _import_qda_project(project: Path, root: Path) -> tuple[dict[str, pd.DataFra
         out.index = pd.RangeIndex(1, len(out) + 1, name=ROW_INDEX_NAME)
         return out
 
+    if "position_unit" in segments.columns and segments["position_unit"].isin(["character"]).all():
+        segments = segments.drop(columns="position_unit")  # REFI-QDA positions are characters: the column says nothing
     tables = {
         "coded_segments": numbered(segments, schema.TABLES["coded_segments"].schema.columns),
         "codebook": numbered(codebook, schema.TABLES["codebook"].schema.columns),

@@ -48,6 +48,9 @@ from ponzoni_eval._core.vocabulary import (  # noqa: F401
     COUNT,
 )
 
+POSITION_UNITS = ("character", "paragraph")
+"""What ``coded_segments.start``/``end`` count (`ponzoni_eval.qual.vendor_tables` writes ``paragraph``)."""
+
 
 def _split_list(value: str) -> list[str]:
     return [part.strip() for part in str(value).split(";") if part.strip()]
@@ -233,6 +236,14 @@ def _build_schemas() -> dict[str, Any]:
             "start": pa.Column(int, pa.Check.ge(0), description="Start of the selection, characters from the start of the document."),
             "end": pa.Column(int, pa.Check.ge(0), description="End of the selection (exclusive); not before start."),
             "text": pa.Column(str, nullable=True, description="The selected text (quote)."),
+            "position_unit": pa.Column(
+                str,
+                pa.Check.isin(POSITION_UNITS),
+                nullable=True,
+                required=False,
+                description="What start and end count: 'character' (empty or absent means characters) or 'paragraph' "
+                "(written by qda-import for MAXQDA / ATLAS.ti coded-segment tables, which give paragraph numbers).",
+            ),
         },
         checks=[pa.Check(lambda df: df["end"] >= df["start"], name="end_not_before_start", error="end must not lie before start")],
         name="coded_segments",

@@ -152,13 +152,13 @@ def _with_integration_files(problems: list[Problem], raw: RawData) -> list[Probl
     try:
         integration_map = load_integration_map(raw.root)  # the folder's own map, else the package default
     except DataError as exc:
-        return kept + [exc.as_problem()]
+        return kept + [_named_problem(exc)]
     except Exception as exc:  # not UTF-8, unreadable: the file and the reason, never a traceback (issue 19)
         return kept + [_side_file_problem(raw.root / MAP_FILENAME, exc, "integration_map")]
     try:
         check_plan_against_map(load_analysis_plan(raw.root), integration_map)  # the folder's analysis_plan.toml, else the package's
     except DataError as exc:
-        kept.append(exc.as_problem())
+        kept.append(_named_problem(exc))
     except Exception as exc:  # not UTF-8, unreadable: the file and the reason, never a traceback
         kept.append(_side_file_problem(raw.root / PLAN_FILENAME, exc, "analysis_plan"))
     overrides = raw.root / OVERRIDES_FILENAME
@@ -174,6 +174,13 @@ def _with_integration_files(problems: list[Problem], raw: RawData) -> list[Probl
     except Exception as exc:  # not UTF-8, empty, rows that do not line up
         kept.append(_side_file_problem(overrides, exc, "integration_overrides"))
     return kept
+
+
+def _named_problem(exc: DataError) -> Problem:
+    """A settings file's problem as a row of the table: the file's name, like every other row (not its folder)."""
+    problem = exc.as_problem()
+    return Problem(problem.severity, Path(problem.file).name if problem.file else None, problem.row, problem.column,
+                   problem.value, problem.rule, problem.message)
 
 
 def _side_file_problem(path: Path, exc: Exception, rule: str) -> Problem:

@@ -6,7 +6,6 @@ import fnmatch
 import math
 import os
 import re
-import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any, Iterable, Mapping
 import pandas as pd
 
 from ponzoni_eval._core.errors import DataError
+from ponzoni_eval._core.tomlfile import read_toml
 from ponzoni_eval._core.words import check_language, LANGUAGES
 from ponzoni_eval.integrate.fit import CODE_DIRECTIONS, QUANT_DIRECTIONS
 
@@ -154,11 +154,7 @@ def load_integration_map(path: str | os.PathLike | None = None) -> IntegrationMa
     [('growing_trust', 'supports'), ('we_they_thinking', 'contradicts'), ('listening_to_needs', 'context')]
     """
     file = _resolve_map_path(path)
-    try:
-        with open(file, "rb") as handle:
-            raw = tomllib.load(handle)
-    except tomllib.TOMLDecodeError as exc:
-        raise DataError(f"not valid TOML: {exc}", file=str(file), rule="toml") from exc
+    raw = read_toml(file, rule="integration_map", label=str(file), allow_empty=False)  # encoding, size, syntax, 64-bit numbers: located
     return _parse_map(raw, str(file))
 
 
@@ -168,8 +164,8 @@ def _resolve_map_path(path: str | os.PathLike | None) -> Path:
     path = Path(path)
     if path.is_dir():
         candidate = path / MAP_FILENAME
-        return candidate if candidate.is_file() else default_map_path()
-    if not path.is_file():
+        return candidate if candidate.exists() else default_map_path()  # a folder or pipe by that name: read_toml refuses it
+    if not path.exists():
         raise DataError("integration map not found", file=str(path), rule="exists")
     return path
 

@@ -15,7 +15,6 @@ import datetime as dt
 import fnmatch
 import math
 import os
-import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -26,6 +25,7 @@ import pandas as pd
 from ponzoni_eval._core.errors import DataError
 from ponzoni_eval._core.files import atomic_write_bytes
 from ponzoni_eval._core.fingerprint import sha256_file
+from ponzoni_eval._core.tomlfile import read_toml
 from ponzoni_eval._core.vocabulary import ROLES, WAVES
 
 __all__ = [
@@ -148,14 +148,11 @@ def load_analysis_plan(path: str | os.PathLike | None = None) -> AnalysisPlan:
     """
     file = default_plan_path() if path is None else Path(path)
     if file.is_dir():
-        file = file / PLAN_FILENAME if (file / PLAN_FILENAME).is_file() else default_plan_path()
-    elif not file.is_file():
+        # a folder or a pipe by that name is not skipped: read_toml refuses it
+        file = file / PLAN_FILENAME if (file / PLAN_FILENAME).exists() else default_plan_path()
+    elif not file.exists():
         raise DataError("analysis plan not found", file=str(file), rule="exists")
-    try:
-        with open(file, "rb") as handle:
-            raw = tomllib.load(handle)
-    except tomllib.TOMLDecodeError as exc:
-        raise DataError(f"not valid TOML: {exc}", file=str(file), rule="toml") from exc
+    raw = read_toml(file, rule="analysis_plan", label=str(file), allow_empty=False)  # encoding, size, syntax, 64-bit numbers: located
     plan = _parse_plan(raw, str(file))
     if file.resolve() == default_plan_path().resolve():
         plan = _replace(plan, pre_specified=False)

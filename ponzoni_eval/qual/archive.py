@@ -203,9 +203,31 @@ def file_key(name: str) -> str:
     return name.replace("\\", "/").strip("/").casefold().replace("{", "").replace("}", "")
 
 
+_BOMS = ((b"\xff\xfe\x00\x00", "utf-32", 4), (b"\x00\x00\xfe\xff", "utf-32", 4),
+         (b"\xff\xfe", "utf-16", 2), (b"\xfe\xff", "utf-16", 2))
+
+
 def decode_text(data: bytes, where: str, report: ImportReport) -> str:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
+    """A source text: UTF-16/32 by its byte-order mark, else UTF-8, else Windows-1252 with a warning.
+
+    Damaged wide text (an odd byte count, a lone surrogate) is a `DataError` naming the member and
+    the byte where reading stopped, never a traceback (issue 19).
+    """
+    for bom, encoding, width in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(encoding)
+            except UnicodeDecodeError as exc:
+                name = "UTF-16" if width == 2 else "UTF-32"
+                if (len(data) - width) % width:
+                    reason = (f"the {name} text has {len(data):,} bytes, not a multiple of {width}: the file is cut "
+                              "off or damaged")
+                elif "surrogate" in exc.reason:
+                    reason = f"the {name} text holds a lone surrogate at byte {exc.start:,} (half of a character)"
+                else:
+                    reason = f"the {name} text cannot be read at byte {exc.start:,} ({exc.reason})"
+                raise DataError(f"is not readable text: {reason}; export the project again from the QDA program "
+                                "(REFI-QDA sources are UTF-8)", file=where, rule="text_encoding") from None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:

@@ -12,6 +12,7 @@ from typing import Any, Iterable, Literal, Mapping
 import pandas as pd
 
 from ponzoni_eval._core.errors import DataError
+from ponzoni_eval._core.tomlfile import read_toml
 from ponzoni_eval._core.vocabulary import MEMO_KINDS, WAVES  # noqa: F401 (MEMO_KINDS: what memos.annotates holds)
 
 __all__ = [
@@ -123,6 +124,12 @@ def _normalise_wave(value: str) -> str:
 _MAPPING_KEYS = {"variables", "values", "documents", "defaults"}
 
 
+def _shown(value: Any) -> str:
+    """A value of a settings file as a message shows it (short)."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def load_mapping(mapping: "VariableMapping | Mapping[str, Any] | str | Path | None") -> VariableMapping:
     """Build a `VariableMapping` from nothing (the defaults), a dict or a TOML file.
 
@@ -157,15 +164,13 @@ def load_mapping(mapping: "VariableMapping | Mapping[str, Any] | str | Path | No
         return mapping
     source = "mapping"
     if isinstance(mapping, (str, Path)):
-        import tomllib
-
         source = str(mapping)
-        try:
-            data = tomllib.loads(Path(mapping).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise DataError("mapping file not found", file=source, rule="mapping") from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise DataError(f"not a valid TOML file: {exc}", file=source, rule="mapping") from None
+        try:  # encoding, size, syntax and 64-bit numbers, located (issue 19); an empty file is a mistake
+            data = read_toml(mapping, rule="mapping", label=source, allow_empty=False)
+        except DataError as exc:
+            if exc.message == "file not found":
+                raise DataError("mapping file not found", file=source, rule="mapping") from None
+            raise
     elif isinstance(mapping, Mapping):
         data = dict(mapping)
     else:
@@ -186,17 +191,40 @@ def load_mapping(mapping: "VariableMapping | Mapping[str, Any] | str | Path | No
                 file=source, expected=", ".join(TARGETS), rule="mapping",
             )
 
+    def table(name: str) -> Mapping[str, Any]:
+        value = data.get(name, {})
+        if not isinstance(value, Mapping):
+            raise DataError(f"[{name}] must be a table (a [{name}] heading with key = value lines)", file=source,
+                            column=name, found=_shown(value), rule="mapping")
+        return value
+
+    def text(where: str, value: Any, *, numbers: bool = False) -> str:
+        if isinstance(value, str) or (numbers and isinstance(value, int) and not isinstance(value, bool)):
+            return str(value)
+        raise DataError("must be text in quotes" + (" (or a whole number)" if numbers else ""), file=source,
+                        column=where, found=_shown(value), rule="mapping")
+
     variables = dict(DEFAULT_VARIABLE_NAMES)
-    given = data.get("variables", {}) or {}
+    given = table("variables")
     check_targets("variables", given)
     for target, names in given.items():
-        variables[target] = (names,) if isinstance(names, str) else tuple(str(n) for n in names)
+        if isinstance(names, list) and names:
+            variables[target] = tuple(text(f"variables.{target}[{i}]", n) for i, n in enumerate(names))
+        else:
+            variables[target] = (text(f"variables.{target}", names),)
 
-    values = data.get("values", {}) or {}
+    values = table("values")
     check_targets("values", values)
-    values = {t: {str(k): str(v) for k, v in m.items()} for t, m in values.items()}
+    for target, recode in values.items():
+        if not isinstance(recode, Mapping):
+            raise DataError(f"[values.{target}] must be a table: value = replacement", file=source,
+                            column=".".join(("values", str(target))), found=_shown(recode), rule="mapping")
+    values = {t: {str(k): text(".".join(("values", str(t), str(k))), v, numbers=True) for k, v in m.items()} for t, m in values.items()}
 
-    documents = dict(data.get("documents", {}) or {})
+    documents = dict(table("documents"))
+    for key in ("pattern", "case_name"):
+        if key in documents:
+            text(f"documents.{key}", documents[key])
     unknown_doc = set(documents) - {"pattern", "case_name"}
     if unknown_doc:
         raise DataError(f"unknown key(s) {sorted(unknown_doc)} in [documents]", file=source,
@@ -216,7 +244,7 @@ def load_mapping(mapping: "VariableMapping | Mapping[str, Any] | str | Path | No
         raise DataError("[documents] case_name must name a target column", file=source,
                         expected="participant_id or case_id", found=case_name, rule="mapping")
 
-    defaults = {str(k): str(v) for k, v in (data.get("defaults", {}) or {}).items()}
+    defaults = {str(k): text(f"defaults.{k}", v, numbers=True) for k, v in table("defaults").items()}
     check_targets("defaults", defaults)
     return VariableMapping(variables=variables, values=values, document_pattern=pattern,
                            case_name=case_name, defaults=defaults)

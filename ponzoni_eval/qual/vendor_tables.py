@@ -127,8 +127,12 @@ _REFERENCE = re.compile(r"^\s*¶?\s*(\d+)(?::\d+)?\s*(?:[-–—]\s*¶?\s*(\d+)(
 _ATLAS_DOCUMENT_PREFIX = re.compile(r"^\s*[DP]\s*\d+\s*:\s*")
 
 
-def _read_table(path: Path, sheet: str | int, report: ImportReport) -> pd.DataFrame:
-    """Every cell as text (missing as NA), no header yet."""
+def _read_table(path: Path, sheet: str | int, report: ImportReport) -> tuple[pd.DataFrame, list[int] | None]:
+    """Every cell as text (missing as NA), no header yet; for a CSV also the number of cells of each row.
+
+    Rows are numbered as a spreadsheet shows them (a blank line is a row too), so a row named in a
+    message is the row the user finds. An empty file is a `DataError`, never a parser's traceback.
+    """
     suffix = path.suffix.casefold()
     if suffix in (".xlsx", ".xlsm"):
         with warnings.catch_warnings():
@@ -141,24 +145,69 @@ def _read_table(path: Path, sheet: str | int, report: ImportReport) -> pd.DataFr
             except Exception as exc:  # zip/XML errors of a broken workbook
                 raise DataError(f"not a readable Excel workbook ({type(exc).__name__}: {exc})",
                                 file=str(path), rule="read_table") from None
+        widths = None
     else:
-        data = path.read_bytes()
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            text = data.decode("cp1252", errors="replace")
-            report.warnings.append(f"{path.name} is not UTF-8; read as Windows-1252")
+        text = _decode_export(path.read_bytes(), path, report)
+        if "\x00" in text:
+            line = text[: text.index("\x00")].count("\n") + 1
+            raise DataError("holds a NUL byte: not a text (CSV) export, or damaged; export the table again",
+                            file=str(path), row=line, rule="encoding")
         try:
             dialect = csv.Sniffer().sniff(text[:8192], delimiters=",;\t")
             separator = dialect.delimiter
-        except csv.Error:
-            separator = ","
+        except csv.Error:  # rows of different lengths: the separator the text holds most of
+            separator = max((",", ";", "\t"), key=text[:8192].count)
         import io
 
-        raw = pd.read_csv(io.StringIO(text), sep=separator, header=None, dtype=str, keep_default_na=False,
-                          skip_blank_lines=True)
+        try:
+            records = list(csv.reader(io.StringIO(text, newline=""), delimiter=separator))
+        except csv.Error as exc:
+            raise DataError(f"cannot be read as CSV ({exc})", file=str(path), rule="csv_structure") from None
+        if not any(any(cell.strip() for cell in record) for record in records):
+            raise DataError("the file is empty (not even a header row): export the coded segments again",
+                            file=str(path), rule="empty_file")
+        widths = [len(record) for record in records]
+        width = max(widths)
+        raw = pd.DataFrame([record + [""] * (width - len(record)) for record in records], dtype="str")
     raw = raw.astype("str")
-    return raw.where(raw.apply(lambda column: column.str.strip() != ""))
+    return raw.where(raw.apply(lambda column: column.str.strip() != "")), widths
+
+
+def _decode_export(data: bytes, path: Path, report: ImportReport) -> str:
+    """UTF-8 (with or without BOM), UTF-16 with a BOM (Excel's 'Unicode text'), else Windows-1252 with a warning."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise DataError(f"is UTF-16 text that cannot be read at byte {exc.start:,} ({exc.reason}): the file is cut "
+                            "off or damaged; export it again", file=str(path), rule="encoding") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        report.warnings.append(f"{path.name} is not UTF-8; read as Windows-1252")
+        return data.decode("cp1252", errors="replace")
+
+
+def _check_row_lengths(widths: list[int] | None, raw: pd.DataFrame, header_index: int, path: Path) -> None:
+    """Every row after the header has as many cells as the header: a ragged row would shift its values."""
+    if widths is None:
+        return
+    header = [str(v) for v in raw.iloc[header_index]]
+    named = len(widths) and widths[header_index]
+    while named and raw.iloc[header_index].isna().iloc[named - 1]:  # trailing separators after the last heading
+        named -= 1
+    for index in range(header_index + 1, len(widths)):
+        width = widths[index]
+        if width == 0 or raw.iloc[index].isna().all():
+            continue  # a blank line
+        cells = raw.iloc[index]
+        if width > widths[header_index] and cells.iloc[widths[header_index]:].notna().any():
+            raise DataError(f"row has {width} cells where the header has {named}: a separator inside a value must be "
+                            "quoted, or the row is damaged", file=str(path), row=index + 1, rule="csv_structure")
+        if width < named:
+            raise DataError(f"row has {width} cells where the header has {named}: the row ends early (a line break "
+                            "inside a value must be quoted, or the row is cut off)", file=str(path), row=index + 1,
+                            column=header[width], rule="csv_structure")
 
 
 def _find_header(raw: pd.DataFrame, path: Path) -> tuple[int, dict[str, str]]:
@@ -207,7 +256,7 @@ def _load_document_variables(table: pd.DataFrame | str | Path, report: ImportRep
     source = "document_variables"
     if isinstance(table, (str, Path)):
         source = str(table)
-        raw = _read_table(Path(table), 0, report)
+        raw, _ = _read_table(Path(table), 0, report)
         header = [str(v) for v in raw.iloc[0]]
         table = pd.DataFrame(raw.iloc[1:].to_numpy(), columns=header)
     wanted = {mapping_key(c) for c in _DOCUMENT_NAME_COLUMNS}
@@ -295,8 +344,9 @@ def read_coded_segments_export(
         raise ValueError(f"vendor must be 'auto', 'maxqda' or 'atlasti', not {vendor!r}")
     variable_mapping = load_mapping(mapping)
     report = ImportReport(source=str(path), format="table")
-    raw = _read_table(path, sheet, report)
+    raw, widths = _read_table(path, sheet, report)
     header_index, headers = _find_header(raw, path)
+    _check_row_lengths(widths, raw, header_index, path)
     vendor = _detect_vendor(headers, path) if vendor == "auto" else vendor
     report.format = f"{vendor} coded segments table"
     columns = _resolve_columns(headers, vendor)
@@ -315,6 +365,9 @@ def read_coded_segments_export(
     body = raw.iloc[header_index + 1:].reset_index(drop=True)
     body.columns = [str(v) if pd.notna(v) else f"_unnamed_{i}" for i, v in enumerate(raw.iloc[header_index])]
     body = body.dropna(how="all")
+    if body.empty:
+        raise DataError("the export has a header but no coded segments below it: export the coded segments again",
+                        file=str(path), row=header_index + 2, rule="empty_file")
     spreadsheet_row = pd.Series(body.index + header_index + 2, index=body.index)
     report.count("rows", len(body))
 

@@ -1,7 +1,10 @@
 """Cross-case comparison with a linear mixed model: did the cases change by different amounts?
 
 - `mixed_model`: a wave x case linear mixed model on scale scores with a
-  random intercept per participant; the t0 -> t2 change per case and the
+  random intercept per participant (default), or a random slope of wave, an
+  unstructured covariance over waves (MMRM), an LRT choice between intercept
+  and slope (`STRUCTURES`), an organisation variance component and wave x
+  case x role terms as options; the t0 -> t2 change per case and the
   differences of that change between cases, in the standard result shape
   (`ponzoni_eval._core.results`).
 - `marginal_means`: estimated marginal means per case x wave from the mixed
@@ -31,7 +34,9 @@ from ponzoni_eval.stats.common import (
 from ponzoni_eval.stats.multitest import adjust_p
 
 __all__ = [
+    "COMPARE_ALPHA",
     "MANY_CASES",
+    "STRUCTURES",
     "MIN_PARTICIPANTS_PER_CASE",
     "mixed_model",
     "marginal_means",
@@ -56,7 +61,7 @@ class _MixedFit:
     role_weights: np.ndarray | None = None
 
 
-def _prepare_mixed(scores, *, outcome, formula, groups, role, scale_column):
+def _prepare_mixed(scores, *, outcome, formula, groups, role, scale_column, role_by_wave=False):
     require_columns(scores, (scale_column, "value", groups), "scores")
     data = select_outcome(scores, column=scale_column, outcome=outcome, table="scores")
     data = data.loc[data["value"].notna() & data[groups].notna()].copy()
@@ -70,8 +75,14 @@ def _prepare_mixed(scores, *, outcome, formula, groups, role, scale_column):
         if "role" not in data.columns:
             notes.append("role not adjusted for (no role column)")
         elif data["role"].nunique() > 1:
-            formula = f"{formula} + C(role)"
+            if role_by_wave:
+                lhs, rhs = (part.strip() for part in formula.split("~", 1))
+                formula = f"{lhs} ~ ({rhs}) * C(role)"
+            else:
+                formula = f"{formula} + C(role)"
             role_levels = observed_levels(data["role"])
+        elif role_by_wave:
+            notes.append("no wave x case x role terms: one role in the data")
     return data, formula, notes, role_levels
 
 
@@ -132,6 +143,93 @@ def _formula_design(formula: str, data: pd.DataFrame) -> _Design:
     return _Design(design.to_numpy(dtype=float), list(design.columns), design.design_info, position[row_of_distinct], y)
 
 
+class _Blocks:
+    """A bordered block-diagonal layout of X'H^-1X (many sites: cell-means coding, one block of waves per case).
+
+    Coefficients ``idx[j, :]`` (padded with -1) are the cell means of case j, ``border`` the role
+    coefficients. Participants belong to one case, so X'H^-1X couples cells only within a case and
+    through the border: A = [[B, E], [E', F]] with B block diagonal. Then (Schur complement
+    S = F - E' B^-1 E) log|A| = sum_j log|B_j| + log|S|, A^-1 = [[B^-1 + B^-1 E S^-1 E' B^-1,
+    -B^-1 E S^-1], [-S^-1 E' B^-1, S^-1]]: O(cases) work instead of O(coefficients^3).
+    """
+
+    def __init__(self, idx: np.ndarray, border: np.ndarray, p: int):
+        self.idx, self.border, self.p = idx, border, p
+        self.mask = idx >= 0
+        self.safe = np.where(self.mask, idx, 0)
+
+    def gather(self, matrix):
+        mask2 = self.mask[:, :, None] & self.mask[:, None, :]
+        if not isinstance(matrix, np.ndarray):  # a scipy sparse matrix: read the needed entries only
+            sparse_matrix = matrix.tocsr()
+            k, width = self.idx.shape
+            r = len(self.border)
+
+            def pick(rows, cols):
+                rows, cols = np.broadcast_arrays(rows, cols)
+                if rows.size == 0:
+                    return np.zeros(rows.shape)
+                return np.asarray(sparse_matrix[rows.ravel(), cols.ravel()]).reshape(rows.shape)
+
+            block = pick(self.safe[:, :, None], self.safe[:, None, :]) * mask2
+            block = block + np.eye(width) * (~self.mask)[:, :, None]
+            edge = pick(self.safe[:, :, None], self.border[None, None, :]).reshape(k, width, r) * self.mask[:, :, None]
+            corner = pick(self.border[:, None], self.border[None, :]).reshape(r, r)
+            return block, edge, corner
+        block = matrix[self.safe[:, :, None], self.safe[:, None, :]] * mask2
+        block = block + np.eye(self.idx.shape[1]) * (~self.mask)[:, :, None]  # padding: identity
+        edge = matrix[self.safe][:, :, self.border] * self.mask[:, :, None]
+        corner = matrix[np.ix_(self.border, self.border)]
+        return block, edge, corner
+
+    def factor(self, a: np.ndarray) -> "_BlockFactor":
+        return _BlockFactor(self, a)
+
+
+class _BlockFactor:
+    def __init__(self, layout: _Blocks, a: np.ndarray):
+        self.layout = layout
+        block, edge, corner = layout.gather(a)
+        chol = np.linalg.cholesky(block)  # LinAlgError when a block is not positive definite
+        self.block_inv = np.linalg.inv(block)
+        self.binv_e = self.block_inv @ edge  # k x W x r
+        self.edge = edge
+        schur = corner - np.einsum("kwr,kws->rs", edge, self.binv_e)
+        schur_chol = np.linalg.cholesky(schur) if len(layout.border) else np.zeros((0, 0))
+        self.schur_inv = np.linalg.inv(schur) if len(layout.border) else np.zeros((0, 0))
+        self.logdet = 2.0 * float(np.sum(np.log(np.diagonal(chol, axis1=1, axis2=2)))) \
+            + 2.0 * float(np.sum(np.log(np.diag(schur_chol))))
+
+    def solve(self, rhs: np.ndarray) -> np.ndarray:
+        layout = self.layout
+        vector = rhs.ndim == 1
+        rhs2 = rhs[:, None] if vector else rhs
+        cells = rhs2[layout.safe] * layout.mask[:, :, None]  # k x W x m
+        binv_c = self.block_inv @ cells
+        border = rhs2[layout.border] - np.einsum("kwr,kwm->rm", self.binv_e, cells)
+        x_border = self.schur_inv @ border
+        x_cells = binv_c - self.binv_e @ x_border[None, :, :]
+        out = np.zeros_like(rhs2, dtype=float)
+        out[layout.idx[layout.mask]] = x_cells[layout.mask]
+        out[layout.border] = x_border
+        return out[:, 0] if vector else out
+
+    def trace_solve(self, d: np.ndarray) -> float:
+        """tr(A^-1 D) for D of the same layout."""
+        d_block, d_edge, d_corner = self.layout.gather(d)
+        d_block = d_block - np.eye(d_block.shape[1]) * (~self.layout.mask)[:, :, None]
+        total = float(np.einsum("kij,kji->", self.block_inv, d_block))
+        if len(self.layout.border):
+            g = (np.einsum("kwr,kwv,kvs->rs", self.binv_e, d_block, self.binv_e)
+                 - 2.0 * np.einsum("kwr,kws->rs", self.binv_e, d_edge) + d_corner)
+            g = (g + g.T) / 2.0
+            total += float(np.sum(self.schur_inv * g))
+        return total
+
+    def inverse(self) -> np.ndarray:
+        return self.solve(np.eye(self.layout.p))
+
+
 @dataclass
 class _RandomInterceptResult:
     """What a fitted random-intercept model reports (the attributes statsmodels' MixedLMResults has)."""
@@ -166,7 +264,7 @@ class _RandomInterceptResult:
 
 
 def _random_intercept_fit(rows: np.ndarray, row_of: np.ndarray, y: np.ndarray, group: np.ndarray, names: list[str],
-                          *, reml: bool) -> _RandomInterceptResult:
+                          *, reml: bool, blocks: "_Blocks | None" = None) -> _RandomInterceptResult:
     """(RE)ML fit of y = X beta + u_group + e, u ~ N(0, tau^2), e ~ N(0, sigma^2), with X = rows[row_of].
 
     The likelihood is profiled over gamma = tau^2 / sigma^2 and maximised in
@@ -211,7 +309,10 @@ def _random_intercept_fit(rows: np.ndarray, row_of: np.ndarray, y: np.ndarray, g
     # observation counts and sums per design row, and per (group, design row)
     row_count = np.bincount(row_of, minlength=n_rows).astype(float)
     row_y = np.bincount(row_of, weights=y, minlength=n_rows)
-    xtx = rows.T @ (row_count[:, None] * rows)
+    if blocks is None:
+        xtx = rows.T @ (row_count[:, None] * rows)
+    else:  # many sites: X'X and A stay sparse; the block solver reads only the blocks and the border
+        xtx = (sparse.csr_matrix(rows).T @ sparse.diags(row_count) @ sparse.csr_matrix(rows)).tocsr()
     xty = rows.T @ row_y
     yty = float(y @ y)
     membership = sparse.csr_matrix((np.ones(n_obs), (group_index, row_of)), shape=(n_groups, n_rows))  # group x design row counts
@@ -224,7 +325,8 @@ def _random_intercept_fit(rows: np.ndarray, row_of: np.ndarray, y: np.ndarray, g
         # S = M rows (M: group x design-row counts), so S' diag(w) S = rows' (M' diag(w) M) rows with
         # M' diag(w) M sparse (only design rows that share a group meet), and S' v = rows' (M' v)
         between = (membership.T @ sparse.diags(w) @ membership).tocsr()
-        a = xtx - (sparse_rows.T @ (between @ sparse_rows)).toarray()
+        product = sparse_rows.T @ (between @ sparse_rows)
+        a = xtx - (product.toarray() if blocks is None else product.tocsr())
         b = xty - rows.T @ (membership.T @ (w * group_y))
         c = yty - float(w @ group_y**2)
         return a, b, c, w
@@ -232,26 +334,26 @@ def _random_intercept_fit(rows: np.ndarray, row_of: np.ndarray, y: np.ndarray, g
     def criterion(gamma: float) -> tuple[float, np.ndarray, float, np.ndarray]:
         a, b, c, _ = pieces(gamma)
         try:
-            factor = linalg.cho_factor(a, lower=True, check_finite=True)
+            factor = linalg.cho_factor(a, lower=True, check_finite=True) if blocks is None else blocks.factor(a)
         except (linalg.LinAlgError, ValueError):
             return np.inf, np.full(p, np.nan), np.nan, a
-        beta = linalg.cho_solve(factor, b)
+        beta = linalg.cho_solve(factor, b) if blocks is None else factor.solve(b)
         q = max(c - float(b @ beta), 1e-300)
         dof = n_obs - p if reml else n_obs
         sigma2 = q / dof
         value = dof * np.log(2 * np.pi * sigma2) + np.sum(np.log1p(gamma * group_n)) + dof
         if reml:
-            value += 2.0 * np.sum(np.log(np.diag(factor[0])))
+            value += 2.0 * np.sum(np.log(np.diag(factor[0]))) if blocks is None else factor.logdet
         return float(value), beta, sigma2, a
 
     def slope(gamma: float) -> float:
         """d(-2 l)/d gamma of the profiled criterion (see the docstring); NaN where A is not positive definite."""
         a, b, c, w = pieces(gamma)
         try:
-            factor = linalg.cho_factor(a, lower=True, check_finite=True)
+            factor = linalg.cho_factor(a, lower=True, check_finite=True) if blocks is None else blocks.factor(a)
         except (linalg.LinAlgError, ValueError):
             return np.nan
-        beta = linalg.cho_solve(factor, b)
+        beta = linalg.cho_solve(factor, b) if blocks is None else factor.solve(b)
         q = max(c - float(b @ beta), 1e-300)
         v = 1.0 / (1.0 + gamma * group_n) ** 2
         resid_sums = group_y - membership @ (rows @ beta)
@@ -259,8 +361,9 @@ def _random_intercept_fit(rows: np.ndarray, row_of: np.ndarray, y: np.ndarray, g
         value = -dof * float(v @ resid_sums**2) / q + float(np.sum(group_n / (1.0 + gamma * group_n)))
         if reml:
             weighted = (membership.T @ sparse.diags(v) @ membership).tocsr()
-            d_a = (sparse_rows.T @ (weighted @ sparse_rows)).toarray()  # = -dA/dgamma
-            value -= float(np.trace(linalg.cho_solve(factor, d_a)))
+            d_a = sparse_rows.T @ (weighted @ sparse_rows)  # = -dA/dgamma
+            d_a = d_a.toarray() if blocks is None else d_a.tocsr()
+            value -= float(np.trace(linalg.cho_solve(factor, d_a))) if blocks is None else factor.trace_solve(d_a)
         return value
 
     # theta = sqrt(gamma) = tau / sigma, as lme4 parameterises it: a coarse grid, then the root of the
@@ -290,7 +393,10 @@ def _random_intercept_fit(rows: np.ndarray, row_of: np.ndarray, y: np.ndarray, g
     gamma = theta**2
     value, beta, sigma2, a = criterion(gamma)
     converged = converged and np.isfinite(value)
-    covariance = sigma2 * linalg.inv(a) if converged else np.full((p, p), np.nan)
+    if blocks is None:
+        covariance = sigma2 * linalg.inv(a) if converged else np.full((p, p), np.nan)
+    else:
+        covariance = sigma2 * blocks.factor(a).inverse() if converged else np.full((p, p), np.nan)
 
     def deviance(tau2: float, sigma2_: float) -> float:
         """-2 (RE)ML log-likelihood at (tau2, sigma2), beta at its GLS value (REML) or profiled (ML).
@@ -300,12 +406,13 @@ def _random_intercept_fit(rows: np.ndarray, row_of: np.ndarray, y: np.ndarray, g
         """
         g = tau2 / sigma2_
         a_, b_, c_, _ = pieces(g)
-        factor = linalg.cho_factor(a_, lower=True)
-        beta_ = linalg.cho_solve(factor, b_)
+        factor = linalg.cho_factor(a_, lower=True) if blocks is None else blocks.factor(a_)
+        beta_ = linalg.cho_solve(factor, b_) if blocks is None else factor.solve(b_)
         q = c_ - float(b_ @ beta_)
         out = n_obs * np.log(2 * np.pi) + n_obs * np.log(sigma2_) + np.sum(np.log1p(g * group_n)) + q / sigma2_
         if reml:
-            out += 2.0 * np.sum(np.log(np.diag(factor[0]))) - p * np.log(sigma2_) - p * np.log(2 * np.pi)
+            logdet = 2.0 * np.sum(np.log(np.diag(factor[0]))) if blocks is None else factor.logdet
+            out += logdet - p * np.log(sigma2_) - p * np.log(2 * np.pi)
         return float(out)
 
     def cov_at(tau2: float, sigma2_: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -316,11 +423,17 @@ def _random_intercept_fit(rows: np.ndarray, row_of: np.ndarray, y: np.ndarray, g
         """
         g = tau2 / sigma2_
         a_, _, _, _ = pieces(g)
-        inverse = linalg.cho_solve(linalg.cho_factor(a_, lower=True), np.eye(p))
         v = 1.0 / (1.0 + g * group_n) ** 2
         weighted = (membership.T @ sparse.diags(v) @ membership).tocsr()
         d_a = (sparse_rows.T @ (weighted @ sparse_rows)).toarray()
-        sandwich = inverse @ d_a @ inverse
+        if blocks is None:
+            inverse = linalg.cho_solve(linalg.cho_factor(a_, lower=True), np.eye(p))
+            sandwich = inverse @ d_a @ inverse
+        else:  # A^-1 D A^-1 by two block solves (O(p^2)), not two dense p x p products
+            factor = blocks.factor(a_)
+            inverse = factor.inverse()
+            sandwich = factor.solve(factor.solve(d_a).T).T
+            sandwich = (sandwich + sandwich.T) / 2.0
         return sigma2_ * inverse, sandwich, inverse - g * sandwich
 
     return _RandomInterceptResult(
@@ -338,11 +451,434 @@ def _random_intercept_fit(rows: np.ndarray, row_of: np.ndarray, y: np.ndarray, g
     )
 
 
-def _fit_mixed(scores, *, outcome, formula, groups, role, reml, scale_column) -> _MixedFit | str:
-    """Fit the model; a string return value says why it could not be fitted."""
-    data, formula, notes, role_levels = _prepare_mixed(
-        scores, outcome=outcome, formula=formula, groups=groups, role=role, scale_column=scale_column
+# --- general covariance structures (random slope, organisation, unstructured) -------------------------
+
+STRUCTURES = ("intercept", "slope", "unstructured", "compare")
+"""Covariance structures of `mixed_model`: ``intercept`` (random intercept per participant, the default),
+``slope`` (random intercept and slope of wave, correlated), ``unstructured`` (MMRM: an unstructured
+covariance over waves within a participant), ``compare`` (intercept vs slope by a REML likelihood-ratio
+test, the slope kept when the 50:50 chi-square mixture p < `COMPARE_ALPHA`)."""
+
+COMPARE_ALPHA = 0.05
+"""Level of the REML likelihood-ratio test that keeps the random slope under ``structure = "compare"``."""
+
+
+@dataclass
+class _GeneralResult:
+    """A fitted model with a general covariance structure (the attributes `mixed_model` reads)."""
+
+    fe_params: pd.Series
+    covariance: pd.DataFrame
+    converged: bool
+    nobs: int
+    minus2l: float
+    reml: bool
+    n_params: int
+    components: list  # (label, value, effect_name) rows of the variance components
+    singular: bool
+    structure: str
+    scale: float = float("nan")
+    cov_re: Any = None
+    gamma: float = float("nan")
+
+    def cov_params(self) -> pd.DataFrame:
+        return self.covariance
+
+    @property
+    def loglik(self) -> float:
+        return -0.5 * self.minus2l
+
+    @property
+    def aic(self) -> float:
+        return self.minus2l + 2 * self.n_params
+
+
+def _wave_positions(waves: pd.Series) -> tuple[np.ndarray, np.ndarray, list]:
+    """Each observation's wave as index 0..K-1 (observed order) and as position index / (K - 1) (first 0, last 1)."""
+    levels = observed_levels(waves)
+    index = pd.Categorical(waves, categories=levels).codes.astype(int)
+    position = index / max(len(levels) - 1, 1)
+    return index, position.astype(float), levels
+
+
+def _general_fit(x: np.ndarray, y: np.ndarray, person: np.ndarray, wave_index: np.ndarray, wave_position: np.ndarray,
+                 organisation: np.ndarray | None, names: list[str], *, structure: str, reml: bool,
+                 person_label: str = "participant_id", organisation_label: str = "organisation",
+                 wave_levels: list | None = None) -> _GeneralResult:
+    """(RE)ML fit of y = X beta + e, e ~ N(0, V), V block-diagonal by cluster, with
+
+    - ``intercept``:    V_ij = tau^2 [same person] + sigma^2 [i = j]
+    - ``slope``:        V_ij = (g11 + g12 (w_i + w_j) + g22 w_i w_j) [same person] + sigma^2 [i = j]
+                        (w = wave position, first wave 0, last 1: g22 is the variance of the first -> last change)
+    - ``unstructured``: V_ij = Sigma[wave_i, wave_j] [same person] (MMRM; Sigma K x K, any positive definite)
+
+    plus omega^2 [same organisation] when `organisation` is given (participants nested in organisations;
+    the cluster is then the organisation, else the person). The -2 (RE)ML log-likelihood
+
+        ML:   N log 2 pi + sum_c log|V_c| + r' V^-1 r
+        REML: (N - p) log 2 pi + sum_c log|V_c| + log|X' V^-1 X| + r' V^-1 r,   r = y - X beta_GLS
+
+    (lme4's deviance / REML criterion) is computed per cluster, clusters of equal size stacked, and
+    minimised by L-BFGS-B over Cholesky factors (variances bounded at 0; log of sigma and of Sigma's
+    diagonal) from two starts. Cov(beta) = (X' V^-1 X)^-1. The Satterthwaite pieces (Cov(beta), its
+    derivatives in the variance parameters phi, and 2 H^-1 with H the Hessian of the criterion in phi)
+    are computed by central differences in phi (natural scale: variances and covariances) and cached
+    as `_variance_derivatives` expects; parameters on the boundary (a variance at 0) are held fixed,
+    as in the random-intercept fit.
+    """
+    from scipy import optimize
+
+    n_obs, p = x.shape
+    with_org = organisation is not None
+    cluster = organisation if with_org else person
+    _, cluster_index = np.unique(cluster, return_inverse=True)
+    _, person_index = np.unique(person, return_inverse=True)
+    order = np.argsort(cluster_index, kind="stable")
+    sizes = np.bincount(cluster_index)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    batches = []
+    for size in np.unique(sizes):
+        members = np.flatnonzero(sizes == size)
+        obs = order[starts[members][:, None] + np.arange(size)]
+        pid = person_index[obs]
+        batches.append(dict(
+            x=x[obs], y=y[obs], same=(pid[:, :, None] == pid[:, None, :]).astype(float),
+            w=wave_position[obs], k=wave_index[obs], eye=np.eye(size),
+        ))
+    n_waves = int(wave_index.max()) + 1
+
+    # natural parameters phi and their names
+    if structure == "intercept":
+        labels = [f"{person_label} intercept"]
+    elif structure == "slope":
+        labels = [f"{person_label} intercept", f"{person_label} intercept-slope covariance", f"{person_label} slope of wave"]
+    else:
+        labels = [(i, j) for i in range(n_waves) for j in range(i + 1)]
+    n_re = len(labels)
+    if with_org:
+        labels = labels + [f"{organisation_label} intercept"]
+    if structure != "unstructured":
+        labels = labels + ["residual"]
+
+    def covariance_of(phi: np.ndarray, batch) -> np.ndarray:
+        same, w = batch["same"], batch["w"]
+        if structure == "unstructured":
+            sigma = np.zeros((n_waves, n_waves))
+            rows, cols = np.tril_indices(n_waves)
+            sigma[rows, cols] = phi[:n_re]
+            sigma[cols, rows] = phi[:n_re]
+            k = batch["k"]
+            v = same * sigma[k[:, :, None], k[:, None, :]]
+        elif structure == "slope":
+            g11, g12, g22 = phi[:3]
+            v = same * (g11 + g12 * (w[:, :, None] + w[:, None, :]) + g22 * w[:, :, None] * w[:, None, :])
+            v = v + phi[-1] * batch["eye"]
+        else:
+            v = same * phi[0] + phi[-1] * batch["eye"]
+        if with_org:
+            v = v + phi[n_re]
+        return v
+
+    def pieces(phi: np.ndarray):
+        """(criterion, beta, X'V^-1X); criterion inf where V is not positive definite."""
+        logdet, xvx, xvy, yvy = 0.0, np.zeros((p, p)), np.zeros(p), 0.0
+        for batch in batches:
+            try:
+                chol = np.linalg.cholesky(covariance_of(phi, batch))
+            except np.linalg.LinAlgError:
+                return np.inf, None, None
+            logdet += 2.0 * float(np.log(np.diagonal(chol, axis1=1, axis2=2)).sum())
+            xs = np.linalg.solve(chol, batch["x"])
+            ys = np.linalg.solve(chol, batch["y"][:, :, None])[:, :, 0]
+            xvx += np.einsum("mnp,mnq->pq", xs, xs)
+            xvy += np.einsum("mnp,mn->p", xs, ys)
+            yvy += float(np.sum(ys**2))
+        try:
+            factor = np.linalg.cholesky(xvx)
+        except np.linalg.LinAlgError:
+            return np.inf, None, None
+        beta = np.linalg.solve(xvx, xvy)
+        value = logdet + (yvy - float(xvy @ beta))
+        if reml:
+            value += (n_obs - p) * np.log(2 * np.pi) + 2.0 * float(np.sum(np.log(np.diag(factor))))
+        else:
+            value += n_obs * np.log(2 * np.pi)
+        return float(value), beta, xvx
+
+    # optimisation parameters u -> phi
+    def to_phi(u: np.ndarray) -> np.ndarray:
+        out = []
+        if structure == "unstructured":
+            lower = np.zeros((n_waves, n_waves))
+            rows, cols = np.tril_indices(n_waves)
+            lower[rows, cols] = u[:n_re]
+            lower[np.diag_indices(n_waves)] = np.exp(np.diag(lower))
+            full = lower @ lower.T
+            out.extend(full[rows, cols])
+        elif structure == "slope":
+            l11, l21, l22 = u[:3]
+            out.extend([l11**2, l11 * l21, l21**2 + l22**2])
+        else:
+            out.append(u[0] ** 2)
+        if with_org:
+            out.append(u[n_re] ** 2)
+        if structure != "unstructured":
+            out.append(np.exp(2 * u[-1]))
+        return np.array(out, dtype=float)
+
+    # starting values from an OLS fit
+    beta0, *_ = np.linalg.lstsq(x, y, rcond=None)
+    resid_var = max(float(np.var(y - x @ beta0)), 1e-8)
+    half = np.sqrt(resid_var / 2)
+    bounds: list = []
+    if structure == "unstructured":
+        rows, cols = np.tril_indices(n_waves)
+        # compound-symmetric start: half the variance shared
+        lower = np.linalg.cholesky(resid_var * (0.5 * np.eye(n_waves) + 0.5))
+        start = lower[rows, cols].copy()
+        start[rows == cols] = np.log(start[rows == cols])
+        bounds.extend([(None, None)] * n_re)
+    elif structure == "slope":
+        start = np.array([half, 0.0, 0.3 * half])
+        bounds.extend([(0.0, None), (None, None), (0.0, None)])
+    else:
+        start = np.array([half])
+        bounds.append((0.0, None))
+    if with_org:
+        start = np.append(start, 0.3 * half)
+        bounds.append((0.0, None))
+    if structure != "unstructured":
+        start = np.append(start, 0.5 * np.log(resid_var / 2))
+        bounds.append((None, None))
+
+    def objective(u: np.ndarray) -> float:
+        value = pieces(to_phi(u))[0]
+        return value if np.isfinite(value) else 1e12
+
+    best = None
+    for first in (start, start * np.where(np.isfinite([b[0] if b[0] is not None else np.nan for b in bounds]), 2.0, 1.0)):
+        fitted = optimize.minimize(objective, first, method="L-BFGS-B", bounds=bounds,
+                                   options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 2000, "maxls": 50})
+        refit = optimize.minimize(objective, fitted.x, method="L-BFGS-B", bounds=bounds,
+                                  options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 2000, "maxls": 50})
+        if best is None or refit.fun < best.fun:
+            best = refit
+    phi = to_phi(best.x)
+    value, beta, xvx = pieces(phi)
+    converged = bool(np.isfinite(value)) and best.fun < 1e11 and (best.success or _small_gradient(objective, best.x, bounds))
+    covariance = np.linalg.inv(xvx) if converged else np.full((p, p), np.nan)
+
+    # boundary: variances at 0 (their covariances then too); held fixed for the Satterthwaite df
+    scale = phi[-1] if structure != "unstructured" else float(np.mean(np.diag(_unstructured(phi[:n_re], n_waves))))
+    tiny = 1e-6 * max(scale, 1e-12)
+    at_boundary = np.zeros(len(phi), dtype=bool)
+    singular = False
+    if structure == "intercept":
+        at_boundary[0] = phi[0] <= tiny
+    elif structure == "slope":
+        correlation = phi[1] / np.sqrt(phi[0] * phi[2]) if phi[0] > tiny and phi[2] > tiny else np.nan
+        if phi[0] <= tiny or phi[2] <= tiny:
+            at_boundary[:3] = [phi[0] <= tiny, True, phi[2] <= tiny]
+        singular = bool(np.isfinite(correlation) and abs(correlation) > 0.999)
+    else:
+        eigen = np.linalg.eigvalsh(_unstructured(phi[:n_re], n_waves))
+        singular = bool(eigen.min() <= tiny)
+    if with_org:
+        at_boundary[n_re] = phi[n_re] <= tiny
+    singular = singular or bool(at_boundary.any())
+
+    components = []
+    if structure == "unstructured":
+        for (i, j), value_ij in zip(labels[:n_re], phi[:n_re]):
+            wave_i, wave_j = (wave_levels or list(range(n_waves)))[i], (wave_levels or list(range(n_waves)))[j]
+            name = "variance" if i == j else "covariance"
+            components.append((f"{person_label} wave {wave_j}, {wave_i}" if i != j else f"{person_label} wave {wave_i}",
+                               float(value_ij), name))
+    else:
+        for label, value_i in zip(labels, phi):
+            components.append((label, float(value_i), "covariance" if "covariance" in label else "variance"))
+        if structure == "slope" and phi[0] > tiny and phi[2] > tiny:
+            components.append((f"{person_label} intercept-slope correlation", float(phi[1] / np.sqrt(phi[0] * phi[2])),
+                               "correlation"))
+    if structure == "unstructured" and with_org:
+        components.append((f"{organisation_label} intercept", float(phi[n_re]), "variance"))
+
+    result = _GeneralResult(
+        fe_params=pd.Series(beta if beta is not None else np.full(p, np.nan), index=names),
+        covariance=pd.DataFrame(covariance, index=names, columns=names),
+        converged=converged, nobs=n_obs, minus2l=float(value), reml=reml, n_params=p + len(phi),
+        components=components, singular=singular, structure=structure,
+        scale=float(phi[-1]) if structure != "unstructured" else float("nan"),
     )
+    result.phi = phi
+
+    # Satterthwaite pieces by central differences in phi (free parameters only)
+    free = [i for i in range(len(phi)) if not at_boundary[i]]
+    if not converged or not free:
+        result._satterthwaite_pieces = (covariance, [np.zeros((p, p)) for _ in free],
+                                        np.full((len(free), len(free)), np.nan))
+        return result
+    reference = np.where(np.abs(phi) > tiny, np.abs(phi), scale)
+    steps = 1e-4 * reference
+
+    def criterion_at(vector: np.ndarray) -> float:
+        return pieces(vector)[0]
+
+    def cov_at(vector: np.ndarray) -> np.ndarray:
+        _, _, matrix = pieces(vector)
+        return np.linalg.inv(matrix)
+
+    unit = [np.eye(len(phi))[i] * steps[i] for i in range(len(phi))]
+    centre = value
+    k = len(free)
+    hessian = np.zeros((k, k))
+    for a, i in enumerate(free):
+        for b, j in enumerate(free[a:], start=a):
+            if i == j:
+                h = (criterion_at(phi + unit[i]) - 2 * centre + criterion_at(phi - unit[i])) / steps[i] ** 2
+            else:
+                h = (criterion_at(phi + unit[i] + unit[j]) - criterion_at(phi + unit[i] - unit[j])
+                     - criterion_at(phi - unit[i] + unit[j]) + criterion_at(phi - unit[i] - unit[j])) / (4 * steps[i] * steps[j])
+            hessian[a, b] = hessian[b, a] = h
+    try:
+        asymptotic = 2.0 * np.linalg.inv(hessian)
+        derivatives = [(cov_at(phi + unit[i]) - cov_at(phi - unit[i])) / (2 * steps[i]) for i in free]
+    except (np.linalg.LinAlgError, TypeError):
+        asymptotic = np.full((k, k), np.nan)
+        derivatives = [np.zeros((p, p)) for _ in free]
+    if not np.all(np.isfinite(hessian)):
+        asymptotic = np.full((k, k), np.nan)
+    result._satterthwaite_pieces = (covariance, derivatives, asymptotic)
+    return result
+
+
+def _unstructured(values: np.ndarray, n_waves: int) -> np.ndarray:
+    sigma = np.zeros((n_waves, n_waves))
+    rows, cols = np.tril_indices(n_waves)
+    sigma[rows, cols] = values
+    sigma[cols, rows] = values
+    return sigma
+
+
+def _small_gradient(objective, u: np.ndarray, bounds) -> bool:
+    """L-BFGS-B sometimes stops on 'ABNORMAL_TERMINATION_IN_LNSRCH' at the optimum: accept a projected gradient ~0."""
+    step = 1e-6 * np.maximum(np.abs(u), 1.0)
+    gradient = np.array([(objective(u + e) - objective(u - e)) / (2 * s) for e, s in zip(np.diag(step), step)])
+    lower = np.array([b[0] if b[0] is not None else -np.inf for b in bounds])
+    pinned = (u <= lower + 1e-10) & (gradient > 0)
+    return bool(np.all(np.abs(gradient[~pinned]) < 1e-3))
+
+
+def _cell_layout(data: pd.DataFrame, rows: np.ndarray, row_of: np.ndarray, names: list[str], groups: str):
+    """Cell-means coding of the design for many sites, or None where it does not apply.
+
+    Applies above `MANY_CASES` cases when every participant is in one case and the design spans exactly
+    the case x wave cell indicators plus role main effects (the default formula): then Z = [cell one-hot,
+    role columns] has the column space of X, X'H^-1X is bordered block diagonal in Z (`_Blocks`), and
+    Z = X Minv gives beta_X = Minv beta_Z, Cov_X = Minv Cov_Z Minv'.
+    """
+    if not {"case_id", "wave"} <= set(data.columns) or data["case_id"].nunique() <= MANY_CASES:
+        return None
+    if data.groupby(groups, observed=True)["case_id"].nunique().max() > 1:
+        return None
+    used_rows, first = np.unique(row_of, return_index=True)
+    case = data["case_id"].to_numpy()[first]
+    wave = data["wave"].to_numpy()[first]
+    cell_keys = pd.MultiIndex.from_arrays([pd.Index(case, dtype=object), pd.Index(wave, dtype=object)])
+    cell_codes, cell_index = pd.factorize(cell_keys)
+    n_cells = len(cell_index)
+    border_columns = [i for i, name in enumerate(names) if name.startswith("C(role)") and ":" not in name]
+    p = rows.shape[1]
+    if n_cells + len(border_columns) != p:
+        return None
+    z_used = np.zeros((len(used_rows), p))
+    z_used[np.arange(len(used_rows)), cell_codes] = 1.0
+    z_used[:, n_cells:] = rows[used_rows][:, border_columns]
+    x_used = rows[used_rows]
+    from scipy import sparse
+    from scipy.sparse import linalg as sparse_linalg
+
+    # Z = X Minv: Minv = (X'X)^-1 X'Z, by sparse LU (dummy codings are sparse; dense solves would be O(p^3));
+    # log|det Minv| = log|det X'Z| - log|det X'X| from the LU diagonals (SuperLU's L has a unit diagonal)
+    sparse_x = sparse.csr_matrix(x_used)
+    cross_x = (sparse_x.T @ sparse_x).tocsc()
+    cross_xz = (sparse_x.T @ sparse.csr_matrix(z_used)).tocsc()
+    try:
+        lu_x, lu_xz = sparse_linalg.splu(cross_x), sparse_linalg.splu(cross_xz)
+    except RuntimeError:  # exactly singular
+        return None
+    minv = lu_x.solve(cross_xz.toarray())
+    if not np.allclose(x_used @ minv, z_used, atol=1e-8):
+        return None
+    logdet_minv = float(np.sum(np.log(np.abs(lu_xz.U.diagonal()))) - np.sum(np.log(np.abs(lu_x.U.diagonal()))))
+    if not np.isfinite(logdet_minv):
+        return None
+    z_rows = np.zeros((rows.shape[0], p))
+    z_rows[used_rows] = z_used
+    case_codes, _ = pd.factorize(pd.Index(cell_index.get_level_values(0), dtype=object))
+    width = int(np.bincount(case_codes).max())
+    idx = np.full((case_codes.max() + 1, width), -1, dtype=np.int64)
+    fill = np.zeros(case_codes.max() + 1, dtype=np.int64)
+    for cell, owner in enumerate(case_codes):
+        idx[owner, fill[owner]] = cell
+        fill[owner] += 1
+    return dict(z_rows=z_rows, minv=minv, logdet_minv=float(logdet_minv),
+                blocks=_Blocks(idx, np.arange(n_cells, p), p))
+
+
+def _cell_means_fit(layout: dict, row_of, y, group, names, *, reml: bool) -> _RandomInterceptResult:
+    """`_random_intercept_fit` in cell-means coding with the block solver, mapped back to the formula's coefficients.
+
+    The REML criterion depends on the coding through log|X'V^-1X| = log|Z'V^-1Z| - 2 log|det Minv|: the
+    constant is added, so log-likelihood and AIC equal those of the dense fit (lme4's, in X's coding).
+    """
+    from scipy import sparse
+
+    minv = layout["minv"]
+    # Minv is sparse (a cell indicator is a combination of a few treatment-coded columns, k for the reference
+    # case's cells): Minv C Minv' as sparse x dense products, O(p^2) instead of O(p^3)
+    sparse_minv = sparse.csr_matrix(np.where(np.abs(minv) > 1e-12, minv, 0.0))
+
+    def mapped(matrix: np.ndarray) -> np.ndarray:
+        return np.asarray(sparse_minv @ np.asarray(sparse_minv @ matrix).T).T
+
+    z_names = [f"z{i}" for i in range(minv.shape[1])]
+    fitted = _random_intercept_fit(layout["z_rows"], row_of, y, group, z_names, reml=reml, blocks=layout["blocks"])
+    shift = -2.0 * layout["logdet_minv"] if reml else 0.0
+    beta = minv @ fitted.fe_params.to_numpy()
+    covariance = mapped(fitted.covariance.to_numpy())
+    z_deviance, z_cov_at = fitted.deviance, fitted.cov_at
+
+    def deviance(tau2: float, sigma2: float) -> float:
+        return z_deviance(tau2, sigma2) + shift
+
+    def cov_at(tau2: float, sigma2: float):
+        return tuple(mapped(matrix) for matrix in z_cov_at(tau2, sigma2))
+
+    return _RandomInterceptResult(
+        fe_params=pd.Series(beta, index=names), covariance=pd.DataFrame(covariance, index=names, columns=names),
+        cov_re=fitted.cov_re, scale=fitted.scale, converged=fitted.converged, nobs=fitted.nobs, gamma=fitted.gamma,
+        minus2l=fitted.minus2l + shift, reml=reml, deviance=deviance, cov_at=cov_at,
+    )
+
+
+def _fit_mixed(scores, *, outcome, formula, groups, role, reml, scale_column, structure="intercept",
+               organisation=None, role_by_wave=False) -> _MixedFit | str:
+    """Fit the model; a string return value says why it could not be fitted."""
+    if structure not in STRUCTURES or structure == "compare":
+        raise ValueError(f"structure must be one of {STRUCTURES[:-1]} here, not {structure!r}")
+    data, formula, notes, role_levels = _prepare_mixed(
+        scores, outcome=outcome, formula=formula, groups=groups, role=role, scale_column=scale_column,
+        role_by_wave=role_by_wave,
+    )
+    if organisation is not None:
+        require_columns(scores, (organisation,), "scores")
+        data = data.loc[data[organisation].notna()]
+        per_person = data.groupby(groups, observed=True)[organisation].nunique()
+        if (per_person > 1).any():
+            crossed = ", ".join(map(str, per_person.index[per_person > 1][:5]))
+            return (f"not fitted: {groups} not nested in {organisation} (in more than one {organisation}: {crossed}); "
+                    "an organisation variance component needs each participant in one organisation")
     n_groups = data[groups].nunique()
     if n_groups < 3:
         return f"not fitted: {n_groups} {groups} value(s) with data; a random intercept needs at least 3"
@@ -373,16 +909,48 @@ def _fit_mixed(scores, *, outcome, formula, groups, role, reml, scale_column) ->
     names = [design.names[i] for i in kept]
     if len(kept) >= len(y):
         return f"not fitted: {len(y)} observations for {len(kept)} fixed effects"
-    gram = rows.T @ (np.bincount(row_of, minlength=len(rows))[:, None] * rows)
-    if np.linalg.matrix_rank(gram, hermitian=True) < len(kept):  # rank(X) = rank(X'X)
-        return "not fitted: the fixed-effects design is rank deficient"
-    result = _random_intercept_fit(rows, row_of, y, data[groups].to_numpy(), names, reml=reml)
-    notes = [f"{'REML' if reml else 'ML'} fit, random intercept per {groups}"] + notes
+    layout = _cell_layout(data, rows, row_of, names, groups) if structure == "intercept" and organisation is None else None
+    if layout is None:  # (a cell-means layout exists only for a full-rank design: Z = X Minv with Minv invertible)
+        gram = rows.T @ (np.bincount(row_of, minlength=len(rows))[:, None] * rows)
+        if np.linalg.matrix_rank(gram, hermitian=True) < len(kept):  # rank(X) = rank(X'X)
+            return "not fitted: the fixed-effects design is rank deficient"
+    waves_present = data["wave"].nunique() if "wave" in data.columns else 0
+    if structure in ("slope", "unstructured") and waves_present < 3 and structure == "slope":
+        notes.append(f"no random slope: {waves_present} wave(s), a random slope of wave beside the intercept and the "
+                     "residual needs at least 3; random intercept fitted")
+        structure = "intercept"
+    if structure == "unstructured" and waves_present < 2:
+        return f"not fitted: {waves_present} wave(s); an unstructured covariance over waves needs at least 2"
+    if structure == "intercept" and organisation is None:
+        if layout is None:
+            result = _random_intercept_fit(rows, row_of, y, data[groups].to_numpy(), names, reml=reml)
+        else:
+            result = _cell_means_fit(layout, row_of, y, data[groups].to_numpy(), names, reml=reml)
+        described = f"random intercept per {groups}"
+    else:
+        wave_index, wave_position, wave_levels = _wave_positions(data["wave"])
+        result = _general_fit(rows[row_of], y, data[groups].to_numpy(), wave_index, wave_position,
+                              None if organisation is None else data[organisation].astype(str).to_numpy(), names,
+                              structure=structure, reml=reml, person_label=groups,
+                              organisation_label=organisation or "organisation", wave_levels=wave_levels)
+        described = {
+            "intercept": f"random intercept per {groups}",
+            "slope": f"random intercept and slope of wave per {groups} (correlated; wave position {wave_levels[0]} = 0 "
+                     f"to {wave_levels[-1]} = 1)",
+            "unstructured": f"unstructured covariance over waves within {groups} (MMRM)",
+        }[structure]
+        if organisation is not None:
+            described += f", plus a random intercept per {organisation} ({groups} nested)"
+    notes = [f"{'REML' if reml else 'ML'} fit, {described}"] + notes
     if role_levels:
-        notes.append("adjusted for role (fixed effect); marginal means average roles by their share of observations")
+        notes.append(("wave x case x role terms" if role_by_wave else "adjusted for role (fixed effect)")
+                     + "; marginal means average roles by their share of observations")
     if not result.converged:
         notes.append("optimizer did NOT converge: treat estimates with caution")
-    if result.gamma <= 1e-6:
+    if isinstance(result, _GeneralResult):
+        if result.singular:
+            notes.append("singular fit: a variance estimated at 0 or a correlation at +/-1 (boundary)")
+    elif result.gamma <= 1e-6:
         notes.append("singular fit: participant intercept variance estimated at 0 (boundary)")
     role_weights = None
     if role_levels:
@@ -485,9 +1053,16 @@ def _variance_derivatives(result):
     return pieces
 
 
+def _quadratic(rows: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """diag(rows @ matrix @ rows') by a BLAS product (einsum of three operands loops in C without BLAS: 600 F-test
+    directions x 900 coefficients took 0.5 s a call)."""
+    rows = np.atleast_2d(rows)
+    return np.sum((rows @ matrix) * rows, axis=1)
+
+
 def _satterthwaite(variance: np.ndarray, gradients: np.ndarray, asymptotic: np.ndarray) -> np.ndarray:
     """df = 2 Var(c)^2 / (g' A g) per contrast (gradients: contrasts x parameters); NaN where undefined."""
-    denominator = np.einsum("ij,jk,ik->i", gradients, asymptotic, gradients)
+    denominator = _quadratic(gradients, asymptotic)
     with np.errstate(divide="ignore", invalid="ignore"):
         df = 2.0 * variance**2 / denominator
     return np.where(np.isfinite(df) & (df > 0), df, np.nan)
@@ -502,8 +1077,8 @@ def _satterthwaite_df(result, contrasts: np.ndarray) -> np.ndarray:
     """
     contrasts = np.atleast_2d(contrasts)
     cov, derivatives, asymptotic = _variance_derivatives(result)
-    variance = np.einsum("ij,jk,ik->i", contrasts, cov, contrasts)
-    gradients = np.column_stack([np.einsum("ij,jk,ik->i", contrasts, d, contrasts) for d in derivatives])
+    variance = _quadratic(contrasts, cov)
+    gradients = np.column_stack([_quadratic(contrasts, d) for d in derivatives])
     return _satterthwaite(variance, gradients, asymptotic)
 
 
@@ -516,6 +1091,50 @@ def _t_tests(estimate: np.ndarray, se: np.ndarray, df: np.ndarray):
     p = np.where(known, 2 * stats.t.sf(np.abs(t), np.where(known, df, 1.0)), 2 * stats.norm.sf(np.abs(t)))
     crit = np.where(known, stats.t.ppf(0.975, np.where(known, df, 1.0)), Z95)
     return t, p, estimate - crit * se, estimate + crit * se
+
+
+def _compare_structures(scores, options: dict, *, analysis: str) -> tuple[_MixedFit | str, list[dict]]:
+    """Random intercept vs random intercept + slope of wave by a REML likelihood-ratio test (and AIC).
+
+    Both are fitted by the criterion of `options` (REML by default: the fixed effects are the same, so
+    REML likelihoods are comparable). The slope model adds the slope variance and the intercept-slope
+    covariance; under H0 the slope variance is on the boundary of its space, so the LRT statistic is
+    referred to the 50:50 mixture of chi-square(1) and chi-square(2) (Self & Liang 1987; Stram & Lee 1994;
+    Verbeke & Molenberghs 2000, sec. 6.3.4): p = (P(chi2_1 > LRT) + P(chi2_2 > LRT)) / 2, which the naive
+    chi-square(2) would make conservative. The slope model is kept when p < `COMPARE_ALPHA`.
+    """
+    from scipy import stats
+
+    outcome = options["outcome"]
+    intercept = _fit_mixed(scores, structure="intercept", **options)
+    slope = _fit_mixed(scores, structure="slope", **options)
+    if isinstance(intercept, str):
+        return intercept, []
+    if isinstance(slope, str) or not isinstance(slope.result, _GeneralResult) or slope.result.structure != "slope" \
+            or not slope.result.converged or not intercept.result.converged:
+        why = slope if isinstance(slope, str) else "the random-slope model could not be fitted or did not converge"
+        return intercept, [dict(analysis=analysis, case_id="all", group="random slope vs random intercept",
+                                outcome=outcome, test="model_comparison", effect_name="lrt",
+                                note=f"no comparison ({why}); chosen: random intercept")]
+    criterion = "REML" if options["reml"] else "ML"
+    lrt = max(2.0 * (slope.result.loglik - intercept.result.loglik), 0.0)
+    p = 0.5 * float(stats.chi2.sf(lrt, 1)) + 0.5 * float(stats.chi2.sf(lrt, 2))
+    chosen = slope if p < COMPARE_ALPHA else intercept
+    chosen_name = "random slope of wave" if chosen is slope else "random intercept"
+    n_obs = int(intercept.result.nobs)
+    rows = [
+        dict(analysis=analysis, case_id="all", group=f"{label}: AIC ({criterion})", outcome=outcome,
+             test="model_comparison", n=n_obs, effect_size=fitted.result.aic, effect_name="aic",
+             note=f"log-likelihood {fitted.result.loglik:.3f}, {fitted.result.n_params} parameters")
+        for label, fitted in (("random intercept", intercept), ("random slope of wave", slope))
+    ]
+    rows.append(dict(analysis=analysis, case_id="all", group="random slope vs random intercept", outcome=outcome,
+                     test="model_comparison", n=n_obs, statistic=lrt, df=float("nan"), p_value=p, effect_name="lrt",
+                     note=f"{criterion} likelihood-ratio test, p from the 50:50 mixture of chi-square(1) and "
+                          f"chi-square(2) (slope variance on the boundary under H0); chosen: {chosen_name} "
+                          f"(slope kept when p < {COMPARE_ALPHA})"))
+    chosen.notes.append(f"structure chosen by the {criterion} LRT: {chosen_name}")
+    return chosen, rows
 
 
 def mixed_model(
@@ -531,6 +1150,9 @@ def mixed_model(
     p_adjust: str = "holm",
     scale_column: str = "scale",
     comparisons: str = "auto",
+    structure: str = "intercept",
+    organisation: str | None = None,
+    role_by_wave: bool = False,
 ) -> pd.DataFrame:
     """Linear mixed model of a scale score over waves and cases, with case contrasts.
 
@@ -569,6 +1191,28 @@ def mixed_model(
         unweighted mean change of all cases (``change_deviation`` rows,
         k tests, Holm); ``auto`` = pairs up to `MANY_CASES` (8) cases,
         else mean.
+    structure : {"intercept", "slope", "unstructured", "compare"}, default "intercept"
+        Covariance of a participant's scores (`STRUCTURES`): a random
+        intercept (compound symmetry); a random intercept and a correlated
+        random slope of wave (lme4 ``(1 + w | participant)`` with w the wave
+        position, first wave 0, last wave 1, so the slope variance is the
+        variance of the first -> last change; needs 3 waves, else the
+        intercept model with a note); an unstructured covariance over waves
+        (MMRM, REML, Satterthwaite df); or ``compare``: intercept vs slope
+        by a REML likelihood-ratio test with the 50:50 chi-square(1)/(2)
+        mixture p (the slope kept when p < `COMPARE_ALPHA`), reported in
+        ``test = "model_comparison"`` rows with both AICs and the chosen
+        structure.
+    organisation : str or None, default None
+        Column whose values get an extra random intercept (participants
+        nested in organisations, statsmodels ``vc_formula`` /
+        lme4 ``(1 | organisation) + (1 | participant)``). Not fitted (one
+        row with a note) when a participant is in more than one.
+    role_by_wave : bool, default False
+        With `role`: the fixed effects ``(wave x case) x role`` (every
+        wave x case x role term) instead of a role main effect; marginal
+        means and changes then average the roles by their share of the
+        observations.
 
     Returns
     -------
@@ -632,7 +1276,10 @@ def mixed_model(
     criterion's analytic derivative to rounding (Brent's root finder,
     relative tolerance 4 machine epsilons), not by minimising the flat
     criterion (accurate only to ~1e-8), so results agree to ~1e-12 across
-    CPUs and BLAS kernels. Missing
+    CPUs and BLAS kernels. Above `MANY_CASES` cases (participants each in
+    one case, the default formula) the same fit runs in cell-means coding
+    with a block solver (`_cell_layout`, `_Blocks`): the same numbers, in
+    time linear in the cases. Missing
     waves are allowed (likelihood-based, valid under missing at random).
     A contrast c = L beta (e.g. change = EMM(after) - EMM(before) for one
     case) has Var(c) = L Cov(beta) L'; tests are t = c / SE with
@@ -672,7 +1319,15 @@ def mixed_model(
     True
     """
     analysis = "cross_case_mixed_model"
-    fit = _fit_mixed(scores, outcome=outcome, formula=formula, groups=groups, role=role, reml=reml, scale_column=scale_column)
+    if structure not in STRUCTURES:
+        raise ValueError(f"structure must be one of {STRUCTURES}, not {structure!r}")
+    options = dict(outcome=outcome, formula=formula, groups=groups, role=role, reml=reml, scale_column=scale_column,
+                   organisation=organisation, role_by_wave=role_by_wave)
+    comparison_rows: list[dict] = []
+    if structure == "compare":
+        fit, comparison_rows = _compare_structures(scores, options, analysis=analysis)
+    else:
+        fit = _fit_mixed(scores, structure=structure, **options)
     if isinstance(fit, str):
         return not_run_row(analysis, outcome, "fixed_effect", fit)
     result = fit.result
@@ -701,17 +1356,23 @@ def mixed_model(
         (f"log-likelihood ({criterion})", result.loglik, "loglik"),
         (f"AIC ({criterion}; {result.n_params} parameters)", result.aic, "aic"),
         ("converged (1 = yes)", float(result.converged), "converged"),
-        ("singular fit (1 = intercept variance at 0)", float(result.gamma <= 1e-6), "singular"),
+        ("singular fit (1 = a variance at 0 or a correlation at +/-1)",
+         float(result.singular if isinstance(result, _GeneralResult) else result.gamma <= 1e-6), "singular"),
     ):
         rows.append(dict(analysis=analysis, case_id="all", group=label, outcome=outcome, test="model_fit",
                          n=n_obs, effect_size=value, effect_name=name, note=note))
-    tau2 = float(np.asarray(result.cov_re)[0, 0])
-    sigma2 = float(result.scale)
-    for label, value, name in (
-        (f"{groups} intercept", tau2, "variance"),
-        ("residual", sigma2, "variance"),
-        (f"{groups} intercept / total", tau2 / (tau2 + sigma2), "icc"),
-    ):
+    rows.extend(dict(row, note=f"{note}; {row['note']}") for row in comparison_rows)
+    if isinstance(result, _GeneralResult):
+        components = list(result.components)
+        if result.structure == "intercept" and len(components) == 2:
+            tau2, sigma2 = components[0][1], result.scale
+            components.append((f"{groups} intercept / total", tau2 / (tau2 + sigma2), "icc"))
+    else:
+        tau2 = float(np.asarray(result.cov_re)[0, 0])
+        sigma2 = float(result.scale)
+        components = [(f"{groups} intercept", tau2, "variance"), ("residual", sigma2, "variance"),
+                      (f"{groups} intercept / total", tau2 / (tau2 + sigma2), "icc")]
+    for label, value, name in components:
         rows.append(
             dict(analysis=analysis, case_id="all", group=label, outcome=outcome, test="variance_component",
                  n=n_obs, effect_size=value, effect_name=name, note=note)
@@ -818,8 +1479,8 @@ def _change_contrasts(fit: _MixedFit, *, outcome, before, after, p_adjust, note,
 
     def tested(estimate, combine):
         """Contrasts combine @ change (combine: rows x k); Var and its gradient from the k x k matrices."""
-        variance = np.einsum("ij,jk,ik->i", combine, change_cov, combine)
-        gradients = np.column_stack([np.einsum("ij,jk,ik->i", combine, d, combine) for d in change_derivatives])
+        variance = _quadratic(combine, change_cov)
+        gradients = np.column_stack([_quadratic(combine, d) for d in change_derivatives])
         df = _satterthwaite(variance, gradients, asymptotic)
         t, p, low, high = _t_tests(estimate, np.sqrt(variance), df)
         return estimate, df, t, p, low, high
@@ -888,12 +1549,15 @@ def marginal_means(
     role: bool = True,
     reml: bool = True,
     scale_column: str = "scale",
+    structure: str = "intercept",
+    organisation: str | None = None,
+    role_by_wave: bool = False,
 ) -> pd.DataFrame:
     """Estimated marginal means per case x wave from the mixed model, for trajectory plots.
 
     Parameters
     ----------
-    scores, outcome, formula, groups, role, reml, scale_column
+    scores, outcome, formula, groups, role, reml, scale_column, structure, organisation, role_by_wave
         As in `mixed_model` (the same model is fitted).
 
     Returns
@@ -924,7 +1588,12 @@ def marginal_means(
     [['a', 't0'], ['a', 't2'], ['b', 't0'], ['b', 't2']]
     """
     columns = ["case_id", "wave", "outcome", "estimate", "se", "ci_low", "ci_high", "n", "note"]
-    fit = _fit_mixed(scores, outcome=outcome, formula=formula, groups=groups, role=role, reml=reml, scale_column=scale_column)
+    options = dict(outcome=outcome, formula=formula, groups=groups, role=role, reml=reml, scale_column=scale_column,
+                   organisation=organisation, role_by_wave=role_by_wave)
+    if structure == "compare":
+        fit = _compare_structures(scores, options, analysis="cross_case_mixed_model")[0]
+    else:
+        fit = _fit_mixed(scores, structure=structure, **options)
     if isinstance(fit, str) or not _has_case_wave(fit):
         return pd.DataFrame(columns=columns)
     counts = fit.data.groupby(["case_id", "wave"], observed=True).size()
@@ -932,7 +1601,7 @@ def marginal_means(
     contrast_l = _cell_contrasts(fit, cells)
     _, beta, cov = _fixed_effects(fit)
     estimate = contrast_l @ beta
-    se = np.sqrt(np.einsum("ij,jk,ik->i", contrast_l, cov, contrast_l))
+    se = np.sqrt(_quadratic(contrast_l, cov))
     _, _, low, high = _t_tests(estimate, se, _satterthwaite_df(fit.result, contrast_l))
     return pd.DataFrame(
         {

@@ -8,7 +8,7 @@ import pandas as pd
 from ponzoni_eval._core.errors import require_columns
 from ponzoni_eval._core.results import RESULT_COLUMNS, result_frame, stack_results
 from ponzoni_eval.config import DEFAULT_SEED
-from ponzoni_eval.stats.common import not_run_row, observed_levels, select_outcome
+from ponzoni_eval.stats.common import MANY_CASES, comparison_mode, not_run_row, observed_levels, select_outcome
 from ponzoni_eval.stats.multitest import adjust_p
 from ponzoni_eval.stats.power import min_detectable_cached, noncentral_chi2_limits
 from ponzoni_eval.stats.resampling import bca_interval, check_alternative, exact_rank_sum_distribution, one_or_two_sided
@@ -63,6 +63,7 @@ def kruskal_dunn(
     n_boot: int = 2000,
     seed: int = DEFAULT_SEED,
     scale_column: str = "scale",
+    comparisons: str = "auto",
 ) -> pd.DataFrame:
     """Do change scores differ between cases? Kruskal-Wallis, then Dunn's pairwise tests.
 
@@ -92,6 +93,11 @@ def kruskal_dunn(
         Seed of the bootstrap; the same seed gives the same CIs.
     scale_column : str, default "scale"
         Column that names the scale (``item_id`` for item-level data).
+    comparisons : {"auto", "pairs", "mean"}, default "auto"
+        ``pairs``: Dunn's test for every pair of groups; ``mean``: each group
+        against all other groups together (k tests, adjusted by `p_adjust`);
+        ``auto``: pairs up to `ponzoni_eval.stats.common.MANY_CASES` (8)
+        groups, else mean (as `mixed_model`).
 
     Returns
     -------
@@ -101,7 +107,10 @@ def kruskal_dunn(
         ``effect_name = "epsilon_squared"``) and one row ``test = "dunn"`` per
         pair (``group = "A - B"``, ``statistic`` = z, positive when A ranks
         higher, ``p_adjusted`` per ``p_adjust``, ``effect_name =
-        "rank_biserial"``). With fewer than two non-empty groups, or when all
+        "rank_biserial"``). In ``mean`` mode instead one ``test = "dunn"`` row
+        per group (``case_id`` = the group, ``group = "A - rest"``, z positive
+        when A ranks above the others, ``effect_name = "rank_biserial"`` of A
+        against the rest). With fewer than two non-empty groups, or when all
         values are equal, a single row with a ``note`` and no numbers.
 
     Raises
@@ -153,6 +162,17 @@ def kruskal_dunn(
     0.13 s for this whole function (Kruskal-Wallis, Dunn, rank-biserial) on
     100 groups of 30 (4,950 pairs), and would make a test-only package a
     runtime dependency. The adjustment itself is `multitest.adjust_p`.
+
+    *Each group against the rest* (many groups): Dunn's z of group A against
+    the union of the other groups on the same joint ranking,
+
+        z_A = (Rbar_A - Rbar_rest) / sqrt(S (1/n_A + 1/(N - n_A)))
+            = (Rbar_A - (N + 1) / 2) / sqrt(S (1/n_A - 1/N))
+
+    (S the tie-corrected spread above): the test of A's mean rank against the
+    overall mean rank, whose null variance (sampling without replacement) is
+    exactly S (1/n_A - 1/N). k tests instead of k (k - 1) / 2; the
+    rank-biserial r of A against the rest and its bootstrap CI likewise.
 
     *Rank-biserial correlation* per pair (Glass 1965; Kerby 2014):
     r = P(X_A > X_B) - P(X_A < X_B) = 2 U_A / (n_A n_B) - 1, from -1 (all of
@@ -222,13 +242,15 @@ def kruskal_dunn(
     # Stratified bootstrap: resample within each group, group sizes fixed.
     rng = np.random.default_rng(seed)
     starts = np.concatenate([[0], np.cumsum(group_n)[:-1]])
-    boot_index = np.concatenate(
-        [start + rng.integers(0, size, size=(n_boot, size)) for start, size in zip(starts, group_n)], axis=1
-    )
-    boot_codes = value_codes[boot_index]
-    del boot_index
+    mode = comparison_mode(comparisons, k)
     pairs_a, pairs_b = np.triu_indices(k, k=1)
-    _, boot_twice_u = _bootstrap_statistics(boot_codes, group_codes, group_n, n_unique, pairs_a, pairs_b)
+    if mode == "pairs":
+        boot_index = np.concatenate(
+            [start + rng.integers(0, size, size=(n_boot, size)) for start, size in zip(starts, group_n)], axis=1
+        )
+        boot_codes = value_codes[boot_index]
+        del boot_index
+        _, boot_twice_u = _bootstrap_statistics(boot_codes, group_codes, group_n, n_unique, pairs_a, pairs_b)
     # Epsilon-squared CI: noncentral chi-square limits of H over N - 1 (issue 17; can contain 0).
     ncp_low, ncp_high = noncentral_chi2_limits(h, k - 1) if np.isfinite(h) else (np.nan, np.nan)
     eps_ci = [ncp_low / (n_total - 1.0), ncp_high / (n_total - 1.0)]
@@ -252,6 +274,32 @@ def kruskal_dunn(
     # Dunn's z on the joint ranking (observed data).
     mean_ranks = np.add.reduceat(ranks[0], starts) / group_n
     spread = n_total * (n_total + 1) / 12.0 - tie_sum[0] / (12.0 * (n_total - 1))
+    names = np.array([str(level) for level in levels], dtype=object)
+    if mode == "mean":
+        z = (mean_ranks - (n_total + 1) / 2.0) / np.sqrt(spread * (1.0 / group_n - 1.0 / n_total))
+        p_dunn = 2.0 * stats.norm.sf(np.abs(z))
+        rest_n = (n_total - group_n).astype(float)
+        observed = _vs_rest_twice_u(value_codes[None, :], group_codes, k, n_unique)[0] / (group_n * rest_n) - 1.0
+        # the same stratified bootstrap, drawn a block of replicates at a time (many groups: a replicates x
+        # observations matrix of codes would be 2000 x N, memory-bound)
+        boot = []
+        for first in range(0, n_boot, _REPLICATES_PER_BLOCK):
+            size_block = min(_REPLICATES_PER_BLOCK, n_boot - first)
+            index = np.concatenate([start + rng.integers(0, size, size=(size_block, size))
+                                    for start, size in zip(starts, group_n)], axis=1)
+            boot.append(_vs_rest_twice_u(value_codes[index], group_codes, k, n_unique))
+        boot = np.concatenate(boot)
+        ci = np.percentile(boot / (group_n * rest_n) - 1.0, [2.5, 97.5], axis=0)
+        versus_rest = pd.DataFrame(dict(
+            analysis=analysis, case_id=names, group=names + " - rest", outcome=outcome, test="dunn",
+            n=group_n.astype(int), statistic=z, p_value=p_dunn, p_adjusted=adjust_p(p_dunn, p_adjust),
+            effect_size=observed, effect_name="rank_biserial", ci_low=ci[0], ci_high=ci[1],
+            note=(f"Dunn z of each group against the other {k - 1} together (its mean rank against the overall mean "
+                  f"rank) on the joint ranking, tie-corrected, two-sided; p_adjusted: {p_adjust} over {k} groups; "
+                  f"comparisons: {comparisons!r} (pairs up to {MANY_CASES} groups under 'auto', or with 'pairs'); "
+                  "rank-biserial CI: percentile bootstrap"),
+        ))
+        return stack_results(result_frame(out), versus_rest.reindex(columns=list(RESULT_COLUMNS)))
     z = (mean_ranks[pairs_a] - mean_ranks[pairs_b]) / np.sqrt(spread * (1.0 / group_n[pairs_a] + 1.0 / group_n[pairs_b]))
     p_dunn = 2.0 * stats.norm.sf(np.abs(z))
     p_adj = adjust_p(p_dunn, p_adjust)
@@ -264,7 +312,6 @@ def kruskal_dunn(
     for block in range(0, len(pairs_a), _PAIRS_PER_BLOCK):  # percentiles a block of pairs at a time (memory)
         columns = slice(block, block + _PAIRS_PER_BLOCK)
         ci[:, columns] = np.percentile(boot_twice_u[:, columns] / pair_n[columns] - 1.0, [2.5, 97.5], axis=0)
-    names = np.array([str(level) for level in levels], dtype=object)
     pairs = pd.DataFrame(
         dict(
             analysis=analysis, case_id="all", group=names[pairs_a] + " - " + names[pairs_b], outcome=outcome,
@@ -281,6 +328,20 @@ def kruskal_dunn(
 
 _PAIRS_PER_BLOCK = 2000
 _REPLICATES_PER_BLOCK = 64
+
+
+def _vs_rest_twice_u(codes, group_codes, k, n_unique):
+    """2 U of each group against all other groups together, per row of `codes` (replicates x observations).
+
+    With H[g, v] the count of value v in group g and R = total - H the rest's counts:
+    2 U_g = sum_v H[g, v] (2 below_R[v] + R[g, v]) (below_R: the rest's values below v).
+    """
+    n_rows = len(codes)
+    flat = (np.arange(n_rows)[:, None] * (k * n_unique) + group_codes.astype(np.int64)[None, :] * n_unique + codes).ravel()
+    counts = np.bincount(flat, minlength=n_rows * k * n_unique).reshape(n_rows, k, n_unique).astype(float)
+    rest = counts.sum(axis=1, keepdims=True) - counts
+    below = np.cumsum(rest, axis=2) - rest
+    return np.einsum("rgv,rgv->rg", counts, 2.0 * below + rest)
 
 
 def _bootstrap_statistics(codes, group_codes, group_n, n_unique, pairs_a, pairs_b):

@@ -220,6 +220,30 @@ def _project_with_mapping(tmp_path: Path, mapping: bytes) -> Path:
 
 
 CASES_CSV = to_csv(MINIMAL["cases"])
+PLAN_TEXT = (Path(__file__).parents[2] / "ponzoni_eval" / "resources" / "analysis_plan.toml").read_text(encoding="utf-8")
+
+
+def _line_of(text: str, line: str) -> int:
+    return text.splitlines().index(line) + 1
+
+
+def _folder_named(name: str) -> Callable[[Path], Path]:
+    def build(tmp_path: Path) -> Path:
+        folder = raw(tmp_path)
+        (folder / name).mkdir()
+        return folder
+
+    return build
+
+
+def _pipe_named(name: str) -> Callable[[Path], Path]:
+    def build(tmp_path: Path) -> Path:
+        folder = raw(tmp_path)
+        os.mkfifo(folder / name)
+        return folder
+
+    return build
+SOURCE_GUID = "44444444-0000-4000-8000-000000000001"  # qda_builders.G["src1"]: the text source of the test project
 
 DATA_CASES: dict[str, tuple[Callable[[Path], Path], Row]] = {
     # numbers: overflow and misreads
@@ -248,7 +272,7 @@ DATA_CASES: dict[str, tuple[Callable[[Path], Path], Row]] = {
     "utf16_lone_surrogate": (_bytes("cases.csv", _utf16(CASES_CSV, "utf-16-le", bom=True) + b"\x00\xd8a\x00"),
                              Row("cases.csv", "", "", "encoding", "lone surrogate")),
     "binary_with_zero_bytes": (_bytes("cases.csv", b"case_id,name\n\x00\x01\x02\x03\x04\x00\x00\xff\n"),
-                               Row("cases.csv", "", "", "encoding", "not a text (CSV) file")),
+                               Row("cases.csv", "2", "", "encoding", "not a text (CSV) file")),
     # the header is not in row 1
     "blank_line_above_header": (_blank_rows_above("cases", 1), Row("cases.csv", "2", "", "header_row", "the header is not in row 1")),
     "separator_line_above_header": (_blank_rows_above("participants", 2, ",,,"),
@@ -261,11 +285,16 @@ DATA_CASES: dict[str, tuple[Callable[[Path], Path], Row]] = {
     "segment_position_1e300": (_cell("coded_segments", 2, "start", "1e300"),
                                Row("coded_segments.csv", "2", "start", "number_too_large", "too large")),
     "refi_source_utf16_odd_length": (lambda tmp_path: _project_with_source(tmp_path, "Hallo daar".encode("utf-16") + b"x"),
-                                     Row("interviews.qdpx", "", "", "qda_import", "not readable text")),
+                                     Row(f"interviews.qdpx [sources/{SOURCE_GUID}.txt]", "", "", "text_encoding",
+                                         "not readable text: the UTF-16 text has 23 bytes, not a multiple of 2")),
     "refi_source_lone_surrogate": (lambda tmp_path: _project_with_source(tmp_path, b"\xff\xfe\x00\xd8a\x00" + "Hallo".encode("utf-16-le")),
-                                   Row("interviews.qdpx", "", "", "qda_import", "not readable text")),
+                                   Row(f"interviews.qdpx [sources/{SOURCE_GUID}.txt]", "", "", "text_encoding",
+                                       "lone surrogate at byte 2")),
+    "refi_source_utf32_cut_off": (lambda tmp_path: _project_with_source(tmp_path, "Hallo daar".encode("utf-32")[:-1]),
+                                  Row(f"interviews.qdpx [sources/{SOURCE_GUID}.txt]", "", "", "text_encoding",
+                                      "the UTF-32 text has 43 bytes, not a multiple of 4")),
     "qda_mapping_not_utf8": (lambda tmp_path: _project_with_mapping(tmp_path, "[variables]\nparticipant_id = \"café\"\n".encode("cp1252")),
-                             Row("qda_mapping.toml", "", "", "mapping", "can't decode")),
+                             Row("qda_mapping.toml", "2", "", "mapping", "is not UTF-8 text (byte 33 cannot be read")),
     # the evaluator's optional integration files
     "overrides_windows_1252": (_bytes("integration_overrides.csv", "construct,case_id,fit_label,evaluator,date,reason\n"
                                       "trust,slo,agreement,EP,2024-05-01,café\n".encode("cp1252")),
@@ -273,7 +302,53 @@ DATA_CASES: dict[str, tuple[Callable[[Path], Path], Row]] = {
     "overrides_empty": (_bytes("integration_overrides.csv", b""),
                         Row("integration_overrides.csv", "", "", "integration_overrides", "the file is empty")),
     "integration_map_not_utf8": (_bytes("integration_map.toml", "[trust]\nlabel = \"vertrouwen café\"\n".encode("cp1252")),
-                                 Row("integration_map.toml", "", "", "integration_map", "not UTF-8")),
+                                 Row("integration_map.toml", "2", "", "integration_map", "not UTF-8")),
+    # the evaluator's settings files (TOML): the analysis plan, the integration map, the QDA mapping, the description
+    **{f"{stem}_{case}": (_bytes(f"{stem}.toml", data), Row(f"{stem}.toml", row, column, rule, message))
+       for stem, rule in (("analysis_plan", "analysis_plan"), ("integration_map", "integration_map"))
+       for case, (data, row, column, message) in {
+           "utf16": (f"schema_version = 1\n".encode("utf-16"), "", "", "is UTF-16 text; save it as UTF-8"),
+           "empty": (b"", "", "", "the file is empty"),
+           "only_white_space": (b"\n  \r\n\t\n", "", "", "the file is empty"),
+           "invalid_toml": (b"schema_version = 1\nregistered = \n", "2", "", "not valid TOML: Invalid value (at line 2, column 14)"),
+           "nul_byte": (b"schema_version = 1\n\x00\n", "2", "", "not valid TOML"),
+           "huge_number": (b"schema_version = 1" + b"0" * 400 + b"\n", "1", "schema_version", "the number is too large for a setting"),
+           "huge_file": (b"# " + b"x" * (2 * 1024 * 1024) + b"\n", "", "", "is larger than 1,048,576 bytes"),
+       }.items()},
+    "analysis_plan_not_utf8": (_bytes("analysis_plan.toml", PLAN_TEXT.replace("# Analysis plan", "# Analysis plan café", 1).encode("cp1252")),
+                               Row("analysis_plan.toml", "1", "", "analysis_plan", "is not UTF-8 text (byte 19 cannot be read")),
+    "analysis_plan_wrong_type": (_bytes("analysis_plan.toml", PLAN_TEXT.replace("alpha = 0.05", 'alpha = "0.05"').encode()),
+                                 Row("analysis_plan.toml", "", "", "analysis_plan", "key 'alpha': must be a number above 0 and below 0.5")),
+    "analysis_plan_list_for_roles": (_bytes("analysis_plan.toml", PLAN_TEXT.replace('roles = ["professional", "migrant_org"]', "roles = {x = 1}", 1).encode()),
+                                     Row("analysis_plan.toml", "", "", "analysis_plan", "key 'constructs.trust.roles': must be a non-empty list")),
+    "analysis_plan_unknown_key": (_bytes("analysis_plan.toml", PLAN_TEXT.replace("small_n = 10", "small_n = 10\nbonferroni = true").encode()),
+                                  Row("analysis_plan.toml", "", "", "analysis_plan", "key 'bonferroni': unknown key")),
+    "analysis_plan_huge_small_n": (_bytes("analysis_plan.toml", PLAN_TEXT.replace("small_n = 10", "small_n = 99999999999999999999999").encode()),
+                                   Row("analysis_plan.toml", str(_line_of(PLAN_TEXT, "small_n = 10")), "small_n", "analysis_plan", "too large")),
+    "analysis_plan_huge_effect": (_bytes("analysis_plan.toml", PLAN_TEXT.replace("smallest_meaningful = 0.25", "smallest_meaningful = 1" + "0" * 400).encode()),
+                                  Row("analysis_plan.toml", str(_line_of(PLAN_TEXT, "smallest_meaningful = 0.25")),
+                                      "constructs.trust.results[0].smallest_meaningful", "analysis_plan", "too large")),
+    "analysis_plan_infinite_effect": (_bytes("analysis_plan.toml", PLAN_TEXT.replace("smallest_meaningful = 0.25", "smallest_meaningful = 1e999").encode()),
+                                      Row("analysis_plan.toml", "", "", "analysis_plan", "smallest_meaningful': must be a finite number")),
+    "analysis_plan_is_a_folder": (_folder_named("analysis_plan.toml"), Row("analysis_plan.toml", "", "", "analysis_plan", "not a regular file but a folder")),
+    "analysis_plan_is_a_pipe": (_pipe_named("analysis_plan.toml"), Row("analysis_plan.toml", "", "", "analysis_plan", "not a regular file but a named pipe")),
+    "qda_mapping_utf16": (lambda tmp_path: _project_with_mapping(tmp_path, "[defaults]\ncase_id = \"slo\"\n".encode("utf-16")),
+                          Row("qda_mapping.toml", "", "", "mapping", "is UTF-16 text")),
+    "qda_mapping_empty": (lambda tmp_path: _project_with_mapping(tmp_path, b""), Row("qda_mapping.toml", "", "", "mapping", "the file is empty")),
+    "qda_mapping_number_for_a_name": (lambda tmp_path: _project_with_mapping(tmp_path, b"[variables]\nparticipant_id = 3\n"),
+                                      Row("qda_mapping.toml", "", "variables.participant_id", "mapping", "must be text in quotes")),
+    "qda_mapping_list_for_a_table": (lambda tmp_path: _project_with_mapping(tmp_path, b"variables = [1, 2]\n"),
+                                     Row("qda_mapping.toml", "", "variables", "mapping", "[variables] must be a table")),
+    "qda_mapping_table_for_a_default": (lambda tmp_path: _project_with_mapping(tmp_path, b"[defaults]\ncase_id = {a = 1}\n"),
+                                        Row("qda_mapping.toml", "", "defaults.case_id", "mapping", "must be text in quotes (or a whole number)")),
+    "qda_mapping_huge_number": (lambda tmp_path: _project_with_mapping(tmp_path, b"[defaults]\nwave = 1" + b"0" * 400 + b"\n"),
+                                Row("qda_mapping.toml", "2", "defaults.wave", "mapping", "too large")),
+    "dataset_not_utf8": (_bytes("dataset.toml", 'title = "café"\n'.encode("cp1252")), Row("dataset.toml", "1", "", "dataset_toml", "is not UTF-8 text")),
+    "dataset_invalid_toml": (_bytes("dataset.toml", b'title = "x"\nsynthetic = \n'), Row("dataset.toml", "2", "", "dataset_toml", "not valid TOML")),
+    "dataset_synthetic_as_text": (_bytes("dataset.toml", b'synthetic = "false"\n'),
+                                  Row("dataset.toml", "", "synthetic", "dataset_toml", "must be true or false, without quotes")),
+    "dataset_synthetic_misspelt": (_bytes("dataset.toml", b'Synthetc = true\n'), Row("dataset.toml", "", "Synthetc", "dataset_toml", "misspelt 'synthetic'")),
+    "dataset_huge_number": (_bytes("dataset.toml", b"seed = 1" + b"0" * 400 + b"\n"), Row("dataset.toml", "1", "seed", "dataset_toml", "too large")),
 }
 
 
@@ -292,6 +367,99 @@ def test_a_hostile_input_is_one_located_error_row_never_a_traceback(tmp_path, cl
     assert expected.message in error["message"], error["message"]
     if command == "prepare":
         assert not (tmp_path / "processed").exists() or not any((tmp_path / "processed").glob("*.parquet"))
+
+
+# --- 1: qda-import of a damaged export is one located message (issue 16/19 leftovers) ---------------
+
+MAXQDA_HEADER = "Document name,Code,Begin,End,Segment,Created by"
+ATLAS_HEADER = "Document,Codes,Quotation Content,Reference,Created by"
+
+
+def _export(name: str, data: bytes) -> Callable[[Path], Path]:
+    def build(tmp_path: Path) -> Path:
+        path = tmp_path / "exports" / name
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(data)
+        return path
+
+    return build
+
+
+def _lines(*lines: str) -> bytes:
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def _refi(source: bytes) -> Callable[[Path], Path]:
+    def build(tmp_path: Path) -> Path:
+        from qda_builders import basic_project, qdpx
+
+        (tmp_path / "exports").mkdir(exist_ok=True)
+        return qdpx(tmp_path / "exports", {"project.qde": basic_project(), f"sources/{SOURCE_GUID}.txt": source}, name="interviews.qdpx")
+
+    return build
+
+
+def _empty_workbook(tmp_path: Path) -> Path:
+    import openpyxl
+
+    path = tmp_path / "exports" / "segments.xlsx"
+    path.parent.mkdir(exist_ok=True)
+    openpyxl.Workbook().save(path)
+    return path
+
+
+QDA_IMPORT_CASES: dict[str, tuple[Callable[[Path], Path], str, str]] = {
+    # name: (builder, where the message points, what it says)
+    "maxqda_empty_csv": (_export("segments.csv", b""), "segments.csv:", "the file is empty"),
+    "maxqda_only_blank_lines": (_export("segments.csv", b"\n\r\n,,,\n  \n"), "segments.csv:", "the file is empty"),
+    "maxqda_header_only": (_export("segments.csv", _lines(MAXQDA_HEADER)), "segments.csv, row 2:", "a header but no coded segments"),
+    "maxqda_row_too_long": (_export("segments.csv", _lines(MAXQDA_HEADER, "P01,Trust\\Own,1,2,ja,EP", "P02,Trust\\Own,3,4,ja, nee,EP")),
+                            "segments.csv, row 3:", "row has 7 cells where the header has 6"),
+    "maxqda_row_too_short": (_export("segments.csv", _lines(MAXQDA_HEADER, "P01,Trust\\Own,1,2,ja,EP", "P02,Trust\\Own,3")),
+                             "segments.csv, row 3, column 'End':", "row has 3 cells where the header has 6"),
+    "maxqda_row_after_blank_line": (_export("segments.csv", _lines(MAXQDA_HEADER, "P01,Trust\\Own,1,2,ja,EP", "", "P02;x")),
+                                    "segments.csv, row 4, column 'Code':", "row has 1 cells where the header has 6"),
+    "maxqda_semicolon_row_too_long": (_export("segments.csv", _lines(MAXQDA_HEADER.replace(",", ";"), "P01;Trust\\Own;1;2;ja;EP;x;y")),
+                                      "segments.csv, row 2:", "row has 8 cells where the header has 6"),
+    "maxqda_nul_byte": (_export("segments.csv", _lines(MAXQDA_HEADER, "P01,Trust\\Own,1,2,ja,EP") + b"P02,\x00\x00,1,2,x,EP\n"),
+                        "segments.csv, row 3:", "holds a NUL byte"),
+    "maxqda_utf16_cut_off": (_export("segments.csv", _lines(MAXQDA_HEADER, "P01,Trust\\Own,1,2,ja,EP").decode().encode("utf-16")[:-1]),
+                             "segments.csv:", "UTF-16 text that cannot be read"),
+    "atlasti_row_too_long": (_export("quotations.csv", _lines(ATLAS_HEADER, "D 1: P01,Trust,ja,3,EP,extra")),
+                             "quotations.csv, row 2:", "row has 6 cells where the header has 5"),
+    "atlasti_empty_csv": (_export("quotations.csv", b"\xef\xbb\xbf"), "quotations.csv:", "the file is empty"),
+    "empty_workbook": (_empty_workbook, "segments.xlsx:", "no header row"),
+    "refi_source_utf16_odd_length": (_refi("Hallo daar".encode("utf-16") + b"x"),
+                                     f"interviews.qdpx [sources/{SOURCE_GUID}.txt]:", "the UTF-16 text has 23 bytes, not a multiple of 2"),
+    "refi_source_lone_surrogate": (_refi(b"\xff\xfe\x00\xd8a\x00" + "Hallo".encode("utf-16-le")),
+                                   f"interviews.qdpx [sources/{SOURCE_GUID}.txt]:", "lone surrogate at byte 2"),
+}
+
+
+@pytest.mark.parametrize("case", list(QDA_IMPORT_CASES), ids=list(QDA_IMPORT_CASES))
+def test_qda_import_of_a_damaged_export_is_one_located_message(tmp_path, cli, case):
+    build, where, message = QDA_IMPORT_CASES[case]
+    path = build(tmp_path)
+    out = tmp_path / "raw"
+    outcome = cli("qda-import", path, "--out", out)
+    assert_clean(outcome, 1)
+    assert "Internal error" not in outcome.text
+    lines = [line for line in outcome.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith(f"Error: {where} "), outcome.text
+    assert message in lines[0], lines[0]
+    assert str(tmp_path) not in outcome.text  # file names only (issue 16 item 6)
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_a_ragged_free_export_with_blank_lines_and_quoted_line_breaks_is_read_whole(tmp_path, cli):
+    """The checks refuse ragged rows, not blank lines, trailing separators or line breaks inside quotes."""
+    data = _lines(MAXQDA_HEADER + ",", "P01,Trust\\Own,1,2,ja,EP,", "", 'P02,Trust\\Other,3,4,"twee\nregels",AB,')
+    path = _export("segments.csv", data)(tmp_path)
+    outcome = cli("qda-import", path, "--out", tmp_path / "raw")
+    assert_clean(outcome, 0)
+    segments = pd.read_csv(tmp_path / "raw" / "coded_segments.csv")
+    assert segments["document_id"].tolist() == ["P01", "P02"] and segments["text"].tolist() == ["ja", "twee\nregels"]
+    assert segments[["start", "end"]].to_numpy().tolist() == [[0, 2], [2, 4]]
 
 
 # --- 2: no silent misread: what is accepted is read right -----------------------------------------
@@ -402,10 +570,7 @@ def test_twenty_thousand_unknown_columns_give_a_bounded_list_in_seconds(tmp_path
     assert len([w for w in unknown if "more columns" in w["message"]]) == 1
     too_many = [w for w in outcome.rows("warning") if w["rule"] == "too_many_columns"]
     assert len(too_many) == 1 and "20,006 columns" in too_many[0]["message"] and "19,800" in too_many[0]["message"]
-    # The problems list is bounded (the run plan printed after the "OK:" summary line is not about the columns).
-    lines = outcome.stdout.splitlines()
-    summary = next(i for i, line in enumerate(lines) if line.startswith("OK:"))
-    assert summary < 40, summary
+    assert len(outcome.rows("warning")) + len(outcome.rows("error")) < 30  # the run plan printed after them is not a warning
     assert elapsed < 30, f"{elapsed:.1f} s"
 
 
@@ -478,7 +643,9 @@ def test_qda_import_into_a_file_is_one_message(tmp_path, cli):
     blocker.write_text("x", encoding="utf-8")
     outcome = cli("qda-import", project, "--out", blocker / "out")
     assert_clean(outcome, 1)
-    assert "Error:" in outcome.stderr and str(blocker / "out") in outcome.stderr
+    lines = [line for line in outcome.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("Error: out: ") and "a file stands where a folder is needed" in lines[0]
+    assert str(tmp_path) not in outcome.text  # qda-import names files, never the folders (issue 16 item 6)
 
 
 def test_an_unexpected_exception_is_an_internal_error_with_a_private_log(tmp_path, cli, monkeypatch):
@@ -810,3 +977,200 @@ def test_the_expectations_figure_draws_no_bar_with_a_hidden_count():
     assert "n = 22" in texts  # the parents' row, nothing hidden in it
     assert not [t for t in texts if t in ("n = 25", "n = 17", "n = 19", "n = 13")]  # no total of a row with a hidden cell
     assert "n = 25" not in figure.caption and "17" not in figure.caption
+
+
+# --- the coded_segments position_unit column that qda-import writes is known (issue 16 leftover) ---------
+
+
+@pytest.mark.parametrize("unit, code", [("character", 0), ("", 0), ("paragraph", 0), ("page", 1)])
+def test_the_position_unit_column_written_by_qda_import_is_read_back_without_an_unknown_column_warning(tmp_path, cli, unit, code):
+    folder = raw(tmp_path)
+    rows = read_rows(folder, "coded_segments")
+    write_rows(folder, "coded_segments", [rows[0] + ["position_unit"]] + [row + [unit] for row in rows[1:]])
+    outcome = cli("validate", folder)
+    assert_clean(outcome, code)
+    assert not [w for w in outcome.rows("warning") if w["column"] == "position_unit"], outcome.stdout
+    errors = outcome.rows("error")
+    if code:
+        assert [(e["file"], e["row"], e["column"], e["value"]) for e in errors] == [("coded_segments.csv", "2", "position_unit", "page")]
+    else:
+        assert errors == []
+
+
+def test_a_vendor_table_imported_by_qda_import_validates_without_unknown_columns(tmp_path, cli):
+    """MAXQDA segments -> qda-import -> the raw folder: position_unit = paragraph is a known column."""
+    folder = raw(tmp_path)
+    for table in ("coded_segments", "codebook"):
+        (folder / f"{table}.csv").unlink()
+    export = _export("segments.csv", _lines(MAXQDA_HEADER, "SLO-M01_t0,process\\\\growing_trust,1,2,Het vertrouwen groeit.,EP"))(tmp_path)
+    mapping = tmp_path / "mapping.toml"
+    mapping.write_text('[documents]\npattern = "(?P<participant_id>SLO-M01)_(?P<wave>t0)"\n[defaults]\ncase_id = "slo"\n', encoding="utf-8")
+    assert_clean(cli("qda-import", export, "--out", folder, "--mapping", mapping), 0)
+    assert pd.read_csv(folder / "coded_segments.csv")["position_unit"].tolist() == ["paragraph"]
+    outcome = cli("validate", folder)
+    assert not [w for w in outcome.rows("warning") if w["rule"] == "unknown_column"], outcome.stdout
+
+
+# --- 6: more hostile files of each kind (issue 19, third round) ---------------------------------------
+
+
+def _rezipped(data: bytes, *, change: Callable[[bytes], bytes] | None = None, extra: dict[str, bytes] | None = None) -> bytes:
+    """A zip with its sheet XML (or project file) changed and members added, deflated fast."""
+    source, out = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as target:
+        for info in source.infolist():
+            content = source.read(info.filename)
+            target.writestr(info.filename, change(content) if change and info.filename == "xl/worksheets/sheet1.xml" else content)
+        for name, content in (extra or {}).items():
+            target.writestr(name, content)
+    return out.getvalue()
+
+
+def _claimed(data: bytes, member: str, size: int) -> bytes:
+    from qda_builders import patch_sizes
+
+    return patch_sizes(bytearray(data), member, size)
+
+
+def _qdpx_changed(change: Callable[[Path], None]) -> Callable[[Path], Path]:
+    def build(tmp_path: Path) -> Path:
+        from rawdata import move_interviews_to_qdpx
+
+        folder = raw(tmp_path)
+        change(move_interviews_to_qdpx(folder))
+        return folder
+
+    return build
+
+
+def _linked_outside(name: str, content: bytes) -> Callable[[Path], Path]:
+    def build(tmp_path: Path) -> Path:
+        folder = raw(tmp_path)
+        secret = tmp_path / "elsewhere" / name
+        secret.parent.mkdir()
+        secret.write_bytes(content)
+        (folder / name).unlink(missing_ok=True)
+        os.symlink(secret, folder / name)
+        return folder
+
+    return build
+
+
+def _append_member(path: Path, name: str) -> None:
+    with zipfile.ZipFile(path, "a") as archive:
+        archive.writestr(name, "x")
+
+
+BOMB_PADDING = b" " * (64 * 1024 * 1024)  # white space between rows is valid XML: 64 MiB deflates to about 64 KiB
+
+HOSTILE_FILES: dict[str, tuple[Callable[[Path], Path], Row]] = {
+    "xlsx_decompression_bomb": (_xlsx_table("cases", _rezipped(_xlsx_bytes(MINIMAL["cases"]),
+                                                              change=lambda xml: xml.replace(b"<sheetData>", b"<sheetData>" + BOMB_PADDING))),
+                                Row("cases.xlsx", "", "", "zip_ratio", "exceeds the limit of 200:1")),
+    "xlsx_claims_4_gib": (_xlsx_table("cases", _claimed(_xlsx_bytes(MINIMAL["cases"]), "xl/worksheets/sheet1.xml", 0xFFFFFFF0)),
+                          Row("cases.xlsx", "", "", "zip_total_size", "decompression bomb protection")),
+    "xlsx_member_leaves_the_archive": (_xlsx_table("cases", _rezipped(_xlsx_bytes(MINIMAL["cases"]), extra={"../../evil.xml": b"<x/>"})),
+                                       Row("cases.xlsx", "", "", "zip_path", "member path leaves the archive ('..')")),
+    "qdpx_claims_4_gib": (_qdpx_changed(lambda p: p.write_bytes(_claimed(p.read_bytes(), "project.qde", 0xFFFFFFF0))),
+                          Row("interviews.qdpx [project.qde]", "", "", "zip_ratio", "zip bomb protection")),
+    "qdpx_member_leaves_the_archive": (_qdpx_changed(lambda p: _append_member(p, "sources/../../evil.txt")),
+                                       Row("interviews.qdpx [sources/../../evil.txt]", "", "", "zip_path", "leaves the archive")),
+    "table_linked_outside_the_folder": (_linked_outside("cases.csv", CASES_CSV.encode()),
+                                        Row("cases.csv", "", "", "symlink_outside", "symbolic link to a file outside the data folder")),
+    "project_linked_outside_the_folder": (_linked_outside("interviews.qdpx", b"PK"),
+                                          Row("interviews.qdpx", "", "", "symlink_outside", "it is not read")),
+    "csv_with_one_nul_byte": (_bytes("cases.csv", CASES_CSV.replace("Slotervaart,Amsterdam", "Sloter\x00vaart,Amsterdam", 1).encode()),
+                              Row("cases.csv", "2", "", "encoding", "the first zero byte is in row 2")),
+}
+
+
+@pytest.mark.parametrize("command", ["validate", "prepare"])
+@pytest.mark.parametrize("case", list(HOSTILE_FILES), ids=list(HOSTILE_FILES))
+def test_a_hostile_file_is_refused_before_it_is_inflated_or_followed(tmp_path, cli, case, command):
+    build, expected = HOSTILE_FILES[case]
+    folder = build(tmp_path)
+    args = [command, folder] + (["--out", tmp_path / "processed"] if command == "prepare" else [])
+    started = time.perf_counter()
+    outcome = cli(*args)
+    assert time.perf_counter() - started < 30
+    assert_clean(outcome, 1)
+    errors = outcome.rows("error")
+    assert [(e["file"], e["row"], e["column"], e["rule"]) for e in errors] == [(expected.file, expected.row, expected.column, expected.rule)], outcome.stdout
+    assert expected.message in errors[0]["message"], errors[0]["message"]
+    assert not (tmp_path / "processed").exists() or not any((tmp_path / "processed").glob("*.parquet"))
+
+
+def test_a_settings_file_linked_outside_the_folder_is_refused_and_not_quoted(tmp_path, cli):
+    """An analysis plan that is a link to another file: refused by its name, the target's content never printed."""
+    secret = 'schema_version = 1\nregistered = 2017-06-01\n[constructs.SECRET_TOKEN_abc123]\noutcome = "primary"\n'
+    folder = _linked_outside("analysis_plan.toml", secret.encode())(tmp_path)
+    outcome = cli("validate", folder)
+    assert_clean(outcome, 1)
+    assert {(e["file"], e["rule"]) for e in outcome.rows("error")} == {("analysis_plan.toml", "symlink_outside"), ("analysis_plan.toml", "analysis_plan")}
+    assert "SECRET_TOKEN" not in outcome.text and str(tmp_path / "elsewhere") not in outcome.text
+
+
+def test_a_link_inside_the_folder_is_read(tmp_path, cli):
+    folder = raw(tmp_path)
+    (folder / "versions").mkdir()
+    (folder / "cases.csv").rename(folder / "versions" / "cases_v2.csv")
+    os.symlink(Path("versions") / "cases_v2.csv", folder / "cases.csv")
+    outcome = cli("validate", folder)
+    assert_clean(outcome, 0)
+    assert "cases 2" in outcome.stdout
+
+
+def test_an_spss_file_declaring_two_billion_rows_reads_the_rows_it_holds(tmp_path, cli):
+    """The .sav header's case count (bytes 80-83) says 2,147,483,647; the file holds 2 rows: read, fast and small."""
+    import struct
+
+    import pyreadstat
+
+    from ponzoni_eval.data.read import read_table_collecting
+
+    folder = raw(tmp_path)
+    rows = read_rows(folder, "cases")
+    (folder / "cases.csv").unlink()
+    pyreadstat.write_sav(pd.DataFrame(rows[1:], columns=rows[0]), str(folder / "cases.sav"))
+    data = bytearray((folder / "cases.sav").read_bytes())
+    assert struct.unpack_from("<i", data, 80)[0] == 2  # the header's ncases field
+    struct.pack_into("<i", data, 80, 2**31 - 1)
+    (folder / "cases.sav").write_bytes(bytes(data))
+    started = time.perf_counter()
+    read = read_table_collecting(folder / "cases.sav", "cases")
+    assert time.perf_counter() - started < 10
+    assert read.ok and read.frame["case_id"].tolist() == ["slo", "pa"]
+    assert_clean(cli("validate", folder), 0)
+
+
+def _peak_rss_mib(args: list[str], cwd: Path) -> tuple[int, float, str]:
+    """Exit status, peak resident memory (MiB) and output of `ponzoni-eval ARGS` in a fresh process."""
+    probe = ("import resource, subprocess, sys, json\n"
+             "done = subprocess.run([sys.executable, '-m', 'ponzoni_eval.cli', *sys.argv[1:]], capture_output=True, text=True)\n"
+             "print(json.dumps([done.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, done.stdout + done.stderr]))\n")
+    completed = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, timeout=300, cwd=cwd,
+                               env={**os.environ, "COLUMNS": "1000"})
+    code, peak, text = json.loads(completed.stdout.strip().splitlines()[-1])
+    return code, peak, text
+
+
+@pytest.mark.parametrize("shape", ["one_100_mib_line", "one_100_mib_cell"])
+def test_a_100_mib_single_line_is_bounded_in_time_and_memory(tmp_path, shape):
+    """One line of 100 MiB: as a header it is one message on row 1; as a cell it is read whole. Measured (2 cores):
+    about 4 s and 370 MiB for the header, 5 s and 1.2 GiB for the cell; the bounds leave room for slower machines."""
+    folder = raw(tmp_path)
+    if shape == "one_100_mib_line":
+        (folder / "cases.csv").write_bytes(b"case_id," + b"x" * (100 * 1024 * 1024))
+    else:
+        text = (folder / "cases.csv").read_text(encoding="utf-8")
+        (folder / "cases.csv").write_text(text.replace("mosque association", "m" * (100 * 1024 * 1024), 1), encoding="utf-8")
+    started = time.perf_counter()
+    code, peak, text = _peak_rss_mib(["validate", str(folder)], tmp_path)
+    elapsed = time.perf_counter() - started
+    assert "Traceback" not in text and "Internal error" not in text, text[-2000:]
+    if shape == "one_100_mib_line":
+        assert code == 1 and "the header row cannot be read" in text and "104,857,608 characters" in text
+    else:
+        assert code == 0, text[-2000:]
+    assert elapsed < 90, f"{elapsed:.0f} s"
+    assert peak < 2500, f"{peak:.0f} MiB"

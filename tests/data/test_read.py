@@ -225,12 +225,13 @@ def test_read_raw_dir_of_a_missing_folder(tmp_path):
         read_raw_dir(tmp_path / "nope")
 
 
-def test_broken_dataset_toml_is_a_warning(tmp_path):
+def test_broken_dataset_toml_is_an_error_on_its_line(tmp_path):
+    """Issue 19: an unreadable description could hide `synthetic = true` (and the SYNTHETIC banner with it)."""
     raw = write_raw(tmp_path / "raw")
-    (raw / "dataset.toml").write_text("synthetic = \n", encoding="utf-8")
+    (raw / "dataset.toml").write_text('title = "tiny"\nsynthetic = \n', encoding="utf-8")
     data = read_raw_dir(raw)
-    assert data.ok and data.metadata == {}
-    assert [p.rule for p in data.problems] == ["dataset_toml"]
+    assert not data.ok and data.metadata == {}
+    assert [(p.severity, p.file, p.row, p.rule) for p in data.problems] == [("error", "dataset.toml", 2, "dataset_toml")]
 
 
 # --- a REFI-QDA project in the folder ---------------------------------------------------------------

@@ -123,3 +123,21 @@ def test_memos_of_a_project_in_a_raw_folder_are_validated_and_redacted_like_tran
     assert len(memos) == 9
     assert memos.loc[memos["title"] == "Document memo", "text"].tolist() == ["[NAAM] was tired; mail [E-MAIL]"]
     assert manifest["raw_files"]["interviews.qdpx"]["imported_tables"]["memos"] == 9
+
+
+def test_the_vendor_fixtures_bring_their_memos_as_their_readme_lists(tmp_path):
+    """tests/fixtures/qda/vendors/README.md, row 'memos': what each vendor shape's notes and comments become."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    try:
+        from test_refi_vendors import imported
+    finally:
+        sys.path.pop(0)
+    expected = {"atlasti": {"selection": 1}, "maxqda": {"selection": 1}, "nvivo": {"project": 1, "document": 5, "case": 3}}
+    for vendor, counts in expected.items():
+        (tmp_path / vendor).mkdir()
+        memos = imported(vendor, tmp_path / vendor).memos
+        assert memos["annotates"].value_counts().to_dict() == counts, vendor
+    readme = (Path(__file__).parents[1] / "fixtures" / "qda" / "vendors" / "README.md").read_text(encoding="utf-8")
+    assert "The importer reads neither" not in readme and "| memos (`memos` table) |" in readme

@@ -342,7 +342,7 @@ def test_bad_mappings_are_refused(mapping, message):
 def test_bad_toml_file_names_the_file(tmp_path):
     bad = tmp_path / "mapping.toml"
     bad.write_text("[variables\n")
-    with raises(r"mapping.toml: not a valid TOML file"):
+    with raises(r"mapping.toml, row 1: not valid TOML: Expected .\]. at the end of a table declaration \(at line 1, column 11\)"):
         load_mapping(bad)
 
 
