@@ -21,7 +21,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import pandas as pd
 
-from ponzoni_eval._core.words import check_language, set_display_names, term
+from ponzoni_eval._core.words import check_language, set_display_names, term, terms
 from ponzoni_eval.data.plan import RunPlan, data_profile, run_plan
 from ponzoni_eval.report.document import ReportItem
 from ponzoni_eval.report.outputs import RunContext
@@ -123,6 +123,6 @@ def planned(run: RunContext, plan: RunPlan, key: str, make: Callable[[], Section
     reason = plan.reason(run.notebook, key, run.case_id, language=language)
     skipped = Skipped(key, reason, Notice(term("plan.skipped", language), reason))
     # The report for readers without code (run.write_report) lists the section with its reason, never silently drops it.
-    heading = term(f"plan.section.{key}", language)
+    heading = terms("plan.section", language).get(key, key.replace("_", " "))
     run.items.append(ReportItem(key, heading=heading[:1].upper() + heading[1:], notice=skipped.sentence))
     return skipped

@@ -202,7 +202,7 @@ def test_theme_prevalence_never_reveals_a_suppressed_count(tables, tmp_path):
 
 def test_a_case_whose_every_count_is_suppressed_has_interviews_not_none(tables):
     """'kolenkit: no coded interviews' was printed when interviews existed but every count was below min_cell."""
-    for language, words in (("en", "interviewees with coded interviews"), ("nl", "geïnterviewden met gecodeerde interviews")):
+    for language, words in (("en", "participants were interviewed"), ("nl", "deelnemers zijn geïnterviewd")):
         section = sections.theme_prevalence_section(tables, CASE, min_cell=1000, language=language)
         interviewed = int(section.tables["theme_prevalence_case"]["n_at_risk"].max())
         assert f"{interviewed} {words}" in section.sentence and "1000" in section.sentence
