@@ -94,9 +94,10 @@ def test_the_report_notebooks_run_on_the_example_data(tmp_path):
     outputs = result.manifest["outputs"]
     assert sorted(outputs["tables"]) == sorted([f"{case}-{name}" for case in ("poelenburg_a", "poelenburg_b") for name in case_tables]
                                                + cross_case_tables + joint_display_tables)
-    # 8 figures per case report, 6 cross-case; 9 joint-display documents (the integration procedure among them),
+    # 8 figures per case report, 6 cross-case; 9 joint-display documents and the integration procedure (issue 18),
     # and one workbook of each report's tables at full precision (issue 15): 2 case reports, cross-case, joint display
-    assert len(outputs["figures"]) == 2 * 8 + 6 and len(outputs["documents"]) == 9 + 4
+    assert len(outputs["figures"]) == 2 * 8 + 6 and len(outputs["documents"]) == 9 + 1 + 4
+    assert "integration_procedure.md" in outputs["documents"]
     published = json.loads((result.run_dir / "tables" / "poelenburg_a-theme_prevalence.json").read_text())["suppressed"]
     assert published == {"count_columns": ["n_with_code"], "threshold": 5, "derived": {"percent": "n_with_code"}}
     # A case report's sentences are in its HTML, and the joint display's quotes carry no names.
