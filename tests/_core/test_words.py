@@ -101,6 +101,18 @@ def test_value_labels_cover_the_vocabulary():
         assert set(EVENT_TYPES) <= set(terms("values.event_type", language))
 
 
+def test_dutch_says_casus_for_a_case_everywhere():
+    """One term per concept in Dutch: the glossary's word for a case is "casus" (``export.headers.case_id``),
+    never the English "case"/"cases" (issue 14: the Dutch plan table said "case" and "alle cases")."""
+    import re
+
+    assert term("export.headers.case_id", "nl") == "Casus"
+    english = {key: text for key, text in package_words()["nl"].items()
+               if re.search(r"(?i)\bcases?\b|caserapport", re.sub(r"\{[^}]*\}", " ", str(text)))}
+    assert english == {}
+    assert term("plan.column_case", "nl") == "casus" and term("plan.all_cases", "nl") == "alle casussen"
+
+
 @pytest.mark.parametrize(
     "key, language, fields, expected",
     [

@@ -135,6 +135,19 @@ def test_validate_prints_the_plan_in_dutch(tmp_path, capsys, monkeypatch):
     assert "geen interviews in deze dataset" in out and "Voor/na-vergelijkingen: t0 -> t2" in out
 
 
+
+def test_the_dutch_plan_table_says_casus(tmp_path, capsys, monkeypatch):
+    """One term per concept: the Dutch plan (column header, "all cases", reasons) uses the glossary's "casus"."""
+    monkeypatch.setenv("COLUMNS", "200")
+    folder = write_shape(tmp_path / "one", Shape(1, ("t0", "t1"), interviews=False, double_coding=False, activity=False))
+    with pytest.raises(SystemExit):
+        cli.main(["validate", str(folder), "--language", "nl"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "één casus in de data (Slotervaart): er valt niets tussen casussen te vergelijken" in out
+    assert "alle casussen" in out and "casusrapporten voor Slotervaart" in out
+    plan = out[out.index("Rapporten die worden uitgevoerd"):]  # the plan (the line above it names the tables read)
+    assert not re.search(r"(?i)\bcases?\b|caserapport", plan.replace("01_case_report", "").replace("02_cross_case", ""))
+
 # --- whole runs on a representative subset --------------------------------------------------------
 
 RUN_SHAPES = [
@@ -202,7 +215,7 @@ def test_a_case_of_ones_own_is_named_by_its_display_name_in_dutch(tmp_path, caps
                   "--processed", str(tmp_path / "processed")])
     captured = capsys.readouterr()
     assert stopped.value.code == 0, captured.err[-3000:]
-    assert "één case in de data (Kolenkitbuurt)" in " ".join(captured.err.split())
+    assert "één casus in de data (Kolenkitbuurt)" in " ".join(captured.err.split())
     run_dir = resolve_run_dir(tmp_path / "runs" / "latest")
     report = (run_dir / "html" / "01_case_report-kolenkit.html").read_text(encoding="utf-8")
     assert "Kolenkitbuurt" in report and "geen dubbel gecodeerde interviews voor Kolenkitbuurt" in report
@@ -210,4 +223,4 @@ def test_a_case_of_ones_own_is_named_by_its_display_name_in_dutch(tmp_path, caps
     assert sentences and not any("kolenkit" in text.replace("Kolenkitbuurt", "") for text in sentences)
     sidecar = json.loads((run_dir / "tables" / "kolenkit-sample.json").read_text(encoding="utf-8"))
     assert "Kolenkitbuurt" in sidecar["caption"]
-    assert "één case in de data (Kolenkitbuurt)" in (run_dir / "index.html").read_text(encoding="utf-8")
+    assert "één casus in de data (Kolenkitbuurt)" in (run_dir / "index.html").read_text(encoding="utf-8")
