@@ -674,7 +674,11 @@ def trajectories(
         return _empty_figure(name, scale_label, language)
 
     data = data.assign(_hue=data[by].astype("str") if by else "all")
-    data = _as_text(data, ["case_id"]).assign(_x=_wave_positions(data["wave"], what="scores"))
+    _wave_positions(data["wave"], what="scores")  # unknown waves are a DataError
+    # Only the waves in the data get a place on the axis (a before/after design shows no empty follow-up; issue 14).
+    shown = data.dropna(subset=["estimate" if precomputed else "value"])["wave"].astype("str")
+    waves = [w for w in WAVES if w in (set(shown) or set(data["wave"].dropna().astype("str")))]
+    data = _as_text(data, ["case_id"]).assign(_x=data["wave"].astype("str").map({w: i for i, w in enumerate(waves)}))
     levels = _ordered(scores[by], ROLES if by == "role" else ()) if by else ["all"]
     colours = palette("role" if by == "role" else "other", levels) if by else {"all": OKABE_ITO["black"]}
     if precomputed:
@@ -694,7 +698,7 @@ def trajectories(
             pooled = None if precomputed else _mean_ci(data, ["_hue", "_x"])
             for ax, level in zip(axes, levels):
                 ax.set_title(label(by, level, language) if by else term("figures.pooled", language))
-                _trajectory_compact_panel(ax, summary, pooled, level, colours[level], language)
+                _trajectory_compact_panel(ax, summary, pooled, level, colours[level], language, len(waves))
         else:
             fig, axes = _panels(len(cases), columns=4, width=2.9, height=2.3)
             offsets = np.linspace(-0.12, 0.12, len(levels)) if len(levels) > 1 else np.zeros(1)
@@ -718,8 +722,8 @@ def trajectories(
                         linewidth=1.4,
                     )
         for ax in axes:
-            ax.set_xticks(range(len(WAVES)), [_wrap(label("wave", w, language)) for w in WAVES])
-            ax.set_xlim(-0.4, len(WAVES) - 0.6)
+            ax.set_xticks(range(len(waves)), [_wrap(label("wave", w, language)) for w in waves])
+            ax.set_xlim(-0.4, len(waves) - 0.6)
             ax.grid(axis="x", visible=False)
         _axis_titles(fig, axes, y=f"{term('figures.mean_score', language)}: {scale_label}")
         if by:
@@ -736,7 +740,7 @@ def trajectories(
     )
     fields = dict(
         scale=scale_label,
-        waves="; ".join(f"{w} = {label('wave', w, language)}" for w in WAVES),
+        waves="; ".join(f"{w} = {label('wave', w, language)}" for w in waves),
         cases=_cases_phrase(cases, language),
         by=f", {term('figures.by', language)} {by_label}" if by else "",
         n=n_participants,
@@ -750,14 +754,14 @@ def trajectories(
     return Figure(fig, caption, name, language)
 
 
-def _trajectory_compact_panel(ax, summary, pooled, level, colour, language) -> None:
-    """Thin lines: one per case; thick black line: mean over all participants with its CI."""
+def _trajectory_compact_panel(ax, summary, pooled, level, colour, language, n_waves) -> None:
+    """Thin lines: one per case; thick black line: mean over all participants with its CI (`n_waves` places on the axis)."""
     group = summary[summary["_hue"] == level]
     if group.empty:
         _no_data(ax, language)
         return
-    lines = group.pivot_table(index="case_id", columns="_x", values="estimate", observed=True).reindex(columns=range(len(WAVES)))
-    ax.plot(np.arange(len(WAVES)), lines.to_numpy().T, color=colour, alpha=0.3, linewidth=0.7)
+    lines = group.pivot_table(index="case_id", columns="_x", values="estimate", observed=True).reindex(columns=range(n_waves))
+    ax.plot(np.arange(n_waves), lines.to_numpy().T, color=colour, alpha=0.3, linewidth=0.7)
     if pooled is not None:
         overall = pooled[pooled["_hue"] == level].sort_values("_x")
         ax.errorbar(
@@ -833,7 +837,11 @@ def perception_gap_dumbbell(
             found=", ".join(_ordered(scores["scale"])),
         )
     data = _as_text(scores[scale.isin([own, perceived])], ["case_id", "role", "scale"])
-    data = data.assign(_x=_wave_positions(data["wave"], what="scores"))
+    _wave_positions(data["wave"], what="scores")  # unknown waves are a DataError
+    # Only the waves in the data get a row (a before/after design draws no empty follow-up row; issue 14).
+    answered_waves = set(data.dropna(subset=["value"])["wave"].astype("str")) or set(data["wave"].dropna().astype("str"))
+    waves = [w for w in WAVES if w in answered_waves]
+    data = data.assign(_x=data["wave"].astype("str").map({w: i for i, w in enumerate(waves)}))
     cases = _ordered(scores["case_id"], _KNOWN_CASES)
     roles = _ordered(scores["role"], ROLES)
     colours = palette("role", roles)
@@ -847,16 +855,16 @@ def perception_gap_dumbbell(
             fig, axes = _panels(len(roles), columns=3, width=2.8, height=1.9)
             for ax, role in zip(axes, roles):
                 ax.set_title(label("role", role, language))
-                _dumbbell_rows(ax, pooled[pooled["role"] == role], [role], colours, own, perceived, language)
+                _dumbbell_rows(ax, pooled[pooled["role"] == role], [role], colours, own, perceived, language, waves)
         else:
-            height = 0.6 + 0.3 * len(roles) * (len(WAVES) + 1)
+            height = 0.6 + 0.3 * len(roles) * (len(waves) + 1)
             fig, axes = _panels(len(cases), columns=3 if len(cases) <= 6 else 4, width=2.9, height=height)
             for ax, case in zip(axes, cases):
                 ax.set_title(label("case", case, language))
                 in_case = summary[summary["case_id"] == case]
                 if in_case.empty:
                     _no_data(ax, language)
-                _dumbbell_rows(ax, in_case, roles, colours, own, perceived, language)
+                _dumbbell_rows(ax, in_case, roles, colours, own, perceived, language, waves)
         _axis_titles(fig, axes, x=term("figures.mean_score", language))
         from matplotlib.lines import Line2D
 
@@ -870,7 +878,7 @@ def perception_gap_dumbbell(
 
     answered = data.dropna(subset=["value"])
     fields = dict(
-        waves="; ".join(f"{w} = {label('wave', w, language)}" for w in WAVES),
+        waves="; ".join(f"{w} = {label('wave', w, language)}" for w in waves),
         cases=_cases_phrase(cases, language),
         n=answered["participant_id"].nunique(),
         breakdown=_breakdown(answered.groupby("role", sort=False)["participant_id"].nunique().reindex(roles).dropna(), "role", language),
@@ -880,11 +888,13 @@ def perception_gap_dumbbell(
     return Figure(fig, caption, name, language)
 
 
-def _dumbbell_rows(ax, summary: pd.DataFrame, roles: list[str], colours: dict[str, str], own: str, perceived: str, language: str) -> None:
-    """A block per role (top to bottom), a row per wave; own (filled) above, perceived (open) below, joined."""
+def _dumbbell_rows(ax, summary: pd.DataFrame, roles: list[str], colours: dict[str, str], own: str, perceived: str,
+                  language: str, waves: Sequence[str]) -> None:
+    """A block per role (top to bottom), a row per wave of `waves` (those in the data, in order); own (filled)
+    above, perceived (open) below, joined."""
     from matplotlib.transforms import blended_transform_factory
 
-    block = len(WAVES) + 1.0  # one empty row between blocks holds the role name
+    block = len(waves) + 1.0  # one empty row between blocks holds the role name
     shift = 0.13
     role_index = {r: i for i, r in enumerate(roles)}
     summary = summary.assign(_y=-(summary["role"].map(role_index) * block + summary["_x"]))
@@ -928,8 +938,8 @@ def _dumbbell_rows(ax, summary: pd.DataFrame, roles: list[str], colours: dict[st
                 elinewidth=0.9,
                 zorder=3,
             )
-    positions = [-(i * block + w) for i in range(len(roles)) for w in range(len(WAVES))]
-    ax.set_yticks(positions, [label("wave", w, language) for _ in roles for w in WAVES])
+    positions = [-(i * block + w) for i in range(len(roles)) for w in range(len(waves))]
+    ax.set_yticks(positions, [label("wave", w, language) for _ in roles for w in waves])
     ax.set_ylim(min(positions) - 0.6, 1.4 if len(roles) > 1 else 0.6)
     ax.grid(axis="y", visible=False)
 

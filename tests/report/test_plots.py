@@ -351,6 +351,36 @@ def test_dumbbell_with_a_role_missing_in_one_case(tmp_path):
     assert "n = 32 participants (professional 12, migrant organisation 12, parent 8)" in figure.caption
 
 
+def test_dumbbell_draws_only_the_waves_in_the_data(tmp_path):
+    """A before/after design (t0, t1) gets two rows per role block, no empty follow-up (t2) row (issue 14)."""
+    scores = simulate_scores(1)
+    scores = scores[scores["wave"] != "t2"]
+    figure = plots.perception_gap_dumbbell(scores)
+    render(figure, tmp_path)
+    ax = figure.fig.axes[0]
+    ticks = [t.get_text() for t in ax.get_yticklabels()]
+    assert ticks == [plots.label("wave", w, "en") for _ in ROLES for w in ("t0", "t1")]
+    assert plots.label("wave", "t2", "en") not in figure.caption and "t1 = " in figure.caption
+    lowest = min(ax.get_yticks())
+    assert ax.get_ylim()[0] == pytest.approx(lowest - 0.6)  # no room kept below for a missing wave
+    full = plots.perception_gap_dumbbell(simulate_scores(1))
+    assert len(full.fig.axes[0].get_yticks()) == len(ROLES) * len(WAVES)
+
+
+@pytest.mark.parametrize("n_cases", [1, 30])
+def test_trajectories_show_only_the_waves_in_the_data(n_cases, tmp_path):
+    """t0/t1 data: two places on the time axis (also in the compact panels of many cases), none for t2."""
+    scores = simulate_scores(n_cases)
+    figure = plots.trajectories(scores[scores["wave"] != "t2"], scale="trust", by="role")
+    render(figure, tmp_path)
+    shown = [ax for ax in figure.fig.axes if ax.get_visible() and ax.axison]
+    assert shown
+    for ax in shown:
+        assert [t.get_text() for t in ax.get_xticklabels()] == [plots._wrap(plots.label("wave", w, "en")) for w in ("t0", "t1")]
+        assert ax.get_xlim() == pytest.approx((-0.4, 1.4))
+    assert "t2 = " not in figure.caption
+
+
 def test_dumbbell_needs_both_scales():
     scores = simulate_scores(1)
     with pytest.raises(DataError) as caught:
