@@ -29,20 +29,31 @@ def write_index(run_dir: Path, manifest: Mapping[str, Any], registry: Mapping[st
 
     `plan_rows` are `ponzoni_eval.data.RunPlan.rows` of the run; those that do not run are listed with their reason.
     """
-    from ponzoni_eval._core.words import term
+    from ponzoni_eval._core.numbers import format_number, format_plain
+    from ponzoni_eval._core.words import term, terms
 
     from importlib import resources
 
     import jinja2
 
+    # Every heading, label and number of the page in the run's language (issue 14).
+    words = terms("run_index", language)
     notebooks = []
     for entry in manifest["notebooks"]:
-        candidates = (("report", entry["html"]["report"]), ("with code", entry["html"]["code"]), ("notebook", entry["executed"]))
-        notebooks.append({**entry, "links": [(label, href) for label, href in candidates if (run_dir / href).is_file()]})
+        candidates = ((words["link_report"], entry["html"]["report"]), (words["link_code"], entry["html"]["code"]),
+                      (words["link_notebook"], entry["executed"]))
+        duration = entry.get("duration_s")
+        notebooks.append({**entry, "links": [(label, href) for label, href in candidates if (run_dir / href).is_file()],
+                          "time": "" if duration is None else f"{format_number(duration, 1, language=language)} s"})
+    parameters = manifest["parameters"]
     template = resources.files("ponzoni_eval").joinpath("resources/run_index.html").read_text(encoding="utf-8")
     environment = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     page = environment.from_string(template).render(
         manifest={**manifest, "notebooks": notebooks}, registry=registry, verify_path=_shown(run_dir),
+        language=language, w=words, banner=term("banner.title", language),
+        started=words["started"].format(started=manifest["started"],
+                                        seconds=format_number(manifest["duration_s"], 1, language=language)),
+        alpha=format_plain(parameters["alpha"], language=language),
         skipped=[row for row in plan_rows if row["runs"] == term("plan.no", language)],
         plan_words={key.split(".")[-1]: term(key, language) for key in (
             "plan.title", "plan.column_notebook", "plan.column_section", "plan.column_case", "plan.column_reason")},

@@ -223,4 +223,6 @@ def test_a_case_of_ones_own_is_named_by_its_display_name_in_dutch(tmp_path, caps
     assert sentences and not any("kolenkit" in text.replace("Kolenkitbuurt", "") for text in sentences)
     sidecar = json.loads((run_dir / "tables" / "kolenkit-sample.json").read_text(encoding="utf-8"))
     assert "Kolenkitbuurt" in sidecar["caption"]
-    assert "één casus in de data (Kolenkitbuurt)" in (run_dir / "index.html").read_text(encoding="utf-8")
+    index = (run_dir / "index.html").read_text(encoding="utf-8")
+    assert "één casus in de data (Kolenkitbuurt)" in index
+    assert '<html lang="nl">' in index and '<h2 id="reports">Rapporten</h2>' in index and "Figures" not in index
