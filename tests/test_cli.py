@@ -75,7 +75,7 @@ def test_prepare_broken_data_prints_problems_and_exits_1(tmp_path):
 
 def test_templates_then_refuse_to_overwrite(tmp_path, capsys):
     result = runner.invoke(app, ["templates", str(tmp_path)])
-    assert result.exit_code == 0 and "Wrote 11 templates" in result.output  # the tables, README.md and analysis_plan.toml
+    assert result.exit_code == 0 and "Wrote 13 templates" in result.output  # the tables, README.md and analysis_plan.toml
     with pytest.raises(SystemExit) as stopped:
         main(["templates", str(tmp_path)])
     assert stopped.value.code == 1

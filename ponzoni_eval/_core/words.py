@@ -73,34 +73,44 @@ def _leaves(table: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
     return found
 
 
-_DISPLAY_NAMES: dict[str, dict[str, str]] = {}
-"""Display names of data values taken from the data (issue 14: ``cases.name``), by kind; every language."""
+_DISPLAY_NAMES: dict[tuple[str, str | None], dict[str, str]] = {}
+"""Display names of data values taken from the data (issue 14: ``cases.name``, ``roles.csv``, ``waves.csv``),
+by (kind, language); language None: every language."""
 
 
 def _merged(language: str) -> dict[str, Any]:
     merged = copy.deepcopy(_package_words(language))
     for group, table in _ADDED[language].items():
         merged[group] = copy.deepcopy(table)
-    for kind, names in _DISPLAY_NAMES.items():
-        merged.setdefault("values", {}).setdefault(kind, {}).update(names)
+    for shared in (True, False):  # names for one language win over names for every language
+        for (kind, only), names in _DISPLAY_NAMES.items():
+            if (only is None) == shared and only in (None, language):
+                merged.setdefault("values", {}).setdefault(kind, {}).update(names)
     return merged
 
 
-def set_display_names(kind: str, names: Mapping[str, str]) -> None:
-    """Show the values of `kind` (``"case"``, ``"role"``, ``"wave"``) by these names in every language.
+def set_display_names(kind: str, names: Mapping[str, str], *, language: str | None = None) -> None:
+    """Show the values of `kind` (``"case"``, ``"role"``, ``"wave"``) by these names, in `language` or in every language.
 
-    The names come from the data (``cases.name``), so they are the same in
-    every report language; they replace the words tables' entries for those
-    keys (``values.<kind>``) until set again. Ids stay what they are in the data.
+    The names come from the data (``cases.name``; ``label`` and ``label_nl`` of
+    the optional ``roles`` and ``waves`` tables); they replace the words
+    tables' entries for those keys (``values.<kind>``) until set again. Names
+    for one language win over names for every language. Ids stay what they
+    are in the data.
 
     Examples
     --------
     >>> set_display_names("case", {"kolenkit": "Kolenkitbuurt"})
     >>> term("values.case.kolenkit", "nl")
     'Kolenkitbuurt'
-    >>> set_display_names("case", {})
+    >>> set_display_names("wave", {"t0": "intake"}, language="nl")
+    >>> term("values.wave.t0", "nl"), term("values.wave.t0", "en")
+    ('intake', 'before')
+    >>> set_display_names("case", {}); set_display_names("wave", {}, language="nl")
     """
-    _DISPLAY_NAMES[kind] = {str(key): str(value) for key, value in names.items()}
+    if language is not None:
+        check_language(language)
+    _DISPLAY_NAMES[(kind, language)] = {str(key): str(value) for key, value in names.items()}
     _VIEWS.clear()
 
 

@@ -313,7 +313,34 @@ def _build_schemas() -> dict[str, Any]:
         strict=False,
     )
 
+    # issue 14: display labels of roles and waves, where the evaluator gives them (the words tables' otherwise)
+    ROLE_LABELS = pa.DataFrameSchema(
+        {
+            "role": pa.Column(str, pa.Check.isin(ROLES), unique=True, description="The role these labels name: one of " + ", ".join(ROLES) + "."),
+            "label": pa.Column(str, nullable=True, description="How English reports name the role (empty: the package's own name)."),
+            "label_nl": pa.Column(str, nullable=True, required=False, description="How Dutch reports name the role (empty: the package's own name)."),
+        },
+        name="roles",
+        description="Optional display labels of the roles, shown in every table, figure and sentence of the reports; "
+        "the data keep the role ids. A role not listed keeps the package's name.",
+        strict=False,
+    )
+
+    WAVE_LABELS_TABLE = pa.DataFrameSchema(
+        {
+            "wave": pa.Column(str, pa.Check.isin(WAVES), unique=True, description="The wave these labels name: one of " + ", ".join(WAVES) + "."),
+            "label": pa.Column(str, nullable=True, description="How English reports name the wave, e.g. 'intake' (empty: the package's own name)."),
+            "label_nl": pa.Column(str, nullable=True, required=False, description="How Dutch reports name the wave, e.g. 'intake' (empty: the package's own name)."),
+        },
+        name="waves",
+        description="Optional display labels of the waves (e.g. the month of each measurement), shown in every table, "
+        "figure and sentence of the reports; the data keep the wave ids. A wave not listed keeps the package's name.",
+        strict=False,
+    )
+
     return {
+        "ROLE_LABELS": ROLE_LABELS,
+        "WAVE_LABELS_TABLE": WAVE_LABELS_TABLE,
         "MEMOS": MEMOS,
         "CASES": CASES,
         "PARTICIPANTS": PARTICIPANTS,
@@ -353,6 +380,8 @@ def _build_tables(schemas: dict[str, Any]) -> dict[str, TableSpec]:
             TableSpec("codebook", schemas["CODEBOOK"], False, ("code",)),
             TableSpec("documents", schemas["DOCUMENTS"], False, ("document_id",)),
             TableSpec("memos", schemas["MEMOS"], False, ("memo_id",)),
+            TableSpec("roles", schemas["ROLE_LABELS"], False, ("role",)),
+            TableSpec("waves", schemas["WAVE_LABELS_TABLE"], False, ("wave",)),
         )
     }
 
@@ -363,7 +392,7 @@ def _build_tables(schemas: dict[str, Any]) -> dict[str, TableSpec]:
 # import TABLES` work as before.
 _LAZY: dict[str, Any] = {}
 _LAZY_NAMES = frozenset({"CASES", "PARTICIPANTS", "INSTRUMENT", "SURVEY_RESPONSES", "ACTIVITY_LOG",
-                         "CODED_SEGMENTS", "CODEBOOK", "DOCUMENTS", "MEMOS", "TABLES"})
+                         "CODED_SEGMENTS", "CODEBOOK", "DOCUMENTS", "MEMOS", "ROLE_LABELS", "WAVE_LABELS_TABLE", "TABLES"})
 
 
 def __getattr__(name: str) -> Any:

@@ -4,7 +4,8 @@
 in with every item of the scales the reports read (items, ranges, reverse
 coding), so a new evaluator starts from the scale names the reports need;
 every other table holds one example row (from the synthetic example, ids
-starting ``EXAMPLE``) showing how a row looks. Replace the example rows with
+starting ``EXAMPLE``) showing how a row looks; the optional ``roles`` and ``waves``
+tables hold the reports' own labels of every role and wave (edit one to rename it). Replace the example rows with
 your own data. The guide (``README.md``) says which scales feed which report
 section (`SCALES_BY_SECTION`).
 """
@@ -76,7 +77,13 @@ def template_tables() -> dict[str, pd.DataFrame]:
         "codebook": example["codebook"].loc[example["codebook"]["code"].astype("str") == code].head(1),
         "documents": example["documents"].loc[example["documents"]["document_id"].astype("str") == document].head(1),
     }
+    from ponzoni_eval._core.words import terms
+
     tables = {"instrument": example["instrument"]}
+    # The optional display labels of roles and waves, filled with the reports' own names: edit a label to rename it.
+    for table, kind, keys in (("roles", "role", schema.ROLES), ("waves", "wave", schema.WAVES)):
+        tables[table] = pd.DataFrame({kind: list(keys), "label": [terms(f"values.{kind}", "en")[k] for k in keys],
+                                      "label_nl": [terms(f"values.{kind}", "nl")[k] for k in keys]})
     for name, frame in pick.items():
         frame = frame.reset_index(drop=True)
         for column in ("case_id", "participant_id", "document_id"):

@@ -41,9 +41,10 @@ def plan_for(tables: Mapping[str, pd.DataFrame], cases: str | Sequence[str] | No
 
 
 def use_display_names(tables: Mapping[str, pd.DataFrame]) -> dict[str, str]:
-    """Name the cases by ``cases.name`` in every title, sentence, caption and figure from here on (ids stay in the data).
+    """Name the cases by ``cases.name``, and roles and waves by the ``label``/``label_nl`` of the optional
+    ``roles``/``waves`` tables, in every title, table, sentence, caption and figure from here on (ids stay in the data).
 
-    A case without a name keeps the words tables' name (or its id). Returns the names used.
+    A case, role or wave without a name keeps the words tables' name (or its id). Returns the case names used.
 
     Examples
     --------
@@ -51,6 +52,10 @@ def use_display_names(tables: Mapping[str, pd.DataFrame]) -> dict[str, str]:
     >>> from ponzoni_eval.report.plots import label
     >>> label("case", "kolenkit", "nl")
     'Kolenkitbuurt'
+    >>> _ = use_display_names({"cases": pd.DataFrame({"case_id": [], "name": []}),
+    ...                        "waves": pd.DataFrame({"wave": ["t0"], "label": ["intake"], "label_nl": [None]})})
+    >>> label("wave", "t0", "en"), label("wave", "t0", "nl")
+    ('intake', 'voormeting')
     >>> _ = use_display_names({"cases": pd.DataFrame({"case_id": [], "name": []})})
     """
     cases = tables["cases"]
@@ -60,6 +65,17 @@ def use_display_names(tables: Mapping[str, pd.DataFrame]) -> dict[str, str]:
             if isinstance(name, str) and name.strip():
                 names[case] = name.strip()
     set_display_names("case", names)
+    # Roles and waves by the labels of the optional `roles` / `waves` tables: `label` in English, `label_nl` in
+    # Dutch; a role or wave without one keeps the words tables' name.
+    for kind, table in (("role", "roles"), ("wave", "waves")):
+        frame = tables.get(table)
+        for language, column in (("en", "label"), ("nl", "label_nl")):
+            given = {}
+            if frame is not None and column in frame.columns:
+                for key, text in zip(frame[kind].astype("str"), frame[column]):
+                    if isinstance(text, str) and text.strip():
+                        given[key] = text.strip()
+            set_display_names(kind, given, language=language)
     return names
 
 

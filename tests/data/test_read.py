@@ -436,6 +436,11 @@ def test_templates_have_every_column_validate_and_never_overwrite(tmp_path):
         frame = pd.read_csv(tmp_path / f"{table}.csv", encoding="utf-8-sig")
         assert len(frame) == 1 and frame["participant_id"].str.startswith("EXAMPLE").all()
     assert pd.read_csv(tmp_path / "participants.csv", encoding="utf-8-sig")["name"].isna().all()  # never a name
+    # issue 14: the optional role and wave labels, filled with the reports' own names; the guide says so
+    waves = pd.read_csv(tmp_path / "waves.csv", encoding="utf-8-sig")
+    assert waves["wave"].tolist() == list(schema.WAVES) and waves.loc[0, "label_nl"] == "voormeting"
+    assert pd.read_csv(tmp_path / "roles.csv", encoding="utf-8-sig")["role"].tolist() == list(schema.ROLES)
+    assert "`label_nl`" in guide and "waves.csv" in guide
     (tmp_path / "cases.csv").write_text("case_id\nmy data\n", encoding="utf-8")
     with pytest.raises(DataError, match="will not overwrite existing file"):
         write_templates(tmp_path)
