@@ -80,6 +80,32 @@ def codes_are_numbers(series: pd.Series) -> pd.Series:
     return series.map(ok).astype(bool)
 
 
+def parse_value_labels(value: object) -> dict[float, str]:
+    """The labels of a ``value_labels`` / ``value_labels_nl`` cell ('1=eens;2=oneens' -> {1.0: 'eens', 2.0: 'oneens'});
+    raises ValueError on anything else."""
+    if value is None or (isinstance(value, float) and value != value):
+        return {}
+    labels = {}
+    for part in _split_list(str(value)):
+        code, sep, text = part.partition("=")
+        if not sep or not text.strip():
+            raise ValueError(f"not 'code=label': {part!r}")
+        labels[float(code.strip().replace(",", "."))] = text.strip()
+    return labels
+
+
+def labels_are_pairs(series: pd.Series) -> pd.Series:
+    """Per entry: a ';'-list of 'code=label' (missing entries pass)."""
+    def ok(value: object) -> bool:
+        try:
+            parse_value_labels(value)
+        except ValueError:
+            return False
+        return True
+
+    return series.map(ok).astype(bool)
+
+
 def waves_are_known(series: pd.Series) -> pd.Series:
     """Per entry: a ';'-list of known waves (missing entries pass)."""
     return series.map(lambda v: pd.isna(v) or set(_split_list(v)) <= set(WAVES)).astype(bool)
@@ -166,6 +192,14 @@ def _build_schemas() -> dict[str, Any]:
                 nullable=True,
                 required=False,
                 description="Optional labels as '1=label;2=label' (from SPSS value labels when read from .sav).",
+            ),
+            "value_labels_nl": pa.Column(
+                str,
+                pa.Check(labels_are_pairs, error="value_labels_nl must look like '1=label;2=label'"),
+                nullable=True,
+                required=False,
+                description="Optional Dutch labels of the same codes, '1=label;2=label': Dutch reports show them instead of "
+                "value_labels (a code without one: the glossary's Dutch name). Display only; no statistic uses them.",
             ),
             "missing_codes": pa.Column(
                 str,

@@ -76,7 +76,25 @@ def use_display_names(tables: Mapping[str, pd.DataFrame]) -> dict[str, str]:
                     if isinstance(text, str) and text.strip():
                         given[key] = text.strip()
             set_display_names(kind, given, language=language)
+    set_display_names("expectation", _dutch_value_labels(tables.get("instrument")), language="nl")
     return names
+
+
+def _dutch_value_labels(instrument: pd.DataFrame | None) -> dict[str, str]:
+    """``value_labels`` text -> ``value_labels_nl`` text of the same item and code (issue 15): the answer labels of a
+    Dutch report. Labels without a Dutch one keep the glossary's Dutch name (``values.expectation``)."""
+    from ponzoni_eval.data.schema import parse_value_labels
+
+    if instrument is None or not {"value_labels", "value_labels_nl"} <= set(instrument.columns):
+        return {}
+    dutch: dict[str, str] = {}
+    for english, translated in zip(instrument["value_labels"], instrument["value_labels_nl"]):
+        try:
+            given, wanted = parse_value_labels(english), parse_value_labels(translated)
+        except ValueError:
+            continue  # validate reports the cell
+        dutch.update({given[code]: text for code, text in wanted.items() if code in given})
+    return dutch
 
 
 @dataclass(frozen=True)

@@ -71,3 +71,38 @@ def test_a_label_file_naming_an_unknown_role_or_wave_is_a_located_error(labelled
     assert ("roles.csv", 3, "role", "allowed_values") in found
     assert ("waves.csv", 4, "wave", "allowed_values") in found
     assert ("waves.csv", 3, "wave", "duplicate") in found
+
+
+def _with_dutch_answer_labels(folder: Path, labels: str) -> None:
+    """The instrument of `folder` with a value_labels_nl column, filled for expectation_primary only."""
+    instrument = pd.read_csv(folder / "instrument.csv", dtype=str, keep_default_na=False)
+    instrument["value_labels_nl"] = instrument["item_id"].map({"expectation_primary": labels}).fillna("")
+    instrument.to_csv(folder / "instrument.csv", index=False)
+
+
+def test_dutch_answer_labels_come_from_the_instrument_and_change_no_statistic(labelled, tmp_path):
+    """issue 15 item 3: ``value_labels_nl`` names the answers in a Dutch report; a code without one keeps the glossary's."""
+    from ponzoni_eval.report import sections
+    from ponzoni_eval.report.plots import display_text
+
+    prepare(labelled, tmp_path / "before")
+    _with_dutch_answer_labels(labelled, "1=de eigen organisatie versterken;2=een brug naar migrantenouders")
+    assert validate_dir(labelled).ok
+    prepare(labelled, tmp_path / "after")
+    before, after = load_processed(tmp_path / "before"), load_processed(tmp_path / "after")
+    # display only: the answers the analyses read are the same
+    pd.testing.assert_frame_equal(sections.expectation_answers(before), sections.expectation_answers(after))
+    pd.testing.assert_frame_equal(before["survey_responses"], after["survey_responses"])
+    use_display_names(after)
+    assert display_text("bridge to migrant parents", "nl", prefer="expectation") == "een brug naar migrantenouders"
+    assert display_text("both equally", "nl", prefer="expectation") == "beide evenveel"  # no Dutch label: the glossary
+    assert display_text("bridge to migrant parents", "en", prefer="expectation") == "bridge to migrant parents"
+    shown = format_table(pd.DataFrame({"expectation": ["bridge to migrant parents", "both equally"], "n": [3, 4]}), language="nl")
+    assert "een brug naar migrantenouders" in shown.frame.to_string()
+
+
+def test_malformed_dutch_answer_labels_are_a_located_error(labelled):
+    _with_dutch_answer_labels(labelled, "1=versterken;twee")
+    report = validate_dir(labelled)
+    errors = report.problems[report.problems["severity"] == "error"]
+    assert [(p["file"], p["column"]) for p in errors.to_dict(orient="records")] == [("instrument.csv", "value_labels_nl")]
