@@ -82,8 +82,8 @@ def template_tables() -> dict[str, pd.DataFrame]:
     tables = {"instrument": example["instrument"]}
     # The optional display labels of roles and waves, filled with the reports' own names: edit a label to rename it.
     for table, kind, keys in (("roles", "role", schema.ROLES), ("waves", "wave", schema.WAVES)):
-        tables[table] = pd.DataFrame({kind: list(keys), "label": [terms(f"values.{kind}", "en")[k] for k in keys],
-                                      "label_nl": [terms(f"values.{kind}", "nl")[k] for k in keys]})
+        tables[table] = pd.DataFrame({kind: list(keys), "label": [terms("values", "en")[kind][k] for k in keys],
+                                      "label_nl": [terms("values", "nl")[kind][k] for k in keys]})
     for name, frame in pick.items():
         frame = frame.reset_index(drop=True)
         for column in ("case_id", "participant_id", "document_id"):
