@@ -210,6 +210,10 @@ def test_a_case_of_ones_own_is_named_by_its_display_name_in_dutch(tmp_path, caps
     shape = Shape(1, ("t0", "t1"), interviews=True, double_coding=False, activity=True)
     folder = write_shape(tmp_path / "raw", shape)
     _renamed(folder, "slotervaart", "kolenkit", "Kolenkitbuurt")
+    # role and wave labels of one's own (optional roles.csv / waves.csv): Dutch reports use label_nl
+    (folder / "roles.csv").write_text("role,label,label_nl\nprofessional,youth worker,jeugdwerker\n", encoding="utf-8")
+    (folder / "waves.csv").write_text("wave,label,label_nl\nt0,intake,intake (januari)\nt1,midpoint,tussenmeting (juni)\n",
+                                      encoding="utf-8")
     with pytest.raises(SystemExit) as stopped:
         cli.main(["run", "--data", str(folder), "--language", "nl", "--out", str(tmp_path / "runs"),
                   "--processed", str(tmp_path / "processed")])
@@ -226,3 +230,6 @@ def test_a_case_of_ones_own_is_named_by_its_display_name_in_dutch(tmp_path, caps
     index = (run_dir / "index.html").read_text(encoding="utf-8")
     assert "één casus in de data (Kolenkitbuurt)" in index
     assert '<html lang="nl">' in index and '<h2 id="reports">Rapporten</h2>' in index and "Figures" not in index
+    assert "intake (januari)" in report and "tussenmeting (juni)" in report and "jeugdwerker" in report
+    captions = [figure["caption"] for figure in json.loads((run_dir / "outputs.json").read_text(encoding="utf-8"))["figures"]]
+    assert any("t0 = intake (januari)" in caption and "jeugdwerker" in caption for caption in captions), captions
