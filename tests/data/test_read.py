@@ -215,7 +215,7 @@ def test_read_raw_dir_maps_files_to_tables_and_reads_dataset_toml(tmp_path):
     (raw / "~$cases.xlsx").write_bytes(b"lock file")
     data = read_raw_dir(raw)
     assert data.ok and data.problems == []
-    assert set(data.tables) == set(schema.TABLES) - {"memos"}  # memos only come from QDA projects with notes
+    assert set(data.tables) == set(schema.TABLES) - {"memos", "roles", "waves"}  # memos only come from QDA projects with notes; labels are optional
     assert data.files["cases"].name == "cases.csv"
     assert data.metadata == {"synthetic": True, "title": "tiny"}
 

@@ -43,7 +43,7 @@ def test_minimal_folder_is_valid(raw):
     report = validate_dir(raw)
     assert report.ok, report.problems.to_string()
     assert len(report.problems) == 0
-    assert set(report.data) == set(schema.TABLES) - {"memos"}  # memos only come from QDA projects with notes
+    assert set(report.data) == set(schema.TABLES) - {"memos", "roles", "waves"}  # memos only come from QDA projects with notes; labels are optional
     assert report.data["survey_responses"].index[0] == 2  # spreadsheet row numbers survive validation
 
 
@@ -180,7 +180,7 @@ def test_a_project_validates_like_the_tables_it_replaces(raw):
     move_interviews_to_qdpx(raw)
     report = validate_dir(raw)
     assert report.ok and len(report.problems) == 0, report.problems.to_string()
-    assert set(report.data) == set(schema.TABLES) - {"memos"}  # memos only come from QDA projects with notes
+    assert set(report.data) == set(schema.TABLES) - {"memos", "roles", "waves"}  # memos only come from QDA projects with notes; labels are optional
     assert report.data["coded_segments"]["text"].tolist() == [QUOTE]
 
 
