@@ -58,7 +58,7 @@ def test_prepare_writes_typed_tables_and_manifest(raw, tmp_path):
     }
     assert manifest["raw_files"]["dataset.toml"]["sha256"] == before["dataset.toml"]
     # every table of the raw folder; memos come only from a QDA project with notes, and this folder has none
-    assert set(manifest["tables"]) == (set(schema.TABLES) - {"memos"}) | {"redaction_terms"}
+    assert set(manifest["tables"]) == (set(schema.TABLES) - {"memos", "roles", "waves"}) | {"redaction_terms"}
     for entry in manifest["tables"].values():
         assert sha256_file(out / entry["file"]) == entry["sha256"]
     assert json.loads((out / "manifest.json").read_text(encoding="utf-8")) == manifest

@@ -24,7 +24,7 @@ from ponzoni_eval.data.validate import validate_dir
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "data" / "raw" / "example"
 # The interviews (coded_segments, codebook, documents) come as one REFI-QDA project, as an evaluator brings them.
-EXAMPLE_FILES = sorted([f"{t}.csv" for t in schema.TABLES if t not in QDA_TABLES] + [INTERVIEWS_FILE, "effects.json", "dataset.toml", "README.md", "analysis_plan.toml"])
+EXAMPLE_FILES = sorted([f"{t}.csv" for t in schema.TABLES if t not in QDA_TABLES and t not in ("roles", "waves")] + [INTERVIEWS_FILE, "effects.json", "dataset.toml", "README.md", "analysis_plan.toml"])
 
 
 @pytest.fixture(scope="module")
@@ -312,7 +312,7 @@ def test_more_sites_are_scaled_sites_with_effects_around_the_same_means():
     assert list(built_in["sites"]) == tables["cases"]["case_id"].tolist()
     per_site = tables["participants"].groupby("case_id").size()
     assert per_site.between(70, 115).all()
-    assert set(tables) == set(schema.TABLES) - {"memos"}  # memos only come from QDA projects with notes
+    assert set(tables) == set(schema.TABLES) - {"memos", "roles", "waves"}  # memos only come from QDA projects with notes
     site_effects = pd.DataFrame(built_in["sites"]).T
     assert abs(site_effects["trust_change"].mean() - 0.55) < 0.15
     assert site_effects["trust_change"].std() > 0.1  # the sites differ
