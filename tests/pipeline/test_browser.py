@@ -68,22 +68,13 @@ def test_every_page_of_a_run_opens_cleanly_in_chromium(example_run, problems):
 
 def test_the_reports_are_in_the_run_language_without_code(example_run, browser):
     language, run_dir = example_run
-    known_english = []
     for page in run_pages(run_dir)["report"]:
         found = browser.open(page)
         assert found.lang == language, page.name
         assert "import " not in found.text and "run_dir" not in found.text and "To adapt" not in found.text
         assert found.prose and not SNAKE_CASE.findall(found.prose), page.name  # no identifier reaches a reader
-        if language != "en":  # a Dutch report holds no English word of the glossary
-            english = english_in(found.prose)
-            if page.name == "02_cross_case.html" and english:
-                known_english.append(english)
-                continue
-            assert english == [], page.name
-    if known_english:
-        # Known open defect (issue 15): the cross-case report's new tables of issue 17 (the ITS sensitivity table,
-        # the mixed model's fit and F-test rows) still carry English labels in Dutch. Every other report is checked.
-        pytest.xfail(f"English in the Dutch cross-case report: {known_english}")
+        if language != "en":  # a Dutch report holds no English word of the glossary (the cross-case report included)
+            assert english_in(found.prose) == [], page.name
 
 
 @pytest.mark.xfail(strict=True, reason="the joint display's HTML (integrate/export.py, issue 18) is wider than the page; "

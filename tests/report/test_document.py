@@ -300,3 +300,47 @@ def test_a_students_own_section_is_titled_and_captioned_with_her_own_words(tmp_p
     text = " ".join(read_page(page).parts)
     assert "Wachttijden" in text and "Weken op de wachtlijst per gezin." in text
     assert "ouder" in text and "4,25" in text and "Rapport" in text
+
+
+# --- the cross-case report's tables in Dutch (issue 15 leftover: the issue-17 tables) -------------
+
+
+@pytest.fixture(scope="module")
+def cross_case_sections(example):
+    _, tables = example
+    scores = sections.scores_for(tables)
+    built = {}
+    for language in ("en", "nl"):
+        built[language] = [
+            sections.cross_case_trajectories_section(scores, None, scale="trust", before="t0", after="t2", language=language),
+            sections.mixed_model_section(scores, None, scale="trust", before="t0", after="t2", language=language),
+            sections.kruskal_dunn_section(scores, None, scale="trust", before="t0", after="t2", seed=3, language=language),
+            sections.help_seeking_cross_section(sections.monthly_for(tables), None, language=language),
+            sections.theme_heatmap_section(tables, None, seed=3, min_cell=5, language=language),
+            sections.expectations_cross_section(sections.expectation_answers(tables), scores, None, wave="t0", seed=3, language=language),
+        ]
+    return built
+
+
+def test_every_cross_case_table_reads_in_dutch_with_a_dutch_caption(cross_case_sections):
+    """Every table of the cross-case report as the report formats it (also those only named with their file: the
+    mixed model's fit and type-III F rows), in Dutch: no English glossary word, no identifier, and a caption from
+    the words table (never the section's English caption)."""
+    from ponzoni_eval._core.words import terms
+
+    captions = terms("report.caption", "nl")
+    seen = set()
+    for section in cross_case_sections["nl"]:
+        for key, frame in report.published(section, 5).items():
+            name = section.specs[key].name
+            assert name in captions, f"no Dutch caption for {name}"
+            text = " ".join(format_table(frame, language="nl").frame.astype(str).to_numpy().ravel()) + " " + captions[name]
+            seen.add(name)
+            assert english_in(text) == [], name
+            assert SNAKE_CASE.findall(text) == [], name
+    # the tables of issue 17 whose rows carried English: the sensitivity variants, the placebo, the model fit and F tests
+    assert {"help_seeking_sensitivity", "mixed_model", "help_seeking_by_case"} <= seen
+    mixed = format_table(report.published(cross_case_sections["nl"][1], 5)["table"], language="nl").frame
+    assert {"modelfit", "F-toets (type III)"} <= set(mixed["Toets"]) and "meting × casus" in set(mixed["Groep"])
+    sensitivity = format_table(report.published(cross_case_sections["nl"][3], 5)["help_seeking_sensitivity"], language="nl").frame
+    assert "maand 0 weggelaten" in set(sensitivity["Groep"]) and "placebo-niveauverandering (voor de start)" in set(sensitivity["Toets"])
