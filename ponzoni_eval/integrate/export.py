@@ -118,6 +118,10 @@ _HTML_TEMPLATE = """<!DOCTYPE html>
 body { max-width: 277mm; padding: 10mm 8mm; }
 {% endif %}table.joint-display { font-size: {{ font_size }}; }
 table.joint-display td { border-bottom: 1px solid var(--rule); }
+{% if landscape %}table.joint-display td:nth-child(2) { min-width: 8.2em; }
+table.joint-display td:nth-child(4), table.joint-display td:nth-child(6) { min-width: 8.8em; }
+table.joint-display td:nth-child(8) { min-width: 10.8em; }
+{% endif %}
 table.joint-display caption { font-size: 14pt; font-weight: bold; color: var(--accent); padding-bottom: 3mm; }
 {% for label, colour in colours.items() %}td.fit-{{ label | replace(' ', '-') }} { background: {{ colour }}; }
 {% endfor %}ul.legend { list-style: none; padding: 0; font-size: 9pt; }
