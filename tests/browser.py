@@ -46,6 +46,24 @@ _MEASURE = r"""
     const text = cell.innerText.trim();
     if (/^(nan|NaN|None|<NA>|NaT|null|undefined)$/.test(text)) cells.push(text);
   }
+  // A header cell's words: none may be split over two lines ("Ontbreken" / "d"), none may stick out of its cell.
+  // A break after a hyphen or slash is a break between words.
+  const split = [];
+  for (const cell of document.querySelectorAll('th')) {
+    let broken = cell.scrollWidth > cell.clientWidth + 1;
+    const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node && !broken; node = walker.nextNode()) {
+      const pattern = /[^\s\-\/–]+/g;
+      for (let match = pattern.exec(node.data); match && !broken; match = pattern.exec(node.data)) {
+        const range = document.createRange();
+        range.setStart(node, match.index);
+        range.setEnd(node, match.index + match[0].length);
+        const tops = new Set([...range.getClientRects()].filter(r => r.width > 0).map(r => Math.round(r.top)));
+        if (tops.size > 1) broken = true;
+      }
+    }
+    if (broken) split.push(cell.innerText.trim().slice(0, 60));
+  }
   const text = body.innerText;
   const clone = body.cloneNode(true);
   for (const code of clone.querySelectorAll('code, pre, style, script')) code.remove();
@@ -58,6 +76,7 @@ _MEASURE = r"""
     lang: document.documentElement.lang,
     wide: wide,
     missing_cells: cells,
+    split_headers: split,
     text: text,
     prose: prose,
     page_width: width,
@@ -88,6 +107,8 @@ class PageReport:
     """Every request other than the page itself and data: URIs (should be none: reports work offline)."""
     wide_tables: list[str] = field(default_factory=list)
     missing_cells: list[str] = field(default_factory=list)
+    split_headers: list[str] = field(default_factory=list)
+    """Header cells with a word split over two lines, or sticking out of the cell."""
     text: str = ""
     prose: str = ""
     """The text without file names and code (``<code>``, ``<pre>``): what is read as sentences and labels."""
@@ -217,6 +238,7 @@ class Browser:
             measured = call("Runtime.evaluate", expression=_MEASURE, returnByValue=True)["result"]["value"]
             report.wide_tables = measured["wide"]
             report.missing_cells = measured["missing_cells"]
+            report.split_headers = measured["split_headers"]
             report.text = measured["text"]
             report.prose = measured["prose"]
             report.lang = measured["lang"]
@@ -254,7 +276,7 @@ def check_run(run_dir: Path, browser: Browser) -> dict[str, list[str]]:
 
     Every page: no console error, no uncaught exception, no network request, no traceback or Python
     warning text, no absolute path of this machine. Reports and documents (for readers): no table wider
-    than the page, no ``NaN`` / ``nan`` / ``None`` cell.
+    than the page, no ``NaN`` / ``nan`` / ``None`` cell, no header cell with a word split over two lines.
     """
     run_dir = Path(run_dir)
     problems: dict[str, list[str]] = {}
@@ -274,6 +296,7 @@ def check_run(run_dir: Path, browser: Browser) -> dict[str, list[str]]:
                     wrong.append(f"page scrolls sideways ({found.scroll_width} > {found.page_width} px)")
             if kind in ("report", "document"):
                 wrong += [f"missing-value cell: {c}" for c in sorted(set(found.missing_cells))]
+                wrong += [f"header split mid-word: {h}" for h in found.split_headers]
             if wrong:
                 problems[name] = wrong
     return problems

@@ -13,6 +13,7 @@ import pandas as pd
 
 from ponzoni_eval._core.files import atomic_write_bytes, deterministic_zip, markdown_cell, neutralise_workbook
 from ponzoni_eval._core.numbers import format_number, format_plain
+from ponzoni_eval._core.stylesheet import document_css
 from ponzoni_eval._core.words import term, terms
 from ponzoni_eval.integrate.display import Display
 from ponzoni_eval.integrate.fit import (
@@ -109,17 +110,26 @@ _HTML_TEMPLATE = """<!DOCTYPE html>
 <html lang="{{ language }}">
 <head>
 <meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{ title }}</title>
 <style>
-table.joint-display { border-collapse: collapse; font-family: sans-serif; font-size: 0.9em; }
-table.joint-display th, table.joint-display td { border: 1px solid #999; padding: 4px 6px; vertical-align: top; text-align: left; }
-table.joint-display th { background: #f2f2f2; }
+{{ css }}
+{% if landscape %}@page { size: A4 landscape; margin: 12mm 12mm 14mm 12mm; }
+body { max-width: 277mm; padding: 10mm 8mm; }
+{% endif %}table.joint-display { font-size: {{ font_size }}; }
+table.joint-display td { border-bottom: 1px solid var(--rule); }
+{% if landscape %}table.joint-display td:nth-child(2) { min-width: 8.2em; }
+table.joint-display td:nth-child(4), table.joint-display td:nth-child(6) { min-width: 8.8em; }
+table.joint-display td:nth-child(8) { min-width: 10.8em; }
+{% endif %}
+table.joint-display caption { font-size: 14pt; font-weight: bold; color: var(--accent); padding-bottom: 3mm; }
 {% for label, colour in colours.items() %}td.fit-{{ label | replace(' ', '-') }} { background: {{ colour }}; }
-{% endfor %}ul.legend { list-style: none; padding: 0; }
+{% endfor %}ul.legend { list-style: none; padding: 0; font-size: 9pt; }
 ul.legend span.swatch { display: inline-block; width: 1em; height: 1em; border: 1px solid #666; margin-right: 0.4em; vertical-align: middle; }
+p.note { font-size: 8.4pt; color: var(--muted); }
 </style>
 </head>
-<body>
+<body class="{{ kind | replace('_', '-') }}">
 <table class="joint-display">
 <caption>{{ title }}</caption>
 <thead><tr>{% for header in headers %}<th scope="col">{{ header }}</th>{% endfor %}</tr></thead>
@@ -135,10 +145,16 @@ ul.legend span.swatch { display: inline-block; width: 1em; height: 1em; border: 
 </html>
 """
 
+_LANDSCAPE = frozenset({"joint_display"})
+"""Displays printed on a landscape A4 page: nine columns of text (results, themes, quotes, meta-inferences)."""
+
+
 def to_html(display: Display, *, language: str | None = None, title: str | None = None) -> str:
     """A standalone HTML page: the display with cells coloured by fit label, a legend and the rule.
 
-    All text is HTML-escaped (jinja2 autoescape); line breaks become ``<br>``.
+    The page has the reports' style sheet (`ponzoni_eval._core.stylesheet.document_css`: fits an A4 page,
+    headers wrap between words, a long value breaks rather than widening the page; the joint display's
+    nine columns on a landscape A4 page). All text is HTML-escaped (jinja2 autoescape); line breaks become ``<br>``.
     The colours are Okabe-Ito (`FIT_COLOURS`) and every coloured cell also
     shows its label, so the table reads without colour.
     """
@@ -152,6 +168,10 @@ def to_html(display: Display, *, language: str | None = None, title: str | None 
     rows = [list(zip(values, labels)) for values, labels in zip(shown.itertuples(index=False), fits.itertuples(index=False))]
     return env.from_string(_HTML_TEMPLATE).render(
         language=language,
+        css=Markup(document_css()),
+        kind=display.kind,
+        landscape=display.kind in _LANDSCAPE,
+        font_size="7.6pt" if display.kind in _LANDSCAPE else "8.2pt",
         title=title or terms("export.titles", language)[display.kind],
         headers=list(shown.columns),
         rows=rows,

@@ -27,6 +27,7 @@ import html
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
+from ponzoni_eval._core.stylesheet import document_css
 from ponzoni_eval._core.words import check_language, term, terms
 from ponzoni_eval.report.publishing import format_table
 
@@ -103,55 +104,7 @@ class ReportMeta:
     extra: Mapping[str, str] = field(default_factory=dict)
 
 
-_CSS = """
-@page { size: A4; margin: 18mm 16mm 20mm 16mm; }
-:root { --ink: #1d1d1f; --muted: #5a5a60; --rule: #c9c9cf; --accent: #1f4e79; }
-* { box-sizing: border-box; }
-html { background: #f3f3f5; }
-body { font-family: "DejaVu Sans", "Segoe UI", Arial, sans-serif; font-size: 10.5pt; line-height: 1.45;
-       color: var(--ink); background: #fff; max-width: 190mm; margin: 0 auto; padding: 14mm 12mm; }
-h1 { font-size: 22pt; line-height: 1.2; margin: 0 0 4mm; color: var(--accent); }
-h2 { font-size: 14pt; margin: 10mm 0 3mm; color: var(--accent); border-bottom: 1px solid var(--rule); padding-bottom: 1mm; }
-h3 { font-size: 11pt; margin: 6mm 0 2mm; }
-p { margin: 0 0 3mm; }
-.subtitle { font-size: 12pt; color: var(--muted); margin-bottom: 8mm; }
-.title-page { min-height: 60mm; margin-bottom: 6mm; }
-dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 1.5mm 6mm; margin: 0 0 6mm; }
-dl.facts dt { font-weight: bold; color: var(--muted); }
-dl.facts dd { margin: 0; }
-.banner { border: 3px solid #b00020; background: #fff3f3; color: #b00020; padding: 3mm 4mm; margin: 4mm 0; }
-.banner strong { font-size: 12pt; display: block; }
-.summary li { margin-bottom: 2mm; }
-.sentence { font-size: 10.5pt; }
-.notice { border-left: 3px solid #666; background: #f4f4f4; padding: 1.5mm 3mm; }
-figure { margin: 4mm 0 5mm; break-inside: avoid; page-break-inside: avoid; }
-figure img { display: block; max-width: 100%; height: auto; margin: 0 auto; }
-figcaption, caption { font-size: 9pt; color: var(--muted); text-align: left; }
-figcaption b, caption b { color: var(--ink); }
-table { border-collapse: collapse; width: 100%; max-width: 100%; margin: 2mm 0 1mm; font-size: 8.6pt;
-        font-variant-numeric: tabular-nums; }
-caption { caption-side: top; padding-bottom: 1.5mm; }
-th, td { padding: 0.8mm 1.4mm; vertical-align: top; overflow-wrap: anywhere; hyphens: auto; }
-thead th { border-top: 1.5px solid var(--ink); border-bottom: 1px solid var(--ink); text-align: left; font-weight: bold; }
-tbody tr:last-child td { border-bottom: 1.5px solid var(--ink); }
-td.num { text-align: right; white-space: nowrap; }
-th.num { text-align: right; }
-.table-notes { font-size: 8.4pt; color: var(--muted); margin: 0 0 5mm; }
-.file { font-size: 8.6pt; color: var(--muted); }
-code { font-family: "DejaVu Sans Mono", monospace; font-size: 8pt; }
-a { color: var(--accent); }
-footer { margin-top: 10mm; font-size: 8.4pt; color: var(--muted); border-top: 1px solid var(--rule); padding-top: 2mm; }
-@media print {
-  html { background: #fff; }
-  body { max-width: none; margin: 0; padding: 0; font-size: 10pt; }
-  .title-page { page-break-after: always; break-after: page; }
-  h2 { break-after: avoid; page-break-after: avoid; }
-  table { break-inside: auto; }
-  tr, figure, .table-notes { break-inside: avoid; page-break-inside: avoid; }
-  thead { display: table-header-group; }
-  a { color: var(--ink); text-decoration: none; }
-}
-"""
+_CSS = document_css()
 
 
 def _esc(text: Any) -> str:
@@ -194,7 +147,7 @@ def _table_html(table: ReportTable, number: int, language: str, min_cell: int) -
     num = ' class="num"'
     # A text column is at least as wide as its longest word (up to a limit), so that the browser breaks
     # words only when a word is longer than that, and never splits a short word over three lines.
-    limit = 16 if frame.shape[1] <= 5 else 12
+    limit = 16 if frame.shape[1] <= 5 else 12 if frame.shape[1] <= 7 else 9
     widths = [min(limit, max([len(w) for v in [c, *frame[c].astype(str)] for w in str(v).split()] or [1])) for c in frame.columns]
     head = "".join(
         f'<th scope="col"{num if is_num else ""} style="min-width:{round((min(width, 8) if is_num else width) * 0.62, 1)}em">{_esc(c)}</th>'

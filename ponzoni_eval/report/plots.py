@@ -564,9 +564,9 @@ def _panels(count: int, *, columns: int, width: float, height: float, sharex: bo
     return fig, axes
 
 
-def _no_data(ax: "matplotlib.axes.Axes", language: str, *, hide_axes: bool = False) -> None:
+def _no_data(ax: "matplotlib.axes.Axes", language: str, *, hide_axes: bool = False, text: str | None = None) -> None:
     ax.set_facecolor(_NO_DATA_GREY)
-    ax.text(0.5, 0.5, term("figures.no_data", language), transform=ax.transAxes, ha="center", va="center", color=_TEXT_GREY, style="italic")
+    ax.text(0.5, 0.5, text or term("figures.no_data", language), transform=ax.transAxes, ha="center", va="center", color=_TEXT_GREY, style="italic")
     if hide_axes:
         ax.set_xticks([])
         ax.set_yticks([])
@@ -579,6 +579,19 @@ def _empty_figure(name: str, title: str, language: str) -> Figure:
     _no_data(ax, language, hide_axes=True)
     ax.set_title(title)
     return Figure(fig, term("captions.empty", language, title=title), name, language)
+
+
+def _notice_figure(name: str, title: str, notice: str, caption: str, language: str) -> Figure:
+    """A figure that says, in words, why there is nothing to draw (every bar suppressed): no empty axes."""
+    import textwrap
+
+    fig = _new_figure(6.4, 1.7)
+    ax = fig.add_subplot()
+    ax.set_axis_off()
+    ax.set_title(title)
+    ax.text(0.5, 0.45, textwrap.fill(notice, 70), transform=ax.transAxes, ha="center", va="center", color=_TEXT_GREY,
+            bbox={"boxstyle": "round,pad=0.6", "facecolor": _NO_DATA_GREY, "edgecolor": "none"})
+    return Figure(fig, caption, name, language)
 
 
 def _axis_titles(fig, axes: list, *, x: str | None = None, y: str | None = None) -> None:
@@ -1684,6 +1697,11 @@ def expectation_bars(crosstab_frame: pd.DataFrame, *, language: str = "en") -> F
     suppressed = pd.Series(grid.isin(pd.MultiIndex.from_frame(hidden)), index=grid)
     counts = counts.mask(suppressed, axis=0)
     totals = counts.sum(axis=1, min_count=1)
+    if suppressed.any() and not (totals > 0).any():
+        # Every bar with respondents hides a small count: no empty panels with squeezed axes ("0%100%"), a notice.
+        return _notice_figure(name, term("figures.expectation_title", language), term("figures.all_suppressed", language),
+                              term("captions.expectation_all_hidden", language, cases=_cases_phrase(cases, language), bars=int(suppressed.sum())),
+                              language)
     shares = counts.div(totals.where(totals > 0), axis=0)
     compact = len(cases) > FACET_LIMIT
 
@@ -1746,7 +1764,9 @@ def _stacked_bars(
     """100% bars, one row per index entry (top to bottom); thin bars carry no text."""
     y = -np.arange(len(shares), dtype="float64")
     if len(shares) == 0 or shares.isna().all(axis=None):
-        _no_data(ax, language)
+        # a panel whose bars are all suppressed has data: it is hidden, not absent
+        hidden_only = suppressed is not None and len(shares) > 0 and bool(suppressed.any())
+        _no_data(ax, language, text=term("figures.suppressed", language) if hidden_only else None)
     left = np.zeros(len(shares))
     height = 0.9 if thin else 0.65
     for expectation in expectations:

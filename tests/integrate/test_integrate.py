@@ -759,9 +759,13 @@ def test_html_is_valid_escaped_coloured_and_has_a_legend():
 def test_html_of_meta_matrix_colours_cells():
     from lxml import html
 
+    from ponzoni_eval._core.stylesheet import document_css
+
     page = ig.to_html(ig.meta_matrix(build()))
     tree = html.document_fromstring(page)
     assert len(tree.xpath("//td[@class='fit-agreement']")) >= 2
+    assert document_css() in page and "size: A4 landscape" not in page  # the reports' style sheet, a portrait page
+    assert "size: A4 landscape" in ig.to_html(hostile_display())  # the joint display's nine columns: landscape
     assert tree.xpath("//caption")[0].text_content() == "Case-ordered meta-matrix"
 
 

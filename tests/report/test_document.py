@@ -22,6 +22,7 @@ from ponzoni_eval import report
 from ponzoni_eval.report import quality, sections
 from ponzoni_eval.report.document import ReportItem, ReportMeta, ReportTable, render_report
 from ponzoni_eval.report.publishing import format_table
+from ponzoni_eval.report.plots import display_text
 
 CASE = "poelenburg_b"
 
@@ -146,6 +147,22 @@ def test_the_page_is_self_contained_and_in_the_report_language():
                      "Verandering van voormeting tot follow-up per schaal en rol"):
         assert expected in text
     assert "@media print" in page and "size: A4" in page
+
+
+def test_headers_wrap_between_words_and_the_documents_share_the_reports_style_sheet():
+    """Headers never break inside a word ("Ontbreken" / "d": issue 15); a long value in a cell still may, so a table
+    never widens the page; the integration's documents (integrate/export.py) have the very same style sheet."""
+    from ponzoni_eval import integrate
+    from ponzoni_eval._core.stylesheet import document_css
+
+    css = document_css()
+    rules = {selector.strip(): body for selector, body in re.findall(r"(?m)^([^{}@/*\n][^{}\n]*)\{([^}]*)\}", css)}
+    assert "overflow-wrap: normal" in rules["th"] and "anywhere" not in rules["th"]
+    assert "overflow-wrap: anywhere" in rules["td"]
+    assert not [s for s, body in rules.items() if "anywhere" in body and "th" in re.split(r"[\s,]+", s)]
+    table = ReportTable("pre_post", "tables/x.csv", "Change.", result_rows())
+    page = render_report([ReportItem("pre_post", tables=(table,))], ReportMeta("Rapport"), language="nl")
+    assert css in page  # and in every document of the integration: tests/integrate/test_integrate.py
 
 
 # --- the case report as a run writes it ------------------------------------------------------
@@ -300,3 +317,124 @@ def test_a_students_own_section_is_titled_and_captioned_with_her_own_words(tmp_p
     text = " ".join(read_page(page).parts)
     assert "Wachttijden" in text and "Weken op de wachtlijst per gezin." in text
     assert "ouder" in text and "4,25" in text and "Rapport" in text
+
+
+# --- the cross-case report's tables in Dutch (issue 15 leftover: the issue-17 tables) -------------
+
+
+@pytest.fixture(scope="module")
+def cross_case_sections(example):
+    _, tables = example
+    scores = sections.scores_for(tables)
+    built = {}
+    for language in ("en", "nl"):
+        built[language] = [
+            sections.cross_case_trajectories_section(scores, None, scale="trust", before="t0", after="t2", language=language),
+            sections.mixed_model_section(scores, None, scale="trust", before="t0", after="t2", language=language),
+            sections.kruskal_dunn_section(scores, None, scale="trust", before="t0", after="t2", seed=3, language=language),
+            sections.help_seeking_cross_section(sections.monthly_for(tables), None, language=language),
+            sections.theme_heatmap_section(tables, None, seed=3, min_cell=5, language=language),
+            sections.expectations_cross_section(sections.expectation_answers(tables), scores, None, wave="t0", seed=3, language=language),
+        ]
+    return built
+
+
+def test_every_cross_case_table_reads_in_dutch_with_a_dutch_caption(cross_case_sections):
+    """Every table of the cross-case report as the report formats it (also those only named with their file: the
+    mixed model's fit and type-III F rows), in Dutch: no English glossary word, no identifier, and a caption from
+    the words table (never the section's English caption)."""
+    from ponzoni_eval._core.words import terms
+
+    captions = terms("report.caption", "nl")
+    seen = set()
+    for section in cross_case_sections["nl"]:
+        for key, frame in report.published(section, 5).items():
+            name = section.specs[key].name
+            assert name in captions, f"no Dutch caption for {name}"
+            text = " ".join(format_table(frame, language="nl").frame.astype(str).to_numpy().ravel()) + " " + captions[name]
+            seen.add(name)
+            assert english_in(text) == [], name
+            assert SNAKE_CASE.findall(text) == [], name
+    # the tables of issue 17 whose rows carried English: the sensitivity variants, the placebo, the model fit and F tests
+    assert {"help_seeking_sensitivity", "mixed_model", "help_seeking_by_case"} <= seen
+    mixed = format_table(report.published(cross_case_sections["nl"][1], 5)["table"], language="nl").frame
+    assert {"modelfit", "F-toets (type III)"} <= set(mixed["Toets"]) and "meting × casus" in set(mixed["Groep"])
+    sensitivity = format_table(report.published(cross_case_sections["nl"][3], 5)["help_seeking_sensitivity"], language="nl").frame
+    assert "maand 0 weggelaten" in set(sensitivity["Groep"]) and "placebo-niveauverandering (voor de start)" in set(sensitivity["Toets"])
+
+
+def _clauses(sentence: str) -> list[str]:
+    """A sentence's clauses: split at "; " outside parentheses (a label may hold "(code; Holm-adjusted p)")."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(sentence):
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if ch == ";" and depth == 0 and sentence[i + 1: i + 2] == " ":
+            parts.append(sentence[start:i])
+            start = i + 2
+    return [*parts, sentence[start:]]
+
+
+def _row_values(rows: pd.DataFrame) -> np.ndarray:
+    values = rows.select_dtypes("number").to_numpy(dtype="float64").ravel()
+    return values[np.isfinite(values)]
+
+
+def _holds(values: np.ndarray, number: float, decimals: int) -> bool:
+    return bool(np.any(np.abs(values - number) <= 10.0 ** -decimals / 2 + 1e-9))
+
+
+@pytest.mark.parametrize("language", ["en", "nl"])
+def test_every_cross_case_sentence_reads_the_rows_it_describes(cross_case_sections, language):
+    """The cross-case report's sentences (issue 15, item 4): each clause names one row of its section's published
+    table (a case, a pair of cases, all cases) and every number it prints, at the precision printed, is a value of
+    that row (not of another case's row), or one of the fixed thresholds (95% CI, p < .001, p > .999); every
+    described row has its clause. One-row sentences (the pooled Wald test, the code that differs most) read the
+    row that decides them."""
+    from ponzoni_eval._core.words import term, terms
+
+    case_name = {str(k): str(v) for k, v in terms("values.case", language).items()}
+    fixed = {95.0, 0.001, 0.999}
+    trajectories, mixed, ranks, help_seeking, themes, expectations = cross_case_sections[language]
+
+    def tables_of(section):
+        return report.published(section, 5)
+
+    means = tables_of(trajectories)["table"]
+    means = means.loc[(means["scale"] == "trust") & means["wave"].isin(["t0", "t2"])]
+    change = tables_of(mixed)["table"]
+    change = change.loc[(change["test"] == "contrast") & (change["effect_name"] == "change") & (change["outcome"] == "trust")]
+    kruskal = tables_of(ranks)["table"]
+    kruskal = kruskal.loc[kruskal["outcome"] == "trust"]
+    pair_name = {f"{a} - {b}": f"{case_name[a]} - {case_name[b]}" for a in case_name for b in case_name}
+    wald = tables_of(help_seeking)["table"]
+    wald = wald.loc[wald["test"] == "wald_level_change_difference"]
+    theme_rows = tables_of(themes)["table"].dropna(subset=["p_adjusted"]).sort_values(["p_adjusted", "outcome"], kind="stable")
+    top = theme_rows.iloc[[0]]
+    mismatch = tables_of(expectations)["table"]
+    mismatch = mismatch.loc[(mismatch["analysis"] == "expectation_mismatch") & mismatch["group"].str.startswith("wave=t0")]
+    described = {
+        "trajectories": (trajectories.sentence, {case_name[c]: rows for c, rows in means.groupby("case_id", sort=False)}),
+        "mixed model": (mixed.sentence, {case_name[c]: rows for c, rows in change.groupby("case_id", sort=False)}),
+        "Kruskal-Wallis and Dunn": (ranks.sentence, {
+            (term("sections.all_cases", language) if test == "kruskal_wallis" else pair_name[group]): kruskal.loc[
+                (kruskal["test"] == test) & (kruskal["group"] == group)]
+            for test, group in kruskal[["test", "group"]].itertuples(index=False)}),
+        "help-seeking": (help_seeking.sentence, {"": wald}),
+        "themes": (themes.sentence, {display_text(top["outcome"].iloc[0], language, prefer="code"): top}),
+        "expectations": (expectations.sentence, {case_name[c]: rows for c, rows in mismatch.groupby("case_id", sort=False)}),
+    }
+    assert len(described["mixed model"][1]) == 3 and len(described["Kruskal-Wallis and Dunn"][1]) == 4  # 3 cases, 3 pairs
+    for what, (sentence, rows_by_name) in described.items():
+        clauses = _clauses(sentence)
+        assert len(clauses) == len(rows_by_name), (what, sentence)
+        matched = []
+        for clause in clauses:
+            names = sorted((name for name in rows_by_name if name in clause), key=len, reverse=True)
+            assert names, f"{what}: {clause!r} names none of its rows {list(rows_by_name)}"
+            values = _row_values(rows_by_name[names[0]])
+            matched.append(names[0])
+            numbers = _numbers_in(re.sub(r"\b[tT]\d\b", "", clause))
+            assert numbers, (what, clause)
+            for number, decimals in numbers:
+                assert number in fixed or _holds(values, number, decimals), f"{what}: {number} in {clause!r} is not in the row of {names[0]!r}"
+        assert sorted(matched) == sorted(rows_by_name), (what, sentence)

@@ -16,6 +16,7 @@ from matplotlib.colors import to_hex
 
 from ponzoni_eval.report import plots
 from ponzoni_eval._core.errors import DataError
+from ponzoni_eval._core.words import term
 from ponzoni_eval._core.vocabulary import ROLES, WAVES
 
 KNOWN_CASES = ["slotervaart", "poelenburg_a", "poelenburg_b"]
@@ -702,6 +703,43 @@ def test_expectation_bars_say_that_suppressed_bars_are_hidden_not_absent(tmp_pat
     assert "No data for" not in figure.caption
     dutch = plots.expectation_bars(crosstab, language="nl")
     assert "3 rolbalk(en) zijn niet getekend" in dutch.caption and "Geen gegevens voor" not in dutch.caption
+
+
+@pytest.mark.parametrize("language, notice, caption", [
+    ("en", "so no bar is drawn", "not drawn, because each of the 4 role bar(s) with respondents holds a count below the disclosure threshold"),
+    ("nl", "dus geen enkele balk is getekend", "niet getekend, omdat elk van de 4 rolbalk(en) met respondenten een aantal onder de onthullingsgrens bevat"),
+])
+def test_expectation_bars_with_every_bar_suppressed_say_so_in_words_without_empty_axes(language, notice, caption, tmp_path):
+    # The example's two Poelenburg cases at t0: a count below 5 in every role bar. Before: an empty grey panel per case
+    # called "no data", with its 0% and 100% tick labels on top of each other ("0%100%").
+    crosstab = pd.DataFrame({
+        "case_id": ["poelenburg_a"] * 6 + ["poelenburg_b"] * 6,
+        "role": (["professional"] * 3 + ["migrant_org"] * 3) * 2,
+        "expectation": ["both", "bridge_to_parents", "strengthen_organisation"] * 4,
+        "n": [np.nan, 8, np.nan, np.nan, np.nan, 19] * 2,
+    })
+    figure = plots.expectation_bars(crosstab, language=language)
+    render(figure, tmp_path)
+    assert caption in figure.caption and "Poelenburg A, Poelenburg B" in figure.caption
+    axes = [ax for ax in figure.fig.axes if ax.get_visible()]
+    assert len(axes) == 1 and not axes[0].axison  # one notice, no axis with ticks to collide
+    texts = [t.get_text().replace("\n", " ") for t in axes[0].texts]
+    assert any(notice in t for t in texts)
+    assert not [t for t in texts if t in (term("figures.no_data", language), "0%", "100%")]
+
+
+def test_a_panel_whose_bars_are_all_suppressed_says_suppressed_not_no_data(tmp_path):
+    crosstab = pd.DataFrame({
+        "case_id": ["poelenburg_a"] * 4 + ["slotervaart"] * 4,
+        "role": ["professional", "professional", "migrant_org", "migrant_org"] * 2,
+        "expectation": ["bridge_to_parents", "strengthen_organisation"] * 4,
+        "n": [np.nan, 8, 5, np.nan, 7, 6, 5, 9],
+    })
+    figure = plots.expectation_bars(crosstab)
+    render(figure, tmp_path)
+    slotervaart, poelenburg_a = ([t.get_text() for t in ax.texts] for ax in figure.fig.axes)  # the known order of the cases
+    assert "no data" not in poelenburg_a and poelenburg_a.count("small counts suppressed") == 3  # the panel and its 2 bars
+    assert "no data" not in slotervaart and {"n = 13", "n = 14"} <= set(slotervaart)
 
 
 def test_expectation_bars_missing_column():
