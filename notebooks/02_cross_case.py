@@ -157,13 +157,23 @@ sections.rounded(ranks.table)
 # model with case interactions: a joint Wald test of whether the level (and the slope) changes are
 # the same in all cases, and for every pair of cases the ratio of their rate ratios (Holm). The
 # forest plot shows the level change per case (coloured) and the ratio for each pair of cases
-# (black diamonds); 1 means no change, or no difference between the two cases.
+# (black diamonds); 1 means no change, or no difference between the two cases. The level and slope
+# change per case show two p-values: `p_value` unadjusted, `p_adjusted` as the analysis plan adjusts
+# it (Holm over the plan's primary family, here the trust change and the help-seeking level change
+# of every case, the same family as in the joint display; the slope is exploratory, unadjusted).
+# The sentence uses the adjusted one and says so.
 #
 # **To adapt.** `timeseries.its_case_differences(monthly, family="poisson")` fixes the count model.
 
 # %%
+analysis_plan = sections.analysis_plan_for(processed_dir)  # the families of the joint display (Holm over the primary family)
 help_seeking = report.planned(
-    run, plan, "help_seeking", lambda: sections.help_seeking_cross_section(sections.monthly_for(tables), cases, language=language), language=language
+    run, plan, "help_seeking",
+    lambda: sections.help_seeking_cross_section(
+        sections.monthly_for(tables), cases, plan=analysis_plan, integration_map=sections.integration_map_for(processed_dir),
+        family_results=mixed.table, language=language,
+    ),
+    language=language,
 )
 help_seeking.figure
 
