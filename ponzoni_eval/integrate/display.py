@@ -409,7 +409,7 @@ def plan_adjustment(results: pd.DataFrame, *, integration_map: Any = None, plan:
     Examples
     --------
     >>> from ponzoni_eval._core.results import result_frame
-    >>> rows = [dict(analysis="its", case_id=c, group="level change at the start", outcome="referral_to_youth_team",
+    >>> rows = [dict(analysis="help_seeking_its", case_id=c, group="level change at the start", outcome="parenting_question_to_youth_team",
     ...     test="its_level_change", n=48, p_value=p, effect_size=1.5, effect_name="rate_ratio_level", ci_low=1.1, ci_high=2.0)
     ...     for c, p in (("a", 0.01), ("b", 0.04))]
     >>> plan_adjustment(result_frame(rows))[["case_id", "family", "family_size", "p_plan"]]
