@@ -108,13 +108,21 @@ sections.rounded(trajectories.table)
 # of participants per case these intervals are somewhat too narrow (R's lmerTest would use
 # Satterthwaite degrees of freedom); the `note` column records how the model converged.
 #
+# The covariance within a participant is the analysis plan's `mixed_structure` (`analysis_plan.toml`:
+# `"intercept"` by default, `"slope"` a random slope of wave, `"unstructured"` an MMRM, `"compare"` the
+# REML likelihood-ratio test of intercept vs slope); the sentence says which structure was used (chosen).
+#
 # **To adapt.** `crosscase.mixed_model(scores, outcome="trust", role=False)` leaves the role
-# adjustment out; `formula=` takes any patsy formula on the score rows.
+# adjustment out; `formula=` takes any patsy formula on the score rows; set `mixed_structure` in
+# the analysis plan (before the data are analysed) to change the covariance structure.
 
 # %%
+analysis_plan = sections.analysis_plan_for(processed_dir)  # the data folder's analysis_plan.toml, else the package's
 mixed = report.planned(
     run, plan, "mixed_model",
-    lambda: sections.mixed_model_section(scores, cases, scale="trust", before=plan.before, after=plan.after, language=language),
+    lambda: sections.mixed_model_section(
+        scores, cases, scale="trust", before=plan.before, after=plan.after, structure=analysis_plan.mixed_structure, language=language
+    ),
     language=language,
 )
 mixed.figure
@@ -166,7 +174,6 @@ sections.rounded(ranks.table)
 # **To adapt.** `timeseries.its_case_differences(monthly, family="poisson")` fixes the count model.
 
 # %%
-analysis_plan = sections.analysis_plan_for(processed_dir)  # the families of the joint display (Holm over the primary family)
 help_seeking = report.planned(
     run, plan, "help_seeking",
     lambda: sections.help_seeking_cross_section(

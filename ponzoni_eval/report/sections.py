@@ -65,7 +65,9 @@ import pandas as pd
 from ponzoni_eval import integrate, qual, stats
 from ponzoni_eval._core.errors import DataError
 from ponzoni_eval._core.fingerprint import sha256_file
-from ponzoni_eval._core.numbers import format_number, format_plain
+from ponzoni_eval._core.numbers import format_number, format_p, format_plain
+from ponzoni_eval._core.vocabulary import MIXED_STRUCTURES
+from ponzoni_eval.stats.mixed import COMPARE_ALPHA
 from ponzoni_eval._core.results import result_frame, stack_results
 from ponzoni_eval._core.words import check_language, term, terms
 from ponzoni_eval.config import DEFAULT_MIN_CELL, DEFAULT_SEED, MANIFEST_FILE
@@ -910,14 +912,50 @@ def cross_case_trajectories_section(
                    figure_name=f"trajectories_{scale}_by_case")
 
 
-def _mixed_model_results(scores: pd.DataFrame, *, before: str, after: str) -> pd.DataFrame:
-    return stack_results(*[stats.mixed_model(scores, outcome=s, before=before, after=after) for s in _scales_at(scores, [before, after])])
+def _check_structure(structure: str) -> str:
+    if structure not in MIXED_STRUCTURES:
+        raise ValueError(f"structure must be one of {', '.join(MIXED_STRUCTURES)} (the analysis plan's mixed_structure), not {structure!r}")
+    return structure
+
+
+def _mixed_model_results(scores: pd.DataFrame, *, before: str, after: str, structure: str = "intercept") -> pd.DataFrame:
+    _check_structure(structure)
+    return stack_results(*[
+        stats.mixed_model(scores, outcome=s, before=before, after=after, structure=structure) for s in _scales_at(scores, [before, after])
+    ])
+
+
+def _structure_sentence(results: pd.DataFrame, scale: str, structure: str, language: str) -> str:
+    """Which covariance structure the mixed model of `scale` used, and for ``compare`` which one the REML LRT chose."""
+    if structure != "compare":
+        return term("sections.mixed_structure", language).format(structure=_name("structure", structure, language))
+    lrt = results.loc[(results["outcome"] == scale) & (results["test"] == "model_comparison") & (results["effect_name"] == "lrt")]
+    if not len(lrt) or pd.isna(lrt["p_value"].iloc[0]):
+        return term("sections.mixed_structure_no_comparison", language).format(structure=_name("structure", "intercept", language))
+    p = float(lrt["p_value"].iloc[0])
+    chosen = "slope" if p < COMPARE_ALPHA else "intercept"
+    return term("sections.mixed_structure_compared", language).format(
+        structure=_name("structure", chosen, language), p=format_p(p, language=language)
+    )
 
 
 def mixed_model_section(
-    scores: pd.DataFrame, cases: Sequence[str] | None = None, *, scale: str = "trust", before: str = "t0", after: str = "t2", language: str = "en"
+    scores: pd.DataFrame,
+    cases: Sequence[str] | None = None,
+    *,
+    scale: str = "trust",
+    before: str = "t0",
+    after: str = "t2",
+    structure: str = "intercept",
+    language: str = "en",
 ) -> Section:
     """Change over the waves in all cases together: the wave x case mixed model with case contrasts.
+
+    Parameters
+    ----------
+    structure : {"intercept", "slope", "unstructured", "compare"}, default "intercept"
+        The covariance structure (`stats.mixed_model`'s ``structure``), as the analysis plan's
+        ``mixed_structure`` says (`analysis_plan_for(...).mixed_structure`).
 
     Returns
     -------
@@ -925,17 +963,21 @@ def mixed_model_section(
         ``table``: `stats.mixed_model` for every scale measured in both
         waves (fixed effects, variance components, the change per case and
         the differences of that change between cases, Holm-adjusted within
-        each scale); ``figure``: forest plot of the model-based change per
-        case and scale; ``sentence``: the change of `scale` per case.
+        each scale; with ``compare`` the ``model_comparison`` rows); ``figure``: forest plot of the model-based change per
+        case and scale; ``sentence``: the change of `scale` per case, then the
+        covariance structure used (for ``compare``: the one the REML
+        likelihood-ratio test chose, with its p).
     """
+    _check_structure(structure)
     case_ids = _case_list(cases, list(pd.unique(scores["case_id"].astype("str"))))
     in_cases = _in_cases(scores, case_ids)
-    results = _mixed_model_results(in_cases, before=before, after=after)
+    results = _mixed_model_results(in_cases, before=before, after=after, structure=structure)
     change = results.loc[(results["test"] == "contrast") & (results["effect_name"] == "change")]
     figure = forest(change, label_columns=("outcome", "case_id"), language=language)
     rows = change.loc[change["outcome"] == scale]
     label = _capital(term("sections.change_by_case", language).format(scale=_name("scale", scale, language), before=before, after=after))
     sentence = describe_by(_plain_rows(rows, language), by="case_id", label=label, names=_names("case", rows["case_id"], language), language=language)
+    sentence += " " + _structure_sentence(results, scale, structure, language)
     spec = TableSpec(
         "mixed_model", f"Mixed model per scale: fixed effects, variance components, change {before} to {after} per case and its differences between cases.", "fitted"
     )
@@ -1289,6 +1331,7 @@ def joint_display_inputs(
     interview_wave: str | None = "t2",
     seed: int = DEFAULT_SEED,
     min_cell: int = MIN_CELL,
+    structure: str = "intercept",
 ) -> JointDisplayInputs:
     """Every result the integration map can use, the theme prevalence, the quotes' source and the names to redact.
 
@@ -1312,6 +1355,9 @@ def joint_display_inputs(
     min_cell : int
         Prevalence counts of people below it are suppressed (the run's
         ``min_cell``, `open_run(...).min_cell`; default `MIN_CELL`).
+    structure : str, default "intercept"
+        The mixed model's covariance structure (the analysis plan's ``mixed_structure``,
+        `mixed_model_section`).
 
     Returns
     -------
@@ -1330,7 +1376,7 @@ def joint_display_inputs(
         _pre_post_results(in_cases, before=before, after=after),
         stats.perception_gap_change(in_cases, own=OWN, perceived=PERCEIVED, before=before, after=after),
         _expectation_results(answers, in_cases, wave=before, seed=seed),
-        _mixed_model_results(in_cases, before=before, after=after),
+        _mixed_model_results(in_cases, before=before, after=after, structure=structure),
     ]
     monthly = _in_cases(monthly, case_ids) if len(monthly) else monthly
     its = _its_results(monthly)

@@ -270,6 +270,30 @@ def test_mixed_model_section_holds_case_contrasts_for_every_scale(scores):
         assert case in section.sentence
 
 
+def test_the_mixed_model_section_uses_and_reports_the_plans_structure(scores, monthly, tables):
+    trust = scores.loc[scores["scale"] == "trust"]
+    default = sections.mixed_model_section(trust)
+    assert default.sentence.endswith("Covariance within a participant: random intercept per participant (the analysis plan's mixed_structure).")
+    compared = sections.mixed_model_section(trust, structure="compare")
+    expected = stats.mixed_model(trust, outcome="trust", before="t0", after="t2", structure="compare")
+    lrt = expected.query("test == 'model_comparison' and effect_name == 'lrt'").iloc[0]
+    chosen = "random intercept and slope of wave" if lrt["p_value"] < 0.05 else "random intercept per participant"
+    assert f"Covariance within a participant: {chosen}, chosen by the REML likelihood-ratio test" in compared.sentence
+    assert report.format_p(lrt["p_value"]) in compared.sentence
+    assert "model_comparison" in set(compared.table["test"]) and "model_comparison" not in set(default.table["test"])
+    change = compared.table.query("test == 'contrast' and effect_name == 'change'")["effect_size"].to_numpy()
+    assert change == pytest.approx(expected.query("test == 'contrast' and effect_name == 'change'")["effect_size"].to_numpy(), rel=1e-6)
+    mmrm = sections.mixed_model_section(trust, structure="unstructured", language="nl")
+    assert "ongestructureerde covariantie over de metingen (MMRM)" in mmrm.sentence
+    assert mmrm.table.query("test == 'contrast'")["note"].str.contains("MMRM").all()
+    with pytest.raises(ValueError, match="mixed_structure"):
+        sections.mixed_model_section(trust, structure="random_slope")
+    # the joint display's inputs fit the same structure
+    inputs = sections.joint_display_inputs(tables, scores, monthly, structure="slope")
+    rows = inputs.results.query("analysis == 'cross_case_mixed_model' and test == 'contrast'")
+    assert len(rows) and rows["note"].str.contains("random intercept and slope of wave").all()
+
+
 def test_kruskal_dunn_section_reads_the_omnibus_test_and_the_pairs(scores):
     section = sections.kruskal_dunn_section(scores, scale="trust", seed=5)
     check_section(section)
