@@ -108,13 +108,21 @@ sections.rounded(trajectories.table)
 # of participants per case these intervals are somewhat too narrow (R's lmerTest would use
 # Satterthwaite degrees of freedom); the `note` column records how the model converged.
 #
+# The covariance within a participant is the analysis plan's `mixed_structure` (`analysis_plan.toml`:
+# `"intercept"` by default, `"slope"` a random slope of wave, `"unstructured"` an MMRM, `"compare"` the
+# REML likelihood-ratio test of intercept vs slope); the sentence says which structure was used (chosen).
+#
 # **To adapt.** `crosscase.mixed_model(scores, outcome="trust", role=False)` leaves the role
-# adjustment out; `formula=` takes any patsy formula on the score rows.
+# adjustment out; `formula=` takes any patsy formula on the score rows; set `mixed_structure` in
+# the analysis plan (before the data are analysed) to change the covariance structure.
 
 # %%
+analysis_plan = sections.analysis_plan_for(processed_dir)  # the data folder's analysis_plan.toml, else the package's
 mixed = report.planned(
     run, plan, "mixed_model",
-    lambda: sections.mixed_model_section(scores, cases, scale="trust", before=plan.before, after=plan.after, language=language),
+    lambda: sections.mixed_model_section(
+        scores, cases, scale="trust", before=plan.before, after=plan.after, structure=analysis_plan.mixed_structure, language=language
+    ),
     language=language,
 )
 mixed.figure
@@ -157,13 +165,22 @@ sections.rounded(ranks.table)
 # model with case interactions: a joint Wald test of whether the level (and the slope) changes are
 # the same in all cases, and for every pair of cases the ratio of their rate ratios (Holm). The
 # forest plot shows the level change per case (coloured) and the ratio for each pair of cases
-# (black diamonds); 1 means no change, or no difference between the two cases.
+# (black diamonds); 1 means no change, or no difference between the two cases. The level and slope
+# change per case show two p-values: `p_value` unadjusted, `p_adjusted` as the analysis plan adjusts
+# it (Holm over the plan's primary family, here the trust change and the help-seeking level change
+# of every case, the same family as in the joint display; the slope is exploratory, unadjusted).
+# The sentence uses the adjusted one and says so.
 #
 # **To adapt.** `timeseries.its_case_differences(monthly, family="poisson")` fixes the count model.
 
 # %%
 help_seeking = report.planned(
-    run, plan, "help_seeking", lambda: sections.help_seeking_cross_section(sections.monthly_for(tables), cases, language=language), language=language
+    run, plan, "help_seeking",
+    lambda: sections.help_seeking_cross_section(
+        sections.monthly_for(tables), cases, plan=analysis_plan, integration_map=sections.integration_map_for(processed_dir),
+        family_results=mixed.table, language=language,
+    ),
+    language=language,
 )
 help_seeking.figure
 

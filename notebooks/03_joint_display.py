@@ -98,11 +98,13 @@ run.save_table(checks["sample"], "survey_sample", caption="Survey participants p
 # `interview_wave=None` pools the interviews of every wave.
 
 # %%
+analysis_plan = sections.analysis_plan_for(processed_dir)  # the data folder's analysis_plan.toml, else the package's (not pre-specified)
 inputs = sections.joint_display_inputs(
-    tables, scores, sections.monthly_for(tables), cases, before=plan.before, after=plan.after, interview_wave=plan.after, seed=seed, min_cell=run.min_cell
+    tables, scores, sections.monthly_for(tables), cases, before=plan.before, after=plan.after, interview_wave=plan.after, seed=seed, min_cell=run.min_cell,
+    structure=analysis_plan.mixed_structure,  # the mixed model's covariance structure, as the plan says
 )
 integration_map = sections.integration_map_for(processed_dir)  # the evaluator's copy, when prepare carried one
-plan = sections.analysis_plan_for(processed_dir)  # the data folder's analysis_plan.toml, else the package's (not pre-specified)
+plan = analysis_plan
 overrides = sections.overrides_for(tables, inputs.cases)  # the evaluator's overrides, or None
 print(sections.integration_summary(integration_map, overrides, language=language))
 inputs

@@ -37,6 +37,11 @@ MISSING_REASONS = ("not_answered", "dont_know", "not_applicable", "dropped_out",
 
 MEASUREMENT_LEVELS = ("ordinal", "nominal", "interval")
 
+MIXED_STRUCTURES = ("intercept", "slope", "unstructured", "compare")
+"""Covariance structures of the mixed model (`stats.mixed_model`'s ``structure``; the analysis plan's
+``mixed_structure``): random intercept (default), random slope of wave, unstructured (MMRM), or the
+REML likelihood-ratio choice between intercept and slope."""
+
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
 """Identifiers: letters, digits, '_', '.', '-'; no spaces (pseudonyms, not names)."""
 

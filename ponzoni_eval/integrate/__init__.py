@@ -51,6 +51,8 @@ from ponzoni_eval.integrate.display import (
     joint_display,
     statistics_by_themes,
     meta_matrix,
+    plan_adjustment,
+    PLAN_ADJUSTMENT_KEYS,
 )
 from ponzoni_eval.integrate.procedure import (
     GRAMMS_ITEMS,
@@ -102,6 +104,8 @@ __all__ = [
     "joint_display",
     "statistics_by_themes",
     "meta_matrix",
+    "plan_adjustment",
+    "PLAN_ADJUSTMENT_KEYS",
     "GRAMMS_ITEMS",
     "integration_procedure",
     "to_html",

@@ -379,6 +379,52 @@ def _select_results(results: pd.DataFrame, imap: IntegrationMap, plan: AnalysisP
     return picked.reset_index(drop=True)
 
 
+PLAN_ADJUSTMENT_KEYS = ("analysis", "case_id", "group", "outcome", "test", "effect_name")
+
+
+def plan_adjustment(results: pd.DataFrame, *, integration_map: Any = None, plan: Any = None) -> pd.DataFrame:
+    """The analysis plan's multiplicity for the result rows the integration map picks: the one home of the families.
+
+    The joint display decides with these numbers; a report table that shows a result the
+    display uses shows the same adjusted p next to its own (e.g. the cross-case help-seeking
+    table). Holm (Holm 1979) over every row of a family whose plan adjustment is ``"holm"``
+    (the primary family: over all of ``results``, so pass every result the display uses);
+    ``"none"`` leaves p as it is.
+
+    Parameters
+    ----------
+    results : DataFrame
+        Rows in the standard result shape (e.g. `report.sections.joint_display_inputs`'s results).
+    integration_map, plan : optional
+        An `IntegrationMap` / `AnalysisPlan` or a path (None: the package's).
+
+    Returns
+    -------
+    DataFrame
+        One row per picked result: `PLAN_ADJUSTMENT_KEYS`, ``construct``, ``family``
+        (primary / secondary / unplanned), ``adjustment`` (holm / none), ``family_size`` (the
+        number of p-values Holm adjusted over, NaN without Holm), ``p_value`` and
+        ``p_plan`` (the adjusted p, as the joint display shows it).
+
+    Examples
+    --------
+    >>> from ponzoni_eval._core.results import result_frame
+    >>> rows = [dict(analysis="help_seeking_its", case_id=c, group="level change at the start", outcome="parenting_question_to_youth_team",
+    ...     test="its_level_change", n=48, p_value=p, effect_size=1.5, effect_name="rate_ratio_level", ci_low=1.1, ci_high=2.0)
+    ...     for c, p in (("a", 0.01), ("b", 0.04))]
+    >>> plan_adjustment(result_frame(rows))[["case_id", "family", "family_size", "p_plan"]]
+      case_id   family  family_size  p_plan
+    0       a  primary          2.0    0.02
+    1       b  primary          2.0    0.04
+    """
+    imap = integration_map if isinstance(integration_map, IntegrationMap) else load_integration_map(integration_map)
+    plan = plan if isinstance(plan, AnalysisPlan) else load_analysis_plan(plan)
+    check_plan_against_map(plan, imap)
+    picked = _select_results(results, imap, plan, plan.alpha)
+    columns = [*PLAN_ADJUSTMENT_KEYS, "construct", "family", "adjustment", "family_size", "p_value", "p_integration"]
+    return picked[columns].rename(columns={"p_integration": "p_plan"}).reset_index(drop=True)
+
+
 _EVIDENCE_ORDER = ("supportive", "contrary", "negligible", "inconclusive", "absent")
 
 

@@ -26,7 +26,7 @@ from ponzoni_eval._core.errors import DataError
 from ponzoni_eval._core.files import atomic_write_bytes
 from ponzoni_eval._core.fingerprint import sha256_file
 from ponzoni_eval._core.tomlfile import read_toml
-from ponzoni_eval._core.vocabulary import ROLES, WAVES
+from ponzoni_eval._core.vocabulary import MIXED_STRUCTURES, ROLES, WAVES
 
 __all__ = [
     "PLAN_FILENAME",
@@ -96,7 +96,11 @@ class ConstructPlan:
 
 @dataclass(frozen=True)
 class AnalysisPlan:
-    """The parsed plan; ``pre_specified`` is False for the package's copy (no plan in the data folder)."""
+    """The parsed plan; ``pre_specified`` is False for the package's copy (no plan in the data folder).
+
+    ``mixed_structure`` is the covariance structure of the mixed model the change results come from
+    (`MIXED_STRUCTURES`: ``intercept`` by default, ``slope``, ``unstructured`` or ``compare``).
+    """
 
     schema_version: int
     registered: dt.date
@@ -107,6 +111,7 @@ class AnalysisPlan:
     constructs: tuple[ConstructPlan, ...]
     source: str
     pre_specified: bool = True
+    mixed_structure: str = "intercept"
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -207,7 +212,7 @@ def _patterns(value: Any, file: str, key: str) -> tuple[str, ...]:
 
 
 def _parse_plan(raw: Mapping[str, Any], file: str) -> AnalysisPlan:
-    _keys(raw, ("schema_version", "registered", "alpha", "qual_threshold", "small_n", "multiplicity", "constructs"),
+    _keys(raw, ("schema_version", "registered", "alpha", "qual_threshold", "small_n", "mixed_structure", "multiplicity", "constructs"),
           ("schema_version", "registered", "constructs"), file, "")
     if raw["schema_version"] != PLAN_SCHEMA_VERSION:
         raise _error(file, "schema_version", "unsupported version", expected=PLAN_SCHEMA_VERSION, found=raw["schema_version"])
@@ -219,6 +224,7 @@ def _parse_plan(raw: Mapping[str, Any], file: str) -> AnalysisPlan:
     small_n = raw.get("small_n", 10)
     if isinstance(small_n, bool) or not isinstance(small_n, int) or small_n < 0:
         raise _error(file, "small_n", "must be a whole number of 0 or more", found=small_n)
+    mixed_structure = _choice(raw.get("mixed_structure", "intercept"), MIXED_STRUCTURES, file, "mixed_structure")
     multiplicity = raw.get("multiplicity", {"primary": "holm", "secondary": "none"})
     if not isinstance(multiplicity, dict):
         raise _error(file, "multiplicity", "must be a table: primary = ..., secondary = ...")
@@ -229,7 +235,8 @@ def _parse_plan(raw: Mapping[str, Any], file: str) -> AnalysisPlan:
     if not isinstance(constructs_raw, dict) or not constructs_raw:
         raise _error(file, "constructs", "must hold at least one [constructs.NAME] table")
     constructs = tuple(_parse_construct(name, body, file) for name, body in constructs_raw.items())
-    return AnalysisPlan(PLAN_SCHEMA_VERSION, registered, alpha, threshold, small_n, dict(multiplicity), constructs, file)
+    return AnalysisPlan(PLAN_SCHEMA_VERSION, registered, alpha, threshold, small_n, dict(multiplicity), constructs, file,
+                        mixed_structure=mixed_structure)
 
 
 def _parse_construct(name: str, body: Any, file: str) -> ConstructPlan:

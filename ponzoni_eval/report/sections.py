@@ -65,7 +65,9 @@ import pandas as pd
 from ponzoni_eval import integrate, qual, stats
 from ponzoni_eval._core.errors import DataError
 from ponzoni_eval._core.fingerprint import sha256_file
-from ponzoni_eval._core.numbers import format_number, format_plain
+from ponzoni_eval._core.numbers import format_number, format_p, format_plain
+from ponzoni_eval._core.vocabulary import MIXED_STRUCTURES
+from ponzoni_eval.stats.mixed import COMPARE_ALPHA
 from ponzoni_eval._core.results import result_frame, stack_results
 from ponzoni_eval._core.words import check_language, term, terms
 from ponzoni_eval.config import DEFAULT_MIN_CELL, DEFAULT_SEED, MANIFEST_FILE
@@ -910,14 +912,50 @@ def cross_case_trajectories_section(
                    figure_name=f"trajectories_{scale}_by_case")
 
 
-def _mixed_model_results(scores: pd.DataFrame, *, before: str, after: str) -> pd.DataFrame:
-    return stack_results(*[stats.mixed_model(scores, outcome=s, before=before, after=after) for s in _scales_at(scores, [before, after])])
+def _check_structure(structure: str) -> str:
+    if structure not in MIXED_STRUCTURES:
+        raise ValueError(f"structure must be one of {', '.join(MIXED_STRUCTURES)} (the analysis plan's mixed_structure), not {structure!r}")
+    return structure
+
+
+def _mixed_model_results(scores: pd.DataFrame, *, before: str, after: str, structure: str = "intercept") -> pd.DataFrame:
+    _check_structure(structure)
+    return stack_results(*[
+        stats.mixed_model(scores, outcome=s, before=before, after=after, structure=structure) for s in _scales_at(scores, [before, after])
+    ])
+
+
+def _structure_sentence(results: pd.DataFrame, scale: str, structure: str, language: str) -> str:
+    """Which covariance structure the mixed model of `scale` used, and for ``compare`` which one the REML LRT chose."""
+    if structure != "compare":
+        return term("sections.mixed_structure", language).format(structure=_name("structure", structure, language))
+    lrt = results.loc[(results["outcome"] == scale) & (results["test"] == "model_comparison") & (results["effect_name"] == "lrt")]
+    if not len(lrt) or pd.isna(lrt["p_value"].iloc[0]):
+        return term("sections.mixed_structure_no_comparison", language).format(structure=_name("structure", "intercept", language))
+    p = float(lrt["p_value"].iloc[0])
+    chosen = "slope" if p < COMPARE_ALPHA else "intercept"
+    return term("sections.mixed_structure_compared", language).format(
+        structure=_name("structure", chosen, language), p=format_p(p, language=language)
+    )
 
 
 def mixed_model_section(
-    scores: pd.DataFrame, cases: Sequence[str] | None = None, *, scale: str = "trust", before: str = "t0", after: str = "t2", language: str = "en"
+    scores: pd.DataFrame,
+    cases: Sequence[str] | None = None,
+    *,
+    scale: str = "trust",
+    before: str = "t0",
+    after: str = "t2",
+    structure: str = "intercept",
+    language: str = "en",
 ) -> Section:
     """Change over the waves in all cases together: the wave x case mixed model with case contrasts.
+
+    Parameters
+    ----------
+    structure : {"intercept", "slope", "unstructured", "compare"}, default "intercept"
+        The covariance structure (`stats.mixed_model`'s ``structure``), as the analysis plan's
+        ``mixed_structure`` says (`analysis_plan_for(...).mixed_structure`).
 
     Returns
     -------
@@ -925,17 +963,21 @@ def mixed_model_section(
         ``table``: `stats.mixed_model` for every scale measured in both
         waves (fixed effects, variance components, the change per case and
         the differences of that change between cases, Holm-adjusted within
-        each scale); ``figure``: forest plot of the model-based change per
-        case and scale; ``sentence``: the change of `scale` per case.
+        each scale; with ``compare`` the ``model_comparison`` rows); ``figure``: forest plot of the model-based change per
+        case and scale; ``sentence``: the change of `scale` per case, then the
+        covariance structure used (for ``compare``: the one the REML
+        likelihood-ratio test chose, with its p).
     """
+    _check_structure(structure)
     case_ids = _case_list(cases, list(pd.unique(scores["case_id"].astype("str"))))
     in_cases = _in_cases(scores, case_ids)
-    results = _mixed_model_results(in_cases, before=before, after=after)
+    results = _mixed_model_results(in_cases, before=before, after=after, structure=structure)
     change = results.loc[(results["test"] == "contrast") & (results["effect_name"] == "change")]
     figure = forest(change, label_columns=("outcome", "case_id"), language=language)
     rows = change.loc[change["outcome"] == scale]
     label = _capital(term("sections.change_by_case", language).format(scale=_name("scale", scale, language), before=before, after=after))
     sentence = describe_by(_plain_rows(rows, language), by="case_id", label=label, names=_names("case", rows["case_id"], language), language=language)
+    sentence += " " + _structure_sentence(results, scale, structure, language)
     spec = TableSpec(
         "mixed_model", f"Mixed model per scale: fixed effects, variance components, change {before} to {after} per case and its differences between cases.", "fitted"
     )
@@ -990,18 +1032,42 @@ def kruskal_dunn_section(
     return Section(results, figure, sentence, {"change_by_case": means}, specs, figure_name="dunn_pairs")
 
 
-def help_seeking_cross_section(monthly: pd.DataFrame, cases: Sequence[str] | None = None, *, language: str = "en") -> Section:
+def help_seeking_cross_section(
+    monthly: pd.DataFrame,
+    cases: Sequence[str] | None = None,
+    *,
+    plan: Any = None,
+    integration_map: Any = None,
+    family_results: pd.DataFrame | None = None,
+    language: str = "en",
+) -> Section:
     """Help-seeking side by side: the level change per case and the pooled test of case differences.
+
+    Parameters
+    ----------
+    monthly, cases
+        `monthly_for` and the cases (default: every case in ``monthly``).
+    plan, integration_map : optional
+        `analysis_plan_for` / `integration_map_for` (default: the package's): the families
+        the per-case results belong to (`integrate.plan_adjustment`, the joint display's).
+    family_results : DataFrame, optional
+        The other results of the display's families (e.g. the mixed model section's table:
+        trust is primary too), so that Holm runs over the same family as in the joint display.
 
     Returns
     -------
     Section
         ``table``: `stats.interrupted_time_series` per case stacked with
         `stats.its_case_differences` (joint Wald tests and pairwise
-        ratios of rate ratios, Holm); ``figure``: forest plot of the level
+        ratios of rate ratios, Holm); the per-case level and slope changes
+        carry in ``p_adjusted`` the p the analysis plan adjusts them to (Holm
+        over its primary family, as the joint display shows it; secondary:
+        unadjusted), their ``note`` names the family and its size;
+        ``figure``: forest plot of the level
         change per case and the pairwise ratios of the level changes (both
         rate ratios: 1 = no change / no difference); ``sentence``: the joint
-        test that the level changes are equal; ``tables["help_seeking_sensitivity"]``:
+        test that the level changes are equal, then the level change per case
+        with the plan-adjusted p (and says so); ``tables["help_seeking_sensitivity"]``:
         `stats.its_sensitivity` (the level change under other families,
         AR(1), month 0 left out, an offset, seasonality; the placebo break).
     """
@@ -1016,7 +1082,7 @@ def help_seeking_cross_section(monthly: pd.DataFrame, cases: Sequence[str] | Non
         if len(per_case) and per_case["case_id"].nunique() > 1
         else result_frame([])
     )
-    results = stack_results(per_case, pooled)
+    results = _with_plan_adjustment(stack_results(per_case, pooled), family_results, plan, integration_map)
     level = results.loc[results["test"].isin(["its_level_change", "level_change_ratio"])]
     # One axis for both kinds of rate ratio; the saved table keeps their own effect names.
     shown = level.assign(effect_name="rate_ratio")
@@ -1027,6 +1093,16 @@ def help_seeking_cross_section(monthly: pd.DataFrame, cases: Sequence[str] | Non
         _plain(equal.iloc[0], language) if len(equal) else {"outcome": stats.HELP_SEEKING_EVENT, "note": term("sections.reason_few_series", language)},
         label=label, language=language,
     )
+    by_case = results.loc[(results["test"] == "its_level_change") & results["p_adjusted"].notna()]
+    if len(by_case):
+        size = by_case["_family_size"].dropna()
+        key = "sections.its_level_by_case_holm" if len(size) else "sections.its_level_by_case"
+        by_label = term(key, language).format(n=int(size.iloc[0]) if len(size) else 0)
+        sentence += " " + describe_by(
+            _plain_rows(by_case, language), by="case_id", label=by_label, names=_names("case", by_case["case_id"], language),
+            language=language, p_column="p_adjusted",
+        )
+    results = results.drop(columns="_family_size")
     spec = TableSpec("help_seeking_by_case", "Help-seeking per case (rate ratios) and the pooled test of case differences.", "fitted")
     sensitivity = (
         stats.its_sensitivity(monthly)
@@ -1043,6 +1119,39 @@ def help_seeking_cross_section(monthly: pd.DataFrame, cases: Sequence[str] | Non
     }
     return Section(results, figure, sentence, {"help_seeking_sensitivity": sensitivity}, specs,
                    figure_name="help_seeking_rate_ratios")
+
+
+def _with_plan_adjustment(results: pd.DataFrame, family_results: pd.DataFrame | None, plan: Any, integration_map: Any) -> pd.DataFrame:
+    """``results`` whose rows the analysis plan gives a family carry its p in ``p_adjusted`` (`integrate.plan_adjustment`).
+
+    The family is formed over ``results`` and ``family_results`` together, as in the joint
+    display; rows with their own adjustment (pairwise ratios, Holm) keep it. Adds
+    ``_family_size`` (the Holm family's size; the caller drops it).
+    """
+    results = results.assign(_family_size=np.nan)
+    if not len(results):
+        return results
+    pool = stack_results(results.drop(columns="_family_size"), family_results if family_results is not None and len(family_results) else result_frame([]))
+    adjusted = integrate.plan_adjustment(pool, integration_map=integration_map, plan=plan)
+    adjusted = adjusted.loc[adjusted["family"].isin(["primary", "secondary"])]
+    keys = list(integrate.PLAN_ADJUSTMENT_KEYS)
+    merged = results[keys].astype("object").merge(
+        adjusted[[*keys, "family", "adjustment", "family_size", "p_plan"]].astype({k: "object" for k in keys}), on=keys, how="left"
+    )
+    hit = merged["p_plan"].notna().to_numpy() & results["p_adjusted"].isna().to_numpy()
+    if not hit.any():
+        return results
+    results = results.copy()
+    results.loc[hit, "p_adjusted"] = merged.loc[hit, "p_plan"].to_numpy()
+    results.loc[hit, "_family_size"] = merged.loc[hit, "family_size"].to_numpy()
+    notes = [
+        f"p_adjusted: Holm over the analysis plan's {family} family ({int(size)} results)"
+        if adjustment == "holm" else f"p_adjusted: the analysis plan's {family} family, unadjusted (exploratory)"
+        for family, adjustment, size in merged.loc[hit, ["family", "adjustment", "family_size"]].itertuples(index=False)
+    ]
+    old = results.loc[hit, "note"].fillna("").astype("str").to_numpy()
+    results.loc[hit, "note"] = [f"{o}; {n}" if o else n for o, n in zip(old, notes)]
+    return results
 
 
 _THEME_HEATMAP_SPECS = {
@@ -1222,6 +1331,7 @@ def joint_display_inputs(
     interview_wave: str | None = "t2",
     seed: int = DEFAULT_SEED,
     min_cell: int = MIN_CELL,
+    structure: str = "intercept",
 ) -> JointDisplayInputs:
     """Every result the integration map can use, the theme prevalence, the quotes' source and the names to redact.
 
@@ -1245,6 +1355,9 @@ def joint_display_inputs(
     min_cell : int
         Prevalence counts of people below it are suppressed (the run's
         ``min_cell``, `open_run(...).min_cell`; default `MIN_CELL`).
+    structure : str, default "intercept"
+        The mixed model's covariance structure (the analysis plan's ``mixed_structure``,
+        `mixed_model_section`).
 
     Returns
     -------
@@ -1263,7 +1376,7 @@ def joint_display_inputs(
         _pre_post_results(in_cases, before=before, after=after),
         stats.perception_gap_change(in_cases, own=OWN, perceived=PERCEIVED, before=before, after=after),
         _expectation_results(answers, in_cases, wave=before, seed=seed),
-        _mixed_model_results(in_cases, before=before, after=after),
+        _mixed_model_results(in_cases, before=before, after=after, structure=structure),
     ]
     monthly = _in_cases(monthly, case_ids) if len(monthly) else monthly
     its = _its_results(monthly)

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ponzoni_eval._core.errors import DataError
+from ponzoni_eval._core.errors import DataError, require_columns
 from ponzoni_eval._core.results import result_frame
 
 
@@ -170,3 +170,47 @@ def group_labels(analysis: str, keys: dict[str, Any], outcome: str, extra: str |
     if extra:
         parts.append(extra)
     return dict(analysis=analysis, case_id=case_id, group=", ".join(parts), outcome=outcome)
+
+
+def scores_wide(
+    scores: pd.DataFrame, *, scales: Sequence[str], waves: Sequence[str], by: tuple[str, ...], spread: str
+) -> pd.DataFrame:
+    """Scores of `scales` in `waves` with `spread` ("wave" or "scale") as columns (the paired and missing-data analyses').
+
+    One row per participant x `by` (x wave when the scales are spread); a
+    column is added, empty, for a wave or scale without any score.
+    """
+    require_columns(scores, ("participant_id", "wave", "scale", "value", *by), "scores")
+    known = set(scores["scale"].astype(str))
+    for scale in scales:
+        if scale not in known:
+            raise DataError(
+                f"unknown scale {scale!r} in scores",
+                file="scores",
+                column="scale",
+                expected=f"one of {sorted(known)}",
+                found=scale,
+                rule="known_scale",
+            )
+    keep = list(dict.fromkeys(["participant_id", *by, "wave", "scale", "value"]))
+    frame = scores.loc[:, keep].copy()
+    frame["wave"] = frame["wave"].astype(str)
+    frame["scale"] = frame["scale"].astype(str)
+    frame = frame[frame["scale"].isin(scales) & frame["wave"].isin(waves)]
+    duplicated = frame.duplicated(["participant_id", "wave", "scale"])
+    if duplicated.any():
+        first = frame[duplicated].iloc[0]
+        raise DataError(
+            "more than one score for a participant, wave and scale",
+            file="scores",
+            found=f"{first['participant_id']}, {first['wave']}, {first['scale']}",
+            rule="unique_key",
+        )
+    index = list(dict.fromkeys(["participant_id", *by, *(["wave"] if spread == "scale" else [])]))
+    wide = frame.set_index([*index, spread])["value"].unstack(spread)
+    wide.columns.name = None
+    wide = wide.reset_index()
+    for column in (waves if spread == "wave" else scales):
+        if column not in wide.columns:
+            wide[column] = np.nan
+    return wide

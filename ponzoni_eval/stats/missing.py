@@ -17,7 +17,7 @@ from scipy import stats as sps
 from ponzoni_eval._core.errors import DataError, require_columns
 from ponzoni_eval._core.results import result_frame
 from ponzoni_eval._core.vocabulary import WAVES
-from ponzoni_eval.stats.common import as_tuple, group_labels, join_notes, split_groups
+from ponzoni_eval.stats.common import as_tuple, group_labels, join_notes, scores_wide, split_groups
 from ponzoni_eval.stats.constants import CI_LEVEL, DEFAULT_SEED
 from ponzoni_eval.stats.power import min_detectable_cached
 
@@ -255,11 +255,8 @@ def _wide(scores: pd.DataFrame, *, outcome: str, before: str, after: str, by: tu
     if rows.empty:
         raise DataError(f"no scores of scale {outcome!r} at {before} or {after}", file="scores", column="scale", found=outcome,
                         rule="unknown_outcome")
-    wide = rows.pivot_table(index=["participant_id", *by], columns=rows["wave"].astype(str), values="value",
-                            aggfunc="first", observed=True).reset_index()
-    for wave in (before, after):
-        if wave not in wide.columns:
-            wide[wave] = np.nan
+    # One home for the participant x wave table of a scale, shared with the paired analyses (`common.scores_wide`).
+    wide = scores_wide(scores, scales=[outcome], waves=[before, after], by=by, spread="wave")
     return wide
 
 

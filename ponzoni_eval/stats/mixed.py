@@ -28,6 +28,7 @@ import pandas as pd
 
 from ponzoni_eval._core.errors import DataError, require_columns
 from ponzoni_eval._core.results import result_frame
+from ponzoni_eval._core.vocabulary import MIXED_STRUCTURES
 from ponzoni_eval.stats.common import (
     MANY_CASES, comparison_mode as _comparison_mode, formula_errors, not_run_row, observed_levels, select_outcome, Z95,
 )
@@ -453,7 +454,7 @@ def _random_intercept_fit(rows: np.ndarray, row_of: np.ndarray, y: np.ndarray, g
 
 # --- general covariance structures (random slope, organisation, unstructured) -------------------------
 
-STRUCTURES = ("intercept", "slope", "unstructured", "compare")
+STRUCTURES = MIXED_STRUCTURES
 """Covariance structures of `mixed_model`: ``intercept`` (random intercept per participant, the default),
 ``slope`` (random intercept and slope of wave, correlated), ``unstructured`` (MMRM: an unstructured
 covariance over waves within a participant), ``compare`` (intercept vs slope by a REML likelihood-ratio

@@ -81,7 +81,8 @@ class _CountFit:
     pearson_resid: np.ndarray
     notes: list[str] = field(default_factory=list)
     df_resid: float | None = None  # residual df of the t reference (quasi-likelihood fits); None = normal
-    rho: float | None = None  # AR(1) working correlation (autocorrelation = "ar1")
+    rho: float | None = None  # AR(1) working correlation (autocorrelation = "ar1"); latent theta ("latent_ar1")
+    sigma2: float | None = None  # latent log-rate variance (autocorrelation = "latent_ar1")
 
     def family_note(self) -> str:
         evidence = (
@@ -96,6 +97,9 @@ class _CountFit:
         if self.family == "quasipoisson_ar1":
             return (f"quasi-Poisson with AR(1) working correlation (rho = {self.rho:.2f}, scale = "
                     f"{self.pearson_dispersion:.2f}; t tests with {self.df_resid:.0f} df); {evidence}")
+        if self.family == "quasipoisson_latent_ar1":
+            return (f"Poisson coefficients with a latent AR(1) sandwich covariance (Zeger 1988: sigma2 = {self.sigma2:.3g}, "
+                    f"theta = {self.rho:.2f}; t tests with {self.df_resid:.0f} df); {evidence}")
         return f"Poisson; {evidence}"
 
 
@@ -126,7 +130,7 @@ def _cameron_trivedi(y: np.ndarray, mu: np.ndarray) -> tuple[float, float]:
 # optimum, enough for another CPU's BLAS kernel to stop elsewhere in the last digits.
 _IRLS_TOLERANCE = dict(tol_criterion="params", tol=1e-10, rtol=1e-10, maxiter=200)
 
-AUTOCORRELATION = ("none", "ar1")
+AUTOCORRELATION = ("none", "ar1", "latent_ar1")
 _RHO_BOUND = 0.95
 
 
@@ -179,6 +183,35 @@ def _quasi_ar1(x: np.ndarray, y: np.ndarray, offset: np.ndarray, series: np.ndar
     return beta, phi * np.linalg.inv(info), phi, rho, converged
 
 
+def _latent_ar1_cov(x: np.ndarray, y: np.ndarray, mu: np.ndarray, series: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """Covariance of Poisson-GLM coefficients under a latent AR(1) log rate (Zeger 1988, parameter-driven model).
+
+    y_t | e_t ~ Poisson(mu_t e_t), E[e_t] = 1, Var(e_t) = sigma2, Corr(e_t, e_s) = theta^|t - s| within
+    a series, so Var(y) = V with V_tt = mu_t + sigma2 mu_t^2 and V_ts = sigma2 theta^|t-s| mu_t mu_s
+    (Zeger 1988, sec. 2). Moment estimates from the Poisson fit (Zeger 1988, eqs. 2.4-2.5), with the
+    residual-df factor n / (n - p): sigma2 = sum((y - mu)^2 - mu) / sum(mu^2) (0 when negative),
+    theta = sum (y_t - mu_t)(y_(t-1) - mu_(t-1)) / (sigma2 sum mu_t mu_(t-1)) over consecutive
+    months of a series, clipped to [0, 0.95]. The coefficients are the Poisson (independence)
+    estimates; their covariance is the sandwich (X'AX)^-1 X'VX (X'AX)^-1, A = diag(mu).
+    Returns (cov, sigma2, theta).
+    """
+    n, p = x.shape
+    resid = y - mu
+    factor = n / max(n - p, 1)
+    sigma2 = max(float(np.sum(resid**2 - mu) / np.sum(mu**2)) * factor, 0.0)
+    same = series[1:] == series[:-1]
+    theta = 0.0
+    if sigma2 > 0 and same.any():
+        theta = float(np.sum((resid[1:] * resid[:-1])[same]) / (sigma2 * np.sum((mu[1:] * mu[:-1])[same]))) * factor
+        theta = float(np.clip(theta, 0.0, _RHO_BOUND))
+    index = np.arange(n)
+    lag = np.abs(np.subtract.outer(index, index)).astype(float)
+    within = np.equal.outer(series, series)
+    v = np.diag(mu) + sigma2 * np.outer(mu, mu) * np.where(within, theta**lag, 0.0)
+    bread = np.linalg.inv(x.T @ (x * mu[:, None]))
+    return bread @ (x.T @ v @ x) @ bread, sigma2, theta
+
+
 def _fit_counts(formula: str, data: pd.DataFrame, *, family: str, exposure: np.ndarray | None,
                 autocorrelation: str = "none", series: np.ndarray | None = None) -> _CountFit | str:
     """Fit the count model of `count_regression`. A string says why nothing was fitted.
@@ -199,8 +232,8 @@ def _fit_counts(formula: str, data: pd.DataFrame, *, family: str, exposure: np.n
         raise ValueError(f"family must be one of {FAMILIES}, not {family!r}")
     if autocorrelation not in AUTOCORRELATION:
         raise ValueError(f"autocorrelation must be one of {AUTOCORRELATION}, not {autocorrelation!r}")
-    if autocorrelation == "ar1" and family != "quasipoisson":
-        raise ValueError("autocorrelation = 'ar1' needs family = 'quasipoisson'")
+    if autocorrelation != "none" and family != "quasipoisson":
+        raise ValueError(f"autocorrelation = {autocorrelation!r} needs family = 'quasipoisson'")
     notes: list[str] = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -234,6 +267,15 @@ def _fit_counts(formula: str, data: pd.DataFrame, *, family: str, exposure: np.n
         notes.append("warnings: " + " | ".join(messages))
     resid = np.asarray(poisson.resid_pearson, dtype=float)
     df_resid = float(poisson.df_resid)
+    if family == "quasipoisson" and autocorrelation == "latent_ar1":
+        x = np.asarray(poisson.model.exog, dtype=float)
+        groups = np.zeros(len(y)) if series is None else np.asarray(series)
+        cov, sigma2, theta = _latent_ar1_cov(x, y, mu, groups)
+        names = list(poisson.params.index)
+        fit = _CountFit("quasipoisson_latent_ar1", poisson.params, pd.DataFrame(cov, index=names, columns=names),
+                        int(poisson.nobs), None, pearson, ct_z, ct_p, resid, notes, df_resid=df_resid, rho=theta)
+        fit.sigma2 = sigma2
+        return fit
     if family == "quasipoisson" and autocorrelation == "ar1":
         x = np.asarray(poisson.model.exog, dtype=float)
         offset = np.log(exposure) if exposure is not None else np.zeros(len(y))
@@ -573,8 +615,8 @@ class _ItsOptions:
             raise ValueError(f"family must be one of {FAMILIES}, not {self.family!r}")
         if self.autocorrelation not in AUTOCORRELATION:
             raise ValueError(f"autocorrelation must be one of {AUTOCORRELATION}, not {self.autocorrelation!r}")
-        if self.autocorrelation == "ar1" and self.family != "quasipoisson":
-            raise ValueError("autocorrelation = 'ar1' needs family = 'quasipoisson'")
+        if self.autocorrelation != "none" and self.family != "quasipoisson":
+            raise ValueError(f"autocorrelation = {self.autocorrelation!r} needs family = 'quasipoisson'")
         for name in ("phase_in", "seasonality"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
@@ -613,18 +655,25 @@ def _prepared(rows: pd.DataFrame, options: _ItsOptions) -> pd.DataFrame:
     return rows.reset_index(drop=True)
 
 
-def _formula(options: _ItsOptions) -> str:
-    terms = [t for t in options.terms() if t != "season_sin6"]
-    return "count ~ " + " + ".join(terms)
+def _formula(options: _ItsOptions, *, pooled: bool = False) -> str:
+    """The segmented-regression formula: the ITS terms (times case for the pooled model), then the Fourier terms."""
+    seasonal = [t for t in options.terms()[len(_ITS_TERMS):] if t != "season_sin6"]
+    its = "(time + post + time_since_start) * C(case_id)" if pooled else "time + post + time_since_start"
+    return "count ~ " + " + ".join([its, *seasonal])
+
+
+def _fit_its(rows: pd.DataFrame, options: _ItsOptions, *, pooled: bool = False) -> _CountFit | str:
+    """The count model of the ITS design rows (one case, or the pooled cases): exposure, family and autocorrelation of `options`."""
+    offset = _exposure(rows, options.exposure, table="monthly")
+    return _fit_counts(_formula(options, pooled=pooled), rows, family=options.family, exposure=offset,
+                       autocorrelation=options.autocorrelation, series=rows["case_id"].to_numpy())
 
 
 def _fit_case(rows: pd.DataFrame, options: _ItsOptions) -> _CountFit | str:
     problem = _segment_problem(rows)
     if problem:
         return problem
-    offset = _exposure(rows, options.exposure, table="monthly")
-    fit = _fit_counts(_formula(options), rows, family=options.family, exposure=offset,
-                      autocorrelation=options.autocorrelation, series=rows["case_id"].to_numpy())
+    fit = _fit_its(rows, options)
     if isinstance(fit, str):
         return fit
     beta, se, _, _ = _wald_rows(fit, list(_ITS_TERMS))
@@ -675,10 +724,16 @@ def interrupted_time_series(
         Column of ``monthly`` with a positive exposure per month (e.g. days
         in the month, or families in the area); its log is an offset, so
         the rate ratios are ratios of rates per unit of exposure.
-    autocorrelation : {"none", "ar1"}, default "none"
+    autocorrelation : {"none", "ar1", "latent_ar1"}, default "none"
         ``ar1``: quasi-Poisson estimating equations with an AR(1) working
         correlation over the months (`_quasi_ar1`; needs ``family =
         "quasipoisson"``), for series whose residuals are autocorrelated.
+        ``latent_ar1``: Poisson coefficients with the sandwich covariance of
+        Zeger's (1988) parameter-driven model, a latent AR(1) log rate
+        (`_latent_ar1_cov`), t tests with the residual df. Calibration at
+        48 months (docs/calibration.md): neither option restores the
+        nominal level under a latent AR(1) of 0.5; the default stays
+        ``none``.
     phase_in : int, default 0
         Leave out the first ``phase_in`` months from the start (months 0 ..
         phase_in - 1), when the intervention needs time to take effect; the
@@ -976,10 +1031,7 @@ def its_case_differences(
                                   test="wald_level_change_difference",
                                   note=f"not run: fewer than two cases with usable series. {skipped_note}".strip())])
     pooled = _prepared(rows.loc[rows["case_id"].isin(usable)], options)
-    seasonal = [t for t in options.terms()[3:] if t != "season_sin6"]
-    formula = "count ~ (time + post + time_since_start) * C(case_id)" + "".join(f" + {t}" for t in seasonal)
-    fit = _fit_counts(formula, pooled, family=options.family, exposure=_exposure(pooled, options.exposure, table="monthly"),
-                      autocorrelation=options.autocorrelation, series=pooled["case_id"].to_numpy())
+    fit = _fit_its(pooled, options, pooled=True)
     if isinstance(fit, str):
         return result_frame([dict(analysis=analysis, case_id="all", outcome=event_type,
                                   test="wald_level_change_difference", n=len(pooled), note=fit)])

@@ -173,6 +173,7 @@ def test_plan_record_and_template(tmp_path, plan):
         (("registered = 2024-02-01", 'registered = "soon"'), "registered"),
         (("qual_threshold = 0.30", "qual_threshold = 30"), "qual_threshold"),
         (('secondary = "none"', 'secondary = "bonferroni"'), "multiplicity.secondary"),
+        (("qual_threshold = 0.30", 'qual_threshold = 0.30\nmixed_structure = "random_slope"'), "mixed_structure"),
         (('family = "primary"\nsmallest_meaningful = 0.25', 'family = "primary"\nsmallest = 0.25'), "constructs.trust.results[0].smallest"),
         (('expect_strengthening = { higher = "migrant_org", lower = "professional" }', ""), "constructs.expectation_mismatch.contrasts"),
     ],
@@ -185,6 +186,14 @@ def test_plan_errors_name_the_file_and_the_key(tmp_path, change_text, key):
     with pytest.raises(DataError) as caught:
         ig.load_analysis_plan(path)
     assert f"'{key}'" in str(caught.value) and caught.value.file == str(path)
+
+
+@pytest.mark.parametrize("structure", ["intercept", "slope", "unstructured", "compare"])
+def test_the_plan_chooses_the_mixed_model_structure(tmp_path, plan, structure):
+    assert plan.mixed_structure == "intercept" and ig.load_analysis_plan().mixed_structure == "intercept"  # the default
+    path = tmp_path / "analysis_plan.toml"
+    path.write_text(PLAN_TEXT.replace("qual_threshold = 0.30", f'qual_threshold = 0.30\nmixed_structure = "{structure}"'), encoding="utf-8")
+    assert ig.load_analysis_plan(path).mixed_structure == structure
 
 
 def test_a_plan_that_does_not_fit_the_map_is_refused(tmp_path):

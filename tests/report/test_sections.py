@@ -18,6 +18,7 @@ from ponzoni_eval.report import sections
 from ponzoni_eval import stats
 from ponzoni_eval.qual import quantitize
 from ponzoni_eval import report
+from ponzoni_eval import integrate
 from ponzoni_eval.stats import timeseries
 from ponzoni_eval.stats import transforms
 from ponzoni_eval._core.errors import DataError
@@ -269,6 +270,30 @@ def test_mixed_model_section_holds_case_contrasts_for_every_scale(scores):
         assert case in section.sentence
 
 
+def test_the_mixed_model_section_uses_and_reports_the_plans_structure(scores, monthly, tables):
+    trust = scores.loc[scores["scale"] == "trust"]
+    default = sections.mixed_model_section(trust)
+    assert default.sentence.endswith("Covariance within a participant: random intercept per participant (the analysis plan's mixed_structure).")
+    compared = sections.mixed_model_section(trust, structure="compare")
+    expected = stats.mixed_model(trust, outcome="trust", before="t0", after="t2", structure="compare")
+    lrt = expected.query("test == 'model_comparison' and effect_name == 'lrt'").iloc[0]
+    chosen = "random intercept and slope of wave" if lrt["p_value"] < 0.05 else "random intercept per participant"
+    assert f"Covariance within a participant: {chosen}, chosen by the REML likelihood-ratio test" in compared.sentence
+    assert report.format_p(lrt["p_value"]) in compared.sentence
+    assert "model_comparison" in set(compared.table["test"]) and "model_comparison" not in set(default.table["test"])
+    change = compared.table.query("test == 'contrast' and effect_name == 'change'")["effect_size"].to_numpy()
+    assert change == pytest.approx(expected.query("test == 'contrast' and effect_name == 'change'")["effect_size"].to_numpy(), rel=1e-6)
+    mmrm = sections.mixed_model_section(trust, structure="unstructured", language="nl")
+    assert "ongestructureerde covariantie over de metingen (MMRM)" in mmrm.sentence
+    assert mmrm.table.query("test == 'contrast'")["note"].str.contains("MMRM").all()
+    with pytest.raises(ValueError, match="mixed_structure"):
+        sections.mixed_model_section(trust, structure="random_slope")
+    # the joint display's inputs fit the same structure
+    inputs = sections.joint_display_inputs(tables, scores, monthly, structure="slope")
+    rows = inputs.results.query("analysis == 'cross_case_mixed_model' and test == 'contrast'")
+    assert len(rows) and rows["note"].str.contains("random intercept and slope of wave").all()
+
+
 def test_kruskal_dunn_section_reads_the_omnibus_test_and_the_pairs(scores):
     section = sections.kruskal_dunn_section(scores, scale="trust", seed=5)
     check_section(section)
@@ -287,6 +312,31 @@ def test_help_seeking_cross_section_has_cases_and_pooled_differences(monthly):
     assert section.table.loc[section.table["test"] == "its_level_change", "case_id"].tolist() == ["slotervaart", "poelenburg_a", "poelenburg_b"]
     wald = timeseries.its_case_differences(monthly).query("test == 'wald_level_change_difference'").iloc[0]
     assert report.format_p(wald["p_value"]) in section.sentence
+
+
+def test_the_null_site_is_not_reported_as_a_fall_in_help_seeking_in_the_cross_case_table(processed, scores, monthly, inputs):
+    # Poelenburg B's built-in level rate ratio is 1.0; unadjusted p = .036. Within the analysis plan's primary
+    # family (trust change and help-seeking level change per case, 6 results, as the joint display adjusts them)
+    # Holm gives .072: the cross-case table shows both, and its sentence uses the adjusted one and says so.
+    plan = sections.analysis_plan_for(processed)
+    mixed = sections.mixed_model_section(scores)
+    section = sections.help_seeking_cross_section(monthly, plan=plan, family_results=mixed.table)
+    check_section(section)
+    level = section.table.loc[section.table["test"] == "its_level_change"].set_index("case_id")
+    assert level.loc["poelenburg_b", "p_value"] == pytest.approx(0.036, abs=0.001)
+    assert level.loc["poelenburg_b", "p_adjusted"] == pytest.approx(0.072, abs=0.001)
+    assert "Holm over the analysis plan's primary family (6 results)" in level.loc["poelenburg_b", "note"]
+    # the same numbers as the joint display's (one home for the family: integrate.plan_adjustment)
+    joint = integrate.plan_adjustment(inputs.results, plan=plan).query("test == 'its_level_change'").set_index("case_id")
+    assert level["p_adjusted"].to_dict() == pytest.approx(joint["p_plan"].reindex(level.index).to_dict(), rel=1e-9)
+    # the slope is secondary in the plan: unadjusted, and says so
+    slope = section.table.loc[section.table["test"] == "its_slope_change"]
+    assert (slope["p_adjusted"] == slope["p_value"]).all() and slope["note"].str.contains("secondary family, unadjusted").all()
+    assert "primary family of 6 results" in section.sentence
+    assert "Poelenburg B rate ratio of the level change = 0.69, 95% CI 0.49 to 0.98, p = .072" in section.sentence
+    assert "p = .036" not in section.sentence
+    dutch = sections.help_seeking_cross_section(monthly, plan=plan, family_results=mixed.table, language="nl")
+    assert "Holm-gecorrigeerd over de primaire familie van 6 resultaten" in dutch.sentence
 
 
 def test_theme_heatmap_section_tests_every_code_and_publishes_prevalence(tables):

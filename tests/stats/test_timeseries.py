@@ -448,3 +448,51 @@ def test_many_cases_compare_each_case_with_the_geometric_mean_rate_ratio():
     assert vs_mean["effect_size"].to_numpy() == pytest.approx((level / geometric).reindex(vs_mean.index).to_numpy(), rel=1e-6)
     pairs = its_case_differences(monthly, comparisons="pairs")
     assert (pairs["test"] == "level_change_ratio").sum() == len(cases) * (len(cases) - 1) // 2
+
+
+def test_latent_ar1_sandwich_against_the_closed_form_of_zegers_model():
+    """Zeger (1988): Var(y_t) = mu + sigma2 mu^2, Cov(y_t, y_s) = sigma2 theta^|t-s| mu^2 for a constant mean mu.
+
+    For the intercept-only model beta = log(ybar), and the sandwich is Var(ybar) / mu^2 =
+    [n mu + sigma2 mu^2 (n + 2 sum_k (n - k) theta^k)] / (n mu)^2, with sigma2 and theta the
+    moment estimates (residual-df factor n / (n - 1)), computed here by hand.
+    """
+    from ponzoni_eval.stats.timeseries import _fit_counts
+
+    rng = np.random.default_rng(88)
+    n = 48
+    latent = np.zeros(n)
+    latent[0] = rng.normal(0, 0.3)
+    for t in range(1, n):
+        latent[t] = 0.6 * latent[t - 1] + rng.normal(0, 0.3 * np.sqrt(1 - 0.36))
+    y = rng.poisson(20 * np.exp(latent - 0.045)).astype(float)
+    data = pd.DataFrame({"count": y, "case_id": "a"})
+    fit = _fit_counts("count ~ 1", data, family="quasipoisson", exposure=None, autocorrelation="latent_ar1",
+                      series=data["case_id"].to_numpy())
+    mu = y.mean()
+    r = y - mu
+    factor = n / (n - 1)
+    sigma2 = (np.sum(r**2) - n * mu) / (n * mu**2) * factor
+    theta = np.sum(r[1:] * r[:-1]) / (sigma2 * (n - 1) * mu**2) * factor
+    assert 0 < sigma2 and 0 < theta < 0.95  # the data were drawn so that neither is clipped
+    k = np.arange(1, n)
+    variance = (n * mu + sigma2 * mu**2 * (n + 2 * np.sum((n - k) * theta**k))) / (n * mu) ** 2
+    assert fit.params["Intercept"] == pytest.approx(np.log(mu), rel=1e-9)
+    assert (fit.sigma2, fit.rho) == (pytest.approx(sigma2, rel=1e-9), pytest.approx(theta, rel=1e-9))
+    assert fit.cov.loc["Intercept", "Intercept"] == pytest.approx(variance, rel=1e-8)
+    # more uncertain than independent months with the same marginal variance (theta > 0)
+    assert variance > (n * mu + sigma2 * mu**2 * n) / (n * mu) ** 2
+
+
+def test_latent_ar1_option_reports_its_estimates_and_is_quasi_poisson_only():
+    monthly = series(months_before=24, months_after=24, seed=3)
+    latent = interrupted_time_series(monthly, autocorrelation="latent_ar1").set_index("effect_name")
+    quasi = interrupted_time_series(monthly).set_index("effect_name")
+    # the same Poisson coefficients; only the covariance differs
+    assert latent["effect_size"].to_numpy() == pytest.approx(quasi["effect_size"].to_numpy(), rel=1e-9)
+    assert "latent AR(1) sandwich covariance (Zeger 1988" in latent.loc["rate_ratio_level", "note"]
+    assert (latent["df"] == 44).all()
+    pooled = its_case_differences(three_cases(months_before=24, months_after=24), autocorrelation="latent_ar1")
+    assert pooled["note"].str.contains("latent AR\\(1\\) sandwich").all()
+    with pytest.raises(ValueError, match="latent_ar1"):
+        interrupted_time_series(monthly, family="poisson", autocorrelation="latent_ar1")
