@@ -119,10 +119,11 @@ def weighted_kappa_coverage(n: int, weights: str, reps: int, seed: int, n_boot: 
     table = np.zeros((5, 5))
     np.add.at(table, (big[:, 0], big[:, 1]), 1.0)
     truth = _kappa_from_table(table, _kappa_weight_matrix(5, weights))[0]
-    hits = {"asymptotic": 0, "bootstrap": 0}
+    groups = [("jackknife_z", "ci=jackknife_z"), ("asymptotic", "ci=asymptotic")] + ([("bootstrap", "ci=bootstrap")] if n_boot else [])
+    hits = {key: 0 for key, _ in groups}
     for rep in range(reps):
         res = weighted_kappa(draw(n), weights=weights, categories=range(5), n_boot=n_boot, seed=rep).set_index("group")
-        for key, group in (("asymptotic", "ci=asymptotic"), ("bootstrap", "ci=bootstrap")):
+        for key, group in groups:
             hits[key] += res.loc[group, "ci_low"] <= truth <= res.loc[group, "ci_high"]
     return {k: v / reps for k, v in hits.items()} | {"truth": round(float(truth), 3)}
 
@@ -149,9 +150,12 @@ def main(reps: int = 1000) -> None:
 
 if __name__ == "__main__":
     if len(sys.argv) > 2 and sys.argv[2] == "kappa":
+        # ... 1000 kappa 0: no bootstrap (the jackknife-z and ASE rows only); default B = 1000
+        n_boot = int(sys.argv[3]) if len(sys.argv) > 3 else 1000
         for weights in ("linear", "quadratic"):
             for n in (20, 40):
-                print(f"  {weights}, n = {n}:", weighted_kappa_coverage(n, weights, int(sys.argv[1]), seed=71 + n))
+                print(f"  {weights}, n = {n}:", weighted_kappa_coverage(n, weights, int(sys.argv[1]), seed=71 + n,
+                                                                       n_boot=n_boot), flush=True)
     elif len(sys.argv) > 2 and sys.argv[2] == "imputation":
         for n in (20, 40):
             print(f"  n = {n:2d}:", imputation_coverage(n, 0.3, int(sys.argv[1]), seed=61 + n))
