@@ -7,6 +7,7 @@
   case x role terms as options; the t0 -> t2 change per case and the
   differences of that change between cases, in the standard result shape
   (`ponzoni_eval._core.results`).
+  Tests use Satterthwaite df (default) or Kenward-Roger (``ddf``).
 - `marginal_means`: estimated marginal means per case x wave from the mixed
   model, as a tidy frame for trajectory figures (not a test; no result shape).
 
@@ -38,6 +39,7 @@ __all__ = [
     "MANY_CASES",
     "STRUCTURES",
     "MIN_PARTICIPANTS_PER_CASE",
+    "DDF_METHODS",
     "mixed_model",
     "marginal_means",
 ]
@@ -1379,6 +1381,14 @@ def mixed_model(
         wave x case x role term) instead of a role main effect; marginal
         means and changes then average the roles by their share of the
         observations.
+    ddf : {"satterthwaite", "kenward-roger"}, default "satterthwaite"
+        Denominator df of the t and F tests (`DDF_METHODS`): Satterthwaite
+        (lmerTest's default) or Kenward-Roger (``pbkrtest``; lmerTest's
+        ``ddf = "Kenward-Roger"``): SEs from the bias-adjusted covariance
+        Phi_A, the KR df and, for F tests, the scaled F (see Notes). For the
+        random-intercept model (``structure = "intercept"``, no
+        organisation); other structures keep Satterthwaite and say so in
+        ``note``.
 
     Returns
     -------
@@ -1457,6 +1467,26 @@ def mixed_model(
     balanced data these are the classical split-plot df (within-participant
     contrasts: the residual stratum's df; cell means: the Satterthwaite mix
     of the two strata), checked in `tests/stats/test_crosscase.py`. ICC = tau^2 / (tau^2 + sigma^2).
+
+    *Kenward-Roger* (``ddf = "kenward-roger"``; Kenward & Roger 1997, as
+    ``pbkrtest::KRmodcomp``, Halekoh & Hojsgaard 2014). With Phi =
+    (X'V^-1X)^-1, V = tau^2 ZZ' + sigma^2 I, G_1 = dV/dtau^2 = ZZ',
+    G_2 = dV/dsigma^2 = I (analytic, per participant), P_i = -X'V^-1 G_i V^-1 X,
+    Q_ij = X'V^-1 G_i V^-1 G_j V^-1 X and W the inverse of the expected REML
+    information (tr(P~ G_i P~ G_j) / 2, P~ = V^-1 - V^-1 X Phi X'V^-1), the
+    adjusted covariance is Phi_A = Phi + 2 Phi [sum_ij W_ij (Q_ij - P_i Phi
+    P_j)] Phi. A hypothesis L beta = 0 of rank q gets F = (L beta)'(L Phi_A
+    L')^-1 (L beta) / q, scaled by lambda and referred to F(q, m), lambda
+    and m from A1 = sum W_ij tr(Theta Phi P_i Phi) tr(Theta Phi P_j Phi),
+    A2 = sum W_ij tr(Theta Phi P_i Phi Theta Phi P_j Phi), Theta = L'(L Phi
+    L')^-1 L (`_kenward_roger_f`). For one contrast (q = 1) lambda = 1 and
+    m = 2 (l' Phi l)^2 / (g' W g), g_i = l' dPhi/dphi_i l: t = l'beta /
+    sqrt(l' Phi_A l) on m df. All pieces are sums per participant and
+    p x p products (no N x N matrix); at a boundary fit (tau^2 = 0) only
+    sigma^2 is free. Balanced data give the exact split-plot F and t tests;
+    unbalanced data match a full-matrix transcription of pbkrtest's
+    algorithm to 1e-6 (`tests/stats/test_crosscase.py`). KR assumes a REML
+    fit. Type-I error at 10 and 20 participants per case: docs/calibration.md.
     Marginal means average the role effect with weights equal to each role's
     share of the observations (emmeans ``weights = "proportional"``).
 
@@ -1467,6 +1497,11 @@ def mixed_model(
     Kuznetsova, A., Brockhoff, P. B. & Christensen, R. H. B. (2017). lmerTest
     package: tests in linear mixed effects models. Journal of Statistical
     Software 82(13).
+    Kenward, M. G. & Roger, J. H. (1997). Small sample inference for fixed
+    effects from restricted maximum likelihood. Biometrics 53(3), 983-997.
+    Halekoh, U. & Hojsgaard, S. (2014). A Kenward-Roger approximation and
+    parametric bootstrap methods for tests in linear mixed models - the R
+    package pbkrtest. Journal of Statistical Software 59(9).
     Fixed effects, SEs and variance components checked against
     ``lme4::lmer(Weight ~ Time + (1 | Pig), data = dietox)``.
 
