@@ -770,7 +770,9 @@ def _general_fit(x: np.ndarray, y: np.ndarray, person: np.ndarray, wave_index: n
     if not converged or not free:
         result._satterthwaite_pieces = (covariance, [np.zeros((p, p)) for _ in free],
                                         np.full((len(free), len(free)), np.nan))
+        result._kenward_roger_pieces = None
         return result
+    result._kenward_roger_pieces = _general_kenward_roger(batches, covariance_of, phi, free, covariance)
     reference = np.where(np.abs(phi) > tiny, np.abs(phi), scale)
     steps = 1e-4 * reference
 
@@ -803,6 +805,48 @@ def _general_fit(x: np.ndarray, y: np.ndarray, person: np.ndarray, wave_index: n
         asymptotic = np.full((k, k), np.nan)
     result._satterthwaite_pieces = (covariance, derivatives, asymptotic)
     return result
+
+
+def _general_kenward_roger(batches, covariance_of, phi: np.ndarray, free: list[int], phi_cov: np.ndarray):
+    """Kenward-Roger pieces (Phi, Phi_A, [dPhi/dphi_i], W) of a `_general_fit`, cluster by cluster.
+
+    V is linear in the natural parameters phi (variances and covariances), so G_i = dV/dphi_i is V at the
+    unit vector e_i and R_ij = 0. Per cluster c: P_i = -sum_c X_c'V_c^-1 G_ic V_c^-1 X_c, Q_ij = sum_c
+    X_c'V_c^-1 G_ic V_c^-1 G_jc V_c^-1 X_c, expected REML information I_ij = [sum_c tr(V_c^-1 G_ic V_c^-1 G_jc)
+    - 2 tr(Phi Q_ij) + tr(Phi P_i Phi P_j)] / 2, W = I^-1 over the free parameters (boundary ones held
+    fixed); Phi_A = Phi + 2 Phi [sum_ij W_ij (Q_ij - P_i Phi P_j)] Phi (Kenward & Roger 1997). None when V or
+    the information is singular.
+    """
+    k = len(free)
+    p = phi_cov.shape[0]
+    p_mats = [np.zeros((p, p)) for _ in range(k)]
+    q_mats = {(a, b): np.zeros((p, p)) for a in range(k) for b in range(k)}
+    base = np.zeros((k, k))
+    for batch in batches:
+        try:
+            v_inv = np.linalg.inv(covariance_of(phi, batch))
+        except np.linalg.LinAlgError:
+            return None
+        vx = v_inv @ batch["x"]  # m x s x p
+        g_mats = [covariance_of(np.eye(len(phi))[i], batch) for i in free]
+        g_vx = [g @ vx for g in g_mats]
+        v_g = [v_inv @ g for g in g_mats]
+        for a in range(k):
+            p_mats[a] -= np.einsum("msp,msq->pq", vx, g_vx[a])
+            for b in range(k):
+                q_mats[(a, b)] += np.einsum("msp,mst,mtq->pq", g_vx[a], v_inv, g_vx[b])
+                base[a, b] += float(np.einsum("mst,mts->", v_g[a], v_g[b]))
+    phi_p = [phi_cov @ m for m in p_mats]
+    information = np.array([[0.5 * (base[a, b] - 2.0 * np.trace(phi_cov @ q_mats[(a, b)]) + np.sum(phi_p[a] * phi_p[b].T))
+                             for b in range(k)] for a in range(k)])
+    try:
+        w = np.linalg.inv(information)
+    except np.linalg.LinAlgError:
+        return None
+    u = sum(w[a, b] * (q_mats[(a, b)] - p_mats[a] @ phi_cov @ p_mats[b]) for a in range(k) for b in range(k))
+    delta = 2.0 * phi_cov @ u @ phi_cov
+    phi_a = phi_cov + (delta + delta.T) / 2.0
+    return phi_cov, phi_a, [-(m @ phi_cov) for m in phi_p], w
 
 
 def _unstructured(values: np.ndarray, n_waves: int) -> np.ndarray:
@@ -1163,7 +1207,7 @@ def _inference_pieces(result, ddf: str):
             return phi_a, phi, derivatives, w, "Kenward-Roger"
     cov, derivatives, asymptotic = _variance_derivatives(result)
     label = "Satterthwaite" if ddf == "satterthwaite" else \
-        "Satterthwaite (Kenward-Roger is implemented for the random-intercept model only)"
+        "Satterthwaite (no Kenward-Roger pieces for this fit: it did not converge or its information is singular)"
     return cov, cov, derivatives, asymptotic, label
 
 
@@ -1646,7 +1690,7 @@ def _whole_effect_tests(fit: _MixedFit, *, outcome: str, note: str, ddf: str = "
             f, q, df, p = _satterthwaite_f(fit, on_cells @ cells)
             method = "Satterthwaite denominator df (lmerTest anova)"
             if ddf == "kenward-roger":
-                method += "; Kenward-Roger is implemented for the random-intercept model only"
+                method += "; no Kenward-Roger pieces for this fit (not converged or singular information)"
         rows.append(dict(analysis=analysis, case_id="all", group=label, outcome=outcome, test="f_test",
                          n=int(fit.result.nobs), statistic=f, df=df, p_value=p, effect_name="numerator_df",
                          effect_size=float(q),

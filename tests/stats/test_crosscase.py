@@ -562,11 +562,13 @@ def test_kenward_roger_equals_the_split_plot_anova():
         sat.loc[sat["test"] == "contrast", "statistic"].to_numpy(), rel=1e-6)
 
 
-def _kr_by_hand(fit, hypothesis):
+def _kr_by_hand(fit, hypothesis, structure="intercept"):
     """Kenward & Roger (1997) transcribed with the full N x N matrices (as pbkrtest's vcovAdj / KRmodcomp).
 
-    V = tau2 ZZ' + sigma2 I, G = (ZZ', I); W = 2 [tr(P~ G_i P~ G_j)]^-1; Phi_A = Phi + 2 Phi U Phi; then
-    A1, A2, B, g, c1-c3, E*, V*, rho, m, lambda of KRmodcomp. Returns (Phi_A, scaled F, q, m).
+    V = sum_i phi_i G_i with G_i = dV/dphi_i written out for the structure (intercept: ZZ', I; slope:
+    ZZ', same-person (w_a + w_b), same-person w_a w_b, I; unstructured: same-person wave indicators);
+    W = 2 [tr(P~ G_i P~ G_j)]^-1; Phi_A = Phi + 2 Phi U Phi; then A1, A2, B, g, c1-c3, E*, V*, rho, m,
+    lambda of KRmodcomp. Returns (Phi_A, scaled F, q, m).
     """
     from ponzoni_eval.stats.mixed import _formula_design
 
@@ -574,23 +576,38 @@ def _kr_by_hand(fit, hypothesis):
     x = design.rows[design.row_of][:, fit.kept]
     result = fit.result
     z = np.eye(fit.data[fit.groups].nunique())[pd.factorize(fit.data[fit.groups])[0]]
-    tau2, sigma2 = float(result.cov_re[0, 0]), float(result.scale)
-    g_mats = [z @ z.T, np.eye(len(x))]
-    v_inv = np.linalg.inv(tau2 * g_mats[0] + sigma2 * g_mats[1])
+    same = z @ z.T
+    wave = pd.Categorical(fit.data["wave"].astype(str), categories=["t0", "t1", "t2"]).codes
+    if structure == "intercept":
+        params = [float(result.cov_re[0, 0]), float(result.scale)]
+        g_mats = [same, np.eye(len(x))]
+    elif structure == "slope":
+        position = wave / 2.0
+        params = list(result.phi)
+        g_mats = [same, same * (position[:, None] + position[None, :]), same * np.outer(position, position), np.eye(len(x))]
+    else:
+        params = list(result.phi)
+        g_mats = []
+        for i in range(3):
+            for j in range(i + 1):
+                pick = np.outer(wave == i, wave == j).astype(float)
+                g_mats.append(same * (pick if i == j else pick + pick.T))
+    v_inv = np.linalg.inv(sum(value * g for value, g in zip(params, g_mats)))
     phi = np.linalg.inv(x.T @ v_inv @ x)
     p_mats = [-x.T @ v_inv @ g @ v_inv @ x for g in g_mats]
     q_mats = [[x.T @ v_inv @ gi @ v_inv @ gj @ v_inv @ x for gj in g_mats] for gi in g_mats]
     p_tilde = v_inv - v_inv @ x @ phi @ x.T @ v_inv
     information = np.array([[np.trace(p_tilde @ gi @ p_tilde @ gj) for gj in g_mats] for gi in g_mats])
     w = 2 * np.linalg.inv(information)
-    u = sum(w[i, j] * (q_mats[i][j] - p_mats[i] @ phi @ p_mats[j]) for i in range(2) for j in range(2))
+    k = len(g_mats)
+    u = sum(w[i, j] * (q_mats[i][j] - p_mats[i] @ phi @ p_mats[j]) for i in range(k) for j in range(k))
     phi_a = phi + 2 * phi @ u @ phi
     ell = np.atleast_2d(hypothesis)
     q = np.linalg.matrix_rank(ell)
     theta = ell.T @ np.linalg.solve(ell @ phi @ ell.T, ell)
     a1 = a2 = 0.0
-    for i in range(2):
-        for j in range(2):
+    for i in range(k):
+        for j in range(k):
             ui, uj = theta @ phi @ p_mats[i] @ phi, theta @ phi @ p_mats[j] @ phi
             a1 += w[i, j] * np.trace(ui) * np.trace(uj)
             a2 += w[i, j] * np.sum(ui * uj.T)
@@ -646,15 +663,40 @@ def test_kenward_roger_matches_a_full_matrix_transcription_in_unbalanced_data(ca
     assert not np.allclose(sat.loc[sat["test"] == "f_test", "df"], res.loc[res["test"] == "f_test", "df"], rtol=1e-6)
 
 
-def test_kenward_roger_option_checks_and_fallback():
+@pytest.mark.parametrize("structure", ["slope", "unstructured"])
+def test_kenward_roger_of_the_other_structures_matches_the_full_matrix_transcription(structure):
+    from ponzoni_eval.stats.mixed import _cell_contrasts, _fit_mixed
+
+    scores, g, n, m = _balanced_split_plot(seed=11, n_per_case=10)
+    rng = np.random.default_rng(5)
+    scores = scores.assign(value=scores["value"] + rng.normal(0, 0.4, len(scores)) * scores["wave"].map({"t0": 0, "t1": 0.5, "t2": 1}))
+    scores = scores.drop(index=rng.choice(len(scores), len(scores) // 8, replace=False))
+    res = mixed_model(scores, outcome="trust", role=False, structure=structure, ddf="kenward-roger")
+    fit = _fit_mixed(scores, outcome="trust", formula="value ~ C(wave) * C(case_id)", groups="participant_id",
+                     role=False, reml=True, scale_column="scale", structure=structure)
+    assert not fit.result.singular  # interior: every variance parameter free
+    cases = ["a", "b", "c"]
+    change_l = _cell_contrasts(fit, pd.DataFrame({"case_id": cases, "wave": "t2"})) \
+        - _cell_contrasts(fit, pd.DataFrame({"case_id": cases, "wave": "t0"}))
+    changes = res.loc[res["effect_name"] == "change"].set_index("case_id")
+    for i, case in enumerate(cases):
+        _, f, _, df = _kr_by_hand(fit, change_l[i], structure)
+        assert changes.loc[case, "statistic"] ** 2 == pytest.approx(f, rel=1e-5)
+        assert changes.loc[case, "df"] == pytest.approx(df, rel=1e-5)
+        assert "t tests with Kenward-Roger df (pbkrtest)" in changes.loc[case, "note"]
+    cells = _cell_contrasts(fit, pd.DataFrame([(c, w) for c in cases for w in ["t0", "t1", "t2"]], columns=["case_id", "wave"]))
+    diff = lambda k: np.eye(k)[:-1] - np.eye(k)[1:]  # noqa: E731
+    _, f, q, df = _kr_by_hand(fit, np.kron(diff(3), diff(3)) @ cells, structure)
+    row = res.loc[(res["test"] == "f_test") & (res["group"] == "wave x case")].iloc[0]
+    assert row["statistic"] == pytest.approx(f, rel=1e-5) and row["df"] == pytest.approx(df, rel=1e-5)
+
+
+def test_kenward_roger_option_checks():
     scores, *_ = _balanced_split_plot(seed=4)
     with pytest.raises(ValueError, match="ddf"):
         mixed_model(scores, outcome="trust", role=False, ddf="kr")
     with pytest.raises(ValueError, match="ddf"):
         marginal_means(scores, outcome="trust", role=False, ddf="kr")
-    res = mixed_model(scores, outcome="trust", role=False, structure="unstructured", ddf="kenward-roger")
-    assert res.loc[res["test"] == "f_test", "note"].str.contains("Kenward-Roger is implemented for the random-intercept").all()
-    assert res.loc[res["test"] == "contrast", "note"].str.contains("Satterthwaite").all()
     emm = marginal_means(scores, outcome="trust", role=False, ddf="kenward-roger")
     emm_sat = marginal_means(scores, outcome="trust", role=False)
     assert emm["estimate"].to_numpy() == pytest.approx(emm_sat["estimate"].to_numpy(), rel=1e-12)
