@@ -1160,11 +1160,14 @@ def _variance_derivatives(result):
 
 DDF_METHODS = ("satterthwaite", "kenward-roger")
 """Denominator df of the t and F tests of `mixed_model`: Satterthwaite (lmerTest's default) or Kenward-Roger
-(pbkrtest; the random-intercept model only, else Satterthwaite with a note)."""
+(pbkrtest; every structure; a fit without Kenward-Roger pieces, e.g. not converged, keeps Satterthwaite with a note)."""
 
 
 def _kenward_roger(result):
-    """(Phi, Phi_A, [dPhi/dphi_i], W) of Kenward & Roger (1997) for a random-intercept fit; None where not available.
+    """(Phi, Phi_A, [dPhi/dphi_i], W) of Kenward & Roger (1997); None where not available.
+
+    General structures store their pieces at fit time (`_general_kenward_roger`); for the profiled
+    random-intercept fit they are computed here from its group sums (`kr_at`).
 
     W = I_E^-1, I_E the expected REML information of the free variance parameters (phi = (tau^2, sigma^2),
     tau^2 held fixed at a boundary fit, as for the Satterthwaite df), as ``pbkrtest::vcovAdj``;
@@ -1429,10 +1432,9 @@ def mixed_model(
         Denominator df of the t and F tests (`DDF_METHODS`): Satterthwaite
         (lmerTest's default) or Kenward-Roger (``pbkrtest``; lmerTest's
         ``ddf = "Kenward-Roger"``): SEs from the bias-adjusted covariance
-        Phi_A, the KR df and, for F tests, the scaled F (see Notes). For the
-        random-intercept model (``structure = "intercept"``, no
-        organisation); other structures keep Satterthwaite and say so in
-        ``note``.
+        Phi_A, the KR df and, for F tests, the scaled F (see Notes). Every
+        structure (and the organisation component); a fit that did not
+        converge keeps Satterthwaite and says so in ``note``.
 
     Returns
     -------
@@ -1527,9 +1529,13 @@ def mixed_model(
     m = 2 (l' Phi l)^2 / (g' W g), g_i = l' dPhi/dphi_i l: t = l'beta /
     sqrt(l' Phi_A l) on m df. All pieces are sums per participant and
     p x p products (no N x N matrix); at a boundary fit (tau^2 = 0) only
-    sigma^2 is free. Balanced data give the exact split-plot F and t tests;
+    sigma^2 is free. The other structures use the same formulas with
+    G_i = dV/dphi_i for their natural parameters (variances and
+    covariances; V is linear in them, so R_ij = 0), cluster by cluster
+    (`_general_kenward_roger`); parameters on the boundary are held fixed. Balanced data give the exact split-plot F and t tests;
     unbalanced data match a full-matrix transcription of pbkrtest's
-    algorithm to 1e-6 (`tests/stats/test_crosscase.py`). KR assumes a REML
+    algorithm to 1e-6 (random intercept) and 1e-5 (random slope,
+    unstructured) (`tests/stats/test_crosscase.py`). KR assumes a REML
     fit. Type-I error at 10 and 20 participants per case: docs/calibration.md.
     Marginal means average the role effect with weights equal to each role's
     share of the observations (emmeans ``weights = "proportional"``).
