@@ -772,7 +772,8 @@ def _general_fit(x: np.ndarray, y: np.ndarray, person: np.ndarray, wave_index: n
                                         np.full((len(free), len(free)), np.nan))
         result._kenward_roger_pieces = None
         return result
-    result._kenward_roger_pieces = _general_kenward_roger(batches, covariance_of, phi, free, covariance)
+    # computed on demand (ddf = "kenward-roger"): Satterthwaite fits do not pay for them
+    result.kr_general = lambda: _general_kenward_roger(batches, covariance_of, phi, free, covariance)
     reference = np.where(np.abs(phi) > tiny, np.abs(phi), scale)
     steps = 1e-4 * reference
 
@@ -1179,7 +1180,10 @@ def _kenward_roger(result):
         return cached
     pieces = None
     kr_at = getattr(result, "kr_at", None)
-    if kr_at is not None and result.converged:
+    kr_general = getattr(result, "kr_general", None)
+    if kr_general is not None and result.converged:
+        pieces = kr_general()
+    elif kr_at is not None and result.converged:
         tau2, sigma2 = float(np.asarray(result.cov_re)[0, 0]), float(result.scale)
         if np.isfinite(tau2) and np.isfinite(sigma2) and sigma2 > 0:
             free = [0, 1] if result.gamma > 1e-6 else [1]
