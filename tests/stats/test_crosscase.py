@@ -700,3 +700,19 @@ def test_kenward_roger_option_checks():
     emm = marginal_means(scores, outcome="trust", role=False, ddf="kenward-roger")
     emm_sat = marginal_means(scores, outcome="trust", role=False)
     assert emm["estimate"].to_numpy() == pytest.approx(emm_sat["estimate"].to_numpy(), rel=1e-12)
+
+
+def test_kenward_roger_on_the_pbkrtest_shoes_example():
+    """MASS ``shoes`` (wear of materials A and B, one foot each of ten boys), the pbkrtest vignette's example
+    ("01 - Introduction to pbkrtest", Hojsgaard & Halekoh): ``lmer(wear ~ material + (1|boyf))`` with
+    Kenward-Roger is the paired t test printed there, t = -3.35 (A - B), df 9, p = 0.00854."""
+    a = [13.2, 8.2, 10.9, 14.3, 10.7, 6.6, 9.5, 10.8, 8.8, 13.3]
+    b = [14.0, 8.8, 11.2, 14.2, 11.8, 6.4, 9.8, 11.3, 9.3, 13.6]
+    shoes = pd.DataFrame({"participant_id": [f"boy{i}" for i in range(10)] * 2, "wave": ["A"] * 10 + ["B"] * 10,
+                          "value": a + b, "scale": "wear"})
+    res = mixed_model(shoes, outcome="wear", formula="value ~ C(wave)", role=False, ddf="kenward-roger")
+    row = res.loc[(res["test"] == "fixed_effect") & (res["group"] == "C(wave)[T.B]")].iloc[0]
+    assert row["effect_size"] == pytest.approx(0.41, abs=1e-10)
+    assert row["statistic"] == pytest.approx(3.35, abs=5e-3) and row["df"] == pytest.approx(9.0, rel=1e-6)
+    assert row["p_value"] == pytest.approx(0.00854, abs=5e-6)
+    assert row["ci_low"] == pytest.approx(0.133, abs=5e-4) and row["ci_high"] == pytest.approx(0.687, abs=5e-4)
