@@ -1869,7 +1869,7 @@ def marginal_means(
     counts = fit.data.groupby(["case_id", "wave"], observed=True).size()
     cells = counts.index.to_frame(index=False)
     contrast_l = _cell_contrasts(fit, cells)
-    _, beta, cov = _fixed_effects(fit)
+    _, beta, _ = _fixed_effects(fit)
     estimate = contrast_l @ beta
     if ddf not in DDF_METHODS:
         raise ValueError(f"ddf must be one of {DDF_METHODS}, not {ddf!r}")
