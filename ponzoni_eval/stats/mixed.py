@@ -1858,6 +1858,8 @@ def marginal_means(
     [['a', 't0'], ['a', 't2'], ['b', 't0'], ['b', 't2']]
     """
     columns = ["case_id", "wave", "outcome", "estimate", "se", "ci_low", "ci_high", "n", "note"]
+    if ddf not in DDF_METHODS:
+        raise ValueError(f"ddf must be one of {DDF_METHODS}, not {ddf!r}")
     options = dict(outcome=outcome, formula=formula, groups=groups, role=role, reml=reml, scale_column=scale_column,
                    organisation=organisation, role_by_wave=role_by_wave)
     if structure == "compare":
@@ -1871,8 +1873,6 @@ def marginal_means(
     contrast_l = _cell_contrasts(fit, cells)
     _, beta, _ = _fixed_effects(fit)
     estimate = contrast_l @ beta
-    if ddf not in DDF_METHODS:
-        raise ValueError(f"ddf must be one of {DDF_METHODS}, not {ddf!r}")
     variance, df = _one_df_tests(fit.result, contrast_l, ddf)
     se = np.sqrt(variance)
     _, _, low, high = _t_tests(estimate, se, df)
