@@ -506,6 +506,9 @@ def markdown(table: pd.DataFrame, *, seconds: float, scale: float, seed: int) ->
         why = reasons(row)
         lines.append(f"- {row['method']}, {row['quantity']}, {row['scenario']} ({row['effects']}), {int(row['tests'])} tests: "
                      f"{numbers}.{' Likely reason: ' + why + '.' if why else ''}")
+    kenward_roger = Path(__file__).resolve().parent / "calibration-kenward-roger.md"  # calibrate_kenward_roger.py
+    if kenward_roger.exists():
+        lines += ["", kenward_roger.read_text().rstrip("\n")]
     return "\n".join(lines) + "\n"
 
 

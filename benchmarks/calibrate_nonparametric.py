@@ -101,10 +101,11 @@ def imputation_coverage(n: int, dropout: float, reps: int, seed: int, m: int = 2
     return {k: v / reps for k, v in hits.items()}
 
 
-def weighted_kappa_coverage(n: int, weights: str, reps: int, seed: int, n_boot: int = 1000) -> dict[str, float]:
-    """Coverage of the asymptotic and bootstrap CIs of weighted kappa; two coders rate a latent normal
-    score with error (correlation .7 between ratings) on a 5-point scale; the target is the kappa of the
-    population table (computed from 2 x 10^6 draws)."""
+def weighted_kappa_coverage(n: int, weights: str, reps: int, seed: int, n_boot: int = 1000,
+                            error_sd: float = 0.65) -> dict[str, float]:
+    """Coverage of the jackknife-z, asymptotic and bootstrap CIs of weighted kappa; two coders rate a latent
+    normal score with error SD `error_sd` (0.65: ratings correlate about .7) on a 5-point scale; the target is
+    the kappa of the population table (computed from 2 x 10^6 draws)."""
     from ponzoni_eval.qual.intercoder import _kappa_from_table, _kappa_weight_matrix, weighted_kappa
 
     rng = np.random.default_rng(seed)
@@ -112,17 +113,18 @@ def weighted_kappa_coverage(n: int, weights: str, reps: int, seed: int, n_boot: 
 
     def draw(size):
         latent = rng.normal(size=size)
-        return np.column_stack([np.digitize(latent + rng.normal(0, 0.65, size), cuts),
-                                np.digitize(latent + rng.normal(0, 0.65, size), cuts)])
+        return np.column_stack([np.digitize(latent + rng.normal(0, error_sd, size), cuts),
+                                np.digitize(latent + rng.normal(0, error_sd, size), cuts)])
 
     big = draw(2_000_000)
     table = np.zeros((5, 5))
     np.add.at(table, (big[:, 0], big[:, 1]), 1.0)
     truth = _kappa_from_table(table, _kappa_weight_matrix(5, weights))[0]
-    hits = {"asymptotic": 0, "bootstrap": 0}
+    groups = [("jackknife_z", "ci=jackknife_z"), ("asymptotic", "ci=asymptotic")] + ([("bootstrap", "ci=bootstrap")] if n_boot else [])
+    hits = {key: 0 for key, _ in groups}
     for rep in range(reps):
         res = weighted_kappa(draw(n), weights=weights, categories=range(5), n_boot=n_boot, seed=rep).set_index("group")
-        for key, group in (("asymptotic", "ci=asymptotic"), ("bootstrap", "ci=bootstrap")):
+        for key, group in groups:
             hits[key] += res.loc[group, "ci_low"] <= truth <= res.loc[group, "ci_high"]
     return {k: v / reps for k, v in hits.items()} | {"truth": round(float(truth), 3)}
 
@@ -149,9 +151,13 @@ def main(reps: int = 1000) -> None:
 
 if __name__ == "__main__":
     if len(sys.argv) > 2 and sys.argv[2] == "kappa":
+        # ... 1000 kappa 0 [error SD]: no bootstrap (the jackknife-z and ASE rows only); default B = 1000, SD 0.65
+        n_boot = int(sys.argv[3]) if len(sys.argv) > 3 else 1000
+        error_sd = float(sys.argv[4]) if len(sys.argv) > 4 else 0.65
         for weights in ("linear", "quadratic"):
             for n in (20, 40):
-                print(f"  {weights}, n = {n}:", weighted_kappa_coverage(n, weights, int(sys.argv[1]), seed=71 + n))
+                print(f"  {weights}, n = {n}:", weighted_kappa_coverage(n, weights, int(sys.argv[1]), seed=71 + n,
+                                                                       n_boot=n_boot, error_sd=error_sd), flush=True)
     elif len(sys.argv) > 2 and sys.argv[2] == "imputation":
         for n in (20, 40):
             print(f"  n = {n:2d}:", imputation_coverage(n, 0.3, int(sys.argv[1]), seed=61 + n))

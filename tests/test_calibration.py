@@ -82,3 +82,23 @@ def test_random_slope_structures_run_and_stay_within_loose_bounds(calibrate):
             assert type_i <= 0.34 and coverage >= 0.66, (key, type_i, coverage)
     lrt = _rates(calibrate, "survey_structures", "random intercept", True, reps=3)
     assert ("LRT keeps the random slope (share of data sets)", "structure") in lrt
+
+
+def test_kenward_roger_study_runs_and_holds_a_loose_level():
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import calibrate_kenward_roger as study
+
+    counts: dict = {}
+    for rep in range(6):
+        for key, values in study.one(10, rep).items():
+            counts.setdefault(key, []).extend(values)
+    assert {key[0] for key in counts} == {"satterthwaite", "kenward-roger"}
+    for method in study.METHODS:
+        kr = counts[("kenward-roger", method)]
+        assert len(kr) == len(counts[("satterthwaite", method)]) > 0
+        assert sum(kr) / len(kr) <= 0.4, method  # full study: .050-.063 at 10 per case (300 data sets)
+    # the section `make calibrate` appends to docs/calibration.md
+    assert "Kenward-Roger" in (Path(study.__file__).parent / "calibration-kenward-roger.md").read_text()

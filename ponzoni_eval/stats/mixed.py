@@ -7,6 +7,7 @@
   case x role terms as options; the t0 -> t2 change per case and the
   differences of that change between cases, in the standard result shape
   (`ponzoni_eval._core.results`).
+  Tests use Satterthwaite df (default) or Kenward-Roger (``ddf``).
 - `marginal_means`: estimated marginal means per case x wave from the mixed
   model, as a tidy frame for trajectory figures (not a test; no result shape).
 
@@ -39,6 +40,7 @@ __all__ = [
     "MANY_CASES",
     "STRUCTURES",
     "MIN_PARTICIPANTS_PER_CASE",
+    "DDF_METHODS",
     "mixed_model",
     "marginal_means",
 ]
@@ -246,6 +248,7 @@ class _RandomInterceptResult:
     reml: bool = True
     deviance: Any = None  # (tau2, sigma2) -> -2 (RE)ML log-likelihood, not profiled (for Satterthwaite df)
     cov_at: Any = None  # (tau2, sigma2) -> (Cov(beta), dCov/dtau2, dCov/dsigma2) at those variance parameters
+    kr_at: Any = None  # (tau2, sigma2) -> Kenward-Roger pieces (`_kenward_roger`)
 
     def cov_params(self) -> pd.DataFrame:
         return self.covariance
@@ -437,6 +440,55 @@ def _random_intercept_fit(rows: np.ndarray, row_of: np.ndarray, y: np.ndarray, g
             sandwich = (sandwich + sandwich.T) / 2.0
         return sigma2_ * inverse, sandwich, inverse - g * sandwich
 
+    def kr_at(tau2: float, sigma2_: float) -> dict:
+        """Kenward-Roger pieces at (tau2, sigma2), analytic (Kenward & Roger 1997, sec. 2 and 4).
+
+        V = tau2 ZZ' + sigma2 I, so G_1 = dV/dtau2 = ZZ' and G_2 = dV/dsigma2 = I (R_ij = 0). Per group
+        (size n_i, a_i = 1 / (1 + gamma n_i)): V_i^-k = sigma2^-k (I - (1 - a_i^k) / n_i 11'), V_i^-1 1 = a_i 1 / sigma2.
+        With Phi = sigma2 A^-1 and S the group sums of X (all "S' diag(v) S" below):
+
+            sigma2^2 X'V^-1 G_1 V^-1 X = S' diag(a^2) S =: D_1,   sigma2^2 X'V^-2 X = X'X - S' diag((1 - a^2)/n) S =: D_2
+            sigma2^3 Q_11 = S' diag(a^3 n) S,  sigma2^3 Q_12 = S' diag(a^3) S,  sigma2^3 Q_22 = X'X - S' diag((1 - a^3)/n) S
+
+        (P_i = -D_i / sigma2^2, Q_ij = X'V^-1 G_i V^-1 G_j V^-1 X). Returned: Phi; dPhi/dphi_i = -Phi P_i Phi =
+        A^-1 D_i A^-1; T_ij = Phi (Q_ij - P_i Phi P_j) Phi = A^-1 (sigma2^3 Q_ij - D_i A^-1 D_j) A^-1 / sigma2; and the
+        expected REML information I_ij = tr(P~ G_i P~ G_j) / 2, P~ = V^-1 - V^-1 X Phi X'V^-1:
+        tr(V^-1 G_i V^-1 G_j) - 2 tr(Phi Q_ij) + tr(Phi P_i Phi P_j), with sigma2^2 tr(V^-1 G_i V^-1 G_j) =
+        sum a^2 n^2, sum a^2 n, N - sum (1 - a^2) for (1, 1), (1, 2), (2, 2).
+        """
+        g = tau2 / sigma2_
+        a_, _, _, _ = pieces(g)
+        shrink = 1.0 / (1.0 + g * group_n)
+        dense_xtx = xtx.toarray() if sparse.issparse(xtx) else xtx
+
+        def between(v: np.ndarray) -> np.ndarray:
+            weighted_ = (membership.T @ sparse.diags(v) @ membership).tocsr()
+            out = sparse_rows.T @ (weighted_ @ sparse_rows)
+            return out.toarray() if sparse.issparse(out) else np.asarray(out)
+
+        safe_n = np.maximum(group_n, 1.0)
+        d = [between(shrink**2), dense_xtx - between((1.0 - shrink**2) / safe_n)]
+        q_scaled = {(0, 0): between(shrink**3 * group_n), (0, 1): between(shrink**3),
+                    (1, 1): dense_xtx - between((1.0 - shrink**3) / safe_n)}
+        q_scaled[(1, 0)] = q_scaled[(0, 1)]
+        if blocks is None:
+            inverse = linalg.cho_solve(linalg.cho_factor(a_, lower=True), np.eye(p))
+        else:
+            inverse = blocks.factor(a_).inverse()
+        inverse = (inverse + inverse.T) / 2.0
+        inv_d = [inverse @ d_i for d_i in d]
+        base = np.array([[np.sum(shrink**2 * group_n**2), np.sum(shrink**2 * group_n)],
+                         [np.sum(shrink**2 * group_n), n_obs - np.sum(1.0 - shrink**2)]])
+        information = np.zeros((2, 2))
+        terms = {}
+        for i in range(2):
+            for j in range(2):
+                information[i, j] = 0.5 * (base[i, j] - 2.0 * float(np.sum(inverse * q_scaled[(i, j)]))
+                                           + float(np.sum(inv_d[i] * inv_d[j].T))) / sigma2_**2
+                terms[(i, j)] = inverse @ (q_scaled[(i, j)] - d[i] @ inv_d[j]) @ inverse / sigma2_
+        return dict(phi=sigma2_ * inverse, derivatives=[inv_d[i] @ inverse for i in range(2)], terms=terms,
+                    information=information)
+
     return _RandomInterceptResult(
         fe_params=pd.Series(beta, index=names),
         covariance=pd.DataFrame(covariance, index=names, columns=names),
@@ -449,6 +501,7 @@ def _random_intercept_fit(rows: np.ndarray, row_of: np.ndarray, y: np.ndarray, g
         reml=reml,
         deviance=deviance,
         cov_at=cov_at,
+        kr_at=kr_at,
     )
 
 
@@ -718,7 +771,10 @@ def _general_fit(x: np.ndarray, y: np.ndarray, person: np.ndarray, wave_index: n
     if not converged or not free:
         result._satterthwaite_pieces = (covariance, [np.zeros((p, p)) for _ in free],
                                         np.full((len(free), len(free)), np.nan))
+        result._kenward_roger_pieces = None
         return result
+    # computed on demand (ddf = "kenward-roger"): Satterthwaite fits do not pay for them
+    result.kr_general = lambda: _general_kenward_roger(batches, covariance_of, phi, free, covariance)
     reference = np.where(np.abs(phi) > tiny, np.abs(phi), scale)
     steps = 1e-4 * reference
 
@@ -751,6 +807,48 @@ def _general_fit(x: np.ndarray, y: np.ndarray, person: np.ndarray, wave_index: n
         asymptotic = np.full((k, k), np.nan)
     result._satterthwaite_pieces = (covariance, derivatives, asymptotic)
     return result
+
+
+def _general_kenward_roger(batches, covariance_of, phi: np.ndarray, free: list[int], phi_cov: np.ndarray):
+    """Kenward-Roger pieces (Phi, Phi_A, [dPhi/dphi_i], W) of a `_general_fit`, cluster by cluster.
+
+    V is linear in the natural parameters phi (variances and covariances), so G_i = dV/dphi_i is V at the
+    unit vector e_i and R_ij = 0. Per cluster c: P_i = -sum_c X_c'V_c^-1 G_ic V_c^-1 X_c, Q_ij = sum_c
+    X_c'V_c^-1 G_ic V_c^-1 G_jc V_c^-1 X_c, expected REML information I_ij = [sum_c tr(V_c^-1 G_ic V_c^-1 G_jc)
+    - 2 tr(Phi Q_ij) + tr(Phi P_i Phi P_j)] / 2, W = I^-1 over the free parameters (boundary ones held
+    fixed); Phi_A = Phi + 2 Phi [sum_ij W_ij (Q_ij - P_i Phi P_j)] Phi (Kenward & Roger 1997). None when V or
+    the information is singular.
+    """
+    k = len(free)
+    p = phi_cov.shape[0]
+    p_mats = [np.zeros((p, p)) for _ in range(k)]
+    q_mats = {(a, b): np.zeros((p, p)) for a in range(k) for b in range(k)}
+    base = np.zeros((k, k))
+    for batch in batches:
+        try:
+            v_inv = np.linalg.inv(covariance_of(phi, batch))
+        except np.linalg.LinAlgError:
+            return None
+        vx = v_inv @ batch["x"]  # m x s x p
+        g_mats = [covariance_of(np.eye(len(phi))[i], batch) for i in free]
+        g_vx = [g @ vx for g in g_mats]
+        v_g = [v_inv @ g for g in g_mats]
+        for a in range(k):
+            p_mats[a] -= np.einsum("msp,msq->pq", vx, g_vx[a])
+            for b in range(k):
+                q_mats[(a, b)] += np.einsum("msp,mst,mtq->pq", g_vx[a], v_inv, g_vx[b])
+                base[a, b] += float(np.einsum("mst,mts->", v_g[a], v_g[b]))
+    phi_p = [phi_cov @ m for m in p_mats]
+    information = np.array([[0.5 * (base[a, b] - 2.0 * np.trace(phi_cov @ q_mats[(a, b)]) + np.sum(phi_p[a] * phi_p[b].T))
+                             for b in range(k)] for a in range(k)])
+    try:
+        w = np.linalg.inv(information)
+    except np.linalg.LinAlgError:
+        return None
+    u = sum(w[a, b] * (q_mats[(a, b)] - p_mats[a] @ phi_cov @ p_mats[b]) for a in range(k) for b in range(k))
+    delta = 2.0 * phi_cov @ u @ phi_cov
+    phi_a = phi_cov + (delta + delta.T) / 2.0
+    return phi_cov, phi_a, [-(m @ phi_cov) for m in phi_p], w
 
 
 def _unstructured(values: np.ndarray, n_waves: int) -> np.ndarray:
@@ -856,10 +954,18 @@ def _cell_means_fit(layout: dict, row_of, y, group, names, *, reml: bool) -> _Ra
     def cov_at(tau2: float, sigma2: float):
         return tuple(mapped(matrix) for matrix in z_cov_at(tau2, sigma2))
 
+    z_kr_at = fitted.kr_at
+
+    def kr_at(tau2: float, sigma2: float) -> dict:
+        """Phi, dPhi/dphi and T_ij transform like Cov(beta) (Minv . Minv'); the information does not depend on the coding."""
+        z = z_kr_at(tau2, sigma2)
+        return dict(phi=mapped(z["phi"]), derivatives=[mapped(m) for m in z["derivatives"]],
+                    terms={key: mapped(m) for key, m in z["terms"].items()}, information=z["information"])
+
     return _RandomInterceptResult(
         fe_params=pd.Series(beta, index=names), covariance=pd.DataFrame(covariance, index=names, columns=names),
         cov_re=fitted.cov_re, scale=fitted.scale, converged=fitted.converged, nobs=fitted.nobs, gamma=fitted.gamma,
-        minus2l=fitted.minus2l + shift, reml=reml, deviance=deviance, cov_at=cov_at,
+        minus2l=fitted.minus2l + shift, reml=reml, deviance=deviance, cov_at=cov_at, kr_at=kr_at,
     )
 
 
@@ -1054,6 +1160,118 @@ def _variance_derivatives(result):
     return pieces
 
 
+DDF_METHODS = ("satterthwaite", "kenward-roger")
+"""Denominator df of the t and F tests of `mixed_model`: Satterthwaite (lmerTest's default) or Kenward-Roger
+(pbkrtest; every structure; a fit without Kenward-Roger pieces, e.g. not converged, keeps Satterthwaite with a note)."""
+
+
+def _kenward_roger(result):
+    """(Phi, Phi_A, [dPhi/dphi_i], W) of Kenward & Roger (1997); None where not available.
+
+    General structures store their pieces at fit time (`_general_kenward_roger`); for the profiled
+    random-intercept fit they are computed here from its group sums (`kr_at`).
+
+    W = I_E^-1, I_E the expected REML information of the free variance parameters (phi = (tau^2, sigma^2),
+    tau^2 held fixed at a boundary fit, as for the Satterthwaite df), as ``pbkrtest::vcovAdj``;
+    Phi_A = Phi + 2 Phi U Phi, U = sum_ij W_ij (Q_ij - P_i Phi P_j) (R_ij = 0: V is linear in phi). Cached on
+    `result`.
+    """
+    cached = getattr(result, "_kenward_roger_pieces", "missing")
+    if not isinstance(cached, str):
+        return cached
+    pieces = None
+    kr_at = getattr(result, "kr_at", None)
+    kr_general = getattr(result, "kr_general", None)
+    if kr_general is not None and result.converged:
+        pieces = kr_general()
+    elif kr_at is not None and result.converged:
+        tau2, sigma2 = float(np.asarray(result.cov_re)[0, 0]), float(result.scale)
+        if np.isfinite(tau2) and np.isfinite(sigma2) and sigma2 > 0:
+            free = [0, 1] if result.gamma > 1e-6 else [1]
+            at = kr_at(tau2, sigma2)
+            information = at["information"][np.ix_(free, free)]
+            try:
+                w = np.linalg.inv(information)
+            except np.linalg.LinAlgError:
+                w = np.full(information.shape, np.nan)
+            delta = sum(2.0 * w[a, b] * at["terms"][(i, j)] for a, i in enumerate(free) for b, j in enumerate(free))
+            delta = (delta + delta.T) / 2.0
+            pieces = (at["phi"], at["phi"] + delta, [at["derivatives"][i] for i in free], w)
+    result._kenward_roger_pieces = pieces
+    return pieces
+
+
+def _inference_pieces(result, ddf: str):
+    """(Cov for the SE, Cov for the df, [dCov/dphi_i], asymptotic Cov of phi, label) for t tests.
+
+    Satterthwaite: (C, C, dC/dphi, 2 H^-1). Kenward-Roger for one-df contrasts: SE from Phi_A, df =
+    2 (l' Phi l)^2 / (g' W g), g_i = l' dPhi/dphi_i l (the KR df of a 1-df hypothesis: A1 = A2, lambda = 1;
+    Kenward & Roger 1997, sec. 4), i.e. the Satterthwaite formula with the expected information.
+    """
+    if ddf == "kenward-roger":
+        kr = _kenward_roger(result)
+        if kr is not None:
+            phi, phi_a, derivatives, w = kr
+            return phi_a, phi, derivatives, w, "Kenward-Roger"
+    cov, derivatives, asymptotic = _variance_derivatives(result)
+    label = "Satterthwaite" if ddf == "satterthwaite" else \
+        "Satterthwaite (no Kenward-Roger pieces for this fit: it did not converge or its information is singular)"
+    return cov, cov, derivatives, asymptotic, label
+
+
+def _one_df_tests(result, contrasts: np.ndarray, ddf: str):
+    """(variance for the SE, df) of contrasts l' beta (rows of `contrasts`) under `ddf`."""
+    contrasts = np.atleast_2d(contrasts)
+    cov_se, cov_df, derivatives, asymptotic, _ = _inference_pieces(result, ddf)
+    gradients = np.column_stack([_quadratic(contrasts, d) for d in derivatives])
+    return _quadratic(contrasts, cov_se), _satterthwaite(_quadratic(contrasts, cov_df), gradients, asymptotic)
+
+
+def _kenward_roger_f(fit: "_MixedFit", hypothesis: np.ndarray) -> tuple[float, int, float, float] | None:
+    """Kenward-Roger F test of L beta = 0 (Kenward & Roger 1997, sec. 4; as ``pbkrtest::KRmodcomp``).
+
+    Theta = L' (L Phi L')^-1 L; A1 = sum_ij W_ij tr(Theta Phi P_i Phi) tr(Theta Phi P_j Phi),
+    A2 = sum_ij W_ij tr(Theta Phi P_i Phi Theta Phi P_j Phi); B = (A1 + 6 A2) / (2q),
+    g = ((q + 1) A1 - (q + 4) A2) / ((q + 2) A2), c1 = g / (3q + 2(1 - g)), c2 = (q - g) / (3q + 2(1 - g)),
+    c3 = (q + 2 - g) / (3q + 2(1 - g)); E* = 1 / (1 - A2/q), V* = (2/q) (1 + c1 B) / ((1 - c2 B)^2 (1 - c3 B)),
+    rho = V* / (2 E*^2), m = 4 + (q + 2) / (q rho - 1), lambda = m / (E* (m - 2)). F* = lambda F with
+    F = (L beta)' (L Phi_A L')^-1 (L beta) / q, referred to F(q, m). Returns (F*, q, m, p) or None.
+    """
+    from scipy import stats
+
+    kr = _kenward_roger(fit.result)
+    if kr is None:
+        return None
+    phi, phi_a, derivatives, w = kr
+    beta = fit.result.fe_params.to_numpy(dtype=float)
+    values, vectors = np.linalg.eigh(hypothesis @ phi @ hypothesis.T)
+    keep = values > values.max() * 1e-10
+    ell = vectors[:, keep].T @ hypothesis  # full-rank rows spanning the hypothesis
+    q = int(keep.sum())
+    k_inv = np.linalg.inv(ell @ phi @ ell.T)
+    pieces = [k_inv @ (ell @ d @ ell.T) for d in derivatives]
+    traces = np.array([np.trace(piece) for piece in pieces])
+    a1 = float(traces @ w @ traces)
+    a2 = float(sum(w[i, j] * np.sum(pieces[i] * pieces[j].T) for i in range(len(pieces)) for j in range(len(pieces))))
+    estimate = ell @ beta
+    f_unscaled = float(estimate @ np.linalg.solve(ell @ phi_a @ ell.T, estimate)) / q
+    if not (np.isfinite(a1) and np.isfinite(a2)) or a2 <= 0:
+        return f_unscaled, q, float("nan"), float(stats.chi2.sf(f_unscaled * q, q))
+    b = (a1 + 6.0 * a2) / (2.0 * q)
+    g = ((q + 1) * a1 - (q + 4) * a2) / ((q + 2) * a2)
+    denominator = 3 * q + 2 * (1 - g)
+    c1, c2, c3 = g / denominator, (q - g) / denominator, (q + 2 - g) / denominator
+    e_star = 1.0 / (1.0 - a2 / q)
+    v_star = (2.0 / q) * (1 + c1 * b) / ((1 - c2 * b) ** 2 * (1 - c3 * b))
+    rho = v_star / (2.0 * e_star**2)
+    m = 4.0 + (q + 2) / (q * rho - 1)
+    scaling = 1.0 if abs(m - 2) < 1e-2 else m / (e_star * (m - 2))  # pbkrtest: F.scaling = 1 near m = 2
+    f = scaling * f_unscaled
+    if not np.isfinite(m) or m <= 0:
+        return f, q, float("nan"), float(stats.chi2.sf(f * q, q))
+    return f, q, float(m), float(stats.f.sf(f, q, m))
+
+
 def _quadratic(rows: np.ndarray, matrix: np.ndarray) -> np.ndarray:
     """diag(rows @ matrix @ rows') by a BLAS product (einsum of three operands loops in C without BLAS: 600 F-test
     directions x 900 coefficients took 0.5 s a call)."""
@@ -1154,6 +1372,7 @@ def mixed_model(
     structure: str = "intercept",
     organisation: str | None = None,
     role_by_wave: bool = False,
+    ddf: str = "satterthwaite",
 ) -> pd.DataFrame:
     """Linear mixed model of a scale score over waves and cases, with case contrasts.
 
@@ -1214,6 +1433,13 @@ def mixed_model(
         wave x case x role term) instead of a role main effect; marginal
         means and changes then average the roles by their share of the
         observations.
+    ddf : {"satterthwaite", "kenward-roger"}, default "satterthwaite"
+        Denominator df of the t and F tests (`DDF_METHODS`): Satterthwaite
+        (lmerTest's default) or Kenward-Roger (``pbkrtest``; lmerTest's
+        ``ddf = "Kenward-Roger"``): SEs from the bias-adjusted covariance
+        Phi_A, the KR df and, for F tests, the scaled F (see Notes). Every
+        structure (and the organisation component); a fit that did not
+        converge keeps Satterthwaite and says so in ``note``.
 
     Returns
     -------
@@ -1292,6 +1518,30 @@ def mixed_model(
     balanced data these are the classical split-plot df (within-participant
     contrasts: the residual stratum's df; cell means: the Satterthwaite mix
     of the two strata), checked in `tests/stats/test_crosscase.py`. ICC = tau^2 / (tau^2 + sigma^2).
+
+    *Kenward-Roger* (``ddf = "kenward-roger"``; Kenward & Roger 1997, as
+    ``pbkrtest::KRmodcomp``, Halekoh & Hojsgaard 2014). With Phi =
+    (X'V^-1X)^-1, V = tau^2 ZZ' + sigma^2 I, G_1 = dV/dtau^2 = ZZ',
+    G_2 = dV/dsigma^2 = I (analytic, per participant), P_i = -X'V^-1 G_i V^-1 X,
+    Q_ij = X'V^-1 G_i V^-1 G_j V^-1 X and W the inverse of the expected REML
+    information (tr(P~ G_i P~ G_j) / 2, P~ = V^-1 - V^-1 X Phi X'V^-1), the
+    adjusted covariance is Phi_A = Phi + 2 Phi [sum_ij W_ij (Q_ij - P_i Phi
+    P_j)] Phi. A hypothesis L beta = 0 of rank q gets F = (L beta)'(L Phi_A
+    L')^-1 (L beta) / q, scaled by lambda and referred to F(q, m), lambda
+    and m from A1 = sum W_ij tr(Theta Phi P_i Phi) tr(Theta Phi P_j Phi),
+    A2 = sum W_ij tr(Theta Phi P_i Phi Theta Phi P_j Phi), Theta = L'(L Phi
+    L')^-1 L (`_kenward_roger_f`). For one contrast (q = 1) lambda = 1 and
+    m = 2 (l' Phi l)^2 / (g' W g), g_i = l' dPhi/dphi_i l: t = l'beta /
+    sqrt(l' Phi_A l) on m df. All pieces are sums per participant and
+    p x p products (no N x N matrix); at a boundary fit (tau^2 = 0) only
+    sigma^2 is free. The other structures use the same formulas with
+    G_i = dV/dphi_i for their natural parameters (variances and
+    covariances; V is linear in them, so R_ij = 0), cluster by cluster
+    (`_general_kenward_roger`); parameters on the boundary are held fixed. Balanced data give the exact split-plot F and t tests;
+    unbalanced data match a full-matrix transcription of pbkrtest's
+    algorithm to 1e-6 (random intercept) and 1e-5 (random slope,
+    unstructured) (`tests/stats/test_crosscase.py`). KR assumes a REML
+    fit. Type-I error at 10 and 20 participants per case: docs/calibration.md.
     Marginal means average the role effect with weights equal to each role's
     share of the observations (emmeans ``weights = "proportional"``).
 
@@ -1302,6 +1552,11 @@ def mixed_model(
     Kuznetsova, A., Brockhoff, P. B. & Christensen, R. H. B. (2017). lmerTest
     package: tests in linear mixed effects models. Journal of Statistical
     Software 82(13).
+    Kenward, M. G. & Roger, J. H. (1997). Small sample inference for fixed
+    effects from restricted maximum likelihood. Biometrics 53(3), 983-997.
+    Halekoh, U. & Hojsgaard, S. (2014). A Kenward-Roger approximation and
+    parametric bootstrap methods for tests in linear mixed models - the R
+    package pbkrtest. Journal of Statistical Software 59(9).
     Fixed effects, SEs and variance components checked against
     ``lme4::lmer(Weight ~ Time + (1 | Pig), data = dietox)``.
 
@@ -1322,6 +1577,8 @@ def mixed_model(
     analysis = "cross_case_mixed_model"
     if structure not in STRUCTURES:
         raise ValueError(f"structure must be one of {STRUCTURES}, not {structure!r}")
+    if ddf not in DDF_METHODS:
+        raise ValueError(f"ddf must be one of {DDF_METHODS}, not {ddf!r}")
     options = dict(outcome=outcome, formula=formula, groups=groups, role=role, reml=reml, scale_column=scale_column,
                    organisation=organisation, role_by_wave=role_by_wave)
     comparison_rows: list[dict] = []
@@ -1339,11 +1596,10 @@ def mixed_model(
     from scipy import stats
 
     names, beta, cov = _fixed_effects(fit)
-    se = np.sqrt(np.diag(cov))
-    _, derivatives, asymptotic = _variance_derivatives(result)
-    df = _satterthwaite(np.diag(cov), np.column_stack([np.diag(d) for d in derivatives]), asymptotic)
+    variance, df = _one_df_tests(result, np.eye(len(beta)), ddf)
+    se = np.sqrt(variance)
     t, p, low, high = _t_tests(beta, se, df)
-    note_t = f"{note}; t tests with Satterthwaite df"
+    note_t = f"{note}; t tests with {_inference_pieces(result, ddf)[4]} df"
     rows: list[dict] = [
         dict(
             analysis=analysis, case_id="all", group=name, outcome=outcome, test="fixed_effect", n=n_obs,
@@ -1379,9 +1635,9 @@ def mixed_model(
                  n=n_obs, effect_size=value, effect_name=name, note=note)
         )
     if _has_case_wave(fit):
-        rows.extend(_whole_effect_tests(fit, outcome=outcome, note=note))
+        rows.extend(_whole_effect_tests(fit, outcome=outcome, note=note, ddf=ddf))
         rows.extend(_change_contrasts(fit, outcome=outcome, before=before, after=after, p_adjust=p_adjust, note=note,
-                                      comparisons=comparisons))
+                                      comparisons=comparisons, ddf=ddf))
     return result_frame(rows)
 
 
@@ -1409,7 +1665,7 @@ def _satterthwaite_f(fit: _MixedFit, hypothesis: np.ndarray) -> tuple[float, int
     return f, q, df, p
 
 
-def _whole_effect_tests(fit: _MixedFit, *, outcome: str, note: str) -> list[dict]:
+def _whole_effect_tests(fit: _MixedFit, *, outcome: str, note: str, ddf: str = "satterthwaite") -> list[dict]:
     """Type III F tests of wave, case and wave x case on the cell means (roles averaged by share)."""
     analysis = "cross_case_mixed_model"
     present = fit.data.groupby(["case_id", "wave"], observed=True).size()
@@ -1436,17 +1692,26 @@ def _whole_effect_tests(fit: _MixedFit, *, outcome: str, note: str) -> list[dict
         "wave x case": np.kron(differences(len(cases)), differences(len(waves))),
     }
     rows = []
+    kenward_roger = ddf == "kenward-roger" and _kenward_roger(fit.result) is not None
     for label, on_cells in hypotheses.items():
-        f, q, df, p = _satterthwaite_f(fit, on_cells @ cells)
+        if kenward_roger:
+            f, q, df, p = _kenward_roger_f(fit, on_cells @ cells)
+            method = "Kenward-Roger scaled F and denominator df (pbkrtest KRmodcomp; lmerTest anova ddf = 'Kenward-Roger')"
+        else:
+            f, q, df, p = _satterthwaite_f(fit, on_cells @ cells)
+            method = "Satterthwaite denominator df (lmerTest anova)"
+            if ddf == "kenward-roger":
+                method += "; no Kenward-Roger pieces for this fit (not converged or singular information)"
         rows.append(dict(analysis=analysis, case_id="all", group=label, outcome=outcome, test="f_test",
                          n=int(fit.result.nobs), statistic=f, df=df, p_value=p, effect_name="numerator_df",
                          effect_size=float(q),
                          note=f"{note}; type III F test on the cell means (equal weights over the other factor), "
-                              f"F({q}, {df:.1f}) with Satterthwaite denominator df (lmerTest anova)"))
+                              f"F({q}, {df:.1f}) with {method}"))
     return rows
 
 
-def _change_contrasts(fit: _MixedFit, *, outcome, before, after, p_adjust, note, comparisons="auto") -> list[dict]:
+def _change_contrasts(fit: _MixedFit, *, outcome, before, after, p_adjust, note, comparisons="auto",
+                      ddf: str = "satterthwaite") -> list[dict]:
     from scipy import stats
 
     analysis = "cross_case_mixed_model"
@@ -1474,8 +1739,10 @@ def _change_contrasts(fit: _MixedFit, *, outcome, before, after, p_adjust, note,
     # (pairs x p) contrast matrix: 300 cases give 44 850 pairs, which as rows of 900 coefficients
     # took 0.3 GB and most of the fit's time.
     change = change_l @ beta
-    _, derivatives, asymptotic = _variance_derivatives(fit.result)
-    change_cov = change_l @ cov @ change_l.T
+    # Satterthwaite: the SE's covariance and the df's are both Cov(beta); Kenward-Roger: SE from Phi_A, df from Phi
+    cov_se, cov_df, derivatives, asymptotic, ddf_label = _inference_pieces(fit.result, ddf)
+    change_cov = change_l @ cov_df @ change_l.T
+    change_cov_se = change_l @ cov_se @ change_l.T
     change_derivatives = [change_l @ d @ change_l.T for d in derivatives]  # k x k each
 
     def tested(estimate, combine):
@@ -1483,7 +1750,7 @@ def _change_contrasts(fit: _MixedFit, *, outcome, before, after, p_adjust, note,
         variance = _quadratic(combine, change_cov)
         gradients = np.column_stack([_quadratic(combine, d) for d in change_derivatives])
         df = _satterthwaite(variance, gradients, asymptotic)
-        t, p, low, high = _t_tests(estimate, np.sqrt(variance), df)
+        t, p, low, high = _t_tests(estimate, np.sqrt(_quadratic(combine, change_cov_se)), df)
         return estimate, df, t, p, low, high
 
     def pair_tested(first, second):
@@ -1494,10 +1761,11 @@ def _change_contrasts(fit: _MixedFit, *, outcome, before, after, p_adjust, note,
         variance = pick(change_cov)
         gradients = np.column_stack([pick(d) for d in change_derivatives])
         df = _satterthwaite(variance, gradients, asymptotic)
-        t, p, low, high = _t_tests(change[first] - change[second], np.sqrt(variance), df)
+        t, p, low, high = _t_tests(change[first] - change[second], np.sqrt(pick(change_cov_se)), df)
         return change[first] - change[second], df, t, p, low, high
 
-    contrast_note = f"{note}; t tests with Satterthwaite df (lmerTest), p_adjusted: {p_adjust}"
+    contrast_note = f"{note}; t tests with {ddf_label} df ({'pbkrtest' if ddf_label == 'Kenward-Roger' else 'lmerTest'}), " \
+                    f"p_adjusted: {p_adjust}"
     n_case = data.groupby("case_id", observed=True)[fit.groups].nunique().reindex(usable).to_numpy(dtype=int)
     cases_text = np.array([str(case) for case in usable], dtype=object)
     k = len(usable)
@@ -1553,13 +1821,15 @@ def marginal_means(
     structure: str = "intercept",
     organisation: str | None = None,
     role_by_wave: bool = False,
+    ddf: str = "satterthwaite",
 ) -> pd.DataFrame:
     """Estimated marginal means per case x wave from the mixed model, for trajectory plots.
 
     Parameters
     ----------
-    scores, outcome, formula, groups, role, reml, scale_column, structure, organisation, role_by_wave
-        As in `mixed_model` (the same model is fitted).
+    scores, outcome, formula, groups, role, reml, scale_column, structure, organisation, role_by_wave, ddf
+        As in `mixed_model` (the same model is fitted; with ``ddf = "kenward-roger"`` the SE is from
+        the Kenward-Roger adjusted covariance and the CI uses the Kenward-Roger df).
 
     Returns
     -------
@@ -1589,6 +1859,8 @@ def marginal_means(
     [['a', 't0'], ['a', 't2'], ['b', 't0'], ['b', 't2']]
     """
     columns = ["case_id", "wave", "outcome", "estimate", "se", "ci_low", "ci_high", "n", "note"]
+    if ddf not in DDF_METHODS:
+        raise ValueError(f"ddf must be one of {DDF_METHODS}, not {ddf!r}")
     options = dict(outcome=outcome, formula=formula, groups=groups, role=role, reml=reml, scale_column=scale_column,
                    organisation=organisation, role_by_wave=role_by_wave)
     if structure == "compare":
@@ -1600,10 +1872,11 @@ def marginal_means(
     counts = fit.data.groupby(["case_id", "wave"], observed=True).size()
     cells = counts.index.to_frame(index=False)
     contrast_l = _cell_contrasts(fit, cells)
-    _, beta, cov = _fixed_effects(fit)
+    _, beta, _ = _fixed_effects(fit)
     estimate = contrast_l @ beta
-    se = np.sqrt(_quadratic(contrast_l, cov))
-    _, _, low, high = _t_tests(estimate, se, _satterthwaite_df(fit.result, contrast_l))
+    variance, df = _one_df_tests(fit.result, contrast_l, ddf)
+    se = np.sqrt(variance)
+    _, _, low, high = _t_tests(estimate, se, df)
     return pd.DataFrame(
         {
             "case_id": cells["case_id"].astype(str).to_numpy(),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from ponzoni_eval.qual.intercoder import agreement, agreement_coefficients
 
@@ -162,7 +163,8 @@ def test_weighted_kappa_matches_vcd_kappa(weights, kappa, ase):
 
     res = weighted_kappa(expand_table(SEXUAL_FUN), weights=weights, n_boot=0)
     assert list(res.columns) == list(RESULT_COLUMNS)
-    row = res.iloc[0]
+    assert res["group"].tolist() == ["ci=jackknife_z", "ci=asymptotic"]  # the reported (calibrated) CI first
+    row = res.set_index("group").loc["ci=asymptotic"]
     assert row["effect_size"] == pytest.approx(kappa, abs=5e-5)
     z = 1.959963984540054
     assert (row["ci_high"] - row["ci_low"]) / (2 * z) == pytest.approx(ase, abs=5e-6)
@@ -210,6 +212,50 @@ def test_weighted_kappa_bootstrap_row_is_seeded_and_brackets_estimate():
     assert abs(boot["ci_low"] - asymptotic["ci_low"]) < 0.03 and abs(boot["ci_high"] - asymptotic["ci_high"]) < 0.03
 
 
+@pytest.mark.parametrize("weights", ["unweighted", "linear", "quadratic"])
+def test_weighted_kappa_jackknife_z_interval_by_leave_one_out_with_sklearn(weights):
+    """The reported CI: tanh(atanh(kappa) +/- t(n - 1) SE_J), SE_J the jackknife SE of atanh(kappa).
+
+    Reference: every leave-one-unit-out kappa recomputed with sklearn's cohen_kappa_score (an independent
+    implementation), the jackknife SE by its textbook formula (Efron & Tibshirani 1993, eq. 11.5).
+    """
+    from sklearn.metrics import cohen_kappa_score
+
+    from ponzoni_eval.qual.intercoder import weighted_kappa
+
+    pairs = expand_table(SEXUAL_FUN)
+    n = len(pairs)
+    sk_weights = None if weights == "unweighted" else weights
+    full = cohen_kappa_score(pairs[:, 0], pairs[:, 1], weights=sk_weights, labels=list(range(4)))
+    left_out = np.array([cohen_kappa_score(np.delete(pairs[:, 0], i), np.delete(pairs[:, 1], i), weights=sk_weights,
+                                           labels=list(range(4))) for i in range(n)])
+    z = np.arctanh(left_out)
+    se = np.sqrt((n - 1) / n * np.sum((z - z.mean()) ** 2))
+    half = stats.t.ppf(0.975, n - 1) * se
+    row = weighted_kappa(pairs, weights=weights, n_boot=0).set_index("group").loc["ci=jackknife_z"]
+    assert row["effect_size"] == pytest.approx(full, abs=1e-12)
+    assert row["ci_low"] == pytest.approx(np.tanh(np.arctanh(full) - half), rel=1e-10)
+    assert row["ci_high"] == pytest.approx(np.tanh(np.arctanh(full) + half), rel=1e-10)
+    assert f"{se:.4f}" in row["note"]
+    # asymmetric on the kappa scale (Fisher z), wider than the ASE interval at this n for the linear weights
+    assert row["ci_high"] - full < full - row["ci_low"]
+
+
+def test_weighted_kappa_jackknife_falls_back_to_fisher_z_of_the_ase():
+    """One disagreeing unit: leaving it out gives kappa = 1 (z infinite), so the row uses the ASE on Fisher's z."""
+    from ponzoni_eval.qual.intercoder import weighted_kappa
+
+    ratings = np.array([[1, 1], [2, 2], [3, 3], [4, 4]] * 5 + [[1, 2]], dtype=float)
+    res = weighted_kappa(ratings, weights="linear", n_boot=0).set_index("group")
+    row, asymptotic = res.loc["ci=jackknife_z"], res.loc["ci=asymptotic"]
+    kappa = row["effect_size"]
+    ase = (kappa - asymptotic["ci_low"]) / 1.959963984540054  # (its upper limit is clipped at 1)
+    half = stats.t.ppf(0.975, 20) * ase / (1 - kappa**2)
+    assert "Fisher's z of the ASE" in row["note"]
+    assert row["ci_low"] == pytest.approx(np.tanh(np.arctanh(kappa) - half), rel=1e-6)
+    assert row["ci_high"] < 1.0
+
+
 def test_weighted_kappa_perfect_agreement_has_a_wilson_lower_limit():
     from ponzoni_eval.qual.intercoder import weighted_kappa
 
@@ -219,7 +265,7 @@ def test_weighted_kappa_perfect_agreement_has_a_wilson_lower_limit():
     p_low = n / (n + z**2)  # Wilson lower limit of 20 agreements in 20 units
     w = 1 - np.abs(np.subtract.outer(np.arange(5), np.arange(5))) / 4
     p_e = (w * np.outer(np.full(5, 0.2), np.full(5, 0.2))).sum()
-    for group in ("ci=asymptotic", "ci=bootstrap"):
+    for group in ("ci=jackknife_z", "ci=asymptotic", "ci=bootstrap"):
         assert res.loc[group, "effect_size"] == 1.0
         assert res.loc[group, "ci_high"] == 1.0
         assert res.loc[group, "ci_low"] == pytest.approx((p_low - p_e) / (1 - p_e), abs=1e-12)

@@ -520,3 +520,199 @@ def test_whole_effect_f_tests_equal_the_split_plot_anova():
         assert row["statistic"] == pytest.approx(f, rel=1e-6), effect
         assert row["effect_size"] == q and row["df"] == pytest.approx(df, rel=1e-3), effect
         assert row["p_value"] == pytest.approx(stats.f.sf(f, q, df), rel=1e-3), effect
+
+
+# --- issue 17: Kenward-Roger df (ddf = "kenward-roger") --------------------------------------------------
+
+
+def test_kenward_roger_equals_the_split_plot_anova():
+    """Balanced data: Kenward-Roger reproduces the exact split-plot F and t tests (Kenward & Roger 1997, sec. 5)."""
+    scores, g, n, m = _balanced_split_plot(seed=7)
+    kr = mixed_model(scores, outcome="trust", role=False, ddf="kenward-roger")
+    sat = mixed_model(scores, outcome="trust", role=False)
+    f_tests = kr.loc[kr["test"] == "f_test"].set_index("group")
+    grand = scores["value"].mean()
+    case_mean = scores.groupby("case_id")["value"].transform("mean")
+    wave_mean = scores.groupby("wave")["value"].transform("mean")
+    cell_mean = scores.groupby(["case_id", "wave"])["value"].transform("mean")
+    subject_mean = scores.groupby("participant_id")["value"].transform("mean")
+    ms_case = ((case_mean - grand) ** 2).sum() / (g - 1)
+    ms_subject = ((subject_mean - case_mean) ** 2).sum() / (g * (n - 1))
+    ms_wave = ((wave_mean - grand) ** 2).sum() / (m - 1)
+    ms_inter = ((cell_mean - case_mean - wave_mean + grand) ** 2).sum() / ((g - 1) * (m - 1))
+    ms_error = ((scores["value"] - subject_mean - cell_mean + case_mean) ** 2).sum() / (g * (n - 1) * (m - 1))
+    within = g * (n - 1) * (m - 1)
+    expected = {"case": (ms_case / ms_subject, g - 1, g * (n - 1)), "wave": (ms_wave / ms_error, m - 1, within),
+                "wave x case": (ms_inter / ms_error, (g - 1) * (m - 1), within)}
+    for effect, (f, q, df) in expected.items():
+        row = f_tests.loc[effect]
+        # analytic derivatives and expected information: the stratum df to rounding, not to 1e-3
+        assert row["statistic"] == pytest.approx(f, rel=1e-6), effect
+        assert row["effect_size"] == q and row["df"] == pytest.approx(df, rel=1e-6), effect
+        assert row["p_value"] == pytest.approx(stats.f.sf(f, q, df), rel=1e-6), effect
+        assert "Kenward-Roger" in row["note"]
+    contrasts = kr.loc[kr["test"] == "contrast"]
+    assert contrasts["df"].to_numpy() == pytest.approx(np.full(len(contrasts), within), rel=1e-6)
+    changes = contrasts.loc[contrasts["effect_name"] == "change"]
+    cell = scores.groupby(["case_id", "wave"])["value"].mean()
+    for _, row in changes.iterrows():
+        change = cell[(row["case_id"], "t2")] - cell[(row["case_id"], "t0")]
+        assert row["statistic"] == pytest.approx(change / np.sqrt(2 * ms_error / n), rel=1e-6)
+    assert contrasts["statistic"].to_numpy() == pytest.approx(
+        sat.loc[sat["test"] == "contrast", "statistic"].to_numpy(), rel=1e-6)
+
+
+def _kr_by_hand(fit, hypothesis, structure="intercept"):
+    """Kenward & Roger (1997) transcribed with the full N x N matrices (as pbkrtest's vcovAdj / KRmodcomp).
+
+    V = sum_i phi_i G_i with G_i = dV/dphi_i written out for the structure (intercept: ZZ', I; slope:
+    ZZ', same-person (w_a + w_b), same-person w_a w_b, I; unstructured: same-person wave indicators);
+    W = 2 [tr(P~ G_i P~ G_j)]^-1; Phi_A = Phi + 2 Phi U Phi; then A1, A2, B, g, c1-c3, E*, V*, rho, m,
+    lambda of KRmodcomp. Returns (Phi_A, scaled F, q, m).
+    """
+    from ponzoni_eval.stats.mixed import _formula_design
+
+    design = _formula_design(fit.formula, fit.data)
+    x = design.rows[design.row_of][:, fit.kept]
+    result = fit.result
+    z = np.eye(fit.data[fit.groups].nunique())[pd.factorize(fit.data[fit.groups])[0]]
+    same = z @ z.T
+    wave = pd.Categorical(fit.data["wave"].astype(str), categories=["t0", "t1", "t2"]).codes
+    if structure == "intercept":
+        params = [float(result.cov_re[0, 0]), float(result.scale)]
+        g_mats = [same, np.eye(len(x))]
+    elif structure == "slope":
+        position = wave / 2.0
+        params = list(result.phi)
+        g_mats = [same, same * (position[:, None] + position[None, :]), same * np.outer(position, position), np.eye(len(x))]
+    else:
+        params = list(result.phi)
+        g_mats = []
+        for i in range(3):
+            for j in range(i + 1):
+                pick = np.outer(wave == i, wave == j).astype(float)
+                g_mats.append(same * (pick if i == j else pick + pick.T))
+    v_inv = np.linalg.inv(sum(value * g for value, g in zip(params, g_mats)))
+    phi = np.linalg.inv(x.T @ v_inv @ x)
+    p_mats = [-x.T @ v_inv @ g @ v_inv @ x for g in g_mats]
+    q_mats = [[x.T @ v_inv @ gi @ v_inv @ gj @ v_inv @ x for gj in g_mats] for gi in g_mats]
+    p_tilde = v_inv - v_inv @ x @ phi @ x.T @ v_inv
+    information = np.array([[np.trace(p_tilde @ gi @ p_tilde @ gj) for gj in g_mats] for gi in g_mats])
+    w = 2 * np.linalg.inv(information)
+    k = len(g_mats)
+    u = sum(w[i, j] * (q_mats[i][j] - p_mats[i] @ phi @ p_mats[j]) for i in range(k) for j in range(k))
+    phi_a = phi + 2 * phi @ u @ phi
+    ell = np.atleast_2d(hypothesis)
+    q = np.linalg.matrix_rank(ell)
+    theta = ell.T @ np.linalg.solve(ell @ phi @ ell.T, ell)
+    a1 = a2 = 0.0
+    for i in range(k):
+        for j in range(k):
+            ui, uj = theta @ phi @ p_mats[i] @ phi, theta @ phi @ p_mats[j] @ phi
+            a1 += w[i, j] * np.trace(ui) * np.trace(uj)
+            a2 += w[i, j] * np.sum(ui * uj.T)
+    b = (a1 + 6 * a2) / (2 * q)
+    g = ((q + 1) * a1 - (q + 4) * a2) / ((q + 2) * a2)
+    c1, c2, c3 = g / (3 * q + 2 * (1 - g)), (q - g) / (3 * q + 2 * (1 - g)), (q + 2 - g) / (3 * q + 2 * (1 - g))
+    rho = 1 / q * ((1 - a2 / q) / (1 - c2 * b)) ** 2 * (1 + c1 * b) / (1 - c3 * b)
+    m = 4 + (q + 2) / (q * rho - 1)
+    scaling = m * (1 - a2 / q) / (m - 2)
+    beta = result.fe_params.to_numpy()
+    wald = float((ell @ beta) @ np.linalg.solve(ell @ phi_a @ ell.T, ell @ beta)) / q
+    return phi_a, scaling * wald, q, m
+
+
+@pytest.mark.parametrize("cases", [("a", "b", "c"), tuple("abcdefghi")])  # dense fit; cell-means fit (> MANY_CASES)
+def test_kenward_roger_matches_a_full_matrix_transcription_in_unbalanced_data(cases):
+    from ponzoni_eval.stats.mixed import _cell_contrasts, _fit_mixed
+
+    scores, g, n, m = _balanced_split_plot(seed=11, n_per_case=8, cases=cases)
+    rng = np.random.default_rng(5)
+    scores = scores.drop(index=rng.choice(len(scores), len(scores) // 8, replace=False))  # dropout: unbalanced
+    res = mixed_model(scores, outcome="trust", role=False, ddf="kenward-roger")
+    fit = _fit_mixed(scores, outcome="trust", formula="value ~ C(wave) * C(case_id)", groups="participant_id",
+                     role=False, reml=True, scale_column="scale")
+    assert fit.result.gamma > 1e-3  # interior fit: both variance parameters free
+    # one-df contrasts: SE from Phi_A, df = KR's m for q = 1
+    grid = pd.DataFrame({"case_id": list(cases)})
+    change_l = _cell_contrasts(fit, grid.assign(wave="t2")) - _cell_contrasts(fit, grid.assign(wave="t0"))
+    changes = res.loc[res["effect_name"] == "change"].set_index("case_id")
+    beta = fit.result.fe_params.to_numpy()
+    for i, case in enumerate(cases):
+        phi_a, f, q, df = _kr_by_hand(fit, change_l[i])
+        assert q == 1
+        assert changes.loc[case, "statistic"] == pytest.approx(change_l[i] @ beta / np.sqrt(change_l[i] @ phi_a @ change_l[i]),
+                                                               rel=1e-6)
+        assert changes.loc[case, "statistic"] ** 2 == pytest.approx(f, rel=1e-6)
+        assert changes.loc[case, "df"] == pytest.approx(df, rel=1e-6)
+    fixed = res.loc[res["test"] == "fixed_effect"].reset_index(drop=True)
+    for i in (0, len(fixed) - 1):
+        _, f, _, df = _kr_by_hand(fit, np.eye(len(beta))[i])
+        assert fixed.loc[i, "statistic"] ** 2 == pytest.approx(f, rel=1e-6) and fixed.loc[i, "df"] == pytest.approx(df, rel=1e-6)
+    # the multi-df F test of wave x case
+    waves = ["t0", "t1", "t2"]
+    cells = _cell_contrasts(fit, pd.DataFrame([(c, w) for c in cases for w in waves], columns=["case_id", "wave"]))
+    diff = lambda k: np.eye(k)[:-1] - np.eye(k)[1:]  # noqa: E731
+    _, f, q, df = _kr_by_hand(fit, np.kron(diff(len(cases)), diff(3)) @ cells)
+    row = res.loc[(res["test"] == "f_test") & (res["group"] == "wave x case")].iloc[0]
+    assert row["effect_size"] == q
+    assert row["statistic"] == pytest.approx(f, rel=1e-6) and row["df"] == pytest.approx(df, rel=1e-6)
+    assert row["p_value"] == pytest.approx(stats.f.sf(f, q, df), rel=1e-6)
+    # unbalanced: KR differs from Satterthwaite (expected vs observed information, adjusted Phi)
+    sat = mixed_model(scores, outcome="trust", role=False)
+    assert not np.allclose(sat.loc[sat["test"] == "f_test", "df"], res.loc[res["test"] == "f_test", "df"], rtol=1e-6)
+
+
+@pytest.mark.parametrize("structure", ["slope", "unstructured"])
+def test_kenward_roger_of_the_other_structures_matches_the_full_matrix_transcription(structure):
+    from ponzoni_eval.stats.mixed import _cell_contrasts, _fit_mixed
+
+    scores, g, n, m = _balanced_split_plot(seed=11, n_per_case=10)
+    rng = np.random.default_rng(5)
+    scores = scores.assign(value=scores["value"] + rng.normal(0, 0.4, len(scores)) * scores["wave"].map({"t0": 0, "t1": 0.5, "t2": 1}))
+    scores = scores.drop(index=rng.choice(len(scores), len(scores) // 8, replace=False))
+    res = mixed_model(scores, outcome="trust", role=False, structure=structure, ddf="kenward-roger")
+    fit = _fit_mixed(scores, outcome="trust", formula="value ~ C(wave) * C(case_id)", groups="participant_id",
+                     role=False, reml=True, scale_column="scale", structure=structure)
+    assert not fit.result.singular  # interior: every variance parameter free
+    cases = ["a", "b", "c"]
+    change_l = _cell_contrasts(fit, pd.DataFrame({"case_id": cases, "wave": "t2"})) \
+        - _cell_contrasts(fit, pd.DataFrame({"case_id": cases, "wave": "t0"}))
+    changes = res.loc[res["effect_name"] == "change"].set_index("case_id")
+    for i, case in enumerate(cases):
+        _, f, _, df = _kr_by_hand(fit, change_l[i], structure)
+        assert changes.loc[case, "statistic"] ** 2 == pytest.approx(f, rel=1e-5)
+        assert changes.loc[case, "df"] == pytest.approx(df, rel=1e-5)
+        assert "t tests with Kenward-Roger df (pbkrtest)" in changes.loc[case, "note"]
+    cells = _cell_contrasts(fit, pd.DataFrame([(c, w) for c in cases for w in ["t0", "t1", "t2"]], columns=["case_id", "wave"]))
+    diff = lambda k: np.eye(k)[:-1] - np.eye(k)[1:]  # noqa: E731
+    _, f, q, df = _kr_by_hand(fit, np.kron(diff(3), diff(3)) @ cells, structure)
+    row = res.loc[(res["test"] == "f_test") & (res["group"] == "wave x case")].iloc[0]
+    assert row["statistic"] == pytest.approx(f, rel=1e-5) and row["df"] == pytest.approx(df, rel=1e-5)
+
+
+def test_kenward_roger_option_checks():
+    scores, *_ = _balanced_split_plot(seed=4)
+    with pytest.raises(ValueError, match="ddf"):
+        mixed_model(scores, outcome="trust", role=False, ddf="kr")
+    with pytest.raises(ValueError, match="ddf"):
+        marginal_means(scores, outcome="trust", role=False, ddf="kr")
+    emm = marginal_means(scores, outcome="trust", role=False, ddf="kenward-roger")
+    emm_sat = marginal_means(scores, outcome="trust", role=False)
+    assert emm["estimate"].to_numpy() == pytest.approx(emm_sat["estimate"].to_numpy(), rel=1e-12)
+
+
+def test_kenward_roger_on_the_pbkrtest_shoes_example():
+    """MASS ``shoes`` (wear of materials A and B, one foot each of ten boys), the pbkrtest vignette's example
+    ("01 - Introduction to pbkrtest", Hojsgaard & Halekoh): ``lmer(wear ~ material + (1|boyf))`` with
+    Kenward-Roger is the paired t test printed there, t = -3.35 (A - B), df 9, p = 0.00854."""
+    a = [13.2, 8.2, 10.9, 14.3, 10.7, 6.6, 9.5, 10.8, 8.8, 13.3]
+    b = [14.0, 8.8, 11.2, 14.2, 11.8, 6.4, 9.8, 11.3, 9.3, 13.6]
+    shoes = pd.DataFrame({"participant_id": [f"boy{i}" for i in range(10)] * 2, "wave": ["A"] * 10 + ["B"] * 10,
+                          "value": a + b, "scale": "wear"})
+    res = mixed_model(shoes, outcome="wear", formula="value ~ C(wave)", role=False, ddf="kenward-roger")
+    row = res.loc[(res["test"] == "fixed_effect") & (res["group"] == "C(wave)[T.B]")].iloc[0]
+    assert row["effect_size"] == pytest.approx(0.41, abs=1e-10)
+    assert row["statistic"] == pytest.approx(3.35, abs=5e-3) and row["df"] == pytest.approx(9.0, rel=1e-6)
+    assert row["p_value"] == pytest.approx(0.00854, abs=5e-6)
+    assert row["ci_low"] == pytest.approx(0.133, abs=5e-4) and row["ci_high"] == pytest.approx(0.687, abs=5e-4)
