@@ -101,6 +101,7 @@ from ponzoni_eval.integrate.plan import AnalysisPlan, check_plan_against_map, lo
 from ponzoni_eval.integrate.quotes import (
     DEFAULT_QUOTE_WINDOW,
     format_quotes,
+    matched_speakers,
     quotes_for,
     rank_passages,
     with_pooled,
@@ -519,6 +520,13 @@ def _link_roles(imap: IntegrationMap, plan: AnalysisPlan, roles: Sequence[str]) 
             wave = construct_plan.wave if construct_plan else None
             rows += [{"construct": construct.name, "code": link.code, "role": role, "wave": wave} for role in speaking]
     return pd.DataFrame(rows, columns=["construct", "code", "role", "wave"])
+
+
+def _speakers(imap: IntegrationMap, plan: AnalysisPlan, participants: pd.DataFrame) -> pd.DataFrame | None:
+    """construct, code, role, wave whose passages may be quoted (the plan's population); None without roles."""
+    if "role" not in participants.columns:
+        return None
+    return _link_roles(imap, plan, sorted(participants["role"].dropna().astype(str).unique()))
 
 
 def _counts_from_presence(presence: pd.DataFrame, participants: pd.DataFrame, imap: IntegrationMap, plan: AnalysisPlan,
@@ -995,6 +1003,7 @@ def joint_display(inputs: DisplayInputs, options: DisplayOptions = DisplayOption
         names=_names_from(participants, options.redact_names),
         redact=options.redact or privacy_redact,
         window=options.quote_window,
+        speakers=_speakers(imap, plan, participants),
     )
     display = display.merge(quotes, on=["construct", "case_id"], how="left")
     display["meta_inference"] = display.apply(lambda row: _meta_inference(row, language, plan.small_n), axis=1).astype("str")
@@ -1051,16 +1060,17 @@ def statistics_by_themes(inputs: DisplayInputs, options: DisplayOptions = Displa
     redact = options.redact or privacy_redact
     quote_window = options.quote_window
 
-    # One quote per case x code: the top passage of that code alone.
-    wanted = themes[["case_id", "code"]].drop_duplicates()
-    candidates = wanted.merge(with_pooled(segments, case_ids), on=["case_id", "code"])
-    best = rank_passages(candidates, ["case_id", "code"], k=1, window=quote_window)
+    # One quote per construct x case x code: the top passage of that code alone, from the construct's matched speakers.
+    wanted = themes[["construct", "case_id", "code"]].drop_duplicates()
+    candidates = matched_speakers(wanted.merge(with_pooled(segments, case_ids), on=["case_id", "code"]), participants,
+                                  _speakers(imap, plan, participants))
+    best = rank_passages(candidates, ["construct", "case_id", "code"], k=1, window=quote_window)
     quotes = format_quotes(best, participants, names=names, redact=redact, max_chars=quote_window[1])
-    quotes = quotes.loc[:, ["case_id", "code", "quote", "quote_ref"]]
+    quotes = quotes.loc[:, ["construct", "case_id", "code", "quote", "quote_ref"]]
 
     labels = {c.name: c.label(language) for c in imap.constructs}
     table = themes.merge(quant[["construct", "case_id", "quant_summary", "quant_evidence"]], on=["construct", "case_id"], how="left")
-    table = table.merge(quotes, on=["case_id", "code"], how="left")
+    table = table.merge(quotes, on=["construct", "case_id", "code"], how="left")
     table["construct_label"] = table["construct"].map(labels)
     table["statistic"] = table["quant_summary"].fillna("")
     table["quant_evidence"] = table["quant_evidence"].fillna("absent")

@@ -427,3 +427,38 @@ def test_every_sentence_of_the_example_is_checked_against_its_row(tmp_path):
         names = dict(ig.FIT_TEXT[language])
         for label, count in tally.items():
             assert f"{names[label]} {count}" in procedure
+
+
+# --- quotes from the matched population ----------------------------------------------------------------------
+
+
+def test_quotes_come_only_from_the_roles_and_wave_the_construct_speaks_for(plan):
+    # trust speaks for professionals and migrant organisations at t2: a parent's passage and a t0 passage,
+    # both longer and agreed by two coders (so ranked first by `select_quotes`), are never quoted
+    spec = [*trust_voices(8, 10)]
+    participants, presence = interviews(spec)
+    speaker = participants.loc[participants["role"] == "migrant_org", "participant_id"].iloc[0]
+    participants = pd.concat([participants, pd.DataFrame([{"participant_id": "parent_1", "case_id": "a", "role": "parent"}])],
+                             ignore_index=True)
+    text = "Since we organised the tea afternoons together we trust each other much more than before."
+    long_text = text + " Really, all of us, every week, more and more and more."
+    segments = pd.DataFrame([
+        dict(document_id="d-parent", participant_id="parent_1", case_id="a", wave="t2", coder=coder, code="growing_trust", start=0,
+             end=len(long_text), text=long_text) for coder in ("c1", "c2")
+    ] + [
+        dict(document_id="d-t0", participant_id=speaker, case_id="a", wave="t0", coder=coder, code="growing_trust", start=0,
+             end=len(long_text), text=long_text) for coder in ("c1", "c2")
+    ] + [
+        dict(document_id="d-t2", participant_id=speaker, case_id="a", wave="t2", coder="c1", code="growing_trust", start=0,
+             end=len(text), text=text)
+    ])
+    inputs = ig.DisplayInputs(result_frame([change("a", 0.6, 0.3, 0.9, 0.001)]), NO_PREVALENCE, segments, participants, presence)
+    options = ig.DisplayOptions(plan=plan, cases=["a"], quotes_per_cell=3)
+    row = cell(ig.joint_display(inputs, options), "trust", "a")
+    assert row.quote_refs == f"d-t2@0-{len(text)}" and "parent" not in row.quotes
+    themes = ig.statistics_by_themes(inputs, options).table
+    quoted = themes.loc[(themes["construct"] == "trust") & (themes["code"] == "growing_trust"), "quote_ref"]
+    assert quoted.tolist() == [f"d-t2@0-{len(text)}"]
+    # without the matching the parent's agreed passage would have been first: the test can fail
+    unmatched = ig.select_quotes(segments, ["growing_trust"], k=3)
+    assert unmatched["document_id"].iloc[0] in ("d-parent", "d-t0")
