@@ -462,3 +462,87 @@ def test_quotes_come_only_from_the_roles_and_wave_the_construct_speaks_for(plan)
     # without the matching the parent's agreed passage would have been first: the test can fail
     unmatched = ig.select_quotes(segments, ["growing_trust"], k=3)
     assert unmatched["document_id"].iloc[0] in ("d-parent", "d-t0")
+
+
+# --- the perception gap between roles (issue 18, item 4) --------------------------------------------------------
+
+GAP_PLAN_TEXT = PLAN_TEXT + """
+[constructs.perception_gap]
+outcome = "secondary"
+direction = "less"
+roles = ["professional", "migrant_org"]
+wave = "t2"
+comparison = "between_roles"
+[[constructs.perception_gap.results]]
+effect_name = "hedges_g"
+group = "target=migrant_org*"
+family = "secondary"
+smallest_meaningful = -0.2
+[constructs.perception_gap.contrasts]
+other_side_unwilling = { higher = "migrant_org", lower = "professional" }
+"""
+
+
+@pytest.fixture()
+def gap_plan(tmp_path):
+    path = tmp_path / "analysis_plan.toml"
+    path.write_text(GAP_PLAN_TEXT, encoding="utf-8")
+    return ig.load_analysis_plan(path)
+
+
+def gap(case, g, low, high, p, target="migrant_org", n=30):
+    perceiver = "professional" if target == "migrant_org" else "migrant_org"
+    return dict(analysis="perception_gap_between_roles", case_id=case, group=f"target={target}, perceiver={perceiver}, t0->t2",
+                outcome="gap (own_willingness of the target - perceived_willingness by the perceiver)", test="welch_t", n=n,
+                p_value=p, effect_size=g, effect_name="hedges_g", ci_low=low, ci_high=high)
+
+
+def unwilling(migrant_org: int, professional: int, total: int = 10, case: str = "a"):
+    return [(case, "migrant_org", "t2", "other_side_unwilling", migrant_org, total),
+            (case, "professional", "t2", "other_side_unwilling", professional, total)]
+
+
+@pytest.mark.parametrize(("high", "p", "expected"), [(-0.01, 0.049, "supportive"), (-0.01, 0.051, "inconclusive"),
+                                                     (0.01, 0.049, "inconclusive")])
+def test_perception_gap_quantitative_strand_is_the_between_role_change_at_its_boundary(gap_plan, high, p, expected):
+    row = cell(show([gap("a", -0.6, -1.2, high, p)], unwilling(6, 0), gap_plan), "perception_gap", "a")
+    assert row.quant_evidence == expected and row.effect_name == "hedges_g" and row.family == "secondary"
+
+
+@pytest.mark.parametrize(("mentioned", "expected"), [(4, "inconclusive"), (5, "supportive")])
+def test_perception_gap_qualitative_strand_is_fishers_exact_test_between_the_roles_at_its_boundary(gap_plan, mentioned, expected):
+    # R: fisher.test(matrix(c(4, 6, 0, 10), 2)) p = 0.08669; fisher.test(matrix(c(5, 5, 0, 10), 2)) p = 0.03251
+    row = cell(show([gap("a", -0.6, -1.2, -0.1, 0.01)], unwilling(mentioned, 0), gap_plan), "perception_gap", "a")
+    assert (row.comparison, row.qual_evidence) == ("between_roles", expected)
+    assert row.qual_p == pytest.approx(0.08669 if mentioned == 4 else 0.03251, abs=5e-6)
+    assert row.fit_label == ("agreement" if expected == "supportive" else "partial agreement")
+    # the sentence cites both deciding lines: the between-role result and the contrast
+    assert row.quant_summary in row.meta_inference and row.lead_text in row.meta_inference
+    assert "migrant organisation" in row.lead_text and "professional 0 of 10" in row.lead_text
+
+
+def test_perception_gap_fit_uses_both_between_role_strands(gap_plan):
+    # the professionals voice the misperception significantly more: contrary to the planned direction
+    reversed_ = cell(show([gap("a", -0.6, -1.2, -0.1, 0.01)], unwilling(0, 6), gap_plan), "perception_gap", "a")
+    assert (reversed_.qual_evidence, reversed_.fit_label) == ("contrary", "dissonance")
+    # both roles voice it equally often: no evidence of a difference between the roles, however often it is mentioned
+    same = cell(show([gap("a", -0.6, -1.2, -0.1, 0.01)], unwilling(8, 8), gap_plan), "perception_gap", "a")
+    assert (same.qual_evidence, same.fit_label) == ("inconclusive", "partial agreement")
+    # a contrary between-role change (the gap about the organisations widens) with supportive interviews: dissonance
+    widening = cell(show([gap("a", 0.6, 0.1, 1.2, 0.01)], unwilling(6, 0), gap_plan), "perception_gap", "a")
+    assert (widening.quant_evidence, widening.fit_label) == ("contrary", "dissonance")
+
+
+def test_perception_gap_counts_only_the_matched_population_and_the_planned_direction(gap_plan):
+    # parents (who never answered the willingness survey) and t0 interviews would make the contrast significant
+    # the other way; they do not count
+    spec = [*unwilling(5, 0), ("a", "parent", "t2", "other_side_unwilling", 0, 30), ("a", "professional", "t0", "other_side_unwilling", 20, 20)]
+    # the within-role change and the unplanned direction (target professional) are shown but decide nothing
+    within = dict(analysis="perception_gap_change", case_id="a", group="role=migrant_org, t0->t2", outcome="gap", test="paired_t",
+                  n=20, p_value=0.001, effect_size=2.0, effect_name="hedges_g_av", ci_low=1.0, ci_high=3.0)
+    rows = [gap("a", -0.6, -1.2, -0.1, 0.01), gap("a", 1.5, 0.8, 2.2, 0.0001, target="professional"), within]
+    row = cell(show(rows, spec, gap_plan), "perception_gap", "a")
+    assert row.interviewees == 20 and row.qual_p == pytest.approx(0.03251, abs=5e-6)  # 10 + 10, not the 30 parents or 20 at t0
+    assert (row.quant_evidence, row.qual_evidence, row.fit_label) == ("supportive", "supportive", "agreement")
+    assert row.quant_summary.startswith("g = -0.60") and "target=professional" in row.quant_detail
+    assert "perception_gap_change" not in row.quant_detail and "g_av" not in row.quant_detail  # the map no longer selects it
