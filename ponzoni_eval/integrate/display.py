@@ -69,6 +69,7 @@ Okabe, M., & Ito, K. (2008). Color Universal Design (the palette used here).
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
@@ -432,12 +433,71 @@ def _one_line(rows: pd.DataFrame, language: str) -> pd.Series:
     return parts.apply(lambda r: ", ".join(x for x in r if x), axis=1).astype(str)
 
 
+def _top_level_split(text: str, separator: str) -> list[str]:
+    """``text`` split at ``separator`` outside parentheses ("quasi-Poisson (scale = ...; t tests ...)" stays whole)."""
+    pieces, depth, start, i = [], 0, 0, 0
+    while i < len(text):
+        if text[i] == "(":
+            depth += 1
+        elif text[i] == ")":
+            depth = max(depth - 1, 0)
+        elif depth == 0 and text.startswith(separator, i):
+            pieces.append(text[start:i])
+            start = i + len(separator)
+            i = start
+            continue
+        i += 1
+    return [*pieces, text[start:]]
+
+
+def _note_value(value: str, language: str) -> str:
+    """A copied part of a note in the reader's language: a role's name, a decimal with the language's mark."""
+    roles = terms("values.role", language)
+    if value in roles:
+        return roles[value]
+    if re.fullmatch(r"-?\d+\.\d+", value):
+        return format_number(float(value), len(value.split(".")[1]), language=language)
+    return value
+
+
+def translate_note(text: str, language: str, separator: str = "; ") -> str:
+    """A model note (or a group label) in the reader's language, fragment by fragment (``display.note`` of the words tables).
+
+    The statistics write their notes in English; each fragment that matches an English entry of
+    ``display.note`` is written as that entry in ``language`` (its ``{...}`` parts copied, roles
+    and decimals in the language); a fragment without an entry stays as it is. English notes stay
+    exactly as the statistics wrote them.
+
+    Examples
+    --------
+    >>> translate_note("role=migrant_org, t0->t2", "nl", ", ")
+    'rol: migrantenorganisatie, t0->t2'
+    >>> translate_note("primary test; 17 complete pair(s); Pearson chi2/df = 1.07", "nl")
+    'primaire toets; 17 volledige paren; Pearson chi2/vg = 1,07'
+    """
+    if not text or language == "en":
+        return text  # the statistics' own words
+    english, local = terms("display.note", "en"), terms("display.note", language)
+    out = []
+    for piece in _top_level_split(text, separator):
+        for key, template in english.items():
+            pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>.+?)", re.escape(template))
+            found = re.fullmatch(pattern, piece)
+            if found:
+                piece = local[key].format(**{k: _note_value(v, language) for k, v in found.groupdict().items()})
+                break
+        out.append(piece)
+    return separator.join(out)
+
+
 def _notes(rows: pd.DataFrame, language: str) -> pd.Series:
-    """What a reader of the appendix needs about a row: group, test, family and the analysis's note."""
+    """What a reader of the appendix needs about a row: group, test, family and the analysis's note, in the reader's language."""
     family = rows["family"].map(terms("display.family", language))
-    pieces = pd.concat(
-        [rows["group"].fillna("").astype(str), rows["test"].fillna("").astype(str), family, rows["note"].fillna("").astype(str)], axis=1
-    )
+    tests = terms("values.test", language)
+    group = rows["group"].fillna("").astype(str).map(lambda g: translate_note(g, language, ", "))
+    test = rows["test"].fillna("").astype(str).map(lambda t: tests.get(t, t))
+    note = rows["note"].fillna("").astype(str).map(lambda n: translate_note(n, language))
+    pieces = pd.concat([group, test, family, note], axis=1)
     return pieces.apply(lambda r: "; ".join(x for x in r if x), axis=1).astype(str)
 
 

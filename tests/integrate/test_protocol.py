@@ -546,3 +546,28 @@ def test_perception_gap_counts_only_the_matched_population_and_the_planned_direc
     assert (row.quant_evidence, row.qual_evidence, row.fit_label) == ("supportive", "supportive", "agreement")
     assert row.quant_summary.startswith("g = -0.60") and "target=professional" in row.quant_detail
     assert "perception_gap_change" not in row.quant_detail and "g_av" not in row.quant_detail  # the map no longer selects it
+
+
+# --- model notes in the reader's language (issue 18, Dutch run) ----------------------------------------------------
+
+
+def test_a_dutch_display_writes_its_model_notes_in_dutch(gap_plan):
+    note = ("between roles: change t0->t2 in own_willingness of migrant_org vs in perceived_willingness of professional (Welch t-test); "
+            "migrant_org: 17 complete pair(s) of own_willingness; professional: 7 complete pair(s) of perceived_willingness; "
+            "difference of the mean changes = -0.317; g = Hedges' g of the two changes (pooled SD, exact J); CI from the noncentral t, rescaled")
+    level = dict(analysis="help_seeking_its", case_id="a", group="level change at the start", outcome="parenting_question_to_youth_team",
+                 test="its_level_change", n=48, p_value=0.001, effect_size=1.8, effect_name="rate_ratio_level", ci_low=1.4, ci_high=2.2,
+                 note="quasi-Poisson (scale = Pearson chi2/df = 1.07; t tests with 44 df); Cameron-Trivedi z = -0.26, one-sided p = 0.604")
+    rows = [gap("a", -0.6, -1.2, -0.1, 0.01) | dict(note=note), level]
+    spec = [*unwilling(5, 0), ("a", "parent", "t2", "help_seeking_youth_team", 7, 8)]
+    dutch, english = show(rows, spec, gap_plan, language="nl"), show(rows, spec, gap_plan, language="en")
+    gap_nl, gap_en = cell(dutch, "perception_gap", "a").quant_notes, cell(english, "perception_gap", "a").quant_notes
+    assert gap_en.startswith("target=migrant_org, perceiver=professional, t0->t2; Welch t-test; secondary outcome") and note in gap_en
+    assert gap_nl.startswith("doelgroep: migrantenorganisatie, waargenomen door: professional, t0->t2; Welch-t-toets; secundaire uitkomst")
+    assert "tussen rollen: verandering t0->t2" in gap_nl and "17 volledige paren" in gap_nl and "= -0,317" in gap_nl
+    its_nl = cell(dutch, "help_seeking", "a").quant_notes
+    assert its_nl.startswith("niveauverandering bij de start; niveauverandering; primaire uitkomst")
+    assert "schaal = Pearson chi2/vg = 1,07; t-toetsen met 44 vg" in its_nl and "eenzijdige p = 0,604" in its_nl
+    for english_word in ("between roles", "complete pair", "difference of the mean", "pooled SD", "one-sided", "scale =", "primary outcome"):
+        assert english_word not in gap_nl + its_nl
+    assert cell(dutch, "perception_gap", "a").quant_notes in cell(dutch, "perception_gap", "a").quant_detail
