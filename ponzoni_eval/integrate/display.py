@@ -495,7 +495,7 @@ def _notes(rows: pd.DataFrame, language: str) -> pd.Series:
     family = rows["family"].map(terms("display.family", language))
     tests = terms("values.test", language)
     group = rows["group"].fillna("").astype(str).map(lambda g: translate_note(g, language, ", "))
-    test = rows["test"].fillna("").astype(str).map(lambda t: tests.get(t, t))
+    test = rows["test"].fillna("").astype(str).map(lambda t: t if language == "en" else tests.get(t, t))  # English: the statistics' name
     note = rows["note"].fillna("").astype(str).map(lambda n: translate_note(n, language))
     pieces = pd.concat([group, test, family, note], axis=1)
     return pieces.apply(lambda r: "; ".join(x for x in r if x), axis=1).astype(str)

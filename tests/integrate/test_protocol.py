@@ -562,7 +562,7 @@ def test_a_dutch_display_writes_its_model_notes_in_dutch(gap_plan):
     spec = [*unwilling(5, 0), ("a", "parent", "t2", "help_seeking_youth_team", 7, 8)]
     dutch, english = show(rows, spec, gap_plan, language="nl"), show(rows, spec, gap_plan, language="en")
     gap_nl, gap_en = cell(dutch, "perception_gap", "a").quant_notes, cell(english, "perception_gap", "a").quant_notes
-    assert gap_en.startswith("target=migrant_org, perceiver=professional, t0->t2; Welch t-test; secondary outcome") and note in gap_en
+    assert gap_en.startswith("target=migrant_org, perceiver=professional, t0->t2; welch_t; secondary outcome") and note in gap_en
     assert gap_nl.startswith("doelgroep: migrantenorganisatie, waargenomen door: professional, t0->t2; Welch-t-toets; secundaire uitkomst")
     assert "tussen rollen: verandering t0->t2" in gap_nl and "17 volledige paren" in gap_nl and "= -0,317" in gap_nl
     its_nl = cell(dutch, "help_seeking", "a").quant_notes
