@@ -21,11 +21,11 @@ import re
 import stat
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterable, Mapping
 
 from ponzoni_eval._core.errors import DataError
 
-__all__ = ["MAX_TOML_BYTES", "read_toml"]
+__all__ = ["MAX_TOML_BYTES", "read_toml", "read_settings_file", "check_keys"]
 
 MAX_TOML_BYTES = 1024 * 1024
 """Largest TOML file read (1 MiB): the package's own plan and map are under 10 KiB."""
@@ -105,6 +105,55 @@ def read_toml(path: str | Path, *, rule: str, label: str | None = None, allow_em
                         rule=rule) from None
     _check_numbers(parsed, (), text, name, rule)
     return parsed
+
+
+def read_settings_file(path: str | Path | None, *, filename: str, default: Path, what: str, rule: str) -> tuple[Path, dict[str, Any]]:
+    """Find and read one settings file of a data folder (analysis plan, integration map): the file and its table.
+
+    Precedence: an explicit file; else ``<folder>/<filename>`` when the folder has one (a folder or pipe by
+    that name is not skipped: `read_toml` refuses it); else ``default`` (also for None). An explicit file
+    that does not exist is a `DataError` "<what> not found" (rule ``exists``). The file is read by
+    `read_toml` (named by its path, an empty file refused).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> default = folder / "default.toml"
+    >>> _ = default.write_text("x = 1\\n", encoding="utf-8")
+    >>> file, table = read_settings_file(folder, filename="plan.toml", default=default, what="plan", rule="plan")
+    >>> file.name, table
+    ('default.toml', {'x': 1})
+    >>> read_settings_file(folder / "missing.toml", filename="plan.toml", default=default, what="plan", rule="plan")
+    Traceback (most recent call last):
+    ...
+    ponzoni_eval._core.errors.DataError: ...missing.toml: plan not found
+    """
+    if path is None:
+        file = Path(default)
+    else:
+        file = Path(path)
+        if file.is_dir():
+            candidate = file / filename
+            file = candidate if candidate.exists() else Path(default)
+        elif not file.exists():
+            raise DataError(f"{what} not found", file=str(file), rule="exists")
+    return file, read_toml(file, rule=rule, label=str(file), allow_empty=False)  # encoding, size, syntax, 64-bit numbers: located
+
+
+def check_keys(table: Mapping, allowed: Iterable[str], required: Iterable[str], where: str,
+               error: Callable[..., DataError]) -> None:
+    """Refuse an unknown or a missing key of a settings table: ``error(key, message, expected=..., found=...)``.
+
+    ``where`` is the dotted key of the table ("" at the top); the key named is ``where.key``.
+    """
+    allowed = tuple(allowed)
+    for key in table:
+        if key not in allowed:
+            raise error(f"{where}.{key}" if where else key, "unknown key", expected="one of " + ", ".join(allowed), found=key)
+    for key in required:
+        if key not in table:
+            raise error(f"{where}.{key}" if where else key, "missing")
 
 
 def _check_numbers(value: Any, key: tuple[str, ...], text: str, name: str, rule: str) -> None:

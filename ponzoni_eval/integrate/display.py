@@ -69,6 +69,7 @@ Okabe, M., & Ito, K. (2008). Color Universal Design (the palette used here).
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
@@ -101,6 +102,7 @@ from ponzoni_eval.integrate.plan import AnalysisPlan, check_plan_against_map, lo
 from ponzoni_eval.integrate.quotes import (
     DEFAULT_QUOTE_WINDOW,
     format_quotes,
+    matched_speakers,
     quotes_for,
     rank_passages,
     with_pooled,
@@ -477,12 +479,71 @@ def _one_line(rows: pd.DataFrame, language: str) -> pd.Series:
     return parts.apply(lambda r: ", ".join(x for x in r if x), axis=1).astype(str)
 
 
+def _top_level_split(text: str, separator: str) -> list[str]:
+    """``text`` split at ``separator`` outside parentheses ("quasi-Poisson (scale = ...; t tests ...)" stays whole)."""
+    pieces, depth, start, i = [], 0, 0, 0
+    while i < len(text):
+        if text[i] == "(":
+            depth += 1
+        elif text[i] == ")":
+            depth = max(depth - 1, 0)
+        elif depth == 0 and text.startswith(separator, i):
+            pieces.append(text[start:i])
+            start = i + len(separator)
+            i = start
+            continue
+        i += 1
+    return [*pieces, text[start:]]
+
+
+def _note_value(value: str, language: str) -> str:
+    """A copied part of a note in the reader's language: a role's name, a decimal with the language's mark."""
+    roles = terms("values.role", language)
+    if value in roles:
+        return roles[value]
+    if re.fullmatch(r"-?\d+\.\d+", value):
+        return format_number(float(value), len(value.split(".")[1]), language=language)
+    return value
+
+
+def translate_note(text: str, language: str, separator: str = "; ") -> str:
+    """A model note (or a group label) in the reader's language, fragment by fragment (``display.note`` of the words tables).
+
+    The statistics write their notes in English; each fragment that matches an English entry of
+    ``display.note`` is written as that entry in ``language`` (its ``{...}`` parts copied, roles
+    and decimals in the language); a fragment without an entry stays as it is. English notes stay
+    exactly as the statistics wrote them.
+
+    Examples
+    --------
+    >>> translate_note("role=migrant_org, t0->t2", "nl", ", ")
+    'rol: migrantenorganisatie, t0->t2'
+    >>> translate_note("primary test; 17 complete pair(s); Pearson chi2/df = 1.07", "nl")
+    'primaire toets; 17 volledige paren; Pearson chi2/vg = 1,07'
+    """
+    if not text or language == "en":
+        return text  # the statistics' own words
+    english, local = terms("display.note", "en"), terms("display.note", language)
+    out = []
+    for piece in _top_level_split(text, separator):
+        for key, template in english.items():
+            pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>.+?)", re.escape(template))
+            found = re.fullmatch(pattern, piece)
+            if found:
+                piece = local[key].format(**{k: _note_value(v, language) for k, v in found.groupdict().items()})
+                break
+        out.append(piece)
+    return separator.join(out)
+
+
 def _notes(rows: pd.DataFrame, language: str) -> pd.Series:
-    """What a reader of the appendix needs about a row: group, test, family and the analysis's note."""
+    """What a reader of the appendix needs about a row: group, test, family and the analysis's note, in the reader's language."""
     family = rows["family"].map(terms("display.family", language))
-    pieces = pd.concat(
-        [rows["group"].fillna("").astype(str), rows["test"].fillna("").astype(str), family, rows["note"].fillna("").astype(str)], axis=1
-    )
+    tests = terms("values.test", language)
+    group = rows["group"].fillna("").astype(str).map(lambda g: translate_note(g, language, ", "))
+    test = rows["test"].fillna("").astype(str).map(lambda t: t if language == "en" else tests.get(t, t))  # English: the statistics' name
+    note = rows["note"].fillna("").astype(str).map(lambda n: translate_note(n, language))
+    pieces = pd.concat([group, test, family, note], axis=1)
     return pieces.apply(lambda r: "; ".join(x for x in r if x), axis=1).astype(str)
 
 
@@ -565,6 +626,13 @@ def _link_roles(imap: IntegrationMap, plan: AnalysisPlan, roles: Sequence[str]) 
             wave = construct_plan.wave if construct_plan else None
             rows += [{"construct": construct.name, "code": link.code, "role": role, "wave": wave} for role in speaking]
     return pd.DataFrame(rows, columns=["construct", "code", "role", "wave"])
+
+
+def _speakers(imap: IntegrationMap, plan: AnalysisPlan, participants: pd.DataFrame) -> pd.DataFrame | None:
+    """construct, code, role, wave whose passages may be quoted (the plan's population); None without roles."""
+    if "role" not in participants.columns:
+        return None
+    return _link_roles(imap, plan, sorted(participants["role"].dropna().astype(str).unique()))
 
 
 def _counts_from_presence(presence: pd.DataFrame, participants: pd.DataFrame, imap: IntegrationMap, plan: AnalysisPlan,
@@ -1041,6 +1109,7 @@ def joint_display(inputs: DisplayInputs, options: DisplayOptions = DisplayOption
         names=_names_from(participants, options.redact_names),
         redact=options.redact or privacy_redact,
         window=options.quote_window,
+        speakers=_speakers(imap, plan, participants),
     )
     display = display.merge(quotes, on=["construct", "case_id"], how="left")
     display["meta_inference"] = display.apply(lambda row: _meta_inference(row, language, plan.small_n), axis=1).astype("str")
@@ -1097,16 +1166,17 @@ def statistics_by_themes(inputs: DisplayInputs, options: DisplayOptions = Displa
     redact = options.redact or privacy_redact
     quote_window = options.quote_window
 
-    # One quote per case x code: the top passage of that code alone.
-    wanted = themes[["case_id", "code"]].drop_duplicates()
-    candidates = wanted.merge(with_pooled(segments, case_ids), on=["case_id", "code"])
-    best = rank_passages(candidates, ["case_id", "code"], k=1, window=quote_window)
+    # One quote per construct x case x code: the top passage of that code alone, from the construct's matched speakers.
+    wanted = themes[["construct", "case_id", "code"]].drop_duplicates()
+    candidates = matched_speakers(wanted.merge(with_pooled(segments, case_ids), on=["case_id", "code"]), participants,
+                                  _speakers(imap, plan, participants))
+    best = rank_passages(candidates, ["construct", "case_id", "code"], k=1, window=quote_window)
     quotes = format_quotes(best, participants, names=names, redact=redact, max_chars=quote_window[1])
-    quotes = quotes.loc[:, ["case_id", "code", "quote", "quote_ref"]]
+    quotes = quotes.loc[:, ["construct", "case_id", "code", "quote", "quote_ref"]]
 
     labels = {c.name: c.label(language) for c in imap.constructs}
     table = themes.merge(quant[["construct", "case_id", "quant_summary", "quant_evidence"]], on=["construct", "case_id"], how="left")
-    table = table.merge(quotes, on=["case_id", "code"], how="left")
+    table = table.merge(quotes, on=["construct", "case_id", "code"], how="left")
     table["construct_label"] = table["construct"].map(labels)
     table["statistic"] = table["quant_summary"].fillna("")
     table["quant_evidence"] = table["quant_evidence"].fillna("absent")

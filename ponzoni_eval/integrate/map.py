@@ -14,7 +14,7 @@ from typing import Any, Iterable, Mapping
 import pandas as pd
 
 from ponzoni_eval._core.errors import DataError
-from ponzoni_eval._core.tomlfile import read_toml
+from ponzoni_eval._core.tomlfile import check_keys, read_settings_file
 from ponzoni_eval._core.words import check_language, LANGUAGES
 from ponzoni_eval.integrate.fit import CODE_DIRECTIONS, QUANT_DIRECTIONS
 
@@ -153,21 +153,8 @@ def load_integration_map(path: str | os.PathLike | None = None) -> IntegrationMa
     >>> [(c.code, c.direction) for c in imap["trust"].codes]
     [('growing_trust', 'supports'), ('we_they_thinking', 'contradicts'), ('listening_to_needs', 'context')]
     """
-    file = _resolve_map_path(path)
-    raw = read_toml(file, rule="integration_map", label=str(file), allow_empty=False)  # encoding, size, syntax, 64-bit numbers: located
+    file, raw = read_settings_file(path, filename=MAP_FILENAME, default=default_map_path(), what="integration map", rule="integration_map")
     return _parse_map(raw, str(file))
-
-
-def _resolve_map_path(path: str | os.PathLike | None) -> Path:
-    if path is None:
-        return default_map_path()
-    path = Path(path)
-    if path.is_dir():
-        candidate = path / MAP_FILENAME
-        return candidate if candidate.exists() else default_map_path()  # a folder or pipe by that name: read_toml refuses it
-    if not path.exists():
-        raise DataError("integration map not found", file=str(path), rule="exists")
-    return path
 
 
 def _map_error(file: str, key: str, message: str, *, expected: Any = None, found: Any = None) -> DataError:
@@ -175,13 +162,7 @@ def _map_error(file: str, key: str, message: str, *, expected: Any = None, found
 
 
 def _check_keys(table: Mapping, allowed: Iterable[str], required: Iterable[str], file: str, where: str) -> None:
-    allowed = tuple(allowed)
-    for key in table:
-        if key not in allowed:
-            raise _map_error(file, f"{where}.{key}" if where else key, "unknown key", expected="one of " + ", ".join(allowed), found=key)
-    for key in required:
-        if key not in table:
-            raise _map_error(file, f"{where}.{key}" if where else key, "missing")
+    check_keys(table, allowed, required, where, lambda key, message, **found: _map_error(file, key, message, **found))
 
 
 def _patterns(value: Any, file: str, key: str) -> tuple[str, ...]:

@@ -25,7 +25,7 @@ import pandas as pd
 from ponzoni_eval._core.errors import DataError
 from ponzoni_eval._core.files import atomic_write_bytes
 from ponzoni_eval._core.fingerprint import sha256_file
-from ponzoni_eval._core.tomlfile import read_toml
+from ponzoni_eval._core.tomlfile import check_keys, read_settings_file
 from ponzoni_eval._core.vocabulary import MIXED_STRUCTURES, ROLES, WAVES
 
 __all__ = [
@@ -151,13 +151,7 @@ def load_analysis_plan(path: str | os.PathLike | None = None) -> AnalysisPlan:
     >>> plan.pre_specified, plan.multiplicity["primary"], plan.get("trust").outcome
     (False, 'holm', 'primary')
     """
-    file = default_plan_path() if path is None else Path(path)
-    if file.is_dir():
-        # a folder or a pipe by that name is not skipped: read_toml refuses it
-        file = file / PLAN_FILENAME if (file / PLAN_FILENAME).exists() else default_plan_path()
-    elif not file.exists():
-        raise DataError("analysis plan not found", file=str(file), rule="exists")
-    raw = read_toml(file, rule="analysis_plan", label=str(file), allow_empty=False)  # encoding, size, syntax, 64-bit numbers: located
+    file, raw = read_settings_file(path, filename=PLAN_FILENAME, default=default_plan_path(), what="analysis plan", rule="analysis_plan")
     plan = _parse_plan(raw, str(file))
     if file.resolve() == default_plan_path().resolve():
         plan = _replace(plan, pre_specified=False)
@@ -175,13 +169,7 @@ def _error(file: str, key: str, message: str, *, expected: Any = None, found: An
 
 
 def _keys(table: Mapping, allowed: Iterable[str], required: Iterable[str], file: str, where: str) -> None:
-    allowed = tuple(allowed)
-    for key in table:
-        if key not in allowed:
-            raise _error(file, f"{where}.{key}" if where else key, "unknown key", expected="one of " + ", ".join(allowed), found=key)
-    for key in required:
-        if key not in table:
-            raise _error(file, f"{where}.{key}" if where else key, "missing")
+    check_keys(table, allowed, required, where, lambda key, message, **found: _error(file, key, message, **found))
 
 
 def _choice(value: Any, choices: Iterable[str], file: str, key: str) -> str:

@@ -12,6 +12,7 @@ from ponzoni_eval.integrate.fit import POOLED_CASE
 
 __all__ = [
     "select_quotes",
+    "matched_speakers",
 ]
 
 
@@ -145,6 +146,27 @@ def format_quotes(picked: pd.DataFrame, participants: pd.DataFrame, *, names: li
     return picked.assign(quote="“" + text + "”", source=source, quote_ref=ref)
 
 
+def matched_speakers(candidates: pd.DataFrame, participants: pd.DataFrame, speakers: pd.DataFrame | None) -> pd.DataFrame:
+    """The candidate passages (construct, code, participant_id, [wave], ...) whose speaker the construct speaks for.
+
+    ``speakers`` has construct, code, role, wave: the roles (and the interview wave, None for any)
+    whose interviews count for each linked code, as the analysis plan says (the same population as
+    the matched denominators). Without ``speakers``, or without a ``role`` column in
+    ``participants``, the candidates are returned as they are; a passage without a known role, or
+    from another wave when the segments carry one, is dropped.
+    """
+    if speakers is None or "role" not in participants.columns:
+        return candidates
+    roles = participants.drop_duplicates("participant_id").set_index("participant_id")["role"].astype(str)
+    allowed = speakers.loc[:, ["construct", "code", "role", "wave"]].rename(columns={"wave": "_plan_wave"})
+    out = candidates.assign(_role=candidates["participant_id"].map(roles)).merge(
+        allowed.rename(columns={"role": "_role"}), on=["construct", "code", "_role"], how="inner"
+    )
+    if "wave" in out.columns:
+        out = out.loc[out["_plan_wave"].isna() | (out["wave"].astype(str) == out["_plan_wave"].astype(str))]
+    return out.drop(columns=["_role", "_plan_wave"]).reset_index(drop=True)
+
+
 def quotes_for(
     segments: pd.DataFrame,
     participants: pd.DataFrame,
@@ -155,14 +177,21 @@ def quotes_for(
     names: list[str],
     redact: Callable,
     window: tuple[int, int],
+    speakers: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Exemplar quotes per construct x case: from the codes on the side of the qualitative verdict."""
+    """Exemplar quotes per construct x case: from the codes on the side of the qualitative verdict.
+
+    With ``speakers`` (construct, code, role, wave; `matched_speakers`) only passages of the roles
+    and the interview wave the plan says the construct speaks for are candidates: the quotes come
+    from the population the interview counts (and the quantitative result) speak for.
+    """
     keys = ["construct", "case_id"]
     side = qual["qual_evidence"].map({"supportive": "supports", "contrary": "contradicts"})
     wanted = qual.assign(_side=side).merge(links[["construct", "code", "code_direction"]], on="construct")
     # With a verdict, only codes on its side; without one, every linked code.
     wanted = wanted.loc[wanted["_side"].isna() | (wanted["code_direction"] == wanted["_side"]), [*keys, "code"]]
     candidates = wanted.merge(with_pooled(segments, qual["case_id"].unique().tolist()), on=["case_id", "code"])
+    candidates = matched_speakers(candidates, participants, speakers)
     picked = format_quotes(
         rank_passages(candidates, keys, k=k, window=window), participants, names=names, redact=redact, max_chars=window[1]
     )

@@ -1365,7 +1365,8 @@ def joint_display_inputs(
         Results (all in the standard shape, stacked with
         `results.stack_results` and Holm-adjusted within `FAMILIES` by
         `stats.adjust_pvalues`): pre/post change per case and role, the
-        perception-gap change per case and role, the expectation crosstab,
+        perception-gap change per case and role and between the roles
+        (`stats.perception_gap_between_roles`), the expectation crosstab,
         the mixed model (per-case change and case differences) and
         help-seeking (per case and pooled case differences).
     """
@@ -1375,6 +1376,7 @@ def joint_display_inputs(
     parts = [
         _pre_post_results(in_cases, before=before, after=after),
         stats.perception_gap_change(in_cases, own=OWN, perceived=PERCEIVED, before=before, after=after),
+        stats.perception_gap_between_roles(in_cases, own=OWN, perceived=PERCEIVED, before=before, after=after),
         _expectation_results(answers, in_cases, wave=before, seed=seed),
         _mixed_model_results(in_cases, before=before, after=after, structure=structure),
     ]

@@ -34,6 +34,7 @@ from ponzoni_eval.stats.paired import (
     pre_post,
     perception_gap,
     perception_gap_change,
+    perception_gap_between_roles,
 )
 from ponzoni_eval.stats.scale_reliability import (
     reliability,
@@ -94,6 +95,7 @@ __all__ = [
     "pre_post",
     "perception_gap",
     "perception_gap_change",
+    "perception_gap_between_roles",
     "reliability",
     "contingency_table",
     "crosstab_test",

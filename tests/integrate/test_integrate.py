@@ -52,8 +52,10 @@ def make_results() -> pd.DataFrame:
             dict(analysis="help_seeking_its", case_id="poelenburg_a", group="monthly trend before",
                  outcome="parenting_question_to_youth_team", test="its_baseline_trend", n=36, p_value=0.001, effect_size=0.9,
                  effect_name="rate_ratio_trend", ci_low=0.85, ci_high=0.95),
-            dict(analysis="perception_gap_change", case_id="slotervaart", group="t0->t2", outcome="gap (own - perceived)", test="paired_t",
-                 n=12, p_value=0.03, effect_size=-0.6, effect_name="hedges_g", ci_low=-1.1, ci_high=-0.05),
+            # the perception gap between the roles (issue 18: the within-role change is no longer selected)
+            dict(analysis="perception_gap_between_roles", case_id="slotervaart", group="target=migrant_org, perceiver=professional, t0->t2",
+                 outcome="gap (own - perceived by the other role)", test="welch_t", n=12, p_value=0.03, effect_size=-0.6,
+                 effect_name="hedges_g", ci_low=-1.1, ci_high=-0.05),
         ]
     )
 

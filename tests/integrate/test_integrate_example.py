@@ -98,7 +98,9 @@ def test_help_seeking_agrees_in_poelenburg_a(display, descriptive, basis):
     assert (row.quant_evidence, row.qual_evidence, row.fit_label) == ("supportive", "supportive", "agreement")
     assert row.quant_summary.startswith("RR (level) = 1.80 [1.38, 2.36], Holm-adjusted p < .001, n = 48")
     assert "help_seeking_youth_team 7 of 7 (100%)" in row.qual_summary
-    assert "help_seeking_youth_team" in row.quotes
+    # quotes from the supporting codes, of the matched population only (t2 interviews; issue 18): these segments hold every wave
+    assert "help_seeking_youth_team" in row.quotes or "referral_after_connection" in row.quotes
+    assert "-t0@" not in row.quote_refs
 
 
 @pytest.mark.parametrize("basis", ["ci", "estimate"])
@@ -181,4 +183,8 @@ def test_no_fictitious_participant_name_appears_in_statistics_by_themes(inputs, 
     data, names = inputs
     table = integrate.statistics_by_themes(data, integrate.DisplayOptions(redact_names=names))
     assert names_in(rendered(table), fictitious_names) == []
-    assert table.table["quote"].str.contains("[NAAM]", regex=False).any()
+    # The scan can find names: the segments as imported name people. (Since issue 18 quotes come from the matched
+    # population only, and the one quote per code picked there happens to name nobody, so no [NAAM] is required here;
+    # the joint display's test above still sees a redacted name.)
+    raw_segments = read_raw_dir(EXAMPLE).tables["coded_segments"]
+    assert names_in("\n".join(raw_segments["text"].astype(str)), fictitious_names)

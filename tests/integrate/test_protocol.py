@@ -436,3 +436,147 @@ def test_every_sentence_of_the_example_is_checked_against_its_row(tmp_path):
         names = dict(ig.FIT_TEXT[language])
         for label, count in tally.items():
             assert f"{names[label]} {count}" in procedure
+
+
+# --- quotes from the matched population ----------------------------------------------------------------------
+
+
+def test_quotes_come_only_from_the_roles_and_wave_the_construct_speaks_for(plan):
+    # trust speaks for professionals and migrant organisations at t2: a parent's passage and a t0 passage,
+    # both longer and agreed by two coders (so ranked first by `select_quotes`), are never quoted
+    spec = [*trust_voices(8, 10)]
+    participants, presence = interviews(spec)
+    speaker = participants.loc[participants["role"] == "migrant_org", "participant_id"].iloc[0]
+    participants = pd.concat([participants, pd.DataFrame([{"participant_id": "parent_1", "case_id": "a", "role": "parent"}])],
+                             ignore_index=True)
+    text = "Since we organised the tea afternoons together we trust each other much more than before."
+    long_text = text + " Really, all of us, every week, more and more and more."
+    segments = pd.DataFrame([
+        dict(document_id="d-parent", participant_id="parent_1", case_id="a", wave="t2", coder=coder, code="growing_trust", start=0,
+             end=len(long_text), text=long_text) for coder in ("c1", "c2")
+    ] + [
+        dict(document_id="d-t0", participant_id=speaker, case_id="a", wave="t0", coder=coder, code="growing_trust", start=0,
+             end=len(long_text), text=long_text) for coder in ("c1", "c2")
+    ] + [
+        dict(document_id="d-t2", participant_id=speaker, case_id="a", wave="t2", coder="c1", code="growing_trust", start=0,
+             end=len(text), text=text)
+    ])
+    inputs = ig.DisplayInputs(result_frame([change("a", 0.6, 0.3, 0.9, 0.001)]), NO_PREVALENCE, segments, participants, presence)
+    options = ig.DisplayOptions(plan=plan, cases=["a"], quotes_per_cell=3)
+    row = cell(ig.joint_display(inputs, options), "trust", "a")
+    assert row.quote_refs == f"d-t2@0-{len(text)}" and "parent" not in row.quotes
+    themes = ig.statistics_by_themes(inputs, options).table
+    quoted = themes.loc[(themes["construct"] == "trust") & (themes["code"] == "growing_trust"), "quote_ref"]
+    assert quoted.tolist() == [f"d-t2@0-{len(text)}"]
+    # without the matching the parent's agreed passage would have been first: the test can fail
+    unmatched = ig.select_quotes(segments, ["growing_trust"], k=3)
+    assert unmatched["document_id"].iloc[0] in ("d-parent", "d-t0")
+
+
+# --- the perception gap between roles (issue 18, item 4) --------------------------------------------------------
+
+GAP_PLAN_TEXT = PLAN_TEXT + """
+[constructs.perception_gap]
+outcome = "secondary"
+direction = "less"
+roles = ["professional", "migrant_org"]
+wave = "t2"
+comparison = "between_roles"
+[[constructs.perception_gap.results]]
+effect_name = "hedges_g"
+group = "target=migrant_org*"
+family = "secondary"
+smallest_meaningful = -0.2
+[constructs.perception_gap.contrasts]
+other_side_unwilling = { higher = "migrant_org", lower = "professional" }
+"""
+
+
+@pytest.fixture()
+def gap_plan(tmp_path):
+    path = tmp_path / "analysis_plan.toml"
+    path.write_text(GAP_PLAN_TEXT, encoding="utf-8")
+    return ig.load_analysis_plan(path)
+
+
+def gap(case, g, low, high, p, target="migrant_org", n=30):
+    perceiver = "professional" if target == "migrant_org" else "migrant_org"
+    return dict(analysis="perception_gap_between_roles", case_id=case, group=f"target={target}, perceiver={perceiver}, t0->t2",
+                outcome="gap (own_willingness of the target - perceived_willingness by the perceiver)", test="welch_t", n=n,
+                p_value=p, effect_size=g, effect_name="hedges_g", ci_low=low, ci_high=high)
+
+
+def unwilling(migrant_org: int, professional: int, total: int = 10, case: str = "a"):
+    return [(case, "migrant_org", "t2", "other_side_unwilling", migrant_org, total),
+            (case, "professional", "t2", "other_side_unwilling", professional, total)]
+
+
+@pytest.mark.parametrize(("high", "p", "expected"), [(-0.01, 0.049, "supportive"), (-0.01, 0.051, "inconclusive"),
+                                                     (0.01, 0.049, "inconclusive")])
+def test_perception_gap_quantitative_strand_is_the_between_role_change_at_its_boundary(gap_plan, high, p, expected):
+    row = cell(show([gap("a", -0.6, -1.2, high, p)], unwilling(6, 0), gap_plan), "perception_gap", "a")
+    assert row.quant_evidence == expected and row.effect_name == "hedges_g" and row.family == "secondary"
+
+
+@pytest.mark.parametrize(("mentioned", "expected"), [(4, "inconclusive"), (5, "supportive")])
+def test_perception_gap_qualitative_strand_is_fishers_exact_test_between_the_roles_at_its_boundary(gap_plan, mentioned, expected):
+    # R: fisher.test(matrix(c(4, 6, 0, 10), 2)) p = 0.08669; fisher.test(matrix(c(5, 5, 0, 10), 2)) p = 0.03251
+    row = cell(show([gap("a", -0.6, -1.2, -0.1, 0.01)], unwilling(mentioned, 0), gap_plan), "perception_gap", "a")
+    assert (row.comparison, row.qual_evidence) == ("between_roles", expected)
+    assert row.qual_p == pytest.approx(0.08669 if mentioned == 4 else 0.03251, abs=5e-6)
+    assert row.fit_label == ("agreement" if expected == "supportive" else "partial agreement")
+    # the sentence cites both deciding lines: the between-role result and the contrast
+    assert row.quant_summary in row.meta_inference and row.lead_text in row.meta_inference
+    assert "migrant organisation" in row.lead_text and "professional 0 of 10" in row.lead_text
+
+
+def test_perception_gap_fit_uses_both_between_role_strands(gap_plan):
+    # the professionals voice the misperception significantly more: contrary to the planned direction
+    reversed_ = cell(show([gap("a", -0.6, -1.2, -0.1, 0.01)], unwilling(0, 6), gap_plan), "perception_gap", "a")
+    assert (reversed_.qual_evidence, reversed_.fit_label) == ("contrary", "dissonance")
+    # both roles voice it equally often: no evidence of a difference between the roles, however often it is mentioned
+    same = cell(show([gap("a", -0.6, -1.2, -0.1, 0.01)], unwilling(8, 8), gap_plan), "perception_gap", "a")
+    assert (same.qual_evidence, same.fit_label) == ("inconclusive", "partial agreement")
+    # a contrary between-role change (the gap about the organisations widens) with supportive interviews: dissonance
+    widening = cell(show([gap("a", 0.6, 0.1, 1.2, 0.01)], unwilling(6, 0), gap_plan), "perception_gap", "a")
+    assert (widening.quant_evidence, widening.fit_label) == ("contrary", "dissonance")
+
+
+def test_perception_gap_counts_only_the_matched_population_and_the_planned_direction(gap_plan):
+    # parents (who never answered the willingness survey) and t0 interviews would make the contrast significant
+    # the other way; they do not count
+    spec = [*unwilling(5, 0), ("a", "parent", "t2", "other_side_unwilling", 0, 30), ("a", "professional", "t0", "other_side_unwilling", 20, 20)]
+    # the within-role change and the unplanned direction (target professional) are shown but decide nothing
+    within = dict(analysis="perception_gap_change", case_id="a", group="role=migrant_org, t0->t2", outcome="gap", test="paired_t",
+                  n=20, p_value=0.001, effect_size=2.0, effect_name="hedges_g_av", ci_low=1.0, ci_high=3.0)
+    rows = [gap("a", -0.6, -1.2, -0.1, 0.01), gap("a", 1.5, 0.8, 2.2, 0.0001, target="professional"), within]
+    row = cell(show(rows, spec, gap_plan), "perception_gap", "a")
+    assert row.interviewees == 20 and row.qual_p == pytest.approx(0.03251, abs=5e-6)  # 10 + 10, not the 30 parents or 20 at t0
+    assert (row.quant_evidence, row.qual_evidence, row.fit_label) == ("supportive", "supportive", "agreement")
+    assert row.quant_summary.startswith("g = -0.60") and "target=professional" in row.quant_detail
+    assert "perception_gap_change" not in row.quant_detail and "g_av" not in row.quant_detail  # the map no longer selects it
+
+
+# --- model notes in the reader's language (issue 18, Dutch run) ----------------------------------------------------
+
+
+def test_a_dutch_display_writes_its_model_notes_in_dutch(gap_plan):
+    note = ("between roles: change t0->t2 in own_willingness of migrant_org vs in perceived_willingness of professional (Welch t-test); "
+            "migrant_org: 17 complete pair(s) of own_willingness; professional: 7 complete pair(s) of perceived_willingness; "
+            "difference of the mean changes = -0.317; g = Hedges' g of the two changes (pooled SD, exact J); CI from the noncentral t, rescaled")
+    level = dict(analysis="help_seeking_its", case_id="a", group="level change at the start", outcome="parenting_question_to_youth_team",
+                 test="its_level_change", n=48, p_value=0.001, effect_size=1.8, effect_name="rate_ratio_level", ci_low=1.4, ci_high=2.2,
+                 note="quasi-Poisson (scale = Pearson chi2/df = 1.07; t tests with 44 df); Cameron-Trivedi z = -0.26, one-sided p = 0.604")
+    rows = [gap("a", -0.6, -1.2, -0.1, 0.01) | dict(note=note), level]
+    spec = [*unwilling(5, 0), ("a", "parent", "t2", "help_seeking_youth_team", 7, 8)]
+    dutch, english = show(rows, spec, gap_plan, language="nl"), show(rows, spec, gap_plan, language="en")
+    gap_nl, gap_en = cell(dutch, "perception_gap", "a").quant_notes, cell(english, "perception_gap", "a").quant_notes
+    assert gap_en.startswith("target=migrant_org, perceiver=professional, t0->t2; welch_t; secondary outcome") and note in gap_en
+    assert gap_nl.startswith("doelgroep: migrantenorganisatie, waargenomen door: professional, t0->t2; Welch-t-toets; secundaire uitkomst")
+    assert "tussen rollen: verandering t0->t2" in gap_nl and "17 volledige paren" in gap_nl and "= -0,317" in gap_nl
+    its_nl = cell(dutch, "help_seeking", "a").quant_notes
+    assert its_nl.startswith("niveauverandering bij de start; niveauverandering; primaire uitkomst")
+    assert "schaal = Pearson chi2/vg = 1,07; t-toetsen met 44 vg" in its_nl and "eenzijdige p = 0,604" in its_nl
+    for english_word in ("between roles", "complete pair", "difference of the mean", "pooled SD", "one-sided", "scale =", "primary outcome"):
+        assert english_word not in gap_nl + its_nl
+    assert cell(dutch, "perception_gap", "a").quant_notes in cell(dutch, "perception_gap", "a").quant_detail
