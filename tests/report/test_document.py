@@ -407,6 +407,7 @@ def test_every_cross_case_sentence_reads_the_rows_it_describes(cross_case_sectio
     kruskal = kruskal.loc[kruskal["outcome"] == "trust"]
     pair_name = {f"{a} - {b}": f"{case_name[a]} - {case_name[b]}" for a in case_name for b in case_name}
     wald = tables_of(help_seeking)["table"]
+    by_case = wald.loc[wald["test"] == "its_level_change"]
     wald = wald.loc[wald["test"] == "wald_level_change_difference"]
     theme_rows = tables_of(themes)["table"].dropna(subset=["p_adjusted"]).sort_values(["p_adjusted", "outcome"], kind="stable")
     top = theme_rows.iloc[[0]]
@@ -419,10 +420,15 @@ def test_every_cross_case_sentence_reads_the_rows_it_describes(cross_case_sectio
             (term("sections.all_cases", language) if test == "kruskal_wallis" else pair_name[group]): kruskal.loc[
                 (kruskal["test"] == test) & (kruskal["group"] == group)]
             for test, group in kruskal[["test", "group"]].itertuples(index=False)}),
-        "help-seeking": (help_seeking.sentence, {"": wald}),
+        # Two sentences: the pooled Wald test, then each case's level change (with the plan-adjusted p when a plan
+        # is given; this fixture has none, so the p shown is the row's own).
+        "help-seeking": (help_seeking.sentence.split(". ", 1)[0] + ".", {"": wald}),
+        "help-seeking by case": (help_seeking.sentence.split(". ", 1)[1], {
+            case_name[c]: rows for c, rows in by_case.groupby("case_id", sort=False)}),
         "themes": (themes.sentence, {display_text(top["outcome"].iloc[0], language, prefer="code"): top}),
         "expectations": (expectations.sentence, {case_name[c]: rows for c, rows in mismatch.groupby("case_id", sort=False)}),
     }
+    assert len(described["help-seeking by case"][1]) == 3
     assert len(described["mixed model"][1]) == 3 and len(described["Kruskal-Wallis and Dunn"][1]) == 4  # 3 cases, 3 pairs
     for what, (sentence, rows_by_name) in described.items():
         clauses = _clauses(sentence)
