@@ -273,7 +273,7 @@ def test_mixed_model_section_holds_case_contrasts_for_every_scale(scores):
 def test_the_mixed_model_section_uses_and_reports_the_plans_structure(scores, monthly, tables):
     trust = scores.loc[scores["scale"] == "trust"]
     default = sections.mixed_model_section(trust)
-    assert default.sentence.endswith("Covariance within a participant: random intercept per participant (the analysis plan's mixed_structure).")
+    assert default.sentence.endswith("Covariance within a participant: random intercept per participant (as set in the analysis plan).")
     compared = sections.mixed_model_section(trust, structure="compare")
     expected = stats.mixed_model(trust, outcome="trust", before="t0", after="t2", structure="compare")
     lrt = expected.query("test == 'model_comparison' and effect_name == 'lrt'").iloc[0]
