@@ -26,6 +26,7 @@ Examples
 from __future__ import annotations
 
 import copy
+import re
 import tomllib
 from collections.abc import Mapping
 from functools import cache
@@ -33,7 +34,10 @@ from importlib import resources
 from types import MappingProxyType
 from typing import Any
 
-__all__ = ["LANGUAGES", "words", "term", "terms", "add_words", "all_keys", "check_language", "set_display_names"]
+__all__ = [
+    "LANGUAGES", "words", "term", "terms", "add_words", "all_keys", "check_language", "set_display_names",
+    "value_label", "display_text", "without_identifiers",
+]
 
 _FOLDER = "resources/words"
 
@@ -210,3 +214,92 @@ def add_words(group: str, tables: Mapping[str, Mapping[str, Any]]) -> None:
 def all_keys(language: str) -> dict[str, str]:
     """Every entry of a language's words table by its dotted key (for checks and tests)."""
     return _leaves(words(language))
+
+
+# --- data values as a reader reads them -------------------------------------------------------------
+
+_PAIR = re.compile(r"\b([a-z_]+)=([A-Za-z0-9_.]+)")
+_KEY_PREFIX = re.compile(r"\b(?:case_id|role|wave|scale|code|unit|outcome):\s*")
+_SNAKE = re.compile(r"\b[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+\b(?!\.(?:toml|csv|json|xlsx|html|md|parquet|qdpx)\b)")
+_VALUE_GROUPS = ("phrase", "construct", "evidence", "code", "statistic", "test", "effect", "expectation", "event_type", "scale", "wave", "role", "case")
+"""The groups of display names a data value is looked up in, the last winning where two groups share a key
+(``trust`` is a scale and a construct, ``expect_bridge`` a scale and a code); `display_text`'s ``prefer``
+puts one group last."""
+
+
+def value_label(kind: str, key: Any, language: str = "en") -> str:
+    """The display name of one data value of `kind` (``values.<kind>`` of the words tables, or the data's own names).
+
+    A value without one (a code from the evaluator's codebook, a new site) is shown as it is, with
+    spaces for underscores, so that no identifier reaches a reader.
+
+    Examples
+    --------
+    >>> value_label("code", "growing_trust", "nl"), value_label("code", "Samen optrekken", "nl")
+    ('groeiend vertrouwen', 'Samen optrekken')
+    >>> value_label("case", "site_017")
+    'site 017'
+    """
+    check_language(language)
+    return str(terms("values", language).get(kind, {}).get(str(key), str(key).replace("_", " ")))
+
+
+def _known(language: str, prefer: str | None) -> dict[str, str]:
+    values = terms("values", language)
+    known: dict[str, str] = {}
+    for group in (*[g for g in _VALUE_GROUPS if g != prefer], *([prefer] if prefer else [])):
+        known.update({str(key): str(value) for key, value in values.get(group, {}).items()})
+    return known
+
+
+def display_text(text: Any, language: str = "en", *, prefer: str | None = None) -> str:
+    """A data value or a result's group text as a reader reads it, in the report language.
+
+    Known values (cases, roles, waves, scales, codes, tests, effects: ``values.*`` in the words
+    tables) by their display name, ``role=professional`` as the value, ``t0->t2`` with an arrow, the
+    statistics' fixed phrases (``values.phrase``) translated, and any other identifier with spaces for
+    its underscores, so that no ``snake_case`` reaches a reader.
+
+    Examples
+    --------
+    >>> display_text("role=migrant_org, t0->t2", "nl")
+    'migrantenorganisatie, voormeting → follow-up'
+    >>> display_text("case_id: slotervaart | poelenburg_a", "en")
+    'Slotervaart, Poelenburg A'
+    >>> display_text("site_017")
+    'site 017'
+    >>> display_text("trust", "nl"), display_text("trust", "nl", prefer="construct")
+    ('vertrouwen', 'wederzijds vertrouwen')
+    """
+    check_language(language)
+    values = terms("values", language)
+    known = _known(language, prefer)
+    text = str(text)
+    if text in known:
+        return known[text]
+    phrases = sorted(((k, v) for k, v in values.get("phrase", {}).items() if not k.isidentifier()), key=lambda kv: -len(kv[0]))
+    for phrase, shown in phrases:
+        text = text.replace(phrase, shown)
+    text = _KEY_PREFIX.sub("", text)
+    text = _PAIR.sub(lambda m: m.group(2), text)  # "role=professional" -> "professional"
+    text = text.replace("->", " → ").replace(" | ", ", ")
+    text = re.sub(r"[A-Za-z][A-Za-z0-9_]*", lambda m: known.get(m.group(0), m.group(0).replace("_", " ")), text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def without_identifiers(text: Any, language: str = "en") -> str:
+    """A long text (a model note) with only its identifiers made readable: ``snake_case`` words by their display
+    name (``values.*``, e.g. ``migrant_org``, ``welch_t``) or with spaces, ``key=value`` as ``key value``; file
+    names (``analysis_plan.toml``) and every other word stay as written.
+
+    Examples
+    --------
+    >>> without_identifiers("target=migrant_org, t0->t2; welch_t; random intercept per participant_id")
+    'target migrant organisation, t0->t2; Welch t-test; random intercept per participant'
+    >>> without_identifiers("see analysis_plan.toml")
+    'see analysis_plan.toml'
+    """
+    check_language(language)
+    known = {**_known(language, None), **terms("values.identifier", language)}
+    text = re.sub(r"\b([a-z][a-z_]*)=", lambda m: m.group(1).replace("_", " ") + " ", str(text))
+    return _SNAKE.sub(lambda m: known.get(m.group(0), m.group(0).replace("_", " ")), text)

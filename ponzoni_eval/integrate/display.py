@@ -79,7 +79,7 @@ import pandas as pd
 from ponzoni_eval._core.errors import DataError, require_columns
 from ponzoni_eval._core.numbers import format_effect, format_number, format_p
 from ponzoni_eval._core.results import RESULT_COLUMNS
-from ponzoni_eval._core.words import check_language, term, terms
+from ponzoni_eval._core.words import check_language, term, terms, value_label, without_identifiers
 from ponzoni_eval.integrate.fit import (
     classify_contrasts,
     classify_qualitative,
@@ -453,7 +453,11 @@ def _combine_quant(picked: pd.DataFrame) -> pd.DataFrame:
 
 def _short_quant(rows: pd.DataFrame, language: str) -> pd.Series:
     """'g = 0.45 [0.10, 0.80]' per row (the estimate and its CI)."""
-    symbol = rows["effect_name"].map(lambda e: _EFFECT_SYMBOLS.get(e, e) if isinstance(e, str) else "effect")
+    phrases = terms("values.phrase", language)  # "RR (level)" in the reader's language
+    symbol = rows["effect_name"].map(
+        lambda e: phrases.get(_EFFECT_SYMBOLS[e], _EFFECT_SYMBOLS[e]) if e in _EFFECT_SYMBOLS
+        else value_label("effect", e, language) if isinstance(e, str) else term("display.effect", language)
+    )
     effect = [
         format_effect(estimate, low, high, name=name, language=language)
         for estimate, low, high, name in zip(rows["effect_size"], rows["ci_low"], rows["ci_high"], symbol.astype(str))
@@ -544,7 +548,8 @@ def _notes(rows: pd.DataFrame, language: str) -> pd.Series:
     test = rows["test"].fillna("").astype(str).map(lambda t: t if language == "en" else tests.get(t, t))  # English: the statistics' name
     note = rows["note"].fillna("").astype(str).map(lambda n: translate_note(n, language))
     pieces = pd.concat([group, test, family, note], axis=1)
-    return pieces.apply(lambda r: "; ".join(x for x in r if x), axis=1).astype(str)
+    # identifiers (migrant_org, welch_t, participant_id) by their names: the notes are read in the documents' footers
+    return pieces.apply(lambda r: without_identifiers("; ".join(x for x in r if x), language), axis=1).astype(str)
 
 
 def _quant_strand(picked: pd.DataFrame, language: str) -> pd.DataFrame:
@@ -754,7 +759,8 @@ def _qual_strand(
     marker = themes["code_direction"].map({"supports": "+", "contradicts": "−", "context": "·"})
     counts = _count_text(themes["n"], themes["N"], themes["shown"], min_cell, language, share=False)
     pct = share.where(themes["shown"]).map(lambda v: "" if pd.isna(v) else f" ({int(round(v * 100))}%)")
-    themes["prevalence"] = (marker + " " + themes["code"] + " " + counts + pct).where(themes["has_row"], "")
+    code_names = themes["code"].map(lambda code: value_label("code", code, language))
+    themes["prevalence"] = (marker + " " + code_names + " " + counts + pct).where(themes["has_row"], "")
     themes = themes.sort_values([*keys, "code_order"], kind="stable")
 
     kinds = {c.name: (plan.get(c.name).comparison if plan.get(c.name) else "within") for c in imap.constructs}
@@ -789,7 +795,7 @@ def _qual_strand(
         [*keys, "_rank", "low", "_share", "code_order"], ascending=[True, True, True, False, False, True], kind="stable"
     )
     lead = ranked.groupby(keys, sort=False).head(1).set_index(keys)
-    lead_text = lead["code"] + ": " + _count_text(lead["n"], lead["N"], lead["shown"], min_cell, language, share=True)
+    lead_text = lead["code"].map(lambda code: value_label("code", code, language)) + ": " + _count_text(lead["n"], lead["N"], lead["shown"], min_cell, language, share=True)
     summary["lead_code"] = lead["code"].reindex(summary.index)
     summary["lead_text"] = lead_text.reindex(summary.index)
     visible = lead["shown"].reindex(summary.index).fillna(False).astype(bool)
@@ -836,7 +842,7 @@ def _contrasts(by_role: pd.DataFrame, plan: AnalysisPlan, constructs: Sequence[s
     low_text = _count_text(table["n_l"], table["t_l"], _shown(table["n_l"], no_hidden, min_cell), min_cell, language, share=False)
     p_text = table["p_holm"].map(lambda p: term("display.p_holm", language, p=format_p(p, language=language)) if pd.notna(p) else term("display.no_estimate", language))
     table["text"] = [
-        term("display.contrast", language, code=code, higher=hl, higher_counts=ht, lower=ll, lower_counts=lt, p=pt)
+        term("display.contrast", language, code=value_label("code", code, language), higher=hl, higher_counts=ht, lower=ll, lower_counts=lt, p=pt)
         for code, hl, ht, ll, lt, pt in zip(table["code"], table["higher_label"], high_text, table["lower_label"], low_text, p_text)
     ]
     return table
@@ -874,8 +880,26 @@ def _with_contrasts(summary: pd.DataFrame, contrasts: pd.DataFrame) -> pd.DataFr
 # --- meta-inferences --------------------------------------------------------------------------
 
 
-def _meta_inference(row: Mapping[str, Any], language: str, small_n: int) -> str:
-    """The sentence for one construct x case: the label, the results that decided it, small numbers, exploratory."""
+def _deciding_codes(imap: IntegrationMap, plan: AnalysisPlan, language: str, *, between_contrasts: bool) -> dict[str, str]:
+    """Per construct, in words, the codes whose mentions decide its qualitative verdict: a between-role construct's
+    contrasted codes (when the interviews are counted per participant, `_contrasts`), else every linked code."""
+    out = {}
+    for construct in imap.constructs:
+        spec = plan.get(construct.name)
+        contrasted = list(spec.contrasts) if spec and spec.comparison == "between_roles" and between_contrasts else []
+        names = ", ".join(value_label("code", code, language) for code in (contrasted or [link.code for link in construct.codes]))
+        key = ("display.codes_contrasted" if len(contrasted) == 1 else "display.codes_contrasted_many") if contrasted else "display.codes_linked"
+        out[construct.name] = term(key, language, codes=names)
+    return out
+
+
+
+def _meta_inference(row: Mapping[str, Any], language: str, small_n: int, codes: Mapping[str, str] | None = None) -> str:
+    """The sentence for one construct x case: the label, the results that decided it, small numbers, exploratory.
+
+    ``codes``: per construct, the codes whose mentions decide its qualitative verdict, in words (`_deciding_codes`);
+    a silence without interviews names them.
+    """
     strands = terms("display.strand", language)
     says = terms("display.says", language)
     says_plural = terms("display.says_plural", language)
@@ -885,13 +909,14 @@ def _meta_inference(row: Mapping[str, Any], language: str, small_n: int) -> str:
     qual = row["lead_text"] if isinstance(row["lead_text"], str) and row["lead_text"] else (row["qual_summary"] or "—")
     fields = dict(
         label=row["construct_label"].lower(),
-        case=row["case_id"],
+        case=value_label("case", row["case_id"], language),
         quant=quant,
         qual=qual,
         quant_strand=strands["quant"],
         qual_strand=strands["qual"],
         quant_says=says[row["quant_evidence"]] if row["quant_evidence"] in says else "",
         qual_says=says_plural[row["qual_evidence"]] if row["qual_evidence"] in says_plural else "",
+        codes=(codes or {}).get(row["construct"], term("display.codes_unnamed", language)),
     )
     label = row["computed_fit_label"]
     if label == "agreement":
@@ -1110,9 +1135,11 @@ def joint_display(inputs: DisplayInputs, options: DisplayOptions = DisplayOption
         redact=options.redact or privacy_redact,
         window=options.quote_window,
         speakers=_speakers(imap, plan, participants),
+        language=language,
     )
     display = display.merge(quotes, on=["construct", "case_id"], how="left")
-    display["meta_inference"] = display.apply(lambda row: _meta_inference(row, language, plan.small_n), axis=1).astype("str")
+    deciding = _deciding_codes(imap, plan, language, between_contrasts=inputs.presence is not None)
+    display["meta_inference"] = display.apply(lambda row: _meta_inference(row, language, plan.small_n, deciding), axis=1).astype("str")
 
     chosen = read_overrides(options.overrides, constructs=imap.names, cases=case_ids)
     display = display.merge(
@@ -1171,7 +1198,7 @@ def statistics_by_themes(inputs: DisplayInputs, options: DisplayOptions = Displa
     candidates = matched_speakers(wanted.merge(with_pooled(segments, case_ids), on=["case_id", "code"]), participants,
                                   _speakers(imap, plan, participants))
     best = rank_passages(candidates, ["construct", "case_id", "code"], k=1, window=quote_window)
-    quotes = format_quotes(best, participants, names=names, redact=redact, max_chars=quote_window[1])
+    quotes = format_quotes(best, participants, names=names, redact=redact, max_chars=quote_window[1], language=language)
     quotes = quotes.loc[:, ["construct", "case_id", "code", "quote", "quote_ref"]]
 
     labels = {c.name: c.label(language) for c in imap.constructs}
@@ -1192,6 +1219,8 @@ def statistics_by_themes(inputs: DisplayInputs, options: DisplayOptions = Displa
     out["n"] = pd.to_numeric(out["n"]).round().astype("Int64")
     out["n_at_risk"] = pd.to_numeric(out["n_at_risk"]).round().astype("Int64")
     return Display("statistics_by_themes", out, **_settings(options, imap, plan))
+
+
 def meta_matrix(joint: Display, *, order_by: str = "trust", ascending: bool = False) -> Display:
     """Case-ordered meta-matrix: cases as rows, constructs as columns, both strands per cell.
 
@@ -1211,7 +1240,7 @@ def meta_matrix(joint: Display, *, order_by: str = "trust", ascending: bool = Fa
         ``kind="meta_matrix"`` with the joint display's settings, ``order_by``
         and ``labels`` (the constructs' display labels); its ``table`` has
         case_id, ``order_value`` (the estimate of ``order_by``), one text
-        column per construct ("g = 0.45 [0.10, 0.80] · growing_trust 67% ·
+        column per construct ("g = 0.45 [0.10, 0.80] · growing trust 67% ·
         agreement"; without a qualitative verdict the largest supporting and
         contradicting shares, "+17% / −8%") and one ``<construct>_fit``
         column with the fit label (used to colour the cells).
@@ -1233,7 +1262,8 @@ def meta_matrix(joint: Display, *, order_by: str = "trust", ascending: bool = Fa
     percent = lambda share: (share * 100).round().astype("Int64").astype(str) + "%"  # noqa: E731
     # The code behind the verdict with its share (left out when its count is suppressed); without one the largest shares on each side.
     lead_share = percent(display["qual_share"]).where(display["qual_share"].notna(), "")
-    lead = (display["lead_code"].astype(str) + " " + lead_share).str.strip()
+    lead_name = display["lead_code"].map(lambda code: "" if pd.isna(code) else value_label("code", code, language))
+    lead = (lead_name + " " + lead_share).str.strip()
     plus = ("+" + percent(display["support_share"])).where(display["support_share"].notna(), "")
     minus = ("−" + percent(display["contrary_share"])).where(display["contrary_share"].notna(), "")
     sides = (plus + " / " + minus).str.strip(" /").replace("", "—")

@@ -14,7 +14,7 @@ import pandas as pd
 from ponzoni_eval._core.files import atomic_write_bytes, deterministic_zip, markdown_cell, neutralise_workbook
 from ponzoni_eval._core.numbers import format_number, format_plain
 from ponzoni_eval._core.stylesheet import document_css
-from ponzoni_eval._core.words import term, terms
+from ponzoni_eval._core.words import term, terms, value_label
 from ponzoni_eval.integrate.display import Display
 from ponzoni_eval.integrate.fit import (
     FIT_COLOURS,
@@ -43,6 +43,11 @@ def _checked(display: Display) -> Display:
     return display
 
 
+def _names(kind: str, values: pd.Series, language: str) -> pd.Series:
+    """Ids (cases, codes) by their display names (``values.<kind>``, or the data's own names): documents show no ids."""
+    return values.map(lambda value: "" if pd.isna(value) else value_label(kind, value, language))
+
+
 def _presentation(shown_display: Display, language: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(visible text table with localised headers, same-shape table of fit labels or "")."""
     kind, display = shown_display.kind, shown_display.table
@@ -50,21 +55,25 @@ def _presentation(shown_display: Display, language: str) -> tuple[pd.DataFrame, 
     if kind == "meta_matrix":
         constructs = [c for c in display.columns if c not in ("case_id", "order_value") and not c.endswith("_fit")]
         shown = display.loc[:, ["case_id", "order_value", *constructs]].copy()
+        shown["case_id"] = _names("case", shown["case_id"], language)
         shown["order_value"] = shown["order_value"].map(lambda v: "—" if pd.isna(v) else format_number(v, language=language))
         fits = pd.DataFrame("", index=shown.index, columns=shown.columns)
         for construct in constructs:
             fits[construct] = display[f"{construct}_fit"].fillna("")
         order_by = shown_display.order_by
-        order_header = f"{headers['order_value']} ({order_by})" if order_by else headers["order_value"]
+        order_header = f"{headers['order_value']} ({shown_display.labels.get(order_by, order_by)})" if order_by else headers["order_value"]
         rename = {"case_id": headers["case_id"], "order_value": order_header, **shown_display.labels}
         return shown.rename(columns=rename), fits.rename(columns=rename)
     if kind == "statistics_by_themes":
         columns = ["construct_label", "case_id", "statistic", "code", "prevalence", "quote"]
         shown = display.loc[:, columns].copy()
+        shown["case_id"] = _names("case", shown["case_id"], language)
+        shown["code"] = _names("code", shown["code"], language)
         fits = pd.DataFrame("", index=shown.index, columns=columns)
     else:
         columns = ["construct_label", "case_id", "quant_summary", "quant_evidence", "qual_summary", "qual_evidence", "quotes", "fit_label", "meta_inference"]
         shown = display.loc[:, columns].copy()
+        shown["case_id"] = _names("case", shown["case_id"], language)
         shown["fit_label"] = (
             display["fit_label"].map(terms("fit.label", language)).fillna(display["fit_label"])
             + np.where(display["overridden"], " *" , "")
@@ -100,7 +109,7 @@ def _footer(display: Display, language: str) -> list[str]:
     if display.kind == "joint_display" and "quant_notes" in display.table:
         notes = display.table.loc[display.table["quant_notes"].fillna("") != ""]
         lines += [
-            term("export.note", language, construct=row.construct_label, case=row.case_id, notes=row.quant_notes)
+            term("export.note", language, construct=row.construct_label, case=value_label("case", row.case_id, language), notes=row.quant_notes)
             for row in notes.itertuples()
         ]
     return lines

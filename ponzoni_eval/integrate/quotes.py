@@ -8,6 +8,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from ponzoni_eval._core.words import value_label
 from ponzoni_eval.integrate.fit import POOLED_CASE
 
 __all__ = [
@@ -128,16 +129,22 @@ def with_pooled(segments: pd.DataFrame, cases: Sequence[str]) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def format_quotes(picked: pd.DataFrame, participants: pd.DataFrame, *, names: list[str], redact: Callable, max_chars: int) -> pd.DataFrame:
-    """Redact (one call for all texts), cut, and label each picked passage; adds quote and quote_ref."""
+def format_quotes(picked: pd.DataFrame, participants: pd.DataFrame, *, names: list[str], redact: Callable, max_chars: int,
+                  language: str = "en") -> pd.DataFrame:
+    """Redact (one call for all texts), cut, and label each picked passage; adds quote, source and quote_ref.
+
+    The source names the speaker's pseudonym, role and the passage's codes, the role and codes by their
+    display names in `language` (``values.role``, ``values.code``; a code of the evaluator's own codebook as named there).
+    """
     if picked.empty:
         return picked.assign(quote=pd.Series(dtype="str"), quote_ref=pd.Series(dtype="str"))
     redacted = pd.Series(list(redact(picked["text"].astype(str), names)), index=picked.index, dtype="str")
     text = _truncate(redacted, max_chars)
     roles = participants.set_index("participant_id")["role"] if "role" in participants else pd.Series(dtype="str")
     who = picked["participant_id"].fillna(picked["document_id"]).astype(str)
-    role = picked["participant_id"].map(roles).fillna("").astype(str)
-    source = who + (", " + role).where(role != "", "") + "; " + picked["codes"]
+    role = picked["participant_id"].map(roles).fillna("").astype(str).map(lambda r: value_label("role", r, language) if r else "")
+    codes = picked["codes"].astype(str).map(lambda found: ", ".join(value_label("code", code, language) for code in found.split(";")))
+    source = who + (", " + role).where(role != "", "") + "; " + codes
     ref = (
         picked["document_id"].astype(str)
         + "@" + picked["start"].astype("Int64").astype(str)
@@ -178,6 +185,7 @@ def quotes_for(
     redact: Callable,
     window: tuple[int, int],
     speakers: pd.DataFrame | None = None,
+    language: str = "en",
 ) -> pd.DataFrame:
     """Exemplar quotes per construct x case: from the codes on the side of the qualitative verdict.
 
@@ -193,7 +201,8 @@ def quotes_for(
     candidates = wanted.merge(with_pooled(segments, qual["case_id"].unique().tolist()), on=["case_id", "code"])
     candidates = matched_speakers(candidates, participants, speakers)
     picked = format_quotes(
-        rank_passages(candidates, keys, k=k, window=window), participants, names=names, redact=redact, max_chars=window[1]
+        rank_passages(candidates, keys, k=k, window=window), participants, names=names, redact=redact, max_chars=window[1],
+        language=language,
     )
     if picked.empty:
         return pd.DataFrame({c: pd.Series(dtype="str") for c in [*keys, "quotes", "quote_refs"]})

@@ -47,7 +47,8 @@ from ponzoni_eval._core.errors import DataError, require_columns
 from ponzoni_eval._core.files import atomic_write_bytes
 from ponzoni_eval._core.numbers import format_number, format_p_value, format_plain
 from ponzoni_eval._core.vocabulary import EVENT_TYPES, ROLES, WAVES
-from ponzoni_eval._core.words import LANGUAGES, term, terms
+from ponzoni_eval._core.words import LANGUAGES, term, terms, value_label
+from ponzoni_eval._core.words import display_text as _display_text
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import matplotlib.axes
@@ -156,31 +157,18 @@ LABELS: Mapping[str, Mapping[str, Mapping[str, str]]] = _Labels()
 
 
 def label(kind: str, key: Any, language: str = "en") -> str:
-    """The display text for one value, e.g. ``label("wave", "t1", "nl")``.
+    """The display text for one value, e.g. ``label("wave", "t1", "nl")`` (`_core.words.value_label`).
 
     Unknown keys (a new scale, ``site_001``) are shown with their underscores as spaces
     (``site 001``), so a new value never breaks a figure and no identifier reaches a reader;
     add it to the words tables (``values.<kind>``) to give it a nicer name.
     """
     _words(language)
-    return terms("values", language).get(kind, {}).get(str(key), str(key).replace("_", " "))
-
-
-_PAIR = re.compile(r"\b([a-z_]+)=([A-Za-z0-9_.]+)")
-_KEY_PREFIX = re.compile(r"\b(?:case_id|role|wave|scale|code|unit|outcome):\s*")
-_VALUE_GROUPS = ("phrase", "construct", "evidence", "code", "statistic", "test", "effect", "expectation", "event_type", "scale", "wave", "role", "case")
-"""The groups of display names a data value is looked up in, the last winning where two groups share a key
-(``trust`` is a scale and a construct, ``expect_bridge`` a scale and a code); `display_text`'s ``prefer``
-puts one group last."""
+    return value_label(kind, key, language)
 
 
 def display_text(text: Any, language: str = "en", *, prefer: str | None = None) -> str:
-    """A data value or a result's group text as a reader reads it, in the report language.
-
-    Known values (cases, roles, waves, scales, codes, tests, effects: ``values.*`` in the words
-    tables) by their display name, ``role=professional`` as the value, ``t0->t2`` with an arrow, the
-    statistics' fixed phrases (``values.phrase``) translated, and any other identifier with spaces for
-    its underscores, so that no ``snake_case`` reaches a reader.
+    """A data value or a result's group text as a reader reads it, in the report language (`_core.words.display_text`).
 
     Examples
     --------
@@ -188,27 +176,9 @@ def display_text(text: Any, language: str = "en", *, prefer: str | None = None) 
     'migrantenorganisatie, voormeting → follow-up'
     >>> display_text("case_id: slotervaart | poelenburg_a", "en")
     'Slotervaart, Poelenburg A'
-    >>> display_text("site_017")
-    'site 017'
-    >>> display_text("trust", "nl"), display_text("trust", "nl", prefer="construct")
-    ('vertrouwen', 'wederzijds vertrouwen')
     """
     _words(language)
-    values = terms("values", language)
-    known: dict[str, str] = {}
-    for group in (*[g for g in _VALUE_GROUPS if g != prefer], *([prefer] if prefer else [])):
-        known.update({str(key): str(value) for key, value in values.get(group, {}).items()})
-    text = str(text)
-    if text in known:
-        return known[text]
-    phrases = sorted(((k, v) for k, v in values.get("phrase", {}).items() if not k.isidentifier()), key=lambda kv: -len(kv[0]))
-    for phrase, shown in phrases:
-        text = text.replace(phrase, shown)
-    text = _KEY_PREFIX.sub("", text)
-    text = _PAIR.sub(lambda m: m.group(2), text)  # "role=professional" -> "professional"
-    text = text.replace("->", " → ").replace(" | ", ", ")
-    text = re.sub(r"[A-Za-z][A-Za-z0-9_]*", lambda m: known.get(m.group(0), m.group(0).replace("_", " ")), text)
-    return re.sub(r"\s+", " ", text).strip()
+    return _display_text(text, language, prefer=prefer)
 
 
 def _words(language: str) -> Mapping[str, Mapping[str, str]]:

@@ -351,17 +351,17 @@ def test_joint_display_is_one_row_per_construct_and_case_with_the_expected_label
     assert trust_s["n"] == 12 and trust_s["p_value"] == pytest.approx(0.01)
     assert trust_s["quant_summary"] == "g = 0.80 [0.20, 1.40], p = .010, n = 12"  # one line: estimate [CI], p, n
     assert trust_s["support_share"] == pytest.approx(0.75)
-    assert "+ growing_trust 9 of 12 (75%)" in trust_s["qual_summary"]
+    assert "+ growing trust 9 of 12 (75%)" in trust_s["qual_summary"]  # codes by their names, never ids
     assert trust_s["fetters_fit"] == "confirmation"
 
     trust_b = cell(display, "trust", "poelenburg_b")
     assert (trust_b["quant_evidence"], trust_b["qual_evidence"], trust_b["fit_label"]) == ("negligible", "supportive", "dissonance")
-    assert trust_b["meta_inference"].startswith("Dissonance (discordance) on mutual trust in poelenburg_b")
+    assert trust_b["meta_inference"].startswith("Dissonance (discordance) on mutual trust in Poelenburg B")  # the case by its name
 
     help_a = cell(display, "help_seeking", "poelenburg_a")
     assert help_a["n_results"] == 2  # level and slope
     assert (help_a["quant_evidence"], help_a["fit_label"]) == ("supportive", "agreement")
-    assert "its_level_change" in help_a["quant_detail"] and "its_slope_change" in help_a["quant_detail"]
+    assert "level change at the start; level change;" in help_a["quant_detail"] and "change in monthly trend; slope change;" in help_a["quant_detail"]
     assert "baseline_trend" not in help_a["quant_detail"]
 
     # perception gap falls (direction "less"); only 2/12 mention the shared goal
@@ -382,7 +382,7 @@ def test_missing_strands_give_silence():
     only_numbers = joint(make_results(), make_prevalence().iloc[0:0], make_segments().iloc[0:0], make_participants())
     row = cell(only_numbers, "trust", "slotervaart")
     assert (row["quant_evidence"], row["qual_evidence"], row["fit_label"]) == ("supportive", "absent", "silence")
-    assert "no matched interviewee mentioned" in row["meta_inference"]
+    assert "no matched interviewee mentioned any of its linked codes (growing trust, we-they thinking" in row["meta_inference"]
     # voices without numbers
     only_voices = joint(result_frame([]), make_prevalence(), make_segments(), make_participants())
     row = cell(only_voices, "trust", "slotervaart")
@@ -417,7 +417,7 @@ def test_fallback_selector_is_used_only_where_the_main_one_has_no_numbers():
     assert slotervaart["n_results"] == 1 and slotervaart["effect_name"] == "change"
     assert slotervaart["quant_evidence"] == "inconclusive" and "paired_t" not in slotervaart["quant_detail"]
     poelenburg_b = cell(display, "trust", "poelenburg_b")
-    assert poelenburg_b["effect_name"] == "hedges_g" and "paired_t" in poelenburg_b["quant_detail"]
+    assert poelenburg_b["effect_name"] == "hedges_g" and "paired t-test" in poelenburg_b["quant_detail"]
     assert "all" not in display.table["case_id"].tolist()
 
 
@@ -456,7 +456,7 @@ def test_counts_not_yet_suppressed_are_suppressed_by_default_in_every_export(tmp
     prevalence = make_prevalence().rename(columns={"n": "n_with_code", "pct": "percent"}).drop(columns="suppressed")
     display = joint(make_results(), prevalence, make_segments(), make_participants())
     row = cell(display, "trust", "slotervaart")
-    assert "we_they_thinking fewer than 5 of 12" in row["qual_summary"] and "1 of 12" not in row["qual_summary"]
+    assert "we-they thinking fewer than 5 of 12" in row["qual_summary"] and "1 of 12" not in row["qual_summary"]
     assert row["support_share"] == 0.75 and pd.isna(row["contrary_share"])  # a suppressed count has no published share
     import openpyxl
 
@@ -467,7 +467,7 @@ def test_counts_not_yet_suppressed_are_suppressed_by_default_in_every_export(tmp
     assert all("Counts of 1 to 4 people are suppressed (<5)" in text for text in exports)
     themes = themes_of(make_results(), prevalence, make_segments(), make_participants(), min_cell=2)
     shown = set(themes.table.loc[themes.table["case_id"] == "slotervaart", "prevalence"])
-    assert {"− we_they_thinking fewer than 2 of 12", "+ shared_positive_goal 2 of 12 (17%)"} <= shown  # the threshold is configurable
+    assert {"− we-they thinking fewer than 2 of 12", "+ shared positive goal 2 of 12 (17%)"} <= shown  # the threshold is configurable
 
 
 def test_suppressed_cells_count_as_mentioned_but_carry_no_share():
@@ -475,7 +475,7 @@ def test_suppressed_cells_count_as_mentioned_but_carry_no_share():
     prevalence.loc[(prevalence["case_id"] == "slotervaart") & (prevalence["code"] == "growing_trust"), ["n", "suppressed"]] = [np.nan, True]
     display = joint(make_results(), prevalence, make_segments(), make_participants())
     row = cell(display, "trust", "slotervaart")
-    assert row["qual_evidence"] == "inconclusive" and "growing_trust fewer than 5 of 12" in row["qual_summary"]
+    assert row["qual_evidence"] == "inconclusive" and "growing trust fewer than 5 of 12" in row["qual_summary"]
 
 
 def test_prevalence_after_small_cell_suppression_shows_the_flag():
@@ -486,7 +486,7 @@ def test_prevalence_after_small_cell_suppression_shows_the_flag():
     prevalence["n_with_code"] = prevalence["n_with_code"].astype("Int64").mask(small)
     display = joint(make_results(), prevalence, make_segments(), make_participants())
     row = cell(display, "trust", "slotervaart")
-    assert "− we_they_thinking fewer than 5 of 12" in row["qual_summary"] and "+ growing_trust 9 of 12 (75%)" in row["qual_summary"]
+    assert "− we-they thinking fewer than 5 of 12" in row["qual_summary"] and "+ growing trust 9 of 12 (75%)" in row["qual_summary"]
     assert np.isnan(row["contrary_share"])  # a suppressed count has no share
     assert row["qual_evidence"] == "supportive"
 
@@ -556,7 +556,7 @@ def test_quotes_are_redacted_with_names_from_participants_or_given():
     text = cell(display, "trust", "slotervaart")["quotes"]
     assert "Fatima" not in text and "Jansen" not in text
     assert text.count("[NAAM]") == 2
-    assert "(s_p1, migrant_org; growing_trust)" in text
+    assert "(s_p1, migrant organisation; growing trust)" in text  # role and code by their names
     explicit = build(quotes_per_cell=3, redact_names=["mosque"])
     text = cell(explicit, "trust", "slotervaart")["quotes"]
     assert "Fatima" in text and "mosque" not in text
@@ -701,10 +701,10 @@ def test_meta_matrix_orders_cases_by_the_chosen_estimate():
     matrix = shown.table
     assert matrix["case_id"].tolist() == ["slotervaart", "poelenburg_b", "poelenburg_a"]  # 0.80, 0.02, none
     assert matrix["order_value"].iloc[0] == pytest.approx(0.80)
-    assert matrix.loc[0, "trust"] == "g = 0.80 [0.20, 1.40] · growing_trust 75% · agreement"
+    assert matrix.loc[0, "trust"] == "g = 0.80 [0.20, 1.40] · growing trust 75% · agreement"
     # the largest theme without a verdict; its share is not shown (2 people)
-    assert matrix.loc[0, "perception_gap"] == "g = -0.60 [-1.10, -0.05] · shared_positive_goal · partial agreement"
-    assert matrix.loc[0, "safe_space"] == "— · shared_positive_goal · silence"
+    assert matrix.loc[0, "perception_gap"] == "g = -0.60 [-1.10, -0.05] · shared positive goal · partial agreement"
+    assert matrix.loc[0, "safe_space"] == "— · shared positive goal · silence"
     assert matrix.loc[2, "trust"] == "— · — · inconclusive"
     assert matrix.loc[1, "trust_fit"] == "dissonance"
     ascending = ig.meta_matrix(display, order_by="trust", ascending=True)
@@ -724,7 +724,7 @@ def test_statistics_by_themes_puts_each_theme_beside_the_statistic():
     row = table.loc[(table["construct"] == "trust") & (table["case_id"] == "slotervaart") & (table["code"] == "growing_trust")].iloc[0]
     assert "g = 0.80" in row["statistic"] and row["n"] == 9 and row["n_at_risk"] == 12
     hidden = table.loc[(table["construct"] == "trust") & (table["case_id"] == "slotervaart") & (table["code"] == "we_they_thinking")].iloc[0]
-    assert pd.isna(hidden["n"]) and pd.isna(hidden["share"]) and hidden["prevalence"] == "− we_they_thinking fewer than 5 of 12"
+    assert pd.isna(hidden["n"]) and pd.isna(hidden["share"]) and hidden["prevalence"] == "− we-they thinking fewer than 5 of 12"
     assert row["quote_ref"] == "int_s1@0-90" and "Fatima" not in row["quote"]
     against = table.loc[(table["construct"] == "trust") & (table["case_id"] == "slotervaart") & (table["code"] == "we_they_thinking")].iloc[0]
     assert against["code_direction"] == "contradicts" and "us and them" in against["quote"]
@@ -813,7 +813,7 @@ def test_xlsx_reads_back_with_fills_wrapping_and_is_byte_reproducible(tmp_path):
     assert sheet.freeze_panes == "A2"
     legend = workbook["legend"]
     assert [legend.cell(row=i, column=1).value for i in range(1, 6)] == list(ig.FIT_LABELS)
-    row = next(r for r in range(2, sheet.max_row + 1) if sheet.cell(row=r, column=2).value == "slotervaart"
+    row = next(r for r in range(2, sheet.max_row + 1) if sheet.cell(row=r, column=2).value == "Slotervaart"
                and sheet.cell(row=r, column=1).value == "Mutual trust")
     quotes = sheet.cell(row=row, column=header.index("Exemplar quotes") + 1).value
     assert quotes.count("\n") == 2 and "Fatima" not in quotes

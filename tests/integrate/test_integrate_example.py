@@ -97,9 +97,9 @@ def test_help_seeking_agrees_in_poelenburg_a(display, descriptive, basis):
     # survey side: level rate ratio 1.80 [1.38, 2.36] (quasi-Poisson); interviews: every interviewed parent (7 of 7) at t2
     assert (row.quant_evidence, row.qual_evidence, row.fit_label) == ("supportive", "supportive", "agreement")
     assert row.quant_summary.startswith("RR (level) = 1.80 [1.38, 2.36], Holm-adjusted p < .001, n = 48")
-    assert "help_seeking_youth_team 7 of 7 (100%)" in row.qual_summary
+    assert "seeking help from the youth team 7 of 7 (100%)" in row.qual_summary
     # quotes from the supporting codes, of the matched population only (t2 interviews; issue 18): these segments hold every wave
-    assert "help_seeking_youth_team" in row.quotes or "referral_after_connection" in row.quotes
+    assert "seeking help from the youth team" in row.quotes or "referral after a personal connection" in row.quotes
     assert "-t0@" not in row.quote_refs
 
 
@@ -108,11 +108,11 @@ def test_trust_agrees_in_poelenburg_a_and_not_conclusively_in_slotervaart(displa
     shown = display if basis == "ci" else descriptive
     row = cell(shown, "trust", "poelenburg_a")
     assert (row.quant_evidence, row.qual_evidence, row.fit_label) == ("supportive", "supportive", "agreement")
-    assert "Δ = 0.88 [0.62, 1.14]" in row.quant_summary  # t with Satterthwaite df and "growing_trust: 9 of 13 = 69%, 95% CI 42% to 87%" in row.meta_inference
+    assert "Δ = 0.88 [0.62, 1.14]" in row.quant_summary  # t with Satterthwaite df and "growing trust: 9 of 13 = 69%, 95% CI 42% to 87%" in row.meta_inference
     # slotervaart: fewer than 5 of the 9 matched interviewees (professionals, organisations) mention growing trust
     row = cell(shown, "trust", "slotervaart")
     assert (row.quant_evidence, row.qual_evidence, row.fit_label) == ("supportive", "inconclusive", "partial agreement")
-    assert row.interviewees == 9 and "growing_trust: fewer than 5 of 9" in row.meta_inference
+    assert row.interviewees == 9 and "growing trust: fewer than 5 of 9" in row.meta_inference
     assert "The numbers are small (9 interviewees)" in row.meta_inference
 
 
@@ -188,3 +188,32 @@ def test_no_fictitious_participant_name_appears_in_statistics_by_themes(inputs, 
     # the joint display's test above still sees a redacted name.)
     raw_segments = read_raw_dir(EXAMPLE).tables["coded_segments"]
     assert names_in("\n".join(raw_segments["text"].astype(str)), fictitious_names)
+
+
+# --- what a reader of the documents sees (issue 15: no identifier, in either language) -------------------------
+
+
+def _document_text(display: integrate.Display, tmp_path) -> str:
+    """The visible text of a display's HTML, Markdown and Excel documents, file names left out."""
+    from openpyxl import load_workbook
+
+    html = re.sub(r"<style.*?</style>|<[^>]+>", " ", integrate.to_html(display), flags=re.S)
+    workbook = load_workbook(integrate.to_xlsx(display, tmp_path / f"{display.kind}.xlsx"))
+    cells = [str(c.value) for sheet in workbook for row in sheet.iter_rows() for c in row if c.value is not None]
+    text = "\n".join([html, integrate.to_markdown(display), *cells])
+    return re.sub(r"[\w.-]+\.(?:toml|csv|xlsx|html|md|qdpx)\b", " ", text)
+
+
+@pytest.mark.parametrize("language", ["en", "nl"])
+def test_the_documents_name_cases_codes_roles_and_tests_never_by_their_ids(inputs, language, tmp_path):
+    from glossary_check import SNAKE_CASE, english_in
+
+    data, names = inputs
+    joint = integrate.joint_display(data, integrate.DisplayOptions(plan=PLAN, redact_names=names, language=language))
+    themes = integrate.statistics_by_themes(data, integrate.DisplayOptions(plan=PLAN, redact_names=names, language=language))
+    for shown in (joint, integrate.meta_matrix(joint), themes):
+        text = _document_text(shown, tmp_path)
+        assert SNAKE_CASE.findall(text) == [], (shown.kind, sorted(set(SNAKE_CASE.findall(text)))[:10])
+        assert "poelenburg_a" not in text and "Poelenburg A" in text  # the case by its display name
+        if language == "nl":
+            assert english_in(text) == [], shown.kind

@@ -18,6 +18,7 @@ import pytest
 from ponzoni_eval import integrate as ig
 from ponzoni_eval._core.errors import DataError
 from ponzoni_eval._core.results import result_frame
+from glossary_check import SNAKE_CASE
 
 PLAN_TEXT = """
 schema_version = 1
@@ -358,7 +359,7 @@ def test_suppression_changes_what_is_shown_never_a_label(plan, min_cell):
     b = cell(shown, "trust", "b")
     if min_cell and min_cell > 4:
         # case b has 24 matched interviewees (12 asked about each code's spec row)
-        assert f"we_they_thinking fewer than {min_cell} of 24" in b.qual_summary and " 4 of 24" not in " ".join(map(str, shown.table.to_numpy().ravel()))
+        assert f"we-they thinking fewer than {min_cell} of 24" in b.qual_summary and " 4 of 24" not in " ".join(map(str, shown.table.to_numpy().ravel()))
     if min_cell and min_cell > 11:
         assert np.isnan(b.qual_n) and np.isnan(b.qual_share) and np.isnan(b.support_share)  # no number reveals the hidden count
 
@@ -542,6 +543,17 @@ def test_perception_gap_fit_uses_both_between_role_strands(gap_plan):
     assert (widening.quant_evidence, widening.fit_label) == ("contrary", "dissonance")
 
 
+def test_a_between_role_silence_names_the_contrasted_code_not_every_linked_one(gap_plan):
+    # nobody of either role mentions the contrasted code; another linked code is mentioned often
+    spec = [*unwilling(0, 0), ("a", "migrant_org", "t2", "we_they_thinking", 8, 10)]
+    for language, named in (("en", "no matched interviewee mentioned the code compared between the roles (the other side is unwilling)"),
+                            ("nl", "geen gematchte geïnterviewde noemde de code die tussen de rollen wordt vergeleken (de andere kant wil niet)")):
+        row = cell(show([gap("a", -0.6, -1.2, -0.1, 0.01)], spec, gap_plan, language=language), "perception_gap", "a")
+        assert (row.qual_evidence, row.fit_label) == ("absent", "silence")
+        assert named in row.meta_inference, row.meta_inference
+        assert "linked" not in row.meta_inference and "gekoppelde" not in row.meta_inference
+
+
 def test_perception_gap_counts_only_the_matched_population_and_the_planned_direction(gap_plan):
     # parents (who never answered the willingness survey) and t0 interviews would make the contrast significant
     # the other way; they do not count
@@ -553,7 +565,7 @@ def test_perception_gap_counts_only_the_matched_population_and_the_planned_direc
     row = cell(show(rows, spec, gap_plan), "perception_gap", "a")
     assert row.interviewees == 20 and row.qual_p == pytest.approx(0.03251, abs=5e-6)  # 10 + 10, not the 30 parents or 20 at t0
     assert (row.quant_evidence, row.qual_evidence, row.fit_label) == ("supportive", "supportive", "agreement")
-    assert row.quant_summary.startswith("g = -0.60") and "target=professional" in row.quant_detail
+    assert row.quant_summary.startswith("g = -0.60") and "target professional" in row.quant_detail
     assert "perception_gap_change" not in row.quant_detail and "g_av" not in row.quant_detail  # the map no longer selects it
 
 
@@ -571,7 +583,10 @@ def test_a_dutch_display_writes_its_model_notes_in_dutch(gap_plan):
     spec = [*unwilling(5, 0), ("a", "parent", "t2", "help_seeking_youth_team", 7, 8)]
     dutch, english = show(rows, spec, gap_plan, language="nl"), show(rows, spec, gap_plan, language="en")
     gap_nl, gap_en = cell(dutch, "perception_gap", "a").quant_notes, cell(english, "perception_gap", "a").quant_notes
-    assert gap_en.startswith("target=migrant_org, perceiver=professional, t0->t2; welch_t; secondary outcome") and note in gap_en
+    assert gap_en.startswith("target migrant organisation, perceiver professional, t0->t2; Welch t-test; secondary outcome")
+    assert ("migrant organisation: 17 complete pair(s) of own willingness to collaborate; "
+            "professional: 7 complete pair(s) of perceived willingness of the other side") in gap_en
+    assert SNAKE_CASE.findall(gap_en) == [] and SNAKE_CASE.findall(gap_nl) == []  # no identifier in a note a reader sees
     assert gap_nl.startswith("doelgroep: migrantenorganisatie, waargenomen door: professional, t0->t2; Welch-t-toets; secundaire uitkomst")
     assert "tussen rollen: verandering t0->t2" in gap_nl and "17 volledige paren" in gap_nl and "= -0,317" in gap_nl
     its_nl = cell(dutch, "help_seeking", "a").quant_notes

@@ -10,6 +10,7 @@ page is kept in the run folder's ``checks/`` for a person to look at (``python t
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from ponzoni_eval.pipeline import run as run_module
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "data" / "raw" / "example"
 NOTEBOOKS = ROOT / "notebooks"
+FILE_NAME = re.compile(r"[\w.-]+\.(?:toml|csv|xlsx|html|md|qdpx|json)\b")  # a file a page names may keep its underscores
 
 pytestmark = pytest.mark.slow  # two pipeline runs; the module stays on one worker (conftest: xdist_group)
 
@@ -73,3 +75,18 @@ def test_the_reports_are_in_the_run_language_without_code(example_run, browser):
         assert found.prose and not SNAKE_CASE.findall(found.prose), page.name  # no identifier reaches a reader
         if language != "en":  # a Dutch report holds no English word of the glossary (the cross-case report included)
             assert english_in(found.prose) == [], page.name
+
+
+def test_the_documents_are_in_the_run_language_and_name_nothing_by_its_id(example_run, browser):
+    """The joint display, meta-matrix and statistics-by-themes documents: cases, codes, roles and tests by their names."""
+    language, run_dir = example_run
+    documents = run_pages(run_dir)["document"]
+    assert len(documents) >= 3
+    for page in documents:
+        found = browser.open(page)
+        prose = FILE_NAME.sub(" ", found.prose)
+        assert found.lang == language and prose.strip(), page.name
+        assert SNAKE_CASE.findall(prose) == [], (page.name, sorted(set(SNAKE_CASE.findall(prose)))[:10])
+        assert "poelenburg_a" not in found.text and "Poelenburg A" in found.text, page.name
+        if language != "en":
+            assert english_in(prose) == [], page.name

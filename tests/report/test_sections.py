@@ -422,7 +422,7 @@ def test_joint_display_documents_state_each_displays_settings_after_the_section_
     for name in ("joint_display", "statistics_by_themes", "meta_matrix"):
         text = documents[name]["md"]
         assert "α = 0,1;" in text  # Dutch decimal comma (_core/numbers) and f"(<{inputs.min_cell})" in text and "Integratiekaart: integration_map.toml" in text
-    assert "Ordeningsschatting (safe_space)" in documents["meta_matrix"]["md"]
+    assert "Ordeningsschatting (Veilige ruimte)" in documents["meta_matrix"]["md"]
     with pytest.raises(TypeError, match="DisplaySection"):
         sections.joint_display_documents(report.Section(dutch.table, None, ""))
     with pytest.raises(ValueError, match="meta_matrix"):
