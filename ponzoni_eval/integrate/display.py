@@ -880,13 +880,23 @@ def _with_contrasts(summary: pd.DataFrame, contrasts: pd.DataFrame) -> pd.DataFr
 # --- meta-inferences --------------------------------------------------------------------------
 
 
+def _contrasted_codes(imap: IntegrationMap, plan: AnalysisPlan) -> dict[str, list[str]]:
+    """The between-role constructs' contrasted codes (the plan's ``[contrasts]``): they alone decide those verdicts (`_contrasts`)."""
+    out = {}
+    for construct in imap.constructs:
+        spec = plan.get(construct.name)
+        if spec and spec.comparison == "between_roles" and spec.contrasts:
+            out[construct.name] = list(spec.contrasts)
+    return out
+
+
 def _deciding_codes(imap: IntegrationMap, plan: AnalysisPlan, language: str, *, between_contrasts: bool) -> dict[str, str]:
     """Per construct, in words, the codes whose mentions decide its qualitative verdict: a between-role construct's
     contrasted codes (when the interviews are counted per participant, `_contrasts`), else every linked code."""
     out = {}
+    contrasts = _contrasted_codes(imap, plan) if between_contrasts else {}
     for construct in imap.constructs:
-        spec = plan.get(construct.name)
-        contrasted = list(spec.contrasts) if spec and spec.comparison == "between_roles" and between_contrasts else []
+        contrasted = contrasts.get(construct.name, [])
         names = ", ".join(value_label("code", code, language) for code in (contrasted or [link.code for link in construct.codes]))
         key = ("display.codes_contrasted" if len(contrasted) == 1 else "display.codes_contrasted_many") if contrasted else "display.codes_linked"
         out[construct.name] = term(key, language, codes=names)
@@ -1136,6 +1146,7 @@ def joint_display(inputs: DisplayInputs, options: DisplayOptions = DisplayOption
         window=options.quote_window,
         speakers=_speakers(imap, plan, participants),
         language=language,
+        deciding=_contrasted_codes(imap, plan) if inputs.presence is not None else None,
     )
     display = display.merge(quotes, on=["construct", "case_id"], how="left")
     deciding = _deciding_codes(imap, plan, language, between_contrasts=inputs.presence is not None)

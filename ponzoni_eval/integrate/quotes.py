@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -186,8 +186,13 @@ def quotes_for(
     window: tuple[int, int],
     speakers: pd.DataFrame | None = None,
     language: str = "en",
+    deciding: Mapping[str, Sequence[str]] | None = None,
 ) -> pd.DataFrame:
     """Exemplar quotes per construct x case: from the codes on the side of the qualitative verdict.
+
+    ``deciding``: constructs whose verdict comes from a few codes of their own (a between-role
+    construct's contrasted codes), whatever the verdict: their quotes come from those codes only, so
+    that a quote shows what was compared.
 
     With ``speakers`` (construct, code, role, wave; `matched_speakers`) only passages of the roles
     and the interview wave the plan says the construct speaks for are candidates: the quotes come
@@ -198,6 +203,10 @@ def quotes_for(
     wanted = qual.assign(_side=side).merge(links[["construct", "code", "code_direction"]], on="construct")
     # With a verdict, only codes on its side; without one, every linked code.
     wanted = wanted.loc[wanted["_side"].isna() | (wanted["code_direction"] == wanted["_side"]), [*keys, "code"]]
+    if deciding:
+        fixed = pd.DataFrame([(construct, code) for construct, codes in deciding.items() for code in codes], columns=["construct", "code"])
+        wanted = pd.concat([wanted.loc[~wanted["construct"].isin(fixed["construct"])], qual[keys].merge(fixed, on="construct")],
+                           ignore_index=True)
     candidates = wanted.merge(with_pooled(segments, qual["case_id"].unique().tolist()), on=["case_id", "code"])
     candidates = matched_speakers(candidates, participants, speakers)
     picked = format_quotes(

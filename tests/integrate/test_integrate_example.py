@@ -217,3 +217,17 @@ def test_the_documents_name_cases_codes_roles_and_tests_never_by_their_ids(input
         assert "poelenburg_a" not in text and "Poelenburg A" in text  # the case by its display name
         if language == "nl":
             assert english_in(text) == [], shown.kind
+
+
+def test_between_role_quotes_show_the_contrasted_codes(display):
+    """Quotes of a between-role construct come from the codes compared between the roles (issue 18), from both roles."""
+    table = display.table
+    contrasted = {"perception_gap": {"the other side is unwilling"},
+                  "expectation_mismatch": {"expects the organisation to be strengthened", "expects a bridge to parents"}}
+    for construct, names in contrasted.items():
+        quoted = table.loc[(table["construct"] == construct) & (table["quotes"] != "")]
+        assert len(quoted) >= 2, construct
+        for quotes in quoted["quotes"]:
+            for source in re.findall(r"\(([^()]*(?:\([^()]*\))?[^()]*)\)$", quotes, flags=re.M):
+                codes = set(source.split("; ", 1)[1].split(", "))
+                assert codes & names, (construct, source)  # a passage coded with a contrasted code
