@@ -40,7 +40,8 @@ REPORT_MAX_ROWS = 30
 """A table with more rows (after leaving out a model's inside) is not printed in the report; the report points to its file."""
 
 REPORT_COLUMNS: Mapping[str, Sequence[str]] = {
-    "joint_display": ("construct_label", "case_id", "quant_short", "quant_evidence", "qual_evidence", "fit_label", "meta_inference"),
+    # the evidence of each strand is in the meta-inference's words; the document (documents/joint_display.html) has every column
+    "joint_display": ("construct_label", "case_id", "quant_short", "fit_label", "meta_inference"),
     "fit_by_estimate": ("construct", "case_id", "fit_label_ci", "fit_label_estimate"),
 }
 """Tables whose report version shows only these columns (the full table keeps every one)."""
@@ -149,9 +150,12 @@ def _table_html(table: ReportTable, number: int, language: str, min_cell: int) -
     # words only when a word is longer than that, and never splits a short word over three lines.
     limit = 16 if frame.shape[1] <= 5 else 12 if frame.shape[1] <= 7 else 9
     widths = [min(limit, max([len(w) for v in [c, *frame[c].astype(str)] for w in str(v).split()] or [1])) for c in frame.columns]
+    # A column of sentences (mean cell over 80 characters) takes the room the others leave: a paragraph, not a ribbon.
+    prose = [not is_num and frame[c].astype(str).str.len().mean() > 80 for c, is_num in zip(frame.columns, numeric)]
+    share = f"width:{round(50 / sum(prose))}%;" if any(prose) else ""
     head = "".join(
-        f'<th scope="col"{num if is_num else ""} style="min-width:{round((min(width, 8) if is_num else width) * 0.62, 1)}em">{_esc(c)}</th>'
-        for c, is_num, width in zip(frame.columns, numeric, widths)
+        f'<th scope="col"{num if is_num else ""} style="{share if is_prose else ""}min-width:{round((min(width, 8) if is_num else width) * 0.62, 1)}em">{_esc(c)}</th>'
+        for c, is_num, width, is_prose in zip(frame.columns, numeric, widths, prose)
     )
     rows = []
     for record in frame.itertuples(index=False):

@@ -139,6 +139,10 @@ _COUNT_PREFIXES = ("n_", "n")
 _SHARE_COLUMNS = ("share", "share_missing", "share_responding", "proportion")
 _PERCENT_COLUMNS = ("percent", "prevalence_percent")
 _FIT_COLUMNS = ("fit_label", "computed_fit_label", "fit_label_ci", "fit_label_estimate")
+_WRITTEN_COLUMNS = frozenset({"construct_label", "meta_inference", "quant_summary", "quant_short", "quant_detail", "qual_summary",
+                              "lead_text", "quotes", "statistic", "prevalence", "quote"})
+"""Columns the integration already writes for a reader, in the report language: shown as written, never word by word
+(``vs.`` in a construct label is not the ``vs`` of a group text)."""
 _MODEL_ROWS = ("fixed_effect", "variance_component")
 """Tests whose rows describe a model's inside (coefficients, variance components): in the appendix, not the report."""
 _HIDDEN_COLUMNS = ("analysis", "family", "order_value", "quote_ref", "quote_refs", "post", "relative_month", "statistic", "df")
@@ -296,6 +300,8 @@ def format_table(frame: "pd.DataFrame", *, language: str = "en", min_cell: int =
             from ponzoni_eval._core.words import term
 
             out[column] = values.map(lambda v: term("report.yes", language) if v else term("report.no", language))
+        elif column in _WRITTEN_COLUMNS:
+            out[column] = values.map(lambda v: MISSING if is_missing(v) or not str(v).strip() else str(v))
         elif column in _FIT_COLUMNS or column.endswith("_fit"):
             from ponzoni_eval._core.words import terms
 

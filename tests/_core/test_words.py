@@ -172,3 +172,9 @@ def test_a_student_adds_words_for_her_own_section():
 def test_added_words_are_checked(group, tables, message):
     with pytest.raises(ValueError, match=message):
         add_words(group, tables)
+
+
+@pytest.mark.parametrize("language", ["en", "nl"])
+def test_the_integration_evidence_has_one_word_per_label_in_tables_and_documents(language):
+    """One term per concept (issue 15): the report's tables (values.evidence) and the documents (display.evidence)."""
+    assert dict(terms("values.evidence", language)) == dict(terms("display.evidence", language))

@@ -165,6 +165,27 @@ def test_headers_wrap_between_words_and_the_documents_share_the_reports_style_sh
     assert css in page  # and in every document of the integration: tests/integrate/test_integrate.py
 
 
+def test_the_joint_display_table_shows_its_sentences_as_written_in_a_paragraph_wide_column():
+    """The report's joint display (5 columns): written columns are not re-worded ("vs." stays "vs."), an empty
+    quantitative cell is a dash, and the meta-inference column takes half the table, not a ribbon of 8 characters."""
+    sentence = ("Silence on perception gap (own vs. perceived willingness of the other side) in Poelenburg A: only the "
+                "quantitative result speaks to it (g = -1.12 [-1.81, -0.42], p = .001, n = 37).")
+    frame = pd.DataFrame({
+        "construct": ["perception_gap", "safe_space"], "construct_label": ["Perception gap (own vs. perceived willingness)", "Safe space"],
+        "case_id": ["poelenburg_a", "slotervaart"], "quant_short": ["g = -1.12 [-1.81, -0.42]", ""],
+        "quant_evidence": ["supportive", "absent"], "qual_evidence": ["absent", "supportive"], "fit_label": ["silence", "silence"],
+        "meta_inference": [sentence, sentence.replace("perception gap", "safe space")],
+    })
+    shown = format_table(frame[["construct_label", "case_id", "quant_short", "fit_label", "meta_inference"]], language="en").frame
+    assert shown.iloc[0, 0] == "Perception gap (own vs. perceived willingness)" and shown.iloc[0, -1] == sentence
+    assert shown.iloc[1, 2] == "–"
+    page = render_report([ReportItem("joint_display", tables=(ReportTable("joint_display", "tables/joint_display.csv", "Joint display.", frame),))],
+                         ReportMeta("Report"), language="en")
+    headers = re.findall(r'<th scope="col"[^>]*style="([^"]*)">([^<]*)</th>', page)
+    assert [name for _, name in headers] == ["Construct", "Case", "Quantitative result", "Fit", "Meta-inference"]
+    assert [style.startswith("width:50%") for style, _ in headers] == [False, False, False, False, True]
+
+
 # --- the case report as a run writes it ------------------------------------------------------
 
 
