@@ -136,6 +136,7 @@ table.joint-display caption { font-size: 14pt; font-weight: bold; color: var(--a
 {% endfor %}ul.legend { list-style: none; padding: 0; font-size: 9pt; }
 ul.legend span.swatch { display: inline-block; width: 1em; height: 1em; border: 1px solid #666; margin-right: 0.4em; vertical-align: middle; }
 p.note { font-size: 8.4pt; color: var(--muted); }
+td.words { overflow-wrap: normal; }
 </style>
 </head>
 <body class="{{ kind | replace('_', '-') }}">
@@ -143,7 +144,7 @@ p.note { font-size: 8.4pt; color: var(--muted); }
 <caption>{{ title }}</caption>
 <thead><tr>{% for header in headers %}<th scope="col">{{ header }}</th>{% endfor %}</tr></thead>
 <tbody>
-{% for row in rows %}<tr>{% for cell, fit in row %}<td{% if fit %} class="fit-{{ fit | replace(' ', '-') }}"{% endif %}>{{ cell | nl2br }}</td>{% endfor %}</tr>
+{% for row in rows %}<tr>{% for cell, fit in row %}<td{{ cell | cell_class(fit) }}>{{ cell | nl2br }}</td>{% endfor %}</tr>
 {% endfor %}</tbody>
 </table>
 <ul class="legend">
@@ -156,6 +157,20 @@ p.note { font-size: 8.4pt; color: var(--muted); }
 
 _LANDSCAPE = frozenset({"joint_display"})
 """Displays printed on a landscape A4 page: nine columns of text (results, themes, quotes, meta-inferences)."""
+
+
+_LONGEST_UNBROKEN = 20
+"""A cell whose words are all at most this long breaks only between words (``td.words``): "Poelenburg" is never
+"Poele|nburg"; a longer token (a link, a reference) may still break anywhere so that the table fits the page."""
+
+
+def _cell_class(text: str, fit: str) -> str:
+    from markupsafe import Markup, escape
+
+    classes = [f"fit-{fit.replace(' ', '-')}"] if fit else []
+    if max((len(word) for word in str(text).split()), default=0) <= _LONGEST_UNBROKEN:
+        classes.append("words")
+    return Markup(f' class="{escape(" ".join(classes))}"') if classes else Markup("")
 
 
 def to_html(display: Display, *, language: str | None = None, title: str | None = None) -> str:
@@ -174,6 +189,7 @@ def to_html(display: Display, *, language: str | None = None, title: str | None 
     shown, fits = _presentation(display, language)
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     env.filters["nl2br"] = lambda text: Markup("<br>").join(escape(part) for part in str(text).split("\n"))
+    env.filters["cell_class"] = _cell_class
     rows = [list(zip(values, labels)) for values, labels in zip(shown.itertuples(index=False), fits.itertuples(index=False))]
     return env.from_string(_HTML_TEMPLATE).render(
         language=language,

@@ -144,14 +144,15 @@ def _table_html(table: ReportTable, number: int, language: str, min_cell: int) -
     if table.name in REPORT_FILE_ONLY or len(formatted.frame) > REPORT_MAX_ROWS or len(formatted.frame) == 0 or formatted.frame.shape[1] == 0:
         return f'<p class="file"><b>{_esc(term("report.table", language, n=number))}</b> {_esc(caption)} {full}</p>'
     frame = formatted.frame
-    numeric = [all(_numeric_like(str(v)) or str(v) in ("", "–") for v in frame[c]) and frame[c].astype(bool).any() for c in frame.columns]
+    columns = [frame.iloc[:, i] for i in range(frame.shape[1])]  # by position: two columns may carry the same label
+    numeric = [all(_numeric_like(str(v)) or str(v) in ("", "–") for v in column) and bool(column.astype(bool).any()) for column in columns]
     num = ' class="num"'
     # A text column is at least as wide as its longest word (up to a limit), so that the browser breaks
     # words only when a word is longer than that, and never splits a short word over three lines.
     limit = 16 if frame.shape[1] <= 5 else 12 if frame.shape[1] <= 7 else 9
-    widths = [min(limit, max([len(w) for v in [c, *frame[c].astype(str)] for w in str(v).split()] or [1])) for c in frame.columns]
+    widths = [min(limit, max([len(w) for v in [c, *column.astype(str)] for w in str(v).split()] or [1])) for c, column in zip(frame.columns, columns)]
     # A column of sentences (mean cell over 80 characters) takes the room the others leave: a paragraph, not a ribbon.
-    prose = [not is_num and frame[c].astype(str).str.len().mean() > 80 for c, is_num in zip(frame.columns, numeric)]
+    prose = [not is_num and column.astype(str).str.len().mean() > 80 for column, is_num in zip(columns, numeric)]
     share = f"width:{round(50 / sum(prose))}%;" if any(prose) else ""
     head = "".join(
         f'<th scope="col"{num if is_num else ""} style="{share if is_prose else ""}min-width:{round((min(width, 8) if is_num else width) * 0.62, 1)}em">{_esc(c)}</th>'

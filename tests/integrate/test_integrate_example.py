@@ -231,3 +231,13 @@ def test_between_role_quotes_show_the_contrasted_codes(display):
             for source in re.findall(r"\(([^()]*(?:\([^()]*\))?[^()]*)\)$", quotes, flags=re.M):
                 codes = set(source.split("; ", 1)[1].split(", "))
                 assert codes & names, (construct, source)  # a passage coded with a contrasted code
+
+
+def test_a_document_breaks_names_between_words_only(display):
+    """The meta-matrix showed "Poele|nburg A" (every cell could break anywhere): a cell of ordinary words breaks
+    between words; a cell with a token over 20 characters may still break inside it, so the table fits the page."""
+    from ponzoni_eval.integrate.export import _cell_class
+
+    page = integrate.to_html(integrate.meta_matrix(display))
+    assert '<td class="words">Poelenburg A</td>' in page
+    assert str(_cell_class("see " + "x" * 21, "")) == "" and str(_cell_class("ok", "silence")) == ' class="fit-silence words"'

@@ -465,3 +465,20 @@ def test_every_cross_case_sentence_reads_the_rows_it_describes(cross_case_sectio
             for number, decimals in numbers:
                 assert number in fixed or _holds(values, number, decimals), f"{what}: {number} in {clause!r} is not in the row of {names[0]!r}"
         assert sorted(matched) == sorted(rows_by_name), (what, sentence)
+
+
+def test_a_table_whose_columns_share_a_label_renders():
+    """Two columns with one label ("Construct": the id and the label; before the fix "Missing" twice in the
+    missingness table) crashed the report of one-case data with "'DataFrame' object has no attribute 'str'"."""
+    frame = pd.DataFrame({"construct": ["trust", "safe_space"], "construct_label": ["Mutual trust", "Safe space"],
+                          "meta_inference": ["A sentence long enough to be prose in a report table, " * 2, "Short."]})
+    page = render_report([ReportItem("x", tables=(ReportTable("x", "tables/x.csv", "Two labels.", frame),))], ReportMeta("Report"), language="en")
+    assert page.count(">Construct</th>") == 2 and "Mutual trust" in page
+
+
+def test_the_missingness_table_names_its_two_columns_apart():
+    from ponzoni_eval._core.words import terms
+
+    for language in ("en", "nl"):
+        columns = terms("report.columns", language)
+        assert columns["n_missing"] != columns["share_missing"]
