@@ -127,8 +127,9 @@ _HTML_TEMPLATE = """<!DOCTYPE html>
 body { max-width: 277mm; padding: 10mm 8mm; }
 {% endif %}table.joint-display { font-size: {{ font_size }}; }
 table.joint-display td { border-bottom: 1px solid var(--rule); }
-{% if landscape %}table.joint-display td:nth-child(2) { min-width: 8.2em; }
+{% if kind == "joint_display" %}table.joint-display td:nth-child(2) { min-width: 8.2em; }
 table.joint-display td:nth-child(4), table.joint-display td:nth-child(6) { min-width: 8.8em; }
+table.joint-display td:nth-child(7) { min-width: 12em; }
 table.joint-display td:nth-child(8) { min-width: 10.8em; }
 {% endif %}
 table.joint-display caption { font-size: 14pt; font-weight: bold; color: var(--accent); padding-bottom: 3mm; }
@@ -155,20 +156,23 @@ td.words { overflow-wrap: normal; }
 </html>
 """
 
-_LANDSCAPE = frozenset({"joint_display"})
-"""Displays printed on a landscape A4 page: nine columns of text (results, themes, quotes, meta-inferences)."""
+_LANDSCAPE = frozenset({"joint_display", "meta_matrix"})
+"""Displays printed on a landscape A4 page: nine columns of text (results, themes, quotes, meta-inferences), and the
+meta-matrix's seven (in Dutch its cells of long compounds broke mid-word on a portrait page: "overeenste|mming")."""
 
 
 _LONGEST_UNBROKEN = 20
-"""A cell whose words are all at most this long breaks only between words (``td.words``): "Poelenburg" is never
-"Poele|nburg"; a longer token (a link, a reference) may still break anywhere so that the table fits the page."""
+_SHORT_CELL = 60
+"""A short cell (a name, a label, a number, a meta-matrix cell: at most 60 characters) whose words are all at most 20 characters long
+breaks only between words (``td.words``): "Poelenburg" is never "Poele|nburg". Longer cells may break anywhere
+when the page needs it, so that a table of long Dutch compounds still fits the page."""
 
 
 def _cell_class(text: str, fit: str) -> str:
     from markupsafe import Markup, escape
 
     classes = [f"fit-{fit.replace(' ', '-')}"] if fit else []
-    if max((len(word) for word in str(text).split()), default=0) <= _LONGEST_UNBROKEN:
+    if len(str(text)) <= _SHORT_CELL and max((len(word) for word in str(text).split()), default=0) <= _LONGEST_UNBROKEN:
         classes.append("words")
     return Markup(f' class="{escape(" ".join(classes))}"') if classes else Markup("")
 

@@ -766,8 +766,11 @@ def test_html_of_meta_matrix_colours_cells():
     page = ig.to_html(ig.meta_matrix(build()))
     tree = html.document_fromstring(page)
     assert len(tree.xpath("//td[contains(concat(' ', @class, ' '), ' fit-agreement ')]")) >= 2
-    assert document_css() in page and "size: A4 landscape" not in page  # the reports' style sheet, a portrait page
+    # the reports' style sheet on a landscape page (seven columns; in Dutch a portrait page broke its words mid-word)
+    assert document_css() in page and "size: A4 landscape" in page and "nth-child" not in page  # the joint display's widths stay its own
     assert "size: A4 landscape" in ig.to_html(hostile_display())  # the joint display's nine columns: landscape
+    themes = themes_of(make_results(), make_prevalence(), make_segments(), make_participants())
+    assert "size: A4 landscape" not in ig.to_html(themes)  # statistics by themes: six columns, a portrait page
     assert tree.xpath("//caption")[0].text_content() == "Case-ordered meta-matrix"
 
 

@@ -234,10 +234,12 @@ def test_between_role_quotes_show_the_contrasted_codes(display):
 
 
 def test_a_document_breaks_names_between_words_only(display):
-    """The meta-matrix showed "Poele|nburg A" (every cell could break anywhere): a cell of ordinary words breaks
-    between words; a cell with a token over 20 characters may still break inside it, so the table fits the page."""
+    """The meta-matrix showed "Poele|nburg A" (every cell could break anywhere): a short cell of ordinary words breaks
+    between words; a long cell, or one with a token over 20 characters, may still break inside a word, so that the
+    Dutch meta-matrix (long compounds in every cell) fits the page (tests/pipeline/test_browser.py)."""
     from ponzoni_eval.integrate.export import _cell_class
 
     page = integrate.to_html(integrate.meta_matrix(display))
     assert '<td class="words">Poelenburg A</td>' in page
     assert str(_cell_class("see " + "x" * 21, "")) == "" and str(_cell_class("ok", "silence")) == ' class="fit-silence words"'
+    assert str(_cell_class("a sentence of ordinary words that is longer than a name or a label", "")) == ""
