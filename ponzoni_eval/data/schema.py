@@ -348,29 +348,21 @@ def _build_schemas() -> dict[str, Any]:
     )
 
     # issue 14: display labels of roles and waves, where the evaluator gives them (the words tables' otherwise)
-    ROLE_LABELS = pa.DataFrameSchema(
-        {
-            "role": pa.Column(str, pa.Check.isin(ROLES), unique=True, description="The role these labels name: one of " + ", ".join(ROLES) + "."),
-            "label": pa.Column(str, nullable=True, description="How English reports name the role (empty: the package's own name)."),
-            "label_nl": pa.Column(str, nullable=True, required=False, description="How Dutch reports name the role (empty: the package's own name)."),
-        },
-        name="roles",
-        description="Optional display labels of the roles, shown in every table, figure and sentence of the reports; "
-        "the data keep the role ids. A role not listed keeps the package's name.",
-        strict=False,
-    )
+    def display_labels(kind: str, known: tuple[str, ...], table: str, example: str, shown: str) -> pa.DataFrameSchema:
+        return pa.DataFrameSchema(
+            {
+                kind: pa.Column(str, pa.Check.isin(known), unique=True, description=f"The {kind} these labels name: one of " + ", ".join(known) + "."),
+                "label": pa.Column(str, nullable=True, description=f"How English reports name the {kind}{example} (empty: the package's own name)."),
+                "label_nl": pa.Column(str, nullable=True, required=False, description=f"How Dutch reports name the {kind}{example} (empty: the package's own name)."),
+            },
+            name=table,
+            description=f"Optional display labels of the {table}{shown}, shown in every table, figure and sentence of the reports; "
+            f"the data keep the {kind} ids. A {kind} not listed keeps the package's name.",
+            strict=False,
+        )
 
-    WAVE_LABELS_TABLE = pa.DataFrameSchema(
-        {
-            "wave": pa.Column(str, pa.Check.isin(WAVES), unique=True, description="The wave these labels name: one of " + ", ".join(WAVES) + "."),
-            "label": pa.Column(str, nullable=True, description="How English reports name the wave, e.g. 'intake' (empty: the package's own name)."),
-            "label_nl": pa.Column(str, nullable=True, required=False, description="How Dutch reports name the wave, e.g. 'intake' (empty: the package's own name)."),
-        },
-        name="waves",
-        description="Optional display labels of the waves (e.g. the month of each measurement), shown in every table, "
-        "figure and sentence of the reports; the data keep the wave ids. A wave not listed keeps the package's name.",
-        strict=False,
-    )
+    ROLE_LABELS = display_labels("role", ROLES, "roles", "", "")
+    WAVE_LABELS_TABLE = display_labels("wave", WAVES, "waves", ", e.g. 'intake'", " (e.g. the month of each measurement)")
 
     return {
         "ROLE_LABELS": ROLE_LABELS,

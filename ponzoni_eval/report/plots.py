@@ -168,15 +168,8 @@ def label(kind: str, key: Any, language: str = "en") -> str:
 
 
 def display_text(text: Any, language: str = "en", *, prefer: str | None = None) -> str:
-    """A data value or a result's group text as a reader reads it, in the report language (`_core.words.display_text`).
-
-    Examples
-    --------
-    >>> display_text("role=migrant_org, t0->t2", "nl")
-    'migrantenorganisatie, voormeting → follow-up'
-    >>> display_text("case_id: slotervaart | poelenburg_a", "en")
-    'Slotervaart, Poelenburg A'
-    """
+    """A data value or a result's group text as a reader reads it, in the report language: `_core.words.display_text`
+    (its examples), with the figures' error for an unknown language."""
     _words(language)
     return _display_text(text, language, prefer=prefer)
 

@@ -70,11 +70,16 @@ expect_strengthening = { higher = "migrant_org", lower = "professional" }
 """
 
 
+def plan_from(text: str, folder: Path):
+    """An analysis plan written as `text` into `folder` and loaded as an evaluator's would be."""
+    path = folder / "analysis_plan.toml"
+    path.write_text(text, encoding="utf-8")
+    return ig.load_analysis_plan(path)
+
+
 @pytest.fixture()
 def plan(tmp_path):
-    path = tmp_path / "analysis_plan.toml"
-    path.write_text(PLAN_TEXT, encoding="utf-8")
-    return ig.load_analysis_plan(path)
+    return plan_from(PLAN_TEXT, tmp_path)
 
 
 def interviews(spec):
@@ -495,9 +500,7 @@ other_side_unwilling = { higher = "migrant_org", lower = "professional" }
 
 @pytest.fixture()
 def gap_plan(tmp_path):
-    path = tmp_path / "analysis_plan.toml"
-    path.write_text(GAP_PLAN_TEXT, encoding="utf-8")
-    return ig.load_analysis_plan(path)
+    return plan_from(GAP_PLAN_TEXT, tmp_path)
 
 
 def gap(case, g, low, high, p, target="migrant_org", n=30):

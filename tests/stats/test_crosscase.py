@@ -375,6 +375,24 @@ def test_holm_adjustment_is_statsmodels_holm_exactly():
 # --- issue 17: Satterthwaite df, model fit rows, minimum case size ---------------------------------
 
 
+def _split_plot_anova(scores, g, n, m):
+    """The split-plot ANOVA of balanced data by hand: {effect: (F, numerator df, denominator df)} and the within MS."""
+    grand = scores["value"].mean()
+    case_mean = scores.groupby("case_id")["value"].transform("mean")
+    wave_mean = scores.groupby("wave")["value"].transform("mean")
+    cell_mean = scores.groupby(["case_id", "wave"])["value"].transform("mean")
+    subject_mean = scores.groupby("participant_id")["value"].transform("mean")
+    ms_case = ((case_mean - grand) ** 2).sum() / (g - 1)
+    ms_subject = ((subject_mean - case_mean) ** 2).sum() / (g * (n - 1))
+    ms_wave = ((wave_mean - grand) ** 2).sum() / (m - 1)
+    ms_inter = ((cell_mean - case_mean - wave_mean + grand) ** 2).sum() / ((g - 1) * (m - 1))
+    ms_error = ((scores["value"] - subject_mean - cell_mean + case_mean) ** 2).sum() / (g * (n - 1) * (m - 1))
+    within = g * (n - 1) * (m - 1)
+    expected = {"case": (ms_case / ms_subject, g - 1, g * (n - 1)), "wave": (ms_wave / ms_error, m - 1, within),
+                "wave x case": (ms_inter / ms_error, (g - 1) * (m - 1), within)}
+    return expected, ms_error
+
+
 def _balanced_split_plot(seed=3, n_per_case=8, cases=("a", "b", "c"), waves=("t0", "t1", "t2")):
     rng = np.random.default_rng(seed)
     rows = []
@@ -503,18 +521,7 @@ def test_whole_effect_f_tests_equal_the_split_plot_anova():
     scores, g, n, m = _balanced_split_plot(seed=7)
     res = mixed_model(scores, outcome="trust", role=False)
     f_tests = res.loc[res["test"] == "f_test"].set_index("group")
-    grand = scores["value"].mean()
-    case_mean = scores.groupby("case_id")["value"].transform("mean")
-    wave_mean = scores.groupby("wave")["value"].transform("mean")
-    cell_mean = scores.groupby(["case_id", "wave"])["value"].transform("mean")
-    subject_mean = scores.groupby("participant_id")["value"].transform("mean")
-    ms_case = ((case_mean - grand) ** 2).sum() / (g - 1)
-    ms_subject = ((subject_mean - case_mean) ** 2).sum() / (g * (n - 1))
-    ms_wave = ((wave_mean - grand) ** 2).sum() / (m - 1)
-    ms_inter = ((cell_mean - case_mean - wave_mean + grand) ** 2).sum() / ((g - 1) * (m - 1))
-    ms_error = ((scores["value"] - subject_mean - cell_mean + case_mean) ** 2).sum() / (g * (n - 1) * (m - 1))
-    expected = {"case": (ms_case / ms_subject, g - 1, g * (n - 1)), "wave": (ms_wave / ms_error, m - 1, g * (n - 1) * (m - 1)),
-                "wave x case": (ms_inter / ms_error, (g - 1) * (m - 1), g * (n - 1) * (m - 1))}
+    expected, _ = _split_plot_anova(scores, g, n, m)
     for effect, (f, q, df) in expected.items():
         row = f_tests.loc[effect]
         assert row["statistic"] == pytest.approx(f, rel=1e-6), effect
@@ -531,19 +538,8 @@ def test_kenward_roger_equals_the_split_plot_anova():
     kr = mixed_model(scores, outcome="trust", role=False, ddf="kenward-roger")
     sat = mixed_model(scores, outcome="trust", role=False)
     f_tests = kr.loc[kr["test"] == "f_test"].set_index("group")
-    grand = scores["value"].mean()
-    case_mean = scores.groupby("case_id")["value"].transform("mean")
-    wave_mean = scores.groupby("wave")["value"].transform("mean")
-    cell_mean = scores.groupby(["case_id", "wave"])["value"].transform("mean")
-    subject_mean = scores.groupby("participant_id")["value"].transform("mean")
-    ms_case = ((case_mean - grand) ** 2).sum() / (g - 1)
-    ms_subject = ((subject_mean - case_mean) ** 2).sum() / (g * (n - 1))
-    ms_wave = ((wave_mean - grand) ** 2).sum() / (m - 1)
-    ms_inter = ((cell_mean - case_mean - wave_mean + grand) ** 2).sum() / ((g - 1) * (m - 1))
-    ms_error = ((scores["value"] - subject_mean - cell_mean + case_mean) ** 2).sum() / (g * (n - 1) * (m - 1))
     within = g * (n - 1) * (m - 1)
-    expected = {"case": (ms_case / ms_subject, g - 1, g * (n - 1)), "wave": (ms_wave / ms_error, m - 1, within),
-                "wave x case": (ms_inter / ms_error, (g - 1) * (m - 1), within)}
+    expected, ms_error = _split_plot_anova(scores, g, n, m)
     for effect, (f, q, df) in expected.items():
         row = f_tests.loc[effect]
         # analytic derivatives and expected information: the stratum df to rounding, not to 1e-3
